@@ -1,0 +1,72 @@
+# VLCP front door. CMake and ctest do the work underneath; see README.md.
+#   make deps         install Debian packages (apt-get, idempotent) and build libopenvswitch
+#   make              build (-Wall -Wextra -Werror) into build/release
+#   make test         deps, build, unit tests, then system tests
+#   make test SAN=address,undefined   the same under ASan+UBSan (build/san-address-undefined)
+#   make test SAN=thread              the same under TSan (or: make tsan)
+#   make format-check / make format   clang-format, checked or applied
+#   make check-layers                 the include layering rules (src/LAYERS)
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+SAN ?=
+JOBS ?= $(shell nproc)
+comma := ,
+ifeq ($(SAN),)
+  BUILD_DIR ?= build/release
+else
+  BUILD_DIR ?= build/san-$(subst $(comma),-,$(SAN))
+endif
+LIBOVS_DIR := build/ovs
+# Sources clang-format owns (generated and third-party code excluded).
+FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.h' '*.cc' '*.cpp' | grep -v '^build/')
+
+.PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
+        check-layers clean distclean
+
+all: libovs build
+
+packages:
+	@src/tools/install-deps.sh
+
+libovs:
+	@src/tools/build-libovs.sh $(LIBOVS_DIR)
+
+deps: packages libovs
+
+build:
+	@if [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+	  cmake -S . -B $(BUILD_DIR) -DVLCP_SANITIZE=$(SAN) -DVLCP_LIBOVS_DIR=$(CURDIR)/$(LIBOVS_DIR) >/dev/null; \
+	fi
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@tests/run-suite.sh $(BUILD_DIR)
+
+unit-test: all
+	@tests/run-suite.sh $(BUILD_DIR) unit
+
+system-test: all
+	@tests/run-suite.sh $(BUILD_DIR) system
+
+tsan:
+	@$(MAKE) --no-print-directory test SAN=thread
+
+asan:
+	@$(MAKE) --no-print-directory test SAN=address,undefined
+
+format:
+	@clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+check-layers:
+	@src/tools/check-layers.sh src
+
+clean:
+	rm -rf build/release build/san-*
+
+distclean:
+	rm -rf build

@@ -1,0 +1,94 @@
+// Command-line parsing and validation of the server.* keys.
+#include "daemon/options.h"
+
+#include <set>
+
+#include "base/version.h"
+
+namespace vlcp::daemon {
+
+Result<Options> parse_options(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const std::string& name) -> Result<std::string> {
+      auto eq = a.find('=');
+      if (a.rfind("--", 0) == 0 && eq != std::string::npos) return a.substr(eq + 1);
+      if (i + 1 >= args.size()) return make_error(Errc::kInvalidArgument, "option " + name + " needs a value");
+      return args[++i];
+    };
+    std::string name = a.substr(0, a.find('='));
+    if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "-V" || a == "--version") {
+      o.version = true;
+    } else if (a == "--check-config") {
+      o.check_config = true;
+    } else if (a == "--syslog") {
+      o.syslog = true;
+    } else if (name == "-c" || name == "--config") {
+      VLCP_ASSIGN_OR_RETURN(o.config_path, value(name));
+    } else if (name == "-l" || name == "--log-level") {
+      VLCP_ASSIGN_OR_RETURN(std::string level, value(name));
+      VLCP_ASSIGN_OR_RETURN(o.log_level, log::parse_level(level));
+    } else {
+      return make_error(Errc::kInvalidArgument, "unknown option '" + a + "' (see vlcpd --help)");
+    }
+  }
+  return o;
+}
+
+std::string usage_text() {
+  std::string text =
+      "Usage: vlcpd [OPTIONS]\n"
+      "The VLCP SDN controller daemon: programs the local Open vSwitch from the network model.\n"
+      "\n"
+      "Options:\n"
+      "  -c, --config FILE     configuration file (default " +
+      std::string(kDefaultConfigPath) +
+      " when it exists)\n"
+      "      --check-config    validate the configuration and exit: 0 valid, 1 invalid\n"
+      "  -l, --log-level LEVEL debug, info, warn, error or off (overrides server.loglevel)\n"
+      "      --syslog          also log to syslog/journald (overrides server.syslog)\n"
+      "  -h, --help            show this help and exit\n"
+      "  -V, --version         show the version and exit\n"
+      "\n"
+      "Configuration keys (one 'key = literal' per line, '#' comments):\n";
+#define VLCP_KEY_HELP(field, key, type, fallback, help) \
+  text += std::string("  ") + key + " (default " + #fallback + ")\n      " + help + "\n";
+  VLCP_SERVER_KEYS(VLCP_KEY_HELP)
+#undef VLCP_KEY_HELP
+  text += "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
+  return text;
+}
+
+std::string version_text() { return std::string("vlcpd ") + kVersion + "\n"; }
+
+Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings) {
+  static const std::set<std::string, std::less<>> known = {
+#define VLCP_KEY_NAME(field, key, type, fallback, help) key,
+      VLCP_SERVER_KEYS(VLCP_KEY_NAME)
+#undef VLCP_KEY_NAME
+  };
+  for (const auto& key : config.keys_under("server")) {
+    if (!known.count(key) && warnings) warnings->push_back(config.where(key) + ": unknown key '" + key + "'");
+  }
+  ServerKeys keys;
+#define VLCP_KEY_READ(field, key, type, fallback, help) \
+  VLCP_ASSIGN_OR_RETURN(keys.field, config.get_or<type>(key, keys.field));
+  VLCP_SERVER_KEYS(VLCP_KEY_READ)
+#undef VLCP_KEY_READ
+
+  ServerSettings s;
+  auto level = log::parse_level(keys.loglevel);
+  if (!level.ok()) {
+    return make_error(Errc::kInvalidArgument,
+                      config.where("server.loglevel") + ": server.loglevel: " + level.error().message());
+  }
+  s.log.level = *level;
+  s.log.to_stderr = keys.logstderr;
+  s.log.to_syslog = keys.syslog;
+  return s;
+}
+
+}  // namespace vlcp::daemon

@@ -1,0 +1,53 @@
+// vlcpd's command line and the server.* configuration keys it reads, declared once in
+// VLCP_SERVER_KEYS so that --check-config, --help and the daemon agree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/result.h"
+
+namespace vlcp::daemon {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/vlcp/vlcp.conf";
+
+struct Options {
+  std::optional<std::string> config_path;  // -c; absent: kDefaultConfigPath if it exists
+  bool check_config = false;
+  bool help = false;
+  bool version = false;
+  std::optional<log::Level> log_level;  // -l overrides server.loglevel
+  bool syslog = false;
+};
+
+// Parses argv. Errors are usage errors (exit status 2).
+Result<Options> parse_options(const std::vector<std::string>& args);
+std::string usage_text();
+std::string version_text();
+
+// X(field, key, C++ type, default, help)
+#define VLCP_SERVER_KEYS(X)                                                                       \
+  X(loglevel, "server.loglevel", std::string, "info", "log level: debug, info, warn, error, off") \
+  X(logstderr, "server.logstderr", bool, true, "write log lines to standard error")               \
+  X(syslog, "server.syslog", bool, false, "also send log lines to syslog (journald)")
+
+// The server.* keys as read, with their declared defaults.
+struct ServerKeys {
+#define VLCP_KEY_FIELD(field, key, type, fallback, help) type field = fallback;
+  VLCP_SERVER_KEYS(VLCP_KEY_FIELD)
+#undef VLCP_KEY_FIELD
+};
+
+// What the daemon takes from the config file, validated.
+struct ServerSettings {
+  log::Settings log;
+};
+
+// Checks every server.* key (type, allowed values, unknown keys) and derives the settings.
+// `warnings` receives non-fatal findings (unknown keys), each naming its line.
+Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings);
+
+}  // namespace vlcp::daemon

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs to build, test and run (`make deps`).
+# Idempotent: asks dpkg first and calls apt-get only for what is missing.
+set -euo pipefail
+
+# One list, grouped by what needs it. Keep it sorted inside each group.
+PACKAGES=(
+  # toolchain and test frameworks
+  build-essential clang clang-format clang-tidy cmake googletest libbenchmark-dev libclang-rt-14-dev
+  libgmock-dev libgtest-dev pkg-config python3
+  # libraries vlcpd links
+  libboost-dev libdpdk-dev liblmdb-dev libnuma-dev libssl-dev libzookeeper-mt-dev nlohmann-json3-dev
+  prometheus-cpp-dev
+  # libopenvswitch is built from this source package (Debian has no libopenvswitch-dev)
+  autoconf automake libtool openvswitch-source
+  # the real components system tests run
+  openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller prometheus zookeeper
+  default-jre-headless
+  # host tools used by the sandbox
+  curl ethtool iperf3 iproute2 iputils-ping netcat-openbsd procps tcpdump
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages (${missing[*]}); run 'make deps' as root" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when they are absent or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -1)" ]; then
+  apt-get update -q
+fi
+apt-get install -y -q "${missing[@]}"

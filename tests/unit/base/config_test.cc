@@ -1,0 +1,153 @@
+#include "base/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace vlcp {
+namespace {
+
+using Json = nlohmann::json;
+
+Json lit(std::string_view text) {
+  auto r = Config::parse_literal(text);
+  EXPECT_TRUE(r.ok()) << text << ": " << r.status().to_string();
+  return r.ok() ? *r : Json();
+}
+
+TEST(ConfigLiteral, PythonAndJsonForms) {
+  EXPECT_EQ(lit("42"), Json(42));
+  EXPECT_EQ(lit("-7"), Json(-7));
+  EXPECT_EQ(lit("0x1F"), Json(31));
+  EXPECT_EQ(lit("0o17"), Json(15));
+  EXPECT_EQ(lit("0b101"), Json(5));
+  EXPECT_EQ(lit("1_000_000"), Json(1000000));
+  EXPECT_DOUBLE_EQ(lit("2.5e-3").get<double>(), 0.0025);
+  EXPECT_EQ(lit("18446744073709551615"), Json(18446744073709551615ULL));
+  EXPECT_EQ(lit("True"), Json(true));
+  EXPECT_EQ(lit("false"), Json(false));
+  EXPECT_EQ(lit("None"), Json(nullptr));
+  EXPECT_EQ(lit("'it''s'"), Json("its"));
+  EXPECT_EQ(lit(R"("a\tb\u00e9\x41")"), Json("a\tb\xc3\xa9" "A"));
+  EXPECT_EQ(lit(R"(r'\d+')"), Json("\\d+"));
+  EXPECT_EQ(lit("b'raw'"), Json("raw"));
+  EXPECT_EQ(lit("'''multi\nline'''"), Json("multi\nline"));
+  EXPECT_EQ(lit("[1, 'two', [3]]"), Json::parse(R"([1,"two",[3]])"));
+  EXPECT_EQ(lit("((3000, 4000),)"), Json::parse("[[3000,4000]]"));
+  EXPECT_EQ(lit("(5)"), Json(5));
+  EXPECT_EQ(lit("{'a': 1, 2: [True, None],}"), Json::parse(R"({"a":1,"2":[true,null]})"));
+  EXPECT_EQ(lit("{'x', 'y'}"), Json::parse(R"(["x","y"])"));
+  EXPECT_EQ(lit("{}"), Json::object());
+  EXPECT_EQ(lit(R"({"json": {"nested": [1.5, null, false]}})"),
+            Json::parse(R"({"json": {"nested": [1.5, null, false]}})"));
+}
+
+TEST(ConfigLiteral, RejectsWithReason) {
+  for (const char* bad : {"", "[1, 2", "{'a' 1}", "'open", "hello", "1 2", "0777", "99999999999999999999",
+                          "[1,,2]", "'\\q'", "-", "0b102"}) {
+    auto r = Config::parse_literal(bad);
+    EXPECT_FALSE(r.ok()) << "accepted: " << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code(), Errc::kInvalidArgument);
+      EXPECT_FALSE(r.error().message().empty());
+    }
+  }
+  std::string deep(200, '[');
+  EXPECT_FALSE(Config::parse_literal(deep).ok());
+}
+
+constexpr const char* kSample = R"(# VLCP-style configuration
+module.httpserver.vhost.api.url = 'tcp://localhost:8081'   # trailing comment
+module.l2switch.learning = False
+module.default.learntimeout = 300
+module.vxlancast.learntimeout = 60
+module.vxlanvtep.vlanid_pool = ((3000, 4000),
+                                (4001, 4090))
+module.zookeeperdb.url = "tcp://h1:2181,h2:2181/"
+protocol.openflow.allowedversions = (4, 5)
+server.startup = ('vlcp.service.sdn.viperflow.ViperFlow',
+    'vlcp.service.sdn.ioprocessing.IOProcessing')
+)";
+
+TEST(Config, ParsesVlcpFormat) {
+  auto c = Config::parse(kSample, "sample.conf");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(*c->get<std::string>("module.httpserver.vhost.api.url"), "tcp://localhost:8081");
+  EXPECT_EQ(*c->get<bool>("module.l2switch.learning"), false);
+  EXPECT_EQ(*c->get<std::vector<int>>("protocol.openflow.allowedversions"), (std::vector<int>{4, 5}));
+  EXPECT_EQ((*c->get<Json>("module.vxlanvtep.vlanid_pool")), Json::parse("[[3000,4000],[4001,4090]]"));
+  EXPECT_EQ(c->get<std::vector<std::string>>("server.startup")->size(), 2u);
+  EXPECT_EQ(c->where("module.vxlanvtep.vlanid_pool"), "sample.conf:6");
+  EXPECT_EQ(c->keys_under("module.l2switch"), std::vector<std::string>{"module.l2switch.learning"});
+}
+
+TEST(Config, ModuleLookupFallsBackToDefault) {
+  auto c = Config::parse(kSample);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->module_get<int>("vxlancast", "learntimeout", 1), 60);
+  EXPECT_EQ(*c->module_get<int>("l2switch", "learntimeout", 1), 300);
+  EXPECT_EQ(*c->module_get<int>("l2switch", "absent", 7), 7);
+}
+
+TEST(Config, TypedLookupErrorsNameKeyLineAndType) {
+  auto c = Config::parse(kSample, "sample.conf");
+  ASSERT_TRUE(c.ok());
+  auto wrong = c->get<int>("module.httpserver.vhost.api.url");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message(),
+            "sample.conf:2: module.httpserver.vhost.api.url: expected an integer in [-2147483648, "
+            "2147483647], got string \"tcp://localhost:8081\"");
+  auto narrow = c->get<uint8_t>("module.default.learntimeout");  // 300 does not fit in 8 bits
+  ASSERT_FALSE(narrow.ok());
+  EXPECT_NE(narrow.error().message().find("[0, 255]"), std::string::npos);
+  // A present value of the wrong type is an error even with a fallback.
+  EXPECT_FALSE(c->get_or<bool>("module.default.learntimeout", true).ok());
+  auto missing = c->get<int>("module.none.x");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), Errc::kNotFound);
+}
+
+TEST(Config, SyntaxErrorsNameTheLine) {
+  struct Case {
+    const char* text;
+    const char* message_start;
+  };
+  for (const Case& k : {
+           Case{"a.b = 1\nno equals sign\n", "t.conf:2: expected 'key = value'"},
+           Case{"a.b = 1\n  2\n", "t.conf:2: a.b: unexpected text after the value"},
+           Case{"   a.b = 1\n", "t.conf:1: indented line continues no key"},
+           Case{"a..b = 1\n", "t.conf:1: bad key 'a..b'"},
+           Case{"x = [1,\n  2,\n  oops]\n", "t.conf:3: x: unknown name 'oops'"},
+           Case{"x = 'unterminated\n", "t.conf:1: x: unterminated string"},
+           Case{"x = \"\"\"open\n  still open\n", "t.conf:2: x: unterminated string"},
+       }) {
+    auto c = Config::parse(k.text, "t.conf");
+    ASSERT_FALSE(c.ok()) << k.text;
+    EXPECT_EQ(c.error().message().rfind(k.message_start, 0), 0u) << c.error().message();
+  }
+}
+
+TEST(Config, LaterKeysOverrideEarlierAndSetOverrides) {
+  auto c = Config::parse("a.b = 1\na.b = 2\n");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->get<int>("a.b"), 2);
+  c->set("a.b", 3);
+  EXPECT_EQ(*c->get<int>("a.b"), 3);
+  EXPECT_EQ(c->where("a.b"), "<override>");
+}
+
+TEST(Config, LoadFileReportsMissingFile) {
+  auto c = Config::load_file("/nonexistent/vlcp.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("/nonexistent/vlcp.conf"), std::string::npos);
+  std::string path = ::testing::TempDir() + "config_test.conf";
+  std::ofstream(path) << "server.loglevel = 'debug'\n";
+  auto ok = Config::load_file(path);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->where("server.loglevel"), path + ":1");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace vlcp
