@@ -14,6 +14,13 @@ check() {
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
+# check_fails "description" command...   (passes when the command fails)
+check_fails() {
+  local what=$1
+  shift
+  if "$@" >/dev/null 2>&1; then fail "$what (it succeeded)"; else pass "$what"; fi
+}
+
 # check_output "description" "expected substring" command...
 check_output() {
   local what=$1 want=$2

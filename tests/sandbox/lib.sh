@@ -1,0 +1,472 @@
+# The test sandbox: real Open vSwitch (userspace and DPDK), namespace hosts, underlay and
+# management links, and ZooKeeper, each created with a per-run unique name, recorded, and
+# removed by sb_down (processes stopped by PID). Sourced by system tests and by
+# tests/sandbox/sandbox (the by-hand CLI). All state lives in files under $SB_DIR, so a
+# sandbox made by one command can be inspected and torn down by another.
+#
+# Every resource is also appended to a ledger ($VLCP_SANDBOX_LEDGER, or $SB_DIR/ledger) that
+# outlives the sandbox: tests/system/sandbox_leaks.sh checks that nothing in it survives.
+# shellcheck shell=bash
+
+SB_ROOT=${VLCP_SANDBOX_ROOT:-/tmp}
+SB_OVS_VSWITCHD=/usr/lib/openvswitch-switch/ovs-vswitchd
+SB_OVS_VSWITCHD_DPDK=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+SB_OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+SB_MGMT_PREFIX=10.254.0   # management network, only inside the sandbox's own namespaces
+SB_ZK_HOST=$SB_MGMT_PREFIX.1
+
+sb_log() { echo "sandbox: $*" >&2; }
+sb_die() {
+  echo "sandbox: error: $*" >&2
+  return 1
+}
+
+# --- state -----------------------------------------------------------------------------------
+
+# Creates a fresh sandbox and exports SB_DIR and SB_ID (4 hex digits, unique among live ones).
+sb_init() {
+  [ "$(id -u)" -eq 0 ] || sb_die "the sandbox needs root (network namespaces)" || return 1
+  local id
+  for _ in 1 2 3 4 5 6 7 8; do
+    id=$(od -An -N2 -tx2 /dev/urandom | tr -d ' \n')
+    ip netns list 2>/dev/null | grep -q "^vsb$id-" && continue
+    compgen -G "$SB_ROOT/vlcp-sb.$id.*" >/dev/null && continue
+    break
+  done
+  SB_ID=$id
+  SB_DIR=$(mktemp -d "$SB_ROOT/vlcp-sb.$id.XXXX")
+  export SB_ID SB_DIR
+  : >"$SB_DIR/resources"
+  echo "$SB_ID" >"$SB_DIR/id"
+  echo "${VLCP_SANDBOX_LEDGER:-$SB_DIR/ledger}" >"$SB_DIR/ledger-path"
+  sb_record dir "$SB_DIR"
+}
+
+# Loads an existing sandbox (for the CLI): sb_attach DIR
+sb_attach() {
+  [ -f "$1/id" ] || sb_die "$1 is not a sandbox directory" || return 1
+  SB_DIR=$(cd "$1" && pwd)
+  SB_ID=$(cat "$SB_DIR/id")
+  export SB_ID SB_DIR
+}
+
+# Records a resource for teardown and in the ledger: sb_record KIND NAME [EXTRA]
+#   kinds: dir PATH | netns NAME | link NAME | pid PID LABEL
+sb_record() {
+  local line="$*"
+  if [ "$1" = pid ]; then
+    # The process start time tells a live process from a later one that reused the PID.
+    line="pid $2 $(sb_pid_start "$2") ${3:-}"
+  fi
+  echo "$line" >>"$SB_DIR/resources"
+  echo "$line" >>"$(cat "$SB_DIR/ledger-path")"
+}
+
+sb_pid_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# True while PID is the very process that was recorded with START.
+sb_pid_alive() {
+  [ -e "/proc/$1" ] || return 1
+  [ "$(sb_pid_start "$1")" = "$2" ] || return 1
+  # A reaped-late zombie is as good as gone.
+  [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+sb_ns() { echo "vsb$SB_ID-$1"; }       # namespace name of sandbox object NAME
+sb_ifname() { echo "v$SB_ID$1"; }      # interface name (<= 15 chars: keep NAME <= 10)
+
+sb_exec() {
+  local ns
+  ns=$(sb_ns "$1")
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+sb_netns() {
+  local ns
+  ns=$(sb_ns "$1")
+  ip netns list | grep -q "^$ns\b" && return 0
+  ip netns add "$ns" || return 1
+  sb_record netns "$ns"
+  ip -n "$ns" link set lo up
+}
+
+# Waits until "$@" succeeds, polling every 50 ms for at most SECONDS: sb_wait SECONDS cmd...
+sb_wait() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.05
+  done
+}
+
+# --- Open vSwitch ----------------------------------------------------------------------------
+
+sb_ovs_dir() { echo "$SB_DIR/ovs-$1"; }
+
+# Runs an OVS tool against instance NAME: sb_ovs NAME ovs-vsctl ...
+sb_ovs() {
+  local d
+  d=$(sb_ovs_dir "$1")
+  shift
+  OVS_RUNDIR=$d/run OVS_DBDIR=$d/db OVS_LOGDIR=$d/log OVS_SYSCONFDIR=$d/etc \
+    OVS_PKGDATADIR=/usr/share/openvswitch "$@"
+}
+sb_vsctl() {
+  local name=$1
+  shift
+  sb_ovs "$name" ovs-vsctl --timeout=20 --db="unix:$(sb_ovs_dir "$name")/run/db.sock" "$@"
+}
+sb_ofctl() {
+  local name=$1
+  shift
+  sb_ovs "$name" ovs-ofctl -O OpenFlow13 "$@"
+}
+sb_appctl() {
+  local name=$1
+  shift
+  sb_ovs "$name" ovs-appctl -t "$(sb_ovs_dir "$name")/run/ovs-vswitchd.ctl" "$@"
+}
+# The unix socket path a controller listens on for instance NAME (OVS accepts only its rundir).
+sb_ovs_controller_socket() { echo "$(sb_ovs_dir "$1")/run/controller.sock"; }
+
+# Starts ovsdb-server and ovs-vswitchd for instance NAME in its own network namespace (also
+# named NAME), so several instances can play separate servers. sb_ovs_start NAME [dpdk]
+sb_ovs_start() {
+  local name=$1 flavour=${2:-userspace} d ns
+  d=$(sb_ovs_dir "$name")
+  ns=$(sb_ns "$name")
+  sb_netns "$name" || return 1
+  mkdir -p "$d/run" "$d/db" "$d/log" "$d/etc"
+  sb_ovs "$name" ovsdb-tool create "$d/db/conf.db" "$SB_OVS_SCHEMA" || return 1
+  sb_ovs "$name" ip netns exec "$ns" ovsdb-server "$d/db/conf.db" --remote="punix:$d/run/db.sock" \
+    --pidfile="$d/run/ovsdb-server.pid" --unixctl="$d/run/ovsdb-server.ctl" --detach -vconsole:off \
+    --log-file="$d/log/ovsdb-server.log" || return 1
+  sb_record pid "$(cat "$d/run/ovsdb-server.pid")" "ovsdb-server:$name"
+  sb_vsctl "$name" --no-wait init || return 1
+  local vswitchd=$SB_OVS_VSWITCHD
+  if [ "$flavour" = dpdk ]; then
+    vswitchd=$SB_OVS_VSWITCHD_DPDK
+    # No hugepages: --no-huge needs --legacy-mem, or OVS adds --in-memory and EAL aborts.
+    sb_vsctl "$name" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+      "other_config:dpdk-extra=--no-huge --legacy-mem --no-shconf --no-pci -m ${SB_DPDK_MEM_MB:-256} --no-telemetry" \
+      other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2 other_config:pmd-maxsleep=1000 ||
+      return 1
+  fi
+  sb_ovs "$name" ip netns exec "$ns" "$vswitchd" "unix:$d/run/db.sock" --pidfile="$d/run/ovs-vswitchd.pid" \
+    --unixctl="$d/run/ovs-vswitchd.ctl" --detach -vconsole:off --log-file="$d/log/ovs-vswitchd.log" ||
+    { sb_log "ovs-vswitchd failed; log:"; tail -20 "$d/log/ovs-vswitchd.log" >&2; return 1; }
+  sb_record pid "$(cat "$d/run/ovs-vswitchd.pid")" "ovs-vswitchd:$name"
+  echo "$flavour" >"$d/flavour"
+  if [ "$flavour" = dpdk ]; then
+    sb_wait 30 sb_ovs_dpdk_ready "$name" || sb_die "OVS-DPDK $name: dpdk_initialized never became true" || return 1
+  fi
+}
+
+sb_ovs_dpdk_ready() { [ "$(sb_vsctl "$1" get Open_vSwitch . dpdk_initialized)" = true ]; }
+
+# Stops instance NAME: vswitchd with `exit --cleanup` (a plain SIGTERM leaves its taps behind),
+# then ovsdb-server; both by PID, SIGKILL after 10 s.
+sb_ovs_stop() {
+  local name=$1 d
+  d=$(sb_ovs_dir "$name")
+  [ -d "$d/run" ] || return 0
+  if [ -f "$d/run/ovs-vswitchd.pid" ]; then
+    timeout 10 bash -c "$(declare -f sb_ovs sb_ovs_dir sb_appctl); SB_DIR='$SB_DIR'; sb_appctl '$name' exit --cleanup" \
+      >/dev/null 2>&1 || true
+    sb_stop_pid "$(cat "$d/run/ovs-vswitchd.pid")"
+  fi
+  [ -f "$d/run/ovsdb-server.pid" ] && sb_stop_pid "$(cat "$d/run/ovsdb-server.pid")"
+  return 0
+}
+
+# A bridge as the controller expects: userspace datapath, OpenFlow 1.3, fail_mode=secure.
+# sb_bridge OVS BRIDGE [DPID] [extra ovs-vsctl args after --]
+sb_bridge() {
+  local name=$1 br=$2 dpid=${3:-}
+  shift 3 2>/dev/null || shift $#
+  local extra=()
+  [ -n "$dpid" ] && extra+=(other_config:datapath-id="$dpid")
+  sb_vsctl "$name" add-br "$br" -- set bridge "$br" datapath_type=netdev protocols=OpenFlow13 \
+    fail_mode=secure "${extra[@]}" "$@"
+}
+
+# --- hosts -----------------------------------------------------------------------------------
+
+# A host: a namespace whose eth0 is a veth into bridge BR of OVS instance OVS.
+# sb_host NAME OVS BR IP/PREFIX [mac=..] [mtu=..] [iface_id=..] [ofport=..] [dpdk=af_packet]
+sb_host() {
+  local name=$1 ovs=$2 br=$3 addr=$4
+  shift 4
+  local mac="" mtu="" iface_id="" ofport="" dpdk=""
+  local kv
+  for kv in "$@"; do
+    case "$kv" in
+      mac=*) mac=${kv#mac=} ;;
+      mtu=*) mtu=${kv#mtu=} ;;
+      iface_id=*) iface_id=${kv#iface_id=} ;;
+      ofport=*) ofport=${kv#ofport=} ;;
+      dpdk=*) dpdk=${kv#dpdk=} ;;
+      *) sb_die "sb_host: unknown option $kv" || return 1 ;;
+    esac
+  done
+  [ ${#name} -le 10 ] || sb_die "host name '$name' longer than 10 characters" || return 1
+  local hns ons port
+  hns=$(sb_ns "$name")
+  ons=$(sb_ns "$ovs")
+  port=$(sb_ifname "$name")
+  sb_netns "$name" || return 1
+  ip -n "$ons" link add "$port" type veth peer name eth0 netns "$hns" || return 1
+  sb_record link "$port"
+  [ -n "$mac" ] && ip -n "$hns" link set eth0 address "$mac"
+  if [ -n "$mtu" ]; then
+    ip -n "$hns" link set eth0 mtu "$mtu"
+    ip -n "$ons" link set "$port" mtu "$mtu"
+  fi
+  ip -n "$hns" addr add "$addr" dev eth0
+  ip -n "$hns" link set eth0 up
+  ip -n "$ons" link set "$port" up
+  # The userspace datapath does not fill in checksums the kernel leaves to offload: without
+  # this, ICMP works and TCP silently hangs.
+  ip netns exec "$hns" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+  ip netns exec "$ons" ethtool -K "$port" tx off >/dev/null 2>&1 || true
+
+  local args=(add-port "$br")
+  if [ -n "$dpdk" ]; then
+    local n
+    n=$(($(cat "$(sb_ovs_dir "$ovs")/dpdk-ports" 2>/dev/null || echo 0) + 1))
+    echo "$n" >"$(sb_ovs_dir "$ovs")/dpdk-ports"
+    args+=("dpdk$n" -- set interface "dpdk$n" type=dpdk "options:dpdk-devargs=net_${dpdk}$n,iface=$port")
+    echo "dpdk$n" >"$SB_DIR/host-$name.port"
+  else
+    args+=("$port" -- set interface "$port")
+    echo "$port" >"$SB_DIR/host-$name.port"
+  fi
+  [ -n "$ofport" ] && args+=(ofport_request="$ofport")
+  [ -n "$iface_id" ] && args+=(external_ids:iface-id="$iface_id")
+  [ -n "$mac" ] && args+=(external_ids:attached-mac="$mac")
+  sb_vsctl "$ovs" "${args[@]}" || return 1
+  echo "${addr%/*}" >"$SB_DIR/host-$name.ip"
+}
+
+sb_host_ip() { cat "$SB_DIR/host-$1.ip"; }
+sb_host_port() { cat "$SB_DIR/host-$1.port"; }
+sb_ofport() { sb_vsctl "$1" get interface "$2" ofport; }
+
+# ping from host A to host B (or an address): sb_ping A B|IP [count] [extra ping args]
+sb_ping() {
+  local from=$1 to=$2 count=${3:-3}
+  shift 3 2>/dev/null || shift $#
+  [[ $to =~ ^[0-9.]+$ ]] || to=$(sb_host_ip "$to")
+  sb_exec "$from" ping -q -c "$count" -i 0.2 -W 2 "$@" "$to"
+}
+
+# --- underlay and management -----------------------------------------------------------------
+
+# An underlay between two OVS "servers" (for VXLAN): a veth pair, each end in bridge br-phy of
+# its server, whose internal port holds the tunnel endpoint address (the userspace datapath
+# routes tunnels through an OVS bridge). sb_underlay OVS_A IP_A OVS_B IP_B   (IP with /prefix)
+sb_underlay() {
+  local a=$1 ipa=$2 b=$3 ipb=$4
+  local la lb
+  la=$(sb_ifname "ul$a")
+  lb=$(sb_ifname "ul$b")
+  ip -n "$(sb_ns "$a")" link add "$la" type veth peer name "$lb" netns "$(sb_ns "$b")" || return 1
+  sb_record link "$la"
+  sb_record link "$lb"
+  local side
+  for side in "$a:$la:$ipa" "$b:$lb:$ipb"; do
+    IFS=: read -r ovs link ip <<<"$side"
+    local ns
+    ns=$(sb_ns "$ovs")
+    ip -n "$ns" link set "$link" up
+    ip netns exec "$ns" ethtool -K "$link" tx off >/dev/null 2>&1 || true
+    sb_vsctl "$ovs" --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
+      -- add-port br-phy "$link" || return 1
+    ip -n "$ns" addr add "$ip" dev br-phy
+    ip -n "$ns" link set br-phy up
+    echo "${ip%/*}" >"$(sb_ovs_dir "$ovs")/vtep-ip"
+  done
+  sb_wait 10 sb_exec "$a" ping -c1 -W1 "${ipb%/*}" || sb_die "underlay $a -> $b does not answer" || return 1
+  # OVS resolves tunnel next hops itself and drops the first tunnelled packets (about a second)
+  # until it has: give each side the other's address now.
+  local mac_a mac_b
+  mac_a=$(ip -n "$(sb_ns "$a")" -br link show br-phy | awk '{print $3}')
+  mac_b=$(ip -n "$(sb_ns "$b")" -br link show br-phy | awk '{print $3}')
+  sb_appctl "$a" tnl/arp/set br-phy "${ipb%/*}" "$mac_b" >/dev/null || return 1
+  sb_appctl "$b" tnl/arp/set br-phy "${ipa%/*}" "$mac_a" >/dev/null || return 1
+}
+
+sb_vtep_ip() { cat "$(sb_ovs_dir "$1")/vtep-ip"; }
+
+# A VXLAN port on a server's integration bridge: sb_vxlan_port OVS BR PORT REMOTE_IP [ofport]
+sb_vxlan_port() {
+  local ovs=$1 br=$2 port=$3 remote=$4 ofport=${5:-}
+  local args=(add-port "$br" "$port" -- set interface "$port" type=vxlan "options:remote_ip=$remote"
+    "options:local_ip=$(sb_vtep_ip "$ovs")" options:key=flow)
+  [ -n "$ofport" ] && args+=(ofport_request="$ofport")
+  sb_vsctl "$ovs" "${args[@]}"
+}
+
+# The management network: a namespace "mgmt" with a Linux bridge at $SB_MGMT_PREFIX.1/24, where
+# ZooKeeper runs; sb_mgmt_attach NS N gives namespace NS the address $SB_MGMT_PREFIX.N on it.
+sb_mgmt() {
+  local ns
+  ns=$(sb_ns mgmt)
+  [ -f "$SB_DIR/mgmt" ] && return 0
+  sb_netns mgmt || return 1
+  ip -n "$ns" link add mgmt type bridge || return 1
+  ip -n "$ns" addr add "$SB_MGMT_PREFIX.1/24" dev mgmt
+  ip -n "$ns" link set mgmt up
+  touch "$SB_DIR/mgmt"
+}
+
+sb_mgmt_attach() {
+  local name=$1 n=$2
+  sb_mgmt || return 1
+  local ns mns inner outer
+  ns=$(sb_ns "$name")
+  mns=$(sb_ns mgmt)
+  outer=$(sb_ifname "m$name")
+  ip -n "$mns" link add "$outer" type veth peer name mgmt0 netns "$ns" || return 1
+  sb_record link "$outer"
+  ip -n "$mns" link set "$outer" master mgmt up
+  ip -n "$ns" addr add "$SB_MGMT_PREFIX.$n/24" dev mgmt0
+  ip -n "$ns" link set mgmt0 up
+}
+
+# --- ZooKeeper -------------------------------------------------------------------------------
+
+sb_zk_dir() { echo "$SB_DIR/zk$1"; }
+sb_zk_client_port() { echo $((2180 + $1)); }
+
+# Starts N members (1 = standalone, 3 = ensemble) in the management namespace, 127.0.0.1 and
+# $SB_ZK_HOST only, admin server off; returns when every member serves. sb_zk_start N
+sb_zk_start() {
+  local n=${1:-1} i
+  sb_mgmt || return 1
+  echo "$n" >"$SB_DIR/zk-members"
+  for i in $(seq "$n"); do
+    local d
+    d=$(sb_zk_dir "$i")
+    mkdir -p "$d/data"
+    {
+      echo "tickTime=500"
+      echo "initLimit=20"
+      echo "syncLimit=10"
+      echo "dataDir=$d/data"
+      echo "clientPort=$(sb_zk_client_port "$i")"
+      echo "clientPortAddress=0.0.0.0"
+      echo "admin.enableServer=false"
+      echo "4lw.commands.whitelist=ruok,srvr,stat,mntr,conf"
+      echo "maxClientCnxns=200"
+      if [ "$n" -gt 1 ]; then
+        local j
+        for j in $(seq "$n"); do echo "server.$j=$SB_ZK_HOST:$((2887 + j)):$((3887 + j))"; done
+      fi
+    } >"$d/zoo.cfg"
+    [ "$n" -gt 1 ] && echo "$i" >"$d/data/myid"
+  done
+  for i in $(seq "$n"); do sb_zk_start_member "$i" nowait || return 1; done
+  for i in $(seq "$n"); do
+    sb_wait 60 sb_zk_serving "$i" || { sb_log "ZooKeeper member $i not serving; log:"; tail -20 "$(sb_zk_dir "$i")/zookeeper.log" >&2; return 1; }
+  done
+}
+
+sb_zk_start_member() {
+  local i=$1 wait=${2:-wait} d
+  d=$(sb_zk_dir "$i")
+  # The same start line as Debian's init script, in the foreground, with log4j so it logs.
+  ip netns exec "$(sb_ns mgmt)" java -Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar" \
+    -Dzookeeper.log.dir="$d" -Dzookeeper.root.logger=INFO,ROLLINGFILE -Dzookeeper.log.file=zookeeper.log \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$d/zoo.cfg" >"$d/stdout.log" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" >"$d/pid"
+  sb_record pid "$pid" "zookeeper:$i"
+  if [ "$wait" = wait ]; then
+    sb_wait 60 sb_zk_serving "$i" || sb_die "ZooKeeper member $i not serving" || return 1
+  fi
+}
+
+# Kills member I (SIGKILL, the fault tests' "crash"), waiting until it is gone.
+sb_zk_stop_member() {
+  local d
+  d=$(sb_zk_dir "$1")
+  [ -f "$d/pid" ] && sb_stop_pid "$(cat "$d/pid")" KILL
+  rm -f "$d/pid"
+}
+
+# A ZooKeeper four-letter word to member I: sb_zk_4lw I srvr
+sb_zk_4lw() {
+  echo "$2" | sb_exec mgmt nc -w 2 -N "$SB_ZK_HOST" "$(sb_zk_client_port "$1")" 2>/dev/null
+}
+# Serving, not merely up: `ruok` answers before the server serves, `srvr` shows a Mode only then.
+sb_zk_serving() { sb_zk_4lw "$1" srvr | grep -q '^Mode: '; }
+sb_zk_mode() { sb_zk_4lw "$1" srvr | sed -n 's/^Mode: //p'; }
+sb_zk_leader() {
+  local i
+  for i in $(seq "$(cat "$SB_DIR/zk-members")"); do
+    [ "$(sb_zk_mode "$i")" = leader ] && { echo "$i"; return 0; }
+  done
+  return 1
+}
+# The client connect string, as seen from the management network.
+sb_zk_hosts() {
+  local i out=""
+  for i in $(seq "$(cat "$SB_DIR/zk-members")"); do out+="${out:+,}$SB_ZK_HOST:$(sb_zk_client_port "$i")"; done
+  echo "$out"
+}
+
+# --- teardown --------------------------------------------------------------------------------
+
+# Stops PID: SIGTERM (or the given signal), then SIGKILL after 10 s; waits until it is gone.
+sb_stop_pid() {
+  local pid=$1 sig=${2:-TERM} start
+  [ -n "$pid" ] && [ -e "/proc/$pid" ] || return 0
+  start=$(sb_pid_start "$pid")
+  kill -"$sig" "$pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 10))
+  while sb_pid_alive "$pid" "$start"; do
+    if [ $SECONDS -ge $deadline ]; then
+      kill -KILL "$pid" 2>/dev/null
+      deadline=$((SECONDS + 5))
+    fi
+    sleep 0.05
+  done
+}
+
+# Removes everything the sandbox made, newest first: processes, links, namespaces, its dir.
+sb_down() {
+  [ -n "${SB_DIR:-}" ] && [ -f "$SB_DIR/resources" ] || return 0
+  local d
+  for d in "$SB_DIR"/ovs-*; do [ -d "$d" ] && sb_ovs_stop "${d##*/ovs-}"; done
+  local kind a b c
+  # Processes first (they hold namespaces open), then links, then namespaces.
+  while read -r kind a b c; do
+    [ "$kind" = pid ] && sb_pid_alive "$a" "$b" && sb_stop_pid "$a"
+  done < <(tac "$SB_DIR/resources")
+  while read -r kind a b c; do
+    [ "$kind" = link ] && ip link show "$a" >/dev/null 2>&1 && ip link del "$a" 2>/dev/null
+  done < <(tac "$SB_DIR/resources")
+  while read -r kind a b c; do
+    [ "$kind" = netns ] && ip netns del "$a" 2>/dev/null
+  done < <(tac "$SB_DIR/resources")
+  local dir=$SB_DIR
+  unset SB_DIR SB_ID
+  rm -rf "$dir"
+}
+
+# What is alive in sandbox $SB_DIR, one line per resource.
+sb_status() {
+  local kind a b c state
+  while read -r kind a b c; do
+    case "$kind" in
+      pid) sb_pid_alive "$a" "$b" && state=running || state=stopped; echo "process $c pid $a: $state" ;;
+      netns) ip netns list | grep -q "^$a\b" && state=present || state=absent; echo "netns $a: $state" ;;
+      link) echo "link $a" ;;
+      dir) echo "dir $a" ;;
+    esac
+  done <"$SB_DIR/resources"
+}
