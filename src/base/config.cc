@@ -75,7 +75,8 @@ class LiteralParser {
     if (c == '(') return parse_sequence(')', depth);
     if (c == '{') return parse_braces(depth);
     if (c == '"' || c == '\'') return parse_strings();
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.') return parse_number();
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.')
+      return parse_number();
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       // String prefixes (b'', r'', u'', rb'' ...) or a keyword.
       size_t start = pos_;
@@ -234,19 +235,44 @@ class LiteralParser {
         if (at_end()) return error("unterminated string");
         char e = text_[pos_++];
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case '0': out += '\0'; break;
-          case 'a': out += '\a'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'v': out += '\v'; break;
-          case '\\': out += '\\'; break;
-          case '\'': out += '\''; break;
-          case '"': out += '"'; break;
-          case '/': out += '/'; break;
-          case '\n': break;  // line continuation inside the string
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case '0':
+            out += '\0';
+            break;
+          case 'a':
+            out += '\a';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'v':
+            out += '\v';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '\'':
+            out += '\'';
+            break;
+          case '"':
+            out += '"';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case '\n':
+            break;  // line continuation inside the string
           case 'x': {
             auto v = hex_digits(2);
             if (!v.ok()) return v.error();
@@ -274,7 +300,8 @@ class LiteralParser {
     for (int i = 0; i < n; ++i) {
       if (at_end() || !std::isxdigit(static_cast<unsigned char>(peek()))) return error("bad hex escape");
       char c = text_[pos_++];
-      v = v * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+      v = v * 16 + static_cast<uint32_t>(
+                       std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
     }
     return v;
   }
@@ -456,9 +483,8 @@ Result<Config> Config::parse(std::string_view text, std::string source) {
     }
     std::string key(trim(line.substr(0, eq)));
     if (!valid_key(key)) {
-      return make_error(Errc::kInvalidArgument,
-                        source + ":" + std::to_string(lineno) + ": bad key '" + key +
-                            "' (dotted names of letters, digits, '_' and '-')");
+      return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(lineno) + ": bad key '" + key +
+                                                    "' (dotted names of letters, digits, '_' and '-')");
     }
     std::string value(line.substr(eq + 1));
     std::vector<int> starts{0};
@@ -474,8 +500,8 @@ Result<Config> Config::parse(std::string_view text, std::string source) {
     LiteralParser p(value, starts, lineno);
     auto v = p.parse_all();
     if (!v.ok()) {
-      return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(p.error_line()) + ": " +
-                                                    key + ": " + v.error().message());
+      return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(p.error_line()) + ": " + key +
+                                                    ": " + v.error().message());
     }
     config.entries_[key] = Entry{std::move(*v), source + ":" + std::to_string(lineno)};
   }
@@ -513,7 +539,8 @@ std::vector<std::string> Config::keys_under(std::string_view prefix) const {
   std::string p(prefix);
   p += '.';
   std::vector<std::string> out;
-  for (auto it = entries_.lower_bound(p); it != entries_.end() && it->first.compare(0, p.size(), p) == 0; ++it)
+  for (auto it = entries_.lower_bound(p); it != entries_.end() && it->first.compare(0, p.size(), p) == 0;
+       ++it)
     out.push_back(it->first);
   return out;
 }

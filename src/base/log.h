@@ -96,16 +96,15 @@ bool rate_limited_enabled(Level level, RateLimiter& limiter, uint64_t* suppresse
 }  // namespace vlcp::log
 
 // VLCP_LOG(kInfo, "ofp") << "connected " << dpid;   (arguments not evaluated when disabled)
-#define VLCP_LOG(level, module)                              \
+#define VLCP_LOG(level, module)                           \
   if (!::vlcp::log::enabled(::vlcp::log::Level::level)) { \
-  } else                                                     \
+  } else                                                  \
     ::vlcp::log::Line(::vlcp::log::Level::level, module)
 
 // Rate-limited: one limiter per call site, `per_minute` average, `burst` at once.
-#define VLCP_LOG_RL(level, module, per_minute, burst)                                       \
-  if (uint64_t vlcp_suppressed_ = 0; false) {                                                 \
-  } else if (static ::vlcp::log::RateLimiter vlcp_rl_(per_minute, burst);                     \
-             !::vlcp::log::rate_limited_enabled(::vlcp::log::Level::level, vlcp_rl_,        \
-                                                &vlcp_suppressed_)) {                         \
-  } else                                                                                      \
+#define VLCP_LOG_RL(level, module, per_minute, burst)                                                      \
+  if (uint64_t vlcp_suppressed_ = 0; false) {                                                              \
+  } else if (static ::vlcp::log::RateLimiter vlcp_rl_(per_minute, burst);                                  \
+             !::vlcp::log::rate_limited_enabled(::vlcp::log::Level::level, vlcp_rl_, &vlcp_suppressed_)) { \
+  } else                                                                                                   \
     ::vlcp::log::Line(::vlcp::log::Level::level, module, vlcp_suppressed_)

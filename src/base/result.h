@@ -11,20 +11,20 @@
 namespace vlcp {
 
 // X(enumerator, text). The text is what logs, API errors and tests see.
-#define VLCP_ERRC_LIST(X)                          \
-  X(kOk, "ok")                                     \
-  X(kInvalidArgument, "invalid argument")          \
-  X(kNotFound, "not found")                        \
-  X(kAlreadyExists, "already exists")              \
-  X(kOutOfRange, "out of range")                   \
-  X(kMalformed, "malformed input")                 \
-  X(kUnsupported, "unsupported")                   \
-  X(kConflict, "conflict")                         \
-  X(kUnavailable, "unavailable")                   \
-  X(kTimeout, "timed out")                         \
-  X(kResourceExhausted, "resource exhausted")      \
-  X(kPermissionDenied, "permission denied")        \
-  X(kIo, "i/o error")                              \
+#define VLCP_ERRC_LIST(X)                     \
+  X(kOk, "ok")                                \
+  X(kInvalidArgument, "invalid argument")     \
+  X(kNotFound, "not found")                   \
+  X(kAlreadyExists, "already exists")         \
+  X(kOutOfRange, "out of range")              \
+  X(kMalformed, "malformed input")            \
+  X(kUnsupported, "unsupported")              \
+  X(kConflict, "conflict")                    \
+  X(kUnavailable, "unavailable")              \
+  X(kTimeout, "timed out")                    \
+  X(kResourceExhausted, "resource exhausted") \
+  X(kPermissionDenied, "permission denied")   \
+  X(kIo, "i/o error")                         \
   X(kInternal, "internal error")
 
 enum class Errc {
@@ -63,13 +63,15 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status make_error(Errc code, std::string message) { return {code, std::move(message)}; }
+inline Status make_error(Errc code, std::string message) {
+  return {code, std::move(message)};
+}
 
 // A value or the Status explaining why there is none.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     assert(!std::get<1>(v_).ok() && "Result built from an ok Status carries no value");
   }
@@ -101,9 +103,9 @@ class [[nodiscard]] Result {
 #define VLCP_CONCAT(a, b) VLCP_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is an error.
-#define VLCP_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::vlcp::Status vlcp_status_ = (expr);   \
+#define VLCP_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::vlcp::Status vlcp_status_ = (expr);        \
     if (!vlcp_status_.ok()) return vlcp_status_; \
   } while (0)
 

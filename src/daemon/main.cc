@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "daemon/options.h"
+#include "daemon/systemd.h"
 
 namespace {
 
@@ -60,9 +61,11 @@ int run(const vlcp::daemon::Options& options) {
 
   VLCP_LOG(kInfo, "daemon") << "vlcpd " << vlcp::kVersion << " started (pid " << getpid() << ", config "
                             << (path.empty() ? "<defaults>" : path) << ")";
+  vlcp::daemon::sd_notify_state("READY=1");
   int sig = 0;
   sigwait(&stop, &sig);
   VLCP_LOG(kInfo, "daemon") << "received " << strsignal(sig) << ", stopping";
+  vlcp::daemon::sd_notify_state("STOPPING=1");
   return 0;
 }
 

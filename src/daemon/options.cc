@@ -14,7 +14,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     auto value = [&](const std::string& name) -> Result<std::string> {
       auto eq = a.find('=');
       if (a.rfind("--", 0) == 0 && eq != std::string::npos) return a.substr(eq + 1);
-      if (i + 1 >= args.size()) return make_error(Errc::kInvalidArgument, "option " + name + " needs a value");
+      if (i + 1 >= args.size())
+        return make_error(Errc::kInvalidArgument, "option " + name + " needs a value");
       return args[++i];
     };
     std::string name = a.substr(0, a.find('='));
@@ -62,7 +63,9 @@ std::string usage_text() {
   return text;
 }
 
-std::string version_text() { return std::string("vlcpd ") + kVersion + "\n"; }
+std::string version_text() {
+  return std::string("vlcpd ") + kVersion + "\n";
+}
 
 Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings) {
   static const std::set<std::string, std::less<>> known = {

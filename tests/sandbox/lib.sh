@@ -195,7 +195,7 @@ sb_bridge() {
 # --- hosts -----------------------------------------------------------------------------------
 
 # A host: a namespace whose eth0 is a veth into bridge BR of OVS instance OVS.
-# sb_host NAME OVS BR IP/PREFIX [mac=..] [mtu=..] [iface_id=..] [ofport=..] [dpdk=af_packet]
+# sb_host NAME OVS BR IP/PREFIX [mac=..] [mtu=..] [iface_id=..] [ofport=..] [dpdk=af_packet|tap]
 sb_host() {
   local name=$1 ovs=$2 br=$3 addr=$4
   shift 4
@@ -217,36 +217,48 @@ sb_host() {
   ons=$(sb_ns "$ovs")
   port=$(sb_ifname "$name")
   sb_netns "$name" || return 1
-  ip -n "$ons" link add "$port" type veth peer name eth0 netns "$hns" || return 1
-  sb_record link "$port"
-  [ -n "$mac" ] && ip -n "$hns" link set eth0 address "$mac"
-  if [ -n "$mtu" ]; then
-    ip -n "$hns" link set eth0 mtu "$mtu"
-    ip -n "$ons" link set "$port" mtu "$mtu"
-  fi
-  ip -n "$hns" addr add "$addr" dev eth0
-  ip -n "$hns" link set eth0 up
-  ip -n "$ons" link set "$port" up
-  # The userspace datapath does not fill in checksums the kernel leaves to offload: without
-  # this, ICMP works and TCP silently hangs.
-  ip netns exec "$hns" ethtool -K eth0 tx off >/dev/null 2>&1 || true
-  ip netns exec "$ons" ethtool -K "$port" tx off >/dev/null 2>&1 || true
 
-  local args=(add-port "$br")
+  # The switch side: a veth end (plain or af_packet-backed DPDK port), or a DPDK tap that is
+  # then moved into the host as its eth0.
+  local args=(add-port "$br") ofname=$port
   if [ -n "$dpdk" ]; then
     local n
     n=$(($(cat "$(sb_ovs_dir "$ovs")/dpdk-ports" 2>/dev/null || echo 0) + 1))
     echo "$n" >"$(sb_ovs_dir "$ovs")/dpdk-ports"
-    args+=("dpdk$n" -- set interface "dpdk$n" type=dpdk "options:dpdk-devargs=net_${dpdk}$n,iface=$port")
-    echo "dpdk$n" >"$SB_DIR/host-$name.port"
+    ofname=dpdk$n
+    args+=("$ofname" -- set interface "$ofname" type=dpdk "options:dpdk-devargs=net_${dpdk}$n,iface=$port")
+    # net_tap needs as many rx queues as OVS gives it tx queues (PMDs + 1).
+    [ "$dpdk" = tap ] && args+=(options:n_rxq=2)
   else
     args+=("$port" -- set interface "$port")
-    echo "$port" >"$SB_DIR/host-$name.port"
   fi
+  echo "$ofname" >"$SB_DIR/host-$name.port"
   [ -n "$ofport" ] && args+=(ofport_request="$ofport")
   [ -n "$iface_id" ] && args+=(external_ids:iface-id="$iface_id")
   [ -n "$mac" ] && args+=(external_ids:attached-mac="$mac")
-  sb_vsctl "$ovs" "${args[@]}" || return 1
+
+  if [ "$dpdk" = tap ]; then
+    sb_vsctl "$ovs" "${args[@]}" || return 1
+    sb_wait 20 ip -n "$ons" link show "$port" || sb_die "DPDK tap $port never appeared" || return 1
+    ip -n "$ons" link set "$port" netns "$hns" || return 1
+    ip -n "$hns" link set "$port" name eth0 || return 1
+  else
+    ip -n "$ons" link add "$port" type veth peer name eth0 netns "$hns" || return 1
+    sb_record link "$port"
+    ip -n "$ons" link set "$port" up
+    ip netns exec "$ons" ethtool -K "$port" tx off >/dev/null 2>&1 || true
+    [ -n "$mtu" ] && ip -n "$ons" link set "$port" mtu "$mtu"
+  fi
+  [ -n "$mac" ] && ip -n "$hns" link set eth0 address "$mac"
+  [ -n "$mtu" ] && ip -n "$hns" link set eth0 mtu "$mtu"
+  ip -n "$hns" addr add "$addr" dev eth0
+  ip -n "$hns" link set eth0 up
+  # The userspace datapath does not fill in checksums the kernel leaves to offload: without
+  # this, ICMP works and TCP silently hangs.
+  ip netns exec "$hns" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+  if [ "$dpdk" != tap ]; then
+    sb_vsctl "$ovs" "${args[@]}" || return 1
+  fi
   echo "${addr%/*}" >"$SB_DIR/host-$name.ip"
 }
 

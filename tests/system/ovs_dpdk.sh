@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # OVS-DPDK (Debian's ovs-vswitchd-dpdk, no hugepages) with DPDK ports backed by af_packet on
-# veths into namespace hosts: a ping crosses the DPDK datapath.
+# veths into namespace hosts, and one backed by a DPDK tap: pings cross the DPDK datapath.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/assert.sh"
@@ -23,5 +23,11 @@ sb_ofctl dpdk1 add-flow br0 "in_port=1,actions=output:2"
 sb_ofctl dpdk1 add-flow br0 "in_port=2,actions=output:1"
 check "ping d1 -> d2 through OVS-DPDK" sb_wait 20 sb_ping d1 d2 1
 check "3 more pings" sb_ping d1 d2 3
+
+# A tap-backed DPDK port, moved into its host as eth0.
+check "tap-backed DPDK host" sb_host d3 dpdk1 br0 10.0.1.3/24 dpdk=tap ofport=3
+sb_ofctl dpdk1 del-flows br0
+sb_ofctl dpdk1 add-flow br0 "actions=NORMAL"
+check "ping d1 -> d3 (af_packet to tap) through OVS-DPDK" sb_wait 20 sb_ping d1 d3 1
 check_output "the datapath is DPDK's netdev" "netdev@ovs-netdev" sb_appctl dpdk1 dpctl/show
 finish

@@ -17,7 +17,9 @@ int usage() {
   return 2;
 }
 
-bool retryable(int rc) { return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED; }
+bool retryable(int rc) {
+  return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED;
+}
 
 }  // namespace
 
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
   const std::string data = with_data ? argv[arg + 3] : "";
 
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
   int rc = ZCONNECTIONLOSS;
   std::string value;
   while (std::chrono::steady_clock::now() < deadline) {

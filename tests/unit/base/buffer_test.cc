@@ -15,7 +15,8 @@ TEST(Buffer, AppendsBigEndianAndPatchesLengths) {
   b.append(std::string_view("ab"));
   b.pad_to(8);
   b.patch_be16(2, static_cast<uint16_t>(b.size()));
-  EXPECT_EQ(to_hex(b.span()), std::string("040e0018") + "01020304" + "1122334455667788" + "6162" + "000000000000");
+  EXPECT_EQ(to_hex(b.span()),
+            std::string("040e0018") + "01020304" + "1122334455667788" + "6162" + "000000000000");
   EXPECT_EQ(b.size(), 24u);
   EXPECT_FALSE(b.on_heap());
 }

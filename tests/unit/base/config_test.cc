@@ -29,7 +29,8 @@ TEST(ConfigLiteral, PythonAndJsonForms) {
   EXPECT_EQ(lit("false"), Json(false));
   EXPECT_EQ(lit("None"), Json(nullptr));
   EXPECT_EQ(lit("'it''s'"), Json("its"));
-  EXPECT_EQ(lit(R"("a\tb\u00e9\x41")"), Json("a\tb\xc3\xa9" "A"));
+  EXPECT_EQ(lit(R"("a\tb\u00e9\x41")"), Json("a\tb\xc3\xa9"
+                                             "A"));
   EXPECT_EQ(lit(R"(r'\d+')"), Json("\\d+"));
   EXPECT_EQ(lit("b'raw'"), Json("raw"));
   EXPECT_EQ(lit("'''multi\nline'''"), Json("multi\nline"));

@@ -21,7 +21,9 @@ class LogTest : public ::testing::Test {
 };
 
 int evaluations = 0;
-int counted() { return ++evaluations; }
+int counted() {
+  return ++evaluations;
+}
 
 TEST_F(LogTest, FiltersByLevelWithoutEvaluatingArguments) {
   Capture capture;

@@ -1,6 +1,14 @@
 #include "daemon/options.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "daemon/systemd.h"
 
 namespace vlcp::daemon {
 namespace {
@@ -53,6 +61,32 @@ TEST(Usage, ListsDeclaredKeys) {
   std::string u = usage_text();
   EXPECT_NE(u.find("server.loglevel"), std::string::npos);
   EXPECT_NE(u.find("--check-config"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vlcp::daemon
+
+namespace vlcp::daemon {
+namespace {
+
+TEST(SdNotify, SendsStateToNotifySocket) {
+  std::string path = ::testing::TempDir() + "vlcp-notify-" + std::to_string(getpid());
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  unlink(path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  EXPECT_TRUE(sd_notify_state("READY=1"));
+  char buf[64] = {};
+  ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "READY=1");
+  unsetenv("NOTIFY_SOCKET");
+  EXPECT_FALSE(sd_notify_state("READY=1"));
+  close(fd);
+  unlink(path.c_str());
 }
 
 }  // namespace

@@ -23,13 +23,24 @@ std::string ovs_print(const char* hex) {
 }
 
 TEST(LibOvs, DecodesHelloAndFlowMod) {
-  EXPECT_NE(ovs_print("04000010000000010001000800000010").find("OFPT_HELLO (OF1.3) (xid=0x1)"), std::string::npos);
+  EXPECT_NE(ovs_print("04000010000000010001000800000010").find("OFPT_HELLO (OF1.3) (xid=0x1)"),
+            std::string::npos);
   std::string flow_mod = ovs_print(
       // header, cookie, cookie mask, table, command, timeouts, priority, buffer, out port/group, flags
-      "040e005800000003" "0000000000000000" "0000000000000000" "00" "00" "00000000" "0001"
-      "ffffffff" "ffffffff" "ffffffff" "00000000"
+      "040e005800000003"
+      "0000000000000000"
+      "0000000000000000"
+      "00"
+      "00"
+      "00000000"
+      "0001"
+      "ffffffff"
+      "ffffffff"
+      "ffffffff"
+      "00000000"
       // match in_port=1, then apply_actions(output:2)
-      "0001000c800000040000000100000000" "00040018000000000000001000000002ffe5000000000000");
+      "0001000c800000040000000100000000"
+      "00040018000000000000001000000002ffe5000000000000");
   EXPECT_EQ(flow_mod.find("***"), std::string::npos) << flow_mod;
   EXPECT_NE(flow_mod.find("ADD priority=1,in_port=1 actions=output:2"), std::string::npos) << flow_mod;
 }
