@@ -1,0 +1,553 @@
+// Action and instruction validation and building. Every length is checked against the
+// declaration table before an action's own fields are read.
+#include "ofp/actions.h"
+
+#include <array>
+
+namespace vlcp::ofp {
+namespace {
+
+using namespace errors;
+
+constexpr std::array<ActionInfo, static_cast<size_t>(ActionType::kCount)> kActions = {{
+#define VLCP_ACTION_INFO(e, vendor, code, len, variable, name) \
+  {ActionType::e, vendor, code, len, variable, name},
+    VLCP_OFP_ACTIONS(VLCP_ACTION_INFO)
+#undef VLCP_ACTION_INFO
+}};
+
+struct InstructionInfo {
+  uint16_t type;
+  uint16_t length;
+  bool holds_actions;
+};
+
+constexpr InstructionInfo kInstructions[] = {
+#define VLCP_INSTRUCTION_INFO(e, type, len, holds, name) {type, len, holds},
+    VLCP_OFP_INSTRUCTIONS(VLCP_INSTRUCTION_INFO)
+#undef VLCP_INSTRUCTION_INFO
+};
+
+constexpr int kMaxNesting = 4;  // ct(...) may hold actions; nothing deeper is legitimate
+
+// A field named by an NX action: known, and bits [ofs, ofs + n_bits) inside it.
+bool subfield_ok(uint32_t header, uint16_t ofs, uint16_t n_bits) {
+  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  if (!f || oxm_masked(header)) return false;
+  return n_bits > 0 && ofs + n_bits <= f->bytes * 8;
+}
+
+bool all_zero(ByteSpan b) {
+  for (uint8_t x : b)
+    if (x) return false;
+  return true;
+}
+
+std::optional<OfpError> validate_list(ByteSpan actions, int depth);
+
+std::optional<OfpError> validate_learn(ByteSpan a) {
+  size_t pos = 32;
+  while (pos + 2 <= a.size()) {
+    uint16_t h = load_be16(a.data() + pos);
+    if (h == 0) break;  // padding
+    pos += 2;
+    uint16_t n_bits = h & 0x3ff;
+    bool src_imm = (h >> 13) & 1;
+    unsigned dst_type = (h >> 11) & 3;
+    if (n_bits == 0 || dst_type == 3 || (h >> 14) != 0) return kBadAction_BAD_ARGUMENT;
+    if (src_imm) {
+      size_t bytes = 2 * ((n_bits + 15u) / 16);
+      if (a.size() - pos < bytes) return kBadAction_BAD_LEN;
+      pos += bytes;
+    } else {
+      if (a.size() - pos < 6) return kBadAction_BAD_LEN;
+      if (!subfield_ok(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
+        return kBadAction_BAD_ARGUMENT;
+      pos += 6;
+    }
+    if (dst_type != 2) {
+      if (a.size() - pos < 6) return kBadAction_BAD_LEN;
+      if (!subfield_ok(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
+        return kBadAction_BAD_ARGUMENT;
+      pos += 6;
+    } else if (!src_imm && n_bits > 32) {
+      return kBadAction_BAD_ARGUMENT;  // output: a port number
+    }
+  }
+  if (pos < a.size() && !all_zero(a.subspan(pos))) return kBadAction_BAD_ARGUMENT;
+  return std::nullopt;
+}
+
+std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, int depth) {
+  const uint8_t* p = a.data();
+  switch (info.type) {
+    case ActionType::kOutput: {
+      uint32_t port = load_be32(p + 4);
+      if (port == 0 || (port > kPortMax && port < kPortInPort) || port == kPortAny)
+        return kBadAction_BAD_OUT_PORT;
+      return std::nullopt;
+    }
+    case ActionType::kPushVlan: {
+      uint16_t et = load_be16(p + 4);
+      if (et != 0x8100 && et != 0x88a8) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kPushMpls: {
+      uint16_t et = load_be16(p + 4);
+      if (et != 0x8847 && et != 0x8848) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kSetField: {
+      if (a.size() < 8) return kBadAction_BAD_SET_LEN;
+      uint32_t h = load_be32(p + 4);
+      const FieldInfo* f = find_field(oxm_class(h), oxm_number(h));
+      if (!f) return kBadAction_BAD_SET_TYPE;
+      if (oxm_masked(h)) return kBadAction_BAD_SET_ARGUMENT;
+      if (oxm_length(h) != f->bytes || a.size() != (8u + f->bytes + 7u) / 8 * 8)
+        return kBadAction_BAD_SET_LEN;
+      if (!all_zero(a.subspan(8 + f->bytes))) return kBadAction_BAD_SET_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kNxResubmitTable:
+      if (!all_zero(a.subspan(13, 3))) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    case ActionType::kNxRegMove: {
+      uint16_t n_bits = load_be16(p + 10), src_ofs = load_be16(p + 12), dst_ofs = load_be16(p + 14);
+      if (!subfield_ok(load_be32(p + 16), src_ofs, n_bits) ||
+          !subfield_ok(load_be32(p + 20), dst_ofs, n_bits))
+        return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kNxRegLoad: {
+      uint16_t ofs_nbits = load_be16(p + 10);
+      uint16_t ofs = ofs_nbits >> 6, n_bits = (ofs_nbits & 0x3f) + 1;
+      if (!subfield_ok(load_be32(p + 12), ofs, n_bits)) return kBadAction_BAD_ARGUMENT;
+      uint64_t value = load_be64(p + 16);
+      if (n_bits < 64 && (value >> n_bits) != 0) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kNxOutputReg: {
+      uint16_t ofs_nbits = load_be16(p + 10);
+      if (!subfield_ok(load_be32(p + 12), ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1))
+        return kBadAction_BAD_ARGUMENT;
+      if (!all_zero(a.subspan(18, 6))) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kNxConjunction: {
+      uint8_t clause = p[10], n_clauses = p[11];
+      if (n_clauses < 2 || n_clauses > 64 || clause >= n_clauses) return kBadAction_BAD_ARGUMENT;
+      return std::nullopt;
+    }
+    case ActionType::kNxLearn:
+      return validate_learn(a);
+    case ActionType::kNxCt:
+      if (depth >= kMaxNesting) return kBadAction_BAD_ARGUMENT;
+      return validate_list(a.subspan(24), depth + 1);
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<OfpError> validate_list(ByteSpan actions, int depth) {
+  size_t pos = 0;
+  while (pos < actions.size()) {
+    if (actions.size() - pos < 8) return kBadAction_BAD_LEN;
+    const uint8_t* p = actions.data() + pos;
+    uint16_t type = load_be16(p), len = load_be16(p + 2);
+    if (len < 8 || len % 8 != 0 || len > actions.size() - pos) return kBadAction_BAD_LEN;
+    const ActionInfo* info;
+    if (type == kActionTypeExperimenter) {
+      if (len < 16) return kBadAction_BAD_LEN;
+      uint32_t vendor = load_be32(p + 4);
+      if (vendor != kNiciraVendor) return kBadAction_BAD_EXPERIMENTER;
+      info = find_action(vendor, load_be16(p + 8));
+      if (!info) return kBadAction_BAD_EXP_TYPE;
+    } else {
+      info = find_action(0, type);
+      if (!info) return kBadAction_BAD_TYPE;
+    }
+    if (info->variable ? len < info->length : len != info->length) return kBadAction_BAD_LEN;
+    if (auto err = validate_one(*info, actions.subspan(pos, len), depth)) return err;
+    pos += len;
+  }
+  return std::nullopt;
+}
+
+void put_uint(uint8_t* p, uint64_t v, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) p[bytes - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+uint32_t subfield_header(const Subfield& s) {
+  return oxm_header(s.field, false);
+}
+uint16_t subfield_bits(const Subfield& s) {
+  return s.n_bits ? s.n_bits : field_bits(s.field);
+}
+
+}  // namespace
+
+const ActionInfo& action_info(ActionType t) {
+  return kActions[static_cast<size_t>(t)];
+}
+
+const ActionInfo* find_action(uint32_t vendor, uint16_t code) {
+  for (const ActionInfo& a : kActions)
+    if (a.vendor == vendor && a.code == code) return &a;
+  return nullptr;
+}
+
+std::optional<OfpError> validate_actions(ByteSpan actions) {
+  return validate_list(actions, 0);
+}
+
+Subfield make_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits) {
+  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  return Subfield{f ? f->field : Field::kInPort, ofs, n_bits};
+}
+
+size_t decode_learn(ByteSpan a, LearnHeader* h, LearnSpec* specs, size_t max_specs) {
+  const uint8_t* p = a.data();
+  h->idle_timeout = load_be16(p + 10);
+  h->hard_timeout = load_be16(p + 12);
+  h->priority = load_be16(p + 14);
+  h->cookie = load_be64(p + 16);
+  h->flags = load_be16(p + 24);
+  h->table_id = p[26];
+  h->fin_idle_timeout = load_be16(p + 28);
+  h->fin_hard_timeout = load_be16(p + 30);
+  size_t n = 0, pos = 32;
+  while (pos + 2 <= a.size() && n < max_specs) {
+    uint16_t hdr = load_be16(p + pos);
+    if (hdr == 0) break;
+    pos += 2;
+    LearnSpec s{};
+    s.n_bits = hdr & 0x3ff;
+    s.src_immediate = (hdr >> 13) & 1;
+    unsigned dst_type = (hdr >> 11) & 3;
+    s.kind = dst_type == 0   ? LearnSpec::Kind::kMatch
+             : dst_type == 1 ? LearnSpec::Kind::kLoad
+                             : LearnSpec::Kind::kOutput;
+    if (s.src_immediate) {
+      size_t bytes = 2 * ((s.n_bits + 15u) / 16);
+      s.immediate = a.subspan(pos, bytes);
+      pos += bytes;
+    } else {
+      s.src = make_subfield(load_be32(p + pos), load_be16(p + pos + 4), s.n_bits);
+      pos += 6;
+    }
+    if (s.kind != LearnSpec::Kind::kOutput) {
+      s.dst = make_subfield(load_be32(p + pos), load_be16(p + pos + 4), s.n_bits);
+      pos += 6;
+    }
+    specs[n++] = s;
+  }
+  return n;
+}
+
+// --- ActionList ---------------------------------------------------------------------------
+
+uint8_t* ActionList::nx_header(uint16_t subtype, uint16_t len) {
+  uint8_t* p = bytes_.extend(len);
+  std::memset(p, 0, len);
+  store_be16(p, kActionTypeExperimenter);
+  store_be16(p + 2, len);
+  store_be32(p + 4, kNiciraVendor);
+  store_be16(p + 8, subtype);
+  return p;
+}
+
+namespace {
+uint8_t* std_header(SmallBytes<128>& b, uint16_t type, uint16_t len) {
+  uint8_t* p = b.extend(len);
+  std::memset(p, 0, len);
+  store_be16(p, type);
+  store_be16(p + 2, len);
+  return p;
+}
+}  // namespace
+
+ActionList& ActionList::output(uint32_t port, uint16_t max_len) {
+  uint8_t* p = std_header(bytes_, 0, 16);
+  store_be32(p + 4, port);
+  store_be16(p + 8, max_len);
+  return *this;
+}
+ActionList& ActionList::group(uint32_t group_id) {
+  store_be32(std_header(bytes_, 22, 8) + 4, group_id);
+  return *this;
+}
+ActionList& ActionList::set_queue(uint32_t queue_id) {
+  store_be32(std_header(bytes_, 21, 8) + 4, queue_id);
+  return *this;
+}
+ActionList& ActionList::push_vlan(uint16_t ethertype) {
+  store_be16(std_header(bytes_, 17, 8) + 4, ethertype);
+  return *this;
+}
+ActionList& ActionList::pop_vlan() {
+  std_header(bytes_, 18, 8);
+  return *this;
+}
+ActionList& ActionList::dec_ttl() {
+  std_header(bytes_, 24, 8);
+  return *this;
+}
+ActionList& ActionList::set_nw_ttl(uint8_t ttl) {
+  std_header(bytes_, 23, 8)[4] = ttl;
+  return *this;
+}
+ActionList& ActionList::set_field(Field f, uint64_t value) {
+  const FieldInfo& i = field_info(f);
+  uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
+  uint8_t* p = std_header(bytes_, 25, len);
+  store_be32(p + 4, oxm_header(f, false));
+  put_uint(p + 8, value, i.bytes);
+  return *this;
+}
+ActionList& ActionList::set_field_bytes(Field f, ByteSpan value) {
+  const FieldInfo& i = field_info(f);
+  uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
+  uint8_t* p = std_header(bytes_, 25, len);
+  store_be32(p + 4, oxm_header(f, false));
+  std::memcpy(p + 8, value.data(), std::min<size_t>(value.size(), i.bytes));
+  return *this;
+}
+ActionList& ActionList::resubmit(uint16_t in_port, uint8_t table) {
+  uint8_t* p = nx_header(14, 16);
+  store_be16(p + 10, in_port);
+  p[12] = table;
+  return *this;
+}
+ActionList& ActionList::reg_load(Subfield dst, uint64_t value) {
+  uint8_t* p = nx_header(7, 24);
+  store_be16(p + 10, nx_ofs_nbits(dst.ofs, subfield_bits(dst)));
+  store_be32(p + 12, subfield_header(dst));
+  store_be64(p + 16, value);
+  return *this;
+}
+ActionList& ActionList::reg_move(Subfield src, Subfield dst) {
+  uint8_t* p = nx_header(6, 24);
+  store_be16(p + 10, subfield_bits(src));
+  store_be16(p + 12, src.ofs);
+  store_be16(p + 14, dst.ofs);
+  store_be32(p + 16, subfield_header(src));
+  store_be32(p + 20, subfield_header(dst));
+  return *this;
+}
+ActionList& ActionList::output_reg(Subfield src, uint16_t max_len) {
+  uint8_t* p = nx_header(15, 24);
+  store_be16(p + 10, nx_ofs_nbits(src.ofs, subfield_bits(src)));
+  store_be32(p + 12, subfield_header(src));
+  store_be16(p + 16, max_len);
+  return *this;
+}
+ActionList& ActionList::note(ByteSpan bytes) {
+  uint16_t len = static_cast<uint16_t>((10 + bytes.size() + 7) / 8 * 8);
+  if (len < 16) len = 16;
+  uint8_t* p = nx_header(8, len);
+  std::memcpy(p + 10, bytes.data(), bytes.size());
+  return *this;
+}
+ActionList& ActionList::conjunction(uint32_t id, uint8_t clause, uint8_t n_clauses) {
+  uint8_t* p = nx_header(34, 16);
+  p[10] = static_cast<uint8_t>(clause - 1);  // 0-based on the wire
+  p[11] = n_clauses;
+  store_be32(p + 12, id);
+  return *this;
+}
+ActionList& ActionList::exit() {
+  nx_header(17, 16);
+  return *this;
+}
+ActionList& ActionList::learn(const LearnHeader& h, std::initializer_list<LearnSpec> specs) {
+  size_t body = 0;
+  for (const LearnSpec& s : specs) {
+    body += 2 + (s.src_immediate ? 2 * ((s.n_bits + 15u) / 16) : 6u) +
+            (s.kind != LearnSpec::Kind::kOutput ? 6u : 0u);
+  }
+  uint16_t len = static_cast<uint16_t>((32 + body + 7) / 8 * 8);
+  size_t start = bytes_.size();
+  nx_header(16, len);
+  uint8_t* p = bytes_.data() + start;
+  store_be16(p + 10, h.idle_timeout);
+  store_be16(p + 12, h.hard_timeout);
+  store_be16(p + 14, h.priority);
+  store_be64(p + 16, h.cookie);
+  store_be16(p + 24, h.flags);
+  p[26] = h.table_id;
+  store_be16(p + 28, h.fin_idle_timeout);
+  store_be16(p + 30, h.fin_hard_timeout);
+  size_t pos = 32;
+  for (const LearnSpec& s : specs) {
+    unsigned dst_type = s.kind == LearnSpec::Kind::kMatch ? 0 : s.kind == LearnSpec::Kind::kLoad ? 1 : 2;
+    store_be16(p + pos,
+               static_cast<uint16_t>((s.src_immediate ? 1u << 13 : 0u) | (dst_type << 11) | s.n_bits));
+    pos += 2;
+    if (s.src_immediate) {
+      size_t bytes = 2 * ((s.n_bits + 15u) / 16);
+      // Right-aligned: the immediate's last bytes are the value's last bytes.
+      size_t copy = std::min(bytes, s.immediate.size());
+      std::memcpy(p + pos + bytes - copy, s.immediate.data() + s.immediate.size() - copy, copy);
+      pos += bytes;
+    } else {
+      store_be32(p + pos, subfield_header(s.src));
+      store_be16(p + pos + 4, s.src.ofs);
+      pos += 6;
+    }
+    if (s.kind != LearnSpec::Kind::kOutput) {
+      store_be32(p + pos, subfield_header(s.dst));
+      store_be16(p + pos + 4, s.dst.ofs);
+      pos += 6;
+    }
+  }
+  return *this;
+}
+ActionList& ActionList::ct(uint16_t flags, uint16_t zone_imm, uint8_t recirc_table,
+                           const ActionList& nested) {
+  size_t start = bytes_.size();
+  nx_header(35, static_cast<uint16_t>(24 + nested.bytes().size()));
+  uint8_t* p = bytes_.data() + start;
+  store_be16(p + 10, flags);
+  store_be16(p + 16, zone_imm);  // zone_src 0: an immediate zone
+  p[18] = recirc_table;
+  std::memcpy(p + 24, nested.bytes().data(), nested.bytes().size());
+  return *this;
+}
+ActionList& ActionList::ct_clear() {
+  nx_header(43, 16);
+  return *this;
+}
+
+// --- consistency with the match --------------------------------------------------------------
+
+namespace {
+bool field_ok(const MatchFacts& facts, uint32_t header) {
+  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  if (!f) return false;
+  Field c = canonical_field(f->field);
+  if (c == Field::kVlanVid || c == Field::kVlanPcp) return facts.vlan_present;
+  return facts.satisfied(f->prereq);
+}
+}  // namespace
+
+std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts) {
+  bool conjunction = false, other = false;
+  std::optional<OfpError> error;
+  for_each_action(actions, [&](const ActionView& a) {
+    if (error) return;
+    const uint8_t* p = a.bytes.data();
+    const bool ip = facts.satisfied(Prereq::kIp);
+    switch (a.info->type) {
+      case ActionType::kNxConjunction:
+        conjunction = true;
+        return;
+      case ActionType::kNxNote:
+        return;
+      case ActionType::kPushVlan:
+        facts.vlan_present = true;
+        break;
+      case ActionType::kPopVlan:
+        facts.vlan_present = false;
+        break;
+      case ActionType::kSetField:
+        if (!field_ok(facts, load_be32(p + 4))) error = kBadAction_MATCH_INCONSISTENT;
+        break;
+      case ActionType::kNxRegLoad:
+      case ActionType::kNxOutputReg:
+        if (!field_ok(facts, load_be32(p + 12))) error = kBadAction_MATCH_INCONSISTENT;
+        break;
+      case ActionType::kNxRegMove:
+        if (!field_ok(facts, load_be32(p + 16)) || !field_ok(facts, load_be32(p + 20)))
+          error = kBadAction_MATCH_INCONSISTENT;
+        break;
+      case ActionType::kDecNwTtl:
+      case ActionType::kSetNwTtl:
+      case ActionType::kNxCt:
+      case ActionType::kNxNat:
+        if (!ip) error = kBadAction_MATCH_INCONSISTENT;
+        break;
+      default:
+        break;
+    }
+    other = true;
+  });
+  if (error) return error;
+  if (conjunction && other) return kBadAction_BAD_ARGUMENT;  // OVS: NXBAC_BAD_CONJUNCTION
+  return std::nullopt;
+}
+
+std::optional<OfpError> check_instructions_consistent(ByteSpan instructions, const MatchFacts& facts) {
+  std::optional<OfpError> error;
+  for_each_instruction(instructions, [&](const InstructionView& i) {
+    if (!error && !i.actions.empty()) error = check_actions_consistent(i.actions, facts);
+  });
+  return error;
+}
+
+// --- instructions ---------------------------------------------------------------------------
+
+std::optional<OfpError> validate_instructions(ByteSpan ins) {
+  size_t pos = 0;
+  uint32_t seen = 0;
+  while (pos < ins.size()) {
+    if (ins.size() - pos < 8) return kBadInstruction_BAD_LEN;
+    const uint8_t* p = ins.data() + pos;
+    uint16_t type = load_be16(p), len = load_be16(p + 2);
+    if (len < 8 || len % 8 != 0 || len > ins.size() - pos) return kBadInstruction_BAD_LEN;
+    const InstructionInfo* info = nullptr;
+    for (const InstructionInfo& i : kInstructions)
+      if (i.type == type) info = &i;
+    if (!info) return type == 0xffff ? kBadInstruction_BAD_EXPERIMENTER : kBadInstruction_UNKNOWN_INST;
+    if (info->holds_actions ? len < info->length : len != info->length) return kBadInstruction_BAD_LEN;
+    if (seen & (1u << type)) return kBadInstruction_UNSUP_INST;  // each at most once
+    seen |= 1u << type;
+    if (info->holds_actions) {
+      if (auto err = validate_actions(ins.subspan(pos + 8, len - 8u))) return err;
+    }
+    pos += len;
+  }
+  return std::nullopt;
+}
+
+namespace {
+uint8_t* ins_header(SmallBytes<192>& b, uint16_t type, uint16_t len) {
+  uint8_t* p = b.extend(len);
+  std::memset(p, 0, len);
+  store_be16(p, type);
+  store_be16(p + 2, len);
+  return p;
+}
+}  // namespace
+
+InstructionList& InstructionList::goto_table(uint8_t table) {
+  ins_header(bytes_, 1, 8)[4] = table;
+  return *this;
+}
+InstructionList& InstructionList::write_metadata(uint64_t value, uint64_t mask) {
+  uint8_t* p = ins_header(bytes_, 2, 24);
+  store_be64(p + 8, value);
+  store_be64(p + 16, mask);
+  return *this;
+}
+InstructionList& InstructionList::apply_actions(const ActionList& actions) {
+  size_t start = bytes_.size();
+  ins_header(bytes_, 4, static_cast<uint16_t>(8 + actions.bytes().size()));
+  std::memcpy(bytes_.data() + start + 8, actions.bytes().data(), actions.bytes().size());
+  return *this;
+}
+InstructionList& InstructionList::write_actions(const ActionList& actions) {
+  size_t start = bytes_.size();
+  ins_header(bytes_, 3, static_cast<uint16_t>(8 + actions.bytes().size()));
+  std::memcpy(bytes_.data() + start + 8, actions.bytes().data(), actions.bytes().size());
+  return *this;
+}
+InstructionList& InstructionList::clear_actions() {
+  ins_header(bytes_, 5, 8);
+  return *this;
+}
+InstructionList& InstructionList::meter(uint32_t meter_id) {
+  store_be32(ins_header(bytes_, 6, 8) + 4, meter_id);
+  return *this;
+}
+
+}  // namespace vlcp::ofp

@@ -1,0 +1,226 @@
+// ofp_match decoding (with every check OpenFlow 1.3 asks for) and building.
+#include "ofp/match.h"
+
+#include <bitset>
+
+namespace vlcp::ofp {
+namespace {
+
+using errors::kBadMatch_BAD_FIELD;
+using errors::kBadMatch_BAD_LEN;
+using errors::kBadMatch_BAD_MASK;
+using errors::kBadMatch_BAD_PREREQ;
+using errors::kBadMatch_BAD_TYPE;
+using errors::kBadMatch_BAD_WILDCARDS;
+using errors::kBadMatch_DUP_FIELD;
+
+constexpr uint16_t kEthIpv4 = 0x0800;
+constexpr uint16_t kEthIpv6 = 0x86dd;
+constexpr uint16_t kEthArp = 0x0806;
+constexpr uint16_t kVidPresent = 0x1000;
+
+uint64_t to_u64(ByteSpan b) {
+  uint64_t v = 0;
+  for (uint8_t x : b) v = (v << 8) | x;
+  return v;
+}
+
+}  // namespace
+
+bool MatchFacts::satisfied(Prereq p) const {
+  const bool ip = eth_type == kEthIpv4 || eth_type == kEthIpv6;
+  switch (p) {
+    case Prereq::kNone:
+      return true;
+    case Prereq::kVlan:
+      return vlan_present;
+    case Prereq::kIp:
+      return ip;
+    case Prereq::kIpv4:
+      return eth_type == kEthIpv4;
+    case Prereq::kIpv6:
+      return eth_type == kEthIpv6;
+    case Prereq::kArp:
+      return eth_type == kEthArp;
+    case Prereq::kTcp:
+      return ip && ip_proto == 6;
+    case Prereq::kUdp:
+      return ip && ip_proto == 17;
+    case Prereq::kSctp:
+      return ip && ip_proto == 132;
+    case Prereq::kIcmpv4:
+      return eth_type == kEthIpv4 && ip_proto == 1;
+    case Prereq::kIcmpv6:
+      return eth_type == kEthIpv6 && ip_proto == 58;
+    case Prereq::kNd:
+      return eth_type == kEthIpv6 && ip_proto == 58 && (icmpv6_type == 135 || icmpv6_type == 136);
+    case Prereq::kMpls:
+      return eth_type == 0x8847 || eth_type == 0x8848;
+  }
+  return false;
+}
+
+namespace {
+// Records what a TLV says about the packet.
+void note_fact(MatchFacts& facts, Field canonical, const uint8_t* v) {
+  switch (canonical) {
+    case Field::kEthType:
+      facts.eth_type = load_be16(v);
+      break;
+    case Field::kIpProto:
+      facts.ip_proto = v[0];
+      break;
+    case Field::kIcmpv6Type:
+      facts.icmpv6_type = v[0];
+      break;
+    case Field::kVlanVid:
+      // OXM vlan_vid carries OFPVID_PRESENT (0x1000); NXM vlan_tci the CFI bit (also 0x1000).
+      facts.vlan_present = (load_be16(v) & kVidPresent) != 0;
+      break;
+    default:
+      break;
+  }
+}
+}  // namespace
+
+MatchFacts match_facts(ByteSpan tlvs) {
+  MatchFacts facts;
+  for_each_oxm(tlvs, [&](const OxmEntry& e) {
+    if (e.info) note_fact(facts, canonical_field(e.info->field), e.value.data());
+  });
+  return facts;
+}
+
+uint64_t OxmEntry::value_u64() const {
+  return to_u64(value);
+}
+uint64_t OxmEntry::mask_u64() const {
+  return mask.empty() ? ~uint64_t{0} : to_u64(mask);
+}
+
+std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
+  std::bitset<static_cast<size_t>(Field::kCount)> seen;
+  MatchFacts facts;
+  size_t pos = 0;
+  // First pass: structure, fields, masks, duplicates; collect what prerequisites need.
+  while (pos < tlvs.size()) {
+    if (tlvs.size() - pos < 4) return kBadMatch_BAD_LEN;
+    uint32_t h = load_be32(tlvs.data() + pos);
+    size_t len = oxm_length(h);
+    if (tlvs.size() - pos - 4 < len) return kBadMatch_BAD_LEN;
+    const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
+    if (!info) return kBadMatch_BAD_FIELD;
+    bool masked = oxm_masked(h);
+    if (masked && !info->maskable) return kBadMatch_BAD_MASK;
+    if (len != (masked ? 2u : 1u) * info->bytes) return kBadMatch_BAD_LEN;
+    Field canonical = canonical_field(info->field);
+    size_t idx = static_cast<size_t>(canonical);
+    if (seen[idx]) return kBadMatch_DUP_FIELD;
+    seen[idx] = true;
+    const uint8_t* v = tlvs.data() + pos + 4;
+    if (masked) {
+      for (size_t i = 0; i < info->bytes; ++i)
+        if (v[i] & ~v[info->bytes + i]) return kBadMatch_BAD_WILDCARDS;
+    }
+    note_fact(facts, canonical, v);  // masked values only carry bits inside their mask
+    pos += 4 + len;
+  }
+  // Second pass: prerequisites (they may be satisfied by a later TLV).
+  std::optional<OfpError> error;
+  for_each_oxm(tlvs, [&](const OxmEntry& e) {
+    if (!error && !facts.satisfied(e.info->prereq)) error = kBadMatch_BAD_PREREQ;
+  });
+  return error;
+}
+
+Decoded<MatchView> MatchView::decode(ByteReader& reader) {
+  ByteSpan start = reader.rest();
+  uint16_t type = 0, length = 0;
+  if (!reader.read_be16(&type) || !reader.read_be16(&length)) return kBadMatch_BAD_LEN;
+  if (type != kMatchTypeOxm) return kBadMatch_BAD_TYPE;
+  if (length < 4) return kBadMatch_BAD_LEN;
+  size_t padded = (length + 7u) / 8 * 8;
+  if (start.size() < padded) return kBadMatch_BAD_LEN;
+  ByteSpan tlvs;
+  reader.take(length - 4u, &tlvs);
+  reader.skip(padded - length);
+  if (auto err = validate_oxms(tlvs)) return *err;
+  MatchView m;
+  m.oxms_ = tlvs;
+  m.wire_ = start.first(padded);
+  return m;
+}
+
+namespace {
+std::optional<OxmEntry> find_in(ByteSpan tlvs, Field f) {
+  std::optional<OxmEntry> out;
+  for_each_oxm(tlvs, [&](const OxmEntry& e) {
+    if (!out && e.info && e.info->field == f) out = e;
+  });
+  return out;
+}
+
+void put_uint(uint8_t* p, uint64_t v, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) p[bytes - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
+}
+}  // namespace
+
+std::optional<OxmEntry> MatchView::find(Field f) const {
+  return find_in(oxms_, f);
+}
+std::optional<OxmEntry> Match::find(Field f) const {
+  return find_in(oxms(), f);
+}
+
+Match& Match::add(Field f, uint64_t value) {
+  const FieldInfo& i = field_info(f);
+  uint8_t* p = tlvs_.extend(4 + i.bytes);
+  store_be32(p, oxm_header(f, false));
+  put_uint(p + 4, value, i.bytes);
+  return *this;
+}
+
+Match& Match::add_masked(Field f, uint64_t value, uint64_t mask) {
+  const FieldInfo& i = field_info(f);
+  uint8_t* p = tlvs_.extend(4 + 2 * i.bytes);
+  store_be32(p, oxm_header(f, true));
+  put_uint(p + 4, value & mask, i.bytes);
+  put_uint(p + 4 + i.bytes, mask, i.bytes);
+  return *this;
+}
+
+Match& Match::add_bytes(Field f, ByteSpan value, ByteSpan mask) {
+  bool masked = !mask.empty();
+  const FieldInfo& i = field_info(f);
+  uint8_t* p = tlvs_.extend(4 + (masked ? 2u : 1u) * i.bytes);
+  store_be32(p, oxm_header(f, masked));
+  for (size_t k = 0; k < i.bytes; ++k) {
+    uint8_t v = k < value.size() ? value[k] : 0;
+    if (masked) {
+      uint8_t m = k < mask.size() ? mask[k] : 0;
+      p[4 + k] = v & m;
+      p[4 + i.bytes + k] = m;
+    } else {
+      p[4 + k] = v;
+    }
+  }
+  return *this;
+}
+
+Match& Match::add_eth(Field f, const uint8_t (&mac)[6]) {
+  return add_bytes(f, ByteSpan(mac, 6));
+}
+
+void encode_match(ByteSpan oxms, Buffer& out) {
+  size_t start = out.size();
+  out.put_be16(kMatchTypeOxm);
+  out.put_be16(static_cast<uint16_t>(4 + oxms.size()));
+  out.append(oxms);
+  out.put_zeros((8 - (out.size() - start) % 8) % 8);
+}
+
+void Match::encode(Buffer& out) const {
+  encode_match(oxms(), out);
+}
+
+}  // namespace vlcp::ofp

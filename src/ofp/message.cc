@@ -1,0 +1,502 @@
+// Message framing, decoders and encoders. Decoders run only on Frames (header and length
+// already checked) and check each inner length before reading what it covers.
+#include "ofp/message.h"
+
+namespace vlcp::ofp {
+namespace {
+
+using namespace errors;
+
+struct MsgInfo {
+  uint16_t min_length;
+  std::string_view name;
+};
+
+constexpr std::array<MsgInfo, 30> kMessages = [] {
+  std::array<MsgInfo, 30> t{};
+#define VLCP_MSG_INFO(e, code, min, name) t[code] = MsgInfo{min, name};
+  VLCP_OFP_MESSAGES(VLCP_MSG_INFO)
+#undef VLCP_MSG_INFO
+  return t;
+}();
+
+constexpr size_t kHeaderSize = 8;
+
+}  // namespace
+
+std::string_view message_name(MsgType type) {
+  auto i = static_cast<size_t>(type);
+  return i < kMessages.size() ? kMessages[i].name : std::string_view{};
+}
+
+uint16_t message_min_length(uint8_t type) {
+  return type < kMessages.size() ? kMessages[type].min_length : 0;
+}
+
+size_t frame_length(ByteSpan stream) {
+  if (stream.size() < kHeaderSize) return 0;
+  size_t len = load_be16(stream.data() + 2);
+  return len < kHeaderSize ? kHeaderSize : len;
+}
+
+Decoded<Frame> decode_frame(ByteSpan m) {
+  if (m.size() < kHeaderSize) return kBadRequest_BAD_LEN;
+  Frame f;
+  f.header.version = m[0];
+  f.header.length = load_be16(m.data() + 2);
+  f.header.xid = load_be32(m.data() + 4);
+  if (f.header.version != kOfp13) return kBadRequest_BAD_VERSION;
+  if (f.header.length != m.size()) return kBadRequest_BAD_LEN;
+  uint16_t min = message_min_length(m[1]);
+  if (min == 0) return kBadRequest_BAD_TYPE;
+  if (f.header.length < min) return kBadRequest_BAD_LEN;
+  f.header.type = static_cast<MsgType>(m[1]);
+  f.bytes = m;
+  f.body = m.subspan(kHeaderSize);
+  return f;
+}
+
+size_t begin_message(Buffer& out, MsgType type, uint32_t xid) {
+  size_t start = out.size();
+  out.put_u8(kOfp13);
+  out.put_u8(static_cast<uint8_t>(type));
+  out.put_be16(0);
+  out.put_be32(xid);
+  return start;
+}
+
+void finish_message(Buffer& out, size_t start) {
+  out.patch_be16(start + 2, static_cast<uint16_t>(out.size() - start));
+}
+
+// --- HELLO -----------------------------------------------------------------------------------
+
+Decoded<Hello> decode_hello(const Frame& f) {
+  Hello h{0};
+  ByteReader r(f.body);
+  bool saw_bitmap = false;
+  while (r.remaining() >= 4) {
+    uint16_t type = 0, len = 0;
+    r.read_be16(&type);
+    r.read_be16(&len);
+    if (len < 4 || len - 4u > r.remaining()) return kBadRequest_BAD_LEN;
+    ByteSpan payload;
+    r.take(len - 4u, &payload);
+    r.skip(std::min<size_t>((8 - len % 8) % 8, r.remaining()));
+    if (type == 1) {  // OFPHET_VERSIONBITMAP
+      if (payload.size() % 4 != 0) return kBadRequest_BAD_LEN;
+      if (!payload.empty()) h.version_bitmap = load_be32(payload.data());  // versions 0-31
+      saw_bitmap = true;
+    }
+  }
+  if (!saw_bitmap) h.version_bitmap = 1u << f.header.version;  // a plain header: "this version"
+  return h;
+}
+
+void encode_hello(Buffer& out, uint32_t xid, const Hello& h) {
+  size_t start = begin_message(out, MsgType::kHello, xid);
+  out.put_be16(1);
+  out.put_be16(8);
+  out.put_be32(h.version_bitmap);
+  finish_message(out, start);
+}
+
+uint8_t negotiate_version(uint32_t ours, uint32_t theirs) {
+  uint32_t common = ours & theirs;
+  for (int v = 31; v >= 0; --v)
+    if (common & (1u << v)) return static_cast<uint8_t>(v);
+  return 0;
+}
+
+// --- ERROR, simple messages -------------------------------------------------------------------
+
+Decoded<ErrorMsg> decode_error(const Frame& f) {
+  ErrorMsg e;
+  e.error = OfpError(load_be16(f.body.data()), load_be16(f.body.data() + 2));
+  e.data = f.body.subspan(4);
+  return e;
+}
+
+void encode_error(Buffer& out, uint32_t xid, OfpError error, ByteSpan offending) {
+  size_t start = begin_message(out, MsgType::kError, xid);
+  out.put_be16(error.type);
+  out.put_be16(error.code);
+  out.append(offending.first(std::min<size_t>(offending.size(), 64)));
+  finish_message(out, start);
+}
+
+void encode_simple(Buffer& out, MsgType type, uint32_t xid, ByteSpan data) {
+  size_t start = begin_message(out, type, xid);
+  out.append(data);
+  finish_message(out, start);
+}
+
+// --- FEATURES, CONFIG, ROLE -------------------------------------------------------------------
+
+Decoded<FeaturesReply> decode_features_reply(const Frame& f) {
+  const uint8_t* p = f.body.data();
+  FeaturesReply r;
+  r.datapath_id = load_be64(p);
+  r.n_buffers = load_be32(p + 8);
+  r.n_tables = p[12];
+  r.auxiliary_id = p[13];
+  r.capabilities = load_be32(p + 16);
+  return r;
+}
+
+void encode_features_reply(Buffer& out, uint32_t xid, const FeaturesReply& r) {
+  size_t start = begin_message(out, MsgType::kFeaturesReply, xid);
+  out.put_be64(r.datapath_id);
+  out.put_be32(r.n_buffers);
+  out.put_u8(r.n_tables);
+  out.put_u8(r.auxiliary_id);
+  out.put_zeros(2);
+  out.put_be32(r.capabilities);
+  out.put_be32(0);  // reserved
+  finish_message(out, start);
+}
+
+Decoded<SwitchConfig> decode_switch_config(const Frame& f) {
+  if (f.body.size() != 4) return kBadRequest_BAD_LEN;
+  return SwitchConfig{load_be16(f.body.data()), load_be16(f.body.data() + 2)};
+}
+
+void encode_switch_config(Buffer& out, MsgType type, uint32_t xid, const SwitchConfig& c) {
+  size_t start = begin_message(out, type, xid);
+  out.put_be16(c.flags);
+  out.put_be16(c.miss_send_len);
+  finish_message(out, start);
+}
+
+Decoded<RoleMsg> decode_role(const Frame& f) {
+  if (f.body.size() != 16) return kBadRequest_BAD_LEN;
+  uint32_t role = load_be32(f.body.data());
+  if (role > 3) return kRoleRequestFailed_BAD_ROLE;
+  return RoleMsg{static_cast<Role>(role), load_be64(f.body.data() + 8)};
+}
+
+void encode_role(Buffer& out, MsgType type, uint32_t xid, const RoleMsg& r) {
+  size_t start = begin_message(out, type, xid);
+  out.put_be32(static_cast<uint32_t>(r.role));
+  out.put_zeros(4);
+  out.put_be64(r.generation_id);
+  finish_message(out, start);
+}
+
+// --- PACKET_IN / PACKET_OUT -------------------------------------------------------------------
+
+Decoded<PacketInView> decode_packet_in(const Frame& f) {
+  ByteReader r(f.body);
+  PacketInView p;
+  r.read_be32(&p.buffer_id);
+  r.read_be16(&p.total_len);
+  r.read_u8(&p.reason);
+  r.read_u8(&p.table_id);
+  r.read_be64(&p.cookie);
+  auto match = MatchView::decode(r);
+  if (!match.ok()) return match.error();
+  p.match = *match;
+  if (!r.skip(2)) return kBadRequest_BAD_LEN;
+  p.data = r.rest();
+  return p;
+}
+
+void encode_packet_in(Buffer& out, uint32_t xid, const PacketInView& p, ByteSpan match_oxms) {
+  size_t start = begin_message(out, MsgType::kPacketIn, xid);
+  out.put_be32(p.buffer_id);
+  out.put_be16(p.total_len);
+  out.put_u8(p.reason);
+  out.put_u8(p.table_id);
+  out.put_be64(p.cookie);
+  encode_match(match_oxms, out);
+  out.put_zeros(2);
+  out.append(p.data);
+  finish_message(out, start);
+}
+
+Decoded<PacketOut> decode_packet_out(const Frame& f) {
+  const uint8_t* b = f.body.data();
+  PacketOut p;
+  p.buffer_id = load_be32(b);
+  p.in_port = load_be32(b + 4);
+  uint16_t actions_len = load_be16(b + 8);
+  if (actions_len > f.body.size() - 16) return kBadRequest_BAD_LEN;
+  ByteSpan actions = f.body.subspan(16, actions_len);
+  if (auto err = validate_actions(actions)) return *err;
+  if (p.in_port == 0 || (p.in_port > kPortMax && p.in_port != kPortController && p.in_port != kPortLocal &&
+                         p.in_port != kPortAny))
+    return kBadRequest_BAD_PORT;
+  p.actions = ActionList(actions);
+  p.data = f.body.subspan(16 + actions_len);
+  return p;
+}
+
+void encode_packet_out(Buffer& out, uint32_t xid, const PacketOut& p) {
+  size_t start = begin_message(out, MsgType::kPacketOut, xid);
+  out.put_be32(p.buffer_id);
+  out.put_be32(p.in_port);
+  out.put_be16(static_cast<uint16_t>(p.actions.bytes().size()));
+  out.put_zeros(6);
+  out.append(p.actions.bytes());
+  out.append(p.data);
+  finish_message(out, start);
+}
+
+// --- FLOW_MOD / FLOW_REMOVED ------------------------------------------------------------------
+
+Decoded<FlowMod> decode_flow_mod(const Frame& f) {
+  ByteReader r(f.body);
+  FlowMod m;
+  uint8_t command = 0;
+  r.read_be64(&m.cookie);
+  r.read_be64(&m.cookie_mask);
+  r.read_u8(&m.table_id);
+  r.read_u8(&command);
+  r.read_be16(&m.idle_timeout);
+  r.read_be16(&m.hard_timeout);
+  r.read_be16(&m.priority);
+  r.read_be32(&m.buffer_id);
+  r.read_be32(&m.out_port);
+  r.read_be32(&m.out_group);
+  r.read_be16(&m.flags);
+  r.skip(2);
+  if (command > 4) return kFlowModFailed_BAD_COMMAND;
+  m.command = static_cast<FlowModCommand>(command);
+  if (m.flags & ~0x1fu) return kFlowModFailed_BAD_FLAGS;
+  auto match = MatchView::decode(r);
+  if (!match.ok()) return match.error();
+  m.match = Match(*match);
+  ByteSpan instructions = r.rest();
+  if (auto err = validate_instructions(instructions)) return *err;
+  if (auto err = check_instructions_consistent(instructions, match_facts(match->oxms()))) return *err;
+  m.instructions = InstructionList(instructions);
+  return m;
+}
+
+void encode_flow_mod(Buffer& out, uint32_t xid, const FlowMod& m) {
+  size_t start = begin_message(out, MsgType::kFlowMod, xid);
+  out.put_be64(m.cookie);
+  out.put_be64(m.cookie_mask);
+  out.put_u8(m.table_id);
+  out.put_u8(static_cast<uint8_t>(m.command));
+  out.put_be16(m.idle_timeout);
+  out.put_be16(m.hard_timeout);
+  out.put_be16(m.priority);
+  out.put_be32(m.buffer_id);
+  out.put_be32(m.out_port);
+  out.put_be32(m.out_group);
+  out.put_be16(m.flags);
+  out.put_zeros(2);
+  m.match.encode(out);
+  out.append(m.instructions.bytes());
+  finish_message(out, start);
+}
+
+Decoded<FlowRemoved> decode_flow_removed(const Frame& f) {
+  ByteReader r(f.body);
+  FlowRemoved m;
+  r.read_be64(&m.cookie);
+  r.read_be16(&m.priority);
+  r.read_u8(&m.reason);
+  r.read_u8(&m.table_id);
+  r.read_be32(&m.duration_sec);
+  r.read_be32(&m.duration_nsec);
+  r.read_be16(&m.idle_timeout);
+  r.read_be16(&m.hard_timeout);
+  r.read_be64(&m.packet_count);
+  r.read_be64(&m.byte_count);
+  auto match = MatchView::decode(r);
+  if (!match.ok()) return match.error();
+  if (!r.at_end()) return kBadRequest_BAD_LEN;
+  m.match = Match(*match);
+  return m;
+}
+
+void encode_flow_removed(Buffer& out, uint32_t xid, const FlowRemoved& m) {
+  size_t start = begin_message(out, MsgType::kFlowRemoved, xid);
+  out.put_be64(m.cookie);
+  out.put_be16(m.priority);
+  out.put_u8(m.reason);
+  out.put_u8(m.table_id);
+  out.put_be32(m.duration_sec);
+  out.put_be32(m.duration_nsec);
+  out.put_be16(m.idle_timeout);
+  out.put_be16(m.hard_timeout);
+  out.put_be64(m.packet_count);
+  out.put_be64(m.byte_count);
+  m.match.encode(out);
+  finish_message(out, start);
+}
+
+// --- ports ------------------------------------------------------------------------------------
+
+Decoded<Port> decode_port(ByteSpan b) {
+  if (b.size() < kPortWireSize) return kBadRequest_BAD_LEN;
+  const uint8_t* p = b.data();
+  Port port;
+  port.port_no = load_be32(p);
+  std::copy(p + 8, p + 14, port.hw_addr.begin());
+  const char* name = reinterpret_cast<const char*>(p + 16);
+  port.name.assign(name, strnlen(name, 16));
+  port.config = load_be32(p + 32);
+  port.state = load_be32(p + 36);
+  port.curr = load_be32(p + 40);
+  port.advertised = load_be32(p + 44);
+  port.supported = load_be32(p + 48);
+  port.peer = load_be32(p + 52);
+  port.curr_speed = load_be32(p + 56);
+  port.max_speed = load_be32(p + 60);
+  return port;
+}
+
+void encode_port(Buffer& out, const Port& port) {
+  out.put_be32(port.port_no);
+  out.put_zeros(4);
+  out.append(ByteSpan(port.hw_addr.data(), 6));
+  out.put_zeros(2);
+  uint8_t* name = out.extend(16);
+  std::memset(name, 0, 16);
+  std::memcpy(name, port.name.data(), std::min<size_t>(port.name.size(), 15));
+  for (uint32_t v : {port.config, port.state, port.curr, port.advertised, port.supported, port.peer,
+                     port.curr_speed, port.max_speed})
+    out.put_be32(v);
+}
+
+Decoded<PortStatus> decode_port_status(const Frame& f) {
+  if (f.body.size() != 8 + kPortWireSize) return kBadRequest_BAD_LEN;
+  auto port = decode_port(f.body.subspan(8));
+  if (!port.ok()) return port.error();
+  return PortStatus{f.body[0], std::move(*port)};
+}
+
+void encode_port_status(Buffer& out, uint32_t xid, const PortStatus& s) {
+  size_t start = begin_message(out, MsgType::kPortStatus, xid);
+  out.put_u8(s.reason);
+  out.put_zeros(7);
+  encode_port(out, s.port);
+  finish_message(out, start);
+}
+
+// --- GROUP_MOD --------------------------------------------------------------------------------
+
+Decoded<GroupMod> decode_group_mod(const Frame& f) {
+  const uint8_t* b = f.body.data();
+  GroupMod g;
+  g.command = load_be16(b);
+  g.type = b[2];
+  g.group_id = load_be32(b + 4);
+  if (g.command > 2) return kGroupModFailed_BAD_COMMAND;
+  if (g.type > 3) return kGroupModFailed_BAD_TYPE;
+  ByteReader r(f.body.subspan(8));
+  while (!r.at_end()) {
+    uint16_t len = 0;
+    if (!r.read_be16(&len)) return kGroupModFailed_BAD_BUCKET;
+    if (len < 16 || len % 8 != 0 || len - 2u > r.remaining()) return kGroupModFailed_BAD_BUCKET;
+    Bucket bucket;
+    r.read_be16(&bucket.weight);
+    r.read_be32(&bucket.watch_port);
+    r.read_be32(&bucket.watch_group);
+    r.skip(4);
+    ByteSpan actions;
+    r.take(len - 16u, &actions);
+    if (auto err = validate_actions(actions)) return *err;
+    bucket.actions = ActionList(actions);
+    g.buckets.push_back(std::move(bucket));
+  }
+  return g;
+}
+
+void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g) {
+  size_t start = begin_message(out, MsgType::kGroupMod, xid);
+  out.put_be16(g.command);
+  out.put_u8(g.type);
+  out.put_u8(0);
+  out.put_be32(g.group_id);
+  for (const Bucket& b : g.buckets) {
+    out.put_be16(static_cast<uint16_t>(16 + b.actions.bytes().size()));
+    out.put_be16(b.weight);
+    out.put_be32(b.watch_port);
+    out.put_be32(b.watch_group);
+    out.put_zeros(4);
+    out.append(b.actions.bytes());
+  }
+  finish_message(out, start);
+}
+
+// --- MULTIPART --------------------------------------------------------------------------------
+
+Decoded<MultipartHeader> decode_multipart(const Frame& f) {
+  return MultipartHeader{static_cast<MultipartType>(load_be16(f.body.data())), load_be16(f.body.data() + 2),
+                         f.body.subspan(8)};
+}
+
+void encode_multipart_request(Buffer& out, uint32_t xid, MultipartType type, ByteSpan body, uint16_t flags) {
+  size_t start = begin_message(out, MsgType::kMultipartRequest, xid);
+  out.put_be16(static_cast<uint16_t>(type));
+  out.put_be16(flags);
+  out.put_zeros(4);
+  out.append(body);
+  finish_message(out, start);
+}
+
+void encode_flow_stats_request(Buffer& out, uint32_t xid, const FlowStatsRequest& q) {
+  size_t start = begin_message(out, MsgType::kMultipartRequest, xid);
+  out.put_be16(static_cast<uint16_t>(MultipartType::kFlow));
+  out.put_be16(0);
+  out.put_zeros(4);
+  out.put_u8(q.table_id);
+  out.put_zeros(3);
+  out.put_be32(q.out_port);
+  out.put_be32(q.out_group);
+  out.put_zeros(4);
+  out.put_be64(q.cookie);
+  out.put_be64(q.cookie_mask);
+  q.match.encode(out);
+  finish_message(out, start);
+}
+
+Decoded<std::vector<FlowStats>> decode_flow_stats_reply(ByteSpan body) {
+  std::vector<FlowStats> out;
+  ByteReader r(body);
+  while (!r.at_end()) {
+    ByteSpan entry_start = r.rest();
+    uint16_t len = 0;
+    if (!r.read_be16(&len) || len < 56 || len > entry_start.size()) return kBadRequest_BAD_LEN;
+    ByteReader e(entry_start.first(len));
+    e.skip(2);
+    FlowStats s;
+    e.read_u8(&s.table_id);
+    e.skip(1);
+    e.read_be32(&s.duration_sec);
+    e.read_be32(&s.duration_nsec);
+    e.read_be16(&s.priority);
+    e.read_be16(&s.idle_timeout);
+    e.read_be16(&s.hard_timeout);
+    e.read_be16(&s.flags);
+    e.skip(4);
+    e.read_be64(&s.cookie);
+    e.read_be64(&s.packet_count);
+    e.read_be64(&s.byte_count);
+    auto match = MatchView::decode(e);
+    if (!match.ok()) return match.error();
+    s.match = Match(*match);
+    if (auto err = validate_instructions(e.rest())) return *err;
+    s.instructions = InstructionList(e.rest());
+    out.push_back(std::move(s));
+    r.skip(len - 2u);
+  }
+  return out;
+}
+
+Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body) {
+  if (body.size() % kPortWireSize != 0) return kBadRequest_BAD_LEN;
+  std::vector<Port> ports;
+  for (size_t i = 0; i < body.size(); i += kPortWireSize) {
+    auto p = decode_port(body.subspan(i, kPortWireSize));
+    if (!p.ok()) return p.error();
+    ports.push_back(std::move(*p));
+  }
+  return ports;
+}
+
+}  // namespace vlcp::ofp

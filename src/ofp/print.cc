@@ -1,0 +1,892 @@
+// The ovs-ofctl text printer. A match is first folded into OVS's view of a flow (one value
+// and mask per flow field: OXM vlan_vid and vlan_pcp become one TCI, ip_dscp and ip_ecn one
+// TOS byte, TCP/UDP/SCTP/ICMP ports one tp_src/tp_dst...), then written in OVS's field order.
+#include "ofp/print.h"
+
+#include <arpa/inet.h>
+
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "ofp/actions.h"
+#include "ofp/match.h"
+#include "ofp/message.h"
+
+namespace vlcp::ofp {
+namespace {
+
+struct Masked32 {
+  uint32_t v = 0, m = 0;
+};
+struct Masked64 {
+  uint64_t v = 0, m = 0;
+};
+struct MaskedBytes {
+  uint8_t v[16] = {}, m[16] = {};
+  bool any() const {
+    for (uint8_t x : m)
+      if (x) return true;
+    return false;
+  }
+};
+
+// OVS's flow fields that a match can constrain.
+struct Flow {
+  Masked32 regs[16];
+  Masked64 tun_id, metadata;
+  Masked32 tun_src, tun_dst, pkt_mark, ct_state, ct_mark;
+  Masked32 ct_zone, conj_id;
+  MaskedBytes ct_label;
+  Masked32 in_port;  // OpenFlow 1.3 port
+  Masked32 tci;      // 16 bits
+  MaskedBytes dl_src, dl_dst;
+  Masked32 dl_type;
+  Masked32 nw_src, nw_dst;  // IPv4 or ARP SPA/TPA
+  MaskedBytes ipv6_src, ipv6_dst, nd_target;
+  Masked32 ipv6_label;
+  Masked32 nw_proto;             // IP protocol, or ARP opcode
+  MaskedBytes arp_sha, arp_tha;  // also ND SLL/TLL
+  Masked32 nw_tos, nw_ttl, nw_frag;
+  Masked32 mpls_label, mpls_tc, mpls_bos;
+  Masked32 tp_src, tp_dst;
+  Masked32 pbb_isid, ipv6_exthdr;
+};
+
+void set32(Masked32& f, const OxmEntry& e) {
+  f.v = static_cast<uint32_t>(e.value_u64());
+  f.m = static_cast<uint32_t>(e.mask_u64() &
+                              ((e.value.size() >= 4) ? 0xffffffffu : ((1u << (8 * e.value.size())) - 1)));
+}
+void set64(Masked64& f, const OxmEntry& e) {
+  f.v = e.value_u64();
+  f.m = e.mask_u64();
+}
+void set_bytes(MaskedBytes& f, const OxmEntry& e) {
+  std::memcpy(f.v, e.value.data(), e.value.size());
+  if (e.masked())
+    std::memcpy(f.m, e.mask.data(), e.mask.size());
+  else
+    std::memset(f.m, 0xff, e.value.size());
+}
+
+Flow fold(ByteSpan oxms) {
+  Flow f;
+  for_each_oxm(oxms, [&](const OxmEntry& e) {
+    Field field = e.info->field;
+    if (field >= Field::kReg0 && field <= Field::kReg15) {
+      set32(f.regs[static_cast<int>(field) - static_cast<int>(Field::kReg0)], e);
+      return;
+    }
+    switch (canonical_field(field)) {
+      case Field::kInPort:
+        f.in_port.v = static_cast<uint32_t>(e.value_u64());
+        if (field == Field::kNxmInPort && f.in_port.v >= 0xff00) f.in_port.v += 0xffff0000u;
+        f.in_port.m = ~0u;
+        break;
+      case Field::kMetadata:
+        set64(f.metadata, e);
+        break;
+      case Field::kEthDst:
+        set_bytes(f.dl_dst, e);
+        break;
+      case Field::kEthSrc:
+        set_bytes(f.dl_src, e);
+        break;
+      case Field::kEthType:
+        set32(f.dl_type, e);
+        break;
+      case Field::kVlanVid:
+        if (field == Field::kNxmVlanTci) {
+          set32(f.tci, e);
+        } else {
+          // OFPVID_PRESENT (0x1000) is OVS's CFI bit.
+          uint32_t vid = static_cast<uint32_t>(e.value_u64()) & 0x1fff;
+          uint32_t mask = e.masked() ? static_cast<uint32_t>(e.mask_u64()) & 0x1fff : 0x1fff;
+          f.tci.v = (f.tci.v & ~0x1fffu) | vid;
+          f.tci.m = (f.tci.m & ~0x1fffu) | mask;
+        }
+        break;
+      case Field::kVlanPcp:
+        f.tci.v = (f.tci.v & 0x1fff) | ((static_cast<uint32_t>(e.value_u64()) & 7) << 13);
+        f.tci.m |= 0xe000;
+        break;
+      case Field::kIpDscp:
+        if (field == Field::kNxmIpTos) {
+          f.nw_tos.v = (f.nw_tos.v & 3) | (static_cast<uint32_t>(e.value_u64()) & 0xfc);
+        } else {
+          f.nw_tos.v = (f.nw_tos.v & 3) | ((static_cast<uint32_t>(e.value_u64()) << 2) & 0xfc);
+        }
+        f.nw_tos.m |= 0xfc;
+        break;
+      case Field::kIpEcn:
+        f.nw_tos.v = (f.nw_tos.v & 0xfc) | (static_cast<uint32_t>(e.value_u64()) & 3);
+        f.nw_tos.m |= 3;
+        break;
+      case Field::kIpProto:
+      case Field::kArpOp:
+        set32(f.nw_proto, e);
+        break;
+      case Field::kIpv4Src:
+      case Field::kArpSpa:
+        set32(f.nw_src, e);
+        break;
+      case Field::kIpv4Dst:
+      case Field::kArpTpa:
+        set32(f.nw_dst, e);
+        break;
+      case Field::kTcpSrc:
+      case Field::kUdpSrc:
+      case Field::kSctpSrc:
+      case Field::kIcmpv4Type:
+      case Field::kIcmpv6Type:
+        set32(f.tp_src, e);
+        break;
+      case Field::kTcpDst:
+      case Field::kUdpDst:
+      case Field::kSctpDst:
+      case Field::kIcmpv4Code:
+      case Field::kIcmpv6Code:
+        set32(f.tp_dst, e);
+        break;
+      case Field::kArpSha:
+      case Field::kIpv6NdSll:
+        set_bytes(f.arp_sha, e);
+        break;
+      case Field::kArpTha:
+      case Field::kIpv6NdTll:
+        set_bytes(f.arp_tha, e);
+        break;
+      case Field::kIpv6Src:
+        set_bytes(f.ipv6_src, e);
+        break;
+      case Field::kIpv6Dst:
+        set_bytes(f.ipv6_dst, e);
+        break;
+      case Field::kIpv6Flabel:
+        set32(f.ipv6_label, e);
+        break;
+      case Field::kIpv6NdTarget:
+        set_bytes(f.nd_target, e);
+        break;
+      case Field::kMplsLabel:
+        set32(f.mpls_label, e);
+        break;
+      case Field::kMplsTc:
+        set32(f.mpls_tc, e);
+        break;
+      case Field::kMplsBos:
+        set32(f.mpls_bos, e);
+        break;
+      case Field::kTunnelId:
+        set64(f.tun_id, e);
+        break;
+      case Field::kTunIpv4Src:
+        set32(f.tun_src, e);
+        break;
+      case Field::kTunIpv4Dst:
+        set32(f.tun_dst, e);
+        break;
+      case Field::kPktMark:
+        set32(f.pkt_mark, e);
+        break;
+      case Field::kConjId:
+        set32(f.conj_id, e);
+        break;
+      case Field::kCtState:
+        set32(f.ct_state, e);
+        break;
+      case Field::kCtZone:
+        set32(f.ct_zone, e);
+        break;
+      case Field::kCtMark:
+        set32(f.ct_mark, e);
+        break;
+      case Field::kCtLabel:
+        set_bytes(f.ct_label, e);
+        break;
+      case Field::kNxIpFrag:
+        set32(f.nw_frag, e);
+        break;
+      case Field::kNxIpTtl:
+        set32(f.nw_ttl, e);
+        break;
+      case Field::kPbbIsid:
+        set32(f.pbb_isid, e);
+        break;
+      case Field::kIpv6Exthdr:
+        set32(f.ipv6_exthdr, e);
+        break;
+      default:
+        break;
+    }
+  });
+  return f;
+}
+
+void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void appendf(std::string& out, const char* fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) out.append(buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
+}
+
+void uint32_masked(std::string& s, const char* name, Masked32 f, uint32_t all = 0xffffffff) {
+  if (!f.m) return;
+  appendf(s, "%s=%#" PRIx32, name, f.v);
+  if (f.m != all) appendf(s, "/%#" PRIx32, f.m);
+  s += ',';
+}
+void uint64_masked(std::string& s, const char* name, Masked64 f) {
+  if (!f.m) return;
+  appendf(s, "%s=%#" PRIx64, name, f.v);
+  if (f.m != ~uint64_t{0}) appendf(s, "/%#" PRIx64, f.m);
+  s += ',';
+}
+void uint16_masked(std::string& s, const char* name, Masked32 f) {
+  if (!f.m) return;
+  if (f.m == 0xffff)
+    appendf(s, "%s=%" PRIu32 ",", name, f.v);
+  else
+    appendf(s, "%s=0x%" PRIx32 "/0x%" PRIx32 ",", name, f.v, f.m);
+}
+
+void format_eth(std::string& s, const uint8_t* a) {
+  appendf(s, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+void eth_masked(std::string& s, const char* name, const MaskedBytes& f) {
+  if (!f.any()) return;
+  appendf(s, "%s=", name);
+  format_eth(s, f.v);
+  static const uint8_t kOnes[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  if (std::memcmp(f.m, kOnes, 6) != 0) {
+    s += '/';
+    format_eth(s, f.m);
+  }
+  s += ',';
+}
+
+int cidr_bits32(uint32_t mask) {
+  uint32_t inv = ~mask;
+  if (inv & (inv + 1)) return -1;  // not a prefix
+  int n = 0;
+  while (mask & 0x80000000u) {
+    ++n;
+    mask <<= 1;
+  }
+  return n;
+}
+
+void format_ipv4(std::string& s, uint32_t ip) {
+  appendf(s, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+}
+void ip_masked(std::string& s, const char* name, Masked32 f) {
+  if (!f.m) return;
+  appendf(s, "%s=", name);
+  format_ipv4(s, f.v);
+  if (f.m != 0xffffffff) {
+    int bits = cidr_bits32(f.m);
+    if (bits >= 0) {
+      appendf(s, "/%d", bits);
+    } else {
+      s += '/';
+      format_ipv4(s, f.m);
+    }
+  }
+  s += ',';
+}
+
+void format_ipv6(std::string& s, const uint8_t* a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a, buf, sizeof buf);
+  s += buf;
+}
+void ipv6_masked(std::string& s, const char* name, const MaskedBytes& f) {
+  if (!f.any()) return;
+  appendf(s, "%s=", name);
+  format_ipv6(s, f.v);
+  int bits = 0;
+  bool all = true;
+  for (int i = 0; i < 16; ++i)
+    if (f.m[i] != 0xff) all = false;
+  // A prefix mask is ones followed only by zeros.
+  bool seen_zero = false, is_prefix = true;
+  for (int i = 0; i < 16; ++i)
+    for (int b = 7; b >= 0; --b) {
+      bool one = (f.m[i] >> b) & 1;
+      if (one && seen_zero) is_prefix = false;
+      if (!one) seen_zero = true;
+      if (one && !seen_zero) ++bits;
+    }
+  if (!all) {
+    if (is_prefix) {
+      appendf(s, "/%d", bits);
+    } else {
+      s += '/';
+      format_ipv6(s, f.m);
+    }
+  }
+  s += ',';
+}
+
+const char* ct_state_name(int bit) {
+  static const char* const kNames[] = {"new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"};
+  return bit < 8 ? kNames[bit] : "?";
+}
+
+}  // namespace
+
+std::string format_port(uint32_t port) {
+  switch (port) {
+    case kPortInPort:
+      return "IN_PORT";
+    case kPortTable:
+      return "TABLE";
+    case kPortNormal:
+      return "NORMAL";
+    case kPortFlood:
+      return "FLOOD";
+    case kPortAll:
+      return "ALL";
+    case kPortController:
+      return "CONTROLLER";
+    case kPortLocal:
+      return "LOCAL";
+    case kPortAny:
+      return "ANY";
+    default:
+      break;
+  }
+  if (port >= 0xffffff00) return std::to_string(port - 0xffff0000u);
+  return std::to_string(port);
+}
+
+void format_match(std::string& s, ByteSpan oxms, int priority) {
+  size_t start = s.size();
+  Flow f = fold(oxms);
+  if (priority != kDefaultPriority) appendf(s, "priority=%d,", priority);
+  uint32_masked(s, "pkt_mark", f.pkt_mark);
+  if (f.conj_id.m) appendf(s, "conj_id=%" PRIu32 ",", f.conj_id.v);
+  if (f.ct_state.m) {
+    s += "ct_state=";
+    if (f.ct_state.m == 0xffffffff || f.ct_state.m == 0xff) {
+      if (!f.ct_state.v) s += '0';
+      bool first = true;
+      for (int b = 0; b < 8; ++b)
+        if (f.ct_state.v & (1u << b)) {
+          if (!first) s += '|';
+          s += ct_state_name(b);
+          first = false;
+        }
+    } else {
+      for (int b = 0; b < 8; ++b)
+        if (f.ct_state.m & (1u << b)) {
+          s += (f.ct_state.v & (1u << b)) ? '+' : '-';
+          s += ct_state_name(b);
+        }
+    }
+    s += ',';
+  }
+  uint16_masked(s, "ct_zone", f.ct_zone.m ? Masked32{f.ct_zone.v, 0xffff} : Masked32{});
+  uint32_masked(s, "ct_mark", f.ct_mark);
+
+  bool skip_type = false, skip_proto = false;
+  uint32_t dl_type = f.dl_type.m ? f.dl_type.v : 0;
+  if (f.dl_type.m) {
+    skip_type = true;
+    const bool has_proto = f.nw_proto.m != 0;
+    const uint32_t proto = f.nw_proto.v;
+    if (dl_type == 0x0800 || dl_type == 0x86dd) {
+      const bool v6 = dl_type == 0x86dd;
+      const char* name = v6 ? "ipv6" : "ip";
+      if (has_proto) {
+        skip_proto = true;
+        if (proto == (v6 ? 58u : 1u))
+          name = v6 ? "icmp6" : "icmp";
+        else if (proto == 6)
+          name = v6 ? "tcp6" : "tcp";
+        else if (proto == 17)
+          name = v6 ? "udp6" : "udp";
+        else if (proto == 132)
+          name = v6 ? "sctp6" : "sctp";
+        else
+          skip_proto = false;
+      }
+      appendf(s, "%s,", name);
+    } else if (dl_type == 0x0806) {
+      s += "arp,";
+    } else if (dl_type == 0x8035) {
+      s += "rarp,";
+    } else if (dl_type == 0x8847) {
+      s += "mpls,";
+    } else if (dl_type == 0x8848) {
+      s += "mplsm,";
+    } else {
+      skip_type = false;
+    }
+  }
+  for (int i = 0; i < 16; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "reg%d", i);
+    uint32_masked(s, name, f.regs[i]);
+  }
+  uint64_masked(s, "tun_id", f.tun_id);
+  ip_masked(s, "tun_src", f.tun_src);
+  ip_masked(s, "tun_dst", f.tun_dst);
+  uint64_masked(s, "metadata", f.metadata);
+  if (f.in_port.m) appendf(s, "in_port=%s,", format_port(f.in_port.v).c_str());
+  if (f.tci.m) {
+    uint32_t vid_mask = f.tci.m & 0x0fff, pcp_mask = f.tci.m & 0xe000, cfi = f.tci.m & 0x1000;
+    if (cfi && (f.tci.v & 0x1000) && (!vid_mask || vid_mask == 0x0fff) && (!pcp_mask || pcp_mask == 0xe000) &&
+        (vid_mask || pcp_mask)) {
+      if (vid_mask) appendf(s, "dl_vlan=%" PRIu32 ",", f.tci.v & 0x0fff);
+      if (pcp_mask) appendf(s, "dl_vlan_pcp=%" PRIu32 ",", f.tci.v >> 13);
+    } else if (f.tci.m == 0xffff) {
+      appendf(s, "vlan_tci=0x%04" PRIx32 ",", f.tci.v);
+    } else {
+      appendf(s, "vlan_tci=0x%04" PRIx32 "/0x%04" PRIx32 ",", f.tci.v, f.tci.m);
+    }
+  }
+  eth_masked(s, "dl_src", f.dl_src);
+  eth_masked(s, "dl_dst", f.dl_dst);
+  if (!skip_type && f.dl_type.m) appendf(s, "dl_type=0x%04" PRIx32 ",", dl_type);
+  const bool arp = dl_type == 0x0806 || dl_type == 0x8035;
+  if (dl_type == 0x86dd) {
+    ipv6_masked(s, "ipv6_src", f.ipv6_src);
+    ipv6_masked(s, "ipv6_dst", f.ipv6_dst);
+    if (f.ipv6_label.m) {
+      if (f.ipv6_label.m == 0xffffffff || f.ipv6_label.m == 0xfffff)
+        appendf(s, "ipv6_label=0x%05" PRIx32 ",", f.ipv6_label.v);
+      else
+        appendf(s, "ipv6_label=0x%05" PRIx32 "/0x%05" PRIx32 ",", f.ipv6_label.v, f.ipv6_label.m);
+    }
+  } else if (arp) {
+    ip_masked(s, "arp_spa", f.nw_src);
+    ip_masked(s, "arp_tpa", f.nw_dst);
+  } else {
+    ip_masked(s, "nw_src", f.nw_src);
+    ip_masked(s, "nw_dst", f.nw_dst);
+  }
+  if (!skip_proto && f.nw_proto.m) appendf(s, "%s=%" PRIu32 ",", arp ? "arp_op" : "nw_proto", f.nw_proto.v);
+  if (arp) {
+    eth_masked(s, "arp_sha", f.arp_sha);
+    eth_masked(s, "arp_tha", f.arp_tha);
+  }
+  if (f.nw_tos.m & 0xfc) appendf(s, "nw_tos=%" PRIu32 ",", f.nw_tos.v & 0xfc);
+  if (f.nw_tos.m & 0x03) appendf(s, "nw_ecn=%" PRIu32 ",", f.nw_tos.v & 0x03);
+  if (f.nw_ttl.m) appendf(s, "nw_ttl=%" PRIu32 ",", f.nw_ttl.v);
+  if (f.mpls_label.m) appendf(s, "mpls_label=%" PRIu32 ",", f.mpls_label.v);
+  if (f.mpls_tc.m) appendf(s, "mpls_tc=%" PRIu32 ",", f.mpls_tc.v);
+  if (f.mpls_bos.m) appendf(s, "mpls_bos=%" PRIu32 ",", f.mpls_bos.v);
+  if (f.nw_frag.m) {
+    uint32_t m = f.nw_frag.m & 3, v = f.nw_frag.v;
+    const char* text = nullptr;
+    if (m == 3)
+      text = (v & 1) ? ((v & 2) ? "later" : "first") : ((v & 2) ? "<error>" : "no");
+    else if (m == 1)
+      text = (v & 1) ? "yes" : "no";
+    else if (m == 2)
+      text = (v & 2) ? "later" : "not_later";
+    if (text) appendf(s, "nw_frag=%s,", text);
+  }
+  const uint32_t proto = f.nw_proto.m ? f.nw_proto.v : 0;
+  if (dl_type == 0x0800 && proto == 1) {
+    uint16_masked(s, "icmp_type", f.tp_src.m ? Masked32{f.tp_src.v, 0xffff} : Masked32{});
+    uint16_masked(s, "icmp_code", f.tp_dst.m ? Masked32{f.tp_dst.v, 0xffff} : Masked32{});
+  } else if (dl_type == 0x86dd && proto == 58) {
+    uint16_masked(s, "icmp_type", f.tp_src.m ? Masked32{f.tp_src.v, 0xffff} : Masked32{});
+    uint16_masked(s, "icmp_code", f.tp_dst.m ? Masked32{f.tp_dst.v, 0xffff} : Masked32{});
+    ipv6_masked(s, "nd_target", f.nd_target);
+    eth_masked(s, "nd_sll", f.arp_sha);
+    eth_masked(s, "nd_tll", f.arp_tha);
+  } else {
+    uint16_masked(s, "tp_src", f.tp_src);
+    uint16_masked(s, "tp_dst", f.tp_dst);
+  }
+  if (s.size() > start && s.back() == ',') s.pop_back();
+}
+
+namespace {
+
+void format_subfield(std::string& s, const Subfield& sf) {
+  const FieldInfo& info = field_info(sf.field);
+  s += info.nxm_name;
+  uint16_t width = field_bits(sf.field);
+  uint16_t n = sf.n_bits ? sf.n_bits : width;
+  if (sf.ofs == 0 && n == width)
+    s += "[]";
+  else if (n == 1)
+    appendf(s, "[%u]", sf.ofs);
+  else
+    appendf(s, "[%u..%u]", sf.ofs, sf.ofs + n - 1);
+}
+
+void format_field_value(std::string& s, const FieldInfo& info, ByteSpan value) {
+  switch (info.format) {
+    case FieldFormat::kEthernet:
+      format_eth(s, value.data());
+      return;
+    case FieldFormat::kIpv4:
+      format_ipv4(s, load_be32(value.data()));
+      return;
+    case FieldFormat::kIpv6:
+      format_ipv6(s, value.data());
+      return;
+    case FieldFormat::kPort: {
+      auto port = static_cast<uint32_t>(OxmEntry{&info, 0, value, {}}.value_u64());
+      if (info.bytes == 2 && port >= 0xff00) port += 0xffff0000u;  // OpenFlow 1.0 reserved ports
+      s += format_port(port);
+      return;
+    }
+    case FieldFormat::kDecimal:
+      appendf(s, "%" PRIu64, OxmEntry{&info, 0, value, {}}.value_u64());
+      return;
+    default:
+      appendf(s, "%#" PRIx64, OxmEntry{&info, 0, value, {}}.value_u64());
+      return;
+  }
+}
+
+void format_one(std::string& s, const ActionView& a) {
+  const uint8_t* p = a.bytes.data();
+  switch (a.info->type) {
+    case ActionType::kOutput: {
+      uint32_t port = load_be32(p + 4);
+      if (port < 0xffffff00) s += "output:";
+      s += format_port(port);
+      if (port == kPortController) appendf(s, ":%u", load_be16(p + 8));
+      return;
+    }
+    case ActionType::kGroup:
+      appendf(s, "group:%" PRIu32, load_be32(p + 4));
+      return;
+    case ActionType::kSetQueue:
+      appendf(s, "set_queue:%" PRIu32, load_be32(p + 4));
+      return;
+    case ActionType::kPushVlan:
+      appendf(s, "push_vlan:%#x", load_be16(p + 4));
+      return;
+    case ActionType::kPushMpls:
+      appendf(s, "push_mpls:%#x", load_be16(p + 4));
+      return;
+    case ActionType::kPopMpls:
+      appendf(s, "pop_mpls:%#x", load_be16(p + 4));
+      return;
+    case ActionType::kPopVlan:
+      s += "pop_vlan";
+      return;
+    case ActionType::kDecNwTtl:
+      s += "dec_ttl";
+      return;
+    case ActionType::kSetNwTtl:
+      appendf(s, "mod_nw_ttl:%u", p[4]);
+      return;
+    case ActionType::kSetMplsTtl:
+      appendf(s, "set_mpls_ttl(%u)", p[4]);
+      return;
+    case ActionType::kDecMplsTtl:
+      s += "dec_mpls_ttl";
+      return;
+    case ActionType::kCopyTtlIn:
+      s += "copy_ttl_in";
+      return;
+    case ActionType::kCopyTtlOut:
+      s += "copy_ttl_out";
+      return;
+    case ActionType::kSetField: {
+      uint32_t h = load_be32(p + 4);
+      const FieldInfo* f = find_field(oxm_class(h), oxm_number(h));
+      s += "set_field:";
+      format_field_value(s, *f, a.bytes.subspan(8, f->bytes));
+      s += "->";
+      s += f->mf_name;
+      return;
+    }
+    case ActionType::kNxResubmit:
+    case ActionType::kNxResubmitTable: {
+      uint16_t in_port = load_be16(p + 10);
+      uint8_t table = a.info->type == ActionType::kNxResubmitTable ? p[12] : kTableNone;
+      uint32_t port32 = in_port >= 0xff00 ? 0xffff0000u + in_port : in_port;
+      if (in_port != 0xfff8 && table == kTableNone) {
+        s += "resubmit:" + format_port(port32);
+      } else {
+        s += "resubmit(";
+        if (in_port != 0xfff8) s += format_port(port32);
+        s += ',';
+        if (table != kTableNone) appendf(s, "%u", table);
+        s += ')';
+      }
+      return;
+    }
+    case ActionType::kNxSetTunnel:
+      appendf(s, "set_tunnel:%#" PRIx32, load_be32(p + 12));
+      return;
+    case ActionType::kNxSetTunnel64:
+      appendf(s, "set_tunnel64:%#" PRIx64, load_be64(p + 16));
+      return;
+    case ActionType::kNxRegMove: {
+      uint16_t n_bits = load_be16(p + 10);
+      s += "move:";
+      format_subfield(s, make_subfield(load_be32(p + 16), load_be16(p + 12), n_bits));
+      s += "->";
+      format_subfield(s, make_subfield(load_be32(p + 20), load_be16(p + 14), n_bits));
+      return;
+    }
+    case ActionType::kNxRegLoad: {
+      uint16_t ofs_nbits = load_be16(p + 10);
+      appendf(s, "load:%#" PRIx64 "->", load_be64(p + 16));
+      format_subfield(s, make_subfield(load_be32(p + 12), ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1));
+      return;
+    }
+    case ActionType::kNxOutputReg: {
+      uint16_t ofs_nbits = load_be16(p + 10);
+      s += "output:";
+      format_subfield(s, make_subfield(load_be32(p + 12), ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1));
+      return;
+    }
+    case ActionType::kNxNote: {
+      s += "note:";
+      ByteSpan data = a.bytes.subspan(10);
+      // OVS keeps the note's trailing padding zeros only up to the declared length: all of it.
+      for (size_t i = 0; i < data.size(); ++i) appendf(s, i ? ".%02x" : "%02x", data[i]);
+      return;
+    }
+    case ActionType::kNxConjunction:
+      appendf(s, "conjunction(%" PRIu32 ",%u/%u)", load_be32(p + 12), p[10] + 1u, p[11]);
+      return;
+    case ActionType::kNxExit:
+      s += "exit";
+      return;
+    case ActionType::kNxCtClear:
+      s += "ct_clear";
+      return;
+    case ActionType::kNxController: {
+      appendf(s, "controller(reason=%u,max_len=%u,id=%u)", p[14], load_be16(p + 10), load_be16(p + 12));
+      return;
+    }
+    case ActionType::kNxLearn: {
+      LearnHeader h;
+      LearnSpec specs[64];
+      size_t n = decode_learn(a.bytes, &h, specs, 64);
+      appendf(s, "learn(table=%u", h.table_id);
+      if (h.idle_timeout) appendf(s, ",idle_timeout=%u", h.idle_timeout);
+      if (h.hard_timeout) appendf(s, ",hard_timeout=%u", h.hard_timeout);
+      if (h.fin_idle_timeout) appendf(s, ",fin_idle_timeout=%u", h.fin_idle_timeout);
+      if (h.fin_hard_timeout) appendf(s, ",fin_hard_timeout=%u", h.fin_hard_timeout);
+      if (h.priority != kDefaultPriority) appendf(s, ",priority=%u", h.priority);
+      if (h.flags & 1) s += ",send_flow_rem";
+      if (h.flags & 2) s += ",delete_learned";
+      if (h.cookie) appendf(s, ",cookie=%#" PRIx64, h.cookie);
+      for (size_t i = 0; i < n; ++i) {
+        const LearnSpec& sp = specs[i];
+        s += ',';
+        auto immediate = [&] {
+          uint64_t v = 0;
+          for (uint8_t b : sp.immediate) v = (v << 8) | b;
+          appendf(s, "%#" PRIx64, v);
+        };
+        switch (sp.kind) {
+          case LearnSpec::Kind::kMatch:
+            format_subfield(s, sp.dst);
+            if (sp.src_immediate) {
+              s += '=';
+              immediate();
+            } else if (!(sp.src.field == sp.dst.field && sp.src.ofs == sp.dst.ofs)) {
+              s += '=';
+              format_subfield(s, sp.src);
+            }
+            break;
+          case LearnSpec::Kind::kLoad:
+            s += "load:";
+            if (sp.src_immediate)
+              immediate();
+            else
+              format_subfield(s, sp.src);
+            s += "->";
+            format_subfield(s, sp.dst);
+            break;
+          case LearnSpec::Kind::kOutput:
+            s += "output:";
+            format_subfield(s, sp.src);
+            break;
+        }
+      }
+      s += ')';
+      return;
+    }
+    case ActionType::kNxCt: {
+      uint16_t flags = load_be16(p + 10);
+      s += "ct(";
+      size_t mark = s.size();
+      if (flags & 1) s += "commit,";
+      if (p[18] != kTableNone) appendf(s, "table=%u,", p[18]);
+      if (load_be32(p + 12) == 0 && load_be16(p + 16)) appendf(s, "zone=%u,", load_be16(p + 16));
+      ByteSpan nested = a.bytes.subspan(24);
+      if (!nested.empty()) {
+        s += "exec(";
+        format_actions(s, nested);
+        s += "),";
+      }
+      if (s.size() > mark && s.back() == ',') s.pop_back();
+      s += ')';
+      return;
+    }
+    case ActionType::kNxNat:
+      s += "nat";
+      return;
+    default:
+      s += a.info->name;
+      return;
+  }
+}
+
+}  // namespace
+
+void format_actions(std::string& s, ByteSpan actions) {
+  if (actions.empty()) {
+    s += "drop";
+    return;
+  }
+  bool first = true;
+  for_each_action(actions, [&](const ActionView& a) {
+    if (!first) s += ',';
+    first = false;
+    format_one(s, a);
+  });
+}
+
+void format_instructions(std::string& s, ByteSpan instructions) {
+  // OVS writes instructions in execution order whatever their order on the wire.
+  std::string meter, apply, clear, write, metadata, go;
+  for_each_instruction(instructions, [&](const InstructionView& i) {
+    const uint8_t* p = i.bytes.data();
+    switch (i.type) {
+      case InstructionType::kMeter:
+        appendf(meter, "meter:%" PRIu32, load_be32(p + 4));
+        break;
+      case InstructionType::kApplyActions:
+        if (!i.actions.empty()) format_actions(apply, i.actions);
+        break;
+      case InstructionType::kClearActions:
+        clear = "clear_actions";
+        break;
+      case InstructionType::kWriteActions:
+        write = "write_actions(";
+        if (!i.actions.empty()) format_actions(write, i.actions);
+        write += ')';
+        break;
+      case InstructionType::kWriteMetadata: {
+        uint64_t v = load_be64(p + 8), m = load_be64(p + 16);
+        appendf(metadata, "write_metadata:%#" PRIx64, v);
+        if (m != ~uint64_t{0}) appendf(metadata, "/%#" PRIx64, m);
+        break;
+      }
+      case InstructionType::kGotoTable:
+        appendf(go, "goto_table:%u", p[4]);
+        break;
+    }
+  });
+  size_t start = s.size();
+  for (const std::string* part : {&meter, &apply, &clear, &write, &metadata, &go}) {
+    if (part->empty()) continue;
+    if (s.size() > start) s += ',';
+    s += *part;
+  }
+  if (s.size() == start) s += "drop";
+}
+
+}  // namespace vlcp::ofp
+
+// --- whole messages ---------------------------------------------------------------------------
+
+namespace vlcp::ofp {
+namespace {
+
+void print_flow_mod(std::string& s, const FlowMod& m) {
+  static const char* const kCommands[] = {"ADD", "MOD", "MOD_STRICT", "DEL", "DEL_STRICT"};
+  s += ' ';
+  s += kCommands[static_cast<int>(m.command)];
+  if (m.table_id != 0) appendf(s, " table:%u", m.table_id);
+  s += ' ';
+  format_match(s, m.match.oxms(), m.priority);
+  if (s.back() != ' ') s += ' ';
+  // OVS reads an ADD's cookie as the new flow's cookie, and other commands' as a filter.
+  if (m.command == FlowModCommand::kAdd) {
+    if (m.cookie != 0 && m.cookie != ~uint64_t{0}) appendf(s, "cookie:%#" PRIx64 " ", m.cookie);
+  } else if (m.cookie_mask != 0) {
+    appendf(s, "cookie:%#" PRIx64 "/%#" PRIx64 " ", m.cookie, m.cookie_mask);
+  }
+  if (m.idle_timeout) appendf(s, "idle:%u ", m.idle_timeout);
+  if (m.hard_timeout) appendf(s, "hard:%u ", m.hard_timeout);
+  if (m.buffer_id != kNoBuffer) appendf(s, "buf:%#" PRIx32 " ", m.buffer_id);
+  if (m.out_port != kPortAny) s += "out_port:" + format_port(m.out_port) + " ";
+  static const char* const kFlags[] = {"send_flow_rem ", "check_overlap ", "reset_counts ",
+                                       "no_packet_counts ", "no_byte_counts "};
+  for (int i = 0; i < 5; ++i)
+    if (m.flags & (1u << i)) s += kFlags[i];
+  s += "actions=";
+  format_instructions(s, m.instructions.bytes());
+}
+
+}  // namespace
+
+std::string print_message(ByteSpan message) {
+  auto frame = decode_frame(message);
+  if (!frame.ok()) return "***decode error: " + error_name(frame.error()) + "***";
+  const Frame& f = *frame;
+  std::string s(message_name(f.header.type));
+  appendf(s, " (OF1.3) (xid=%#" PRIx32 "):", f.header.xid);
+  auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
+  switch (f.header.type) {
+    case MsgType::kHello: {
+      auto h = decode_hello(f);
+      if (!h.ok()) return fail(h.error());
+      appendf(s, "\n version bitmap: ");
+      bool first = true;
+      for (int v = 0; v < 32; ++v)
+        if (h->version_bitmap & (1u << v)) {
+          appendf(s, first ? "0x%02x" : ", 0x%02x", v);
+          first = false;
+        }
+      return s;
+    }
+    case MsgType::kFlowMod: {
+      auto m = decode_flow_mod(f);
+      if (!m.ok()) return fail(m.error());
+      print_flow_mod(s, *m);
+      return s;
+    }
+    case MsgType::kPacketOut: {
+      auto p = decode_packet_out(f);
+      if (!p.ok()) return fail(p.error());
+      s += " in_port=" + format_port(p->in_port) + " actions=";
+      format_actions(s, p->actions.bytes());
+      if (p->buffer_id != kNoBuffer)
+        appendf(s, " buffer=%#" PRIx32, p->buffer_id);
+      else
+        appendf(s, " data_len=%zu", p->data.size());
+      return s;
+    }
+    case MsgType::kFeaturesReply: {
+      auto r = decode_features_reply(f);
+      if (!r.ok()) return fail(r.error());
+      appendf(s, " dpid:%016" PRIx64 "\nn_tables:%u, n_buffers:%" PRIu32, r->datapath_id, r->n_tables,
+              r->n_buffers);
+      return s;
+    }
+    case MsgType::kError: {
+      auto e = decode_error(f);
+      if (!e.ok()) return fail(e.error());
+      s += " " + error_name(e->error);
+      return s;
+    }
+    default:
+      return s;
+  }
+}
+
+}  // namespace vlcp::ofp

@@ -1,0 +1,129 @@
+/* The differential oracle over libopenvswitch: see ovs_oracle.h. */
+#include "ovs_oracle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/ofp-errors.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-group.h"
+#include "openvswitch/ofp-monitor.h"
+#include "openvswitch/ofp-msgs.h"
+#include "openvswitch/ofp-packet.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/ofp-print.h"
+#include "openvswitch/ofp-protocol.h"
+#include "openvswitch/ofp-switch.h"
+#include "openvswitch/ofp-connection.h"
+#include "openvswitch/ofpbuf.h"
+
+char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 1); }
+
+static int report(enum ofperr error, char **error_name) {
+    if (!error) {
+        return 0;
+    }
+    if (error_name) {
+        *error_name = strdup(ofperr_get_name(error));
+    }
+    int type = ofperr_get_type(error, OFP13_VERSION);
+    int code = ofperr_get_code(error, OFP13_VERSION);
+    return type >= 0 && code >= 0 ? (type << 16 | code) : -1;
+}
+
+int ovs_oracle_decode(const void *msg, size_t len, char **error_name) {
+    if (error_name) {
+        *error_name = NULL;
+    }
+    if (len < sizeof(struct ofp_header)) {
+        return report(OFPERR_OFPBRC_BAD_LEN, error_name);
+    }
+    const struct ofp_header *oh = msg;
+    if (ntohs(oh->length) != len) {
+        return report(OFPERR_OFPBRC_BAD_LEN, error_name);
+    }
+    enum ofptype type;
+    enum ofperr error = ofptype_decode(&type, oh);
+    if (error) {
+        return report(error, error_name);
+    }
+    struct ofpbuf ofpacts;
+    ofpbuf_init(&ofpacts, 64);
+    switch (type) {
+    case OFPTYPE_FLOW_MOD: {
+        struct ofputil_flow_mod fm;
+        error = ofputil_decode_flow_mod(&fm, oh, OFPUTIL_P_OF13_OXM, NULL, NULL, &ofpacts, OFPP_MAX, 255);
+        if (!error) {
+            minimatch_destroy(&fm.match);
+        }
+        break;
+    }
+    case OFPTYPE_PACKET_OUT: {
+        struct ofputil_packet_out po;
+        error = ofputil_decode_packet_out(&po, oh, NULL, &ofpacts);
+        if (!error) {
+            free(CONST_CAST(void *, po.packet));
+        }
+        break;
+    }
+    case OFPTYPE_PACKET_IN: {
+        struct ofputil_packet_in pin;
+        size_t total_len;
+        uint32_t buffer_id;
+        error = ofputil_decode_packet_in(oh, false, NULL, NULL, &pin, &total_len, &buffer_id, NULL);
+        break;
+    }
+    case OFPTYPE_FLOW_REMOVED: {
+        struct ofputil_flow_removed fr;
+        error = ofputil_decode_flow_removed(&fr, oh);
+        break;
+    }
+    case OFPTYPE_PORT_STATUS: {
+        struct ofputil_port_status ps;
+        error = ofputil_decode_port_status(oh, &ps);
+        break;
+    }
+    case OFPTYPE_GROUP_MOD: {
+        struct ofputil_group_mod gm;
+        error = ofputil_decode_group_mod(oh, &gm);
+        if (!error) {
+            ofputil_uninit_group_mod(&gm);
+        }
+        break;
+    }
+    case OFPTYPE_FEATURES_REPLY: {
+        struct ofputil_switch_features features;
+        struct ofpbuf b = ofpbuf_const_initializer(oh, ntohs(oh->length));
+        error = ofputil_pull_switch_features(&b, &features);
+        break;
+    }
+    case OFPTYPE_ROLE_REQUEST:
+    case OFPTYPE_ROLE_REPLY: {
+        struct ofputil_role_request rr;
+        error = ofputil_decode_role_message(oh, &rr);
+        break;
+    }
+    default:
+        break;
+    }
+    ofpbuf_uninit(&ofpacts);
+    return report(error, error_name);
+}
+
+uint8_t *ovs_oracle_encode_flow(const char *flow, int command, size_t *len, char **error) {
+    struct ofputil_flow_mod fm;
+    enum ofputil_protocol usable;
+    *error = parse_ofp_flow_mod_str(&fm, flow, NULL, NULL, command, &usable);
+    if (*error) {
+        return NULL;
+    }
+    struct ofpbuf *msg = ofputil_encode_flow_mod(&fm, OFPUTIL_P_OF13_OXM);
+    minimatch_destroy(&fm.match);
+    free(fm.ofpacts);
+    *len = msg->size;
+    uint8_t *out = malloc(msg->size);
+    memcpy(out, msg->data, msg->size);
+    ofpbuf_delete(msg);
+    return out;
+}

@@ -1,0 +1,30 @@
+/* The differential oracle: Open vSwitch's own OpenFlow codec (libopenvswitch), behind a small
+ * C interface so that C++ tests never include OVS's headers. Linked into test binaries only. */
+#ifndef VLCP_TESTS_OVS_ORACLE_H
+#define VLCP_TESTS_OVS_ORACLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* `ovs-ofctl ofp-print` of a message, verbosity 1 (malloc'd; free it). */
+char* ovs_oracle_print(const void* msg, size_t len);
+
+/* Decodes a message with OVS's decoder for its type. Returns 0 when OVS accepts it, else the
+ * OpenFlow error OVS reports, as (type << 16 | code) when it has one, or -1; *error_name
+ * (malloc'd, may be NULL) names the error as OVS does. */
+int ovs_oracle_decode(const void* msg, size_t len, char** error_name);
+
+/* Parses a flow in ovs-ofctl syntax ("priority=1,in_port=1,actions=output:2") and encodes it
+ * as an OpenFlow 1.3 FLOW_MOD with OVS's encoder. command: 0 add, 1 modify, 3 delete...
+ * Returns malloc'd bytes and *len, or NULL with *error (malloc'd). */
+uint8_t* ovs_oracle_encode_flow(const char* flow, int command, size_t* len, char** error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
