@@ -28,13 +28,13 @@ constexpr InstructionInfo kInstructions[] = {
 #undef VLCP_INSTRUCTION_INFO
 };
 
-constexpr int kMaxNesting = 4;  // ct(...) may hold actions; nothing deeper is legitimate
-
-// A field named by an NX action: known, and bits [ofs, ofs + n_bits) inside it.
-bool subfield_ok(uint32_t header, uint16_t ofs, uint16_t n_bits) {
-  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
-  if (!f || oxm_masked(header)) return false;
-  return n_bits > 0 && ofs + n_bits <= f->bytes * 8;
+// A field named by an NX action: known (else BAD_SET_TYPE), unmasked, and bits
+// [ofs, ofs + n_bits) inside it (else BAD_ARGUMENT).
+std::optional<OfpError> check_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits) {
+  const FieldInfo* f = find_action_field(header);
+  if (!f) return kBadAction_BAD_SET_TYPE;
+  if (n_bits == 0 || ofs + n_bits > f->bytes * 8) return kBadAction_BAD_ARGUMENT;
+  return std::nullopt;
 }
 
 bool all_zero(ByteSpan b) {
@@ -43,9 +43,49 @@ bool all_zero(ByteSpan b) {
   return true;
 }
 
-std::optional<OfpError> validate_list(ByteSpan actions, int depth);
+// Where an action list sits: nesting rules differ (OVS's ofpacts_verify_nested).
+enum class Outer { kNone, kCt };
+
+std::optional<OfpError> validate_list(ByteSpan actions, Outer outer);
+
+std::optional<OfpError> validate_nat(ByteSpan a) {
+  NatArgs args;
+  if (!decode_nat(a, &args)) return kBadAction_BAD_ARGUMENT;
+  return std::nullopt;
+}
+
+bool is_ct_field(uint32_t header) {
+  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  return f && (f->field == Field::kCtMark || f->field == Field::kCtLabel);
+}
+
+std::optional<OfpError> validate_ct(ByteSpan a) {
+  uint16_t flags = load_be16(a.data() + 10);
+  enum : uint16_t { kCommit = 1, kForce = 2 };
+  if ((flags & kForce) && !(flags & kCommit)) return kBadAction_BAD_ARGUMENT;
+  uint32_t zone_src = load_be32(a.data() + 12);
+  if (zone_src) {
+    uint16_t ofs_nbits = load_be16(a.data() + 16);
+    if (auto err = check_subfield(zone_src, ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1)) return err;
+    if ((ofs_nbits & 0x3f) + 1 != 16) return kBadAction_BAD_SET_LEN;
+  }
+  ByteSpan nested = a.subspan(24);
+  if (auto err = validate_list(nested, Outer::kCt)) return err;
+  // Without commit, only a bare nat may run inside ct.
+  std::optional<OfpError> error;
+  if (!(flags & kCommit)) {
+    for_each_action(nested, [&](const ActionView& v) {
+      bool bare_nat = v.info->type == ActionType::kNxNat && load_be16(v.bytes.data() + 12) == 0 &&
+                      (load_be16(v.bytes.data() + 14) & 0x0f) == 0;
+      if (!bare_nat) error = kBadAction_BAD_ARGUMENT;
+    });
+  }
+  return error;
+}
 
 std::optional<OfpError> validate_learn(ByteSpan a) {
+  // pad; table 255 is not a table; flags: send_flow_rem (1) and delete_learned (2) only
+  if (a[27] != 0 || a[26] == 0xff || (load_be16(a.data() + 24) & ~3u)) return kBadAction_BAD_ARGUMENT;
   size_t pos = 32;
   while (pos + 2 <= a.size()) {
     uint16_t h = load_be16(a.data() + pos);
@@ -54,21 +94,22 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
     uint16_t n_bits = h & 0x3ff;
     bool src_imm = (h >> 13) & 1;
     unsigned dst_type = (h >> 11) & 3;
-    if (n_bits == 0 || dst_type == 3 || (h >> 14) != 0) return kBadAction_BAD_ARGUMENT;
+    // Output takes its port from a field, never an immediate.
+    if (dst_type == 3 || (dst_type == 2 && src_imm)) return kBadAction_BAD_ARGUMENT;
     if (src_imm) {
       size_t bytes = 2 * ((n_bits + 15u) / 16);
       if (a.size() - pos < bytes) return kBadAction_BAD_LEN;
       pos += bytes;
     } else {
       if (a.size() - pos < 6) return kBadAction_BAD_LEN;
-      if (!subfield_ok(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
-        return kBadAction_BAD_ARGUMENT;
+      if (auto err = check_subfield(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
+        return err;
       pos += 6;
     }
     if (dst_type != 2) {
       if (a.size() - pos < 6) return kBadAction_BAD_LEN;
-      if (!subfield_ok(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
-        return kBadAction_BAD_ARGUMENT;
+      if (auto err = check_subfield(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
+        return err;
       pos += 6;
     } else if (!src_imm && n_bits > 32) {
       return kBadAction_BAD_ARGUMENT;  // output: a port number
@@ -78,13 +119,15 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
   return std::nullopt;
 }
 
-std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, int depth) {
+std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer outer) {
+  // Inside ct, only set_field of ct_mark/ct_label and nat are allowed (and only there).
+  if (outer == Outer::kCt && info.type != ActionType::kNxNat &&
+      !(info.type == ActionType::kSetField && is_ct_field(load_be32(a.data() + 4))))
+    return kBadAction_BAD_ARGUMENT;
   const uint8_t* p = a.data();
   switch (info.type) {
     case ActionType::kOutput: {
-      uint32_t port = load_be32(p + 4);
-      if (port == 0 || (port > kPortMax && port < kPortInPort) || port == kPortAny)
-        return kBadAction_BAD_OUT_PORT;
+      if (!output_port_ok(load_be32(p + 4))) return kBadAction_BAD_OUT_PORT;
       return std::nullopt;
     }
     case ActionType::kPushVlan: {
@@ -106,6 +149,7 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, int dep
       if (oxm_length(h) != f->bytes || a.size() != (8u + f->bytes + 7u) / 8 * 8)
         return kBadAction_BAD_SET_LEN;
       if (!all_zero(a.subspan(8 + f->bytes))) return kBadAction_BAD_SET_ARGUMENT;
+      if (outer != Outer::kCt && is_ct_field(h)) return kBadAction_BAD_SET_ARGUMENT;  // only inside ct
       return std::nullopt;
     }
     case ActionType::kNxResubmitTable:
@@ -113,23 +157,21 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, int dep
       return std::nullopt;
     case ActionType::kNxRegMove: {
       uint16_t n_bits = load_be16(p + 10), src_ofs = load_be16(p + 12), dst_ofs = load_be16(p + 14);
-      if (!subfield_ok(load_be32(p + 16), src_ofs, n_bits) ||
-          !subfield_ok(load_be32(p + 20), dst_ofs, n_bits))
-        return kBadAction_BAD_ARGUMENT;
+      if (auto err = check_subfield(load_be32(p + 16), src_ofs, n_bits)) return err;
+      if (auto err = check_subfield(load_be32(p + 20), dst_ofs, n_bits)) return err;
       return std::nullopt;
     }
     case ActionType::kNxRegLoad: {
       uint16_t ofs_nbits = load_be16(p + 10);
       uint16_t ofs = ofs_nbits >> 6, n_bits = (ofs_nbits & 0x3f) + 1;
-      if (!subfield_ok(load_be32(p + 12), ofs, n_bits)) return kBadAction_BAD_ARGUMENT;
+      if (auto err = check_subfield(load_be32(p + 12), ofs, n_bits)) return err;
       uint64_t value = load_be64(p + 16);
       if (n_bits < 64 && (value >> n_bits) != 0) return kBadAction_BAD_ARGUMENT;
       return std::nullopt;
     }
     case ActionType::kNxOutputReg: {
       uint16_t ofs_nbits = load_be16(p + 10);
-      if (!subfield_ok(load_be32(p + 12), ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1))
-        return kBadAction_BAD_ARGUMENT;
+      if (auto err = check_subfield(load_be32(p + 12), ofs_nbits >> 6, (ofs_nbits & 0x3f) + 1)) return err;
       if (!all_zero(a.subspan(18, 6))) return kBadAction_BAD_ARGUMENT;
       return std::nullopt;
     }
@@ -141,14 +183,17 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, int dep
     case ActionType::kNxLearn:
       return validate_learn(a);
     case ActionType::kNxCt:
-      if (depth >= kMaxNesting) return kBadAction_BAD_ARGUMENT;
-      return validate_list(a.subspan(24), depth + 1);
+      if (outer == Outer::kCt) return kBadAction_BAD_ARGUMENT;
+      return validate_ct(a);
+    case ActionType::kNxNat:
+      if (outer != Outer::kCt) return kBadAction_BAD_SET_ARGUMENT;
+      return validate_nat(a);
     default:
       return std::nullopt;
   }
 }
 
-std::optional<OfpError> validate_list(ByteSpan actions, int depth) {
+std::optional<OfpError> validate_list(ByteSpan actions, Outer outer) {
   size_t pos = 0;
   while (pos < actions.size()) {
     if (actions.size() - pos < 8) return kBadAction_BAD_LEN;
@@ -167,7 +212,7 @@ std::optional<OfpError> validate_list(ByteSpan actions, int depth) {
       if (!info) return kBadAction_BAD_TYPE;
     }
     if (info->variable ? len < info->length : len != info->length) return kBadAction_BAD_LEN;
-    if (auto err = validate_one(*info, actions.subspan(pos, len), depth)) return err;
+    if (auto err = validate_one(*info, actions.subspan(pos, len), outer)) return err;
     pos += len;
   }
   return std::nullopt;
@@ -186,6 +231,43 @@ uint16_t subfield_bits(const Subfield& s) {
 
 }  // namespace
 
+bool decode_nat(ByteSpan a, NatArgs* n) {
+  *n = NatArgs{};
+  n->flags = load_be16(a.data() + 12);
+  uint16_t ranges = load_be16(a.data() + 14);
+  constexpr uint16_t kAllFlags = 31;
+  if ((n->flags & ~kAllFlags) || ((n->flags & NatArgs::kSrc) && (n->flags & NatArgs::kDst)) ||
+      ((n->flags & NatArgs::kHash) && (n->flags & NatArgs::kRandom)))
+    return false;
+  enum : uint16_t { kV4Min = 1, kV4Max = 2, kV6Min = 4, kV6Max = 8, kProtoMin = 16, kProtoMax = 32 };
+  ByteReader r(a.subspan(16));
+  if (ranges & kV4Min) {
+    if ((ranges & (kV6Min | kV6Max)) || !r.read_be32(&n->v4_min)) return false;
+    if ((ranges & kV4Max) && (!r.read_be32(&n->v4_max) || n->v4_max < n->v4_min)) return false;
+    n->family = 4;
+  } else if (ranges & kV4Max) {
+    return false;
+  } else if (ranges & kV6Min) {
+    ByteSpan lo, hi;
+    if (!r.take(16, &lo)) return false;
+    std::memcpy(n->v6_min.data(), lo.data(), 16);
+    if (ranges & kV6Max) {
+      if (!r.take(16, &hi) || std::memcmp(hi.data(), lo.data(), 16) < 0) return false;
+      std::memcpy(n->v6_max.data(), hi.data(), 16);
+    }
+    n->family = 6;
+  } else if (ranges & kV6Max) {
+    return false;
+  }
+  if (ranges & kProtoMin) {
+    if (!n->family || !r.read_be16(&n->proto_min) || n->proto_min == 0) return false;
+    if ((ranges & kProtoMax) && (!r.read_be16(&n->proto_max) || n->proto_max < n->proto_min)) return false;
+  } else if (ranges & kProtoMax) {
+    return false;
+  }
+  return true;
+}
+
 const ActionInfo& action_info(ActionType t) {
   return kActions[static_cast<size_t>(t)];
 }
@@ -197,11 +279,11 @@ const ActionInfo* find_action(uint32_t vendor, uint16_t code) {
 }
 
 std::optional<OfpError> validate_actions(ByteSpan actions) {
-  return validate_list(actions, 0);
+  return validate_list(actions, Outer::kNone);
 }
 
 Subfield make_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits) {
-  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  const FieldInfo* f = find_action_field(header);
   return Subfield{f ? f->field : Field::kInPort, ofs, n_bits};
 }
 
@@ -421,18 +503,51 @@ ActionList& ActionList::ct_clear() {
 // --- consistency with the match --------------------------------------------------------------
 
 namespace {
-bool field_ok(const MatchFacts& facts, uint32_t header) {
-  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+bool field_ok(const MatchFacts& facts, uint32_t header, bool set_field = false) {
+  const FieldInfo* f =
+      set_field ? find_field(oxm_class(header), oxm_number(header)) : find_action_field(header);
   if (!f) return false;
-  Field c = canonical_field(f->field);
-  if (c == Field::kVlanVid || c == Field::kVlanPcp) return facts.vlan_present;
+  // Setting OXM vlan_vid needs a VLAN header to write into (OVS: "lacks prerequisites").
+  if (set_field && f->field == Field::kVlanVid && !facts.vlan_present) return false;
   return facts.satisfied(f->prereq);
 }
+// A learn action reads its sources from the packet (the flow's match must allow them) and
+// builds a flow whose match fields need their own prerequisites, which only the immediate
+// match specs before them can provide (OVS's learn_check).
+std::optional<OfpError> check_learn_consistent(ByteSpan action, const MatchFacts& facts) {
+  LearnHeader header;
+  LearnSpec specs[64];
+  size_t n = decode_learn(action, &header, specs, 64);
+  MatchFacts learned;
+  for (size_t i = 0; i < n; ++i) {
+    const LearnSpec& s = specs[i];
+    if (!s.src_immediate && !facts.satisfied(field_info(s.src.field).prereq))
+      return kBadAction_MATCH_INCONSISTENT;
+    if (s.kind == LearnSpec::Kind::kOutput) continue;
+    if (!learned.satisfied(field_info(s.dst.field).prereq)) return kBadAction_MATCH_INCONSISTENT;
+    if (s.kind == LearnSpec::Kind::kMatch && s.src_immediate && s.dst.ofs == 0 &&
+        s.n_bits == field_bits(s.dst.field)) {
+      uint64_t v = 0;
+      for (uint8_t b : s.immediate) v = (v << 8) | b;
+      Field c = canonical_field(s.dst.field);
+      if (c == Field::kEthType) learned.eth_type = static_cast<uint16_t>(v);
+      if (c == Field::kIpProto) learned.ip_proto = static_cast<uint8_t>(v);
+      if (c == Field::kIcmpv6Type) learned.icmpv6_type = static_cast<uint8_t>(v);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts) {
+std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts, bool action_set) {
   bool conjunction = false, other = false;
   std::optional<OfpError> error;
+  // Like OVS, an action set (write_actions) is held only to the hard rules: its actions run
+  // later, in a fixed order, on a packet the match no longer describes.
+  auto soft = [&] {
+    if (!action_set) error = kBadAction_MATCH_INCONSISTENT;
+  };
   for_each_action(actions, [&](const ActionView& a) {
     if (error) return;
     const uint8_t* p = a.bytes.data();
@@ -447,10 +562,22 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
         facts.vlan_present = true;
         break;
       case ActionType::kPopVlan:
+        if (!facts.vlan_present) soft();
         facts.vlan_present = false;
         break;
+      case ActionType::kPushMpls:
+        facts.eth_type = load_be16(p + 4);
+        break;
+      case ActionType::kPopMpls:
+        if (!facts.satisfied(Prereq::kMpls)) soft();
+        facts.eth_type = load_be16(p + 4);
+        break;
+      case ActionType::kSetMplsTtl:
+      case ActionType::kDecMplsTtl:
+        if (!facts.satisfied(Prereq::kMpls)) soft();
+        break;
       case ActionType::kSetField:
-        if (!field_ok(facts, load_be32(p + 4))) error = kBadAction_MATCH_INCONSISTENT;
+        if (!field_ok(facts, load_be32(p + 4), true)) error = kBadAction_MATCH_INCONSISTENT;
         break;
       case ActionType::kNxRegLoad:
       case ActionType::kNxOutputReg:
@@ -462,9 +589,26 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
         break;
       case ActionType::kDecNwTtl:
       case ActionType::kSetNwTtl:
-      case ActionType::kNxCt:
-      case ActionType::kNxNat:
-        if (!ip) error = kBadAction_MATCH_INCONSISTENT;
+        if (!ip) soft();
+        break;
+      case ActionType::kNxCt: {
+        uint16_t alg = load_be16(p + 22);
+        if (!ip || (alg == 21 && facts.ip_proto != 6) || (alg == 69 && facts.ip_proto != 17))
+          error = kBadAction_MATCH_INCONSISTENT;
+        else
+          error = check_actions_consistent(a.bytes.subspan(24), facts, action_set);
+        break;
+      }
+      case ActionType::kNxNat: {
+        NatArgs nat;
+        decode_nat(a.bytes, &nat);
+        if (!ip || (nat.family == 4 && facts.eth_type != 0x0800) ||
+            (nat.family == 6 && facts.eth_type != 0x86dd))
+          error = kBadAction_MATCH_INCONSISTENT;
+        break;
+      }
+      case ActionType::kNxLearn:
+        error = check_learn_consistent(a.bytes, facts);
         break;
       default:
         break;
@@ -479,7 +623,8 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
 std::optional<OfpError> check_instructions_consistent(ByteSpan instructions, const MatchFacts& facts) {
   std::optional<OfpError> error;
   for_each_instruction(instructions, [&](const InstructionView& i) {
-    if (!error && !i.actions.empty()) error = check_actions_consistent(i.actions, facts);
+    if (!error && !i.actions.empty())
+      error = check_actions_consistent(i.actions, facts, i.type == InstructionType::kWriteActions);
   });
   return error;
 }

@@ -4,6 +4,7 @@
 // known types, nested fields) before anything iterates them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -97,6 +98,14 @@ enum : uint32_t {
   kPortLocal = 0xfffffffe,
   kPortAny = 0xffffffff,
 };
+// Open vSwitch's port space: 16-bit port numbers below 0xff00, and the reserved ports.
+inline constexpr bool port_in_range(uint32_t p) {
+  return p < 0xff00 || p >= kPortMax;
+}
+// What an output action may name.
+inline constexpr bool output_port_ok(uint32_t p) {
+  return p < 0xff00 || (p >= kPortInPort && p <= kPortLocal);
+}
 inline constexpr uint16_t kNoBuffer16 = 0xffff;  // max_len: send the whole packet
 inline constexpr uint8_t kTableNone = 0xff;      // resubmit: this table
 
@@ -155,6 +164,18 @@ void for_each_action(ByteSpan actions, Fn&& fn) {
   }
 }
 
+// A NAT action's arguments (NXAST_NAT).
+struct NatArgs {
+  enum : uint16_t { kSrc = 1, kDst = 2, kPersistent = 4, kHash = 8, kRandom = 16 };
+  uint16_t flags = 0;
+  int family = 0;  // 0 none, 4 or 6: which address range is present
+  uint32_t v4_min = 0, v4_max = 0;
+  std::array<uint8_t, 16> v6_min{}, v6_max{};
+  uint16_t proto_min = 0, proto_max = 0;
+};
+// Reads and checks a NAT action (OVS's rules): false when malformed.
+bool decode_nat(ByteSpan nat_action, NatArgs* out);
+
 // Reads a validated learn action: its header and up to max_specs specs; returns the count.
 size_t decode_learn(ByteSpan learn_action, LearnHeader* header, LearnSpec* specs, size_t max_specs);
 // Reads the Subfield an NX action names with a 32-bit NXM/OXM header and ofs/n_bits.
@@ -208,7 +229,7 @@ class ActionList {
 // Checks that actions make sense for packets the match admits (OVS's "consistency" rules):
 // set_field and NX field actions need their field's prerequisites, TTL and ct actions need IP,
 // VLAN fields need a VLAN header (matched or pushed), conjunctions mix only with notes.
-std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts);
+std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts, bool action_set = false);
 // The same for every action list in an instruction list.
 std::optional<OfpError> check_instructions_consistent(ByteSpan instructions, const MatchFacts& facts);
 

@@ -54,6 +54,10 @@ bool MatchFacts::satisfied(Prereq p) const {
       return eth_type == kEthIpv6 && ip_proto == 58;
     case Prereq::kNd:
       return eth_type == kEthIpv6 && ip_proto == 58 && (icmpv6_type == 135 || icmpv6_type == 136);
+    case Prereq::kNdSolicit:
+      return eth_type == kEthIpv6 && ip_proto == 58 && icmpv6_type == 135;
+    case Prereq::kNdAdvert:
+      return eth_type == kEthIpv6 && ip_proto == 58 && icmpv6_type == 136;
     case Prereq::kMpls:
       return eth_type == 0x8847 || eth_type == 0x8848;
   }
@@ -81,6 +85,43 @@ void note_fact(MatchFacts& facts, Field canonical, const uint8_t* v) {
       break;
   }
 }
+// Values a field cannot take (OVS's mf_is_value_valid): reserved bits set, ports out of range.
+bool value_valid(Field f, const uint8_t* v) {
+  switch (f) {
+    case Field::kInPort: {
+      uint32_t port = load_be32(v);
+      return port < 0xff00 || port >= 0xffffff00;
+    }
+    case Field::kVlanVid:
+      return (load_be16(v) & 0xe000) == 0;
+    case Field::kVlanPcp:
+      return v[0] <= 7;
+    case Field::kIpDscp:
+      return v[0] <= 63;
+    case Field::kNxmIpTos:
+      return (v[0] & 3) == 0;
+    case Field::kIpEcn:
+      return v[0] <= 3;
+    case Field::kNxIpFrag:
+      return v[0] <= 3;
+    case Field::kArpOp:
+    case Field::kNxmArpOp:
+      return load_be16(v) <= 0xff;
+    case Field::kIpv6Flabel:
+      return load_be32(v) <= 0xfffff;
+    case Field::kMplsLabel:
+      return load_be32(v) <= 0xfffff;
+    case Field::kMplsTc:
+      return v[0] <= 7;
+    case Field::kMplsBos:
+      return v[0] <= 1;
+    case Field::kCtState:
+      return load_be32(v) <= 0xff;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 MatchFacts match_facts(ByteSpan tlvs) {
@@ -122,6 +163,7 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
       for (size_t i = 0; i < info->bytes; ++i)
         if (v[i] & ~v[info->bytes + i]) return kBadMatch_BAD_WILDCARDS;
     }
+    if (!value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
     note_fact(facts, canonical, v);  // masked values only carry bits inside their mask
     pos += 4 + len;
   }

@@ -9,12 +9,13 @@ using namespace errors;
 
 struct MsgInfo {
   uint16_t min_length;
+  bool variable;
   std::string_view name;
 };
 
 constexpr std::array<MsgInfo, 30> kMessages = [] {
   std::array<MsgInfo, 30> t{};
-#define VLCP_MSG_INFO(e, code, min, name) t[code] = MsgInfo{min, name};
+#define VLCP_MSG_INFO(e, code, min, variable, name) t[code] = MsgInfo{min, variable, name};
   VLCP_OFP_MESSAGES(VLCP_MSG_INFO)
 #undef VLCP_MSG_INFO
   return t;
@@ -49,7 +50,8 @@ Decoded<Frame> decode_frame(ByteSpan m) {
   if (f.header.length != m.size()) return kBadRequest_BAD_LEN;
   uint16_t min = message_min_length(m[1]);
   if (min == 0) return kBadRequest_BAD_TYPE;
-  if (f.header.length < min) return kBadRequest_BAD_LEN;
+  if (f.header.length < min || (!kMessages[m[1]].variable && f.header.length != min))
+    return kBadRequest_BAD_LEN;
   f.header.type = static_cast<MsgType>(m[1]);
   f.bytes = m;
   f.body = m.subspan(kHeaderSize);
@@ -72,24 +74,23 @@ void finish_message(Buffer& out, size_t start) {
 // --- HELLO -----------------------------------------------------------------------------------
 
 Decoded<Hello> decode_hello(const Frame& f) {
-  Hello h{0};
+  Hello h;
+  h.version_bitmap = 1u << f.header.version;  // without a bitmap: "this version"
   ByteReader r(f.body);
-  bool saw_bitmap = false;
-  while (r.remaining() >= 4) {
+  while (!r.at_end()) {
     uint16_t type = 0, len = 0;
-    r.read_be16(&type);
-    r.read_be16(&len);
-    if (len < 4 || len - 4u > r.remaining()) return kBadRequest_BAD_LEN;
-    ByteSpan payload;
-    r.take(len - 4u, &payload);
-    r.skip(std::min<size_t>((8 - len % 8) % 8, r.remaining()));
-    if (type == 1) {  // OFPHET_VERSIONBITMAP
-      if (payload.size() % 4 != 0) return kBadRequest_BAD_LEN;
-      if (!payload.empty()) h.version_bitmap = load_be32(payload.data());  // versions 0-31
-      saw_bitmap = true;
+    ByteSpan element;
+    if (!r.read_be16(&type) || !r.read_be16(&len) || len < 4 || !r.take(len - 4u, &element) ||
+        !r.skip(std::min<size_t>((8 - len % 8) % 8, r.remaining()))) {
+      h.malformed = true;
+      break;
     }
+    if (type != 1 || element.empty() || element.size() % 4 != 0) {  // OFPHET_VERSIONBITMAP
+      h.malformed = true;
+      continue;
+    }
+    h.version_bitmap = load_be32(element.data());  // versions 0-31
   }
-  if (!saw_bitmap) h.version_bitmap = 1u << f.header.version;  // a plain header: "this version"
   return h;
 }
 
@@ -223,8 +224,8 @@ Decoded<PacketOut> decode_packet_out(const Frame& f) {
   if (actions_len > f.body.size() - 16) return kBadRequest_BAD_LEN;
   ByteSpan actions = f.body.subspan(16, actions_len);
   if (auto err = validate_actions(actions)) return *err;
-  if (p.in_port == 0 || (p.in_port > kPortMax && p.in_port != kPortController && p.in_port != kPortLocal &&
-                         p.in_port != kPortAny))
+  if (!port_in_range(p.in_port)) return kBadAction_BAD_OUT_PORT;  // as OVS reports it
+  if (p.in_port >= 0xff00 && p.in_port != kPortLocal && p.in_port != kPortAny && p.in_port != kPortController)
     return kBadRequest_BAD_PORT;
   p.actions = ActionList(actions);
   p.data = f.body.subspan(16 + actions_len);
@@ -260,15 +261,31 @@ Decoded<FlowMod> decode_flow_mod(const Frame& f) {
   r.read_be32(&m.out_group);
   r.read_be16(&m.flags);
   r.skip(2);
-  if (command > 4) return kFlowModFailed_BAD_COMMAND;
+  const bool deleting = command == 3 || command == 4;
+  // OpenFlow 1.2+ allows "all tables" only for deletes.
+  if (m.table_id == 0xff && !deleting) return kFlowModFailed_BAD_TABLE_ID;
+  if (command > 4) {
+    // OVS looks at the match and instructions first; keep its order of complaints.
+    auto match = MatchView::decode(r);
+    if (!match.ok()) return match.error();
+    return kFlowModFailed_BAD_COMMAND;
+  }
   m.command = static_cast<FlowModCommand>(command);
   if (m.flags & ~0x1fu) return kFlowModFailed_BAD_FLAGS;
+  if (!port_in_range(m.out_port)) return kBadAction_BAD_OUT_PORT;
   auto match = MatchView::decode(r);
   if (!match.ok()) return match.error();
   m.match = Match(*match);
   ByteSpan instructions = r.rest();
   if (auto err = validate_instructions(instructions)) return *err;
   if (auto err = check_instructions_consistent(instructions, match_facts(match->oxms()))) return *err;
+  std::optional<OfpError> goto_error;
+  for_each_instruction(instructions, [&](const InstructionView& i) {
+    // Pipelines only go forward.
+    if (i.type == InstructionType::kGotoTable && m.table_id != 0xff && i.bytes[4] <= m.table_id)
+      goto_error = kBadInstruction_BAD_TABLE_ID;
+  });
+  if (goto_error) return *goto_error;
   m.instructions = InstructionList(instructions);
   return m;
 }
@@ -497,6 +514,58 @@ Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body) {
     ports.push_back(std::move(*p));
   }
   return ports;
+}
+
+}  // namespace vlcp::ofp
+
+namespace vlcp::ofp {
+
+std::optional<OfpError> validate_message(ByteSpan message) {
+  auto frame = decode_frame(message);
+  if (!frame.ok()) return frame.error();
+  auto check = [](const auto& decoded) -> std::optional<OfpError> {
+    if (decoded.ok()) return std::nullopt;
+    return decoded.error();
+  };
+  const Frame& f = *frame;
+  switch (f.header.type) {
+    case MsgType::kHello:
+      return check(decode_hello(f));
+    case MsgType::kError:
+      return check(decode_error(f));
+    case MsgType::kFeaturesReply:
+      return check(decode_features_reply(f));
+    case MsgType::kGetConfigReply:
+    case MsgType::kSetConfig:
+      return check(decode_switch_config(f));
+    case MsgType::kPacketIn:
+      return check(decode_packet_in(f));
+    case MsgType::kFlowRemoved:
+      return check(decode_flow_removed(f));
+    case MsgType::kPortStatus:
+      return check(decode_port_status(f));
+    case MsgType::kPacketOut:
+      return check(decode_packet_out(f));
+    case MsgType::kFlowMod:
+      return check(decode_flow_mod(f));
+    case MsgType::kGroupMod:
+      return check(decode_group_mod(f));
+    case MsgType::kRoleRequest:
+    case MsgType::kRoleReply:
+      return check(decode_role(f));
+    case MsgType::kMultipartRequest:
+    case MsgType::kMultipartReply: {
+      auto mp = decode_multipart(f);
+      if (!mp.ok()) return mp.error();
+      if (f.header.type == MsgType::kMultipartReply) {
+        if (mp->type == MultipartType::kFlow) return check(decode_flow_stats_reply(mp->body));
+        if (mp->type == MultipartType::kPortDesc) return check(decode_port_desc_reply(mp->body));
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace vlcp::ofp

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,41 +24,41 @@ inline constexpr uint32_t kNoBuffer = 0xffffffff;
 inline constexpr uint32_t kGroupAny = 0xffffffff;
 inline constexpr uint32_t kGroupAll = 0xfffffffc;
 
-// X(Enum, type code, minimum length including the header, name)
-#define VLCP_OFP_MESSAGES(X)                                         \
-  X(kHello, 0, 8, "OFPT_HELLO")                                      \
-  X(kError, 1, 12, "OFPT_ERROR")                                     \
-  X(kEchoRequest, 2, 8, "OFPT_ECHO_REQUEST")                         \
-  X(kEchoReply, 3, 8, "OFPT_ECHO_REPLY")                             \
-  X(kExperimenter, 4, 16, "OFPT_EXPERIMENTER")                       \
-  X(kFeaturesRequest, 5, 8, "OFPT_FEATURES_REQUEST")                 \
-  X(kFeaturesReply, 6, 32, "OFPT_FEATURES_REPLY")                    \
-  X(kGetConfigRequest, 7, 8, "OFPT_GET_CONFIG_REQUEST")              \
-  X(kGetConfigReply, 8, 12, "OFPT_GET_CONFIG_REPLY")                 \
-  X(kSetConfig, 9, 12, "OFPT_SET_CONFIG")                            \
-  X(kPacketIn, 10, 34, "OFPT_PACKET_IN")                             \
-  X(kFlowRemoved, 11, 56, "OFPT_FLOW_REMOVED")                       \
-  X(kPortStatus, 12, 80, "OFPT_PORT_STATUS")                         \
-  X(kPacketOut, 13, 24, "OFPT_PACKET_OUT")                           \
-  X(kFlowMod, 14, 56, "OFPT_FLOW_MOD")                               \
-  X(kGroupMod, 15, 16, "OFPT_GROUP_MOD")                             \
-  X(kPortMod, 16, 40, "OFPT_PORT_MOD")                               \
-  X(kTableMod, 17, 16, "OFPT_TABLE_MOD")                             \
-  X(kMultipartRequest, 18, 16, "OFPST_REQUEST")                      \
-  X(kMultipartReply, 19, 16, "OFPST_REPLY")                          \
-  X(kBarrierRequest, 20, 8, "OFPT_BARRIER_REQUEST")                  \
-  X(kBarrierReply, 21, 8, "OFPT_BARRIER_REPLY")                      \
-  X(kQueueGetConfigRequest, 22, 16, "OFPT_QUEUE_GET_CONFIG_REQUEST") \
-  X(kQueueGetConfigReply, 23, 16, "OFPT_QUEUE_GET_CONFIG_REPLY")     \
-  X(kRoleRequest, 24, 24, "OFPT_ROLE_REQUEST")                       \
-  X(kRoleReply, 25, 24, "OFPT_ROLE_REPLY")                           \
-  X(kGetAsyncRequest, 26, 8, "OFPT_GET_ASYNC_REQUEST")               \
-  X(kGetAsyncReply, 27, 32, "OFPT_GET_ASYNC_REPLY")                  \
-  X(kSetAsync, 28, 32, "OFPT_SET_ASYNC")                             \
-  X(kMeterMod, 29, 16, "OFPT_METER_MOD")
+// X(Enum, type code, length including the header (the minimum when variable), variable?, name)
+#define VLCP_OFP_MESSAGES(X)                                                \
+  X(kHello, 0, 8, true, "OFPT_HELLO")                                       \
+  X(kError, 1, 12, true, "OFPT_ERROR")                                      \
+  X(kEchoRequest, 2, 8, true, "OFPT_ECHO_REQUEST")                          \
+  X(kEchoReply, 3, 8, true, "OFPT_ECHO_REPLY")                              \
+  X(kExperimenter, 4, 16, true, "OFPT_EXPERIMENTER")                        \
+  X(kFeaturesRequest, 5, 8, false, "OFPT_FEATURES_REQUEST")                 \
+  X(kFeaturesReply, 6, 32, false, "OFPT_FEATURES_REPLY")                    \
+  X(kGetConfigRequest, 7, 8, false, "OFPT_GET_CONFIG_REQUEST")              \
+  X(kGetConfigReply, 8, 12, false, "OFPT_GET_CONFIG_REPLY")                 \
+  X(kSetConfig, 9, 12, false, "OFPT_SET_CONFIG")                            \
+  X(kPacketIn, 10, 34, true, "OFPT_PACKET_IN")                              \
+  X(kFlowRemoved, 11, 56, true, "OFPT_FLOW_REMOVED")                        \
+  X(kPortStatus, 12, 80, false, "OFPT_PORT_STATUS")                         \
+  X(kPacketOut, 13, 24, true, "OFPT_PACKET_OUT")                            \
+  X(kFlowMod, 14, 56, true, "OFPT_FLOW_MOD")                                \
+  X(kGroupMod, 15, 16, true, "OFPT_GROUP_MOD")                              \
+  X(kPortMod, 16, 40, false, "OFPT_PORT_MOD")                               \
+  X(kTableMod, 17, 16, false, "OFPT_TABLE_MOD")                             \
+  X(kMultipartRequest, 18, 16, true, "OFPST_REQUEST")                       \
+  X(kMultipartReply, 19, 16, true, "OFPST_REPLY")                           \
+  X(kBarrierRequest, 20, 8, false, "OFPT_BARRIER_REQUEST")                  \
+  X(kBarrierReply, 21, 8, false, "OFPT_BARRIER_REPLY")                      \
+  X(kQueueGetConfigRequest, 22, 16, false, "OFPT_QUEUE_GET_CONFIG_REQUEST") \
+  X(kQueueGetConfigReply, 23, 16, true, "OFPT_QUEUE_GET_CONFIG_REPLY")      \
+  X(kRoleRequest, 24, 24, false, "OFPT_ROLE_REQUEST")                       \
+  X(kRoleReply, 25, 24, false, "OFPT_ROLE_REPLY")                           \
+  X(kGetAsyncRequest, 26, 8, false, "OFPT_GET_ASYNC_REQUEST")               \
+  X(kGetAsyncReply, 27, 32, false, "OFPT_GET_ASYNC_REPLY")                  \
+  X(kSetAsync, 28, 32, false, "OFPT_SET_ASYNC")                             \
+  X(kMeterMod, 29, 16, true, "OFPT_METER_MOD")
 
 enum class MsgType : uint8_t {
-#define VLCP_MSG_ENUM(e, code, min, name) e = code,
+#define VLCP_MSG_ENUM(e, code, min, variable, name) e = code,
   VLCP_OFP_MESSAGES(VLCP_MSG_ENUM)
 #undef VLCP_MSG_ENUM
 };
@@ -89,6 +90,10 @@ size_t frame_length(ByteSpan stream);
 // known type, at least the type's minimum length.
 Decoded<Frame> decode_frame(ByteSpan message);
 
+// Decodes a whole message with the decoder for its type, keeping nothing: the check a switch
+// session runs on every message before acting on it. nullopt when it is well formed.
+std::optional<OfpError> validate_message(ByteSpan message);
+
 // Appends a header with a zero length; finish_message() fills the length in.
 size_t begin_message(Buffer& out, MsgType type, uint32_t xid);
 void finish_message(Buffer& out, size_t start);
@@ -97,6 +102,9 @@ void finish_message(Buffer& out, size_t start);
 
 struct Hello {
   uint32_t version_bitmap = 1u << kOfp13;  // bit n: OpenFlow wire version n
+  // Elements were truncated or unknown. Like OVS, the handshake goes on with what could be
+  // read (the header's version at least): the session logs it, rate-limited.
+  bool malformed = false;
 };
 Decoded<Hello> decode_hello(const Frame& frame);
 void encode_hello(Buffer& out, uint32_t xid, const Hello& hello);

@@ -46,6 +46,14 @@ const FieldInfo* find_field(uint16_t oxm_class, uint8_t number) {
   return i < 0 ? nullptr : &kFields[static_cast<size_t>(i)];
 }
 
+const FieldInfo* find_action_field(uint32_t header) {
+  const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
+  if (!f) return nullptr;
+  unsigned len = oxm_length(header);
+  if (oxm_masked(header)) len /= 2;
+  return len == f->bytes ? f : nullptr;
+}
+
 Field canonical_field(Field f) {
   switch (f) {
     case Field::kNxmInPort:

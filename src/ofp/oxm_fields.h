@@ -24,18 +24,20 @@ enum class FieldFormat : uint8_t {
 // What must be matched before a field may be: VLCP's and OVS's prerequisites.
 enum class Prereq : uint8_t {
   kNone,
-  kVlan,    // vlan_vid != NONE
-  kIp,      // eth_type = 0x0800 or 0x86dd
-  kIpv4,    // eth_type = 0x0800
-  kIpv6,    // eth_type = 0x86dd
-  kArp,     // eth_type = 0x0806
-  kTcp,     // ip + ip_proto = 6
-  kUdp,     // ip + ip_proto = 17
-  kSctp,    // ip + ip_proto = 132
-  kIcmpv4,  // ipv4 + ip_proto = 1
-  kIcmpv6,  // ipv6 + ip_proto = 58
-  kNd,      // icmpv6 type 135/136
-  kMpls,    // eth_type = 0x8847/0x8848
+  kVlan,       // vlan_vid != NONE
+  kIp,         // eth_type = 0x0800 or 0x86dd
+  kIpv4,       // eth_type = 0x0800
+  kIpv6,       // eth_type = 0x86dd
+  kArp,        // eth_type = 0x0806
+  kTcp,        // ip + ip_proto = 6
+  kUdp,        // ip + ip_proto = 17
+  kSctp,       // ip + ip_proto = 132
+  kIcmpv4,     // ipv4 + ip_proto = 1
+  kIcmpv6,     // ipv6 + ip_proto = 58
+  kNd,         // icmpv6 type 135/136
+  kNdSolicit,  // icmpv6 type 135 (neighbour solicitation)
+  kNdAdvert,   // icmpv6 type 136 (neighbour advertisement)
+  kMpls,       // eth_type = 0x8847/0x8848
 };
 
 inline constexpr uint16_t kOxmClassNxm0 = 0x0000;
@@ -44,105 +46,105 @@ inline constexpr uint16_t kOxmClassBasic = 0x8000;
 inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
 
 // X(Enum, oxm class, field number, value bytes, maskable, prerequisite, ovs-ofctl match name,
-//   NXM/OXM name (as ovs-ofctl writes subfields: NXM_NX_REG0[0..15]), OVS field name (as
+//   NXM/OXM name (as ovs-ofctl writes subfields, NXM_NX_REG0[0..15]: the Nicira name wherever
+//   OVS has one, whatever the encoding), OVS field name (as
 //   set_field writes it: set_field:1->reg0), format)
 // NXM0 rows are Nicira's original encodings of OpenFlow 1.0 fields, which OVS still uses in
 // actions (reg_move, learn); they alias the basic fields of the same meaning.
-#define VLCP_OXM_FIELDS(X)                                                                                   \
-  X(kInPort, kOxmClassBasic, 0, 4, false, kNone, "in_port", "OXM_OF_IN_PORT", "in_port_oxm", kPort)          \
-  X(kInPhyPort, kOxmClassBasic, 1, 4, false, kNone, "in_phy_port", "OXM_OF_IN_PHY_PORT", "in_phy_port",      \
-    kPort)                                                                                                   \
-  X(kMetadata, kOxmClassBasic, 2, 8, true, kNone, "metadata", "OXM_OF_METADATA", "metadata", kHex)           \
-  X(kEthDst, kOxmClassBasic, 3, 6, true, kNone, "dl_dst", "OXM_OF_ETH_DST", "eth_dst", kEthernet)            \
-  X(kEthSrc, kOxmClassBasic, 4, 6, true, kNone, "dl_src", "OXM_OF_ETH_SRC", "eth_src", kEthernet)            \
-  X(kEthType, kOxmClassBasic, 5, 2, false, kNone, "dl_type", "OXM_OF_ETH_TYPE", "eth_type", kHex)            \
-  X(kVlanVid, kOxmClassBasic, 6, 2, true, kNone, "vlan_vid", "OXM_OF_VLAN_VID", "vlan_vid", kDecimal)        \
-  X(kVlanPcp, kOxmClassBasic, 7, 1, false, kVlan, "dl_vlan_pcp", "OXM_OF_VLAN_PCP", "vlan_pcp", kDecimal)    \
-  X(kIpDscp, kOxmClassBasic, 8, 1, false, kIp, "ip_dscp", "OXM_OF_IP_DSCP", "ip_dscp", kDecimal)             \
-  X(kIpEcn, kOxmClassBasic, 9, 1, false, kIp, "nw_ecn", "OXM_OF_IP_ECN", "nw_ecn", kDecimal)                 \
-  X(kIpProto, kOxmClassBasic, 10, 1, false, kIp, "nw_proto", "OXM_OF_IP_PROTO", "nw_proto", kDecimal)        \
-  X(kIpv4Src, kOxmClassBasic, 11, 4, true, kIpv4, "nw_src", "OXM_OF_IPV4_SRC", "ip_src", kIpv4)              \
-  X(kIpv4Dst, kOxmClassBasic, 12, 4, true, kIpv4, "nw_dst", "OXM_OF_IPV4_DST", "ip_dst", kIpv4)              \
-  X(kTcpSrc, kOxmClassBasic, 13, 2, false, kTcp, "tp_src", "OXM_OF_TCP_SRC", "tcp_src", kDecimal)            \
-  X(kTcpDst, kOxmClassBasic, 14, 2, false, kTcp, "tp_dst", "OXM_OF_TCP_DST", "tcp_dst", kDecimal)            \
-  X(kUdpSrc, kOxmClassBasic, 15, 2, false, kUdp, "tp_src", "OXM_OF_UDP_SRC", "udp_src", kDecimal)            \
-  X(kUdpDst, kOxmClassBasic, 16, 2, false, kUdp, "tp_dst", "OXM_OF_UDP_DST", "udp_dst", kDecimal)            \
-  X(kSctpSrc, kOxmClassBasic, 17, 2, false, kSctp, "tp_src", "OXM_OF_SCTP_SRC", "sctp_src", kDecimal)        \
-  X(kSctpDst, kOxmClassBasic, 18, 2, false, kSctp, "tp_dst", "OXM_OF_SCTP_DST", "sctp_dst", kDecimal)        \
-  X(kIcmpv4Type, kOxmClassBasic, 19, 1, false, kIcmpv4, "icmp_type", "OXM_OF_ICMPV4_TYPE", "icmp_type",      \
-    kDecimal)                                                                                                \
-  X(kIcmpv4Code, kOxmClassBasic, 20, 1, false, kIcmpv4, "icmp_code", "OXM_OF_ICMPV4_CODE", "icmp_code",      \
-    kDecimal)                                                                                                \
-  X(kArpOp, kOxmClassBasic, 21, 2, false, kArp, "arp_op", "OXM_OF_ARP_OP", "arp_op", kDecimal)               \
-  X(kArpSpa, kOxmClassBasic, 22, 4, true, kArp, "arp_spa", "OXM_OF_ARP_SPA", "arp_spa", kIpv4)               \
-  X(kArpTpa, kOxmClassBasic, 23, 4, true, kArp, "arp_tpa", "OXM_OF_ARP_TPA", "arp_tpa", kIpv4)               \
-  X(kArpSha, kOxmClassBasic, 24, 6, true, kArp, "arp_sha", "OXM_OF_ARP_SHA", "arp_sha", kEthernet)           \
-  X(kArpTha, kOxmClassBasic, 25, 6, true, kArp, "arp_tha", "OXM_OF_ARP_THA", "arp_tha", kEthernet)           \
-  X(kIpv6Src, kOxmClassBasic, 26, 16, true, kIpv6, "ipv6_src", "OXM_OF_IPV6_SRC", "ipv6_src", kIpv6)         \
-  X(kIpv6Dst, kOxmClassBasic, 27, 16, true, kIpv6, "ipv6_dst", "OXM_OF_IPV6_DST", "ipv6_dst", kIpv6)         \
-  X(kIpv6Flabel, kOxmClassBasic, 28, 4, true, kIpv6, "ipv6_label", "OXM_OF_IPV6_FLABEL", "ipv6_label", kHex) \
-  X(kIcmpv6Type, kOxmClassBasic, 29, 1, false, kIcmpv6, "icmpv6_type", "OXM_OF_ICMPV6_TYPE", "icmpv6_type",  \
-    kDecimal)                                                                                                \
-  X(kIcmpv6Code, kOxmClassBasic, 30, 1, false, kIcmpv6, "icmpv6_code", "OXM_OF_ICMPV6_CODE", "icmpv6_code",  \
-    kDecimal)                                                                                                \
-  X(kIpv6NdTarget, kOxmClassBasic, 31, 16, false, kNd, "nd_target", "OXM_OF_IPV6_ND_TARGET", "nd_target",    \
-    kIpv6)                                                                                                   \
-  X(kIpv6NdSll, kOxmClassBasic, 32, 6, false, kNd, "nd_sll", "OXM_OF_IPV6_ND_SLL", "nd_sll", kEthernet)      \
-  X(kIpv6NdTll, kOxmClassBasic, 33, 6, false, kNd, "nd_tll", "OXM_OF_IPV6_ND_TLL", "nd_tll", kEthernet)      \
-  X(kMplsLabel, kOxmClassBasic, 34, 4, false, kMpls, "mpls_label", "OXM_OF_MPLS_LABEL", "mpls_label",        \
-    kDecimal)                                                                                                \
-  X(kMplsTc, kOxmClassBasic, 35, 1, false, kMpls, "mpls_tc", "OXM_OF_MPLS_TC", "mpls_tc", kDecimal)          \
-  X(kMplsBos, kOxmClassBasic, 36, 1, false, kMpls, "mpls_bos", "OXM_OF_MPLS_BOS", "mpls_bos", kDecimal)      \
-  X(kPbbIsid, kOxmClassBasic, 37, 3, true, kNone, "pbb_isid", "OXM_OF_PBB_ISID", "pbb_isid", kDecimal)       \
-  X(kTunnelId, kOxmClassBasic, 38, 8, true, kNone, "tun_id", "OXM_OF_TUNNEL_ID", "tun_id", kHex)             \
-  X(kIpv6Exthdr, kOxmClassBasic, 39, 2, true, kIpv6, "ipv6_exthdr", "OXM_OF_IPV6_EXTHDR", "ipv6_exthdr",     \
-    kHex)                                                                                                    \
-  X(kReg0, kOxmClassNxm1, 0, 4, true, kNone, "reg0", "NXM_NX_REG0", "reg0", kHex)                            \
-  X(kReg1, kOxmClassNxm1, 1, 4, true, kNone, "reg1", "NXM_NX_REG1", "reg1", kHex)                            \
-  X(kReg2, kOxmClassNxm1, 2, 4, true, kNone, "reg2", "NXM_NX_REG2", "reg2", kHex)                            \
-  X(kReg3, kOxmClassNxm1, 3, 4, true, kNone, "reg3", "NXM_NX_REG3", "reg3", kHex)                            \
-  X(kReg4, kOxmClassNxm1, 4, 4, true, kNone, "reg4", "NXM_NX_REG4", "reg4", kHex)                            \
-  X(kReg5, kOxmClassNxm1, 5, 4, true, kNone, "reg5", "NXM_NX_REG5", "reg5", kHex)                            \
-  X(kReg6, kOxmClassNxm1, 6, 4, true, kNone, "reg6", "NXM_NX_REG6", "reg6", kHex)                            \
-  X(kReg7, kOxmClassNxm1, 7, 4, true, kNone, "reg7", "NXM_NX_REG7", "reg7", kHex)                            \
-  X(kReg8, kOxmClassNxm1, 8, 4, true, kNone, "reg8", "NXM_NX_REG8", "reg8", kHex)                            \
-  X(kReg9, kOxmClassNxm1, 9, 4, true, kNone, "reg9", "NXM_NX_REG9", "reg9", kHex)                            \
-  X(kReg10, kOxmClassNxm1, 10, 4, true, kNone, "reg10", "NXM_NX_REG10", "reg10", kHex)                       \
-  X(kReg11, kOxmClassNxm1, 11, 4, true, kNone, "reg11", "NXM_NX_REG11", "reg11", kHex)                       \
-  X(kReg12, kOxmClassNxm1, 12, 4, true, kNone, "reg12", "NXM_NX_REG12", "reg12", kHex)                       \
-  X(kReg13, kOxmClassNxm1, 13, 4, true, kNone, "reg13", "NXM_NX_REG13", "reg13", kHex)                       \
-  X(kReg14, kOxmClassNxm1, 14, 4, true, kNone, "reg14", "NXM_NX_REG14", "reg14", kHex)                       \
-  X(kReg15, kOxmClassNxm1, 15, 4, true, kNone, "reg15", "NXM_NX_REG15", "reg15", kHex)                       \
-  X(kNxTunId, kOxmClassNxm1, 16, 8, true, kNone, "tun_id", "NXM_NX_TUN_ID", "tun_id", kHex)                  \
-  X(kTunIpv4Src, kOxmClassNxm1, 31, 4, true, kNone, "tun_src", "NXM_NX_TUN_IPV4_SRC", "tun_src", kIpv4)      \
-  X(kTunIpv4Dst, kOxmClassNxm1, 32, 4, true, kNone, "tun_dst", "NXM_NX_TUN_IPV4_DST", "tun_dst", kIpv4)      \
-  X(kPktMark, kOxmClassNxm1, 33, 4, true, kNone, "pkt_mark", "NXM_NX_PKT_MARK", "pkt_mark", kHex)            \
-  X(kConjId, kOxmClassNxm1, 37, 4, false, kNone, "conj_id", "NXM_NX_CONJ_ID", "conj_id", kDecimal)           \
-  X(kCtState, kOxmClassNxm1, 105, 4, true, kNone, "ct_state", "NXM_NX_CT_STATE", "ct_state", kCtState)       \
-  X(kCtZone, kOxmClassNxm1, 106, 2, false, kNone, "ct_zone", "NXM_NX_CT_ZONE", "ct_zone", kHex)              \
-  X(kCtMark, kOxmClassNxm1, 107, 4, true, kNone, "ct_mark", "NXM_NX_CT_MARK", "ct_mark", kHex)               \
-  X(kCtLabel, kOxmClassNxm1, 108, 16, true, kNone, "ct_label", "NXM_NX_CT_LABEL", "ct_label", kHex)          \
-  X(kNxIpFrag, kOxmClassNxm1, 26, 1, true, kIp, "nw_frag", "NXM_NX_IP_FRAG", "ip_frag", kFrag)               \
-  X(kNxIpTtl, kOxmClassNxm1, 29, 1, false, kIp, "nw_ttl", "NXM_NX_IP_TTL", "nw_ttl", kDecimal)               \
-  X(kNxmInPort, kOxmClassNxm0, 0, 2, false, kNone, "in_port", "NXM_OF_IN_PORT", "in_port", kPort)            \
-  X(kNxmEthDst, kOxmClassNxm0, 1, 6, true, kNone, "dl_dst", "NXM_OF_ETH_DST", "eth_dst", kEthernet)          \
-  X(kNxmEthSrc, kOxmClassNxm0, 2, 6, true, kNone, "dl_src", "NXM_OF_ETH_SRC", "eth_src", kEthernet)          \
-  X(kNxmEthType, kOxmClassNxm0, 3, 2, false, kNone, "dl_type", "NXM_OF_ETH_TYPE", "eth_type", kHex)          \
-  X(kNxmVlanTci, kOxmClassNxm0, 4, 2, true, kNone, "vlan_tci", "NXM_OF_VLAN_TCI", "vlan_tci", kHex)          \
-  X(kNxmIpTos, kOxmClassNxm0, 5, 1, false, kIp, "nw_tos", "NXM_OF_IP_TOS", "nw_tos", kDecimal)               \
-  X(kNxmIpProto, kOxmClassNxm0, 6, 1, false, kIp, "nw_proto", "NXM_OF_IP_PROTO", "nw_proto", kDecimal)       \
-  X(kNxmIpSrc, kOxmClassNxm0, 7, 4, true, kIpv4, "nw_src", "NXM_OF_IP_SRC", "ip_src", kIpv4)                 \
-  X(kNxmIpDst, kOxmClassNxm0, 8, 4, true, kIpv4, "nw_dst", "NXM_OF_IP_DST", "ip_dst", kIpv4)                 \
-  X(kNxmTcpSrc, kOxmClassNxm0, 9, 2, true, kTcp, "tp_src", "NXM_OF_TCP_SRC", "tcp_src", kDecimal)            \
-  X(kNxmTcpDst, kOxmClassNxm0, 10, 2, true, kTcp, "tp_dst", "NXM_OF_TCP_DST", "tcp_dst", kDecimal)           \
-  X(kNxmUdpSrc, kOxmClassNxm0, 11, 2, true, kUdp, "tp_src", "NXM_OF_UDP_SRC", "udp_src", kDecimal)           \
-  X(kNxmUdpDst, kOxmClassNxm0, 12, 2, true, kUdp, "tp_dst", "NXM_OF_UDP_DST", "udp_dst", kDecimal)           \
-  X(kNxmIcmpType, kOxmClassNxm0, 13, 1, false, kIcmpv4, "icmp_type", "NXM_OF_ICMP_TYPE", "icmp_type",        \
-    kDecimal)                                                                                                \
-  X(kNxmIcmpCode, kOxmClassNxm0, 14, 1, false, kIcmpv4, "icmp_code", "NXM_OF_ICMP_CODE", "icmp_code",        \
-    kDecimal)                                                                                                \
-  X(kNxmArpOp, kOxmClassNxm0, 15, 2, false, kArp, "arp_op", "NXM_OF_ARP_OP", "arp_op", kDecimal)             \
-  X(kNxmArpSpa, kOxmClassNxm0, 16, 4, true, kArp, "arp_spa", "NXM_OF_ARP_SPA", "arp_spa", kIpv4)             \
+#define VLCP_OXM_FIELDS(X)                                                                                  \
+  X(kInPort, kOxmClassBasic, 0, 4, false, kNone, "in_port", "OXM_OF_IN_PORT", "in_port_oxm", kPort)         \
+  X(kInPhyPort, kOxmClassBasic, 1, 4, false, kNone, "in_phy_port", "OXM_OF_IN_PHY_PORT", "in_phy_port",     \
+    kPort)                                                                                                  \
+  X(kMetadata, kOxmClassBasic, 2, 8, true, kNone, "metadata", "OXM_OF_METADATA", "metadata", kHex)          \
+  X(kEthDst, kOxmClassBasic, 3, 6, true, kNone, "dl_dst", "NXM_OF_ETH_DST", "eth_dst", kEthernet)           \
+  X(kEthSrc, kOxmClassBasic, 4, 6, true, kNone, "dl_src", "NXM_OF_ETH_SRC", "eth_src", kEthernet)           \
+  X(kEthType, kOxmClassBasic, 5, 2, false, kNone, "dl_type", "NXM_OF_ETH_TYPE", "eth_type", kHex)           \
+  X(kVlanVid, kOxmClassBasic, 6, 2, true, kNone, "vlan_vid", "OXM_OF_VLAN_VID", "vlan_vid", kDecimal)       \
+  X(kVlanPcp, kOxmClassBasic, 7, 1, false, kVlan, "dl_vlan_pcp", "OXM_OF_VLAN_PCP", "vlan_pcp", kDecimal)   \
+  X(kIpDscp, kOxmClassBasic, 8, 1, false, kIp, "ip_dscp", "OXM_OF_IP_DSCP", "ip_dscp", kDecimal)            \
+  X(kIpEcn, kOxmClassBasic, 9, 1, false, kIp, "nw_ecn", "NXM_NX_IP_ECN", "nw_ecn", kDecimal)                \
+  X(kIpProto, kOxmClassBasic, 10, 1, false, kIp, "nw_proto", "NXM_OF_IP_PROTO", "nw_proto", kDecimal)       \
+  X(kIpv4Src, kOxmClassBasic, 11, 4, true, kIpv4, "nw_src", "NXM_OF_IP_SRC", "ip_src", kIpv4)               \
+  X(kIpv4Dst, kOxmClassBasic, 12, 4, true, kIpv4, "nw_dst", "NXM_OF_IP_DST", "ip_dst", kIpv4)               \
+  X(kTcpSrc, kOxmClassBasic, 13, 2, false, kTcp, "tp_src", "NXM_OF_TCP_SRC", "tcp_src", kDecimal)           \
+  X(kTcpDst, kOxmClassBasic, 14, 2, false, kTcp, "tp_dst", "NXM_OF_TCP_DST", "tcp_dst", kDecimal)           \
+  X(kUdpSrc, kOxmClassBasic, 15, 2, false, kUdp, "tp_src", "NXM_OF_UDP_SRC", "udp_src", kDecimal)           \
+  X(kUdpDst, kOxmClassBasic, 16, 2, false, kUdp, "tp_dst", "NXM_OF_UDP_DST", "udp_dst", kDecimal)           \
+  X(kSctpSrc, kOxmClassBasic, 17, 2, false, kSctp, "tp_src", "OXM_OF_SCTP_SRC", "sctp_src", kDecimal)       \
+  X(kSctpDst, kOxmClassBasic, 18, 2, false, kSctp, "tp_dst", "OXM_OF_SCTP_DST", "sctp_dst", kDecimal)       \
+  X(kIcmpv4Type, kOxmClassBasic, 19, 1, false, kIcmpv4, "icmp_type", "NXM_OF_ICMP_TYPE", "icmp_type",       \
+    kDecimal)                                                                                               \
+  X(kIcmpv4Code, kOxmClassBasic, 20, 1, false, kIcmpv4, "icmp_code", "NXM_OF_ICMP_CODE", "icmp_code",       \
+    kDecimal)                                                                                               \
+  X(kArpOp, kOxmClassBasic, 21, 2, false, kArp, "arp_op", "NXM_OF_ARP_OP", "arp_op", kDecimal)              \
+  X(kArpSpa, kOxmClassBasic, 22, 4, true, kArp, "arp_spa", "NXM_OF_ARP_SPA", "arp_spa", kIpv4)              \
+  X(kArpTpa, kOxmClassBasic, 23, 4, true, kArp, "arp_tpa", "NXM_OF_ARP_TPA", "arp_tpa", kIpv4)              \
+  X(kArpSha, kOxmClassBasic, 24, 6, true, kArp, "arp_sha", "NXM_NX_ARP_SHA", "arp_sha", kEthernet)          \
+  X(kArpTha, kOxmClassBasic, 25, 6, true, kArp, "arp_tha", "NXM_NX_ARP_THA", "arp_tha", kEthernet)          \
+  X(kIpv6Src, kOxmClassBasic, 26, 16, true, kIpv6, "ipv6_src", "NXM_NX_IPV6_SRC", "ipv6_src", kIpv6)        \
+  X(kIpv6Dst, kOxmClassBasic, 27, 16, true, kIpv6, "ipv6_dst", "NXM_NX_IPV6_DST", "ipv6_dst", kIpv6)        \
+  X(kIpv6Flabel, kOxmClassBasic, 28, 4, true, kIpv6, "ipv6_label", "NXM_NX_IPV6_LABEL", "ipv6_label", kHex) \
+  X(kIcmpv6Type, kOxmClassBasic, 29, 1, false, kIcmpv6, "icmpv6_type", "NXM_NX_ICMPV6_TYPE", "icmpv6_type", \
+    kDecimal)                                                                                               \
+  X(kIcmpv6Code, kOxmClassBasic, 30, 1, false, kIcmpv6, "icmpv6_code", "NXM_NX_ICMPV6_CODE", "icmpv6_code", \
+    kDecimal)                                                                                               \
+  X(kIpv6NdTarget, kOxmClassBasic, 31, 16, false, kNd, "nd_target", "NXM_NX_ND_TARGET", "nd_target", kIpv6) \
+  X(kIpv6NdSll, kOxmClassBasic, 32, 6, false, kNdSolicit, "nd_sll", "NXM_NX_ND_SLL", "nd_sll", kEthernet)   \
+  X(kIpv6NdTll, kOxmClassBasic, 33, 6, false, kNdAdvert, "nd_tll", "NXM_NX_ND_TLL", "nd_tll", kEthernet)    \
+  X(kMplsLabel, kOxmClassBasic, 34, 4, false, kMpls, "mpls_label", "OXM_OF_MPLS_LABEL", "mpls_label",       \
+    kDecimal)                                                                                               \
+  X(kMplsTc, kOxmClassBasic, 35, 1, false, kMpls, "mpls_tc", "OXM_OF_MPLS_TC", "mpls_tc", kDecimal)         \
+  X(kMplsBos, kOxmClassBasic, 36, 1, false, kMpls, "mpls_bos", "OXM_OF_MPLS_BOS", "mpls_bos", kDecimal)     \
+  X(kPbbIsid, kOxmClassBasic, 37, 3, true, kNone, "pbb_isid", "OXM_OF_PBB_ISID", "pbb_isid", kDecimal)      \
+  X(kTunnelId, kOxmClassBasic, 38, 8, true, kNone, "tun_id", "NXM_NX_TUN_ID", "tun_id", kHex)               \
+  X(kIpv6Exthdr, kOxmClassBasic, 39, 2, true, kIpv6, "ipv6_exthdr", "OXM_OF_IPV6_EXTHDR", "ipv6_exthdr",    \
+    kHex)                                                                                                   \
+  X(kReg0, kOxmClassNxm1, 0, 4, true, kNone, "reg0", "NXM_NX_REG0", "reg0", kHex)                           \
+  X(kReg1, kOxmClassNxm1, 1, 4, true, kNone, "reg1", "NXM_NX_REG1", "reg1", kHex)                           \
+  X(kReg2, kOxmClassNxm1, 2, 4, true, kNone, "reg2", "NXM_NX_REG2", "reg2", kHex)                           \
+  X(kReg3, kOxmClassNxm1, 3, 4, true, kNone, "reg3", "NXM_NX_REG3", "reg3", kHex)                           \
+  X(kReg4, kOxmClassNxm1, 4, 4, true, kNone, "reg4", "NXM_NX_REG4", "reg4", kHex)                           \
+  X(kReg5, kOxmClassNxm1, 5, 4, true, kNone, "reg5", "NXM_NX_REG5", "reg5", kHex)                           \
+  X(kReg6, kOxmClassNxm1, 6, 4, true, kNone, "reg6", "NXM_NX_REG6", "reg6", kHex)                           \
+  X(kReg7, kOxmClassNxm1, 7, 4, true, kNone, "reg7", "NXM_NX_REG7", "reg7", kHex)                           \
+  X(kReg8, kOxmClassNxm1, 8, 4, true, kNone, "reg8", "NXM_NX_REG8", "reg8", kHex)                           \
+  X(kReg9, kOxmClassNxm1, 9, 4, true, kNone, "reg9", "NXM_NX_REG9", "reg9", kHex)                           \
+  X(kReg10, kOxmClassNxm1, 10, 4, true, kNone, "reg10", "NXM_NX_REG10", "reg10", kHex)                      \
+  X(kReg11, kOxmClassNxm1, 11, 4, true, kNone, "reg11", "NXM_NX_REG11", "reg11", kHex)                      \
+  X(kReg12, kOxmClassNxm1, 12, 4, true, kNone, "reg12", "NXM_NX_REG12", "reg12", kHex)                      \
+  X(kReg13, kOxmClassNxm1, 13, 4, true, kNone, "reg13", "NXM_NX_REG13", "reg13", kHex)                      \
+  X(kReg14, kOxmClassNxm1, 14, 4, true, kNone, "reg14", "NXM_NX_REG14", "reg14", kHex)                      \
+  X(kReg15, kOxmClassNxm1, 15, 4, true, kNone, "reg15", "NXM_NX_REG15", "reg15", kHex)                      \
+  X(kNxTunId, kOxmClassNxm1, 16, 8, true, kNone, "tun_id", "NXM_NX_TUN_ID", "tun_id", kHex)                 \
+  X(kTunIpv4Src, kOxmClassNxm1, 31, 4, true, kNone, "tun_src", "NXM_NX_TUN_IPV4_SRC", "tun_src", kIpv4)     \
+  X(kTunIpv4Dst, kOxmClassNxm1, 32, 4, true, kNone, "tun_dst", "NXM_NX_TUN_IPV4_DST", "tun_dst", kIpv4)     \
+  X(kPktMark, kOxmClassNxm1, 33, 4, true, kNone, "pkt_mark", "NXM_NX_PKT_MARK", "pkt_mark", kHex)           \
+  X(kConjId, kOxmClassNxm1, 37, 4, false, kNone, "conj_id", "NXM_NX_CONJ_ID", "conj_id", kDecimal)          \
+  X(kCtState, kOxmClassNxm1, 105, 4, true, kNone, "ct_state", "NXM_NX_CT_STATE", "ct_state", kCtState)      \
+  X(kCtZone, kOxmClassNxm1, 106, 2, false, kNone, "ct_zone", "NXM_NX_CT_ZONE", "ct_zone", kHex)             \
+  X(kCtMark, kOxmClassNxm1, 107, 4, true, kNone, "ct_mark", "NXM_NX_CT_MARK", "ct_mark", kHex)              \
+  X(kCtLabel, kOxmClassNxm1, 108, 16, true, kNone, "ct_label", "NXM_NX_CT_LABEL", "ct_label", kHex)         \
+  X(kNxIpFrag, kOxmClassNxm1, 26, 1, true, kIp, "nw_frag", "NXM_NX_IP_FRAG", "ip_frag", kFrag)              \
+  X(kNxIpTtl, kOxmClassNxm1, 29, 1, false, kIp, "nw_ttl", "NXM_NX_IP_TTL", "nw_ttl", kDecimal)              \
+  X(kNxmInPort, kOxmClassNxm0, 0, 2, false, kNone, "in_port", "NXM_OF_IN_PORT", "in_port", kPort)           \
+  X(kNxmEthDst, kOxmClassNxm0, 1, 6, true, kNone, "dl_dst", "NXM_OF_ETH_DST", "eth_dst", kEthernet)         \
+  X(kNxmEthSrc, kOxmClassNxm0, 2, 6, true, kNone, "dl_src", "NXM_OF_ETH_SRC", "eth_src", kEthernet)         \
+  X(kNxmEthType, kOxmClassNxm0, 3, 2, false, kNone, "dl_type", "NXM_OF_ETH_TYPE", "eth_type", kHex)         \
+  X(kNxmVlanTci, kOxmClassNxm0, 4, 2, true, kNone, "vlan_tci", "NXM_OF_VLAN_TCI", "vlan_tci", kHex)         \
+  X(kNxmIpTos, kOxmClassNxm0, 5, 1, false, kIp, "nw_tos", "NXM_OF_IP_TOS", "nw_tos", kDecimal)              \
+  X(kNxmIpProto, kOxmClassNxm0, 6, 1, false, kIp, "nw_proto", "NXM_OF_IP_PROTO", "nw_proto", kDecimal)      \
+  X(kNxmIpSrc, kOxmClassNxm0, 7, 4, true, kIpv4, "nw_src", "NXM_OF_IP_SRC", "ip_src", kIpv4)                \
+  X(kNxmIpDst, kOxmClassNxm0, 8, 4, true, kIpv4, "nw_dst", "NXM_OF_IP_DST", "ip_dst", kIpv4)                \
+  X(kNxmTcpSrc, kOxmClassNxm0, 9, 2, true, kTcp, "tp_src", "NXM_OF_TCP_SRC", "tcp_src", kDecimal)           \
+  X(kNxmTcpDst, kOxmClassNxm0, 10, 2, true, kTcp, "tp_dst", "NXM_OF_TCP_DST", "tcp_dst", kDecimal)          \
+  X(kNxmUdpSrc, kOxmClassNxm0, 11, 2, true, kUdp, "tp_src", "NXM_OF_UDP_SRC", "udp_src", kDecimal)          \
+  X(kNxmUdpDst, kOxmClassNxm0, 12, 2, true, kUdp, "tp_dst", "NXM_OF_UDP_DST", "udp_dst", kDecimal)          \
+  X(kNxmIcmpType, kOxmClassNxm0, 13, 1, false, kIcmpv4, "icmp_type", "NXM_OF_ICMP_TYPE", "icmp_type",       \
+    kDecimal)                                                                                               \
+  X(kNxmIcmpCode, kOxmClassNxm0, 14, 1, false, kIcmpv4, "icmp_code", "NXM_OF_ICMP_CODE", "icmp_code",       \
+    kDecimal)                                                                                               \
+  X(kNxmArpOp, kOxmClassNxm0, 15, 2, false, kArp, "arp_op", "NXM_OF_ARP_OP", "arp_op", kDecimal)            \
+  X(kNxmArpSpa, kOxmClassNxm0, 16, 4, true, kArp, "arp_spa", "NXM_OF_ARP_SPA", "arp_spa", kIpv4)            \
   X(kNxmArpTpa, kOxmClassNxm0, 17, 4, true, kArp, "arp_tpa", "NXM_OF_ARP_TPA", "arp_tpa", kIpv4)
 
 enum class Field : uint8_t {
@@ -170,6 +172,11 @@ const FieldInfo& field_info(Field f);
 const FieldInfo* find_field(uint16_t oxm_class, uint8_t number);
 // The field with this ovs-ofctl name (the first, where two share a name, e.g. tp_src).
 const FieldInfo* find_field(std::string_view name);
+
+// The field an NX action (reg_load, reg_move, output_reg, learn) names with a 32-bit header, as
+// OVS reads it: a "masked" header stands for the field it masks, and the length must be the
+// field's. Null when there is no such field.
+const FieldInfo* find_action_field(uint32_t header);
 
 // The basic field a Nicira alias stands for (NXM_OF_IN_PORT -> in_port, NXM_NX_TUN_ID ->
 // tunnel_id); any other field is its own. Duplicates and prerequisites are judged on these.

@@ -358,6 +358,8 @@ std::string format_port(uint32_t port) {
       return "LOCAL";
     case kPortAny:
       return "ANY";
+    case 0xfffffff7:  // OVS's name for "no port yet"
+      return "UNSET";
     default:
       break;
   }
@@ -665,7 +667,26 @@ void format_one(std::string& s, const ActionView& a) {
       s += "ct_clear";
       return;
     case ActionType::kNxController: {
-      appendf(s, "controller(reason=%u,max_len=%u,id=%u)", p[14], load_be16(p + 10), load_be16(p + 12));
+      uint16_t max_len = load_be16(p + 10), id = load_be16(p + 12);
+      uint8_t reason = p[14];
+      if (reason == 1 && id == 0) {  // "action", the plain form
+        appendf(s, "CONTROLLER:%u", max_len);
+        return;
+      }
+      static const char* const kReasons[] = {"no_match",   "action", "invalid_ttl",
+                                             "action_set", "group",  "packet_out"};
+      s += "controller(";
+      size_t mark = s.size();
+      if (reason != 1) {
+        if (reason < 6)
+          appendf(s, "reason=%s,", kReasons[reason]);
+        else
+          appendf(s, "reason=%u,", reason);
+      }
+      if (max_len != 0xffff) appendf(s, "max_len=%u,", max_len);
+      if (id) appendf(s, "id=%u,", id);
+      if (s.size() > mark && s.back() == ',') s.pop_back();
+      s += ')';
       return;
     }
     case ActionType::kNxLearn: {
@@ -684,20 +705,38 @@ void format_one(std::string& s, const ActionView& a) {
       for (size_t i = 0; i < n; ++i) {
         const LearnSpec& sp = specs[i];
         s += ',';
+        // The immediate's value: its last ceil(n_bits / 8) bytes, written as OVS's ds_put_hex.
+        ByteSpan imm = sp.immediate.last(std::min<size_t>(sp.immediate.size(), (sp.n_bits + 7u) / 8));
         auto immediate = [&] {
-          uint64_t v = 0;
-          for (uint8_t b : sp.immediate) v = (v << 8) | b;
-          appendf(s, "%#" PRIx64, v);
+          bool printed = false;
+          for (uint8_t b : imm) {
+            if (!b && !printed) continue;
+            appendf(s, printed ? "%02x" : "0x%x", b);
+            printed = true;
+          }
+          if (!printed) s += '0';
         };
         switch (sp.kind) {
           case LearnSpec::Kind::kMatch:
-            format_subfield(s, sp.dst);
             if (sp.src_immediate) {
-              s += '=';
-              immediate();
-            } else if (!(sp.src.field == sp.dst.field && sp.src.ofs == sp.dst.ofs)) {
-              s += '=';
-              format_subfield(s, sp.src);
+              const FieldInfo& dst = field_info(sp.dst.field);
+              if (sp.dst.ofs == 0 && sp.n_bits == field_bits(sp.dst.field)) {
+                s += dst.mf_name;
+                s += '=';
+                format_field_value(s, dst, imm);
+              } else {
+                format_subfield(s, sp.dst);
+                s += '=';
+                immediate();
+              }
+            } else {
+              format_subfield(s, sp.dst);
+              // Written once when source and destination are the same bits of the same field.
+              if (field_info(sp.src.field).mf_name != field_info(sp.dst.field).mf_name ||
+                  sp.src.ofs != sp.dst.ofs) {
+                s += '=';
+                format_subfield(s, sp.src);
+              }
             }
             break;
           case LearnSpec::Kind::kLoad:
@@ -723,21 +762,83 @@ void format_one(std::string& s, const ActionView& a) {
       s += "ct(";
       size_t mark = s.size();
       if (flags & 1) s += "commit,";
+      if (flags & 2) s += "force,";
       if (p[18] != kTableNone) appendf(s, "table=%u,", p[18]);
-      if (load_be32(p + 12) == 0 && load_be16(p + 16)) appendf(s, "zone=%u,", load_be16(p + 16));
+      uint32_t zone_src = load_be32(p + 12);
+      uint16_t zone = load_be16(p + 16);
+      if (zone_src) {
+        s += "zone=";
+        format_subfield(s, make_subfield(zone_src, zone >> 6, (zone & 0x3f) + 1));
+        s += ',';
+      } else if (zone) {
+        appendf(s, "zone=%u,", zone);
+      }
       ByteSpan nested = a.bytes.subspan(24);
+      // A leading nat is written outside exec(...), as OVS does.
+      if (nested.size() >= 16 && load_be16(nested.data()) == kActionTypeExperimenter &&
+          load_be16(nested.data() + 8) == action_info(ActionType::kNxNat).code) {
+        size_t len = load_be16(nested.data() + 2);
+        format_one(s, ActionView{&action_info(ActionType::kNxNat), nested.first(len)});
+        s += ',';
+        nested = nested.subspan(len);
+      }
       if (!nested.empty()) {
         s += "exec(";
         format_actions(s, nested);
         s += "),";
       }
+      uint16_t alg = load_be16(p + 22);
+      if (alg == 21)
+        s += "alg=ftp,";
+      else if (alg == 69)
+        s += "alg=tftp,";
+      else if (alg)
+        appendf(s, "alg=%u,", alg);
       if (s.size() > mark && s.back() == ',') s.pop_back();
       s += ')';
       return;
     }
-    case ActionType::kNxNat:
+    case ActionType::kNxNat: {
+      NatArgs n;
+      decode_nat(a.bytes, &n);
       s += "nat";
+      if (!(n.flags & (NatArgs::kSrc | NatArgs::kDst))) return;
+      s += (n.flags & NatArgs::kSrc) ? "(src" : "(dst";
+      if (n.family) {
+        s += '=';
+        if (n.family == 4) {
+          format_ipv4(s, n.v4_min);
+          if (n.v4_max && n.v4_max != n.v4_min) {
+            s += '-';
+            format_ipv4(s, n.v4_max);
+          }
+        } else {
+          bool bracket = n.proto_min != 0;
+          auto v6 = [&](const std::array<uint8_t, 16>& addr) {
+            if (bracket) s += '[';
+            format_ipv6(s, addr.data());
+            if (bracket) s += ']';
+          };
+          v6(n.v6_min);
+          static const std::array<uint8_t, 16> kZero{};
+          if (n.v6_max != kZero && n.v6_max != n.v6_min) {
+            s += '-';
+            v6(n.v6_max);
+          }
+        }
+        if (n.proto_min) {
+          appendf(s, ":%u", n.proto_min);
+          if (n.proto_max && n.proto_max != n.proto_min) appendf(s, "-%u", n.proto_max);
+        }
+        s += ',';
+        if (n.flags & NatArgs::kPersistent) s += "persistent,";
+        if (n.flags & NatArgs::kHash) s += "hash,";
+        if (n.flags & NatArgs::kRandom) s += "random,";
+      }
+      if (s.back() == ',') s.pop_back();
+      s += ')';
       return;
+    }
     default:
       s += a.info->name;
       return;
@@ -776,7 +877,7 @@ void format_instructions(std::string& s, ByteSpan instructions) {
         break;
       case InstructionType::kWriteActions:
         write = "write_actions(";
-        if (!i.actions.empty()) format_actions(write, i.actions);
+        format_actions(write, i.actions);  // "drop" when empty, as OVS writes it
         write += ')';
         break;
       case InstructionType::kWriteMetadata: {
@@ -816,13 +917,13 @@ void print_flow_mod(std::string& s, const FlowMod& m) {
   if (s.back() != ' ') s += ' ';
   // OVS reads an ADD's cookie as the new flow's cookie, and other commands' as a filter.
   if (m.command == FlowModCommand::kAdd) {
-    if (m.cookie != 0 && m.cookie != ~uint64_t{0}) appendf(s, "cookie:%#" PRIx64 " ", m.cookie);
+    if (m.cookie != 0 && m.cookie != ~uint64_t{0}) appendf(s, "cookie:0x%" PRIx64 " ", m.cookie);
   } else if (m.cookie_mask != 0) {
-    appendf(s, "cookie:%#" PRIx64 "/%#" PRIx64 " ", m.cookie, m.cookie_mask);
+    appendf(s, "cookie:0x%" PRIx64 "/0x%" PRIx64 " ", m.cookie, m.cookie_mask);
   }
   if (m.idle_timeout) appendf(s, "idle:%u ", m.idle_timeout);
   if (m.hard_timeout) appendf(s, "hard:%u ", m.hard_timeout);
-  if (m.buffer_id != kNoBuffer) appendf(s, "buf:%#" PRIx32 " ", m.buffer_id);
+  if (m.buffer_id != kNoBuffer) appendf(s, "buf:0x%" PRIx32 " ", m.buffer_id);
   if (m.out_port != kPortAny) s += "out_port:" + format_port(m.out_port) + " ";
   static const char* const kFlags[] = {"send_flow_rem ", "check_overlap ", "reset_counts ",
                                        "no_packet_counts ", "no_byte_counts "};
@@ -839,7 +940,7 @@ std::string print_message(ByteSpan message) {
   if (!frame.ok()) return "***decode error: " + error_name(frame.error()) + "***";
   const Frame& f = *frame;
   std::string s(message_name(f.header.type));
-  appendf(s, " (OF1.3) (xid=%#" PRIx32 "):", f.header.xid);
+  appendf(s, " (OF1.3) (xid=0x%" PRIx32 "):", f.header.xid);
   auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
   switch (f.header.type) {
     case MsgType::kHello: {

@@ -61,10 +61,7 @@ int ovs_oracle_decode(const void *msg, size_t len, char **error_name) {
     }
     case OFPTYPE_PACKET_OUT: {
         struct ofputil_packet_out po;
-        error = ofputil_decode_packet_out(&po, oh, NULL, &ofpacts);
-        if (!error) {
-            free(CONST_CAST(void *, po.packet));
-        }
+        error = ofputil_decode_packet_out(&po, oh, NULL, &ofpacts);  /* packet points into oh */
         break;
     }
     case OFPTYPE_PACKET_IN: {

@@ -1,0 +1,84 @@
+// Writes the seed corpus of the OpenFlow fuzz targets: messages from our encoders and from
+// OVS's (through the oracle). Run by hand when the codec grows: ofp_corpus_gen DIR
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "ofp/message.h"
+#include "oracle/ovs_oracle.h"
+
+using namespace vlcp::ofp;
+
+namespace {
+int n = 0;
+std::string dir;
+void save(vlcp::ByteSpan bytes) {
+  char name[32];
+  std::snprintf(name, sizeof name, "/seed-%03d", n++);
+  std::ofstream(dir + name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  dir = argv[1];
+  const char* flows[] = {
+      "priority=1,in_port=1,actions=output:2",
+      "tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=CONTROLLER:65535",
+      "arp,arp_tpa=10.0.0.1,actions=load:0x1->NXM_NX_REG0[0..15],resubmit(,1)",
+      "dl_vlan=100,dl_src=02:00:00:00:00:01,actions=pop_vlan,group:5",
+      "reg0=0x5,metadata=0x1/0xff,actions=move:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15],goto_table:4",
+      "tun_id=0x1388,ipv6,actions=write_actions(output:3),write_metadata:0x10/0xff",
+      "actions=learn(table=10,idle_timeout=300,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
+      "load:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15]),note:01.02.03",
+      "ip,nw_src=10.0.0.1,actions=conjunction(7,1/2)",
+      "ip,actions=ct(commit,zone=5,exec(set_field:0x1->ct_mark)),dec_ttl",
+  };
+  for (const char* f : flows) {
+    size_t len = 0;
+    char* error = nullptr;
+    uint8_t* bytes = ovs_oracle_encode_flow(f, 0, &len, &error);
+    if (!bytes) {
+      std::fprintf(stderr, "%s: %s\n", f, error);
+      return 1;
+    }
+    save(vlcp::ByteSpan(bytes, len));
+    std::free(bytes);
+  }
+  vlcp::InlineBuffer<512> b;
+  encode_hello(b, 1, Hello{});
+  save(b.span());
+  b.clear();
+  encode_simple(b, MsgType::kEchoRequest, 2, vlcp::ByteSpan(reinterpret_cast<const uint8_t*>("ping"), 4));
+  save(b.span());
+  b.clear();
+  PacketOut po;
+  po.in_port = kPortController;
+  po.actions.output(1).set_field(Field::kReg0, 1);
+  const uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  po.data = vlcp::ByteSpan(frame, sizeof frame);
+  encode_packet_out(b, 3, po);
+  save(b.span());
+  b.clear();
+  PacketInView pin;
+  pin.total_len = 60;
+  pin.data = vlcp::ByteSpan(frame, sizeof frame);
+  Match m;
+  m.add(Field::kInPort, 3).add(Field::kReg0, 9);
+  encode_packet_in(b, 4, pin, m.oxms());
+  save(b.span());
+  b.clear();
+  GroupMod g;
+  g.group_id = 7;
+  g.buckets.push_back(Bucket{0, kPortAny, kGroupAny, ActionList().output(1)});
+  g.buckets.push_back(Bucket{0, kPortAny, kGroupAny, ActionList().output(2)});
+  encode_group_mod(b, 5, g);
+  save(b.span());
+  b.clear();
+  encode_features_reply(b, 6, FeaturesReply{0x1234, 0, 254, 0, 0x4f});
+  save(b.span());
+  std::printf("%d seeds written to %s\n", n, dir.c_str());
+  return 0;
+}
