@@ -21,8 +21,11 @@ LIBOVS_DIR := build/ovs
 # Sources clang-format owns (generated and third-party code excluded).
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.h' '*.cc' '*.cpp' | grep -v '^build/')
 
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 300
+
 .PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean
+        check-layers clean distclean fuzz-build fuzz
 
 all: libovs build
 
@@ -42,6 +45,7 @@ build:
 
 test: deps
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run-suite.sh $(BUILD_DIR)
 
 unit-test: all
@@ -55,6 +59,18 @@ tsan:
 
 asan:
 	@$(MAKE) --no-print-directory test SAN=address,undefined
+
+# libFuzzer targets, built with clang (ASan + UBSan) in build/fuzz. `make fuzz` runs each for
+# FUZZ_SECONDS on a copy of its seed corpus; `make test` runs a short pass (tests/fuzz/run.sh).
+fuzz-build: libovs
+	@if [ ! -f $(FUZZ_DIR)/CMakeCache.txt ]; then \
+	  CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DVLCP_FUZZ=ON -DVLCP_SANITIZE=address,undefined \
+	    -DVLCP_LIBOVS_DIR=$(CURDIR)/$(LIBOVS_DIR) >/dev/null; \
+	fi
+	@cmake --build $(FUZZ_DIR) -j$(JOBS) --target ofp_decode_fuzz
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:
 	@clang-format -i $(FORMAT_FILES)

@@ -110,6 +110,8 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
       if (a.size() - pos < 6) return kBadAction_BAD_LEN;
       if (auto err = check_subfield(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
         return err;
+      if (dst_type == 1 && !field_writable(find_action_field(load_be32(a.data() + pos))->field))
+        return kBadAction_BAD_SET_ARGUMENT;  // a learned flow cannot load a read-only field
       pos += 6;
     } else if (!src_imm && n_bits > 32) {
       return kBadAction_BAD_ARGUMENT;  // output: a port number
@@ -150,6 +152,11 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
         return kBadAction_BAD_SET_LEN;
       if (!all_zero(a.subspan(8 + f->bytes))) return kBadAction_BAD_SET_ARGUMENT;
       if (outer != Outer::kCt && is_ct_field(h)) return kBadAction_BAD_SET_ARGUMENT;  // only inside ct
+      // OpenFlow forbids setting in_port; read-only fields and impossible values are refused;
+      // a VLAN ID set must say OFPVID_PRESENT.
+      if (f->field == Field::kInPort || !field_writable(f->field) || !field_value_valid(f->field, p + 8) ||
+          (f->field == Field::kVlanVid && !(load_be16(p + 8) & 0x1000)))
+        return kBadAction_BAD_SET_ARGUMENT;
       return std::nullopt;
     }
     case ActionType::kNxResubmitTable:
@@ -159,12 +166,14 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
       uint16_t n_bits = load_be16(p + 10), src_ofs = load_be16(p + 12), dst_ofs = load_be16(p + 14);
       if (auto err = check_subfield(load_be32(p + 16), src_ofs, n_bits)) return err;
       if (auto err = check_subfield(load_be32(p + 20), dst_ofs, n_bits)) return err;
+      if (!field_writable(find_action_field(load_be32(p + 20))->field)) return kBadAction_BAD_SET_ARGUMENT;
       return std::nullopt;
     }
     case ActionType::kNxRegLoad: {
       uint16_t ofs_nbits = load_be16(p + 10);
       uint16_t ofs = ofs_nbits >> 6, n_bits = (ofs_nbits & 0x3f) + 1;
       if (auto err = check_subfield(load_be32(p + 12), ofs, n_bits)) return err;
+      if (!field_writable(find_action_field(load_be32(p + 12))->field)) return kBadAction_BAD_SET_ARGUMENT;
       uint64_t value = load_be64(p + 16);
       if (n_bits < 64 && (value >> n_bits) != 0) return kBadAction_BAD_ARGUMENT;
       return std::nullopt;
@@ -646,6 +655,10 @@ std::optional<OfpError> validate_instructions(ByteSpan ins) {
     if (info->holds_actions ? len < info->length : len != info->length) return kBadInstruction_BAD_LEN;
     if (seen & (1u << type)) return kBadInstruction_UNSUP_INST;  // each at most once
     seen |= 1u << type;
+    if (type == static_cast<uint16_t>(InstructionType::kMeter)) {
+      uint32_t meter = load_be32(p + 4);
+      if (meter == 0 || meter > 0xffff0000u) return kMeterModFailed_INVALID_METER;  // 0 and reserved ids
+    }
     if (info->holds_actions) {
       if (auto err = validate_actions(ins.subspan(pos + 8, len - 8u))) return err;
     }

@@ -85,8 +85,10 @@ void note_fact(MatchFacts& facts, Field canonical, const uint8_t* v) {
       break;
   }
 }
+}  // namespace
+
 // Values a field cannot take (OVS's mf_is_value_valid): reserved bits set, ports out of range.
-bool value_valid(Field f, const uint8_t* v) {
+bool field_value_valid(Field f, const uint8_t* v) {
   switch (f) {
     case Field::kInPort: {
       uint32_t port = load_be32(v);
@@ -122,12 +124,19 @@ bool value_valid(Field f, const uint8_t* v) {
   }
 }
 
+namespace {
+bool all_bytes(const uint8_t* p, size_t n, uint8_t v) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] != v) return false;
+  return true;
+}
 }  // namespace
 
 MatchFacts match_facts(ByteSpan tlvs) {
   MatchFacts facts;
   for_each_oxm(tlvs, [&](const OxmEntry& e) {
-    if (e.info) note_fact(facts, canonical_field(e.info->field), e.value.data());
+    bool any = !e.masked() || !all_bytes(e.mask.data(), e.mask.size(), 0);
+    if (e.info && any) note_fact(facts, canonical_field(e.info->field), e.value.data());
   });
   return facts;
 }
@@ -143,7 +152,7 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
   std::bitset<static_cast<size_t>(Field::kCount)> seen;
   MatchFacts facts;
   size_t pos = 0;
-  // First pass: structure, fields, masks, duplicates; collect what prerequisites need.
+  // One pass, in order: OpenFlow 1.3 (and OVS) want a field's prerequisites before it.
   while (pos < tlvs.size()) {
     if (tlvs.size() - pos < 4) return kBadMatch_BAD_LEN;
     uint32_t h = load_be32(tlvs.data() + pos);
@@ -152,27 +161,27 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
     const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
     if (!info) return kBadMatch_BAD_FIELD;
     bool masked = oxm_masked(h);
-    if (masked && !info->maskable) return kBadMatch_BAD_MASK;
     if (len != (masked ? 2u : 1u) * info->bytes) return kBadMatch_BAD_LEN;
+    const uint8_t* v = tlvs.data() + pos + 4;
+    pos += 4 + len;
+    if (masked) {
+      const uint8_t* m = v + info->bytes;
+      // A field that cannot be masked still takes an all-ones (exact) or all-zeros (any) mask.
+      if (!info->maskable && !all_bytes(m, info->bytes, 0) && !all_bytes(m, info->bytes, 0xff))
+        return kBadMatch_BAD_MASK;
+      for (size_t i = 0; i < info->bytes; ++i)
+        if (v[i] & ~m[i]) return kBadMatch_BAD_WILDCARDS;
+    }
+    if (!field_value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
+    if (!facts.satisfied(info->prereq)) return kBadMatch_BAD_PREREQ;
+    if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;  // matches anything: as if absent
     Field canonical = canonical_field(info->field);
     size_t idx = static_cast<size_t>(canonical);
     if (seen[idx]) return kBadMatch_DUP_FIELD;
     seen[idx] = true;
-    const uint8_t* v = tlvs.data() + pos + 4;
-    if (masked) {
-      for (size_t i = 0; i < info->bytes; ++i)
-        if (v[i] & ~v[info->bytes + i]) return kBadMatch_BAD_WILDCARDS;
-    }
-    if (!value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
     note_fact(facts, canonical, v);  // masked values only carry bits inside their mask
-    pos += 4 + len;
   }
-  // Second pass: prerequisites (they may be satisfied by a later TLV).
-  std::optional<OfpError> error;
-  for_each_oxm(tlvs, [&](const OxmEntry& e) {
-    if (!error && !facts.satisfied(e.info->prereq)) error = kBadMatch_BAD_PREREQ;
-  });
-  return error;
+  return std::nullopt;
 }
 
 Decoded<MatchView> MatchView::decode(ByteReader& reader) {

@@ -98,6 +98,10 @@ struct MatchFacts {
 // The facts of a validated TLV sequence.
 MatchFacts match_facts(ByteSpan tlvs);
 
+// Whether `value` (the field's width, network order) is one the field can hold: no reserved
+// bits, ports in range (OVS's mf_is_value_valid).
+bool field_value_valid(Field f, const uint8_t* value);
+
 // Validates a TLV sequence (no ofp_match header): lengths, known fields, masks, duplicates,
 // prerequisites. Returns the OpenFlow error that rejects it.
 std::optional<OfpError> validate_oxms(ByteSpan tlvs);

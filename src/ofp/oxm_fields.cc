@@ -54,6 +54,21 @@ const FieldInfo* find_action_field(uint32_t header) {
   return len == f->bytes ? f : nullptr;
 }
 
+bool field_writable(Field f) {
+  switch (canonical_field(f)) {
+    case Field::kEthType:
+    case Field::kIpProto:
+    case Field::kMplsBos:
+    case Field::kNxIpFrag:
+    case Field::kConjId:
+    case Field::kCtState:
+    case Field::kCtZone:
+      return false;
+    default:
+      return true;
+  }
+}
+
 Field canonical_field(Field f) {
   switch (f) {
     case Field::kNxmInPort:

@@ -178,6 +178,10 @@ const FieldInfo* find_field(std::string_view name);
 // field's. Null when there is no such field.
 const FieldInfo* find_action_field(uint32_t header);
 
+// Whether actions may write the field (OVS's read-only fields: eth_type, nw_proto, mpls_bos,
+// ip_frag, conj_id, ct_state, ct_zone; set_field may not write OXM in_port either).
+bool field_writable(Field f);
+
 // The basic field a Nicira alias stands for (NXM_OF_IN_PORT -> in_port, NXM_NX_TUN_ID ->
 // tunnel_id); any other field is its own. Duplicates and prerequisites are judged on these.
 Field canonical_field(Field f);

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -74,6 +75,7 @@ void set_bytes(MaskedBytes& f, const OxmEntry& e) {
 Flow fold(ByteSpan oxms) {
   Flow f;
   for_each_oxm(oxms, [&](const OxmEntry& e) {
+    if (e.masked() && std::all_of(e.mask.begin(), e.mask.end(), [](uint8_t b) { return b == 0; })) return;
     Field field = e.info->field;
     if (field >= Field::kReg0 && field <= Field::kReg15) {
       set32(f.regs[static_cast<int>(field) - static_cast<int>(Field::kReg0)], e);
@@ -573,10 +575,10 @@ void format_one(std::string& s, const ActionView& a) {
       appendf(s, "push_vlan:%#x", load_be16(p + 4));
       return;
     case ActionType::kPushMpls:
-      appendf(s, "push_mpls:%#x", load_be16(p + 4));
+      appendf(s, "push_mpls:0x%04x", load_be16(p + 4));
       return;
     case ActionType::kPopMpls:
-      appendf(s, "pop_mpls:%#x", load_be16(p + 4));
+      appendf(s, "pop_mpls:0x%04x", load_be16(p + 4));
       return;
     case ActionType::kPopVlan:
       s += "pop_vlan";
@@ -628,7 +630,7 @@ void format_one(std::string& s, const ActionView& a) {
       appendf(s, "set_tunnel:%#" PRIx32, load_be32(p + 12));
       return;
     case ActionType::kNxSetTunnel64:
-      appendf(s, "set_tunnel64:%#" PRIx64, load_be64(p + 16));
+      appendf(s, "set_tunnel64:%#" PRIx64, load_be64(p + 16));  // OVS writes "64" for this action
       return;
     case ActionType::kNxRegMove: {
       uint16_t n_bits = load_be16(p + 10);
@@ -680,6 +682,8 @@ void format_one(std::string& s, const ActionView& a) {
       if (reason != 1) {
         if (reason < 6)
           appendf(s, "reason=%s,", kReasons[reason]);
+        else if (reason < 8)
+          s += "reason=,";  // OVS's internal "explicit/implicit miss" reasons have no name
         else
           appendf(s, "reason=%u,", reason);
       }

@@ -34,12 +34,15 @@ bool differential(uint8_t type) {
 // declare (OVS knows more), and we declare the OpenFlow 1.3 fields OVS does not implement
 // (in_phy_port, pbb_isid, ipv6_exthdr). OVS also accepts the OpenFlow 1.1 set-header actions
 // (types 1-10, 13, 14) that OpenFlow 1.3 removed, and lacks copy_ttl_in/out, which 1.3 has;
-// we follow the 1.3 specification.
-// Either side rejecting for those reasons is expected.
+// we follow the 1.3 specification. Likewise OVS still reads OpenFlow 1.1's fixed "standard"
+// match (type 0), which 1.3 deprecates; we take OXM matches only. Likewise OVS still reads OpenFlow 1.1's
+// fixed "standard" match (type 0), which 1.3 deprecates; we take OXM matches only. Either side rejecting for
+// those reasons is expected.
 bool known_divergence(std::optional<vlcp::ofp::OfpError> ours, const std::string& ovs_error) {
   using namespace vlcp::ofp::errors;
-  if (ours && (*ours == kBadAction_BAD_EXP_TYPE || *ours == kBadMatch_BAD_FIELD ||
-               *ours == kBadAction_BAD_SET_TYPE || *ours == kBadAction_BAD_TYPE))
+  if (ours &&
+      (*ours == kBadAction_BAD_EXP_TYPE || *ours == kBadMatch_BAD_FIELD || *ours == kBadAction_BAD_SET_TYPE ||
+       *ours == kBadAction_BAD_TYPE || *ours == kBadMatch_BAD_TYPE))
     return true;
   return !ours && (ovs_error == "OFPBMC_BAD_FIELD" || ovs_error == "OFPBAC_BAD_SET_TYPE" ||
                    ovs_error == "OFPBAC_BAD_TYPE");

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a fuzz build for SECONDS each, on a scratch copy of its seed
+# corpus (new inputs stay in build/, the committed corpus changes only by hand).
+# Usage: run.sh FUZZ_BUILD_DIR SECONDS
+set -euo pipefail
+build=${1:?usage: run.sh FUZZ_BUILD_DIR SECONDS}
+seconds=${2:?}
+here=$(cd "$(dirname "$0")" && pwd)
+status=0
+for target in ofp_decode_fuzz; do
+  bin=$build/tests/$target
+  [ -x "$bin" ] || { echo "fuzz: $bin missing (make fuzz-build)" >&2; exit 1; }
+  work=$build/corpus-$target
+  mkdir -p "$work"
+  cp -n "$here/corpus/ofp/"* "$work/" 2>/dev/null || true
+  echo "fuzz: $target for ${seconds}s"
+  if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$build/crash-$target-" \
+      "$work" 2>"$build/$target.log"; then
+    tail -40 "$build/$target.log" >&2
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/$target.log" || true
+  fi
+done
+exit $status
