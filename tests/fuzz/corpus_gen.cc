@@ -1,11 +1,13 @@
-// Writes the seed corpus of the OpenFlow fuzz targets: messages from our encoders and from
-// OVS's (through the oracle). Run by hand when the codec grows: ofp_corpus_gen DIR
+// Writes the seed corpora of the fuzz targets: OpenFlow messages from our encoders and from
+// OVS's (through the oracle) into DIR/ofp, frames from the packet builders into DIR/packet.
+// Run by hand when the codecs grow: ofp_corpus_gen tests/fuzz/corpus
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "ofp/message.h"
+#include "ofp/packet.h"
 #include "oracle/ovs_oracle.h"
 
 using namespace vlcp::ofp;
@@ -13,10 +15,10 @@ using namespace vlcp::ofp;
 namespace {
 int n = 0;
 std::string dir;
-void save(vlcp::ByteSpan bytes) {
+void save(vlcp::ByteSpan bytes, const char* sub = "/ofp") {
   char name[32];
   std::snprintf(name, sizeof name, "/seed-%03d", n++);
-  std::ofstream(dir + name, std::ios::binary)
+  std::ofstream(dir + sub + name, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 }  // namespace
@@ -79,6 +81,27 @@ int main(int argc, char** argv) {
   b.clear();
   encode_features_reply(b, 6, FeaturesReply{0x1234, 0, 254, 0, 0x4f});
   save(b.span());
+  // Frames for the packet parser.
+  using namespace vlcp::ofp::pkt;
+  const Mac a = {2, 0, 0, 0, 0, 1}, bcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  b.clear();
+  build_arp(b, 1, a, 0x0a000001, Mac{}, 0x0a000002, bcast);
+  save(b.span(), "/packet");
+  b.clear();
+  Dhcp fixed;
+  fixed.op = 1;
+  fixed.htype = 1;
+  fixed.hlen = 6;
+  fixed.chaddr = a;
+  DhcpBuilder dhcp(fixed);
+  vlcp::ByteSpan body =
+      dhcp.option_u8(DhcpOption::kMessageType, 1).option_ip(DhcpOption::kRequestedIp, 0x0a000005).finish();
+  build_udp(b, a, bcast, 0, 0xffffffff, kDhcpClientPort, kDhcpServerPort, body);
+  save(b.span(), "/packet");
+  b.clear();
+  const uint8_t ping[16] = {};
+  build_icmp(b, a, bcast, 0x0a000001, 0x0a000002, 8, 0, 0x00010001, vlcp::ByteSpan(ping, sizeof ping));
+  save(b.span(), "/packet");
   std::printf("%d seeds written to %s\n", n, dir.c_str());
   return 0;
 }

@@ -7,12 +7,14 @@ build=${1:?usage: run.sh FUZZ_BUILD_DIR SECONDS}
 seconds=${2:?}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for target in ofp_decode_fuzz; do
+for entry in ofp_decode_fuzz:ofp packet_parse_fuzz:packet; do
+  target=${entry%%:*}
+  corpus=${entry#*:}
   bin=$build/tests/$target
   [ -x "$bin" ] || { echo "fuzz: $bin missing (make fuzz-build)" >&2; exit 1; }
   work=$build/corpus-$target
   mkdir -p "$work"
-  cp -n "$here/corpus/ofp/"* "$work/" 2>/dev/null || true
+  cp -n "$here/corpus/$corpus/"* "$work/" 2>/dev/null || true
   echo "fuzz: $target for ${seconds}s"
   if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$build/crash-$target-" \
       "$work" 2>"$build/$target.log"; then

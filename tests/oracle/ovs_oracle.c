@@ -20,6 +20,8 @@
 
 char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 1); }
 
+char *ovs_oracle_packet(const void *frame, size_t len) { return ofp_packet_to_string(frame, len, htonl(0)); }
+
 static int report(enum ofperr error, char **error_name) {
     if (!error) {
         return 0;

@@ -23,6 +23,10 @@ int ovs_oracle_decode(const void* msg, size_t len, char** error_name);
  * Returns malloc'd bytes and *len, or NULL with *error (malloc'd). */
 uint8_t* ovs_oracle_encode_flow(const char* flow, int command, size_t* len, char** error);
 
+/* OVS's view of an Ethernet frame, as `ovs-ofctl ofp-print` shows a packet-in's data:
+ * "arp,vlan_tci=0x0000,dl_src=...,arp_op=1,..." (malloc'd). */
+char* ovs_oracle_packet(const void* frame, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
