@@ -25,7 +25,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
 .PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean fuzz-build fuzz
+        check-layers clean distclean fuzz-build fuzz perf
 
 all: libovs build
 
@@ -71,6 +71,11 @@ fuzz-build: libovs
 
 fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# Benchmarks: medians of PERF_REPS repetitions (our 2-core machines are noisy).
+PERF_REPS ?= 5
+perf: all
+	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
 
 format:
 	@clang-format -i $(FORMAT_FILES)

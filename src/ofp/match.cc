@@ -173,7 +173,7 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
         if (v[i] & ~m[i]) return kBadMatch_BAD_WILDCARDS;
     }
     if (!field_value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
-    if (!facts.satisfied(info->prereq)) return kBadMatch_BAD_PREREQ;
+    if (info->prereq != Prereq::kNone && !facts.satisfied(info->prereq)) return kBadMatch_BAD_PREREQ;
     if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;  // matches anything: as if absent
     Field canonical = canonical_field(info->field);
     size_t idx = static_cast<size_t>(canonical);
@@ -204,11 +204,19 @@ Decoded<MatchView> MatchView::decode(ByteReader& reader) {
 
 namespace {
 std::optional<OxmEntry> find_in(ByteSpan tlvs, Field f) {
-  std::optional<OxmEntry> out;
-  for_each_oxm(tlvs, [&](const OxmEntry& e) {
-    if (!out && e.info && e.info->field == f) out = e;
-  });
-  return out;
+  // Compares headers only (no lookup per TLV) and stops at the first hit: the PACKET_IN path.
+  const uint32_t exact = oxm_header(f, false), masked = oxm_header(f, true);
+  for (size_t pos = 0; pos + 4 <= tlvs.size();) {
+    uint32_t h = load_be32(tlvs.data() + pos);
+    size_t len = oxm_length(h);
+    if (h == exact || h == masked) {
+      ByteSpan payload = tlvs.subspan(pos + 4, len);
+      if (h == exact) return OxmEntry{&field_info(f), h, payload, {}};
+      return OxmEntry{&field_info(f), h, payload.first(len / 2), payload.subspan(len / 2)};
+    }
+    pos += 4 + len;
+  }
+  return std::nullopt;
 }
 
 void put_uint(uint8_t* p, uint64_t v, size_t bytes) {

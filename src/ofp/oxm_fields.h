@@ -3,6 +3,7 @@
 // prerequisites, ovs-ofctl names and value formats all derive from VLCP_OXM_FIELDS.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -167,9 +168,51 @@ struct FieldInfo {
   FieldFormat format;
 };
 
-const FieldInfo& field_info(Field f);
+namespace detail {
+// The table, and an index by (class, number) for decoding. Inline: lookups sit on the
+// PACKET_IN hot path.
+inline constexpr std::array<FieldInfo, static_cast<size_t>(Field::kCount)> kFields = {{
+#define VLCP_OXM_INFO(e, cls, num, bytes, maskable, prereq, name, nxm_name, mf_name, format) \
+  {Field::e, cls, num, bytes, maskable, Prereq::prereq, name, nxm_name, mf_name, FieldFormat::format},
+    VLCP_OXM_FIELDS(VLCP_OXM_INFO)
+#undef VLCP_OXM_INFO
+}};
+
+struct ByWire {
+  std::array<int16_t, 128> basic{};
+  std::array<int16_t, 128> nxm1{};
+  std::array<int16_t, 128> nxm0{};
+  constexpr ByWire() {
+    basic.fill(-1);
+    nxm1.fill(-1);
+    nxm0.fill(-1);
+    for (size_t i = 0; i < kFields.size(); ++i) {
+      auto& index = kFields[i].oxm_class == kOxmClassBasic  ? basic
+                    : kFields[i].oxm_class == kOxmClassNxm1 ? nxm1
+                                                            : nxm0;
+      index[kFields[i].number] = static_cast<int16_t>(i);
+    }
+  }
+};
+inline constexpr ByWire kByWire;
+}  // namespace detail
+
+inline const FieldInfo& field_info(Field f) {
+  return detail::kFields[static_cast<size_t>(f)];
+}
+
 // The field with this class and number, if we know it.
-const FieldInfo* find_field(uint16_t oxm_class, uint8_t number);
+inline const FieldInfo* find_field(uint16_t oxm_class, uint8_t number) {
+  if (number >= 128) return nullptr;
+  int16_t i = -1;
+  if (oxm_class == kOxmClassBasic)
+    i = detail::kByWire.basic[number];
+  else if (oxm_class == kOxmClassNxm1)
+    i = detail::kByWire.nxm1[number];
+  else if (oxm_class == kOxmClassNxm0)
+    i = detail::kByWire.nxm0[number];
+  return i < 0 ? nullptr : &detail::kFields[static_cast<size_t>(i)];
+}
 // The field with this ovs-ofctl name (the first, where two share a name, e.g. tp_src).
 const FieldInfo* find_field(std::string_view name);
 
@@ -184,7 +227,50 @@ bool field_writable(Field f);
 
 // The basic field a Nicira alias stands for (NXM_OF_IN_PORT -> in_port, NXM_NX_TUN_ID ->
 // tunnel_id); any other field is its own. Duplicates and prerequisites are judged on these.
-Field canonical_field(Field f);
+constexpr Field canonical_field(Field f) {
+  switch (f) {
+    case Field::kNxmInPort:
+      return Field::kInPort;
+    case Field::kNxmEthDst:
+      return Field::kEthDst;
+    case Field::kNxmEthSrc:
+      return Field::kEthSrc;
+    case Field::kNxmEthType:
+      return Field::kEthType;
+    case Field::kNxmVlanTci:
+      return Field::kVlanVid;
+    case Field::kNxmIpTos:
+      return Field::kIpDscp;
+    case Field::kNxmIpProto:
+      return Field::kIpProto;
+    case Field::kNxmIpSrc:
+      return Field::kIpv4Src;
+    case Field::kNxmIpDst:
+      return Field::kIpv4Dst;
+    case Field::kNxmTcpSrc:
+      return Field::kTcpSrc;
+    case Field::kNxmTcpDst:
+      return Field::kTcpDst;
+    case Field::kNxmUdpSrc:
+      return Field::kUdpSrc;
+    case Field::kNxmUdpDst:
+      return Field::kUdpDst;
+    case Field::kNxmIcmpType:
+      return Field::kIcmpv4Type;
+    case Field::kNxmIcmpCode:
+      return Field::kIcmpv4Code;
+    case Field::kNxmArpOp:
+      return Field::kArpOp;
+    case Field::kNxmArpSpa:
+      return Field::kArpSpa;
+    case Field::kNxmArpTpa:
+      return Field::kArpTpa;
+    case Field::kNxTunId:
+      return Field::kTunnelId;
+    default:
+      return f;
+  }
+}
 
 // The 32-bit OXM header: class(16) | field(7) | hasmask(1) | length(8).
 constexpr uint32_t oxm_header(uint16_t cls, uint8_t number, bool masked, uint8_t length) {
