@@ -204,6 +204,7 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
 
 std::optional<OfpError> validate_list(ByteSpan actions, Outer outer) {
   size_t pos = 0;
+  bool conjunction = false, other = false;
   while (pos < actions.size()) {
     if (actions.size() - pos < 8) return kBadAction_BAD_LEN;
     const uint8_t* p = actions.data() + pos;
@@ -222,8 +223,14 @@ std::optional<OfpError> validate_list(ByteSpan actions, Outer outer) {
     }
     if (info->variable ? len < info->length : len != info->length) return kBadAction_BAD_LEN;
     if (auto err = validate_one(*info, actions.subspan(pos, len), outer)) return err;
+    if (info->type == ActionType::kNxConjunction)
+      conjunction = true;
+    else if (info->type != ActionType::kNxNote)
+      other = true;
     pos += len;
   }
+  // Conjunctions mix with nothing but notes (OVS: NXBAC_BAD_CONJUNCTION).
+  if (conjunction && other) return kBadAction_BAD_ARGUMENT;
   return std::nullopt;
 }
 
@@ -550,7 +557,6 @@ std::optional<OfpError> check_learn_consistent(ByteSpan action, const MatchFacts
 }  // namespace
 
 std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts, bool action_set) {
-  bool conjunction = false, other = false;
   std::optional<OfpError> error;
   // Like OVS, an action set (write_actions) is held only to the hard rules: its actions run
   // later, in a fixed order, on a packet the match no longer describes.
@@ -562,11 +568,6 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
     const uint8_t* p = a.bytes.data();
     const bool ip = facts.satisfied(Prereq::kIp);
     switch (a.info->type) {
-      case ActionType::kNxConjunction:
-        conjunction = true;
-        return;
-      case ActionType::kNxNote:
-        return;
       case ActionType::kPushVlan:
         facts.vlan_present = true;
         break;
@@ -622,11 +623,8 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
       default:
         break;
     }
-    other = true;
   });
-  if (error) return error;
-  if (conjunction && other) return kBadAction_BAD_ARGUMENT;  // OVS: NXBAC_BAD_CONJUNCTION
-  return std::nullopt;
+  return error;
 }
 
 std::optional<OfpError> check_instructions_consistent(ByteSpan instructions, const MatchFacts& facts) {

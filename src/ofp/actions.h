@@ -228,7 +228,7 @@ class ActionList {
 
 // Checks that actions make sense for packets the match admits (OVS's "consistency" rules):
 // set_field and NX field actions need their field's prerequisites, TTL and ct actions need IP,
-// VLAN fields need a VLAN header (matched or pushed), conjunctions mix only with notes.
+// VLAN fields need a VLAN header (matched or pushed).
 std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts facts, bool action_set = false);
 // The same for every action list in an instruction list.
 std::optional<OfpError> check_instructions_consistent(ByteSpan instructions, const MatchFacts& facts);

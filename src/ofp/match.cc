@@ -119,6 +119,8 @@ bool field_value_valid(Field f, const uint8_t* v) {
       return v[0] <= 1;
     case Field::kCtState:
       return load_be32(v) <= 0xff;
+    case Field::kTcpFlags:
+      return load_be16(v) <= 0x0fff;
     default:
       return true;
   }
@@ -148,7 +150,8 @@ uint64_t OxmEntry::mask_u64() const {
   return mask.empty() ? ~uint64_t{0} : to_u64(mask);
 }
 
-std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
+std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
+  const bool loose = mode == MatchMode::kLoose;
   std::bitset<static_cast<size_t>(Field::kCount)> seen;
   MatchFacts facts;
   size_t pos = 0;
@@ -158,10 +161,19 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
     uint32_t h = load_be32(tlvs.data() + pos);
     size_t len = oxm_length(h);
     if (tlvs.size() - pos - 4 < len) return kBadMatch_BAD_LEN;
+    // An experimenter OXM carries its 4-byte experimenter id inside its length.
+    if (oxm_class(h) == kOxmClassExperimenter && len < 4) return kBadMatch_BAD_LEN;
     const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
-    if (!info) return kBadMatch_BAD_FIELD;
     bool masked = oxm_masked(h);
-    if (len != (masked ? 2u : 1u) * info->bytes) return kBadMatch_BAD_LEN;
+    if (info && len != (masked ? 2u : 1u) * info->bytes) {
+      if (!loose) return kBadMatch_BAD_LEN;
+      info = nullptr;
+    }
+    if (!info) {
+      if (!loose) return kBadMatch_BAD_FIELD;
+      pos += 4 + len;
+      continue;
+    }
     const uint8_t* v = tlvs.data() + pos + 4;
     pos += 4 + len;
     if (masked) {
@@ -173,7 +185,8 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
         if (v[i] & ~m[i]) return kBadMatch_BAD_WILDCARDS;
     }
     if (!field_value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
-    if (info->prereq != Prereq::kNone && !facts.satisfied(info->prereq)) return kBadMatch_BAD_PREREQ;
+    if (!loose && info->prereq != Prereq::kNone && !facts.satisfied(info->prereq))
+      return kBadMatch_BAD_PREREQ;
     if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;  // matches anything: as if absent
     Field canonical = canonical_field(info->field);
     size_t idx = static_cast<size_t>(canonical);
@@ -184,7 +197,7 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs) {
   return std::nullopt;
 }
 
-Decoded<MatchView> MatchView::decode(ByteReader& reader) {
+Decoded<MatchView> MatchView::decode(ByteReader& reader, MatchMode mode) {
   ByteSpan start = reader.rest();
   uint16_t type = 0, length = 0;
   if (!reader.read_be16(&type) || !reader.read_be16(&length)) return kBadMatch_BAD_LEN;
@@ -195,7 +208,7 @@ Decoded<MatchView> MatchView::decode(ByteReader& reader) {
   ByteSpan tlvs;
   reader.take(length - 4u, &tlvs);
   reader.skip(padded - length);
-  if (auto err = validate_oxms(tlvs)) return *err;
+  if (auto err = validate_oxms(tlvs, mode)) return *err;
   MatchView m;
   m.oxms_ = tlvs;
   m.wire_ = start.first(padded);

@@ -104,7 +104,11 @@ bool field_value_valid(Field f, const uint8_t* value);
 
 // Validates a TLV sequence (no ofp_match header): lengths, known fields, masks, duplicates,
 // prerequisites. Returns the OpenFlow error that rejects it.
-std::optional<OfpError> validate_oxms(ByteSpan tlvs);
+// kStrict: what a controller sends (FLOW_MOD, flow stats requests): every field known, its
+// prerequisites before it. kLoose: what a switch reports in a PACKET_IN: unknown fields are
+// skipped (a newer switch may add some) and prerequisites are not checked, as OVS does.
+enum class MatchMode { kStrict, kLoose };
+std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode = MatchMode::kStrict);
 
 // Calls fn(const OxmEntry&) for each TLV of an already validated sequence.
 template <typename Fn>
@@ -114,6 +118,7 @@ void for_each_oxm(ByteSpan tlvs, Fn&& fn) {
     uint32_t h = load_be32(tlvs.data() + pos);
     size_t len = oxm_length(h);
     const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
+    if (info && len != (oxm_masked(h) ? 2u : 1u) * info->bytes) info = nullptr;  // skipped in loose matches
     ByteSpan payload = tlvs.subspan(pos + 4, len);
     OxmEntry e{info, h, payload, {}};
     if (oxm_masked(h)) {
@@ -140,7 +145,7 @@ class MatchView {
   }
 
   // Reads an ofp_match (header, TLVs, padding to 8) from the reader and validates it.
-  static Decoded<MatchView> decode(ByteReader& reader);
+  static Decoded<MatchView> decode(ByteReader& reader, MatchMode mode = MatchMode::kStrict);
 
  private:
   ByteSpan oxms_;

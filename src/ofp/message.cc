@@ -75,13 +75,15 @@ void finish_message(Buffer& out, size_t start) {
 
 Decoded<Hello> decode_hello(const Frame& f) {
   Hello h;
-  h.version_bitmap = 1u << f.header.version;  // without a bitmap: "this version"
+  // Without a bitmap the header's version is the highest offered: versions 1 up to it.
+  h.version_bitmap = ((2u << f.header.version) - 1) & ~1u;
   ByteReader r(f.body);
   while (!r.at_end()) {
     uint16_t type = 0, len = 0;
     ByteSpan element;
-    if (!r.read_be16(&type) || !r.read_be16(&len) || len < 4 || !r.take(len - 4u, &element) ||
-        !r.skip(std::min<size_t>((8 - len % 8) % 8, r.remaining()))) {
+    // An element counts only when it and its padding to 8 bytes are all there.
+    if (!r.read_be16(&type) || !r.read_be16(&len) || len < 4 || r.remaining() < (len + 7u) / 8 * 8 - 4 ||
+        !r.take(len - 4u, &element) || !r.skip((8 - len % 8) % 8)) {
       h.malformed = true;
       break;
     }
@@ -89,7 +91,12 @@ Decoded<Hello> decode_hello(const Frame& f) {
       h.malformed = true;
       continue;
     }
-    h.version_bitmap = load_be32(element.data());  // versions 0-31
+    // Versions 1-31 (there is no version 0); a bitmap offering none is ignored, as by OVS.
+    uint32_t bitmap = load_be32(element.data()) & ~1u;
+    if (bitmap)
+      h.version_bitmap = bitmap;
+    else
+      h.malformed = true;
   }
   return h;
 }
@@ -194,7 +201,7 @@ Decoded<PacketInView> decode_packet_in(const Frame& f) {
   r.read_u8(&p.reason);
   r.read_u8(&p.table_id);
   r.read_be64(&p.cookie);
-  auto match = MatchView::decode(r);
+  auto match = MatchView::decode(r, MatchMode::kLoose);
   if (!match.ok()) return match.error();
   p.match = *match;
   if (!r.skip(2)) return kBadRequest_BAD_LEN;
@@ -417,8 +424,20 @@ Decoded<GroupMod> decode_group_mod(const Frame& f) {
     ByteSpan actions;
     r.take(len - 16u, &actions);
     if (auto err = validate_actions(actions)) return *err;
+    if (!port_in_range(bucket.watch_port)) return kGroupModFailed_BAD_WATCH;
     bucket.actions = ActionList(actions);
     g.buckets.push_back(std::move(bucket));
+  }
+  // What each group type allows (OpenFlow 1.3 §5.6.1, as OVS checks it).
+  enum : uint8_t { kAll = 0, kSelect = 1, kIndirect = 2, kFastFailover = 3 };
+  if (g.command == 2 && !g.buckets.empty())
+    return kGroupModFailed_INVALID_GROUP;  // OF1.3.5: a delete has none
+  if (g.type == kIndirect && g.command != 2 && g.buckets.size() != 1) return kGroupModFailed_INVALID_GROUP;
+  for (const Bucket& b : g.buckets) {
+    const bool liveness = b.watch_port != kPortAny || b.watch_group != kGroupAny;
+    if (b.weight && g.type != kSelect) return kGroupModFailed_INVALID_GROUP;
+    if ((g.type == kAll || g.type == kIndirect) && liveness) return kGroupModFailed_WATCH_UNSUPPORTED;
+    if (g.type == kFastFailover && !liveness) return kGroupModFailed_INVALID_GROUP;
   }
   return g;
 }

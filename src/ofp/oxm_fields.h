@@ -50,8 +50,10 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
 //   NXM/OXM name (as ovs-ofctl writes subfields, NXM_NX_REG0[0..15]: the Nicira name wherever
 //   OVS has one, whatever the encoding), OVS field name (as
 //   set_field writes it: set_field:1->reg0), format)
-// NXM0 rows are Nicira's original encodings of OpenFlow 1.0 fields, which OVS still uses in
-// actions (reg_move, learn); they alias the basic fields of the same meaning.
+// Maskability follows Open vSwitch, which also takes masks on the TCP/UDP/SCTP ports and the
+// IPv6 ND fields (OpenFlow 1.3 marks them exact-only). NXM0 rows are Nicira's original encodings of
+// OpenFlow 1.0 fields, which OVS still uses in actions (reg_move, learn); they alias the basic fields of the
+// same meaning.
 #define VLCP_OXM_FIELDS(X)                                                                                  \
   X(kInPort, kOxmClassBasic, 0, 4, false, kNone, "in_port", "OXM_OF_IN_PORT", "in_port_oxm", kPort)         \
   X(kInPhyPort, kOxmClassBasic, 1, 4, false, kNone, "in_phy_port", "OXM_OF_IN_PHY_PORT", "in_phy_port",     \
@@ -67,12 +69,12 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
   X(kIpProto, kOxmClassBasic, 10, 1, false, kIp, "nw_proto", "NXM_OF_IP_PROTO", "nw_proto", kDecimal)       \
   X(kIpv4Src, kOxmClassBasic, 11, 4, true, kIpv4, "nw_src", "NXM_OF_IP_SRC", "ip_src", kIpv4)               \
   X(kIpv4Dst, kOxmClassBasic, 12, 4, true, kIpv4, "nw_dst", "NXM_OF_IP_DST", "ip_dst", kIpv4)               \
-  X(kTcpSrc, kOxmClassBasic, 13, 2, false, kTcp, "tp_src", "NXM_OF_TCP_SRC", "tcp_src", kDecimal)           \
-  X(kTcpDst, kOxmClassBasic, 14, 2, false, kTcp, "tp_dst", "NXM_OF_TCP_DST", "tcp_dst", kDecimal)           \
-  X(kUdpSrc, kOxmClassBasic, 15, 2, false, kUdp, "tp_src", "NXM_OF_UDP_SRC", "udp_src", kDecimal)           \
-  X(kUdpDst, kOxmClassBasic, 16, 2, false, kUdp, "tp_dst", "NXM_OF_UDP_DST", "udp_dst", kDecimal)           \
-  X(kSctpSrc, kOxmClassBasic, 17, 2, false, kSctp, "tp_src", "OXM_OF_SCTP_SRC", "sctp_src", kDecimal)       \
-  X(kSctpDst, kOxmClassBasic, 18, 2, false, kSctp, "tp_dst", "OXM_OF_SCTP_DST", "sctp_dst", kDecimal)       \
+  X(kTcpSrc, kOxmClassBasic, 13, 2, true, kTcp, "tp_src", "NXM_OF_TCP_SRC", "tcp_src", kDecimal)            \
+  X(kTcpDst, kOxmClassBasic, 14, 2, true, kTcp, "tp_dst", "NXM_OF_TCP_DST", "tcp_dst", kDecimal)            \
+  X(kUdpSrc, kOxmClassBasic, 15, 2, true, kUdp, "tp_src", "NXM_OF_UDP_SRC", "udp_src", kDecimal)            \
+  X(kUdpDst, kOxmClassBasic, 16, 2, true, kUdp, "tp_dst", "NXM_OF_UDP_DST", "udp_dst", kDecimal)            \
+  X(kSctpSrc, kOxmClassBasic, 17, 2, true, kSctp, "tp_src", "OXM_OF_SCTP_SRC", "sctp_src", kDecimal)        \
+  X(kSctpDst, kOxmClassBasic, 18, 2, true, kSctp, "tp_dst", "OXM_OF_SCTP_DST", "sctp_dst", kDecimal)        \
   X(kIcmpv4Type, kOxmClassBasic, 19, 1, false, kIcmpv4, "icmp_type", "NXM_OF_ICMP_TYPE", "icmp_type",       \
     kDecimal)                                                                                               \
   X(kIcmpv4Code, kOxmClassBasic, 20, 1, false, kIcmpv4, "icmp_code", "NXM_OF_ICMP_CODE", "icmp_code",       \
@@ -89,9 +91,9 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
     kDecimal)                                                                                               \
   X(kIcmpv6Code, kOxmClassBasic, 30, 1, false, kIcmpv6, "icmpv6_code", "NXM_NX_ICMPV6_CODE", "icmpv6_code", \
     kDecimal)                                                                                               \
-  X(kIpv6NdTarget, kOxmClassBasic, 31, 16, false, kNd, "nd_target", "NXM_NX_ND_TARGET", "nd_target", kIpv6) \
-  X(kIpv6NdSll, kOxmClassBasic, 32, 6, false, kNdSolicit, "nd_sll", "NXM_NX_ND_SLL", "nd_sll", kEthernet)   \
-  X(kIpv6NdTll, kOxmClassBasic, 33, 6, false, kNdAdvert, "nd_tll", "NXM_NX_ND_TLL", "nd_tll", kEthernet)    \
+  X(kIpv6NdTarget, kOxmClassBasic, 31, 16, true, kNd, "nd_target", "NXM_NX_ND_TARGET", "nd_target", kIpv6)  \
+  X(kIpv6NdSll, kOxmClassBasic, 32, 6, true, kNdSolicit, "nd_sll", "NXM_NX_ND_SLL", "nd_sll", kEthernet)    \
+  X(kIpv6NdTll, kOxmClassBasic, 33, 6, true, kNdAdvert, "nd_tll", "NXM_NX_ND_TLL", "nd_tll", kEthernet)     \
   X(kMplsLabel, kOxmClassBasic, 34, 4, false, kMpls, "mpls_label", "OXM_OF_MPLS_LABEL", "mpls_label",       \
     kDecimal)                                                                                               \
   X(kMplsTc, kOxmClassBasic, 35, 1, false, kMpls, "mpls_tc", "OXM_OF_MPLS_TC", "mpls_tc", kDecimal)         \
@@ -127,6 +129,7 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
   X(kCtLabel, kOxmClassNxm1, 108, 16, true, kNone, "ct_label", "NXM_NX_CT_LABEL", "ct_label", kHex)         \
   X(kNxIpFrag, kOxmClassNxm1, 26, 1, true, kIp, "nw_frag", "NXM_NX_IP_FRAG", "ip_frag", kFrag)              \
   X(kNxIpTtl, kOxmClassNxm1, 29, 1, false, kIp, "nw_ttl", "NXM_NX_IP_TTL", "nw_ttl", kDecimal)              \
+  X(kTcpFlags, kOxmClassNxm1, 34, 2, true, kTcp, "tcp_flags", "NXM_NX_TCP_FLAGS", "tcp_flags", kHex)        \
   X(kNxmInPort, kOxmClassNxm0, 0, 2, false, kNone, "in_port", "NXM_OF_IN_PORT", "in_port", kPort)           \
   X(kNxmEthDst, kOxmClassNxm0, 1, 6, true, kNone, "dl_dst", "NXM_OF_ETH_DST", "eth_dst", kEthernet)         \
   X(kNxmEthSrc, kOxmClassNxm0, 2, 6, true, kNone, "dl_src", "NXM_OF_ETH_SRC", "eth_src", kEthernet)         \

@@ -107,7 +107,8 @@ ParseResult parse_packet(ByteSpan frame) {
   ByteSpan l3 = frame.subspan(pos);
   if (v.ethertype == kEthTypeArp) {
     Arp arp;
-    if (Arp::decode(l3, &arp) && arp.hlen == 6 && arp.plen == 4)
+    if (Arp::decode(l3, &arp) && arp.htype == 1 && arp.ptype == kEthTypeIpv4 && arp.hlen == 6 &&
+        arp.plen == 4)
       v.arp = arp;
     else
       r.complete = false;
@@ -120,11 +121,12 @@ ParseResult parse_packet(ByteSpan frame) {
     return r;
   }
   size_t ihl = (ip.version_ihl & 0xf) * 4u;
-  if (ihl < Ipv4Header::kSize || ip.total_length < ihl || ip.total_length > l3.size() ||
-      internet_checksum(l3.first(ihl)) != 0) {
+  if (ihl < Ipv4Header::kSize || ip.total_length < ihl || ip.total_length > l3.size()) {
     r.complete = false;
     return r;
   }
+  // A bad header checksum makes the packet incomplete, but its fields are still shown.
+  if (internet_checksum(l3.first(ihl)) != 0) r.complete = false;
   v.ip = ip;
   v.ip_options = l3.subspan(Ipv4Header::kSize, ihl - Ipv4Header::kSize);
   ByteSpan l4 = l3.subspan(ihl, ip.total_length - ihl);  // Ethernet padding excluded

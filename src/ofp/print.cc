@@ -14,6 +14,7 @@
 #include "ofp/actions.h"
 #include "ofp/match.h"
 #include "ofp/message.h"
+#include "ofp/packet.h"
 
 namespace vlcp::ofp {
 namespace {
@@ -53,6 +54,7 @@ struct Flow {
   Masked32 mpls_label, mpls_tc, mpls_bos;
   Masked32 tp_src, tp_dst;
   Masked32 pbb_isid, ipv6_exthdr;
+  Masked32 tcp_flags;
 };
 
 void set32(Masked32& f, const OxmEntry& e) {
@@ -75,6 +77,7 @@ void set_bytes(MaskedBytes& f, const OxmEntry& e) {
 Flow fold(ByteSpan oxms) {
   Flow f;
   for_each_oxm(oxms, [&](const OxmEntry& e) {
+    if (!e.info) return;  // skipped field of a loose match
     if (e.masked() && std::all_of(e.mask.begin(), e.mask.end(), [](uint8_t b) { return b == 0; })) return;
     Field field = e.info->field;
     if (field >= Field::kReg0 && field <= Field::kReg15) {
@@ -219,6 +222,9 @@ Flow fold(ByteSpan oxms) {
         break;
       case Field::kIpv6Exthdr:
         set32(f.ipv6_exthdr, e);
+        break;
+      case Field::kTcpFlags:
+        set32(f.tcp_flags, e);
         break;
       default:
         break;
@@ -510,6 +516,32 @@ void format_match(std::string& s, ByteSpan oxms, int priority) {
   } else {
     uint16_masked(s, "tp_src", f.tp_src);
     uint16_masked(s, "tp_dst", f.tp_dst);
+  }
+  if ((dl_type == 0x0800 || dl_type == 0x86dd) && proto == 6 && f.tcp_flags.m) {
+    static const char* const kTcpFlags[] = {"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"};
+    s += "tcp_flags=";
+    uint32_t m = f.tcp_flags.m & 0x0fff, v = f.tcp_flags.v;
+    if (m == 0x0fff) {
+      bool first = true;
+      uint32_t unknown = v & ~0x1ffu;
+      for (int b = 0; b < 9; ++b)
+        if (v & (1u << b)) {
+          if (!first) s += '|';
+          s += kTcpFlags[b];
+          first = false;
+        }
+      if (unknown)
+        appendf(s, first ? "0x%" PRIx32 : "|0x%" PRIx32, unknown);
+      else if (first)
+        s += '0';
+    } else {
+      for (int b = 0; b < 12; ++b)
+        if (m & (1u << b)) {
+          s += (v & (1u << b)) ? '+' : '-';
+          s += b < 9 ? kTcpFlags[b] : "[Unknown]";
+        }
+    }
+    s += ',';
   }
   if (s.size() > start && s.back() == ',') s.pop_back();
 }
@@ -911,6 +943,27 @@ void format_instructions(std::string& s, ByteSpan instructions) {
 namespace vlcp::ofp {
 namespace {
 
+// OVS's ds_put_hex_dump with ASCII: "00000000  70 69 6e 67 ...  |ping            |".
+void hex_dump(std::string& s, ByteSpan bytes) {
+  for (size_t ofs = 0; ofs < bytes.size(); ofs += 16) {
+    size_t n = std::min<size_t>(16, bytes.size() - ofs);
+    appendf(s, "%08zx  ", ofs);
+    for (size_t i = 0; i < 16; ++i) {
+      if (i < n)
+        appendf(s, "%02x%c", bytes[ofs + i], i == 7 ? '-' : ' ');
+      else
+        s += "   ";
+    }
+    s += '|';
+    for (size_t i = 0; i < 16; ++i) {
+      int c = i < n ? bytes[ofs + i] : ' ';
+      s += (c >= 32 && c < 127) ? static_cast<char>(c) : '.';
+    }
+    s += '|';
+    if (ofs + 16 < bytes.size()) s += '\n';
+  }
+}
+
 void print_flow_mod(std::string& s, const FlowMod& m) {
   static const char* const kCommands[] = {"ADD", "MOD", "MOD_STRICT", "DEL", "DEL_STRICT"};
   s += ' ';
@@ -939,6 +992,83 @@ void print_flow_mod(std::string& s, const FlowMod& m) {
 
 }  // namespace
 
+void format_flow_stats(std::string& s, const FlowStats& fs, bool show_stats) {
+  if (show_stats || fs.cookie) appendf(s, "cookie=0x%" PRIx64 ", ", fs.cookie);
+  if (show_stats) {
+    appendf(s, "duration=%" PRIu32, fs.duration_sec);
+    if (fs.duration_nsec) {
+      // OVS: milliseconds when exact, else nanoseconds.
+      if (fs.duration_nsec % 1000000 == 0)
+        appendf(s, ".%03" PRIu32, fs.duration_nsec / 1000000);
+      else
+        appendf(s, ".%09" PRIu32, fs.duration_nsec);
+    }
+    s += "s, ";
+  }
+  if (show_stats || fs.table_id) appendf(s, "table=%u, ", fs.table_id);
+  if (show_stats) appendf(s, "n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ", fs.packet_count, fs.byte_count);
+  if (fs.idle_timeout) appendf(s, "idle_timeout=%u, ", fs.idle_timeout);
+  if (fs.hard_timeout) appendf(s, "hard_timeout=%u, ", fs.hard_timeout);
+  static const char* const kFlags[] = {"send_flow_rem ", "check_overlap ", "reset_counts ",
+                                       "no_packet_counts ", "no_byte_counts "};
+  for (int i = 0; i < 5; ++i)
+    if (fs.flags & (1u << i)) s += kFlags[i];
+  size_t before = s.size();
+  format_match(s, fs.match.oxms(), fs.priority);
+  if (s.size() != before) s += ' ';
+  s += "actions=";
+  format_instructions(s, fs.instructions.bytes());
+}
+
+void format_packet(std::string& s, ByteSpan frame) {
+  using namespace pkt;
+  if (frame.size() < Ethernet::kSize) return;
+  ParseResult r = parse_packet(frame);
+  const PacketView& v = r.view;
+  // The fields OVS extracts from such a packet, in its canonical text.
+  Match m;
+  if (v.n_vlans) {
+    m.add(Field::kVlanVid, 0x1000 | (v.vlans[0].tci & 0x0fff)).add(Field::kVlanPcp, v.vlans[0].tci >> 13);
+  } else {
+    m.add(Field::kVlanVid, 0).add(Field::kVlanPcp, 0);
+  }
+  m.add_bytes(Field::kEthSrc, ByteSpan(v.eth.src)).add_bytes(Field::kEthDst, ByteSpan(v.eth.dst));
+  m.add(Field::kEthType, v.ethertype);
+  size_t l4_size = 0;
+  if (v.ethertype == kEthTypeArp) {
+    Arp arp = v.arp.value_or(Arp{});  // OVS shows zeros for an ARP header it cannot read
+    m.add(Field::kArpOp, arp.op <= 0xff ? arp.op : 0)
+        .add(Field::kArpSpa, arp.spa)
+        .add(Field::kArpTpa, arp.tpa)
+        .add_bytes(Field::kArpSha, ByteSpan(arp.sha))
+        .add_bytes(Field::kArpTha, ByteSpan(arp.tha));
+  } else if (v.ip) {
+    m.add(Field::kIpv4Src, v.ip->src).add(Field::kIpv4Dst, v.ip->dst).add(Field::kIpProto, v.ip->protocol);
+    m.add(Field::kIpDscp, v.ip->tos >> 2).add(Field::kIpEcn, v.ip->tos & 3).add(Field::kNxIpTtl, v.ip->ttl);
+    uint16_t frag = v.ip->flags_frag;
+    const bool more = frag & 0x2000, offset = (frag & 0x1fff) != 0;
+    m.add_masked(Field::kNxIpFrag, offset ? 3 : more ? 1 : 0, 3);
+    if (!v.ip_fragment) {
+      l4_size = v.ip->total_length - (v.ip->version_ihl & 0xf) * 4u;
+      if (v.tcp) {
+        m.add(Field::kTcpSrc, v.tcp->src_port).add(Field::kTcpDst, v.tcp->dst_port);
+        m.add(Field::kTcpFlags, ((v.tcp->data_offset & 1u) << 8) | v.tcp->flags);
+      } else if (v.udp) {
+        m.add(Field::kUdpSrc, v.udp->src_port).add(Field::kUdpDst, v.udp->dst_port);
+      } else if (v.icmp) {
+        m.add(Field::kIcmpv4Type, v.icmp->type).add(Field::kIcmpv4Code, v.icmp->code);
+      }
+    }
+  }
+  format_match(s, m.oxms());
+  if (v.tcp && l4_size >= Tcp::kSize)
+    appendf(s, " tcp_csum:%x", v.tcp->checksum);
+  else if (v.udp && l4_size >= Udp::kSize)
+    appendf(s, " udp_csum:%x", v.udp->checksum);
+  else if (v.icmp && l4_size >= Icmp::kSize)
+    appendf(s, " icmp_csum:%x", v.icmp->checksum);
+}
+
 std::string print_message(ByteSpan message) {
   auto frame = decode_frame(message);
   if (!frame.ok()) return "***decode error: " + error_name(frame.error()) + "***";
@@ -957,6 +1087,10 @@ std::string print_message(ByteSpan message) {
           appendf(s, first ? "0x%02x" : ", 0x%02x", v);
           first = false;
         }
+      if (h->malformed) {
+        s += "\n unknown data in hello:\n";
+        hex_dump(s, f.bytes);
+      }
       return s;
     }
     case MsgType::kFlowMod: {
@@ -970,10 +1104,44 @@ std::string print_message(ByteSpan message) {
       if (!p.ok()) return fail(p.error());
       s += " in_port=" + format_port(p->in_port) + " actions=";
       format_actions(s, p->actions.bytes());
-      if (p->buffer_id != kNoBuffer)
-        appendf(s, " buffer=%#" PRIx32, p->buffer_id);
-      else
+      if (p->buffer_id != kNoBuffer) {
+        appendf(s, " buffer=0x%08" PRIx32, p->buffer_id);
+      } else {
         appendf(s, " data_len=%zu", p->data.size());
+        if (!p->data.empty()) {
+          s += '\n';
+          format_packet(s, p->data);
+        }
+      }
+      return s;
+    }
+    case MsgType::kPacketIn: {
+      auto p = decode_packet_in(f);
+      if (!p.ok()) return fail(p.error());
+      static const char* const kReasons[] = {"no_match",   "action", "invalid_ttl",
+                                             "action_set", "group",  "packet_out"};
+      if (p->table_id) appendf(s, " table_id=%u", p->table_id);
+      if (p->cookie != ~uint64_t{0}) appendf(s, " cookie=0x%" PRIx64, p->cookie);
+      appendf(s, " total_len=%u ", p->total_len);
+      format_match(s, p->match.oxms());
+      if (p->reason < 6)
+        appendf(s, " (via %s)", kReasons[p->reason]);
+      else if (p->reason < 8)
+        s += " (via )";  // OVS's internal miss reasons have no name
+      else
+        appendf(s, " (via %u)", p->reason);
+      appendf(s, " data_len=%zu", p->data.size());
+      if (p->buffer_id == kNoBuffer) {
+        s += " (unbuffered)";
+        if (p->total_len != p->data.size()) s += " (***total_len != data_len***)";
+      } else {
+        appendf(s, " buffer=0x%08" PRIx32, p->buffer_id);
+        if (p->total_len < p->data.size()) s += " (***total_len < data_len***)";
+      }
+      if (!p->data.empty()) {
+        s += '\n';
+        format_packet(s, p->data);
+      }
       return s;
     }
     case MsgType::kFeaturesReply: {
@@ -981,6 +1149,55 @@ std::string print_message(ByteSpan message) {
       if (!r.ok()) return fail(r.error());
       appendf(s, " dpid:%016" PRIx64 "\nn_tables:%u, n_buffers:%" PRIu32, r->datapath_id, r->n_tables,
               r->n_buffers);
+      if (r->auxiliary_id) appendf(s, ", auxiliary_id:%u", r->auxiliary_id);
+      s += "\ncapabilities:";
+      static const std::pair<uint32_t, const char*> kCapabilities[] = {
+          {1, "FLOW_STATS"},  {2, "TABLE_STATS"},    {4, "PORT_STATS"},      {8, "GROUP_STATS"},
+          {0x20, "IP_REASM"}, {0x40, "QUEUE_STATS"}, {0x100, "PORT_BLOCKED"}};
+      bool any = false;
+      for (const auto& [bit, name] : kCapabilities)
+        if (r->capabilities & bit) {
+          appendf(s, " %s", name);
+          any = true;
+        }
+      if (!any) s += " 0";
+      return s;
+    }
+    case MsgType::kEchoRequest:
+    case MsgType::kEchoReply: {
+      appendf(s, " %zu bytes of payload", f.body.size());
+      if (!f.body.empty()) {
+        s += '\n';
+        hex_dump(s, f.body);
+      }
+      return s;
+    }
+    case MsgType::kGroupMod: {
+      auto g = decode_group_mod(f);
+      if (!g.ok()) return fail(g.error());
+      static const char* const kCommands[] = {"ADD", "MOD", "DEL"};
+      static const char* const kTypes[] = {"all", "select", "indirect", "ff"};
+      appendf(s, "\n %s group_id=%" PRIu32 ",type=%s", kCommands[g->command], g->group_id, kTypes[g->type]);
+      for (const Bucket& b : g->buckets) {
+        s += ",bucket=";
+        if (b.weight != (g->type == 1 ? 1 : 0)) appendf(s, "weight:%u,", b.weight);
+        if (b.watch_port != kPortAny) s += "watch_port:" + format_port(b.watch_port) + ",";
+        if (b.watch_group != kGroupAny) appendf(s, "watch_group:%" PRIu32 ",", b.watch_group);
+        s += "actions=";
+        format_actions(s, b.actions.bytes());
+      }
+      return s;
+    }
+    case MsgType::kMultipartReply: {
+      auto mp = decode_multipart(f);
+      if (!mp.ok()) return fail(mp.error());
+      if (mp->type != MultipartType::kFlow) return s;
+      auto flows = decode_flow_stats_reply(mp->body);
+      if (!flows.ok()) return fail(flows.error());
+      for (const FlowStats& fs : *flows) {
+        s += "\n ";
+        format_flow_stats(s, fs, true);
+      }
       return s;
     }
     case MsgType::kError: {

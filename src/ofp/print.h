@@ -22,6 +22,15 @@ void format_actions(std::string& out, ByteSpan actions);
 // A validated instruction list as the body of "actions=...".
 void format_instructions(std::string& out, ByteSpan instructions);
 
+struct FlowStats;
+// One flow of a flow stats reply as `ovs-ofctl dump-flows` writes it (without the leading
+// space); `show_stats` false gives `--no-stats` output.
+void format_flow_stats(std::string& out, const FlowStats& flow, bool show_stats);
+
+// A frame as OVS describes a packet: the fields it extracts in match syntax, then the L4
+// checksum ("icmp,vlan_tci=0x0000,dl_src=...,icmp_type=8,icmp_code=0 icmp_csum:f7ff").
+void format_packet(std::string& out, ByteSpan frame);
+
 // A whole message as `ovs-ofctl ofp-print` writes it; decode errors appear as OVS marks them.
 std::string print_message(ByteSpan message);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a fuzz build for SECONDS each, on a scratch copy of its seed
 # corpus (new inputs stay in build/, the committed corpus changes only by hand).
-# Usage: run.sh FUZZ_BUILD_DIR SECONDS
+# Usage: run.sh FUZZ_BUILD_DIR SECONDS   (VLCP_FUZZ_DIFFERENTIAL=0: crash/sanitizer checks only)
 set -euo pipefail
 build=${1:?usage: run.sh FUZZ_BUILD_DIR SECONDS}
 seconds=${2:?}

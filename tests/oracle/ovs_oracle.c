@@ -18,7 +18,8 @@
 #include "openvswitch/ofp-connection.h"
 #include "openvswitch/ofpbuf.h"
 
-char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 1); }
+/* Verbosity 2: what `ovs-ofctl ofp-print` uses. */
+char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 2); }
 
 char *ovs_oracle_packet(const void *frame, size_t len) { return ofp_packet_to_string(frame, len, htonl(0)); }
 

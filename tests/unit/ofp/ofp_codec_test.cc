@@ -339,17 +339,18 @@ TEST(CodecErrors, ErrorsBecomeOfptErrorReplies) {
 TEST(Codec, HelloNegotiationAndLenientElements) {
   EXPECT_EQ(negotiate_version((1u << 4) | (1u << 5), (1u << 1) | (1u << 4)), 4);
   EXPECT_EQ(negotiate_version(1u << 4, 1u << 1), 0);
-  // A bare OF1.3 header offers 1.3; junk elements are flagged, not fatal (as OVS does).
+  // A bare OF1.3 header offers every version up to 1.3; junk elements are flagged, not fatal
+  // (as OVS does).
   auto bare = bytes_of([](Buffer& b) { encode_simple(b, MsgType::kHello, 1); });
   auto h = decode_hello(frame_of(bare));
-  EXPECT_EQ(h->version_bitmap, 1u << 4);
+  EXPECT_EQ(h->version_bitmap, 0x1eu);
   EXPECT_FALSE(h->malformed);
   auto junk = bytes_of([](Buffer& b) {
     encode_simple(b, MsgType::kHello, 1, ByteSpan(reinterpret_cast<const uint8_t*>("\x00\x09\x00\x02"), 4));
   });
   h = decode_hello(frame_of(junk));
   EXPECT_TRUE(h->malformed);
-  EXPECT_EQ(h->version_bitmap, 1u << 4);
+  EXPECT_EQ(h->version_bitmap, 0x1eu);
 }
 
 TEST(Codec, StreamFraming) {
