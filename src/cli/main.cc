@@ -1,6 +1,7 @@
 // vlcpctl: the operator's command-line tool. Offline verbs work without a running vlcpd:
 //   vlcpctl ofp-print HEX          decode one OpenFlow message (hex, spaces allowed)
 //   vlcpctl ofp-print --pcap FILE  decode the OpenFlow messages in a capture
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "base/buffer.h"
 #include "base/version.h"
 #include "cli/pcap.h"
+#include "cli/switch_client.h"
 #include "ofp/message.h"
 #include "ofp/print.h"
 
@@ -25,6 +27,10 @@ int usage(FILE* to) {
                "  ofp-print HEX...          decode an OpenFlow 1.3 message given in hex\n"
                "  ofp-print --pcap FILE     decode every OpenFlow message in a capture (TCP port 6653\n"
                "                            or 6633, both directions, reassembled)\n"
+               "  dump-flows SWITCH [--no-stats] [--table N]\n"
+               "                            the switch's flows, as ovs-ofctl dump-flows writes them;\n"
+               "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
+               "                            or tcp:HOST:PORT\n"
                "  --version                 show the version\n"
                "Exit status: 0 success, 1 the input could not be decoded, 2 usage error.\n");
   return to == stderr ? kExitUsage : 0;
@@ -41,6 +47,54 @@ int ofp_print_hex(const std::vector<std::string>& args) {
   std::string text = vlcp::ofp::print_message(bytes.span());
   std::printf("%s\n", text.c_str());
   return text.find("***") == std::string::npos ? 0 : kExitFailure;
+}
+
+int dump_flows(const std::vector<std::string>& args) {
+  std::string target;
+  bool stats = true;
+  uint8_t table = 0xff;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--no-stats") {
+      stats = false;
+    } else if (args[i] == "--table" && i + 1 < args.size()) {
+      table = static_cast<uint8_t>(std::stoi(args[++i]));
+    } else if (target.empty()) {
+      target = args[i];
+    } else {
+      return usage(stderr);
+    }
+  }
+  if (target.empty()) return usage(stderr);
+  auto client = vlcp::cli::SwitchClient::connect(target, std::chrono::seconds(5));
+  if (!client.ok()) {
+    std::fprintf(stderr, "vlcpctl: dump-flows: %s\n", client.error().message().c_str());
+    return kExitFailure;
+  }
+  vlcp::InlineBuffer<256> request;
+  vlcp::ofp::FlowStatsRequest q;
+  q.table_id = table;
+  vlcp::ofp::encode_flow_stats_request(request, (*client)->next_xid(), q);
+  std::vector<std::string> lines;
+  vlcp::Status st = (*client)->transact(request.span(), [&](const vlcp::ofp::Frame& f) -> vlcp::Status {
+    auto mp = vlcp::ofp::decode_multipart(f);
+    if (!mp.ok() || mp->type != vlcp::ofp::MultipartType::kFlow)
+      return vlcp::make_error(vlcp::Errc::kMalformed, "unexpected reply to a flow stats request");
+    auto flows = vlcp::ofp::decode_flow_stats_reply(mp->body);
+    if (!flows.ok())
+      return vlcp::make_error(vlcp::Errc::kMalformed, "flow stats: " + vlcp::ofp::error_name(flows.error()));
+    for (const auto& fs : *flows) {
+      std::string line = " ";
+      vlcp::ofp::format_flow_stats(line, fs, stats);
+      lines.push_back(std::move(line));
+    }
+    return {};
+  });
+  if (!st.ok()) {
+    std::fprintf(stderr, "vlcpctl: dump-flows: %s\n", st.message().c_str());
+    return kExitFailure;
+  }
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  return 0;
 }
 
 int ofp_print_pcap(const std::string& path) {
@@ -76,6 +130,7 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[1] != "--pcap") return ofp_print_hex({args.begin() + 1, args.end()});
     return usage(stderr);
   }
+  if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
   std::fprintf(stderr, "vlcpctl: unknown command '%s' (see vlcpctl --help)\n", args[0].c_str());
   return kExitUsage;
 }
