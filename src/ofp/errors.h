@@ -159,6 +159,13 @@ struct OfpError {
   friend constexpr bool operator==(OfpError a, OfpError b) { return a.type == b.type && a.code == b.code; }
 };
 
+std::string error_name(OfpError e);
+// For test failure messages (gtest and iostreams): the error's name.
+template <typename Stream>
+auto operator<<(Stream& os, OfpError e) -> decltype(os << std::string()) {
+  return os << error_name(e);
+}
+
 // Named constants: ofp::errors::kBadRequest_BAD_LEN, ...
 namespace errors {
 #define VLCP_OFP_ERROR_CONST(type, name, code) inline constexpr OfpError type##_##name{ErrorType::type, code};

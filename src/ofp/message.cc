@@ -2,6 +2,8 @@
 // already checked) and check each inner length before reading what it covers.
 #include "ofp/message.h"
 
+#include "ofp/bodies.h"
+
 namespace vlcp::ofp {
 namespace {
 
@@ -576,12 +578,23 @@ std::optional<OfpError> validate_message(ByteSpan message) {
     case MsgType::kMultipartReply: {
       auto mp = decode_multipart(f);
       if (!mp.ok()) return mp.error();
-      if (f.header.type == MsgType::kMultipartReply) {
-        if (mp->type == MultipartType::kFlow) return check(decode_flow_stats_reply(mp->body));
-        if (mp->type == MultipartType::kPortDesc) return check(decode_port_desc_reply(mp->body));
-      }
-      return std::nullopt;
+      return validate_multipart_body(mp->type, f.header.type == MsgType::kMultipartReply, mp->body);
     }
+    case MsgType::kGetAsyncReply:
+    case MsgType::kSetAsync: {
+      AsyncConfig c;
+      return AsyncConfig::decode(f.body, &c) ? std::nullopt : std::optional<OfpError>(kBadRequest_BAD_LEN);
+    }
+    case MsgType::kTableMod:
+    case MsgType::kPortMod:
+    case MsgType::kQueueGetConfigRequest:
+      return std::nullopt;  // fixed lengths, checked by decode_frame
+    case MsgType::kMeterMod:
+      return validate_meter_mod(f);
+    case MsgType::kQueueGetConfigReply:
+      return validate_queue_get_config_reply(f);
+    case MsgType::kExperimenter:
+      return validate_experimenter(f);
     default:
       return std::nullopt;
   }

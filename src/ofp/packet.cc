@@ -5,60 +5,6 @@
 #include <cstring>
 
 namespace vlcp::ofp::pkt {
-namespace {
-
-// Field readers and writers by type; offsets come from the tables.
-void get(const uint8_t* p, uint8_t* v) {
-  *v = *p;
-}
-void get(const uint8_t* p, uint16_t* v) {
-  *v = load_be16(p);
-}
-void get(const uint8_t* p, uint32_t* v) {
-  *v = load_be32(p);
-}
-void get(const uint8_t* p, Mac* v) {
-  std::memcpy(v->data(), p, 6);
-}
-void put(uint8_t* p, uint8_t v) {
-  *p = v;
-}
-void put(uint8_t* p, uint16_t v) {
-  store_be16(p, v);
-}
-void put(uint8_t* p, uint32_t v) {
-  store_be32(p, v);
-}
-void put(uint8_t* p, const Mac& v) {
-  std::memcpy(p, v.data(), 6);
-}
-
-}  // namespace
-
-#define VLCP_PKT_GET(type, name, offset) get(bytes.data() + (offset), &out->name);
-#define VLCP_PKT_PUT(type, name, offset) put(p + (offset), name);
-#define VLCP_PKT_CODEC(Name, FIELDS)             \
-  bool Name::decode(ByteSpan bytes, Name* out) { \
-    if (bytes.size() < kSize) return false;      \
-    FIELDS(VLCP_PKT_GET)                         \
-    return true;                                 \
-  }                                              \
-  void Name::encode(Buffer& out) const {         \
-    uint8_t* p = out.extend(kSize);              \
-    std::memset(p, 0, kSize);                    \
-    FIELDS(VLCP_PKT_PUT)                         \
-  }
-VLCP_PKT_CODEC(Ethernet, VLCP_PKT_ETHERNET)
-VLCP_PKT_CODEC(Vlan, VLCP_PKT_VLAN)
-VLCP_PKT_CODEC(Arp, VLCP_PKT_ARP)
-VLCP_PKT_CODEC(Ipv4Header, VLCP_PKT_IPV4)
-VLCP_PKT_CODEC(Udp, VLCP_PKT_UDP)
-VLCP_PKT_CODEC(Tcp, VLCP_PKT_TCP)
-VLCP_PKT_CODEC(Icmp, VLCP_PKT_ICMP)
-VLCP_PKT_CODEC(Dhcp, VLCP_PKT_DHCP)
-#undef VLCP_PKT_CODEC
-#undef VLCP_PKT_PUT
-#undef VLCP_PKT_GET
 
 std::string_view dhcp_option_name(uint8_t code) {
   switch (code) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/buffer.h"
+#include "ofp/layout.h"
 
 namespace vlcp::ofp::pkt {
 
@@ -25,52 +26,41 @@ using Ipv4 = uint32_t;  // host order
   X(uint16_t, ptype, 2) \
   X(uint8_t, hlen, 4)   \
   X(uint8_t, plen, 5) X(uint16_t, op, 6) X(Mac, sha, 8) X(Ipv4, spa, 14) X(Mac, tha, 18) X(Ipv4, tpa, 24)
-#define VLCP_PKT_IPV4(X)                                                                          \
-  X(uint8_t, version_ihl, 0)                                                                      \
-  X(uint8_t, tos, 1)                                                                              \
-  X(uint16_t, total_length, 2)                                                                    \
-  X(uint16_t, id, 4)                                                                              \
-  X(uint16_t, flags_frag, 6) X(uint8_t, ttl, 8) X(uint8_t, protocol, 9) X(uint16_t, checksum, 10) \
-      X(Ipv4, src, 12) X(Ipv4, dst, 16)
+#define VLCP_PKT_IPV4(X)       \
+  X(uint8_t, version_ihl, 0)   \
+  X(uint8_t, tos, 1)           \
+  X(uint16_t, total_length, 2) \
+  X(uint16_t, id, 4)           \
+  X(uint16_t, flags_frag, 6)   \
+  X(uint8_t, ttl, 8) X(uint8_t, protocol, 9) X(uint16_t, checksum, 10) X(Ipv4, src, 12) X(Ipv4, dst, 16)
 #define VLCP_PKT_UDP(X) \
   X(uint16_t, src_port, 0) X(uint16_t, dst_port, 2) X(uint16_t, length, 4) X(uint16_t, checksum, 6)
-#define VLCP_PKT_TCP(X)                                                                               \
-  X(uint16_t, src_port, 0)                                                                            \
-  X(uint16_t, dst_port, 2)                                                                            \
-  X(uint32_t, seq, 4)                                                                                 \
-  X(uint32_t, ack, 8)                                                                                 \
-  X(uint8_t, data_offset, 12) X(uint8_t, flags, 13) X(uint16_t, window, 14) X(uint16_t, checksum, 16) \
-      X(uint16_t, urgent, 18)
+#define VLCP_PKT_TCP(X)       \
+  X(uint16_t, src_port, 0)    \
+  X(uint16_t, dst_port, 2)    \
+  X(uint32_t, seq, 4)         \
+  X(uint32_t, ack, 8)         \
+  X(uint8_t, data_offset, 12) \
+  X(uint8_t, flags, 13) X(uint16_t, window, 14) X(uint16_t, checksum, 16) X(uint16_t, urgent, 18)
 #define VLCP_PKT_ICMP(X) X(uint8_t, type, 0) X(uint8_t, code, 1) X(uint16_t, checksum, 2) X(uint32_t, rest, 4)
 #define VLCP_PKT_DHCP(X)                                                                                  \
   X(uint8_t, op, 0)                                                                                       \
   X(uint8_t, htype, 1)                                                                                    \
   X(uint8_t, hlen, 2)                                                                                     \
   X(uint8_t, hops, 3)                                                                                     \
-  X(uint32_t, xid, 4) X(uint16_t, secs, 8) X(uint16_t, flags, 10) X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) \
-      X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) X(uint32_t, magic, 236)
+  X(uint32_t, xid, 4)                                                                                     \
+  X(uint16_t, secs, 8) X(uint16_t, flags, 10) X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) \
+      X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) X(uint32_t, magic, 236)
 
-// The headers, derived: struct with the fields, kSize (the end of the last field, or the fixed
-// size given), decode (reads kSize bytes; false when fewer) and encode (appends kSize bytes).
-#define VLCP_PKT_FIELD(type, name, offset) type name{};
-#define VLCP_PKT_HEADER(Name, FIELDS, size)                     \
-  struct Name {                                                 \
-    FIELDS(VLCP_PKT_FIELD)                                      \
-    static constexpr size_t kSize = size;                       \
-    static bool decode(ByteSpan bytes, Name* out);              \
-    void encode(Buffer& out) const;                             \
-    friend bool operator==(const Name&, const Name&) = default; \
-  };
-VLCP_PKT_HEADER(Ethernet, VLCP_PKT_ETHERNET, 14)
-VLCP_PKT_HEADER(Vlan, VLCP_PKT_VLAN, 4)
-VLCP_PKT_HEADER(Arp, VLCP_PKT_ARP, 28)
-VLCP_PKT_HEADER(Ipv4Header, VLCP_PKT_IPV4, 20)
-VLCP_PKT_HEADER(Udp, VLCP_PKT_UDP, 8)
-VLCP_PKT_HEADER(Tcp, VLCP_PKT_TCP, 20)
-VLCP_PKT_HEADER(Icmp, VLCP_PKT_ICMP, 8)
-VLCP_PKT_HEADER(Dhcp, VLCP_PKT_DHCP, 240)  // BOOTP fixed part (with sname/file zeroed) + magic
-#undef VLCP_PKT_HEADER
-#undef VLCP_PKT_FIELD
+// The headers, derived (layout.h): struct, kSize, decode and encode.
+VLCP_LAYOUT(Ethernet, VLCP_PKT_ETHERNET, 14)
+VLCP_LAYOUT(Vlan, VLCP_PKT_VLAN, 4)
+VLCP_LAYOUT(Arp, VLCP_PKT_ARP, 28)
+VLCP_LAYOUT(Ipv4Header, VLCP_PKT_IPV4, 20)
+VLCP_LAYOUT(Udp, VLCP_PKT_UDP, 8)
+VLCP_LAYOUT(Tcp, VLCP_PKT_TCP, 20)
+VLCP_LAYOUT(Icmp, VLCP_PKT_ICMP, 8)
+VLCP_LAYOUT(Dhcp, VLCP_PKT_DHCP, 240)  // BOOTP fixed part (with sname/file zeroed) + magic
 
 inline constexpr uint16_t kEthTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEthTypeArp = 0x0806;
