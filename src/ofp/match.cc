@@ -163,19 +163,15 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
     if (tlvs.size() - pos - 4 < len) return kBadMatch_BAD_LEN;
     // An experimenter OXM carries its 4-byte experimenter id inside its length.
     if (oxm_class(h) == kOxmClassExperimenter && len < 4) return kBadMatch_BAD_LEN;
-    const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
+    OxmTlv t = read_oxm(tlvs, pos);
+    const FieldInfo* info = t.info;
     bool masked = oxm_masked(h);
-    if (info && len != (masked ? 2u : 1u) * info->bytes) {
-      if (!loose) return kBadMatch_BAD_LEN;
-      info = nullptr;
-    }
+    pos += 4 + len;
     if (!info) {
-      if (!loose) return kBadMatch_BAD_FIELD;
-      pos += 4 + len;
+      if (!loose) return t.bad_length ? kBadMatch_BAD_LEN : kBadMatch_BAD_FIELD;
       continue;
     }
-    const uint8_t* v = tlvs.data() + pos + 4;
-    pos += 4 + len;
+    const uint8_t* v = t.payload.data();
     if (masked) {
       const uint8_t* m = v + info->bytes;
       // A field that cannot be masked still takes an all-ones (exact) or all-zeros (any) mask.
@@ -228,6 +224,14 @@ std::optional<OxmEntry> find_in(ByteSpan tlvs, Field f) {
       return OxmEntry{&field_info(f), h, payload.first(len / 2), payload.subspan(len / 2)};
     }
     pos += 4 + len;
+  }
+  // Fields OVS encodes as experimenter OXMs (tcp_flags) have no fixed header to compare.
+  if (f == Field::kTcpFlags) {
+    std::optional<OxmEntry> out;
+    for_each_oxm(tlvs, [&](const OxmEntry& e) {
+      if (!out && e.info && e.info->field == f) out = e;
+    });
+    return out;
   }
   return std::nullopt;
 }

@@ -102,6 +102,38 @@ MatchFacts match_facts(ByteSpan tlvs);
 // bits, ports in range (OVS's mf_is_value_valid).
 bool field_value_valid(Field f, const uint8_t* value);
 
+// The ONF experimenter OXMs Open vSwitch uses in OpenFlow 1.3 (tcp_flags: ONFOXM_ET_TCP_FLAGS).
+inline constexpr uint32_t kOnfOxmExperimenter = 0x4f4e4600;
+inline const FieldInfo* find_experimenter_field(uint32_t experimenter, uint8_t number) {
+  if (experimenter == kOnfOxmExperimenter && number == 42) return &field_info(Field::kTcpFlags);
+  return nullptr;
+}
+
+// One TLV as read: its field (null when unknown, or when its length does not fit the field),
+// and its payload (value, then mask), after the header and any experimenter id.
+struct OxmTlv {
+  const FieldInfo* info;
+  uint32_t header;
+  ByteSpan payload;
+  bool bad_length;  // a known field with the wrong length
+};
+// Reads the TLV at `pos`; the caller has checked that its header and length fit in `tlvs`.
+inline OxmTlv read_oxm(ByteSpan tlvs, size_t pos) {
+  uint32_t h = load_be32(tlvs.data() + pos);
+  ByteSpan payload = tlvs.subspan(pos + 4, oxm_length(h));
+  const FieldInfo* info = nullptr;
+  if (oxm_class(h) == kOxmClassExperimenter) {
+    if (payload.size() >= 4) {
+      info = find_experimenter_field(load_be32(payload.data()), oxm_number(h));
+      payload = payload.subspan(4);
+    }
+  } else {
+    info = find_field(oxm_class(h), oxm_number(h));
+  }
+  bool bad_length = info && payload.size() != (oxm_masked(h) ? 2u : 1u) * info->bytes;
+  return {bad_length ? nullptr : info, h, payload, bad_length};
+}
+
 // Validates a TLV sequence (no ofp_match header): lengths, known fields, masks, duplicates,
 // prerequisites. Returns the OpenFlow error that rejects it.
 // kStrict: what a controller sends (FLOW_MOD, flow stats requests): every field known, its
@@ -115,18 +147,14 @@ template <typename Fn>
 void for_each_oxm(ByteSpan tlvs, Fn&& fn) {
   size_t pos = 0;
   while (pos + 4 <= tlvs.size()) {
-    uint32_t h = load_be32(tlvs.data() + pos);
-    size_t len = oxm_length(h);
-    const FieldInfo* info = find_field(oxm_class(h), oxm_number(h));
-    if (info && len != (oxm_masked(h) ? 2u : 1u) * info->bytes) info = nullptr;  // skipped in loose matches
-    ByteSpan payload = tlvs.subspan(pos + 4, len);
-    OxmEntry e{info, h, payload, {}};
-    if (oxm_masked(h)) {
-      e.value = payload.first(len / 2);
-      e.mask = payload.subspan(len / 2);
+    OxmTlv t = read_oxm(tlvs, pos);  // unknown or mis-sized: info null (skipped in loose matches)
+    OxmEntry e{t.info, t.header, t.payload, {}};
+    if (oxm_masked(t.header)) {
+      e.value = t.payload.first(t.payload.size() / 2);
+      e.mask = t.payload.subspan(t.payload.size() / 2);
     }
     fn(e);
-    pos += 4 + len;
+    pos += 4 + oxm_length(t.header);
   }
 }
 

@@ -43,14 +43,15 @@ using Ipv4 = uint32_t;  // host order
   X(uint8_t, data_offset, 12) \
   X(uint8_t, flags, 13) X(uint16_t, window, 14) X(uint16_t, checksum, 16) X(uint16_t, urgent, 18)
 #define VLCP_PKT_ICMP(X) X(uint8_t, type, 0) X(uint8_t, code, 1) X(uint16_t, checksum, 2) X(uint32_t, rest, 4)
-#define VLCP_PKT_DHCP(X)                                                                                  \
-  X(uint8_t, op, 0)                                                                                       \
-  X(uint8_t, htype, 1)                                                                                    \
-  X(uint8_t, hlen, 2)                                                                                     \
-  X(uint8_t, hops, 3)                                                                                     \
-  X(uint32_t, xid, 4)                                                                                     \
-  X(uint16_t, secs, 8) X(uint16_t, flags, 10) X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) \
-      X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) X(uint32_t, magic, 236)
+#define VLCP_PKT_DHCP(X)                                                                                 \
+  X(uint8_t, op, 0)                                                                                      \
+  X(uint8_t, htype, 1)                                                                                   \
+  X(uint8_t, hlen, 2)                                                                                    \
+  X(uint8_t, hops, 3)                                                                                    \
+  X(uint32_t, xid, 4)                                                                                    \
+  X(uint16_t, secs, 8)                                                                                   \
+  X(uint16_t, flags, 10) X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) \
+      X(Mac, chaddr, 28) X(uint32_t, magic, 236)
 
 // The headers, derived (layout.h): struct, kSize, decode and encode.
 VLCP_LAYOUT(Ethernet, VLCP_PKT_ETHERNET, 14)
