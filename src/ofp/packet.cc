@@ -31,6 +31,98 @@ uint32_t pseudo_header_sum(Ipv4 src, Ipv4 dst, uint8_t proto, size_t length) {
 }
 }  // namespace
 
+namespace {
+
+// TCP, UDP and ICMP(v6) headers of an IP packet's transport payload.
+void parse_l4(ByteSpan l4, uint8_t proto, ParseResult& r) {
+  PacketView& v = r.view;
+  if (proto == kIpProtoUdp) {
+    Udp udp;
+    if (!Udp::decode(l4, &udp) || udp.length < Udp::kSize || udp.length > l4.size()) {
+      r.complete = false;
+      return;
+    }
+    v.udp = udp;
+    v.l4_payload = l4.subspan(Udp::kSize, udp.length - Udp::kSize);
+  } else if (proto == kIpProtoTcp) {
+    Tcp tcp;
+    size_t off = 0;
+    if (!Tcp::decode(l4, &tcp) || (off = (tcp.data_offset >> 4) * 4u) < Tcp::kSize || off > l4.size()) {
+      r.complete = false;
+      return;
+    }
+    v.tcp = tcp;
+    v.l4_payload = l4.subspan(off);
+  } else if (proto == kIpProtoIcmp || proto == kIpProtoIcmpv6) {
+    Icmp icmp;
+    if (!Icmp::decode(l4, &icmp)) {
+      r.complete = false;
+      return;
+    }
+    v.icmp = icmp;
+    v.l4_payload = l4.subspan(Icmp::kSize);
+  }
+}
+
+void parse_ipv6(ByteSpan l3, ParseResult& r) {
+  PacketView& v = r.view;
+  Ipv6Header ip6;
+  if (!Ipv6Header::decode(l3, &ip6) || (ip6.version_class_flow >> 28) != 6 ||
+      Ipv6Header::kSize + ip6.payload_length > l3.size()) {
+    r.complete = false;
+    return;
+  }
+  v.ip6 = ip6;
+  ByteSpan rest = l3.subspan(Ipv6Header::kSize, ip6.payload_length);
+  uint8_t next = ip6.next_header;
+  // Extension headers: hop-by-hop, routing, destination options, authentication, fragment.
+  while (next == 0 || next == 43 || next == 60 || next == 51 || next == 44) {
+    if (rest.size() < 8) {
+      r.complete = false;
+      return;
+    }
+    size_t len = next == 44 ? 8 : next == 51 ? (rest[1] + 2u) * 4 : (rest[1] + 1u) * 8;
+    if (len > rest.size()) {
+      r.complete = false;
+      return;
+    }
+    if (next == 44) {
+      uint16_t frag = load_be16(rest.data() + 2);
+      if (frag >> 3)
+        v.ip_fragment = true;  // a later fragment: no transport header
+      else if (frag & 1)
+        v.first_fragment = true;
+    }
+    next = rest[0];
+    rest = rest.subspan(len);
+  }
+  v.l4_protocol = next;
+  if (v.ip_fragment) return;
+  parse_l4(rest, next, r);
+  // Neighbour discovery: the target, then options (type, length in 8-byte units).
+  if (v.icmp && (v.icmp->type == 135 || v.icmp->type == 136) && v.icmp->code == 0 && rest.size() >= 24) {
+    Ipv6Addr target;
+    std::memcpy(target.data(), rest.data() + 8, 16);
+    v.nd_target = target;
+    ByteSpan opts = rest.subspan(24);
+    while (opts.size() >= 8) {
+      size_t len = opts[1] * 8u;
+      if (!len || len > opts.size()) {  // malformed options: OVS keeps no ND fields at all
+        v.nd_target = Ipv6Addr{};
+        v.nd_sll = Mac{};
+        v.nd_tll = Mac{};
+        r.complete = false;
+        break;
+      }
+      if (len == 8 && opts[0] == 1 && v.nd_sll == Mac{}) std::memcpy(v.nd_sll.data(), opts.data() + 2, 6);
+      if (len == 8 && opts[0] == 2 && v.nd_tll == Mac{}) std::memcpy(v.nd_tll.data(), opts.data() + 2, 6);
+      opts = opts.subspan(len);
+    }
+  }
+}
+
+}  // namespace
+
 ParseResult parse_packet(ByteSpan frame) {
   ParseResult r;
   PacketView& v = r.view;
@@ -60,6 +152,10 @@ ParseResult parse_packet(ByteSpan frame) {
       r.complete = false;
     return r;
   }
+  if (v.ethertype == kEthTypeIpv6) {
+    parse_ipv6(l3, r);
+    return r;
+  }
   if (v.ethertype != kEthTypeIpv4) return r;
   Ipv4Header ip;
   if (!Ipv4Header::decode(l3, &ip) || (ip.version_ihl >> 4) != 4) {
@@ -77,44 +173,21 @@ ParseResult parse_packet(ByteSpan frame) {
   v.ip_options = l3.subspan(Ipv4Header::kSize, ihl - Ipv4Header::kSize);
   ByteSpan l4 = l3.subspan(ihl, ip.total_length - ihl);  // Ethernet padding excluded
   v.ip_fragment = (ip.flags_frag & 0x1fff) != 0;
+  v.first_fragment = !v.ip_fragment && (ip.flags_frag & 0x2000);
+  v.l4_protocol = ip.protocol;
   if (v.ip_fragment) return r;
-  if (ip.protocol == kIpProtoUdp) {
-    Udp udp;
-    if (!Udp::decode(l4, &udp) || udp.length < Udp::kSize || udp.length > l4.size()) {
-      r.complete = false;
-      return r;
-    }
-    v.udp = udp;
-    v.l4_payload = l4.subspan(Udp::kSize, udp.length - Udp::kSize);
-    if ((udp.dst_port == kDhcpServerPort || udp.dst_port == kDhcpClientPort)) {
-      Dhcp dhcp;
-      if (Dhcp::decode(v.l4_payload, &dhcp) && dhcp.magic == kDhcpMagic) {
-        ByteSpan options = v.l4_payload.subspan(Dhcp::kSize);
-        if (for_each_dhcp_option(options, [](uint8_t, ByteSpan) {})) {
-          v.dhcp = dhcp;
-          v.dhcp_options = options;
-        } else {
-          r.complete = false;
-        }
+  parse_l4(l4, ip.protocol, r);
+  if (v.udp && (v.udp->dst_port == kDhcpServerPort || v.udp->dst_port == kDhcpClientPort)) {
+    Dhcp dhcp;
+    if (Dhcp::decode(v.l4_payload, &dhcp) && dhcp.magic == kDhcpMagic) {
+      ByteSpan options = v.l4_payload.subspan(Dhcp::kSize);
+      if (for_each_dhcp_option(options, [](uint8_t, ByteSpan) {})) {
+        v.dhcp = dhcp;
+        v.dhcp_options = options;
+      } else {
+        r.complete = false;
       }
     }
-  } else if (ip.protocol == kIpProtoTcp) {
-    Tcp tcp;
-    size_t off = 0;
-    if (!Tcp::decode(l4, &tcp) || (off = (tcp.data_offset >> 4) * 4u) < Tcp::kSize || off > l4.size()) {
-      r.complete = false;
-      return r;
-    }
-    v.tcp = tcp;
-    v.l4_payload = l4.subspan(off);
-  } else if (ip.protocol == kIpProtoIcmp) {
-    Icmp icmp;
-    if (!Icmp::decode(l4, &icmp)) {
-      r.complete = false;
-      return r;
-    }
-    v.icmp = icmp;
-    v.l4_payload = l4.subspan(Icmp::kSize);
   }
   return r;
 }

@@ -33,6 +33,11 @@ using Ipv4 = uint32_t;  // host order
   X(uint16_t, id, 4)           \
   X(uint16_t, flags_frag, 6)   \
   X(uint8_t, ttl, 8) X(uint8_t, protocol, 9) X(uint16_t, checksum, 10) X(Ipv4, src, 12) X(Ipv4, dst, 16)
+using Ipv6Addr = std::array<uint8_t, 16>;
+#define VLCP_PKT_IPV6(X)                                                                                 \
+  X(uint32_t, version_class_flow, 0)                                                                     \
+  X(uint16_t, payload_length, 4) X(uint8_t, next_header, 6) X(uint8_t, hop_limit, 7) X(Ipv6Addr, src, 8) \
+      X(Ipv6Addr, dst, 24)
 #define VLCP_PKT_UDP(X) \
   X(uint16_t, src_port, 0) X(uint16_t, dst_port, 2) X(uint16_t, length, 4) X(uint16_t, checksum, 6)
 #define VLCP_PKT_TCP(X)       \
@@ -43,21 +48,23 @@ using Ipv4 = uint32_t;  // host order
   X(uint8_t, data_offset, 12) \
   X(uint8_t, flags, 13) X(uint16_t, window, 14) X(uint16_t, checksum, 16) X(uint16_t, urgent, 18)
 #define VLCP_PKT_ICMP(X) X(uint8_t, type, 0) X(uint8_t, code, 1) X(uint16_t, checksum, 2) X(uint32_t, rest, 4)
-#define VLCP_PKT_DHCP(X)                                                                                 \
-  X(uint8_t, op, 0)                                                                                      \
-  X(uint8_t, htype, 1)                                                                                   \
-  X(uint8_t, hlen, 2)                                                                                    \
-  X(uint8_t, hops, 3)                                                                                    \
-  X(uint32_t, xid, 4)                                                                                    \
-  X(uint16_t, secs, 8)                                                                                   \
-  X(uint16_t, flags, 10) X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) \
-      X(Mac, chaddr, 28) X(uint32_t, magic, 236)
+#define VLCP_PKT_DHCP(X)                                                                             \
+  X(uint8_t, op, 0)                                                                                  \
+  X(uint8_t, htype, 1)                                                                               \
+  X(uint8_t, hlen, 2)                                                                                \
+  X(uint8_t, hops, 3)                                                                                \
+  X(uint32_t, xid, 4)                                                                                \
+  X(uint16_t, secs, 8)                                                                               \
+  X(uint16_t, flags, 10)                                                                             \
+  X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) \
+      X(uint32_t, magic, 236)
 
 // The headers, derived (layout.h): struct, kSize, decode and encode.
 VLCP_LAYOUT(Ethernet, VLCP_PKT_ETHERNET, 14)
 VLCP_LAYOUT(Vlan, VLCP_PKT_VLAN, 4)
 VLCP_LAYOUT(Arp, VLCP_PKT_ARP, 28)
 VLCP_LAYOUT(Ipv4Header, VLCP_PKT_IPV4, 20)
+VLCP_LAYOUT(Ipv6Header, VLCP_PKT_IPV6, 40)
 VLCP_LAYOUT(Udp, VLCP_PKT_UDP, 8)
 VLCP_LAYOUT(Tcp, VLCP_PKT_TCP, 20)
 VLCP_LAYOUT(Icmp, VLCP_PKT_ICMP, 8)
@@ -65,6 +72,8 @@ VLCP_LAYOUT(Dhcp, VLCP_PKT_DHCP, 240)  // BOOTP fixed part (with sname/file zero
 
 inline constexpr uint16_t kEthTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEthTypeArp = 0x0806;
+inline constexpr uint16_t kEthTypeIpv6 = 0x86dd;
+inline constexpr uint8_t kIpProtoIcmpv6 = 58;
 inline constexpr uint16_t kEthTypeVlan = 0x8100;
 inline constexpr uint16_t kEthTypeQinQ = 0x88a8;
 inline constexpr uint8_t kIpProtoIcmp = 1;
@@ -124,9 +133,15 @@ struct PacketView {
   std::optional<Ipv4Header> ip;
   ByteSpan ip_options;
   bool ip_fragment = false;  // not the first fragment: no L4 header
+  std::optional<Ipv6Header> ip6;
+  uint8_t l4_protocol = 0;      // IPv4 protocol, or IPv6's after extension headers
+  bool first_fragment = false;  // a fragment with more to come (IPv4 MF, IPv6 fragment header)
   std::optional<Udp> udp;
   std::optional<Tcp> tcp;
-  std::optional<Icmp> icmp;
+  std::optional<Icmp> icmp;  // ICMP for IPv4, ICMPv6 for IPv6
+  // IPv6 neighbour discovery (ICMPv6 135/136, code 0): target and link-layer addresses.
+  std::optional<Ipv6Addr> nd_target;
+  Mac nd_sll{}, nd_tll{};
   std::optional<Dhcp> dhcp;
   ByteSpan dhcp_options;  // after the magic cookie, validated TLVs
   ByteSpan l4_payload;

@@ -1020,6 +1020,22 @@ void format_flow_stats(std::string& s, const FlowStats& fs, bool show_stats) {
   format_instructions(s, fs.instructions.bytes());
 }
 
+namespace {
+// The transport fields OVS extracts: ports (TCP, UDP), TCP flags, ICMP(v6) type and code.
+void add_l4(Match& m, const pkt::PacketView& v, ByteSpan) {
+  if (v.tcp) {
+    m.add(Field::kTcpSrc, v.tcp->src_port).add(Field::kTcpDst, v.tcp->dst_port);
+    m.add(Field::kTcpFlags, ((v.tcp->data_offset & 1u) << 8) | v.tcp->flags);
+  } else if (v.udp) {
+    m.add(Field::kUdpSrc, v.udp->src_port).add(Field::kUdpDst, v.udp->dst_port);
+  } else if (v.icmp && v.ip6) {
+    m.add(Field::kIcmpv6Type, v.icmp->type).add(Field::kIcmpv6Code, v.icmp->code);
+  } else if (v.icmp) {
+    m.add(Field::kIcmpv4Type, v.icmp->type).add(Field::kIcmpv4Code, v.icmp->code);
+  }
+}
+}  // namespace
+
 void format_packet(std::string& s, ByteSpan frame) {
   using namespace pkt;
   if (frame.size() < Ethernet::kSize) return;
@@ -1050,13 +1066,21 @@ void format_packet(std::string& s, ByteSpan frame) {
     m.add_masked(Field::kNxIpFrag, offset ? 3 : more ? 1 : 0, 3);
     if (!v.ip_fragment) {
       l4_size = v.ip->total_length - (v.ip->version_ihl & 0xf) * 4u;
-      if (v.tcp) {
-        m.add(Field::kTcpSrc, v.tcp->src_port).add(Field::kTcpDst, v.tcp->dst_port);
-        m.add(Field::kTcpFlags, ((v.tcp->data_offset & 1u) << 8) | v.tcp->flags);
-      } else if (v.udp) {
-        m.add(Field::kUdpSrc, v.udp->src_port).add(Field::kUdpDst, v.udp->dst_port);
-      } else if (v.icmp) {
-        m.add(Field::kIcmpv4Type, v.icmp->type).add(Field::kIcmpv4Code, v.icmp->code);
+      add_l4(m, v, frame);
+    }
+  } else if (v.ip6) {
+    uint32_t vcf = v.ip6->version_class_flow;
+    uint8_t tc = static_cast<uint8_t>(vcf >> 20);
+    m.add_bytes(Field::kIpv6Src, ByteSpan(v.ip6->src)).add_bytes(Field::kIpv6Dst, ByteSpan(v.ip6->dst));
+    m.add(Field::kIpv6Flabel, vcf & 0xfffff).add(Field::kIpProto, v.l4_protocol);
+    m.add(Field::kIpDscp, tc >> 2).add(Field::kIpEcn, tc & 3).add(Field::kNxIpTtl, v.ip6->hop_limit);
+    m.add_masked(Field::kNxIpFrag, v.ip_fragment ? 3 : v.first_fragment ? 1 : 0, 3);
+    if (!v.ip_fragment) {
+      l4_size = v.tcp ? Tcp::kSize : v.udp ? Udp::kSize : v.icmp ? Icmp::kSize : 0;
+      add_l4(m, v, frame);
+      if (v.nd_target) {
+        m.add_bytes(Field::kIpv6NdTarget, ByteSpan(*v.nd_target));
+        m.add_bytes(Field::kIpv6NdSll, ByteSpan(v.nd_sll)).add_bytes(Field::kIpv6NdTll, ByteSpan(v.nd_tll));
       }
     }
   }
@@ -1066,7 +1090,7 @@ void format_packet(std::string& s, ByteSpan frame) {
   else if (v.udp && l4_size >= Udp::kSize)
     appendf(s, " udp_csum:%x", v.udp->checksum);
   else if (v.icmp && l4_size >= Icmp::kSize)
-    appendf(s, " icmp_csum:%x", v.icmp->checksum);
+    appendf(s, v.ip6 ? " icmp6_csum:%x" : " icmp_csum:%x", v.icmp->checksum);
 }
 
 std::string print_message(ByteSpan message) {
@@ -1161,6 +1185,14 @@ std::string print_message(ByteSpan message) {
           any = true;
         }
       if (!any) s += " 0";
+      return s;
+    }
+    case MsgType::kSetConfig:
+    case MsgType::kGetConfigReply: {
+      auto c = decode_switch_config(f);
+      if (!c.ok()) return fail(c.error());
+      static const char* const kFrags[] = {"normal", "drop", "reassemble", "nx-match"};
+      appendf(s, " frags=%s miss_send_len=%u", kFrags[c->flags & 3], c->miss_send_len);
       return s;
     }
     case MsgType::kEchoRequest:

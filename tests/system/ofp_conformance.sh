@@ -81,5 +81,14 @@ if diff -u "$SB_DIR/pcap-theirs.txt" "$SB_DIR/pcap-ours.txt" >"$SB_DIR/pcap-diff
 else
   fail "pcap decodes differ:\n$(head -40 "$SB_DIR/pcap-diff.txt")"
 fi
+# Message by message, the whole text (packet dissections included), less each tool's own
+# per-message address line.
+ovs-ofctl ofp-parse-pcap "$SB_DIR/of.pcap" 2>&1 | grep -v -e '^[0-9.]* > [0-9.]*:$' -e '^$' >"$SB_DIR/full-theirs.txt"
+"$vlcpctl" ofp-print --pcap "$SB_DIR/of.pcap" 2>&1 | grep -v -e '^[0-9]*\.[0-9]* [0-9.:]* > ' -e '^$' >"$SB_DIR/full-ours.txt"
+if diff -u "$SB_DIR/full-theirs.txt" "$SB_DIR/full-ours.txt" >"$SB_DIR/full-diff.txt"; then
+  pass "and prints every message of the session exactly as ovs-ofctl does ($(wc -l <"$SB_DIR/full-ours.txt") lines)"
+else
+  fail "session texts differ:\n$(head -40 "$SB_DIR/full-diff.txt")"
+fi
 check_fails "no message in the capture fails to decode" grep -q '\*\*\*' <("$vlcpctl" ofp-print --pcap "$SB_DIR/of.pcap")
 finish

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "ofp/print.h"
 #include "oracle/ovs_oracle.h"
 
 namespace vlcp::ofp::pkt {
@@ -173,6 +174,75 @@ TEST(Packet, DhcpOptionNamesAreDeclared) {
   EXPECT_EQ(dhcp_option_name(53), "message_type");
   EXPECT_EQ(dhcp_option_name(121), "classless_routes");
   EXPECT_EQ(dhcp_option_name(200), "");
+}
+
+}  // namespace
+}  // namespace vlcp::ofp::pkt
+
+namespace vlcp::ofp::pkt {
+namespace {
+
+std::string ovs_text(ByteSpan frame) {
+  char* raw = ovs_oracle_packet(frame.data(), frame.size());
+  std::string s(raw);
+  std::free(raw);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// An IPv6 neighbour solicitation with a source link-layer address option.
+std::vector<uint8_t> neighbour_solicitation() {
+  InlineBuffer<128> f;
+  Ethernet{Mac{0x33, 0x33, 0xff, 0, 0, 2}, kMacA, kEthTypeIpv6}.encode(f);
+  Ipv6Addr src{0xfe, 0x80}, dst{0xff, 0x02};
+  src[15] = 1;
+  dst[11] = 1;
+  dst[12] = 0xff;
+  dst[15] = 2;
+  Ipv6Header{0x60000000, 32, kIpProtoIcmpv6, 255, src, dst}.encode(f);
+  Icmp{135, 0, 0x1234, 0}.encode(f);
+  Ipv6Addr target{0xfe, 0x80};
+  target[15] = 2;
+  f.append(ByteSpan(target));
+  f.put_u8(1);  // source link-layer address option, 8 bytes
+  f.put_u8(1);
+  f.append(ByteSpan(kMacA));
+  return {f.data(), f.data() + f.size()};
+}
+
+TEST(Packet, DescriptionMatchesOvsForEveryKindWeBuild) {
+  std::vector<std::vector<uint8_t>> frames;
+  InlineBuffer<700> f;
+  build_arp(f, 2, kMacA, kIpA, kMacB, kIpB, kMacB);
+  frames.emplace_back(f.data(), f.data() + f.size());
+  f.clear();
+  uint8_t payload[20] = {1, 2, 3};
+  build_icmp(f, kMacA, kMacB, kIpA, kIpB, 8, 0, 7, ByteSpan(payload, sizeof payload));
+  frames.emplace_back(f.data(), f.data() + f.size());
+  f.clear();
+  build_udp(f, kMacA, kMacB, kIpA, kIpB, 5000, 53, ByteSpan(payload, sizeof payload), 17);
+  frames.emplace_back(f.data(), f.data() + f.size());
+  frames.push_back(neighbour_solicitation());
+  for (const auto& frame : frames) {
+    std::string ours;
+    ofp::format_packet(ours, ByteSpan(frame));
+    EXPECT_EQ(ours, ovs_text(ByteSpan(frame)));
+  }
+}
+
+TEST(Packet, NeighbourDiscoveryIsParsed) {
+  auto ns = neighbour_solicitation();
+  auto r = parse_packet(ByteSpan(ns));
+  ASSERT_TRUE(r.view.ip6);
+  EXPECT_EQ(r.view.l4_protocol, kIpProtoIcmpv6);
+  ASSERT_TRUE(r.view.nd_target);
+  EXPECT_EQ((*r.view.nd_target)[15], 2);
+  EXPECT_EQ(r.view.nd_sll, kMacA);
+  // An option claiming zero length is malformed: no ND fields survive (as in OVS).
+  ns[ns.size() - 7] = 0;
+  r = parse_packet(ByteSpan(ns));
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.view.nd_sll, Mac{});
 }
 
 }  // namespace
