@@ -266,6 +266,13 @@ sb_host_ip() { cat "$SB_DIR/host-$1.ip"; }
 sb_host_port() { cat "$SB_DIR/host-$1.port"; }
 sb_ofport() { sb_vsctl "$1" get interface "$2" ofport; }
 
+# Forgets what hosts learnt about their neighbours: a ping that failed leaves an unresolved
+# (FAILED) entry that makes the next pings error out for a while. sb_neigh_flush HOST...
+sb_neigh_flush() {
+  local h
+  for h in "$@"; do sb_exec "$h" ip neigh flush all; done
+}
+
 # ping from host A to host B (or an address): sb_ping A B|IP [count] [extra ping args]
 sb_ping() {
   local from=$1 to=$2 count=${3:-3}

@@ -26,7 +26,7 @@ for hv in hv1 hv2; do
   sb_ofctl $hv add-flow br-int "in_port=100,tun_id=5001,actions=output:1"
 done
 # The failed attempt above left an unresolved neighbour entry in each host: start afresh.
-for vm in vm1 vm2; do sb_exec $vm ip neigh flush all; done
+sb_neigh_flush vm1 vm2
 check "vm1 -> vm2 ping over VXLAN" sb_ping vm1 vm2 5
 check "vm2 -> vm1 ping over VXLAN" sb_ping vm2 vm1 3
 
