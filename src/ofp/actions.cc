@@ -355,7 +355,9 @@ uint8_t* ActionList::nx_header(uint16_t subtype, uint16_t len) {
 }
 
 namespace {
-uint8_t* std_header(SmallBytes<128>& b, uint16_t type, uint16_t len) {
+// Appends a zeroed type-length record (an action or an instruction) and returns it.
+template <size_t N>
+uint8_t* put_tlv(SmallBytes<N>& b, uint16_t type, uint16_t len) {
   uint8_t* p = b.extend(len);
   std::memset(p, 0, len);
   store_be16(p, type);
@@ -365,39 +367,39 @@ uint8_t* std_header(SmallBytes<128>& b, uint16_t type, uint16_t len) {
 }  // namespace
 
 ActionList& ActionList::output(uint32_t port, uint16_t max_len) {
-  uint8_t* p = std_header(bytes_, 0, 16);
+  uint8_t* p = put_tlv(bytes_, 0, 16);
   store_be32(p + 4, port);
   store_be16(p + 8, max_len);
   return *this;
 }
 ActionList& ActionList::group(uint32_t group_id) {
-  store_be32(std_header(bytes_, 22, 8) + 4, group_id);
+  store_be32(put_tlv(bytes_, 22, 8) + 4, group_id);
   return *this;
 }
 ActionList& ActionList::set_queue(uint32_t queue_id) {
-  store_be32(std_header(bytes_, 21, 8) + 4, queue_id);
+  store_be32(put_tlv(bytes_, 21, 8) + 4, queue_id);
   return *this;
 }
 ActionList& ActionList::push_vlan(uint16_t ethertype) {
-  store_be16(std_header(bytes_, 17, 8) + 4, ethertype);
+  store_be16(put_tlv(bytes_, 17, 8) + 4, ethertype);
   return *this;
 }
 ActionList& ActionList::pop_vlan() {
-  std_header(bytes_, 18, 8);
+  put_tlv(bytes_, 18, 8);
   return *this;
 }
 ActionList& ActionList::dec_ttl() {
-  std_header(bytes_, 24, 8);
+  put_tlv(bytes_, 24, 8);
   return *this;
 }
 ActionList& ActionList::set_nw_ttl(uint8_t ttl) {
-  std_header(bytes_, 23, 8)[4] = ttl;
+  put_tlv(bytes_, 23, 8)[4] = ttl;
   return *this;
 }
 ActionList& ActionList::set_field(Field f, uint64_t value) {
   const FieldInfo& i = field_info(f);
   uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
-  uint8_t* p = std_header(bytes_, 25, len);
+  uint8_t* p = put_tlv(bytes_, 25, len);
   store_be32(p + 4, oxm_header(f, false));
   put_uint(p + 8, value, i.bytes);
   return *this;
@@ -405,7 +407,7 @@ ActionList& ActionList::set_field(Field f, uint64_t value) {
 ActionList& ActionList::set_field_bytes(Field f, ByteSpan value) {
   const FieldInfo& i = field_info(f);
   uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
-  uint8_t* p = std_header(bytes_, 25, len);
+  uint8_t* p = put_tlv(bytes_, 25, len);
   store_be32(p + 4, oxm_header(f, false));
   std::memcpy(p + 8, value.data(), std::min<size_t>(value.size(), i.bytes));
   return *this;
@@ -666,43 +668,38 @@ std::optional<OfpError> validate_instructions(ByteSpan ins) {
 }
 
 namespace {
-uint8_t* ins_header(SmallBytes<192>& b, uint16_t type, uint16_t len) {
-  uint8_t* p = b.extend(len);
-  std::memset(p, 0, len);
-  store_be16(p, type);
-  store_be16(p + 2, len);
-  return p;
+// An instruction that holds an action list (write/apply actions).
+template <size_t N>
+void put_actions_instruction(SmallBytes<N>& b, InstructionType type, const ActionList& actions) {
+  uint8_t* p = put_tlv(b, static_cast<uint16_t>(type), static_cast<uint16_t>(8 + actions.bytes().size()));
+  std::memcpy(p + 8, actions.bytes().data(), actions.bytes().size());
 }
 }  // namespace
 
 InstructionList& InstructionList::goto_table(uint8_t table) {
-  ins_header(bytes_, 1, 8)[4] = table;
+  put_tlv(bytes_, 1, 8)[4] = table;
   return *this;
 }
 InstructionList& InstructionList::write_metadata(uint64_t value, uint64_t mask) {
-  uint8_t* p = ins_header(bytes_, 2, 24);
+  uint8_t* p = put_tlv(bytes_, 2, 24);
   store_be64(p + 8, value);
   store_be64(p + 16, mask);
   return *this;
 }
 InstructionList& InstructionList::apply_actions(const ActionList& actions) {
-  size_t start = bytes_.size();
-  ins_header(bytes_, 4, static_cast<uint16_t>(8 + actions.bytes().size()));
-  std::memcpy(bytes_.data() + start + 8, actions.bytes().data(), actions.bytes().size());
+  put_actions_instruction(bytes_, InstructionType::kApplyActions, actions);
   return *this;
 }
 InstructionList& InstructionList::write_actions(const ActionList& actions) {
-  size_t start = bytes_.size();
-  ins_header(bytes_, 3, static_cast<uint16_t>(8 + actions.bytes().size()));
-  std::memcpy(bytes_.data() + start + 8, actions.bytes().data(), actions.bytes().size());
+  put_actions_instruction(bytes_, InstructionType::kWriteActions, actions);
   return *this;
 }
 InstructionList& InstructionList::clear_actions() {
-  ins_header(bytes_, 5, 8);
+  put_tlv(bytes_, 5, 8);
   return *this;
 }
 InstructionList& InstructionList::meter(uint32_t meter_id) {
-  store_be32(ins_header(bytes_, 6, 8) + 4, meter_id);
+  store_be32(put_tlv(bytes_, 6, 8) + 4, meter_id);
   return *this;
 }
 

@@ -34,10 +34,10 @@ using Ipv4 = uint32_t;  // host order
   X(uint16_t, flags_frag, 6)   \
   X(uint8_t, ttl, 8) X(uint8_t, protocol, 9) X(uint16_t, checksum, 10) X(Ipv4, src, 12) X(Ipv4, dst, 16)
 using Ipv6Addr = std::array<uint8_t, 16>;
-#define VLCP_PKT_IPV6(X)                                                                                 \
-  X(uint32_t, version_class_flow, 0)                                                                     \
-  X(uint16_t, payload_length, 4) X(uint8_t, next_header, 6) X(uint8_t, hop_limit, 7) X(Ipv6Addr, src, 8) \
-      X(Ipv6Addr, dst, 24)
+#define VLCP_PKT_IPV6(X)             \
+  X(uint32_t, version_class_flow, 0) \
+  X(uint16_t, payload_length, 4)     \
+  X(uint8_t, next_header, 6) X(uint8_t, hop_limit, 7) X(Ipv6Addr, src, 8) X(Ipv6Addr, dst, 24)
 #define VLCP_PKT_UDP(X) \
   X(uint16_t, src_port, 0) X(uint16_t, dst_port, 2) X(uint16_t, length, 4) X(uint16_t, checksum, 6)
 #define VLCP_PKT_TCP(X)       \
@@ -48,16 +48,16 @@ using Ipv6Addr = std::array<uint8_t, 16>;
   X(uint8_t, data_offset, 12) \
   X(uint8_t, flags, 13) X(uint16_t, window, 14) X(uint16_t, checksum, 16) X(uint16_t, urgent, 18)
 #define VLCP_PKT_ICMP(X) X(uint8_t, type, 0) X(uint8_t, code, 1) X(uint16_t, checksum, 2) X(uint32_t, rest, 4)
-#define VLCP_PKT_DHCP(X)                                                                             \
-  X(uint8_t, op, 0)                                                                                  \
-  X(uint8_t, htype, 1)                                                                               \
-  X(uint8_t, hlen, 2)                                                                                \
-  X(uint8_t, hops, 3)                                                                                \
-  X(uint32_t, xid, 4)                                                                                \
-  X(uint16_t, secs, 8)                                                                               \
-  X(uint16_t, flags, 10)                                                                             \
-  X(Ipv4, ciaddr, 12) X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) \
-      X(uint32_t, magic, 236)
+#define VLCP_PKT_DHCP(X) \
+  X(uint8_t, op, 0)      \
+  X(uint8_t, htype, 1)   \
+  X(uint8_t, hlen, 2)    \
+  X(uint8_t, hops, 3)    \
+  X(uint32_t, xid, 4)    \
+  X(uint16_t, secs, 8)   \
+  X(uint16_t, flags, 10) \
+  X(Ipv4, ciaddr, 12)    \
+  X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) X(uint32_t, magic, 236)
 
 // The headers, derived (layout.h): struct, kSize, decode and encode.
 VLCP_LAYOUT(Ethernet, VLCP_PKT_ETHERNET, 14)
