@@ -167,6 +167,12 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
     const FieldInfo* info = t.info;
     bool masked = oxm_masked(h);
     pos += 4 + len;
+    if (masked) {
+      // Value bits outside the mask are an error even in a field we skip (as OVS checks).
+      size_t width = t.payload.size() / 2;
+      for (size_t i = 0; i < width; ++i)
+        if (t.payload[i] & ~t.payload[width + i]) return kBadMatch_BAD_WILDCARDS;
+    }
     if (!info) {
       if (!loose) return t.bad_length ? kBadMatch_BAD_LEN : kBadMatch_BAD_FIELD;
       continue;
@@ -177,8 +183,6 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
       // A field that cannot be masked still takes an all-ones (exact) or all-zeros (any) mask.
       if (!info->maskable && !all_bytes(m, info->bytes, 0) && !all_bytes(m, info->bytes, 0xff))
         return kBadMatch_BAD_MASK;
-      for (size_t i = 0; i < info->bytes; ++i)
-        if (v[i] & ~m[i]) return kBadMatch_BAD_WILDCARDS;
     }
     if (!field_value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
     if (!loose && info->prereq != Prereq::kNone && !facts.satisfied(info->prereq))
