@@ -168,7 +168,10 @@ void encode_features_reply(Buffer& out, uint32_t xid, const FeaturesReply& r) {
 
 Decoded<SwitchConfig> decode_switch_config(const Frame& f) {
   if (f.body.size() != 4) return kBadRequest_BAD_LEN;
-  return SwitchConfig{load_be16(f.body.data()), load_be16(f.body.data() + 2)};
+  SwitchConfig c{load_be16(f.body.data()), load_be16(f.body.data() + 2)};
+  // A controller may only ask for the fragment modes (bits 0-1); a switch's reply is read leniently.
+  if (f.header.type == MsgType::kSetConfig && (c.flags & ~3u)) return kSwitchConfigFailed_BAD_FLAGS;
+  return c;
 }
 
 void encode_switch_config(Buffer& out, MsgType type, uint32_t xid, const SwitchConfig& c) {
@@ -333,8 +336,7 @@ Decoded<FlowRemoved> decode_flow_removed(const Frame& f) {
   r.read_be64(&m.byte_count);
   auto match = MatchView::decode(r);
   if (!match.ok()) return match.error();
-  if (!r.at_end()) return kBadRequest_BAD_LEN;
-  m.match = Match(*match);
+  m.match = Match(*match);  // bytes after the match are ignored, as OVS does
   return m;
 }
 

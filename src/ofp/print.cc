@@ -992,18 +992,28 @@ void print_flow_mod(std::string& s, const FlowMod& m) {
 
 }  // namespace
 
+namespace {
+// OVS's durations: "12s", "12.345s" when exact in milliseconds, else the nanoseconds needed.
+void format_duration(std::string& s, uint32_t sec, uint32_t nsec) {
+  appendf(s, "%" PRIu32, sec);
+  if (nsec) {
+    if (nsec % 1000000 == 0) {
+      appendf(s, ".%03" PRIu32, nsec / 1000000);
+    } else {
+      appendf(s, ".%09" PRIu32, nsec);
+      while (s.back() == '0') s.pop_back();
+    }
+  }
+  s += 's';
+}
+}  // namespace
+
 void format_flow_stats(std::string& s, const FlowStats& fs, bool show_stats) {
   if (show_stats || fs.cookie) appendf(s, "cookie=0x%" PRIx64 ", ", fs.cookie);
   if (show_stats) {
-    appendf(s, "duration=%" PRIu32, fs.duration_sec);
-    if (fs.duration_nsec) {
-      // OVS: milliseconds when exact, else nanoseconds.
-      if (fs.duration_nsec % 1000000 == 0)
-        appendf(s, ".%03" PRIu32, fs.duration_nsec / 1000000);
-      else
-        appendf(s, ".%09" PRIu32, fs.duration_nsec);
-    }
-    s += "s, ";
+    s += "duration=";
+    format_duration(s, fs.duration_sec, fs.duration_nsec);
+    s += ", ";
   }
   if (show_stats || fs.table_id) appendf(s, "table=%u, ", fs.table_id);
   if (show_stats) appendf(s, "n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ", fs.packet_count, fs.byte_count);
@@ -1185,6 +1195,35 @@ std::string print_message(ByteSpan message) {
           any = true;
         }
       if (!any) s += " 0";
+      return s;
+    }
+    case MsgType::kFlowRemoved: {
+      auto r = decode_flow_removed(f);
+      if (!r.ok()) return fail(r.error());
+      static const char* const kReasons[] = {"idle",         "hard",     "delete",
+                                             "group_delete", "eviction", "meter_delete"};
+      s += ' ';
+      format_match(s, r->match.oxms(), r->priority);
+      if (r->reason < 6)
+        appendf(s, " reason=%s", kReasons[r->reason]);
+      else
+        appendf(s, " reason=%u", r->reason);
+      if (r->table_id != 0xff) appendf(s, " table_id=%u", r->table_id);
+      if (r->cookie) appendf(s, " cookie:0x%" PRIx64, r->cookie);
+      s += " duration";
+      format_duration(s, r->duration_sec, r->duration_nsec);
+      appendf(s, " idle%u", r->idle_timeout);
+      if (r->hard_timeout) appendf(s, " hard%u", r->hard_timeout);
+      appendf(s, " pkts%" PRIu64 " bytes%" PRIu64, r->packet_count, r->byte_count);
+      return s;
+    }
+    case MsgType::kRoleRequest:
+    case MsgType::kRoleReply: {
+      auto r = decode_role(f);
+      if (!r.ok()) return fail(r.error());
+      static const char* const kRoles[] = {"nochange", "equal", "primary", "secondary"};
+      appendf(s, " role=%s", kRoles[static_cast<uint32_t>(r->role)]);
+      if (r->generation_id != ~uint64_t{0}) appendf(s, " generation_id=%" PRIu64, r->generation_id);
       return s;
     }
     case MsgType::kSetConfig:

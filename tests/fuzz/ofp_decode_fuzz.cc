@@ -25,6 +25,12 @@ bool differential(uint8_t type) {
     case vlcp::ofp::MsgType::kGroupMod:
     case vlcp::ofp::MsgType::kFeaturesReply:
     case vlcp::ofp::MsgType::kEchoReply:
+    case vlcp::ofp::MsgType::kFlowRemoved:
+    case vlcp::ofp::MsgType::kRoleRequest:
+    case vlcp::ofp::MsgType::kRoleReply:
+    case vlcp::ofp::MsgType::kSetConfig:
+    case vlcp::ofp::MsgType::kGetConfigReply:
+    case vlcp::ofp::MsgType::kBarrierReply:
     case vlcp::ofp::MsgType::kHello:
     case vlcp::ofp::MsgType::kEchoRequest:
     case vlcp::ofp::MsgType::kBarrierRequest:

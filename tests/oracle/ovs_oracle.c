@@ -98,6 +98,11 @@ int ovs_oracle_decode(const void *msg, size_t len, char **error_name) {
         error = ofputil_pull_switch_features(&b, &features);
         break;
     }
+    case OFPTYPE_SET_CONFIG: {
+        struct ofputil_switch_config config;
+        error = ofputil_decode_set_config(oh, &config);
+        break;
+    }
     case OFPTYPE_ROLE_REQUEST:
     case OFPTYPE_ROLE_REPLY: {
         struct ofputil_role_request rr;

@@ -175,3 +175,50 @@ TEST(OvsDifferential, MessagesWeEncodeAreAcceptedByOvsAndPrintTheSame) {
 
 }  // namespace
 }  // namespace vlcp::ofp
+
+namespace vlcp::ofp {
+namespace {
+
+// Messages a switch sends or a controller asks for, printed by both.
+TEST(OvsDifferential, OtherMessagesPrintTheSame) {
+  std::vector<std::vector<uint8_t>> messages;
+  auto add = [&](auto&& encode) {
+    InlineBuffer<512> b;
+    encode(b);
+    messages.emplace_back(b.data(), b.data() + b.size());
+  };
+  add([](Buffer& b) {
+    FlowRemoved r;
+    r.cookie = 0x42;
+    r.priority = 100;
+    r.reason = 0;
+    r.table_id = 3;
+    r.duration_sec = 12;
+    r.duration_nsec = 345000000;
+    r.idle_timeout = 30;
+    r.packet_count = 7;
+    r.byte_count = 700;
+    r.match.add(Field::kInPort, 2).add(Field::kEthType, 0x0800).add(Field::kIpv4Src, 0x0a000001);
+    encode_flow_removed(b, 1, r);
+  });
+  add([](Buffer& b) {
+    FlowRemoved r;
+    r.reason = 2;
+    r.table_id = 0xff;
+    r.duration_nsec = 1234;
+    r.hard_timeout = 60;
+    encode_flow_removed(b, 2, r);
+  });
+  add([](Buffer& b) { encode_role(b, MsgType::kRoleRequest, 3, RoleMsg{Role::kMaster, 7}); });
+  add([](Buffer& b) { encode_role(b, MsgType::kRoleReply, 4, RoleMsg{Role::kSlave, ~uint64_t{0}}); });
+  add([](Buffer& b) { encode_switch_config(b, MsgType::kSetConfig, 5, SwitchConfig{2, 0xffe5}); });
+  add([](Buffer& b) { encode_simple(b, MsgType::kBarrierReply, 6); });
+  add([](Buffer& b) { encode_features_reply(b, 7, FeaturesReply{0xabcdef, 0, 254, 0, 0x147}); });
+  for (const auto& m : messages) {
+    SCOPED_TRACE(to_hex(ByteSpan(m)));
+    EXPECT_EQ(print_message(ByteSpan(m)), ovs_print(ByteSpan(m)));
+  }
+}
+
+}  // namespace
+}  // namespace vlcp::ofp
