@@ -31,6 +31,7 @@ int usage(FILE* to) {
                "                            the switch's flows, as ovs-ofctl dump-flows writes them;\n"
                "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
                "                            or tcp:HOST:PORT\n"
+               "  dump-ports-desc SWITCH    the switch's ports, as ovs-ofctl dump-ports-desc writes them\n"
                "  --version                 show the version\n"
                "Exit status: 0 success, 1 the input could not be decoded, 2 usage error.\n");
   return to == stderr ? kExitUsage : 0;
@@ -97,6 +98,28 @@ int dump_flows(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Sends a multipart request with an empty body and prints each reply as ofp-print does.
+int multipart_verb(const std::string& verb, const std::vector<std::string>& args,
+                   vlcp::ofp::MultipartType type) {
+  if (args.size() != 1) return usage(stderr);
+  auto client = vlcp::cli::SwitchClient::connect(args[0], std::chrono::seconds(5));
+  if (!client.ok()) {
+    std::fprintf(stderr, "vlcpctl: %s: %s\n", verb.c_str(), client.error().message().c_str());
+    return kExitFailure;
+  }
+  vlcp::InlineBuffer<64> request;
+  vlcp::ofp::encode_multipart_request(request, (*client)->next_xid(), type, vlcp::ByteSpan());
+  vlcp::Status st = (*client)->transact(request.span(), [&](const vlcp::ofp::Frame& f) -> vlcp::Status {
+    std::printf("%s\n", vlcp::ofp::print_message(f.bytes).c_str());
+    return {};
+  });
+  if (!st.ok()) {
+    std::fprintf(stderr, "vlcpctl: %s: %s\n", verb.c_str(), st.message().c_str());
+    return kExitFailure;
+  }
+  return 0;
+}
+
 int ofp_print_pcap(const std::string& path) {
   std::string error;
   int failures = 0;
@@ -131,6 +154,8 @@ int main(int argc, char** argv) {
     return usage(stderr);
   }
   if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
+  if (args[0] == "dump-ports-desc")
+    return multipart_verb(args[0], {args.begin() + 1, args.end()}, vlcp::ofp::MultipartType::kPortDesc);
   std::fprintf(stderr, "vlcpctl: unknown command '%s' (see vlcpctl --help)\n", args[0].c_str());
   return kExitUsage;
 }

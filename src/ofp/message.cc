@@ -32,6 +32,17 @@ std::string_view message_name(MsgType type) {
   return i < kMessages.size() ? kMessages[i].name : std::string_view{};
 }
 
+std::string_view multipart_name(MultipartType type) {
+  switch (type) {
+#define VLCP_MP_NAME(e, code, name) \
+  case MultipartType::e:            \
+    return name;
+    VLCP_OFP_MULTIPART_TYPES(VLCP_MP_NAME)
+#undef VLCP_MP_NAME
+  }
+  return {};
+}
+
 uint16_t message_min_length(uint8_t type) {
   return type < kMessages.size() ? kMessages[type].min_length : 0;
 }
@@ -363,6 +374,7 @@ Decoded<Port> decode_port(ByteSpan b) {
   const uint8_t* p = b.data();
   Port port;
   port.port_no = load_be32(p);
+  if (!port_in_range(port.port_no)) return kBadAction_BAD_OUT_PORT;  // OVS's report for it
   std::copy(p + 8, p + 14, port.hw_addr.begin());
   const char* name = reinterpret_cast<const char*>(p + 16);
   port.name.assign(name, strnlen(name, 16));

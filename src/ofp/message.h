@@ -264,23 +264,30 @@ void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g);
 
 // --- MULTIPART -------------------------------------------------------------------------------
 
+// X(Enum, type, name as ovs-ofctl prints it: "OFPST_<name> request|reply")
+#define VLCP_OFP_MULTIPART_TYPES(X)       \
+  X(kDesc, 0, "DESC")                     \
+  X(kFlow, 1, "FLOW")                     \
+  X(kAggregate, 2, "AGGREGATE")           \
+  X(kTable, 3, "TABLE")                   \
+  X(kPortStats, 4, "PORT")                \
+  X(kQueue, 5, "QUEUE")                   \
+  X(kGroup, 6, "GROUP")                   \
+  X(kGroupDesc, 7, "GROUP_DESC")          \
+  X(kGroupFeatures, 8, "GROUP_FEATURES")  \
+  X(kMeter, 9, "METER")                   \
+  X(kMeterConfig, 10, "METER_CONFIG")     \
+  X(kMeterFeatures, 11, "METER_FEATURES") \
+  X(kTableFeatures, 12, "TABLE_FEATURES") \
+  X(kPortDesc, 13, "PORT_DESC")           \
+  X(kExperimenter, 0xffff, "EXPERIMENTER")
+
 enum class MultipartType : uint16_t {
-  kDesc = 0,
-  kFlow = 1,
-  kAggregate = 2,
-  kTable = 3,
-  kPortStats = 4,
-  kQueue = 5,
-  kGroup = 6,
-  kGroupDesc = 7,
-  kGroupFeatures = 8,
-  kMeter = 9,
-  kMeterConfig = 10,
-  kMeterFeatures = 11,
-  kTableFeatures = 12,
-  kPortDesc = 13,
-  kExperimenter = 0xffff,
+#define VLCP_MP_ENUM(e, code, name) e = code,
+  VLCP_OFP_MULTIPART_TYPES(VLCP_MP_ENUM)
+#undef VLCP_MP_ENUM
 };
+std::string_view multipart_name(MultipartType type);  // "" when unknown
 inline constexpr uint16_t kMultipartMore = 1;
 
 struct MultipartHeader {

@@ -6,10 +6,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "ofp/actions.h"
 #include "ofp/match.h"
@@ -1008,6 +1010,62 @@ void format_duration(std::string& s, uint32_t sec, uint32_t nsec) {
 }
 }  // namespace
 
+namespace {
+// Bit names in ascending order, unknown bits as one hex number, "0" when none (OVS's
+// ofp_print_bit_names), then a newline.
+void bit_names(std::string& s, uint32_t bits, const char* const* names, size_t n_names) {
+  if (!bits) {
+    s += "0\n";
+    return;
+  }
+  bool first = true;
+  for (size_t i = 0; i < n_names && i < 32; ++i) {
+    if ((bits & (1u << i)) && names[i]) {
+      if (!first) s += ' ';
+      s += names[i];
+      bits &= ~(1u << i);
+      first = false;
+    }
+  }
+  if (bits) appendf(s, first ? "0x%" PRIx32 : " 0x%" PRIx32, bits);
+  s += '\n';
+}
+
+// A port as OVS describes it (ofputil_phy_port_format), OpenFlow 1.3 bit meanings.
+void format_port_desc(std::string& s, const Port& port) {
+  static const char* const kConfig[] = {"PORT_DOWN", nullptr,  "NO_RECV",     nullptr,
+                                        nullptr,     "NO_FWD", "NO_PACKET_IN"};
+  static const char* const kState[] = {"LINK_DOWN", "BLOCKED", "LIVE"};
+  static const char* const kFeatures[] = {
+      "10MB-HD",  "10MB-FD", "100MB-HD", "100MB-FD", "1GB-HD", "1GB-FD",   "10GB-FD",    "40GB-FD",
+      "100GB-FD", "1TB-FD",  "OTHER",    "COPPER",   "FIBER",  "AUTO_NEG", "AUTO_PAUSE", "AUTO_PAUSE_ASYM"};
+  std::string name;
+  for (char c : port.name) {
+    if (!std::isprint(static_cast<unsigned char>(c))) break;
+    name += c;
+  }
+  s += ' ';
+  s += format_port(port.port_no);
+  appendf(s, "(%s): addr:", name.c_str());
+  format_eth(s, port.hw_addr.data());
+  s += "\n     config:     ";
+  bit_names(s, port.config & 0x65, kConfig, std::size(kConfig));
+  s += "     state:      ";
+  bit_names(s, port.state & 0x7, kState, std::size(kState));
+  const std::pair<const char*, uint32_t> features[] = {{"     current:    ", port.curr},
+                                                       {"     advertised: ", port.advertised},
+                                                       {"     supported:  ", port.supported},
+                                                       {"     peer:       ", port.peer}};
+  for (const auto& [label, bits] : features) {
+    if (!(bits & 0xffff)) continue;
+    s += label;
+    bit_names(s, bits & 0xffff, kFeatures, std::size(kFeatures));
+  }
+  appendf(s, "     speed: %" PRIu32 " Mbps now, %" PRIu32 " Mbps max", port.curr_speed / 1000,
+          port.max_speed / 1000);
+}
+}  // namespace
+
 void format_flow_stats(std::string& s, const FlowStats& fs, bool show_stats) {
   if (show_stats || fs.cookie) appendf(s, "cookie=0x%" PRIx64 ", ", fs.cookie);
   if (show_stats) {
@@ -1108,6 +1166,13 @@ std::string print_message(ByteSpan message) {
   if (!frame.ok()) return "***decode error: " + error_name(frame.error()) + "***";
   const Frame& f = *frame;
   std::string s(message_name(f.header.type));
+  if (f.header.type == MsgType::kMultipartRequest || f.header.type == MsgType::kMultipartReply) {
+    // Named by their body: "OFPST_PORT_DESC reply".
+    auto mp = decode_multipart(f);
+    std::string_view body = mp.ok() ? multipart_name(mp->type) : std::string_view{};
+    if (!body.empty())
+      s = "OFPST_" + std::string(body) + (f.header.type == MsgType::kMultipartReply ? " reply" : " request");
+  }
   appendf(s, " (OF1.3) (xid=0x%" PRIx32 "):", f.header.xid);
   auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
   switch (f.header.type) {
@@ -1217,6 +1282,14 @@ std::string print_message(ByteSpan message) {
       appendf(s, " pkts%" PRIu64 " bytes%" PRIu64, r->packet_count, r->byte_count);
       return s;
     }
+    case MsgType::kPortStatus: {
+      auto ps = decode_port_status(f);
+      if (!ps.ok()) return fail(ps.error());
+      static const char* const kReasons[] = {" ADD:", " DEL:", " MOD:"};
+      if (ps->reason < 3) s += kReasons[ps->reason];
+      format_port_desc(s, ps->port);
+      return s;
+    }
     case MsgType::kRoleRequest:
     case MsgType::kRoleReply: {
       auto r = decode_role(f);
@@ -1262,6 +1335,18 @@ std::string print_message(ByteSpan message) {
     case MsgType::kMultipartReply: {
       auto mp = decode_multipart(f);
       if (!mp.ok()) return fail(mp.error());
+      if (mp->type == MultipartType::kPortDesc) {
+        auto ports = decode_port_desc_reply(mp->body);
+        if (!ports.ok()) return fail(ports.error());
+        // OVS lists ports sorted by number.
+        std::sort(ports->begin(), ports->end(),
+                  [](const Port& a, const Port& b) { return a.port_no < b.port_no; });
+        for (const Port& p : *ports) {
+          s += '\n';
+          format_port_desc(s, p);
+        }
+        return s;
+      }
       if (mp->type != MultipartType::kFlow) return s;
       auto flows = decode_flow_stats_reply(mp->body);
       if (!flows.ok()) return fail(flows.error());

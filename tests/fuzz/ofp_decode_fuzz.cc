@@ -31,6 +31,7 @@ bool differential(uint8_t type) {
     case vlcp::ofp::MsgType::kSetConfig:
     case vlcp::ofp::MsgType::kGetConfigReply:
     case vlcp::ofp::MsgType::kBarrierReply:
+    case vlcp::ofp::MsgType::kPortStatus:
     case vlcp::ofp::MsgType::kHello:
     case vlcp::ofp::MsgType::kEchoRequest:
     case vlcp::ofp::MsgType::kBarrierRequest:

@@ -55,6 +55,14 @@ check_status "dump-flows to a missing socket fails cleanly" 1 "$vlcpctl" dump-fl
 # 3. A real controller session, captured and decoded.
 sb_host h1 hv1 br0 10.0.0.1/24 ofport=1
 sb_host h2 hv1 br0 10.0.0.2/24 ofport=2
+# The switch's port descriptions (a multipart reply OVS encodes), printed by both.
+sb_ofctl hv1 dump-ports-desc br0 | sed 's/(xid=0x[0-9a-f]*)/(xid)/' >"$SB_DIR/ports-theirs.txt"
+"$vlcpctl" dump-ports-desc "$mgmt" | sed 's/(xid=0x[0-9a-f]*)/(xid)/' >"$SB_DIR/ports-ours.txt"
+if diff -u "$SB_DIR/ports-theirs.txt" "$SB_DIR/ports-ours.txt" >"$SB_DIR/ports-diff.txt"; then
+  pass "dump-ports-desc reads the ports exactly as ovs-ofctl does ($(grep -c addr: "$SB_DIR/ports-ours.txt") ports)"
+else
+  fail "port descriptions differ:\n$(cat "$SB_DIR/ports-diff.txt")"
+fi
 sb_ofctl hv1 del-flows br0
 ns=$(sb_ns hv1)
 ip netns exec "$ns" tcpdump -Z root --immediate-mode -i lo -U -w "$SB_DIR/of.pcap" "tcp port 6653" >"$SB_DIR/tcpdump.log" 2>&1 &
