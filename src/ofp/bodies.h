@@ -93,16 +93,17 @@ VLCP_LAYOUT(TableStats, VLCP_OFP_TABLE_STATS, 24)
 
 #define VLCP_OFP_PORT_STATS_REQUEST(X) X(uint32_t, port_no, 0)
 VLCP_LAYOUT(PortStatsRequest, VLCP_OFP_PORT_STATS_REQUEST, 8)
-#define VLCP_OFP_PORT_STATS(X)                                                               \
-  X(uint32_t, port_no, 0)                                                                    \
-  X(uint64_t, rx_packets, 8)                                                                 \
-  X(uint64_t, tx_packets, 16)                                                                \
-  X(uint64_t, rx_bytes, 24)                                                                  \
-  X(uint64_t, tx_bytes, 32)                                                                  \
-  X(uint64_t, rx_dropped, 40)                                                                \
-  X(uint64_t, tx_dropped, 48) X(uint64_t, rx_errors, 56) X(uint64_t, tx_errors, 64)          \
-      X(uint64_t, rx_frame_err, 72) X(uint64_t, rx_over_err, 80) X(uint64_t, rx_crc_err, 88) \
-          X(uint64_t, collisions, 96) X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
+#define VLCP_OFP_PORT_STATS(X)                                                             \
+  X(uint32_t, port_no, 0)                                                                  \
+  X(uint64_t, rx_packets, 8)                                                               \
+  X(uint64_t, tx_packets, 16)                                                              \
+  X(uint64_t, rx_bytes, 24)                                                                \
+  X(uint64_t, tx_bytes, 32)                                                                \
+  X(uint64_t, rx_dropped, 40)                                                              \
+  X(uint64_t, tx_dropped, 48)                                                              \
+  X(uint64_t, rx_errors, 56) X(uint64_t, tx_errors, 64) X(uint64_t, rx_frame_err, 72)      \
+      X(uint64_t, rx_over_err, 80) X(uint64_t, rx_crc_err, 88) X(uint64_t, collisions, 96) \
+          X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
 VLCP_LAYOUT(PortStats, VLCP_OFP_PORT_STATS, 112)
 
 #define VLCP_OFP_QUEUE_STATS_REQUEST(X) X(uint32_t, port_no, 0) X(uint32_t, queue_id, 4)
@@ -130,15 +131,15 @@ VLCP_LAYOUT(BucketCounter, VLCP_OFP_BUCKET_COUNTER, 16)
 #define VLCP_OFP_GROUP_DESC(X) X(uint16_t, length, 0) X(uint8_t, type, 2) X(uint32_t, group_id, 4)
 VLCP_LAYOUT(GroupDescHeader, VLCP_OFP_GROUP_DESC, 8)  // followed by buckets
 
-#define VLCP_OFP_GROUP_FEATURES(X)                                                               \
-  X(uint32_t, types, 0)                                                                          \
-  X(uint32_t, capabilities, 4)                                                                   \
-  X(uint32_t, max_groups_all, 8)                                                                 \
-  X(uint32_t, max_groups_select, 12)                                                             \
-  X(uint32_t, max_groups_indirect, 16)                                                           \
-  X(uint32_t, max_groups_ff, 20)                                                                 \
-  X(uint32_t, actions_all, 24) X(uint32_t, actions_select, 28) X(uint32_t, actions_indirect, 32) \
-      X(uint32_t, actions_ff, 36)
+#define VLCP_OFP_GROUP_FEATURES(X)     \
+  X(uint32_t, types, 0)                \
+  X(uint32_t, capabilities, 4)         \
+  X(uint32_t, max_groups_all, 8)       \
+  X(uint32_t, max_groups_select, 12)   \
+  X(uint32_t, max_groups_indirect, 16) \
+  X(uint32_t, max_groups_ff, 20)       \
+  X(uint32_t, actions_all, 24)         \
+  X(uint32_t, actions_select, 28) X(uint32_t, actions_indirect, 32) X(uint32_t, actions_ff, 36)
 VLCP_LAYOUT(GroupFeatures, VLCP_OFP_GROUP_FEATURES, 40)
 
 #define VLCP_OFP_METER_STATS_REQUEST(X) X(uint32_t, meter_id, 0)

@@ -1296,7 +1296,10 @@ std::string print_message(ByteSpan message) {
       if (!r.ok()) return fail(r.error());
       static const char* const kRoles[] = {"nochange", "equal", "primary", "secondary"};
       appendf(s, " role=%s", kRoles[static_cast<uint32_t>(r->role)]);
-      if (r->generation_id != ~uint64_t{0}) appendf(s, " generation_id=%" PRIu64, r->generation_id);
+      // A request's generation id means nothing when it changes no role (OpenFlow 1.3 §7.3.9).
+      bool has_generation = f.header.type == MsgType::kRoleReply || r->role != Role::kNoChange;
+      if (has_generation && r->generation_id != ~uint64_t{0})
+        appendf(s, " generation_id=%" PRIu64, r->generation_id);
       return s;
     }
     case MsgType::kSetConfig:
