@@ -11,13 +11,13 @@ using namespace errors;
 
 struct MsgInfo {
   uint16_t min_length;
-  bool variable;
+  Tail tail;
   std::string_view name;
 };
 
 constexpr std::array<MsgInfo, 30> kMessages = [] {
   std::array<MsgInfo, 30> t{};
-#define VLCP_MSG_INFO(e, code, min, variable, name) t[code] = MsgInfo{min, variable, name};
+#define VLCP_MSG_INFO(e, code, min, tail, name) t[code] = MsgInfo{min, Tail::tail, name};
   VLCP_OFP_MESSAGES(VLCP_MSG_INFO)
 #undef VLCP_MSG_INFO
   return t;
@@ -63,7 +63,9 @@ Decoded<Frame> decode_frame(ByteSpan m) {
   if (f.header.length != m.size()) return kBadRequest_BAD_LEN;
   uint16_t min = message_min_length(m[1]);
   if (min == 0) return kBadRequest_BAD_TYPE;
-  if (f.header.length < min || (!kMessages[m[1]].variable && f.header.length != min))
+  Tail tail = kMessages[m[1]].tail;
+  if (f.header.length < min || (tail == Tail::kFixed && f.header.length != min) ||
+      (tail == Tail::kAligned8 && (f.header.length - min) % 8 != 0))
     return kBadRequest_BAD_LEN;
   f.header.type = static_cast<MsgType>(m[1]);
   f.bytes = m;

@@ -24,41 +24,45 @@ inline constexpr uint32_t kNoBuffer = 0xffffffff;
 inline constexpr uint32_t kGroupAny = 0xffffffff;
 inline constexpr uint32_t kGroupAll = 0xfffffffc;
 
-// X(Enum, type code, length including the header (the minimum when variable), variable?, name)
-#define VLCP_OFP_MESSAGES(X)                                                \
-  X(kHello, 0, 8, true, "OFPT_HELLO")                                       \
-  X(kError, 1, 12, true, "OFPT_ERROR")                                      \
-  X(kEchoRequest, 2, 8, true, "OFPT_ECHO_REQUEST")                          \
-  X(kEchoReply, 3, 8, true, "OFPT_ECHO_REPLY")                              \
-  X(kExperimenter, 4, 16, true, "OFPT_EXPERIMENTER")                        \
-  X(kFeaturesRequest, 5, 8, false, "OFPT_FEATURES_REQUEST")                 \
-  X(kFeaturesReply, 6, 32, false, "OFPT_FEATURES_REPLY")                    \
-  X(kGetConfigRequest, 7, 8, false, "OFPT_GET_CONFIG_REQUEST")              \
-  X(kGetConfigReply, 8, 12, false, "OFPT_GET_CONFIG_REPLY")                 \
-  X(kSetConfig, 9, 12, false, "OFPT_SET_CONFIG")                            \
-  X(kPacketIn, 10, 34, true, "OFPT_PACKET_IN")                              \
-  X(kFlowRemoved, 11, 56, true, "OFPT_FLOW_REMOVED")                        \
-  X(kPortStatus, 12, 80, false, "OFPT_PORT_STATUS")                         \
-  X(kPacketOut, 13, 24, true, "OFPT_PACKET_OUT")                            \
-  X(kFlowMod, 14, 56, true, "OFPT_FLOW_MOD")                                \
-  X(kGroupMod, 15, 16, true, "OFPT_GROUP_MOD")                              \
-  X(kPortMod, 16, 40, false, "OFPT_PORT_MOD")                               \
-  X(kTableMod, 17, 16, false, "OFPT_TABLE_MOD")                             \
-  X(kMultipartRequest, 18, 16, true, "OFPST_REQUEST")                       \
-  X(kMultipartReply, 19, 16, true, "OFPST_REPLY")                           \
-  X(kBarrierRequest, 20, 8, false, "OFPT_BARRIER_REQUEST")                  \
-  X(kBarrierReply, 21, 8, false, "OFPT_BARRIER_REPLY")                      \
-  X(kQueueGetConfigRequest, 22, 16, false, "OFPT_QUEUE_GET_CONFIG_REQUEST") \
-  X(kQueueGetConfigReply, 23, 16, true, "OFPT_QUEUE_GET_CONFIG_REPLY")      \
-  X(kRoleRequest, 24, 24, false, "OFPT_ROLE_REQUEST")                       \
-  X(kRoleReply, 25, 24, false, "OFPT_ROLE_REPLY")                           \
-  X(kGetAsyncRequest, 26, 8, false, "OFPT_GET_ASYNC_REQUEST")               \
-  X(kGetAsyncReply, 27, 32, false, "OFPT_GET_ASYNC_REPLY")                  \
-  X(kSetAsync, 28, 32, false, "OFPT_SET_ASYNC")                             \
-  X(kMeterMod, 29, 16, true, "OFPT_METER_MOD")
+// How a message may grow past its declared length: not at all, by any number of bytes, or by
+// whole 8-byte units (bodies made of 8-aligned structures; OVS enforces this too).
+enum class Tail : uint8_t { kFixed, kAny, kAligned8 };
+
+// X(Enum, type code, length including the header (the minimum unless kFixed), tail, name)
+#define VLCP_OFP_MESSAGES(X)                                                 \
+  X(kHello, 0, 8, kAny, "OFPT_HELLO")                                        \
+  X(kError, 1, 12, kAny, "OFPT_ERROR")                                       \
+  X(kEchoRequest, 2, 8, kAny, "OFPT_ECHO_REQUEST")                           \
+  X(kEchoReply, 3, 8, kAny, "OFPT_ECHO_REPLY")                               \
+  X(kExperimenter, 4, 16, kAny, "OFPT_EXPERIMENTER")                         \
+  X(kFeaturesRequest, 5, 8, kFixed, "OFPT_FEATURES_REQUEST")                 \
+  X(kFeaturesReply, 6, 32, kFixed, "OFPT_FEATURES_REPLY")                    \
+  X(kGetConfigRequest, 7, 8, kFixed, "OFPT_GET_CONFIG_REQUEST")              \
+  X(kGetConfigReply, 8, 12, kFixed, "OFPT_GET_CONFIG_REPLY")                 \
+  X(kSetConfig, 9, 12, kFixed, "OFPT_SET_CONFIG")                            \
+  X(kPacketIn, 10, 34, kAny, "OFPT_PACKET_IN")                               \
+  X(kFlowRemoved, 11, 56, kAligned8, "OFPT_FLOW_REMOVED")                    \
+  X(kPortStatus, 12, 80, kFixed, "OFPT_PORT_STATUS")                         \
+  X(kPacketOut, 13, 24, kAny, "OFPT_PACKET_OUT")                             \
+  X(kFlowMod, 14, 56, kAligned8, "OFPT_FLOW_MOD")                            \
+  X(kGroupMod, 15, 16, kAligned8, "OFPT_GROUP_MOD")                          \
+  X(kPortMod, 16, 40, kFixed, "OFPT_PORT_MOD")                               \
+  X(kTableMod, 17, 16, kFixed, "OFPT_TABLE_MOD")                             \
+  X(kMultipartRequest, 18, 16, kAny, "OFPST_REQUEST")                        \
+  X(kMultipartReply, 19, 16, kAny, "OFPST_REPLY")                            \
+  X(kBarrierRequest, 20, 8, kFixed, "OFPT_BARRIER_REQUEST")                  \
+  X(kBarrierReply, 21, 8, kFixed, "OFPT_BARRIER_REPLY")                      \
+  X(kQueueGetConfigRequest, 22, 16, kFixed, "OFPT_QUEUE_GET_CONFIG_REQUEST") \
+  X(kQueueGetConfigReply, 23, 16, kAligned8, "OFPT_QUEUE_GET_CONFIG_REPLY")  \
+  X(kRoleRequest, 24, 24, kFixed, "OFPT_ROLE_REQUEST")                       \
+  X(kRoleReply, 25, 24, kFixed, "OFPT_ROLE_REPLY")                           \
+  X(kGetAsyncRequest, 26, 8, kFixed, "OFPT_GET_ASYNC_REQUEST")               \
+  X(kGetAsyncReply, 27, 32, kFixed, "OFPT_GET_ASYNC_REPLY")                  \
+  X(kSetAsync, 28, 32, kFixed, "OFPT_SET_ASYNC")                             \
+  X(kMeterMod, 29, 16, kAligned8, "OFPT_METER_MOD")
 
 enum class MsgType : uint8_t {
-#define VLCP_MSG_ENUM(e, code, min, variable, name) e = code,
+#define VLCP_MSG_ENUM(e, code, min, tail, name) e = code,
   VLCP_OFP_MESSAGES(VLCP_MSG_ENUM)
 #undef VLCP_MSG_ENUM
 };
