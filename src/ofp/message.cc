@@ -406,6 +406,7 @@ void encode_port(Buffer& out, const Port& port) {
 
 Decoded<PortStatus> decode_port_status(const Frame& f) {
   if (f.body.size() != 8 + kPortWireSize) return kBadRequest_BAD_LEN;
+  if (f.body[0] > 2) return kBadRequest_BAD_TYPE;  // reason: add, delete or modify only
   auto port = decode_port(f.body.subspan(8));
   if (!port.ok()) return port.error();
   return PortStatus{f.body[0], std::move(*port)};

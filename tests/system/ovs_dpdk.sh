@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # OVS-DPDK (Debian's ovs-vswitchd-dpdk, no hugepages) with DPDK ports backed by af_packet on
 # veths into namespace hosts, and one backed by a DPDK tap: pings cross the DPDK datapath.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/assert.sh"
-. "$here/../sandbox/lib.sh"
-
-sb_init || exit 1
-trap sb_down EXIT
+. "$(dirname "$0")/../lib/system.sh"
 
 check "OVS-DPDK starts without hugepages" sb_ovs_start dpdk1 dpdk || { finish; exit 1; }
 check_output "DPDK is initialised" "DPDK 22.11" sb_vsctl dpdk1 get Open_vSwitch . dpdk_version

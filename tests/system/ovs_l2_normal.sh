@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # Two namespace hosts on one userspace OVS bridge (fail_mode=secure): no traffic without flows,
 # ping and TCP with a static NORMAL flow.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/assert.sh"
-. "$here/../sandbox/lib.sh"
-
-sb_init || exit 1
-trap sb_down EXIT
+. "$(dirname "$0")/../lib/system.sh"
 
 sb_ovs_start hv1 || { fail "start OVS"; finish; exit; }
 sb_bridge hv1 br0 0000000000000001

@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # Two "servers" (each an OVS in its own namespace) joined by an underlay; a host on each talks
 # to the other over VXLAN with static flows (tun_id set on the way out, matched on the way in).
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/assert.sh"
-. "$here/../sandbox/lib.sh"
-
-sb_init || exit 1
-trap sb_down EXIT
+. "$(dirname "$0")/../lib/system.sh"
 
 setup() {
   sb_ovs_start hv1 && sb_ovs_start hv2 &&

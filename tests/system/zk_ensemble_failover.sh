@@ -3,14 +3,8 @@
 # is killed stays readable after, the ensemble elects a new leader and takes writes, and the
 # killed member rejoins as a follower. Also a server namespace reaching ZooKeeper over the
 # management network.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/assert.sh"
-. "$here/../sandbox/lib.sh"
 zkcli=${VLCP_ZKCLI:?set VLCP_ZKCLI to the zkcli test tool}
-
-sb_init || exit 1
-trap sb_down EXIT
+. "$(dirname "$0")/../lib/system.sh"
 
 check "3-node ensemble serves" sb_zk_start 3 || { finish; exit 1; }
 hosts=$(sb_zk_hosts)
