@@ -93,18 +93,19 @@ VLCP_LAYOUT(TableStats, VLCP_OFP_TABLE_STATS, 24)
 
 #define VLCP_OFP_PORT_STATS_REQUEST(X) X(uint32_t, port_no, 0)
 VLCP_LAYOUT(PortStatsRequest, VLCP_OFP_PORT_STATS_REQUEST, 8)
-#define VLCP_OFP_PORT_STATS(X)                                                           \
-  X(uint32_t, port_no, 0)                                                                \
-  X(uint64_t, rx_packets, 8)                                                             \
-  X(uint64_t, tx_packets, 16)                                                            \
-  X(uint64_t, rx_bytes, 24)                                                              \
-  X(uint64_t, tx_bytes, 32)                                                              \
-  X(uint64_t, rx_dropped, 40)                                                            \
-  X(uint64_t, tx_dropped, 48)                                                            \
-  X(uint64_t, rx_errors, 56)                                                             \
-  X(uint64_t, tx_errors, 64)                                                             \
-  X(uint64_t, rx_frame_err, 72) X(uint64_t, rx_over_err, 80) X(uint64_t, rx_crc_err, 88) \
-      X(uint64_t, collisions, 96) X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
+#define VLCP_OFP_PORT_STATS(X)                                                         \
+  X(uint32_t, port_no, 0)                                                              \
+  X(uint64_t, rx_packets, 8)                                                           \
+  X(uint64_t, tx_packets, 16)                                                          \
+  X(uint64_t, rx_bytes, 24)                                                            \
+  X(uint64_t, tx_bytes, 32)                                                            \
+  X(uint64_t, rx_dropped, 40)                                                          \
+  X(uint64_t, tx_dropped, 48)                                                          \
+  X(uint64_t, rx_errors, 56)                                                           \
+  X(uint64_t, tx_errors, 64)                                                           \
+  X(uint64_t, rx_frame_err, 72)                                                        \
+  X(uint64_t, rx_over_err, 80) X(uint64_t, rx_crc_err, 88) X(uint64_t, collisions, 96) \
+      X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
 VLCP_LAYOUT(PortStats, VLCP_OFP_PORT_STATS, 112)
 
 #define VLCP_OFP_QUEUE_STATS_REQUEST(X) X(uint32_t, port_no, 0) X(uint32_t, queue_id, 4)

@@ -146,16 +146,21 @@ Flow fold(ByteSpan oxms) {
       case Field::kTcpSrc:
       case Field::kUdpSrc:
       case Field::kSctpSrc:
-      case Field::kIcmpv4Type:
-      case Field::kIcmpv6Type:
         set32(f.tp_src, e);
         break;
       case Field::kTcpDst:
       case Field::kUdpDst:
       case Field::kSctpDst:
+        set32(f.tp_dst, e);
+        break;
+      // ICMP type and code live in OVS's 16-bit tp_src/tp_dst, matched exactly.
+      case Field::kIcmpv4Type:
+      case Field::kIcmpv6Type:
+        f.tp_src = Masked32{static_cast<uint32_t>(e.value_u64()), 0xffff};
+        break;
       case Field::kIcmpv4Code:
       case Field::kIcmpv6Code:
-        set32(f.tp_dst, e);
+        f.tp_dst = Masked32{static_cast<uint32_t>(e.value_u64()), 0xffff};
         break;
       case Field::kArpSha:
       case Field::kIpv6NdSll:
