@@ -1095,7 +1095,7 @@ void format_flow_stats(std::string& s, const FlowStats& fs, bool show_stats) {
 
 namespace {
 // The transport fields OVS extracts: ports (TCP, UDP), TCP flags, ICMP(v6) type and code.
-void add_l4(Match& m, const pkt::PacketView& v, ByteSpan) {
+void add_l4(Match& m, const pkt::PacketView& v) {
   if (v.tcp) {
     m.add(Field::kTcpSrc, v.tcp->src_port).add(Field::kTcpDst, v.tcp->dst_port);
     m.add(Field::kTcpFlags, ((v.tcp->data_offset & 1u) << 8) | v.tcp->flags);
@@ -1139,7 +1139,7 @@ void format_packet(std::string& s, ByteSpan frame) {
     m.add_masked(Field::kNxIpFrag, offset ? 3 : more ? 1 : 0, 3);
     if (!v.ip_fragment) {
       l4_size = v.ip->total_length - (v.ip->version_ihl & 0xf) * 4u;
-      add_l4(m, v, frame);
+      add_l4(m, v);
     }
   } else if (v.ip6) {
     uint32_t vcf = v.ip6->version_class_flow;
@@ -1150,7 +1150,7 @@ void format_packet(std::string& s, ByteSpan frame) {
     m.add_masked(Field::kNxIpFrag, v.ip_fragment ? 3 : v.first_fragment ? 1 : 0, 3);
     if (!v.ip_fragment) {
       l4_size = v.tcp ? Tcp::kSize : v.udp ? Udp::kSize : v.icmp ? Icmp::kSize : 0;
-      add_l4(m, v, frame);
+      add_l4(m, v);
       if (v.nd_target) {
         m.add_bytes(Field::kIpv6NdTarget, ByteSpan(*v.nd_target));
         m.add_bytes(Field::kIpv6NdSll, ByteSpan(v.nd_sll)).add_bytes(Field::kIpv6NdTll, ByteSpan(v.nd_tll));

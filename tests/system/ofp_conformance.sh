@@ -78,7 +78,6 @@ check "a controller session carries traffic" sb_wait 20 sb_ping h1 h2 1
 sb_ping h2 h1 2 >/dev/null
 sleep 0.5
 sb_stop_pid "$tcpdump_pid"
-[ -n "${VLCP_DEBUG:-}" ] && { ls -la "$SB_DIR"; cat "$SB_DIR/tcpdump.log"; ovs-ofctl ofp-parse-pcap "$SB_DIR/of.pcap" | head -5; }
 ovs-ofctl ofp-parse-pcap "$SB_DIR/of.pcap" 2>&1 | grep -o '^OFP[A-Z_0-9]* [a-z]*[ (]*OF1\.3[^:]*xid=0x[0-9a-f]*' >"$SB_DIR/pcap-theirs.txt"
 "$vlcpctl" ofp-print --pcap "$SB_DIR/of.pcap" 2>&1 | grep -o '^OFP[A-Z_0-9]* [a-z]*[ (]*OF1\.3[^:]*xid=0x[0-9a-f]*' >"$SB_DIR/pcap-ours.txt"
 check "the capture holds an OpenFlow session ($(wc -l <"$SB_DIR/pcap-theirs.txt") messages)" \
