@@ -20,6 +20,7 @@ using HwAddr = std::array<uint8_t, 6>;
 using DescString = std::array<char, 256>;
 using SerialString = std::array<char, 32>;
 
+// clang-format off: field tables read best one declaration per line group, as written.
 // --- messages ---------------------------------------------------------------------------------
 #define VLCP_OFP_ASYNC_CONFIG(X)     \
   X(uint32_t, packet_in_master, 0)   \
@@ -93,19 +94,20 @@ VLCP_LAYOUT(TableStats, VLCP_OFP_TABLE_STATS, 24)
 
 #define VLCP_OFP_PORT_STATS_REQUEST(X) X(uint32_t, port_no, 0)
 VLCP_LAYOUT(PortStatsRequest, VLCP_OFP_PORT_STATS_REQUEST, 8)
-#define VLCP_OFP_PORT_STATS(X)                                                         \
-  X(uint32_t, port_no, 0)                                                              \
-  X(uint64_t, rx_packets, 8)                                                           \
-  X(uint64_t, tx_packets, 16)                                                          \
-  X(uint64_t, rx_bytes, 24)                                                            \
-  X(uint64_t, tx_bytes, 32)                                                            \
-  X(uint64_t, rx_dropped, 40)                                                          \
-  X(uint64_t, tx_dropped, 48)                                                          \
-  X(uint64_t, rx_errors, 56)                                                           \
-  X(uint64_t, tx_errors, 64)                                                           \
-  X(uint64_t, rx_frame_err, 72)                                                        \
-  X(uint64_t, rx_over_err, 80) X(uint64_t, rx_crc_err, 88) X(uint64_t, collisions, 96) \
-      X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
+#define VLCP_OFP_PORT_STATS(X)  \
+  X(uint32_t, port_no, 0)       \
+  X(uint64_t, rx_packets, 8)    \
+  X(uint64_t, tx_packets, 16)   \
+  X(uint64_t, rx_bytes, 24)     \
+  X(uint64_t, tx_bytes, 32)     \
+  X(uint64_t, rx_dropped, 40)   \
+  X(uint64_t, tx_dropped, 48)   \
+  X(uint64_t, rx_errors, 56)    \
+  X(uint64_t, tx_errors, 64)    \
+  X(uint64_t, rx_frame_err, 72) \
+  X(uint64_t, rx_over_err, 80)  \
+  X(uint64_t, rx_crc_err, 88)   \
+  X(uint64_t, collisions, 96) X(uint32_t, duration_sec, 104) X(uint32_t, duration_nsec, 108)
 VLCP_LAYOUT(PortStats, VLCP_OFP_PORT_STATS, 112)
 
 #define VLCP_OFP_QUEUE_STATS_REQUEST(X) X(uint32_t, port_no, 0) X(uint32_t, queue_id, 4)
@@ -161,6 +163,8 @@ VLCP_LAYOUT(MeterConfigHeader, VLCP_OFP_METER_CONFIG, 8)  // followed by bands
   X(uint32_t, max_meter, 0)        \
   X(uint32_t, band_types, 4) X(uint32_t, capabilities, 8) X(uint8_t, max_bands, 12) X(uint8_t, max_color, 13)
 VLCP_LAYOUT(MeterFeatures, VLCP_OFP_METER_FEATURES, 16)
+
+// clang-format on
 
 // TABLE_FEATURES records (length at 0, at least 64 bytes, then properties) are checked as records.
 inline constexpr size_t kTableFeaturesMinLength = 64;

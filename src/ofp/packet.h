@@ -18,6 +18,7 @@ namespace vlcp::ofp::pkt {
 using Mac = std::array<uint8_t, 6>;
 using Ipv4 = uint32_t;  // host order
 
+// clang-format off: field tables read best one declaration per line group, as written.
 // X(type, name, offset)
 #define VLCP_PKT_ETHERNET(X) X(Mac, dst, 0) X(Mac, src, 6) X(uint16_t, type, 12)
 #define VLCP_PKT_VLAN(X) X(uint16_t, tci, 0) X(uint16_t, type, 2)
@@ -58,6 +59,8 @@ using Ipv6Addr = std::array<uint8_t, 16>;
   X(uint16_t, flags, 10) \
   X(Ipv4, ciaddr, 12)    \
   X(Ipv4, yiaddr, 16) X(Ipv4, siaddr, 20) X(Ipv4, giaddr, 24) X(Mac, chaddr, 28) X(uint32_t, magic, 236)
+
+// clang-format on
 
 // The headers, derived (layout.h): struct, kSize, decode and encode.
 VLCP_LAYOUT(Ethernet, VLCP_PKT_ETHERNET, 14)
