@@ -379,7 +379,7 @@ Decoded<Port> decode_port(ByteSpan b) {
   if (!port_in_range(port.port_no)) return kBadAction_BAD_OUT_PORT;  // OVS's report for it
   std::copy(p + 8, p + 14, port.hw_addr.begin());
   const char* name = reinterpret_cast<const char*>(p + 16);
-  port.name.assign(name, strnlen(name, 16));
+  port.name.assign(name, strnlen(name, 15));  // the 16th byte is the terminator
   port.config = load_be32(p + 32);
   port.state = load_be32(p + 36);
   port.curr = load_be32(p + 40);
