@@ -90,7 +90,8 @@ void note_fact(MatchFacts& facts, Field canonical, const uint8_t* v) {
 // Values a field cannot take (OVS's mf_is_value_valid): reserved bits set, ports out of range.
 bool field_value_valid(Field f, const uint8_t* v) {
   switch (f) {
-    case Field::kInPort: {
+    case Field::kInPort:
+    case Field::kActsetOutput: {
       uint32_t port = load_be32(v);
       return port < 0xff00 || port >= 0xffffff00;
     }
@@ -120,6 +121,7 @@ bool field_value_valid(Field f, const uint8_t* v) {
     case Field::kCtState:
       return load_be32(v) <= 0xff;
     case Field::kTcpFlags:
+    case Field::kOxmTcpFlags:
       return load_be16(v) <= 0x0fff;
     default:
       return true;

@@ -21,6 +21,7 @@ bool field_writable(Field f) {
     case Field::kConjId:
     case Field::kCtState:
     case Field::kCtZone:
+    case Field::kActsetOutput:
       return false;
     default:
       return true;

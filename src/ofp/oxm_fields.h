@@ -50,7 +50,8 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
 //   NXM/OXM name (as ovs-ofctl writes subfields, NXM_NX_REG0[0..15]: the Nicira name wherever
 //   OVS has one, whatever the encoding), OVS field name (as
 //   set_field writes it: set_field:1->reg0), format)
-// Maskability follows Open vSwitch, which also takes masks on the TCP/UDP/SCTP ports and the
+// tcp_flags (42) and actset_output (43) are OpenFlow 1.5 OXM numbers that OVS also reads in
+// 1.3 messages. Maskability follows Open vSwitch, which also takes masks on the TCP/UDP/SCTP ports and the
 // IPv6 ND fields (OpenFlow 1.3 marks them exact-only). NXM0 rows are Nicira's original encodings of
 // OpenFlow 1.0 fields, which OVS still uses in actions (reg_move, learn); they alias the basic fields of the
 // same meaning.
@@ -130,6 +131,9 @@ inline constexpr uint16_t kOxmClassExperimenter = 0xffff;
   X(kNxIpFrag, kOxmClassNxm1, 26, 1, true, kIp, "nw_frag", "NXM_NX_IP_FRAG", "ip_frag", kFrag)              \
   X(kNxIpTtl, kOxmClassNxm1, 29, 1, false, kIp, "nw_ttl", "NXM_NX_IP_TTL", "nw_ttl", kDecimal)              \
   X(kTcpFlags, kOxmClassNxm1, 34, 2, true, kTcp, "tcp_flags", "NXM_NX_TCP_FLAGS", "tcp_flags", kHex)        \
+  X(kOxmTcpFlags, kOxmClassBasic, 42, 2, true, kTcp, "tcp_flags", "NXM_NX_TCP_FLAGS", "tcp_flags", kHex)    \
+  X(kActsetOutput, kOxmClassBasic, 43, 4, false, kNone, "actset_output", "actset_output", "actset_output",  \
+    kPort)                                                                                                  \
   X(kNxmInPort, kOxmClassNxm0, 0, 2, false, kNone, "in_port", "NXM_OF_IN_PORT", "in_port", kPort)           \
   X(kNxmEthDst, kOxmClassNxm0, 1, 6, true, kNone, "dl_dst", "NXM_OF_ETH_DST", "eth_dst", kEthernet)         \
   X(kNxmEthSrc, kOxmClassNxm0, 2, 6, true, kNone, "dl_src", "NXM_OF_ETH_SRC", "eth_src", kEthernet)         \
@@ -225,7 +229,7 @@ const FieldInfo* find_field(std::string_view name);
 const FieldInfo* find_action_field(uint32_t header);
 
 // Whether actions may write the field (OVS's read-only fields: eth_type, nw_proto, mpls_bos,
-// ip_frag, conj_id, ct_state, ct_zone; set_field may not write OXM in_port either).
+// ip_frag, conj_id, ct_state, ct_zone, actset_output; set_field may not write OXM in_port either).
 bool field_writable(Field f);
 
 // The basic field a Nicira alias stands for (NXM_OF_IN_PORT -> in_port, NXM_NX_TUN_ID ->
@@ -270,6 +274,8 @@ constexpr Field canonical_field(Field f) {
       return Field::kArpTpa;
     case Field::kNxTunId:
       return Field::kTunnelId;
+    case Field::kOxmTcpFlags:
+      return Field::kTcpFlags;
     default:
       return f;
   }

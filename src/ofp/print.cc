@@ -57,6 +57,7 @@ struct Flow {
   Masked32 tp_src, tp_dst;
   Masked32 pbb_isid, ipv6_exthdr;
   Masked32 tcp_flags;
+  Masked32 actset_output;
 };
 
 void set32(Masked32& f, const OxmEntry& e) {
@@ -233,6 +234,9 @@ Flow fold(ByteSpan oxms) {
       case Field::kTcpFlags:
         set32(f.tcp_flags, e);
         break;
+      case Field::kActsetOutput:
+        set32(f.actset_output, e);
+        break;
       default:
         break;
     }
@@ -388,6 +392,7 @@ void format_match(std::string& s, ByteSpan oxms, int priority) {
   if (priority != kDefaultPriority) appendf(s, "priority=%d,", priority);
   uint32_masked(s, "pkt_mark", f.pkt_mark);
   if (f.conj_id.m) appendf(s, "conj_id=%" PRIu32 ",", f.conj_id.v);
+  if (f.actset_output.m) appendf(s, "actset_output=%s,", format_port(f.actset_output.v).c_str());
   if (f.ct_state.m) {
     s += "ct_state=";
     if (f.ct_state.m == 0xffffffff || f.ct_state.m == 0xff) {
