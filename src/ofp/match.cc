@@ -189,10 +189,11 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
     if (!field_value_valid(info->field, v)) return errors::kBadMatch_BAD_VALUE;
     if (!loose && info->prereq != Prereq::kNone && !facts.satisfied(info->prereq))
       return kBadMatch_BAD_PREREQ;
-    if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;  // matches anything: as if absent
     Field canonical = canonical_field(info->field);
     size_t idx = static_cast<size_t>(canonical);
     if (seen[idx]) return kBadMatch_DUP_FIELD;
+    // An all-zero mask matches anything: it neither sets the field nor blocks a later one.
+    if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;
     seen[idx] = true;
     note_fact(facts, canonical, v);  // masked values only carry bits inside their mask
   }
