@@ -1276,7 +1276,7 @@ std::string print_message(ByteSpan message) {
       auto r = decode_flow_removed(f);
       if (!r.ok()) return fail(r.error());
       static const char* const kReasons[] = {"idle",         "hard",     "delete",
-                                             "group_delete", "eviction", "meter_delete"};
+                                             "group_delete", "meter_delete", "eviction"};
       s += ' ';
       format_match(s, r->match.oxms(), r->priority);
       if (r->reason < 6)
