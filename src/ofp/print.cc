@@ -1275,7 +1275,7 @@ std::string print_message(ByteSpan message) {
     case MsgType::kFlowRemoved: {
       auto r = decode_flow_removed(f);
       if (!r.ok()) return fail(r.error());
-      static const char* const kReasons[] = {"idle",         "hard",     "delete",
+      static const char* const kReasons[] = {"idle",         "hard",         "delete",
                                              "group_delete", "meter_delete", "eviction"};
       s += ' ';
       format_match(s, r->match.oxms(), r->priority);
