@@ -152,6 +152,37 @@ uint64_t OxmEntry::mask_u64() const {
   return mask.empty() ? ~uint64_t{0} : to_u64(mask);
 }
 
+namespace {
+// Fields that OVS keeps in one flow member count as one for duplicates: ports and ICMP
+// type/code (tp_src/tp_dst), ip_proto and arp_op, IPv4 and ARP addresses, ARP and ND MACs.
+Field storage_slot(Field canonical) {
+  switch (canonical) {
+    case Field::kUdpSrc:
+    case Field::kSctpSrc:
+    case Field::kIcmpv4Type:
+    case Field::kIcmpv6Type:
+      return Field::kTcpSrc;
+    case Field::kUdpDst:
+    case Field::kSctpDst:
+    case Field::kIcmpv4Code:
+    case Field::kIcmpv6Code:
+      return Field::kTcpDst;
+    case Field::kArpOp:
+      return Field::kIpProto;
+    case Field::kArpSpa:
+      return Field::kIpv4Src;
+    case Field::kArpTpa:
+      return Field::kIpv4Dst;
+    case Field::kIpv6NdSll:
+      return Field::kArpSha;
+    case Field::kIpv6NdTll:
+      return Field::kArpTha;
+    default:
+      return canonical;
+  }
+}
+}  // namespace
+
 std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
   const bool loose = mode == MatchMode::kLoose;
   std::bitset<static_cast<size_t>(Field::kCount)> seen;
@@ -190,7 +221,7 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
     if (!loose && info->prereq != Prereq::kNone && !facts.satisfied(info->prereq))
       return kBadMatch_BAD_PREREQ;
     Field canonical = canonical_field(info->field);
-    size_t idx = static_cast<size_t>(canonical);
+    size_t idx = static_cast<size_t>(storage_slot(canonical));
     if (seen[idx]) return kBadMatch_DUP_FIELD;
     // An all-zero mask matches anything: it neither sets the field nor blocks a later one.
     if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;
