@@ -37,6 +37,14 @@ std::optional<OfpError> check_subfield(uint32_t header, uint16_t ofs, uint16_t n
   return std::nullopt;
 }
 
+// A field an NX action writes: a valid subfield (check_subfield) that is also
+// writable (else BAD_SET_ARGUMENT).
+std::optional<OfpError> check_dst_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits) {
+  if (auto err = check_subfield(header, ofs, n_bits)) return err;
+  if (!field_writable(find_action_field(header)->field)) return kBadAction_BAD_SET_ARGUMENT;
+  return std::nullopt;
+}
+
 bool all_zero(ByteSpan b) {
   for (uint8_t x : b)
     if (x) return false;
@@ -108,10 +116,9 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
     }
     if (dst_type != 2) {
       if (a.size() - pos < 6) return kBadAction_BAD_LEN;
-      if (auto err = check_subfield(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits))
-        return err;
-      if (dst_type == 1 && !field_writable(find_action_field(load_be32(a.data() + pos))->field))
-        return kBadAction_BAD_SET_ARGUMENT;  // a learned flow cannot load a read-only field
+      // dst_type 1 loads the field in the learned flow: it must be writable.
+      auto check = dst_type == 1 ? check_dst_subfield : check_subfield;
+      if (auto err = check(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits)) return err;
       pos += 6;
     } else if (!src_imm && n_bits > 32) {
       return kBadAction_BAD_ARGUMENT;  // output: a port number
@@ -165,15 +172,13 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
     case ActionType::kNxRegMove: {
       uint16_t n_bits = load_be16(p + 10), src_ofs = load_be16(p + 12), dst_ofs = load_be16(p + 14);
       if (auto err = check_subfield(load_be32(p + 16), src_ofs, n_bits)) return err;
-      if (auto err = check_subfield(load_be32(p + 20), dst_ofs, n_bits)) return err;
-      if (!field_writable(find_action_field(load_be32(p + 20))->field)) return kBadAction_BAD_SET_ARGUMENT;
+      if (auto err = check_dst_subfield(load_be32(p + 20), dst_ofs, n_bits)) return err;
       return std::nullopt;
     }
     case ActionType::kNxRegLoad: {
       uint16_t ofs_nbits = load_be16(p + 10);
       uint16_t ofs = ofs_nbits >> 6, n_bits = (ofs_nbits & 0x3f) + 1;
-      if (auto err = check_subfield(load_be32(p + 12), ofs, n_bits)) return err;
-      if (!field_writable(find_action_field(load_be32(p + 12))->field)) return kBadAction_BAD_SET_ARGUMENT;
+      if (auto err = check_dst_subfield(load_be32(p + 12), ofs, n_bits)) return err;
       uint64_t value = load_be64(p + 16);
       if (n_bits < 64 && (value >> n_bits) != 0) return kBadAction_BAD_ARGUMENT;
       return std::nullopt;
