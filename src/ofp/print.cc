@@ -560,6 +560,17 @@ void format_match(std::string& s, ByteSpan oxms, int priority) {
 
 namespace {
 
+// A packet-in reason as OVS names it: OFPR_* by name, OVS's internal
+// "explicit/implicit miss" reasons (6, 7) with an empty name, others by number.
+void format_packet_in_reason(std::string& s, uint8_t reason) {
+  static const char* const kReasons[] = {"no_match",   "action", "invalid_ttl",
+                                         "action_set", "group",  "packet_out"};
+  if (reason < 6)
+    s += kReasons[reason];
+  else if (reason >= 8)
+    appendf(s, "%u", reason);
+}
+
 void format_subfield(std::string& s, const Subfield& sf) {
   const FieldInfo& info = field_info(sf.field);
   s += info.nxm_name;
@@ -719,17 +730,12 @@ void format_one(std::string& s, const ActionView& a) {
         appendf(s, "CONTROLLER:%u", max_len);
         return;
       }
-      static const char* const kReasons[] = {"no_match",   "action", "invalid_ttl",
-                                             "action_set", "group",  "packet_out"};
       s += "controller(";
       size_t mark = s.size();
       if (reason != 1) {
-        if (reason < 6)
-          appendf(s, "reason=%s,", kReasons[reason]);
-        else if (reason < 8)
-          s += "reason=,";  // OVS's internal "explicit/implicit miss" reasons have no name
-        else
-          appendf(s, "reason=%u,", reason);
+        s += "reason=";
+        format_packet_in_reason(s, reason);
+        s += ',';
       }
       if (max_len != 0xffff) appendf(s, "max_len=%u,", max_len);
       if (id) appendf(s, "id=%u,", id);
@@ -1227,18 +1233,13 @@ std::string print_message(ByteSpan message) {
     case MsgType::kPacketIn: {
       auto p = decode_packet_in(f);
       if (!p.ok()) return fail(p.error());
-      static const char* const kReasons[] = {"no_match",   "action", "invalid_ttl",
-                                             "action_set", "group",  "packet_out"};
       if (p->table_id) appendf(s, " table_id=%u", p->table_id);
       if (p->cookie != ~uint64_t{0}) appendf(s, " cookie=0x%" PRIx64, p->cookie);
       appendf(s, " total_len=%u ", p->total_len);
       format_match(s, p->match.oxms());
-      if (p->reason < 6)
-        appendf(s, " (via %s)", kReasons[p->reason]);
-      else if (p->reason < 8)
-        s += " (via )";  // OVS's internal miss reasons have no name
-      else
-        appendf(s, " (via %u)", p->reason);
+      s += " (via ";
+      format_packet_in_reason(s, p->reason);
+      s += ')';
       appendf(s, " data_len=%zu", p->data.size());
       if (p->buffer_id == kNoBuffer) {
         s += " (unbuffered)";
