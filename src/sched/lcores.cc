@@ -1,0 +1,133 @@
+// EAL initialisation and worker lcores (see lcores.h).
+#include "sched/lcores.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <sstream>
+
+namespace vlcp::sched {
+
+Result<SchedSettings> read_sched_settings(const Config& config) {
+  SchedSettings s;
+#define VLCP_KEY_READ(field, key, type, fallback, help) \
+  VLCP_ASSIGN_OR_RETURN(s.field, config.get_or<type>(key, s.field));
+  VLCP_SCHED_KEYS(VLCP_KEY_READ)
+#undef VLCP_KEY_READ
+  if (s.workers < 0 || s.workers > 64)
+    return make_error(Errc::kInvalidArgument,
+                      config.where("module.sched.workers") + ": module.sched.workers must be 0..64");
+  if (s.memory_mb < 16 || s.memory_mb > 65536)
+    return make_error(Errc::kInvalidArgument,
+                      config.where("module.sched.memory_mb") + ": module.sched.memory_mb must be 16..65536");
+  if (!s.cores.empty()) {
+    auto cores = parse_cpu_list(s.cores);
+    if (!cores.ok())
+      return make_error(Errc::kInvalidArgument, config.where("module.sched.cores") +
+                                                    ": module.sched.cores: " + cores.error().message());
+  }
+  return s;
+}
+
+std::vector<std::string> eal_arguments(const SchedSettings& s, const Placement& p,
+                                       const std::string& file_prefix) {
+  // Lcore 0 is the main lcore: the control thread, on every control core. Workers 1..n each on
+  // one core.
+  std::string lcores = "0@(" + format_cpu_list(p.control_cpus) + ")";
+  for (size_t i = 0; i < p.worker_cpus.size(); ++i)
+    lcores += "," + std::to_string(i + 1) + "@" + std::to_string(p.worker_cpus[i]);
+  std::vector<std::string> args = {
+      "--lcores=" + lcores,           "--main-lcore=0",           "--no-pci", "--no-telemetry",
+      "--file-prefix=" + file_prefix, "--log-level=lib.eal:error"};
+  if (s.hugepages) {
+    args.push_back("--in-memory");
+    args.push_back("--socket-mem=" + std::to_string(s.memory_mb));
+    if (!s.huge_dir.empty()) args.push_back("--huge-dir=" + s.huge_dir);
+  } else {
+    args.insert(args.end(), {"--no-huge", "--no-shconf", "-m", std::to_string(s.memory_mb)});
+  }
+  std::istringstream extra(s.eal_args);
+  for (std::string a; extra >> a;) args.push_back(a);
+  return args;
+}
+
+namespace {
+std::once_flag eal_once;
+bool eal_ok = false;
+std::string eal_error;
+
+int run_body(void* arg) {
+  (*static_cast<std::function<void()>*>(arg))();
+  return 0;
+}
+}  // namespace
+
+Result<std::unique_ptr<Lcores>> Lcores::start(const SchedSettings& settings, const Placement& placement) {
+  std::vector<std::string> args = eal_arguments(settings, placement, "vlcpd-" + std::to_string(getpid()));
+  bool first = false;
+  std::call_once(eal_once, [&] {
+    first = true;
+    std::vector<std::string> argv = {"vlcpd"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(argv.size()), cargv.data()) < 0) {
+      eal_error = std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno);
+    } else {
+      eal_ok = true;
+    }
+  });
+  if (!eal_ok)
+    return make_error(Errc::kUnavailable, eal_error.empty() ? "DPDK EAL failed earlier" : eal_error);
+  if (!first) return make_error(Errc::kAlreadyExists, "the DPDK EAL is initialised once per process");
+  std::unique_ptr<Lcores> l(new Lcores());
+  unsigned id;
+  size_t i = 0;
+  RTE_LCORE_FOREACH_WORKER(id) {
+    if (i >= placement.worker_cpus.size()) break;
+    l->lcore_ids_.push_back(id);
+    l->cpus_.push_back(placement.worker_cpus[i++]);
+  }
+  l->bodies_.resize(l->lcore_ids_.size());
+  return l;
+}
+
+Status Lcores::launch(unsigned worker, std::function<void()> body) {
+  if (worker >= lcore_ids_.size())
+    return make_error(Errc::kOutOfRange, "no worker " + std::to_string(worker));
+  bodies_[worker] = std::make_unique<std::function<void()>>(std::move(body));
+  int r = rte_eal_remote_launch(run_body, bodies_[worker].get(), lcore_ids_[worker]);
+  if (r != 0)
+    return make_error(Errc::kUnavailable, "lcore " + std::to_string(lcore_ids_[worker]) + " is busy");
+  return {};
+}
+
+void Lcores::wait_all() {
+  rte_eal_mp_wait_lcore();
+}
+
+Lcores::~Lcores() {
+  wait_all();
+  rte_eal_cleanup();
+}
+
+Status Lcores::pin_current_thread(int cpu) {
+  rte_cpuset_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (rte_thread_set_affinity(&set) != 0)
+    return make_error(Errc::kInvalidArgument, "cannot pin to core " + std::to_string(cpu));
+  return {};
+}
+
+int Lcores::current_cpu() {
+  return sched_getcpu();
+}
+
+}  // namespace vlcp::sched

@@ -1,0 +1,57 @@
+// Where worker lcores may run, decided from what the machine and the data path say:
+// the process affinity, the kernel's isolated CPUs, and OVS-DPDK's PMD and lcore masks (read
+// from OVSDB's Open_vSwitch other_config). The rule that is never broken: no worker on a PMD
+// core. Pure functions, so every case is a unit test; the daemon re-plans when OVSDB reports a
+// new mask.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace vlcp::sched {
+
+using CpuSet = std::set<int>;
+
+// "0-3,5,7-8" (the kernel's and taskset's list format); "" is the empty set.
+Result<CpuSet> parse_cpu_list(std::string_view text);
+// OVS's masks: hexadecimal with or without 0x ("0x6", "6", "f0000000000000000" for big hosts).
+Result<CpuSet> parse_cpu_mask(std::string_view text);
+std::string format_cpu_list(const CpuSet& cpus);
+
+// What OVS says about its own threads (absent when there is no OVS-DPDK).
+struct DatapathCpus {
+  bool dpdk_initialized = false;
+  std::optional<CpuSet> pmd_cpus;    // other_config:pmd-cpu-mask
+  std::optional<CpuSet> lcore_cpus;  // other_config:dpdk-lcore-mask (OVS's non-PMD DPDK threads)
+};
+
+struct PlacementInput {
+  CpuSet allowed;                    // this process's affinity (sched_getaffinity)
+  CpuSet isolated;                   // /sys/devices/system/cpu/isolated
+  std::optional<CpuSet> configured;  // module.sched.cores, when the operator names them
+  DatapathCpus datapath;
+  unsigned workers = 1;  // how many worker lcores are wanted
+};
+
+struct Placement {
+  std::vector<int> worker_cpus;    // one entry per worker placed (may be fewer than wanted)
+  CpuSet control_cpus;             // where the control and I/O threads may run
+  CpuSet pmd_cpus;                 // what was avoided as PMD cores (assumed or configured)
+  std::vector<std::string> notes;  // each decision and warning, for the log and introspection
+};
+
+// Plans the workers. With OVS-DPDK initialised but no pmd-cpu-mask, OVS puts one PMD on the
+// lowest core it may use; we assume the lowest allowed core and say so in the notes.
+Placement plan_placement(const PlacementInput& in);
+
+// The machine's side of the input.
+Result<CpuSet> process_affinity();
+CpuSet isolated_cpus(const std::string& sysfs_path = "/sys/devices/system/cpu/isolated");
+
+}  // namespace vlcp::sched
