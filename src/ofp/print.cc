@@ -116,9 +116,9 @@ Flow fold(ByteSpan oxms) {
           f.tci.m = (f.tci.m & ~0x1fffu) | mask;
         }
         break;
-      case Field::kVlanPcp:
-        f.tci.v = (f.tci.v & 0x1fff) | ((static_cast<uint32_t>(e.value_u64()) & 7) << 13);
-        f.tci.m |= 0xe000;
+      case Field::kVlanPcp:  // as OVS: a PCP also says "a VLAN is present" (the CFI bit)
+        f.tci.v = (f.tci.v & 0x0fff) | 0x1000 | ((static_cast<uint32_t>(e.value_u64()) & 7) << 13);
+        f.tci.m |= 0xf000;
         break;
       case Field::kIpDscp:
         if (field == Field::kNxmIpTos) {
