@@ -1,0 +1,364 @@
+// The OpenFlow session without I/O: a scripted switch (our codec) on one side, a manual clock.
+#include "switch/session.h"
+
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
+
+namespace vlcp::sw {
+namespace {
+
+using namespace std::chrono_literals;
+using ofp::MsgType;
+
+struct Recorder : SessionHandler {
+  int ready = 0;
+  std::vector<std::pair<uint8_t, uint32_t>> port_events;
+  int packet_ins = 0;
+  std::vector<MsgType> messages;
+  std::string closed;
+  void on_ready() override { ++ready; }
+  void on_port_status(uint8_t reason, const ofp::Port& p) override {
+    port_events.emplace_back(reason, p.port_no);
+  }
+  void on_packet_in(const ofp::Frame&, const ofp::PacketInView&) override { ++packet_ins; }
+  void on_message(const ofp::Frame& f) override { messages.push_back(f.header.type); }
+  void on_closed(const std::string& reason) override { closed = reason; }
+};
+
+// Splits the session's output into messages and consumes it.
+std::vector<std::vector<uint8_t>> drain(Session& s) {
+  std::vector<std::vector<uint8_t>> out;
+  ByteSpan o = s.output();
+  size_t off = 0;
+  while (o.size() - off >= 8) {
+    uint16_t len = load_be16(o.data() + off + 2);
+    out.emplace_back(o.begin() + off, o.begin() + off + len);
+    off += len;
+  }
+  s.consumed(off);
+  return out;
+}
+
+MsgType type_of(const std::vector<uint8_t>& m) {
+  return static_cast<MsgType>(m[1]);
+}
+uint32_t xid_of(const std::vector<uint8_t>& m) {
+  return load_be32(m.data() + 4);
+}
+
+const std::vector<uint8_t>* find(const std::vector<std::vector<uint8_t>>& msgs, MsgType t) {
+  for (auto& m : msgs)
+    if (type_of(m) == t) return &m;
+  return nullptr;
+}
+
+ofp::Port port(uint32_t no, const std::string& name) {
+  ofp::Port p;
+  p.port_no = no;
+  p.name = name;
+  p.hw_addr = {2, 0, 0, 0, 0, static_cast<uint8_t>(no)};
+  return p;
+}
+
+void multipart_reply(Buffer& b, uint32_t xid, ofp::MultipartType type, ByteSpan body, uint16_t flags = 0) {
+  size_t start = ofp::begin_message(b, MsgType::kMultipartReply, xid);
+  b.put_be16(static_cast<uint16_t>(type));
+  b.put_be16(flags);
+  b.put_be32(0);
+  b.append(body);
+  ofp::finish_message(b, start);
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  ManualClock clock;
+  Recorder rec;
+  SessionCounters counters;
+  SessionConfig config;
+  std::unique_ptr<Session> s;
+
+  void SetUp() override {
+    config.probe_interval = 1000ms;
+    config.request_timeout = 3000ms;
+  }
+
+  // Runs the handshake as OVS would answer it; the port description comes in two parts.
+  void handshake() {
+    s = std::make_unique<Session>(clock, config, &rec, &counters);
+    s->start();
+    auto out = drain(*s);
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(type_of(out[0]), MsgType::kHello);
+    InlineBuffer<512> b;
+    ofp::encode_hello(b, 7, ofp::Hello{(1u << 1) | (1u << 4)});  // OF1.0 and 1.3
+    s->receive(b.span());
+    EXPECT_EQ(s->version(), ofp::kOfp13);
+    out = drain(*s);
+    auto* features = find(out, MsgType::kFeaturesRequest);
+    auto* port_desc = find(out, MsgType::kMultipartRequest);
+    ASSERT_TRUE(features && port_desc && find(out, MsgType::kSetConfig));
+    b.clear();
+    ofp::encode_features_reply(b, xid_of(*features), ofp::FeaturesReply{0xabcdef, 0, 254, 0, 0x4f});
+    InlineBuffer<256> part;
+    ofp::encode_port(part, port(1, "p1"));
+    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kPortDesc, part.span(), ofp::kMultipartMore);
+    part.clear();
+    ofp::encode_port(part, port(2, "p2"));
+    EXPECT_EQ(rec.ready, 0);
+    s->receive(b.span());
+    EXPECT_EQ(rec.ready, 0);  // the port list is not complete yet
+    b.clear();
+    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kPortDesc, part.span());
+    s->receive(b.span());
+  }
+};
+
+TEST_F(SessionTest, HandshakeLearnsDatapathAndPorts) {
+  handshake();
+  EXPECT_EQ(rec.ready, 1);
+  EXPECT_EQ(s->state(), SessionState::kReady);
+  EXPECT_EQ(s->datapath_id(), 0xabcdefu);
+  ASSERT_EQ(s->ports().size(), 2u);
+  EXPECT_EQ(s->ports().at(2).name, "p2");
+  EXPECT_EQ(counters.handshakes.load(), 1u);
+  EXPECT_EQ(s->pending_requests(), 0u);
+}
+
+TEST_F(SessionTest, NoCommonVersionIsRefusedWithHelloFailed) {
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  drain(*s);
+  InlineBuffer<64> b;
+  ofp::encode_hello(b, 1, ofp::Hello{1u << 1});  // OpenFlow 1.0 only
+  s->receive(b.span());
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(type_of(out[0]), MsgType::kError);
+  EXPECT_EQ(load_be16(out[0].data() + 8), 0);  // OFPET_HELLO_FAILED
+  EXPECT_TRUE(s->closed());
+  EXPECT_NE(rec.closed.find("no common OpenFlow version"), std::string::npos);
+}
+
+TEST_F(SessionTest, PortStatusKeepsThePortTable) {
+  handshake();
+  InlineBuffer<128> b;
+  ofp::encode_port_status(b, 0, ofp::PortStatus{0, port(3, "p3")});
+  ofp::encode_port_status(b, 0, ofp::PortStatus{1, port(1, "p1")});
+  s->receive(b.span());
+  EXPECT_EQ(s->ports().count(3), 1u);
+  EXPECT_EQ(s->ports().count(1), 0u);
+  ASSERT_EQ(rec.port_events.size(), 2u);
+  EXPECT_EQ(rec.port_events[1], (std::pair<uint8_t, uint32_t>{1, 1}));
+}
+
+TEST_F(SessionTest, EchoKeepsAliveAndTheProbeDropsASilentPeer) {
+  handshake();
+  drain(*s);
+  clock.advance(999ms);
+  s->tick();
+  EXPECT_TRUE(drain(*s).empty());
+  clock.advance(1ms);
+  s->tick();
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(type_of(out[0]), MsgType::kEchoRequest);
+  // The reply (any message would do) resets the probe.
+  InlineBuffer<16> b;
+  ofp::encode_simple(b, MsgType::kEchoReply, xid_of(out[0]));
+  s->receive(b.span());
+  clock.advance(900ms);
+  s->tick();
+  EXPECT_FALSE(s->closed());
+  // Silence: an echo after 1 s, closed 1 s later.
+  clock.advance(100ms);
+  auto next = s->tick();
+  EXPECT_EQ(type_of(drain(*s).at(0)), MsgType::kEchoRequest);
+  EXPECT_EQ(next, clock.now() + 1000ms);
+  clock.advance(1000ms);
+  s->tick();
+  EXPECT_TRUE(s->closed());
+  EXPECT_NE(rec.closed.find("inactivity probe"), std::string::npos);
+  EXPECT_EQ(counters.probes_failed.load(), 1u);
+}
+
+TEST_F(SessionTest, SwitchEchoRequestsAreAnswered) {
+  handshake();
+  drain(*s);
+  InlineBuffer<32> b;
+  ofp::encode_simple(b, MsgType::kEchoRequest, 0x55, ByteSpan(reinterpret_cast<const uint8_t*>("ping"), 4));
+  s->receive(b.span());
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(type_of(out[0]), MsgType::kEchoReply);
+  EXPECT_EQ(xid_of(out[0]), 0x55u);
+  EXPECT_EQ(out[0].size(), 12u);
+}
+
+TEST_F(SessionTest, MalformedMessagesGetErrorsAndTheSessionLives) {
+  handshake();
+  drain(*s);
+  // A PORT_STATUS two bytes short (the length is consistent with the bytes).
+  InlineBuffer<128> b;
+  ofp::encode_port_status(b, 9, ofp::PortStatus{0, port(4, "p4")});
+  std::vector<uint8_t> bad(b.data(), b.data() + b.size() - 8);
+  store_be16(bad.data() + 2, static_cast<uint16_t>(bad.size()));
+  s->receive(bad);
+  // Wrong version, unknown type, a FLOW_MOD sent to the controller.
+  std::vector<uint8_t> wrong_version = {0x01, 0x02, 0, 8, 0, 0, 0, 10};
+  std::vector<uint8_t> unknown_type = {0x04, 0x63, 0, 8, 0, 0, 0, 11};
+  s->receive(wrong_version);
+  s->receive(unknown_type);
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 3u);
+  for (auto& m : out) EXPECT_EQ(type_of(m), MsgType::kError);
+  EXPECT_EQ(xid_of(out[0]), 9u);
+  EXPECT_EQ(load_be16(out[1].data() + 8), 1);   // OFPET_BAD_REQUEST
+  EXPECT_EQ(load_be16(out[1].data() + 10), 0);  // OFPBRC_BAD_VERSION
+  EXPECT_EQ(load_be16(out[2].data() + 10), 1);  // OFPBRC_BAD_TYPE
+  EXPECT_EQ(counters.rx_errors_sent.load(), 3u);
+  EXPECT_FALSE(s->closed());
+  EXPECT_EQ(s->ports().count(4), 0u);  // nothing acted on the bad message
+}
+
+TEST_F(SessionTest, FramingErrorClosesTheSession) {
+  handshake();
+  drain(*s);
+  std::vector<uint8_t> bad = {0x04, 0x02, 0, 4, 0, 0, 0, 1};
+  s->receive(bad);
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(type_of(drain(*s).at(0)), MsgType::kError);
+}
+
+TEST_F(SessionTest, MessagesSplitAcrossReadsAreReassembled) {
+  handshake();
+  drain(*s);
+  InlineBuffer<32> b;
+  ofp::encode_simple(b, MsgType::kEchoRequest, 1);
+  ofp::encode_simple(b, MsgType::kEchoRequest, 2);
+  ByteSpan all = b.span();
+  for (size_t i = 0; i < all.size(); i += 3) s->receive(all.subspan(i, std::min<size_t>(3, all.size() - i)));
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(xid_of(out[1]), 2u);
+}
+
+TEST_F(SessionTest, BarrierBatchCollectsItsErrors) {
+  handshake();
+  drain(*s);
+  InlineBuffer<64> b;
+  uint32_t x1 = s->next_xid();
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, x1);  // stands for any batched message
+  s->send(b.span());
+  std::optional<BatchResult> first, second;
+  s->barrier([&](const BatchResult& r) { first = r; });
+  uint32_t x2 = s->next_xid();
+  b.clear();
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, x2);
+  s->send(b.span());
+  s->barrier([&](const BatchResult& r) { second = r; });
+  auto out = drain(*s);
+  ASSERT_EQ(out.size(), 4u);
+  // The switch fails the second batch's message and answers both barriers.
+  b.clear();
+  ofp::encode_error(b, x2, ofp::errors::kBadRequest_BAD_TYPE, ByteSpan(out[2]));
+  ofp::encode_simple(b, MsgType::kBarrierReply, xid_of(out[1]));
+  s->receive(b.span());
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->completed);
+  EXPECT_TRUE(first->errors.empty());
+  EXPECT_FALSE(second);
+  clock.advance(2ms);
+  b.clear();
+  ofp::encode_simple(b, MsgType::kBarrierReply, xid_of(out[3]));
+  s->receive(b.span());
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->errors.size(), 1u);
+  EXPECT_EQ(second->errors[0].first, x2);
+  EXPECT_EQ(counters.barrier_count.load(), 2u);
+}
+
+TEST_F(SessionTest, RequestsTimeOutAndFailOnClose) {
+  handshake();
+  drain(*s);
+  InlineBuffer<16> b;
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, s->next_xid());
+  std::optional<Result<Reply>> got;
+  s->request(b.span(), [&](Result<Reply> r) { got = std::move(r); });
+  // Keep the session alive with echoes from the switch while the request waits.
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(999ms);
+    InlineBuffer<16> e;
+    ofp::encode_simple(e, MsgType::kEchoRequest, 100 + i);
+    s->receive(e.span());
+    s->tick();
+  }
+  clock.advance(3ms);
+  s->tick();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->error().code(), Errc::kTimeout);
+  got.reset();
+  b.clear();
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, s->next_xid());
+  s->request(b.span(), [&](Result<Reply> r) { got = std::move(r); });
+  s->close("test");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->error().code(), Errc::kUnavailable);
+}
+
+TEST_F(SessionTest, XidsWrapSkippingZeroAndPendingRequests) {
+  config.first_xid = 0xfffffff0;
+  handshake();
+  drain(*s);
+  // A request waits on xid 1 (the first xid after the wrap) while the counter wraps.
+  InlineBuffer<16> b;
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, 1);
+  s->request(b.span(), [](Result<Reply>) {});
+  uint32_t x = 0;
+  while (x != 0xffffffff) x = s->next_xid();
+  EXPECT_EQ(s->next_xid(), 2u);  // 0 is never used, 1 is still pending
+}
+
+TEST_F(SessionTest, RoleRequestIsPartOfTheHandshake) {
+  config.role = ofp::Role::kMaster;
+  config.generation_id = 7;
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  drain(*s);
+  InlineBuffer<512> b;
+  ofp::encode_hello(b, 1, ofp::Hello{1u << 4});
+  s->receive(b.span());
+  auto out = drain(*s);
+  auto* role = find(out, MsgType::kRoleRequest);
+  ASSERT_TRUE(role);
+  b.clear();
+  ofp::encode_features_reply(b, xid_of(*find(out, MsgType::kFeaturesRequest)),
+                             ofp::FeaturesReply{1, 0, 254, 0, 0});
+  multipart_reply(b, xid_of(*find(out, MsgType::kMultipartRequest)), ofp::MultipartType::kPortDesc, {});
+  s->receive(b.span());
+  EXPECT_EQ(rec.ready, 0);
+  b.clear();
+  ofp::encode_role(b, MsgType::kRoleReply, xid_of(*role), ofp::RoleMsg{ofp::Role::kMaster, 7});
+  s->receive(b.span());
+  EXPECT_EQ(rec.ready, 1);
+  EXPECT_EQ(s->role(), ofp::Role::kMaster);
+}
+
+TEST_F(SessionTest, BackpressureFollowsTheWatermarks) {
+  config.send_high_watermark = 1000;
+  config.send_low_watermark = 100;
+  handshake();
+  drain(*s);
+  std::vector<uint8_t> msg(200, 0);
+  InlineBuffer<256> b;
+  ofp::encode_simple(b, MsgType::kEchoRequest, 1, ByteSpan(msg.data(), 192));
+  for (int i = 0; i < 6; ++i) s->send(b.span());
+  EXPECT_TRUE(s->backlogged());
+  s->consumed(800);
+  EXPECT_TRUE(s->backlogged());  // 400 left: above the low watermark
+  s->consumed(350);
+  EXPECT_FALSE(s->backlogged());
+}
+
+}  // namespace
+}  // namespace vlcp::sw
