@@ -181,11 +181,25 @@ Field storage_slot(Field canonical) {
       return canonical;
   }
 }
+// The bits of OVS's vlan_tci a field covers (0: not a VLAN field).
+uint16_t tci_bits(Field f) {
+  switch (f) {
+    case Field::kVlanVid:
+      return 0x1fff;
+    case Field::kVlanPcp:
+      return 0xe000;
+    case Field::kNxmVlanTci:
+      return 0xffff;
+    default:
+      return 0;
+  }
+}
 }  // namespace
 
 std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
   const bool loose = mode == MatchMode::kLoose;
   std::bitset<static_cast<size_t>(Field::kCount)> seen;
+  uint16_t tci_mask = 0;  // TCI bits set so far (see tci_bits)
   MatchFacts facts;
   size_t pos = 0;
   // One pass, in order: OpenFlow 1.3 (and OVS) want a field's prerequisites before it.
@@ -222,9 +236,20 @@ std::optional<OfpError> validate_oxms(ByteSpan tlvs, MatchMode mode) {
       return kBadMatch_BAD_PREREQ;
     Field canonical = canonical_field(info->field);
     size_t idx = static_cast<size_t>(storage_slot(canonical));
-    if (seen[idx]) return kBadMatch_DUP_FIELD;
     // An all-zero mask matches anything: it neither sets the field nor blocks a later one.
-    if (masked && all_bytes(v + info->bytes, info->bytes, 0)) continue;
+    bool wild = masked && all_bytes(v + info->bytes, info->bytes, 0);
+    if (uint16_t bits = tci_bits(info->field)) {
+      // vlan_vid, vlan_pcp and NXM vlan_tci share OVS's 16-bit TCI; a field is a duplicate when
+      // an earlier one set any bit it covers (a PCP sets the CFI bit too, so vid after pcp is).
+      if (tci_mask & bits) return kBadMatch_DUP_FIELD;
+      if (wild) continue;
+      uint16_t m = masked ? load_be16(v + info->bytes) : 0xffff;
+      tci_mask |= info->field == Field::kVlanPcp ? 0xf000 : static_cast<uint16_t>(m & bits);
+      note_fact(facts, canonical, v);
+      continue;
+    }
+    if (seen[idx]) return kBadMatch_DUP_FIELD;
+    if (wild) continue;
     seen[idx] = true;
     note_fact(facts, canonical, v);  // masked values only carry bits inside their mask
   }

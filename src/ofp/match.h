@@ -130,7 +130,10 @@ inline OxmTlv read_oxm(ByteSpan tlvs, size_t pos) {
   } else {
     info = find_field(oxm_class(h), oxm_number(h));
   }
-  bool bad_length = info && payload.size() != (oxm_masked(h) ? 2u : 1u) * info->bytes;
+  // A masked entry's width is half its payload, rounded down, as OVS reads it: an odd last
+  // byte is ignored.
+  bool bad_length = info && (oxm_masked(h) ? payload.size() / 2 : payload.size()) != info->bytes;
+  if (info && !bad_length && oxm_masked(h)) payload = payload.first(2u * info->bytes);
   return {bad_length ? nullptr : info, h, payload, bad_length};
 }
 
