@@ -16,6 +16,14 @@
 
 #include "base/result.h"
 
+// Key tables are X-macro lists, X(field, "dotted.key", C++ type, default, help), declared once
+// per consumer. VLCP_KEYS_FIELD makes a struct's fields from one (with their defaults);
+// VLCP_KEYS_READ reads each into `keys` from `config` (both names in scope), returning the
+// first error.
+#define VLCP_KEYS_FIELD(field, key, type, fallback, help) type field = fallback;
+#define VLCP_KEYS_READ(field, key, type, fallback, help) \
+  VLCP_ASSIGN_OR_RETURN(keys.field, config.get_or<type>(key, keys.field));
+
 namespace vlcp {
 
 class Config {

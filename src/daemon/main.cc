@@ -1,23 +1,37 @@
 // vlcpd: the composition root. Parses options, loads and validates the configuration, sets up
-// logging, then runs until SIGINT/SIGTERM. The runtime (I/O threads, control loop, lcores)
-// and the modules are wired here as they arrive.
-#include <signal.h>
+// logging, then wires the runtime: the control loop on this thread, the DPDK EAL with worker
+// lcores placed away from OVS's PMD cores, the OpenFlow listeners and I/O threads, /metrics and
+// the WebAPI's introspection. Runs until SIGINT/SIGTERM.
 #include <unistd.h>
 
+#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 
+#include "api/http.h"
+#include "api/introspect.h"
+#include "api/metrics.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "daemon/options.h"
 #include "daemon/systemd.h"
+#include "io/control_loop.h"
+#include "sched/lcores.h"
+#include "sched/placement.h"
+#include "switch/manager.h"
 
 namespace {
 
 constexpr int kExitConfig = 1;
 constexpr int kExitUsage = 2;
+
+int fail(const vlcp::Status& s) {
+  std::fprintf(stderr, "vlcpd: %s\n", s.message().c_str());
+  return kExitConfig;
+}
 
 int run(const vlcp::daemon::Options& options) {
   using vlcp::Config;
@@ -30,16 +44,10 @@ int run(const vlcp::daemon::Options& options) {
     path = vlcp::daemon::kDefaultConfigPath;
     config = Config::load_file(path);
   }
-  if (!config.ok()) {
-    std::fprintf(stderr, "vlcpd: %s\n", config.error().message().c_str());
-    return kExitConfig;
-  }
+  if (!config.ok()) return fail(config.error());
   std::vector<std::string> warnings;
-  auto settings = vlcp::daemon::read_server_settings(*config, &warnings);
-  if (!settings.ok()) {
-    std::fprintf(stderr, "vlcpd: %s\n", settings.error().message().c_str());
-    return kExitConfig;
-  }
+  auto settings = vlcp::daemon::read_settings(*config, &warnings);
+  if (!settings.ok()) return fail(settings.error());
   for (const auto& w : warnings) std::fprintf(stderr, "vlcpd: warning: %s\n", w.c_str());
   if (options.check_config) {
     std::printf("%s: configuration OK (%zu keys)\n", path.empty() ? "<defaults>" : path.c_str(),
@@ -47,25 +55,79 @@ int run(const vlcp::daemon::Options& options) {
     return 0;
   }
 
-  vlcp::log::Settings log = settings->log;
+  vlcp::log::Settings log = settings->server.log;
   if (options.log_level) log.level = *options.log_level;
   if (options.syslog) log.to_syslog = true;
   vlcp::log::configure(log);
-
-  // Signals are taken synchronously by this thread; threads started later inherit the mask.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
-  VLCP_LOG(kInfo, "daemon") << "vlcpd " << vlcp::kVersion << " started (pid " << getpid() << ", config "
+  VLCP_LOG(kInfo, "daemon") << "vlcpd " << vlcp::kVersion << " starting (pid " << getpid() << ", config "
                             << (path.empty() ? "<defaults>" : path) << ")";
+
+  vlcp::io::ControlLoop loop(vlcp::RealClock::instance());
+
+  // Worker placement. OVS's PMD mask arrives from OVSDB later and re-plans.
+  vlcp::sched::PlacementInput placement_in;
+  auto affinity = vlcp::sched::process_affinity();
+  if (!affinity.ok()) return fail(affinity.error());
+  placement_in.allowed = *affinity;
+  placement_in.isolated = vlcp::sched::isolated_cpus();
+  if (!settings->sched.cores.empty())
+    placement_in.configured = *vlcp::sched::parse_cpu_list(settings->sched.cores);
+  placement_in.workers = static_cast<unsigned>(settings->sched.workers);
+  std::mutex placement_mu;
+  vlcp::sched::Placement placement = vlcp::sched::plan_placement(placement_in);
+  for (auto& note : placement.notes) VLCP_LOG(kInfo, "sched") << note;
+  auto current_placement = [&] {
+    std::lock_guard<std::mutex> lock(placement_mu);
+    return placement;
+  };
+
+  std::unique_ptr<vlcp::sched::Lcores> lcores;
+  if (!placement.worker_cpus.empty()) {
+    auto started = vlcp::sched::Lcores::start(settings->sched, placement);
+    if (!started.ok()) return fail(started.error());
+    lcores = std::move(*started);
+  }
+
+  vlcp::sw::SessionCounters counters;
+  auto switches = std::make_unique<vlcp::sw::SwitchManager>(loop, settings->openflow, &counters);
+  if (auto s = switches->start(lcores.get()); !s.ok()) return fail(s);
+
+  vlcp::api::MetricSources sources;
+  sources.openflow = &counters;
+  sources.switches = switches.get();
+  sources.loop = &loop;
+  sources.placement = current_placement;
+  auto metrics = vlcp::api::Metrics::start(settings->metrics, sources);
+  if (!metrics.ok()) return fail(metrics.error());
+  if ((*metrics)->port()) {
+    VLCP_LOG(kInfo, "api") << "metrics on port " << (*metrics)->port();
+  }
+
+  vlcp::api::IntrospectSources introspect_sources{switches.get(), current_placement, {}};
+  auto http = vlcp::api::HttpServer::start(loop.context(), settings->http,
+                                           [&introspect_sources](const vlcp::api::HttpRequest& r) {
+                                             return vlcp::api::introspect(introspect_sources, r);
+                                           });
+  if (!http.ok()) return fail(http.error());
+
+  boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    VLCP_LOG(kInfo, "daemon") << "received " << strsignal(sig) << ", stopping";
+    vlcp::daemon::sd_notify_state("STOPPING=1");
+    loop.stop();
+  });
+
   vlcp::daemon::sd_notify_state("READY=1");
-  int sig = 0;
-  sigwait(&stop, &sig);
-  VLCP_LOG(kInfo, "daemon") << "received " << strsignal(sig) << ", stopping";
-  vlcp::daemon::sd_notify_state("STOPPING=1");
+  VLCP_LOG(kInfo, "daemon") << "vlcpd ready";
+  loop.run();
+
+  http->reset();
+  metrics->reset();
+  switches->stop();
+  switches.reset();
+  lcores.reset();
+  VLCP_LOG(kInfo, "daemon") << "vlcpd stopped";
   return 0;
 }
 

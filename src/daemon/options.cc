@@ -58,6 +58,10 @@ std::string usage_text() {
 #define VLCP_KEY_HELP(field, key, type, fallback, help) \
   text += std::string("  ") + key + " (default " + #fallback + ")\n      " + help + "\n";
   VLCP_SERVER_KEYS(VLCP_KEY_HELP)
+  VLCP_SCHED_KEYS(VLCP_KEY_HELP)
+  VLCP_OPENFLOW_KEYS(VLCP_KEY_HELP)
+  VLCP_METRICS_KEYS(VLCP_KEY_HELP)
+  VLCP_HTTP_KEYS(VLCP_KEY_HELP)
 #undef VLCP_KEY_HELP
   text += "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
   return text;
@@ -77,10 +81,7 @@ Result<ServerSettings> read_server_settings(const Config& config, std::vector<st
     if (!known.count(key) && warnings) warnings->push_back(config.where(key) + ": unknown key '" + key + "'");
   }
   ServerKeys keys;
-#define VLCP_KEY_READ(field, key, type, fallback, help) \
-  VLCP_ASSIGN_OR_RETURN(keys.field, config.get_or<type>(key, keys.field));
-  VLCP_SERVER_KEYS(VLCP_KEY_READ)
-#undef VLCP_KEY_READ
+  VLCP_SERVER_KEYS(VLCP_KEYS_READ)
 
   ServerSettings s;
   auto level = log::parse_level(keys.loglevel);
@@ -91,6 +92,28 @@ Result<ServerSettings> read_server_settings(const Config& config, std::vector<st
   s.log.level = *level;
   s.log.to_stderr = keys.logstderr;
   s.log.to_syslog = keys.syslog;
+  return s;
+}
+
+Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings) {
+  Settings s;
+  VLCP_ASSIGN_OR_RETURN(s.server, read_server_settings(config, warnings));
+  VLCP_ASSIGN_OR_RETURN(s.sched, sched::read_sched_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.openflow, sw::read_openflow_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.metrics, api::read_metrics_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.http, api::read_http_settings(config));
+  static const std::set<std::string, std::less<>> known = {
+#define VLCP_KEY_NAME(field, key, type, fallback, help) key,
+      VLCP_SCHED_KEYS(VLCP_KEY_NAME) VLCP_OPENFLOW_KEYS(VLCP_KEY_NAME) VLCP_METRICS_KEYS(VLCP_KEY_NAME)
+          VLCP_HTTP_KEYS(VLCP_KEY_NAME)
+#undef VLCP_KEY_NAME
+  };
+  for (const char* prefix : {"module.sched", "module.openflowserver", "protocol.openflow", "module.metrics",
+                             "module.httpserver"}) {
+    for (const auto& key : config.keys_under(prefix))
+      if (!known.count(key) && warnings)
+        warnings->push_back(config.where(key) + ": unknown key '" + key + "'");
+  }
   return s;
 }
 

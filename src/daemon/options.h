@@ -6,9 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "api/http.h"
+#include "api/metrics.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "sched/lcores.h"
+#include "switch/manager.h"
 
 namespace vlcp::daemon {
 
@@ -36,9 +40,7 @@ std::string version_text();
 
 // The server.* keys as read, with their declared defaults.
 struct ServerKeys {
-#define VLCP_KEY_FIELD(field, key, type, fallback, help) type field = fallback;
-  VLCP_SERVER_KEYS(VLCP_KEY_FIELD)
-#undef VLCP_KEY_FIELD
+  VLCP_SERVER_KEYS(VLCP_KEYS_FIELD)
 };
 
 // What the daemon takes from the config file, validated.
@@ -49,5 +51,16 @@ struct ServerSettings {
 // Checks every server.* key (type, allowed values, unknown keys) and derives the settings.
 // `warnings` receives non-fatal findings (unknown keys), each naming its line.
 Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings);
+
+// Everything vlcpd reads from the file, validated together (what --check-config checks).
+struct Settings {
+  ServerSettings server;
+  sched::SchedSettings sched;
+  sw::OpenflowSettings openflow;
+  api::MetricsSettings metrics;
+  api::HttpSettings http;
+};
+// `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
+Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);
 
 }  // namespace vlcp::daemon

@@ -1127,11 +1127,8 @@ void format_packet(std::string& s, ByteSpan frame) {
   const PacketView& v = r.view;
   // The fields OVS extracts from such a packet, in its canonical text.
   Match m;
-  if (v.n_vlans) {
-    m.add(Field::kVlanVid, 0x1000 | (v.vlans[0].tci & 0x0fff)).add(Field::kVlanPcp, v.vlans[0].tci >> 13);
-  } else {
-    m.add(Field::kVlanVid, 0).add(Field::kVlanPcp, 0);
-  }
+  // The whole TCI, exact (an untagged packet has TCI 0: "vlan_tci=0x0000").
+  m.add(Field::kNxmVlanTci, v.n_vlans ? (v.vlans[0].tci | 0x1000) : 0);
   m.add_bytes(Field::kEthSrc, ByteSpan(v.eth.src)).add_bytes(Field::kEthDst, ByteSpan(v.eth.dst));
   m.add(Field::kEthType, v.ethertype);
   size_t l4_size = 0;

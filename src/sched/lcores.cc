@@ -14,24 +14,21 @@
 namespace vlcp::sched {
 
 Result<SchedSettings> read_sched_settings(const Config& config) {
-  SchedSettings s;
-#define VLCP_KEY_READ(field, key, type, fallback, help) \
-  VLCP_ASSIGN_OR_RETURN(s.field, config.get_or<type>(key, s.field));
-  VLCP_SCHED_KEYS(VLCP_KEY_READ)
-#undef VLCP_KEY_READ
-  if (s.workers < 0 || s.workers > 64)
+  SchedSettings keys;
+  VLCP_SCHED_KEYS(VLCP_KEYS_READ)
+  if (keys.workers < 0 || keys.workers > 64)
     return make_error(Errc::kInvalidArgument,
                       config.where("module.sched.workers") + ": module.sched.workers must be 0..64");
-  if (s.memory_mb < 16 || s.memory_mb > 65536)
+  if (keys.memory_mb < 16 || keys.memory_mb > 65536)
     return make_error(Errc::kInvalidArgument,
                       config.where("module.sched.memory_mb") + ": module.sched.memory_mb must be 16..65536");
-  if (!s.cores.empty()) {
-    auto cores = parse_cpu_list(s.cores);
+  if (!keys.cores.empty()) {
+    auto cores = parse_cpu_list(keys.cores);
     if (!cores.ok())
       return make_error(Errc::kInvalidArgument, config.where("module.sched.cores") +
                                                     ": module.sched.cores: " + cores.error().message());
   }
-  return s;
+  return keys;
 }
 
 std::vector<std::string> eal_arguments(const SchedSettings& s, const Placement& p,

@@ -32,9 +32,7 @@ namespace vlcp::sched {
   X(eal_args, "module.sched.eal_args", std::string, "", "extra EAL arguments, space separated")
 
 struct SchedSettings {
-#define VLCP_KEY_FIELD(field, key, type, fallback, help) type field = fallback;
-  VLCP_SCHED_KEYS(VLCP_KEY_FIELD)
-#undef VLCP_KEY_FIELD
+  VLCP_SCHED_KEYS(VLCP_KEYS_FIELD)
 };
 
 // Reads and checks module.sched.* (types, ranges, the core list).

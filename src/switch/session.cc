@@ -47,6 +47,23 @@ bool is_reply(MsgType t) {
   }
 }
 
+// What a switch may send a controller: the replies and the asynchronous messages.
+bool from_switch(MsgType t) {
+  switch (t) {
+    case MsgType::kHello:
+    case MsgType::kError:
+    case MsgType::kEchoRequest:
+    case MsgType::kEchoReply:
+    case MsgType::kExperimenter:
+    case MsgType::kPacketIn:
+    case MsgType::kFlowRemoved:
+    case MsgType::kPortStatus:
+      return true;
+    default:
+      return is_reply(t);
+  }
+}
+
 // Serial-number order for xids (wrap-around safe): x in [first, end).
 bool xid_in(uint32_t x, uint32_t first, uint32_t end) {
   return x - first < end - first;
@@ -220,6 +237,10 @@ void Session::handle(ByteSpan m) {
   }
   const ofp::Frame& f = *frame;
   MsgType type = f.header.type;
+  if (!from_switch(type)) {  // a controller-to-switch message sent to the controller
+    reply_error(ofp::errors::kBadRequest_BAD_TYPE, m, xid);
+    return;
+  }
   if (type == MsgType::kPacketIn) {  // the hot path: decode once, as a view
     auto p = ofp::decode_packet_in(f);
     if (!p.ok()) {
@@ -262,13 +283,8 @@ void Session::handle(ByteSpan m) {
     case MsgType::kExperimenter:
       if (handler_) handler_->on_message(f);
       return;
-    default:
-      if (is_reply(type)) {
-        handle_reply(f);
-        return;
-      }
-      // A controller-to-switch message sent to the controller.
-      reply_error(ofp::errors::kBadRequest_BAD_TYPE, m, xid);
+    default:  // the replies (from_switch() let nothing else through)
+      handle_reply(f);
       return;
   }
 }
@@ -427,8 +443,9 @@ Clock::Monotonic Session::tick() {
   auto now = clock_.now();
   if (closed()) return now + std::chrono::hours(24);
   auto probe = config_.probe_interval;
-  if (state_ != SessionState::kReady && now - handshake_start_ >= 2 * probe) {
-    close("handshake did not finish in " + std::to_string((2 * probe).count()) + " ms");
+  auto handshake = config_.handshake_timeout;
+  if (state_ != SessionState::kReady && now - handshake_start_ >= handshake) {
+    close("handshake did not finish in " + std::to_string(handshake.count()) + " ms");
     return now + std::chrono::hours(24);
   }
   if (!echo_outstanding_ && now - last_rx_ >= probe) {
@@ -437,7 +454,7 @@ Clock::Monotonic Session::tick() {
     send(b.span());
     echo_outstanding_ = true;
     echo_sent_ = now;
-  } else if (echo_outstanding_ && now - echo_sent_ >= probe) {
+  } else if (echo_outstanding_ && now - echo_sent_ >= config_.probe_timeout) {
     if (counters_) counters_->probes_failed.fetch_add(1, std::memory_order_relaxed);
     close("inactivity probe: no message for " +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_rx_).count()) +
@@ -460,8 +477,8 @@ Clock::Monotonic Session::tick() {
     batches_.erase(batches_.begin());
     if (b.done) b.done(BatchResult{false, std::move(b.errors)});
   }
-  auto next = echo_outstanding_ ? echo_sent_ + probe : last_rx_ + probe;
-  if (state_ != SessionState::kReady) next = std::min(next, handshake_start_ + 2 * probe);
+  auto next = echo_outstanding_ ? echo_sent_ + config_.probe_timeout : last_rx_ + probe;
+  if (state_ != SessionState::kReady) next = std::min(next, handshake_start_ + handshake);
   for (auto& [x, p] : pending_) next = std::min(next, p.deadline);
   if (!batches_.empty()) next = std::min(next, batches_.front().sent + config_.request_timeout);
   return next;

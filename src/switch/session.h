@@ -6,7 +6,7 @@
 //   handshake  HELLO with a version bitmap, negotiation (HELLO_FAILED/INCOMPATIBLE when there
 //              is no common version), FEATURES_REQUEST, SET_CONFIG, PORT_DESC, optional ROLE;
 //              ready when the datapath id and the ports are known.
-//   liveness   ECHO_REQUEST after probe_interval of silence; closed after another interval
+//   liveness   ECHO_REQUEST after probe_interval of silence; closed after probe_timeout more
 //              of silence (the inactivity probe). Switch ECHO_REQUESTs are answered.
 //   xids       allocated from a counter that skips 0 and every xid still awaiting its reply,
 //              so they never collide; 32-bit wrap-around is by design.
@@ -40,7 +40,9 @@
 namespace vlcp::sw {
 
 struct SessionConfig {
-  std::chrono::milliseconds probe_interval{5000};
+  std::chrono::milliseconds probe_interval{10000};  // silence before an ECHO_REQUEST
+  std::chrono::milliseconds probe_timeout{3000};    // then silence before the session is dropped
+  std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};
   uint32_t versions = 1u << ofp::kOfp13;  // the bitmap we offer (the codec speaks 1.3)
   uint16_t miss_send_len = 0xffff;        // whole packets, no switch buffering

@@ -489,3 +489,22 @@ sb_status() {
     esac
   done <"$SB_DIR/resources"
 }
+
+# --- vlcpd -----------------------------------------------------------------------------------
+
+# Starts vlcpd (binary $VLCP_VLCPD) with config file CONF, logging to $SB_DIR/vlcpd-NAME.log,
+# recorded for teardown by PID. sb_vlcpd_start NAME CONF
+sb_vlcpd_start() {
+  local name=$1 conf=$2 bin=${VLCP_VLCPD:?set VLCP_VLCPD to the vlcpd binary}
+  "$bin" -c "$conf" >>"$SB_DIR/vlcpd-$name.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$SB_DIR/vlcpd-$name.pid"
+  sb_record pid "$pid" "vlcpd:$name"
+}
+sb_vlcpd_pid() { cat "$SB_DIR/vlcpd-$1.pid"; }
+sb_vlcpd_log() { cat "$SB_DIR/vlcpd-$1.log"; }
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+sb_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

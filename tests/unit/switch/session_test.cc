@@ -80,6 +80,7 @@ class SessionTest : public ::testing::Test {
 
   void SetUp() override {
     config.probe_interval = 1000ms;
+    config.probe_timeout = 500ms;
     config.request_timeout = 3000ms;
   }
 
@@ -170,12 +171,15 @@ TEST_F(SessionTest, EchoKeepsAliveAndTheProbeDropsASilentPeer) {
   clock.advance(900ms);
   s->tick();
   EXPECT_FALSE(s->closed());
-  // Silence: an echo after 1 s, closed 1 s later.
+  // Silence: an echo after 1 s, closed 0.5 s later.
   clock.advance(100ms);
   auto next = s->tick();
   EXPECT_EQ(type_of(drain(*s).at(0)), MsgType::kEchoRequest);
-  EXPECT_EQ(next, clock.now() + 1000ms);
-  clock.advance(1000ms);
+  EXPECT_EQ(next, clock.now() + 500ms);
+  clock.advance(499ms);
+  s->tick();
+  EXPECT_FALSE(s->closed());
+  clock.advance(1ms);
   s->tick();
   EXPECT_TRUE(s->closed());
   EXPECT_NE(rec.closed.find("inactivity probe"), std::string::npos);
@@ -204,19 +208,27 @@ TEST_F(SessionTest, MalformedMessagesGetErrorsAndTheSessionLives) {
   std::vector<uint8_t> bad(b.data(), b.data() + b.size() - 8);
   store_be16(bad.data() + 2, static_cast<uint16_t>(bad.size()));
   s->receive(bad);
-  // Wrong version, unknown type, a FLOW_MOD sent to the controller.
+  // Wrong version, unknown type, a (malformed) FLOW_MOD sent to the controller.
   std::vector<uint8_t> wrong_version = {0x01, 0x02, 0, 8, 0, 0, 0, 10};
   std::vector<uint8_t> unknown_type = {0x04, 0x63, 0, 8, 0, 0, 0, 11};
+  std::vector<uint8_t> flow_mod(56, 0);
+  flow_mod[0] = 0x04;
+  flow_mod[1] = 14;
+  flow_mod[3] = 56;
+  flow_mod[7] = 12;
   s->receive(wrong_version);
   s->receive(unknown_type);
+  s->receive(flow_mod);
   auto out = drain(*s);
-  ASSERT_EQ(out.size(), 3u);
+  ASSERT_EQ(out.size(), 4u);
   for (auto& m : out) EXPECT_EQ(type_of(m), MsgType::kError);
   EXPECT_EQ(xid_of(out[0]), 9u);
   EXPECT_EQ(load_be16(out[1].data() + 8), 1);   // OFPET_BAD_REQUEST
   EXPECT_EQ(load_be16(out[1].data() + 10), 0);  // OFPBRC_BAD_VERSION
   EXPECT_EQ(load_be16(out[2].data() + 10), 1);  // OFPBRC_BAD_TYPE
-  EXPECT_EQ(counters.rx_errors_sent.load(), 3u);
+  EXPECT_EQ(load_be16(out[3].data() + 8), 1);   // the direction is checked before the body
+  EXPECT_EQ(load_be16(out[3].data() + 10), 1);
+  EXPECT_EQ(counters.rx_errors_sent.load(), 4u);
   EXPECT_FALSE(s->closed());
   EXPECT_EQ(s->ports().count(4), 0u);  // nothing acted on the bad message
 }

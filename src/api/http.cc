@@ -1,0 +1,175 @@
+// The HTTP server (see http.h).
+#include "api/http.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "base/log.h"
+#include "switch/manager.h"
+
+namespace vlcp::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+struct HttpKeys {
+  VLCP_HTTP_KEYS(VLCP_KEYS_FIELD)
+};
+
+constexpr size_t kBodyLimit = 1 << 20;
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+
+bool is_loopback(const std::string& host) {
+  return host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size() || b.empty()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token)
+      : stream_(std::move(s)), handler_(std::move(handler)), token_(std::move(token)) {}
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(kBodyLimit);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(kIdleTimeout);
+    auto self = shared_from_this();
+    http::async_read(stream_, buffer_, *parser_, [self](beast::error_code ec, size_t) {
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof)
+        return self->close();
+      if (ec) return self->reply_error(400, "bad request: " + ec.message(), false);
+      self->handle(parser_release(self));
+    });
+  }
+  static http::request<http::string_body> parser_release(const std::shared_ptr<Session>& s) {
+    return s->parser_->release();
+  }
+
+  void handle(http::request<http::string_body> req) {
+    bool keep = req.keep_alive();
+    if (!token_->empty()) {
+      std::string auth(req[http::field::authorization]);
+      if (auth.rfind("Bearer ", 0) != 0 || !same_secret(auth.substr(7), *token_))
+        return reply_error(401, "missing or wrong bearer token", keep);
+    }
+    HttpRequest r{std::string(req.method_string()), std::string(req.target()), std::move(req.body())};
+    HttpResponse out = (*handler_)(r);
+    send(out.status, std::move(out.body), out.content_type, keep);
+  }
+
+  void reply_error(int status, const std::string& message, bool keep) {
+    nlohmann::json j = {{"error", message}};
+    send(status, j.dump() + "\n", "application/json", keep);
+  }
+
+  void send(int status, std::string body, const std::string& type, bool keep) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+    res->set(http::field::server, "vlcpd");
+    res->set(http::field::content_type, type);
+    if (status == 401) res->set(http::field::www_authenticate, "Bearer");
+    res->keep_alive(keep);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    auto self = shared_from_this();
+    http::async_write(stream_, *res, [self, res, keep](beast::error_code ec, size_t) {
+      if (ec || !keep) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const HttpHandler> handler_;
+  std::shared_ptr<const std::string> token_;
+};
+}  // namespace
+
+Result<sw::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
+                                           uint16_t default_port, bool secret_set, const char* secret_key) {
+  auto l = sw::parse_listener(url, default_port);
+  if (!l.ok() || l->kind != sw::Listener::Kind::kTcp)
+    return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + ": expected tcp://IP[:PORT]");
+  if (!is_loopback(l->host) && !secret_set)
+    return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + " " + url +
+                                                  " is not a loopback address: set " + secret_key);
+  return *l;
+}
+
+Result<HttpSettings> read_http_settings(const Config& config) {
+  HttpKeys keys;
+  VLCP_HTTP_KEYS(VLCP_KEYS_READ)
+  HttpSettings s;
+  s.token = keys.token;
+  if (keys.url.empty()) return s;
+  VLCP_ASSIGN_OR_RETURN(auto l, read_service_endpoint(config, "module.httpserver.url", keys.url, 8081,
+                                                      !keys.token.empty(), "module.httpserver.token"));
+  s.host = l.host;
+  s.port = l.port;
+  return s;
+}
+
+struct HttpServer::Impl {
+  explicit Impl(asio::io_context& ctx) : acceptor(ctx) {}
+  tcp::acceptor acceptor;
+  std::shared_ptr<const HttpHandler> handler;
+  std::shared_ptr<const std::string> token;
+  void accept(std::shared_ptr<Impl> self) {
+    acceptor.async_accept([self](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session>(std::move(s), self->handler, self->token)->start();
+      self->accept(self);
+    });
+  }
+};
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(asio::io_context& ctx, const HttpSettings& settings,
+                                                      HttpHandler handler) {
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  if (settings.host.empty()) return server;
+  auto impl = std::make_shared<Impl>(ctx);
+  impl->handler = std::make_shared<const HttpHandler>(std::move(handler));
+  impl->token = std::make_shared<const std::string>(settings.token);
+  beast::error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(settings.host, ec), settings.port);
+  if (!ec) impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(Errc::kUnavailable, "WebAPI: cannot listen on " + settings.host + ":" +
+                                              std::to_string(settings.port) + ": " + ec.message());
+  server->port_ = impl->acceptor.local_endpoint(ec).port();
+  impl->accept(impl);
+  server->impl_ = impl;
+  VLCP_LOG(kInfo, "api") << "WebAPI listening on " << settings.host << ":" << server->port_;
+  return server;
+}
+
+HttpServer::~HttpServer() {
+  if (impl_) {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  }
+}
+
+}  // namespace vlcp::api

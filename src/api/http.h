@@ -1,0 +1,60 @@
+// A small HTTP/1.1 JSON server (Boost.Beast) on the control loop's context: the WebAPI's
+// transport. Introspection today, the full WebAPI later. Localhost by default; binding
+// anywhere else needs a bearer token, and a configured token is checked on every request.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/config.h"
+#include "base/result.h"
+#include "switch/manager.h"
+
+namespace vlcp::api {
+
+#define VLCP_HTTP_KEYS(X)                                               \
+  X(url, "module.httpserver.url", std::string, "tcp://127.0.0.1:8081",  \
+    "where the WebAPI listens (tcp://IP:PORT; empty string: disabled)") \
+  X(token, "module.httpserver.token", std::string, "",                  \
+    "bearer token every request must carry (Authorization: Bearer ...); required off loopback")
+
+struct HttpSettings {
+  std::string host;  // empty: disabled
+  uint16_t port = 8081;
+  std::string token;
+};
+Result<HttpSettings> read_http_settings(const Config& config);
+
+// The tcp:// endpoint of one of our services from config key `key` (value `url`), with
+// `default_port`. Off loopback it is refused unless `secret_set` (then `secret_key` is named).
+Result<sw::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
+                                           uint16_t default_port, bool secret_set, const char* secret_key);
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+};
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> start(boost::asio::io_context& ctx, const HttpSettings& settings,
+                                                   HttpHandler handler);
+  ~HttpServer();
+  uint16_t port() const { return port_; }
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace vlcp::api
