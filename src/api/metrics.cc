@@ -77,11 +77,14 @@ class Collector final : public prometheus::Collectable {
     }
     if (s_.ovsdb) {
       for (auto& [name, value] : s_.ovsdb()) {
+        // Counters by Prometheus convention end in _total; the rest are gauges.
+        bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+        MetricType type = counter ? MetricType::Counter : MetricType::Gauge;
         MetricFamily f;
         f.name = name;
         f.help = "OVSDB client state.";
-        f.type = MetricType::Gauge;
-        f.metric.push_back(sample(value, MetricType::Gauge));
+        f.type = type;
+        f.metric.push_back(sample(value, type));
         add(std::move(f));
       }
     }

@@ -19,6 +19,7 @@
 #include "daemon/options.h"
 #include "daemon/systemd.h"
 #include "io/control_loop.h"
+#include "ovsdb/client.h"
 #include "sched/lcores.h"
 #include "sched/placement.h"
 #include "switch/manager.h"
@@ -63,6 +64,15 @@ int run(const vlcp::daemon::Options& options) {
                             << (path.empty() ? "<defaults>" : path) << ")";
 
   vlcp::io::ControlLoop loop(vlcp::RealClock::instance());
+  // Before anything links libopenvswitch's signal handling: OVS installs its own handlers only
+  // where none is set yet.
+  boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    VLCP_LOG(kInfo, "daemon") << "received " << strsignal(sig) << ", stopping";
+    vlcp::daemon::sd_notify_state("STOPPING=1");
+    loop.stop();
+  });
 
   // Worker placement. OVS's PMD mask arrives from OVSDB later and re-plans.
   vlcp::sched::PlacementInput placement_in;
@@ -92,7 +102,31 @@ int run(const vlcp::daemon::Options& options) {
   auto switches = std::make_unique<vlcp::sw::SwitchManager>(loop, settings->openflow, &counters);
   if (auto s = switches->start(lcores.get()); !s.ok()) return fail(s);
 
+  // OVSDB: the replica, bridge take-over, and OVS-DPDK's PMD mask for worker placement.
+  vlcp::ovsdb::OvsdbClient ovsdb(loop, settings->ovsdb);
+  auto replan = loop.subscribe<vlcp::ovsdb::OvsdbUpdated>([&](const vlcp::ovsdb::OvsdbUpdated& u) {
+    vlcp::sched::DatapathCpus dp = u.replica->datapath_cpus();
+    if (dp.dpdk_initialized == placement_in.datapath.dpdk_initialized &&
+        dp.pmd_cpus == placement_in.datapath.pmd_cpus && dp.lcore_cpus == placement_in.datapath.lcore_cpus)
+      return;
+    placement_in.datapath = dp;
+    vlcp::sched::Placement next = vlcp::sched::plan_placement(placement_in);
+    for (auto& note : next.notes) VLCP_LOG(kInfo, "sched") << "re-plan: " << note;
+    // The EAL's worker lcores are fixed at start: the new plan moves them, never adds any.
+    std::vector<int> cpus = next.worker_cpus;
+    for (size_t w = cpus.size(); lcores && w < lcores->workers(); ++w) {
+      VLCP_LOG(kWarn, "sched") << "worker " << w
+                               << " has no core outside the PMD set; it shares control cores";
+      if (!next.control_cpus.empty()) cpus.push_back(*next.control_cpus.begin());
+    }
+    switches->repin_workers(cpus);
+    std::lock_guard<std::mutex> lock(placement_mu);
+    placement = next;
+  });
+  if (auto s = ovsdb.start(); !s.ok()) return fail(s);
+
   vlcp::api::MetricSources sources;
+  sources.ovsdb = [&ovsdb] { return ovsdb.metrics(); };
   sources.openflow = &counters;
   sources.switches = switches.get();
   sources.loop = &loop;
@@ -103,20 +137,17 @@ int run(const vlcp::daemon::Options& options) {
     VLCP_LOG(kInfo, "api") << "metrics on port " << (*metrics)->port();
   }
 
-  vlcp::api::IntrospectSources introspect_sources{switches.get(), current_placement, {}};
+  vlcp::api::IntrospectSources introspect_sources{switches.get(), current_placement, [&ovsdb] {
+                                                    nlohmann::json j =
+                                                        vlcp::ovsdb::replica_to_json(ovsdb.replica());
+                                                    j["connected"] = ovsdb.connected();
+                                                    return j;
+                                                  }};
   auto http = vlcp::api::HttpServer::start(loop.context(), settings->http,
                                            [&introspect_sources](const vlcp::api::HttpRequest& r) {
                                              return vlcp::api::introspect(introspect_sources, r);
                                            });
   if (!http.ok()) return fail(http.error());
-
-  boost::asio::signal_set signals(loop.context(), SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    VLCP_LOG(kInfo, "daemon") << "received " << strsignal(sig) << ", stopping";
-    vlcp::daemon::sd_notify_state("STOPPING=1");
-    loop.stop();
-  });
 
   vlcp::daemon::sd_notify_state("READY=1");
   VLCP_LOG(kInfo, "daemon") << "vlcpd ready";
@@ -124,6 +155,7 @@ int run(const vlcp::daemon::Options& options) {
 
   http->reset();
   metrics->reset();
+  ovsdb.stop();
   switches->stop();
   switches.reset();
   lcores.reset();

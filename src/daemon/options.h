@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "ovsdb/client.h"
 #include "sched/lcores.h"
 #include "switch/manager.h"
 
@@ -59,6 +60,7 @@ struct Settings {
   sw::OpenflowSettings openflow;
   api::MetricsSettings metrics;
   api::HttpSettings http;
+  ovsdb::OvsdbSettings ovsdb;
 };
 // `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
 Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);

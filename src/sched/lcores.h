@@ -64,7 +64,12 @@ class Lcores {
   Lcores() = default;
   std::vector<unsigned> lcore_ids_;
   std::vector<int> cpus_;
-  std::vector<std::unique_ptr<std::function<void()>>> bodies_;
+  static int run_body(void* arg);
+  struct Body {
+    std::function<void()> fn;
+    std::atomic<bool> done{false};  // released by the lcore when fn returns
+  };
+  std::vector<std::unique_ptr<Body>> bodies_;
 };
 
 }  // namespace vlcp::sched

@@ -1,9 +1,10 @@
 // How a consumer that has nothing to do sleeps without losing a wake-up.
 //
-// The protocol (Dekker-style, both sides fence): the consumer announces it is about to sleep
-// (prepare), re-checks its rings, and only then sleeps; a producer publishes its element, then
-// notifies, which wakes the consumer only if it announced. Whichever order the two race in,
-// either the consumer's re-check sees the element or the producer sees the announcement.
+// The protocol: the consumer announces it is about to sleep, re-checks its rings, and only then
+// sleeps; a producer publishes its element, then notifies, which wakes the consumer only if it
+// announced. Both announce and notify are read-modify-writes of one atomic, so whichever order
+// the two race in, either the consumer's re-check sees the element or the producer sees the
+// announcement (see waker.cc).
 #pragma once
 
 #include <atomic>
@@ -15,7 +16,7 @@ namespace vlcp::sched {
 class Waker {
  public:
   virtual ~Waker() = default;
-  // Producer side, after publishing. Cheap when the consumer is awake (one fence, one load).
+  // Producer side, after publishing. Cheap when the consumer is awake (one uncontended RMW).
   virtual void notify() = 0;
 };
 

@@ -916,6 +916,11 @@ std::vector<RingInfo> SwitchManager::rings() const {
   return out;
 }
 
+void SwitchManager::repin_workers(const std::vector<int>& cpus) {
+  for (size_t w = 0; w < workers_.size() && w < cpus.size(); ++w)
+    if (workers_[w]->loop.cpu() != cpus[w]) workers_[w]->loop.repin(cpus[w]);
+}
+
 uint64_t SwitchManager::packet_ins_to_workers() const {
   uint64_t n = 0;
   for (auto& w : workers_) n += w->handled.load(std::memory_order_relaxed);

@@ -146,6 +146,9 @@ class SwitchManager {
   Status barrier(uint64_t dpid, BatchCallback done);
   Status request(uint64_t dpid, std::vector<uint8_t> message, ReplyCallback done);
 
+  // Moves worker w to cpus[w] (re-planned placement); workers beyond cpus.size() stay.
+  void repin_workers(const std::vector<int>& cpus);
+
   // --- any thread -------------------------------------------------------------------------------
   std::shared_ptr<const SwitchSnapshot> snapshot() const;
   std::vector<RingInfo> rings() const;

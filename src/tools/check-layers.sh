@@ -46,7 +46,7 @@ while IFS= read -r -d '' file; do
       done
     fi
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$file" || true)
-done < <(find "$src" -type f \( -name '*.h' -o -name '*.cc' -o -name '*.cpp' -o -name '*.hpp' -o -name '*.in' \) -print0)
+done < <(find "$src" -type f \( -name '*.h' -o -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.hpp' -o -name '*.in' \) -print0)
 
 if [ $bad -ne 0 ]; then
   echo "check-layers: layering violations found (rules: $rules)" >&2

@@ -101,6 +101,21 @@ sb_wait() {
   done
 }
 
+# Polls "cmd..." until its output contains WANT (the last argument), for at most SECONDS, and
+# prints the last output: sb_wait_output SECONDS cmd... WANT
+sb_wait_output() {
+  local deadline=$((SECONDS + $1))
+  shift
+  local want=${*: -1} out
+  local cmd=("${@:1:$#-1}")
+  while :; do
+    out=$("${cmd[@]}" 2>&1)
+    if [[ $out == *"$want"* ]]; then echo "$out"; return 0; fi
+    if [ $SECONDS -ge $deadline ]; then echo "$out"; return 1; fi
+    sleep 0.05
+  done
+}
+
 # --- Open vSwitch ----------------------------------------------------------------------------
 
 sb_ovs_dir() { echo "$SB_DIR/ovs-$1"; }
