@@ -25,7 +25,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
 .PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean fuzz-build fuzz perf
+        check-layers clean distclean fuzz-build fuzz perf perf-runtime
 
 all: libovs build
 
@@ -74,8 +74,12 @@ fuzz: fuzz-build
 
 # Benchmarks: medians of PERF_REPS repetitions (our 2-core machines are noisy).
 PERF_REPS ?= 5
+perf-runtime: all
+	@perf/run_runtime.sh $(BUILD_DIR)
+
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
+	@perf/run_runtime.sh $(BUILD_DIR)
 
 format:
 	@clang-format -i $(FORMAT_FILES)

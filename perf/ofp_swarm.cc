@@ -1,0 +1,251 @@
+// A cbench-style switch emulator: N OpenFlow 1.3 switches over TCP, each completing the
+// handshake a controller asks for (FEATURES, PORT_DESC, SET_CONFIG, echo, barrier) and then
+// keeping WINDOW PACKET_INs in flight, each answered by the controller's PACKET_OUT (matched by
+// buffer_id). One thread, epoll. Reports responses/s and round-trip latency percentiles.
+// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+void be16(std::string& s, uint16_t v) {
+  s.push_back(static_cast<char>(v >> 8));
+  s.push_back(static_cast<char>(v));
+}
+void be32(std::string& s, uint32_t v) {
+  be16(s, static_cast<uint16_t>(v >> 16));
+  be16(s, static_cast<uint16_t>(v));
+}
+void be64(std::string& s, uint64_t v) {
+  be32(s, static_cast<uint32_t>(v >> 32));
+  be32(s, static_cast<uint32_t>(v));
+}
+uint16_t rd16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+uint32_t rd32(const uint8_t* p) {
+  return static_cast<uint32_t>(rd16(p)) << 16 | rd16(p + 2);
+}
+
+std::string header(uint8_t type, uint32_t xid, size_t body) {
+  std::string s;
+  s.push_back(4);
+  s.push_back(static_cast<char>(type));
+  be16(s, static_cast<uint16_t>(8 + body));
+  be32(s, xid);
+  return s;
+}
+
+std::string port(uint32_t no, uint32_t sw) {
+  std::string p;
+  be32(p, no);
+  p.append(4, '\0');
+  p.append("\x02\x00", 2);
+  be32(p, sw);
+  p.append(2, '\0');
+  char name[16] = {};
+  std::snprintf(name, sizeof name, "s%up%u", sw, no);
+  p.append(name, 16);
+  p.append(32, '\0');  // config, state, curr, advertised, supported, peer, curr_speed, max_speed
+  return p;
+}
+
+struct Switch {
+  int fd = -1;
+  uint32_t id = 0;
+  std::string in, out;
+  bool ready = false;
+  uint32_t next_seq = 1;
+  std::unordered_map<uint32_t, Clock::time_point> inflight;
+};
+
+std::string packet_in(uint32_t sw, uint32_t seq) {
+  // Ethernet frame: broadcast from a per-switch MAC, an IPv4/UDP-ish payload, 64 bytes.
+  std::string frame("\xff\xff\xff\xff\xff\xff\x02\x00", 8);
+  be32(frame, sw);
+  frame.append("\x08\x00", 2);
+  frame.append(50, '\x45');
+  std::string body;
+  be32(body, seq);  // buffer_id: the controller's PACKET_OUT echoes it
+  be16(body, static_cast<uint16_t>(frame.size()));
+  body.push_back(0);  // reason: no match
+  body.push_back(0);  // table 0
+  be64(body, 0);      // cookie
+  be16(body, 1);      // OXM match, length 12: in_port=1
+  be16(body, 12);
+  be32(body, 0x80000004);
+  be32(body, 1);
+  body.append(4, '\0');  // match padding to 8
+  body.append(2, '\0');  // pad
+  body += frame;
+  return header(10, seq, body.size()) + body;
+}
+
+bool flush(Switch& s) {
+  while (!s.out.empty()) {
+    ssize_t n = send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+    if (n < 0) return errno == EAGAIN;
+    s.out.erase(0, static_cast<size_t>(n));
+  }
+  return true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 6) {
+    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS\n");
+    return 2;
+  }
+  const char* host = argv[1];
+  int port_no = std::atoi(argv[2]);
+  int nswitches = std::atoi(argv[3]);
+  unsigned window = static_cast<unsigned>(std::atoi(argv[4]));
+  double seconds = std::atof(argv[5]);
+  int ep = epoll_create1(0);
+  std::vector<Switch> sw(static_cast<size_t>(nswitches));
+  for (int i = 0; i < nswitches; ++i) {
+    Switch& s = sw[static_cast<size_t>(i)];
+    s.id = static_cast<uint32_t>(i + 1);
+    s.fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_no));
+    inet_pton(AF_INET, host, &a.sin_addr);
+    if (connect(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      std::perror("connect");
+      return 1;
+    }
+    int one = 1;
+    setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::string hello_body;
+    be16(hello_body, 1);
+    be16(hello_body, 8);
+    be32(hello_body, 1u << 4);
+    s.out = header(0, 1, hello_body.size()) + hello_body;
+    flush(s);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(i);
+    epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev);
+  }
+  std::vector<double> latencies_us;
+  latencies_us.reserve(1 << 22);
+  uint64_t responses = 0;
+  int ready = 0;
+  Clock::time_point measure_start{}, measure_end{};
+  bool measuring = false;
+  auto start_traffic = [&](Switch& s) {
+    for (unsigned w = 0; w < window; ++w) {
+      uint32_t seq = s.next_seq++;
+      s.inflight[seq] = Clock::now();
+      s.out += packet_in(s.id, seq);
+    }
+  };
+  uint8_t buf[65536];
+  auto deadline = Clock::now() + std::chrono::seconds(30);  // handshake bound
+  while (true) {
+    auto now = Clock::now();
+    if (!measuring && ready == nswitches) {
+      measuring = true;
+      measure_start = now + std::chrono::milliseconds(500);  // warm-up
+      measure_end =
+          measure_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    }
+    if (measuring && now >= measure_end) break;
+    if (!measuring && now > deadline) {
+      std::fprintf(stderr, "only %d of %d switches completed the handshake\n", ready, nswitches);
+      return 1;
+    }
+    epoll_event events[64];
+    int n = epoll_wait(ep, events, 64, 100);
+    for (int e = 0; e < n; ++e) {
+      Switch& s = sw[events[e].data.u32];
+      ssize_t got = recv(s.fd, buf, sizeof buf, 0);
+      if (got <= 0) {
+        std::fprintf(stderr, "switch %u: connection closed\n", s.id);
+        return 1;
+      }
+      s.in.append(reinterpret_cast<char*>(buf), static_cast<size_t>(got));
+      size_t off = 0;
+      while (s.in.size() - off >= 8) {
+        auto* m = reinterpret_cast<const uint8_t*>(s.in.data() + off);
+        uint16_t len = rd16(m + 2);
+        if (len < 8 || s.in.size() - off < len) break;
+        uint8_t type = m[1];
+        uint32_t xid = rd32(m + 4);
+        if (type == 5) {  // FEATURES_REQUEST
+          std::string b;
+          be64(b, 0x5000000000000000ull | s.id);
+          be32(b, 256);
+          b.push_back(static_cast<char>(254));
+          b.push_back(0);
+          b.append(2, '\0');
+          be32(b, 0x4f);
+          be32(b, 0);
+          s.out += header(6, xid, b.size()) + b;
+          if (!s.ready) {  // controllers that never ask for PORT_DESC (OpenFlow 1.0 style) too
+            s.ready = true;
+            ++ready;
+            start_traffic(s);
+          }
+        } else if (type == 18 && len >= 12 && rd16(m + 8) == 13) {  // PORT_DESC request
+          std::string b;
+          be16(b, 13);
+          be16(b, 0);
+          b.append(4, '\0');
+          b += port(1, s.id) + port(2, s.id);
+          s.out += header(19, xid, b.size()) + b;
+        } else if (type == 2) {  // ECHO_REQUEST
+          s.out += header(3, xid, len - 8u) + std::string(reinterpret_cast<const char*>(m + 8), len - 8u);
+        } else if (type == 20) {  // BARRIER_REQUEST
+          s.out += header(21, xid, 0);
+        } else if (type == 13 && len >= 12) {  // PACKET_OUT: buffer_id is our sequence number
+          uint32_t seq = rd32(m + 8);
+          auto it = s.inflight.find(seq);
+          if (it != s.inflight.end()) {
+            auto t = Clock::now();
+            if (measuring && t >= measure_start) {
+              latencies_us.push_back(std::chrono::duration<double, std::micro>(t - it->second).count());
+              ++responses;
+            }
+            s.inflight.erase(it);
+            uint32_t next = s.next_seq++;
+            s.inflight[next] = t;
+            s.out += packet_in(s.id, next);
+          }
+        }
+        off += len;
+      }
+      s.in.erase(0, off);
+      if (!flush(s)) {
+        std::fprintf(stderr, "switch %u: send failed\n", s.id);
+        return 1;
+      }
+    }
+  }
+  std::sort(latencies_us.begin(), latencies_us.end());
+  auto pct = [&](double p) {
+    return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
+  };
+  std::printf(
+      "switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f p99_us=%.1f\n",
+      nswitches, window, seconds, static_cast<unsigned long long>(responses),
+      static_cast<double>(responses) / seconds, pct(0.5), pct(0.99));
+  for (auto& s : sw) close(s.fd);
+  return 0;
+}
