@@ -1,28 +1,21 @@
 // vlcpd: the composition root. Parses options, loads and validates the configuration, sets up
 // logging, then wires the runtime: the control loop on this thread, the DPDK EAL with worker
 // lcores placed away from OVS's PMD cores, the OpenFlow listeners and I/O threads, /metrics and
-// the WebAPI's introspection. Runs until SIGINT/SIGTERM.
+// the WebAPI's introspection: the modules of daemon/modules.h. Runs until SIGINT/SIGTERM.
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <mutex>
 
-#include "api/http.h"
-#include "api/introspect.h"
-#include "api/metrics.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "daemon/modules.h"
 #include "daemon/options.h"
 #include "daemon/systemd.h"
 #include "io/control_loop.h"
-#include "ovsdb/client.h"
-#include "sched/lcores.h"
-#include "sched/placement.h"
-#include "switch/manager.h"
 
 namespace {
 
@@ -74,91 +67,15 @@ int run(const vlcp::daemon::Options& options) {
     loop.stop();
   });
 
-  // Worker placement. OVS's PMD mask arrives from OVSDB later and re-plans.
-  vlcp::sched::PlacementInput placement_in;
-  auto affinity = vlcp::sched::process_affinity();
-  if (!affinity.ok()) return fail(affinity.error());
-  placement_in.allowed = *affinity;
-  placement_in.isolated = vlcp::sched::isolated_cpus();
-  if (!settings->sched.cores.empty())
-    placement_in.configured = *vlcp::sched::parse_cpu_list(settings->sched.cores);
-  placement_in.workers = static_cast<unsigned>(settings->sched.workers);
-  std::mutex placement_mu;
-  vlcp::sched::Placement placement = vlcp::sched::plan_placement(placement_in);
-  for (auto& note : placement.notes) VLCP_LOG(kInfo, "sched") << note;
-  auto current_placement = [&] {
-    std::lock_guard<std::mutex> lock(placement_mu);
-    return placement;
-  };
-
-  std::unique_ptr<vlcp::sched::Lcores> lcores;
-  if (!placement.worker_cpus.empty()) {
-    auto started = vlcp::sched::Lcores::start(settings->sched, placement);
-    if (!started.ok()) return fail(started.error());
-    lcores = std::move(*started);
-  }
-
-  vlcp::sw::SessionCounters counters;
-  auto switches = std::make_unique<vlcp::sw::SwitchManager>(loop, settings->openflow, &counters);
-  if (auto s = switches->start(lcores.get()); !s.ok()) return fail(s);
-
-  // OVSDB: the replica, bridge take-over, and OVS-DPDK's PMD mask for worker placement.
-  vlcp::ovsdb::OvsdbClient ovsdb(loop, settings->ovsdb);
-  auto replan = loop.subscribe<vlcp::ovsdb::OvsdbUpdated>([&](const vlcp::ovsdb::OvsdbUpdated& u) {
-    vlcp::sched::DatapathCpus dp = u.replica->datapath_cpus();
-    if (dp.dpdk_initialized == placement_in.datapath.dpdk_initialized &&
-        dp.pmd_cpus == placement_in.datapath.pmd_cpus && dp.lcore_cpus == placement_in.datapath.lcore_cpus)
-      return;
-    placement_in.datapath = dp;
-    vlcp::sched::Placement next = vlcp::sched::plan_placement(placement_in);
-    for (auto& note : next.notes) VLCP_LOG(kInfo, "sched") << "re-plan: " << note;
-    // The EAL's worker lcores are fixed at start: the new plan moves them, never adds any.
-    std::vector<int> cpus = next.worker_cpus;
-    for (size_t w = cpus.size(); lcores && w < lcores->workers(); ++w) {
-      VLCP_LOG(kWarn, "sched") << "worker " << w
-                               << " has no core outside the PMD set; it shares control cores";
-      if (!next.control_cpus.empty()) cpus.push_back(*next.control_cpus.begin());
-    }
-    switches->repin_workers(cpus);
-    std::lock_guard<std::mutex> lock(placement_mu);
-    placement = next;
-  });
-  if (auto s = ovsdb.start(); !s.ok()) return fail(s);
-
-  vlcp::api::MetricSources sources;
-  sources.ovsdb = [&ovsdb] { return ovsdb.metrics(); };
-  sources.openflow = &counters;
-  sources.switches = switches.get();
-  sources.loop = &loop;
-  sources.placement = current_placement;
-  auto metrics = vlcp::api::Metrics::start(settings->metrics, sources);
-  if (!metrics.ok()) return fail(metrics.error());
-  if ((*metrics)->port()) {
-    VLCP_LOG(kInfo, "api") << "metrics on port " << (*metrics)->port();
-  }
-
-  vlcp::api::IntrospectSources introspect_sources{switches.get(), current_placement, [&ovsdb] {
-                                                    nlohmann::json j =
-                                                        vlcp::ovsdb::replica_to_json(ovsdb.replica());
-                                                    j["connected"] = ovsdb.connected();
-                                                    return j;
-                                                  }};
-  auto http = vlcp::api::HttpServer::start(loop.context(), settings->http,
-                                           [&introspect_sources](const vlcp::api::HttpRequest& r) {
-                                             return vlcp::api::introspect(introspect_sources, r);
-                                           });
-  if (!http.ok()) return fail(http.error());
+  vlcp::daemon::Runtime rt(loop, std::move(*settings));
+  vlcp::daemon::make_modules(rt);
+  if (auto s = rt.modules.load_all(); !s.ok()) return fail(s);
 
   vlcp::daemon::sd_notify_state("READY=1");
   VLCP_LOG(kInfo, "daemon") << "vlcpd ready";
   loop.run();
 
-  http->reset();
-  metrics->reset();
-  ovsdb.stop();
-  switches->stop();
-  switches.reset();
-  lcores.reset();
+  rt.modules.unload_all();
   VLCP_LOG(kInfo, "daemon") << "vlcpd stopped";
   return 0;
 }

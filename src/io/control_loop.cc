@@ -138,7 +138,11 @@ size_t ControlLoop::drain_sources() {
   size_t total = 0;
   for (;;) {
     size_t n = 0;
-    for (auto& poll : sources_) n += poll();
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      if (!sources_[i].second) continue;
+      auto poll = sources_[i].second;  // a source may remove itself or others while it runs
+      n += poll();
+    }
     if (n == 0) break;
     total += n;
     // Yield to other handlers between bursts so one busy ring cannot starve the loop.
@@ -148,6 +152,12 @@ size_t ControlLoop::drain_sources() {
     }
   }
   return total;
+}
+
+void ControlLoop::remove_source(uint64_t id) {
+  for (auto& [sid, fn] : sources_)
+    if (sid == id) fn = nullptr;
+  std::erase_if(sources_, [](const auto& s) { return !s.second; });
 }
 
 void ControlLoop::spawn(std::function<asio::awaitable<void>()> body) {

@@ -107,8 +107,12 @@ class ControlLoop {
   // --- other threads ----------------------------------------------------------------------------
   // A waker for rings this loop consumes: a notify posts one drain of every source.
   sched::Waker& waker() { return *waker_; }
-  // poll() handles one burst from a ring and returns how many events it took.
-  void add_source(std::function<unsigned()> poll) { sources_.push_back(std::move(poll)); }
+  // poll() handles one burst from a ring and returns how many events it took. The id removes it.
+  uint64_t add_source(std::function<unsigned()> poll) {
+    sources_.emplace_back(++next_id_, std::move(poll));
+    return next_id_;
+  }
+  void remove_source(uint64_t id);
 
   // --- running ----------------------------------------------------------------------------------
   void run();   // on the calling thread until stop()
@@ -153,7 +157,7 @@ class ControlLoop {
 
   const Clock& clock_;
   std::unique_ptr<sched::CallbackWaker> waker_;
-  std::vector<std::function<unsigned()>> sources_;
+  std::vector<std::pair<uint64_t, std::function<unsigned()>>> sources_;  // null: removed
   std::unordered_map<std::type_index, std::vector<Sub>> subs_;
   std::deque<Queued> queue_;
   bool dispatch_scheduled_ = false;

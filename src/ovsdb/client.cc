@@ -89,6 +89,7 @@ OvsdbClient::OvsdbClient(io::ControlLoop& loop, OvsdbSettings settings)
 
 OvsdbClient::~OvsdbClient() {
   stop();
+  if (source_) loop_.remove_source(source_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -99,7 +100,7 @@ Status OvsdbClient::start() {
   waker_ = std::make_unique<FdWaker>(wake_fd_);
   VLCP_ASSIGN_OR_RETURN(events_, sched::Ring<Event>::create("ovsdb-to-control", 1023, &loop_.waker()));
   VLCP_ASSIGN_OR_RETURN(commands_, sched::Ring<Command>::create("control-to-ovsdb", 255, waker_.get()));
-  loop_.add_source([this] { return drain_events(); });
+  source_ = loop_.add_source([this] { return drain_events(); });
   thread_ = std::thread([this] { thread_main(); });
   VLCP_LOG(kInfo, "ovsdb") << "OVSDB client for " << settings_.remote;
   return {};

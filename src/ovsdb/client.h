@@ -89,6 +89,7 @@ class OvsdbClient {
   std::unique_ptr<sched::Ring<Event>> events_;
   std::unique_ptr<sched::Ring<Command>> commands_;
   std::thread thread_;
+  uint64_t source_ = 0;
   std::atomic<bool> stop_{false};
   std::shared_ptr<const Replica> replica_;
   std::atomic<bool> connected_{false};

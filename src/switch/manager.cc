@@ -522,6 +522,8 @@ SwitchManager::SwitchManager(io::ControlLoop& loop, OpenflowSettings settings, S
 
 SwitchManager::~SwitchManager() {
   stop();
+  for (uint64_t id : sources_) loop_.remove_source(id);
+  if (retry_timer_) loop_.cancel(retry_timer_);
 }
 
 Status SwitchManager::start(sched::Lcores* lcores) {
@@ -565,7 +567,7 @@ Status SwitchManager::start(sched::Lcores* lcores) {
                                                                 4095, &loop_.waker()));
     VLCP_ASSIGN_OR_RETURN(
         t->commands, sched::Ring<Command>::create("control-to-io" + std::to_string(i), 4095, t->waker.get()));
-    loop_.add_source([this, raw] { return drain_events(*raw); });
+    sources_.push_back(loop_.add_source([this, raw] { return drain_events(*raw); }));
     threads_.push_back(std::move(t));
   }
 
@@ -658,6 +660,7 @@ Status SwitchManager::start(sched::Lcores* lcores) {
     VLCP_RETURN_IF_ERROR(lcores->launch(static_cast<unsigned>(w), [wp] { wp->loop.run(); }));
   }
   started_ = true;
+  lcores_ = lcores;
   for (auto& b : bound_) VLCP_LOG(kInfo, "switch") << "OpenFlow listening on " << b;
   return {};
 }
@@ -735,6 +738,7 @@ void SwitchManager::stop() {
     if (t->thread.joinable()) t->thread.join();
   }
   for (auto& w : workers_) w->loop.stop();
+  if (lcores_ && !workers_.empty()) lcores_->wait_all();  // the lcores are free for a restart
 }
 
 unsigned SwitchManager::drain_events(IoThread& t) {

@@ -188,9 +188,11 @@ class SwitchManager {
   std::map<uint64_t, BatchCallback> batch_callbacks_;
   std::map<uint64_t, ReplyCallback> reply_callbacks_;
   io::TimerId retry_timer_ = 0;
+  std::vector<uint64_t> sources_;  // our ring drains on the control loop
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const SwitchSnapshot> snapshot_;
   bool started_ = false;
+  sched::Lcores* lcores_ = nullptr;
 };
 
 }  // namespace vlcp::sw

@@ -1,0 +1,219 @@
+// vlcpd's modules (see modules.h).
+#include "daemon/modules.h"
+
+#include "api/introspect.h"
+#include "base/log.h"
+
+namespace vlcp::daemon {
+
+namespace {
+
+class SchedModule final : public io::Module {
+ public:
+  explicit SchedModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "sched"; }
+  bool unloadable() const override { return false; }
+  Status init() override {
+    auto& in = rt_.placement_in;
+    VLCP_ASSIGN_OR_RETURN(in.allowed, sched::process_affinity());
+    in.isolated = sched::isolated_cpus();
+    if (!rt_.settings.sched.cores.empty()) in.configured = *sched::parse_cpu_list(rt_.settings.sched.cores);
+    in.workers = static_cast<unsigned>(rt_.settings.sched.workers);
+    std::lock_guard<std::mutex> lock(rt_.placement_mu);
+    rt_.placement = sched::plan_placement(in);
+    for (auto& note : rt_.placement.notes) VLCP_LOG(kInfo, "sched") << note;
+    return {};
+  }
+  Status start() override {
+    if (rt_.placement.worker_cpus.empty() || rt_.lcores) return {};
+    VLCP_ASSIGN_OR_RETURN(rt_.lcores, sched::Lcores::start(rt_.settings.sched, rt_.placement));
+    return {};
+  }
+  void stop() override { rt_.lcores.reset(); }
+
+ private:
+  Runtime& rt_;
+};
+
+class OpenflowModule final : public io::Module {
+ public:
+  explicit OpenflowModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "openflowserver"; }
+  std::vector<std::string> dependencies() const override { return {"sched"}; }
+  Status init() override { return {}; }
+  Status start() override {
+    rt_.switches = std::make_unique<sw::SwitchManager>(rt_.loop, rt_.settings.openflow, &rt_.counters);
+    return rt_.switches->start(rt_.lcores.get());
+  }
+  void stop() override { rt_.switches.reset(); }
+
+ private:
+  Runtime& rt_;
+};
+
+class OvsdbModule final : public io::Module {
+ public:
+  explicit OvsdbModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "ovsdbmanager"; }
+  std::vector<std::string> dependencies() const override { return {"sched"}; }
+  Status init() override { return {}; }
+  Status start() override {
+    rt_.ovsdb = std::make_unique<ovsdb::OvsdbClient>(rt_.loop, rt_.settings.ovsdb);
+    replan_ =
+        rt_.loop.subscribe<ovsdb::OvsdbUpdated>([this](const ovsdb::OvsdbUpdated& u) { replan(*u.replica); });
+    return rt_.ovsdb->start();
+  }
+  void stop() override {
+    replan_.reset();
+    rt_.ovsdb.reset();
+  }
+
+ private:
+  // OVS-DPDK's PMD and lcore masks changed: a new plan, and the workers move to it.
+  void replan(const ovsdb::Replica& replica) {
+    sched::DatapathCpus dp = replica.datapath_cpus();
+    auto& in = rt_.placement_in;
+    if (dp.dpdk_initialized == in.datapath.dpdk_initialized && dp.pmd_cpus == in.datapath.pmd_cpus &&
+        dp.lcore_cpus == in.datapath.lcore_cpus)
+      return;
+    in.datapath = dp;
+    sched::Placement next = sched::plan_placement(in);
+    for (auto& note : next.notes) VLCP_LOG(kInfo, "sched") << "re-plan: " << note;
+    // The EAL's worker lcores are fixed at start: a new plan moves them, never adds any.
+    std::vector<int> cpus = next.worker_cpus;
+    for (size_t w = cpus.size(); rt_.lcores && w < rt_.lcores->workers(); ++w) {
+      VLCP_LOG(kWarn, "sched") << "worker " << w
+                               << " has no core outside the PMD set; it shares control cores";
+      if (!next.control_cpus.empty()) cpus.push_back(*next.control_cpus.begin());
+    }
+    if (rt_.switches) rt_.switches->repin_workers(cpus);
+    std::lock_guard<std::mutex> lock(rt_.placement_mu);
+    rt_.placement = next;
+  }
+  Runtime& rt_;
+  io::Subscription replan_;
+};
+
+class MetricsModule final : public io::Module {
+ public:
+  explicit MetricsModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "metrics"; }
+  // It reads their counters from the exporter's thread: it must stop before they go.
+  std::vector<std::string> dependencies() const override { return {"openflowserver", "ovsdbmanager"}; }
+  Status init() override { return {}; }
+  Status start() override {
+    api::MetricSources sources;
+    sources.openflow = &rt_.counters;
+    sources.switches = rt_.switches.get();
+    sources.loop = &rt_.loop;
+    sources.placement = [rt = &rt_] { return rt->current_placement(); };
+    sources.ovsdb = [c = rt_.ovsdb.get()] { return c->metrics(); };
+    VLCP_ASSIGN_OR_RETURN(rt_.metrics, api::Metrics::start(rt_.settings.metrics, sources));
+    if (rt_.metrics->port()) {
+      VLCP_LOG(kInfo, "api") << "metrics on port " << rt_.metrics->port();
+    }
+    return {};
+  }
+  void stop() override { rt_.metrics.reset(); }
+
+ private:
+  Runtime& rt_;
+};
+
+class HttpModule final : public io::Module {
+ public:
+  explicit HttpModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "httpserver"; }
+  Status init() override { return {}; }
+  Status start() override {
+    VLCP_ASSIGN_OR_RETURN(rt_.http, api::HttpServer::start(rt_.loop.context(), rt_.settings.http,
+                                                           [rt = &rt_](const api::HttpRequest& r) {
+                                                             return handle_request(*rt, r);
+                                                           }));
+    return {};
+  }
+  void stop() override { rt_.http.reset(); }
+
+ private:
+  Runtime& rt_;
+};
+
+api::HttpResponse json(int status, const nlohmann::json& j) {
+  return {status, j.dump(2) + "\n", "application/json"};
+}
+
+std::string query_param(const std::string& target, const std::string& key) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+nlohmann::json modules_json(const io::ModuleManager& m) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto& info : m.modules()) {
+    nlohmann::json j = {{"name", info.name},
+                        {"dependencies", info.dependencies},
+                        {"state", std::string(io::module_state_name(info.state))}};
+    if (!info.error.empty()) j["error"] = info.error;
+    a.push_back(j);
+  }
+  return a;
+}
+
+}  // namespace
+
+void make_modules(Runtime& rt) {
+  rt.modules.declare(std::make_unique<SchedModule>(rt));
+  rt.modules.declare(std::make_unique<OpenflowModule>(rt));
+  rt.modules.declare(std::make_unique<OvsdbModule>(rt));
+  rt.modules.declare(std::make_unique<MetricsModule>(rt));
+  rt.modules.declare(std::make_unique<HttpModule>(rt));
+}
+
+api::HttpResponse handle_request(Runtime& rt, const api::HttpRequest& req) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path.rfind("/manager", 0) == 0) {
+    if (path == "/manager/modules") {
+      if (req.method != "GET") return json(405, {{"error", "use GET"}});
+      return json(200, modules_json(rt.modules));
+    }
+    if (path != "/manager/load" && path != "/manager/unload")
+      return json(404, {{"error", "no such resource: " + path}});
+    if (req.method != "POST") return json(405, {{"error", "use POST"}});
+    std::string name = query_param(req.target, "module");
+    if (name.empty()) return json(400, {{"error", "missing parameter module=NAME"}});
+    if (name == "httpserver") return json(409, {{"error", "the WebAPI cannot unload or load itself"}});
+    if (path == "/manager/unload") {
+      auto stopped = rt.modules.unload(name);
+      if (!stopped.ok()) {
+        int status = stopped.error().code() == Errc::kNotFound ? 404 : 409;
+        return json(status, {{"error", stopped.error().message()}});
+      }
+      return json(200, {{"unloaded", *stopped}, {"modules", modules_json(rt.modules)}});
+    }
+    Status s = rt.modules.load(name);
+    if (!s.ok()) return json(s.code() == Errc::kNotFound ? 404 : 500, {{"error", s.message()}});
+    return json(200, {{"loaded", name}, {"modules", modules_json(rt.modules)}});
+  }
+  api::IntrospectSources src;
+  src.switches = rt.switches.get();
+  src.placement = [&rt] { return rt.current_placement(); };
+  src.ovsdb = [&rt]() -> nlohmann::json {
+    if (!rt.ovsdb) return {{"error", "module ovsdbmanager is not loaded"}};
+    nlohmann::json j = ovsdb::replica_to_json(rt.ovsdb->replica());
+    j["connected"] = rt.ovsdb->connected();
+    return j;
+  };
+  return api::introspect(src, req);
+}
+
+}  // namespace vlcp::daemon

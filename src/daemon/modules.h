@@ -1,0 +1,55 @@
+// vlcpd's modules, declared once in one list (make_modules) with their dependencies:
+//   sched           placement and the EAL's worker lcores (cannot unload: the EAL starts once)
+//   openflowserver  listeners, I/O threads, switch sessions, packet-in workers   <- sched
+//   ovsdbmanager    the OVSDB client: replica, bridge take-over, PMD-aware re-plan <- sched
+//   metrics         /metrics                                     <- openflowserver, ovsdbmanager
+//   httpserver      the WebAPI: introspection and /manager (load, unload)
+// They share the Runtime; a module's absent parts read as null (introspection says so).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "api/http.h"
+#include "api/metrics.h"
+#include "daemon/options.h"
+#include "io/control_loop.h"
+#include "io/modules.h"
+#include "ovsdb/client.h"
+#include "sched/lcores.h"
+#include "switch/manager.h"
+
+namespace vlcp::daemon {
+
+struct Runtime {
+  Runtime(io::ControlLoop& l, Settings s) : loop(l), settings(std::move(s)) {}
+  io::ControlLoop& loop;
+  Settings settings;
+  io::ModuleManager modules;
+
+  // sched
+  std::mutex placement_mu;  // the plan is read by the metrics thread
+  sched::PlacementInput placement_in;
+  sched::Placement placement;
+  std::unique_ptr<sched::Lcores> lcores;
+  sched::Placement current_placement() {
+    std::lock_guard<std::mutex> lock(placement_mu);
+    return placement;
+  }
+
+  // openflowserver, ovsdbmanager, metrics, httpserver
+  sw::SessionCounters counters;  // outlive sessions and reloads
+  std::unique_ptr<sw::SwitchManager> switches;
+  std::unique_ptr<ovsdb::OvsdbClient> ovsdb;
+  std::unique_ptr<api::Metrics> metrics;
+  std::unique_ptr<api::HttpServer> http;
+};
+
+// Declares every module into rt.modules.
+void make_modules(Runtime& rt);
+
+// The WebAPI's routes: /introspect/* (read-only) and /manager/* (module control).
+api::HttpResponse handle_request(Runtime& rt, const api::HttpRequest& request);
+
+}  // namespace vlcp::daemon
