@@ -17,7 +17,7 @@ PACKAGES=(
   openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller prometheus zookeeper
   default-jre-headless
   # host tools used by the sandbox
-  curl ethtool iperf3 iproute2 iputils-ping netcat-openbsd procps tcpdump
+  curl ethtool iperf3 iproute2 iputils-ping netcat-openbsd openssl procps tcpdump
 )
 
 missing=()

@@ -508,10 +508,14 @@ sb_status() {
 # --- vlcpd -----------------------------------------------------------------------------------
 
 # Starts vlcpd (binary $VLCP_VLCPD) with config file CONF, logging to $SB_DIR/vlcpd-NAME.log,
-# recorded for teardown by PID. sb_vlcpd_start NAME CONF
+# recorded for teardown by PID.
+# With NS, it runs inside sandbox namespace NS (beside that OVS, as on a server).
+# sb_vlcpd_start NAME CONF [NS]
 sb_vlcpd_start() {
-  local name=$1 conf=$2 bin=${VLCP_VLCPD:?set VLCP_VLCPD to the vlcpd binary}
-  "$bin" -c "$conf" >>"$SB_DIR/vlcpd-$name.log" 2>&1 &
+  local name=$1 conf=$2 ns=${3:-} bin=${VLCP_VLCPD:?set VLCP_VLCPD to the vlcpd binary}
+  local run=()
+  [ -n "$ns" ] && run=(ip netns exec "$(sb_ns "$ns")")
+  "${run[@]}" "$bin" -c "$conf" >>"$SB_DIR/vlcpd-$name.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$SB_DIR/vlcpd-$name.pid"
   sb_record pid "$pid" "vlcpd:$name"
