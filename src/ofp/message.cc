@@ -604,8 +604,13 @@ std::optional<OfpError> validate_message(ByteSpan message) {
     }
     case MsgType::kTableMod:
     case MsgType::kPortMod:
-    case MsgType::kQueueGetConfigRequest:
       return std::nullopt;  // fixed lengths, checked by decode_frame
+    case MsgType::kQueueGetConfigRequest: {
+      // A physical port or ANY (OpenFlow 1.3 §7.3.6); OVS's errors for the others.
+      uint32_t port = load_be32(f.body.data());
+      if (port < 0xff00 || port == kPortAny) return std::nullopt;
+      return port >= 0xffffff00 ? errors::kQueueOpFailed_BAD_PORT : errors::kBadAction_BAD_OUT_PORT;
+    }
     case MsgType::kMeterMod:
       return validate_meter_mod(f);
     case MsgType::kQueueGetConfigReply:

@@ -3,6 +3,8 @@
 // TOS byte, TCP/UDP/SCTP/ICMP ports one tp_src/tp_dst...), then written in OVS's field order.
 #include "ofp/print.h"
 
+#include "ofp/bodies.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -1174,6 +1176,46 @@ void format_packet(std::string& s, ByteSpan frame) {
     appendf(s, v.ip6 ? " icmp6_csum:%x" : " icmp_csum:%x", v.icmp->checksum);
 }
 
+namespace {
+// SET_ASYNC and GET_ASYNC_REPLY as OVS shows them (ofputil_format_set_async_config): the three
+// OpenFlow 1.3 masks per role, limited to the reasons 1.3 defines, then the rows 1.3 cannot set.
+void format_async_config(std::string& s, const AsyncConfig& c) {
+  static const char* const kPortReasons[] = {"add", "delete", "modify"};
+  static const char* const kRemovedReasons[] = {"idle",         "hard",         "delete",
+                                                "group_delete", "meter_delete", "eviction"};
+  auto row = [&s](const char* name, uint32_t mask, auto&& reason) {
+    appendf(s, "%16s:", name);
+    for (int j = 0; j < 32; ++j) {
+      if (!(mask & (1u << j))) continue;
+      std::string r;
+      reason(r, j);
+      if (!r.empty()) s += " " + r;
+    }
+    if (!mask) s += " (off)";
+    s += '\n';
+  };
+  for (int i = 0; i < 2; ++i) {
+    s += i == 0 ? "\n primary:\n" : "\n secondary:\n";
+    uint32_t pin = (i == 0 ? c.packet_in_master : c.packet_in_slave) & 0x7;
+    uint32_t port = (i == 0 ? c.port_status_master : c.port_status_slave) & 0x7;
+    uint32_t removed = (i == 0 ? c.flow_removed_master : c.flow_removed_slave) & 0x3f;
+    if (pin & 1) pin |= 1u << 6;  // no_match implies OVS's explicit_miss (which prints nothing)
+    row("PACKET_IN", pin, [](std::string& r, int j) { format_packet_in_reason(r, static_cast<uint8_t>(j)); });
+    row("PORT_STATUS", port, [](std::string& r, int j) { r = kPortReasons[j]; });
+    row("FLOW_REMOVED", removed, [](std::string& r, int j) { r = kRemovedReasons[j]; });
+    row("ROLE_STATUS", 0, [](std::string&, int) {});
+    row("TABLE_STATUS", 0, [](std::string&, int) {});
+    row("REQUESTFORWARD", 0, [](std::string&, int) {});
+  }
+  s.pop_back();  // the caller's line ends the message
+}
+
+// A fixed-size string field up to its first NUL (as printf's %.*s shows it).
+std::string fixed_string(const char* data, size_t size) {
+  return std::string(data, strnlen(data, size));
+}
+}  // namespace
+
 std::string print_message(ByteSpan message) {
   auto frame = decode_frame(message);
   if (!frame.ok()) return "***decode error: " + error_name(frame.error()) + "***";
@@ -1358,12 +1400,85 @@ std::string print_message(ByteSpan message) {
         }
         return s;
       }
+      if (mp->type == MultipartType::kDesc) {
+        DescReply d;
+        if (!DescReply::decode(mp->body, &d)) return fail(errors::kBadRequest_BAD_LEN);
+        s += "\nManufacturer: " + fixed_string(d.mfr_desc.data(), d.mfr_desc.size());
+        s += "\nHardware: " + fixed_string(d.hw_desc.data(), d.hw_desc.size());
+        s += "\nSoftware: " + fixed_string(d.sw_desc.data(), d.sw_desc.size());
+        s += "\nSerial Num: " + fixed_string(d.serial_num.data(), d.serial_num.size());
+        s += "\nDP Description: " + fixed_string(d.dp_desc.data(), d.dp_desc.size());
+        return s;
+      }
+      if (mp->type == MultipartType::kAggregate) {
+        AggregateReply a;
+        if (!AggregateReply::decode(mp->body, &a)) return fail(errors::kBadRequest_BAD_LEN);
+        appendf(s, " packet_count=%" PRIu64 " byte_count=%" PRIu64 " flow_count=%" PRIu32, a.packet_count,
+                a.byte_count, a.flow_count);
+        return s;
+      }
       if (mp->type != MultipartType::kFlow) return s;
       auto flows = decode_flow_stats_reply(mp->body);
       if (!flows.ok()) return fail(flows.error());
       for (const FlowStats& fs : *flows) {
         s += "\n ";
         format_flow_stats(s, fs, true);
+      }
+      return s;
+    }
+    case MsgType::kTableMod: {
+      TableMod tm;
+      if (!TableMod::decode(f.body, &tm)) return fail(errors::kBadRequest_BAD_LEN);
+      if (tm.table_id == 0xff)
+        s += " table_id: ALL_TABLES";
+      else
+        appendf(s, " table_id=%u", tm.table_id);
+      return s;
+    }
+    case MsgType::kQueueGetConfigRequest: {
+      QueueGetConfigRequest q;
+      if (!QueueGetConfigRequest::decode(f.body, &q)) return fail(errors::kBadRequest_BAD_LEN);
+      if (auto bad = validate_message(message)) return fail(*bad);
+      s += " port=" + format_port(q.port);
+      return s;
+    }
+    case MsgType::kPortMod: {
+      static const char* const kConfig[] = {"PORT_DOWN", nullptr,  "NO_RECV",     nullptr,
+                                            nullptr,     "NO_FWD", "NO_PACKET_IN"};
+      static const char* const kFeatures[] = {"10MB-HD",  "10MB-FD",  "100MB-HD",   "100MB-FD",
+                                              "1GB-HD",   "1GB-FD",   "10GB-FD",    "40GB-FD",
+                                              "100GB-FD", "1TB-FD",   "OTHER",      "COPPER",
+                                              "FIBER",    "AUTO_NEG", "AUTO_PAUSE", "AUTO_PAUSE_ASYM"};
+      PortMod pm;
+      if (!PortMod::decode(f.body, &pm)) return fail(errors::kBadRequest_BAD_LEN);
+      s += " port: " + format_port(pm.port_no) + ": addr:";
+      format_eth(s, pm.hw_addr.data());
+      s += "\n     config: ";
+      bit_names(s, pm.config & 0x65, kConfig, std::size(kConfig));
+      s += "     mask:   ";
+      bit_names(s, pm.mask & 0x65, kConfig, std::size(kConfig));
+      s += "     advertise: ";
+      if (pm.advertise & 0xffff)
+        bit_names(s, pm.advertise & 0xffff, kFeatures, std::size(kFeatures));
+      else
+        s += "UNCHANGED\n";
+      s.pop_back();
+      return s;
+    }
+    case MsgType::kSetAsync:
+    case MsgType::kGetAsyncReply: {
+      AsyncConfig c;
+      if (!AsyncConfig::decode(f.body, &c)) return fail(errors::kBadRequest_BAD_LEN);
+      format_async_config(s, c);
+      return s;
+    }
+    case MsgType::kMultipartRequest: {
+      auto mp = decode_multipart(f);
+      if (!mp.ok()) return fail(mp.error());
+      if (mp->type == MultipartType::kPortStats) {
+        PortStatsRequest r;
+        if (!PortStatsRequest::decode(mp->body, &r)) return fail(errors::kBadRequest_BAD_LEN);
+        s += " port_no=" + format_port(r.port_no);
       }
       return s;
     }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "ofp/bodies.h"
 #include "ofp/message.h"
 #include "ofp/packet.h"
 #include "oracle/ovs_oracle.h"
@@ -20,6 +21,19 @@ void save(vlcp::ByteSpan bytes, const char* sub = "/ofp") {
   std::snprintf(name, sizeof name, "/seed-%03d", n++);
   std::ofstream(dir + sub + name, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+// Saves a multipart reply whose body is one fixed layout.
+template <typename Body>
+void save_reply(vlcp::Buffer& b, uint32_t xid, MultipartType type, const Body& body) {
+  vlcp::InlineBuffer<Body::kSize> bytes;
+  body.encode(bytes);
+  size_t start = begin_message(b, MsgType::kMultipartReply, xid);
+  b.put_be16(static_cast<uint16_t>(type));
+  b.put_be16(0);
+  b.put_be32(0);
+  b.append(bytes.span());
+  finish_message(b, start);
+  save(b.span());
 }
 }  // namespace
 
@@ -102,6 +116,35 @@ int main(int argc, char** argv) {
   const uint8_t ping[16] = {};
   build_icmp(b, a, bcast, 0x0a000001, 0x0a000002, 8, 0, 0x00010001, vlcp::ByteSpan(ping, sizeof ping));
   save(b.span(), "/packet");
+  // Bodies declared in ofp/bodies.h (appended, so earlier seeds keep their names).
+  b.clear();
+  encode_body_message(b, MsgType::kSetAsync, 7, AsyncConfig{7, 1, 7, 7, 15, 0});
+  save(b.span());
+  b.clear();
+  encode_body_message(b, MsgType::kGetAsyncReply, 8, AsyncConfig{3, 0, 5, 0, 0x30, 1});
+  save(b.span());
+  b.clear();
+  encode_body_message(b, MsgType::kTableMod, 9, TableMod{3, 0});
+  save(b.span());
+  b.clear();
+  encode_body_message(b, MsgType::kPortMod, 10, PortMod{2, {2, 0, 0, 0, 0, 2}, 0x61, 0x65, 0x2840});
+  save(b.span());
+  b.clear();
+  encode_body_message(b, MsgType::kQueueGetConfigRequest, 11, QueueGetConfigRequest{kPortAny});
+  save(b.span());
+  b.clear();
+  encode_multipart_body(b, 12, MultipartType::kPortStats, PortStatsRequest{kPortAny});
+  save(b.span());
+  b.clear();
+  {
+    DescReply d{};
+    std::snprintf(d.mfr_desc.data(), d.mfr_desc.size(), "Nicira, Inc.");
+    std::snprintf(d.sw_desc.data(), d.sw_desc.size(), "3.1.0");
+    std::snprintf(d.dp_desc.data(), d.dp_desc.size(), "br-int");
+    save_reply(b, 13, MultipartType::kDesc, d);
+  }
+  b.clear();
+  { save_reply(b, 14, MultipartType::kAggregate, AggregateReply{100, 6400, 3}); }
   std::printf("%d seeds written to %s\n", n, dir.c_str());
   return 0;
 }
