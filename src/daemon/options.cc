@@ -39,6 +39,16 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   return o;
 }
 
+namespace {
+// A key's declared default as written in config files: "{4, 5}"-style C++ lists become "[4, 5]".
+std::string shown_default(std::string text) {
+  auto brace = text.find('{');
+  if (brace == std::string::npos) return text;
+  std::string inner = text.substr(brace + 1, text.rfind('}') - brace - 1);
+  return "[" + inner + "]";
+}
+}  // namespace
+
 std::string usage_text() {
   std::string text =
       "Usage: vlcpd [OPTIONS]\n"
@@ -56,7 +66,7 @@ std::string usage_text() {
       "\n"
       "Configuration keys (one 'key = literal' per line, '#' comments):\n";
 #define VLCP_KEY_HELP(field, key, type, fallback, help) \
-  text += std::string("  ") + key + " (default " + #fallback + ")\n      " + help + "\n";
+  text += std::string("  ") + key + " (default " + shown_default(#fallback) + ")\n      " + help + "\n";
   VLCP_SERVER_KEYS(VLCP_KEY_HELP)
   VLCP_SCHED_KEYS(VLCP_KEY_HELP)
   VLCP_OPENFLOW_KEYS(VLCP_KEY_HELP)

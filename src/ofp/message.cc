@@ -59,11 +59,24 @@ Decoded<Frame> decode_frame(ByteSpan m) {
   f.header.version = m[0];
   f.header.length = load_be16(m.data() + 2);
   f.header.xid = load_be32(m.data() + 4);
-  if (f.header.version != kOfp13) return kBadRequest_BAD_VERSION;
+  if (f.header.version != kOfp13 && f.header.version != kOfp14) return kBadRequest_BAD_VERSION;
   if (f.header.length != m.size()) return kBadRequest_BAD_LEN;
   uint16_t min = message_min_length(m[1]);
+  Tail tail = min ? kMessages[m[1]].tail : Tail::kAny;
+  if (f.header.version == kOfp14) {
+    switch (m[1]) {
+#define VLCP_MSG14_RULE(code, len, t, name) \
+  case code:                                \
+    min = len;                              \
+    tail = Tail::t;                         \
+    break;
+      VLCP_OFP14_MESSAGES(VLCP_MSG14_RULE)
+#undef VLCP_MSG14_RULE
+      default:
+        break;
+    }
+  }
   if (min == 0) return kBadRequest_BAD_TYPE;
-  Tail tail = kMessages[m[1]].tail;
   if (f.header.length < min || (tail == Tail::kFixed && f.header.length != min) ||
       (tail == Tail::kAligned8 && (f.header.length - min) % 8 != 0))
     return kBadRequest_BAD_LEN;
@@ -404,9 +417,70 @@ void encode_port(Buffer& out, const Port& port) {
     out.put_be32(v);
 }
 
+Decoded<Port> decode_port14(ByteSpan b, size_t* used) {
+  if (b.size() < 40) return kBadRequest_BAD_LEN;
+  const uint8_t* p = b.data();
+  size_t length = load_be16(p + 4);
+  if (length < 40 || length > b.size() || length % 8 != 0) return kBadRequest_BAD_LEN;
+  Port port;
+  port.port_no = load_be32(p);
+  if (!port_in_range(port.port_no)) return kBadAction_BAD_OUT_PORT;
+  std::copy(p + 8, p + 14, port.hw_addr.begin());
+  const char* name = reinterpret_cast<const char*>(p + 16);
+  port.name.assign(name, strnlen(name, 15));
+  port.config = load_be32(p + 32);
+  port.state = load_be32(p + 36);
+  // Properties: type, length (covering the 4-byte header), padded to 8.
+  for (size_t off = 40; off < length;) {
+    if (length - off < 4) return kBadRequest_BAD_LEN;
+    uint16_t type = load_be16(p + off), plen = load_be16(p + off + 2);
+    size_t padded = (plen + 7u) / 8 * 8;
+    if (plen < 4 || padded > length - off) return kBadRequest_BAD_LEN;
+    if (type == 0) {  // OFPPDPT_ETHERNET
+      if (plen != 32) return kBadRequest_BAD_LEN;
+      const uint8_t* e = p + off + 8;
+      port.curr = load_be32(e);
+      port.advertised = load_be32(e + 4);
+      port.supported = load_be32(e + 8);
+      port.peer = load_be32(e + 12);
+      port.curr_speed = load_be32(e + 16);
+      port.max_speed = load_be32(e + 20);
+    }
+    off += padded;
+  }
+  *used = length;
+  return port;
+}
+
+void encode_port14(Buffer& out, const Port& port) {
+  out.put_be32(port.port_no);
+  out.put_be16(72);  // 40 bytes and the Ethernet property
+  out.put_zeros(2);
+  out.append(ByteSpan(port.hw_addr.data(), port.hw_addr.size()));
+  out.put_zeros(2);
+  char name[16] = {};
+  std::memcpy(name, port.name.data(), std::min<size_t>(port.name.size(), 15));
+  out.append(ByteSpan(reinterpret_cast<const uint8_t*>(name), sizeof name));
+  out.put_be32(port.config);
+  out.put_be32(port.state);
+  out.put_be16(0);
+  out.put_be16(32);
+  out.put_zeros(4);
+  for (uint32_t v : {port.curr, port.advertised, port.supported, port.peer, port.curr_speed, port.max_speed})
+    out.put_be32(v);
+}
+
 Decoded<PortStatus> decode_port_status(const Frame& f) {
-  if (f.body.size() != 8 + kPortWireSize) return kBadRequest_BAD_LEN;
+  if (f.body.size() < 8) return kBadRequest_BAD_LEN;
   if (f.body[0] > 2) return kBadRequest_BAD_TYPE;  // reason: add, delete or modify only
+  if (f.header.version == kOfp14) {
+    size_t used = 0;
+    auto port = decode_port14(f.body.subspan(8), &used);
+    if (!port.ok()) return port.error();
+    if (used != f.body.size() - 8) return kBadRequest_BAD_LEN;
+    return PortStatus{f.body[0], std::move(*port)};
+  }
+  if (f.body.size() != 8 + kPortWireSize) return kBadRequest_BAD_LEN;
   auto port = decode_port(f.body.subspan(8));
   if (!port.ok()) return port.error();
   return PortStatus{f.body[0], std::move(*port)};
@@ -543,9 +617,19 @@ Decoded<std::vector<FlowStats>> decode_flow_stats_reply(ByteSpan body) {
   return out;
 }
 
-Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body) {
-  if (body.size() % kPortWireSize != 0) return kBadRequest_BAD_LEN;
+Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body, uint8_t version) {
   std::vector<Port> ports;
+  if (version == kOfp14) {
+    for (size_t off = 0; off < body.size();) {
+      size_t used = 0;
+      auto p = decode_port14(body.subspan(off), &used);
+      if (!p.ok()) return p.error();
+      ports.push_back(std::move(*p));
+      off += used;
+    }
+    return ports;
+  }
+  if (body.size() % kPortWireSize != 0) return kBadRequest_BAD_LEN;
   for (size_t i = 0; i < body.size(); i += kPortWireSize) {
     auto p = decode_port(body.subspan(i, kPortWireSize));
     if (!p.ok()) return p.error();
@@ -566,6 +650,22 @@ std::optional<OfpError> validate_message(ByteSpan message) {
     return decoded.error();
   };
   const Frame& f = *frame;
+  if (f.header.version == kOfp14) {
+    switch (static_cast<uint8_t>(f.header.type)) {
+      case 16:  // PORT_MOD, TABLE_MOD, the async config and 1.4's new messages: properties
+      case 17:  // after fixed parts whose lengths decode_frame checked
+      case 27:
+      case 28:
+      case 30:
+      case 31:
+      case 32:
+      case 33:
+      case 34:
+        return std::nullopt;
+      default:
+        break;
+    }
+  }
   switch (f.header.type) {
     case MsgType::kHello:
       return check(decode_hello(f));
@@ -595,7 +695,30 @@ std::optional<OfpError> validate_message(ByteSpan message) {
     case MsgType::kMultipartReply: {
       auto mp = decode_multipart(f);
       if (!mp.ok()) return mp.error();
-      return validate_multipart_body(mp->type, f.header.type == MsgType::kMultipartReply, mp->body);
+      bool reply = f.header.type == MsgType::kMultipartReply;
+      if (f.header.version == kOfp14) {
+        // 1.4 changed the port, port stats and queue records (properties) and added types; the
+        // others keep 1.3's layout.
+        if (mp->type == MultipartType::kPortDesc && reply)
+          return check(decode_port_desc_reply(mp->body, kOfp14));
+        switch (mp->type) {
+          case MultipartType::kDesc:
+          case MultipartType::kFlow:
+          case MultipartType::kAggregate:
+          case MultipartType::kTable:
+          case MultipartType::kGroup:
+          case MultipartType::kGroupDesc:
+          case MultipartType::kGroupFeatures:
+          case MultipartType::kMeter:
+          case MultipartType::kMeterConfig:
+          case MultipartType::kMeterFeatures:
+          case MultipartType::kPortDesc:
+            break;
+          default:
+            return std::nullopt;
+        }
+      }
+      return validate_multipart_body(mp->type, reply, mp->body);
     }
     case MsgType::kGetAsyncReply:
     case MsgType::kSetAsync: {

@@ -67,6 +67,22 @@ enum class MsgType : uint8_t {
 #undef VLCP_MSG_ENUM
 };
 
+// OpenFlow 1.4 (wire version 5) messages whose layout differs from 1.3's, and 1.4's new ones.
+// Everything else has the same layout in both versions, so one decoder serves both; a 1.4
+// session speaks them with the header's version byte set to 5.
+// X(type code, length including the header (the minimum unless kFixed), tail, name)
+#define VLCP_OFP14_MESSAGES(X)                \
+  X(12, 56, kAligned8, "OFPT_PORT_STATUS")    \
+  X(16, 32, kAligned8, "OFPT_PORT_MOD")       \
+  X(17, 16, kAligned8, "OFPT_TABLE_MOD")      \
+  X(27, 8, kAny, "OFPT_GET_ASYNC_REPLY")      \
+  X(28, 8, kAny, "OFPT_SET_ASYNC")            \
+  X(30, 24, kAligned8, "OFPT_ROLE_STATUS")    \
+  X(31, 24, kAligned8, "OFPT_TABLE_STATUS")   \
+  X(32, 16, kAny, "OFPT_REQUESTFORWARD")      \
+  X(33, 16, kAligned8, "OFPT_BUNDLE_CONTROL") \
+  X(34, 24, kAny, "OFPT_BUNDLE_ADD_MESSAGE")
+
 std::string_view message_name(MsgType type);
 // The minimum length of a message of this type, 0 for an unknown type.
 uint16_t message_min_length(uint8_t type);
@@ -90,8 +106,8 @@ struct Frame {
 // hands the message to decode_frame, which rejects it.
 size_t frame_length(ByteSpan stream);
 
-// Checks any message: at least a header, version 1.3, declared length equal to the span,
-// known type, at least the type's minimum length.
+// Checks any message: at least a header, version 1.3 or 1.4, declared length equal to the span,
+// a type known in that version, at least the type's minimum length (1.4's where it differs).
 Decoded<Frame> decode_frame(ByteSpan message);
 
 // Decodes a whole message with the decoder for its type, keeping nothing: the check a switch
@@ -240,6 +256,10 @@ struct Port {
 };
 inline constexpr size_t kPortWireSize = 64;
 Decoded<Port> decode_port(ByteSpan sixty_four_bytes);
+// An OpenFlow 1.4 port (40 bytes and properties; the Ethernet property carries the features and
+// speeds) at the front of `bytes`; *used receives its length.
+Decoded<Port> decode_port14(ByteSpan bytes, size_t* used);
+void encode_port14(Buffer& out, const Port& p);
 void encode_port(Buffer& out, const Port& p);
 
 struct PortStatus {
@@ -323,7 +343,7 @@ struct FlowStats {
 };
 // Every entry of a flow stats reply body.
 Decoded<std::vector<FlowStats>> decode_flow_stats_reply(ByteSpan body);
-// Every port of a port description reply body.
-Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body);
+// Every port of a port description reply body (1.4 ports when version is kOfp14).
+Decoded<std::vector<Port>> decode_port_desc_reply(ByteSpan body, uint8_t version = kOfp13);
 
 }  // namespace vlcp::ofp

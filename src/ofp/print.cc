@@ -1228,7 +1228,7 @@ std::string print_message(ByteSpan message) {
     if (!body.empty())
       s = "OFPST_" + std::string(body) + (f.header.type == MsgType::kMultipartReply ? " reply" : " request");
   }
-  appendf(s, " (OF1.3) (xid=0x%" PRIx32 "):", f.header.xid);
+  appendf(s, " (OF1.%d) (xid=0x%" PRIx32 "):", f.header.version == kOfp14 ? 4 : 3, f.header.xid);
   auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
   switch (f.header.type) {
     case MsgType::kHello: {

@@ -121,6 +121,14 @@ Result<OpenflowSettings> read_openflow_settings(const Config& config) {
   else if (!keys.role.empty())
     return bad("module.openflowserver.role", "equal, master or slave");
   s.session.generation_id = static_cast<uint64_t>(keys.generation_id);
+  s.session.versions = 0;
+  for (int64_t v : keys.allowedversions) {
+    if (v != ofp::kOfp13 && v != ofp::kOfp14)
+      return bad("protocol.openflow.allowedversions",
+                 "only 4 (OpenFlow 1.3) and 5 (OpenFlow 1.4) are spoken");
+    s.session.versions |= 1u << v;
+  }
+  if (!s.session.versions) return bad("protocol.openflow.allowedversions", "offer at least one version");
   if (keys.keepalivetime < 0.05 || keys.keepalivetimeout < 0.05 || keys.hellotimeout < 0.05)
     return bad("protocol.openflow.keepalivetime", "timeouts must be at least 0.05 s");
   s.session.probe_interval = seconds(keys.keepalivetime);

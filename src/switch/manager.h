@@ -48,6 +48,9 @@ class Stream;  // a connection's byte stream (tcp, unix or TLS), in manager.cc
     "generation id of master/slave requests")                                                            \
   X(packetin, "module.openflowserver.packetin", std::string, "control",                                  \
     "packet-ins no module claims: control (to the modules) or hub (flooded by the workers)")             \
+  X(allowedversions, "protocol.openflow.allowedversions", std::vector<int64_t>,                          \
+    (std::vector<int64_t>{4, 5}),                                                                        \
+    "OpenFlow wire versions offered: 4 (1.3) and/or 5 (1.4); the highest both sides offer is used")      \
   X(keepalivetime, "protocol.openflow.keepalivetime", double, 10.0, "seconds of silence before an echo") \
   X(keepalivetimeout, "protocol.openflow.keepalivetimeout", double, 3.0,                                 \
     "seconds without any message after the echo before the switch is dropped")                           \

@@ -119,7 +119,16 @@ void Session::start() {
   ofp::Hello hello;
   hello.version_bitmap = config_.versions;
   ofp::encode_hello(out_, next_xid(), hello);
+  // The header carries the highest version offered, the bitmap all of them.
+  uint8_t highest = 0;
+  for (uint8_t v = 1; v < 32; ++v)
+    if (config_.versions & (1u << v)) highest = v;
+  if (highest) out_.data()[start] = highest;
   count_tx(out_.span().subspan(start));
+}
+
+void Session::stamp(size_t start) {
+  if (version_ && start < out_.size()) out_.data()[start] = version_;
 }
 
 uint32_t Session::next_xid() {
@@ -140,7 +149,9 @@ void Session::count_tx(ByteSpan m) {
 
 void Session::send(ByteSpan message) {
   if (closed()) return;
+  size_t start = out_.size();
   out_.append(message);
+  stamp(start);
   count_tx(message);
 }
 
@@ -204,6 +215,7 @@ void Session::receive(ByteSpan bytes) {
 void Session::reply_error(ofp::OfpError e, ByteSpan offending, uint32_t xid) {
   size_t start = out_.size();
   ofp::encode_error(out_, xid, e, offending);
+  stamp(start);
   count_tx(out_.span().subspan(start));
   if (counters_) counters_->rx_errors_sent.fetch_add(1, std::memory_order_relaxed);
   VLCP_LOG_RL(kWarn, "switch", 60, 10)
@@ -237,6 +249,11 @@ void Session::handle(ByteSpan m) {
   }
   const ofp::Frame& f = *frame;
   MsgType type = f.header.type;
+  if (version_ == ofp::kOfp14 && m[1] >= 30 && m[1] <= 33) {
+    // 1.4's ROLE_STATUS, TABLE_STATUS, REQUESTFORWARD and bundle replies: for the modules.
+    if (handler_) handler_->on_message(f);
+    return;
+  }
   if (!from_switch(type)) {  // a controller-to-switch message sent to the controller
     reply_error(ofp::errors::kBadRequest_BAD_TYPE, m, xid);
     return;
@@ -258,6 +275,7 @@ void Session::handle(ByteSpan m) {
     case MsgType::kEchoRequest: {
       size_t start = out_.size();
       ofp::encode_simple(out_, MsgType::kEchoReply, xid, f.body);
+      stamp(start);
       count_tx(out_.span().subspan(start));
       return;
     }
@@ -333,7 +351,7 @@ void Session::handle_hello(const ofp::Frame& f) {
       close("PORT_DESC request failed: " + r.error().message());
       return;
     }
-    auto ports = ofp::decode_port_desc_reply(ByteSpan(r->body));
+    auto ports = ofp::decode_port_desc_reply(ByteSpan(r->body), version_);
     if (!ports.ok()) {
       close("bad PORT_DESC reply: " + ofp::error_name(ports.error()));
       return;

@@ -3,9 +3,11 @@
 // transport (switch/connection.h: TCP, unix, SSL over Asio) and the tests drive the same code.
 //
 // What the session does by itself, as OVS's rconn does for a controller:
-//   handshake  HELLO with a version bitmap, negotiation (HELLO_FAILED/INCOMPATIBLE when there
-//              is no common version), FEATURES_REQUEST, SET_CONFIG, PORT_DESC, optional ROLE;
-//              ready when the datapath id and the ports are known.
+//   handshake  HELLO with a version bitmap (1.3 and 1.4; the highest both offer wins),
+//              HELLO_FAILED/INCOMPATIBLE when there is none, FEATURES_REQUEST, SET_CONFIG,
+//              PORT_DESC, optional ROLE; ready when the datapath id and the ports are known.
+//              Messages whose layout 1.3 and 1.4 share are sent with the negotiated version
+//              stamped into their header (ofp/message.h lists the ones that differ).
 //   liveness   ECHO_REQUEST after probe_interval of silence; closed after probe_timeout more
 //              of silence (the inactivity probe). Switch ECHO_REQUESTs are answered.
 //   xids       allocated from a counter that skips 0 and every xid still awaiting its reply,
@@ -44,9 +46,9 @@ struct SessionConfig {
   std::chrono::milliseconds probe_timeout{3000};    // then silence before the session is dropped
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};
-  uint32_t versions = 1u << ofp::kOfp13;  // the bitmap we offer (the codec speaks 1.3)
-  uint16_t miss_send_len = 0xffff;        // whole packets, no switch buffering
-  std::optional<ofp::Role> role;          // sent after FEATURES when set
+  uint32_t versions = (1u << ofp::kOfp13) | (1u << ofp::kOfp14);  // the bitmap we offer
+  uint16_t miss_send_len = 0xffff;                                // whole packets, no switch buffering
+  std::optional<ofp::Role> role;                                  // sent after FEATURES when set
   uint64_t generation_id = 0;
   size_t send_high_watermark = 4u << 20;
   size_t send_low_watermark = 1u << 20;
@@ -162,6 +164,7 @@ class Session {
   void after_features();
   void maybe_ready();
   void count_tx(ByteSpan message);
+  void stamp(size_t start);  // the negotiated version into the message at out_[start]
   void update_backlog();
 
   const Clock& clock_;

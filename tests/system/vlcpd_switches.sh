@@ -16,6 +16,7 @@ sb_host h1 hv1 br0 10.0.0.1/24 ofport=1 iface_id=lp-1
 sb_host h2 hv1 br0 10.0.0.2/24 ofport=2 iface_id=lp-2
 sb_ovs_start dp1 dpdk || { fail "start OVS-DPDK"; finish; exit; }
 sb_bridge dp1 br0 0000000000000002
+sb_vsctl dp1 set bridge br0 protocols=OpenFlow13,OpenFlow14  # B and this switch speak 1.4
 sb_host d1 dp1 br0 10.0.1.1/24 dpdk=af_packet ofport=1
 
 # config NAME OVS OF_PORT HTTP_PORT METRICS_PORT [extra lines]: a vlcpd for OVS instance OVS.
@@ -70,6 +71,11 @@ check_output "the bridge's controller is vlcpd (set through OVSDB)" "controller.
 check_output "... with fail_mode=secure" "secure" sb_vsctl hv1 get bridge br0 fail_mode
 check_output "userspace ports in introspection" "$(sb_host_port h1)" switch "$a_http" $dp_a ports
 check_output "OVS-DPDK ports in introspection" "$(sb_host_port d1)" switch "$b_http" $dp_b ports
+check "A and its OpenFlow13 bridge speak 1.3" test "$(switch "$a_http" $dp_a openflow_version)" = 4
+check "B and its OpenFlow13,OpenFlow14 bridge negotiate 1.4" test "$(switch "$b_http" $dp_b openflow_version)" = 5
+sb_vsctl dp1 add-port br0 p14 -- set interface p14 type=internal
+has_p14() { [[ $(switch "$b_http" $dp_b ports) == *p14* ]]; }
+check "a 1.4 PORT_STATUS (port with properties) adds the port" sb_wait 10 has_p14
 ovs_connected() { [ "$(sb_vsctl hv1 get controller br0 is_connected)" = true ]; }
 check "OVS reports vlcpd as connected" sb_wait 15 ovs_connected
 

@@ -363,3 +363,70 @@ TEST(Codec, StreamFraming) {
 
 }  // namespace
 }  // namespace vlcp::ofp
+
+namespace vlcp::ofp {
+namespace {
+
+// OpenFlow 1.4 frames: the layouts that changed have their own length rules, the new types
+// exist only in 1.4, and other versions are refused.
+TEST(OpenFlow14, FramesFollowTheirOwnLengthRules) {
+  InlineBuffer<256> b;
+  size_t start = begin_message(b, MsgType::kPortStatus, 1);
+  b.put_u8(0);
+  b.put_zeros(7);
+  Port p;
+  p.port_no = 7;
+  p.name = "vm7";
+  p.curr_speed = 1000000;
+  encode_port14(b, p);
+  finish_message(b, start);
+  b.data()[0] = kOfp14;
+  auto f = decode_frame(b.span());
+  ASSERT_TRUE(f.ok());
+  auto ps = decode_port_status(*f);
+  ASSERT_TRUE(ps.ok());
+  EXPECT_EQ(ps->port.name, "vm7");
+  EXPECT_EQ(ps->port.curr_speed, 1000000u);
+  EXPECT_FALSE(validate_message(b.span()).has_value());
+  b.data()[0] = kOfp13;  // the same bytes are not a 1.3 PORT_STATUS (80 bytes fixed)
+  EXPECT_EQ(validate_message(b.span()), errors::kBadRequest_BAD_LEN);
+
+  const uint8_t role_status[24] = {kOfp14, 30, 0, 24, 0, 0, 0, 9};
+  EXPECT_FALSE(validate_message(ByteSpan(role_status, sizeof role_status)).has_value());
+  uint8_t as13[24];
+  std::memcpy(as13, role_status, sizeof as13);
+  as13[0] = kOfp13;
+  EXPECT_EQ(validate_message(ByteSpan(as13, sizeof as13)), errors::kBadRequest_BAD_TYPE);
+  const uint8_t v15[8] = {6, 2, 0, 8, 0, 0, 0, 1};
+  EXPECT_EQ(validate_message(ByteSpan(v15, sizeof v15)), errors::kBadRequest_BAD_VERSION);
+}
+
+TEST(OpenFlow14, PortPropertiesAreCheckedAndUnknownOnesSkipped) {
+  InlineBuffer<256> b;
+  Port p;
+  p.port_no = 3;
+  encode_port14(b, p);
+  std::vector<uint8_t> port(b.data(), b.data() + b.size());
+  size_t used = 0;
+  ASSERT_TRUE(decode_port14(port, &used).ok());
+  EXPECT_EQ(used, 72u);
+  // An unknown property (type 0xffff, 8 bytes) is skipped.
+  std::vector<uint8_t> more = port;
+  more.insert(more.end(), {0xff, 0xff, 0, 8, 0, 0, 0, 0});
+  store_be16(more.data() + 4, static_cast<uint16_t>(more.size()));
+  EXPECT_TRUE(decode_port14(more, &used).ok());
+  // A property longer than the port: an error, not an over-read.
+  std::vector<uint8_t> bad = port;
+  store_be16(bad.data() + 42, 200);
+  EXPECT_FALSE(decode_port14(bad, &used).ok());
+  // Two ports in a 1.4 PORT_DESC body.
+  std::vector<uint8_t> two = port;
+  two.insert(two.end(), port.begin(), port.end());
+  auto ports = decode_port_desc_reply(two, kOfp14);
+  ASSERT_TRUE(ports.ok());
+  EXPECT_EQ(ports->size(), 2u);
+  EXPECT_FALSE(decode_port_desc_reply(ByteSpan(two.data(), two.size() - 8), kOfp14).ok());
+}
+
+}  // namespace
+}  // namespace vlcp::ofp

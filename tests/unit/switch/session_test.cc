@@ -126,6 +126,57 @@ TEST_F(SessionTest, HandshakeLearnsDatapathAndPorts) {
   EXPECT_EQ(s->pending_requests(), 0u);
 }
 
+TEST_F(SessionTest, OpenFlow14IsNegotiatedWhenBothOfferIt) {
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  auto out = drain(*s);
+  EXPECT_EQ(out[0][0], ofp::kOfp14);  // our HELLO's header: the highest version we offer
+  InlineBuffer<512> b;
+  ofp::encode_hello(b, 7, ofp::Hello{(1u << 4) | (1u << 5)});
+  b.data()[0] = ofp::kOfp14;
+  s->receive(b.span());
+  ASSERT_EQ(s->version(), ofp::kOfp14);
+  out = drain(*s);
+  for (auto& m : out) EXPECT_EQ(m[0], ofp::kOfp14) << "type " << int(m[1]);
+  auto* features = find(out, MsgType::kFeaturesRequest);
+  auto* port_desc = find(out, MsgType::kMultipartRequest);
+  ASSERT_TRUE(features && port_desc);
+  b.clear();
+  ofp::encode_features_reply(b, xid_of(*features), ofp::FeaturesReply{0x14, 0, 254, 0, 0x4f});
+  b.data()[0] = ofp::kOfp14;
+  InlineBuffer<256> ports;
+  ofp::Port p1 = port(1, "p1");
+  p1.curr_speed = 10000000;
+  ofp::encode_port14(ports, p1);
+  ofp::encode_port14(ports, port(2, "p2"));
+  size_t at = b.size();
+  multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kPortDesc, ports.span());
+  b.data()[at] = ofp::kOfp14;
+  s->receive(b.span());
+  ASSERT_EQ(rec.ready, 1) << rec.closed;
+  ASSERT_EQ(s->ports().size(), 2u);
+  EXPECT_EQ(s->ports().at(1).curr_speed, 10000000u);  // from the Ethernet property
+  // A 1.4 PORT_STATUS (port with properties) adds a port; a 1.3-sized one is refused.
+  b.clear();
+  size_t start = ofp::begin_message(b, MsgType::kPortStatus, 0);
+  b.put_u8(0);
+  b.put_zeros(7);
+  ofp::encode_port14(b, port(3, "p3"));
+  ofp::finish_message(b, start);
+  b.data()[start] = ofp::kOfp14;
+  s->receive(b.span());
+  EXPECT_EQ(s->ports().count(3), 1u);
+  b.clear();
+  ofp::encode_port_status(b, 9, ofp::PortStatus{0, port(4, "p4")});
+  b.data()[0] = ofp::kOfp14;
+  s->receive(b.span());
+  EXPECT_EQ(s->ports().count(4), 0u);
+  out = drain(*s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(type_of(out[0]), MsgType::kError);
+  EXPECT_EQ(out[0][0], ofp::kOfp14);
+}
+
 TEST_F(SessionTest, NoCommonVersionIsRefusedWithHelloFailed) {
   s = std::make_unique<Session>(clock, config, &rec, &counters);
   s->start();
