@@ -85,6 +85,10 @@ ovsdb_field() { api /introspect/ovsdb | json "$1"; }
 check_output "OVSDB: bridge with its datapath id" "0000000000000001" ovsdb_field 'd["bridges"][0]["datapath_id"]'
 check_output "OVSDB: ports with iface-id and ofport" "lp-2 2" ovsdb_field \
   '" ".join(i["iface_id"] + " " + str(i["ofport"]) for p in d["bridges"][0]["ports"] for i in p["interfaces"] if i["iface_id"] == "lp-2")'
+sb_vsctl hv1 add-port br0 vx1 -- set interface vx1 type=vxlan options:remote_ip=flow options:key=flow \
+  options:local_ip=192.168.7.1
+check_output "OVSDB: a tunnel port with its local_ip" "192.168.7.1" sb_wait_output 10 ovsdb_field \
+  '[i["options"].get("local_ip") for p in d["bridges"][0]["ports"] for i in p["interfaces"] if i["name"] == "vx1"]' 192.168.7.1
 check_output "OVSDB: B sees OVS-DPDK initialised" "True" bash -c \
   "curl -sf http://127.0.0.1:$b_http/introspect/ovsdb | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"dpdk\"][\"initialized\"])'"
 

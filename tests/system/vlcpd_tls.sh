@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # OpenFlow over TLS: vlcpd beside a userspace OVS (in its namespace), both with certificates from
 # one CA (as `ovs-pki` sets up); the switch connects over ssl: and vlcpd holds it. A peer
-# without a client certificate, and one speaking plain TCP to the TLS port, are refused.
+# without a client certificate, and one speaking plain TCP to the TLS port, are refused. This
+# vlcpd reaches OVSDB over TCP (the other system test uses its unix socket).
 . "$(dirname "$0")/../lib/system.sh"
 
 sb_ovs_start hv1 || { fail "start OVS"; finish; exit; }
@@ -27,11 +28,12 @@ module.openflowserver.url = 'ssl://127.0.0.1:$port'
 module.openflowserver.key = '$pki/controller-key.pem'
 module.openflowserver.certificate = '$pki/controller-cert.pem'
 module.openflowserver.ca_certs = '$pki/ca.pem'
-module.ovsdbmanager.url = ''
+module.ovsdbmanager.url = 'tcp://127.0.0.1:16640'
 module.httpserver.url = 'tcp://127.0.0.1:$http'
 module.metrics.url = ''
 module.sched.workers = 0
 CONF
+sb_ovs hv1 ovs-appctl -t "$(sb_ovs_dir hv1)/run/ovsdb-server.ctl" ovsdb-server/add-remote ptcp:16640:127.0.0.1
 # vlcpd runs in the OVS namespace, so the switch reaches it on that namespace's loopback.
 sb_vlcpd_start tls "$SB_DIR/vlcp.conf" hv1
 api() { sb_exec hv1 curl -sf --max-time 5 "http://127.0.0.1:$http$1"; }
@@ -43,6 +45,7 @@ tls_connected() { [[ $(api /introspect/switches) == *'"connected": true'* ]]; }
 check "the switch connects over TLS" sb_wait 20 tls_connected
 check_output "with its ports" "$(sb_host_port h1)" api /introspect/switches
 check_output "vlcpd logged the TLS connection" "ssl:127.0.0.1" cat "$SB_DIR/vlcpd-tls.log"
+check_output "OVSDB over TCP: the replica has the bridge" '"datapath_id": "00000000000000a1"' api /introspect/ovsdb
 
 # No client certificate: refused during the handshake.
 no_cert() {
