@@ -53,6 +53,8 @@ std::optional<OfpError> validate_meter_mod(const Frame& f) {
   if (!MeterModHeader::decode(f.body, &h)) return kBadRequest_BAD_LEN;
   if (h.command > 2) return kMeterModFailed_BAD_COMMAND;
   if (h.flags & ~0xfu) return kMeterModFailed_BAD_FLAGS;
+  // kbps and pktps exclude each other (OVS refuses both; a delete's flags are ignored).
+  if (h.command != 2 && (h.flags & 3) == 3) return kMeterModFailed_BAD_FLAGS;
   return validate_bands(f.body.subspan(MeterModHeader::kSize));
 }
 

@@ -1210,6 +1210,43 @@ void format_async_config(std::string& s, const AsyncConfig& c) {
   s.pop_back();  // the caller's line ends the message
 }
 
+// A meter's id, flags and bands as OVS shows them (ofputil_format_meter_config, without its
+// closing newline).
+void format_meter_id(std::string& s, uint32_t id) {
+  if (id <= 0xffff0000)
+    appendf(s, "meter=%" PRIu32, id);
+  else
+    s += id == 0xfffffffd   ? "meter=slowpath"
+         : id == 0xfffffffe ? "meter=controller"
+         : id == 0xffffffff ? "meter=all"
+                            : "meter=unknown";
+}
+void format_meter(std::string& s, uint32_t id, uint16_t flags, ByteSpan bands) {
+  format_meter_id(s, id);
+  s += ' ';
+  if (flags & 1) s += "kbps ";
+  if (flags & 2) s += "pktps ";
+  if (flags & 4) s += "burst ";
+  if (flags & 8) s += "stats ";
+  if (flags & ~0xfu) appendf(s, "flags:0x%x ", flags & ~0xfu);
+  s += "bands=";
+  for (size_t off = 0; off + MeterBand::kSize <= bands.size();) {
+    MeterBand b;
+    MeterBand::decode(bands.subspan(off), &b);
+    s += "\ntype=";
+    if (b.type == 1)
+      s += "drop";
+    else if (b.type == 2)
+      s += "dscp_remark";
+    else
+      appendf(s, "%u", b.type);
+    appendf(s, " rate=%" PRIu32, b.rate);
+    if (flags & 4) appendf(s, " burst_size=%" PRIu32, b.burst_size);
+    if (b.type == 2) appendf(s, " prec_level=%u", b.prec_level);
+    off += b.len >= MeterBand::kSize ? b.len : MeterBand::kSize;
+  }
+}
+
 // A fixed-size string field up to its first NUL (as printf's %.*s shows it).
 std::string fixed_string(const char* data, size_t size) {
   return std::string(data, strnlen(data, size));
@@ -1410,6 +1447,34 @@ std::string print_message(ByteSpan message) {
         s += "\nDP Description: " + fixed_string(d.dp_desc.data(), d.dp_desc.size());
         return s;
       }
+      if (mp->type == MultipartType::kMeterConfig) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        for (size_t off = 0; off + MeterConfigHeader::kSize <= mp->body.size();) {
+          MeterConfigHeader h;
+          MeterConfigHeader::decode(mp->body.subspan(off), &h);
+          s += '\n';
+          format_meter(s, h.meter_id, h.flags,
+                       mp->body.subspan(off + MeterConfigHeader::kSize, h.length - MeterConfigHeader::kSize));
+          s += '\n';
+          off += h.length;
+        }
+        if (!mp->body.empty()) s.pop_back();
+        return s;
+      }
+      if (mp->type == MultipartType::kMeterFeatures) {
+        MeterFeatures m;
+        if (!MeterFeatures::decode(mp->body, &m)) return fail(errors::kBadRequest_BAD_LEN);
+        static const char* const kBands[] = {nullptr, "drop", "dscp_remark"};
+        static const char* const kCaps[] = {"kbps", "pktps", "burst", "stats"};
+        appendf(s, "\nmax_meter:%" PRIu32 " max_bands:%u max_color:%u\n", m.max_meter, m.max_bands,
+                m.max_color);
+        s += "band_types: ";
+        bit_names(s, m.band_types, kBands, std::size(kBands));
+        s += "capabilities: ";
+        bit_names(s, m.capabilities, kCaps, std::size(kCaps));
+        s.pop_back();
+        return s;
+      }
       if (mp->type == MultipartType::kAggregate) {
         AggregateReply a;
         if (!AggregateReply::decode(mp->body, &a)) return fail(errors::kBadRequest_BAD_LEN);
@@ -1463,6 +1528,19 @@ std::string print_message(ByteSpan message) {
       else
         s += "UNCHANGED\n";
       s.pop_back();
+      return s;
+    }
+    case MsgType::kMeterMod: {
+      if (auto bad = validate_message(message)) return fail(*bad);
+      MeterModHeader h;
+      MeterModHeader::decode(f.body, &h);
+      static const char* const kCommands[] = {" ADD ", " MOD ", " DEL "};
+      s += kCommands[h.command];
+      // A delete carries no flags or bands (OVS ignores them).
+      if (h.command == 2)
+        format_meter(s, h.meter_id, 0, {});
+      else
+        format_meter(s, h.meter_id, h.flags, f.body.subspan(MeterModHeader::kSize));
       return s;
     }
     case MsgType::kSetAsync:

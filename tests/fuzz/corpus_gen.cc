@@ -145,6 +145,17 @@ int main(int argc, char** argv) {
   }
   b.clear();
   { save_reply(b, 14, MultipartType::kAggregate, AggregateReply{100, 6400, 3}); }
+  b.clear();
+  {
+    size_t start = begin_message(b, MsgType::kMeterMod, 15);
+    MeterModHeader{0, 1 | 4 | 8, 1}.encode(b);
+    MeterBand{1, 16, 1000, 100, 0}.encode(b);
+    MeterBand{2, 16, 2000, 200, 1}.encode(b);
+    finish_message(b, start);
+    save(b.span());
+  }
+  b.clear();
+  save_reply(b, 16, MultipartType::kMeterFeatures, MeterFeatures{4096, 6, 0xf, 2, 0});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
   return 0;
 }
