@@ -1461,6 +1461,48 @@ std::string print_message(ByteSpan message) {
         if (!mp->body.empty()) s.pop_back();
         return s;
       }
+      if (mp->type == MultipartType::kPortStats) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        size_t n = mp->body.size() / PortStats::kSize;
+        appendf(s, " %zu ports", n);
+        // OVS's ofputil_format_port_stats: '?' for counters a switch does not keep (all ones).
+        auto stat = [&s](const char* leader, uint64_t v, bool more) {
+          s += leader;
+          if (v != ~uint64_t{0})
+            appendf(s, "%" PRIu64, v);
+          else
+            s += '?';
+          s += more ? ", " : "\n";
+        };
+        s += '\n';
+        for (size_t i = 0; i < n; ++i) {
+          PortStats p;
+          PortStats::decode(mp->body.subspan(i * PortStats::kSize), &p);
+          s += "  port ";
+          if (p.port_no < 10) s += ' ';
+          s += format_port(p.port_no) + ": rx ";
+          stat("pkts=", p.rx_packets, true);
+          stat("bytes=", p.rx_bytes, true);
+          stat("drop=", p.rx_dropped, true);
+          stat("errs=", p.rx_errors, true);
+          stat("frame=", p.rx_frame_err, true);
+          stat("over=", p.rx_over_err, true);
+          stat("crc=", p.rx_crc_err, false);
+          s += "           tx ";
+          stat("pkts=", p.tx_packets, true);
+          stat("bytes=", p.tx_bytes, true);
+          stat("drop=", p.tx_dropped, true);
+          stat("errs=", p.tx_errors, true);
+          stat("coll=", p.collisions, false);
+          if (p.duration_sec != ~uint32_t{0}) {
+            s += "           duration=";
+            format_duration(s, p.duration_sec, p.duration_nsec);
+            s += '\n';
+          }
+        }
+        s.pop_back();
+        return s;
+      }
       if (mp->type == MultipartType::kMeterFeatures) {
         MeterFeatures m;
         if (!MeterFeatures::decode(mp->body, &m)) return fail(errors::kBadRequest_BAD_LEN);

@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
   }
   b.clear();
   save_reply(b, 16, MultipartType::kMeterFeatures, MeterFeatures{4096, 6, 0xf, 2, 0});
+  b.clear();
+  save_reply(b, 17, MultipartType::kPortStats,
+             PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
   return 0;
 }
