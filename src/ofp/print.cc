@@ -1247,6 +1247,13 @@ void format_meter(std::string& s, uint32_t id, uint16_t flags, ByteSpan bands) {
   }
 }
 
+std::string format_queue(uint32_t id) {
+  return id == 0xffffffff ? "ALL" : std::to_string(id);
+}
+std::string format_group(uint32_t id) {
+  return id == 0xfffffffc ? "ALL" : id == 0xffffffff ? "ANY" : std::to_string(id);
+}
+
 // A fixed-size string field up to its first NUL (as printf's %.*s shows it).
 std::string fixed_string(const char* data, size_t size) {
   return std::string(data, strnlen(data, size));
@@ -1503,6 +1510,84 @@ std::string print_message(ByteSpan message) {
         s.pop_back();
         return s;
       }
+      if (mp->type == MultipartType::kQueue) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        size_t n = mp->body.size() / QueueStats::kSize;
+        appendf(s, " %zu queues", n);
+        for (size_t i = 0; i < n; ++i) {
+          QueueStats q;
+          QueueStats::decode(mp->body.subspan(i * QueueStats::kSize), &q);
+          s += "\n  port " + format_port(q.port_no) + " queue " + format_queue(q.queue_id) + ": ";
+          for (auto [leader, v] : {std::pair<const char*, uint64_t>{"bytes=", q.tx_bytes},
+                                   {"pkts=", q.tx_packets},
+                                   {"errors=", q.tx_errors}}) {
+            s += leader;
+            if (v != ~uint64_t{0})
+              appendf(s, "%" PRIu64, v);
+            else
+              s += '?';
+            s += ", ";
+          }
+          s += "duration=";
+          if (q.duration_sec != ~uint32_t{0})
+            format_duration(s, q.duration_sec, q.duration_nsec);
+          else
+            s += '?';
+        }
+        return s;
+      }
+      if (mp->type == MultipartType::kGroup) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        for (size_t off = 0; off + GroupStats::kSize <= mp->body.size();) {
+          GroupStats g;
+          GroupStats::decode(mp->body.subspan(off), &g);
+          appendf(s, "\n group_id=%" PRIu32 ",", g.group_id);
+          if (g.duration_sec != ~uint32_t{0}) {
+            s += "duration=";
+            format_duration(s, g.duration_sec, g.duration_nsec);
+            s += ',';
+          }
+          appendf(s, "ref_count=%" PRIu32 ",packet_count=%" PRIu64 ",byte_count=%" PRIu64, g.ref_count,
+                  g.packet_count, g.byte_count);
+          size_t buckets = (g.length - GroupStats::kSize) / BucketCounter::kSize;
+          for (size_t i = 0; i < buckets; ++i) {
+            BucketCounter c;
+            BucketCounter::decode(mp->body.subspan(off + GroupStats::kSize + i * BucketCounter::kSize), &c);
+            if (c.packet_count != ~uint64_t{0})
+              appendf(s, ",bucket%zu:packet_count=%" PRIu64 ",byte_count=%" PRIu64, i, c.packet_count,
+                      c.byte_count);
+          }
+          off += g.length;
+        }
+        return s;
+      }
+      if (mp->type == MultipartType::kMeter) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        for (size_t off = 0; off + MeterStats::kSize <= mp->body.size();) {
+          MeterStats m;
+          MeterStats::decode(mp->body.subspan(off), &m);
+          s += '\n';
+          std::string id;
+          format_meter_id(id, m.meter_id);
+          id[5] = ':';  // OVS names the meter "meter:N" here
+          s += id;
+          appendf(s,
+                  " flow_count:%" PRIu32 " packet_in_count:%" PRIu64 " byte_in_count:%" PRIu64 " duration:",
+                  m.flow_count, m.packet_in_count, m.byte_in_count);
+          format_duration(s, m.duration_sec, m.duration_nsec);
+          s += " bands:\n";
+          size_t bands = (m.len - MeterStats::kSize) / MeterBandStats::kSize;
+          for (size_t i = 0; i < bands; ++i) {
+            MeterBandStats b;
+            MeterBandStats::decode(mp->body.subspan(off + MeterStats::kSize + i * MeterBandStats::kSize), &b);
+            appendf(s, "%zu: packet_count:%" PRIu64 " byte_count:%" PRIu64 "\n", i, b.packet_band_count,
+                    b.byte_band_count);
+          }
+          off += m.len;
+        }
+        if (!mp->body.empty()) s.pop_back();
+        return s;
+      }
       if (mp->type == MultipartType::kMeterFeatures) {
         MeterFeatures m;
         if (!MeterFeatures::decode(mp->body, &m)) return fail(errors::kBadRequest_BAD_LEN);
@@ -1595,10 +1680,39 @@ std::string print_message(ByteSpan message) {
     case MsgType::kMultipartRequest: {
       auto mp = decode_multipart(f);
       if (!mp.ok()) return fail(mp.error());
-      if (mp->type == MultipartType::kPortStats) {
-        PortStatsRequest r;
-        if (!PortStatsRequest::decode(mp->body, &r)) return fail(errors::kBadRequest_BAD_LEN);
-        s += " port_no=" + format_port(r.port_no);
+      if (auto bad = validate_multipart_body(mp->type, false, mp->body)) return fail(*bad);
+      switch (mp->type) {
+        case MultipartType::kPortStats: {
+          PortStatsRequest r;
+          PortStatsRequest::decode(mp->body, &r);
+          s += " port_no=" + format_port(r.port_no);
+          break;
+        }
+        case MultipartType::kQueue: {
+          QueueStatsRequest r;
+          QueueStatsRequest::decode(mp->body, &r);
+          s += " port=" + format_port(r.port_no) + " queue=" + format_queue(r.queue_id);
+          break;
+        }
+        case MultipartType::kGroup: {
+          GroupStatsRequest r;
+          GroupStatsRequest::decode(mp->body, &r);
+          s += " group_id=" + format_group(r.group_id);
+          break;
+        }
+        case MultipartType::kGroupDesc:
+          s += " group_id=ALL";  // OpenFlow 1.3 asks for every group
+          break;
+        case MultipartType::kMeter:
+        case MultipartType::kMeterConfig: {
+          MeterStatsRequest r;
+          MeterStatsRequest::decode(mp->body, &r);
+          s += ' ';
+          format_meter_id(s, r.meter_id);
+          break;
+        }
+        default:
+          break;
       }
       return s;
     }

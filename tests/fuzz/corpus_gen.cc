@@ -22,18 +22,22 @@ void save(vlcp::ByteSpan bytes, const char* sub = "/ofp") {
   std::ofstream(dir + sub + name, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
+// Saves a multipart reply with the given body.
+void save_reply_body(vlcp::Buffer& b, uint32_t xid, MultipartType type, vlcp::ByteSpan body) {
+  size_t start = begin_message(b, MsgType::kMultipartReply, xid);
+  b.put_be16(static_cast<uint16_t>(type));
+  b.put_be16(0);
+  b.put_be32(0);
+  b.append(body);
+  finish_message(b, start);
+  save(b.span());
+}
 // Saves a multipart reply whose body is one fixed layout.
 template <typename Body>
 void save_reply(vlcp::Buffer& b, uint32_t xid, MultipartType type, const Body& body) {
   vlcp::InlineBuffer<Body::kSize> bytes;
   body.encode(bytes);
-  size_t start = begin_message(b, MsgType::kMultipartReply, xid);
-  b.put_be16(static_cast<uint16_t>(type));
-  b.put_be16(0);
-  b.put_be32(0);
-  b.append(bytes.span());
-  finish_message(b, start);
-  save(b.span());
+  save_reply_body(b, xid, type, bytes.span());
 }
 }  // namespace
 
@@ -156,6 +160,31 @@ int main(int argc, char** argv) {
   }
   b.clear();
   save_reply(b, 16, MultipartType::kMeterFeatures, MeterFeatures{4096, 6, 0xf, 2, 0});
+  b.clear();
+  encode_multipart_body(b, 18, MultipartType::kQueue, QueueStatsRequest{1, 0xffffffff});
+  save(b.span());
+  b.clear();
+  encode_multipart_body(b, 19, MultipartType::kGroup, GroupStatsRequest{0xfffffffc});
+  save(b.span());
+  b.clear();
+  encode_multipart_body(b, 20, MultipartType::kMeterConfig, MeterStatsRequest{0xffffffff});
+  save(b.span());
+  b.clear();
+  save_reply(b, 21, MultipartType::kQueue, QueueStats{2, 1, 6400, 100, 0, 3, 0});
+  b.clear();
+  {
+    // A group with two buckets' counters, then a meter with one band.
+    vlcp::InlineBuffer<256> body;
+    GroupStats{72, 5, 1, 10, 640, 7, 0}.encode(body);
+    BucketCounter{6, 384}.encode(body);
+    BucketCounter{4, 256}.encode(body);
+    save_reply_body(b, 22, MultipartType::kGroup, body.span());
+    b.clear();
+    body.clear();
+    MeterStats{1, 56, 2, 30, 1920, 9, 0}.encode(body);
+    MeterBandStats{3, 192}.encode(body);
+    save_reply_body(b, 23, MultipartType::kMeter, body.span());
+  }
   b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
