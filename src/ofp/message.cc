@@ -496,15 +496,9 @@ void encode_port_status(Buffer& out, uint32_t xid, const PortStatus& s) {
 
 // --- GROUP_MOD --------------------------------------------------------------------------------
 
-Decoded<GroupMod> decode_group_mod(const Frame& f) {
-  const uint8_t* b = f.body.data();
-  GroupMod g;
-  g.command = load_be16(b);
-  g.type = b[2];
-  g.group_id = load_be32(b + 4);
-  if (g.command > 2) return kGroupModFailed_BAD_COMMAND;
-  if (g.type > 3) return kGroupModFailed_BAD_TYPE;
-  ByteReader r(f.body.subspan(8));
+Decoded<std::vector<Bucket>> decode_buckets(ByteSpan bytes) {
+  std::vector<Bucket> out;
+  ByteReader r(bytes);
   while (!r.at_end()) {
     uint16_t len = 0;
     if (!r.read_be16(&len)) return kGroupModFailed_BAD_BUCKET;
@@ -519,8 +513,22 @@ Decoded<GroupMod> decode_group_mod(const Frame& f) {
     if (auto err = validate_actions(actions)) return *err;
     if (!port_in_range(bucket.watch_port)) return kGroupModFailed_BAD_WATCH;
     bucket.actions = ActionList(actions);
-    g.buckets.push_back(std::move(bucket));
+    out.push_back(std::move(bucket));
   }
+  return out;
+}
+
+Decoded<GroupMod> decode_group_mod(const Frame& f) {
+  const uint8_t* b = f.body.data();
+  GroupMod g;
+  g.command = load_be16(b);
+  g.type = b[2];
+  g.group_id = load_be32(b + 4);
+  if (g.command > 2) return kGroupModFailed_BAD_COMMAND;
+  if (g.type > 3) return kGroupModFailed_BAD_TYPE;
+  auto buckets = decode_buckets(f.body.subspan(8));
+  if (!buckets.ok()) return buckets.error();
+  g.buckets = std::move(*buckets);
   // What each group type allows (OpenFlow 1.3 §5.6.1, as OVS checks it).
   enum : uint8_t { kAll = 0, kSelect = 1, kIndirect = 2, kFastFailover = 3 };
   if (g.command == 2 && !g.buckets.empty())

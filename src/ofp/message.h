@@ -284,6 +284,8 @@ struct GroupMod {
   std::vector<Bucket> buckets;
 };
 Decoded<GroupMod> decode_group_mod(const Frame& frame);
+// A sequence of buckets (GROUP_MOD, GROUP_DESC), each checked with its actions.
+Decoded<std::vector<Bucket>> decode_buckets(ByteSpan bytes);
 void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g);
 
 // --- MULTIPART -------------------------------------------------------------------------------

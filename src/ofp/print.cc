@@ -1247,6 +1247,20 @@ void format_meter(std::string& s, uint32_t id, uint16_t flags, ByteSpan bands) {
   }
 }
 
+// A group as OVS's ofp_print_group shows it: id, type, buckets.
+void format_group_entry(std::string& s, uint32_t group_id, uint8_t type, const std::vector<Bucket>& buckets) {
+  static const char* const kTypes[] = {"all", "select", "indirect", "ff", "unknown"};
+  appendf(s, "group_id=%" PRIu32 ",type=%s", group_id, kTypes[type > 4 ? 4 : type]);
+  for (const Bucket& b : buckets) {
+    s += ",bucket=";
+    if (b.weight != (type == 1 ? 1 : 0)) appendf(s, "weight:%u,", b.weight);
+    if (b.watch_port != kPortAny) s += "watch_port:" + format_port(b.watch_port) + ",";
+    if (b.watch_group != kGroupAny) appendf(s, "watch_group:%" PRIu32 ",", b.watch_group);
+    s += "actions=";
+    format_actions(s, b.actions.bytes());
+  }
+}
+
 std::string format_queue(uint32_t id) {
   return id == 0xffffffff ? "ALL" : std::to_string(id);
 }
@@ -1417,16 +1431,8 @@ std::string print_message(ByteSpan message) {
       auto g = decode_group_mod(f);
       if (!g.ok()) return fail(g.error());
       static const char* const kCommands[] = {"ADD", "MOD", "DEL"};
-      static const char* const kTypes[] = {"all", "select", "indirect", "ff"};
-      appendf(s, "\n %s group_id=%" PRIu32 ",type=%s", kCommands[g->command], g->group_id, kTypes[g->type]);
-      for (const Bucket& b : g->buckets) {
-        s += ",bucket=";
-        if (b.weight != (g->type == 1 ? 1 : 0)) appendf(s, "weight:%u,", b.weight);
-        if (b.watch_port != kPortAny) s += "watch_port:" + format_port(b.watch_port) + ",";
-        if (b.watch_group != kGroupAny) appendf(s, "watch_group:%" PRIu32 ",", b.watch_group);
-        s += "actions=";
-        format_actions(s, b.actions.bytes());
-      }
+      appendf(s, "\n %s ", kCommands[g->command]);
+      format_group_entry(s, g->group_id, g->type, g->buckets);
       return s;
     }
     case MsgType::kMultipartReply: {
@@ -1558,6 +1564,20 @@ std::string print_message(ByteSpan message) {
                       c.byte_count);
           }
           off += g.length;
+        }
+        return s;
+      }
+      if (mp->type == MultipartType::kGroupDesc) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        for (size_t off = 0; off + GroupDescHeader::kSize <= mp->body.size();) {
+          GroupDescHeader h;
+          GroupDescHeader::decode(mp->body.subspan(off), &h);
+          auto buckets = decode_buckets(
+              mp->body.subspan(off + GroupDescHeader::kSize, h.length - GroupDescHeader::kSize));
+          if (!buckets.ok()) return fail(buckets.error());
+          s += "\n ";
+          format_group_entry(s, h.group_id, h.type, *buckets);
+          off += h.length;
         }
         return s;
       }

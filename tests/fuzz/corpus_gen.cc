@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "ofp/bodies.h"
 #include "ofp/message.h"
@@ -184,6 +185,28 @@ int main(int argc, char** argv) {
     MeterStats{1, 56, 2, 30, 1920, 9, 0}.encode(body);
     MeterBandStats{3, 192}.encode(body);
     save_reply_body(b, 23, MultipartType::kMeter, body.span());
+  }
+  b.clear();
+  {
+    // Two groups: a select group with weighted buckets, an all group with a watch port.
+    vlcp::InlineBuffer<512> body;
+    for (auto [id, type, weight] : {std::tuple<uint32_t, uint8_t, uint16_t>{1, 1, 3}, {2, 0, 0}}) {
+      vlcp::InlineBuffer<128> buckets;
+      for (uint32_t port = 1; port <= 2; ++port) {
+        ActionList list = ActionList().output(port);
+        size_t start = buckets.size();
+        buckets.put_be16(0);
+        buckets.put_be16(weight);
+        buckets.put_be32(type == 0 ? port : kPortAny);
+        buckets.put_be32(kGroupAny);
+        buckets.put_zeros(4);
+        buckets.append(list.bytes());
+        buckets.patch_be16(start, static_cast<uint16_t>(buckets.size() - start));
+      }
+      GroupDescHeader{static_cast<uint16_t>(GroupDescHeader::kSize + buckets.size()), type, id}.encode(body);
+      body.append(buckets.span());
+    }
+    save_reply_body(b, 24, MultipartType::kGroupDesc, body.span());
   }
   b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
