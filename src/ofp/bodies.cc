@@ -59,6 +59,10 @@ std::optional<OfpError> validate_meter_mod(const Frame& f) {
 }
 
 std::optional<OfpError> validate_queue_get_config_reply(const Frame& f) {
+  // The reply's port applies to its queues; OVS refuses one outside its port space.
+  uint32_t port = load_be32(f.body.data());
+  if (f.body.size() > QueueGetConfigReplyHeader::kSize && port >= 0xff00 && port < 0xffffff00)
+    return kBadAction_BAD_OUT_PORT;
   return for_each_record(f.body.subspan(QueueGetConfigReplyHeader::kSize), 8, PacketQueue::kSize,
                          kBadRequest_BAD_LEN, [](ByteSpan queue) {
                            // Properties: 16-bit type, 16-bit length at 2, at least 8 bytes.

@@ -1677,6 +1677,60 @@ std::string print_message(ByteSpan message) {
       s.pop_back();
       return s;
     }
+    case MsgType::kQueueGetConfigReply: {
+      if (auto bad = validate_message(message)) return fail(*bad);
+      // OVS's ofputil_queue_get_config_reply_format: every queue under the reply's port (the
+      // header's, as OVS reads it), sorted by id, with its min and max rate properties; no
+      // "port=" line for port 0.
+      struct Queue {
+        uint32_t port, id;
+        unsigned min_rate = 0xffff, max_rate = 0xffff;
+      };
+      std::vector<Queue> queues;
+      QueueGetConfigReplyHeader header;
+      QueueGetConfigReplyHeader::decode(f.body, &header);
+      ByteSpan rest = f.body.subspan(QueueGetConfigReplyHeader::kSize);
+      while (rest.size() >= PacketQueue::kSize) {
+        PacketQueue q;
+        PacketQueue::decode(rest, &q);
+        if (q.len < PacketQueue::kSize || q.len > rest.size() || q.len % 8)
+          return fail(errors::kBadRequest_BAD_LEN);
+        Queue out{header.port, q.queue_id};
+        for (size_t off = PacketQueue::kSize; off < q.len;) {
+          uint16_t type = load_be16(rest.data() + off), plen = load_be16(rest.data() + off + 2);
+          if (plen < 8 || plen > q.len - off || plen % 8) return fail(errors::kBadRequest_BAD_LEN);
+          if (type == 1 || type == 2) {  // OFPQT_MIN_RATE, OFPQT_MAX_RATE
+            if (plen != 16) return fail(errors::kBadRequest_BAD_LEN);
+            (type == 1 ? out.min_rate : out.max_rate) = load_be16(rest.data() + off + 8);
+          }
+          off += plen;
+        }
+        queues.push_back(out);
+        rest = rest.subspan(q.len);
+      }
+      std::stable_sort(queues.begin(), queues.end(),
+                       [](const Queue& a, const Queue& b) { return a.id < b.id; });
+      s += ' ';
+      uint32_t port = 0;
+      auto rate = [&s](const char* name, unsigned r) {
+        if (r <= 1000)
+          appendf(s, " %s:%u.%u%%", name, r / 10, r % 10);
+        else if (r < 0xffff)
+          appendf(s, " %s:(disabled)", name);
+      };
+      for (const Queue& q : queues) {
+        if (q.port != port) {
+          port = q.port;
+          s += "port=" + format_port(port) + "\n";
+        }
+        appendf(s, "queue %" PRIu32 ":", q.id);
+        rate("min_rate", q.min_rate);
+        rate("max_rate", q.max_rate);
+        s += '\n';
+      }
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+      return s;
+    }
     case MsgType::kMeterMod: {
       if (auto bad = validate_message(message)) return fail(*bad);
       MeterModHeader h;

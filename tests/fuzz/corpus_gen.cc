@@ -209,6 +209,28 @@ int main(int argc, char** argv) {
     save_reply_body(b, 24, MultipartType::kGroupDesc, body.span());
   }
   b.clear();
+  {
+    // Two queues on port 2 (min/max rate properties), one on port 1 without properties.
+    size_t start = begin_message(b, MsgType::kQueueGetConfigReply, 25);
+    QueueGetConfigReplyHeader{kPortAny}.encode(b);
+    auto queue = [&b](uint32_t id, uint32_t port,
+                      std::initializer_list<std::pair<uint16_t, uint16_t>> props) {
+      PacketQueue{id, port, static_cast<uint16_t>(PacketQueue::kSize + 16 * props.size())}.encode(b);
+      for (auto [type, rate] : props) {
+        b.put_be16(type);
+        b.put_be16(16);
+        b.put_zeros(4);
+        b.put_be16(rate);
+        b.put_zeros(6);
+      }
+    };
+    queue(7, 2, {{1, 250}, {2, 2000}});
+    queue(3, 2, {{1, 1000}});
+    queue(1, 1, {});
+    finish_message(b, start);
+    save(b.span());
+  }
+  b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
