@@ -1608,6 +1608,34 @@ std::string print_message(ByteSpan message) {
         if (!mp->body.empty()) s.pop_back();
         return s;
       }
+      if (mp->type == MultipartType::kGroupFeatures) {
+        GroupFeatures g;
+        if (!GroupFeatures::decode(mp->body, &g)) return fail(errors::kBadRequest_BAD_LEN);
+        // OVS's ofputil_group_features_format: the action bitmaps through OVS's action types
+        // (ofpact_bitmap_format prints them in OVS's action order; unsupported bits vanish).
+        static const std::pair<int, const char*> kActions[] = {
+            {0, "output"},        {22, "group"},      {25, "set_field"}, {18, "strip_vlan"},
+            {17, "push_vlan"},    {23, "mod_nw_ttl"}, {24, "dec_ttl"},   {15, "set_mpls_ttl"},
+            {16, "dec_mpls_ttl"}, {19, "push_mpls"},  {20, "pop_mpls"},  {21, "set_queue"}};
+        static const char* const kTypes[] = {"all", "select", "indirect", "fast failover"};
+        const uint32_t max_groups[] = {g.max_groups_all, g.max_groups_select, g.max_groups_indirect,
+                                       g.max_groups_ff};
+        const uint32_t actions[] = {g.actions_all, g.actions_select, g.actions_indirect, g.actions_ff};
+        appendf(s, "\n Group table:\n    Types:  0x%" PRIx32 "\n    Capabilities:  0x%" PRIx32 "\n", g.types,
+                g.capabilities);
+        for (int i = 0; i < 4; ++i) {
+          if (!(g.types & (1u << i))) continue;
+          appendf(s, "    %s group:\n       max_groups=%#" PRIx32 "\n       actions: ", kTypes[i],
+                  max_groups[i]);
+          std::string names;
+          for (auto [bit, name] : kActions)
+            if (actions[i] & (1u << bit)) names += std::string(names.empty() ? "" : " ") + name;
+          s += names.empty() ? "<none>" : names;
+          s += '\n';
+        }
+        s.pop_back();
+        return s;
+      }
       if (mp->type == MultipartType::kMeterFeatures) {
         MeterFeatures m;
         if (!MeterFeatures::decode(mp->body, &m)) return fail(errors::kBadRequest_BAD_LEN);

@@ -231,6 +231,9 @@ int main(int argc, char** argv) {
     save(b.span());
   }
   b.clear();
+  save_reply(b, 26, MultipartType::kGroupFeatures,
+             GroupFeatures{0xb, 0x5, 16, 8, 0, 4, 0x03e60001, 0x00400001, 0, (1u << 11) | (1u << 12)});
+  b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
