@@ -1608,6 +1608,40 @@ std::string print_message(ByteSpan message) {
         if (!mp->body.empty()) s.pop_back();
         return s;
       }
+      if (mp->type == MultipartType::kTable) {
+        if (auto bad = validate_multipart_body(mp->type, true, mp->body)) return fail(*bad);
+        // OVS's table stats format: a table whose counters equal the previous one's is folded
+        // into a "ditto" run (1.3 replies carry no features, so only the counters differ).
+        int first_ditto = -1, last_ditto = -1;
+        auto finish = [&] {
+          if (first_ditto < 0) return;
+          if (first_ditto == last_ditto)
+            appendf(s, "\n  table %d: ditto\n", first_ditto);
+          else
+            appendf(s, "\n  tables %d...%d: ditto\n", first_ditto, last_ditto);
+          first_ditto = -1;
+        };
+        TableStats prev{};
+        size_t n = mp->body.size() / TableStats::kSize;
+        for (size_t i = 0; i < n; ++i) {
+          TableStats t;
+          TableStats::decode(mp->body.subspan(i * TableStats::kSize), &t);
+          bool same = i > 0 && t.active_count == prev.active_count && t.lookup_count == prev.lookup_count &&
+                      t.matched_count == prev.matched_count;
+          prev = t;
+          if (same) {
+            if (first_ditto < 0) first_ditto = t.table_id;
+            last_ditto = t.table_id;
+            continue;
+          }
+          finish();
+          appendf(s, "\n  table %u:\n    active=%" PRIu32 ", lookup=%" PRIu64 ", matched=%" PRIu64 "\n",
+                  t.table_id, t.active_count, t.lookup_count, t.matched_count);
+        }
+        finish();
+        while (!s.empty() && s.back() == '\n') s.pop_back();
+        return s;
+      }
       if (mp->type == MultipartType::kGroupFeatures) {
         GroupFeatures g;
         if (!GroupFeatures::decode(mp->body, &g)) return fail(errors::kBadRequest_BAD_LEN);

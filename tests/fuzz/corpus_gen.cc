@@ -234,6 +234,15 @@ int main(int argc, char** argv) {
   save_reply(b, 26, MultipartType::kGroupFeatures,
              GroupFeatures{0xb, 0x5, 16, 8, 0, 4, 0x03e60001, 0x00400001, 0, (1u << 11) | (1u << 12)});
   b.clear();
+  {
+    // Six tables: 0 and 1 differ, 2-4 repeat 1 (a ditto run), 5 differs.
+    vlcp::InlineBuffer<256> body;
+    TableStats{0, 5, 100, 90}.encode(body);
+    for (uint8_t t = 1; t <= 4; ++t) TableStats{t, 0, 7, 0}.encode(body);
+    TableStats{5, 1, 7, 1}.encode(body);
+    save_reply_body(b, 27, MultipartType::kTable, body.span());
+  }
+  b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
