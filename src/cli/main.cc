@@ -45,9 +45,11 @@ int ofp_print_hex(const std::vector<std::string>& args) {
     std::fprintf(stderr, "vlcpctl: ofp-print: not hex (an even number of hex digits, spaces allowed)\n");
     return kExitFailure;
   }
-  std::string text = vlcp::ofp::print_message(bytes.span());
+  std::string text = vlcp::ofp::print_any(bytes.span());
   std::printf("%s\n", text.c_str());
-  return text.find("***") == std::string::npos ? 0 : kExitFailure;
+  // Failure when the bytes are not one well-formed message (an ERROR echoing a truncated
+  // request is well formed, though its text shows the truncation).
+  return vlcp::ofp::validate_message(bytes.span()) ? kExitFailure : 0;
 }
 
 int dump_flows(const std::vector<std::string>& args) {

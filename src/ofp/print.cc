@@ -1268,6 +1268,53 @@ std::string format_group(uint32_t id) {
   return id == 0xfffffffc ? "ALL" : id == 0xffffffff ? "ANY" : std::to_string(id);
 }
 
+// The header line OVS can name from a message's first bytes (ofpraw_decode_partial), or "".
+std::string header_line(ByteSpan m) {
+  if (m.size() < 8 || (m[0] != kOfp13 && m[0] != kOfp14) || message_min_length(m[1]) == 0) return "";
+  auto type = static_cast<MsgType>(m[1]);
+  std::string name(message_name(type));
+  if (type == MsgType::kMultipartRequest || type == MsgType::kMultipartReply) {
+    if (m.size() < 16) return "";
+    std::string_view body = multipart_name(static_cast<MultipartType>(load_be16(m.data() + 8)));
+    if (body.empty()) return "";
+    name = "OFPST_" + std::string(body) + (type == MsgType::kMultipartReply ? " reply" : " request");
+  }
+  appendf(name, " (OF1.%d) (xid=0x%" PRIx32 "):", m[0] == kOfp14 ? 4 : 3, load_be32(m.data() + 4));
+  return name;
+}
+
+// A message that may be cut short or carry extra bytes, as OVS's ofp_to_string shows it.
+void print_nested(std::string& s, ByteSpan m) {
+  if (m.empty()) {
+    s += "OpenFlow message is empty\n";
+    return;
+  }
+  if (m.size() < 8) {
+    appendf(s, "OpenFlow packet too short (only %zu bytes):\n", m.size());
+    hex_dump(s, m);
+    return;
+  }
+  uint16_t len = load_be16(m.data() + 2);
+  if (len > m.size()) {
+    std::string header = header_line(m);
+    if (!header.empty()) s += header + "\n";
+    appendf(s, "(***truncated to %zu bytes from %u***)\n", m.size(), len);
+    hex_dump(s, m);
+    return;
+  }
+  if (len < m.size()) {
+    appendf(s, "(***only uses %u bytes out of %zu***)\n", len, m.size());
+    hex_dump(s, m);
+    return;
+  }
+  std::string text = print_message(m);
+  s += text;
+  if (text.find("***decode error: ") != std::string::npos) {
+    s += '\n';
+    hex_dump(s, m);
+  }
+}
+
 // A fixed-size string field up to its first NUL (as printf's %.*s shows it).
 std::string fixed_string(const char* data, size_t size) {
   return std::string(data, strnlen(data, size));
@@ -1855,12 +1902,32 @@ std::string print_message(ByteSpan message) {
     case MsgType::kError: {
       auto e = decode_error(f);
       if (!e.ok()) return fail(e.error());
-      s += " " + error_name(e->error);
+      s += " " + error_name(e->error) + "\n";
+      // As OVS's ofperr_msg_format: a HELLO_FAILED's data is text, any other's is the (first
+      // bytes of the) offending message, printed as a message of its own.
+      if (e->error.type == static_cast<uint16_t>(ErrorType::kHelloFailed)) {
+        for (uint8_t c : e->data) {
+          if (c < 0x20 || c > 0x7e || c == '\\' || c == '"')
+            appendf(s, "\\%03o", c);
+          else
+            s += static_cast<char>(c);
+        }
+      } else {
+        print_nested(s, e->data);
+      }
+      while (!s.empty() && s.back() == '\n') s.pop_back();
       return s;
     }
     default:
       return s;
   }
+}
+
+std::string print_any(ByteSpan bytes) {
+  std::string s;
+  print_nested(s, bytes);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
 }
 
 }  // namespace vlcp::ofp

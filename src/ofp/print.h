@@ -33,5 +33,8 @@ void format_packet(std::string& out, ByteSpan frame);
 
 // A whole message as `ovs-ofctl ofp-print` writes it; decode errors appear as OVS marks them.
 std::string print_message(ByteSpan message);
+// Any bytes as `ovs-ofctl ofp-print` shows them (OVS's ofp_to_string): a message cut short or
+// followed by extra bytes gets OVS's marks and a hex dump, a decode error too.
+std::string print_any(ByteSpan bytes);
 
 }  // namespace vlcp::ofp

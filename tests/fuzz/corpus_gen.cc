@@ -243,6 +243,23 @@ int main(int argc, char** argv) {
     save_reply_body(b, 27, MultipartType::kTable, body.span());
   }
   b.clear();
+  {
+    // A switch's error echoing the first 64 bytes of a FLOW_MOD (truncated) and a whole BARRIER.
+    FlowMod fm;
+    fm.priority = 7;
+    fm.match.add(Field::kInPort, 1).add(Field::kEthType, 0x0800).add(Field::kIpProto, 6);
+    fm.instructions.apply_actions(ActionList().output(2).output(3));
+    vlcp::InlineBuffer<256> offending;
+    encode_flow_mod(offending, 40, fm);
+    encode_error(b, 40, errors::kBadMatch_BAD_PREREQ, offending.span());
+    save(b.span());
+    b.clear();
+    offending.clear();
+    encode_simple(offending, MsgType::kBarrierRequest, 41);
+    encode_error(b, 41, errors::kBadRequest_EPERM, offending.span());
+    save(b.span());
+  }
+  b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
