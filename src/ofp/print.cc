@@ -1333,6 +1333,12 @@ std::string print_message(ByteSpan message) {
     if (!body.empty())
       s = "OFPST_" + std::string(body) + (f.header.type == MsgType::kMultipartReply ? " reply" : " request");
   }
+  // ONF's bundle messages (OpenFlow 1.3's experimenter form) go by OVS's names.
+  ExperimenterHeader exp{};
+  bool bundle = f.header.type == MsgType::kExperimenter && ExperimenterHeader::decode(f.body, &exp) &&
+                exp.experimenter == kOnfExperimenter &&
+                (exp.exp_type == kOnfBundleControl || exp.exp_type == kOnfBundleAdd);
+  if (bundle) s = exp.exp_type == kOnfBundleControl ? "ONFT_BUNDLE_CONTROL" : "ONFT_BUNDLE_ADD_MESSAGE";
   appendf(s, " (OF1.%d) (xid=0x%" PRIx32 "):", f.header.version == kOfp14 ? 4 : 3, f.header.xid);
   auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
   switch (f.header.type) {
@@ -1784,6 +1790,30 @@ std::string print_message(ByteSpan message) {
       else
         s += "UNCHANGED\n";
       s.pop_back();
+      return s;
+    }
+    case MsgType::kExperimenter: {
+      if (!bundle) return s;
+      if (auto bad = validate_message(message)) return fail(*bad);
+      static const char* const kFlags[] = {"atomic", "ordered"};
+      if (exp.exp_type == kOnfBundleControl) {
+        static const char* const kTypes[] = {"OPEN_REQUEST",    "OPEN_REPLY",     "CLOSE_REQUEST",
+                                             "CLOSE_REPLY",     "COMMIT_REQUEST", "COMMIT_REPLY",
+                                             "DISCARD_REQUEST", "DISCARD_REPLY"};
+        BundleControl c;
+        BundleControl::decode(f.body.subspan(ExperimenterHeader::kSize), &c);
+        appendf(s, "\n bundle_id=%#" PRIx32 " type=%s flags=", c.bundle_id, kTypes[c.type]);
+        bit_names(s, c.flags, kFlags, std::size(kFlags));
+        s.pop_back();
+        return s;
+      }
+      BundleAddHeader a;
+      BundleAddHeader::decode(f.body.subspan(ExperimenterHeader::kSize), &a);
+      ByteSpan inner = f.body.subspan(ExperimenterHeader::kSize + BundleAddHeader::kSize);
+      inner = inner.first(frame_length(inner));
+      appendf(s, "\n bundle_id=%#" PRIx32 " flags=", a.bundle_id);
+      bit_names(s, a.flags, kFlags, std::size(kFlags));
+      print_nested(s, inner);
       return s;
     }
     case MsgType::kQueueGetConfigReply: {

@@ -260,6 +260,29 @@ int main(int argc, char** argv) {
     save(b.span());
   }
   b.clear();
+  {
+    // ONF bundles as OVS speaks them to OpenFlow 1.3 switches: a FLOW_MOD added, then a commit.
+    FlowMod fm;
+    fm.table_id = 2;
+    fm.match.add(Field::kEthType, 0x0806);
+    fm.instructions.apply_actions(ActionList().output(kPortController));
+    vlcp::InlineBuffer<256> inner;
+    encode_flow_mod(inner, 42, fm);
+    size_t start = begin_message(b, MsgType::kExperimenter, 42);
+    ExperimenterHeader{kOnfExperimenter, kOnfBundleAdd}.encode(b);
+    BundleAddHeader{9, kBundleAtomic}.encode(b);
+    b.append(inner.span());
+    finish_message(b, start);
+    save(b.span());
+    b.clear();
+    start = begin_message(b, MsgType::kExperimenter, 43);
+    ExperimenterHeader{kOnfExperimenter, kOnfBundleControl}.encode(b);
+    BundleControl{9, static_cast<uint16_t>(BundleCtrlType::kCommitRequest), kBundleAtomic | kBundleOrdered}
+        .encode(b);
+    finish_message(b, start);
+    save(b.span());
+  }
+  b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
   std::printf("%d seeds written to %s\n", n, dir.c_str());
