@@ -2,6 +2,10 @@
 // variable parts as records whose own length fields are checked against what holds them.
 #include "ofp/bodies.h"
 
+#include <cstring>
+
+#include "ofp/match.h"
+
 namespace vlcp::ofp {
 namespace {
 
@@ -162,6 +166,127 @@ std::optional<OfpError> validate_multipart_body(MultipartType type, bool reply, 
       return b.size() >= 8 ? std::nullopt : std::optional<OfpError>(kBadRequest_BAD_LEN);
   }
   return kBadRequest_BAD_MULTIPART;
+}
+
+namespace {
+enum class IdKind { kInstructionIds, kTableIds, kActionIds, kOxmIds, kOpaque };
+std::optional<IdKind> prop_kind(uint16_t type) {
+  switch (type) {
+#define VLCP_TFP_KIND(e, code, ids) \
+  case code:                        \
+    return IdKind::ids;
+    VLCP_OFP_TABLE_FEATURE_PROPS(VLCP_TFP_KIND)
+#undef VLCP_TFP_KIND
+    default:
+      return std::nullopt;
+  }
+}
+}  // namespace
+
+Decoded<std::vector<TableFeatures>> decode_table_features(ByteSpan body) {
+  if (auto bad = validate_multipart_body(MultipartType::kTableFeatures, true, body)) return *bad;
+  std::vector<TableFeatures> out;
+  for (size_t off = 0; off < body.size();) {
+    TableFeaturesHeader h;
+    TableFeaturesHeader::decode(body.subspan(off), &h);
+    TableFeatures t;
+    t.table_id = h.table_id;
+    t.name.assign(h.name.data(), strnlen(h.name.data(), h.name.size()));
+    t.metadata_match = h.metadata_match;
+    t.metadata_write = h.metadata_write;
+    t.config = h.config;
+    t.max_entries = h.max_entries;
+    ByteSpan props = body.subspan(off + kTableFeaturesMinLength, h.length - kTableFeaturesMinLength);
+    for (size_t pos = 0; pos < props.size();) {
+      uint16_t type = load_be16(props.data() + pos), len = load_be16(props.data() + pos + 2);
+      ByteSpan payload = props.subspan(pos + 4, len - 4u);
+      pos += (len + 7u) / 8 * 8;
+      auto kind = prop_kind(type);
+      if (!kind) continue;  // a newer switch's property: skipped, as validation allows
+      std::vector<uint64_t>& ids = t.props[static_cast<TableFeatureProp>(type)];
+      ByteReader r(payload);
+      while (!r.at_end()) {
+        switch (*kind) {
+          case IdKind::kTableIds: {
+            uint8_t id = 0;
+            r.read_u8(&id);
+            ids.push_back(id);
+            break;
+          }
+          case IdKind::kInstructionIds:
+          case IdKind::kActionIds: {
+            // type, length (4, or 8 with an experimenter id)
+            uint16_t id_type = 0, id_len = 0;
+            if (!r.read_be16(&id_type) || !r.read_be16(&id_len) || (id_len != 4 && id_len != 8))
+              return kTableFeaturesFailed_BAD_ARGUMENT;
+            uint32_t experimenter = 0;
+            if (id_len == 8 && !r.read_be32(&experimenter)) return kTableFeaturesFailed_BAD_ARGUMENT;
+            ids.push_back(uint64_t{experimenter} << 32 | id_type);
+            break;
+          }
+          case IdKind::kOxmIds: {
+            uint32_t header = 0;
+            if (!r.read_be32(&header)) return kTableFeaturesFailed_BAD_ARGUMENT;
+            uint64_t id = header;
+            if (oxm_class(header) == kOxmClassExperimenter) {
+              uint32_t experimenter = 0;
+              if (!r.read_be32(&experimenter)) return kTableFeaturesFailed_BAD_ARGUMENT;
+              id |= uint64_t{experimenter} << 32;
+            }
+            ids.push_back(id);
+            break;
+          }
+          case IdKind::kOpaque:
+            r.skip(r.remaining());
+            break;
+        }
+      }
+    }
+    out.push_back(std::move(t));
+    off += h.length;
+  }
+  return out;
+}
+
+void encode_table_features(Buffer& out, const TableFeatures& t) {
+  size_t start = out.size();
+  TableFeaturesHeader h{};
+  h.table_id = t.table_id;
+  std::memcpy(h.name.data(), t.name.data(), std::min(t.name.size(), h.name.size() - 1));
+  h.metadata_match = t.metadata_match;
+  h.metadata_write = t.metadata_write;
+  h.config = t.config;
+  h.max_entries = t.max_entries;
+  h.encode(out);
+  for (const auto& [type, ids] : t.props) {
+    size_t prop = out.size();
+    out.put_be16(static_cast<uint16_t>(type));
+    out.put_be16(0);
+    IdKind kind = prop_kind(static_cast<uint16_t>(type)).value_or(IdKind::kOpaque);
+    for (uint64_t id : ids) {
+      uint32_t experimenter = static_cast<uint32_t>(id >> 32);
+      switch (kind) {
+        case IdKind::kTableIds:
+          out.put_u8(static_cast<uint8_t>(id));
+          break;
+        case IdKind::kInstructionIds:
+        case IdKind::kActionIds:
+          out.put_be16(static_cast<uint16_t>(id));
+          out.put_be16(experimenter ? 8 : 4);
+          if (experimenter) out.put_be32(experimenter);
+          break;
+        case IdKind::kOxmIds:
+          out.put_be32(static_cast<uint32_t>(id));
+          if (oxm_class(static_cast<uint32_t>(id)) == kOxmClassExperimenter) out.put_be32(experimenter);
+          break;
+        case IdKind::kOpaque:
+          break;
+      }
+    }
+    out.patch_be16(prop + 2, static_cast<uint16_t>(out.size() - prop));
+    out.put_zeros((8 - (out.size() - prop) % 8) % 8);
+  }
+  out.patch_be16(start, static_cast<uint16_t>(out.size() - start));
 }
 
 }  // namespace vlcp::ofp

@@ -7,7 +7,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "base/buffer.h"
 #include "ofp/errors.h"
@@ -168,6 +171,53 @@ VLCP_LAYOUT(MeterFeatures, VLCP_OFP_METER_FEATURES, 16)
 
 // TABLE_FEATURES records (length at 0, at least 64 bytes, then properties) are checked as records.
 inline constexpr size_t kTableFeaturesMinLength = 64;
+using TableName = std::array<char, 32>;
+#define VLCP_OFP_TABLE_FEATURES(X) \
+  X(uint16_t, length, 0)           \
+  X(uint8_t, table_id, 2)          \
+  X(TableName, name, 8)            \
+  X(uint64_t, metadata_match, 40)  \
+  X(uint64_t, metadata_write, 48) X(uint32_t, config, 56) X(uint32_t, max_entries, 60)
+VLCP_LAYOUT(TableFeaturesHeader, VLCP_OFP_TABLE_FEATURES, 64)  // followed by properties
+
+// The property types (OpenFlow 1.3 §7.3.5.5.2): X(Enum, type, what its payload lists)
+#define VLCP_OFP_TABLE_FEATURE_PROPS(X)    \
+  X(kInstructions, 0, kInstructionIds)     \
+  X(kInstructionsMiss, 1, kInstructionIds) \
+  X(kNextTables, 2, kTableIds)             \
+  X(kNextTablesMiss, 3, kTableIds)         \
+  X(kWriteActions, 4, kActionIds)          \
+  X(kWriteActionsMiss, 5, kActionIds)      \
+  X(kApplyActions, 6, kActionIds)          \
+  X(kApplyActionsMiss, 7, kActionIds)      \
+  X(kMatch, 8, kOxmIds)                    \
+  X(kWildcards, 10, kOxmIds)               \
+  X(kWriteSetfield, 12, kOxmIds)           \
+  X(kWriteSetfieldMiss, 13, kOxmIds)       \
+  X(kApplySetfield, 14, kOxmIds)           \
+  X(kApplySetfieldMiss, 15, kOxmIds)       \
+  X(kExperimenter, 0xfffe, kOpaque)        \
+  X(kExperimenterMiss, 0xffff, kOpaque)
+
+enum class TableFeatureProp : uint16_t {
+#define VLCP_TFP_ENUM(e, code, ids) e = code,
+  VLCP_OFP_TABLE_FEATURE_PROPS(VLCP_TFP_ENUM)
+#undef VLCP_TFP_ENUM
+};
+
+// One table's features as typed views: each property's ids, in wire order. Instruction and
+// action ids are their types (experimenter ones also carry their experimenter id, high 32 bits
+// set); OXM ids are 32-bit headers (an experimenter OXM's id in the high 32 bits).
+struct TableFeatures {
+  uint8_t table_id = 0;
+  std::string name;
+  uint64_t metadata_match = 0, metadata_write = 0;
+  uint32_t config = 0, max_entries = 0;
+  std::map<TableFeatureProp, std::vector<uint64_t>> props;  // absent: not reported
+};
+// Every table of a TABLE_FEATURES reply (or request) body.
+Decoded<std::vector<TableFeatures>> decode_table_features(ByteSpan body);
+void encode_table_features(Buffer& out, const TableFeatures& t);
 
 // Appends a message made of a header and a fixed body.
 template <typename Body>
