@@ -105,7 +105,10 @@ bool field_value_valid(Field f, const uint8_t* value);
 // The ONF experimenter OXMs Open vSwitch uses in OpenFlow 1.3 (tcp_flags: ONFOXM_ET_TCP_FLAGS).
 inline constexpr uint32_t kOnfOxmExperimenter = 0x4f4e4600;
 inline const FieldInfo* find_experimenter_field(uint32_t experimenter, uint8_t number) {
+  // ONF's extension fields for OpenFlow 1.3 (OpenFlow 1.5 made them basic: tcp_flags 42,
+  // actset_output 43), as OVS reads them.
   if (experimenter == kOnfOxmExperimenter && number == 42) return &field_info(Field::kTcpFlags);
+  if (experimenter == kOnfOxmExperimenter && number == 43) return &field_info(Field::kActsetOutput);
   return nullptr;
 }
 
