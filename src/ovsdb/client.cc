@@ -209,6 +209,10 @@ unsigned OvsdbClient::drain_events() {
 
 void OvsdbClient::set_controller(const std::string& bridge, const std::string& target, bool secure,
                                  std::function<void(Status)> done) {
+  if (!commands_) {  // no OVSDB configured (module.ovsdbmanager.url = '')
+    done(make_error(Errc::kUnavailable, "no OVSDB server is configured"));
+    return;
+  }
   uint64_t token = ++next_token_;
   pending_[token] = std::move(done);
   Command c{token, new SetController{bridge, target, secure}};

@@ -86,5 +86,17 @@ TEST(OvsdbSettings, UrlsInVlcpSyntaxBecomeOvsRemotes) {
   EXPECT_NE(bad.error().message().find("module.ovsdbmanager.url"), std::string::npos);
 }
 
+TEST(OvsdbClient, WithoutAServerTransactionsFailCleanly) {
+  ManualClock clock;
+  io::ControlLoop loop(clock);
+  OvsdbClient client(loop, OvsdbSettings{});  // remote '' : disabled
+  ASSERT_TRUE(client.start().ok());
+  std::optional<Status> result;
+  client.set_controller("br0", "tcp:127.0.0.1:6653", true, [&](Status s) { result = s; });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), Errc::kUnavailable);
+  EXPECT_FALSE(client.connected());
+}
+
 }  // namespace
 }  // namespace vlcp::ovsdb
