@@ -120,9 +120,7 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
       auto check = dst_type == 1 ? check_dst_subfield : check_subfield;
       if (auto err = check(load_be32(a.data() + pos), load_be16(a.data() + pos + 4), n_bits)) return err;
       pos += 6;
-    } else if (!src_imm && n_bits > 32) {
-      return kBadAction_BAD_ARGUMENT;  // output: a port number
-    }
+    }  // output: the port comes from the source field, of any width (OVS checks none)
   }
   if (pos < a.size() && !all_zero(a.subspan(pos))) return kBadAction_BAD_ARGUMENT;
   return std::nullopt;
