@@ -1049,14 +1049,15 @@ void bit_names(std::string& s, uint32_t bits, const char* const* names, size_t n
   s += '\n';
 }
 
+// OpenFlow 1.3 port config, state and feature bits by name (ports, PORT_MOD).
+const char* const kConfig[] = {"PORT_DOWN", nullptr, "NO_RECV", nullptr, nullptr, "NO_FWD", "NO_PACKET_IN"};
+const char* const kState[] = {"LINK_DOWN", "BLOCKED", "LIVE"};
+const char* const kFeatures[] = {"10MB-HD", "10MB-FD",  "100MB-HD",   "100MB-FD",       "1GB-HD", "1GB-FD",
+                                 "10GB-FD", "40GB-FD",  "100GB-FD",   "1TB-FD",         "OTHER",  "COPPER",
+                                 "FIBER",   "AUTO_NEG", "AUTO_PAUSE", "AUTO_PAUSE_ASYM"};
+
 // A port as OVS describes it (ofputil_phy_port_format), OpenFlow 1.3 bit meanings.
 void format_port_desc(std::string& s, const Port& port) {
-  static const char* const kConfig[] = {"PORT_DOWN", nullptr,  "NO_RECV",     nullptr,
-                                        nullptr,     "NO_FWD", "NO_PACKET_IN"};
-  static const char* const kState[] = {"LINK_DOWN", "BLOCKED", "LIVE"};
-  static const char* const kFeatures[] = {
-      "10MB-HD",  "10MB-FD", "100MB-HD", "100MB-FD", "1GB-HD", "1GB-FD",   "10GB-FD",    "40GB-FD",
-      "100GB-FD", "1TB-FD",  "OTHER",    "COPPER",   "FIBER",  "AUTO_NEG", "AUTO_PAUSE", "AUTO_PAUSE_ASYM"};
   std::string name;
   for (char c : port.name) {
     if (!std::isprint(static_cast<unsigned char>(c))) break;
@@ -1770,12 +1771,6 @@ std::string print_message(ByteSpan message) {
       return s;
     }
     case MsgType::kPortMod: {
-      static const char* const kConfig[] = {"PORT_DOWN", nullptr,  "NO_RECV",     nullptr,
-                                            nullptr,     "NO_FWD", "NO_PACKET_IN"};
-      static const char* const kFeatures[] = {"10MB-HD",  "10MB-FD",  "100MB-HD",   "100MB-FD",
-                                              "1GB-HD",   "1GB-FD",   "10GB-FD",    "40GB-FD",
-                                              "100GB-FD", "1TB-FD",   "OTHER",      "COPPER",
-                                              "FIBER",    "AUTO_NEG", "AUTO_PAUSE", "AUTO_PAUSE_ASYM"};
       PortMod pm;
       if (!PortMod::decode(f.body, &pm)) return fail(errors::kBadRequest_BAD_LEN);
       s += " port: " + format_port(pm.port_no) + ": addr:";
