@@ -15,6 +15,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "base/text.h"
 #include "ofp/actions.h"
 #include "ofp/match.h"
 #include "ofp/message.h"
@@ -244,16 +245,6 @@ Flow fold(ByteSpan oxms) {
     }
   });
   return f;
-}
-
-void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void appendf(std::string& out, const char* fmt, ...) {
-  char buf[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n > 0) out.append(buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
 }
 
 void uint32_masked(std::string& s, const char* name, Masked32 f, uint32_t all = 0xffffffff) {
@@ -1341,7 +1332,24 @@ std::string print_message(ByteSpan message) {
                 (exp.exp_type == kOnfBundleControl || exp.exp_type == kOnfBundleAdd);
   if (bundle) s = exp.exp_type == kOnfBundleControl ? "ONFT_BUNDLE_CONTROL" : "ONFT_BUNDLE_ADD_MESSAGE";
   appendf(s, " (OF1.%d) (xid=0x%" PRIx32 "):", f.header.version == kOfp14 ? 4 : 3, f.header.xid);
+  if ((f.header.type == MsgType::kMultipartRequest || f.header.type == MsgType::kMultipartReply) &&
+      f.body.size() >= 4) {
+    uint16_t flags = load_be16(f.body.data() + 2);  // OVS's ofp_print_stats: 1.3 requests too
+    if (flags) s += " flags=";
+    if (flags & 1) s += "[more]";
+    if (flags & ~1) appendf(s, "[***unknown flags 0x%04" PRIx16 "***]", static_cast<uint16_t>(flags & ~1));
+  }
   auto fail = [&](OfpError e) { return s + " ***decode error: " + error_name(e) + "***"; };
+  // TABLE_FEATURES, as OVS: an error after some output goes on a line of its own.
+  auto table_features = [&](ByteSpan body) {
+    size_t header_len = s.size();
+    auto bad = format_table_features(s, f.header.version, body);
+    if (!bad) return s;
+    if (s.size() == header_len) return s + " ***decode error: " + *bad + "***";
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    if (!s.empty() && s.back() != '\n') s += '\n';
+    return s + "***decode error: " + *bad + "***";
+  };
   switch (f.header.type) {
     case MsgType::kHello: {
       auto h = decode_hello(f);
@@ -1492,6 +1500,7 @@ std::string print_message(ByteSpan message) {
     case MsgType::kMultipartReply: {
       auto mp = decode_multipart(f);
       if (!mp.ok()) return fail(mp.error());
+      if (mp->type == MultipartType::kTableFeatures) return table_features(mp->body);
       if (mp->type == MultipartType::kPortDesc) {
         auto ports = decode_port_desc_reply(mp->body);
         if (!ports.ok()) return fail(ports.error());
@@ -1789,6 +1798,20 @@ std::string print_message(ByteSpan message) {
     }
     case MsgType::kExperimenter: {
       if (!bundle) return s;
+      if (exp.exp_type == kOnfBundleAdd && f.body.size() >= 16 + 8) {
+        // OVS's own checks of an added message (ONF's bundle errors, by OVS's names): the
+        // bundle's version and xid, and a kind of message a bundle may carry.
+        ByteSpan inner = f.body.subspan(16);
+        auto refuse = [&](const char* name) { return s + " ***decode error: " + name + "***"; };
+        if (inner[0] != f.header.version) return refuse("OFPBFC_BAD_VERSION");
+        uint16_t len = load_be16(inner.data() + 2);
+        if (len < 8 || len > inner.size()) return refuse("OFPBFC_MSG_BAD_LEN");
+        if (load_be32(inner.data() + 4) != f.header.xid) return refuse("OFPBFC_MSG_BAD_XID");
+        auto kind = static_cast<MsgType>(inner[1]);
+        if (kind != MsgType::kFlowMod && kind != MsgType::kGroupMod && kind != MsgType::kPortMod &&
+            kind != MsgType::kPacketOut)
+          return refuse("OFPBFC_MSG_UNSUP");
+      }
       if (auto bad = validate_message(message)) return fail(*bad);
       static const char* const kFlags[] = {"atomic", "ordered"};
       if (exp.exp_type == kOnfBundleControl) {
@@ -1890,6 +1913,8 @@ std::string print_message(ByteSpan message) {
       if (!mp.ok()) return fail(mp.error());
       if (auto bad = validate_multipart_body(mp->type, false, mp->body)) return fail(*bad);
       switch (mp->type) {
+        case MultipartType::kTableFeatures:
+          return table_features(mp->body);
         case MultipartType::kPortStats: {
           PortStatsRequest r;
           PortStatsRequest::decode(mp->body, &r);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/buffer.h"
@@ -30,6 +31,10 @@ void format_flow_stats(std::string& out, const FlowStats& flow, bool show_stats)
 // A frame as OVS describes a packet: the fields it extracts in match syntax, then the L4
 // checksum ("icmp,vlan_tci=0x0000,dl_src=...,icmp_type=8,icmp_code=0 icmp_csum:f7ff").
 void format_packet(std::string& out, ByteSpan frame);
+
+// The tables of a TABLE_FEATURES request or reply body as `ovs-ofctl ofp-print` lists them
+// (OpenFlow `version` 4 or 5); on what OVS refuses, its error name, after the tables before.
+std::optional<std::string> format_table_features(std::string& out, uint8_t version, ByteSpan body);
 
 // A whole message as `ovs-ofctl ofp-print` writes it; decode errors appear as OVS marks them.
 std::string print_message(ByteSpan message);

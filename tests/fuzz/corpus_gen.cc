@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ofp/bodies.h"
+#include "ofp/match.h"
 #include "ofp/message.h"
 #include "ofp/packet.h"
 #include "oracle/ovs_oracle.h"
@@ -285,6 +286,74 @@ int main(int argc, char** argv) {
   b.clear();
   save_reply(b, 17, MultipartType::kPortStats,
              PortStats{3, 10, 20, 1500, 3000, 0, 1, 0, 0, 0, 0, 0, ~uint64_t{0}, 12, 500000000});
+  b.clear();
+  {
+    // TABLE_FEATURES as a pipeline's switch reports it: a named first table, two tables that
+    // repeat it (a ditto run), one whose table-miss instructions differ, a named last table.
+    using P = TableFeatureProp;
+    auto oxm = [](Field f, bool masked) {
+      const FieldInfo& i = field_info(f);
+      return uint64_t{oxm_header(i.oxm_class, i.number, masked, masked ? i.bytes * 2 : i.bytes)};
+    };
+    std::vector<uint64_t> match = {
+        oxm(Field::kInPort, false),
+        oxm(Field::kMetadata, true),
+        oxm(Field::kEthDst, true),
+        oxm(Field::kEthSrc, true),
+        oxm(Field::kEthType, false),
+        oxm(Field::kVlanVid, true),
+        oxm(Field::kIpProto, false),
+        oxm(Field::kIpv4Src, true),
+        oxm(Field::kIpv4Dst, true),
+        oxm(Field::kTcpSrc, false),
+        oxm(Field::kTunIpv4Dst, true),
+        oxm(Field::kInPhyPort, false),
+        uint64_t{kOnfOxmExperimenter} << 32 | oxm_header(kOxmClassExperimenter, 42, true, 8)};
+    for (int r = 0; r < 16; ++r)
+      match.push_back(oxm(static_cast<Field>(static_cast<int>(Field::kReg0) + r), true));
+    std::vector<uint64_t> set_fields = {oxm(Field::kEthDst, false), oxm(Field::kEthSrc, false),
+                                        oxm(Field::kVlanVid, false), oxm(Field::kNxTunId, false)};
+    for (int r = 0; r < 8; ++r)
+      set_fields.push_back(oxm(static_cast<Field>(static_cast<int>(Field::kReg0) + r), false));
+    auto table = [&](uint8_t id, const char* name, std::vector<uint64_t> insts,
+                     std::vector<uint64_t> actions) {
+      TableFeatures t;
+      t.table_id = id;
+      t.name = name;
+      t.metadata_match = ~uint64_t{0};
+      t.metadata_write = 0xffff;
+      t.max_entries = 1000000;
+      t.props[P::kInstructions] = std::move(insts);
+      for (int n = id + 1; n < 6; ++n) t.props[P::kNextTables].push_back(n);
+      t.props[P::kNextTables];  // present (empty for the last table): OpenFlow 1.3 requires it
+      t.props[P::kWriteActions] = actions;
+      t.props[P::kApplyActions] = actions;
+      t.props[P::kMatch] = match;
+      t.props[P::kWildcards] = {oxm(Field::kInPort, false), oxm(Field::kEthType, false)};
+      t.props[P::kWriteSetfield] = set_fields;
+      t.props[P::kApplySetfield] = set_fields;
+      return t;
+    };
+    std::vector<uint64_t> all_insts = {1, 2, 3, 4, 5, 6}, all_actions = {0, 11, 15, 17, 18, 22, 23, 24, 25};
+    vlcp::InlineBuffer<4096> body;
+    encode_table_features(body, table(0, "classifier", all_insts, all_actions));
+    for (uint8_t id = 1; id <= 3; ++id) encode_table_features(body, table(id, "", all_insts, all_actions));
+    TableFeatures miss = table(4, "", {1, 4}, {0});
+    miss.props[P::kInstructionsMiss] = {4};
+    miss.props[P::kApplyActionsMiss] = {0, 25};
+    miss.max_entries = 10;
+    encode_table_features(body, miss);
+    encode_table_features(body, table(5, "egress", all_insts, {0, 22}));
+    save_reply_body(b, 44, MultipartType::kTableFeatures, body.span());
+    b.clear();
+    // A request asking for the switch's tables (no body), flagged as OVS sends it in parts.
+    size_t start = begin_message(b, MsgType::kMultipartRequest, 45);
+    b.put_be16(static_cast<uint16_t>(MultipartType::kTableFeatures));
+    b.put_be16(1);
+    b.put_zeros(4);
+    finish_message(b, start);
+    save(b.span());
+  }
   std::printf("%d seeds written to %s\n", n, dir.c_str());
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "ofp/print.h"
 #include "oracle/ovs_oracle.h"
 
 namespace vlcp::ofp {
@@ -160,6 +161,41 @@ TEST(Bodies, EncodedMessagesAreWellFormedForUsAndForOvs) {
   }
 }
 
+// What OVS refuses in an ONF bundle add (another version or xid inside, a message a bundle may
+// not carry) prints with OVS's own error names, as OVS's printer writes them.
+TEST(Bodies, BundleAddRefusalsPrintAsOvs) {
+  auto bundle_add = [](uint32_t xid, uint8_t inner_version, MsgType inner_type, uint32_t inner_xid) {
+    InlineBuffer<128> b;
+    size_t start = begin_message(b, MsgType::kExperimenter, xid);
+    ExperimenterHeader{kOnfExperimenter, kOnfBundleAdd}.encode(b);
+    BundleAddHeader{9, kBundleAtomic}.encode(b);
+    size_t inner = begin_message(b, inner_type, inner_xid);
+    if (inner_type == MsgType::kPortMod) PortMod{2, {2, 0, 0, 0, 0, 2}, 1, 1, 0}.encode(b);
+    finish_message(b, inner);
+    b.data()[inner] = inner_version;
+    finish_message(b, start);
+    return std::vector<uint8_t>(b.data(), b.data() + b.size());
+  };
+  struct Case {
+    std::vector<uint8_t> bytes;
+    const char* error;  // OVS's, or null when it is accepted
+  } cases[] = {
+      {bundle_add(5, kOfp13, MsgType::kPortMod, 5), nullptr},
+      {bundle_add(5, kOfp13, MsgType::kPortMod, 6), "OFPBFC_MSG_BAD_XID"},
+      {bundle_add(5, kOfp14, MsgType::kPortMod, 5), "OFPBFC_BAD_VERSION"},
+      {bundle_add(5, kOfp13, MsgType::kBarrierRequest, 5), "OFPBFC_MSG_UNSUP"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(to_hex(ByteSpan(c.bytes)));
+    char* text = ovs_oracle_print(c.bytes.data(), c.bytes.size());
+    std::string theirs(text);
+    std::free(text);
+    while (!theirs.empty() && theirs.back() == '\n') theirs.pop_back();
+    EXPECT_EQ(print_any(ByteSpan(c.bytes)), theirs);
+    EXPECT_EQ(theirs.find(c.error ? c.error : "***") != std::string::npos, c.error != nullptr) << theirs;
+  }
+}
+
 TEST(Bodies, LayoutsRoundTrip) {
   PortStats p;
   p.port_no = 3;
@@ -252,6 +288,53 @@ TEST(TableFeatures, TypedViewsRoundTripAndOvsAcceptsThem) {
   char* name = nullptr;
   EXPECT_EQ(ovs_oracle_decode(msg.data(), msg.size(), &name), 0) << (name ? name : "");
   std::free(name);
+}
+
+// TABLE_FEATURES text as ovs-ofctl prints it (the conformance test compares whole replies with
+// the real ovs-ofctl): repeated tables fold into a ditto run, field lists are abbreviated, and
+// what OVS refuses gets OVS's error name after the tables before it.
+TEST(TableFeatures, PrintsAsOvsDoes) {
+  auto table = [](uint8_t id) {
+    TableFeatures t;
+    t.table_id = id;
+    for (auto p :
+         {TableFeatureProp::kInstructions, TableFeatureProp::kNextTables, TableFeatureProp::kWriteActions,
+          TableFeatureProp::kApplyActions, TableFeatureProp::kMatch, TableFeatureProp::kWildcards,
+          TableFeatureProp::kWriteSetfield, TableFeatureProp::kApplySetfield})
+      t.props[p];
+    t.props[TableFeatureProp::kInstructions] = {1, 4};
+    for (uint32_t r = 0; r < 16; ++r)
+      t.props[TableFeatureProp::kMatch].push_back(0x00010000u | r << 9 | 0x100 | 8);
+    t.props[TableFeatureProp::kMatch].push_back(0x80000606);  // eth_dst
+    t.props[TableFeatureProp::kMatch].push_back(0x80000806);  // eth_src
+    return t;
+  };
+  InlineBuffer<4096> body;
+  for (uint8_t id = 0; id < 4; ++id) encode_table_features(body, table(id));
+  std::string s;
+  EXPECT_FALSE(format_table_features(s, 4, body.span()).has_value());
+  EXPECT_NE(s.find("  table 0:\n    instructions (table miss and others):\n      instructions: apply_actions "
+                   "goto_table\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("arbitrary mask: reg0...reg15\n      must exact match: eth_{src,dst}\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("tables 1...3: ditto"), std::string::npos) << s;
+
+  TableFeatures missing = table(4);
+  missing.props.erase(TableFeatureProp::kWildcards);
+  encode_table_features(body, missing);
+  s.clear();
+  EXPECT_EQ(format_table_features(s, 4, body.span()), "OFPTFFC_BAD_FEATURES");
+  EXPECT_NE(s.find("tables 1...3: ditto"), std::string::npos) << s;  // the tables before it
+
+  InlineBuffer<512> masked;
+  TableFeatures w = table(0);
+  w.props[TableFeatureProp::kWildcards] = {0x8000090c};  // eth_src with the mask bit
+  encode_table_features(masked, w);
+  s.clear();
+  EXPECT_EQ(format_table_features(s, 4, masked.span()), "OFPBMC_BAD_MASK");
 }
 
 TEST(TableFeatures, BrokenPropertiesAreTypedErrors) {
