@@ -197,7 +197,6 @@ std::optional<std::string_view> to_ovs(const TableFeatures& t, uint8_t version, 
     if (!has(p)) return "OFPTFFC_BAD_FEATURES";  // OpenFlow 1.3 and 1.4 require them all
 
   for (const auto& [p, ids] : t.props) {
-    FieldSet ignored;
     switch (p) {
       case P::kInstructions:
         o.nonmiss.instructions = instructions(ids);
