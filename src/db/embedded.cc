@@ -1,0 +1,319 @@
+#include "db/embedded.h"
+
+#include <lmdb.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace vlcp::db {
+namespace {
+
+// A stored record: version, created, updated (8 bytes each, big-endian), a presence byte, then
+// the value's JSON text.
+constexpr size_t kRecordHeader = 25;
+constexpr size_t kMaxValueBytes = 64u << 20;
+
+void put64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (i * 8)));
+}
+uint64_t get64(const unsigned char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+
+std::string encode_record(const Record& r) {
+  std::string out;
+  put64(out, r.version);
+  put64(out, static_cast<uint64_t>(r.created_us));
+  put64(out, static_cast<uint64_t>(r.updated_us));
+  out.push_back(r.value ? 1 : 0);
+  if (r.value) out += r.value->dump();
+  return out;
+}
+
+Result<Record> decode_record(const MDB_val& v) {
+  if (v.mv_size < kRecordHeader) return make_error(Errc::kMalformed, "a stored record is too short");
+  auto* p = static_cast<const unsigned char*>(v.mv_data);
+  Record r;
+  r.version = get64(p);
+  r.created_us = static_cast<int64_t>(get64(p + 8));
+  r.updated_us = static_cast<int64_t>(get64(p + 16));
+  if (p[24]) {
+    auto parsed = Json::parse(p + kRecordHeader, p + v.mv_size, nullptr, false);
+    if (parsed.is_discarded()) return make_error(Errc::kMalformed, "a stored value is not JSON");
+    r.value = std::move(parsed);
+  }
+  return r;
+}
+
+Status lmdb_error(int rc, std::string_view what) {
+  Errc code = rc == MDB_MAP_FULL ? Errc::kResourceExhausted : Errc::kIo;
+  return make_error(code, std::string(what) + ": " + mdb_strerror(rc));
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+MDB_val val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+constexpr std::string_view kRevisionKey = "revision";
+
+}  // namespace
+
+Status check_key(std::string_view key) {
+  if (key.empty()) return make_error(Errc::kInvalidArgument, "an empty key");
+  if (key.size() > kMaxKeyBytes)
+    return make_error(Errc::kInvalidArgument,
+                      "key too long (" + std::to_string(key.size()) + " bytes, at most " +
+                          std::to_string(kMaxKeyBytes) + ")");
+  if (key == "." || key == "..") return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' is reserved");
+  for (char c : key)
+    if (c <= ' ' || c > '~' || c == '/')
+      return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' has a character keys may not hold");
+  return {};
+}
+
+std::string escape_key_part(std::string_view part) {
+  std::string out;
+  for (char c : part) {
+    if (c == '+')
+      out += "+_";
+    else if (c == '.')
+      out += "++";
+    else
+      out += c;
+  }
+  return out;
+}
+
+struct EmbeddedStore::Lmdb {
+  MDB_env* env = nullptr;
+  MDB_dbi kv = 0, meta = 0;
+  ~Lmdb() {
+    if (env) mdb_env_close(env);
+  }
+};
+
+EmbeddedStore::EmbeddedStore(io::ControlLoop& loop, EmbeddedOptions options)
+    : loop_(loop), options_(std::move(options)), lmdb_(std::make_unique<Lmdb>()) {}
+
+Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(io::ControlLoop& loop, EmbeddedOptions options) {
+  if (options.path.empty()) return make_error(Errc::kInvalidArgument, "the embedded store needs a path");
+  std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(loop, std::move(options)));
+  const std::string& path = s->options_.path;
+  std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  Lmdb& l = *s->lmdb_;
+  int rc = mdb_env_create(&l.env);
+  if (rc) return lmdb_error(rc, "creating the LMDB environment");
+  mdb_env_set_maxdbs(l.env, 2);
+  rc = mdb_env_set_mapsize(l.env, s->options_.map_size_mb << 20);
+  if (rc) return lmdb_error(rc, "sizing the LMDB map");
+  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (s->options_.sync ? 0 : MDB_NOSYNC);
+  rc = mdb_env_open(l.env, path.c_str(), flags, 0600);
+  if (rc) return lmdb_error(rc, "opening the embedded store " + path);
+  MDB_txn* txn = nullptr;
+  rc = mdb_txn_begin(l.env, nullptr, 0, &txn);
+  if (rc) return lmdb_error(rc, "starting a transaction on " + path);
+  if ((rc = mdb_dbi_open(txn, "kv", MDB_CREATE, &l.kv)) || (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &l.meta))) {
+    mdb_txn_abort(txn);
+    return lmdb_error(rc, "opening the tables of " + path);
+  }
+  MDB_val key = val(kRevisionKey), data;
+  if (mdb_get(txn, l.meta, &key, &data) == 0 && data.mv_size == 8)
+    s->revision_.store(get64(static_cast<const unsigned char*>(data.mv_data)));
+  rc = mdb_txn_commit(txn);
+  if (rc) return lmdb_error(rc, "initialising " + path);
+
+  VLCP_ASSIGN_OR_RETURN(s->to_db_, sched::TaskRing::create("control-to-embedded-db", 1023, &s->db_waker_));
+  VLCP_ASSIGN_OR_RETURN(s->to_loop_, sched::TaskRing::create("embedded-db-to-control", 1023, &loop.waker()));
+  EmbeddedStore* self = s.get();
+  s->source_ = loop.add_source([self] { return self->to_loop_->run(); });
+  s->thread_ = std::thread([self] { self->thread_main(); });
+  VLCP_LOG(kInfo, "db") << "embedded store " << path << " at revision " << s->revision();
+  return s;
+}
+
+EmbeddedStore::~EmbeddedStore() {
+  if (thread_.joinable()) {
+    stop_.store(true);
+    db_waker_.notify();
+    thread_.join();
+  }
+  if (source_) loop_.remove_source(source_);
+}
+
+void EmbeddedStore::thread_main() {
+  while (!stop_.load()) {
+    to_db_->run();
+    db_waker_.sleep_unless([this] { return stop_.load() || !to_db_->empty(); }, std::chrono::seconds(1));
+  }
+  to_db_->run();  // what the control thread asked before stopping still completes
+}
+
+void EmbeddedStore::read(std::vector<std::string> keys, bool with_time,
+                         std::function<void(Result<Snapshot>)> done) {
+  for (const auto& k : keys)
+    if (Status s = check_key(k); !s.ok()) {
+      done(s);
+      return;
+    }
+  to_db([this, keys = std::move(keys), with_time, done = std::move(done)]() mutable {
+    Result<Snapshot> result = [&]() -> Result<Snapshot> {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
+      if (rc) return lmdb_error(rc, "starting a read");
+      Snapshot snap;
+      for (const auto& k : keys) {
+        MDB_val key = val(k), data;
+        rc = mdb_get(txn, lmdb_->kv, &key, &data);
+        if (rc == MDB_NOTFOUND) {
+          snap.records[k] = Record{};
+          continue;
+        }
+        Result<Record> r = rc ? Result<Record>(lmdb_error(rc, "reading " + k)) : decode_record(data);
+        if (!r.ok()) {
+          mdb_txn_abort(txn);
+          return r.error();
+        }
+        snap.records[k] = std::move(*r);
+      }
+      mdb_txn_abort(txn);
+      if (with_time) snap.timestamp_us = last_timestamp_us_ = std::max(now_us(), last_timestamp_us_ + 1);
+      return snap;
+    }();
+    to_loop([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  });
+}
+
+void EmbeddedStore::commit(Commit c, std::function<void(Result<Committed>)> done) {
+  for (const auto& [k, v] : c.writes) {
+    if (Status s = check_key(k); !s.ok()) return done(s);
+    if (!c.read.count(k))
+      return done(make_error(Errc::kInvalidArgument, "key " + k + " is written without having been read"));
+  }
+  to_db([this, c = std::move(c), done = std::move(done)]() mutable {
+    std::vector<std::string> keys;
+    Result<Committed> result = [&]() -> Result<Committed> {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(lmdb_->env, nullptr, 0, &txn);
+      if (rc) return lmdb_error(rc, "starting a commit");
+      auto fail = [&](Status s) {
+        mdb_txn_abort(txn);
+        return s;
+      };
+      std::map<std::string, Record> current;
+      for (const auto& [k, seen] : c.read) {
+        uint64_t version = seen.version;
+        MDB_val key = val(k), data;
+        rc = mdb_get(txn, lmdb_->kv, &key, &data);
+        Record r;
+        if (rc == 0) {
+          auto decoded = decode_record(data);
+          if (!decoded.ok()) return fail(decoded.error());
+          r = std::move(*decoded);
+        } else if (rc != MDB_NOTFOUND) {
+          return fail(lmdb_error(rc, "reading " + k));
+        }
+        if (r.version != version)
+          return fail(make_error(Errc::kConflict, "key " + k + " changed since it was read"));
+        current[k] = std::move(r);
+      }
+      int64_t ts = std::max({c.timestamp_us, now_us(), last_timestamp_us_ + 1});
+      last_timestamp_us_ = ts;
+      Committed out;
+      for (auto& [k, value] : c.writes) {
+        Record& r = current[k];
+        if (value && value->dump().size() > kMaxValueBytes)
+          return fail(make_error(Errc::kInvalidArgument, "the value of " + k + " is over 64 MiB"));
+        Record next;
+        next.version = r.version + 1;
+        next.created_us = value && r.value ? r.created_us : (value ? ts : 0);
+        next.updated_us = ts;
+        next.value = std::move(value);
+        std::string bytes = encode_record(next);
+        MDB_val key = val(k), data = val(bytes);
+        rc = mdb_put(txn, lmdb_->kv, &key, &data, 0);
+        if (rc) return fail(lmdb_error(rc, "writing " + k));
+        keys.push_back(k);
+        out.records[k] = std::move(next);
+      }
+      out.revision = revision_.load() + 1;
+      std::string rev;
+      put64(rev, out.revision);
+      MDB_val rk = val(kRevisionKey), rd = val(rev);
+      rc = mdb_put(txn, lmdb_->meta, &rk, &rd, 0);
+      if (rc) return fail(lmdb_error(rc, "writing the revision"));
+      rc = mdb_txn_commit(txn);  // durable when this returns (unless sync is off)
+      if (rc) return lmdb_error(rc, "committing");
+      revision_.store(out.revision);
+      return out;
+    }();
+    bool ok = result.ok();
+    uint64_t revision = ok ? result->revision : 0;
+    to_loop([this, done = std::move(done), result = std::move(result), keys = std::move(keys), ok,
+             revision]() mutable {
+      done(std::move(result));
+      if (ok) deliver(Change{std::move(keys), revision, false});
+    });
+  });
+}
+
+void EmbeddedStore::list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) {
+  to_db([this, prefix = std::move(prefix), done = std::move(done)]() mutable {
+    Result<std::vector<std::string>> result = [&]() -> Result<std::vector<std::string>> {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
+      if (rc) return lmdb_error(rc, "starting a read");
+      MDB_cursor* cur = nullptr;
+      rc = mdb_cursor_open(txn, lmdb_->kv, &cur);
+      if (rc) {
+        mdb_txn_abort(txn);
+        return lmdb_error(rc, "opening a cursor");
+      }
+      std::vector<std::string> keys;
+      MDB_val key = val(prefix), data;
+      for (rc = mdb_cursor_get(cur, &key, &data, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE); rc == 0;
+           rc = mdb_cursor_get(cur, &key, &data, MDB_NEXT)) {
+        std::string_view k(static_cast<const char*>(key.mv_data), key.mv_size);
+        if (k.substr(0, prefix.size()) != prefix) break;
+        if (data.mv_size >= kRecordHeader && static_cast<const unsigned char*>(data.mv_data)[24])
+          keys.emplace_back(k);
+      }
+      mdb_cursor_close(cur);
+      mdb_txn_abort(txn);
+      return keys;
+    }();
+    to_loop([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  });
+}
+
+uint64_t EmbeddedStore::watch(std::function<void(const Change&)> on_change) {
+  watchers_[++next_watch_] = std::move(on_change);
+  return next_watch_;
+}
+
+void EmbeddedStore::unwatch(uint64_t id) {
+  watchers_.erase(id);
+}
+
+void EmbeddedStore::deliver(const Change& change) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, fn] : watchers_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = watchers_.find(id);
+    if (it != watchers_.end()) it->second(change);
+  }
+}
+
+}  // namespace vlcp::db

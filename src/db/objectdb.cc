@@ -1,0 +1,492 @@
+#include "db/objectdb.h"
+
+#include <algorithm>
+#include <deque>
+#include <random>
+
+#include "base/log.h"
+
+namespace vlcp::db {
+namespace {
+
+constexpr int kMaxRounds = 64;  // a walk or transaction that keeps discovering keys gives up
+
+bool under(const std::string& prefix, const std::string& key) {
+  return key.size() > prefix.size() + 1 && key.compare(0, prefix.size(), prefix) == 0 && key[prefix.size()] == '.';
+}
+
+// A walk's view of one snapshot; keys it lacks are noted as missing.
+class SnapshotContext final : public WalkContext {
+ public:
+  explicit SnapshotContext(const std::map<std::string, Record>& records) : records_(records) {}
+  Lookup get(const std::string& key) override {
+    auto it = records_.find(key);
+    if (it == records_.end()) {
+      missing.insert(key);
+      return {};
+    }
+    return Lookup{true, &it->second};
+  }
+  void save(const std::string& key) override { saved.insert(key); }
+  std::set<std::string> missing, saved;
+
+ private:
+  const std::map<std::string, Record>& records_;
+};
+
+class WriteContext final : public TxnContext {
+ public:
+  WriteContext(const Snapshot& snap) : snap_(snap) {}
+  Lookup get(const std::string& key) override {
+    if (auto w = overlay_.find(key); w != overlay_.end()) return Lookup{true, &w->second};
+    auto it = snap_.records.find(key);
+    if (it == snap_.records.end()) {
+      missing.insert(key);
+      return {};
+    }
+    return Lookup{true, &it->second};
+  }
+  void write(const std::string& key, std::optional<Json> value) override {
+    Record& r = overlay_[key];
+    if (auto it = snap_.records.find(key); it != snap_.records.end()) r = it->second;
+    r.value = value;
+    writes[key] = std::move(value);
+  }
+  int64_t timestamp_us() const override { return snap_.timestamp_us; }
+  std::set<std::string> missing;
+  std::map<std::string, std::optional<Json>> writes;
+
+ private:
+  const Snapshot& snap_;
+  std::map<std::string, Record> overlay_;
+};
+
+std::string field_text(const Json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
+struct ObjectDb::Txn {
+  std::set<std::string> keys;
+  TxnBody body;
+  std::function<void(Result<TxnResult>)> done;
+  TxnOptions options;
+  int attempts = 0, rounds = 0;
+};
+
+ObjectDb::ObjectDb(io::ControlLoop& loop, Store& store) : loop_(loop), store_(store) {
+  feed_ = store_.watch([this](const Change& c) { on_change(c); });
+}
+
+ObjectDb::~ObjectDb() {
+  *alive_ = false;
+  store_.unwatch(feed_);
+}
+
+void ObjectDb::add_index(IndexRule rule) {
+  indices_.push_back(std::move(rule));
+}
+void ObjectDb::add_cascade(CascadeRule rule) {
+  cascades_.push_back(std::move(rule));
+}
+
+std::optional<std::string> ObjectDb::index_key(const IndexRule& rule, const Json* value) {
+  if (!value || !value->is_object()) return std::nullopt;
+  std::string key = "indices." + rule.prefix + "." + rule.name;
+  for (const auto& f : rule.fields) {
+    auto it = value->find(f);
+    if (it == value->end() || it->is_null()) return std::nullopt;
+    key += "." + escape_key_part(field_text(*it));
+  }
+  return key;
+}
+
+// ---- walk ------------------------------------------------------------------------------------
+
+void ObjectDb::walk(std::vector<std::string> keys, Walker walker, std::function<void(Result<WalkResult>)> done,
+                    WatchId watch) {
+  ++stats_.walks;
+  struct State {
+    std::set<std::string> to_read;
+    Walker walker;
+    std::function<void(Result<WalkResult>)> done;
+    WatchId watch;
+    int rounds = 0;
+  };
+  auto st = std::make_shared<State>(State{{keys.begin(), keys.end()}, std::move(walker), std::move(done), watch});
+  auto round = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak_round = round;
+  *round = [this, st, weak_round, alive = alive_] {
+    store_.read({st->to_read.begin(), st->to_read.end()}, false,
+                [this, st, round = weak_round.lock(), alive](Result<Snapshot> snap) {
+                  if (!*alive) return;
+                  if (!snap.ok()) {
+                    // The store is unreachable: what this node mirrors may still answer.
+                    if (snap.error().code() == Errc::kUnavailable) {
+                      SnapshotContext ctx(mirror_);
+                      st->walker(ctx);
+                      if (ctx.missing.empty()) {
+                        ++stats_.stale_walks;
+                        WalkResult r;
+                        r.stale = true;
+                        for (const auto& k : ctx.saved) r.saved[k] = mirror_.at(k);
+                        return st->done(std::move(r));
+                      }
+                    }
+                    return st->done(snap.error());
+                  }
+                  SnapshotContext ctx(snap->records);
+                  st->walker(ctx);
+                  if (ctx.missing.empty()) {
+                    WalkResult r;
+                    for (const auto& k : ctx.saved) {
+                      r.saved[k] = snap->records.at(k);
+                      if (st->watch) add_watched(st->watch, k, &r.saved[k]);
+                    }
+                    return st->done(std::move(r));
+                  }
+                  if (++st->rounds > kMaxRounds)
+                    return st->done(make_error(Errc::kResourceExhausted, "the walk kept discovering keys"));
+                  st->to_read.insert(ctx.missing.begin(), ctx.missing.end());
+                  (*round)();
+                });
+  };
+  (*round)();
+}
+
+void ObjectDb::get(std::vector<std::string> keys,
+                   std::function<void(Result<std::map<std::string, Record>>)> done) {
+  auto wanted = std::make_shared<std::vector<std::string>>(keys);
+  walk(
+      std::move(keys),
+      [wanted](WalkContext& ctx) {
+        for (const auto& k : *wanted)
+          if (ctx.get(k).fetched) ctx.save(k);
+      },
+      [done = std::move(done)](Result<WalkResult> r) {
+        if (!r.ok()) return done(r.error());
+        done(std::move(r->saved));
+      });
+}
+
+// ---- transactions ------------------------------------------------------------------------------
+
+void ObjectDb::writewalk(std::vector<std::string> keys, TxnBody body, std::function<void(Result<TxnResult>)> done,
+                         TxnOptions options) {
+  auto txn = std::make_shared<Txn>();
+  txn->keys.insert(keys.begin(), keys.end());
+  txn->body = std::move(body);
+  txn->done = std::move(done);
+  txn->options = options;
+  for (const auto& k : txn->keys)
+    if (Status s = check_key(k); !s.ok()) return txn->done(s);
+  attempt(std::move(txn));
+}
+
+void ObjectDb::transact(std::vector<std::string> keys, Updater updater, std::function<void(Result<TxnResult>)> done,
+                        TxnOptions options) {
+  auto wanted = std::make_shared<std::vector<std::string>>(keys);
+  writewalk(
+      std::move(keys),
+      [wanted, updater = std::move(updater)](TxnContext& ctx) -> Status {
+        std::vector<std::optional<Json>> values;
+        for (const auto& k : *wanted) {
+          const Json* v = ctx.get(k).value();
+          values.push_back(v ? std::optional<Json>(*v) : std::nullopt);
+        }
+        auto writes = updater(*wanted, values, ctx.timestamp_us());
+        if (!writes.ok()) return writes.error();
+        for (auto& [k, v] : *writes) ctx.write(k, std::move(v));
+        return {};
+      },
+      std::move(done), options);
+}
+
+namespace {
+
+// Adds what the declared cascades and indices make a transaction write besides its own writes.
+// Keys it would need that the snapshot lacks go to `need` (the transaction reads them and runs
+// again); a unique index already taken is an error.
+Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<CascadeRule>& cascades,
+                   const std::map<std::string, Record>& records, std::map<std::string, std::optional<Json>>& writes,
+                   std::set<std::string>& need) {
+  std::deque<std::string> deleted;
+  for (const auto& [k, v] : writes)
+    if (!v) deleted.push_back(k);
+  std::set<std::string> seen;
+  while (!deleted.empty()) {
+    std::string k = deleted.front();
+    deleted.pop_front();
+    if (!seen.insert(k).second) continue;
+    for (const auto& rule : cascades) {
+      if (!under(rule.prefix, k)) continue;
+      for (const auto& d : rule.dependents(k)) {
+        if (auto w = writes.find(d); w != writes.end() && !w->second) continue;
+        auto it = records.find(d);
+        if (it == records.end()) {
+          need.insert(d);
+          continue;
+        }
+        if (it->second.value) {
+          writes[d] = std::nullopt;
+          deleted.push_back(d);
+        }
+      }
+    }
+  }
+  if (!need.empty()) return {};
+
+  struct Move {
+    std::string object;
+    const IndexRule* rule;
+    std::optional<std::string> from, to;
+  };
+  std::vector<Move> moves;
+  for (const auto& [k, v] : writes) {
+    for (const auto& rule : indices) {
+      if (!under(rule.prefix, k)) continue;
+      auto it = records.find(k);
+      const Json* old = it != records.end() && it->second.value ? &*it->second.value : nullptr;
+      auto from = ObjectDb::index_key(rule, old);
+      auto to = ObjectDb::index_key(rule, v ? &*v : nullptr);
+      if (from == to) continue;
+      for (const auto& ik : {from, to})
+        if (ik && !records.count(*ik)) need.insert(*ik);
+      moves.push_back(Move{k, &rule, from, to});
+    }
+  }
+  if (!need.empty()) return {};
+  auto current = [&](const std::string& k) -> std::optional<Json> {
+    if (auto w = writes.find(k); w != writes.end()) return w->second;
+    return records.at(k).value;
+  };
+  for (const auto& m : moves) {  // removals first, so objects may swap index values
+    if (!m.from) continue;
+    auto cur = current(*m.from);
+    if (m.rule->unique) {
+      if (cur && *cur == Json(m.object)) writes[*m.from] = std::nullopt;
+    } else if (cur && cur->is_array()) {
+      Json list = Json::array();
+      for (const auto& e : *cur)
+        if (e != Json(m.object)) list.push_back(e);
+      writes[*m.from] = list.empty() ? std::nullopt : std::optional<Json>(list);
+    }
+  }
+  for (const auto& m : moves) {
+    if (!m.to) continue;
+    auto cur = current(*m.to);
+    if (m.rule->unique) {
+      if (cur && *cur != Json(m.object))
+        return make_error(Errc::kAlreadyExists, "unique index " + m.rule->name + " of " + m.rule->prefix + ": " +
+                                                    *m.to + " already belongs to " + field_text(*cur));
+      writes[*m.to] = Json(m.object);
+    } else {
+      std::vector<std::string> list;
+      if (cur && cur->is_array())
+        for (const auto& e : *cur)
+          if (e.is_string()) list.push_back(e.get<std::string>());
+      if (std::find(list.begin(), list.end(), m.object) == list.end()) list.push_back(m.object);
+      std::sort(list.begin(), list.end());
+      writes[*m.to] = Json(list);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
+  ++txn->attempts;
+  store_.read({txn->keys.begin(), txn->keys.end()}, true, [this, txn, alive = alive_](Result<Snapshot> snap) {
+    if (!*alive) return;
+    if (!snap.ok()) {
+      ++stats_.failed;
+      return txn->done(snap.error());
+    }
+    WriteContext ctx(*snap);
+    Status body = txn->body(ctx);
+    std::set<std::string> need = ctx.missing;
+    if (need.empty() && body.ok()) {
+      for (const auto& [k, v] : ctx.writes)
+        if (!snap->records.count(k)) need.insert(k);  // a write must know the version it replaces
+    }
+    Status rules;
+    if (need.empty() && body.ok()) rules = apply_rules(indices_, cascades_, snap->records, ctx.writes, need);
+    if (!need.empty()) {
+      if (++txn->rounds > kMaxRounds) {
+        ++stats_.failed;
+        return txn->done(make_error(Errc::kResourceExhausted, "the transaction kept discovering keys"));
+      }
+      for (const auto& k : need)
+        if (Status s = check_key(k); !s.ok()) return txn->done(s);
+      txn->keys.insert(need.begin(), need.end());
+      --txn->attempts;  // reading more keys is not a conflict
+      return attempt(txn);
+    }
+    if (!body.ok() || !rules.ok()) {
+      ++stats_.aborted;
+      return txn->done(body.ok() ? rules : body);
+    }
+    if (ctx.writes.empty()) return txn->done(TxnResult{0, {}, txn->attempts});
+    Commit c;
+    c.read = snap->records;
+    c.writes = std::move(ctx.writes);
+    c.timestamp_us = snap->timestamp_us;
+    store_.commit(std::move(c), [this, txn, alive](Result<Committed> r) {
+      if (!*alive) return;
+      if (r.ok()) {
+        ++stats_.transactions;
+        for (const auto& [k, rec] : r->records) {
+          auto m = mirror_.find(k);
+          if (watchers_.count(k) && (m == mirror_.end() || rec.version > m->second.version))
+            mirror_update(k, rec, KeyUpdate::kUpdated);
+        }
+        return txn->done(TxnResult{r->revision, std::move(r->records), txn->attempts});
+      }
+      if (r.error().code() != Errc::kConflict) {
+        ++stats_.failed;
+        return txn->done(r.error());
+      }
+      ++stats_.conflicts;
+      if (txn->attempts >= txn->options.max_attempts) {
+        ++stats_.failed;
+        return txn->done(make_error(Errc::kConflict, "gave up after " + std::to_string(txn->attempts) +
+                                                         " attempts: " + r.error().message()));
+      }
+      // Back off a little, more with each attempt, so contending writers spread out.
+      static thread_local std::minstd_rand rng{std::random_device{}()};
+      auto delay = std::chrono::microseconds(rng() % (200u * static_cast<unsigned>(txn->attempts)));
+      loop_.after(delay, [this, txn, alive] {
+        if (*alive) attempt(txn);
+      });
+    });
+  });
+}
+
+// ---- watches and the mirror ------------------------------------------------------------------
+
+WatchId ObjectDb::open_watch(std::function<void(const KeyUpdate&)> on_update) {
+  watches_[++next_watch_] = Watch{std::move(on_update), {}};
+  return next_watch_;
+}
+
+void ObjectDb::watch_keys(WatchId id, const std::vector<std::string>& keys) {
+  for (const auto& k : keys) add_watched(id, k, nullptr);
+  refresh();
+}
+
+void ObjectDb::add_watched(WatchId id, const std::string& key, const Record* known) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;
+  w->second.keys.insert(key);
+  watchers_[key].insert(id);
+  auto m = mirror_.find(key);
+  if (m == mirror_.end()) {
+    if (known)
+      mirror_[key] = *known;
+    else
+      pending_init_.insert(key);
+  } else if (known && known->version > m->second.version) {
+    mirror_update(key, *known, KeyUpdate::kUpdated);
+  }
+}
+
+void ObjectDb::unwatch_keys(WatchId id, const std::vector<std::string>& keys) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;
+  for (const auto& k : keys) {
+    w->second.keys.erase(k);
+    auto it = watchers_.find(k);
+    if (it == watchers_.end()) continue;
+    it->second.erase(id);
+    if (it->second.empty()) {
+      watchers_.erase(it);
+      mirror_.erase(k);
+    }
+  }
+}
+
+void ObjectDb::close_watch(WatchId id) {
+  auto w = watches_.find(id);
+  if (w == watches_.end()) return;
+  std::vector<std::string> keys(w->second.keys.begin(), w->second.keys.end());
+  unwatch_keys(id, keys);
+  watches_.erase(id);
+}
+
+const Record* ObjectDb::mirrored(const std::string& key) const {
+  auto it = mirror_.find(key);
+  return it == mirror_.end() ? nullptr : &it->second;
+}
+
+void ObjectDb::on_change(const Change& change) {
+  if (change.restored) {
+    ++stats_.restores;
+    pending_restore_ = true;
+    for (const auto& [k, ids] : watchers_) pending_.insert(k);
+  } else {
+    for (const auto& k : change.keys)
+      if (watchers_.count(k)) pending_.insert(k);
+  }
+  refresh();
+}
+
+void ObjectDb::refresh() {
+  if (refreshing_ || (pending_.empty() && pending_init_.empty())) return;
+  refreshing_ = true;
+  auto keys = std::make_shared<std::set<std::string>>(std::move(pending_));
+  auto init = std::make_shared<std::set<std::string>>(std::move(pending_init_));
+  pending_.clear();
+  pending_init_.clear();
+  bool restore = pending_restore_;
+  pending_restore_ = false;
+  std::vector<std::string> all(keys->begin(), keys->end());
+  all.insert(all.end(), init->begin(), init->end());
+  store_.read(std::move(all), false, [this, keys, init, restore, alive = alive_](Result<Snapshot> snap) {
+    if (!*alive) return;
+    refreshing_ = false;
+    if (!snap.ok()) {
+      // Try again soon: the store's reconnect will also report a restore.
+      pending_.insert(keys->begin(), keys->end());
+      pending_init_.insert(init->begin(), init->end());
+      pending_restore_ = pending_restore_ || restore;
+      loop_.after(std::chrono::milliseconds(200), [this, alive] {
+        if (*alive) refresh();
+      });
+      return;
+    }
+    for (const auto& [k, rec] : snap->records) {
+      if (!watchers_.count(k)) continue;
+      auto m = mirror_.find(k);
+      if (m == mirror_.end()) {
+        if (init->count(k) && !keys->count(k)) {
+          mirror_[k] = rec;  // the state the watch starts from
+          continue;
+        }
+        mirror_update(k, rec, restore ? KeyUpdate::kRestored : KeyUpdate::kUpdated);
+      } else if (restore && keys->count(k)) {
+        mirror_update(k, rec, KeyUpdate::kRestored);
+      } else if (rec.version > m->second.version) {
+        mirror_update(k, rec, KeyUpdate::kUpdated);
+      }
+    }
+    refresh();
+  });
+}
+
+void ObjectDb::mirror_update(const std::string& key, const Record& record, KeyUpdate::Reason reason) {
+  mirror_[key] = record;
+  auto it = watchers_.find(key);
+  if (it == watchers_.end()) return;
+  std::vector<WatchId> ids(it->second.begin(), it->second.end());
+  KeyUpdate u{key, record, reason};
+  for (WatchId id : ids) {
+    auto w = watches_.find(id);
+    if (w == watches_.end() || !w->second.keys.count(key)) continue;
+    ++stats_.notifications;
+    w->second.on_update(u);
+  }
+}
+
+}  // namespace vlcp::db

@@ -1,0 +1,681 @@
+#include "db/zookeeper.h"
+
+#include <zookeeper/zookeeper.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace vlcp::db {
+namespace {
+
+std::string zk_text(int rc) {
+  return std::string(zerror(rc)) + " (" + std::to_string(rc) + ")";
+}
+
+// A lost connection or session: the request may or may not have been applied.
+bool in_doubt(int rc) {
+  return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZCLOSING;
+}
+
+std::string envelope(const Json& value, int64_t created, int64_t updated) {
+  return Json{{"v", value}, {"c", created}, {"u", updated}}.dump();
+}
+
+Result<Record> decode_node(const std::string& data, int32_t data_version) {
+  Record r;
+  r.version = static_cast<uint64_t>(data_version) + 1;
+  if (data.empty()) return r;  // a deleted key
+  auto j = Json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("v"))
+    return make_error(Errc::kMalformed, "a stored value is not an ObjectDB record");
+  r.value = j["v"];
+  r.created_us = j.value("c", int64_t{0});
+  r.updated_us = j.value("u", int64_t{0});
+  return r;
+}
+
+// "c-<txid>-<10-digit sequence>" -> (txid, sequence)
+std::optional<std::pair<std::string, int64_t>> parse_log_name(const std::string& name) {
+  if (name.size() < 14 || name.compare(0, 2, "c-") != 0) return std::nullopt;
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash < 2) return std::nullopt;
+  char* end = nullptr;
+  long long seq = std::strtoll(name.c_str() + dash + 1, &end, 10);
+  if (*end) return std::nullopt;
+  return std::make_pair(name.substr(2, dash - 2), static_cast<int64_t>(seq));
+}
+
+void zk_log(const char* message) {
+  VLCP_LOG_RL(kWarn, "zookeeper", 30, 5) << message;
+}
+
+}  // namespace
+
+// One ZooKeeper handle (session) and the ring its threads post to the control loop through.
+struct ZkStore::Session {
+  ZkStore* store = nullptr;
+  zhandle_t* zh = nullptr;
+  std::unique_ptr<sched::TaskRing> ring;
+  uint64_t source = 0;
+};
+
+// One asynchronous ZooKeeper call: the completion (on ZooKeeper's thread) fills it and posts it
+// to the loop, where `fn` runs.
+struct ZkStore::Call {
+  Session* session = nullptr;
+  std::function<void(Call&)> fn;
+  int rc = 0;
+  std::string data;
+  Stat stat{};
+  bool has_stat = false;
+  std::vector<std::string> children;
+
+  static void post(Call* c) {
+    c->session->ring->post([c] {
+      std::unique_ptr<Call> own(c);
+      own->fn(*own);
+    });
+  }
+  static void on_data(int rc, const char* value, int len, const Stat* stat, const void* d) {
+    auto* c = const_cast<Call*>(static_cast<const Call*>(d));
+    c->rc = rc;
+    if (value && len > 0) c->data.assign(value, static_cast<size_t>(len));
+    if (stat) c->stat = *stat, c->has_stat = true;
+    post(c);
+  }
+  static void on_stat(int rc, const Stat* stat, const void* d) { on_data(rc, nullptr, 0, stat, d); }
+  static void on_void(int rc, const void* d) { on_data(rc, nullptr, 0, nullptr, d); }
+  static void on_string(int rc, const char* value, const void* d) {
+    on_data(rc, value, value ? static_cast<int>(std::strlen(value)) : 0, nullptr, d);
+  }
+  static void on_children(int rc, const String_vector* v, const Stat* stat, const void* d) {
+    auto* c = const_cast<Call*>(static_cast<const Call*>(d));
+    if (v)
+      for (int i = 0; i < v->count; ++i) c->children.emplace_back(v->data[i]);
+    on_data(rc, nullptr, 0, stat, d);
+  }
+};
+
+struct ZkStore::ReadOp {
+  std::vector<std::string> keys;
+  bool with_time = false;
+  std::function<void(Result<Snapshot>)> done;
+  int attempts = 0, pending = 0, failed_rc = ZOK;
+  int64_t rev_before = -2, rev_after = -3, mtime_ms = 0;
+  Snapshot snap;
+  Status bad;
+};
+
+struct ZkStore::CommitOp {
+  Commit commit;
+  std::function<void(Result<Committed>)> done;
+  std::string txid;
+  std::vector<std::string> paths, datas;
+  std::vector<zoo_op_t> ops;
+  std::vector<zoo_op_result_t> results;
+  Stat rev_stat{};
+  char log_path[512] = {};
+  Committed out;
+};
+
+// ZooKeeper's watchers (on its completion thread): they post to the loop.
+struct ZkCallbacks {
+  static void session_watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
+    if (type != ZOO_SESSION_EVENT) return;
+    auto* s = static_cast<ZkStore::Session*>(ctx);
+    s->ring->post([s, state] { s->store->on_session_event(s, state); });
+  }
+  static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
+    if (type != ZOO_CHILD_EVENT) return;
+    auto* s = static_cast<ZkStore::Session*>(ctx);
+    s->ring->post([s] {
+      if (s == s->store->session_.get()) s->store->scan_log();
+    });
+  }
+};
+
+ZkStore::ZkStore(io::ControlLoop& loop, ZkOptions options) : loop_(loop), options_(std::move(options)) {
+  while (options_.root.size() > 1 && options_.root.back() == '/') options_.root.pop_back();
+}
+
+Result<std::unique_ptr<ZkStore>> ZkStore::connect(io::ControlLoop& loop, ZkOptions options) {
+  if (options.hosts.empty()) return make_error(Errc::kInvalidArgument, "no ZooKeeper hosts given");
+  if (options.root.empty() || options.root[0] != '/')
+    return make_error(Errc::kInvalidArgument, "the ZooKeeper root must be an absolute path");
+  if (!options.auth.empty() && options.auth.find(':') == std::string::npos)
+    return make_error(Errc::kInvalidArgument, "ZooKeeper digest auth is user:password");
+  std::unique_ptr<ZkStore> s(new ZkStore(loop, std::move(options)));
+  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  VLCP_RETURN_IF_ERROR(s->open_session());
+  return s;
+}
+
+ZkStore::~ZkStore() {
+  *alive_ = false;
+  auto close = [&](std::unique_ptr<Session>& s) {
+    if (!s) return;
+    if (s->zh) zookeeper_close(s->zh);  // joins ZooKeeper's threads
+    loop_.remove_source(s->source);
+    s.reset();  // closures still queued are dropped: their owner is gone
+  };
+  close(session_);
+  for (auto& r : retired_) close(r);
+}
+
+Status ZkStore::open_session() {
+  auto s = std::make_unique<Session>();
+  s->store = this;
+  VLCP_ASSIGN_OR_RETURN(s->ring, sched::TaskRing::create("zookeeper-to-control", 4095, &loop_.waker()));
+  sched::TaskRing* ring = s->ring.get();
+  s->source = loop_.add_source([ring] { return ring->run(); });
+  s->zh = zookeeper_init2(options_.hosts.c_str(), ZkCallbacks::session_watcher, options_.session_timeout_ms, nullptr, s.get(), 0,
+                          zk_log);
+  if (!s->zh) {
+    loop_.remove_source(s->source);
+    return make_error(Errc::kInvalidArgument, "cannot use ZooKeeper hosts '" + options_.hosts + "'");
+  }
+  if (!options_.auth.empty())
+    zoo_add_auth(s->zh, "digest", options_.auth.data(), static_cast<int>(options_.auth.size()), nullptr, nullptr);
+  ++sessions_started_;
+  session_ = std::move(s);
+  return {};
+}
+
+
+ZkStore::Call* ZkStore::new_call(std::function<void(Call&)> fn) {
+  auto* c = new Call;
+  c->session = session_.get();
+  c->fn = [alive = alive_, fn = std::move(fn)](Call& call) {
+    if (*alive) fn(call);
+  };
+  return c;
+}
+
+void ZkStore::issue(Call* c, int rc) {
+  if (rc == ZOK) return;
+  c->rc = rc;
+  loop_.after(std::chrono::nanoseconds(0), [c] {
+    std::unique_ptr<Call> own(c);
+    own->fn(*own);
+  });
+}
+
+const ACL_vector* ZkStore::acl() const {
+  return options_.auth.empty() ? &ZOO_OPEN_ACL_UNSAFE : &ZOO_CREATOR_ALL_ACL;
+}
+
+std::string ZkStore::path(const std::string& key) const {
+  return options_.root + "/kv/" + key;
+}
+
+Status ZkStore::unavailable() const {
+  return make_error(Errc::kUnavailable, "ZooKeeper " + options_.hosts + " is not reachable" +
+                                            (last_error_.empty() ? "" : " (" + last_error_ + ")"));
+}
+
+// ---- sessions ------------------------------------------------------------------------------------
+
+void ZkStore::on_session_event(Session* s, int state) {
+  if (s != session_.get()) return;  // a retired session's late news
+  if (state == ZOO_CONNECTED_STATE) {
+    last_error_.clear();
+    prepare_layout(s);
+    return;
+  }
+  if (ready_) {
+    VLCP_LOG(kWarn, "db") << "lost ZooKeeper " << options_.hosts << "; reconnecting";
+  }
+  ready_ = false;
+  if (state == ZOO_AUTH_FAILED_STATE) {
+    last_error_ = "digest authentication rejected";
+    VLCP_LOG(kError, "db") << "ZooKeeper rejected the digest credentials";
+  } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+    // The session is gone (its watches too): a new one starts, and watchers resync.
+    last_error_ = "session expired";
+    VLCP_LOG(kWarn, "db") << "ZooKeeper session expired; starting a new one";
+    zookeeper_close(session_->zh);
+    session_->zh = nullptr;
+    retired_.push_back(std::move(session_));
+    if (Status st = open_session(); !st.ok()) {
+      VLCP_LOG(kError, "db") << st.to_string();
+    }
+  }
+}
+
+void ZkStore::prepare_layout(Session* s) {
+  // The root's ancestors, the root, then its children: created when missing, in order (one
+  // session's requests are applied in order).
+  std::vector<std::string> nodes;
+  for (size_t i = 1; i <= options_.root.size(); ++i)
+    if (i == options_.root.size() || options_.root[i] == '/') nodes.push_back(options_.root.substr(0, i));
+  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc", "/clock"}) nodes.push_back(options_.root + child);
+  auto pending = std::make_shared<size_t>(nodes.size());
+  auto failed = std::make_shared<int>(ZOK);
+  for (const auto& n : nodes) {
+    Call* c = new_call([this, s, pending, failed](Call& c) {
+      if (c.rc != ZOK && c.rc != ZNODEEXISTS && *failed == ZOK) *failed = c.rc;
+      if (--*pending) return;
+      if (s != session_.get()) return;
+      if (*failed != ZOK) {
+        last_error_ = "preparing " + options_.root + ": " + zk_text(*failed);
+        VLCP_LOG_RL(kError, "db", 10, 2) << last_error_;
+        if (!in_doubt(*failed)) return;
+        loop_.after(std::chrono::milliseconds(500), [this, s, alive = alive_] {
+          if (*alive && s == session_.get()) prepare_layout(s);
+        });
+        return;
+      }
+      // Where the change feed starts: now (a new session first reports a resync).
+      Call* list = new_call([this, s](Call& c) {
+        if (s != session_.get()) return;
+        if (c.rc != ZOK) {
+          last_error_ = "reading the change log: " + zk_text(c.rc);
+          return;
+        }
+        int64_t newest = -1;
+        for (const auto& name : c.children)
+          if (auto p = parse_log_name(name)) newest = std::max(newest, p->second);
+        bool resync = had_session_ && last_seen_ < newest;
+        if (!had_session_ || resync) last_seen_ = std::max(last_seen_, newest);
+        had_session_ = true;
+        ready_ = true;
+        VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root << " ready";
+        if (resync || sessions_started_ > 1) deliver(Change{{}, 0, true});
+        auto doubts = std::move(in_doubt_);
+        in_doubt_.clear();
+        for (auto& op : doubts) resolve(op);
+        scan_log();
+      });
+      issue(list, zoo_aget_children2(s->zh, (options_.root + "/log").c_str(), 0, Call::on_children, list));
+    });
+    issue(c, zoo_acreate(s->zh, n.c_str(), "", 0, acl(), 0, Call::on_string, c));
+  }
+}
+
+// ---- reads -----------------------------------------------------------------------------------------
+
+void ZkStore::read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) {
+  for (const auto& k : keys)
+    if (Status st = check_key(k); !st.ok()) return done(st);
+  auto op = std::make_shared<ReadOp>();
+  op->keys = std::move(keys);
+  op->with_time = with_time;
+  op->done = std::move(done);
+  read_attempt(op);
+}
+
+void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
+  if (!ready_) return op->done(unavailable());
+  zhandle_t* zh = session_->zh;
+  op->pending = static_cast<int>(op->keys.size()) + 2 + (op->with_time ? 1 : 0);
+  op->failed_rc = ZOK;
+  op->bad = Status{};
+  op->snap = Snapshot{};
+  auto finish = [this, op] {
+    if (--op->pending) return;
+    if (op->failed_rc != ZOK)
+      return op->done(make_error(Errc::kUnavailable, "reading from ZooKeeper: " + zk_text(op->failed_rc)));
+    if (!op->bad.ok()) return op->done(op->bad);
+    if (op->rev_before != op->rev_after) {  // a commit landed between: read again
+      if (++op->attempts < 100) return read_attempt(op);
+      return op->done(make_error(Errc::kUnavailable, "no consistent snapshot after 100 reads"));
+    }
+    if (op->with_time) op->snap.timestamp_us = last_ts_us_ = std::max(op->mtime_ms * 1000, last_ts_us_ + 1);
+    op->done(std::move(op->snap));
+  };
+  auto rev = [this, op, finish](int64_t* into) {
+    Call* c = new_call([op, finish, into](Call& c) {
+      if (c.rc == ZOK)
+        *into = c.stat.version;
+      else if (c.rc == ZNONODE)
+        *into = -1;
+      else
+        op->failed_rc = c.rc;
+      finish();
+    });
+    issue(c, zoo_aget(session_->zh, (options_.root + "/rev").c_str(), 0, Call::on_data, c));
+  };
+  rev(&op->rev_before);
+  for (const auto& k : op->keys) {
+    Call* c = new_call([op, finish, k](Call& c) {
+      if (c.rc == ZOK) {
+        auto r = decode_node(c.data, c.stat.version);
+        if (r.ok())
+          op->snap.records[k] = std::move(*r);
+        else
+          op->bad = r.error().with_context("key " + k);
+      } else if (c.rc == ZNONODE) {
+        op->snap.records[k] = Record{};
+      } else {
+        op->failed_rc = c.rc;
+      }
+      finish();
+    });
+    issue(c, zoo_aget(zh, path(k).c_str(), 0, Call::on_data, c));
+  }
+  if (op->with_time) {
+    Call* c = new_call([op, finish](Call& c) {
+      if (c.rc == ZOK)
+        op->mtime_ms = c.stat.mtime;
+      else
+        op->failed_rc = c.rc;
+      finish();
+    });
+    issue(c, zoo_aset(zh, (options_.root + "/clock").c_str(), "", 0, -1, Call::on_stat, c));
+  }
+  rev(&op->rev_after);
+}
+
+// ---- commits ---------------------------------------------------------------------------------------
+
+void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done) {
+  for (const auto& [k, v] : commit.writes) {
+    if (Status st = check_key(k); !st.ok()) return done(st);
+    if (!commit.read.count(k))
+      return done(make_error(Errc::kInvalidArgument, "key " + k + " is written without having been read"));
+  }
+  if (!ready_) return done(unavailable());
+  auto op = std::make_shared<CommitOp>();
+  op->done = std::move(done);
+  const clientid_t* id = zoo_client_id(session_->zh);
+  char txid[64];
+  std::snprintf(txid, sizeof txid, "%" PRIx64 "x%" PRIu64, static_cast<uint64_t>(id ? id->client_id : 0),
+                ++txn_counter_);
+  op->txid = txid;
+  int64_t ts = std::max(commit.timestamp_us, last_ts_us_ + 1);
+  last_ts_us_ = ts;
+
+  // Paths and data first (the ops point into them), then the ops.
+  struct Planned {
+    int kind;  // 0 check, 1 create, 2 set
+    size_t path, data;
+    int version;
+  };
+  std::vector<Planned> plan;
+  auto add = [&](int kind, std::string p, std::string d, int version) {
+    op->paths.push_back(std::move(p));
+    op->datas.push_back(std::move(d));
+    plan.push_back(Planned{kind, op->paths.size() - 1, op->datas.size() - 1, version});
+  };
+  size_t bytes = 0;
+  Json written = Json::array();
+  for (const auto& [k, seen] : commit.read) {
+    auto w = commit.writes.find(k);
+    if (w == commit.writes.end()) {
+      if (seen.version > 0)
+        add(0, path(k), "", static_cast<int>(seen.version - 1));
+      else
+        add(1, path(k), "", 0);  // read absent: a tombstone, which fails if someone created it
+      continue;
+    }
+    written.push_back(k);
+    Record next;
+    next.version = seen.version + 1;
+    next.updated_us = ts;
+    std::string data;
+    if (w->second) {
+      next.created_us = seen.exists() ? seen.created_us : ts;
+      next.value = w->second;
+      data = envelope(*w->second, next.created_us, ts);
+      if (data.size() > kZkMaxRequestBytes)
+        return op->done(make_error(Errc::kInvalidArgument,
+                                   "the value of " + k + " is " + std::to_string(data.size()) +
+                                       " bytes: over ZooKeeper's request limit (about 1 MiB)"));
+    }
+    bytes += data.size() + k.size() + 64;
+    op->out.records[k] = next;
+    if (seen.version > 0)
+      add(2, path(k), std::move(data), static_cast<int>(seen.version - 1));
+    else
+      add(1, path(k), std::move(data), 0);
+  }
+  add(2, options_.root + "/rev", "", -1);
+  size_t rev_op = plan.size() - 1;
+  add(1, options_.root + "/txn/" + op->txid, "", 0);
+  add(3, options_.root + "/log/c-" + op->txid + "-", Json{{"keys", written}}.dump(), 0);
+  bytes += op->datas.back().size();
+  if (bytes > kZkMaxRequestBytes)
+    return op->done(make_error(Errc::kInvalidArgument, "the transaction is " + std::to_string(bytes) +
+                                                            " bytes: over ZooKeeper's request limit (about 1 MiB)"));
+  op->ops.resize(plan.size());
+  op->results.resize(plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Planned& p = plan[i];
+    const char* path_c = op->paths[p.path].c_str();
+    const std::string& d = op->datas[p.data];
+    switch (p.kind) {
+      case 0:
+        zoo_check_op_init(&op->ops[i], path_c, p.version);
+        break;
+      case 1:
+        zoo_create_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), acl(), 0, nullptr, 0);
+        break;
+      case 2:
+        zoo_set_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), p.version,
+                        i == rev_op ? &op->rev_stat : nullptr);
+        break;
+      case 3:
+        zoo_create_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), acl(), ZOO_SEQUENCE,
+                           op->log_path, sizeof op->log_path);
+        break;
+    }
+  }
+  op->commit = std::move(commit);
+  Call* c = new_call([this, op](Call& c) {
+    if (c.rc == ZOK) {
+      op->out.revision = static_cast<uint64_t>(op->rev_stat.version);
+      if (++commits_ % 100 == 0) trim_log();
+      return op->done(std::move(op->out));
+    }
+    if (c.rc == ZBADVERSION || c.rc == ZNODEEXISTS || c.rc == ZNONODE) {
+      std::string where;
+      for (size_t i = 0; i < op->results.size(); ++i)
+        if (op->results[i].err != ZOK && op->results[i].err != ZRUNTIMEINCONSISTENCY) {
+          where = op->paths[i];
+          break;
+        }
+      return op->done(make_error(Errc::kConflict, where + " changed since it was read"));
+    }
+    if (in_doubt(c.rc)) {  // the answer was lost, not necessarily the commit: find out which
+      in_doubt_.push_back(op);
+      if (ready_) {
+        auto doubts = std::move(in_doubt_);
+        in_doubt_.clear();
+        for (auto& d : doubts) resolve(d);
+      }
+      return;
+    }
+    op->done(make_error(c.rc == ZINVALIDSTATE ? Errc::kUnavailable : Errc::kInternal,
+                        "committing to ZooKeeper: " + zk_text(c.rc)));
+  });
+  issue(c, zoo_amulti(session_->zh, static_cast<int>(op->ops.size()), op->ops.data(), op->results.data(),
+                      Call::on_void, c));
+}
+
+// A commit whose answer was lost: its fence exists if and only if it was applied; creating the
+// fence ourselves settles it either way (the commit can no longer apply after that).
+void ZkStore::resolve(std::shared_ptr<CommitOp> op) {
+  if (!ready_) {
+    in_doubt_.push_back(op);
+    return;
+  }
+  std::string fence = options_.root + "/txn/" + op->txid;
+  Call* c = new_call([this, op, fence](Call& c) {
+    if (c.rc == ZNODEEXISTS) {
+      VLCP_LOG(kInfo, "db") << "transaction " << op->txid << " was committed (its answer was lost)";
+      return op->done(std::move(op->out));
+    }
+    if (c.rc == ZOK) {
+      Call* del = new_call([](Call&) {});
+      issue(del, zoo_adelete(session_->zh, fence.c_str(), -1, Call::on_void, del));
+      return op->done(make_error(Errc::kUnavailable,
+                                 "the connection to ZooKeeper was lost during the commit; it was not applied"));
+    }
+    if (in_doubt(c.rc) || c.rc == ZINVALIDSTATE) return resolve(op);  // parks it until ready again
+    op->done(make_error(Errc::kInternal, "the outcome of a commit is unknown: " + zk_text(c.rc)));
+  });
+  issue(c, zoo_acreate(session_->zh, fence.c_str(), "", 0, acl(), 0, Call::on_string, c));
+}
+
+// ---- listing ---------------------------------------------------------------------------------------
+
+void ZkStore::list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) {
+  if (!ready_) return done(unavailable());
+  Call* c = new_call([this, prefix, done](Call& c) {
+    if (c.rc != ZOK) return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
+    std::vector<std::string> names;
+    for (auto& n : c.children)
+      if (n.compare(0, prefix.size(), prefix) == 0) names.push_back(n);
+    std::sort(names.begin(), names.end());
+    read(names, false, [done](Result<Snapshot> snap) {
+      if (!snap.ok()) return done(snap.error());
+      std::vector<std::string> out;
+      for (const auto& [k, r] : snap->records)
+        if (r.exists()) out.push_back(k);
+      done(std::move(out));
+    });
+  });
+  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/kv").c_str(), 0, Call::on_children, c));
+}
+
+// ---- the change feed -------------------------------------------------------------------------------
+
+uint64_t ZkStore::watch(std::function<void(const Change&)> on_change) {
+  watchers_[++next_watch_] = std::move(on_change);
+  return next_watch_;
+}
+
+void ZkStore::unwatch(uint64_t id) {
+  watchers_.erase(id);
+}
+
+void ZkStore::deliver(const Change& change) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, fn] : watchers_) ids.push_back(id);
+  for (uint64_t id : ids)
+    if (auto it = watchers_.find(id); it != watchers_.end()) it->second(change);
+}
+
+void ZkStore::scan_log() {
+  if (!ready_) return;
+  if (scanning_) {
+    rescan_ = true;
+    return;
+  }
+  scanning_ = true;
+  rescan_ = false;
+  Session* s = session_.get();
+  auto done_scanning = [this] {
+    scanning_ = false;
+    if (rescan_) scan_log();
+  };
+  Call* c = new_call([this, s, done_scanning](Call& c) {
+    if (s != session_.get() || c.rc != ZOK) {
+      scanning_ = false;  // a new session or a reconnect scans again
+      return;
+    }
+    std::vector<std::pair<int64_t, std::string>> fresh;
+    int64_t newest = last_seen_;
+    for (const auto& name : c.children)
+      if (auto p = parse_log_name(name); p && p->second > last_seen_) {
+        fresh.emplace_back(p->second, name);
+        newest = std::max(newest, p->second);
+      }
+    std::sort(fresh.begin(), fresh.end());
+    // Trimmed past what we delivered: we cannot know what we missed.
+    Call* gc = new_call([this, s, fresh, newest, done_scanning](Call& g) {
+      if (s != session_.get() || g.rc != ZOK) {
+        scanning_ = false;
+        return;
+      }
+      int64_t trimmed = g.data.empty() ? -1 : std::strtoll(g.data.c_str(), nullptr, 10);
+      if (trimmed > last_seen_) {
+        last_seen_ = newest;
+        deliver(Change{{}, 0, true});
+        return done_scanning();
+      }
+      if (fresh.empty()) return done_scanning();
+      auto entries = std::make_shared<std::vector<std::optional<Json>>>(fresh.size());
+      auto pending = std::make_shared<size_t>(fresh.size());
+      auto lost = std::make_shared<bool>(false);
+      for (size_t i = 0; i < fresh.size(); ++i) {
+        Call* e = new_call([this, s, i, fresh, entries, pending, lost, done_scanning](Call& e) {
+          if (e.rc == ZOK) {
+            auto j = Json::parse(e.data, nullptr, false);
+            (*entries)[i] = j.is_discarded() ? Json::object() : j;
+          } else {
+            *lost = true;
+          }
+          if (--*pending) return;
+          if (s != session_.get()) {
+            scanning_ = false;
+            return;
+          }
+          for (size_t k = 0; k < fresh.size(); ++k) {
+            if (!(*entries)[k]) {
+              deliver(Change{{}, 0, true});  // trimmed while we read: resync
+              break;
+            }
+            Change ch;
+            ch.revision = static_cast<uint64_t>(fresh[k].first);
+            for (const auto& key : (*entries)[k]->value("keys", Json::array()))
+              if (key.is_string()) ch.keys.push_back(key.get<std::string>());
+            deliver(ch);
+          }
+          last_seen_ = std::max(last_seen_, fresh.back().first);
+          done_scanning();
+        });
+        issue(e, zoo_aget(s->zh, (options_.root + "/log/" + fresh[i].second).c_str(), 0, Call::on_data, e));
+      }
+    });
+    issue(gc, zoo_aget(s->zh, (options_.root + "/loggc").c_str(), 0, Call::on_data, gc));
+  });
+  issue(c, zoo_awget_children2(s->zh, (options_.root + "/log").c_str(), ZkCallbacks::log_watcher, s,
+                               Call::on_children, c));
+}
+
+// Keeps the newest log_keep entries: deletes the older ones (and their fences) in batches, each
+// with the mark readers check.
+void ZkStore::trim_log() {
+  if (!ready_) return;
+  Call* c = new_call([this](Call& c) {
+    if (c.rc != ZOK || c.children.size() <= options_.log_keep || !ready_) return;
+    std::vector<std::pair<int64_t, std::string>> entries;
+    for (const auto& name : c.children)
+      if (auto p = parse_log_name(name)) entries.emplace_back(p->second, name);
+    std::sort(entries.begin(), entries.end());
+    size_t victims = entries.size() > options_.log_keep ? entries.size() - options_.log_keep : 0;
+    for (size_t start = 0; start < victims; start += 100) {
+      struct Batch {
+        std::vector<std::string> paths;
+        std::string mark;
+        std::vector<zoo_op_t> ops;
+        std::vector<zoo_op_result_t> results;
+      };
+      auto b = std::make_shared<Batch>();
+      size_t end = std::min(victims, start + 100);
+      b->mark = std::to_string(entries[end - 1].first);
+      for (size_t i = start; i < end; ++i) {
+        auto p = parse_log_name(entries[i].second);
+        b->paths.push_back(options_.root + "/log/" + entries[i].second);
+        b->paths.push_back(options_.root + "/txn/" + p->first);
+      }
+      std::string loggc = options_.root + "/loggc";
+      b->paths.push_back(loggc);
+      b->ops.resize(b->paths.size());
+      b->results.resize(b->paths.size());
+      for (size_t i = 0; i + 1 < b->paths.size(); ++i) zoo_delete_op_init(&b->ops[i], b->paths[i].c_str(), -1);
+      zoo_set_op_init(&b->ops.back(), b->paths.back().c_str(), b->mark.data(), static_cast<int>(b->mark.size()), -1,
+                      nullptr);
+      Call* m = new_call([b](Call&) {});  // another client trimming the same entries wins: fine
+      issue(m, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
+                          Call::on_void, m));
+    }
+  });
+  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/log").c_str(), 0, Call::on_children, c));
+}
+
+}  // namespace vlcp::db

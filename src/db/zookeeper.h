@@ -1,0 +1,102 @@
+// The cluster store: ObjectDB on a ZooKeeper ensemble (the C client, multi-threaded build).
+//
+// Layout under the root (default /vlcp):
+//   kv/<key>            one node per key, data = {"v": value, "c": created µs, "u": updated µs};
+//                       empty data is a deleted key. Nodes are never removed, so a key's
+//                       version (the node's data version + 1) never goes back (no ABA).
+//   rev                 every commit sets it: its data version is the store's revision, and a
+//                       read that sees it unchanged before and after its gets saw one snapshot.
+//   log/c-<txid>-<seq>  one sequential node per commit, data = {"keys": [...]}: the change feed,
+//                       in commit order; old entries are trimmed (loggc holds the last trimmed
+//                       sequence, so a client that fell behind knows to resync).
+//   txn/<txid>          a commit's fence: created by the commit itself, so a client that lost
+//                       the answer to a commit learns its outcome by trying to create it (exists:
+//                       committed; created: it can never commit).
+//   clock               set by reads that need the server's time (its mtime).
+// A commit is one multi: check (or create, for keys read absent) every key read, set every key
+// written, bump rev, create the fence and the log entry. It applies whole or not at all.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "db/store.h"
+#include "io/control_loop.h"
+#include "sched/task_ring.h"
+
+struct ACL_vector;
+
+namespace vlcp::db {
+
+struct ZkOptions {
+  std::string hosts;           // "h1:2181,h2:2181", optionally followed by a chroot ("/chroot")
+  std::string root = "/vlcp";  // where the store lives (under the chroot)
+  int session_timeout_ms = 6000;
+  std::string auth;            // "user:password" for digest auth; nodes then get creator-only ACLs
+  size_t log_keep = 1000;      // change-log entries kept
+};
+
+// ZooKeeper's limit on one request (jute.maxbuffer, 1 MiB by default), with room for headers.
+inline constexpr size_t kZkMaxRequestBytes = (1u << 20) - 4096;
+
+class ZkStore final : public Store {
+ public:
+  // Starts connecting; connected() tells when the session is up and the layout is in place.
+  static Result<std::unique_ptr<ZkStore>> connect(io::ControlLoop& loop, ZkOptions options);
+  ~ZkStore() override;
+
+  void read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) override;
+  void commit(Commit commit, std::function<void(Result<Committed>)> done) override;
+  void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) override;
+  uint64_t watch(std::function<void(const Change&)> on_change) override;
+  void unwatch(uint64_t id) override;
+  bool connected() const override { return ready_; }
+  std::string describe() const override { return "zookeeper:" + options_.hosts + options_.root; }
+
+  uint64_t sessions() const { return sessions_started_; }
+
+ private:
+  friend struct ZkCallbacks;
+  struct Session;
+  struct Call;
+  struct ReadOp;
+  struct CommitOp;
+  explicit ZkStore(io::ControlLoop& loop, ZkOptions options);
+
+  Status open_session();
+  Call* new_call(std::function<void(Call&)> fn);
+  void issue(Call* c, int rc);  // after a zoo_a* call: a request refused at once completes on the loop
+  const ACL_vector* acl() const;
+  void on_session_event(Session* s, int state);
+  void prepare_layout(Session* s);
+  void read_attempt(std::shared_ptr<ReadOp> op);
+  void resolve(std::shared_ptr<CommitOp> op);
+  void scan_log();
+  void trim_log();
+  void deliver(const Change& c);
+  Status unavailable() const;
+  std::string path(const std::string& key) const;
+
+  io::ControlLoop& loop_;
+  ZkOptions options_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::unique_ptr<Session>> retired_;
+  bool ready_ = false;
+  std::string last_error_;
+  bool had_session_ = false;
+  uint64_t sessions_started_ = 0;
+  int64_t last_seen_ = -1;  // the newest log sequence delivered
+  bool scanning_ = false, rescan_ = false;
+  int64_t last_ts_us_ = 0;
+  uint64_t txn_counter_ = 0;
+  uint64_t commits_ = 0;
+  std::deque<std::shared_ptr<CommitOp>> in_doubt_;
+  uint64_t next_watch_ = 0;
+  std::map<uint64_t, std::function<void(const Change&)>> watchers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vlcp::db

@@ -1,0 +1,443 @@
+// One conformance suite for ObjectDB, run on every backend: the embedded store here (unit), and
+// ZooKeeper when VLCP_ZK_HOSTS names a running ensemble (the system test objectdb_zk starts a
+// real one and runs this binary against it). Two "clients" are two ObjectDb instances: on the
+// embedded store they share one store, on ZooKeeper each has its own session.
+#include "db/objectdb.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "base/clock.h"
+#include "db/embedded.h"
+#include "db/zookeeper.h"
+
+namespace vlcp::db {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs the loop on this thread until `done` or the deadline.
+bool run_until(io::ControlLoop& loop, const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (!loop.run_pending()) std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+
+struct Backend {
+  std::string name;
+  // A store for client `i` (0 or 1) under a namespace fresh to this test.
+  std::function<std::unique_ptr<Store>(io::ControlLoop&, const std::string& ns, int i)> make;
+};
+
+class Shared final : public Store {  // a second client's handle on the first client's store
+ public:
+  explicit Shared(Store& s) : s_(s) {}
+  void read(std::vector<std::string> k, bool t, std::function<void(Result<Snapshot>)> d) override {
+    s_.read(std::move(k), t, std::move(d));
+  }
+  void commit(Commit c, std::function<void(Result<Committed>)> d) override { s_.commit(std::move(c), std::move(d)); }
+  void list(std::string p, std::function<void(Result<std::vector<std::string>>)> d) override {
+    s_.list(std::move(p), std::move(d));
+  }
+  uint64_t watch(std::function<void(const Change&)> f) override { return s_.watch(std::move(f)); }
+  void unwatch(uint64_t id) override { s_.unwatch(id); }
+  bool connected() const override { return s_.connected(); }
+  std::string describe() const override { return s_.describe(); }
+
+ private:
+  Store& s_;
+};
+
+std::vector<Backend> backends() {
+  std::vector<Backend> out;
+  out.push_back(Backend{"embedded", [](io::ControlLoop& loop, const std::string& ns, int i) -> std::unique_ptr<Store> {
+                          static std::map<std::string, Store*> first;
+                          if (i == 1) return std::make_unique<Shared>(*first.at(ns));
+                          auto dir = std::filesystem::temp_directory_path() / ("vlcp-objectdb-" + ns);
+                          std::filesystem::remove_all(dir);
+                          auto s = EmbeddedStore::open(loop, EmbeddedOptions{(dir / "db").string(), 64, true});
+                          EXPECT_TRUE(s.ok()) << s.status().to_string();
+                          first[ns] = s->get();
+                          return std::move(*s);
+                        }});
+  if (const char* hosts = std::getenv("VLCP_ZK_HOSTS")) {
+    std::string h = hosts;
+    out.push_back(Backend{"zookeeper", [h](io::ControlLoop& loop, const std::string& ns, int) -> std::unique_ptr<Store> {
+                            ZkOptions o;
+                            o.hosts = h;
+                            o.root = "/vlcp-test-" + ns;
+                            auto s = ZkStore::connect(loop, o);
+                            EXPECT_TRUE(s.ok()) << s.status().to_string();
+                            return s.ok() ? std::move(*s) : nullptr;
+                          }});
+  }
+  return out;
+}
+
+class ObjectDbConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    std::string ns = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    for (int i = 0; i < 2; ++i) {
+      stores_[i] = GetParam().make(loop_, ns, i);
+      ASSERT_TRUE(stores_[i]);
+      dbs_[i] = std::make_unique<ObjectDb>(loop_, *stores_[i]);
+    }
+    if (GetParam().name == "zookeeper") {
+      ASSERT_TRUE(run_until(loop_, [&] { return stores_[0]->connected() && stores_[1]->connected(); }));
+    }
+  }
+  void TearDown() override {
+    for (auto& d : dbs_) d.reset();
+    stores_[1].reset();
+    stores_[0].reset();
+  }
+  ObjectDb& a() { return *dbs_[0]; }
+  ObjectDb& b() { return *dbs_[1]; }
+
+  Result<TxnResult> put(ObjectDb& db, const std::string& key, std::optional<Json> value) {
+    std::optional<Result<TxnResult>> r;
+    db.writewalk(
+        {key},
+        [&](TxnContext& ctx) {
+          ctx.write(key, value);
+          return Status{};
+        },
+        [&](Result<TxnResult> x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    return r ? std::move(*r) : Result<TxnResult>(make_error(Errc::kTimeout, "no answer"));
+  }
+  std::map<std::string, Record> get(ObjectDb& db, std::vector<std::string> keys) {
+    std::optional<Result<std::map<std::string, Record>>> r;
+    db.get(std::move(keys), [&](auto x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    EXPECT_TRUE(r && r->ok()) << (r ? r->status().to_string() : "");
+    return r && r->ok() ? **r : std::map<std::string, Record>{};
+  }
+
+  RealClock clock_;
+  io::ControlLoop loop_{clock_};
+  std::unique_ptr<Store> stores_[2];
+  std::unique_ptr<ObjectDb> dbs_[2];
+};
+
+TEST_P(ObjectDbConformance, WritesReadsVersionsAndDeletes) {
+  auto before = get(a(), {"test.k"});
+  EXPECT_FALSE(before["test.k"].exists());
+  EXPECT_EQ(before["test.k"].version, 0u);
+
+  auto w1 = put(a(), "test.k", Json{{"x", 1}});
+  ASSERT_TRUE(w1.ok()) << w1.status().to_string();
+  auto w2 = put(a(), "test.k", Json{{"x", 2}});
+  ASSERT_TRUE(w2.ok());
+  auto seen = get(b(), {"test.k"})["test.k"];
+  EXPECT_EQ(seen.value, (Json{{"x", 2}}));
+  EXPECT_EQ(seen.version, 2u);
+  EXPECT_GT(seen.updated_us, 0);
+  EXPECT_LE(seen.created_us, seen.updated_us);
+
+  ASSERT_TRUE(put(b(), "test.k", std::nullopt).ok());
+  auto gone = get(a(), {"test.k"})["test.k"];
+  EXPECT_FALSE(gone.exists());
+  EXPECT_EQ(gone.version, 3u);  // versions never go back, across deletions too
+
+  EXPECT_EQ(put(a(), "bad key", Json(1)).status().code(), Errc::kInvalidArgument);
+}
+
+TEST_P(ObjectDbConformance, NoLostUpdatesBetweenConcurrentClients) {
+  constexpr int kEach = 25;
+  int done = 0, failed = 0;
+  for (int i = 0; i < 2 * kEach; ++i) {
+    ObjectDb& db = i % 2 ? b() : a();
+    db.transact(
+        {"test.counter"},
+        [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+          int n = v[0] ? v[0]->get<int>() : 0;
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.counter", Json(n + 1)}});
+        },
+        [&](Result<TxnResult> r) {
+          ++done;
+          if (!r.ok()) {
+            ++failed;
+            ADD_FAILURE() << r.status().to_string();
+          }
+        },
+        TxnOptions{200});
+  }
+  ASSERT_TRUE(run_until(loop_, [&] { return done == 2 * kEach; }, 120s));
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(get(a(), {"test.counter"})["test.counter"].value, Json(2 * kEach));
+  EXPECT_GT(a().stats().conflicts + b().stats().conflicts, 0u) << "the clients never contended";
+}
+
+// Transfers between accounts from both clients while walks read all of them: every walk sees
+// one consistent total, every commit moved money whole.
+TEST_P(ObjectDbConformance, SnapshotsStayConsistentUnderConcurrentMultiKeyWriters) {
+  constexpr int kAccounts = 10;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kAccounts; ++i) keys.push_back("test.account." + std::to_string(i));
+  int setup = -1;
+  a().writewalk(
+      keys,
+      [&](TxnContext& ctx) {
+        for (const auto& k : keys) ctx.write(k, Json(100));
+        return Status{};
+      },
+      [&](Result<TxnResult> r) { setup = r.ok(); });
+  ASSERT_TRUE(run_until(loop_, [&] { return setup >= 0; }));
+  ASSERT_EQ(setup, 1);
+
+  int transfers = 0, walks = 0, bad_walks = 0, failed = 0;
+  constexpr int kTransfers = 40, kWalks = 40;
+  for (int i = 0; i < kTransfers; ++i) {
+    ObjectDb& db = i % 2 ? b() : a();
+    std::string from = keys[i % kAccounts], to = keys[(i * 7 + 3) % kAccounts];
+    if (from == to) to = keys[(i + 1) % kAccounts];
+    db.writewalk(
+        {from, to},
+        [from, to, i](TxnContext& ctx) {
+          int f = ctx.get(from).value()->get<int>(), t = ctx.get(to).value()->get<int>();
+          ctx.write(from, Json(f - (i % 9 + 1)));
+          ctx.write(to, Json(t + (i % 9 + 1)));
+          return Status{};
+        },
+        [&](Result<TxnResult> r) {
+          ++transfers;
+          if (!r.ok()) ++failed;
+        },
+        TxnOptions{200});
+  }
+  for (int i = 0; i < kWalks; ++i) {
+    ObjectDb& db = i % 2 ? a() : b();
+    db.walk(
+        keys,
+        [&keys](WalkContext& ctx) {
+          for (const auto& k : keys)
+            if (ctx.get(k).fetched) ctx.save(k);
+        },
+        [&](Result<WalkResult> r) {
+          ++walks;
+          if (!r.ok()) return;
+          int total = 0;
+          for (const auto& [k, rec] : r->saved) total += rec.value->get<int>();
+          if (total != 100 * kAccounts) ++bad_walks;
+        });
+  }
+  ASSERT_TRUE(run_until(loop_, [&] { return transfers == kTransfers && walks == kWalks; }, 120s));
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(bad_walks, 0);
+  int total = 0;
+  for (const auto& [k, rec] : get(b(), keys)) total += rec.value->get<int>();
+  EXPECT_EQ(total, 100 * kAccounts);
+}
+
+TEST_P(ObjectDbConformance, UniqueIndexHoldsUnderRacesAndMultiIndexFollowsUpdates) {
+  for (auto* db : {&a(), &b()}) {
+    db->add_index(IndexRule{"test.port", "mac", {"network", "mac"}, true});
+    db->add_index(IndexRule{"test.port", "bynetwork", {"network"}, false});
+  }
+  // Both clients create a port with the same MAC in the same network at once.
+  std::optional<Result<TxnResult>> r1, r2;
+  a().writewalk({"test.port.p1"}, [](TxnContext& ctx) {
+    ctx.write("test.port.p1", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
+    return Status{};
+  }, [&](Result<TxnResult> r) { r1 = std::move(r); });
+  b().writewalk({"test.port.p2"}, [](TxnContext& ctx) {
+    ctx.write("test.port.p2", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
+    return Status{};
+  }, [&](Result<TxnResult> r) { r2 = std::move(r); });
+  ASSERT_TRUE(run_until(loop_, [&] { return r1 && r2; }));
+  ASSERT_NE(r1->ok(), r2->ok()) << "exactly one may win: " << r1->status().to_string() << " / "
+                                << r2->status().to_string();
+  const Result<TxnResult>& loser = r1->ok() ? *r2 : *r1;
+  EXPECT_EQ(loser.status().code(), Errc::kAlreadyExists) << loser.status().to_string();
+  std::string winner = r1->ok() ? "test.port.p1" : "test.port.p2";
+  std::string other = r1->ok() ? "test.port.p2" : "test.port.p1";
+  std::string mac_index = "indices.test.port.mac.n1.02:00:00:00:00:01";
+  auto seen = get(a(), {mac_index, other, "indices.test.port.bynetwork.n1"});
+  EXPECT_EQ(seen[mac_index].value, Json(winner));
+  EXPECT_FALSE(seen[other].exists()) << "the loser left nothing behind";
+  EXPECT_EQ(seen["indices.test.port.bynetwork.n1"].value, Json::array({winner}));
+
+  // A second port, another MAC: the multi index lists both; moving one to n2 moves its entries.
+  ASSERT_TRUE(put(b(), other, Json{{"network", "n1"}, {"mac", "02:00:00:00:00:02"}}).ok());
+  EXPECT_EQ(get(a(), {"indices.test.port.bynetwork.n1"})["indices.test.port.bynetwork.n1"].value,
+            Json::array({"test.port.p1", "test.port.p2"}));
+  ASSERT_TRUE(put(a(), other, Json{{"network", "n2"}, {"mac", "02:00:00:00:00:02"}}).ok());
+  seen = get(b(), {"indices.test.port.bynetwork.n1", "indices.test.port.bynetwork.n2",
+                   "indices.test.port.mac.n1.02:00:00:00:00:02", "indices.test.port.mac.n2.02:00:00:00:00:02"});
+  EXPECT_EQ(seen["indices.test.port.bynetwork.n1"].value, Json::array({winner}));
+  EXPECT_EQ(seen["indices.test.port.bynetwork.n2"].value, Json::array({other}));
+  EXPECT_FALSE(seen["indices.test.port.mac.n1.02:00:00:00:00:02"].exists());
+  EXPECT_EQ(seen["indices.test.port.mac.n2.02:00:00:00:00:02"].value, Json(other));
+  // Deleting the winner frees its MAC for anyone.
+  ASSERT_TRUE(put(a(), winner, std::nullopt).ok());
+  EXPECT_FALSE(get(b(), {mac_index})[mac_index].exists());
+  EXPECT_TRUE(put(b(), "test.port.p3", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}}).ok());
+}
+
+TEST_P(ObjectDbConformance, DeletesCascadeInTheSameTransaction) {
+  a().add_cascade(CascadeRule{"test.lport", [](const std::string& key) {
+                                return std::vector<std::string>{"test.lportinfo." + key.substr(11)};
+                              }});
+  ASSERT_TRUE(put(a(), "test.lport.x", Json{{"id", "x"}}).ok());
+  ASSERT_TRUE(put(a(), "test.lportinfo.x", Json{{"where", "node1"}}).ok());
+  auto r = put(a(), "test.lport.x", std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->written.size(), 2u);
+  auto seen = get(b(), {"test.lport.x", "test.lportinfo.x"});
+  EXPECT_FALSE(seen["test.lport.x"].exists());
+  EXPECT_FALSE(seen["test.lportinfo.x"].exists());
+}
+
+TEST_P(ObjectDbConformance, AnAbortedTransactionWritesNothing) {
+  std::optional<Result<TxnResult>> r;
+  a().writewalk({"test.a"}, [](TxnContext& ctx) {
+    ctx.write("test.a", Json(1));
+    return make_error(Errc::kInvalidArgument, "changed my mind");
+  }, [&](Result<TxnResult> x) { r = std::move(x); });
+  ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+  EXPECT_EQ(r->status().code(), Errc::kInvalidArgument);
+  EXPECT_FALSE(get(b(), {"test.a"})["test.a"].exists());
+}
+
+// A write-walk follows a reference to a key it did not name at first.
+TEST_P(ObjectDbConformance, WriteWalkDiscoversKeys) {
+  ASSERT_TRUE(put(a(), "test.net.n1", Json{{"map", "test.netmap.n1"}}).ok());
+  ASSERT_TRUE(put(a(), "test.netmap.n1", Json{{"ports", Json::array()}}).ok());
+  std::optional<Result<TxnResult>> r;
+  b().writewalk({"test.net.n1"}, [](TxnContext& ctx) {
+    Lookup net = ctx.get("test.net.n1");
+    std::string map = net.value()->at("map");
+    Lookup m = ctx.get(map);
+    if (!m.fetched) return Status{};  // runs again once it has been read
+    Json v = *m.value();
+    v["ports"].push_back("p1");
+    ctx.write(map, v);
+    ctx.write("test.port.p1", Json{{"network", "test.net.n1"}});
+    return Status{};
+  }, [&](Result<TxnResult> x) { r = std::move(x); });
+  ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+  ASSERT_TRUE(r->ok()) << r->status().to_string();
+  auto seen = get(a(), {"test.netmap.n1", "test.port.p1"});
+  EXPECT_EQ(seen["test.netmap.n1"].value->at("ports"), Json::array({"p1"}));
+  EXPECT_TRUE(seen["test.port.p1"].exists());
+}
+
+TEST_P(ObjectDbConformance, WalkFollowsReferencesAndWatchesWhatItSaved) {
+  ASSERT_TRUE(put(a(), "test.w.a", Json{{"next", "test.w.b"}}).ok());
+  ASSERT_TRUE(put(a(), "test.w.b", Json{{"next", "test.w.c"}}).ok());
+  std::vector<KeyUpdate> updates;
+  WatchId w = b().open_watch([&](const KeyUpdate& u) { updates.push_back(u); });
+  std::optional<Result<WalkResult>> r;
+  b().walk({"test.w.a"}, [](WalkContext& ctx) {
+    std::string k = "test.w.a";
+    for (;;) {
+      Lookup l = ctx.get(k);
+      if (!l.fetched) return;
+      ctx.save(k);  // absent keys too: their creation will be seen
+      if (!l.value()) return;
+      k = l.value()->at("next");
+    }
+  }, [&](Result<WalkResult> x) { r = std::move(x); }, w);
+  ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+  ASSERT_TRUE(r->ok()) << r->status().to_string();
+  ASSERT_EQ((*r)->saved.size(), 3u);
+  EXPECT_FALSE((*r)->saved["test.w.c"].exists());
+  ASSERT_TRUE(put(a(), "test.w.c", Json{{"end", true}}).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return !updates.empty(); }));
+  EXPECT_EQ(updates[0].key, "test.w.c");
+  EXPECT_EQ(updates[0].record.value, (Json{{"end", true}}));
+  EXPECT_EQ(updates[0].reason, KeyUpdate::kUpdated);
+}
+
+// Another client's writes to a watched key arrive in commit order: versions only go up and the
+// last one seen is the last one written.
+TEST_P(ObjectDbConformance, NotificationsArriveInCommitOrderPerKey) {
+  std::vector<uint64_t> versions;
+  std::vector<Json> values;
+  WatchId w = b().open_watch([&](const KeyUpdate& u) {
+    versions.push_back(u.record.version);
+    values.push_back(u.record.value.value_or(Json()));
+  });
+  b().watch_keys(w, {"test.seq", "test.absent"});
+  ASSERT_TRUE(run_until(loop_, [&] { return b().mirrored("test.seq") != nullptr; }));
+  constexpr int kWrites = 20;
+  int acked = 0;
+  for (int i = 1; i <= kWrites; ++i) {  // all in flight at once, committed in some order
+    a().transact({"test.seq"}, [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+      int n = v[0] ? v[0]->get<int>() : 0;
+      return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.seq", Json(n + 1)}});
+    }, [&](Result<TxnResult> r) { acked += r.ok(); }, TxnOptions{200});
+  }
+  ASSERT_TRUE(run_until(loop_, [&] { return acked == kWrites && !values.empty() && values.back() == Json(kWrites); }));
+  for (size_t i = 1; i < versions.size(); ++i) EXPECT_LT(versions[i - 1], versions[i]);
+  for (size_t i = 1; i < values.size(); ++i) EXPECT_LT(values[i - 1].get<int>(), values[i].get<int>());
+  b().close_watch(w);
+}
+
+TEST_P(ObjectDbConformance, WatchesOnAbsentKeysSeeTheirCreation) {
+  std::vector<KeyUpdate> updates;
+  WatchId w = b().open_watch([&](const KeyUpdate& u) { updates.push_back(u); });
+  b().watch_keys(w, {"test.later"});
+  ASSERT_TRUE(run_until(loop_, [&] { return b().mirrored("test.later") != nullptr; }));
+  EXPECT_TRUE(updates.empty());
+  ASSERT_TRUE(put(a(), "test.later", Json("here")).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return !updates.empty(); }));
+  EXPECT_EQ(updates[0].record.value, Json("here"));
+  ASSERT_TRUE(put(a(), "test.later", std::nullopt).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return updates.size() == 2; }));
+  EXPECT_FALSE(updates[1].record.exists());
+}
+
+TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
+  ASSERT_TRUE(put(a(), "test.list.b", Json(2)).ok());
+  ASSERT_TRUE(put(a(), "test.list.a", Json(1)).ok());
+  ASSERT_TRUE(put(a(), "test.lisz", Json(3)).ok());
+  ASSERT_TRUE(put(a(), "test.list.c", Json(3)).ok());
+  ASSERT_TRUE(put(a(), "test.list.c", std::nullopt).ok());
+  std::optional<Result<std::vector<std::string>>> r;
+  b().list("test.list.", [&](auto x) { r = std::move(x); });
+  ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+  ASSERT_TRUE(r->ok());
+  EXPECT_EQ(**r, (std::vector<std::string>{"test.list.a", "test.list.b"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ObjectDbConformance, ::testing::ValuesIn(backends()),
+                         [](const auto& info) { return info.param.name; });
+
+// The embedded store keeps what it acknowledged across a restart (the kill -9 case is the
+// system test objectdb_crash).
+TEST(EmbeddedStore, ReopensWithItsDataAndVersions) {
+  auto dir = std::filesystem::temp_directory_path() / ("vlcp-embedded-reopen-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  RealClock clock;
+  io::ControlLoop loop(clock);
+  for (int round = 0; round < 2; ++round) {
+    auto store = EmbeddedStore::open(loop, EmbeddedOptions{(dir / "db").string(), 64, true});
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    ObjectDb db(loop, **store);
+    std::optional<Result<TxnResult>> r;
+    db.transact({"test.persist"}, [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+      int n = v[0] ? v[0]->get<int>() : 0;
+      return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.persist", Json(n + 1)}});
+    }, [&](Result<TxnResult> x) { r = std::move(x); });
+    ASSERT_TRUE(run_until(loop, [&] { return r.has_value(); }));
+    ASSERT_TRUE(r->ok());
+    EXPECT_EQ((*r)->written["test.persist"].value, Json(round + 1));
+    EXPECT_EQ((*r)->written["test.persist"].version, static_cast<uint64_t>(round + 1));
+    EXPECT_EQ((*r)->revision, static_cast<uint64_t>(round + 1));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vlcp::db
