@@ -72,13 +72,14 @@ constexpr std::string_view kRevisionKey = "revision";
 Status check_key(std::string_view key) {
   if (key.empty()) return make_error(Errc::kInvalidArgument, "an empty key");
   if (key.size() > kMaxKeyBytes)
-    return make_error(Errc::kInvalidArgument,
-                      "key too long (" + std::to_string(key.size()) + " bytes, at most " +
-                          std::to_string(kMaxKeyBytes) + ")");
-  if (key == "." || key == "..") return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' is reserved");
+    return make_error(Errc::kInvalidArgument, "key too long (" + std::to_string(key.size()) +
+                                                  " bytes, at most " + std::to_string(kMaxKeyBytes) + ")");
+  if (key == "." || key == "..")
+    return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' is reserved");
   for (char c : key)
     if (c <= ' ' || c > '~' || c == '/')
-      return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' has a character keys may not hold");
+      return make_error(Errc::kInvalidArgument,
+                        "key '" + std::string(key) + "' has a character keys may not hold");
   return {};
 }
 
@@ -125,7 +126,8 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(io::ControlLoop& loop
   MDB_txn* txn = nullptr;
   rc = mdb_txn_begin(l.env, nullptr, 0, &txn);
   if (rc) return lmdb_error(rc, "starting a transaction on " + path);
-  if ((rc = mdb_dbi_open(txn, "kv", MDB_CREATE, &l.kv)) || (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &l.meta))) {
+  if ((rc = mdb_dbi_open(txn, "kv", MDB_CREATE, &l.kv)) ||
+      (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &l.meta))) {
     mdb_txn_abort(txn);
     return lmdb_error(rc, "opening the tables of " + path);
   }

@@ -18,9 +18,9 @@
 namespace vlcp::db {
 
 struct EmbeddedOptions {
-  std::string path;         // the database file (LMDB adds PATH-lock beside it)
+  std::string path;           // the database file (LMDB adds PATH-lock beside it)
   size_t map_size_mb = 1024;  // the most the file may grow to (sparse until used)
-  bool sync = true;         // fsync every commit (off only for benchmarks of the non-durable case)
+  bool sync = true;           // fsync every commit (off only for benchmarks of the non-durable case)
 };
 
 class EmbeddedStore final : public Store {
@@ -28,7 +28,8 @@ class EmbeddedStore final : public Store {
   static Result<std::unique_ptr<EmbeddedStore>> open(io::ControlLoop& loop, EmbeddedOptions options);
   ~EmbeddedStore() override;
 
-  void read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) override;
+  void read(std::vector<std::string> keys, bool with_time,
+            std::function<void(Result<Snapshot>)> done) override;
   void commit(Commit commit, std::function<void(Result<Committed>)> done) override;
   void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) override;
   uint64_t watch(std::function<void(const Change&)> on_change) override;

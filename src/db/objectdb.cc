@@ -12,7 +12,8 @@ namespace {
 constexpr int kMaxRounds = 64;  // a walk or transaction that keeps discovering keys gives up
 
 bool under(const std::string& prefix, const std::string& key) {
-  return key.size() > prefix.size() + 1 && key.compare(0, prefix.size(), prefix) == 0 && key[prefix.size()] == '.';
+  return key.size() > prefix.size() + 1 && key.compare(0, prefix.size(), prefix) == 0 &&
+         key[prefix.size()] == '.';
 }
 
 // A walk's view of one snapshot; keys it lacks are noted as missing.
@@ -104,8 +105,8 @@ std::optional<std::string> ObjectDb::index_key(const IndexRule& rule, const Json
 
 // ---- walk ------------------------------------------------------------------------------------
 
-void ObjectDb::walk(std::vector<std::string> keys, Walker walker, std::function<void(Result<WalkResult>)> done,
-                    WatchId watch) {
+void ObjectDb::walk(std::vector<std::string> keys, Walker walker,
+                    std::function<void(Result<WalkResult>)> done, WatchId watch) {
   ++stats_.walks;
   struct State {
     std::set<std::string> to_read;
@@ -114,7 +115,8 @@ void ObjectDb::walk(std::vector<std::string> keys, Walker walker, std::function<
     WatchId watch;
     int rounds = 0;
   };
-  auto st = std::make_shared<State>(State{{keys.begin(), keys.end()}, std::move(walker), std::move(done), watch});
+  auto st =
+      std::make_shared<State>(State{{keys.begin(), keys.end()}, std::move(walker), std::move(done), watch});
   auto round = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak_round = round;
   *round = [this, st, weak_round, alive = alive_] {
@@ -172,8 +174,8 @@ void ObjectDb::get(std::vector<std::string> keys,
 
 // ---- transactions ------------------------------------------------------------------------------
 
-void ObjectDb::writewalk(std::vector<std::string> keys, TxnBody body, std::function<void(Result<TxnResult>)> done,
-                         TxnOptions options) {
+void ObjectDb::writewalk(std::vector<std::string> keys, TxnBody body,
+                         std::function<void(Result<TxnResult>)> done, TxnOptions options) {
   auto txn = std::make_shared<Txn>();
   txn->keys.insert(keys.begin(), keys.end());
   txn->body = std::move(body);
@@ -184,8 +186,8 @@ void ObjectDb::writewalk(std::vector<std::string> keys, TxnBody body, std::funct
   attempt(std::move(txn));
 }
 
-void ObjectDb::transact(std::vector<std::string> keys, Updater updater, std::function<void(Result<TxnResult>)> done,
-                        TxnOptions options) {
+void ObjectDb::transact(std::vector<std::string> keys, Updater updater,
+                        std::function<void(Result<TxnResult>)> done, TxnOptions options) {
   auto wanted = std::make_shared<std::vector<std::string>>(keys);
   writewalk(
       std::move(keys),
@@ -209,8 +211,8 @@ namespace {
 // Keys it would need that the snapshot lacks go to `need` (the transaction reads them and runs
 // again); a unique index already taken is an error.
 Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<CascadeRule>& cascades,
-                   const std::map<std::string, Record>& records, std::map<std::string, std::optional<Json>>& writes,
-                   std::set<std::string>& need) {
+                   const std::map<std::string, Record>& records,
+                   std::map<std::string, std::optional<Json>>& writes, std::set<std::string>& need) {
   std::deque<std::string> deleted;
   for (const auto& [k, v] : writes)
     if (!v) deleted.push_back(k);
@@ -278,8 +280,8 @@ Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<Casc
     auto cur = current(*m.to);
     if (m.rule->unique) {
       if (cur && *cur != Json(m.object))
-        return make_error(Errc::kAlreadyExists, "unique index " + m.rule->name + " of " + m.rule->prefix + ": " +
-                                                    *m.to + " already belongs to " + field_text(*cur));
+        return make_error(Errc::kAlreadyExists, "unique index " + m.rule->name + " of " + m.rule->prefix +
+                                                    ": " + *m.to + " already belongs to " + field_text(*cur));
       writes[*m.to] = Json(m.object);
     } else {
       std::vector<std::string> list;

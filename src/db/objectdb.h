@@ -31,8 +31,8 @@ namespace vlcp::db {
 
 // What a walker sees of one key.
 struct Lookup {
-  bool fetched = false;             // false: not read yet; return, you will be called again
-  const Record* record = nullptr;   // when fetched (an absent key has a record with no value)
+  bool fetched = false;            // false: not read yet; return, you will be called again
+  const Record* record = nullptr;  // when fetched (an absent key has a record with no value)
   const Json* value() const { return record && record->value ? &*record->value : nullptr; }
 };
 
@@ -53,9 +53,9 @@ struct WalkResult {
 class TxnContext {
  public:
   virtual ~TxnContext() = default;
-  virtual Lookup get(const std::string& key) = 0;                         // sees this transaction's writes
+  virtual Lookup get(const std::string& key) = 0;  // sees this transaction's writes
   virtual void write(const std::string& key, std::optional<Json> value) = 0;  // nullopt deletes; last wins
-  virtual int64_t timestamp_us() const = 0;                               // server time of this attempt
+  virtual int64_t timestamp_us() const = 0;                                   // server time of this attempt
 };
 // Builds the transaction; an error aborts it (reported, not retried). Runs once per attempt and
 // must depend only on what it reads.
@@ -73,7 +73,8 @@ struct TxnOptions {
 
 // VLCP's updater: (keys, values, timestamp) -> (keys to write, their values; nullopt deletes).
 using Updater = std::function<Result<std::vector<std::pair<std::string, std::optional<Json>>>>(
-    const std::vector<std::string>& keys, const std::vector<std::optional<Json>>& values, int64_t timestamp_us)>;
+    const std::vector<std::string>& keys, const std::vector<std::optional<Json>>& values,
+    int64_t timestamp_us)>;
 
 // A unique index ("no two logical ports of one network share a MAC") or a multi index, on
 // objects under `prefix` (class prefix without the final dot: "viperflow.logicalport"). The

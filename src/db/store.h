@@ -47,8 +47,8 @@ struct Commit {
 };
 
 struct Committed {
-  uint64_t revision = 0;                     // the store's commit sequence number
-  std::map<std::string, Record> records;     // what the written keys are now
+  uint64_t revision = 0;                  // the store's commit sequence number
+  std::map<std::string, Record> records;  // what the written keys are now
 };
 
 // What the change feed reports: the keys one commit wrote (any client's), in commit order; or,
@@ -67,7 +67,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  virtual void read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) = 0;
+  virtual void read(std::vector<std::string> keys, bool with_time,
+                    std::function<void(Result<Snapshot>)> done) = 0;
   virtual void commit(Commit commit, std::function<void(Result<Committed>)> done) = 0;
   // The keys (existing values) that start with `prefix`, sorted.
   virtual void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) = 0;

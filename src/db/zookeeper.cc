@@ -171,19 +171,19 @@ Status ZkStore::open_session() {
   VLCP_ASSIGN_OR_RETURN(s->ring, sched::TaskRing::create("zookeeper-to-control", 4095, &loop_.waker()));
   sched::TaskRing* ring = s->ring.get();
   s->source = loop_.add_source([ring] { return ring->run(); });
-  s->zh = zookeeper_init2(options_.hosts.c_str(), ZkCallbacks::session_watcher, options_.session_timeout_ms, nullptr, s.get(), 0,
-                          zk_log);
+  s->zh = zookeeper_init2(options_.hosts.c_str(), ZkCallbacks::session_watcher, options_.session_timeout_ms,
+                          nullptr, s.get(), 0, zk_log);
   if (!s->zh) {
     loop_.remove_source(s->source);
     return make_error(Errc::kInvalidArgument, "cannot use ZooKeeper hosts '" + options_.hosts + "'");
   }
   if (!options_.auth.empty())
-    zoo_add_auth(s->zh, "digest", options_.auth.data(), static_cast<int>(options_.auth.size()), nullptr, nullptr);
+    zoo_add_auth(s->zh, "digest", options_.auth.data(), static_cast<int>(options_.auth.size()), nullptr,
+                 nullptr);
   ++sessions_started_;
   session_ = std::move(s);
   return {};
 }
-
 
 ZkStore::Call* ZkStore::new_call(std::function<void(Call&)> fn) {
   auto* c = new Call;
@@ -251,7 +251,8 @@ void ZkStore::prepare_layout(Session* s) {
   std::vector<std::string> nodes;
   for (size_t i = 1; i <= options_.root.size(); ++i)
     if (i == options_.root.size() || options_.root[i] == '/') nodes.push_back(options_.root.substr(0, i));
-  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc", "/clock"}) nodes.push_back(options_.root + child);
+  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc", "/clock"})
+    nodes.push_back(options_.root + child);
   auto pending = std::make_shared<size_t>(nodes.size());
   auto failed = std::make_shared<int>(ZOK);
   for (const auto& n : nodes) {
@@ -297,7 +298,8 @@ void ZkStore::prepare_layout(Session* s) {
 
 // ---- reads -----------------------------------------------------------------------------------------
 
-void ZkStore::read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) {
+void ZkStore::read(std::vector<std::string> keys, bool with_time,
+                   std::function<void(Result<Snapshot>)> done) {
   for (const auto& k : keys)
     if (Status st = check_key(k); !st.ok()) return done(st);
   auto op = std::make_shared<ReadOp>();
@@ -421,9 +423,9 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
       next.value = w->second;
       data = envelope(*w->second, next.created_us, ts);
       if (data.size() > kZkMaxRequestBytes)
-        return op->done(make_error(Errc::kInvalidArgument,
-                                   "the value of " + k + " is " + std::to_string(data.size()) +
-                                       " bytes: over ZooKeeper's request limit (about 1 MiB)"));
+        return op->done(
+            make_error(Errc::kInvalidArgument, "the value of " + k + " is " + std::to_string(data.size()) +
+                                                   " bytes: over ZooKeeper's request limit (about 1 MiB)"));
     }
     bytes += data.size() + k.size() + 64;
     op->out.records[k] = next;
@@ -438,8 +440,9 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   add(3, options_.root + "/log/c-" + op->txid + "-", Json{{"keys", written}}.dump(), 0);
   bytes += op->datas.back().size();
   if (bytes > kZkMaxRequestBytes)
-    return op->done(make_error(Errc::kInvalidArgument, "the transaction is " + std::to_string(bytes) +
-                                                            " bytes: over ZooKeeper's request limit (about 1 MiB)"));
+    return op->done(
+        make_error(Errc::kInvalidArgument, "the transaction is " + std::to_string(bytes) +
+                                               " bytes: over ZooKeeper's request limit (about 1 MiB)"));
   op->ops.resize(plan.size());
   op->results.resize(plan.size());
   for (size_t i = 0; i < plan.size(); ++i) {
@@ -511,8 +514,8 @@ void ZkStore::resolve(std::shared_ptr<CommitOp> op) {
     if (c.rc == ZOK) {
       Call* del = new_call([](Call&) {});
       issue(del, zoo_adelete(session_->zh, fence.c_str(), -1, Call::on_void, del));
-      return op->done(make_error(Errc::kUnavailable,
-                                 "the connection to ZooKeeper was lost during the commit; it was not applied"));
+      return op->done(make_error(
+          Errc::kUnavailable, "the connection to ZooKeeper was lost during the commit; it was not applied"));
     }
     if (in_doubt(c.rc) || c.rc == ZINVALIDSTATE) return resolve(op);  // parks it until ready again
     op->done(make_error(Errc::kInternal, "the outcome of a commit is unknown: " + zk_text(c.rc)));
@@ -667,9 +670,10 @@ void ZkStore::trim_log() {
       b->paths.push_back(loggc);
       b->ops.resize(b->paths.size());
       b->results.resize(b->paths.size());
-      for (size_t i = 0; i + 1 < b->paths.size(); ++i) zoo_delete_op_init(&b->ops[i], b->paths[i].c_str(), -1);
-      zoo_set_op_init(&b->ops.back(), b->paths.back().c_str(), b->mark.data(), static_cast<int>(b->mark.size()), -1,
-                      nullptr);
+      for (size_t i = 0; i + 1 < b->paths.size(); ++i)
+        zoo_delete_op_init(&b->ops[i], b->paths[i].c_str(), -1);
+      zoo_set_op_init(&b->ops.back(), b->paths.back().c_str(), b->mark.data(),
+                      static_cast<int>(b->mark.size()), -1, nullptr);
       Call* m = new_call([b](Call&) {});  // another client trimming the same entries wins: fine
       issue(m, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
                           Call::on_void, m));

@@ -35,8 +35,8 @@ struct ZkOptions {
   std::string hosts;           // "h1:2181,h2:2181", optionally followed by a chroot ("/chroot")
   std::string root = "/vlcp";  // where the store lives (under the chroot)
   int session_timeout_ms = 6000;
-  std::string auth;            // "user:password" for digest auth; nodes then get creator-only ACLs
-  size_t log_keep = 1000;      // change-log entries kept
+  std::string auth;        // "user:password" for digest auth; nodes then get creator-only ACLs
+  size_t log_keep = 1000;  // change-log entries kept
 };
 
 // ZooKeeper's limit on one request (jute.maxbuffer, 1 MiB by default), with room for headers.
@@ -48,7 +48,8 @@ class ZkStore final : public Store {
   static Result<std::unique_ptr<ZkStore>> connect(io::ControlLoop& loop, ZkOptions options);
   ~ZkStore() override;
 
-  void read(std::vector<std::string> keys, bool with_time, std::function<void(Result<Snapshot>)> done) override;
+  void read(std::vector<std::string> keys, bool with_time,
+            std::function<void(Result<Snapshot>)> done) override;
   void commit(Commit commit, std::function<void(Result<Committed>)> done) override;
   void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) override;
   uint64_t watch(std::function<void(const Change&)> on_change) override;

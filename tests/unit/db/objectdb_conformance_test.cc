@@ -42,7 +42,9 @@ class Shared final : public Store {  // a second client's handle on the first cl
   void read(std::vector<std::string> k, bool t, std::function<void(Result<Snapshot>)> d) override {
     s_.read(std::move(k), t, std::move(d));
   }
-  void commit(Commit c, std::function<void(Result<Committed>)> d) override { s_.commit(std::move(c), std::move(d)); }
+  void commit(Commit c, std::function<void(Result<Committed>)> d) override {
+    s_.commit(std::move(c), std::move(d));
+  }
   void list(std::string p, std::function<void(Result<std::vector<std::string>>)> d) override {
     s_.list(std::move(p), std::move(d));
   }
@@ -57,19 +59,21 @@ class Shared final : public Store {  // a second client's handle on the first cl
 
 std::vector<Backend> backends() {
   std::vector<Backend> out;
-  out.push_back(Backend{"embedded", [](io::ControlLoop& loop, const std::string& ns, int i) -> std::unique_ptr<Store> {
-                          static std::map<std::string, Store*> first;
-                          if (i == 1) return std::make_unique<Shared>(*first.at(ns));
-                          auto dir = std::filesystem::temp_directory_path() / ("vlcp-objectdb-" + ns);
-                          std::filesystem::remove_all(dir);
-                          auto s = EmbeddedStore::open(loop, EmbeddedOptions{(dir / "db").string(), 64, true});
-                          EXPECT_TRUE(s.ok()) << s.status().to_string();
-                          first[ns] = s->get();
-                          return std::move(*s);
-                        }});
+  out.push_back(
+      Backend{"embedded", [](io::ControlLoop& loop, const std::string& ns, int i) -> std::unique_ptr<Store> {
+                static std::map<std::string, Store*> first;
+                if (i == 1) return std::make_unique<Shared>(*first.at(ns));
+                auto dir = std::filesystem::temp_directory_path() / ("vlcp-objectdb-" + ns);
+                std::filesystem::remove_all(dir);
+                auto s = EmbeddedStore::open(loop, EmbeddedOptions{(dir / "db").string(), 64, true});
+                EXPECT_TRUE(s.ok()) << s.status().to_string();
+                first[ns] = s->get();
+                return std::move(*s);
+              }});
   if (const char* hosts = std::getenv("VLCP_ZK_HOSTS")) {
     std::string h = hosts;
-    out.push_back(Backend{"zookeeper", [h](io::ControlLoop& loop, const std::string& ns, int) -> std::unique_ptr<Store> {
+    out.push_back(Backend{"zookeeper",
+                          [h](io::ControlLoop& loop, const std::string& ns, int) -> std::unique_ptr<Store> {
                             ZkOptions o;
                             o.hosts = h;
                             o.root = "/vlcp-test-" + ns;
@@ -161,7 +165,8 @@ TEST_P(ObjectDbConformance, NoLostUpdatesBetweenConcurrentClients) {
         {"test.counter"},
         [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
           int n = v[0] ? v[0]->get<int>() : 0;
-          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.counter", Json(n + 1)}});
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>(
+              {{"test.counter", Json(n + 1)}});
         },
         [&](Result<TxnResult> r) {
           ++done;
@@ -172,7 +177,8 @@ TEST_P(ObjectDbConformance, NoLostUpdatesBetweenConcurrentClients) {
         },
         TxnOptions{200});
   }
-  ASSERT_TRUE(run_until(loop_, [&] { return done == 2 * kEach; }, 120s));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return done == 2 * kEach; }, 120s));
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(get(a(), {"test.counter"})["test.counter"].value, Json(2 * kEach));
   EXPECT_GT(a().stats().conflicts + b().stats().conflicts, 0u) << "the clients never contended";
@@ -231,7 +237,8 @@ TEST_P(ObjectDbConformance, SnapshotsStayConsistentUnderConcurrentMultiKeyWriter
           if (total != 100 * kAccounts) ++bad_walks;
         });
   }
-  ASSERT_TRUE(run_until(loop_, [&] { return transfers == kTransfers && walks == kWalks; }, 120s));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return transfers == kTransfers && walks == kWalks; }, 120s));
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(bad_walks, 0);
   int total = 0;
@@ -246,14 +253,20 @@ TEST_P(ObjectDbConformance, UniqueIndexHoldsUnderRacesAndMultiIndexFollowsUpdate
   }
   // Both clients create a port with the same MAC in the same network at once.
   std::optional<Result<TxnResult>> r1, r2;
-  a().writewalk({"test.port.p1"}, [](TxnContext& ctx) {
-    ctx.write("test.port.p1", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
-    return Status{};
-  }, [&](Result<TxnResult> r) { r1 = std::move(r); });
-  b().writewalk({"test.port.p2"}, [](TxnContext& ctx) {
-    ctx.write("test.port.p2", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
-    return Status{};
-  }, [&](Result<TxnResult> r) { r2 = std::move(r); });
+  a().writewalk(
+      {"test.port.p1"},
+      [](TxnContext& ctx) {
+        ctx.write("test.port.p1", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
+        return Status{};
+      },
+      [&](Result<TxnResult> r) { r1 = std::move(r); });
+  b().writewalk(
+      {"test.port.p2"},
+      [](TxnContext& ctx) {
+        ctx.write("test.port.p2", Json{{"network", "n1"}, {"mac", "02:00:00:00:00:01"}});
+        return Status{};
+      },
+      [&](Result<TxnResult> r) { r2 = std::move(r); });
   ASSERT_TRUE(run_until(loop_, [&] { return r1 && r2; }));
   ASSERT_NE(r1->ok(), r2->ok()) << "exactly one may win: " << r1->status().to_string() << " / "
                                 << r2->status().to_string();
@@ -272,8 +285,9 @@ TEST_P(ObjectDbConformance, UniqueIndexHoldsUnderRacesAndMultiIndexFollowsUpdate
   EXPECT_EQ(get(a(), {"indices.test.port.bynetwork.n1"})["indices.test.port.bynetwork.n1"].value,
             Json::array({"test.port.p1", "test.port.p2"}));
   ASSERT_TRUE(put(a(), other, Json{{"network", "n2"}, {"mac", "02:00:00:00:00:02"}}).ok());
-  seen = get(b(), {"indices.test.port.bynetwork.n1", "indices.test.port.bynetwork.n2",
-                   "indices.test.port.mac.n1.02:00:00:00:00:02", "indices.test.port.mac.n2.02:00:00:00:00:02"});
+  seen =
+      get(b(), {"indices.test.port.bynetwork.n1", "indices.test.port.bynetwork.n2",
+                "indices.test.port.mac.n1.02:00:00:00:00:02", "indices.test.port.mac.n2.02:00:00:00:00:02"});
   EXPECT_EQ(seen["indices.test.port.bynetwork.n1"].value, Json::array({winner}));
   EXPECT_EQ(seen["indices.test.port.bynetwork.n2"].value, Json::array({other}));
   EXPECT_FALSE(seen["indices.test.port.mac.n1.02:00:00:00:00:02"].exists());
@@ -300,10 +314,13 @@ TEST_P(ObjectDbConformance, DeletesCascadeInTheSameTransaction) {
 
 TEST_P(ObjectDbConformance, AnAbortedTransactionWritesNothing) {
   std::optional<Result<TxnResult>> r;
-  a().writewalk({"test.a"}, [](TxnContext& ctx) {
-    ctx.write("test.a", Json(1));
-    return make_error(Errc::kInvalidArgument, "changed my mind");
-  }, [&](Result<TxnResult> x) { r = std::move(x); });
+  a().writewalk(
+      {"test.a"},
+      [](TxnContext& ctx) {
+        ctx.write("test.a", Json(1));
+        return make_error(Errc::kInvalidArgument, "changed my mind");
+      },
+      [&](Result<TxnResult> x) { r = std::move(x); });
   ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
   EXPECT_EQ(r->status().code(), Errc::kInvalidArgument);
   EXPECT_FALSE(get(b(), {"test.a"})["test.a"].exists());
@@ -314,17 +331,20 @@ TEST_P(ObjectDbConformance, WriteWalkDiscoversKeys) {
   ASSERT_TRUE(put(a(), "test.net.n1", Json{{"map", "test.netmap.n1"}}).ok());
   ASSERT_TRUE(put(a(), "test.netmap.n1", Json{{"ports", Json::array()}}).ok());
   std::optional<Result<TxnResult>> r;
-  b().writewalk({"test.net.n1"}, [](TxnContext& ctx) {
-    Lookup net = ctx.get("test.net.n1");
-    std::string map = net.value()->at("map");
-    Lookup m = ctx.get(map);
-    if (!m.fetched) return Status{};  // runs again once it has been read
-    Json v = *m.value();
-    v["ports"].push_back("p1");
-    ctx.write(map, v);
-    ctx.write("test.port.p1", Json{{"network", "test.net.n1"}});
-    return Status{};
-  }, [&](Result<TxnResult> x) { r = std::move(x); });
+  b().writewalk(
+      {"test.net.n1"},
+      [](TxnContext& ctx) {
+        Lookup net = ctx.get("test.net.n1");
+        std::string map = net.value()->at("map");
+        Lookup m = ctx.get(map);
+        if (!m.fetched) return Status{};  // runs again once it has been read
+        Json v = *m.value();
+        v["ports"].push_back("p1");
+        ctx.write(map, v);
+        ctx.write("test.port.p1", Json{{"network", "test.net.n1"}});
+        return Status{};
+      },
+      [&](Result<TxnResult> x) { r = std::move(x); });
   ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
   ASSERT_TRUE(r->ok()) << r->status().to_string();
   auto seen = get(a(), {"test.netmap.n1", "test.port.p1"});
@@ -338,16 +358,19 @@ TEST_P(ObjectDbConformance, WalkFollowsReferencesAndWatchesWhatItSaved) {
   std::vector<KeyUpdate> updates;
   WatchId w = b().open_watch([&](const KeyUpdate& u) { updates.push_back(u); });
   std::optional<Result<WalkResult>> r;
-  b().walk({"test.w.a"}, [](WalkContext& ctx) {
-    std::string k = "test.w.a";
-    for (;;) {
-      Lookup l = ctx.get(k);
-      if (!l.fetched) return;
-      ctx.save(k);  // absent keys too: their creation will be seen
-      if (!l.value()) return;
-      k = l.value()->at("next");
-    }
-  }, [&](Result<WalkResult> x) { r = std::move(x); }, w);
+  b().walk(
+      {"test.w.a"},
+      [](WalkContext& ctx) {
+        std::string k = "test.w.a";
+        for (;;) {
+          Lookup l = ctx.get(k);
+          if (!l.fetched) return;
+          ctx.save(k);  // absent keys too: their creation will be seen
+          if (!l.value()) return;
+          k = l.value()->at("next");
+        }
+      },
+      [&](Result<WalkResult> x) { r = std::move(x); }, w);
   ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
   ASSERT_TRUE(r->ok()) << r->status().to_string();
   ASSERT_EQ((*r)->saved.size(), 3u);
@@ -373,12 +396,17 @@ TEST_P(ObjectDbConformance, NotificationsArriveInCommitOrderPerKey) {
   constexpr int kWrites = 20;
   int acked = 0;
   for (int i = 1; i <= kWrites; ++i) {  // all in flight at once, committed in some order
-    a().transact({"test.seq"}, [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
-      int n = v[0] ? v[0]->get<int>() : 0;
-      return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.seq", Json(n + 1)}});
-    }, [&](Result<TxnResult> r) { acked += r.ok(); }, TxnOptions{200});
+    a().transact(
+        {"test.seq"},
+        [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+          int n = v[0] ? v[0]->get<int>() : 0;
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>(
+              {{"test.seq", Json(n + 1)}});
+        },
+        [&](Result<TxnResult> r) { acked += r.ok(); }, TxnOptions{200});
   }
-  ASSERT_TRUE(run_until(loop_, [&] { return acked == kWrites && !values.empty() && values.back() == Json(kWrites); }));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return acked == kWrites && !values.empty() && values.back() == Json(kWrites); }));
   for (size_t i = 1; i < versions.size(); ++i) EXPECT_LT(versions[i - 1], versions[i]);
   for (size_t i = 1; i < values.size(); ++i) EXPECT_LT(values[i - 1].get<int>(), values[i].get<int>());
   b().close_watch(w);
@@ -414,6 +442,100 @@ TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectDbConformance, ::testing::ValuesIn(backends()),
                          [](const auto& info) { return info.param.name; });
 
+// ZooKeeper only (VLCP_ZK_HOSTS): a chroot, digest auth, and values over ZooKeeper's limit.
+class ZkOnly : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* h = std::getenv("VLCP_ZK_HOSTS");
+    if (!h) GTEST_SKIP() << "VLCP_ZK_HOSTS not set (the objectdb_zk system test sets it)";
+    hosts_ = h;
+    ns_ = std::to_string(::getpid());
+  }
+  std::unique_ptr<ZkStore> connect(ZkOptions o, bool wait = true) {
+    auto s = ZkStore::connect(loop_, std::move(o));
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    if (!s.ok()) return nullptr;
+    if (wait) {
+      EXPECT_TRUE(run_until(
+          loop_, [&] { return (*s)->connected(); }, 20s));
+    }
+    return std::move(*s);
+  }
+  Result<TxnResult> put(ObjectDb& db, const std::string& key, Json value) {
+    std::optional<Result<TxnResult>> r;
+    db.writewalk(
+        {key},
+        [&](TxnContext& ctx) {
+          ctx.write(key, value);
+          return Status{};
+        },
+        [&](Result<TxnResult> x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    return r ? std::move(*r) : Result<TxnResult>(make_error(Errc::kTimeout, "no answer"));
+  }
+  std::optional<Json> value(ObjectDb& db, const std::string& key) {
+    std::optional<Result<std::map<std::string, Record>>> r;
+    db.get({key}, [&](auto x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    if (!r || !r->ok()) return std::nullopt;
+    return (**r)[key].value;
+  }
+  static ZkOptions zk(std::string hosts, std::string root, std::string auth = "") {
+    ZkOptions o;
+    o.hosts = std::move(hosts);
+    o.root = std::move(root);
+    o.auth = std::move(auth);
+    return o;
+  }
+  std::string hosts_, ns_;
+  RealClock clock_;
+  io::ControlLoop loop_{clock_};
+};
+
+TEST_F(ZkOnly, AChrootedStoreIsTheSameDataUnderTheChroot) {
+  std::string chroot = "/chroot-" + ns_;
+  auto plain = connect(zk(hosts_, chroot + "/vlcp"));  // also creates the chroot
+  auto chrooted = connect(zk(hosts_ + chroot, "/vlcp"));
+  ASSERT_TRUE(plain && chrooted);
+  ObjectDb a(loop_, *chrooted), b(loop_, *plain);
+  ASSERT_TRUE(put(a, "test.chroot", Json("inside")).ok());
+  EXPECT_EQ(value(b, "test.chroot"), Json("inside"));
+}
+
+TEST_F(ZkOnly, DigestAuthKeepsOthersOut) {
+  std::string root = "/auth-" + ns_;
+  auto owner = connect(zk(hosts_, root, "alice:secret"));
+  ASSERT_TRUE(owner);
+  ObjectDb db(loop_, *owner);
+  ASSERT_TRUE(put(db, "test.secret", Json(42)).ok());
+  for (const char* auth : {"", "alice:wrong"}) {
+    SCOPED_TRACE(auth);
+    auto other = connect(zk(hosts_, root, auth), false);
+    ASSERT_TRUE(other);
+    run_until(
+        loop_, [] { return false; }, 2s);
+    EXPECT_FALSE(other->connected());
+    std::optional<Result<Snapshot>> r;
+    other->read({"test.secret"}, false, [&](Result<Snapshot> x) { r = std::move(x); });
+    ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    EXPECT_EQ(r->status().code(), Errc::kUnavailable);
+    EXPECT_NE(r->status().message().find("authenticated"), std::string::npos) << r->status().to_string();
+  }
+  auto again = connect(zk(hosts_, root, "alice:secret"));
+  ObjectDb db2(loop_, *again);
+  EXPECT_EQ(value(db2, "test.secret"), Json(42));
+}
+
+TEST_F(ZkOnly, ValuesOverZooKeepersLimitAreRefusedClearly) {
+  auto store = connect(zk(hosts_, "/big-" + ns_));
+  ASSERT_TRUE(store);
+  ObjectDb db(loop_, *store);
+  auto r = put(db, "test.big", Json(std::string(2u << 20, 'x')));
+  EXPECT_EQ(r.status().code(), Errc::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("1 MiB"), std::string::npos) << r.status().to_string();
+  EXPECT_TRUE(put(db, "test.big", Json("small")).ok());  // and nothing is stuck
+}
+
 // The embedded store keeps what it acknowledged across a restart (the kill -9 case is the
 // system test objectdb_crash).
 TEST(EmbeddedStore, ReopensWithItsDataAndVersions) {
@@ -426,10 +548,14 @@ TEST(EmbeddedStore, ReopensWithItsDataAndVersions) {
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     ObjectDb db(loop, **store);
     std::optional<Result<TxnResult>> r;
-    db.transact({"test.persist"}, [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
-      int n = v[0] ? v[0]->get<int>() : 0;
-      return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.persist", Json(n + 1)}});
-    }, [&](Result<TxnResult> x) { r = std::move(x); });
+    db.transact(
+        {"test.persist"},
+        [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+          int n = v[0] ? v[0]->get<int>() : 0;
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>(
+              {{"test.persist", Json(n + 1)}});
+        },
+        [&](Result<TxnResult> x) { r = std::move(x); });
     ASSERT_TRUE(run_until(loop, [&] { return r.has_value(); }));
     ASSERT_TRUE(r->ok());
     EXPECT_EQ((*r)->written["test.persist"].value, Json(round + 1));
