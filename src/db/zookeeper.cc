@@ -279,12 +279,18 @@ void ZkStore::prepare_layout(Session* s) {
         int64_t newest = -1;
         for (const auto& name : c.children)
           if (auto p = parse_log_name(name)) newest = std::max(newest, p->second);
-        bool resync = had_session_ && last_seen_ < newest;
-        if (!had_session_ || resync) last_seen_ = std::max(last_seen_, newest);
+        // Back after an outage (VLCP's "restored"): watchers re-read what they watch. The log
+        // would replay what a surviving session missed, but not what a new session missed.
+        bool resync = had_session_;
+        if (!had_session_) last_seen_ = newest;
         had_session_ = true;
         ready_ = true;
-        VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root << " ready";
-        if (resync || sessions_started_ > 1) deliver(Change{{}, 0, true});
+        VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root
+                              << (resync ? " back" : " ready");
+        if (resync) {
+          last_seen_ = std::max(last_seen_, newest);
+          deliver(Change{{}, 0, true});
+        }
         auto doubts = std::move(in_doubt_);
         in_doubt_.clear();
         for (auto& op : doubts) resolve(op);

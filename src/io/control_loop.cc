@@ -197,6 +197,7 @@ asio::awaitable<void> ControlLoop::sleep(std::chrono::nanoseconds delay) {
 }
 
 void ControlLoop::run() {
+  if (ctx_.stopped()) ctx_.restart();  // run_pending() may have polled it dry
   auto guard = asio::make_work_guard(ctx_);
   arm_timer();
   ctx_.run();

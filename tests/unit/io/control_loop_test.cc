@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "sched/ring.h"
+#include "sched/task_ring.h"
 
 namespace vlcp::io {
 namespace {
@@ -159,6 +160,34 @@ TEST(ControlLoop, RingsFromOtherThreadsAreDrainedOnTheLoop) {
   EXPECT_EQ(count, 10000u);
   EXPECT_EQ(sum, 10000ull * 10001 / 2);
   EXPECT_EQ(loop_thread, std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace vlcp::io
+
+namespace vlcp::io {
+namespace {
+
+// A loop first driven by run_pending() (which may poll Asio dry) still runs afterwards, and a
+// TaskRing carries closures from another thread onto it in order.
+TEST(ControlLoop, RunsAfterRunPendingAndTakesClosuresFromATaskRing) {
+  ControlLoop loop(RealClock::instance());
+  auto ring = sched::TaskRing::create("closures", 63, &loop.waker());
+  ASSERT_TRUE(ring.ok());
+  loop.add_source([&] { return (*ring)->run(); });
+  loop.run_pending();
+  std::vector<int> seen;
+  std::thread producer([&] {
+    for (int i = 0; i < 500; ++i)  // more than the ring holds: the producer waits for room
+      (*ring)->post([&seen, &loop, i] {
+        seen.push_back(i);
+        if (i == 499) loop.stop();
+      });
+  });
+  loop.run();
+  producer.join();
+  ASSERT_EQ(seen.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(seen[i], i);
 }
 
 }  // namespace
