@@ -67,8 +67,10 @@ class Session : public std::enable_shared_from_this<Session> {
         return reply_error(401, "missing or wrong bearer token", keep);
     }
     HttpRequest r{std::string(req.method_string()), std::string(req.target()), std::move(req.body())};
-    HttpResponse out = (*handler_)(r);
-    send(out.status, std::move(out.body), out.content_type, keep);
+    auto self = shared_from_this();
+    (*handler_)(r, [self, keep](HttpResponse out) {
+      self->send(out.status, std::move(out.body), out.content_type, keep);
+    });
   }
 
   void reply_error(int status, const std::string& message, bool keep) {

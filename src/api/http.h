@@ -42,7 +42,14 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
 };
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// A handler answers through `respond`, on the loop's thread, now or later (a long poll, a
+// database transaction); it must call it exactly once.
+using HttpResponder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder respond)>;
+// A handler that answers at once.
+inline HttpHandler sync_handler(std::function<HttpResponse(const HttpRequest&)> fn) {
+  return [fn = std::move(fn)](const HttpRequest& r, HttpResponder respond) { respond(fn(r)); };
+}
 
 class HttpServer {
  public:

@@ -1,6 +1,7 @@
 // vlcpctl: the operator's command-line tool. Offline verbs work without a running vlcpd:
 //   vlcpctl ofp-print HEX          decode one OpenFlow message (hex, spaces allowed)
 //   vlcpctl ofp-print --pcap FILE  decode the OpenFlow messages in a capture
+// and verbs that ask vlcpd's WebAPI (vlcpctl db ...).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 
 #include "base/buffer.h"
 #include "base/version.h"
+#include "cli/db_verbs.h"
 #include "cli/pcap.h"
 #include "cli/switch_client.h"
 #include "ofp/message.h"
@@ -32,8 +34,11 @@ int usage(FILE* to) {
                "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
                "                            or tcp:HOST:PORT\n"
                "  dump-ports-desc SWITCH    the switch's ports, as ovs-ofctl dump-ports-desc writes them\n"
+               "%s"
                "  --version                 show the version\n"
-               "Exit status: 0 success, 1 the input could not be decoded, 2 usage error.\n");
+               "Exit status: 0 success, 1 failure (undecodable input, an error from vlcpd, a key that\n"
+               "does not exist for db get), 2 usage error.\n",
+               vlcp::cli::kDbUsage);
   return to == stderr ? kExitUsage : 0;
 }
 
@@ -156,6 +161,7 @@ int main(int argc, char** argv) {
     return usage(stderr);
   }
   if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
+  if (args[0] == "db") return vlcp::cli::db_verb({args.begin() + 1, args.end()});
   if (args[0] == "dump-ports-desc")
     return multipart_verb(args[0], {args.begin() + 1, args.end()}, vlcp::ofp::MultipartType::kPortDesc);
   std::fprintf(stderr, "vlcpctl: unknown command '%s' (see vlcpctl --help)\n", args[0].c_str());

@@ -2,7 +2,9 @@
 #include "daemon/modules.h"
 
 #include "api/introspect.h"
+#include "api/objectdb_api.h"
 #include "base/log.h"
+#include "db/settings.h"
 
 namespace vlcp::daemon {
 
@@ -120,16 +122,37 @@ class MetricsModule final : public io::Module {
   Runtime& rt_;
 };
 
+class ObjectDbModule final : public io::Module {
+ public:
+  explicit ObjectDbModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "objectdb"; }
+  Status init() override { return {}; }
+  Status start() override {
+    VLCP_ASSIGN_OR_RETURN(rt_.store, db::open_store(rt_.loop, rt_.settings.db));
+    rt_.objectdb = std::make_shared<db::ObjectDb>(rt_.loop, *rt_.store);
+    VLCP_LOG(kInfo, "db") << "ObjectDB on " << rt_.store->describe();
+    return {};
+  }
+  void stop() override {
+    rt_.objectdb.reset();
+    rt_.store.reset();
+  }
+
+ private:
+  Runtime& rt_;
+};
+
 class HttpModule final : public io::Module {
  public:
   explicit HttpModule(Runtime& rt) : rt_(rt) {}
   std::string name() const override { return "httpserver"; }
   Status init() override { return {}; }
   Status start() override {
-    VLCP_ASSIGN_OR_RETURN(rt_.http, api::HttpServer::start(rt_.loop.context(), rt_.settings.http,
-                                                           [rt = &rt_](const api::HttpRequest& r) {
-                                                             return handle_request(*rt, r);
-                                                           }));
+    VLCP_ASSIGN_OR_RETURN(
+        rt_.http, api::HttpServer::start(rt_.loop.context(), rt_.settings.http,
+                                         [rt = &rt_](const api::HttpRequest& r, api::HttpResponder respond) {
+                                           handle_request(*rt, r, std::move(respond));
+                                         }));
     return {};
   }
   void stop() override { rt_.http.reset(); }
@@ -176,10 +199,23 @@ void make_modules(Runtime& rt) {
   rt.modules.declare(std::make_unique<OpenflowModule>(rt));
   rt.modules.declare(std::make_unique<OvsdbModule>(rt));
   rt.modules.declare(std::make_unique<MetricsModule>(rt));
+  rt.modules.declare(std::make_unique<ObjectDbModule>(rt));
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 
-api::HttpResponse handle_request(Runtime& rt, const api::HttpRequest& req) {
+namespace {
+api::HttpResponse handle_sync(Runtime& rt, const api::HttpRequest& req);
+}  // namespace
+
+void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder respond) {
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path.rfind("/objectdb/", 0) == 0)
+    return api::handle_objectdb(rt.objectdb, rt.loop, req, std::move(respond));
+  respond(handle_sync(rt, req));
+}
+
+namespace {
+api::HttpResponse handle_sync(Runtime& rt, const api::HttpRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
   if (path.rfind("/manager", 0) == 0) {
     if (path == "/manager/modules") {
@@ -215,5 +251,6 @@ api::HttpResponse handle_request(Runtime& rt, const api::HttpRequest& req) {
   };
   return api::introspect(src, req);
 }
+}  // namespace
 
 }  // namespace vlcp::daemon

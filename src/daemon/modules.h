@@ -3,7 +3,8 @@
 //   openflowserver  listeners, I/O threads, switch sessions, packet-in workers   <- sched
 //   ovsdbmanager    the OVSDB client: replica, bridge take-over, PMD-aware re-plan <- sched
 //   metrics         /metrics                                     <- openflowserver, ovsdbmanager
-//   httpserver      the WebAPI: introspection and /manager (load, unload)
+//   objectdb        the object database: the embedded store or a ZooKeeper ensemble
+//   httpserver      the WebAPI: introspection, /objectdb and /manager (load, unload)
 // They share the Runtime; a module's absent parts read as null (introspection says so).
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "daemon/options.h"
+#include "db/objectdb.h"
 #include "io/control_loop.h"
 #include "io/modules.h"
 #include "ovsdb/client.h"
@@ -44,12 +46,16 @@ struct Runtime {
   std::unique_ptr<ovsdb::OvsdbClient> ovsdb;
   std::unique_ptr<api::Metrics> metrics;
   std::unique_ptr<api::HttpServer> http;
+
+  // objectdb (the API holds the database weakly: unloading it is safe mid-request)
+  std::unique_ptr<db::Store> store;
+  std::shared_ptr<db::ObjectDb> objectdb;
 };
 
 // Declares every module into rt.modules.
 void make_modules(Runtime& rt);
 
-// The WebAPI's routes: /introspect/* (read-only) and /manager/* (module control).
-api::HttpResponse handle_request(Runtime& rt, const api::HttpRequest& request);
+// The WebAPI's routes: /introspect/* (read-only), /objectdb/* and /manager/* (module control).
+void handle_request(Runtime& rt, const api::HttpRequest& request, api::HttpResponder respond);
 
 }  // namespace vlcp::daemon

@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "db/settings.h"
 #include "ovsdb/client.h"
 #include "sched/lcores.h"
 #include "switch/manager.h"
@@ -61,6 +62,7 @@ struct Settings {
   api::MetricsSettings metrics;
   api::HttpSettings http;
   ovsdb::OvsdbSettings ovsdb;
+  db::DbSettings db;
 };
 // `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
 Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);

@@ -515,6 +515,8 @@ sb_vlcpd_start() {
   local name=$1 conf=$2 ns=${3:-} bin=${VLCP_VLCPD:?set VLCP_VLCPD to the vlcpd binary}
   local run=()
   [ -n "$ns" ] && run=(ip netns exec "$(sb_ns "$ns")")
+  # Its embedded ObjectDB lives in the sandbox unless the config says otherwise.
+  grep -q '^module.objectdb.path' "$conf" || echo "module.objectdb.path = \"$SB_DIR/objectdb-$name.mdb\"" >>"$conf"
   "${run[@]}" "$bin" -c "$conf" >>"$SB_DIR/vlcpd-$name.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$SB_DIR/vlcpd-$name.pid"

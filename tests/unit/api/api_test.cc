@@ -119,9 +119,10 @@ TEST(HttpServer, ServesJsonAndChecksTheToken) {
   settings.host = "127.0.0.1";
   settings.port = 0;
   settings.token = "t0ken";
-  auto server = HttpServer::start(loop.context(), settings, [](const HttpRequest& r) {
-    return HttpResponse{200, nlohmann::json{{"path", r.target}}.dump(), "application/json"};
-  });
+  auto server = HttpServer::start(
+      loop.context(), settings, sync_handler([](const HttpRequest& r) {
+        return HttpResponse{200, nlohmann::json{{"path", r.target}}.dump(), "application/json"};
+      }));
   ASSERT_TRUE(server.ok()) << server.error().message();
   uint16_t port = (*server)->port();
   std::thread t([&] { loop.run(); });
