@@ -77,9 +77,13 @@ PERF_REPS ?= 5
 perf-runtime: all
 	@perf/run_runtime.sh $(BUILD_DIR)
 
+perf-objectdb: all
+	@perf/run_objectdb.sh $(BUILD_DIR) 3
+
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
 	@perf/run_runtime.sh $(BUILD_DIR)
+	@perf/run_objectdb.sh $(BUILD_DIR) 3
 
 format:
 	@clang-format -i $(FORMAT_FILES)

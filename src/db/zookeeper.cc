@@ -3,6 +3,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstring>
 
@@ -46,6 +47,12 @@ std::optional<std::pair<std::string, int64_t>> parse_log_name(const std::string&
   long long seq = std::strtoll(name.c_str() + dash + 1, &end, 10);
   if (*end) return std::nullopt;
   return std::make_pair(name.substr(2, dash - 2), static_cast<int64_t>(seq));
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void zk_log(const char* message) {
@@ -251,8 +258,7 @@ void ZkStore::prepare_layout(Session* s) {
   std::vector<std::string> nodes;
   for (size_t i = 1; i <= options_.root.size(); ++i)
     if (i == options_.root.size() || options_.root[i] == '/') nodes.push_back(options_.root.substr(0, i));
-  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc", "/clock"})
-    nodes.push_back(options_.root + child);
+  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc"}) nodes.push_back(options_.root + child);
   auto pending = std::make_shared<size_t>(nodes.size());
   auto failed = std::make_shared<int>(ZOK);
   for (const auto& n : nodes) {
@@ -318,7 +324,7 @@ void ZkStore::read(std::vector<std::string> keys, bool with_time,
 void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
   if (!ready_) return op->done(unavailable());
   zhandle_t* zh = session_->zh;
-  op->pending = static_cast<int>(op->keys.size()) + 2 + (op->with_time ? 1 : 0);
+  op->pending = static_cast<int>(op->keys.size()) + 2;
   op->failed_rc = ZOK;
   op->bad = Status{};
   op->snap = Snapshot{};
@@ -331,17 +337,23 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
       if (++op->attempts < 100) return read_attempt(op);
       return op->done(make_error(Errc::kUnavailable, "no consistent snapshot after 100 reads"));
     }
-    if (op->with_time) op->snap.timestamp_us = last_ts_us_ = std::max(op->mtime_ms * 1000, last_ts_us_ + 1);
+    // The store's time: this node's clock, but never earlier than the last commit's server time
+    // (rev's mtime) nor than any time this node handed out: a hybrid clock that orders every
+    // transaction after what it read, without a ZooKeeper write to ask the time.
+    if (op->with_time)
+      op->snap.timestamp_us = last_ts_us_ = std::max({now_us(), op->mtime_ms * 1000 + 1, last_ts_us_ + 1});
     op->done(std::move(op->snap));
   };
   auto rev = [this, op, finish](int64_t* into) {
     Call* c = new_call([op, finish, into](Call& c) {
-      if (c.rc == ZOK)
+      if (c.rc == ZOK) {
         *into = c.stat.version;
-      else if (c.rc == ZNONODE)
+        op->mtime_ms = std::max<int64_t>(op->mtime_ms, c.stat.mtime);
+      } else if (c.rc == ZNONODE) {
         *into = -1;
-      else
+      } else {
         op->failed_rc = c.rc;
+      }
       finish();
     });
     issue(c, zoo_aget(session_->zh, (options_.root + "/rev").c_str(), 0, Call::on_data, c));
@@ -363,16 +375,6 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
       finish();
     });
     issue(c, zoo_aget(zh, path(k).c_str(), 0, Call::on_data, c));
-  }
-  if (op->with_time) {
-    Call* c = new_call([op, finish](Call& c) {
-      if (c.rc == ZOK)
-        op->mtime_ms = c.stat.mtime;
-      else
-        op->failed_rc = c.rc;
-      finish();
-    });
-    issue(c, zoo_aset(zh, (options_.root + "/clock").c_str(), "", 0, -1, Call::on_stat, c));
   }
   rev(&op->rev_after);
 }
@@ -581,69 +583,79 @@ void ZkStore::scan_log() {
     scanning_ = false;
     if (rescan_) scan_log();
   };
-  Call* c = new_call([this, s, done_scanning](Call& c) {
-    if (s != session_.get() || c.rc != ZOK) {
+  // The children (re-arming the watch) and the trim mark, pipelined: the mark is read after
+  // the list, so a trim the list reflects is in the mark.
+  struct Scan {
+    std::vector<std::string> children;
+    std::string mark;
+    int rc = ZOK, pending = 2;
+  };
+  auto scan = std::make_shared<Scan>();
+  auto both = [this, s, scan, done_scanning] {
+    if (--scan->pending) return;
+    if (s != session_.get() || scan->rc != ZOK) {
       scanning_ = false;  // a new session or a reconnect scans again
       return;
     }
     std::vector<std::pair<int64_t, std::string>> fresh;
     int64_t newest = last_seen_;
-    for (const auto& name : c.children)
+    for (const auto& name : scan->children)
       if (auto p = parse_log_name(name); p && p->second > last_seen_) {
         fresh.emplace_back(p->second, name);
         newest = std::max(newest, p->second);
       }
     std::sort(fresh.begin(), fresh.end());
     // Trimmed past what we delivered: we cannot know what we missed.
-    Call* gc = new_call([this, s, fresh, newest, done_scanning](Call& g) {
-      if (s != session_.get() || g.rc != ZOK) {
-        scanning_ = false;
-        return;
-      }
-      int64_t trimmed = g.data.empty() ? -1 : std::strtoll(g.data.c_str(), nullptr, 10);
-      if (trimmed > last_seen_) {
-        last_seen_ = newest;
-        deliver(Change{{}, 0, true});
-        return done_scanning();
-      }
-      if (fresh.empty()) return done_scanning();
-      auto entries = std::make_shared<std::vector<std::optional<Json>>>(fresh.size());
-      auto pending = std::make_shared<size_t>(fresh.size());
-      auto lost = std::make_shared<bool>(false);
-      for (size_t i = 0; i < fresh.size(); ++i) {
-        Call* e = new_call([this, s, i, fresh, entries, pending, lost, done_scanning](Call& e) {
-          if (e.rc == ZOK) {
-            auto j = Json::parse(e.data, nullptr, false);
-            (*entries)[i] = j.is_discarded() ? Json::object() : j;
-          } else {
-            *lost = true;
+    int64_t trimmed = scan->mark.empty() ? -1 : std::strtoll(scan->mark.c_str(), nullptr, 10);
+    if (trimmed > last_seen_) {
+      last_seen_ = newest;
+      deliver(Change{{}, 0, true});
+      return done_scanning();
+    }
+    if (fresh.empty()) return done_scanning();
+    auto entries = std::make_shared<std::vector<std::optional<Json>>>(fresh.size());
+    auto pending = std::make_shared<size_t>(fresh.size());
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      Call* e = new_call([this, s, i, fresh, entries, pending, done_scanning](Call& e) {
+        if (e.rc == ZOK) {
+          auto j = Json::parse(e.data, nullptr, false);
+          (*entries)[i] = j.is_discarded() ? Json::object() : j;
+        }
+        if (--*pending) return;
+        if (s != session_.get()) {
+          scanning_ = false;
+          return;
+        }
+        for (size_t k = 0; k < fresh.size(); ++k) {
+          if (!(*entries)[k]) {
+            deliver(Change{{}, 0, true});  // trimmed while we read: resync
+            break;
           }
-          if (--*pending) return;
-          if (s != session_.get()) {
-            scanning_ = false;
-            return;
-          }
-          for (size_t k = 0; k < fresh.size(); ++k) {
-            if (!(*entries)[k]) {
-              deliver(Change{{}, 0, true});  // trimmed while we read: resync
-              break;
-            }
-            Change ch;
-            ch.revision = static_cast<uint64_t>(fresh[k].first);
-            for (const auto& key : (*entries)[k]->value("keys", Json::array()))
-              if (key.is_string()) ch.keys.push_back(key.get<std::string>());
-            deliver(ch);
-          }
-          last_seen_ = std::max(last_seen_, fresh.back().first);
-          done_scanning();
-        });
-        issue(e, zoo_aget(s->zh, (options_.root + "/log/" + fresh[i].second).c_str(), 0, Call::on_data, e));
-      }
-    });
-    issue(gc, zoo_aget(s->zh, (options_.root + "/loggc").c_str(), 0, Call::on_data, gc));
+          Change ch;
+          ch.revision = static_cast<uint64_t>(fresh[k].first);
+          for (const auto& key : (*entries)[k]->value("keys", Json::array()))
+            if (key.is_string()) ch.keys.push_back(key.get<std::string>());
+          deliver(ch);
+        }
+        last_seen_ = std::max(last_seen_, fresh.back().first);
+        done_scanning();
+      });
+      issue(e, zoo_aget(s->zh, (options_.root + "/log/" + fresh[i].second).c_str(), 0, Call::on_data, e));
+    }
+  };
+  Call* c = new_call([scan, both](Call& c) {
+    if (c.rc != ZOK) scan->rc = c.rc;
+    scan->children = std::move(c.children);
+    both();
   });
   issue(c, zoo_awget_children2(s->zh, (options_.root + "/log").c_str(), ZkCallbacks::log_watcher, s,
                                Call::on_children, c));
+  Call* g = new_call([scan, both](Call& g) {
+    if (g.rc != ZOK) scan->rc = g.rc;
+    scan->mark = g.data;
+    both();
+  });
+  issue(g, zoo_aget(s->zh, (options_.root + "/loggc").c_str(), 0, Call::on_data, g));
 }
 
 // Keeps the newest log_keep entries: deletes the older ones (and their fences) in batches, each

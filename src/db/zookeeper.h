@@ -12,7 +12,8 @@
 //   txn/<txid>          a commit's fence: created by the commit itself, so a client that lost
 //                       the answer to a commit learns its outcome by trying to create it (exists:
 //                       committed; created: it can never commit).
-//   clock               set by reads that need the server's time (its mtime).
+// Timestamps come from a hybrid clock: this node's clock, never earlier than the last commit's
+// server time (rev's mtime) it read, nor than a time it handed out before.
 // A commit is one multi: check (or create, for keys read absent) every key read, set every key
 // written, bump rev, create the fence and the log entry. It applies whole or not at all.
 #pragma once

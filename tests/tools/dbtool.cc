@@ -13,9 +13,10 @@
 //       Commands on stdin, one per line: put KEY JSON | get KEY | watch KEY | restored. Answers
 //       on stdout: "put ok", "put error <text>", "get <json|absent> stale=<0|1>", "update KEY
 //       <json|absent> <updated|restored>".
-//   dbtool STORE bench --keys K --count N
-//       Transactions of K keys from client A while client B watches them: prints JSON with
-//       transactions/s and commit-to-notification latency percentiles.
+//   dbtool STORE bench --keys K --count N [--parallel P]
+//       P streams of N transactions of K keys each (disjoint keys) from client A while client B
+//       watches stream 0's keys: prints JSON with transactions/s, commit latency and
+//       commit-start-to-notification latency percentiles.
 // STORE: --embedded PATH | --zk HOSTS [--root /vlcp]
 #include <algorithm>
 #include <chrono>
@@ -355,46 +356,58 @@ int session(Env& env) {
 int bench(Env& env) {
   int nkeys = std::stoi(arg("keys", "10"));
   int count = std::stoi(arg("count", "200"));
+  int parallel = std::max(1, std::stoi(arg("parallel", "1")));
   Store* sa = env.open_store();
   Store* sb = env.open_store();
   ObjectDb a(env.loop, *sa), b(env.loop, *sb);
-  std::vector<std::string> keys;
-  for (int i = 0; i < nkeys; ++i) keys.push_back("bench." + std::to_string(i));
-  std::map<std::string, std::chrono::steady_clock::time_point> sent;  // first key -> commit start
+  // Stream s writes keys bench.s.*; client B watches stream 0's keys.
+  auto keys_of = [nkeys](int s) {
+    std::vector<std::string> keys;
+    for (int i = 0; i < nkeys; ++i) keys.push_back("bench." + std::to_string(s) + "." + std::to_string(i));
+    return keys;
+  };
+  std::vector<std::string> watched = keys_of(0);
+  std::map<uint64_t, std::chrono::steady_clock::time_point> sent;  // version of watched[0] -> commit start
   std::vector<double> latency_ms, commit_ms;
   uint64_t seen_version = 0;
   WatchId w = b.open_watch([&](const KeyUpdate& u) {
-    if (u.key != keys[0] || u.record.version <= seen_version) return;
+    if (u.key != watched[0] || u.record.version <= seen_version) return;
     seen_version = u.record.version;
-    auto it = sent.find(std::to_string(u.record.version));
+    auto it = sent.find(u.record.version);
     if (it != sent.end())
       latency_ms.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - it->second).count());
   });
-  b.watch_keys(w, keys);
-  env.wait([&] { return b.mirrored(keys[0]) != nullptr; }, std::chrono::seconds(30));
-  uint64_t base = b.mirrored(keys[0])->version;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < count; ++i) {
-    std::optional<Result<TxnResult>> r;
+  b.watch_keys(w, watched);
+  env.wait([&] { return b.mirrored(watched[0]) != nullptr; }, std::chrono::seconds(30));
+  uint64_t base = b.mirrored(watched[0])->version;
+  int done = 0, failed = 0;
+  std::function<void(int, int)> next = [&](int stream, int i) {
+    if (i >= count) return;
+    auto keys = keys_of(stream);
     auto t0 = std::chrono::steady_clock::now();
-    sent[std::to_string(base + i + 1)] = t0;
+    if (stream == 0) sent[base + i + 1] = t0;
     a.writewalk(
         keys,
-        [&](TxnContext& ctx) {
+        [keys, i](TxnContext& ctx) {
           for (const auto& k : keys)
             ctx.write(k, Json{{"i", i}, {"pad", "0123456789abcdef0123456789abcdef"}});
           return Status{};
         },
-        [&](Result<TxnResult> x) { r = std::move(x); });
-    env.wait([&] { return r.has_value(); }, std::chrono::minutes(1));
-    if (!r || !r->ok()) {
-      std::fprintf(stderr, "dbtool bench: %s\n", r ? r->status().to_string().c_str() : "no answer");
-      return 2;
-    }
-    commit_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
+        [&, stream, i, t0](Result<TxnResult> r) {
+          ++done;
+          if (!r.ok()) {
+            ++failed;
+            std::fprintf(stderr, "dbtool bench: %s\n", r.status().to_string().c_str());
+          }
+          commit_ms.push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+          next(stream, i + 1);
+        });
+  };
+  auto start = std::chrono::steady_clock::now();
+  for (int s = 0; s < parallel; ++s) next(s, 0);
+  env.wait([&] { return done == count * parallel; }, std::chrono::minutes(10));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   env.wait([&] { return seen_version >= base + count; }, std::chrono::seconds(30));
   auto pct = [](std::vector<double> v, double p) {
@@ -403,15 +416,17 @@ int bench(Env& env) {
     return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
   };
   Json out{{"keys", nkeys},
-           {"transactions", count},
-           {"tx_per_s", count / secs},
+           {"parallel", parallel},
+           {"transactions", done},
+           {"failed", failed},
+           {"tx_per_s", done / secs},
            {"commit_ms_p50", pct(commit_ms, 0.5)},
            {"commit_ms_p99", pct(commit_ms, 0.99)},
            {"notify_ms_p50", pct(latency_ms, 0.5)},
            {"notify_ms_p99", pct(latency_ms, 0.99)},
            {"notifications", latency_ms.size()}};
   say(out.dump());
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace
