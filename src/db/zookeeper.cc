@@ -38,15 +38,19 @@ Result<Record> decode_node(const std::string& data, int32_t data_version) {
   return r;
 }
 
-// "c-<txid>-<10-digit sequence>" -> (txid, sequence)
-std::optional<std::pair<std::string, int64_t>> parse_log_name(const std::string& name) {
-  if (name.size() < 14 || name.compare(0, 2, "c-") != 0) return std::nullopt;
-  size_t dash = name.rfind('-');
-  if (dash == std::string::npos || dash < 2) return std::nullopt;
+// "c-<10-digit sequence>" -> sequence
+std::optional<int64_t> parse_log_seq(const std::string& name) {
+  if (name.size() != 12 || name.compare(0, 2, "c-") != 0) return std::nullopt;
   char* end = nullptr;
-  long long seq = std::strtoll(name.c_str() + dash + 1, &end, 10);
+  long long seq = std::strtoll(name.c_str() + 2, &end, 10);
   if (*end) return std::nullopt;
-  return std::make_pair(name.substr(2, dash - 2), static_cast<int64_t>(seq));
+  return static_cast<int64_t>(seq);
+}
+
+std::string log_name(int64_t seq) {
+  char name[32];
+  std::snprintf(name, sizeof name, "c-%010lld", static_cast<long long>(seq));
+  return name;
 }
 
 int64_t now_us() {
@@ -111,7 +115,8 @@ struct ZkStore::ReadOp {
   bool with_time = false;
   std::function<void(Result<Snapshot>)> done;
   int attempts = 0, pending = 0, failed_rc = ZOK;
-  int64_t rev_before = -2, rev_after = -3, mtime_ms = 0;
+  int64_t mtime_ms = 0;
+  bool raced = false;
   Snapshot snap;
   Status bad;
 };
@@ -125,6 +130,7 @@ struct ZkStore::CommitOp {
   std::vector<zoo_op_result_t> results;
   Stat rev_stat{};
   char log_path[512] = {};
+  int64_t epoch = 0;
   Committed out;
 };
 
@@ -136,7 +142,7 @@ struct ZkCallbacks {
     s->ring->post([s, state] { s->store->on_session_event(s, state); });
   }
   static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
-    if (type != ZOO_CHILD_EVENT) return;
+    if (type == ZOO_SESSION_EVENT) return;
     auto* s = static_cast<ZkStore::Session*>(ctx);
     s->ring->post([s] {
       if (s == s->store->session_.get()) s->store->scan_log();
@@ -254,58 +260,90 @@ void ZkStore::on_session_event(Session* s, int state) {
 
 void ZkStore::prepare_layout(Session* s) {
   // The root's ancestors, the root, then its children: created when missing, in order (one
-  // session's requests are applied in order).
+  // session's requests are applied in order). The first epoch of the log comes with the epoch
+  // node, in one multi, so it exists exactly when the epoch node does.
   std::vector<std::string> nodes;
   for (size_t i = 1; i <= options_.root.size(); ++i)
     if (i == options_.root.size() || options_.root[i] == '/') nodes.push_back(options_.root.substr(0, i));
-  for (const char* child : {"/kv", "/log", "/txn", "/rev", "/loggc"}) nodes.push_back(options_.root + child);
-  auto pending = std::make_shared<size_t>(nodes.size());
+  for (const char* child : {"/kv", "/rev", "/log", "/txn"}) nodes.push_back(options_.root + child);
+  auto pending = std::make_shared<size_t>(nodes.size() + 1);
   auto failed = std::make_shared<int>(ZOK);
-  for (const auto& n : nodes) {
-    Call* c = new_call([this, s, pending, failed](Call& c) {
-      if (c.rc != ZOK && c.rc != ZNODEEXISTS && *failed == ZOK) *failed = c.rc;
-      if (--*pending) return;
+  auto step = [this, s, pending, failed](int rc) {
+    if (rc != ZOK && rc != ZNODEEXISTS && *failed == ZOK) *failed = rc;
+    if (--*pending) return;
+    if (s != session_.get()) return;
+    if (*failed != ZOK) {
+      last_error_ = "preparing " + options_.root + ": " + zk_text(*failed);
+      VLCP_LOG_RL(kError, "db", 10, 2) << last_error_;
+      if (!in_doubt(*failed)) return;
+      loop_.after(std::chrono::milliseconds(500), [this, s, alive = alive_] {
+        if (*alive && s == session_.get()) prepare_layout(s);
+      });
+      return;
+    }
+    // Where the change feed starts: the current epoch's end (a session after an outage first
+    // reports a resync: VLCP's "restored").
+    auto epoch = std::make_shared<std::pair<int64_t, int32_t>>(-1, 0);
+    Call* e = new_call([this, s, epoch](Call& c) {
       if (s != session_.get()) return;
-      if (*failed != ZOK) {
-        last_error_ = "preparing " + options_.root + ": " + zk_text(*failed);
-        VLCP_LOG_RL(kError, "db", 10, 2) << last_error_;
-        if (!in_doubt(*failed)) return;
-        loop_.after(std::chrono::milliseconds(500), [this, s, alive = alive_] {
-          if (*alive && s == session_.get()) prepare_layout(s);
-        });
+      if (c.rc != ZOK) {
+        last_error_ = "reading the change log's epoch: " + zk_text(c.rc);
         return;
       }
-      // Where the change feed starts: now (a new session first reports a resync).
-      Call* list = new_call([this, s](Call& c) {
+      *epoch = {std::strtoll(c.data.c_str(), nullptr, 10), c.stat.version};
+      Call* list = new_call([this, s, epoch](Call& c) {
         if (s != session_.get()) return;
         if (c.rc != ZOK) {
           last_error_ = "reading the change log: " + zk_text(c.rc);
           return;
         }
-        int64_t newest = -1;
+        int64_t next = 0;
         for (const auto& name : c.children)
-          if (auto p = parse_log_name(name)) newest = std::max(newest, p->second);
-        // Back after an outage (VLCP's "restored"): watchers re-read what they watch. The log
-        // would replay what a surviving session missed, but not what a new session missed.
+          if (auto seq = parse_log_seq(name)) next = std::max(next, *seq + 1);
+        epoch_ = epoch->first;
+        epoch_version_ = epoch->second;
         bool resync = had_session_;
-        if (!had_session_) last_seen_ = newest;
+        feed_epoch_ = epoch->first;
+        feed_seq_ = next;
         had_session_ = true;
         ready_ = true;
         VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root
                               << (resync ? " back" : " ready");
-        if (resync) {
-          last_seen_ = std::max(last_seen_, newest);
-          deliver(Change{{}, 0, true});
-        }
+        if (resync) deliver(Change{{}, 0, true});
         auto doubts = std::move(in_doubt_);
         in_doubt_.clear();
         for (auto& op : doubts) resolve(op);
         scan_log();
       });
-      issue(list, zoo_aget_children2(s->zh, (options_.root + "/log").c_str(), 0, Call::on_children, list));
+      issue(list, zoo_aget_children2(s->zh, log_dir(epoch->first).c_str(), 0, Call::on_children, list));
     });
+    issue(e, zoo_aget(s->zh, (options_.root + "/logepoch").c_str(), 0, Call::on_data, e));
+  };
+  for (const auto& n : nodes) {
+    Call* c = new_call([step](Call& c) { step(c.rc); });
     issue(c, zoo_acreate(s->zh, n.c_str(), "", 0, acl(), 0, Call::on_string, c));
   }
+  struct First {
+    std::string epoch, log, txn;
+    zoo_op_t ops[3];
+    zoo_op_result_t results[3];
+  };
+  auto first = std::make_shared<First>();
+  first->epoch = options_.root + "/logepoch";
+  first->log = log_dir(0);
+  first->txn = txn_dir(0);
+  zoo_create_op_init(&first->ops[0], first->epoch.c_str(), "0", 1, acl(), 0, nullptr, 0);
+  zoo_create_op_init(&first->ops[1], first->log.c_str(), "", 0, acl(), 0, nullptr, 0);
+  zoo_create_op_init(&first->ops[2], first->txn.c_str(), "", 0, acl(), 0, nullptr, 0);
+  Call* m = new_call([step, first](Call& c) { step(c.rc); });
+  issue(m, zoo_amulti(s->zh, 3, first->ops, first->results, Call::on_void, m));
+}
+
+std::string ZkStore::log_dir(int64_t epoch) const {
+  return options_.root + "/log/" + std::to_string(epoch);
+}
+std::string ZkStore::txn_dir(int64_t epoch) const {
+  return options_.root + "/txn/" + std::to_string(epoch);
 }
 
 // ---- reads -----------------------------------------------------------------------------------------
@@ -321,19 +359,24 @@ void ZkStore::read(std::vector<std::string> keys, bool with_time,
   read_attempt(op);
 }
 
+// A consistent snapshot without a multi-read: rev first (its mzxid is the last commit's, Z),
+// then the keys. Nodes are never deleted, so a key whose mzxid is at most Z had that value at
+// Z; if every key passes, the read is the state at Z. A key changed after Z means a commit
+// raced the read: read again.
 void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
   if (!ready_) return op->done(unavailable());
   zhandle_t* zh = session_->zh;
-  op->pending = static_cast<int>(op->keys.size()) + 2;
+  op->pending = static_cast<int>(op->keys.size()) + 1;
   op->failed_rc = ZOK;
   op->bad = Status{};
   op->snap = Snapshot{};
+  op->raced = false;
   auto finish = [this, op] {
     if (--op->pending) return;
     if (op->failed_rc != ZOK)
       return op->done(make_error(Errc::kUnavailable, "reading from ZooKeeper: " + zk_text(op->failed_rc)));
     if (!op->bad.ok()) return op->done(op->bad);
-    if (op->rev_before != op->rev_after) {  // a commit landed between: read again
+    if (op->raced) {
       if (++op->attempts < 100) return read_attempt(op);
       return op->done(make_error(Errc::kUnavailable, "no consistent snapshot after 100 reads"));
     }
@@ -344,24 +387,21 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
       op->snap.timestamp_us = last_ts_us_ = std::max({now_us(), op->mtime_ms * 1000 + 1, last_ts_us_ + 1});
     op->done(std::move(op->snap));
   };
-  auto rev = [this, op, finish](int64_t* into) {
-    Call* c = new_call([op, finish, into](Call& c) {
-      if (c.rc == ZOK) {
-        *into = c.stat.version;
-        op->mtime_ms = std::max<int64_t>(op->mtime_ms, c.stat.mtime);
-      } else if (c.rc == ZNONODE) {
-        *into = -1;
-      } else {
-        op->failed_rc = c.rc;
-      }
-      finish();
-    });
-    issue(c, zoo_aget(session_->zh, (options_.root + "/rev").c_str(), 0, Call::on_data, c));
-  };
-  rev(&op->rev_before);
+  auto z = std::make_shared<int64_t>(0);
+  Call* r = new_call([op, finish, z](Call& c) {
+    if (c.rc == ZOK) {
+      *z = c.stat.mzxid;
+      op->mtime_ms = c.stat.mtime;
+    } else if (c.rc != ZNONODE) {
+      op->failed_rc = c.rc;
+    }
+    finish();
+  });
+  issue(r, zoo_aget(zh, (options_.root + "/rev").c_str(), 0, Call::on_data, r));
   for (const auto& k : op->keys) {
-    Call* c = new_call([op, finish, k](Call& c) {
+    Call* c = new_call([op, finish, k, z](Call& c) {
       if (c.rc == ZOK) {
+        if (c.stat.mzxid > *z) op->raced = true;
         auto r = decode_node(c.data, c.stat.version);
         if (r.ok())
           op->snap.records[k] = std::move(*r);
@@ -376,7 +416,16 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
     });
     issue(c, zoo_aget(zh, path(k).c_str(), 0, Call::on_data, c));
   }
-  rev(&op->rev_after);
+}
+
+void ZkStore::refresh_epoch() {
+  Call* e = new_call([this](Call& c) {
+    if (c.rc == ZOK) {
+      epoch_ = std::strtoll(c.data.c_str(), nullptr, 10);
+      epoch_version_ = c.stat.version;
+    }
+  });
+  issue(e, zoo_aget(session_->zh, (options_.root + "/logepoch").c_str(), 0, Call::on_data, e));
 }
 
 // ---- commits ---------------------------------------------------------------------------------------
@@ -444,8 +493,10 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   }
   add(2, options_.root + "/rev", "", -1);
   size_t rev_op = plan.size() - 1;
-  add(1, options_.root + "/txn/" + op->txid, "", 0);
-  add(3, options_.root + "/log/c-" + op->txid + "-", Json{{"keys", written}}.dump(), 0);
+  op->epoch = epoch_;
+  add(0, options_.root + "/logepoch", "", epoch_version_);
+  add(1, txn_dir(op->epoch) + "/" + op->txid, "", 0);
+  add(3, log_dir(op->epoch) + "/c-", Json{{"keys", written}}.dump(), 0);
   bytes += op->datas.back().size();
   if (bytes > kZkMaxRequestBytes)
     return op->done(
@@ -478,7 +529,9 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   Call* c = new_call([this, op](Call& c) {
     if (c.rc == ZOK) {
       op->out.revision = static_cast<uint64_t>(op->rev_stat.version);
-      if (++commits_ % 100 == 0) trim_log();
+      std::string created(op->log_path);
+      auto seq = parse_log_seq(created.substr(created.rfind('/') + 1));
+      if (seq && *seq + 1 >= static_cast<int64_t>(options_.log_keep)) next_epoch(op->epoch);
       return op->done(std::move(op->out));
     }
     if (c.rc == ZBADVERSION || c.rc == ZNODEEXISTS || c.rc == ZNONODE) {
@@ -488,6 +541,7 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
           where = op->paths[i];
           break;
         }
+      if (where == options_.root + "/logepoch") refresh_epoch();  // the log moved to a new epoch
       return op->done(make_error(Errc::kConflict, where + " changed since it was read"));
     }
     if (in_doubt(c.rc)) {  // the answer was lost, not necessarily the commit: find out which
@@ -513,7 +567,7 @@ void ZkStore::resolve(std::shared_ptr<CommitOp> op) {
     in_doubt_.push_back(op);
     return;
   }
-  std::string fence = options_.root + "/txn/" + op->txid;
+  std::string fence = txn_dir(op->epoch) + "/" + op->txid;
   Call* c = new_call([this, op, fence](Call& c) {
     if (c.rc == ZNODEEXISTS) {
       VLCP_LOG(kInfo, "db") << "transaction " << op->txid << " was committed (its answer was lost)";
@@ -526,6 +580,9 @@ void ZkStore::resolve(std::shared_ptr<CommitOp> op) {
           Errc::kUnavailable, "the connection to ZooKeeper was lost during the commit; it was not applied"));
     }
     if (in_doubt(c.rc) || c.rc == ZINVALIDSTATE) return resolve(op);  // parks it until ready again
+    if (c.rc == ZNONODE)  // its epoch is long gone: far older than any in-doubt commit can be
+      return op->done(
+          make_error(Errc::kInternal, "the outcome of a commit is unknown (its log epoch was trimmed)"));
     op->done(make_error(Errc::kInternal, "the outcome of a commit is unknown: " + zk_text(c.rc)));
   });
   issue(c, zoo_acreate(session_->zh, fence.c_str(), "", 0, acl(), 0, Call::on_string, c));
@@ -570,6 +627,9 @@ void ZkStore::deliver(const Change& change) {
     if (auto it = watchers_.find(id); it != watchers_.end()) it->second(change);
 }
 
+// Follows the log from (feed_epoch_, feed_seq_): entries within an epoch are numbered without
+// gaps, so it reads the next ones by name, a window at a time, and when the next one is not
+// there yet, watches for its creation and for the epoch to change.
 void ZkStore::scan_log() {
   if (!ready_) return;
   if (scanning_) {
@@ -579,125 +639,150 @@ void ZkStore::scan_log() {
   scanning_ = true;
   rescan_ = false;
   Session* s = session_.get();
-  auto done_scanning = [this] {
-    scanning_ = false;
-    if (rescan_) scan_log();
+  // One entry at a time while commits trickle in; a window that doubles (to 32) while each
+  // probe finds all it asked for.
+  int window = window_;
+  struct Probe {
+    int64_t epoch, first;
+    int window;
+    std::vector<std::optional<Json>> entries;
+    int pending, failed = ZOK;
   };
-  // The children (re-arming the watch) and the trim mark, pipelined: the mark is read after
-  // the list, so a trim the list reflects is in the mark.
-  struct Scan {
-    std::vector<std::string> children;
-    std::string mark;
-    int rc = ZOK, pending = 2;
-  };
-  auto scan = std::make_shared<Scan>();
-  auto both = [this, s, scan, done_scanning] {
-    if (--scan->pending) return;
-    if (s != session_.get() || scan->rc != ZOK) {
-      scanning_ = false;  // a new session or a reconnect scans again
-      return;
-    }
-    std::vector<std::pair<int64_t, std::string>> fresh;
-    int64_t newest = last_seen_;
-    for (const auto& name : scan->children)
-      if (auto p = parse_log_name(name); p && p->second > last_seen_) {
-        fresh.emplace_back(p->second, name);
-        newest = std::max(newest, p->second);
+  auto probe = std::make_shared<Probe>(Probe{
+      feed_epoch_, feed_seq_, window, std::vector<std::optional<Json>>(static_cast<size_t>(window)), window});
+  for (int i = 0; i < window; ++i) {
+    Call* c = new_call([this, s, probe, i](Call& c) {
+      if (c.rc == ZOK) {
+        auto j = Json::parse(c.data, nullptr, false);
+        probe->entries[i] = j.is_discarded() ? Json::object() : j;
+      } else if (c.rc != ZNONODE) {
+        probe->failed = c.rc;
       }
-    std::sort(fresh.begin(), fresh.end());
-    // Trimmed past what we delivered: we cannot know what we missed.
-    int64_t trimmed = scan->mark.empty() ? -1 : std::strtoll(scan->mark.c_str(), nullptr, 10);
-    if (trimmed > last_seen_) {
-      last_seen_ = newest;
-      deliver(Change{{}, 0, true});
-      return done_scanning();
-    }
-    if (fresh.empty()) return done_scanning();
-    auto entries = std::make_shared<std::vector<std::optional<Json>>>(fresh.size());
-    auto pending = std::make_shared<size_t>(fresh.size());
-    for (size_t i = 0; i < fresh.size(); ++i) {
-      Call* e = new_call([this, s, i, fresh, entries, pending, done_scanning](Call& e) {
-        if (e.rc == ZOK) {
-          auto j = Json::parse(e.data, nullptr, false);
-          (*entries)[i] = j.is_discarded() ? Json::object() : j;
-        }
-        if (--*pending) return;
-        if (s != session_.get()) {
-          scanning_ = false;
-          return;
-        }
-        for (size_t k = 0; k < fresh.size(); ++k) {
-          if (!(*entries)[k]) {
-            deliver(Change{{}, 0, true});  // trimmed while we read: resync
-            break;
-          }
-          Change ch;
-          ch.revision = static_cast<uint64_t>(fresh[k].first);
-          for (const auto& key : (*entries)[k]->value("keys", Json::array()))
-            if (key.is_string()) ch.keys.push_back(key.get<std::string>());
-          deliver(ch);
-        }
-        last_seen_ = std::max(last_seen_, fresh.back().first);
-        done_scanning();
-      });
-      issue(e, zoo_aget(s->zh, (options_.root + "/log/" + fresh[i].second).c_str(), 0, Call::on_data, e));
-    }
-  };
-  Call* c = new_call([scan, both](Call& c) {
-    if (c.rc != ZOK) scan->rc = c.rc;
-    scan->children = std::move(c.children);
-    both();
-  });
-  issue(c, zoo_awget_children2(s->zh, (options_.root + "/log").c_str(), ZkCallbacks::log_watcher, s,
-                               Call::on_children, c));
-  Call* g = new_call([scan, both](Call& g) {
-    if (g.rc != ZOK) scan->rc = g.rc;
-    scan->mark = g.data;
-    both();
-  });
-  issue(g, zoo_aget(s->zh, (options_.root + "/loggc").c_str(), 0, Call::on_data, g));
+      if (--probe->pending) return;
+      if (s != session_.get() || probe->failed != ZOK || probe->epoch != feed_epoch_) {
+        scanning_ = false;  // a reconnect or a new session scans again
+        return;
+      }
+      int delivered = 0;
+      for (; delivered < probe->window && probe->entries[delivered]; ++delivered) {
+        Change ch;
+        ch.revision = static_cast<uint64_t>(probe->first + delivered);
+        for (const auto& key : probe->entries[delivered]->value("keys", Json::array()))
+          if (key.is_string()) ch.keys.push_back(key.get<std::string>());
+        deliver(ch);
+      }
+      feed_seq_ = probe->first + delivered;
+      scanning_ = false;
+      if (delivered == probe->window) {  // there may be more
+        window_ = std::min(32, window_ * 2);
+        return scan_log();
+      }
+      window_ = 1;
+      wait_log(s);
+    });
+    issue(c, zoo_aget(s->zh, (log_dir(probe->epoch) + "/" + log_name(probe->first + i)).c_str(), 0,
+                      Call::on_data, c));
+  }
 }
 
-// Keeps the newest log_keep entries: deletes the older ones (and their fences) in batches, each
-// with the mark readers check.
-void ZkStore::trim_log() {
-  if (!ready_) return;
-  Call* c = new_call([this](Call& c) {
-    if (c.rc != ZOK || c.children.size() <= options_.log_keep || !ready_) return;
-    std::vector<std::pair<int64_t, std::string>> entries;
-    for (const auto& name : c.children)
-      if (auto p = parse_log_name(name)) entries.emplace_back(p->second, name);
-    std::sort(entries.begin(), entries.end());
-    size_t victims = entries.size() > options_.log_keep ? entries.size() - options_.log_keep : 0;
-    for (size_t start = 0; start < victims; start += 100) {
+// The next entry is not there: watch for it, and for the epoch to move on.
+void ZkStore::wait_log(Session* s) {
+  scanning_ = true;
+  std::string next = log_dir(feed_epoch_) + "/" + log_name(feed_seq_);
+  auto created = std::make_shared<int>(ZOK);
+  Call* x = new_call([created](Call& c) { *created = c.rc; });
+  issue(x, zoo_awexists(s->zh, next.c_str(), ZkCallbacks::log_watcher, s, Call::on_stat, x));
+  Call* e = new_call([this, s, created](Call& c) {
+    if (s != session_.get() || c.rc != ZOK) {
+      scanning_ = false;
+      return;
+    }
+    scanning_ = false;
+    int64_t epoch = std::strtoll(c.data.c_str(), nullptr, 10);
+    if (*created == ZOK || rescan_) return scan_log();  // it appeared meanwhile
+    if (epoch == feed_epoch_) return;                   // the watches will call
+    // The epoch moved on. Commits check the epoch, so none lands in the old one after the
+    // move; entries created before it are read first (one more probe), then the next epoch.
+    Call* last = new_call([this, s, epoch](Call& c) {
+      if (s != session_.get()) return;
+      if (c.rc == ZOK) return scan_log();
+      if (epoch > feed_epoch_ + 1) {
+        // Epochs were trimmed past us: what we missed is unknown.
+        Call* list = new_call([this, s, epoch](Call& l) {
+          if (s != session_.get() || l.rc != ZOK) return;
+          int64_t next = 0;
+          for (const auto& name : l.children)
+            if (auto seq = parse_log_seq(name)) next = std::max(next, *seq + 1);
+          feed_epoch_ = epoch;
+          feed_seq_ = next;
+          deliver(Change{{}, 0, true});
+          scan_log();
+        });
+        issue(list, zoo_aget_children2(s->zh, log_dir(epoch).c_str(), 0, Call::on_children, list));
+        return;
+      }
+      feed_epoch_ = epoch;
+      feed_seq_ = 0;
+      scan_log();
+    });
+    issue(last, zoo_aexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(), 0,
+                            Call::on_stat, last));
+  });
+  issue(e, zoo_awget(s->zh, (options_.root + "/logepoch").c_str(), ZkCallbacks::log_watcher, s, Call::on_data,
+                     e));
+}
+
+// An epoch is full: the next one starts (whoever gets there first), and the one before the
+// previous goes, entries and fences (readers more than an epoch behind resync).
+void ZkStore::next_epoch(int64_t full) {
+  if (full != epoch_) return;  // this client already saw it move on
+  struct Move {
+    std::string epoch, log, txn, value;
+    zoo_op_t ops[3];
+    zoo_op_result_t results[3];
+  };
+  auto m = std::make_shared<Move>();
+  m->epoch = options_.root + "/logepoch";
+  m->log = log_dir(full + 1);
+  m->txn = txn_dir(full + 1);
+  m->value = std::to_string(full + 1);
+  zoo_create_op_init(&m->ops[0], m->log.c_str(), "", 0, acl(), 0, nullptr, 0);
+  zoo_create_op_init(&m->ops[1], m->txn.c_str(), "", 0, acl(), 0, nullptr, 0);
+  zoo_set_op_init(&m->ops[2], m->epoch.c_str(), m->value.data(), static_cast<int>(m->value.size()),
+                  epoch_version_, nullptr);
+  Call* c = new_call([this, m, full](Call& c) {
+    if (c.rc != ZOK) return;  // another client moved it first
+    VLCP_LOG(kInfo, "db") << "change log epoch " << full + 1 << " begins";
+    if (full >= 1) drop_epoch(full - 1);
+  });
+  issue(c, zoo_amulti(session_->zh, 3, m->ops, m->results, Call::on_void, c));
+}
+
+void ZkStore::drop_epoch(int64_t epoch) {
+  for (const std::string& dir : {log_dir(epoch), txn_dir(epoch)}) {
+    Call* c = new_call([this, dir](Call& c) {
+      if (c.rc != ZOK || !ready_) return;
+      // Children in batches of 200, then the directory; another client doing the same wins.
       struct Batch {
         std::vector<std::string> paths;
-        std::string mark;
         std::vector<zoo_op_t> ops;
         std::vector<zoo_op_result_t> results;
       };
-      auto b = std::make_shared<Batch>();
-      size_t end = std::min(victims, start + 100);
-      b->mark = std::to_string(entries[end - 1].first);
-      for (size_t i = start; i < end; ++i) {
-        auto p = parse_log_name(entries[i].second);
-        b->paths.push_back(options_.root + "/log/" + entries[i].second);
-        b->paths.push_back(options_.root + "/txn/" + p->first);
+      c.children.push_back("");  // the directory itself, last
+      for (size_t start = 0; start < c.children.size(); start += 200) {
+        auto b = std::make_shared<Batch>();
+        for (size_t i = start; i < std::min(c.children.size(), start + 200); ++i)
+          b->paths.push_back(c.children[i].empty() ? dir : dir + "/" + c.children[i]);
+        b->ops.resize(b->paths.size());
+        b->results.resize(b->paths.size());
+        for (size_t i = 0; i < b->paths.size(); ++i) zoo_delete_op_init(&b->ops[i], b->paths[i].c_str(), -1);
+        Call* d = new_call([b](Call&) {});
+        issue(d, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
+                            Call::on_void, d));
       }
-      std::string loggc = options_.root + "/loggc";
-      b->paths.push_back(loggc);
-      b->ops.resize(b->paths.size());
-      b->results.resize(b->paths.size());
-      for (size_t i = 0; i + 1 < b->paths.size(); ++i)
-        zoo_delete_op_init(&b->ops[i], b->paths[i].c_str(), -1);
-      zoo_set_op_init(&b->ops.back(), b->paths.back().c_str(), b->mark.data(),
-                      static_cast<int>(b->mark.size()), -1, nullptr);
-      Call* m = new_call([b](Call&) {});  // another client trimming the same entries wins: fine
-      issue(m, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
-                          Call::on_void, m));
-    }
-  });
-  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/log").c_str(), 0, Call::on_children, c));
+    });
+    issue(c, zoo_aget_children2(session_->zh, dir.c_str(), 0, Call::on_children, c));
+  }
 }
 
 }  // namespace vlcp::db

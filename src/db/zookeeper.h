@@ -4,12 +4,18 @@
 //   kv/<key>            one node per key, data = {"v": value, "c": created µs, "u": updated µs};
 //                       empty data is a deleted key. Nodes are never removed, so a key's
 //                       version (the node's data version + 1) never goes back (no ABA).
-//   rev                 every commit sets it: its data version is the store's revision, and a
-//                       read that sees it unchanged before and after its gets saw one snapshot.
-//   log/c-<txid>-<seq>  one sequential node per commit, data = {"keys": [...]}: the change feed,
-//                       in commit order; old entries are trimmed (loggc holds the last trimmed
-//                       sequence, so a client that fell behind knows to resync).
-//   txn/<txid>          a commit's fence: created by the commit itself, so a client that lost
+//   rev                 every commit sets it: its data version is the store's revision, its
+//                       mzxid the last commit's. A read gets rev, then its keys: a key whose
+//                       mzxid is no later than rev's held that value then (nodes are never
+//                       deleted), so if all pass the read is one snapshot; else it reads again.
+//   log/<epoch>/c-<seq> one sequential node per commit, data = {"keys": [...]}: the change feed,
+//                       in commit order. Within an epoch the sequence has no gaps (nothing is
+//                       deleted there), so readers fetch the next entry by name and watch for
+//                       its creation: O(1) per commit, never a listing. logepoch names the
+//                       current epoch; every commit checks it, so none lands in an epoch after
+//                       the next began. When an epoch is full the next begins and the one
+//                       before the previous is deleted (a reader that far behind resyncs).
+//   txn/<epoch>/<txid>  a commit's fence: created by the commit itself, so a client that lost
 //                       the answer to a commit learns its outcome by trying to create it (exists:
 //                       committed; created: it can never commit).
 // Timestamps come from a hybrid clock: this node's clock, never earlier than the last commit's
@@ -75,9 +81,14 @@ class ZkStore final : public Store {
   void on_session_event(Session* s, int state);
   void prepare_layout(Session* s);
   void read_attempt(std::shared_ptr<ReadOp> op);
+  void refresh_epoch();
   void resolve(std::shared_ptr<CommitOp> op);
   void scan_log();
-  void trim_log();
+  void wait_log(Session* s);
+  void next_epoch(int64_t full);
+  void drop_epoch(int64_t epoch);
+  std::string log_dir(int64_t epoch) const;
+  std::string txn_dir(int64_t epoch) const;
   void deliver(const Change& c);
   Status unavailable() const;
   std::string path(const std::string& key) const;
@@ -90,8 +101,11 @@ class ZkStore final : public Store {
   std::string last_error_;
   bool had_session_ = false;
   uint64_t sessions_started_ = 0;
-  int64_t last_seen_ = -1;  // the newest log sequence delivered
+  int64_t epoch_ = 0;                      // the log's epoch as last read, and its node's version: commits
+  int32_t epoch_version_ = 0;              // go into this epoch and check it has not moved on
+  int64_t feed_epoch_ = 0, feed_seq_ = 0;  // the next log entry to deliver
   bool scanning_ = false, rescan_ = false;
+  int window_ = 1;  // log entries fetched per probe
   int64_t last_ts_us_ = 0;
   uint64_t txn_counter_ = 0;
   uint64_t commits_ = 0;

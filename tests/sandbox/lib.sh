@@ -412,7 +412,9 @@ sb_zk_start_member() {
   local i=$1 wait=${2:-wait} d
   d=$(sb_zk_dir "$i")
   # The same start line as Debian's init script, in the foreground, with log4j so it logs.
-  ip netns exec "$(sb_ns mgmt)" java -Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  # Small and quick to start for tests; benchmarks pass production-like options (full JIT).
+  # shellcheck disable=SC2086
+  ip netns exec "$(sb_ns mgmt)" java ${SB_ZK_JAVA_OPTS:--Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} \
     -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar" \
     -Dzookeeper.log.dir="$d" -Dzookeeper.root.logger=INFO,ROLLINGFILE -Dzookeeper.log.file=zookeeper.log \
     org.apache.zookeeper.server.quorum.QuorumPeerMain "$d/zoo.cfg" >"$d/stdout.log" 2>&1 </dev/null &

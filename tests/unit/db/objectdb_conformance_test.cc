@@ -536,6 +536,28 @@ TEST_F(ZkOnly, ValuesOverZooKeepersLimitAreRefusedClearly) {
   EXPECT_TRUE(put(db, "test.big", Json("small")).ok());  // and nothing is stuck
 }
 
+// The change log moves to a new epoch every log_keep commits and drops old ones; a watcher
+// keeps up across the moves without a resync, and commits racing a move are retried.
+TEST_F(ZkOnly, TheChangeLogRollsOverEpochs) {
+  std::string root = "/epochs-" + ns_;
+  auto small = [&] {
+    ZkOptions o = zk(hosts_, root);
+    o.log_keep = 4;
+    return o;
+  };
+  auto sa = connect(small()), sb = connect(small());
+  ASSERT_TRUE(sa && sb);
+  ObjectDb a(loop_, *sa), b(loop_, *sb);
+  std::vector<Json> seen;
+  WatchId w = b.open_watch([&](const KeyUpdate& u) { seen.push_back(u.record.value.value_or(Json())); });
+  b.watch_keys(w, {"test.roll"});
+  ASSERT_TRUE(run_until(loop_, [&] { return b.mirrored("test.roll") != nullptr; }));
+  for (int i = 1; i <= 25; ++i) ASSERT_TRUE(put(a, "test.roll", Json(i)).ok()) << i;
+  ASSERT_TRUE(run_until(loop_, [&] { return !seen.empty() && seen.back() == Json(25); }));
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].get<int>(), seen[i].get<int>());
+  EXPECT_EQ(b.stats().restores, 0u);
+}
+
 // The embedded store keeps what it acknowledged across a restart (the kill -9 case is the
 // system test objectdb_crash).
 TEST(EmbeddedStore, ReopensWithItsDataAndVersions) {
