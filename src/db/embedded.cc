@@ -262,12 +262,13 @@ void EmbeddedStore::commit(Commit c, std::function<void(Result<Committed>)> done
       return out;
     }();
     bool ok = result.ok();
-    uint64_t revision = ok ? result->revision : 0;
-    to_loop([this, done = std::move(done), result = std::move(result), keys = std::move(keys), ok,
-             revision]() mutable {
-      done(std::move(result));
-      if (ok) deliver(Change{std::move(keys), revision, false});
-    });
+    Change change;
+    if (ok) change = Change{std::move(keys), result->revision, false, result->records};
+    to_loop(
+        [this, done = std::move(done), result = std::move(result), change = std::move(change), ok]() mutable {
+          done(std::move(result));
+          if (ok) deliver(change);
+        });
   });
 }
 

@@ -428,8 +428,16 @@ void ObjectDb::on_change(const Change& change) {
     pending_restore_ = true;
     for (const auto& [k, ids] : watchers_) pending_.insert(k);
   } else {
-    for (const auto& k : change.keys)
-      if (watchers_.count(k)) pending_.insert(k);
+    for (const auto& k : change.keys) {
+      if (!watchers_.count(k)) continue;
+      auto rec = change.records.find(k);
+      auto m = mirror_.find(k);
+      if (rec == change.records.end() || m == mirror_.end()) {
+        pending_.insert(k);  // read it: the feed did not carry it, or the watch starts
+      } else if (rec->second.version > m->second.version) {  // a read in flight cannot undo it
+        mirror_update(k, rec->second, KeyUpdate::kUpdated);
+      }
+    }
   }
   refresh();
 }

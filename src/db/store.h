@@ -58,6 +58,7 @@ struct Change {
   std::vector<std::string> keys;
   uint64_t revision = 0;
   bool restored = false;
+  std::map<std::string, Record> records;  // what the commit wrote, when the feed carries it
 };
 
 // Errors: kConflict when an expectation failed (retry with fresh reads), kUnavailable when the

@@ -53,6 +53,9 @@ std::string log_name(int64_t seq) {
   return name;
 }
 
+// Records ride in a log entry up to this size; bigger commits send keys only.
+constexpr size_t kRecordsInLog = 64 * 1024;
+
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -134,12 +137,42 @@ struct ZkStore::CommitOp {
   Committed out;
 };
 
+// A log entry as a Change: its keys, and the records it carries.
+Change entry_change(const Json& entry, int64_t seq) {
+  Change ch;
+  ch.revision = static_cast<uint64_t>(seq);
+  for (const auto& key : entry.value("keys", Json::array()))
+    if (key.is_string()) ch.keys.push_back(key.get<std::string>());
+  if (auto it = entry.find("records"); it != entry.end() && it->is_object()) {
+    for (const auto& [k, rec] : it->items()) {
+      if (!rec.is_object() || !rec.contains("n")) continue;
+      Record r;
+      r.version = rec.value("n", uint64_t{0});
+      r.created_us = rec.value("c", int64_t{0});
+      r.updated_us = rec.value("u", int64_t{0});
+      if (rec.contains("v")) r.value = rec["v"];
+      ch.records[k] = std::move(r);
+    }
+  }
+  return ch;
+}
+
 // ZooKeeper's watchers (on its completion thread): they post to the loop.
 struct ZkCallbacks {
   static void session_watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
     if (type != ZOO_SESSION_EVENT) return;
     auto* s = static_cast<ZkStore::Session*>(ctx);
     s->ring->post([s, state] { s->store->on_session_event(s, state); });
+  }
+  static void epoch_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
+    if (type == ZOO_SESSION_EVENT) return;
+    auto* s = static_cast<ZkStore::Session*>(ctx);
+    s->ring->post([s] {
+      ZkStore* z = s->store;
+      if (s != z->session_.get()) return;
+      z->epoch_watched_ = false;
+      z->scan_log();
+    });
   }
   static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
     if (type == ZOO_SESSION_EVENT) return;
@@ -305,11 +338,14 @@ void ZkStore::prepare_layout(Session* s) {
         bool resync = had_session_;
         feed_epoch_ = epoch->first;
         feed_seq_ = next;
+        latest_epoch_ = epoch->first;
+        epoch_watched_ = false;
+        scanning_ = false;
         had_session_ = true;
         ready_ = true;
         VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root
                               << (resync ? " back" : " ready");
-        if (resync) deliver(Change{{}, 0, true});
+        if (resync) deliver(Change{{}, 0, true, {}});
         auto doubts = std::move(in_doubt_);
         in_doubt_.clear();
         for (auto& op : doubts) resolve(op);
@@ -496,7 +532,16 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   op->epoch = epoch_;
   add(0, options_.root + "/logepoch", "", epoch_version_);
   add(1, txn_dir(op->epoch) + "/" + op->txid, "", 0);
-  add(3, log_dir(op->epoch) + "/c-", Json{{"keys", written}}.dump(), 0);
+  // The entry carries what was written (when small), so other nodes need not read it back.
+  Json entry{{"keys", written}};
+  Json records = Json::object();
+  for (const auto& [k, r] : op->out.records) {
+    Json rec{{"n", r.version}, {"c", r.created_us}, {"u", r.updated_us}};
+    if (r.value) rec["v"] = *r.value;
+    records[k] = std::move(rec);
+  }
+  std::string with_records = Json{{"keys", written}, {"records", records}}.dump();
+  add(3, log_dir(op->epoch) + "/c-", with_records.size() <= kRecordsInLog ? with_records : entry.dump(), 0);
   bytes += op->datas.back().size();
   if (bytes > kZkMaxRequestBytes)
     return op->done(
@@ -665,11 +710,7 @@ void ZkStore::scan_log() {
       }
       int delivered = 0;
       for (; delivered < probe->window && probe->entries[delivered]; ++delivered) {
-        Change ch;
-        ch.revision = static_cast<uint64_t>(probe->first + delivered);
-        for (const auto& key : probe->entries[delivered]->value("keys", Json::array()))
-          if (key.is_string()) ch.keys.push_back(key.get<std::string>());
-        deliver(ch);
+        deliver(entry_change(*probe->entries[delivered], probe->first + delivered));
       }
       feed_seq_ = probe->first + delivered;
       scanning_ = false;
@@ -685,51 +726,68 @@ void ZkStore::scan_log() {
   }
 }
 
-// The next entry is not there: watch for it, and for the epoch to move on.
+// The next entry is not there: watch for its creation, and (one watch at a time) for the
+// epoch to move on.
 void ZkStore::wait_log(Session* s) {
   scanning_ = true;
-  std::string next = log_dir(feed_epoch_) + "/" + log_name(feed_seq_);
-  auto created = std::make_shared<int>(ZOK);
-  Call* x = new_call([created](Call& c) { *created = c.rc; });
-  issue(x, zoo_awexists(s->zh, next.c_str(), ZkCallbacks::log_watcher, s, Call::on_stat, x));
-  Call* e = new_call([this, s, created](Call& c) {
-    if (s != session_.get() || c.rc != ZOK) {
-      scanning_ = false;
-      return;
-    }
-    scanning_ = false;
-    int64_t epoch = std::strtoll(c.data.c_str(), nullptr, 10);
-    if (*created == ZOK || rescan_) return scan_log();  // it appeared meanwhile
-    if (epoch == feed_epoch_) return;                   // the watches will call
-    // The epoch moved on. Commits check the epoch, so none lands in the old one after the
-    // move; entries created before it are read first (one more probe), then the next epoch.
-    Call* last = new_call([this, s, epoch](Call& c) {
+  if (!epoch_watched_) {
+    epoch_watched_ = true;
+    Call* e = new_call([this, s](Call& c) {
       if (s != session_.get()) return;
-      if (c.rc == ZOK) return scan_log();
-      if (epoch > feed_epoch_ + 1) {
-        // Epochs were trimmed past us: what we missed is unknown.
-        Call* list = new_call([this, s, epoch](Call& l) {
-          if (s != session_.get() || l.rc != ZOK) return;
-          int64_t next = 0;
-          for (const auto& name : l.children)
-            if (auto seq = parse_log_seq(name)) next = std::max(next, *seq + 1);
-          feed_epoch_ = epoch;
-          feed_seq_ = next;
-          deliver(Change{{}, 0, true});
-          scan_log();
-        });
-        issue(list, zoo_aget_children2(s->zh, log_dir(epoch).c_str(), 0, Call::on_children, list));
+      if (c.rc != ZOK) {
+        epoch_watched_ = false;
         return;
       }
-      feed_epoch_ = epoch;
-      feed_seq_ = 0;
-      scan_log();
+      latest_epoch_ = std::max<int64_t>(latest_epoch_, std::strtoll(c.data.c_str(), nullptr, 10));
+      if (latest_epoch_ > feed_epoch_ && !scanning_) scan_log();
     });
-    issue(last, zoo_aexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(), 0,
-                            Call::on_stat, last));
+    issue(e, zoo_awget(s->zh, (options_.root + "/logepoch").c_str(), ZkCallbacks::epoch_watcher, s,
+                       Call::on_data, e));
+  }
+  Call* x = new_call([this, s](Call& c) {
+    if (s != session_.get()) return;
+    scanning_ = false;
+    if (c.rc == ZOK || rescan_) return scan_log();  // it appeared meanwhile
+    if (c.rc != ZNONODE) return;                    // connection trouble: the reconnect scans
+    if (latest_epoch_ > feed_epoch_) move_epoch(s);
   });
-  issue(e, zoo_awget(s->zh, (options_.root + "/logepoch").c_str(), ZkCallbacks::log_watcher, s, Call::on_data,
-                     e));
+  issue(x, zoo_awexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(),
+                        ZkCallbacks::log_watcher, s, Call::on_stat, x));
+}
+
+// The epoch moved on. Commits check the epoch, so none lands in the old one after the move;
+// what was created before it has been read (the last probe missed after the move was seen).
+void ZkStore::move_epoch(Session* s) {
+  int64_t epoch = latest_epoch_;
+  scanning_ = true;
+  Call* last = new_call([this, s, epoch](Call& c) {
+    if (s != session_.get()) return;
+    scanning_ = false;
+    if (c.rc == ZOK) return scan_log();
+    if (epoch > feed_epoch_ + 1) {
+      // Epochs were trimmed past us: what we missed is unknown.
+      scanning_ = true;
+      Call* list = new_call([this, s, epoch](Call& l) {
+        if (s != session_.get()) return;
+        scanning_ = false;
+        if (l.rc != ZOK) return;
+        int64_t next = 0;
+        for (const auto& name : l.children)
+          if (auto seq = parse_log_seq(name)) next = std::max(next, *seq + 1);
+        feed_epoch_ = epoch;
+        feed_seq_ = next;
+        deliver(Change{{}, 0, true, {}});
+        scan_log();
+      });
+      issue(list, zoo_aget_children2(s->zh, log_dir(epoch).c_str(), 0, Call::on_children, list));
+      return;
+    }
+    feed_epoch_ = epoch;
+    feed_seq_ = 0;
+    scan_log();
+  });
+  issue(last, zoo_aexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(), 0, Call::on_stat,
+                          last));
 }
 
 // An epoch is full: the next one starts (whoever gets there first), and the one before the

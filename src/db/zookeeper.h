@@ -8,7 +8,8 @@
 //                       mzxid the last commit's. A read gets rev, then its keys: a key whose
 //                       mzxid is no later than rev's held that value then (nodes are never
 //                       deleted), so if all pass the read is one snapshot; else it reads again.
-//   log/<epoch>/c-<seq> one sequential node per commit, data = {"keys": [...]}: the change feed,
+//   log/<epoch>/c-<seq> one sequential node per commit, data = {"keys": [...], "records": {...}}
+//                       (the records when under 64 KiB): the change feed,
 //                       in commit order. Within an epoch the sequence has no gaps (nothing is
 //                       deleted there), so readers fetch the next entry by name and watch for
 //                       its creation: O(1) per commit, never a listing. logepoch names the
@@ -85,6 +86,7 @@ class ZkStore final : public Store {
   void resolve(std::shared_ptr<CommitOp> op);
   void scan_log();
   void wait_log(Session* s);
+  void move_epoch(Session* s);
   void next_epoch(int64_t full);
   void drop_epoch(int64_t epoch);
   std::string log_dir(int64_t epoch) const;
@@ -105,7 +107,9 @@ class ZkStore final : public Store {
   int32_t epoch_version_ = 0;              // go into this epoch and check it has not moved on
   int64_t feed_epoch_ = 0, feed_seq_ = 0;  // the next log entry to deliver
   bool scanning_ = false, rescan_ = false;
-  int window_ = 1;  // log entries fetched per probe
+  int window_ = 1;            // log entries fetched per probe
+  int64_t latest_epoch_ = 0;  // the newest epoch seen
+  bool epoch_watched_ = false;
   int64_t last_ts_us_ = 0;
   uint64_t txn_counter_ = 0;
   uint64_t commits_ = 0;
