@@ -7,7 +7,9 @@
 #     both clients converge on the same state;
 #  3. the whole ensemble down: writes fail with a clear error at once, reads come from the
 #     local mirror (marked stale), and when it returns the client resyncs ("restored") and
-#     hears other clients' writes again.
+#     hears other clients' writes again;
+#  4. a client frozen past its session timeout: its session expires, it starts a new one and
+#     resyncs with what changed meanwhile.
 dbtool=${VLCP_DBTOOL:?set VLCP_DBTOOL to the dbtool test tool}
 . "$(dirname "$0")/../lib/system.sh"
 
@@ -90,5 +92,17 @@ check_output "another client's write after the return" "put ok" \
   bash -c "echo 'put demo.k {\"v\":3}' | ip netns exec $(sb_ns mgmt) $dbtool --zk $hosts --root /outage session"
 check "reaches the first client" ask "" 'update demo.k {"v":3} updated' 30
 check "which writes again" ask "put demo.k {\"v\":4}" "put ok" 30
+
+# --- 4. a session that expires --------------------------------------------------------------------
+# The client frozen longer than its session timeout (6 s) while the ensemble is up: ZooKeeper
+# expires the session; thawed, the client starts a new one and resyncs.
+pid=$(pgrep -f -- "--root /outage session" | head -1)
+kill -STOP "$pid"
+sleep 9
+bash -c "echo 'put demo.k {\"v\":5}' | ip netns exec $(sb_ns mgmt) $dbtool --zk $hosts --root /outage session" >/dev/null
+kill -CONT "$pid"
+check "after its session expired, the client resyncs with what changed meanwhile" \
+  ask "" 'update demo.k {"v":5} restored' 60
+check "and writes on its new session" ask "put demo.k {\"v\":6}" "put ok" 30
 echo quit >&"${SESSION[1]}"
 finish
