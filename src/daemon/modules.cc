@@ -3,6 +3,7 @@
 
 #include "api/introspect.h"
 #include "api/objectdb_api.h"
+#include "api/viperflow_api.h"
 #include "base/log.h"
 #include "db/settings.h"
 
@@ -200,6 +201,7 @@ void make_modules(Runtime& rt) {
   rt.modules.declare(std::make_unique<OvsdbModule>(rt));
   rt.modules.declare(std::make_unique<MetricsModule>(rt));
   rt.modules.declare(std::make_unique<ObjectDbModule>(rt));
+  api::add_viperflow(rt.webapi, [r = &rt] { return r->objectdb; });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 
@@ -211,6 +213,7 @@ void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder
   std::string path = req.target.substr(0, req.target.find('?'));
   if (path.rfind("/objectdb/", 0) == 0)
     return api::handle_objectdb(rt.objectdb, rt.loop, req, std::move(respond));
+  if (rt.webapi.serves(path)) return rt.webapi.handle(req, std::move(respond));
   respond(handle_sync(rt, req));
 }
 

@@ -14,6 +14,7 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
+#include "api/webapi.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
 #include "io/control_loop.h"
@@ -46,6 +47,7 @@ struct Runtime {
   std::unique_ptr<ovsdb::OvsdbClient> ovsdb;
   std::unique_ptr<api::Metrics> metrics;
   std::unique_ptr<api::HttpServer> http;
+  api::WebApi webapi;  // VLCP's /<module>/<method> (viperflow, ...)
 
   // objectdb (the API holds the database weakly: unloading it is safe mid-request)
   std::unique_ptr<db::Store> store;

@@ -95,6 +95,18 @@ check_output "a write on node b reaches a watch on node c" '"vlanid":101' cat "$
 check_output "node c's mirror has it" '"vlanid":101' \
   inmgmt curl -s "http://127.0.0.1:$pc/objectdb/getonce?key=viperflow.logicalnetwork.ln1"
 
+# The network model through VLCP's WebAPI: created on node b, listed by node c.
+check_output "viperflow: a physical network created through node b" '"_key":"viperflow.physicalnetwork.pn9"' \
+  inmgmt curl -sg "http://127.0.0.1:$pb/viperflow/createphysicalnetwork?id=pn9&vlanrange=\`[[100,199]]\`"
+check_output "  and a logical network, its VLAN allocated" '"vlanid":100' \
+  inmgmt curl -sg -X POST -H 'Content-Type: application/json' -d '{"id": "ln9", "physicalnetwork": "pn9"}' \
+  "http://127.0.0.1:$pb/viperflow/createlogicalnetwork"
+check_output "  are listed by node c" '"id":"ln9"' inmgmt curl -sg "http://127.0.0.1:$pc/viperflow/listlogicalnetworks?physicalnetwork=pn9"
+check_output "  a VLAN out of range is a 400" "400" \
+  inmgmt curl -sg -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pc/viperflow/createlogicalnetwork?physicalnetwork=pn9&vlanid=300"
+check_output "  an unknown method a 404 at once" "404" \
+  inmgmt curl -sg -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pc/viperflow/nosuchmethod"
+
 sb_zk_stop_member 1
 sleep 1
 check_output "ZooKeeper down: a write is refused with 503" "503" \

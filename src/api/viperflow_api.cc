@@ -1,0 +1,60 @@
+#include "api/viperflow_api.h"
+
+#include "model/viperflow.h"
+
+namespace vlcp::api {
+
+using nlohmann::json;
+
+void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> db) {
+  using Call = void (model::ViperFlow::*)(json, model::Done);
+  // X(object, plural parameter, create, update, delete, list)
+  struct Kind {
+    const char* singular;
+    const char* plural;
+    Call create, update, remove, list;
+  };
+  const Kind kinds[] = {
+      {"physicalnetwork", "physicalnetworks", &model::ViperFlow::create_physical_networks,
+       &model::ViperFlow::update_physical_networks, &model::ViperFlow::delete_physical_networks,
+       &model::ViperFlow::list_physical_networks},
+      {"logicalnetwork", "logicalnetworks", &model::ViperFlow::create_logical_networks,
+       &model::ViperFlow::update_logical_networks, &model::ViperFlow::delete_logical_networks,
+       &model::ViperFlow::list_logical_networks},
+  };
+  for (const Kind& k : kinds) {
+    auto bind = [db](Call fn, bool batch) {
+      return [db, fn, batch](const json& params, ApiDone done) {
+        auto d = db();
+        if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
+        json arg;
+        if (batch) {
+          if (!params.contains("networks"))
+            return done(make_error(Errc::kInvalidArgument, "missing parameter networks=[{...}, ...]"));
+          arg = params["networks"];
+        } else {
+          arg = json::array({params});
+        }
+        model::ViperFlow vf(*d);
+        (vf.*fn)(arg, std::move(done));
+      };
+    };
+    std::string s = k.singular, p = k.plural;
+    api.add("viperflow", "create" + s, "create one " + s + " (returns a list of one)", bind(k.create, false));
+    api.add("viperflow", "create" + p, "create several in one transaction: networks=[{...}]",
+            bind(k.create, true));
+    api.add("viperflow", "update" + s, "update one " + s + " by id", bind(k.update, false));
+    api.add("viperflow", "update" + p, "update several in one transaction", bind(k.update, true));
+    api.add("viperflow", "delete" + s, "delete one " + s + " by id", bind(k.remove, false));
+    api.add("viperflow", "delete" + p, "delete several in one transaction", bind(k.remove, true));
+    api.add("viperflow", "list" + p, "list, filtered by any attribute (id=, ...)",
+            [db, fn = k.list](const json& params, ApiDone done) {
+              auto d = db();
+              if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
+              model::ViperFlow vf(*d);
+              (vf.*fn)(params, std::move(done));
+            });
+  }
+}
+
+}  // namespace vlcp::api

@@ -1,0 +1,16 @@
+// The viperflow module of the WebAPI (VLCP's names): physical and logical networks, single and
+// batch forms, each one transaction.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "api/webapi.h"
+#include "db/objectdb.h"
+
+namespace vlcp::api {
+
+// `db` gives the database at call time (null: the objectdb module is not loaded -> 503).
+void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> db);
+
+}  // namespace vlcp::api

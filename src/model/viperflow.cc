@@ -1,0 +1,621 @@
+#include "model/viperflow.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+
+namespace vlcp::model {
+namespace {
+
+constexpr const char* kPhysicalNetworkType = "vlcp.utils.networkmodel.PhysicalNetwork";
+constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
+constexpr int64_t kMaxVlan = 4095, kMaxVni = (1 << 24) - 1;
+
+Status bad(const std::string& m) {
+  return make_error(Errc::kInvalidArgument, m);
+}
+
+// An integer parameter: a JSON integer, or (from a query string or form) its decimal text.
+std::optional<int64_t> as_int(const Json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::stoll(s);
+  }
+  return std::nullopt;
+}
+
+std::string text(const Json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+struct Range {
+  int64_t lo, hi;
+};
+
+// [[lo, hi], ...]: inclusive, within [min, max], ordered, not overlapping.
+Result<std::vector<Range>> parse_ranges(const Json& v, const std::string& name, int64_t min, int64_t max) {
+  if (!v.is_array() || v.empty()) return bad(name + " must be a list of [start, end] pairs");
+  std::vector<Range> out;
+  for (const auto& r : v) {
+    if (!r.is_array() || r.size() != 2) return bad(name + " must be a list of [start, end] pairs");
+    auto lo = as_int(r[0]), hi = as_int(r[1]);
+    if (!lo || !hi) return bad(name + ": " + r.dump() + " is not a pair of integers");
+    if (*lo < min || *hi > max || *lo > *hi)
+      return bad(name + ": " + r.dump() + " is not within " + std::to_string(min) + ".." +
+                 std::to_string(max));
+    if (!out.empty() && *lo <= out.back().hi)
+      return bad(name + " ranges must be ordered and must not overlap");
+    out.push_back(Range{*lo, *hi});
+  }
+  return out;
+}
+
+Json ranges_json(const std::vector<Range>& ranges) {
+  Json out = Json::array();
+  for (const auto& r : ranges) out.push_back(Json::array({r.lo, r.hi}));
+  return out;
+}
+
+bool in_ranges(const std::vector<Range>& ranges, int64_t x) {
+  for (const auto& r : ranges)
+    if (x >= r.lo && x <= r.hi) return true;
+  return false;
+}
+
+Result<std::string> id_param(const Json& spec, const char* field, bool required) {
+  auto it = spec.find(field);
+  if (it == spec.end() || it->is_null()) {
+    if (required) return bad(std::string("missing parameter ") + field);
+    return new_id();
+  }
+  if (!it->is_string() && !it->is_number_integer()) return bad(std::string(field) + " must be a string");
+  std::string id = text(*it);
+  if (id.empty()) return bad(std::string(field) + " must not be empty");
+  return id;
+}
+
+// Reads keys inside a transaction body; `pending` when one is not fetched yet (the body
+// returns and runs again).
+struct Reader {
+  db::TxnContext& ctx;
+  bool pending = false;
+  const Json* get(const std::string& key) {
+    db::Lookup l = ctx.get(key);
+    if (!l.fetched) {
+      pending = true;
+      return nullptr;
+    }
+    return l.value();
+  }
+};
+
+Json dump(const std::string& key, const char* type, Json value) {
+  value["_type"] = type;
+  value["_key"] = key;
+  return value;
+}
+
+Json set_with(const Json* set, const std::string& key, bool add) {
+  Json members = set && set->contains("set") ? (*set)["set"] : Json::array();
+  Json out = Json::array();
+  for (const auto& m : members)
+    if (m != Json(key)) out.push_back(m);
+  if (add) out.push_back(key);
+  return Json{{"set", out}};
+}
+
+Json list_without(const Json& list, const std::string& key) {
+  Json out = Json::array();
+  if (list.is_array())
+    for (const auto& m : list)
+      if (m != Json(key)) out.push_back(m);
+  return out;
+}
+
+bool matches(const Json& value, const Json& filters, const std::set<std::string>& special) {
+  for (const auto& [k, want] : filters.items()) {
+    if (special.count(k)) continue;
+    auto it = value.find(k);
+    if (it == value.end()) return false;
+    if (*it != want && !(want.is_string() && text(*it) == want.get<std::string>())) return false;
+  }
+  return true;
+}
+
+// The allocation field a physical network type uses for its logical networks.
+const char* id_field(const std::string& type) {
+  return type == "vlan" ? "vlanid" : type == "vxlan" ? "vni" : nullptr;
+}
+const char* range_field(const std::string& type) {
+  return type == "vlan" ? "vlanrange" : type == "vxlan" ? "vnirange" : nullptr;
+}
+int64_t range_max(const std::string& type) {
+  return type == "vlan" ? kMaxVlan : kMaxVni;
+}
+
+Result<Json> checked_specs(const Json& specs, const char* what) {
+  if (!specs.is_array() || specs.empty())
+    return bad(std::string(what) + " must be a non-empty list of objects");
+  for (const auto& s : specs)
+    if (!s.is_object()) return bad(std::string(what) + " must be a non-empty list of objects");
+  return specs;
+}
+
+// The keys a batch names by id: `fixed`, then each spec's key (and map key, when given).
+Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
+                                            std::string (*key_of)(const std::string&),
+                                            std::string (*map_of)(const std::string&)) {
+  auto checked = checked_specs(specs, "networks");
+  if (!checked.ok()) return checked.error();
+  for (const auto& spec : specs) {
+    auto id = id_param(spec, "id", true);
+    if (!id.ok()) return id.error();
+    fixed.push_back(key_of(*id));
+    if (map_of) fixed.push_back(map_of(*id));
+  }
+  return fixed;
+}
+
+// The physical network map beside a physical network's key.
+std::string map_of_network_key(const std::string& network_key) {
+  static const std::string prefix = "viperflow.physicalnetwork.";
+  return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
+}
+
+// Runs a transaction whose body fills `out`; answers `out` on success.
+void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(Reader&, Json& out)> body,
+         Done done) {
+  auto out = std::make_shared<Json>();
+  db.writewalk(
+      std::move(keys),
+      [body = std::move(body), out](db::TxnContext& ctx) -> Status {
+        Reader r{ctx};
+        *out = Json();
+        Status s = body(r, *out);
+        if (r.pending) return {};  // runs again with what it asked for
+        return s;
+      },
+      [done = std::move(done), out](Result<db::TxnResult> r) {
+        if (!r.ok()) return done(r.error());
+        done(*out);
+      });
+}
+
+}  // namespace
+
+std::string physical_network_key(const std::string& id) {
+  return "viperflow.physicalnetwork." + db::escape_key_part(id);
+}
+std::string physical_network_map_key(const std::string& id) {
+  return "viperflow.physicalnetworkmap." + db::escape_key_part(id);
+}
+std::string logical_network_key(const std::string& id) {
+  return "viperflow.logicnetwork." + db::escape_key_part(id);
+}
+std::string logical_network_map_key(const std::string& id) {
+  return "viperflow.logicnetworkmap." + db::escape_key_part(id);
+}
+
+std::string new_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & ~0xf000ull) | 0x4000ull;                         // version 4
+  b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant
+  char s[40];
+  std::snprintf(s, sizeof s, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(a >> 32),
+                static_cast<unsigned long long>((a >> 16) & 0xffff),
+                static_cast<unsigned long long>(a & 0xffff), static_cast<unsigned long long>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return s;
+}
+
+// ---- physical networks -----------------------------------------------------------------------
+
+void ViperFlow::create_physical_networks(Json specs, Done done) {
+  auto checked = checked_specs(specs, "networks");
+  if (!checked.ok()) return done(checked.error());
+  std::vector<std::pair<std::string, Json>> nets;  // key, value
+  std::set<std::string> seen;
+  std::vector<std::string> keys{kPhysicalNetworkSet};
+  for (const auto& spec : specs) {
+    auto id = id_param(spec, "id", false);
+    if (!id.ok()) return done(id.error());
+    Json value = spec;
+    value["id"] = *id;
+    std::string type = spec.contains("type") ? text(spec["type"]) : "vlan";
+    if (type != "vlan" && type != "vxlan" && type != "native" && type != "local")
+      return done(bad("type must be vlan, vxlan, native or local, not '" + type + "'"));
+    value["type"] = type;
+    if (const char* field = range_field(type)) {
+      if (!spec.contains(field))
+        return done(bad(std::string("a ") + type + " physical network needs " + field));
+      auto ranges = parse_ranges(spec[field], field, 1, range_max(type));
+      if (!ranges.ok()) return done(ranges.error());
+      value[field] = ranges_json(*ranges);
+    }
+    std::string key = physical_network_key(*id);
+    if (Status s = db::check_key(key); !s.ok()) return done(s);
+    if (!seen.insert(key).second) return done(bad("physical network " + *id + " appears twice"));
+    keys.push_back(key);
+    keys.push_back(physical_network_map_key(*id));
+    nets.emplace_back(key, value);
+  }
+  run(
+      db_, keys,
+      [nets](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kPhysicalNetworkSet);
+        for (const auto& [key, value] : nets) r.get(key);
+        if (r.pending) return {};
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        out = Json::array();
+        for (const auto& [key, value] : nets) {
+          if (r.get(key))
+            return make_error(Errc::kAlreadyExists, "physical network " + text(value["id"]) + " exists");
+          std::string id = value["id"].get<std::string>();
+          r.ctx.write(key, value);
+          r.ctx.write(physical_network_map_key(id), Json{{"network", key},
+                                                         {"logicnetworks", Json::array()},
+                                                         {"ports", Json::array()},
+                                                         {"network_allocation", Json::object()}});
+          next_set = set_with(&next_set, key, true);
+          out.push_back(dump(key, kPhysicalNetworkType, value));
+        }
+        r.ctx.write(kPhysicalNetworkSet, next_set);
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::update_physical_networks(Json specs, Done done) {
+  auto keys = batch_keys(specs, {}, physical_network_key, physical_network_map_key);
+  if (!keys.ok()) return done(keys.error());
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        out = Json::array();
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]);
+          std::string key = physical_network_key(id);
+          const Json* net = r.get(key);
+          const Json* map = r.get(physical_network_map_key(id));
+          if (r.pending) return {};
+          if (!net) return make_error(Errc::kNotFound, "no physical network " + id);
+          Json value = *net;
+          std::string type = value.value("type", "vlan");
+          if (spec.contains("type") && text(spec["type"]) != type)
+            return bad("the type of physical network " + id + " cannot change");
+          for (const auto& [k, v] : spec.items())
+            if (k != "id" && k != "type") value[k] = v;
+          if (const char* field = range_field(type); field && spec.contains(field)) {
+            auto ranges = parse_ranges(spec[field], field, 1, range_max(type));
+            if (!ranges.ok()) return ranges.error();
+            value[field] = ranges_json(*ranges);
+            if (map && map->contains("network_allocation"))
+              for (const auto& [allocated, lognet] : (*map)["network_allocation"].items())
+                if (!in_ranges(*ranges, std::stoll(allocated)))
+                  return make_error(Errc::kConflict, std::string(id_field(type)) + " " + allocated +
+                                                         " is allocated to " + text(lognet) +
+                                                         ": the new ranges must keep it");
+          }
+          r.ctx.write(key, value);
+          out.push_back(dump(key, kPhysicalNetworkType, value));
+        }
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::delete_physical_networks(Json specs, Done done) {
+  auto keys = batch_keys(specs, {kPhysicalNetworkSet}, physical_network_key, physical_network_map_key);
+  if (!keys.ok()) return done(keys.error());
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kPhysicalNetworkSet);
+        for (const auto& spec : specs) {
+          r.get(physical_network_key(text(spec["id"])));
+          r.get(physical_network_map_key(text(spec["id"])));
+        }
+        if (r.pending) return {};
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]);
+          std::string key = physical_network_key(id);
+          if (!r.get(key)) return make_error(Errc::kNotFound, "no physical network " + id);
+          const Json* map = r.get(physical_network_map_key(id));
+          if (map && !map->value("logicnetworks", Json::array()).empty())
+            return make_error(Errc::kConflict, "physical network " + id + " still has logical networks");
+          if (map && !map->value("ports", Json::array()).empty())
+            return make_error(Errc::kConflict, "physical network " + id + " still has physical ports");
+          r.ctx.write(key, std::nullopt);
+          r.ctx.write(physical_network_map_key(id), std::nullopt);
+          next_set = set_with(&next_set, key, false);
+        }
+        r.ctx.write(kPhysicalNetworkSet, next_set);
+        out = Json{{"status", "OK"}};
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::list_physical_networks(Json filters, Done done) {
+  list(kPhysicalNetworkSet, kPhysicalNetworkType, std::move(filters), std::move(done));
+}
+
+// ---- logical networks ---------------------------------------------------------------------------
+
+void ViperFlow::create_logical_networks(Json specs, Done done) {
+  auto checked = checked_specs(specs, "networks");
+  if (!checked.ok()) return done(checked.error());
+  // Explicit ids are allocated before automatic ones, as VLCP does.
+  std::vector<Json> ordered;
+  for (const auto& s : specs)
+    if (s.contains("vlanid") || s.contains("vni")) ordered.push_back(s);
+  for (const auto& s : specs)
+    if (!s.contains("vlanid") && !s.contains("vni")) ordered.push_back(s);
+  std::vector<std::string> keys{kLogicalNetworkSet};
+  std::set<std::string> seen;
+  for (auto& spec : ordered) {
+    auto id = id_param(spec, "id", false);
+    if (!id.ok()) return done(id.error());
+    spec["id"] = *id;
+    auto phys = id_param(spec, "physicalnetwork", true);
+    if (!phys.ok()) return done(phys.error());
+    std::string key = logical_network_key(*id);
+    if (Status s = db::check_key(key); !s.ok()) return done(s);
+    if (!seen.insert(key).second) return done(bad("logical network " + *id + " appears twice"));
+    for (const char* f : {"mtu", "lease_time"})
+      if (spec.contains(f) && !spec[f].is_null()) {
+        auto v = as_int(spec[f]);
+        if (!v || *v <= 0) return done(bad(std::string(f) + " must be a positive integer"));
+        spec[f] = *v;
+      }
+    keys.push_back(key);
+    keys.push_back(logical_network_map_key(*id));
+    keys.push_back(physical_network_key(*phys));
+    keys.push_back(physical_network_map_key(*phys));
+  }
+  run(
+      db_, keys,
+      [ordered](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kLogicalNetworkSet);
+        for (const auto& spec : ordered) {
+          r.get(logical_network_key(text(spec["id"])));
+          r.get(physical_network_key(text(spec["physicalnetwork"])));
+          r.get(physical_network_map_key(text(spec["physicalnetwork"])));
+        }
+        if (r.pending) return {};
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        std::map<std::string, Json> maps;  // physical network maps as this batch changes them
+        out = Json::array();
+        for (const auto& spec : ordered) {
+          std::string id = text(spec["id"]), phys_id = text(spec["physicalnetwork"]);
+          std::string key = logical_network_key(id), phys_key = physical_network_key(phys_id);
+          std::string map_key = physical_network_map_key(phys_id);
+          if (r.get(key)) return make_error(Errc::kAlreadyExists, "logical network " + id + " exists");
+          const Json* phys = r.get(phys_key);
+          if (!phys) return make_error(Errc::kNotFound, "no physical network " + phys_id);
+          if (!maps.count(map_key)) {
+            const Json* m = r.get(map_key);
+            maps[map_key] = m ? *m
+                              : Json{{"network", phys_key},
+                                     {"logicnetworks", Json::array()},
+                                     {"ports", Json::array()},
+                                     {"network_allocation", Json::object()}};
+          }
+          Json& map = maps[map_key];
+          std::string type = phys->value("type", "vlan");
+          Json value = spec;
+          value["physicalnetwork"] = phys_key;
+          if (type == "native" && !map["logicnetworks"].empty())
+            return make_error(Errc::kConflict,
+                              "native physical network " + phys_id + " has a logical network already");
+          if (const char* field = id_field(type)) {
+            auto ranges = parse_ranges((*phys)[range_field(type)], range_field(type), 1, range_max(type));
+            if (!ranges.ok()) return ranges.error();
+            Json& alloc = map["network_allocation"];
+            int64_t chosen = -1;
+            if (spec.contains(field) && !spec[field].is_null()) {
+              auto want = as_int(spec[field]);
+              if (!want) return bad(std::string(field) + " must be an integer");
+              if (!in_ranges(*ranges, *want))
+                return bad(std::string(field) + " " + std::to_string(*want) +
+                           " is outside physical network " + phys_id + "'s ranges");
+              if (alloc.contains(std::to_string(*want)))
+                return make_error(Errc::kConflict, std::string(field) + " " + std::to_string(*want) +
+                                                       " is taken by " + text(alloc[std::to_string(*want)]));
+              chosen = *want;
+            } else {
+              for (const auto& range : *ranges) {
+                for (int64_t x = range.lo; x <= range.hi && chosen < 0; ++x)
+                  if (!alloc.contains(std::to_string(x))) chosen = x;
+                if (chosen >= 0) break;
+              }
+              if (chosen < 0)
+                return make_error(Errc::kResourceExhausted,
+                                  "physical network " + phys_id + " has no free " + field);
+            }
+            value[field] = chosen;
+            alloc[std::to_string(chosen)] = key;
+          }
+          map["logicnetworks"].push_back(key);
+          r.ctx.write(key, value);
+          r.ctx.write(logical_network_map_key(id),
+                      Json{{"network", key}, {"ports", Json::array()}, {"subnets", Json::array()}});
+          next_set = set_with(&next_set, key, true);
+          Json d = dump(key, kLogicalNetworkType, value);
+          d["physicalnetwork"] = dump(phys_key, kPhysicalNetworkType, *phys);
+          out.push_back(d);
+        }
+        for (auto& [k, m] : maps) r.ctx.write(k, m);
+        r.ctx.write(kLogicalNetworkSet, next_set);
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::update_logical_networks(Json specs, Done done) {
+  auto keys = batch_keys(specs, {}, logical_network_key, nullptr);
+  if (!keys.ok()) return done(keys.error());
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        out = Json::array();
+        std::map<std::string, Json> maps;
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]);
+          std::string key = logical_network_key(id);
+          const Json* net = r.get(key);
+          if (r.pending) return {};
+          if (!net) return make_error(Errc::kNotFound, "no logical network " + id);
+          std::string phys_key = net->value("physicalnetwork", "");
+          const Json* phys = r.get(phys_key);
+          std::string map_key = map_of_network_key(phys_key);
+          const Json* map = r.get(map_key);
+          if (r.pending) return {};
+          if (!phys || !map)
+            return make_error(Errc::kInternal, "logical network " + id + " lost its physical network");
+          if (spec.contains("physicalnetwork") &&
+              physical_network_key(text(spec["physicalnetwork"])) != phys_key)
+            return bad("the physical network of logical network " + id + " cannot change");
+          if (!maps.count(map_key)) maps[map_key] = *map;
+          Json value = *net;
+          for (const auto& [k, v] : spec.items())
+            if (k != "id" && k != "physicalnetwork") value[k] = v;
+          for (const char* f : {"mtu", "lease_time"})
+            if (spec.contains(f) && !spec[f].is_null()) {
+              auto v = as_int(spec[f]);
+              if (!v || *v <= 0) return bad(std::string(f) + " must be a positive integer");
+              value[f] = *v;
+            }
+          std::string type = phys->value("type", "vlan");
+          if (const char* field = id_field(type); field && spec.contains(field)) {
+            auto want = as_int(spec[field]);
+            if (!want) return bad(std::string(field) + " must be an integer");
+            auto ranges = parse_ranges((*phys)[range_field(type)], range_field(type), 1, range_max(type));
+            if (!ranges.ok()) return ranges.error();
+            Json& alloc = maps[map_key]["network_allocation"];
+            std::string old = net->contains(field) ? text((*net)[field]) : "";
+            if (std::to_string(*want) != old) {
+              if (!in_ranges(*ranges, *want))
+                return bad(std::string(field) + " " + std::to_string(*want) + " is outside the ranges");
+              if (alloc.contains(std::to_string(*want)))
+                return make_error(Errc::kConflict,
+                                  std::string(field) + " " + std::to_string(*want) + " is taken");
+              if (!old.empty()) alloc.erase(old);
+              alloc[std::to_string(*want)] = key;
+            }
+            value[field] = *want;
+          }
+          r.ctx.write(key, value);
+          Json d = dump(key, kLogicalNetworkType, value);
+          d["physicalnetwork"] = dump(phys_key, kPhysicalNetworkType, *phys);
+          out.push_back(d);
+        }
+        for (auto& [k, m] : maps) r.ctx.write(k, m);
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::delete_logical_networks(Json specs, Done done) {
+  auto keys = batch_keys(specs, {kLogicalNetworkSet}, logical_network_key, logical_network_map_key);
+  if (!keys.ok()) return done(keys.error());
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kLogicalNetworkSet);
+        std::map<std::string, Json> maps;
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]);
+          std::string key = logical_network_key(id);
+          const Json* net = r.get(key);
+          const Json* lmap = r.get(logical_network_map_key(id));
+          if (r.pending) return {};
+          if (!net) return make_error(Errc::kNotFound, "no logical network " + id);
+          if (lmap && !lmap->value("subnets", Json::array()).empty())
+            return make_error(Errc::kConflict, "logical network " + id + " still has subnets");
+          if (lmap && !lmap->value("ports", Json::array()).empty())
+            return make_error(Errc::kConflict, "logical network " + id + " still has logical ports");
+          std::string phys_key = net->value("physicalnetwork", "");
+          std::string map_key = map_of_network_key(phys_key);
+          const Json* map = r.get(map_key);
+          if (r.pending) return {};
+          if (map) {
+            if (!maps.count(map_key)) maps[map_key] = *map;
+            Json& m = maps[map_key];
+            m["logicnetworks"] = list_without(m["logicnetworks"], key);
+            for (const char* f : {"vlanid", "vni"})
+              if (net->contains(f)) m["network_allocation"].erase(text((*net)[f]));
+          }
+          r.ctx.write(key, std::nullopt);
+          r.ctx.write(logical_network_map_key(id), std::nullopt);
+          next_set = set_with(&next_set, key, false);
+        }
+        for (auto& [k, m] : maps) r.ctx.write(k, m);
+        r.ctx.write(kLogicalNetworkSet, next_set);
+        out = Json{{"status", "OK"}};
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::list_logical_networks(Json filters, Done done) {
+  list(kLogicalNetworkSet, kLogicalNetworkType, std::move(filters), std::move(done));
+}
+
+// Every member of a set (or the one named by id) that matches the filters, dumped; a logical
+// network's physical network nested, as VLCP's strong references are.
+void ViperFlow::list(const char* set_key, const char* type, Json filters, Done done) {
+  if (!filters.is_object()) return done(bad("filters must be an object"));
+  bool logical = std::string(type) == kLogicalNetworkType;
+  std::optional<std::string> only;
+  if (filters.contains("id"))
+    only = logical ? logical_network_key(text(filters["id"])) : physical_network_key(text(filters["id"]));
+  if (logical && filters.contains("physicalnetwork"))
+    filters["physicalnetwork"] = physical_network_key(text(filters["physicalnetwork"]));
+  std::string set = set_key;
+  auto result = std::make_shared<Json>();
+  db_.walk(
+      {only ? *only : set},
+      [set, only, filters, logical, type, result](db::WalkContext& ctx) {
+        std::vector<std::string> members;
+        if (only) {
+          members.push_back(*only);
+        } else {
+          db::Lookup s = ctx.get(set);
+          if (!s.fetched) return;
+          if (s.value())
+            for (const auto& m : s.value()->value("set", Json::array())) members.push_back(text(m));
+        }
+        *result = Json::array();
+        for (const auto& key : members) {
+          db::Lookup l = ctx.get(key);
+          if (!l.fetched || !l.value()) continue;
+          if (!matches(*l.value(), filters, {"id"})) continue;
+          Json d = dump(key, type, *l.value());
+          if (logical) {
+            std::string phys = l.value()->value("physicalnetwork", "");
+            db::Lookup p = ctx.get(phys);
+            if (!p.fetched) continue;
+            d["physicalnetwork"] =
+                p.value() ? dump(phys, kPhysicalNetworkType, *p.value()) : Json{{"_ref", phys}};
+          }
+          result->push_back(d);
+        }
+      },
+      [done = std::move(done), result](Result<db::WalkResult> r) {
+        if (!r.ok()) return done(r.error());
+        done(*result);
+      });
+}
+
+}  // namespace vlcp::model

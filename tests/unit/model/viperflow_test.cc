@@ -1,0 +1,220 @@
+// The viperflow model on the embedded store: VLCP's results and errors for physical and
+// logical networks, allocation from ranges (also by two clients at once), and the WebAPI's
+// parameter conventions.
+#include "model/viperflow.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "api/webapi.h"
+#include "base/clock.h"
+#include "db/embedded.h"
+
+namespace vlcp::model {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ViperFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vlcp-viperflow-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto s = db::EmbeddedStore::open(loop_, db::EmbeddedOptions{(dir_ / "db").string(), 64, true});
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    store_ = std::move(*s);
+    db_ = std::make_unique<db::ObjectDb>(loop_, *store_);
+    db2_ = std::make_unique<db::ObjectDb>(loop_, *store_);
+  }
+  void TearDown() override {
+    db2_.reset();
+    db_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Runs one call to completion.
+  Result<Json> call(std::function<void(ViperFlow&, Done)> fn, db::ObjectDb* db = nullptr) {
+    std::optional<Result<Json>> r;
+    ViperFlow vf(db ? *db : *db_);
+    fn(vf, [&](Result<Json> x) { r = std::move(x); });
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!r && std::chrono::steady_clock::now() < deadline)
+      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
+    return r ? std::move(*r) : Result<Json>(make_error(Errc::kTimeout, "no answer"));
+  }
+  Result<Json> create_phys(Json spec) {
+    return call(
+        [spec](ViperFlow& v, Done d) { v.create_physical_networks(Json::array({spec}), std::move(d)); });
+  }
+  Result<Json> create_log(Json spec) {
+    return call(
+        [spec](ViperFlow& v, Done d) { v.create_logical_networks(Json::array({spec}), std::move(d)); });
+  }
+
+  std::filesystem::path dir_;
+  RealClock clock_;
+  io::ControlLoop loop_{clock_};
+  std::unique_ptr<db::EmbeddedStore> store_;
+  std::unique_ptr<db::ObjectDb> db_, db2_;
+};
+
+TEST_F(ViperFlowTest, PhysicalNetworksAreValidatedAndDumpedAsVlcpDoes) {
+  auto r = create_phys(Json{{"id", "pn1"},
+                            {"type", "vlan"},
+                            {"vlanrange", Json::parse("[[100,200],[300,400]]")},
+                            {"name", "datacenter"}});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0]["_key"], "viperflow.physicalnetwork.pn1");
+  EXPECT_EQ((*r)[0]["_type"], "vlcp.utils.networkmodel.PhysicalNetwork");
+  EXPECT_EQ((*r)[0]["name"], "datacenter");  // unknown parameters are attributes
+  EXPECT_EQ(create_phys(Json{{"id", "pn1"}, {"vlanrange", Json::parse("[[1,2]]")}}).status().code(),
+            Errc::kAlreadyExists);
+  for (const char* bad : {"[[0,10]]", "[[10,5000]]", "[[10,5]]", "[[10,20],[15,30]]", "[[30,40],[10,20]]",
+                          "[]", "[[1]]", "\"100-200\""}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(create_phys(Json{{"id", "bad"}, {"vlanrange", Json::parse(bad)}}).status().code(),
+              Errc::kInvalidArgument);
+  }
+  EXPECT_EQ(create_phys(Json{{"id", "x"}, {"type", "gre"}}).status().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(create_phys(Json{{"id", "x"}, {"type", "vxlan"}}).status().code(), Errc::kInvalidArgument);
+  EXPECT_TRUE(
+      create_phys(Json{{"id", "vx"}, {"type", "vxlan"}, {"vnirange", Json::parse("[[1,16777215]]")}}).ok());
+  EXPECT_TRUE(create_phys(Json{{"id", "nat"}, {"type", "native"}}).ok());
+  auto listed = call([](ViperFlow& v, Done d) {
+    v.list_physical_networks(Json{{"type", "vxlan"}}, std::move(d));
+  });
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["id"], "vx");
+}
+
+TEST_F(ViperFlowTest, LogicalNetworksAllocateFromTheRangesAndFreeOnDelete) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[100,101],[200,200]]")}}).ok());
+  auto a = create_log(Json{{"id", "a"}, {"physicalnetwork", "pn"}});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ((*a)[0]["vlanid"], 100);
+  EXPECT_EQ((*a)[0]["physicalnetwork"]["_key"],
+            "viperflow.physicalnetwork.pn");  // a strong reference, nested
+  auto explicit_one =
+      create_log(Json{{"id", "b"}, {"physicalnetwork", "pn"}, {"vlanid", "200"}, {"mtu", "1450"}});
+  ASSERT_TRUE(explicit_one.ok()) << explicit_one.status().to_string();
+  EXPECT_EQ((*explicit_one)[0]["vlanid"], 200);
+  EXPECT_EQ((*explicit_one)[0]["mtu"], 1450);
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}, {"vlanid", 200}}).status().code(),
+            Errc::kConflict);
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}, {"vlanid", 150}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ((*create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}}))[0]["vlanid"], 101);
+  EXPECT_EQ(create_log(Json{{"id", "d"}, {"physicalnetwork", "pn"}}).status().code(),
+            Errc::kResourceExhausted);
+  EXPECT_EQ(create_log(Json{{"id", "e"}, {"physicalnetwork", "nope"}}).status().code(), Errc::kNotFound);
+  // The physical network cannot go while it has logical networks, nor shrink below them.
+  auto del_phys = [&] {
+    return call([](ViperFlow& v, Done d) {
+      v.delete_physical_networks(Json::array({Json{{"id", "pn"}}}), std::move(d));
+    });
+  };
+  EXPECT_EQ(del_phys().status().code(), Errc::kConflict);
+  auto shrink = call([](ViperFlow& v, Done d) {
+    v.update_physical_networks(Json::array({Json{{"id", "pn"}, {"vlanrange", Json::parse("[[100,101]]")}}}),
+                               std::move(d));
+  });
+  EXPECT_EQ(shrink.status().code(), Errc::kConflict);
+  // Deleting frees the id for the next one.
+  auto del = call([](ViperFlow& v, Done d) {
+    v.delete_logical_networks(Json::array({Json{{"id", "a"}}}), std::move(d));
+  });
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(*del, (Json{{"status", "OK"}}));
+  EXPECT_EQ((*create_log(Json{{"id", "f"}, {"physicalnetwork", "pn"}}))[0]["vlanid"], 100);
+  for (const char* id : {"b", "c", "f"}) {
+    auto r = call([id](ViperFlow& v, Done d) {
+      v.delete_logical_networks(Json::array({Json{{"id", id}}}), std::move(d));
+    });
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+  }
+  EXPECT_TRUE(del_phys().ok());
+  auto empty = call([](ViperFlow& v, Done d) { v.list_logical_networks(Json::object(), std::move(d)); });
+  EXPECT_EQ(*empty, Json::array());
+}
+
+TEST_F(ViperFlowTest, ABatchIsOneTransaction) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  // The second network is bad: neither is created.
+  auto r = call([](ViperFlow& v, Done d) {
+    v.create_logical_networks(Json::parse(R"([{"id": "x", "physicalnetwork": "pn"},
+                                              {"id": "y", "physicalnetwork": "pn", "vlanid": 99}])"),
+                              std::move(d));
+  });
+  EXPECT_EQ(r.status().code(), Errc::kInvalidArgument);
+  auto listed = call([](ViperFlow& v, Done d) { v.list_logical_networks(Json::object(), std::move(d)); });
+  EXPECT_EQ(*listed, Json::array());
+  // Explicit ids are allocated first: the automatic one does not take 10 from the explicit one.
+  auto ok = call([](ViperFlow& v, Done d) {
+    v.create_logical_networks(Json::parse(R"([{"id": "auto", "physicalnetwork": "pn"},
+                                              {"id": "ten", "physicalnetwork": "pn", "vlanid": 10}])"),
+                              std::move(d));
+  });
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  std::map<std::string, int> got;
+  for (const auto& n : *ok) got[n["id"]] = n["vlanid"];
+  EXPECT_EQ(got["ten"], 10);
+  EXPECT_EQ(got["auto"], 11);
+}
+
+// Two clients allocating from one physical network at once never get the same VLAN.
+TEST_F(ViperFlowTest, ConcurrentAllocationsNeverCollide) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[1,100]]")}}).ok());
+  int done = 0;
+  std::vector<int> vlans;
+  std::vector<std::unique_ptr<ViperFlow>> vfs;
+  vfs.push_back(std::make_unique<ViperFlow>(*db_));
+  vfs.push_back(std::make_unique<ViperFlow>(*db2_));
+  for (int i = 0; i < 40; ++i)
+    vfs[i % 2]->create_logical_networks(Json::array({Json{{"physicalnetwork", "pn"}}}), [&](Result<Json> r) {
+      ++done;
+      ASSERT_TRUE(r.ok()) << r.status().to_string();
+      vlans.push_back((*r)[0]["vlanid"]);
+    });
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (done < 40 && std::chrono::steady_clock::now() < deadline)
+    if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
+  ASSERT_EQ(done, 40);
+  std::sort(vlans.begin(), vlans.end());
+  EXPECT_EQ(std::adjacent_find(vlans.begin(), vlans.end()), vlans.end()) << "a VLAN was allocated twice";
+  EXPECT_EQ(vlans.back(), 40);
+}
+
+TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
+  auto lit = api::parse_literal("[[100, 200], (1, 2)]");
+  ASSERT_TRUE(lit.ok());
+  EXPECT_EQ(*lit, Json::parse("[[100,200],[1,2]]"));
+  EXPECT_EQ(*api::parse_literal("{'a': True, 'b': None, 'c': 'it\\'s'}"),
+            (Json{{"a", true}, {"b", nullptr}, {"c", "it's"}}));
+  EXPECT_FALSE(api::parse_literal("os.system('x')").ok());
+  EXPECT_FALSE(api::parse_literal("[1,").ok());
+
+  api::HttpRequest get{
+      "GET", "/viperflow/createphysicalnetwork?id=pn%201&vlanrange=`[[1,2]]`&isexternal=`False`", ""};
+  auto p = api::parse_params(get);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)["id"], "pn 1");
+  EXPECT_EQ((*p)["vlanrange"], Json::parse("[[1,2]]"));
+  EXPECT_EQ((*p)["isexternal"], false);
+  api::HttpRequest form{"POST", "/viperflow/x", "id=a&mtu=1500"};
+  EXPECT_EQ((*api::parse_params(form))["mtu"], "1500");
+  api::HttpRequest body{"POST", "/viperflow/x", R"({"networks": [{"id": "a"}]})"};
+  EXPECT_EQ((*api::parse_params(body))["networks"][0]["id"], "a");
+  api::HttpRequest broken{"POST", "/viperflow/x", "{\"id\": "};
+  EXPECT_EQ(api::parse_params(broken).status().code(), Errc::kInvalidArgument);
+  api::HttpRequest bad_literal{"GET", "/viperflow/x?vlanrange=`[[1,2]`", ""};
+  EXPECT_FALSE(api::parse_params(bad_literal).ok());
+}
+
+}  // namespace
+}  // namespace vlcp::model
