@@ -1,5 +1,7 @@
 #include "model/viperflow.h"
 
+#include "model/common.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -11,29 +13,11 @@
 namespace vlcp::model {
 namespace {
 
+using namespace detail;
+
 constexpr const char* kPhysicalNetworkType = "vlcp.utils.networkmodel.PhysicalNetwork";
 constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
 constexpr int64_t kMaxVlan = 4095, kMaxVni = (1 << 24) - 1;
-
-Status bad(const std::string& m) {
-  return make_error(Errc::kInvalidArgument, m);
-}
-
-// An integer parameter: a JSON integer, or (from a query string or form) its decimal text.
-std::optional<int64_t> as_int(const Json& v) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_string()) {
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    return std::stoll(s);
-  }
-  return std::nullopt;
-}
-
-std::string text(const Json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
 
 struct Range {
   int64_t lo, hi;
@@ -69,66 +53,6 @@ bool in_ranges(const std::vector<Range>& ranges, int64_t x) {
   return false;
 }
 
-Result<std::string> id_param(const Json& spec, const char* field, bool required) {
-  auto it = spec.find(field);
-  if (it == spec.end() || it->is_null()) {
-    if (required) return bad(std::string("missing parameter ") + field);
-    return new_id();
-  }
-  if (!it->is_string() && !it->is_number_integer()) return bad(std::string(field) + " must be a string");
-  std::string id = text(*it);
-  if (id.empty()) return bad(std::string(field) + " must not be empty");
-  return id;
-}
-
-// Reads keys inside a transaction body; `pending` when one is not fetched yet (the body
-// returns and runs again).
-struct Reader {
-  db::TxnContext& ctx;
-  bool pending = false;
-  const Json* get(const std::string& key) {
-    db::Lookup l = ctx.get(key);
-    if (!l.fetched) {
-      pending = true;
-      return nullptr;
-    }
-    return l.value();
-  }
-};
-
-Json dump(const std::string& key, const char* type, Json value) {
-  value["_type"] = type;
-  value["_key"] = key;
-  return value;
-}
-
-Json set_with(const Json* set, const std::string& key, bool add) {
-  Json members = set && set->contains("set") ? (*set)["set"] : Json::array();
-  Json out = Json::array();
-  for (const auto& m : members)
-    if (m != Json(key)) out.push_back(m);
-  if (add) out.push_back(key);
-  return Json{{"set", out}};
-}
-
-Json list_without(const Json& list, const std::string& key) {
-  Json out = Json::array();
-  if (list.is_array())
-    for (const auto& m : list)
-      if (m != Json(key)) out.push_back(m);
-  return out;
-}
-
-bool matches(const Json& value, const Json& filters, const std::set<std::string>& special) {
-  for (const auto& [k, want] : filters.items()) {
-    if (special.count(k)) continue;
-    auto it = value.find(k);
-    if (it == value.end()) return false;
-    if (*it != want && !(want.is_string() && text(*it) == want.get<std::string>())) return false;
-  }
-  return true;
-}
-
 // The allocation field a physical network type uses for its logical networks.
 const char* id_field(const std::string& type) {
   return type == "vlan" ? "vlanid" : type == "vxlan" ? "vni" : nullptr;
@@ -140,52 +64,10 @@ int64_t range_max(const std::string& type) {
   return type == "vlan" ? kMaxVlan : kMaxVni;
 }
 
-Result<Json> checked_specs(const Json& specs, const char* what) {
-  if (!specs.is_array() || specs.empty())
-    return bad(std::string(what) + " must be a non-empty list of objects");
-  for (const auto& s : specs)
-    if (!s.is_object()) return bad(std::string(what) + " must be a non-empty list of objects");
-  return specs;
-}
-
-// The keys a batch names by id: `fixed`, then each spec's key (and map key, when given).
-Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
-                                            std::string (*key_of)(const std::string&),
-                                            std::string (*map_of)(const std::string&)) {
-  auto checked = checked_specs(specs, "networks");
-  if (!checked.ok()) return checked.error();
-  for (const auto& spec : specs) {
-    auto id = id_param(spec, "id", true);
-    if (!id.ok()) return id.error();
-    fixed.push_back(key_of(*id));
-    if (map_of) fixed.push_back(map_of(*id));
-  }
-  return fixed;
-}
-
 // The physical network map beside a physical network's key.
 std::string map_of_network_key(const std::string& network_key) {
   static const std::string prefix = "viperflow.physicalnetwork.";
   return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
-}
-
-// Runs a transaction whose body fills `out`; answers `out` on success.
-void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(Reader&, Json& out)> body,
-         Done done) {
-  auto out = std::make_shared<Json>();
-  db.writewalk(
-      std::move(keys),
-      [body = std::move(body), out](db::TxnContext& ctx) -> Status {
-        Reader r{ctx};
-        *out = Json();
-        Status s = body(r, *out);
-        if (r.pending) return {};  // runs again with what it asked for
-        return s;
-      },
-      [done = std::move(done), out](Result<db::TxnResult> r) {
-        if (!r.ok()) return done(r.error());
-        done(*out);
-      });
 }
 
 }  // namespace

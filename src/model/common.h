@@ -1,0 +1,63 @@
+// What the model's objects share: parameter checks, transactions that build their answer,
+// VLCP's dump format, sets and filters. Internal to src/model.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "db/objectdb.h"
+
+namespace vlcp::model::detail {
+
+using Json = nlohmann::json;
+using Done = std::function<void(Result<Json>)>;
+
+Status bad(const std::string& m);
+// An integer parameter: a JSON integer, or (from a query string or form) its decimal text.
+std::optional<int64_t> as_int(const Json& v);
+// A parameter as text (strings as they are, other values as JSON).
+std::string text(const Json& v);
+// An id parameter; when absent and not required, a new id.
+Result<std::string> id_param(const Json& spec, const char* field, bool required);
+
+// Reads keys inside a transaction body; `pending` when one is not fetched yet (the body
+// returns and runs again).
+struct Reader {
+  db::TxnContext& ctx;
+  bool pending = false;
+  const Json* get(const std::string& key) {
+    db::Lookup l = ctx.get(key);
+    if (!l.fetched) {
+      pending = true;
+      return nullptr;
+    }
+    return l.value();
+  }
+};
+
+// An object as VLCP's API shows it: its fields, "_type" and "_key".
+Json dump(const std::string& key, const char* type, Json value);
+// A set object ({"set": [keys]}) with `key` added or removed.
+Json set_with(const Json* set, const std::string& key, bool add);
+Json list_without(const Json& list, const std::string& key);
+// Whether an object has every filter's value (text-equal for string filters); `special`
+// filters are the caller's.
+bool matches(const Json& value, const Json& filters, const std::set<std::string>& special);
+// A batch: a non-empty list of objects.
+Result<Json> checked_specs(const Json& specs, const char* what);
+// The keys a batch names by id: `fixed`, then each spec's key (and map key, when given).
+Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
+                                            std::string (*key_of)(const std::string&),
+                                            std::string (*map_of)(const std::string&));
+// Runs a transaction whose body fills `out`; answers `out` on success. The body returns early
+// (anything) when the Reader is pending: it runs again with the keys it asked for.
+void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(Reader&, Json& out)> body,
+         Done done);
+
+}  // namespace vlcp::model::detail
