@@ -12,26 +12,31 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
   struct Kind {
     const char* singular;
     const char* plural;
+    const char* batch;  // the batch form's parameter
     Call create, update, remove, list;
   };
   const Kind kinds[] = {
-      {"physicalnetwork", "physicalnetworks", &model::ViperFlow::create_physical_networks,
+      {"physicalnetwork", "physicalnetworks", "networks", &model::ViperFlow::create_physical_networks,
        &model::ViperFlow::update_physical_networks, &model::ViperFlow::delete_physical_networks,
        &model::ViperFlow::list_physical_networks},
-      {"logicalnetwork", "logicalnetworks", &model::ViperFlow::create_logical_networks,
+      {"logicalnetwork", "logicalnetworks", "networks", &model::ViperFlow::create_logical_networks,
        &model::ViperFlow::update_logical_networks, &model::ViperFlow::delete_logical_networks,
        &model::ViperFlow::list_logical_networks},
+      {"subnet", "subnets", "subnets", &model::ViperFlow::create_subnets, nullptr,
+       &model::ViperFlow::delete_subnets, &model::ViperFlow::list_subnets},
+      {"logicalport", "logicalports", "ports", &model::ViperFlow::create_logical_ports, nullptr,
+       &model::ViperFlow::delete_logical_ports, &model::ViperFlow::list_logical_ports},
   };
   for (const Kind& k : kinds) {
-    auto bind = [db](Call fn, bool batch) {
-      return [db, fn, batch](const json& params, ApiDone done) {
+    auto bind = [db, field = std::string(k.batch)](Call fn, bool batch) {
+      return [db, fn, batch, field](const json& params, ApiDone done) {
         auto d = db();
         if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
         json arg;
         if (batch) {
-          if (!params.contains("networks"))
-            return done(make_error(Errc::kInvalidArgument, "missing parameter networks=[{...}, ...]"));
-          arg = params["networks"];
+          if (!params.contains(field))
+            return done(make_error(Errc::kInvalidArgument, "missing parameter " + field + "=[{...}, ...]"));
+          arg = params[field];
         } else {
           arg = json::array({params});
         }
@@ -43,8 +48,10 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
     api.add("viperflow", "create" + s, "create one " + s + " (returns a list of one)", bind(k.create, false));
     api.add("viperflow", "create" + p, "create several in one transaction: networks=[{...}]",
             bind(k.create, true));
-    api.add("viperflow", "update" + s, "update one " + s + " by id", bind(k.update, false));
-    api.add("viperflow", "update" + p, "update several in one transaction", bind(k.update, true));
+    if (k.update) {
+      api.add("viperflow", "update" + s, "update one " + s + " by id", bind(k.update, false));
+      api.add("viperflow", "update" + p, "update several in one transaction", bind(k.update, true));
+    }
     api.add("viperflow", "delete" + s, "delete one " + s + " by id", bind(k.remove, false));
     api.add("viperflow", "delete" + p, "delete several in one transaction", bind(k.remove, true));
     api.add("viperflow", "list" + p, "list, filtered by any attribute (id=, ...)",

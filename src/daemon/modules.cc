@@ -6,6 +6,7 @@
 #include "api/viperflow_api.h"
 #include "base/log.h"
 #include "db/settings.h"
+#include "model/viperflow.h"
 
 namespace vlcp::daemon {
 
@@ -131,6 +132,7 @@ class ObjectDbModule final : public io::Module {
   Status start() override {
     VLCP_ASSIGN_OR_RETURN(rt_.store, db::open_store(rt_.loop, rt_.settings.db));
     rt_.objectdb = std::make_shared<db::ObjectDb>(rt_.loop, *rt_.store);
+    model::declare_indices(*rt_.objectdb);
     VLCP_LOG(kInfo, "db") << "ObjectDB on " << rt_.store->describe();
     return {};
   }

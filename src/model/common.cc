@@ -113,4 +113,10 @@ void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(R
       });
 }
 
+void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
+                 const Json& next_set) {
+  for (const auto& [k, m] : maps) r.ctx.write(k, m);
+  r.ctx.write(set_key, next_set);
+}
+
 }  // namespace vlcp::model::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -55,6 +56,10 @@ Result<Json> checked_specs(const Json& specs, const char* what);
 Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
                                             std::string (*key_of)(const std::string&),
                                             std::string (*map_of)(const std::string&));
+// The end of a batch: the maps it changed, and its set.
+void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
+                 const Json& next_set);
+
 // Runs a transaction whose body fills `out`; answers `out` on success. The body returns early
 // (anything) when the Reader is pending: it runs again with the keys it asked for.
 void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(Reader&, Json& out)> body,

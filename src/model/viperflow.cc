@@ -228,7 +228,8 @@ void ViperFlow::delete_physical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::list_physical_networks(Json filters, Done done) {
-  list(kPhysicalNetworkSet, kPhysicalNetworkType, std::move(filters), std::move(done));
+  list_set(ListOf{kPhysicalNetworkSet, kPhysicalNetworkType, physical_network_key}, std::move(filters),
+           std::move(done));
 }
 
 // ---- logical networks ---------------------------------------------------------------------------
@@ -336,8 +337,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
           d["physicalnetwork"] = dump(phys_key, kPhysicalNetworkType, *phys);
           out.push_back(d);
         }
-        for (auto& [k, m] : maps) r.ctx.write(k, m);
-        r.ctx.write(kLogicalNetworkSet, next_set);
+        write_batch(r, maps, kLogicalNetworkSet, next_set);
         return {};
       },
       std::move(done));
@@ -442,8 +442,7 @@ void ViperFlow::delete_logical_networks(Json specs, Done done) {
           r.ctx.write(logical_network_map_key(id), std::nullopt);
           next_set = set_with(&next_set, key, false);
         }
-        for (auto& [k, m] : maps) r.ctx.write(k, m);
-        r.ctx.write(kLogicalNetworkSet, next_set);
+        write_batch(r, maps, kLogicalNetworkSet, next_set);
         out = Json{{"status", "OK"}};
         return {};
       },
@@ -451,53 +450,9 @@ void ViperFlow::delete_logical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::list_logical_networks(Json filters, Done done) {
-  list(kLogicalNetworkSet, kLogicalNetworkType, std::move(filters), std::move(done));
-}
-
-// Every member of a set (or the one named by id) that matches the filters, dumped; a logical
-// network's physical network nested, as VLCP's strong references are.
-void ViperFlow::list(const char* set_key, const char* type, Json filters, Done done) {
-  if (!filters.is_object()) return done(bad("filters must be an object"));
-  bool logical = std::string(type) == kLogicalNetworkType;
-  std::optional<std::string> only;
-  if (filters.contains("id"))
-    only = logical ? logical_network_key(text(filters["id"])) : physical_network_key(text(filters["id"]));
-  if (logical && filters.contains("physicalnetwork"))
-    filters["physicalnetwork"] = physical_network_key(text(filters["physicalnetwork"]));
-  std::string set = set_key;
-  auto result = std::make_shared<Json>();
-  db_.walk(
-      {only ? *only : set},
-      [set, only, filters, logical, type, result](db::WalkContext& ctx) {
-        std::vector<std::string> members;
-        if (only) {
-          members.push_back(*only);
-        } else {
-          db::Lookup s = ctx.get(set);
-          if (!s.fetched) return;
-          if (s.value())
-            for (const auto& m : s.value()->value("set", Json::array())) members.push_back(text(m));
-        }
-        *result = Json::array();
-        for (const auto& key : members) {
-          db::Lookup l = ctx.get(key);
-          if (!l.fetched || !l.value()) continue;
-          if (!matches(*l.value(), filters, {"id"})) continue;
-          Json d = dump(key, type, *l.value());
-          if (logical) {
-            std::string phys = l.value()->value("physicalnetwork", "");
-            db::Lookup p = ctx.get(phys);
-            if (!p.fetched) continue;
-            d["physicalnetwork"] =
-                p.value() ? dump(phys, kPhysicalNetworkType, *p.value()) : Json{{"_ref", phys}};
-          }
-          result->push_back(d);
-        }
-      },
-      [done = std::move(done), result](Result<db::WalkResult> r) {
-        if (!r.ok()) return done(r.error());
-        done(*result);
-      });
+  list_set(ListOf{kLogicalNetworkSet, kLogicalNetworkType, logical_network_key, "physicalnetwork",
+                  "physicalnetwork", physical_network_key, kPhysicalNetworkType},
+           std::move(filters), std::move(done));
 }
 
 }  // namespace vlcp::model

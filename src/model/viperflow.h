@@ -1,6 +1,7 @@
 // VLCP's network model (viperflow) in ObjectDB, with VLCP's keys and semantics: physical
-// networks (vlan, vxlan, native, local) with their id ranges and allocations, and logical
-// networks allocated from them. Every call is one transaction (batch forms included), takes
+// networks (vlan, vxlan, native, local) with their id ranges and allocations, logical networks
+// allocated from them, subnets (IPv4 pools) and logical ports (addresses from the pools, MAC
+// and IP unique per network). Every call is one transaction (batch forms included), takes
 // JSON parameters as the WebAPI passes them and answers as VLCP does: created and updated
 // objects dumped ({"_type", "_key", fields; references nested}), {"status": "OK"} for deletes.
 #pragma once
@@ -25,6 +26,16 @@ inline constexpr const char* kPhysicalNetworkSet = "viperflow.physicalnetworkset
 std::string logical_network_key(const std::string& id);
 std::string logical_network_map_key(const std::string& id);
 inline constexpr const char* kLogicalNetworkSet = "viperflow.logicalnetworkset";
+std::string subnet_key(const std::string& id);
+std::string subnet_map_key(const std::string& id);
+inline constexpr const char* kSubnetSet = "viperflow.subnetset";
+std::string logical_port_key(const std::string& id);
+inline constexpr const char* kLogicalPortSet = "viperflow.logicalportset";
+
+// The indices and cascades the model needs, declared on a database before it is used: a
+// logical port's MAC and its IP are unique within its logical network; deleting a port deletes
+// its VXLAN location record.
+void declare_indices(db::ObjectDb& db);
 
 // A random id in uuid form (VLCP's default ids).
 std::string new_id();
@@ -44,8 +55,25 @@ class ViperFlow {
   void delete_logical_networks(Json specs, Done done);
   void list_logical_networks(Json filters, Done done);
 
+  void create_subnets(Json specs, Done done);
+  void delete_subnets(Json specs, Done done);
+  void list_subnets(Json filters, Done done);
+
+  void create_logical_ports(Json specs, Done done);
+  void delete_logical_ports(Json specs, Done done);
+  void list_logical_ports(Json filters, Done done);
+
  private:
-  void list(const char* set_key, const char* type, Json filters, Done done);
+  struct ListOf {
+    const char* set_key;
+    const char* type;
+    std::string (*key_of)(const std::string&);
+    const char* parent_param = nullptr;  // the filter naming the parent by id
+    const char* parent_field = nullptr;  // where the object keeps the parent's key
+    std::string (*parent_key)(const std::string&) = nullptr;
+    const char* parent_type = nullptr;
+  };
+  void list_set(const ListOf& of, Json filters, Done done);
   db::ObjectDb& db_;
 };
 

@@ -29,6 +29,8 @@ class ViperFlowTest : public ::testing::Test {
     store_ = std::move(*s);
     db_ = std::make_unique<db::ObjectDb>(loop_, *store_);
     db2_ = std::make_unique<db::ObjectDb>(loop_, *store_);
+    declare_indices(*db_);
+    declare_indices(*db2_);
   }
   void TearDown() override {
     db2_.reset();
@@ -188,6 +190,112 @@ TEST_F(ViperFlowTest, ConcurrentAllocationsNeverCollide) {
   std::sort(vlans.begin(), vlans.end());
   EXPECT_EQ(std::adjacent_find(vlans.begin(), vlans.end()), vlans.end()) << "a VLAN was allocated twice";
   EXPECT_EQ(vlans.back(), 40);
+}
+
+TEST_F(ViperFlowTest, SubnetsValidateTheirAddresses) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  auto sub = [&](Json spec) {
+    if (!spec.contains("logicalnetwork")) spec["logicalnetwork"] = "ln";
+    return call([spec](ViperFlow& v, Done d) { v.create_subnets(Json::array({spec}), std::move(d)); });
+  };
+  for (Json bad :
+       {Json{{"cidr", "10.0.0.0/33"}}, Json{{"cidr", "10.0.0.1/24"}}, Json{{"cidr", "nope"}},
+        Json{{"cidr", "10.0.0.0/24"}, {"gateway", "10.0.1.1"}},
+        Json{{"cidr", "10.0.0.0/24"}, {"allocated_start", "10.0.0.200"}, {"allocated_end", "10.0.0.100"}},
+        Json{{"cidr", "10.0.0.0/24"}, {"host_routes", Json::parse(R"([["10.1.0.0/16"]])")}},
+        Json::object()}) {
+    SCOPED_TRACE(bad.dump());
+    EXPECT_EQ(sub(bad).status().code(), Errc::kInvalidArgument);
+  }
+  auto ok = sub(Json{{"id", "s1"}, {"cidr", "10.0.0.0/24"}, {"gateway", "10.0.0.1"}});
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ((*ok)[0]["allocated_start"], "10.0.0.1");
+  EXPECT_EQ((*ok)[0]["allocated_end"], "10.0.0.254");
+  EXPECT_EQ((*ok)[0]["network"]["_key"], "viperflow.logicnetwork.ln");
+  EXPECT_EQ(sub(Json{{"id", "s2"}, {"logicalnetwork", "nope"}, {"cidr", "10.0.0.0/24"}}).status().code(),
+            Errc::kNotFound);
+  // The logical network cannot go while it has the subnet.
+  auto del = call([](ViperFlow& v, Done d) {
+    v.delete_logical_networks(Json::array({Json{{"id", "ln"}}}), std::move(d));
+  });
+  EXPECT_EQ(del.status().code(), Errc::kConflict);
+}
+
+TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_subnets(Json::parse(R"([{"id": "s", "logicalnetwork": "ln", "cidr": "192.168.1.0/29",
+                                                  "gateway": "192.168.1.1"}])"),
+                                 std::move(d));
+              }).ok());
+  auto port = [&](Json spec) {
+    spec["logicalnetwork"] = "ln";
+    return call([spec](ViperFlow& v, Done d) { v.create_logical_ports(Json::array({spec}), std::move(d)); });
+  };
+  auto p1 = port(Json{{"id", "p1"}, {"subnet", "s"}, {"mac_address", "02:00:00:00:00:01"}});
+  ASSERT_TRUE(p1.ok()) << p1.status().to_string();
+  EXPECT_EQ((*p1)[0]["ip_address"], "192.168.1.2");  // the gateway is skipped
+  EXPECT_EQ((*p1)[0]["network"]["_key"], "viperflow.logicnetwork.ln");
+  EXPECT_EQ(port(Json{{"id", "p2"}, {"subnet", "s"}, {"mac_address", "02:00:00:00:00:01"}}).status().code(),
+            Errc::kAlreadyExists);  // the same MAC in the same network
+  EXPECT_EQ(port(Json{{"id", "p2"}, {"subnet", "s"}, {"ip_address", "192.168.1.2"}}).status().code(),
+            Errc::kConflict);
+  EXPECT_EQ(port(Json{{"id", "p2"}, {"subnet", "s"}, {"ip_address", "192.168.1.1"}}).status().code(),
+            Errc::kInvalidArgument);  // the gateway
+  EXPECT_EQ(port(Json{{"id", "p2"}, {"subnet", "s"}, {"ip_address", "192.168.2.3"}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(port(Json{{"id", "p2"}, {"mac_address", "02:00:00:00:00"}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ((*port(Json{{"id", "p2"}, {"subnet", "s"}, {"ip_address", "192.168.1.6"}}))[0]["ip_address"],
+            "192.168.1.6");
+  for (const char* id : {"p3", "p4", "p5"}) ASSERT_TRUE(port(Json{{"id", id}, {"subnet", "s"}}).ok()) << id;
+  EXPECT_EQ(port(Json{{"id", "p6"}, {"subnet", "s"}}).status().code(), Errc::kResourceExhausted);
+  auto subnet_del = call([](ViperFlow& v, Done d) {
+    v.delete_subnets(Json::array({Json{{"id", "s"}}}), std::move(d));
+  });
+  EXPECT_EQ(subnet_del.status().code(), Errc::kConflict);
+  // Deleting a port frees its address and its MAC.
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.delete_logical_ports(Json::array({Json{{"id", "p1"}}}), std::move(d));
+              }).ok());
+  auto again = port(Json{{"id", "p7"}, {"subnet", "s"}, {"mac_address", "02:00:00:00:00:01"}});
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ((*again)[0]["ip_address"], "192.168.1.2");
+  auto listed = call([](ViperFlow& v, Done d) {
+    v.list_logical_ports(Json{{"logicalnetwork", "ln"}}, std::move(d));
+  });
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 5u);
+}
+
+// Two clients taking addresses from one subnet at once never get the same one.
+TEST_F(ViperFlowTest, ConcurrentAddressAllocationsNeverCollide) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_subnets(
+                    Json::parse(R"([{"id": "s", "logicalnetwork": "ln", "cidr": "10.1.0.0/24"}])"),
+                    std::move(d));
+              }).ok());
+  int done = 0;
+  std::vector<std::string> ips;
+  ViperFlow a(*db_), b(*db2_);
+  for (int i = 0; i < 40; ++i)
+    (i % 2 ? a : b)
+        .create_logical_ports(Json::array({Json{{"logicalnetwork", "ln"}, {"subnet", "s"}}}),
+                              [&](Result<Json> r) {
+                                ++done;
+                                ASSERT_TRUE(r.ok()) << r.status().to_string();
+                                ips.push_back((*r)[0]["ip_address"]);
+                              });
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (done < 40 && std::chrono::steady_clock::now() < deadline)
+    if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
+  ASSERT_EQ(done, 40);
+  std::sort(ips.begin(), ips.end());
+  EXPECT_EQ(std::adjacent_find(ips.begin(), ips.end()), ips.end()) << "an address was allocated twice";
 }
 
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
