@@ -22,10 +22,11 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
       {"logicalnetwork", "logicalnetworks", "networks", &model::ViperFlow::create_logical_networks,
        &model::ViperFlow::update_logical_networks, &model::ViperFlow::delete_logical_networks,
        &model::ViperFlow::list_logical_networks},
-      {"subnet", "subnets", "subnets", &model::ViperFlow::create_subnets, nullptr,
+      {"subnet", "subnets", "subnets", &model::ViperFlow::create_subnets, &model::ViperFlow::update_subnets,
        &model::ViperFlow::delete_subnets, &model::ViperFlow::list_subnets},
-      {"logicalport", "logicalports", "ports", &model::ViperFlow::create_logical_ports, nullptr,
-       &model::ViperFlow::delete_logical_ports, &model::ViperFlow::list_logical_ports},
+      {"logicalport", "logicalports", "ports", &model::ViperFlow::create_logical_ports,
+       &model::ViperFlow::update_logical_ports, &model::ViperFlow::delete_logical_ports,
+       &model::ViperFlow::list_logical_ports},
   };
   for (const Kind& k : kinds) {
     auto bind = [db, field = std::string(k.batch)](Call fn, bool batch) {

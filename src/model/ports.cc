@@ -246,6 +246,46 @@ void ViperFlow::delete_subnets(Json specs, Done done) {
       std::move(done));
 }
 
+void ViperFlow::update_subnets(Json specs, Done done) {
+  auto keys = batch_keys(specs, {}, subnet_key, subnet_map_key);
+  if (!keys.ok()) return done(keys.error());
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        out = Json::array();
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]), key = subnet_key(id);
+          const Json* subnet = r.get(key);
+          const Json* map = r.get(subnet_map_key(id));
+          if (r.pending) return {};
+          if (!subnet) return make_error(Errc::kNotFound, "no subnet " + id);
+          for (const char* fixed : {"logicalnetwork", "network", "isexternal", "router"})
+            if (spec.contains(fixed) && (!subnet->contains(fixed) || (*subnet)[fixed] != spec[fixed]))
+              return bad(std::string(fixed) + " of subnet " + id + " cannot change here");
+          Json value = *subnet;
+          for (const auto& [k, v] : spec.items())
+            if (k != "id") value[k] = v;
+          // A new cidr or range recomputes the defaults, then must keep every allocated address.
+          if (spec.contains("cidr") && !spec.contains("allocated_start")) value.erase("allocated_start");
+          if (spec.contains("cidr") && !spec.contains("allocated_end")) value.erase("allocated_end");
+          if (Status st = check_subnet(value); !st.ok()) return st;
+          auto pool = pool_of(value);
+          if (!pool.ok()) return pool.error();
+          Json allocated = map ? map->value("allocated_ips", Json::object()) : Json::object();
+          for (const auto& [ip, owner] : allocated.items()) {
+            uint32_t a = static_cast<uint32_t>(std::stoull(ip));
+            if (a < pool->start || a > pool->end || (pool->gateway && a == *pool->gateway))
+              return make_error(Errc::kConflict, ip_text(a) + " is allocated to " + text(owner) +
+                                                     ": the new pool must keep it");
+          }
+          r.ctx.write(key, value);
+          out.push_back(dump(key, kSubnetType, value));
+        }
+        return {};
+      },
+      std::move(done));
+}
+
 // ---- logical ports -----------------------------------------------------------------------------------
 
 void ViperFlow::create_logical_ports(Json specs, Done done) {
@@ -347,6 +387,63 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
           out.push_back(d);
         }
         write_batch(r, maps, kLogicalPortSet, next_set);
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::update_logical_ports(Json specs, Done done) {
+  auto keys = batch_keys(specs, {}, logical_port_key, nullptr);
+  if (!keys.ok()) return done(keys.error());
+  for (const auto& spec : specs)
+    if (spec.contains("mac_address"))
+      if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
+  run(
+      db_, *keys,
+      [specs](Reader& r, Json& out) -> Status {
+        out = Json::array();
+        std::map<std::string, Json> maps;
+        for (const auto& spec : specs) {
+          std::string id = text(spec["id"]), key = logical_port_key(id);
+          const Json* port = r.get(key);
+          if (r.pending) return {};
+          if (!port) return make_error(Errc::kNotFound, "no logical port " + id);
+          for (const char* fixed : {"logicalnetwork", "network", "subnet"})
+            if (spec.contains(fixed))
+              return bad(std::string(fixed) + " of logical port " + id + " cannot change");
+          Json value = *port;
+          for (const auto& [k, v] : spec.items())
+            if (k != "id") value[k] = v;
+          if (spec.contains("ip_address") &&
+              (!port->contains("ip_address") || (*port)["ip_address"] != spec["ip_address"])) {
+            if (!port->contains("subnet"))
+              return bad("logical port " + id + " has no subnet to take an address from");
+            std::string skey = text((*port)["subnet"]);
+            std::string smap = "viperflow.subnetmap." + skey.substr(std::string("viperflow.subnet.").size());
+            const Json* subnet = r.get(skey);
+            const Json* sm = r.get(smap);
+            if (r.pending) return {};
+            if (!subnet || !sm) return make_error(Errc::kInternal, "logical port " + id + " lost its subnet");
+            if (!maps.count(smap)) maps[smap] = *sm;
+            auto pool = pool_of(*subnet);
+            if (!pool.ok()) return pool.error();
+            auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
+                                                       : std::nullopt;
+            if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
+            if (*want < pool->start || *want > pool->end || (pool->gateway && *want == *pool->gateway))
+              return bad("ip_address " + ip_text(*want) + " is not in the subnet's allocation range");
+            Json& allocated = maps[smap]["allocated_ips"];
+            if (allocated.contains(std::to_string(*want)))
+              return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken");
+            if (port->contains("ip_address"))
+              if (auto old = parse_ip(text((*port)["ip_address"]))) allocated.erase(std::to_string(*old));
+            allocated[std::to_string(*want)] = key;
+            value["ip_address"] = ip_text(*want);
+          }
+          r.ctx.write(key, value);
+          out.push_back(dump(key, kLogicalPortType, value));
+        }
+        for (const auto& [k, m] : maps) r.ctx.write(k, m);
         return {};
       },
       std::move(done));

@@ -56,10 +56,12 @@ class ViperFlow {
   void list_logical_networks(Json filters, Done done);
 
   void create_subnets(Json specs, Done done);
+  void update_subnets(Json specs, Done done);
   void delete_subnets(Json specs, Done done);
   void list_subnets(Json filters, Done done);
 
   void create_logical_ports(Json specs, Done done);
+  void update_logical_ports(Json specs, Done done);
   void delete_logical_ports(Json specs, Done done);
   void list_logical_ports(Json filters, Done done);
 

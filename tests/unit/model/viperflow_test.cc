@@ -298,6 +298,50 @@ TEST_F(ViperFlowTest, ConcurrentAddressAllocationsNeverCollide) {
   EXPECT_EQ(std::adjacent_find(ips.begin(), ips.end()), ips.end()) << "an address was allocated twice";
 }
 
+TEST_F(ViperFlowTest, UpdatesKeepPoolsAndAddressesConsistent) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_subnets(
+                    Json::parse(R"([{"id": "s", "logicalnetwork": "ln", "cidr": "10.2.0.0/24"}])"),
+                    std::move(d));
+              }).ok());
+  auto p = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(Json::parse(R"([{"id": "p", "logicalnetwork": "ln", "subnet": "s",
+                                            "ip_address": "10.2.0.50"}])"),
+                           std::move(d));
+  });
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  auto update_subnet = [&](Json spec) {
+    spec["id"] = "s";
+    return call([spec](ViperFlow& v, Done d) { v.update_subnets(Json::array({spec}), std::move(d)); });
+  };
+  EXPECT_EQ(update_subnet(Json{{"allocated_end", "10.2.0.40"}}).status().code(),
+            Errc::kConflict);  // .50 is used
+  EXPECT_EQ(update_subnet(Json{{"gateway", "10.2.0.50"}}).status().code(), Errc::kConflict);
+  EXPECT_EQ(update_subnet(Json{{"isexternal", true}}).status().code(), Errc::kInvalidArgument);
+  auto ok = update_subnet(Json{{"gateway", "10.2.0.1"}, {"dns_nameservers", Json::array({"10.2.0.2"})}});
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ((*ok)[0]["gateway"], "10.2.0.1");
+  auto update_port = [&](Json spec) {
+    spec["id"] = "p";
+    return call([spec](ViperFlow& v, Done d) { v.update_logical_ports(Json::array({spec}), std::move(d)); });
+  };
+  EXPECT_EQ(update_port(Json{{"ip_address", "10.2.0.1"}}).status().code(),
+            Errc::kInvalidArgument);  // the gateway
+  auto moved = update_port(Json{{"ip_address", "10.2.0.60"}, {"hostname", "web1"}});
+  ASSERT_TRUE(moved.ok()) << moved.status().to_string();
+  EXPECT_EQ((*moved)[0]["hostname"], "web1");
+  // The old address is free again, the new one taken.
+  auto q = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"id": "q", "logicalnetwork": "ln", "subnet": "s", "ip_address": "10.2.0.50"}])"),
+        std::move(d));
+  });
+  EXPECT_TRUE(q.ok()) << q.status().to_string();
+  EXPECT_EQ(update_port(Json{{"subnet", "other"}}).status().code(), Errc::kInvalidArgument);
+}
+
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
   auto lit = api::parse_literal("[[100, 200], (1, 2)]");
   ASSERT_TRUE(lit.ok());
