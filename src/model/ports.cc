@@ -508,10 +508,9 @@ void ViperFlow::list_logical_ports(Json filters, Done done) {
 
 // A set's members (or the one named by id) that match the filters, dumped; the parent
 // reference (if any) filtered by the parent's id and nested, as VLCP nests strong references.
-void ViperFlow::list_set(const ListOf& of, Json filters, Done done) {
+void ViperFlow::list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only) {
   if (!filters.is_object()) return done(bad("filters must be an object"));
-  std::optional<std::string> only;
-  if (filters.contains("id")) only = of.key_of(text(filters["id"]));
+  if (!only && of.key_of && filters.contains("id")) only = of.key_of(text(filters["id"]));
   if (of.parent_param && filters.contains(of.parent_param)) {
     Json parent = of.parent_key(text(filters[of.parent_param]));
     filters.erase(of.parent_param);

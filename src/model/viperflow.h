@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,9 @@ inline constexpr const char* kPhysicalNetworkSet = "viperflow.physicalnetworkset
 std::string logical_network_key(const std::string& id);
 std::string logical_network_map_key(const std::string& id);
 inline constexpr const char* kLogicalNetworkSet = "viperflow.logicalnetworkset";
+std::string physical_port_key(const std::string& vhost, const std::string& systemid,
+                              const std::string& bridge, const std::string& name);
+inline constexpr const char* kPhysicalPortSet = "viperflow.physicalportset";
 std::string subnet_key(const std::string& id);
 std::string subnet_map_key(const std::string& id);
 inline constexpr const char* kSubnetSet = "viperflow.subnetset";
@@ -55,6 +59,11 @@ class ViperFlow {
   void delete_logical_networks(Json specs, Done done);
   void list_logical_networks(Json filters, Done done);
 
+  void create_physical_ports(Json specs, Done done);
+  void update_physical_ports(Json specs, Done done);
+  void delete_physical_ports(Json specs, Done done);
+  void list_physical_ports(Json filters, Done done);
+
   void create_subnets(Json specs, Done done);
   void update_subnets(Json specs, Done done);
   void delete_subnets(Json specs, Done done);
@@ -75,7 +84,7 @@ class ViperFlow {
     std::string (*parent_key)(const std::string&) = nullptr;
     const char* parent_type = nullptr;
   };
-  void list_set(const ListOf& of, Json filters, Done done);
+  void list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only = std::nullopt);
   db::ObjectDb& db_;
 };
 

@@ -342,6 +342,44 @@ TEST_F(ViperFlowTest, UpdatesKeepPoolsAndAddressesConsistent) {
   EXPECT_EQ(update_port(Json{{"subnet", "other"}}).status().code(), Errc::kInvalidArgument);
 }
 
+TEST_F(ViperFlowTest, PhysicalPortsNameServersAndBridgesWithWildcards) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_phys(Json{{"id", "loc"}, {"type", "local"}}).ok());
+  auto port = [&](Json spec) {
+    return call([spec](ViperFlow& v, Done d) { v.create_physical_ports(Json::array({spec}), std::move(d)); });
+  };
+  auto any = port(Json{{"name", "eth1"}, {"physicalnetwork", "pn"}});
+  ASSERT_TRUE(any.ok()) << any.status().to_string();
+  EXPECT_EQ((*any)[0]["_key"], "viperflow.physicalport..%.%.eth1");  // vhost '', any server, any bridge
+  EXPECT_EQ((*any)[0]["physicalnetwork"]["_key"], "viperflow.physicalnetwork.pn");
+  EXPECT_TRUE(
+      port(Json{{"name", "eth1"}, {"systemid", "host-a"}, {"bridge", "br0"}, {"physicalnetwork", "pn"}})
+          .ok());
+  EXPECT_EQ(port(Json{{"name", "eth1"}, {"physicalnetwork", "pn"}}).status().code(), Errc::kAlreadyExists);
+  EXPECT_EQ(port(Json{{"name", "eth2"}, {"physicalnetwork", "loc"}}).status().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(port(Json{{"name", "eth2"}, {"physicalnetwork", "nope"}}).status().code(), Errc::kNotFound);
+  auto by_name = call([](ViperFlow& v, Done d) {
+    v.list_physical_ports(Json{{"name", "eth1"}}, std::move(d));
+  });
+  ASSERT_TRUE(by_name.ok());
+  ASSERT_EQ(by_name->size(), 1u);  // the exact one: systemid '%', bridge '%'
+  auto in_net = call([](ViperFlow& v, Done d) {
+    v.list_physical_ports(Json{{"physicalnetwork", "pn"}}, std::move(d));
+  });
+  EXPECT_EQ(in_net->size(), 2u);
+  // The physical network cannot go while it has ports.
+  auto del_net = [&] {
+    return call([](ViperFlow& v, Done d) {
+      v.delete_physical_networks(Json::array({Json{{"id", "pn"}}}), std::move(d));
+    });
+  };
+  EXPECT_EQ(del_net().status().code(), Errc::kConflict);
+  for (Json w : {Json{{"name", "eth1"}}, Json{{"name", "eth1"}, {"systemid", "host-a"}, {"bridge", "br0"}}})
+    ASSERT_TRUE(
+        call([w](ViperFlow& v, Done d) { v.delete_physical_ports(Json::array({w}), std::move(d)); }).ok());
+  EXPECT_TRUE(del_net().ok());
+}
+
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
   auto lit = api::parse_literal("[[100, 200], (1, 2)]");
   ASSERT_TRUE(lit.ok());

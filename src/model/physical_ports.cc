@@ -1,0 +1,179 @@
+// Physical ports (VLCP's viperflow): a port name on some servers' bridges that carries a
+// physical network. vhost, systemid and bridge may be '%' (any); the key holds all four, so a
+// port is found by exact lookup, and the most specific one is chosen where ports are bound.
+#include <map>
+#include <optional>
+
+#include "model/common.h"
+#include "model/viperflow.h"
+
+namespace vlcp::model {
+namespace {
+
+using namespace detail;
+
+constexpr const char* kPhysicalPortType = "vlcp.utils.networkmodel.PhysicalPort";
+constexpr const char* kPhysicalNetworkType = "vlcp.utils.networkmodel.PhysicalNetwork";
+
+// name, vhost ('' by default), systemid and bridge ('%' by default): VLCP's defaults.
+struct Where {
+  std::string name, vhost, systemid, bridge;
+};
+Result<Where> where_of(const Json& spec) {
+  auto name = id_param(spec, "name", true);
+  if (!name.ok()) return name.error();
+  Where w{*name, spec.contains("vhost") ? text(spec["vhost"]) : "",
+          spec.contains("systemid") ? text(spec["systemid"]) : "%",
+          spec.contains("bridge") ? text(spec["bridge"]) : "%"};
+  return w;
+}
+
+std::string map_of_network(const std::string& network_key) {
+  static const std::string prefix = "viperflow.physicalnetwork.";
+  return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
+}
+
+}  // namespace
+
+std::string physical_port_key(const std::string& vhost, const std::string& systemid,
+                              const std::string& bridge, const std::string& name) {
+  return "viperflow.physicalport." + db::escape_key_part(vhost) + "." + db::escape_key_part(systemid) + "." +
+         db::escape_key_part(bridge) + "." + db::escape_key_part(name);
+}
+
+void ViperFlow::create_physical_ports(Json specs, Done done) {
+  auto checked = checked_specs(specs, "ports");
+  if (!checked.ok()) return done(checked.error());
+  std::vector<std::string> keys{kPhysicalPortSet};
+  for (auto& spec : specs) {
+    auto w = where_of(spec);
+    if (!w.ok()) return done(w.error());
+    auto net = id_param(spec, "physicalnetwork", true);
+    if (!net.ok()) return done(net.error());
+    spec["name"] = w->name;
+    spec["vhost"] = w->vhost;
+    spec["systemid"] = w->systemid;
+    spec["bridge"] = w->bridge;
+    std::string key = physical_port_key(w->vhost, w->systemid, w->bridge, w->name);
+    if (Status s = db::check_key(key); !s.ok()) return done(s);
+    keys.insert(keys.end(), {key, physical_network_key(*net), physical_network_map_key(*net)});
+  }
+  run(
+      db_, keys,
+      [specs](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kPhysicalPortSet);
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        std::map<std::string, Json> maps;
+        out = Json::array();
+        for (const auto& spec : specs) {
+          std::string key = physical_port_key(text(spec["vhost"]), text(spec["systemid"]),
+                                              text(spec["bridge"]), text(spec["name"]));
+          std::string net_id = text(spec["physicalnetwork"]);
+          std::string net_key = physical_network_key(net_id), map_key = physical_network_map_key(net_id);
+          const Json* existing = r.get(key);
+          const Json* net = r.get(net_key);
+          const Json* map = r.get(map_key);
+          if (r.pending) return {};
+          if (existing) return make_error(Errc::kAlreadyExists, "physical port " + key + " exists");
+          if (!net) return make_error(Errc::kNotFound, "no physical network " + net_id);
+          if (net->value("type", "") == "local")
+            return bad("a local physical network has no physical ports (" + net_id + ")");
+          if (!maps.count(map_key))
+            maps[map_key] = map ? *map : Json{{"network", net_key}, {"ports", Json::array()}};
+          maps[map_key]["ports"].push_back(key);
+          Json value = spec;
+          value["physicalnetwork"] = net_key;
+          r.ctx.write(key, value);
+          next_set = set_with(&next_set, key, true);
+          Json d = dump(key, kPhysicalPortType, value);
+          d["physicalnetwork"] = dump(net_key, kPhysicalNetworkType, *net);
+          out.push_back(d);
+        }
+        write_batch(r, maps, kPhysicalPortSet, next_set);
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::update_physical_ports(Json specs, Done done) {
+  auto checked = checked_specs(specs, "ports");
+  if (!checked.ok()) return done(checked.error());
+  std::vector<std::string> keys;
+  for (const auto& spec : specs) {
+    auto w = where_of(spec);
+    if (!w.ok()) return done(w.error());
+    keys.push_back(physical_port_key(w->vhost, w->systemid, w->bridge, w->name));
+  }
+  run(
+      db_, keys,
+      [specs, keys](Reader& r, Json& out) -> Status {
+        out = Json::array();
+        for (size_t i = 0; i < specs.size(); ++i) {
+          const Json* port = r.get(keys[i]);
+          if (r.pending) return {};
+          if (!port) return make_error(Errc::kNotFound, "no physical port " + keys[i]);
+          if (specs[i].contains("physicalnetwork") &&
+              physical_network_key(text(specs[i]["physicalnetwork"])) != port->value("physicalnetwork", ""))
+            return bad("the physical network of physical port " + keys[i] + " cannot change");
+          Json value = *port;
+          for (const auto& [k, v] : specs[i].items())
+            if (k != "physicalnetwork") value[k] = v;
+          r.ctx.write(keys[i], value);
+          out.push_back(dump(keys[i], kPhysicalPortType, value));
+        }
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::delete_physical_ports(Json specs, Done done) {
+  auto checked = checked_specs(specs, "ports");
+  if (!checked.ok()) return done(checked.error());
+  std::vector<std::string> keys{kPhysicalPortSet};
+  for (const auto& spec : specs) {
+    auto w = where_of(spec);
+    if (!w.ok()) return done(w.error());
+    keys.push_back(physical_port_key(w->vhost, w->systemid, w->bridge, w->name));
+  }
+  run(
+      db_, keys,
+      [keys](Reader& r, Json& out) -> Status {
+        const Json* set = r.get(kPhysicalPortSet);
+        Json next_set = set ? *set : Json{{"set", Json::array()}};
+        std::map<std::string, Json> maps;
+        for (size_t i = 1; i < keys.size(); ++i) {
+          const Json* port = r.get(keys[i]);
+          if (r.pending) return {};
+          if (!port) return make_error(Errc::kNotFound, "no physical port " + keys[i]);
+          std::string map_key = map_of_network(port->value("physicalnetwork", ""));
+          const Json* map = r.get(map_key);
+          if (r.pending) return {};
+          if (map) {
+            if (!maps.count(map_key)) maps[map_key] = *map;
+            maps[map_key]["ports"] = list_without(maps[map_key]["ports"], keys[i]);
+          }
+          r.ctx.write(keys[i], std::nullopt);
+          next_set = set_with(&next_set, keys[i], false);
+        }
+        write_batch(r, maps, kPhysicalPortSet, next_set);
+        out = Json{{"status", "OK"}};
+        return {};
+      },
+      std::move(done));
+}
+
+void ViperFlow::list_physical_ports(Json filters, Done done) {
+  // By name: an exact lookup, with VLCP's defaults for vhost, systemid and bridge.
+  std::optional<std::string> only;
+  if (filters.is_object() && filters.contains("name")) {
+    auto w = where_of(filters);
+    if (!w.ok()) return done(w.error());
+    only = physical_port_key(w->vhost, w->systemid, w->bridge, w->name);
+    for (const char* f : {"name", "vhost", "systemid", "bridge"}) filters.erase(f);
+  }
+  list_set(ListOf{kPhysicalPortSet, kPhysicalPortType, nullptr, "physicalnetwork", "physicalnetwork",
+                  physical_network_key, kPhysicalNetworkType},
+           std::move(filters), std::move(done), only);
+}
+
+}  // namespace vlcp::model
