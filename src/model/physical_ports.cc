@@ -28,6 +28,9 @@ Result<Where> where_of(const Json& spec) {
   return w;
 }
 
+// The keys of the ports a batch names, after `fixed`.
+Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed);
+
 std::string map_of_network(const std::string& network_key) {
   static const std::string prefix = "viperflow.physicalnetwork.";
   return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
@@ -40,6 +43,19 @@ std::string physical_port_key(const std::string& vhost, const std::string& syste
   return "viperflow.physicalport." + db::escape_key_part(vhost) + "." + db::escape_key_part(systemid) + "." +
          db::escape_key_part(bridge) + "." + db::escape_key_part(name);
 }
+
+namespace {
+Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed) {
+  auto checked = checked_specs(specs, "ports");
+  if (!checked.ok()) return checked.error();
+  for (const auto& spec : specs) {
+    auto w = where_of(spec);
+    if (!w.ok()) return w.error();
+    fixed.push_back(physical_port_key(w->vhost, w->systemid, w->bridge, w->name));
+  }
+  return fixed;
+}
+}  // namespace
 
 void ViperFlow::create_physical_ports(Json specs, Done done) {
   auto checked = checked_specs(specs, "ports");
@@ -96,14 +112,9 @@ void ViperFlow::create_physical_ports(Json specs, Done done) {
 }
 
 void ViperFlow::update_physical_ports(Json specs, Done done) {
-  auto checked = checked_specs(specs, "ports");
-  if (!checked.ok()) return done(checked.error());
-  std::vector<std::string> keys;
-  for (const auto& spec : specs) {
-    auto w = where_of(spec);
-    if (!w.ok()) return done(w.error());
-    keys.push_back(physical_port_key(w->vhost, w->systemid, w->bridge, w->name));
-  }
+  auto named = port_keys(specs, {});
+  if (!named.ok()) return done(named.error());
+  std::vector<std::string> keys = *named;
   run(
       db_, keys,
       [specs, keys](Reader& r, Json& out) -> Status {
@@ -127,14 +138,9 @@ void ViperFlow::update_physical_ports(Json specs, Done done) {
 }
 
 void ViperFlow::delete_physical_ports(Json specs, Done done) {
-  auto checked = checked_specs(specs, "ports");
-  if (!checked.ok()) return done(checked.error());
-  std::vector<std::string> keys{kPhysicalPortSet};
-  for (const auto& spec : specs) {
-    auto w = where_of(spec);
-    if (!w.ok()) return done(w.error());
-    keys.push_back(physical_port_key(w->vhost, w->systemid, w->bridge, w->name));
-  }
+  auto named = port_keys(specs, {kPhysicalPortSet});
+  if (!named.ok()) return done(named.error());
+  std::vector<std::string> keys = *named;
   run(
       db_, keys,
       [keys](Reader& r, Json& out) -> Status {
