@@ -157,10 +157,13 @@ EmbeddedStore::~EmbeddedStore() {
 
 void EmbeddedStore::thread_main() {
   while (!stop_.load()) {
-    to_db_->run();
+    while (to_db_->run(1024)) {
+    }
+    if (!batch_.empty()) commit_batch();
     db_waker_.sleep_unless([this] { return stop_.load() || !to_db_->empty(); }, std::chrono::seconds(1));
   }
   to_db_->run();  // what the control thread asked before stopping still completes
+  if (!batch_.empty()) commit_batch();
 }
 
 void EmbeddedStore::read(std::vector<std::string> keys, bool with_time,
@@ -204,40 +207,53 @@ void EmbeddedStore::commit(Commit c, std::function<void(Result<Committed>)> done
     if (!c.read.count(k))
       return done(make_error(Errc::kInvalidArgument, "key " + k + " is written without having been read"));
   }
+  // Queued on the db thread; what is queued together commits together (one fsync).
   to_db([this, c = std::move(c), done = std::move(done)]() mutable {
-    std::vector<std::string> keys;
+    batch_.push_back(Pending{std::move(c), std::move(done)});
+  });
+}
+
+// One LMDB write transaction for every commit queued: each is checked against the state its
+// predecessors in the batch left (LMDB's transaction sees its own writes), a conflicting one
+// is answered kConflict and writes nothing, and the rest become durable with one fsync.
+void EmbeddedStore::commit_batch() {
+  std::vector<Pending> batch = std::move(batch_);
+  batch_.clear();
+  std::vector<Result<Committed>> results;
+  std::vector<std::vector<std::string>> keys(batch.size());
+  Status failed;
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(lmdb_->env, nullptr, 0, &txn);
+  if (rc) failed = lmdb_error(rc, "starting a commit");
+  uint64_t revision = revision_.load();
+  for (size_t i = 0; i < batch.size() && failed.ok(); ++i) {
+    Commit& c = batch[i].commit;
     Result<Committed> result = [&]() -> Result<Committed> {
-      MDB_txn* txn = nullptr;
-      int rc = mdb_txn_begin(lmdb_->env, nullptr, 0, &txn);
-      if (rc) return lmdb_error(rc, "starting a commit");
-      auto fail = [&](Status s) {
-        mdb_txn_abort(txn);
-        return s;
-      };
       std::map<std::string, Record> current;
       for (const auto& [k, seen] : c.read) {
-        uint64_t version = seen.version;
         MDB_val key = val(k), data;
         rc = mdb_get(txn, lmdb_->kv, &key, &data);
         Record r;
         if (rc == 0) {
           auto decoded = decode_record(data);
-          if (!decoded.ok()) return fail(decoded.error());
+          if (!decoded.ok()) return decoded.error();
           r = std::move(*decoded);
         } else if (rc != MDB_NOTFOUND) {
-          return fail(lmdb_error(rc, "reading " + k));
+          failed = lmdb_error(rc, "reading " + k);
+          return failed;
         }
-        if (r.version != version)
-          return fail(make_error(Errc::kConflict, "key " + k + " changed since it was read"));
+        if (r.version != seen.version)
+          return make_error(Errc::kConflict, "key " + k + " changed since it was read");
         current[k] = std::move(r);
       }
+      for (const auto& [k, value] : c.writes)
+        if (value && value->dump().size() > kMaxValueBytes)
+          return make_error(Errc::kInvalidArgument, "the value of " + k + " is over 64 MiB");
       int64_t ts = std::max({c.timestamp_us, now_us(), last_timestamp_us_ + 1});
       last_timestamp_us_ = ts;
       Committed out;
       for (auto& [k, value] : c.writes) {
         Record& r = current[k];
-        if (value && value->dump().size() > kMaxValueBytes)
-          return fail(make_error(Errc::kInvalidArgument, "the value of " + k + " is over 64 MiB"));
         Record next;
         next.version = r.version + 1;
         next.created_us = value && r.value ? r.created_us : (value ? ts : 0);
@@ -246,30 +262,43 @@ void EmbeddedStore::commit(Commit c, std::function<void(Result<Committed>)> done
         std::string bytes = encode_record(next);
         MDB_val key = val(k), data = val(bytes);
         rc = mdb_put(txn, lmdb_->kv, &key, &data, 0);
-        if (rc) return fail(lmdb_error(rc, "writing " + k));
-        keys.push_back(k);
+        if (rc) {  // the transaction is spoilt: the whole batch fails
+          failed = lmdb_error(rc, "writing " + k);
+          return failed;
+        }
+        keys[i].push_back(k);
         out.records[k] = std::move(next);
       }
-      out.revision = revision_.load() + 1;
-      std::string rev;
-      put64(rev, out.revision);
-      MDB_val rk = val(kRevisionKey), rd = val(rev);
-      rc = mdb_put(txn, lmdb_->meta, &rk, &rd, 0);
-      if (rc) return fail(lmdb_error(rc, "writing the revision"));
-      rc = mdb_txn_commit(txn);  // durable when this returns (unless sync is off)
-      if (rc) return lmdb_error(rc, "committing");
-      revision_.store(out.revision);
+      out.revision = ++revision;
       return out;
     }();
+    results.push_back(std::move(result));
+  }
+  if (failed.ok()) {
+    std::string rev;
+    put64(rev, revision);
+    MDB_val rk = val(kRevisionKey), rd = val(rev);
+    rc = mdb_put(txn, lmdb_->meta, &rk, &rd, 0);
+    if (rc) failed = lmdb_error(rc, "writing the revision");
+  }
+  if (failed.ok()) {
+    rc = mdb_txn_commit(txn);  // durable when this returns (unless sync is off)
+    txn = nullptr;
+    if (rc) failed = lmdb_error(rc, "committing");
+  }
+  if (txn) mdb_txn_abort(txn);
+  if (failed.ok()) revision_.store(revision);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Result<Committed> result = failed.ok() ? std::move(results[i]) : Result<Committed>(failed);
     bool ok = result.ok();
     Change change;
-    if (ok) change = Change{std::move(keys), result->revision, false, result->records};
-    to_loop(
-        [this, done = std::move(done), result = std::move(result), change = std::move(change), ok]() mutable {
-          done(std::move(result));
-          if (ok) deliver(change);
-        });
-  });
+    if (ok) change = Change{std::move(keys[i]), result->revision, false, result->records};
+    to_loop([this, done = std::move(batch[i].done), result = std::move(result), change = std::move(change),
+             ok]() mutable {
+      done(std::move(result));
+      if (ok) deliver(change);
+    });
+  }
 }
 
 void EmbeddedStore::list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) {

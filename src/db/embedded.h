@@ -1,5 +1,6 @@
 // The embedded store, ObjectDB's default: LMDB in the vlcpd process (ACID, MVCC, one file,
-// crash-safe: a commit is acknowledged only after LMDB has made it durable). Its own thread
+// crash-safe: a commit is acknowledged only after LMDB has made it durable). Commits queued
+// together share one write transaction and one fsync (group commit). Its own thread
 // does every LMDB call, so an fsync never stalls the control loop; results and the change feed
 // come back through a ring, in commit order.
 #pragma once
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/store.h"
 #include "io/control_loop.h"
@@ -43,6 +45,7 @@ class EmbeddedStore final : public Store {
   struct Lmdb;
   EmbeddedStore(io::ControlLoop& loop, EmbeddedOptions options);
   void thread_main();
+  void commit_batch();
   void to_db(std::function<void()> fn) { to_db_->post(std::move(fn)); }
   void to_loop(std::function<void()> fn) { to_loop_->post(std::move(fn)); }
   void deliver(const Change& change);
@@ -57,6 +60,11 @@ class EmbeddedStore final : public Store {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> revision_{0};
   int64_t last_timestamp_us_ = 0;  // db thread
+  struct Pending {
+    Commit commit;
+    std::function<void(Result<Committed>)> done;
+  };
+  std::vector<Pending> batch_;  // db thread: commits queued since the last write transaction
   uint64_t next_watch_ = 0;
   std::map<uint64_t, std::function<void(const Change&)>> watchers_;
 };
