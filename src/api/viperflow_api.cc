@@ -66,6 +66,47 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
               (vf.*fn)(params, std::move(done));
             });
   }
+  // vrouterapi: routers, and their interfaces on subnets.
+  auto call = [db](Call fn, const char* batch_field) {
+    return [db, fn, field = std::string(batch_field ? batch_field : "")](const json& params, ApiDone done) {
+      auto d = db();
+      if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
+      json arg = params;
+      if (!field.empty()) {
+        if (!params.contains(field))
+          return done(make_error(Errc::kInvalidArgument, "missing parameter " + field + "=[{...}, ...]"));
+        arg = params[field];
+      }
+      model::ViperFlow vf(*d);
+      (vf.*fn)(arg, std::move(done));
+    };
+  };
+  auto single = [call](Call fn) {
+    return [inner = call(fn, nullptr)](const json& params, ApiDone done) {
+      inner(json::array({params}), std::move(done));
+    };
+  };
+  using V = model::ViperFlow;
+  api.add("vrouterapi", "createvirtualrouter", "create a router: id?, routes=[[prefix, nexthop]]",
+          single(&V::create_routers));
+  api.add("vrouterapi", "createvirtualrouters", "routers=[{...}] in one transaction",
+          call(&V::create_routers, "routers"));
+  api.add("vrouterapi", "updatevirtualrouter", "id, attributes (routes replaced)",
+          single(&V::update_routers));
+  api.add("vrouterapi", "updatevirtualrouters", "routers=[{...}]", call(&V::update_routers, "routers"));
+  api.add("vrouterapi", "deletevirtualrouter", "id (refused while it has interfaces)",
+          single(&V::delete_routers));
+  api.add("vrouterapi", "deletevirtualrouters", "routers=[{id}]", call(&V::delete_routers, "routers"));
+  api.add("vrouterapi", "listvirtualrouters", "id?, filters", call(&V::list_routers, nullptr));
+  api.add("vrouterapi", "addrouterinterface", "router, subnet, id?, ip_address? (default: the gateway)",
+          single(&V::add_router_interfaces));
+  api.add("vrouterapi", "addrouterinterfaces", "interfaces=[{router, subnet, ...}]",
+          call(&V::add_router_interfaces, "interfaces"));
+  api.add("vrouterapi", "removerouterinterface", "router, subnet", single(&V::remove_router_interfaces));
+  api.add("vrouterapi", "removerouterinterfaces", "interfaces=[{router, subnet}]",
+          call(&V::remove_router_interfaces, "interfaces"));
+  api.add("vrouterapi", "listrouterinterfaces", "id (the router), filters",
+          call(&V::list_router_interfaces, nullptr));
 }
 
 }  // namespace vlcp::api

@@ -34,6 +34,9 @@ std::string subnet_key(const std::string& id);
 std::string subnet_map_key(const std::string& id);
 inline constexpr const char* kSubnetSet = "viperflow.subnetset";
 std::string logical_port_key(const std::string& id);
+std::string router_key(const std::string& id);
+std::string router_port_key(const std::string& id);
+inline constexpr const char* kRouterSet = "viperflow.vrouterset";
 inline constexpr const char* kLogicalPortSet = "viperflow.logicalportset";
 
 // The indices and cascades the model needs, declared on a database before it is used: a
@@ -73,6 +76,15 @@ class ViperFlow {
   void update_logical_ports(Json specs, Done done);
   void delete_logical_ports(Json specs, Done done);
   void list_logical_ports(Json filters, Done done);
+
+  // vrouterapi
+  void create_routers(Json specs, Done done);
+  void update_routers(Json specs, Done done);
+  void delete_routers(Json specs, Done done);
+  void list_routers(Json filters, Done done);
+  void add_router_interfaces(Json specs, Done done);     // [{router, subnet, id?, ip_address?}]
+  void remove_router_interfaces(Json specs, Done done);  // [{router, subnet}]
+  void list_router_interfaces(Json filters, Done done);  // {id: router id, filters...}
 
  private:
   struct ListOf {

@@ -380,6 +380,71 @@ TEST_F(ViperFlowTest, PhysicalPortsNameServersAndBridgesWithWildcards) {
   EXPECT_TRUE(del_net().ok());
 }
 
+TEST_F(ViperFlowTest, RoutersJoinSubnetsThroughInterfaces) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(
+      call([](ViperFlow& v, Done d) {
+        v.create_subnets(
+            Json::parse(
+                R"([{"id": "gw", "logicalnetwork": "ln", "cidr": "10.3.0.0/24", "gateway": "10.3.0.1"},
+                                                 {"id": "nogw", "logicalnetwork": "ln", "cidr": "10.4.0.0/24"}])"),
+            std::move(d));
+      }).ok());
+  auto routers = [&](std::function<void(ViperFlow&, Done)> fn) { return call(std::move(fn)); };
+  EXPECT_EQ(routers([](ViperFlow& v, Done d) {
+              v.create_routers(Json::parse(R"([{"id": "r", "routes": [["10.9.0.0/16"]]}])"), std::move(d));
+            })
+                .status()
+                .code(),
+            Errc::kInvalidArgument);
+  ASSERT_TRUE(routers([](ViperFlow& v, Done d) {
+                v.create_routers(
+                    Json::parse(R"([{"id": "r1", "routes": [["10.9.0.0/16", "10.3.0.254"]]}, {"id": "r2"}])"),
+                    std::move(d));
+              }).ok());
+  auto add = [&](Json spec) {
+    return call([spec](ViperFlow& v, Done d) { v.add_router_interfaces(Json::array({spec}), std::move(d)); });
+  };
+  auto a = add(Json{{"router", "r1"}, {"subnet", "gw"}});
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ(add(Json{{"router", "r2"}, {"subnet", "gw"}}).status().code(),
+            Errc::kConflict);  // one router per subnet
+  EXPECT_EQ(add(Json{{"router", "r2"}, {"subnet", "nogw"}}).status().code(),
+            Errc::kInvalidArgument);  // no gateway
+  auto b = add(Json{{"router", "r2"}, {"subnet", "nogw"}, {"ip_address", "10.4.0.9"}});
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  // The router's address is taken from the pool: a port cannot have it.
+  auto port = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"logicalnetwork": "ln", "subnet": "nogw", "ip_address": "10.4.0.9"}])"),
+        std::move(d));
+  });
+  EXPECT_EQ(port.status().code(), Errc::kConflict);
+  auto listed = call([](ViperFlow& v, Done d) {
+    v.list_router_interfaces(Json{{"id", "r2"}}, std::move(d));
+  });
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["ip_address"], "10.4.0.9");
+  EXPECT_EQ(
+      routers([](ViperFlow& v, Done d) { v.delete_routers(Json::parse(R"([{"id": "r1"}])"), std::move(d)); })
+          .status()
+          .code(),
+      Errc::kConflict);  // it still has an interface
+  auto subnet_del =
+      call([](ViperFlow& v, Done d) { v.delete_subnets(Json::parse(R"([{"id": "gw"}])"), std::move(d)); });
+  EXPECT_EQ(subnet_del.status().code(), Errc::kConflict);  // attached to a router
+  for (Json i : {Json{{"router", "r1"}, {"subnet", "gw"}}, Json{{"router", "r2"}, {"subnet", "nogw"}}})
+    ASSERT_TRUE(
+        call([i](ViperFlow& v, Done d) { v.remove_router_interfaces(Json::array({i}), std::move(d)); }).ok());
+  EXPECT_TRUE(routers([](ViperFlow& v, Done d) {
+                v.delete_routers(Json::parse(R"([{"id": "r1"}, {"id": "r2"}])"), std::move(d));
+              }).ok());
+  EXPECT_TRUE(call([](ViperFlow& v, Done d) {
+                v.delete_subnets(Json::parse(R"([{"id": "gw"}, {"id": "nogw"}])"), std::move(d));
+              }).ok());
+}
+
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
   auto lit = api::parse_literal("[[100, 200], (1, 2)]");
   ASSERT_TRUE(lit.ok());
