@@ -204,6 +204,26 @@ void make_modules(Runtime& rt) {
   rt.modules.declare(std::make_unique<MetricsModule>(rt));
   rt.modules.declare(std::make_unique<ObjectDbModule>(rt));
   api::add_viperflow(rt.webapi, [r = &rt] { return r->objectdb; });
+  // VLCP's ovsdbmanager introspection, in the WebAPI form.
+  auto replica = [r = &rt](std::function<nlohmann::json(const ovsdb::Replica&)> fn) {
+    return [r, fn](const nlohmann::json&, api::ApiDone done) {
+      if (!r->ovsdb) return done(make_error(Errc::kUnavailable, "module ovsdbmanager is not loaded"));
+      if (!r->ovsdb->connected()) return done(make_error(Errc::kUnavailable, "OVSDB is not connected"));
+      done(fn(r->ovsdb->replica()));
+    };
+  };
+  rt.webapi.add("ovsdbmanager", "getsystemids", "the system-id of the Open vSwitch this node manages",
+                replica([](const ovsdb::Replica& rep) { return nlohmann::json::array({rep.system_id}); }));
+  rt.webapi.add(
+      "ovsdbmanager", "getallbridges", "the bridges: name, datapath id, datapath type",
+      replica([](const ovsdb::Replica& rep) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& [name, b] : rep.bridges)
+          out.push_back({{"name", name},
+                         {"datapath_id", b.datapath_id ? nlohmann::json(*b.datapath_id) : nlohmann::json()},
+                         {"datapath_type", b.datapath_type}});
+        return out;
+      }));
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 

@@ -81,6 +81,9 @@ check "OVS reports vlcpd as connected" sb_wait 15 ovs_connected
 
 # The OVSDB replica.
 check_output "OVSDB: system-id" "hv1-system" bash -c "curl -sf http://127.0.0.1:$a_http/introspect/ovsdb"
+check_output "WebAPI ovsdbmanager/getsystemids (VLCP's form)" '{"result":["hv1-system"]}' \
+  curl -sf "http://127.0.0.1:$a_http/ovsdbmanager/getsystemids"
+check_output "WebAPI ovsdbmanager/getallbridges" '"name":"br0"' curl -sf "http://127.0.0.1:$a_http/ovsdbmanager/getallbridges"
 ovsdb_field() { api /introspect/ovsdb | json "$1"; }
 check_output "OVSDB: bridge with its datapath id" "0000000000000001" ovsdb_field 'd["bridges"][0]["datapath_id"]'
 check_output "OVSDB: ports with iface-id and ofport" "lp-2 2" ovsdb_field \
