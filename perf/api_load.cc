@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
         beast::flat_buffer buf;
         http::response<http::string_body> res;
         http::read(stream, buf, res);
-        mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        mine.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         if (res.result_int() != 200) {
           if (errors.fetch_add(1) < 3) std::fprintf(stderr, "api_load: %s\n", res.body().c_str());
         }
@@ -76,10 +77,17 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
-  json out{{"connections", conns}, {"requests", total},        {"batch", batch},
-           {"errors", errors.load()}, {"requests_per_s", total / secs}, {"ports_per_s", total * batch / secs},
-           {"p50_ms", pct(0.5)},      {"p99_ms", pct(0.99)}};
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))];
+  };
+  json out{{"connections", conns},
+           {"requests", total},
+           {"batch", batch},
+           {"errors", errors.load()},
+           {"requests_per_s", total / secs},
+           {"ports_per_s", total * batch / secs},
+           {"p50_ms", pct(0.5)},
+           {"p99_ms", pct(0.99)}};
   std::printf("%s\n", out.dump().c_str());
   return errors.load() ? 1 : 0;
 }

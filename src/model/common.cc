@@ -1,5 +1,7 @@
 #include "model/common.h"
 
+#include <arpa/inet.h>
+
 #include <random>
 
 #include "model/viperflow.h"
@@ -119,4 +121,33 @@ void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char*
   r.ctx.write(set_key, next_set);
 }
 
+std::string map_key_of(const std::string& key) {
+  size_t second_dot = key.find('.', key.find('.') + 1);
+  if (second_dot == std::string::npos) return key + "map";
+  return key.substr(0, second_dot) + "map" + key.substr(second_dot);
+}
+
+std::optional<uint32_t> parse_ip(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::string ip_text(uint32_t ip) {
+  in_addr a{htonl(ip)};
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+Result<Cidr> parse_cidr(const std::string& s) {
+  auto slash = s.find('/');
+  if (slash == std::string::npos) return bad("cidr '" + s + "' is not ADDRESS/PREFIX");
+  auto ip = parse_ip(s.substr(0, slash));
+  auto prefix = as_int(Json(s.substr(slash + 1)));
+  if (!ip || !prefix || *prefix < 1 || *prefix > 32) return bad("cidr '" + s + "' is not an IPv4 network");
+  Cidr c{*ip, static_cast<int>(*prefix)};
+  if ((c.network & ~c.mask()) != 0) return bad("cidr '" + s + "' has host bits set");
+  return c;
+}
 }  // namespace vlcp::model::detail

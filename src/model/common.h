@@ -56,6 +56,23 @@ Result<Json> checked_specs(const Json& specs, const char* what);
 Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
                                             std::string (*key_of)(const std::string&),
                                             std::string (*map_of)(const std::string&));
+// The map object beside an object: viperflow.<kind>.<id> -> viperflow.<kind>map.<id>
+// (physical networks, logical networks, subnets).
+std::string map_key_of(const std::string& key);
+
+// IPv4 text <-> host-order address; an IPv4 network "ADDRESS/PREFIX" (host bits must be zero).
+std::optional<uint32_t> parse_ip(const std::string& s);
+std::string ip_text(uint32_t ip);
+struct Cidr {
+  uint32_t network = 0;
+  int prefix = 0;
+  uint32_t mask() const { return prefix ? ~uint32_t{0} << (32 - prefix) : 0; }
+  bool contains(uint32_t ip) const { return (ip & mask()) == network; }
+  uint32_t first_host() const { return prefix >= 31 ? network : network + 1; }
+  uint32_t last_host() const { return prefix >= 31 ? (network | ~mask()) : (network | ~mask()) - 1; }
+};
+Result<Cidr> parse_cidr(const std::string& s);
+
 // The end of a batch: the maps it changed, and its set.
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set);

@@ -31,11 +31,6 @@ Result<Where> where_of(const Json& spec) {
 // The keys of the ports a batch names, after `fixed`.
 Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed);
 
-std::string map_of_network(const std::string& network_key) {
-  static const std::string prefix = "viperflow.physicalnetwork.";
-  return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
-}
-
 }  // namespace
 
 std::string physical_port_key(const std::string& vhost, const std::string& systemid,
@@ -151,7 +146,7 @@ void ViperFlow::delete_physical_ports(Json specs, Done done) {
           const Json* port = r.get(keys[i]);
           if (r.pending) return {};
           if (!port) return make_error(Errc::kNotFound, "no physical port " + keys[i]);
-          std::string map_key = map_of_network(port->value("physicalnetwork", ""));
+          std::string map_key = map_key_of(port->value("physicalnetwork", ""));
           const Json* map = r.get(map_key);
           if (r.pending) return {};
           if (map) {

@@ -1,7 +1,5 @@
 // Subnets and logical ports (VLCP's viperflow): IPv4 pools, addresses allocated from them,
 // MAC and IP unique per logical network (ObjectDB unique indices, kept in the same commit).
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <map>
 
@@ -16,38 +14,6 @@ using namespace detail;
 constexpr const char* kSubnetType = "vlcp.utils.networkmodel.SubNet";
 constexpr const char* kLogicalPortType = "vlcp.utils.networkmodel.LogicalPort";
 constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
-
-std::optional<uint32_t> parse_ip(const std::string& s) {
-  in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
-std::string ip_text(uint32_t ip) {
-  in_addr a{htonl(ip)};
-  char buf[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
-}
-
-struct Cidr {
-  uint32_t network = 0;
-  int prefix = 0;
-  uint32_t mask() const { return prefix ? ~uint32_t{0} << (32 - prefix) : 0; }
-  bool contains(uint32_t ip) const { return (ip & mask()) == network; }
-  uint32_t first_host() const { return prefix >= 31 ? network : network + 1; }
-  uint32_t last_host() const { return prefix >= 31 ? (network | ~mask()) : (network | ~mask()) - 1; }
-};
-
-Result<Cidr> parse_cidr(const std::string& s) {
-  auto slash = s.find('/');
-  if (slash == std::string::npos) return bad("cidr '" + s + "' is not ADDRESS/PREFIX");
-  auto ip = parse_ip(s.substr(0, slash));
-  auto prefix = as_int(Json(s.substr(slash + 1)));
-  if (!ip || !prefix || *prefix < 1 || *prefix > 32) return bad("cidr '" + s + "' is not an IPv4 network");
-  Cidr c{*ip, static_cast<int>(*prefix)};
-  if ((c.network & ~c.mask()) != 0) return bad("cidr '" + s + "' has host bits set");
-  return c;
-}
 
 Result<uint32_t> ip_in(const Json& v, const Cidr& c, const char* what) {
   auto ip = v.is_string() ? parse_ip(v.get<std::string>()) : std::nullopt;
@@ -224,8 +190,7 @@ void ViperFlow::delete_subnets(Json specs, Done done) {
           if (map && !map->value("allocated_ips", Json::object()).empty())
             return make_error(Errc::kConflict, "subnet " + id + " still has ports with addresses");
           std::string net_key = subnet->value("network", "");
-          std::string map_key =
-              "viperflow.logicnetworkmap." + net_key.substr(std::string("viperflow.logicnetwork.").size());
+          std::string map_key = map_key_of(net_key);
           const Json* lmap = r.get(map_key);
           if (r.pending) return {};
           if (lmap) {
@@ -419,7 +384,7 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
             if (!port->contains("subnet"))
               return bad("logical port " + id + " has no subnet to take an address from");
             std::string skey = text((*port)["subnet"]);
-            std::string smap = "viperflow.subnetmap." + skey.substr(std::string("viperflow.subnet.").size());
+            std::string smap = map_key_of(skey);
             const Json* subnet = r.get(skey);
             const Json* sm = r.get(smap);
             if (r.pending) return {};
@@ -464,12 +429,9 @@ void ViperFlow::delete_logical_ports(Json specs, Done done) {
           if (r.pending) return {};
           if (!port) return make_error(Errc::kNotFound, "no logical port " + id);
           std::string net_key = port->value("network", "");
-          std::string lmap_key =
-              "viperflow.logicnetworkmap." + net_key.substr(std::string("viperflow.logicnetwork.").size());
+          std::string lmap_key = map_key_of(net_key);
           std::string smap_key;
-          if (port->contains("subnet"))
-            smap_key = "viperflow.subnetmap." +
-                       text((*port)["subnet"]).substr(std::string("viperflow.subnet.").size());
+          if (port->contains("subnet")) smap_key = map_key_of(text((*port)["subnet"]));
           const Json* lmap = r.get(lmap_key);
           const Json* smap = smap_key.empty() ? nullptr : r.get(smap_key);
           if (r.pending) return {};

@@ -1,8 +1,6 @@
 // Virtual routers (VLCP's vrouterapi): routers with static routes and interfaces on subnets.
 // An interface takes the subnet's gateway address, or an explicit one reserved in the subnet's
 // pool; a normal subnet joins one router at most, an external subnet several.
-#include <arpa/inet.h>
-
 #include <map>
 
 #include "model/common.h"
@@ -16,12 +14,6 @@ using namespace detail;
 constexpr const char* kRouterType = "vlcp.utils.networkmodel.VRouter";
 constexpr const char* kRouterPortType = "vlcp.utils.networkmodel.RouterPort";
 
-std::optional<uint32_t> ipv4(const std::string& s) {
-  in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
-
 Status check_routes(const Json& routes) {
   if (!routes.is_array()) return bad("routes must be a list of [prefix, nexthop]");
   for (const auto& r : routes) {
@@ -29,9 +21,9 @@ Status check_routes(const Json& routes) {
       return bad("routes must be a list of [prefix, nexthop]");
     std::string prefix = r[0].get<std::string>();
     auto slash = prefix.find('/');
-    if (slash == std::string::npos || !ipv4(prefix.substr(0, slash)))
+    if (slash == std::string::npos || !parse_ip(prefix.substr(0, slash)))
       return bad("route prefix " + r[0].dump() + " is not ADDRESS/PREFIX");
-    if (!ipv4(r[1].get<std::string>())) return bad("route nexthop " + r[1].dump() + " is not an address");
+    if (!parse_ip(r[1].get<std::string>())) return bad("route nexthop " + r[1].dump() + " is not an address");
   }
   return {};
 }
@@ -184,14 +176,12 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
           Json port{{"id", pid}, {"router", rkey}, {"subnet", skey}};
           if (spec.contains("ip_address")) {
             if (external) return bad("an interface on external subnet " + sid + " takes no explicit address");
-            auto ip =
-                spec["ip_address"].is_string() ? ipv4(spec["ip_address"].get<std::string>()) : std::nullopt;
+            auto ip = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
+                                                     : std::nullopt;
             if (!ip) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
-            std::string cidr = subnet.value("cidr", "");
-            auto net = ipv4(cidr.substr(0, cidr.find('/')));
-            int prefix = std::stoi(cidr.substr(cidr.find('/') + 1));
-            uint32_t mask = prefix ? ~uint32_t{0} << (32 - prefix) : 0;
-            if (!net || (*ip & mask) != *net)
+            auto cidr = parse_cidr(subnet.value("cidr", ""));
+            if (!cidr.ok()) return cidr.error();
+            if (!cidr->contains(*ip))
               return bad("ip_address " + text(spec["ip_address"]) + " is outside subnet " + sid);
             if (map["allocated_ips"].contains(std::to_string(*ip)))
               return make_error(Errc::kConflict, "ip_address " + text(spec["ip_address"]) + " is taken");
@@ -247,7 +237,8 @@ void ViperFlow::remove_router_interfaces(Json specs, Done done) {
           const Json* port = r.get(pkey);
           if (r.pending) return {};
           if (port && port->contains("ip_address"))
-            if (auto ip = ipv4(text((*port)["ip_address"]))) m["allocated_ips"].erase(std::to_string(*ip));
+            if (auto ip = parse_ip(text((*port)["ip_address"])))
+              m["allocated_ips"].erase(std::to_string(*ip));
           m["routerports"].erase(rid);
           m["routers"] = list_without(m["routers"], rkey);
           Json& s = obj(skey);

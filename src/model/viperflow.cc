@@ -64,12 +64,6 @@ int64_t range_max(const std::string& type) {
   return type == "vlan" ? kMaxVlan : kMaxVni;
 }
 
-// The physical network map beside a physical network's key.
-std::string map_of_network_key(const std::string& network_key) {
-  static const std::string prefix = "viperflow.physicalnetwork.";
-  return "viperflow.physicalnetworkmap." + network_key.substr(std::min(network_key.size(), prefix.size()));
-}
-
 }  // namespace
 
 std::string physical_network_key(const std::string& id) {
@@ -359,7 +353,7 @@ void ViperFlow::update_logical_networks(Json specs, Done done) {
           if (!net) return make_error(Errc::kNotFound, "no logical network " + id);
           std::string phys_key = net->value("physicalnetwork", "");
           const Json* phys = r.get(phys_key);
-          std::string map_key = map_of_network_key(phys_key);
+          std::string map_key = map_key_of(phys_key);
           const Json* map = r.get(map_key);
           if (r.pending) return {};
           if (!phys || !map)
@@ -428,7 +422,7 @@ void ViperFlow::delete_logical_networks(Json specs, Done done) {
           if (lmap && !lmap->value("ports", Json::array()).empty())
             return make_error(Errc::kConflict, "logical network " + id + " still has logical ports");
           std::string phys_key = net->value("physicalnetwork", "");
-          std::string map_key = map_of_network_key(phys_key);
+          std::string map_key = map_key_of(phys_key);
           const Json* map = r.get(map_key);
           if (r.pending) return {};
           if (map) {
