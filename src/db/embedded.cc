@@ -55,12 +55,6 @@ Status lmdb_error(int rc, std::string_view what) {
   return make_error(code, std::string(what) + ": " + mdb_strerror(rc));
 }
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 MDB_val val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
 }
@@ -68,33 +62,6 @@ MDB_val val(std::string_view s) {
 constexpr std::string_view kRevisionKey = "revision";
 
 }  // namespace
-
-Status check_key(std::string_view key) {
-  if (key.empty()) return make_error(Errc::kInvalidArgument, "an empty key");
-  if (key.size() > kMaxKeyBytes)
-    return make_error(Errc::kInvalidArgument, "key too long (" + std::to_string(key.size()) +
-                                                  " bytes, at most " + std::to_string(kMaxKeyBytes) + ")");
-  if (key == "." || key == "..")
-    return make_error(Errc::kInvalidArgument, "key '" + std::string(key) + "' is reserved");
-  for (char c : key)
-    if (c <= ' ' || c > '~' || c == '/')
-      return make_error(Errc::kInvalidArgument,
-                        "key '" + std::string(key) + "' has a character keys may not hold");
-  return {};
-}
-
-std::string escape_key_part(std::string_view part) {
-  std::string out;
-  for (char c : part) {
-    if (c == '+')
-      out += "+_";
-    else if (c == '.')
-      out += "++";
-    else
-      out += c;
-  }
-  return out;
-}
 
 struct EmbeddedStore::Lmdb {
   MDB_env* env = nullptr;
@@ -194,7 +161,8 @@ void EmbeddedStore::read(std::vector<std::string> keys, bool with_time,
         snap.records[k] = std::move(*r);
       }
       mdb_txn_abort(txn);
-      if (with_time) snap.timestamp_us = last_timestamp_us_ = std::max(now_us(), last_timestamp_us_ + 1);
+      if (with_time)
+        snap.timestamp_us = last_timestamp_us_ = std::max(wall_clock_us(), last_timestamp_us_ + 1);
       return snap;
     }();
     to_loop([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
@@ -249,7 +217,7 @@ void EmbeddedStore::commit_batch() {
       for (const auto& [k, value] : c.writes)
         if (value && value->dump().size() > kMaxValueBytes)
           return make_error(Errc::kInvalidArgument, "the value of " + k + " is over 64 MiB");
-      int64_t ts = std::max({c.timestamp_us, now_us(), last_timestamp_us_ + 1});
+      int64_t ts = std::max({c.timestamp_us, wall_clock_us(), last_timestamp_us_ + 1});
       last_timestamp_us_ = ts;
       Committed out;
       for (auto& [k, value] : c.writes) {

@@ -89,4 +89,7 @@ Status check_key(std::string_view key);
 // VLCP's escaping of index values inside a key: '+' -> "+_", '.' -> "++".
 std::string escape_key_part(std::string_view part);
 
+// This node's wall clock in µs since the epoch (the stores' timestamps start from it).
+int64_t wall_clock_us();
+
 }  // namespace vlcp::db

@@ -56,12 +56,6 @@ std::string log_name(int64_t seq) {
 // Records ride in a log entry up to this size; bigger commits send keys only.
 constexpr size_t kRecordsInLog = 64 * 1024;
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void zk_log(const char* message) {
   VLCP_LOG_RL(kWarn, "zookeeper", 30, 5) << message;
 }
@@ -420,7 +414,8 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
     // (rev's mtime) nor than any time this node handed out: a hybrid clock that orders every
     // transaction after what it read, without a ZooKeeper write to ask the time.
     if (op->with_time)
-      op->snap.timestamp_us = last_ts_us_ = std::max({now_us(), op->mtime_ms * 1000 + 1, last_ts_us_ + 1});
+      op->snap.timestamp_us = last_ts_us_ =
+          std::max({wall_clock_us(), op->mtime_ms * 1000 + 1, last_ts_us_ + 1});
     op->done(std::move(op->snap));
   };
   auto z = std::make_shared<int64_t>(0);

@@ -30,6 +30,21 @@ bool run_until(io::ControlLoop& loop, const std::function<bool()>& done, std::ch
   return true;
 }
 
+// Writes (or deletes) one key and waits for the answer.
+Result<TxnResult> put_key(io::ControlLoop& loop, ObjectDb& db, const std::string& key,
+                          std::optional<Json> value) {
+  std::optional<Result<TxnResult>> r;
+  db.writewalk(
+      {key},
+      [&](TxnContext& ctx) {
+        ctx.write(key, value);
+        return Status{};
+      },
+      [&](Result<TxnResult> x) { r = std::move(x); });
+  EXPECT_TRUE(run_until(loop, [&] { return r.has_value(); }));
+  return r ? std::move(*r) : Result<TxnResult>(make_error(Errc::kTimeout, "no answer"));
+}
+
 struct Backend {
   std::string name;
   // A store for client `i` (0 or 1) under a namespace fresh to this test.
@@ -108,16 +123,7 @@ class ObjectDbConformance : public ::testing::TestWithParam<Backend> {
   ObjectDb& b() { return *dbs_[1]; }
 
   Result<TxnResult> put(ObjectDb& db, const std::string& key, std::optional<Json> value) {
-    std::optional<Result<TxnResult>> r;
-    db.writewalk(
-        {key},
-        [&](TxnContext& ctx) {
-          ctx.write(key, value);
-          return Status{};
-        },
-        [&](Result<TxnResult> x) { r = std::move(x); });
-    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
-    return r ? std::move(*r) : Result<TxnResult>(make_error(Errc::kTimeout, "no answer"));
+    return put_key(loop_, db, key, std::move(value));
   }
   std::map<std::string, Record> get(ObjectDb& db, std::vector<std::string> keys) {
     std::optional<Result<std::map<std::string, Record>>> r;
@@ -462,16 +468,7 @@ class ZkOnly : public ::testing::Test {
     return std::move(*s);
   }
   Result<TxnResult> put(ObjectDb& db, const std::string& key, Json value) {
-    std::optional<Result<TxnResult>> r;
-    db.writewalk(
-        {key},
-        [&](TxnContext& ctx) {
-          ctx.write(key, value);
-          return Status{};
-        },
-        [&](Result<TxnResult> x) { r = std::move(x); });
-    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
-    return r ? std::move(*r) : Result<TxnResult>(make_error(Errc::kTimeout, "no answer"));
+    return put_key(loop_, db, key, value);
   }
   std::optional<Json> value(ObjectDb& db, const std::string& key) {
     std::optional<Result<std::map<std::string, Record>>> r;
