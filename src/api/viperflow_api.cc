@@ -8,6 +8,16 @@ using nlohmann::json;
 
 void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> db) {
   using Call = void (model::ViperFlow::*)(json, model::Done);
+  // One ViperFlow per database: it carries this node's address hints.
+  struct Flows {
+    std::weak_ptr<db::ObjectDb> db;
+    std::shared_ptr<model::ViperFlow> flow;
+  };
+  auto flows = std::make_shared<Flows>();
+  auto flow = [flows](const std::shared_ptr<db::ObjectDb>& d) {
+    if (flows->db.lock() != d) *flows = Flows{d, std::make_shared<model::ViperFlow>(*d)};
+    return flows->flow;
+  };
   // X(object, plural parameter, create, update, delete, list)
   struct Kind {
     const char* singular;
@@ -32,8 +42,8 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
        &model::ViperFlow::list_logical_ports},
   };
   for (const Kind& k : kinds) {
-    auto bind = [db, field = std::string(k.batch)](Call fn, bool batch) {
-      return [db, fn, batch, field](const json& params, ApiDone done) {
+    auto bind = [db, flow, field = std::string(k.batch)](Call fn, bool batch) {
+      return [db, flow, fn, batch, field](const json& params, ApiDone done) {
         auto d = db();
         if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
         json arg;
@@ -44,8 +54,7 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
         } else {
           arg = json::array({params});
         }
-        model::ViperFlow vf(*d);
-        (vf.*fn)(arg, std::move(done));
+        ((*flow(d)).*fn)(arg, std::move(done));
       };
     };
     std::string s = k.singular, p = k.plural;
@@ -59,16 +68,16 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
     api.add("viperflow", "delete" + s, "delete one " + s + " by id", bind(k.remove, false));
     api.add("viperflow", "delete" + p, "delete several in one transaction", bind(k.remove, true));
     api.add("viperflow", "list" + p, "list, filtered by any attribute (id=, ...)",
-            [db, fn = k.list](const json& params, ApiDone done) {
+            [db, flow, fn = k.list](const json& params, ApiDone done) {
               auto d = db();
               if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
-              model::ViperFlow vf(*d);
-              (vf.*fn)(params, std::move(done));
+              ((*flow(d)).*fn)(params, std::move(done));
             });
   }
   // vrouterapi: routers, and their interfaces on subnets.
-  auto call = [db](Call fn, const char* batch_field) {
-    return [db, fn, field = std::string(batch_field ? batch_field : "")](const json& params, ApiDone done) {
+  auto call = [db, flow](Call fn, const char* batch_field) {
+    return [db, flow, fn, field = std::string(batch_field ? batch_field : "")](const json& params,
+                                                                               ApiDone done) {
       auto d = db();
       if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
       json arg = params;
@@ -77,8 +86,7 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
           return done(make_error(Errc::kInvalidArgument, "missing parameter " + field + "=[{...}, ...]"));
         arg = params[field];
       }
-      model::ViperFlow vf(*d);
-      (vf.*fn)(arg, std::move(done));
+      ((*flow(d)).*fn)(arg, std::move(done));
     };
   };
   auto single = [call](Call fn) {

@@ -140,33 +140,45 @@ void EmbeddedStore::read(std::vector<std::string> keys, bool with_time,
       done(s);
       return;
     }
-  to_db([this, keys = std::move(keys), with_time, done = std::move(done)]() mutable {
-    Result<Snapshot> result = [&]() -> Result<Snapshot> {
-      MDB_txn* txn = nullptr;
-      int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
-      if (rc) return lmdb_error(rc, "starting a read");
-      Snapshot snap;
-      for (const auto& k : keys) {
-        MDB_val key = val(k), data;
-        rc = mdb_get(txn, lmdb_->kv, &key, &data);
-        if (rc == MDB_NOTFOUND) {
-          snap.records[k] = Record{};
-          continue;
-        }
-        Result<Record> r = rc ? Result<Record>(lmdb_error(rc, "reading " + k)) : decode_record(data);
-        if (!r.ok()) {
-          mdb_txn_abort(txn);
-          return r.error();
-        }
-        snap.records[k] = std::move(*r);
+  // LMDB readers never wait for the writer: reads run here, on the control thread, at the last
+  // committed state, instead of queueing behind a group commit's fsync on the db thread.
+  Result<Snapshot> result = [&]() -> Result<Snapshot> {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
+    if (rc) return lmdb_error(rc, "starting a read");
+    Snapshot snap;
+    for (const auto& k : keys) {
+      MDB_val key = val(k), data;
+      rc = mdb_get(txn, lmdb_->kv, &key, &data);
+      if (rc == MDB_NOTFOUND) {
+        snap.records[k] = Record{};
+        continue;
       }
-      mdb_txn_abort(txn);
-      if (with_time)
-        snap.timestamp_us = last_timestamp_us_ = std::max(wall_clock_us(), last_timestamp_us_ + 1);
-      return snap;
-    }();
-    to_loop([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      Result<Record> r = rc ? Result<Record>(lmdb_error(rc, "reading " + k)) : decode_record(data);
+      if (!r.ok()) {
+        mdb_txn_abort(txn);
+        return r.error();
+      }
+      snap.records[k] = std::move(*r);
+    }
+    mdb_txn_abort(txn);
+    if (with_time) snap.timestamp_us = next_timestamp(0);
+    return snap;
+  }();
+  // Answered on a later turn of the loop, as every store answers.
+  boost::asio::post(loop_.context(), [done = std::move(done), result = std::move(result)]() mutable {
+    done(std::move(result));
   });
+}
+
+// A time after every timestamp given before (reads on the control thread, commits on the db
+// thread), not before `at_least`.
+int64_t EmbeddedStore::next_timestamp(int64_t at_least) {
+  int64_t last = last_timestamp_us_.load();
+  for (;;) {
+    int64_t ts = std::max({at_least, wall_clock_us(), last + 1});
+    if (last_timestamp_us_.compare_exchange_weak(last, ts)) return ts;
+  }
 }
 
 void EmbeddedStore::commit(Commit c, std::function<void(Result<Committed>)> done) {
@@ -217,8 +229,7 @@ void EmbeddedStore::commit_batch() {
       for (const auto& [k, value] : c.writes)
         if (value && value->dump().size() > kMaxValueBytes)
           return make_error(Errc::kInvalidArgument, "the value of " + k + " is over 64 MiB");
-      int64_t ts = std::max({c.timestamp_us, wall_clock_us(), last_timestamp_us_ + 1});
-      last_timestamp_us_ = ts;
+      int64_t ts = next_timestamp(c.timestamp_us);
       Committed out;
       for (auto& [k, value] : c.writes) {
         Record& r = current[k];

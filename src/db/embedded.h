@@ -59,7 +59,8 @@ class EmbeddedStore final : public Store {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> revision_{0};
-  int64_t last_timestamp_us_ = 0;  // db thread
+  int64_t next_timestamp(int64_t at_least);
+  std::atomic<int64_t> last_timestamp_us_{0};  // read on the control thread, committed on the db thread
   struct Pending {
     Commit commit;
     std::function<void(Result<Committed>)> done;

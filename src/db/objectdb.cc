@@ -94,13 +94,27 @@ void ObjectDb::add_cascade(CascadeRule rule) {
 
 std::optional<std::string> ObjectDb::index_key(const IndexRule& rule, const Json* value) {
   if (!value || !value->is_object()) return std::nullopt;
-  std::string key = "indices." + rule.prefix + "." + rule.name;
+  std::string key = "indices." + (rule.space.empty() ? rule.prefix : rule.space) + "." + rule.name;
   for (const auto& f : rule.fields) {
     auto it = value->find(f);
     if (it == value->end() || it->is_null()) return std::nullopt;
     key += "." + escape_key_part(field_text(*it));
   }
   return key;
+}
+
+void ObjectDb::members(const std::string& index_key,
+                       std::function<void(Result<std::vector<std::string>>)> done) {
+  std::string prefix = index_key + ".";
+  store_.list(prefix, [prefix, done = std::move(done)](Result<std::vector<std::string>> keys) {
+    if (!keys.ok()) return done(keys.error());
+    std::vector<std::string> out;
+    for (const auto& k : *keys)
+      if (k.find('.', prefix.size()) == std::string::npos)
+        out.push_back(unescape_key_part(k.substr(prefix.size())));
+    std::sort(out.begin(), out.end());
+    done(std::move(out));
+  });
 }
 
 // ---- walk ------------------------------------------------------------------------------------
@@ -252,6 +266,10 @@ Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<Casc
       const Json* old = it != records.end() && it->second.value ? &*it->second.value : nullptr;
       auto from = ObjectDb::index_key(rule, old);
       auto to = ObjectDb::index_key(rule, v ? &*v : nullptr);
+      if (!rule.unique) {  // one key per member
+        for (auto* ik : {&from, &to})
+          if (*ik) *ik = **ik + "." + escape_key_part(k);
+      }
       if (from == to) continue;
       for (const auto& ik : {from, to})
         if (ik && !records.count(*ik)) need.insert(*ik);
@@ -268,11 +286,8 @@ Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<Casc
     auto cur = current(*m.from);
     if (m.rule->unique) {
       if (cur && *cur == Json(m.object)) writes[*m.from] = std::nullopt;
-    } else if (cur && cur->is_array()) {
-      Json list = Json::array();
-      for (const auto& e : *cur)
-        if (e != Json(m.object)) list.push_back(e);
-      writes[*m.from] = list.empty() ? std::nullopt : std::optional<Json>(list);
+    } else {
+      writes[*m.from] = std::nullopt;
     }
   }
   for (const auto& m : moves) {
@@ -284,13 +299,7 @@ Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<Casc
                                                     ": " + *m.to + " already belongs to " + field_text(*cur));
       writes[*m.to] = Json(m.object);
     } else {
-      std::vector<std::string> list;
-      if (cur && cur->is_array())
-        for (const auto& e : *cur)
-          if (e.is_string()) list.push_back(e.get<std::string>());
-      if (std::find(list.begin(), list.end(), m.object) == list.end()) list.push_back(m.object);
-      std::sort(list.begin(), list.end());
-      writes[*m.to] = Json(list);
+      writes[*m.to] = Json(m.object);
     }
   }
   return {};

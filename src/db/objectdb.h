@@ -78,13 +78,17 @@ using Updater = std::function<Result<std::vector<std::pair<std::string, std::opt
 
 // A unique index ("no two logical ports of one network share a MAC") or a multi index, on
 // objects under `prefix` (class prefix without the final dot: "viperflow.logicalport"). The
-// index key is indices.<prefix>.<name>.<escaped field values>; a unique one holds the object's
-// key, a multi one the sorted list of keys. Objects missing a field are not indexed.
+// index key is indices.<space>.<name>.<escaped field values> (space: the prefix unless rules of
+// two classes share one index); a unique one holds the object's key. A multi index keeps one
+// key per member, <index key>.<escaped object key>, holding the object's key: adding a member
+// never rewrites (or contends on) a list, and members() lists them. Objects missing a field are
+// not indexed.
 struct IndexRule {
   std::string prefix;
   std::string name;
   std::vector<std::string> fields;
   bool unique = true;
+  std::string space = {};
 };
 // Deleting an object under `prefix` deletes what `dependents` names (when it exists).
 struct CascadeRule {
@@ -139,8 +143,13 @@ class ObjectDb {
   const ObjectDbStats& stats() const { return stats_; }
   Store& store() { return store_; }
 
-  // The index key an object value has under a rule, if it is indexed.
+  // The index key an object value has under a rule, if it is indexed (for a multi index, the
+  // prefix of its members' keys).
   static std::optional<std::string> index_key(const IndexRule& rule, const Json* value);
+  // The objects in a multi index's entry (index_key of a value with the fields wanted), sorted.
+  // Like list(), not a snapshot: a transaction that must not miss members added meanwhile
+  // fences the object they depend on first.
+  void members(const std::string& index_key, std::function<void(Result<std::vector<std::string>>)> done);
 
  private:
   struct Txn;

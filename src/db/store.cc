@@ -31,6 +31,19 @@ std::string escape_key_part(std::string_view part) {
   return out;
 }
 
+std::string unescape_key_part(std::string_view part) {
+  std::string out;
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (part[i] == '+' && i + 1 < part.size()) {
+      out += part[i + 1] == '+' ? '.' : '+';
+      ++i;
+    } else {
+      out += part[i];
+    }
+  }
+  return out;
+}
+
 int64_t wall_clock_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -86,8 +86,9 @@ class Store {
 inline constexpr size_t kMaxKeyBytes = 512;
 Status check_key(std::string_view key);
 
-// VLCP's escaping of index values inside a key: '+' -> "+_", '.' -> "++".
+// VLCP's escaping of index values inside a key: '+' -> "+_", '.' -> "++"; and back.
 std::string escape_key_part(std::string_view part);
+std::string unescape_key_part(std::string_view part);
 
 // This node's wall clock in µs since the epoch (the stores' timestamps start from it).
 int64_t wall_clock_us();

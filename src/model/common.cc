@@ -115,6 +115,102 @@ void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(R
       });
 }
 
+std::string fence_key(const std::string& key) {
+  return "viperflow.fence." + db::escape_key_part(key);
+}
+
+Status check_fence(Reader& r, const std::string& key, const char* what) {
+  const Json* fence = r.get(fence_key(key));
+  if (fence && fence->value("until_us", int64_t{0}) > r.ctx.timestamp_us())
+    return make_error(Errc::kConflict,
+                      std::string(what) + " " + key + " is being changed by another request; retry");
+  return {};
+}
+
+namespace {
+
+// Writes (token) or lifts (nullopt) the fences; lifting leaves others' fences alone.
+void set_fences(db::ObjectDb& db, const std::vector<std::string>& fenced, std::optional<std::string> token,
+                std::string mine, std::function<void(Status)> done) {
+  std::vector<std::string> keys;
+  for (const auto& k : fenced) keys.push_back(fence_key(k));
+  run(
+      db, keys,
+      [keys, token, mine](Reader& r, Json&) -> Status {
+        for (const auto& k : keys) {
+          const Json* f = r.get(k);
+          if (r.pending) return {};
+          bool held = f && f->value("until_us", int64_t{0}) > r.ctx.timestamp_us();
+          bool ours = f && f->value("token", "") == mine;
+          if (token) {
+            if (held && !ours) return make_error(Errc::kConflict, k + " is held by another request; retry");
+            r.ctx.write(k, Json{{"until_us", r.ctx.timestamp_us() + kFenceUs}, {"token", *token}});
+          } else if (ours) {
+            r.ctx.write(k, std::nullopt);
+          }
+        }
+        return {};
+      },
+      [done](Result<Json> r) { done(r.ok() ? Status{} : r.status()); });
+}
+
+// Lists the members of each index in turn into `into`.
+void list_members(db::ObjectDb& db, std::vector<std::string> index_keys,
+                  std::shared_ptr<std::vector<std::vector<std::string>>> into,
+                  std::function<void(Status)> then) {
+  if (into->size() == index_keys.size()) return then({});
+  std::string next = index_keys[into->size()];
+  db.members(next, [&db, index_keys = std::move(index_keys), into, then](Result<std::vector<std::string>> m) {
+    if (!m.ok()) return then(m.status());
+    into->push_back(std::move(*m));
+    list_members(db, index_keys, into, then);
+  });
+}
+
+}  // namespace
+
+void run_fenced(db::ObjectDb& db, const Json& specs, std::string (*key_of)(const std::string&),
+                std::string (*members_of)(const std::string&), std::vector<std::string> keys, FencedBody body,
+                Done done) {
+  std::vector<std::string> fenced, index_keys;
+  for (const auto& spec : specs) {
+    fenced.push_back(key_of(text(spec["id"])));
+    index_keys.push_back(members_of(fenced.back()));
+  }
+  std::string token = new_id();
+  auto lift_then = [&db, fenced, token, done](Result<Json> r) {
+    set_fences(db, fenced, std::nullopt, token, [done, r = std::move(r)](Status) { done(r); });
+  };
+  set_fences(db, fenced, token, token, [=, &db](Status s) {
+    if (!s.ok()) return done(s);
+    auto members = std::make_shared<std::vector<std::vector<std::string>>>();
+    list_members(db, index_keys, members, [=, &db](Status listed) {
+      if (!listed.ok()) return lift_then(listed);
+      std::vector<std::string> all = keys;
+      for (const auto& k : fenced) all.push_back(fence_key(k));
+      run(
+          db, all,
+          [=](Reader& r, Json& out) -> Status {
+            for (const auto& k : fenced) {
+              const Json* f = r.get(fence_key(k));
+              if (r.pending) return {};
+              if (!f || f->value("token", "") != token ||
+                  f->value("until_us", int64_t{0}) <= r.ctx.timestamp_us())
+                return make_error(Errc::kTimeout, "the change of " + k + " took too long; retry");
+            }
+            Status st = body(r, *members, out);
+            if (r.pending || !st.ok()) return st;
+            for (const auto& k : fenced) r.ctx.write(fence_key(k), std::nullopt);
+            return {};
+          },
+          [lift_then, done](Result<Json> r) {
+            if (!r.ok()) return lift_then(std::move(r));
+            done(std::move(r));
+          });
+    });
+  });
+}
+
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set) {
   for (const auto& [k, m] : maps) r.ctx.write(k, m);

@@ -77,6 +77,30 @@ Result<Cidr> parse_cidr(const std::string& s);
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set);
 
+// Fences: a change whose checks need the members of a multi index (a subnet's ports, before
+// the subnet goes) must not miss members added while it lists them. It first writes a fence
+// beside the object (viperflow.fence.<escaped key>, holding for kFenceUs); whoever adds a
+// member reads the fence in its transaction and refuses while it holds (a member added before
+// the fence was written is listed; one racing with it conflicts on the fence and retries into
+// the refusal). Then the members are listed and the change runs, lifting the fence.
+inline constexpr int64_t kFenceUs = 10'000'000;
+std::string fence_key(const std::string& key);
+// In a member's transaction: an error when the object is fenced (reads the fence key).
+Status check_fence(Reader& r, const std::string& key, const char* what);
+// Fences the batch's objects (by id: key_of), lists each one's members (the multi index
+// members_of names), then runs `body` (keys: its first reads) with them, in the batch's order.
+using FencedBody =
+    std::function<Status(Reader&, const std::vector<std::vector<std::string>>& members, Json& out)>;
+void run_fenced(db::ObjectDb& db, const Json& specs, std::string (*key_of)(const std::string&),
+                std::string (*members_of)(const std::string&), std::vector<std::string> keys, FencedBody body,
+                Done done);
+
+// The multi indices of logical ports by network and by subnet (ports.cc).
+std::string network_ports_index(const std::string& network_key);
+std::string subnet_ports_index(const std::string& subnet_key);
+// The unique index key of an address in a subnet (logical ports and router interfaces).
+std::string address_index(const std::string& subnet_key, uint32_t ip);
+
 // Runs a transaction whose body fills `out`; answers `out` on success. The body returns early
 // (anything) when the Reader is pending: it runs again with the keys it asked for.
 void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(Reader&, Json& out)> body,

@@ -99,16 +99,6 @@ std::string logical_port_key(const std::string& id) {
   return "viperflow.logicalport." + db::escape_key_part(id);
 }
 
-void declare_indices(db::ObjectDb& db) {
-  db.add_index(db::IndexRule{"viperflow.logicalport", "mac", {"network", "mac_address"}, true});
-  db.add_index(db::IndexRule{"viperflow.logicalport", "ip", {"network", "ip_address"}, true});
-  db.add_cascade(db::CascadeRule{"viperflow.logicalport", [](const std::string& key) {
-                                   return std::vector<std::string>{
-                                       "viperflow.logicalportvxlaninfo." +
-                                       key.substr(std::string("viperflow.logicalport.").size())};
-                                 }});
-}
-
 // ---- subnets -----------------------------------------------------------------------------------------
 
 void ViperFlow::create_subnets(Json specs, Done done) {
@@ -136,7 +126,7 @@ void ViperFlow::create_subnets(Json specs, Done done) {
         }
         if (r.pending) return {};
         Json next_set = set ? *set : Json{{"set", Json::array()}};
-        std::map<std::string, Json> maps;
+        std::map<std::string, Json> maps, batch;  // batch: this batch's subnets
         out = Json::array();
         for (const auto& spec : specs) {
           std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
@@ -150,20 +140,33 @@ void ViperFlow::create_subnets(Json specs, Done done) {
             maps[map_key] =
                 m ? *m : Json{{"network", net_key}, {"ports", Json::array()}, {"subnets", Json::array()}};
           }
+          // Subnets of one network do not overlap (addresses are unique per subnet).
+          auto cidr = parse_cidr(text(spec["cidr"]));
+          for (const auto& other : maps[map_key]["subnets"]) {
+            const Json* o = batch.count(text(other)) ? &batch[text(other)] : r.get(text(other));
+            if (r.pending) continue;
+            auto oc = o ? parse_cidr(o->value("cidr", "")) : Result<Cidr>(bad(""));
+            if (oc.ok() && (oc->contains(cidr->network) || cidr->contains(oc->network)))
+              return make_error(Errc::kConflict, "subnet " + id + " (" + text(spec["cidr"]) +
+                                                     ") overlaps subnet " + text(o->value("id", Json())) +
+                                                     " (" + o->value("cidr", "") + ") of logical network " +
+                                                     net_id);
+          }
+          if (r.pending) continue;
           maps[map_key]["subnets"].push_back(key);
           Json value = spec;
           value.erase("logicalnetwork");
           value["network"] = net_key;
+          batch[key] = value;
           r.ctx.write(key, value);
-          r.ctx.write(subnet_map_key(id), Json{{"subnet", key},
-                                               {"allocated_ips", Json::object()},
-                                               {"routers", Json::array()},
-                                               {"routerports", Json::object()}});
+          r.ctx.write(subnet_map_key(id),
+                      Json{{"subnet", key}, {"routers", Json::array()}, {"routerports", Json::object()}});
           next_set = set_with(&next_set, key, true);
           Json d = dump(key, kSubnetType, value);
           d["network"] = dump(net_key, kLogicalNetworkType, *net);
           out.push_back(d);
         }
+        if (r.pending) return {};
         write_batch(r, maps, kSubnetSet, next_set);
         return {};
       },
@@ -173,32 +176,30 @@ void ViperFlow::create_subnets(Json specs, Done done) {
 void ViperFlow::delete_subnets(Json specs, Done done) {
   auto keys = batch_keys(specs, {kSubnetSet}, subnet_key, subnet_map_key);
   if (!keys.ok()) return done(keys.error());
-  run(
-      db_, *keys,
-      [specs](Reader& r, Json& out) -> Status {
+  run_fenced(
+      db_, specs, subnet_key, subnet_ports_index, *keys,
+      [specs](Reader& r, const std::vector<std::vector<std::string>>& ports, Json& out) -> Status {
         const Json* set = r.get(kSubnetSet);
         Json next_set = set ? *set : Json{{"set", Json::array()}};
         std::map<std::string, Json> maps;
-        for (const auto& spec : specs) {
-          std::string id = text(spec["id"]), key = subnet_key(id);
+        for (size_t i = 0; i < specs.size(); ++i) {
+          std::string id = text(specs[i]["id"]), key = subnet_key(id);
           const Json* subnet = r.get(key);
-          const Json* map = r.get(subnet_map_key(id));
           if (r.pending) return {};
           if (!subnet) return make_error(Errc::kNotFound, "no subnet " + id);
           if (subnet->contains("router") && !(*subnet)["router"].is_null())
             return make_error(Errc::kConflict, "subnet " + id + " is attached to a router");
-          if (map && !map->value("allocated_ips", Json::object()).empty())
-            return make_error(Errc::kConflict, "subnet " + id + " still has ports with addresses");
+          if (!ports[i].empty())
+            return make_error(Errc::kConflict, "subnet " + id + " still has " +
+                                                   std::to_string(ports[i].size()) + " logical ports (" +
+                                                   ports[i][0] + ", ...)");
           std::string net_key = subnet->value("network", "");
           std::string map_key = map_key_of(net_key);
           const Json* lmap = r.get(map_key);
           if (r.pending) return {};
           if (lmap) {
             if (!maps.count(map_key)) maps[map_key] = *lmap;
-            Json kept = Json::array();
-            for (const auto& s : maps[map_key]["subnets"])
-              if (s != Json(key)) kept.push_back(s);
-            maps[map_key]["subnets"] = kept;
+            maps[map_key]["subnets"] = list_without(maps[map_key]["subnets"], key);
           }
           r.ctx.write(key, std::nullopt);
           r.ctx.write(subnet_map_key(id), std::nullopt);
@@ -214,11 +215,13 @@ void ViperFlow::delete_subnets(Json specs, Done done) {
 void ViperFlow::update_subnets(Json specs, Done done) {
   auto keys = batch_keys(specs, {}, subnet_key, subnet_map_key);
   if (!keys.ok()) return done(keys.error());
-  run(
-      db_, *keys,
-      [specs](Reader& r, Json& out) -> Status {
+  // A new pool must keep every address in use: the subnet is fenced while its ports are read.
+  run_fenced(
+      db_, specs, subnet_key, subnet_ports_index, *keys,
+      [specs](Reader& r, const std::vector<std::vector<std::string>>& ports, Json& out) -> Status {
         out = Json::array();
-        for (const auto& spec : specs) {
+        for (size_t i = 0; i < specs.size(); ++i) {
+          const Json& spec = specs[i];
           std::string id = text(spec["id"]), key = subnet_key(id);
           const Json* subnet = r.get(key);
           const Json* map = r.get(subnet_map_key(id));
@@ -236,13 +239,18 @@ void ViperFlow::update_subnets(Json specs, Done done) {
           if (Status st = check_subnet(value); !st.ok()) return st;
           auto pool = pool_of(value);
           if (!pool.ok()) return pool.error();
-          Json allocated = map ? map->value("allocated_ips", Json::object()) : Json::object();
-          for (const auto& [ip, owner] : allocated.items()) {
-            uint32_t a = static_cast<uint32_t>(std::stoull(ip));
-            if (a < pool->start || a > pool->end || (pool->gateway && a == *pool->gateway))
-              return make_error(Errc::kConflict, ip_text(a) + " is allocated to " + text(owner) +
-                                                     ": the new pool must keep it");
+          std::vector<std::string> holders = ports[i];
+          if (map && map->contains("routerports"))
+            for (const auto& [router, port] : (*map)["routerports"].items()) holders.push_back(text(port));
+          for (const auto& holder : holders) {
+            const Json* h = r.get(holder);
+            if (r.pending || !h || !h->contains("ip_address")) continue;
+            auto a = parse_ip(text((*h)["ip_address"]));
+            if (a && (*a < pool->start || *a > pool->end || (pool->gateway && *a == *pool->gateway)))
+              return make_error(Errc::kConflict,
+                                ip_text(*a) + " is allocated to " + holder + ": the new pool must keep it");
           }
+          if (r.pending) return {};
           r.ctx.write(key, value);
           out.push_back(dump(key, kSubnetType, value));
         }
@@ -253,6 +261,126 @@ void ViperFlow::update_subnets(Json specs, Done done) {
 
 // ---- logical ports -----------------------------------------------------------------------------------
 
+// Where new ports' addresses come from on this node: per subnet, a cursor past the highest
+// address taken when the subnet was last listed, and what was taken then. Only a hint —
+// every address is checked against the address index in the transaction that takes it — so
+// nodes never coordinate, and concurrent creates on one node get different candidates and do
+// not conflict. A cursor that wraps around the pool asks for the subnet to be listed again.
+struct AddressHints {
+  struct Hint {
+    bool loaded = false, stale = false;
+    uint32_t next = 0;
+    std::vector<uint32_t> taken;  // sorted
+  };
+  std::map<std::string, Hint> subnets;
+
+  bool needs_load(const std::string& subnet) const {
+    auto it = subnets.find(subnet);
+    return it == subnets.end() || !it->second.loaded || it->second.stale;
+  }
+  void load(const std::string& subnet, std::vector<uint32_t> taken) {
+    std::sort(taken.begin(), taken.end());
+    Hint& h = subnets[subnet];
+    h = Hint{true, false, taken.empty() ? 0 : taken.back() + 1, std::move(taken)};
+  }
+  // Up to n candidates from the cursor on, skipping the gateway and what was taken.
+  std::vector<uint32_t> take(const std::string& subnet, const Pool& pool, size_t n) {
+    Hint& h = subnets[subnet];
+    std::vector<uint32_t> out;
+    for (uint64_t steps = 0, size = uint64_t{pool.end} - pool.start + 1; out.size() < n && steps < size;
+         ++steps) {
+      if (h.next < pool.start || h.next > pool.end) {
+        if (h.next > pool.end) h.stale = true;  // wrapped: list again next time
+        h.next = pool.start;
+      }
+      uint32_t a = h.next++;
+      if ((pool.gateway && a == *pool.gateway) || std::binary_search(h.taken.begin(), h.taken.end(), a))
+        continue;
+      out.push_back(a);
+    }
+    if (out.empty()) h.stale = true;
+    return out;
+  }
+};
+
+namespace {
+
+const db::IndexRule kPortMac{"viperflow.logicalport", "mac", {"network", "mac_address"}, true};
+// Addresses are unique per subnet (subnets of one network do not overlap) across logical ports
+// and router interfaces: one index space for both.
+const db::IndexRule kPortIp{
+    "viperflow.logicalport", "ip", {"subnet", "ip_address"}, true, "viperflow.subnet"};
+const db::IndexRule kRouterPortIp{
+    "viperflow.routerport", "ip", {"subnet", "ip_address"}, true, "viperflow.subnet"};
+const db::IndexRule kNetworkPorts{"viperflow.logicalport", "network", {"network"}, false};
+const db::IndexRule kSubnetPorts{"viperflow.logicalport", "subnet", {"subnet"}, false};
+
+std::string index_of(const db::IndexRule& rule, Json fields) {
+  return *db::ObjectDb::index_key(rule, &fields);
+}
+std::string ip_index_key(const std::string& subnet_key, uint32_t ip) {
+  return index_of(kPortIp, Json{{"subnet", subnet_key}, {"ip_address", ip_text(ip)}});
+}
+std::string mac_index_key(const std::string& network_key, const std::string& mac) {
+  return index_of(kPortMac, Json{{"network", network_key}, {"mac_address", mac}});
+}
+
+uint64_t pool_size(const Pool& p) {
+  uint64_t n = uint64_t{p.end} - p.start + 1;
+  return p.gateway && *p.gateway >= p.start && *p.gateway <= p.end ? n - 1 : n;
+}
+
+// An address for a new port: the first free one among its candidates (read from the address
+// index; `used` are the batch's own). Leaves `ip` unset while candidates are being read.
+Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, const std::string& sid,
+                    const Pool& pool, std::vector<uint32_t>& cands, uint64_t& tried,
+                    const std::set<uint32_t>& used, std::optional<uint32_t>& ip) {
+  for (;;) {
+    if (cands.empty()) cands = hints.take(skey, pool, tried ? 16 : 1);
+    if (cands.empty() || tried >= pool_size(pool))
+      return make_error(Errc::kResourceExhausted, "subnet " + sid + " has no free address");
+    bool waiting = false;
+    for (uint32_t a : cands) {
+      db::Lookup l = r.ctx.get(ip_index_key(skey, a));
+      if (!l.fetched) {
+        waiting = r.pending = true;
+      } else if (!l.value() && !used.count(a)) {
+        ip = a;
+        return {};
+      }
+    }
+    if (waiting) return {};
+    tried += cands.size();
+    cands.clear();
+  }
+}
+
+}  // namespace
+
+void declare_indices(db::ObjectDb& db) {
+  for (const auto* rule : {&kPortMac, &kPortIp, &kRouterPortIp, &kNetworkPorts, &kSubnetPorts})
+    db.add_index(*rule);
+  db.add_cascade(db::CascadeRule{"viperflow.logicalport", [](const std::string& key) {
+                                   return std::vector<std::string>{
+                                       "viperflow.logicalportvxlaninfo." +
+                                       key.substr(std::string("viperflow.logicalport.").size())};
+                                 }});
+}
+
+namespace detail {
+std::string network_ports_index(const std::string& network_key) {
+  return index_of(kNetworkPorts, Json{{"network", network_key}});
+}
+std::string subnet_ports_index(const std::string& subnet_key) {
+  return index_of(kSubnetPorts, Json{{"subnet", subnet_key}});
+}
+std::string address_index(const std::string& subnet_key, uint32_t ip) {
+  return ip_index_key(subnet_key, ip);
+}
+}  // namespace detail
+
+ViperFlow::ViperFlow(db::ObjectDb& db) : db_(db), hints_(std::make_shared<AddressHints>()) {}
+
 void ViperFlow::create_logical_ports(Json specs, Done done) {
   auto checked = checked_specs(specs, "ports");
   if (!checked.ok()) return done(checked.error());
@@ -262,7 +390,7 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     if (s.contains("ip_address")) ordered.push_back(s);
   for (const auto& s : specs)
     if (!s.contains("ip_address")) ordered.push_back(s);
-  std::vector<std::string> keys{kLogicalPortSet};
+  std::vector<std::string> keys, load;
   for (auto& spec : ordered) {
     auto id = id_param(spec, "id", false);
     if (!id.ok()) return done(id.error());
@@ -272,89 +400,127 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     if (spec.contains("mac_address"))
       if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
     if (spec.contains("ip_address") && !spec.contains("subnet")) return done(bad("ip_address needs subnet"));
-    keys.insert(keys.end(),
-                {logical_port_key(*id), logical_network_key(*net), logical_network_map_key(*net)});
+    std::string net_key = logical_network_key(*net);
+    keys.insert(keys.end(), {logical_port_key(*id), net_key, fence_key(net_key)});
+    if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
     if (spec.contains("subnet")) {
-      keys.push_back(subnet_key(text(spec["subnet"])));
-      keys.push_back(subnet_map_key(text(spec["subnet"])));
+      std::string skey = subnet_key(text(spec["subnet"]));
+      keys.insert(keys.end(), {skey, fence_key(skey)});
+      if (!spec.contains("ip_address") && hints_->needs_load(skey) &&
+          std::find(load.begin(), load.end(), skey) == load.end())
+        load.push_back(skey);
     }
   }
-  run(
-      db_, keys,
-      [ordered](Reader& r, Json& out) -> Status {
-        const Json* set = r.get(kLogicalPortSet);
-        Json next_set = set ? *set : Json{{"set", Json::array()}};
-        std::map<std::string, Json> maps;  // network maps and subnet maps as the batch changes them
-        auto map_of = [&](const std::string& k) -> Json& {
-          if (!maps.count(k)) {
-            const Json* v = r.get(k);
-            maps[k] = v ? *v : Json::object();
-          }
-          return maps[k];
-        };
-        out = Json::array();
-        for (const auto& spec : ordered) {
-          std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
-          std::string key = logical_port_key(id), net_key = logical_network_key(net_id);
-          const Json* existing = r.get(key);
-          const Json* net = r.get(net_key);
-          const Json* lmap = r.get(logical_network_map_key(net_id));
-          const Json* subnet = spec.contains("subnet") ? r.get(subnet_key(text(spec["subnet"]))) : nullptr;
-          if (spec.contains("subnet")) r.get(subnet_map_key(text(spec["subnet"])));
-          if (r.pending) return {};
-          if (existing) return make_error(Errc::kAlreadyExists, "logical port " + id + " exists");
-          if (!net || !lmap) return make_error(Errc::kNotFound, "no logical network " + net_id);
-          Json value = spec;
-          value.erase("logicalnetwork");
-          value["network"] = net_key;
-          if (spec.contains("subnet")) {
-            std::string sid = text(spec["subnet"]);
-            if (!subnet) return make_error(Errc::kNotFound, "no subnet " + sid);
-            if (subnet->value("network", "") != net_key)
-              return bad("subnet " + sid + " is not in logical network " + net_id);
-            value["subnet"] = subnet_key(sid);
-            auto pool = pool_of(*subnet);
-            if (!pool.ok()) return pool.error();
-            Json& allocated = map_of(subnet_map_key(sid))["allocated_ips"];
-            uint32_t ip = 0;
-            if (spec.contains("ip_address")) {
-              auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
-                                                         : std::nullopt;
-              if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
-              if (*want < pool->start || *want > pool->end)
-                return bad("ip_address " + ip_text(*want) + " is outside subnet " + sid +
-                           "'s allocation range");
-              if (pool->gateway && *want == *pool->gateway)
-                return bad("ip_address " + ip_text(*want) + " is the gateway of subnet " + sid);
-              if (allocated.contains(std::to_string(*want)))
-                return make_error(Errc::kConflict,
-                                  "ip_address " + ip_text(*want) + " is taken in subnet " + sid);
-              ip = *want;
-            } else {
-              bool found = false;
-              for (uint64_t x = pool->start; x <= pool->end && !found; ++x)
-                if ((!pool->gateway || x != *pool->gateway) && !allocated.contains(std::to_string(x))) {
-                  ip = static_cast<uint32_t>(x);
-                  found = true;
-                }
-              if (!found)
-                return make_error(Errc::kResourceExhausted, "subnet " + sid + " has no free address");
+  auto cands = std::make_shared<std::vector<std::vector<uint32_t>>>(ordered.size());
+  auto tried = std::make_shared<std::vector<uint64_t>>(ordered.size());
+  auto hints = hints_;
+  auto create = [&db = db_, ordered, keys, cands, tried, hints, done]() {
+    run(
+        db, keys,
+        [ordered, cands, tried, hints](Reader& r, Json& out) -> Status {
+          for (const auto& spec : ordered) {
+            std::string net_key = logical_network_key(text(spec["logicalnetwork"]));
+            r.get(logical_port_key(text(spec["id"])));
+            r.get(net_key);
+            r.get(fence_key(net_key));
+            if (spec.contains("mac_address")) r.get(mac_index_key(net_key, text(spec["mac_address"])));
+            if (spec.contains("subnet")) {
+              r.get(subnet_key(text(spec["subnet"])));
+              r.get(fence_key(subnet_key(text(spec["subnet"]))));
             }
-            allocated[std::to_string(ip)] = key;
-            value["ip_address"] = ip_text(ip);
           }
-          map_of(logical_network_map_key(net_id))["ports"].push_back(key);
-          r.ctx.write(key, value);
-          next_set = set_with(&next_set, key, true);
-          Json d = dump(key, kLogicalPortType, value);
-          d["network"] = dump(net_key, kLogicalNetworkType, *net);
-          if (subnet) d["subnet"] = dump(value["subnet"], kSubnetType, *subnet);
-          out.push_back(d);
-        }
-        write_batch(r, maps, kLogicalPortSet, next_set);
-        return {};
-      },
-      std::move(done));
+          if (r.pending) return {};
+          std::map<std::string, std::set<uint32_t>> used_ips;  // by this batch, per subnet
+          std::set<std::string> used_macs;
+          out = Json::array();
+          for (size_t i = 0; i < ordered.size(); ++i) {
+            const Json& spec = ordered[i];
+            std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
+            std::string key = logical_port_key(id), net_key = logical_network_key(net_id);
+            const Json* net = r.get(net_key);
+            if (r.get(key)) return make_error(Errc::kAlreadyExists, "logical port " + id + " exists");
+            if (!net) return make_error(Errc::kNotFound, "no logical network " + net_id);
+            if (Status s = check_fence(r, net_key, "logical network"); !s.ok()) return s;
+            Json value = spec;
+            value.erase("logicalnetwork");
+            value["network"] = net_key;
+            if (spec.contains("mac_address")) {
+              std::string mac = text(spec["mac_address"]), mk = mac_index_key(net_key, mac);
+              const Json* owner = r.get(mk);
+              if (owner || !used_macs.insert(mk).second)
+                return make_error(Errc::kAlreadyExists,
+                                  "mac_address " + mac + " is in use in logical network " + net_id +
+                                      (owner ? " by " + text(*owner) : std::string(" by this batch")));
+            }
+            const Json* subnet = nullptr;
+            if (spec.contains("subnet")) {
+              std::string sid = text(spec["subnet"]), skey = subnet_key(sid);
+              subnet = r.get(skey);
+              if (!subnet) return make_error(Errc::kNotFound, "no subnet " + sid);
+              if (subnet->value("network", "") != net_key)
+                return bad("subnet " + sid + " is not in logical network " + net_id);
+              if (Status s = check_fence(r, skey, "subnet"); !s.ok()) return s;
+              value["subnet"] = skey;
+              auto pool = pool_of(*subnet);
+              if (!pool.ok()) return pool.error();
+              std::set<uint32_t>& used = used_ips[skey];
+              std::optional<uint32_t> ip;
+              if (spec.contains("ip_address")) {
+                auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
+                                                           : std::nullopt;
+                if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
+                if (*want < pool->start || *want > pool->end)
+                  return bad("ip_address " + ip_text(*want) + " is outside subnet " + sid +
+                             "'s allocation range");
+                if (pool->gateway && *want == *pool->gateway)
+                  return bad("ip_address " + ip_text(*want) + " is the gateway of subnet " + sid);
+                const Json* owner = r.get(ip_index_key(skey, *want));
+                if (r.pending) continue;
+                if (owner || used.count(*want))
+                  return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken in subnet " +
+                                                         sid +
+                                                         (owner ? " by " + text(*owner) : std::string()));
+                ip = want;
+              } else {
+                Status s = pick_address(r, *hints, skey, sid, *pool, (*cands)[i], (*tried)[i], used, ip);
+                if (!s.ok()) return s;
+                if (!ip) continue;  // its candidates are being read
+              }
+              used.insert(*ip);
+              value["ip_address"] = ip_text(*ip);
+            }
+            r.ctx.write(key, value);
+            Json d = dump(key, kLogicalPortType, value);
+            d["network"] = dump(net_key, kLogicalNetworkType, *net);
+            if (subnet) d["subnet"] = dump(value["subnet"], kSubnetType, *subnet);
+            out.push_back(d);
+          }
+          return {};
+        },
+        done);
+  };
+  load_hints(db_, hints_, std::move(load), std::move(create));
+}
+
+// Lists the addresses taken in each subnet into this node's hints, then continues (a listing
+// that fails leaves the hint as it was: it only costs candidates).
+void ViperFlow::load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
+                           std::vector<std::string> subnets, std::function<void()> then) {
+  if (subnets.empty()) return then();
+  std::string skey = subnets.back();
+  subnets.pop_back();
+  // The index keys of this subnet's addresses, without the address: "...<subnet part>."
+  std::string prefix = index_of(kPortIp, Json{{"subnet", skey}, {"ip_address", ""}});
+  db.list(prefix, [&db, hints, skey, prefix, subnets = std::move(subnets),
+                   then = std::move(then)](Result<std::vector<std::string>> keys) mutable {
+    if (keys.ok()) {
+      std::vector<uint32_t> taken;
+      for (const auto& k : *keys)
+        if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
+      hints->load(skey, std::move(taken));
+    }
+    load_hints(db, hints, std::move(subnets), std::move(then));
+  });
 }
 
 void ViperFlow::update_logical_ports(Json specs, Done done) {
@@ -367,7 +533,6 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
       db_, *keys,
       [specs](Reader& r, Json& out) -> Status {
         out = Json::array();
-        std::map<std::string, Json> maps;
         for (const auto& spec : specs) {
           std::string id = text(spec["id"]), key = logical_port_key(id);
           const Json* port = r.get(key);
@@ -379,17 +544,23 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
           Json value = *port;
           for (const auto& [k, v] : spec.items())
             if (k != "id") value[k] = v;
+          std::string net_key = port->value("network", "");
+          if (spec.contains("mac_address") && (*port).value("mac_address", Json()) != spec["mac_address"]) {
+            const Json* owner = r.get(mac_index_key(net_key, text(spec["mac_address"])));
+            if (r.pending) return {};
+            if (owner)
+              return make_error(Errc::kAlreadyExists,
+                                "mac_address " + text(spec["mac_address"]) + " is in use by " + text(*owner));
+          }
           if (spec.contains("ip_address") &&
               (!port->contains("ip_address") || (*port)["ip_address"] != spec["ip_address"])) {
             if (!port->contains("subnet"))
               return bad("logical port " + id + " has no subnet to take an address from");
             std::string skey = text((*port)["subnet"]);
-            std::string smap = map_key_of(skey);
             const Json* subnet = r.get(skey);
-            const Json* sm = r.get(smap);
             if (r.pending) return {};
-            if (!subnet || !sm) return make_error(Errc::kInternal, "logical port " + id + " lost its subnet");
-            if (!maps.count(smap)) maps[smap] = *sm;
+            if (!subnet) return make_error(Errc::kInternal, "logical port " + id + " lost its subnet");
+            if (Status s = check_fence(r, skey, "subnet"); !s.ok() || r.pending) return s;
             auto pool = pool_of(*subnet);
             if (!pool.ok()) return pool.error();
             auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
@@ -397,60 +568,34 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
             if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
             if (*want < pool->start || *want > pool->end || (pool->gateway && *want == *pool->gateway))
               return bad("ip_address " + ip_text(*want) + " is not in the subnet's allocation range");
-            Json& allocated = maps[smap]["allocated_ips"];
-            if (allocated.contains(std::to_string(*want)))
-              return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken");
-            if (port->contains("ip_address"))
-              if (auto old = parse_ip(text((*port)["ip_address"]))) allocated.erase(std::to_string(*old));
-            allocated[std::to_string(*want)] = key;
+            const Json* owner = r.get(ip_index_key(skey, *want));
+            if (r.pending) return {};
+            if (owner)
+              return make_error(Errc::kConflict,
+                                "ip_address " + ip_text(*want) + " is taken by " + text(*owner));
             value["ip_address"] = ip_text(*want);
           }
           r.ctx.write(key, value);
           out.push_back(dump(key, kLogicalPortType, value));
         }
-        for (const auto& [k, m] : maps) r.ctx.write(k, m);
         return {};
       },
       std::move(done));
 }
 
 void ViperFlow::delete_logical_ports(Json specs, Done done) {
-  auto keys = batch_keys(specs, {kLogicalPortSet}, logical_port_key, nullptr);
+  auto keys = batch_keys(specs, {}, logical_port_key, nullptr);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
       [specs](Reader& r, Json& out) -> Status {
-        const Json* set = r.get(kLogicalPortSet);
-        Json next_set = set ? *set : Json{{"set", Json::array()}};
-        std::map<std::string, Json> maps;
         for (const auto& spec : specs) {
           std::string id = text(spec["id"]), key = logical_port_key(id);
           const Json* port = r.get(key);
           if (r.pending) return {};
           if (!port) return make_error(Errc::kNotFound, "no logical port " + id);
-          std::string net_key = port->value("network", "");
-          std::string lmap_key = map_key_of(net_key);
-          std::string smap_key;
-          if (port->contains("subnet")) smap_key = map_key_of(text((*port)["subnet"]));
-          const Json* lmap = r.get(lmap_key);
-          const Json* smap = smap_key.empty() ? nullptr : r.get(smap_key);
-          if (r.pending) return {};
-          if (lmap) {
-            if (!maps.count(lmap_key)) maps[lmap_key] = *lmap;
-            Json kept = Json::array();
-            for (const auto& p : maps[lmap_key]["ports"])
-              if (p != Json(key)) kept.push_back(p);
-            maps[lmap_key]["ports"] = kept;
-          }
-          if (smap && port->contains("ip_address")) {
-            if (!maps.count(smap_key)) maps[smap_key] = *smap;
-            auto ip = parse_ip(text((*port)["ip_address"]));
-            if (ip) maps[smap_key]["allocated_ips"].erase(std::to_string(*ip));
-          }
-          r.ctx.write(key, std::nullopt);
-          next_set = set_with(&next_set, key, false);
+          r.ctx.write(key, std::nullopt);  // the indices free its MAC and address
         }
-        write_batch(r, maps, kLogicalPortSet, next_set);
         out = Json{{"status", "OK"}};
         return {};
       },
@@ -463,13 +608,15 @@ void ViperFlow::list_subnets(Json filters, Done done) {
            std::move(filters), std::move(done));
 }
 void ViperFlow::list_logical_ports(Json filters, Done done) {
-  list_set(ListOf{kLogicalPortSet, kLogicalPortType, logical_port_key, "logicalnetwork", "network",
-                  logical_network_key, kLogicalNetworkType},
+  list_set(ListOf{nullptr, kLogicalPortType, logical_port_key, "logicalnetwork", "network",
+                  logical_network_key, kLogicalNetworkType, &kNetworkPorts},
            std::move(filters), std::move(done));
 }
 
-// A set's members (or the one named by id) that match the filters, dumped; the parent
+// The objects of a class (or the one named by id) that match the filters, dumped; the parent
 // reference (if any) filtered by the parent's id and nested, as VLCP nests strong references.
+// Members come from VLCP's set object, or for classes without one from the keys under the
+// class's prefix (or the parent's multi index, when filtered by parent).
 void ViperFlow::list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only) {
   if (!filters.is_object()) return done(bad("filters must be an object"));
   if (!only && of.key_of && filters.contains("id")) only = of.key_of(text(filters["id"]));
@@ -478,19 +625,31 @@ void ViperFlow::list_set(const ListOf& of, Json filters, Done done, std::optiona
     filters.erase(of.parent_param);
     filters[of.parent_field] = parent;
   }
-  std::string set = of.set_key;
+  if (only) return walk_members(db_, of, std::move(filters), {*only}, false, std::move(done));
+  if (of.set_key) return walk_members(db_, of, std::move(filters), {of.set_key}, true, std::move(done));
+  auto then = [&db = db_, of, filters, done](Result<std::vector<std::string>> keys) mutable {
+    if (!keys.ok()) return done(keys.error());
+    walk_members(db, of, std::move(filters), std::move(*keys), false, std::move(done));
+  };
+  if (of.by_parent && filters.contains(of.parent_field))
+    return db_.members(index_of(*of.by_parent, Json{{of.parent_field, filters[of.parent_field]}}), then);
+  db_.list(of.key_of(""), then);
+}
+
+void ViperFlow::walk_members(db::ObjectDb& db, const ListOf& of, Json filters, std::vector<std::string> keys,
+                             bool is_set, Done done) {
   auto result = std::make_shared<Json>();
-  db_.walk(
-      {only ? *only : set},
-      [set, only, filters, of, result](db::WalkContext& ctx) {
+  db.walk(
+      keys,
+      [keys, is_set, filters, of, result](db::WalkContext& ctx) {
         std::vector<std::string> members;
-        if (only) {
-          members.push_back(*only);
-        } else {
-          db::Lookup s = ctx.get(set);
+        if (is_set) {
+          db::Lookup s = ctx.get(keys[0]);
           if (!s.fetched) return;
           if (s.value())
             for (const auto& m : s.value()->value("set", Json::array())) members.push_back(text(m));
+        } else {
+          members = keys;
         }
         *result = Json::array();
         for (const auto& key : members) {

@@ -165,6 +165,7 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
           if (!r.get(rkey)) return make_error(Errc::kNotFound, "no router " + rid);
           if (!r.get(skey) || !r.get(mkey)) return make_error(Errc::kNotFound, "no subnet " + sid);
           if (r.get(pkey)) return make_error(Errc::kAlreadyExists, "router port " + pid + " exists");
+          if (Status f = check_fence(r, skey, "subnet"); !f.ok() || r.pending) return f;
           Json& subnet = obj(skey);
           Json& map = obj(mkey);
           Json& router = obj(rkey);
@@ -183,10 +184,12 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
             if (!cidr.ok()) return cidr.error();
             if (!cidr->contains(*ip))
               return bad("ip_address " + text(spec["ip_address"]) + " is outside subnet " + sid);
-            if (map["allocated_ips"].contains(std::to_string(*ip)))
-              return make_error(Errc::kConflict, "ip_address " + text(spec["ip_address"]) + " is taken");
-            map["allocated_ips"][std::to_string(*ip)] = Json::array({pkey, rkey});
-            port["ip_address"] = spec["ip_address"];
+            const Json* owner = r.get(address_index(skey, *ip));
+            if (r.pending) return {};
+            if (owner)
+              return make_error(Errc::kConflict,
+                                "ip_address " + text(spec["ip_address"]) + " is taken by " + text(*owner));
+            port["ip_address"] = ip_text(*ip);  // the address index reserves it
           } else if (!subnet.contains("gateway") || subnet["gateway"].is_null()) {
             return bad("subnet " + sid + " has no gateway: give the interface an ip_address");
           }
@@ -234,11 +237,6 @@ void ViperFlow::remove_router_interfaces(Json specs, Done done) {
           if (!m["routerports"].contains(rid))
             return make_error(Errc::kNotFound, "subnet " + sid + " is not an interface of router " + rid);
           std::string pkey = text(m["routerports"][rid]);
-          const Json* port = r.get(pkey);
-          if (r.pending) return {};
-          if (port && port->contains("ip_address"))
-            if (auto ip = parse_ip(text((*port)["ip_address"])))
-              m["allocated_ips"].erase(std::to_string(*ip));
           m["routerports"].erase(rid);
           m["routers"] = list_without(m["routers"], rkey);
           Json& s = obj(skey);

@@ -324,8 +324,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
           }
           map["logicnetworks"].push_back(key);
           r.ctx.write(key, value);
-          r.ctx.write(logical_network_map_key(id),
-                      Json{{"network", key}, {"ports", Json::array()}, {"subnets", Json::array()}});
+          r.ctx.write(logical_network_map_key(id), Json{{"network", key}, {"subnets", Json::array()}});
           next_set = set_with(&next_set, key, true);
           Json d = dump(key, kLogicalNetworkType, value);
           d["physicalnetwork"] = dump(phys_key, kPhysicalNetworkType, *phys);
@@ -404,13 +403,14 @@ void ViperFlow::update_logical_networks(Json specs, Done done) {
 void ViperFlow::delete_logical_networks(Json specs, Done done) {
   auto keys = batch_keys(specs, {kLogicalNetworkSet}, logical_network_key, logical_network_map_key);
   if (!keys.ok()) return done(keys.error());
-  run(
-      db_, *keys,
-      [specs](Reader& r, Json& out) -> Status {
+  run_fenced(
+      db_, specs, logical_network_key, network_ports_index, *keys,
+      [specs](Reader& r, const std::vector<std::vector<std::string>>& ports, Json& out) -> Status {
         const Json* set = r.get(kLogicalNetworkSet);
         std::map<std::string, Json> maps;
         Json next_set = set ? *set : Json{{"set", Json::array()}};
-        for (const auto& spec : specs) {
+        for (size_t i = 0; i < specs.size(); ++i) {
+          const Json& spec = specs[i];
           std::string id = text(spec["id"]);
           std::string key = logical_network_key(id);
           const Json* net = r.get(key);
@@ -419,8 +419,10 @@ void ViperFlow::delete_logical_networks(Json specs, Done done) {
           if (!net) return make_error(Errc::kNotFound, "no logical network " + id);
           if (lmap && !lmap->value("subnets", Json::array()).empty())
             return make_error(Errc::kConflict, "logical network " + id + " still has subnets");
-          if (lmap && !lmap->value("ports", Json::array()).empty())
-            return make_error(Errc::kConflict, "logical network " + id + " still has logical ports");
+          if (!ports[i].empty())
+            return make_error(Errc::kConflict, "logical network " + id + " still has " +
+                                                   std::to_string(ports[i].size()) + " logical ports (" +
+                                                   ports[i][0] + ", ...)");
           std::string phys_key = net->value("physicalnetwork", "");
           std::string map_key = map_key_of(phys_key);
           const Json* map = r.get(map_key);

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +39,6 @@ std::string logical_port_key(const std::string& id);
 std::string router_key(const std::string& id);
 std::string router_port_key(const std::string& id);
 inline constexpr const char* kRouterSet = "viperflow.vrouterset";
-inline constexpr const char* kLogicalPortSet = "viperflow.logicalportset";
 
 // The indices and cascades the model needs, declared on a database before it is used: a
 // logical port's MAC and its IP are unique within its logical network; deleting a port deletes
@@ -47,9 +48,13 @@ void declare_indices(db::ObjectDb& db);
 // A random id in uuid form (VLCP's default ids).
 std::string new_id();
 
+struct AddressHints;  // where this node looks for free addresses first (ports.cc)
+
+// Calls may outlive the object (their callbacks hold what they need), but a node should keep
+// one per database: it carries the node's address hints.
 class ViperFlow {
  public:
-  explicit ViperFlow(db::ObjectDb& db) : db_(db) {}
+  explicit ViperFlow(db::ObjectDb& db);
 
   // specs: a JSON array of parameter objects (the batch form); the single forms pass one.
   void create_physical_networks(Json specs, Done done);
@@ -88,16 +93,22 @@ class ViperFlow {
 
  private:
   struct ListOf {
-    const char* set_key;
+    const char* set_key;  // VLCP's set object; null: the keys under the class's prefix
     const char* type;
     std::string (*key_of)(const std::string&);
     const char* parent_param = nullptr;  // the filter naming the parent by id
     const char* parent_field = nullptr;  // where the object keeps the parent's key
     std::string (*parent_key)(const std::string&) = nullptr;
     const char* parent_type = nullptr;
+    const db::IndexRule* by_parent = nullptr;  // the multi index of the class by its parent
   };
   void list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only = std::nullopt);
+  static void walk_members(db::ObjectDb& db, const ListOf& of, Json filters, std::vector<std::string> keys,
+                           bool is_set, Done done);
+  static void load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
+                         std::vector<std::string> subnets, std::function<void()> then);
   db::ObjectDb& db_;
+  std::shared_ptr<AddressHints> hints_;
 };
 
 }  // namespace vlcp::model

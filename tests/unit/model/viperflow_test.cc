@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "api/webapi.h"
@@ -55,6 +56,15 @@ class ViperFlowTest : public ::testing::Test {
   Result<Json> create_log(Json spec) {
     return call(
         [spec](ViperFlow& v, Done d) { v.create_logical_networks(Json::array({spec}), std::move(d)); });
+  }
+
+  // Physical network pn (VLAN), logical network ln, and its subnet s.
+  void network_with_subnet(const std::string& cidr, const std::string& gateway) {
+    ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+    ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+    Json spec{{"id", "s"}, {"logicalnetwork", "ln"}, {"cidr", cidr}, {"gateway", gateway}};
+    ASSERT_TRUE(
+        call([spec](ViperFlow& v, Done d) { v.create_subnets(Json::array({spec}), std::move(d)); }).ok());
   }
 
   std::filesystem::path dir_;
@@ -223,13 +233,7 @@ TEST_F(ViperFlowTest, SubnetsValidateTheirAddresses) {
 }
 
 TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) {
-  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
-  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
-  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
-                v.create_subnets(Json::parse(R"([{"id": "s", "logicalnetwork": "ln", "cidr": "192.168.1.0/29",
-                                                  "gateway": "192.168.1.1"}])"),
-                                 std::move(d));
-              }).ok());
+  network_with_subnet("192.168.1.0/29", "192.168.1.1");
   auto port = [&](Json spec) {
     spec["logicalnetwork"] = "ln";
     return call([spec](ViperFlow& v, Done d) { v.create_logical_ports(Json::array({spec}), std::move(d)); });
@@ -296,6 +300,109 @@ TEST_F(ViperFlowTest, ConcurrentAddressAllocationsNeverCollide) {
   ASSERT_EQ(done, 40);
   std::sort(ips.begin(), ips.end());
   EXPECT_EQ(std::adjacent_find(ips.begin(), ips.end()), ips.end()) << "an address was allocated twice";
+}
+
+// One node's creates run concurrently without conflicting (each gets its own candidate
+// address), wrap around a full pool to the addresses freed meanwhile, and report exhaustion.
+TEST_F(ViperFlowTest, OneNodesConcurrentCreatesTakeDistinctAddressesAndWrapAround) {
+  network_with_subnet("10.3.0.0/27", "10.3.0.1");
+  ViperFlow node(*db_);
+  auto create_all = [&](int n) {
+    std::vector<Result<Json>> results;
+    for (int i = 0; i < n; ++i)
+      node.create_logical_ports(Json::array({Json{{"logicalnetwork", "ln"}, {"subnet", "s"}}}),
+                                [&](Result<Json> r) { results.push_back(std::move(r)); });
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (static_cast<int>(results.size()) < n && std::chrono::steady_clock::now() < deadline)
+      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
+    return results;
+  };
+  uint64_t conflicts_before = db_->stats().conflicts;
+  auto first = create_all(29);  // the pool: .2 - .30
+  std::set<std::string> ips;
+  for (auto& r : first) {
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    ips.insert((*r)[0]["ip_address"].get<std::string>());
+  }
+  EXPECT_EQ(ips.size(), 29u);
+  EXPECT_EQ(db_->stats().conflicts, conflicts_before) << "one node's creates never conflict";
+  auto full = create_all(1);
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_EQ(full[0].status().code(), Errc::kResourceExhausted) << full[0].status().to_string();
+  // Two ports go; the node's next creates find exactly their addresses.
+  std::set<std::string> freed;
+  for (int i : {4, 17}) {
+    freed.insert((*first[i])[0]["ip_address"].get<std::string>());
+    std::string id = (*first[i])[0]["id"];
+    ASSERT_TRUE(call([id](ViperFlow& v, Done d) {
+                  v.delete_logical_ports(Json::array({Json{{"id", id}}}), std::move(d));
+                }).ok());
+  }
+  std::set<std::string> again;
+  for (auto& r : create_all(2)) {
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    again.insert((*r)[0]["ip_address"].get<std::string>());
+  }
+  EXPECT_EQ(again, freed);
+}
+
+// Deleting a subnet while ports are being created in it: either the delete is refused or no
+// port is left pointing at the deleted subnet (the fence closes the race).
+TEST_F(ViperFlowTest, SubnetDeleteRacingPortCreatesLeavesNoOrphans) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  for (int round = 0; round < 6; ++round) {
+    std::string sid = "s" + std::to_string(round);
+    ASSERT_TRUE(call([sid](ViperFlow& v, Done d) {
+                  v.create_subnets(Json::array({Json{{"id", sid},
+                                                     {"logicalnetwork", "ln"},
+                                                     {"cidr", "10.9." + sid.substr(1) + ".0/24"}}}),
+                                   std::move(d));
+                }).ok());
+    ViperFlow a(*db_), b(*db2_);
+    int issued = 0, done = 0;
+    std::optional<Result<Json>> deleted;
+    auto create = [&] {
+      ++issued;
+      a.create_logical_ports(Json::array({Json{{"logicalnetwork", "ln"}, {"subnet", sid}}}),
+                             [&](Result<Json>) { ++done; });
+    };
+    for (int i = 0; i < round; ++i) create();
+    b.delete_subnets(Json::array({Json{{"id", sid}}}), [&](Result<Json> r) { deleted = r; });
+    // Creates keep arriving, one per turn of the loop, while the delete is under way.
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while ((done < issued || !deleted) && std::chrono::steady_clock::now() < deadline) {
+      if (!deleted) create();
+      if (!loop_.run_pending()) std::this_thread::sleep_for(50us);
+    }
+    ASSERT_TRUE(deleted.has_value());
+    auto listed = call([](ViperFlow& v, Done d) { v.list_logical_ports(Json::object(), std::move(d)); });
+    ASSERT_TRUE(listed.ok());
+    auto subnet = call([sid](ViperFlow& v, Done d) { v.list_subnets(Json{{"id", sid}}, std::move(d)); });
+    if (deleted->ok()) {
+      EXPECT_TRUE(subnet->empty());
+      for (const auto& p : *listed)
+        EXPECT_NE(p["subnet"], Json("viperflow.subnet." + sid)) << "a port outlived its subnet";
+    } else {
+      EXPECT_EQ(deleted->status().code(), Errc::kConflict) << deleted->status().to_string();
+      EXPECT_EQ(subnet->size(), 1u);
+    }
+  }
+}
+
+TEST_F(ViperFlowTest, SubnetsOfOneNetworkDoNotOverlap) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  auto subnet = [&](std::string id, std::string cidr) {
+    return call([id, cidr](ViperFlow& v, Done d) {
+      v.create_subnets(Json::array({Json{{"id", id}, {"logicalnetwork", "ln"}, {"cidr", cidr}}}),
+                       std::move(d));
+    });
+  };
+  ASSERT_TRUE(subnet("a", "10.5.0.0/16").ok());
+  EXPECT_EQ(subnet("b", "10.5.3.0/24").status().code(), Errc::kConflict);
+  EXPECT_EQ(subnet("c", "10.0.0.0/8").status().code(), Errc::kConflict);
+  EXPECT_TRUE(subnet("d", "10.6.0.0/16").ok());
 }
 
 TEST_F(ViperFlowTest, UpdatesKeepPoolsAndAddressesConsistent) {
