@@ -25,7 +25,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
 .PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean fuzz-build fuzz perf perf-runtime
+        check-layers clean distclean fuzz-build fuzz perf perf-runtime perf-objectdb perf-api
 
 all: libovs build
 
@@ -80,10 +80,14 @@ perf-runtime: all
 perf-objectdb: all
 	@perf/run_objectdb.sh $(BUILD_DIR) 3
 
+perf-api: all
+	@perf/run_api.sh $(BUILD_DIR) 3 3000
+
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
 	@perf/run_runtime.sh $(BUILD_DIR)
 	@perf/run_objectdb.sh $(BUILD_DIR) 3
+	@perf/run_api.sh $(BUILD_DIR) 3 3000
 
 format:
 	@clang-format -i $(FORMAT_FILES)

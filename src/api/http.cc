@@ -2,6 +2,7 @@
 #include "api/http.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -20,8 +21,12 @@ struct HttpKeys {
   VLCP_HTTP_KEYS(VLCP_KEYS_FIELD)
 };
 
-constexpr size_t kBodyLimit = 1 << 20;
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr size_t kBodyLimit = 1 << 20;                   // larger bodies: 413
+constexpr auto kIdleTimeout = std::chrono::seconds(30);  // to read a request, or between requests
+// A handler that has not answered by then gets 504 (long polls end at 60 s); the connection
+// closes, so a late answer has nowhere to go.
+constexpr auto kHandlerTimeout = std::chrono::seconds(75);
+constexpr size_t kMaxSessions = 512;  // more concurrent connections: 503 and close
 
 bool is_loopback(const std::string& host) {
   return host == "::1" || host.rfind("127.", 0) == 0;
@@ -37,9 +42,20 @@ bool same_secret(const std::string& a, const std::string& b) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token)
-      : stream_(std::move(s)), handler_(std::move(handler)), token_(std::move(token)) {}
+  Session(tcp::socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token,
+          std::shared_ptr<size_t> sessions)
+      : stream_(std::move(s)),
+        handler_(std::move(handler)),
+        token_(std::move(token)),
+        sessions_(std::move(sessions)) {
+    ++*sessions_;
+  }
+  ~Session() { --*sessions_; }
   void start() { read(); }
+  // Refuses the connection (too many): one 503 answer, then close.
+  void refuse() {
+    reply_error(503, "too many connections (" + std::to_string(kMaxSessions) + "); retry later", false);
+  }
 
  private:
   void read() {
@@ -51,6 +67,11 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_read(stream_, buffer_, *parser_, [self](beast::error_code ec, size_t) {
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof)
         return self->close();
+      if (ec == http::error::body_limit)
+        return self->reply_error(413, "the request body is over " + std::to_string(kBodyLimit) + " bytes",
+                                 false);
+      if (ec == http::error::header_limit)
+        return self->reply_error(431, "the request headers are too large", false);
       if (ec) return self->reply_error(400, "bad request: " + ec.message(), false);
       self->handle(parser_release(self));
     });
@@ -68,7 +89,18 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     HttpRequest r{std::string(req.method_string()), std::string(req.target()), std::move(req.body())};
     auto self = shared_from_this();
-    (*handler_)(r, [self, keep](HttpResponse out) {
+    auto answered = std::make_shared<bool>(false);
+    timer_.expires_after(kHandlerTimeout);
+    timer_.async_wait([self, answered](beast::error_code ec) {
+      if (ec || *answered) return;
+      *answered = true;
+      self->reply_error(504, "the request took longer than " + std::to_string(kHandlerTimeout.count()) + " s",
+                        false);
+    });
+    (*handler_)(r, [self, keep, answered](HttpResponse out) {
+      if (*answered) return;
+      *answered = true;
+      self->timer_.cancel();
       self->send(out.status, std::move(out.body), out.content_type, keep);
     });
   }
@@ -87,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(body);
     res->prepare_payload();
     auto self = shared_from_this();
+    stream_.expires_after(kIdleTimeout);  // to write the answer (however long the handler took)
     http::async_write(stream_, *res, [self, res, keep](beast::error_code ec, size_t) {
       if (ec || !keep) return self->close();
       self->read();
@@ -103,6 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpHandler> handler_;
   std::shared_ptr<const std::string> token_;
+  std::shared_ptr<size_t> sessions_;  // open sessions (the loop's thread only)
+  asio::steady_timer timer_{stream_.get_executor()};
 };
 }  // namespace
 
@@ -135,10 +170,19 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   std::shared_ptr<const HttpHandler> handler;
   std::shared_ptr<const std::string> token;
+  std::shared_ptr<size_t> sessions = std::make_shared<size_t>(0);
   void accept(std::shared_ptr<Impl> self) {
     acceptor.async_accept([self](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(s), self->handler, self->token)->start();
+      if (!ec) {
+        if (*self->sessions >= kMaxSessions) {
+          auto refused = std::make_shared<Session>(std::move(s), self->handler, self->token,
+                                                   std::make_shared<size_t>(0));
+          refused->refuse();
+        } else {
+          std::make_shared<Session>(std::move(s), self->handler, self->token, self->sessions)->start();
+        }
+      }
       self->accept(self);
     });
   }

@@ -164,25 +164,6 @@ class HttpModule final : public io::Module {
   Runtime& rt_;
 };
 
-api::HttpResponse json(int status, const nlohmann::json& j) {
-  return {status, j.dump(2) + "\n", "application/json"};
-}
-
-std::string query_param(const std::string& target, const std::string& key) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return "";
-  std::string query = target.substr(q + 1);
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t amp = query.find('&', pos);
-    std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
-  }
-  return "";
-}
-
 nlohmann::json modules_json(const io::ModuleManager& m) {
   nlohmann::json a = nlohmann::json::array();
   for (auto& info : m.modules()) {
@@ -193,6 +174,56 @@ nlohmann::json modules_json(const io::ModuleManager& m) {
     a.push_back(j);
   }
   return a;
+}
+
+// A module named as VLCP's manager names them (a class path) or by its name: its name.
+std::string module_name(const io::ModuleManager& m, std::string path) {
+  if (path.rfind("vlcpd.", 0) == 0) path = path.substr(6);
+  for (const auto& info : m.modules())
+    if (info.name == path) return path;
+  return "";
+}
+
+// VLCP's manager module: activemodules, loadmodule, unloadmodule; and modules (with states).
+void add_manager(Runtime& rt) {
+  auto named = [r = &rt](const nlohmann::json& params) -> Result<std::string> {
+    auto it = params.find("path");
+    if (it == params.end()) it = params.find("module");
+    if (it == params.end() || !it->is_string())
+      return make_error(Errc::kInvalidArgument, "missing parameter path=MODULE");
+    std::string name = module_name(r->modules, it->get<std::string>());
+    if (name.empty())
+      return make_error(Errc::kNotFound, "no module " + it->get<std::string>() + " (see manager/modules)");
+    if (name == "httpserver") return make_error(Errc::kConflict, "the WebAPI cannot unload or load itself");
+    return name;
+  };
+  rt.webapi.add("manager", "activemodules", "the running modules: name -> module path",
+                [r = &rt](const nlohmann::json&, api::ApiDone done) {
+                  nlohmann::json out = nlohmann::json::object();
+                  for (const auto& info : r->modules.modules())
+                    if (info.state == io::ModuleState::kRunning) out[info.name] = "vlcpd." + info.name;
+                  done(out);
+                });
+  rt.webapi.add("manager", "modules", "every module: name, dependencies, state (and error)",
+                [r = &rt](const nlohmann::json&, api::ApiDone done) { done(modules_json(r->modules)); });
+  rt.webapi.add("manager", "unloadmodule", "path=MODULE: stops it and the modules that depend on it",
+                [r = &rt, named](const nlohmann::json& params, api::ApiDone done) {
+                  auto name = named(params);
+                  if (!name.ok()) return done(name.error());
+                  auto stopped = r->modules.unload(*name);
+                  if (!stopped.ok()) {
+                    if (stopped.error().code() == Errc::kNotFound) return done(stopped.error());
+                    return done(make_error(Errc::kConflict, stopped.error().message()));
+                  }
+                  done(nlohmann::json{{"unloaded", *stopped}, {"modules", modules_json(r->modules)}});
+                });
+  rt.webapi.add("manager", "loadmodule", "path=MODULE: starts it (with what it depends on)",
+                [r = &rt, named](const nlohmann::json& params, api::ApiDone done) {
+                  auto name = named(params);
+                  if (!name.ok()) return done(name.error());
+                  if (Status st = r->modules.load(*name); !st.ok()) return done(st);
+                  done(nlohmann::json{{"loaded", *name}, {"modules", modules_json(r->modules)}});
+                });
 }
 
 }  // namespace
@@ -224,6 +255,7 @@ void make_modules(Runtime& rt) {
                          {"datapath_type", b.datapath_type}});
         return out;
       }));
+  add_manager(rt);
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 
@@ -242,29 +274,6 @@ void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder
 namespace {
 api::HttpResponse handle_sync(Runtime& rt, const api::HttpRequest& req) {
   std::string path = req.target.substr(0, req.target.find('?'));
-  if (path.rfind("/manager", 0) == 0) {
-    if (path == "/manager/modules") {
-      if (req.method != "GET") return json(405, {{"error", "use GET"}});
-      return json(200, modules_json(rt.modules));
-    }
-    if (path != "/manager/load" && path != "/manager/unload")
-      return json(404, {{"error", "no such resource: " + path}});
-    if (req.method != "POST") return json(405, {{"error", "use POST"}});
-    std::string name = query_param(req.target, "module");
-    if (name.empty()) return json(400, {{"error", "missing parameter module=NAME"}});
-    if (name == "httpserver") return json(409, {{"error", "the WebAPI cannot unload or load itself"}});
-    if (path == "/manager/unload") {
-      auto stopped = rt.modules.unload(name);
-      if (!stopped.ok()) {
-        int status = stopped.error().code() == Errc::kNotFound ? 404 : 409;
-        return json(status, {{"error", stopped.error().message()}});
-      }
-      return json(200, {{"unloaded", *stopped}, {"modules", modules_json(rt.modules)}});
-    }
-    Status s = rt.modules.load(name);
-    if (!s.ok()) return json(s.code() == Errc::kNotFound ? 404 : 500, {{"error", s.message()}});
-    return json(200, {{"loaded", name}, {"modules", modules_json(rt.modules)}});
-  }
   api::IntrospectSources src;
   src.switches = rt.switches.get();
   src.placement = [&rt] { return rt.current_placement(); };

@@ -185,15 +185,18 @@ check_output "metrics count the OVSDB reconnect" "vlcp_ovsdb_connects_total 2" b
 # Modules unload and load at runtime through the WebAPI: unloading openflowserver closes the
 # switch sessions and stops metrics (which depends on it); loading it brings both back.
 post() { curl -sf --max-time 10 -X POST "http://127.0.0.1:$a_http$1"; }
-check_output "modules are listed with their state" '"state": "running"' api /manager/modules
-check_output "unloading openflowserver stops metrics with it" '"metrics"' post "/manager/unload?module=openflowserver"
+check_output "modules are listed with their state" '"state":"running"' api /manager/modules
+check_output "VLCP's manager/activemodules" '"openflowserver":"vlcpd.openflowserver"' api /manager/activemodules
+check_output "unloading openflowserver stops metrics with it" '"metrics"' post "/manager/unloadmodule?path=openflowserver"
 check "introspection no longer lists the switch" sb_wait 10 connected "$a_http" $dp_a absent
 ovs_disconnected() { [ "$(sb_vsctl hv1 get controller br0 is_connected)" = false ]; }
 check "OVS sees its controller gone" sb_wait 15 ovs_disconnected
 check_fails "metrics are gone" curl -sf --max-time 2 "http://127.0.0.1:$a_metrics/metrics"
-check_output "sched cannot be unloaded" "cannot be unloaded" bash -c \
-  "curl -s -X POST 'http://127.0.0.1:$a_http/manager/unload?module=sched'"
-check_output "loading openflowserver again" '"loaded": "openflowserver"' post "/manager/load?module=openflowserver"
+check_output "sched cannot be unloaded (409)" 'cannot be unloaded while vlcpd runs"} 409' bash -c \
+  "curl -s -w ' %{http_code}' 'http://127.0.0.1:$a_http/manager/unloadmodule?path=sched' | tr -d '\n'"
+check_output "an unknown module is 404" "404" curl -s -o /dev/null -w '%{http_code}' \
+  "http://127.0.0.1:$a_http/manager/unloadmodule?path=nosuch"
+check_output "loading openflowserver again" '"loaded":"openflowserver"' post "/manager/loadmodule?path=openflowserver"
 check "the switch reconnects to the reloaded module" sb_wait 20 connected "$a_http" $dp_a True
 check "metrics came back with it" sb_wait 10 curl -sf --max-time 2 "http://127.0.0.1:$a_metrics/metrics"
 
