@@ -23,13 +23,7 @@ one_run() {
   local n=$RANDOM$RANDOM  # (runs in a subshell: a counter would not advance)
   local port conf=$SB_DIR/api-$n.conf
   port=$(sb_free_port)
-  cat >"$conf" <<CONF
-module.httpserver.url = 'tcp://127.0.0.1:$port'
-module.openflowserver.url = 'tcp://127.0.0.1:$(sb_free_port)'
-module.metrics.url = 'tcp://127.0.0.1:$(sb_free_port)'
-module.objectdb.path = "$SB_DIR/api-$n.mdb"
-server.loglevel = 'warn'
-CONF
+  sb_vlcpd_api_conf "$conf" "$port" "module.objectdb.path = \"$SB_DIR/api-$n.mdb\"" "server.loglevel = 'warn'"
   sb_vlcpd_start "api$n" "$conf"
   local api=http://127.0.0.1:$port i
   for i in $(seq 100); do curl -sf "$api/viperflow/listphysicalnetworks" >/dev/null && break; sleep 0.1; done

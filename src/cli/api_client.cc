@@ -1,5 +1,9 @@
 #include "cli/api_client.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
 #include <utility>
 
 #include <boost/asio/connect.hpp>
@@ -44,6 +48,90 @@ std::string url_encode(const std::string& s) {
     }
   }
   return out;
+}
+
+namespace {
+
+// The first config file that exists, read as key = value lines.
+Result<std::map<std::string, std::string>> read_config(std::string path) {
+  std::vector<std::string> candidates;
+  if (!path.empty()) {
+    candidates.push_back(path);
+  } else {
+    if (const char* e = std::getenv("VLCPCTL_CONFIG")) candidates.push_back(e);
+    if (const char* home = std::getenv("HOME"))
+      candidates.push_back(std::string(home) + "/.config/vlcp/vlcpctl.conf");
+    candidates.push_back("/etc/vlcp/vlcpctl.conf");
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& file : candidates) {
+    std::ifstream in(file);
+    if (!in) {
+      if (!path.empty()) return make_error(Errc::kNotFound, "cannot read config file " + file);
+      continue;
+    }
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      auto trim = [](std::string x) {
+        x.erase(0, x.find_first_not_of(" \t\r"));
+        x.erase(x.find_last_not_of(" \t\r") + 1);
+        return x;
+      };
+      line = trim(line.substr(0, line.find('#')));
+      if (line.empty()) continue;
+      auto eq = line.find('=');
+      std::string key = eq == std::string::npos ? "" : trim(line.substr(0, eq));
+      if (key != "api" && key != "token")
+        return make_error(Errc::kInvalidArgument,
+                          file + ":" + std::to_string(n) + ": expected api = URL or token = TOKEN");
+      out[key] = trim(line.substr(eq + 1));
+    }
+    break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<CliContext> parse_cli(const std::vector<std::string>& all) {
+  CliContext c;
+  std::map<std::string, std::string> flags;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string& a = all[i];
+    if (a == "--api" || a == "--token" || a == "--config") {
+      if (i + 1 == all.size()) return make_error(Errc::kInvalidArgument, a + " needs a value");
+      flags[a] = all[++i];
+    } else if (a == "--json") {
+      c.as_json = true;
+    } else {
+      c.args.push_back(a);
+    }
+  }
+  VLCP_ASSIGN_OR_RETURN(auto config, read_config(flags.count("--config") ? flags["--config"] : ""));
+  auto pick = [&](const char* flag, const char* env, const char* key, std::string fallback) {
+    if (flags.count(flag)) return flags[flag];
+    if (const char* e = std::getenv(env)) return std::string(e);
+    if (config.count(key)) return config[key];
+    return fallback;
+  };
+  VLCP_ASSIGN_OR_RETURN(c.at, parse_api_url(pick("--api", "VLCP_API", "api", "http://127.0.0.1:8081")));
+  c.at.token = pick("--token", "VLCP_TOKEN", "token", "");
+  return c;
+}
+
+Outcome call_result(const ApiEndpoint& at, const std::string& method, const std::string& target,
+                    const std::string& body, std::chrono::seconds timeout) {
+  auto r = api_call(at, method, target, body, timeout);
+  if (!r.ok()) {
+    std::fprintf(stderr, "vlcpctl: %s\n", r.error().message().c_str());
+    return {r.error().code() == Errc::kUnavailable ? kExitUnreachable : kExitRefused, {}};
+  }
+  if (r->status != 200 || !r->body.contains("result")) {
+    std::string msg = r->body.value("error", std::string("no result"));
+    std::fprintf(stderr, "vlcpctl: %s (HTTP %d)\n", msg.c_str(), r->status);
+    return {kExitRefused, {}};
+  }
+  return {0, r->body["result"]};
 }
 
 Result<ApiReply> api_call(const ApiEndpoint& at, const std::string& method, const std::string& target,

@@ -1,10 +1,13 @@
 // vlcpctl's client for vlcpd's WebAPI (HTTP/1.1, JSON; a bearer token when configured).
-// The endpoint comes from --api URL, else $VLCP_API, else http://127.0.0.1:8081; the token from
-// --token, else $VLCP_TOKEN.
+// The endpoint comes from --api URL, else $VLCP_API, else the config file's `api`, else
+// http://127.0.0.1:8081; the token from --token, else $VLCP_TOKEN, else the config file's
+// `token`. The config file: --config FILE, else $VLCPCTL_CONFIG, else ~/.config/vlcp/vlcpctl.conf,
+// else /etc/vlcp/vlcpctl.conf (lines "api = URL", "token = TOKEN", # comments).
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +31,29 @@ struct ApiReply {
 Result<ApiReply> api_call(const ApiEndpoint& at, const std::string& method, const std::string& target,
                           const std::string& body = "",
                           std::chrono::seconds timeout = std::chrono::seconds(30));
+
+// Exit codes every API verb keeps: 0 done, 1 vlcpd refused (its message on stderr), 2 usage,
+// 3 vlcpd could not be reached.
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+struct CliContext {
+  ApiEndpoint at;
+  bool as_json = false;
+  std::vector<std::string> args;  // what is left after the global options
+};
+// Takes the global options (--api, --token, --config, --json) from anywhere in `all`.
+Result<CliContext> parse_cli(const std::vector<std::string>& all);
+
+// One call's result, or its failure printed ("vlcpctl: MESSAGE") with the exit code to use.
+struct Outcome {
+  int exit_code = 0;
+  nlohmann::json result;
+  bool ok() const { return exit_code == 0; }
+};
+Outcome call_result(const ApiEndpoint& at, const std::string& method, const std::string& target,
+                    const std::string& body = "", std::chrono::seconds timeout = std::chrono::seconds(30));
 
 // A query-string value, percent-encoded.
 std::string url_encode(const std::string& s);

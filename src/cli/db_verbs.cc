@@ -19,36 +19,33 @@ const char* const kDbUsage =
     "                            interrupted)\n"
     "  db dump [PREFIX]          every key and value as one JSON object (to move between stores)\n"
     "  db restore FILE|-         write a dump's keys and values (in transactions of 64 keys)\n"
-    "  Options: --api http://HOST:PORT (or $VLCP_API; default http://127.0.0.1:8081),\n"
-    "           --token TOKEN (or $VLCP_TOKEN), --json\n";
+    "  Options (every API verb): --api http://HOST:PORT (or $VLCP_API, or `api = URL` in the\n"
+    "           config file; default http://127.0.0.1:8081), --token TOKEN (or $VLCP_TOKEN, or\n"
+    "           `token = TOKEN`), --config FILE (default $VLCPCTL_CONFIG, ~/.config/vlcp/vlcpctl.conf,\n"
+    "           /etc/vlcp/vlcpctl.conf), --json (the API's result as JSON)\n";
 
 namespace {
 
 using nlohmann::json;
 
 constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
 
 struct Call {
   ApiEndpoint at;
   bool as_json = false;
+  mutable int failed = 0;  // the exit code of the last failed call
 };
 
-// The result of a call, or an error printed (with vlcpd's message) and nullopt.
+// The result of a call, or its failure printed and nullopt.
 std::optional<json> result_of(const Call& c, const std::string& method, const std::string& target,
                               const std::string& body = "",
                               std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  auto r = api_call(c.at, method, target, body, timeout);
-  if (!r.ok()) {
-    std::fprintf(stderr, "vlcpctl: %s\n", r.error().message().c_str());
+  Outcome o = call_result(c.at, method, target, body, timeout);
+  if (!o.ok()) {
+    c.failed = o.exit_code;
     return std::nullopt;
   }
-  if (r->status != 200 || !r->body.contains("result")) {
-    std::string msg = r->body.value("error", std::string("HTTP ") + std::to_string(r->status));
-    std::fprintf(stderr, "vlcpctl: %s\n", msg.c_str());
-    return std::nullopt;
-  }
-  return r->body["result"];
+  return o.result;
 }
 
 std::string keys_query(const std::vector<std::string>& keys) {
@@ -66,41 +63,27 @@ void print_record(const std::string& key, const json& rec) {
 }  // namespace
 
 int db_verb(const std::vector<std::string>& all) {
-  Call c;
-  std::string api = std::getenv("VLCP_API") ? std::getenv("VLCP_API") : "http://127.0.0.1:8081";
-  c.at.token = std::getenv("VLCP_TOKEN") ? std::getenv("VLCP_TOKEN") : "";
+  auto cli = parse_cli(all);
+  if (!cli.ok()) {
+    std::fprintf(stderr, "vlcpctl: %s\n", cli.error().message().c_str());
+    return kExitUsage;
+  }
+  Call c{cli->at, cli->as_json};
   std::vector<std::string> args;
   long count = -1;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if ((all[i] == "--api" || all[i] == "--token" || all[i] == "--count") && i + 1 == all.size()) {
-      std::fprintf(stderr, "vlcpctl: %s needs a value\n", all[i].c_str());
-      return kExitUsage;
-    }
-    if (all[i] == "--api") {
-      api = all[++i];
-    } else if (all[i] == "--token") {
-      c.at.token = all[++i];
-    } else if (all[i] == "--json") {
-      c.as_json = true;
-    } else if (all[i] == "--count") {
+  for (size_t i = 0; i < cli->args.size(); ++i) {
+    const std::string& a = cli->args[i];
+    if (a == "--count") {
       char* end = nullptr;
-      count = std::strtol(all[++i].c_str(), &end, 10);
-      if (*end || count < 1) {
+      count = i + 1 < cli->args.size() ? std::strtol(cli->args[++i].c_str(), &end, 10) : 0;
+      if (!end || *end || count < 1) {
         std::fprintf(stderr, "vlcpctl: --count takes a positive number\n");
         return kExitUsage;
       }
     } else {
-      args.push_back(all[i]);
+      args.push_back(a);
     }
   }
-  auto endpoint = parse_api_url(api);
-  if (!endpoint.ok()) {
-    std::fprintf(stderr, "vlcpctl: %s\n", endpoint.error().message().c_str());
-    return kExitUsage;
-  }
-  std::string token = c.at.token;
-  c.at = *endpoint;
-  c.at.token = token;
   if (args.empty()) {
     std::fprintf(stderr, "Usage: vlcpctl db VERB ...\n%s", kDbUsage);
     return kExitUsage;
@@ -111,7 +94,7 @@ int db_verb(const std::vector<std::string>& all) {
   if (verb == "get") {
     if (rest.empty()) return std::fprintf(stderr, "vlcpctl: db get KEY...\n"), kExitUsage;
     auto r = result_of(c, "GET", "/objectdb/get" + keys_query(rest));
-    if (!r) return kExitFailure;
+    if (!r) return c.failed;
     if (c.as_json) {
       std::printf("%s\n", r->dump(2).c_str());
     } else {
@@ -125,7 +108,7 @@ int db_verb(const std::vector<std::string>& all) {
     if (rest.size() > 1) return std::fprintf(stderr, "vlcpctl: db %s [PREFIX]\n", verb.c_str()), kExitUsage;
     std::string q = rest.empty() ? "" : "?prefix=" + url_encode(rest[0]);
     auto r = result_of(c, "GET", "/objectdb/" + verb + q, "", std::chrono::seconds(300));
-    if (!r) return kExitFailure;
+    if (!r) return c.failed;
     if (verb == "dump" || c.as_json) {
       std::printf("%s\n", r->dump(2).c_str());
     } else {
@@ -148,14 +131,14 @@ int db_verb(const std::vector<std::string>& all) {
       return std::fprintf(stderr, "vlcpctl: %s is not a JSON object of keys and values\n", rest[0].c_str()),
              kExitFailure;
     auto r = result_of(c, "POST", "/objectdb/restore", parsed.dump(), std::chrono::seconds(600));
-    if (!r) return kExitFailure;
+    if (!r) return c.failed;
     std::printf("restored %llu keys\n", static_cast<unsigned long long>(r->value("written", 0ull)));
     return 0;
   }
   if (verb == "watch") {
     if (rest.empty()) return std::fprintf(stderr, "vlcpctl: db watch KEY... [--count N]\n"), kExitUsage;
     auto now = result_of(c, "GET", "/objectdb/get" + keys_query(rest));
-    if (!now) return kExitFailure;
+    if (!now) return c.failed;
     std::map<std::string, unsigned long long> versions;
     for (const auto& k : rest) versions[k] = (*now)[k].value("version", 0ull);
     std::fflush(stdout);
@@ -164,7 +147,7 @@ int db_verb(const std::vector<std::string>& all) {
       for (const auto& [k, v] : versions)
         q += (q.empty() ? "?" : "&") + std::string("key=") + url_encode(k) + "&version=" + std::to_string(v);
       auto r = result_of(c, "GET", "/objectdb/watch" + q + "&timeout=30", "", std::chrono::seconds(45));
-      if (!r) return kExitFailure;
+      if (!r) return c.failed;
       for (const auto& [k, rec] : r->items()) {
         versions[k] = rec.value("version", 0ull);
         if (c.as_json)

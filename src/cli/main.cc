@@ -12,6 +12,7 @@
 #include "base/buffer.h"
 #include "base/version.h"
 #include "cli/db_verbs.h"
+#include "cli/model_verbs.h"
 #include "cli/pcap.h"
 #include "cli/switch_client.h"
 #include "ofp/message.h"
@@ -34,11 +35,12 @@ int usage(FILE* to) {
                "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
                "                            or tcp:HOST:PORT\n"
                "  dump-ports-desc SWITCH    the switch's ports, as ovs-ofctl dump-ports-desc writes them\n"
-               "%s"
+               "%s%s"
                "  --version                 show the version\n"
-               "Exit status: 0 success, 1 failure (undecodable input, an error from vlcpd, a key that\n"
-               "does not exist for db get), 2 usage error.\n",
-               vlcp::cli::kDbUsage);
+               "Exit status: 0 success, 1 failure (undecodable input, vlcpd refused the request -- its\n"
+               "message on stderr --, a key that does not exist for db get), 2 usage error, 3 vlcpd\n"
+               "cannot be reached.\n",
+               vlcp::cli::model_usage().c_str(), vlcp::cli::kDbUsage);
   return to == stderr ? kExitUsage : 0;
 }
 
@@ -161,9 +163,24 @@ int main(int argc, char** argv) {
     return usage(stderr);
   }
   if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
-  if (args[0] == "db") return vlcp::cli::db_verb({args.begin() + 1, args.end()});
+  // The API verbs take the global options (--api URL, --token T, --config F, --json) anywhere,
+  // before the verb too.
+  size_t verb = 0;
+  while (verb < args.size() && (args[verb] == "--json" || args[verb] == "--api" || args[verb] == "--token" ||
+                                args[verb] == "--config"))
+    verb += args[verb] == "--json" ? 1 : 2;
+  if (verb < args.size()) {
+    std::vector<std::string> rest(args.begin(), args.begin() + verb);
+    rest.insert(rest.end(), args.begin() + verb + 1, args.end());
+    if (args[verb] == "db") return vlcp::cli::db_verb(rest);
+    if (vlcp::cli::is_model_verb(args[verb])) {
+      rest.insert(rest.begin(), args[verb]);
+      return vlcp::cli::model_verb(rest);
+    }
+  }
   if (args[0] == "dump-ports-desc")
     return multipart_verb(args[0], {args.begin() + 1, args.end()}, vlcp::ofp::MultipartType::kPortDesc);
-  std::fprintf(stderr, "vlcpctl: unknown command '%s' (see vlcpctl --help)\n", args[0].c_str());
+  std::fprintf(stderr, "vlcpctl: unknown command '%s' (see vlcpctl --help)\n",
+               args[std::min(verb, args.size() - 1)].c_str());
   return kExitUsage;
 }

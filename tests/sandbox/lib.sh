@@ -525,6 +525,20 @@ sb_vlcpd_start() {
   sb_record pid "$pid" "vlcpd:$name"
 }
 sb_vlcpd_pid() { cat "$SB_DIR/vlcpd-$1.pid"; }
+# sb_vlcpd_api_conf FILE HTTP_PORT [LINE...]: a vlcpd with only its WebAPI and model (on
+# HTTP_PORT): OpenFlow on a free port, no OVSDB, no metrics, no worker lcores; LINEs appended.
+sb_vlcpd_api_conf() {
+  local file=$1 port=$2
+  shift 2
+  {
+    echo "module.openflowserver.url = 'tcp://127.0.0.1:$(sb_free_port)'"
+    echo "module.ovsdbmanager.url = ''"
+    echo "module.httpserver.url = 'tcp://127.0.0.1:$port'"
+    echo "module.metrics.url = ''"
+    echo "module.sched.workers = 0"
+    printf '%s\n' "$@"
+  } >"$file"
+}
 sb_vlcpd_log() { cat "$SB_DIR/vlcpd-$1.log"; }
 
 # A TCP port on 127.0.0.1 that nothing listens on right now.

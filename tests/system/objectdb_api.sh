@@ -9,16 +9,9 @@ vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
 
 node_conf() {  # node_conf NAME HTTP_PORT [extra lines]
-  local name=$1 port=$2
-  shift 2
-  {
-    echo "module.openflowserver.url = 'tcp://127.0.0.1:$(sb_free_port)'"
-    echo "module.ovsdbmanager.url = ''"
-    echo "module.httpserver.url = 'tcp://127.0.0.1:$port'"
-    echo "module.metrics.url = ''"
-    echo "module.sched.workers = 0"
-    printf '%s\n' "$@"
-  } >"$SB_DIR/$name.conf"
+  local name=$1
+  shift
+  sb_vlcpd_api_conf "$SB_DIR/$name.conf" "$@"
 }
 api_up() { curl -sf "http://127.0.0.1:$1/manager/modules" >/dev/null; }
 db() {  # db PORT ARGS...

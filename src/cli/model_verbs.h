@@ -1,0 +1,23 @@
+// vlcpctl's verbs for the network model and the rest of the WebAPI:
+//   vlcpctl OBJECT ACTION [ID] [--PARAM VALUE | PARAM=VALUE ...]
+// with OBJECT one of the model's objects (logicalport, subnet, ...), and
+//   vlcpctl call MODULE METHOD [PARAM=VALUE ...]   any API method
+//   vlcpctl methods [MODULE]                       what the modules offer (their discover)
+//   vlcpctl module list|active|load NAME|unload NAME
+//   vlcpctl ovsdb systemids|bridges
+//   vlcpctl completion bash
+// Results print as tables (or --json); exit codes as api_client.h says.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vlcp::cli {
+
+// Whether `word` starts one of these verbs.
+bool is_model_verb(const std::string& word);
+// args: from the verb's first word on; global options anywhere.
+int model_verb(const std::vector<std::string>& args);
+std::string model_usage();  // the usage lines, derived from the verbs
+
+}  // namespace vlcp::cli

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The network model through VLCP's WebAPI and vlcpctl, on one vlcpd with the embedded store:
+#  - vlcpctl's verbs for every object (tables, --json, a config file, exit codes, completion);
+#  - bad input (malformed JSON, wrong types, a huge body, bad CIDRs, VLANs out of range, an
+#    unknown method, a batch with one bad item) gets a clear 4xx and changes nothing;
+#  - many clients at once: 100 ports created by 16 concurrent clients in one subnet all get
+#    different addresses, and 200 concurrent connections are all answered.
+# (Two vlcpd nodes sharing a model through ZooKeeper: objectdb_api.sh.)
+vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
+. "$(dirname "$0")/../lib/system.sh"
+
+port=$(sb_free_port)
+sb_vlcpd_api_conf "$SB_DIR/a.conf" "$port"
+sb_vlcpd_start a "$SB_DIR/a.conf"
+api="http://127.0.0.1:$port"
+check "vlcpd serves its WebAPI" sb_wait 20 curl -sf "$api/manager/modules"
+# vlcpctl finds vlcpd through its config file.
+echo "api = $api  # the sandbox's vlcpd" >"$SB_DIR/vlcpctl.conf"
+export VLCPCTL_CONFIG=$SB_DIR/vlcpctl.conf
+ctl() { "$vlcpctl" "$@"; }
+
+# --- vlcpctl, every object ----------------------------------------------------------------------
+check_output "physicalnetwork create (a table)" "pn1  vlan" ctl physicalnetwork create --id pn1 --type vlan --vlanrange '[[100,199]]'
+check_output "logicalnetwork create takes a VLAN" "ln1  pn1              100" ctl logicalnetwork create --id ln1 --network pn1
+check_output "subnet create" "10.20.0.0/24" ctl subnet create --id sn1 --network ln1 --cidr 10.20.0.0/24 --gateway 10.20.0.1
+check_output "logicalport create --network N --mac M" "02:00:00:00:01:01  10.20.0.2" \
+  ctl logicalport create --id lp1 --network ln1 --subnet sn1 --mac 02:00:00:00:01:01
+check_output "physicalport create" "eth1" ctl physicalport create --name eth1 --network pn1
+check_output "logicalport list" "lp1" ctl logicalport list
+check_output "logicalport list --json (VLCP's result)" '"_type": "vlcp.utils.networkmodel.LogicalPort"' ctl logicalport list lp1 --json
+check_output "logicalport update" "web1" ctl logicalport update lp1 --hostname web1 --json
+check_output "router create, add-interface, interfaces" "sn1" bash -c \
+  "'$vlcpctl' router create --id r1 >/dev/null && '$vlcpctl' router add-interface --router r1 --subnet sn1 >/dev/null && '$vlcpctl' router interfaces r1"
+cat >"$SB_DIR/batch.json" <<'JSON'
+[{"id": "b1", "logicalnetwork": "ln1", "subnet": "sn1"}, {"id": "b2", "logicalnetwork": "ln1", "subnet": "sn1"}]
+JSON
+check_output "create-batch: a JSON list in one transaction" "b2" ctl logicalport create-batch "$SB_DIR/batch.json"
+check_output "delete" "OK" ctl logicalport delete b1
+check_output "call: any method" '"objectdb": "vlcpd.objectdb"' ctl call manager activemodules
+check_output "methods lists a module's methods" "viperflow/createlogicalport" ctl methods viperflow
+check_output "module list" "objectdb        running" ctl module list
+check_status "refused: exit 1" 1 ctl logicalport delete nosuch
+check_output "  with vlcpd's message" "no logical port nosuch (HTTP 404)" ctl logicalport delete nosuch
+check_status "usage error: exit 2" 2 ctl logicalport frobnicate
+check_status "vlcpd unreachable: exit 3" 3 ctl logicalport list --api http://127.0.0.1:1
+check_output "--api overrides the config file" "lp1" ctl --api "$api" logicalport list
+check "the completion script is valid bash" bash -n <("$vlcpctl" completion bash)
+complete_words() {  # the completions of a command line (words after vlcpctl)
+  bash -c "source <('$vlcpctl' completion bash); COMP_WORDS=(vlcpctl $*); COMP_CWORD=\${#COMP_WORDS[@]}; COMP_WORDS+=(''); _vlcpctl; echo \${COMPREPLY[*]}"
+}
+check_output "completion offers the objects" "logicalport" complete_words
+check_output "completion offers an object's actions" "add-interface" complete_words router
+
+# --- bad input: a clear 4xx, nothing changed ------------------------------------------------------
+state() { ctl db dump viperflow. | md5sum; }
+before=$(state)
+status() { curl -s -o "$SB_DIR/body" -w '%{http_code}' -m 5 "$@"; }
+bad() {  # bad WHAT WANT_STATUS WANT_TEXT CURL_ARGS...
+  local what=$1 want=$2 text=$3
+  shift 3
+  local got
+  got=$(status "$@")
+  if [ "$got" = "$want" ] && grep -q "$text" "$SB_DIR/body"; then pass "$what: $want"; else
+    fail "$what (wanted $want with '$text', got $got: $(head -c 300 "$SB_DIR/body"))"; fi
+}
+bad "malformed JSON" 400 '"error"' -X POST -H 'Content-Type: application/json' -d '{"id": "x", ' "$api/viperflow/createlogicalport"
+bad "a wrong type (vlanid)" 400 "vlanid" -g "$api/viperflow/createlogicalnetwork?physicalnetwork=pn1&vlanid=abc"
+bad "a wrong type (mac_address)" 400 "mac_address" -X POST -H 'Content-Type: application/json' \
+  -d '{"logicalnetwork": "ln1", "mac_address": 5}' "$api/viperflow/createlogicalport"
+head -c 2097152 /dev/zero | tr '\0' 'a' >"$SB_DIR/huge"
+bad "a 2 MiB body" 413 "over" -X POST --data-binary @"$SB_DIR/huge" "$api/viperflow/createlogicalport"
+bad "a bad CIDR" 400 "cidr" -g "$api/viperflow/createsubnet?logicalnetwork=ln1&cidr=10.30.0.0/33"
+bad "a CIDR with host bits" 400 "host bits" -g "$api/viperflow/createsubnet?logicalnetwork=ln1&cidr=10.30.0.1/24"
+bad "an overlapping subnet" 409 "overlaps" -g "$api/viperflow/createsubnet?logicalnetwork=ln1&cidr=10.20.0.128/25"
+bad "a VLAN out of range" 400 "" -g "$api/viperflow/createlogicalnetwork?physicalnetwork=pn1&vlanid=4095"
+bad "a VLAN range out of bounds" 400 "" -g "$api/viperflow/createphysicalnetwork?type=vlan&vlanrange=\`[[0,5000]]\`"
+bad "a taken MAC" 409 "in use" -g "$api/viperflow/createlogicalport?logicalnetwork=ln1&mac_address=02:00:00:00:01:01"
+bad "an address outside the pool" 400 "outside" -g "$api/viperflow/createlogicalport?logicalnetwork=ln1&subnet=sn1&ip_address=10.99.0.5"
+bad "a batch with one bad item" 404 "no logical network" -X POST -H 'Content-Type: application/json' \
+  -d '{"ports": [{"id": "ok1", "logicalnetwork": "ln1"}, {"id": "ok2", "logicalnetwork": "nope"}]}' \
+  "$api/viperflow/createlogicalports"
+bad "an unknown method (at once)" 404 "no method" "$api/viperflow/nosuchmethod"
+bad "an unknown module" 404 '"error"' "$api/nosuchmodule/list"
+check_output "nothing changed" "$before" state
+
+# --- many clients at once ---------------------------------------------------------------------------
+seq 100 | xargs -P 16 -I{} curl -sf -m 30 -o "$SB_DIR/c{}.json" -g \
+  "$api/viperflow/createlogicalport?logicalnetwork=ln1&subnet=sn1&id=c{}"
+check_output "16 concurrent clients created 100 ports" "100" bash -c "ls '$SB_DIR'/c*.json | wc -l"
+check "  each with a different address" python3 -c "
+import json, glob, sys
+ips = [json.load(open(f))['result'][0]['ip_address'] for f in glob.glob('$SB_DIR/c*.json')]
+sys.exit(0 if len(ips) == 100 and len(set(ips)) == 100 else 1)"
+check_output "  which the listing agrees with (lp1, b2 and those 100)" "102 102" bash -c \
+  "curl -s '$api/viperflow/listlogicalports?logicalnetwork=ln1' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"result\"]; print(len(r), len({p[\"ip_address\"] for p in r}))'"
+seq 200 | xargs -P 200 -I{} sh -c "curl -s -m 30 -o /dev/null -w '%{http_code}\n' '$api/viperflow/listphysicalnetworks'" >"$SB_DIR/codes"
+check_output "200 concurrent connections are all answered" "200 200" bash -c "grep -c '^200$' '$SB_DIR/codes' | tr '\n' ' '; wc -l <'$SB_DIR/codes'"
+finish
