@@ -5,8 +5,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <type_traits>
 
 #include "base/log.h"
+#include "io/tls.h"
 #include "switch/manager.h"
 
 namespace vlcp::api {
@@ -40,18 +43,32 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain TCP (beast::tcp_stream) or TLS (beast::ssl_stream over it).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
+  template <class... TlsContext>
   Session(tcp::socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token,
-          std::shared_ptr<size_t> sessions)
-      : stream_(std::move(s)),
+          std::shared_ptr<size_t> sessions, TlsContext&... tls)
+      : stream_(std::move(s), tls...),
         handler_(std::move(handler)),
         token_(std::move(token)),
         sessions_(std::move(sessions)) {
     ++*sessions_;
   }
   ~Session() { --*sessions_; }
-  void start() { read(); }
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(kIdleTimeout);
+      auto self = this->shared_from_this();
+      stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) return self->close();  // not TLS, or a client certificate we do not accept
+        self->read();
+      });
+    } else {
+      read();
+    }
+  }
   // Refuses the connection (too many): one 503 answer, then close.
   void refuse() {
     reply_error(503, "too many connections (" + std::to_string(kMaxSessions) + "); retry later", false);
@@ -62,8 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(kIdleTimeout);
-    auto self = shared_from_this();
+    lowest().expires_after(kIdleTimeout);
+    auto self = this->shared_from_this();
     http::async_read(stream_, buffer_, *parser_, [self](beast::error_code ec, size_t) {
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof)
         return self->close();
@@ -76,7 +93,9 @@ class Session : public std::enable_shared_from_this<Session> {
       self->handle(parser_release(self));
     });
   }
-  static http::request<http::string_body> parser_release(const std::shared_ptr<Session>& s) {
+  static http::request<http::string_body> parser_release(
+      const std::shared_ptr<Session>& s) {  // (a helper
+                                            // for the lambda)
     return s->parser_->release();
   }
 
@@ -88,7 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return reply_error(401, "missing or wrong bearer token", keep);
     }
     HttpRequest r{std::string(req.method_string()), std::string(req.target()), std::move(req.body())};
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto answered = std::make_shared<bool>(false);
     timer_.expires_after(kHandlerTimeout);
     timer_.async_wait([self, answered](beast::error_code ec) {
@@ -118,8 +137,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep);
     res->body() = std::move(body);
     res->prepare_payload();
-    auto self = shared_from_this();
-    stream_.expires_after(kIdleTimeout);  // to write the answer (however long the handler took)
+    auto self = this->shared_from_this();
+    lowest().expires_after(kIdleTimeout);  // to write the answer (however long the handler took)
     http::async_write(stream_, *res, [self, res, keep](beast::error_code ec, size_t) {
       if (ec || !keep) return self->close();
       self->read();
@@ -127,17 +146,29 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    if constexpr (kTls) {
+      if (!shutting_down_) {
+        shutting_down_ = true;
+        lowest().expires_after(std::chrono::seconds(5));
+        auto self = this->shared_from_this();
+        return stream_.async_shutdown([self](beast::error_code) { self->close(); });
+      }
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
   }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
-  beast::tcp_stream stream_;
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  bool shutting_down_ = false;
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpHandler> handler_;
   std::shared_ptr<const std::string> token_;
   std::shared_ptr<size_t> sessions_;  // open sessions (the loop's thread only)
-  asio::steady_timer timer_{stream_.get_executor()};
+  asio::steady_timer timer_{beast::get_lowest_layer(stream_).get_executor()};
 };
 }  // namespace
 
@@ -157,9 +188,26 @@ Result<HttpSettings> read_http_settings(const Config& config) {
   VLCP_HTTP_KEYS(VLCP_KEYS_READ)
   HttpSettings s;
   s.token = keys.token;
+  s.key = keys.key;
+  s.certificate = keys.certificate;
+  s.ca_certs = keys.ca_certs;
   if (keys.url.empty()) return s;
-  VLCP_ASSIGN_OR_RETURN(auto l, read_service_endpoint(config, "module.httpserver.url", keys.url, 8081,
+  std::string url = keys.url;
+  if (url.rfind("https://", 0) == 0) {
+    s.tls = true;
+    url = "tcp://" + url.substr(8);
+  }
+  VLCP_ASSIGN_OR_RETURN(auto l, read_service_endpoint(config, "module.httpserver.url", url, 8081,
                                                       !keys.token.empty(), "module.httpserver.token"));
+  if (!is_loopback(l.host) && !s.tls)
+    return make_error(Errc::kInvalidArgument, config.where("module.httpserver.url") +
+                                                  ": module.httpserver.url " + keys.url +
+                                                  " is not a loopback address: use https:// (with " +
+                                                  "module.httpserver.key and certificate)");
+  if (s.tls && (s.key.empty() || s.certificate.empty()))
+    return make_error(Errc::kInvalidArgument,
+                      config.where("module.httpserver.url") +
+                          ": https:// needs module.httpserver.key and module.httpserver.certificate");
   s.host = l.host;
   s.port = l.port;
   return s;
@@ -171,17 +219,26 @@ struct HttpServer::Impl {
   std::shared_ptr<const HttpHandler> handler;
   std::shared_ptr<const std::string> token;
   std::shared_ptr<size_t> sessions = std::make_shared<size_t>(0);
+  std::shared_ptr<asio::ssl::context> tls;  // https://
+  template <class Stream, class... Tls>
+  void serve(tcp::socket s, Tls&... tls_ctx) {
+    if (*sessions >= kMaxSessions) {
+      // (over TLS the refusal needs the handshake: the client sees the connection close)
+      if constexpr (sizeof...(Tls) == 0)
+        std::make_shared<Session<Stream>>(std::move(s), handler, token, std::make_shared<size_t>(0))
+            ->refuse();
+      return;
+    }
+    std::make_shared<Session<Stream>>(std::move(s), handler, token, sessions, tls_ctx...)->start();
+  }
   void accept(std::shared_ptr<Impl> self) {
     acceptor.async_accept([self](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
-        if (*self->sessions >= kMaxSessions) {
-          auto refused = std::make_shared<Session>(std::move(s), self->handler, self->token,
-                                                   std::make_shared<size_t>(0));
-          refused->refuse();
-        } else {
-          std::make_shared<Session>(std::move(s), self->handler, self->token, self->sessions)->start();
-        }
+        if (self->tls)
+          self->serve<beast::ssl_stream<beast::tcp_stream>>(std::move(s), *self->tls);
+        else
+          self->serve<beast::tcp_stream>(std::move(s));
       }
       self->accept(self);
     });
@@ -195,6 +252,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(asio::io_context& ctx, con
   auto impl = std::make_shared<Impl>(ctx);
   impl->handler = std::make_shared<const HttpHandler>(std::move(handler));
   impl->token = std::make_shared<const std::string>(settings.token);
+  if (settings.tls) {
+    VLCP_ASSIGN_OR_RETURN(
+        impl->tls,
+        io::tls_server_context({settings.key, settings.certificate, settings.ca_certs},
+                               !settings.ca_certs.empty(), "module.httpserver.key/certificate/ca_certs"));
+  }
   beast::error_code ec;
   tcp::endpoint ep(asio::ip::make_address(settings.host, ec), settings.port);
   if (!ec) impl->acceptor.open(ep.protocol(), ec);
@@ -207,7 +270,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(asio::io_context& ctx, con
   server->port_ = impl->acceptor.local_endpoint(ec).port();
   impl->accept(impl);
   server->impl_ = impl;
-  VLCP_LOG(kInfo, "api") << "WebAPI listening on " << settings.host << ":" << server->port_;
+  VLCP_LOG(kInfo, "api") << "WebAPI listening on " << (settings.tls ? "https://" : "http://") << settings.host
+                         << ":" << server->port_;
   return server;
 }
 

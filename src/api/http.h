@@ -1,6 +1,7 @@
 // A small HTTP/1.1 JSON server (Boost.Beast) on the control loop's context: the WebAPI's
-// transport. Introspection today, the full WebAPI later. Localhost by default; binding
-// anywhere else needs a bearer token, and a configured token is checked on every request.
+// transport (keep-alive; limits on body, headers, time and connections). Localhost by default;
+// binding anywhere else needs a bearer token and TLS (https://); a configured token is checked
+// on every request, and a configured CA makes clients present certificates.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -14,16 +15,24 @@
 
 namespace vlcp::api {
 
-#define VLCP_HTTP_KEYS(X)                                               \
-  X(url, "module.httpserver.url", std::string, "tcp://127.0.0.1:8081",  \
-    "where the WebAPI listens (tcp://IP:PORT; empty string: disabled)") \
-  X(token, "module.httpserver.token", std::string, "",                  \
-    "bearer token every request must carry (Authorization: Bearer ...); required off loopback")
+#define VLCP_HTTP_KEYS(X)                                                                            \
+  X(url, "module.httpserver.url", std::string, "tcp://127.0.0.1:8081",                               \
+    "where the WebAPI listens: tcp://IP:PORT, or https://IP:PORT with TLS (empty string: disabled)") \
+  X(token, "module.httpserver.token", std::string, "",                                               \
+    "bearer token every request must carry (Authorization: Bearer ...); required off loopback")      \
+  X(key, "module.httpserver.key", std::string, "", "TLS private key (PEM) for https://")             \
+  X(certificate, "module.httpserver.certificate", std::string, "",                                   \
+    "TLS certificate chain (PEM) for https://")                                                      \
+  X(ca_certs, "module.httpserver.ca_certs", std::string, "",                                         \
+    "CA certificates (PEM): when set, https:// clients must present a certificate from them")
 
+// Off loopback the WebAPI needs both a token and TLS.
 struct HttpSettings {
   std::string host;  // empty: disabled
   uint16_t port = 8081;
   std::string token;
+  bool tls = false;
+  std::string key, certificate, ca_certs;
 };
 Result<HttpSettings> read_http_settings(const Config& config);
 

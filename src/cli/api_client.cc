@@ -10,21 +10,26 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace vlcp::cli {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 
 Result<ApiEndpoint> parse_api_url(const std::string& url) {
   std::string rest = url;
-  for (const char* scheme : {"http://", "tcp://"})
+  bool tls = rest.rfind("https://", 0) == 0;
+  for (const char* scheme : {"http://", "https://", "tcp://"})
     if (rest.rfind(scheme, 0) == 0) rest = rest.substr(std::string(scheme).size());
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.empty() || rest.find('/') != std::string::npos)
-    return make_error(Errc::kInvalidArgument, "API endpoint '" + url + "': expected http://HOST[:PORT]");
+    return make_error(Errc::kInvalidArgument, "API endpoint '" + url + "': expected http[s]://HOST[:PORT]");
   ApiEndpoint e;
+  e.tls = tls;
   size_t colon = rest.rfind(':');
   if (colon == std::string::npos) {
     e.host = rest;
@@ -98,7 +103,7 @@ Result<CliContext> parse_cli(const std::vector<std::string>& all) {
   std::map<std::string, std::string> flags;
   for (size_t i = 0; i < all.size(); ++i) {
     const std::string& a = all[i];
-    if (a == "--api" || a == "--token" || a == "--config") {
+    if (a == "--api" || a == "--token" || a == "--config" || a == "--cacert") {
       if (i + 1 == all.size()) return make_error(Errc::kInvalidArgument, a + " needs a value");
       flags[a] = all[++i];
     } else if (a == "--json") {
@@ -116,6 +121,7 @@ Result<CliContext> parse_cli(const std::vector<std::string>& all) {
   };
   VLCP_ASSIGN_OR_RETURN(c.at, parse_api_url(pick("--api", "VLCP_API", "api", "http://127.0.0.1:8081")));
   c.at.token = pick("--token", "VLCP_TOKEN", "token", "");
+  c.at.cacert = pick("--cacert", "VLCP_CACERT", "cacert", "");
   return c;
 }
 
@@ -134,19 +140,13 @@ Outcome call_result(const ApiEndpoint& at, const std::string& method, const std:
   return {0, r->body["result"]};
 }
 
-Result<ApiReply> api_call(const ApiEndpoint& at, const std::string& method, const std::string& target,
-                          const std::string& body, std::chrono::seconds timeout) {
-  asio::io_context ctx;
-  beast::tcp_stream stream(ctx);
+namespace {
+
+// One request and its answer on a connected stream (plain or TLS).
+template <class Stream>
+Result<ApiReply> exchange(Stream& stream, const ApiEndpoint& at, const std::string& method,
+                          const std::string& target, const std::string& body) {
   beast::error_code ec;
-  asio::ip::tcp::resolver resolver(ctx);
-  auto where = resolver.resolve(at.host, at.port, ec);
-  if (ec) return make_error(Errc::kUnavailable, "vlcpd at " + at.host + ":" + at.port + ": " + ec.message());
-  stream.expires_after(timeout);
-  stream.connect(where, ec);
-  if (ec)
-    return make_error(Errc::kUnavailable,
-                      "cannot reach vlcpd at " + at.host + ":" + at.port + ": " + ec.message());
   http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get, target, 11);
   req.set(http::field::host, at.host);
   req.set(http::field::user_agent, "vlcpctl");
@@ -169,7 +169,45 @@ Result<ApiReply> api_call(const ApiEndpoint& at, const std::string& method, cons
   reply.body = nlohmann::json::parse(res.body(), nullptr, false);
   if (reply.body.is_discarded())
     return make_error(Errc::kMalformed, "vlcpd answered " + std::to_string(reply.status) + " without JSON");
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return reply;
+}
+
+}  // namespace
+
+Result<ApiReply> api_call(const ApiEndpoint& at, const std::string& method, const std::string& target,
+                          const std::string& body, std::chrono::seconds timeout) {
+  asio::io_context ctx;
+  beast::tcp_stream stream(ctx);
+  beast::error_code ec;
+  asio::ip::tcp::resolver resolver(ctx);
+  auto where = resolver.resolve(at.host, at.port, ec);
+  if (ec) return make_error(Errc::kUnavailable, "vlcpd at " + at.host + ":" + at.port + ": " + ec.message());
+  stream.expires_after(timeout);
+  stream.connect(where, ec);
+  if (ec)
+    return make_error(Errc::kUnavailable,
+                      "cannot reach vlcpd at " + at.host + ":" + at.port + ": " + ec.message());
+  if (!at.tls) {
+    auto reply = exchange(stream, at, method, target, body);
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return reply;
+  }
+  ssl::context tls(ssl::context::tls_client);
+  if (at.cacert.empty())
+    tls.set_default_verify_paths(ec);
+  else
+    tls.load_verify_file(at.cacert, ec);
+  if (ec) return make_error(Errc::kInvalidArgument, "CA file " + at.cacert + ": " + ec.message());
+  tls.set_verify_mode(ssl::verify_peer);
+  tls.set_verify_callback(ssl::host_name_verification(at.host));
+  beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), tls);
+  SSL_set_tlsext_host_name(secure.native_handle(), at.host.c_str());
+  secure.handshake(ssl::stream_base::client, ec);
+  if (ec)
+    return make_error(Errc::kUnavailable,
+                      "TLS with vlcpd at " + at.host + ":" + at.port + ": " + ec.message());
+  auto reply = exchange(secure, at, method, target, body);
+  secure.shutdown(ec);
   return reply;
 }
 

@@ -1,8 +1,9 @@
 // vlcpctl's client for vlcpd's WebAPI (HTTP/1.1, JSON; a bearer token when configured).
 // The endpoint comes from --api URL, else $VLCP_API, else the config file's `api`, else
 // http://127.0.0.1:8081; the token from --token, else $VLCP_TOKEN, else the config file's
-// `token`. The config file: --config FILE, else $VLCPCTL_CONFIG, else ~/.config/vlcp/vlcpctl.conf,
-// else /etc/vlcp/vlcpctl.conf (lines "api = URL", "token = TOKEN", # comments).
+// `token`; the CA for https:// from --cacert, $VLCP_CACERT or `cacert`. The config file: --config FILE, else
+// $VLCPCTL_CONFIG, else ~/.config/vlcp/vlcpctl.conf, else /etc/vlcp/vlcpctl.conf (lines "api = URL", "token =
+// TOKEN", "cacert = FILE", # comments).
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,8 @@ struct ApiEndpoint {
   std::string host = "127.0.0.1";
   std::string port = "8081";
   std::string token;
+  bool tls = false;    // https://: the server's certificate must chain to `cacert` (or the system's CAs)
+  std::string cacert;  // --cacert FILE, $VLCP_CACERT, `cacert = FILE`
 };
 Result<ApiEndpoint> parse_api_url(const std::string& url);
 
@@ -43,7 +46,7 @@ struct CliContext {
   bool as_json = false;
   std::vector<std::string> args;  // what is left after the global options
 };
-// Takes the global options (--api, --token, --config, --json) from anywhere in `all`.
+// Takes the global options (--api, --token, --cacert, --config, --json) from anywhere in `all`.
 Result<CliContext> parse_cli(const std::vector<std::string>& all);
 
 // One call's result, or its failure printed ("vlcpctl: MESSAGE") with the exit code to use.

@@ -163,11 +163,11 @@ int main(int argc, char** argv) {
     return usage(stderr);
   }
   if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
-  // The API verbs take the global options (--api URL, --token T, --config F, --json) anywhere,
+  // The API verbs take the global options (--api URL, --token T, --cacert F, --config F, --json) anywhere,
   // before the verb too.
   size_t verb = 0;
   while (verb < args.size() && (args[verb] == "--json" || args[verb] == "--api" || args[verb] == "--token" ||
-                                args[verb] == "--config"))
+                                args[verb] == "--config" || args[verb] == "--cacert"))
     verb += args[verb] == "--json" ? 1 : 2;
   if (verb < args.size()) {
     std::vector<std::string> rest(args.begin(), args.begin() + verb);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "base/log.h"
+#include "io/tls.h"
 #include "sched/worker.h"
 
 namespace vlcp::sw {
@@ -538,22 +539,10 @@ Status SwitchManager::start(sched::Lcores* lcores) {
   asio::ssl::context* tls = nullptr;
   for (auto& l : settings_.listeners) {
     if (l.kind != Listener::Kind::kSsl || tls) continue;
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-    error_code ec;
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                         asio::ssl::context::no_tlsv1_1,
-                     ec);
-    ctx->use_private_key_file(settings_.key, asio::ssl::context::pem, ec);
-    if (ec) return make_error(Errc::kInvalidArgument, "TLS key " + settings_.key + ": " + ec.message());
-    ctx->use_certificate_chain_file(settings_.certificate, ec);
-    if (ec)
-      return make_error(Errc::kInvalidArgument,
-                        "TLS certificate " + settings_.certificate + ": " + ec.message());
-    ctx->load_verify_file(settings_.ca_certs, ec);
-    if (ec) return make_error(Errc::kInvalidArgument, "TLS CA " + settings_.ca_certs + ": " + ec.message());
     // Switches must present a certificate from our CA (as OVS's own SSL setup requires).
-    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    VLCP_ASSIGN_OR_RETURN(
+        auto ctx, io::tls_server_context({settings_.key, settings_.certificate, settings_.ca_certs}, true,
+                                         "module.openflowserver.key/certificate/ca_certs"));
     tls = ctx.get();
     tls_ = ctx;
   }

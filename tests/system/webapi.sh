@@ -4,7 +4,9 @@
 #  - bad input (malformed JSON, wrong types, a huge body, bad CIDRs, VLANs out of range, an
 #    unknown method, a batch with one bad item) gets a clear 4xx and changes nothing;
 #  - many clients at once: 100 ports created by 16 concurrent clients in one subnet all get
-#    different addresses, and 200 concurrent connections are all answered.
+#    different addresses, and 200 concurrent connections are all answered;
+#  - https:// with a bearer token: vlcpctl with the CA and token works, without them it is
+#    refused; off loopback vlcpd refuses to serve without TLS and a token.
 # (Two vlcpd nodes sharing a model through ZooKeeper: objectdb_api.sh.)
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
@@ -95,4 +97,32 @@ check_output "  which the listing agrees with (lp1, b2 and those 100)" "102 102"
   "curl -s '$api/viperflow/listlogicalports?logicalnetwork=ln1' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"result\"]; print(len(r), len({p[\"ip_address\"] for p in r}))'"
 seq 200 | xargs -P 200 -I{} sh -c "curl -s -m 30 -o /dev/null -w '%{http_code}\n' '$api/viperflow/listphysicalnetworks'" >"$SB_DIR/codes"
 check_output "200 concurrent connections are all answered" "200 200" bash -c "grep -c '^200$' '$SB_DIR/codes' | tr '\n' ' '; wc -l <'$SB_DIR/codes'"
+
+# --- TLS and a token ------------------------------------------------------------------------------
+pki=$SB_DIR/pki
+mkdir -p "$pki"
+check "a CA and a server certificate for 127.0.0.1" bash -c "
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout '$pki/ca-key.pem' -out '$pki/ca.pem' -days 2 -subj /CN=vlcp-test-ca &&
+  openssl req -newkey rsa:2048 -nodes -keyout '$pki/srv-key.pem' -subj /CN=127.0.0.1 -out '$pki/srv.csr' &&
+  echo subjectAltName=IP:127.0.0.1 >'$pki/ext' &&
+  openssl x509 -req -in '$pki/srv.csr' -CA '$pki/ca.pem' -CAkey '$pki/ca-key.pem' -CAcreateserial \
+    -out '$pki/srv.pem' -days 2 -extfile '$pki/ext'" 2>/dev/null
+sport=$(sb_free_port)
+sb_vlcpd_api_conf "$SB_DIR/s.conf" "$sport" "module.objectdb.path = \"$SB_DIR/s.mdb\"" \
+  "module.httpserver.key = '$pki/srv-key.pem'" "module.httpserver.certificate = '$pki/srv.pem'" \
+  "module.httpserver.token = 's3cret'"
+sed -i "s|tcp://127.0.0.1:$sport|https://127.0.0.1:$sport|" "$SB_DIR/s.conf"
+sb_vlcpd_start s "$SB_DIR/s.conf"
+sapi="https://127.0.0.1:$sport"
+check "vlcpd serves https" sb_wait 20 curl -s -o /dev/null --cacert "$pki/ca.pem" "$sapi/manager/modules"
+check_output "vlcpctl over https with the CA and the token" "objectdb" \
+  ctl module list --api "$sapi" --cacert "$pki/ca.pem" --token s3cret
+check_output "  without the token: 401, exit 1" "missing or wrong bearer token (HTTP 401)" \
+  ctl module list --api "$sapi" --cacert "$pki/ca.pem"
+check_status "  without the CA: the certificate is not trusted, exit 3" 3 ctl module list --api "$sapi" --token s3cret
+check_fails "plain http to the https port gets nothing" curl -sf -m 5 "http://127.0.0.1:$sport/manager/modules"
+sb_vlcpd_api_conf "$SB_DIR/open.conf" 18099 "module.httpserver.token = 's3cret'"
+sed -i "s|tcp://127.0.0.1:18099|tcp://0.0.0.0:18099|" "$SB_DIR/open.conf"
+check_output "off loopback without TLS vlcpd refuses the configuration" "use https://" \
+  "${VLCP_VLCPD:?}" -c "$SB_DIR/open.conf" --check-config
 finish

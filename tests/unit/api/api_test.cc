@@ -41,8 +41,19 @@ TEST(Settings, ServicesStayOnLoopbackWithoutASecret) {
   EXPECT_FALSE(read_metrics_settings(c).ok());
   c.set("module.httpserver.token", "s3cret");
   c.set("module.metrics.password", "pw");
-  EXPECT_TRUE(read_http_settings(c).ok());
   EXPECT_TRUE(read_metrics_settings(c).ok());
+  // The WebAPI off loopback also needs TLS, with a key and a certificate.
+  h = read_http_settings(c);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.error().message().find("https://"), std::string::npos) << h.error().message();
+  c.set("module.httpserver.url", "https://0.0.0.0:8443");
+  EXPECT_FALSE(read_http_settings(c).ok());  // no key and certificate
+  c.set("module.httpserver.key", "/etc/vlcp/key.pem");
+  c.set("module.httpserver.certificate", "/etc/vlcp/cert.pem");
+  h = read_http_settings(c);
+  ASSERT_TRUE(h.ok()) << h.error().message();
+  EXPECT_TRUE(h->tls);
+  EXPECT_EQ(h->port, 8443);
 }
 
 TEST(Settings, OpenflowKeys) {
