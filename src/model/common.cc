@@ -217,6 +217,84 @@ void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char*
   r.ctx.write(set_key, next_set);
 }
 
+namespace {
+
+// Labels of 1-63 letters, digits and inner hyphens, 253 characters at most (one final dot allowed).
+bool dns_name(std::string s) {
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = std::min(s.find('.', start), s.size());
+    std::string_view label(s.data() + start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status check_dhcp_options(Json& value) {
+  auto int_in = [&](const char* f, int64_t lo, int64_t hi) -> Status {
+    if (!value.contains(f) || value[f].is_null()) return {};
+    if (std::string(f) == "lease_time" && value[f] == Json("infinite")) return {};
+    auto v = as_int(value[f]);
+    if (!v || *v < lo || *v > hi)
+      return bad(std::string(f) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                 (std::string(f) == "lease_time" ? " (seconds) or \"infinite\"" : ""));
+    value[f] = *v;
+    return {};
+  };
+  if (Status s = int_in("mtu", 68, 65535); !s.ok()) return s;
+  if (Status s = int_in("lease_time", 60, 4294967295); !s.ok()) return s;
+  for (const char* f : {"dns_nameservers", "ntp_servers"}) {
+    if (!value.contains(f) || value[f].is_null()) continue;
+    if (!value[f].is_array()) return bad(std::string(f) + " must be a list of IPv4 addresses");
+    for (const auto& a : value[f])
+      if (!a.is_string() || !parse_ip(a.get<std::string>()))
+        return bad(std::string(f) + ": " + a.dump() + " is not an IPv4 address");
+  }
+  for (const char* f : {"domain_name", "hostname"}) {
+    if (!value.contains(f) || value[f].is_null()) continue;
+    if (!value[f].is_string() || !dns_name(value[f].get<std::string>()))
+      return bad(std::string(f) + " " + value[f].dump() + " is not a DNS name");
+  }
+  if (value.contains("extra_dhcp_options") && !value["extra_dhcp_options"].is_null()) {
+    const Json& opts = value["extra_dhcp_options"];
+    Json normal = Json::object();
+    auto add = [&](const std::string& code_text, const Json& v) -> Status {
+      auto code = as_int(Json(code_text));
+      if (!code || *code < 1 || *code > 254)
+        return bad("extra_dhcp_options: option code " + code_text + " is not 1-254");
+      bool scalar = v.is_string() || v.is_number();
+      bool list = v.is_array();
+      if (list)
+        for (const auto& e : v) list = list && (e.is_string() || e.is_number());
+      if (!scalar && !list)
+        return bad("extra_dhcp_options: option " + code_text + " must be text, a number or a list of them");
+      normal[std::to_string(*code)] = v;
+      return {};
+    };
+    if (opts.is_object()) {
+      for (const auto& [k, v] : opts.items())
+        if (Status s = add(k, v); !s.ok()) return s;
+    } else if (opts.is_array()) {
+      for (const auto& pair : opts) {
+        if (!pair.is_array() || pair.size() != 2 || !(pair[0].is_number_integer() || pair[0].is_string()))
+          return bad("extra_dhcp_options must be {code: value} or [[code, value], ...]");
+        if (Status s = add(text(pair[0]), pair[1]); !s.ok()) return s;
+      }
+    } else {
+      return bad("extra_dhcp_options must be {code: value} or [[code, value], ...]");
+    }
+    value["extra_dhcp_options"] = normal;
+  }
+  return {};
+}
+
 std::string map_key_of(const std::string& key) {
   size_t second_dot = key.find('.', key.find('.') + 1);
   if (second_dot == std::string::npos) return key + "map";

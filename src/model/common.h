@@ -73,6 +73,13 @@ struct Cidr {
 };
 Result<Cidr> parse_cidr(const std::string& s);
 
+// The DHCP and DNS options networks, subnets and ports carry, checked and normalised in place
+// (a JSON value or its text from a form): mtu 68-65535, lease_time 60 s - 2^32-1 s or
+// "infinite", dns_nameservers and ntp_servers lists of IPv4 addresses, domain_name and
+// hostname DNS names, extra_dhcp_options {code: value} or [[code, value]] with codes 1-254
+// (normalised to the object form; values text, numbers or lists of them).
+Status check_dhcp_options(Json& value);
+
 // The end of a batch: the maps it changed, and its set.
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set);

@@ -74,7 +74,33 @@ Status check_subnet(Json& value) {
   }
   if (value.contains("isexternal") && !value["isexternal"].is_boolean())
     return bad("isexternal must be a boolean");
-  return {};
+  // Per-host configuration of an external subnet's forwarding nodes: which host (systemid,
+  // bridge, vhost) uses which local address, in which network, through which gateway.
+  if (value.contains("pre_host_config") && !value["pre_host_config"].is_null()) {
+    const Json& hosts = value["pre_host_config"];
+    const char* shape = "pre_host_config must be a list of {systemid, bridge, vhost, cidr, local_address, gateway}";
+    if (!hosts.is_array()) return bad(shape);
+    for (const auto& h : hosts) {
+      if (!h.is_object()) return bad(shape);
+      for (const auto& [k, v] : h.items()) {
+        if (k != "systemid" && k != "bridge" && k != "vhost" && k != "cidr" && k != "local_address" &&
+            k != "gateway")
+          return bad("pre_host_config: unknown field " + k + " (" + shape + ")");
+        if (!v.is_string()) return bad("pre_host_config: " + k + " must be a string");
+      }
+      auto host_cidr = parse_cidr(h.value("cidr", text(value["cidr"])));
+      if (!host_cidr.ok()) return host_cidr.error();
+      for (const char* f : {"local_address", "gateway"})
+        if (h.contains(f)) {
+          auto ip = parse_ip(h[f].get<std::string>());
+          if (!ip) return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is not an IPv4 address");
+          if (!host_cidr->contains(*ip))
+            return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is outside " +
+                       ip_text(host_cidr->network) + "/" + std::to_string(host_cidr->prefix));
+        }
+    }
+  }
+  return check_dhcp_options(value);
 }
 
 Status check_mac(const Json& v) {
@@ -273,6 +299,7 @@ struct AddressHints {
     std::vector<uint32_t> taken;  // sorted
   };
   std::map<std::string, Hint> subnets;
+  std::map<std::string, std::vector<std::function<void()>>> loading;  // listings under way, and who waits
 
   bool needs_load(const std::string& subnet) const {
     auto it = subnets.find(subnet);
@@ -400,6 +427,7 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     if (spec.contains("mac_address"))
       if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
     if (spec.contains("ip_address") && !spec.contains("subnet")) return done(bad("ip_address needs subnet"));
+    if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
     std::string net_key = logical_network_key(*net);
     keys.insert(keys.end(), {logical_port_key(*id), net_key, fence_key(net_key)});
     if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
@@ -509,26 +537,38 @@ void ViperFlow::load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints
   if (subnets.empty()) return then();
   std::string skey = subnets.back();
   subnets.pop_back();
+  auto rest = [&db, hints, subnets = std::move(subnets), then = std::move(then)]() mutable {
+    load_hints(db, hints, std::move(subnets), std::move(then));
+  };
+  // One listing at a time per subnet: creates arriving meanwhile wait for it (a second
+  // listing would move the cursor back over candidates already handed out).
+  if (auto it = hints->loading.find(skey); it != hints->loading.end()) return it->second.push_back(std::move(rest));
+  if (!hints->needs_load(skey)) return rest();
+  hints->loading[skey];
   // The index keys of this subnet's addresses, without the address: "...<subnet part>."
   std::string prefix = index_of(kPortIp, Json{{"subnet", skey}, {"ip_address", ""}});
-  db.list(prefix, [&db, hints, skey, prefix, subnets = std::move(subnets),
-                   then = std::move(then)](Result<std::vector<std::string>> keys) mutable {
+  db.list(prefix, [hints, skey, prefix, rest = std::move(rest)](Result<std::vector<std::string>> keys) mutable {
     if (keys.ok()) {
       std::vector<uint32_t> taken;
       for (const auto& k : *keys)
         if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
       hints->load(skey, std::move(taken));
     }
-    load_hints(db, hints, std::move(subnets), std::move(then));
+    auto waiting = std::move(hints->loading[skey]);
+    hints->loading.erase(skey);
+    rest();
+    for (auto& w : waiting) w();
   });
 }
 
 void ViperFlow::update_logical_ports(Json specs, Done done) {
   auto keys = batch_keys(specs, {}, logical_port_key, nullptr);
   if (!keys.ok()) return done(keys.error());
-  for (const auto& spec : specs)
+  for (auto& spec : specs) {
     if (spec.contains("mac_address"))
       if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
+    if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
+  }
   run(
       db_, *keys,
       [specs](Reader& r, Json& out) -> Status {

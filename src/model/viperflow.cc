@@ -248,12 +248,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
     std::string key = logical_network_key(*id);
     if (Status s = db::check_key(key); !s.ok()) return done(s);
     if (!seen.insert(key).second) return done(bad("logical network " + *id + " appears twice"));
-    for (const char* f : {"mtu", "lease_time"})
-      if (spec.contains(f) && !spec[f].is_null()) {
-        auto v = as_int(spec[f]);
-        if (!v || *v <= 0) return done(bad(std::string(f) + " must be a positive integer"));
-        spec[f] = *v;
-      }
+    if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
     keys.push_back(key);
     keys.push_back(logical_network_map_key(*id));
     keys.push_back(physical_network_key(*phys));
@@ -364,12 +359,7 @@ void ViperFlow::update_logical_networks(Json specs, Done done) {
           Json value = *net;
           for (const auto& [k, v] : spec.items())
             if (k != "id" && k != "physicalnetwork") value[k] = v;
-          for (const char* f : {"mtu", "lease_time"})
-            if (spec.contains(f) && !spec[f].is_null()) {
-              auto v = as_int(spec[f]);
-              if (!v || *v <= 0) return bad(std::string(f) + " must be a positive integer");
-              value[f] = *v;
-            }
+          if (Status st = check_dhcp_options(value); !st.ok()) return st;
           std::string type = phys->value("type", "vlan");
           if (const char* field = id_field(type); field && spec.contains(field)) {
             auto want = as_int(spec[field]);

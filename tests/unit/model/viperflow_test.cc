@@ -552,6 +552,67 @@ TEST_F(ViperFlowTest, RoutersJoinSubnetsThroughInterfaces) {
               }).ok());
 }
 
+// DHCP and DNS options, and an external subnet's per-host configuration, are checked where
+// they enter: a bad one is a 400 that names it; good ones come back normalised.
+TEST_F(ViperFlowTest, DhcpDnsOptionsAndPreHostConfigAreValidated) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  auto net = create_log(Json{{"id", "ln"},
+                             {"physicalnetwork", "pn"},
+                             {"mtu", "1450"},
+                             {"dns_nameservers", Json::array({"10.0.0.2", "10.0.0.3"})},
+                             {"domain_name", "cluster.example.com"},
+                             {"lease_time", "infinite"},
+                             {"extra_dhcp_options", Json::parse(R"([[42, "10.0.0.9"], ["15", "corp"]])")}});
+  ASSERT_TRUE(net.ok()) << net.status().to_string();
+  EXPECT_EQ((*net)[0]["mtu"], 1450);
+  EXPECT_EQ((*net)[0]["extra_dhcp_options"], Json::parse(R"({"42": "10.0.0.9", "15": "corp"})"));
+  struct Bad {
+    Json spec;
+    const char* names;
+  };
+  for (const auto& [spec, names] : std::vector<Bad>{
+           {{{"mtu", 40}}, "mtu"},
+           {{{"mtu", "big"}}, "mtu"},
+           {{{"lease_time", 5}}, "lease_time"},
+           {{{"dns_nameservers", "10.0.0.2"}}, "dns_nameservers"},
+           {{{"ntp_servers", Json::array({"ntp.example.com"})}}, "ntp_servers"},
+           {{{"domain_name", "bad_name.example"}}, "domain_name"},
+           {{{"domain_name", "-x.example"}}, "domain_name"},
+           {{{"extra_dhcp_options", Json::parse(R"({"300": "x"})")}}, "extra_dhcp_options"},
+           {{{"extra_dhcp_options", Json::parse(R"([[1]])")}}, "extra_dhcp_options"},
+           {{{"extra_dhcp_options", Json::parse(R"({"3": {"a": 1}})")}}, "extra_dhcp_options"},
+       }) {
+    Json s = spec;
+    s["physicalnetwork"] = "pn";
+    auto r = create_log(s);
+    EXPECT_EQ(r.status().code(), Errc::kInvalidArgument) << spec.dump();
+    EXPECT_NE(r.status().message().find(names), std::string::npos) << r.status().message();
+  }
+  auto subnet = [&](Json spec) {
+    spec["logicalnetwork"] = "ln";
+    return call([spec](ViperFlow& v, Done d) { v.create_subnets(Json::array({spec}), std::move(d)); });
+  };
+  Json ext{{"id", "ext"},
+           {"cidr", "203.0.113.0/24"},
+           {"isexternal", true},
+           {"pre_host_config", Json::parse(R"([{"systemid": "hv1", "bridge": "br0", "vhost": "",
+                                              "local_address": "203.0.113.10", "gateway": "203.0.113.1"}])")}};
+  auto ok = subnet(ext);
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  for (const char* bad : {R"([{"local_address": "198.51.100.7"}])", R"([{"gateway": "x"}])", R"([{"colour": "red"}])",
+                          R"({"systemid": "hv1"})", R"([{"cidr": "198.51.100.0/33"}])"}) {
+    Json s = ext;
+    s["id"] = "ext2";
+    s["cidr"] = "203.0.114.0/24";
+    s["pre_host_config"] = Json::parse(bad);
+    EXPECT_EQ(subnet(s).status().code(), Errc::kInvalidArgument) << bad;
+  }
+  auto port = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(Json::parse(R"([{"logicalnetwork": "ln", "hostname": "web 1"}])"), std::move(d));
+  });
+  EXPECT_EQ(port.status().code(), Errc::kInvalidArgument);
+}
+
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
   auto lit = api::parse_literal("[[100, 200], (1, 2)]");
   ASSERT_TRUE(lit.ok());
