@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <map>
 
 #include "api/http.h"
 #include "base/version.h"
@@ -87,6 +88,19 @@ class Collector final : public prometheus::Collectable {
         f.metric.push_back(sample(value, type));
         add(std::move(f));
       }
+    }
+    if (s_.board) {
+      std::map<std::string, MetricFamily> families;  // by name, in name order
+      for (auto& v : s_.board->snapshot()) {
+        bool counter = v.name.size() > 6 && v.name.compare(v.name.size() - 6, 6, "_total") == 0;
+        MetricType type = counter ? MetricType::Counter : MetricType::Gauge;
+        auto [it, fresh] = families.try_emplace(v.name);
+        if (fresh) it->second = family(v.name.c_str(), v.help.c_str(), type);
+        std::vector<ClientMetric::Label> labels;
+        for (auto& [k, l] : v.labels) labels.push_back({k, l});
+        it->second.metric.push_back(sample(v.value, type, std::move(labels)));
+      }
+      for (auto& [name, f] : families) add(std::move(f));
     }
     return out;
   }

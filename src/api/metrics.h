@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,29 @@ struct MetricsSettings {
 };
 Result<MetricsSettings> read_metrics_settings(const Config& config);
 
+// Values the control thread publishes for the exporter's thread (the parts whose counters are
+// not atomics: ObjectDB, the WebAPI): a snapshot replaced as a whole, read under a lock.
+struct BoardValue {
+  std::string name, help;
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;  // a name ending in _total is a counter, any other a gauge
+};
+class MetricBoard {
+ public:
+  void publish(std::vector<BoardValue> values) {
+    std::lock_guard<std::mutex> lock(mu_);
+    values_ = std::move(values);
+  }
+  std::vector<BoardValue> snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return values_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<BoardValue> values_;
+};
+
 // What the exporter reads; any pointer may be null (the family is then absent).
 struct MetricSources {
   const sw::SessionCounters* openflow = nullptr;
@@ -39,6 +63,7 @@ struct MetricSources {
   const io::ControlLoop* loop = nullptr;
   std::function<sched::Placement()> placement;                         // the current plan
   std::function<std::vector<std::pair<std::string, double>>()> ovsdb;  // name -> value gauges
+  const MetricBoard* board = nullptr;
 };
 
 class Metrics {

@@ -112,16 +112,64 @@ class MetricsModule final : public io::Module {
     sources.loop = &rt_.loop;
     sources.placement = [rt = &rt_] { return rt->current_placement(); };
     sources.ovsdb = [c = rt_.ovsdb.get()] { return c->metrics(); };
+    sources.board = &rt_.board;
     VLCP_ASSIGN_OR_RETURN(rt_.metrics, api::Metrics::start(rt_.settings.metrics, sources));
     if (rt_.metrics->port()) {
       VLCP_LOG(kInfo, "api") << "metrics on port " << rt_.metrics->port();
     }
+    publish();
     return {};
   }
-  void stop() override { rt_.metrics.reset(); }
+  void stop() override {
+    if (timer_) rt_.loop.cancel(timer_);
+    timer_ = 0;
+    rt_.metrics.reset();
+  }
 
  private:
+  // Every second, the control thread's counters go to the board the exporter reads.
+  void publish() {
+    std::vector<api::BoardValue> v;
+    if (auto* db = rt_.objectdb.get()) {
+      const db::ObjectDbStats& s = db->stats();
+      for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, uint64_t>>{
+               {"vlcp_objectdb_transactions_total", "ObjectDB transactions committed.", s.transactions},
+               {"vlcp_objectdb_conflicts_total",
+                "ObjectDB commit attempts that met a conflict (and retried).", s.conflicts},
+               {"vlcp_objectdb_aborted_total", "ObjectDB transactions their body refused.", s.aborted},
+               {"vlcp_objectdb_failed_total",
+                "ObjectDB transactions that failed (store errors, retries exhausted).", s.failed},
+               {"vlcp_objectdb_walks_total", "ObjectDB walks.", s.walks},
+               {"vlcp_objectdb_stale_walks_total",
+                "Walks answered from this node's mirror (store unreachable).", s.stale_walks},
+               {"vlcp_objectdb_notifications_total", "Key updates delivered to watches.", s.notifications},
+               {"vlcp_objectdb_restores_total", "Times the change feed was lost and watches re-read.",
+                s.restores}})
+        v.push_back({name, help, {}, static_cast<double>(value)});
+      v.push_back({"vlcp_objectdb_store_connected",
+                   "1 when the store is reachable.",
+                   {{"store", rt_.store->describe()}},
+                   rt_.store->connected() ? 1.0 : 0.0});
+    }
+    for (const auto& [key, n] : rt_.api_counters.requests)
+      v.push_back({"vlcp_api_requests_total",
+                   "WebAPI requests answered, by module and HTTP status.",
+                   {{"module", key.first}, {"code", std::to_string(key.second)}},
+                   static_cast<double>(n)});
+    for (const auto& [module, secs] : rt_.api_counters.seconds)
+      v.push_back({"vlcp_api_request_seconds_total",
+                   "Time spent answering WebAPI requests, by module.",
+                   {{"module", module}},
+                   secs});
+    v.push_back({"vlcp_api_requests_in_flight",
+                 "WebAPI requests being answered.",
+                 {},
+                 static_cast<double>(rt_.api_counters.in_flight)});
+    rt_.board.publish(std::move(v));
+    timer_ = rt_.loop.after(std::chrono::seconds(1), [this] { publish(); });
+  }
   Runtime& rt_;
+  io::TimerId timer_ = 0;
 };
 
 class ObjectDbModule final : public io::Module {
@@ -263,8 +311,23 @@ namespace {
 api::HttpResponse handle_sync(Runtime& rt, const api::HttpRequest& req);
 }  // namespace
 
-void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder respond) {
+void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder respond_to) {
   std::string path = req.target.substr(0, req.target.find('?'));
+  // Counted for /metrics: by the path's first part (the module), status and time.
+  std::string module =
+      path.substr(1, path.find('/', 1) == std::string::npos ? std::string::npos : path.find('/', 1) - 1);
+  if (!rt.webapi.serves(path) && module != "objectdb" && module != "introspect" && module != "manager")
+    module = "other";
+  ++rt.api_counters.in_flight;
+  auto started = std::chrono::steady_clock::now();
+  api::HttpResponder respond = [r = &rt, module, started,
+                                respond_to = std::move(respond_to)](api::HttpResponse out) {
+    --r->api_counters.in_flight;
+    ++r->api_counters.requests[{module, out.status}];
+    r->api_counters.seconds[module] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    respond_to(std::move(out));
+  };
   if (path.rfind("/objectdb/", 0) == 0)
     return api::handle_objectdb(rt.objectdb, rt.loop, req, std::move(respond));
   if (rt.webapi.serves(path)) return rt.webapi.handle(req, std::move(respond));

@@ -8,6 +8,7 @@
 // They share the Runtime; a module's absent parts read as null (introspection says so).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -48,6 +49,14 @@ struct Runtime {
   std::unique_ptr<api::Metrics> metrics;
   std::unique_ptr<api::HttpServer> http;
   api::WebApi webapi;  // VLCP's /<module>/<method> (viperflow, ...)
+  // The WebAPI's requests (control thread): by module and status, and their time.
+  struct ApiCounters {
+    std::map<std::pair<std::string, int>, uint64_t> requests;
+    std::map<std::string, double> seconds;
+    uint64_t in_flight = 0;
+  } api_counters;
+  // What the control thread publishes for /metrics each second (ObjectDB, the WebAPI).
+  api::MetricBoard board;
 
   // objectdb (the API holds the database weakly: unloading it is safe mid-request)
   std::unique_ptr<db::Store> store;

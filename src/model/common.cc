@@ -243,8 +243,8 @@ Status check_dhcp_options(Json& value) {
     if (std::string(f) == "lease_time" && value[f] == Json("infinite")) return {};
     auto v = as_int(value[f]);
     if (!v || *v < lo || *v > hi)
-      return bad(std::string(f) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                 (std::string(f) == "lease_time" ? " (seconds) or \"infinite\"" : ""));
+      return bad(std::string(f) + " must be an integer from " + std::to_string(lo) + " to " +
+                 std::to_string(hi) + (std::string(f) == "lease_time" ? " (seconds) or \"infinite\"" : ""));
     value[f] = *v;
     return {};
   };

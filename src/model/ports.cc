@@ -78,7 +78,8 @@ Status check_subnet(Json& value) {
   // bridge, vhost) uses which local address, in which network, through which gateway.
   if (value.contains("pre_host_config") && !value["pre_host_config"].is_null()) {
     const Json& hosts = value["pre_host_config"];
-    const char* shape = "pre_host_config must be a list of {systemid, bridge, vhost, cidr, local_address, gateway}";
+    const char* shape =
+        "pre_host_config must be a list of {systemid, bridge, vhost, cidr, local_address, gateway}";
     if (!hosts.is_array()) return bad(shape);
     for (const auto& h : hosts) {
       if (!h.is_object()) return bad(shape);
@@ -93,7 +94,8 @@ Status check_subnet(Json& value) {
       for (const char* f : {"local_address", "gateway"})
         if (h.contains(f)) {
           auto ip = parse_ip(h[f].get<std::string>());
-          if (!ip) return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is not an IPv4 address");
+          if (!ip)
+            return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is not an IPv4 address");
           if (!host_cidr->contains(*ip))
             return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is outside " +
                        ip_text(host_cidr->network) + "/" + std::to_string(host_cidr->prefix));
@@ -542,23 +544,25 @@ void ViperFlow::load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints
   };
   // One listing at a time per subnet: creates arriving meanwhile wait for it (a second
   // listing would move the cursor back over candidates already handed out).
-  if (auto it = hints->loading.find(skey); it != hints->loading.end()) return it->second.push_back(std::move(rest));
+  if (auto it = hints->loading.find(skey); it != hints->loading.end())
+    return it->second.push_back(std::move(rest));
   if (!hints->needs_load(skey)) return rest();
   hints->loading[skey];
   // The index keys of this subnet's addresses, without the address: "...<subnet part>."
   std::string prefix = index_of(kPortIp, Json{{"subnet", skey}, {"ip_address", ""}});
-  db.list(prefix, [hints, skey, prefix, rest = std::move(rest)](Result<std::vector<std::string>> keys) mutable {
-    if (keys.ok()) {
-      std::vector<uint32_t> taken;
-      for (const auto& k : *keys)
-        if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
-      hints->load(skey, std::move(taken));
-    }
-    auto waiting = std::move(hints->loading[skey]);
-    hints->loading.erase(skey);
-    rest();
-    for (auto& w : waiting) w();
-  });
+  db.list(prefix,
+          [hints, skey, prefix, rest = std::move(rest)](Result<std::vector<std::string>> keys) mutable {
+            if (keys.ok()) {
+              std::vector<uint32_t> taken;
+              for (const auto& k : *keys)
+                if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
+              hints->load(skey, std::move(taken));
+            }
+            auto waiting = std::move(hints->loading[skey]);
+            hints->loading.erase(skey);
+            rest();
+            for (auto& w : waiting) w();
+          });
 }
 
 void ViperFlow::update_logical_ports(Json specs, Done done) {

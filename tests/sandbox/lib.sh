@@ -526,16 +526,17 @@ sb_vlcpd_start() {
 }
 sb_vlcpd_pid() { cat "$SB_DIR/vlcpd-$1.pid"; }
 # sb_vlcpd_api_conf FILE HTTP_PORT [LINE...]: a vlcpd with only its WebAPI and model (on
-# HTTP_PORT): OpenFlow on a free port, no OVSDB, no metrics, no worker lcores; LINEs appended.
+# HTTP_PORT): OpenFlow on a free port, no OVSDB, no metrics, no worker lcores; a LINE
+# ("key = value") adds to or replaces these.
 sb_vlcpd_api_conf() {
-  local file=$1 port=$2
+  local file=$1 port=$2 line key
   shift 2
   {
-    echo "module.openflowserver.url = 'tcp://127.0.0.1:$(sb_free_port)'"
-    echo "module.ovsdbmanager.url = ''"
-    echo "module.httpserver.url = 'tcp://127.0.0.1:$port'"
-    echo "module.metrics.url = ''"
-    echo "module.sched.workers = 0"
+    for line in "module.openflowserver.url = 'tcp://127.0.0.1:$(sb_free_port)'" "module.ovsdbmanager.url = ''" \
+      "module.httpserver.url = 'tcp://127.0.0.1:$port'" "module.metrics.url = ''" "module.sched.workers = 0"; do
+      key=${line%% =*}
+      printf '%s\n' "$@" | grep -q "^$key =" || echo "$line"
+    done
     printf '%s\n' "$@"
   } >"$file"
 }

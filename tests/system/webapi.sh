@@ -12,7 +12,8 @@ vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
 
 port=$(sb_free_port)
-sb_vlcpd_api_conf "$SB_DIR/a.conf" "$port"
+mport=$(sb_free_port)
+sb_vlcpd_api_conf "$SB_DIR/a.conf" "$port" "module.metrics.url = 'tcp://127.0.0.1:$mport'"
 sb_vlcpd_start a "$SB_DIR/a.conf"
 api="http://127.0.0.1:$port"
 check "vlcpd serves its WebAPI" sb_wait 20 curl -sf "$api/manager/modules"
@@ -98,6 +99,16 @@ check_output "  which the listing agrees with (lp1, b2 and those 100)" "102 102"
 seq 200 | xargs -P 200 -I{} sh -c "curl -s -m 30 -o /dev/null -w '%{http_code}\n' '$api/viperflow/listphysicalnetworks'" >"$SB_DIR/codes"
 check_output "200 concurrent connections are all answered" "200 200" bash -c "grep -c '^200$' '$SB_DIR/codes' | tr '\n' ' '; wc -l <'$SB_DIR/codes'"
 
+# --- metrics -------------------------------------------------------------------------------------------
+metric() { curl -sf -m 5 "http://127.0.0.1:$mport/metrics" | grep "^$1" ; }
+sleep 1.2  # the control thread publishes each second
+check_output "metrics: ObjectDB transactions" "vlcp_objectdb_transactions_total" metric vlcp_objectdb_transactions_total
+check "  more than the 100 creates" test "$(metric vlcp_objectdb_transactions_total | awk '{print int($2)}')" -gt 100
+check_output "metrics: WebAPI requests by module and status" 'vlcp_api_requests_total{module="viperflow",code="200"}' \
+  metric vlcp_api_requests_total
+check_output "  the refusals too" 'module="viperflow",code="409"' metric vlcp_api_requests_total
+check_output "metrics: the store is connected" 'vlcp_objectdb_store_connected{store="embedded:' metric vlcp_objectdb_store_connected
+
 # --- TLS and a token ------------------------------------------------------------------------------
 pki=$SB_DIR/pki
 mkdir -p "$pki"
@@ -110,8 +121,7 @@ check "a CA and a server certificate for 127.0.0.1" bash -c "
 sport=$(sb_free_port)
 sb_vlcpd_api_conf "$SB_DIR/s.conf" "$sport" "module.objectdb.path = \"$SB_DIR/s.mdb\"" \
   "module.httpserver.key = '$pki/srv-key.pem'" "module.httpserver.certificate = '$pki/srv.pem'" \
-  "module.httpserver.token = 's3cret'"
-sed -i "s|tcp://127.0.0.1:$sport|https://127.0.0.1:$sport|" "$SB_DIR/s.conf"
+  "module.httpserver.token = 's3cret'" "module.httpserver.url = 'https://127.0.0.1:$sport'"
 sb_vlcpd_start s "$SB_DIR/s.conf"
 sapi="https://127.0.0.1:$sport"
 check "vlcpd serves https" sb_wait 20 curl -s -o /dev/null --cacert "$pki/ca.pem" "$sapi/manager/modules"
@@ -121,8 +131,8 @@ check_output "  without the token: 401, exit 1" "missing or wrong bearer token (
   ctl module list --api "$sapi" --cacert "$pki/ca.pem"
 check_status "  without the CA: the certificate is not trusted, exit 3" 3 ctl module list --api "$sapi" --token s3cret
 check_fails "plain http to the https port gets nothing" curl -sf -m 5 "http://127.0.0.1:$sport/manager/modules"
-sb_vlcpd_api_conf "$SB_DIR/open.conf" 18099 "module.httpserver.token = 's3cret'"
-sed -i "s|tcp://127.0.0.1:18099|tcp://0.0.0.0:18099|" "$SB_DIR/open.conf"
+sb_vlcpd_api_conf "$SB_DIR/open.conf" 18099 "module.httpserver.token = 's3cret'" \
+  "module.httpserver.url = 'tcp://0.0.0.0:18099'"
 check_output "off loopback without TLS vlcpd refuses the configuration" "use https://" \
   "${VLCP_VLCPD:?}" -c "$SB_DIR/open.conf" --check-config
 finish

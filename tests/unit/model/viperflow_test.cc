@@ -599,8 +599,9 @@ TEST_F(ViperFlowTest, DhcpDnsOptionsAndPreHostConfigAreValidated) {
                                               "local_address": "203.0.113.10", "gateway": "203.0.113.1"}])")}};
   auto ok = subnet(ext);
   ASSERT_TRUE(ok.ok()) << ok.status().to_string();
-  for (const char* bad : {R"([{"local_address": "198.51.100.7"}])", R"([{"gateway": "x"}])", R"([{"colour": "red"}])",
-                          R"({"systemid": "hv1"})", R"([{"cidr": "198.51.100.0/33"}])"}) {
+  for (const char* bad :
+       {R"([{"local_address": "198.51.100.7"}])", R"([{"gateway": "x"}])", R"([{"colour": "red"}])",
+        R"({"systemid": "hv1"})", R"([{"cidr": "198.51.100.0/33"}])"}) {
     Json s = ext;
     s["id"] = "ext2";
     s["cidr"] = "203.0.114.0/24";
