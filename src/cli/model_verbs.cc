@@ -1,5 +1,6 @@
 #include "cli/model_verbs.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -73,8 +74,9 @@ const std::map<std::string, std::string> kAliases = {{"mac", "mac_address"}, {"i
 const char* const kActions[] = {"create",       "update",       "delete",      "list",
                                 "create-batch", "update-batch", "delete-batch"};
 const char* const kRouterActions[] = {"add-interface", "remove-interface", "interfaces"};
-const char* const kOtherVerbs[] = {"call", "methods", "module", "ovsdb", "completion"};
-const char* const kModules[] = {"viperflow", "vrouterapi", "manager", "ovsdbmanager", "objectdb"};
+const char* const kOtherVerbs[] = {"call", "methods", "module", "ovsdb", "tables", "completion"};
+const char* const kModules[] = {"viperflow",    "vrouterapi",      "manager",
+                                "ovsdbmanager", "openflowmanager", "objectdb"};
 
 const ObjectKind* kind_of(const std::string& word) {
   for (const auto& k : kKinds)
@@ -376,6 +378,19 @@ int model_verb(const std::vector<std::string>& all) {
       return 0;
     }
     return usage_error("module list|active|load NAME|unload NAME");
+  }
+  if (verb == "tables") {  // the pipeline's flow tables by number, name and path
+    if (!pos.empty()) return usage_error("tables");
+    Outcome o = call_result(cli->at, "GET", "/openflowmanager/lastacquiredtables");
+    if (!o.ok()) return o.exit_code;
+    if (cli->as_json) return std::printf("%s\n", o.result.dump(2).c_str()), 0;
+    json rows = json::array();
+    for (const auto& [path, tables] : o.result[1].items())
+      for (const auto& t : tables)
+        rows.push_back({{"id", t[1]}, {"name", t[0]}, {"path", path.empty() ? "(main)" : path}});
+    std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
+    print_table(rows, {"id", "name", "path"});
+    return 0;
   }
   if (verb == "ovsdb") {
     if (pos.size() == 1 && pos[0] == "systemids") return run(*cli, "ovsdbmanager", "getsystemids", *params);

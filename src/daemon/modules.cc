@@ -304,6 +304,17 @@ void make_modules(Runtime& rt) {
         return out;
       }));
   add_manager(rt);
+  // VLCP's openflowmanager/lastacquiredtables: the pipeline's table numbers, by name and by path.
+  rt.webapi.add("openflowmanager", "lastacquiredtables",
+                "vhost?: the flow tables, [[[name, id], ...], {path: [[name, id], ...]}]",
+                [r = &rt](const nlohmann::json& params, api::ApiDone done) {
+                  std::string vhost = params.contains("vhost") && params["vhost"].is_string()
+                                          ? params["vhost"].get<std::string>()
+                                          : "";
+                  if (!vhost.empty())
+                    return done(make_error(Errc::kNotFound, "no vhost '" + vhost + "' (only '')"));
+                  done(r->settings.pipeline.tables.to_json());
+                });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 

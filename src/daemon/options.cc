@@ -74,6 +74,7 @@ std::string usage_text() {
   VLCP_HTTP_KEYS(VLCP_KEY_HELP)
   VLCP_OVSDB_KEYS(VLCP_KEY_HELP)
   VLCP_OBJECTDB_KEYS(VLCP_KEY_HELP)
+  VLCP_PIPELINE_KEYS(VLCP_KEY_HELP)
 #undef VLCP_KEY_HELP
   text += "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
   return text;
@@ -116,15 +117,17 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.http, api::read_http_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.ovsdb, ovsdb::read_ovsdb_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
   static const std::set<std::string, std::less<>> known = {
 #define VLCP_KEY_NAME(field, key, type, fallback, help) key,
       VLCP_SCHED_KEYS(VLCP_KEY_NAME) VLCP_OPENFLOW_KEYS(VLCP_KEY_NAME) VLCP_METRICS_KEYS(VLCP_KEY_NAME)
           VLCP_HTTP_KEYS(VLCP_KEY_NAME) VLCP_OVSDB_KEYS(VLCP_KEY_NAME) VLCP_OBJECTDB_KEYS(VLCP_KEY_NAME)
+              VLCP_PIPELINE_KEYS(VLCP_KEY_NAME)
 #undef VLCP_KEY_NAME
   };
   for (const char* prefix :
        {"module.sched", "module.openflowserver", "protocol.openflow", "module.metrics", "module.httpserver",
-        "module.ovsdbmanager", "module.objectdb", "module.zookeeperdb"}) {
+        "module.ovsdbmanager", "module.objectdb", "module.zookeeperdb", "module.openflowmanager"}) {
     for (const auto& key : config.keys_under(prefix))
       if (!known.count(key) && warnings)
         warnings->push_back(config.where(key) + ": unknown key '" + key + "'");

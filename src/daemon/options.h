@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "db/settings.h"
 #include "ovsdb/client.h"
+#include "pipeline/tables.h"
 #include "sched/lcores.h"
 #include "switch/manager.h"
 
@@ -63,6 +64,7 @@ struct Settings {
   api::HttpSettings http;
   ovsdb::OvsdbSettings ovsdb;
   db::DbSettings db;
+  pipeline::PipelineSettings pipeline;
 };
 // `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
 Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);

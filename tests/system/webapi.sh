@@ -42,6 +42,12 @@ check_output "delete" "OK" ctl logicalport delete b1
 check_output "call: any method" '"objectdb": "vlcpd.objectdb"' ctl call manager activemodules
 check_output "methods lists a module's methods" "viperflow/createlogicalport" ctl methods viperflow
 check_output "module list" "objectdb        running" ctl module list
+check_output "tables: the pipeline by name (VLCP's L2 numbering)" "4   l2output       (main)" ctl tables
+check_output "openflowmanager/lastacquiredtables in VLCP's shape" '[[["ingress",0],["l2input",1]' \
+  curl -sf "$api/openflowmanager/lastacquiredtables"
+echo "module.openflowmanager.apps = ['ioprocessing', 'nosuchapp']" >"$SB_DIR/badapps.conf"
+check_output "an unknown app in the pipeline is a configuration error" "no app nosuchapp" \
+  "${VLCP_VLCPD:?}" -c "$SB_DIR/badapps.conf" --check-config
 check_status "refused: exit 1" 1 ctl logicalport delete nosuch
 check_output "  with vlcpd's message" "no logical port nosuch (HTTP 404)" ctl logicalport delete nosuch
 check_status "usage error: exit 2" 2 ctl logicalport frobnicate
