@@ -39,6 +39,24 @@ std::string physical_port_key(const std::string& vhost, const std::string& syste
          db::escape_key_part(bridge) + "." + db::escape_key_part(name);
 }
 
+std::vector<std::string> physical_port_candidates(const std::string& vhost, const std::string& systemid,
+                                                  const std::string& bridge, const std::string& name) {
+  return {physical_port_key(vhost, systemid, bridge, name), physical_port_key(vhost, systemid, "%", name),
+          physical_port_key(vhost, "%", bridge, name), physical_port_key(vhost, "%", "%", name)};
+}
+
+void ViperFlow::find_physical_port(const std::string& vhost, const std::string& systemid,
+                                   const std::string& bridge, const std::string& name, Done done) {
+  auto keys = physical_port_candidates(vhost, systemid, bridge, name);
+  db_.get(keys, [keys, done = std::move(done)](Result<std::map<std::string, db::Record>> r) {
+    if (!r.ok()) return done(r.error());
+    for (const auto& k : keys)
+      if (auto it = r->find(k); it != r->end() && it->second.value)
+        return done(dump(k, kPhysicalPortType, *it->second.value));
+    done(Json());
+  });
+}
+
 namespace {
 Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed) {
   auto checked = checked_specs(specs, "ports");

@@ -32,6 +32,10 @@ inline constexpr const char* kLogicalNetworkSet = "viperflow.logicalnetworkset";
 std::string physical_port_key(const std::string& vhost, const std::string& systemid,
                               const std::string& bridge, const std::string& name);
 inline constexpr const char* kPhysicalPortSet = "viperflow.physicalportset";
+// Where a server's port named `name` on `bridge` may be declared, most specific first: the
+// exact server and bridge, any bridge of the server, the bridge on any server, anywhere.
+std::vector<std::string> physical_port_candidates(const std::string& vhost, const std::string& systemid,
+                                                  const std::string& bridge, const std::string& name);
 std::string subnet_key(const std::string& id);
 std::string subnet_map_key(const std::string& id);
 inline constexpr const char* kSubnetSet = "viperflow.subnetset";
@@ -71,6 +75,10 @@ class ViperFlow {
   void update_physical_ports(Json specs, Done done);
   void delete_physical_ports(Json specs, Done done);
   void list_physical_ports(Json filters, Done done);
+  // The most specific physical port that applies to port `name` of `bridge` on server
+  // `systemid` (null when none does), at one snapshot.
+  void find_physical_port(const std::string& vhost, const std::string& systemid, const std::string& bridge,
+                          const std::string& name, Done done);
 
   void create_subnets(Json specs, Done done);
   void update_subnets(Json specs, Done done);

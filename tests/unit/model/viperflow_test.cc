@@ -474,6 +474,17 @@ TEST_F(ViperFlowTest, PhysicalPortsNameServersAndBridgesWithWildcards) {
     v.list_physical_ports(Json{{"physicalnetwork", "pn"}}, std::move(d));
   });
   EXPECT_EQ(in_net->size(), 2u);
+  // Binding picks the most specific declaration: host-a's br0 has its own, others the default.
+  auto find = [&](const char* systemid, const char* bridge) {
+    return call(
+        [=](ViperFlow& v, Done d) { v.find_physical_port("", systemid, bridge, "eth1", std::move(d)); });
+  };
+  EXPECT_EQ((*find("host-a", "br0"))["_key"], "viperflow.physicalport..host-a.br0.eth1");
+  EXPECT_EQ((*find("host-a", "br1"))["_key"], "viperflow.physicalport..%.%.eth1");
+  EXPECT_EQ((*find("host-b", "br0"))["_key"], "viperflow.physicalport..%.%.eth1");
+  EXPECT_TRUE(call([](ViperFlow& v, Done d) {
+                v.find_physical_port("", "h", "b", "eth9", std::move(d));
+              })->is_null());
   // The physical network cannot go while it has ports.
   auto del_net = [&] {
     return call([](ViperFlow& v, Done d) {
