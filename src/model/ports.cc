@@ -299,6 +299,7 @@ struct AddressHints {
     bool loaded = false, stale = false;
     uint32_t next = 0;
     std::vector<uint32_t> taken;  // sorted
+    std::optional<Pool> pool;     // as a transaction last read it (to pick candidates before reading)
   };
   std::map<std::string, Hint> subnets;
   std::map<std::string, std::vector<std::function<void()>>> loading;  // listings under way, and who waits
@@ -310,7 +311,16 @@ struct AddressHints {
   void load(const std::string& subnet, std::vector<uint32_t> taken) {
     std::sort(taken.begin(), taken.end());
     Hint& h = subnets[subnet];
-    h = Hint{true, false, taken.empty() ? 0 : taken.back() + 1, std::move(taken)};
+    h = Hint{true, false, taken.empty() ? 0 : taken.back() + 1, std::move(taken), h.pool};
+  }
+  // A candidate chosen before the transaction reads the subnet (from the pool last seen), so
+  // its address index key is read in the transaction's first round.
+  std::optional<uint32_t> prefetch(const std::string& subnet) {
+    auto it = subnets.find(subnet);
+    if (it == subnets.end() || !it->second.loaded || it->second.stale || !it->second.pool) return std::nullopt;
+    auto c = take(subnet, *it->second.pool, 1);
+    if (c.empty()) return std::nullopt;
+    return c[0];
   }
   // Up to n candidates from the cursor on, skipping the gateway and what was taken.
   std::vector<uint32_t> take(const std::string& subnet, const Pool& pool, size_t n) {
@@ -354,6 +364,11 @@ std::string mac_index_key(const std::string& network_key, const std::string& mac
   return index_of(kPortMac, Json{{"network", network_key}, {"mac_address", mac}});
 }
 
+// The key of `object`'s entry in a multi index keyed by one field.
+std::string member_key(const db::IndexRule& rule, const std::string& value, const std::string& object) {
+  return index_of(rule, Json{{rule.fields.at(0), value}}) + "." + db::escape_key_part(object);
+}
+
 uint64_t pool_size(const Pool& p) {
   uint64_t n = uint64_t{p.end} - p.start + 1;
   return p.gateway && *p.gateway >= p.start && *p.gateway <= p.end ? n - 1 : n;
@@ -364,6 +379,13 @@ uint64_t pool_size(const Pool& p) {
 Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, const std::string& sid,
                     const Pool& pool, std::vector<uint32_t>& cands, uint64_t& tried,
                     const std::set<uint32_t>& used, std::optional<uint32_t>& ip) {
+  hints.subnets[skey].pool = pool;
+  // A prefetched candidate from a pool since changed does not count.
+  cands.erase(std::remove_if(cands.begin(), cands.end(),
+                             [&](uint32_t a) {
+                               return a < pool.start || a > pool.end || (pool.gateway && a == *pool.gateway);
+                             }),
+              cands.end());
   for (;;) {
     if (cands.empty()) cands = hints.take(skey, pool, tried ? 16 : 1);
     if (cands.empty() || tried >= pool_size(pool))
@@ -430,12 +452,14 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
       if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
     if (spec.contains("ip_address") && !spec.contains("subnet")) return done(bad("ip_address needs subnet"));
     if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
-    std::string net_key = logical_network_key(*net);
-    keys.insert(keys.end(), {logical_port_key(*id), net_key, fence_key(net_key)});
+    std::string net_key = logical_network_key(*net), port_key = logical_port_key(*id);
+    // Every key the transaction will read, the index entries its write adds included, so that
+    // it reads once (the address candidate joins below, once the hints are loaded).
+    keys.insert(keys.end(), {port_key, net_key, fence_key(net_key), member_key(kNetworkPorts, net_key, port_key)});
     if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
     if (spec.contains("subnet")) {
       std::string skey = subnet_key(text(spec["subnet"]));
-      keys.insert(keys.end(), {skey, fence_key(skey)});
+      keys.insert(keys.end(), {skey, fence_key(skey), member_key(kSubnetPorts, skey, port_key)});
       if (!spec.contains("ip_address") && hints_->needs_load(skey) &&
           std::find(load.begin(), load.end(), skey) == load.end())
         load.push_back(skey);
@@ -444,7 +468,16 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
   auto cands = std::make_shared<std::vector<std::vector<uint32_t>>>(ordered.size());
   auto tried = std::make_shared<std::vector<uint64_t>>(ordered.size());
   auto hints = hints_;
-  auto create = [&db = db_, ordered, keys, cands, tried, hints, done]() {
+  auto create = [&db = db_, ordered, keys, cands, tried, hints, done]() mutable {
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      const Json& spec = ordered[i];
+      if (!spec.contains("subnet") || spec.contains("ip_address")) continue;
+      std::string skey = subnet_key(text(spec["subnet"]));
+      if (auto c = hints->prefetch(skey)) {
+        (*cands)[i] = {*c};
+        keys.push_back(ip_index_key(skey, *c));
+      }
+    }
     run(
         db, keys,
         [ordered, cands, tried, hints](Reader& r, Json& out) -> Status {
