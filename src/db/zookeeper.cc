@@ -247,8 +247,38 @@ const ACL_vector* ZkStore::acl() const {
   return options_.auth.empty() ? &ZOO_OPEN_ACL_UNSAFE : &ZOO_CREATOR_ALL_ACL;
 }
 
+namespace {
+// A key's parent and leaf node names: split at the last dot; names ZooKeeper refuses ("", ".",
+// "..") get a space in front (keys have no spaces, so this never meets another key's name).
+std::string node_name(std::string n) {
+  return n.empty() || n == "." || n == ".." ? " " + n : n;
+}
+std::string key_name(const std::string& n) {
+  return !n.empty() && n[0] == ' ' ? n.substr(1) : n;
+}
+std::pair<std::string, std::string> split_key(const std::string& key) {
+  size_t dot = key.rfind('.');
+  if (dot == std::string::npos) return {" ", node_name(key)};  // " ": the parent of dotless keys
+  return {node_name(key.substr(0, dot)), node_name(key.substr(dot + 1))};
+}
+}  // namespace
+
 std::string ZkStore::path(const std::string& key) const {
-  return options_.root + "/kv/" + key;
+  auto [parent, leaf] = split_key(key);
+  return options_.root + "/kv/" + parent + "/" + leaf;
+}
+
+void ZkStore::ensure_parents(std::vector<std::string> parents, std::function<void(int rc)> then) {
+  while (!parents.empty() && parents_.count(parents.back())) parents.pop_back();
+  if (parents.empty()) return then(ZOK);
+  std::string p = parents.back();
+  parents.pop_back();
+  Call* c = new_call([this, p, parents = std::move(parents), then = std::move(then)](Call& c) mutable {
+    if (c.rc != ZOK && c.rc != ZNODEEXISTS) return then(c.rc);
+    parents_.insert(p);
+    ensure_parents(std::move(parents), std::move(then));
+  });
+  issue(c, zoo_acreate(session_->zh, p.c_str(), "", 0, acl(), 0, Call::on_string, c));
 }
 
 Status ZkStore::unavailable() const {
@@ -566,7 +596,7 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     }
   }
   op->commit = std::move(commit);
-  Call* c = new_call([this, op](Call& c) {
+  auto on_answer = [this, op](Call& c) {
     if (c.rc == ZOK) {
       op->out.revision = static_cast<uint64_t>(op->rev_stat.version);
       std::string created(op->log_path);
@@ -595,9 +625,26 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     }
     op->done(make_error(c.rc == ZINVALIDSTATE ? Errc::kUnavailable : Errc::kInternal,
                         "committing to ZooKeeper: " + zk_text(c.rc)));
+  };
+  // Keys that get their first node need their parent first (outside the multi: creating an
+  // existing parent would fail it).
+  std::vector<std::string> parents;
+  for (size_t i = 0; i < rev_op; ++i)  // the keys' ops come before rev's
+    if (plan[i].kind == 1) {
+      const std::string& node = op->paths[plan[i].path];
+      std::string pp = node.substr(0, node.rfind('/'));
+      if (!parents_.count(pp) && std::find(parents.begin(), parents.end(), pp) == parents.end())
+        parents.push_back(pp);
+    }
+  ensure_parents(std::move(parents), [this, op, on_answer = std::move(on_answer)](int rc) {
+    if (rc == ZOK && !ready_) rc = ZCONNECTIONLOSS;
+    if (rc != ZOK)  // nothing of the commit was sent
+      return op->done(make_error(in_doubt(rc) || rc == ZINVALIDSTATE ? Errc::kUnavailable : Errc::kInternal,
+                                 "creating a key's parent node: " + zk_text(rc)));
+    Call* c = new_call(on_answer);
+    issue(c, zoo_amulti(session_->zh, static_cast<int>(op->ops.size()), op->ops.data(), op->results.data(),
+                        Call::on_void, c));
   });
-  issue(c, zoo_amulti(session_->zh, static_cast<int>(op->ops.size()), op->ops.data(), op->results.data(),
-                      Call::on_void, c));
 }
 
 // A commit whose answer was lost: its fence exists if and only if it was applied; creating the
@@ -634,19 +681,46 @@ void ZkStore::list(std::string prefix, std::function<void(Result<std::vector<std
   if (!ready_) return done(unavailable());
   Call* c = new_call([this, prefix, done](Call& c) {
     if (c.rc != ZOK) return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
-    std::vector<std::string> names;
-    for (auto& n : c.children)
-      if (n.compare(0, prefix.size(), prefix) == 0) names.push_back(n);
-    std::sort(names.begin(), names.end());
-    read(names, false, [done](Result<Snapshot> snap) {
+    // The parents whose keys (parent.leaf) can start with the prefix.
+    std::vector<std::string> parents;
+    for (auto& n : c.children) {
+      std::string k = n == " " ? "" : key_name(n) + ".";
+      size_t common = std::min(k.size(), prefix.size());
+      if (n == " " ? prefix.find('.') == std::string::npos : k.compare(0, common, prefix, 0, common) == 0)
+        parents.push_back(n);
+    }
+    list_parents(std::move(parents), prefix, std::make_shared<std::vector<std::string>>(), done);
+  });
+  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/kv").c_str(), 0, Call::on_children, c));
+}
+
+// Gathers the keys under each parent that start with the prefix, then reads which exist.
+void ZkStore::list_parents(std::vector<std::string> parents, std::string prefix,
+                           std::shared_ptr<std::vector<std::string>> keys,
+                           std::function<void(Result<std::vector<std::string>>)> done) {
+  if (parents.empty()) {
+    std::sort(keys->begin(), keys->end());
+    return read(*keys, false, [done](Result<Snapshot> snap) {
       if (!snap.ok()) return done(snap.error());
       std::vector<std::string> out;
       for (const auto& [k, r] : snap->records)
         if (r.exists()) out.push_back(k);
       done(std::move(out));
     });
+  }
+  std::string parent = parents.back();
+  parents.pop_back();
+  Call* c = new_call([this, parent, parents = std::move(parents), prefix, keys, done](Call& c) mutable {
+    if (c.rc != ZOK && c.rc != ZNONODE)
+      return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
+    for (auto& leaf : c.children) {
+      std::string k = parent == " " ? key_name(leaf) : key_name(parent) + "." + key_name(leaf);
+      if (k.compare(0, prefix.size(), prefix) == 0) keys->push_back(k);
+    }
+    list_parents(std::move(parents), prefix, keys, done);
   });
-  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/kv").c_str(), 0, Call::on_children, c));
+  issue(c,
+        zoo_aget_children2(session_->zh, (options_.root + "/kv/" + parent).c_str(), 0, Call::on_children, c));
 }
 
 // ---- the change feed -------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 // The cluster store: ObjectDB on a ZooKeeper ensemble (the C client, multi-threaded build).
 //
 // Layout under the root (default /vlcp):
-//   kv/<key>            one node per key, data = {"v": value, "c": created µs, "u": updated µs};
+//   kv/<parent>/<leaf>  one node per key, data = {"v": value, "c": created µs, "u": updated µs};
 //                       empty data is a deleted key. Nodes are never removed, so a key's
-//                       version (the node's data version + 1) never goes back (no ABA).
+//                       version (the node's data version + 1) never goes back (no ABA). A key
+//                       splits at its last dot (viperflow.logicalport/p1): siblings share a
+//                       parent, so listing a class or an index entry reads one parent's
+//                       children, and no node has more children than one class has objects
+//                       (ZooKeeper answers are bounded by its ~1 MiB packet limit). Parents are
+//                       created before the first commit that needs them and never removed.
 //   rev                 every commit sets it: its data version is the store's revision, its
 //                       mzxid the last commit's. A read gets rev, then its keys: a key whose
 //                       mzxid is no later than rev's held that value then (nodes are never
@@ -29,6 +34,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "db/store.h"
@@ -94,6 +100,12 @@ class ZkStore final : public Store {
   void deliver(const Change& c);
   Status unavailable() const;
   std::string path(const std::string& key) const;
+  // Creates the parents of these keys' nodes that may not exist yet, then continues (with the
+  // first error, or ZOK).
+  void ensure_parents(std::vector<std::string> parents, std::function<void(int rc)> then);
+  void list_parents(std::vector<std::string> parents, std::string prefix,
+                    std::shared_ptr<std::vector<std::string>> keys,
+                    std::function<void(Result<std::vector<std::string>>)> done);
 
   io::ControlLoop& loop_;
   ZkOptions options_;
@@ -113,6 +125,7 @@ class ZkStore final : public Store {
   int64_t last_ts_us_ = 0;
   uint64_t txn_counter_ = 0;
   uint64_t commits_ = 0;
+  std::set<std::string> parents_;  // kv parents known to exist
   std::deque<std::shared_ptr<CommitOp>> in_doubt_;
   uint64_t next_watch_ = 0;
   std::map<uint64_t, std::function<void(const Change&)>> watchers_;

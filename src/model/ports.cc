@@ -317,7 +317,8 @@ struct AddressHints {
   // its address index key is read in the transaction's first round.
   std::optional<uint32_t> prefetch(const std::string& subnet) {
     auto it = subnets.find(subnet);
-    if (it == subnets.end() || !it->second.loaded || it->second.stale || !it->second.pool) return std::nullopt;
+    if (it == subnets.end() || !it->second.loaded || it->second.stale || !it->second.pool)
+      return std::nullopt;
     auto c = take(subnet, *it->second.pool, 1);
     if (c.empty()) return std::nullopt;
     return c[0];
@@ -455,7 +456,8 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     std::string net_key = logical_network_key(*net), port_key = logical_port_key(*id);
     // Every key the transaction will read, the index entries its write adds included, so that
     // it reads once (the address candidate joins below, once the hints are loaded).
-    keys.insert(keys.end(), {port_key, net_key, fence_key(net_key), member_key(kNetworkPorts, net_key, port_key)});
+    keys.insert(keys.end(),
+                {port_key, net_key, fence_key(net_key), member_key(kNetworkPorts, net_key, port_key)});
     if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
     if (spec.contains("subnet")) {
       std::string skey = subnet_key(text(spec["subnet"]));

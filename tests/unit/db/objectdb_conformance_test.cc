@@ -449,6 +449,24 @@ TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
   ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
   ASSERT_TRUE(r->ok());
   EXPECT_EQ(**r, (std::vector<std::string>{"test.list.a", "test.list.b"}));
+  // Prefixes that end inside a key's part, keys at several depths, odd keys (ZooKeeper splits
+  // keys into parent and leaf nodes: every shape must list the same).
+  for (const char* k : {"testodd", "test.list.a.deep", "test.l", "test..x", "test.e."})
+    ASSERT_TRUE(put(a(), k, Json(1)).ok()) << k;
+  auto listed = [&](const char* prefix) {
+    std::optional<Result<std::vector<std::string>>> out;
+    b().list(prefix, [&](auto x) { out = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return out.has_value(); }));
+    return out && out->ok() ? **out : std::vector<std::string>{"(failed)"};
+  };
+  EXPECT_EQ(listed("test.lis"),
+            (std::vector<std::string>{"test.list.a", "test.list.a.deep", "test.list.b", "test.lisz"}));
+  EXPECT_EQ(listed("test.list.a"), (std::vector<std::string>{"test.list.a", "test.list.a.deep"}));
+  EXPECT_EQ(listed("testo"), std::vector<std::string>{"testodd"});
+  EXPECT_EQ(listed("test."), (std::vector<std::string>{"test..x", "test.e.", "test.l", "test.list.a",
+                                                       "test.list.a.deep", "test.list.b", "test.lisz"}));
+  EXPECT_EQ(get(b(), {"test.e.", "test..x", "testodd"}).size(), 3u);
+  EXPECT_EQ(get(b(), {"test.e."})["test.e."].value, Json(1));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectDbConformance, ::testing::ValuesIn(backends()),
