@@ -68,7 +68,16 @@ bool matches(const Json& value, const Json& filters, const std::set<std::string>
     if (special.count(k)) continue;
     auto it = value.find(k);
     if (it == value.end()) return false;
-    if (*it != want && !(want.is_string() && text(*it) == want.get<std::string>())) return false;
+    if (*it == want || (want.is_string() && text(*it) == want.get<std::string>())) continue;
+    // A reference (another object's key) also matches the referenced object's id.
+    if (want.is_string() && it->is_string()) {
+      const std::string& ref = it->get_ref<const std::string&>();
+      size_t dot = ref.rfind('.');
+      if (ref.rfind("viperflow.", 0) == 0 && dot != std::string::npos &&
+          db::unescape_key_part(std::string_view(ref).substr(dot + 1)) == want.get<std::string>())
+        continue;
+    }
+    return false;
   }
   return true;
 }

@@ -47,8 +47,8 @@ Json dump(const std::string& key, const char* type, Json value);
 // A set object ({"set": [keys]}) with `key` added or removed.
 Json set_with(const Json* set, const std::string& key, bool add);
 Json list_without(const Json& list, const std::string& key);
-// Whether an object has every filter's value (text-equal for string filters); `special`
-// filters are the caller's.
+// Whether an object has every filter's value (text-equal for string filters; a reference
+// also by the referenced object's id); `special` filters are the caller's.
 bool matches(const Json& value, const Json& filters, const std::set<std::string>& special);
 // A batch: a non-empty list of objects.
 Result<Json> checked_specs(const Json& specs, const char* what);

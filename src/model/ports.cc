@@ -244,45 +244,56 @@ void ViperFlow::update_subnets(Json specs, Done done) {
   auto keys = batch_keys(specs, {}, subnet_key, subnet_map_key);
   if (!keys.ok()) return done(keys.error());
   // A new pool must keep every address in use: the subnet is fenced while its ports are read.
-  run_fenced(
-      db_, specs, subnet_key, subnet_ports_index, *keys,
-      [specs](Reader& r, const std::vector<std::vector<std::string>>& ports, Json& out) -> Status {
-        out = Json::array();
-        for (size_t i = 0; i < specs.size(); ++i) {
-          const Json& spec = specs[i];
-          std::string id = text(spec["id"]), key = subnet_key(id);
-          const Json* subnet = r.get(key);
-          const Json* map = r.get(subnet_map_key(id));
-          if (r.pending) return {};
-          if (!subnet) return make_error(Errc::kNotFound, "no subnet " + id);
-          for (const char* fixed : {"logicalnetwork", "network", "isexternal", "router"})
-            if (spec.contains(fixed) && (!subnet->contains(fixed) || (*subnet)[fixed] != spec[fixed]))
-              return bad(std::string(fixed) + " of subnet " + id + " cannot change here");
-          Json value = *subnet;
-          for (const auto& [k, v] : spec.items())
-            if (k != "id") value[k] = v;
-          // A new cidr or range recomputes the defaults, then must keep every allocated address.
-          if (spec.contains("cidr") && !spec.contains("allocated_start")) value.erase("allocated_start");
-          if (spec.contains("cidr") && !spec.contains("allocated_end")) value.erase("allocated_end");
-          if (Status st = check_subnet(value); !st.ok()) return st;
-          auto pool = pool_of(value);
-          if (!pool.ok()) return pool.error();
-          std::vector<std::string> holders = ports[i];
-          if (map && map->contains("routerports"))
-            for (const auto& [router, port] : (*map)["routerports"].items()) holders.push_back(text(port));
-          for (const auto& holder : holders) {
-            const Json* h = r.get(holder);
-            if (r.pending || !h || !h->contains("ip_address")) continue;
-            auto a = parse_ip(text((*h)["ip_address"]));
-            if (a && (*a < pool->start || *a > pool->end || (pool->gateway && *a == *pool->gateway)))
-              return make_error(Errc::kConflict,
-                                ip_text(*a) + " is allocated to " + holder + ": the new pool must keep it");
-          }
-          if (r.pending) return {};
-          r.ctx.write(key, value);
-          out.push_back(dump(key, kSubnetType, value));
-        }
-        return {};
+  // Other changes (DNS servers, routes, ...) need no fence, and port creates go on meanwhile.
+  bool pool_changes = false;
+  for (const auto& spec : specs)
+    for (const char* f : {"cidr", "allocated_start", "allocated_end", "gateway"})
+      pool_changes |= spec.contains(f);
+  FencedBody body = [specs](Reader& r, const std::vector<std::vector<std::string>>& ports,
+                            Json& out) -> Status {
+    out = Json::array();
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const Json& spec = specs[i];
+      std::string id = text(spec["id"]), key = subnet_key(id);
+      const Json* subnet = r.get(key);
+      const Json* map = r.get(subnet_map_key(id));
+      if (r.pending) return {};
+      if (!subnet) return make_error(Errc::kNotFound, "no subnet " + id);
+      for (const char* fixed : {"logicalnetwork", "network", "isexternal", "router"})
+        if (spec.contains(fixed) && (!subnet->contains(fixed) || (*subnet)[fixed] != spec[fixed]))
+          return bad(std::string(fixed) + " of subnet " + id + " cannot change here");
+      Json value = *subnet;
+      for (const auto& [k, v] : spec.items())
+        if (k != "id") value[k] = v;
+      // A new cidr or range recomputes the defaults, then must keep every allocated address.
+      if (spec.contains("cidr") && !spec.contains("allocated_start")) value.erase("allocated_start");
+      if (spec.contains("cidr") && !spec.contains("allocated_end")) value.erase("allocated_end");
+      if (Status st = check_subnet(value); !st.ok()) return st;
+      auto pool = pool_of(value);
+      if (!pool.ok()) return pool.error();
+      std::vector<std::string> holders = ports[i];
+      if (map && map->contains("routerports"))
+        for (const auto& [router, port] : (*map)["routerports"].items()) holders.push_back(text(port));
+      for (const auto& holder : holders) {
+        const Json* h = r.get(holder);
+        if (r.pending || !h || !h->contains("ip_address")) continue;
+        auto a = parse_ip(text((*h)["ip_address"]));
+        if (a && (*a < pool->start || *a > pool->end || (pool->gateway && *a == *pool->gateway)))
+          return make_error(Errc::kConflict,
+                            ip_text(*a) + " is allocated to " + holder + ": the new pool must keep it");
+      }
+      if (r.pending) return {};
+      r.ctx.write(key, value);
+      out.push_back(dump(key, kSubnetType, value));
+    }
+    return {};
+  };
+  if (pool_changes)
+    return run_fenced(db_, specs, subnet_key, subnet_ports_index, *keys, body, std::move(done));
+  run(
+      db_, *keys,
+      [body, n = specs.size()](Reader& r, Json& out) {
+        return body(r, std::vector<std::vector<std::string>>(n), out);
       },
       std::move(done));
 }

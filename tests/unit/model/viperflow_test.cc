@@ -272,6 +272,9 @@ TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) 
   });
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 5u);
+  auto by_subnet = call([](ViperFlow& v, Done d) { v.list_logical_ports(Json{{"subnet", "s"}}, std::move(d)); });
+  ASSERT_TRUE(by_subnet.ok());
+  EXPECT_EQ(by_subnet->size(), 5u) << "a reference filters by the referenced id too";
 }
 
 // Two clients taking addresses from one subnet at once never get the same one.
