@@ -272,7 +272,9 @@ TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) 
   });
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 5u);
-  auto by_subnet = call([](ViperFlow& v, Done d) { v.list_logical_ports(Json{{"subnet", "s"}}, std::move(d)); });
+  auto by_subnet = call([](ViperFlow& v, Done d) {
+    v.list_logical_ports(Json{{"subnet", "s"}}, std::move(d));
+  });
   ASSERT_TRUE(by_subnet.ok());
   EXPECT_EQ(by_subnet->size(), 5u) << "a reference filters by the referenced id too";
 }
@@ -433,6 +435,18 @@ TEST_F(ViperFlowTest, UpdatesKeepPoolsAndAddressesConsistent) {
   auto ok = update_subnet(Json{{"gateway", "10.2.0.1"}, {"dns_nameservers", Json::array({"10.2.0.2"})}});
   ASSERT_TRUE(ok.ok()) << ok.status().to_string();
   EXPECT_EQ((*ok)[0]["gateway"], "10.2.0.1");
+  // A pool change fenced the subnet (and lifted the fence); a DNS-only change does not fence.
+  auto fence_version = [&] {
+    std::optional<Result<std::map<std::string, db::Record>>> r;
+    std::string key = "viperflow.fence." + db::escape_key_part("viperflow.subnet.s");
+    db_->get({key}, [&](auto x) { r = std::move(x); });
+    while (!r) loop_.run_pending();
+    return (**r)[key].exists() ? ~uint64_t{0} : (**r)[key].version;
+  };
+  uint64_t after_pool_change = fence_version();
+  EXPECT_GT(after_pool_change, 0u);
+  ASSERT_TRUE(update_subnet(Json{{"dns_nameservers", Json::array({"10.2.0.3"})}}).ok());
+  EXPECT_EQ(fence_version(), after_pool_change);
   auto update_port = [&](Json spec) {
     spec["id"] = "p";
     return call([spec](ViperFlow& v, Done d) { v.update_logical_ports(Json::array({spec}), std::move(d)); });
