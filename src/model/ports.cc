@@ -454,9 +454,11 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
   for (const auto& s : specs)
     if (!s.contains("ip_address")) ordered.push_back(s);
   std::vector<std::string> keys, load;
+  std::set<std::string> ids;
   for (auto& spec : ordered) {
     auto id = id_param(spec, "id", false);
     if (!id.ok()) return done(id.error());
+    if (!ids.insert(*id).second) return done(bad("logical port " + *id + " appears twice in the batch"));
     spec["id"] = *id;
     auto net = id_param(spec, "logicalnetwork", true);
     if (!net.ok()) return done(net.error());

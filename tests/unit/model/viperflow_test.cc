@@ -272,6 +272,12 @@ TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) 
   });
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 5u);
+  auto twice = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"id": "t", "logicalnetwork": "ln"}, {"id": "t", "logicalnetwork": "ln"}])"),
+        std::move(d));
+  });
+  EXPECT_EQ(twice.status().code(), Errc::kInvalidArgument) << "one id twice in a batch";
   auto by_subnet = call([](ViperFlow& v, Done d) {
     v.list_logical_ports(Json{{"subnet", "s"}}, std::move(d));
   });
