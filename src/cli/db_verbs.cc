@@ -22,9 +22,9 @@ const char* const kDbUsage =
     "  Options (every API verb): --api http://HOST:PORT (or $VLCP_API, or `api = URL` in the\n"
     "           config file; default http://127.0.0.1:8081), --token TOKEN (or $VLCP_TOKEN, or\n"
     "           `token = TOKEN`), --cacert FILE (https://: the CA vlcpd's certificate must chain\n"
-    "           to; or $VLCP_CACERT, or `cacert = FILE`), --config FILE (default $VLCPCTL_CONFIG, "
-    "~/.config/vlcp/vlcpctl.conf,\n"
-    "           /etc/vlcp/vlcpctl.conf), --json (the API's result as JSON)\n";
+    "           to; or $VLCP_CACERT, or `cacert = FILE`), --config FILE (default $VLCPCTL_CONFIG,\n"
+    "           ~/.config/vlcp/vlcpctl.conf, /etc/vlcp/vlcpctl.conf), --json (the API's result\n"
+    "           as JSON)\n";
 
 namespace {
 

@@ -292,11 +292,19 @@ std::string completion_bash() {
 std::string model_usage() {
   std::string out =
       "  OBJECT ACTION [ID] [--PARAM VALUE | PARAM=VALUE ...]\n"
-      "                            the network model; OBJECT is one of ";
-  for (const auto& k : kKinds)
-    out += std::string(k.object) + (&k == &kKinds[std::size(kKinds) - 1] ? "" : ", ");
+      "                            the network model; OBJECT is one of";
+  size_t column = 64;
+  for (const auto& k : kKinds) {  // wrapped at 96 columns
+    std::string word = std::string(" ") + k.object + (&k == &kKinds[std::size(kKinds) - 1] ? ";" : ",");
+    if (column + word.size() > 96) {
+      out += "\n                           ";
+      column = 27;
+    }
+    out += word;
+    column += word.size();
+  }
   out +=
-      ";\n                            ACTION is create, update ID, delete ID, list [ID] (filters:\n"
+      "\n                            ACTION is create, update ID, delete ID, list [ID] (filters:\n"
       "                            any --PARAM), or create-batch|update-batch|delete-batch FILE|-\n"
       "                            (a JSON list, one transaction); routers also add-interface,\n"
       "                            remove-interface, interfaces ID. --network means the object's\n"
@@ -309,6 +317,7 @@ std::string model_usage() {
       "  module list|active|load NAME|unload NAME\n"
       "                            vlcpd's modules (VLCP's manager)\n"
       "  ovsdb systemids|bridges   what the OVSDB connection sees\n"
+      "  tables                    the pipeline's flow tables: number, name, path\n"
       "  completion bash           a bash completion script: source <(vlcpctl completion bash)\n";
   return out;
 }
