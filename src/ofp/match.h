@@ -190,6 +190,12 @@ class Match {
  public:
   Match() = default;
   explicit Match(const MatchView& view) { tlvs_.assign(view.oxms()); }
+  // From TLVs already validated (a decoded match's, possibly reordered).
+  static Match from_oxms(ByteSpan validated) {
+    Match m;
+    m.tlvs_.assign(validated);
+    return m;
+  }
 
   // Fields of up to 8 bytes, value in host order (in_port, eth_type, registers, tun_id...).
   Match& add(Field f, uint64_t value);

@@ -1,0 +1,89 @@
+#include "pipeline/flowset.h"
+
+#include <algorithm>
+
+#include "ofp/oxm_fields.h"
+
+namespace vlcp::pipeline {
+
+namespace {
+
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+ByteSpan span_of(const std::string& s) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+ofp::FlowMod flow_mod(const FlowKey& k, const FlowBody& b, ofp::FlowModCommand command) {
+  ofp::FlowMod f;
+  f.table_id = k.table;
+  f.priority = k.priority;
+  f.command = command;
+  f.match = ofp::Match::from_oxms(span_of(k.match));  // the same TLVs, in canonical order
+  if (command != ofp::FlowModCommand::kDeleteStrict) {
+    f.cookie = b.cookie;
+    f.idle_timeout = b.idle_timeout;
+    f.hard_timeout = b.hard_timeout;
+    f.flags = b.flags;
+    f.instructions = ofp::InstructionList(span_of(b.instructions));
+  }
+  return f;
+}
+
+}  // namespace
+
+std::string canonical_match(ByteSpan oxms) {
+  std::vector<std::string> tlvs;
+  for (size_t pos = 0; pos + 4 <= oxms.size();) {
+    uint32_t header = (uint32_t{oxms[pos]} << 24) | (uint32_t{oxms[pos + 1]} << 16) |
+                      (uint32_t{oxms[pos + 2]} << 8) | oxms[pos + 3];
+    size_t len = 4 + ofp::oxm_length(header);
+    if (pos + len > oxms.size()) break;  // (validated matches never end short)
+    tlvs.push_back(bytes_of(oxms.subspan(pos, len)));
+    pos += len;
+  }
+  std::sort(tlvs.begin(), tlvs.end());
+  std::string out;
+  for (const auto& t : tlvs) out += t;
+  return out;
+}
+
+void put_flow(FlowSet& set, const ofp::FlowMod& f) {
+  set[FlowKey{f.table_id, f.priority, canonical_match(f.match.oxms())}] =
+      FlowBody{f.cookie, f.idle_timeout, f.hard_timeout, f.flags, bytes_of(f.instructions.bytes())};
+}
+
+FlowSet from_stats(const std::vector<ofp::FlowStats>& stats) {
+  FlowSet set;
+  for (const auto& s : stats)
+    set[FlowKey{s.table_id, s.priority, canonical_match(s.match.oxms())}] =
+        FlowBody{s.cookie, s.idle_timeout, s.hard_timeout, s.flags, bytes_of(s.instructions.bytes())};
+  return set;
+}
+
+FlowDiff diff(const FlowSet& desired, const FlowSet& installed) {
+  FlowDiff d;
+  for (const auto& [key, body] : desired) {
+    auto it = installed.find(key);
+    if (it == installed.end()) {
+      d.mods.push_back(flow_mod(key, body, ofp::FlowModCommand::kAdd));
+      ++d.adds;
+    } else if (it->second != body) {
+      bool only_instructions = it->second.cookie == body.cookie &&
+                               it->second.idle_timeout == body.idle_timeout &&
+                               it->second.hard_timeout == body.hard_timeout && it->second.flags == body.flags;
+      d.mods.push_back(flow_mod(
+          key, body, only_instructions ? ofp::FlowModCommand::kModifyStrict : ofp::FlowModCommand::kAdd));
+      ++d.modifies;
+    }
+  }
+  for (const auto& [key, body] : installed)
+    if (!desired.count(key)) {
+      d.mods.push_back(flow_mod(key, body, ofp::FlowModCommand::kDeleteStrict));
+      ++d.deletes;
+    }
+  return d;
+}
+
+}  // namespace vlcp::pipeline

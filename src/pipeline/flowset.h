@@ -1,0 +1,53 @@
+// Desired versus installed flows: a switch's flows as a set keyed the way the switch keys
+// them (table, priority, match), and the smallest FLOW_MOD batch that turns what is installed
+// into what is desired. Matches are compared in a canonical form (OXM TLVs sorted), so the
+// order a switch reports fields in never makes a difference; nothing changed, nothing sent.
+// The installer (per switch) keeps the installed set, the apps the desired one; a full
+// recompute of the desired set diffed against the installed one is the baseline.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ofp/message.h"
+
+namespace vlcp::pipeline {
+
+struct FlowKey {
+  uint8_t table = 0;
+  uint16_t priority = 0;
+  std::string match;  // canonical OXM TLVs
+  auto operator<=>(const FlowKey&) const = default;
+};
+
+// What else must be equal for a flow to be the one wanted.
+struct FlowBody {
+  uint64_t cookie = 0;
+  uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+  std::string instructions;  // as encoded
+  bool operator==(const FlowBody&) const = default;
+};
+
+using FlowSet = std::map<FlowKey, FlowBody>;
+
+// The OXM TLVs sorted: the same match however its fields are ordered.
+std::string canonical_match(ByteSpan oxms);
+// Adds (or replaces) a flow.
+void put_flow(FlowSet& set, const ofp::FlowMod& flow);
+// What a switch reports (a flow stats reply), as a set.
+FlowSet from_stats(const std::vector<ofp::FlowStats>& stats);
+
+struct FlowDiff {
+  std::vector<ofp::FlowMod> mods;  // adds and modifies first, then deletes
+  size_t adds = 0, modifies = 0, deletes = 0;
+  bool empty() const { return mods.empty(); }
+};
+// Flows only desired: ADD. Same key, other instructions only: MODIFY_STRICT (keeps the
+// counters). Same key, another cookie, timeout or flag: ADD (replaces it whole, as OpenFlow 1.3
+// defines for an identical match and priority). Only installed: DELETE_STRICT.
+FlowDiff diff(const FlowSet& desired, const FlowSet& installed);
+
+}  // namespace vlcp::pipeline
