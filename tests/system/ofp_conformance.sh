@@ -5,6 +5,8 @@
 #  2. flows that ovs-ofctl encodes, installed in a real bridge and read back as flow stats
 #     replies by `vlcpctl dump-flows` (our codec, over the bridge's management socket), read
 #     the same as `ovs-ofctl dump-flows`;
+#     and installed again through our own FLOW_MODs (the installer's diff), OVS reports them
+#     exactly as sent: reconciling against it resends nothing;
 #  3. a real controller session captured with tcpdump decodes in `vlcpctl ofp-print --pcap`
 #     to the same messages `ovs-ofctl ofp-parse-pcap` sees.
 set -u
@@ -57,6 +59,10 @@ if diff -u "$SB_DIR/theirs.txt" "$SB_DIR/ours.txt" >"$SB_DIR/diff.txt"; then
 else
   fail "flows differ:\n$(cat "$SB_DIR/diff.txt")"
 fi
+# The installer's reconcile step on those flows: read as the desired set, wiped, installed again
+# through our FLOW_MODs, read back — OVS reports exactly what we sent, so nothing would be resent.
+check_output "reinstalled through our FLOW_MODs, OVS reports them unchanged: no FLOW_MOD to resend" \
+  "\"flows\": $added, \"installed\": $added, \"after\": $added, \"resend\": 0" "${VLCP_FLOWSYNC:?}" "$mgmt"
 check_status "dump-flows to a missing socket fails cleanly" 1 "$vlcpctl" dump-flows "unix:$SB_DIR/nothing"
 
 # 3. A real controller session, captured and decoded.
