@@ -40,8 +40,22 @@ std::string canonical_match(ByteSpan oxms) {
                       (uint32_t{oxms[pos + 2]} << 8) | oxms[pos + 3];
     size_t len = 4 + ofp::oxm_length(header);
     if (pos + len > oxms.size()) break;  // (validated matches never end short)
-    tlvs.push_back(bytes_of(oxms.subspan(pos, len)));
+    std::string tlv = bytes_of(oxms.subspan(pos, len));
     pos += len;
+    // Masked (not an experimenter's, whose payload starts with its id): an all-ones mask is an
+    // exact match, an all-zeros one no match at all.
+    if ((header & 0x100) && (header >> 16) != 0xffff) {
+      size_t half = (len - 4) / 2;
+      std::string value = tlv.substr(4, half), mask = tlv.substr(4 + half);
+      if (mask.find_first_not_of('\0') == std::string::npos) continue;
+      if (mask.find_first_not_of('\xff') == std::string::npos) {
+        uint32_t exact = (header & ~uint32_t{0x1ff}) | static_cast<uint32_t>(half);
+        tlv = std::string{static_cast<char>(exact >> 24), static_cast<char>(exact >> 16),
+                          static_cast<char>(exact >> 8), static_cast<char>(exact)} +
+              value;
+      }
+    }
+    tlvs.push_back(std::move(tlv));
   }
   std::sort(tlvs.begin(), tlvs.end());
   std::string out;

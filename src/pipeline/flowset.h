@@ -33,7 +33,8 @@ struct FlowBody {
 
 using FlowSet = std::map<FlowKey, FlowBody>;
 
-// The OXM TLVs sorted: the same match however its fields are ordered.
+// The OXM TLVs sorted, an all-ones mask made exact and an all-zeros one dropped (as switches
+// report them): the same match however it was spelled.
 std::string canonical_match(ByteSpan oxms);
 // Adds (or replaces) a flow.
 void put_flow(FlowSet& set, const ofp::FlowMod& flow);

@@ -38,6 +38,18 @@ TEST(FlowSet, NothingChangedSendsNothingWhateverTheFieldOrder) {
   EXPECT_TRUE(d.empty()) << d.mods.size() << " flow mods for identical tables";
 }
 
+TEST(FlowSet, MasksThatMeanExactOrNothingCompareAsSwitchesReportThem) {
+  ofp::Match exact, all_ones, with_zero_mask;
+  exact.add(Field::kInPort, 3).add(Field::kReg0, 0x1234);
+  all_ones.add(Field::kInPort, 3).add_masked(Field::kReg0, 0x1234, 0xffffffff);
+  with_zero_mask.add(Field::kInPort, 3).add(Field::kReg0, 0x1234).add_masked(Field::kReg1, 0, 0);
+  EXPECT_EQ(canonical_match(all_ones.oxms()), canonical_match(exact.oxms()));
+  EXPECT_EQ(canonical_match(with_zero_mask.oxms()), canonical_match(exact.oxms()));
+  ofp::Match partial;
+  partial.add(Field::kInPort, 3).add_masked(Field::kReg0, 0x1234, 0xffff);
+  EXPECT_NE(canonical_match(partial.oxms()), canonical_match(exact.oxms()));
+}
+
 TEST(FlowSet, EachDifferenceIsTheRightFlowMod) {
   FlowSet desired, installed;
   put_flow(installed, flow(0, 100, 1, 1, 11));  // kept
