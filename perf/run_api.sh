@@ -15,8 +15,7 @@ export VLCP_VLCPD=$build/src/vlcpd
 sb_init >/dev/null || exit 1
 trap sb_down EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+. "$here/lib.sh"
 
 # one_run CONNS REQUESTS BATCH: a fresh vlcpd and network, one api_load run; prints its JSON.
 one_run() {

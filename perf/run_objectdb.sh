@@ -15,8 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 sb_init >/dev/null || exit 1
 trap sb_down EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+. "$here/lib.sh"
 
 # run LABEL KEYS PARALLEL CMD...: prints one table row of medians.
 run() {

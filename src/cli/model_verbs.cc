@@ -224,9 +224,9 @@ int object_verb(const CliContext& c, const ObjectKind& k, const std::string& act
   }
   // One positional word is the id (routers' interfaces: the router).
   if (pos.size() > 1) return usage_error("unexpected '" + pos[1] + "'");
-  if (pos.size() == 1) (*params)[std::string(k.object) == "physicalport" ? "name" : "id"] = pos[0];
+  std::string id_field = object == "physicalport" ? "name" : "id";  // (physical ports are named)
+  if (pos.size() == 1) (*params)[id_field] = pos[0];
   bool needs_id = action == "update" || action == "delete" || action == "interfaces";
-  std::string id_field = std::string(k.object) == "physicalport" ? "name" : "id";
   if (needs_id && !params->contains(id_field))
     return usage_error(object + " " + action + " needs the " + id_field);
   if (action == "create" || action == "update" || action == "delete")

@@ -325,10 +325,8 @@ api::HttpResponse handle_sync(Runtime& rt, const api::HttpRequest& req);
 void handle_request(Runtime& rt, const api::HttpRequest& req, api::HttpResponder respond_to) {
   std::string path = req.target.substr(0, req.target.find('?'));
   // Counted for /metrics: by the path's first part (the module), status and time.
-  std::string module =
-      path.substr(1, path.find('/', 1) == std::string::npos ? std::string::npos : path.find('/', 1) - 1);
-  if (!rt.webapi.serves(path) && module != "objectdb" && module != "introspect" && module != "manager")
-    module = "other";
+  std::string module = path.substr(1, path.find('/', 1) - 1);  // (npos - 1: the rest)
+  if (!rt.webapi.serves(path) && module != "objectdb" && module != "introspect") module = "other";
   ++rt.api_counters.in_flight;
   auto started = std::chrono::steady_clock::now();
   api::HttpResponder respond = [r = &rt, module, started,

@@ -39,6 +39,17 @@ Result<Pool> pool_of(const Json& subnet) {
   return p;
 }
 
+// An explicit address for a port: an IPv4 address in the subnet's pool that is not its gateway.
+Result<uint32_t> pool_address(const Json& v, const Pool& pool, const std::string& sid) {
+  auto want = v.is_string() ? parse_ip(v.get<std::string>()) : std::nullopt;
+  if (!want) return bad("ip_address " + text(v) + " is not an IPv4 address");
+  if (*want < pool.start || *want > pool.end)
+    return bad("ip_address " + ip_text(*want) + " is outside subnet " + sid + "'s allocation range");
+  if (pool.gateway && *want == *pool.gateway)
+    return bad("ip_address " + ip_text(*want) + " is the gateway of subnet " + sid);
+  return *want;
+}
+
 // Validates and normalises a subnet's addresses: cidr, gateway, allocation range, host routes.
 Status check_subnet(Json& value) {
   if (!value.contains("cidr")) return bad("missing parameter cidr");
@@ -544,21 +555,15 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
               std::set<uint32_t>& used = used_ips[skey];
               std::optional<uint32_t> ip;
               if (spec.contains("ip_address")) {
-                auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
-                                                           : std::nullopt;
-                if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
-                if (*want < pool->start || *want > pool->end)
-                  return bad("ip_address " + ip_text(*want) + " is outside subnet " + sid +
-                             "'s allocation range");
-                if (pool->gateway && *want == *pool->gateway)
-                  return bad("ip_address " + ip_text(*want) + " is the gateway of subnet " + sid);
+                auto want = pool_address(spec["ip_address"], *pool, sid);
+                if (!want.ok()) return want.error();
                 const Json* owner = r.get(ip_index_key(skey, *want));
                 if (r.pending) continue;
                 if (owner || used.count(*want))
                   return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken in subnet " +
                                                          sid +
                                                          (owner ? " by " + text(*owner) : std::string()));
-                ip = want;
+                ip = *want;
               } else {
                 Status s = pick_address(r, *hints, skey, sid, *pool, (*cands)[i], (*tried)[i], used, ip);
                 if (!s.ok()) return s;
@@ -655,11 +660,8 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
             if (Status s = check_fence(r, skey, "subnet"); !s.ok() || r.pending) return s;
             auto pool = pool_of(*subnet);
             if (!pool.ok()) return pool.error();
-            auto want = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
-                                                       : std::nullopt;
-            if (!want) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
-            if (*want < pool->start || *want > pool->end || (pool->gateway && *want == *pool->gateway))
-              return bad("ip_address " + ip_text(*want) + " is not in the subnet's allocation range");
+            auto want = pool_address(spec["ip_address"], *pool, text(subnet->value("id", Json(skey))));
+            if (!want.ok()) return want.error();
             const Json* owner = r.get(ip_index_key(skey, *want));
             if (r.pending) return {};
             if (owner)
