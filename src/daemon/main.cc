@@ -69,7 +69,12 @@ int run(const vlcp::daemon::Options& options) {
 
   vlcp::daemon::Runtime rt(loop, std::move(*settings));
   vlcp::daemon::make_modules(rt);
-  if (auto s = rt.modules.load_all(); !s.ok()) return fail(s);
+  if (rt.settings.server.startup.empty()) {
+    if (auto s = rt.modules.load_all(); !s.ok()) return fail(s);
+  } else {
+    for (const auto& name : rt.settings.server.startup)
+      if (auto s = rt.modules.load(name); !s.ok()) return fail(s);
+  }
 
   vlcp::daemon::sd_notify_state("READY=1");
   VLCP_LOG(kInfo, "daemon") << "vlcpd ready";

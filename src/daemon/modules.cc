@@ -7,6 +7,12 @@
 #include "base/log.h"
 #include "db/settings.h"
 #include "model/viperflow.h"
+#include "ofp/errors.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
 
 namespace vlcp::daemon {
 
@@ -212,6 +218,130 @@ class HttpModule final : public io::Module {
   Runtime& rt_;
 };
 
+// The installer's view of one switch, over the switch manager.
+class ManagedLink final : public apps::SwitchLink {
+ public:
+  ManagedLink(Runtime& rt, uint64_t dpid) : rt_(rt), dpid_(dpid) {}
+  void send_batch(std::vector<std::vector<uint8_t>> messages, std::function<void(Outcome)> done) override {
+    if (!rt_.switches) return done(Outcome{});
+    for (auto& m : messages)
+      if (!rt_.switches->send(dpid_, std::move(m)).ok()) return done(Outcome{});
+    Status st = rt_.switches->barrier(dpid_, [done](const sw::BatchResult& r) {
+      Outcome o;
+      o.completed = r.completed;
+      for (const auto& [xid, e] : r.errors) o.errors.push_back(ofp::error_name(e));
+      done(std::move(o));
+    });
+    if (!st.ok()) done(Outcome{});
+  }
+  void request(std::vector<uint8_t> message,
+               std::function<void(Result<std::vector<uint8_t>>)> done) override {
+    if (!rt_.switches) return done(make_error(Errc::kUnavailable, "no switch manager"));
+    Status st = rt_.switches->request(dpid_, std::move(message), [done](Result<sw::Reply> r) {
+      if (!r.ok()) return done(r.error());
+      if (r->error)
+        return done(make_error(Errc::kInternal, "the switch answered " + ofp::error_name(*r->error)));
+      done(std::move(r->body));
+    });
+    if (!st.ok()) done(st);
+  }
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    rt_.loop.after(delay, std::move(fn));
+  }
+
+ private:
+  Runtime& rt_;
+  uint64_t dpid_;
+};
+
+// VLCP's ioprocessing, l2switch and vxlancast: each switch's flows from the network model.
+class IoProcessingModule final : public io::Module {
+ public:
+  explicit IoProcessingModule(Runtime& rt) : rt_(rt) {}
+  std::string name() const override { return "ioprocessing"; }
+  std::vector<std::string> dependencies() const override {
+    return {"openflowserver", "ovsdbmanager", "objectdb"};
+  }
+  Status init() override { return {}; }
+  Status start() override {
+    rt_.l2 = std::make_unique<apps::L2App>(
+        *rt_.objectdb, rt_.settings.pipeline.tables, rt_.settings.l2, rt_.loop.clock(),
+        [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
+          loop->after(d, std::move(fn));
+        });
+    up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
+    down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
+      if (rt_.l2) rt_.l2->detach(e.dpid);
+      rt_.links.erase(e.dpid);
+    });
+    ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
+        [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
+    rt_.l2->start();
+    if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
+    for (const auto& [dpid, info] : rt_.switches->switches())
+      if (info.connected) attach(dpid);
+    return {};
+  }
+  void stop() override {
+    up_.reset();
+    down_.reset();
+    ovsdb_.reset();
+    rt_.l2.reset();
+    rt_.links.clear();
+  }
+
+ private:
+  void attach(uint64_t dpid) {
+    auto& link = rt_.links[dpid];
+    link = std::make_unique<ManagedLink>(rt_, dpid);
+    rt_.l2->attach(dpid, link.get());
+  }
+  // The bridges' ports as OVSDB has them (ofport, iface-id, tunnel address).
+  void replica(const ovsdb::Replica& r) {
+    std::string sid = r.system_id;
+    if (sid.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      sid = host;
+      VLCP_LOG_RL(kWarn, "l2", 2, 1) << "Open_vSwitch has no external_ids:system-id; using the host name '"
+                                     << sid << "' to name this node";
+    }
+    rt_.l2->set_system_id(sid);
+    std::set<uint64_t> seen;
+    for (const auto& [name, b] : r.bridges) {
+      if (!b.datapath_id) continue;
+      apps::SwitchView view;
+      view.bridge = name;
+      for (const auto& pname : b.ports) {
+        auto p = r.ports.find(pname);
+        if (p == r.ports.end()) continue;
+        for (const auto& iname : p->second.interfaces) {
+          auto i = r.interfaces.find(iname);
+          if (i == r.interfaces.end()) continue;
+          apps::SwitchPortInfo info;
+          info.name = i->second.name;
+          info.type = i->second.type;
+          info.iface_id = i->second.iface_id();
+          info.ofport = i->second.ofport;
+          if (auto ip = i->second.options.find("local_ip"); ip != i->second.options.end())
+            info.local_ip = ip->second;
+          view.ports.push_back(std::move(info));
+        }
+      }
+      std::sort(view.ports.begin(), view.ports.end(),
+                [](const apps::SwitchPortInfo& a, const apps::SwitchPortInfo& b) { return a.name < b.name; });
+      seen.insert(*b.datapath_id);
+      rt_.l2->update_switch(*b.datapath_id, std::move(view));
+    }
+    for (uint64_t dpid : known_)
+      if (!seen.count(dpid)) rt_.l2->remove_switch(dpid);
+    known_ = std::move(seen);
+  }
+  Runtime& rt_;
+  io::Subscription up_, down_, ovsdb_;
+  std::set<uint64_t> known_;
+};
+
 nlohmann::json modules_json(const io::ModuleManager& m) {
   nlohmann::json a = nlohmann::json::array();
   for (auto& info : m.modules()) {
@@ -314,6 +444,14 @@ void make_modules(Runtime& rt) {
                   if (!vhost.empty())
                     return done(make_error(Errc::kNotFound, "no vhost '" + vhost + "' (only '')"));
                   done(r->settings.pipeline.tables.to_json());
+                });
+  rt.modules.declare(std::make_unique<IoProcessingModule>(rt));
+  rt.webapi.add("ioprocessing", "status",
+                "the L2 apps on each switch: bound ports, networks, installed flows, reconcile figures",
+                [r = &rt](const nlohmann::json&, api::ApiDone done) {
+                  if (!r->l2)
+                    return done(make_error(Errc::kUnavailable, "module ioprocessing is not loaded"));
+                  done(r->l2->status());
                 });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }

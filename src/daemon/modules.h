@@ -16,6 +16,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/webapi.h"
+#include "apps/l2app.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
 #include "io/control_loop.h"
@@ -61,6 +62,10 @@ struct Runtime {
   // objectdb (the API holds the database weakly: unloading it is safe mid-request)
   std::unique_ptr<db::Store> store;
   std::shared_ptr<db::ObjectDb> objectdb;
+
+  // ioprocessing: the L2 apps (ioprocessing, l2switch, vxlancast) and their switch links
+  std::unique_ptr<apps::L2App> l2;
+  std::map<uint64_t, std::unique_ptr<apps::SwitchLink>> links;
 };
 
 // Declares every module into rt.modules.

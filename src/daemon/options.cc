@@ -105,6 +105,10 @@ Result<ServerSettings> read_server_settings(const Config& config, std::vector<st
   s.log.level = *level;
   s.log.to_stderr = keys.logstderr;
   s.log.to_syslog = keys.syslog;
+  for (auto name : keys.startup) {
+    if (name.rfind("vlcpd.", 0) == 0) name = name.substr(6);
+    s.startup.push_back(name);
+  }
   return s;
 }
 
@@ -118,16 +122,18 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.ovsdb, ovsdb::read_ovsdb_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.l2, apps::read_l2_settings(config));
   static const std::set<std::string, std::less<>> known = {
 #define VLCP_KEY_NAME(field, key, type, fallback, help) key,
       VLCP_SCHED_KEYS(VLCP_KEY_NAME) VLCP_OPENFLOW_KEYS(VLCP_KEY_NAME) VLCP_METRICS_KEYS(VLCP_KEY_NAME)
           VLCP_HTTP_KEYS(VLCP_KEY_NAME) VLCP_OVSDB_KEYS(VLCP_KEY_NAME) VLCP_OBJECTDB_KEYS(VLCP_KEY_NAME)
-              VLCP_PIPELINE_KEYS(VLCP_KEY_NAME)
+              VLCP_PIPELINE_KEYS(VLCP_KEY_NAME) VLCP_L2_KEYS(VLCP_KEY_NAME)
 #undef VLCP_KEY_NAME
   };
   for (const char* prefix :
        {"module.sched", "module.openflowserver", "protocol.openflow", "module.metrics", "module.httpserver",
-        "module.ovsdbmanager", "module.objectdb", "module.zookeeperdb", "module.openflowmanager"}) {
+        "module.ovsdbmanager", "module.objectdb", "module.zookeeperdb", "module.openflowmanager",
+        "module.l2switch", "module.vxlancast", "module.ioprocessing"}) {
     for (const auto& key : config.keys_under(prefix))
       if (!known.count(key) && warnings)
         warnings->push_back(config.where(key) + ": unknown key '" + key + "'");

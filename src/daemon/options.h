@@ -8,6 +8,7 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
+#include "apps/l2.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
@@ -39,7 +40,9 @@ std::string version_text();
 #define VLCP_SERVER_KEYS(X)                                                                       \
   X(loglevel, "server.loglevel", std::string, "info", "log level: debug, info, warn, error, off") \
   X(logstderr, "server.logstderr", bool, true, "write log lines to standard error")               \
-  X(syslog, "server.syslog", bool, false, "also send log lines to syslog (journald)")
+  X(syslog, "server.syslog", bool, false, "also send log lines to syslog (journald)")             \
+  X(startup, "server.startup", std::vector<std::string>, {},                                      \
+    "the modules to start (with what they depend on), e.g. ['httpserver', 'objectdb']; empty: all")
 
 // The server.* keys as read, with their declared defaults.
 struct ServerKeys {
@@ -49,6 +52,7 @@ struct ServerKeys {
 // What the daemon takes from the config file, validated.
 struct ServerSettings {
   log::Settings log;
+  std::vector<std::string> startup;  // module names ("vlcpd." prefixes removed); empty: all
 };
 
 // Checks every server.* key (type, allowed values, unknown keys) and derives the settings.
@@ -65,6 +69,7 @@ struct Settings {
   ovsdb::OvsdbSettings ovsdb;
   db::DbSettings db;
   pipeline::PipelineSettings pipeline;
+  apps::L2Settings l2;
 };
 // `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
 Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);

@@ -378,7 +378,7 @@ void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
 // ---- watches and the mirror ------------------------------------------------------------------
 
 WatchId ObjectDb::open_watch(std::function<void(const KeyUpdate&)> on_update) {
-  watches_[++next_watch_] = Watch{std::move(on_update), {}};
+  watches_[++next_watch_] = Watch{std::move(on_update), {}, {}};
   return next_watch_;
 }
 
@@ -418,9 +418,64 @@ void ObjectDb::unwatch_keys(WatchId id, const std::vector<std::string>& keys) {
   }
 }
 
+void ObjectDb::watch_prefix(WatchId id, const std::string& prefix) {
+  auto w = watches_.find(id);
+  if (w == watches_.end() || !w->second.prefixes.insert(prefix).second) return;
+  prefix_watchers_[prefix].insert(id);
+  list_prefix(id, prefix);
+}
+
+void ObjectDb::list_prefix(WatchId id, const std::string& prefix) {
+  store_.list(prefix, [this, id, prefix, alive = alive_](Result<std::vector<std::string>> keys) {
+    if (!*alive) return;
+    auto w = watches_.find(id);
+    if (w == watches_.end() || !w->second.prefixes.count(prefix)) return;
+    if (!keys.ok()) {  // the store's reconnect reports a restore, which lists again; and we retry
+      loop_.after(std::chrono::milliseconds(200), [this, id, prefix, alive] {
+        if (*alive) list_prefix(id, prefix);
+      });
+      return;
+    }
+    for (const auto& k : *keys) {
+      if (w->second.keys.count(k)) continue;
+      w->second.keys.insert(k);
+      watchers_[k].insert(id);
+      auto m = mirror_.find(k);
+      if (m == mirror_.end()) {
+        pending_.insert(k);  // read, and reported as it is
+      } else {
+        ++stats_.notifications;  // others watch it already: this watch starts from the mirror
+        w->second.on_update(KeyUpdate{k, m->second, KeyUpdate::kUpdated});
+        w = watches_.find(id);
+        if (w == watches_.end()) return;
+      }
+    }
+    refresh();
+  });
+}
+
+std::vector<WatchId> ObjectDb::prefix_watches_missing(const std::string& key) const {
+  std::vector<WatchId> out;
+  if (prefix_watchers_.empty()) return out;
+  // Prefixes are few: a linear pass (upper_bound narrows nothing for prefixes of other lengths).
+  for (const auto& [prefix, ids] : prefix_watchers_) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    auto it = watchers_.find(key);
+    for (WatchId id : ids)
+      if (it == watchers_.end() || !it->second.count(id)) out.push_back(id);
+  }
+  return out;
+}
+
 void ObjectDb::close_watch(WatchId id) {
   auto w = watches_.find(id);
   if (w == watches_.end()) return;
+  for (const auto& prefix : w->second.prefixes) {
+    auto p = prefix_watchers_.find(prefix);
+    if (p == prefix_watchers_.end()) continue;
+    p->second.erase(id);
+    if (p->second.empty()) prefix_watchers_.erase(p);
+  }
   std::vector<std::string> keys(w->second.keys.begin(), w->second.keys.end());
   unwatch_keys(id, keys);
   watches_.erase(id);
@@ -436,8 +491,15 @@ void ObjectDb::on_change(const Change& change) {
     ++stats_.restores;
     pending_restore_ = true;
     for (const auto& [k, ids] : watchers_) pending_.insert(k);
+    for (const auto& [prefix, ids] : prefix_watchers_)  // keys created while the feed was lost
+      for (WatchId id : ids) list_prefix(id, prefix);
   } else {
     for (const auto& k : change.keys) {
+      for (WatchId id : prefix_watches_missing(k)) {  // a new key under a watched prefix
+        watches_[id].keys.insert(k);
+        watchers_[k].insert(id);
+        if (!mirror_.count(k) || !change.records.count(k)) pending_.insert(k);
+      }
       if (!watchers_.count(k)) continue;
       auto rec = change.records.find(k);
       auto m = mirror_.find(k);

@@ -136,6 +136,11 @@ class ObjectDb {
   // after this call.
   void watch_keys(WatchId id, const std::vector<std::string>& keys);
   void unwatch_keys(WatchId id, const std::vector<std::string>& keys);
+  // Watches every key that starts with `prefix`, now and later: each existing key is reported
+  // once with its current record, then every change, and a key that appears is reported when it
+  // does. After a lost change feed the prefix is listed again (so keys created meanwhile are
+  // found). An app's view of a class of objects (its ports, its networks) without set objects.
+  void watch_prefix(WatchId id, const std::string& prefix);
   void close_watch(WatchId id);
   // This node's copy of a watched key.
   const Record* mirrored(const std::string& key) const;
@@ -156,12 +161,16 @@ class ObjectDb {
   struct Watch {
     std::function<void(const KeyUpdate&)> on_update;
     std::set<std::string> keys;
+    std::set<std::string> prefixes;
   };
   void attempt(std::shared_ptr<Txn> txn);
   void on_change(const Change& change);
   void refresh();
   void mirror_update(const std::string& key, const Record& record, KeyUpdate::Reason reason);
   void add_watched(WatchId id, const std::string& key, const Record* known);
+  void list_prefix(WatchId id, const std::string& prefix);
+  // The prefix watches a key falls under that do not watch it yet.
+  std::vector<WatchId> prefix_watches_missing(const std::string& key) const;
 
   io::ControlLoop& loop_;
   Store& store_;
@@ -170,10 +179,11 @@ class ObjectDb {
   std::vector<CascadeRule> cascades_;
   WatchId next_watch_ = 0;
   std::map<WatchId, Watch> watches_;
-  std::map<std::string, std::set<WatchId>> watchers_;  // key -> watches
-  std::map<std::string, Record> mirror_;               // watched keys as this node last saw them
-  std::set<std::string> pending_;                      // watched keys to re-read
-  std::set<std::string> pending_init_;                 // newly watched keys to read first
+  std::map<std::string, std::set<WatchId>> watchers_;         // key -> watches
+  std::map<std::string, std::set<WatchId>> prefix_watchers_;  // prefix -> watches
+  std::map<std::string, Record> mirror_;                      // watched keys as this node last saw them
+  std::set<std::string> pending_;                             // watched keys to re-read
+  std::set<std::string> pending_init_;                        // newly watched keys to read first
   bool pending_restore_ = false, refreshing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   ObjectDbStats stats_;

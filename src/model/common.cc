@@ -52,7 +52,9 @@ Json set_with(const Json* set, const std::string& key, bool add) {
   for (const auto& m : members)
     if (m != Json(key)) out.push_back(m);
   if (add) out.push_back(key);
-  return Json{{"set", out}};
+  Json next = set && set->is_object() ? *set : Json::object();  // other fields kept (counters)
+  next["set"] = out;
+  return next;
 }
 
 Json list_without(const Json& list, const std::string& key) {

@@ -318,8 +318,15 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
             alloc[std::to_string(chosen)] = key;
           }
           map["logicnetworks"].push_back(key);
+          // The network's number in flows (registers, group ids): unique in the cluster, never
+          // reused, so every switch names a network alike and a restart recomputes the same flows.
+          int64_t netid = next_set.value("next_netid", int64_t{1});
+          if (netid > kMaxNetId)
+            return make_error(Errc::kResourceExhausted, "no network numbers left (2^24 - 1 were used)");
+          next_set["next_netid"] = netid + 1;
           r.ctx.write(key, value);
-          r.ctx.write(logical_network_map_key(id), Json{{"network", key}, {"subnets", Json::array()}});
+          r.ctx.write(logical_network_map_key(id),
+                      Json{{"network", key}, {"subnets", Json::array()}, {"netid", netid}});
           next_set = set_with(&next_set, key, true);
           Json d = dump(key, kLogicalNetworkType, value);
           d["physicalnetwork"] = dump(phys_key, kPhysicalNetworkType, *phys);

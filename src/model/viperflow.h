@@ -29,6 +29,9 @@ inline constexpr const char* kPhysicalNetworkSet = "viperflow.physicalnetworkset
 std::string logical_network_key(const std::string& id);
 std::string logical_network_map_key(const std::string& id);
 inline constexpr const char* kLogicalNetworkSet = "viperflow.logicalnetworkset";
+// A logical network's number in flows (registers, group ids), kept in its map as "netid":
+// allocated from the set object's "next_netid" counter, unique in the cluster, never reused.
+inline constexpr int64_t kMaxNetId = 0xffffff;
 std::string physical_port_key(const std::string& vhost, const std::string& systemid,
                               const std::string& bridge, const std::string& name);
 inline constexpr const char* kPhysicalPortSet = "viperflow.physicalportset";

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/buffer.h"
+#include "ofp/bodies.h"
 #include "ofp/oxm_fields.h"
 
 namespace vlcp::pipeline {
@@ -97,6 +99,64 @@ FlowDiff diff(const FlowSet& desired, const FlowSet& installed) {
       d.mods.push_back(flow_mod(key, body, ofp::FlowModCommand::kDeleteStrict));
       ++d.deletes;
     }
+  return d;
+}
+
+namespace {
+constexpr size_t kGroupModFixed = 16;  // header (8) and command, type, pad, group_id (8)
+}
+
+void put_group(GroupSet& set, uint32_t group_id, uint8_t type, std::vector<ofp::Bucket> buckets) {
+  ofp::GroupMod g;
+  g.type = type;
+  g.group_id = group_id;
+  g.buckets = std::move(buckets);
+  Buffer b;
+  ofp::encode_group_mod(b, 0, g);
+  GroupBody body;
+  body.type = type;
+  body.encoded = bytes_of(b.span().subspan(kGroupModFixed));
+  body.buckets = std::move(g.buckets);
+  set[group_id] = std::move(body);
+}
+
+Result<GroupSet> groups_from_desc(ByteSpan body) {
+  GroupSet set;
+  for (size_t pos = 0; pos < body.size();) {
+    ofp::GroupDescHeader head;
+    if (!ofp::GroupDescHeader::decode(body.subspan(pos), &head) ||
+        head.length < ofp::GroupDescHeader::kSize || pos + head.length > body.size())
+      return make_error(Errc::kMalformed, "a group description whose length is wrong");
+    auto buckets = ofp::decode_buckets(
+        body.subspan(pos + ofp::GroupDescHeader::kSize, head.length - ofp::GroupDescHeader::kSize));
+    if (!buckets.ok())
+      return make_error(Errc::kMalformed, "group " + std::to_string(head.group_id) +
+                                              ": buckets do not decode (" + ofp::error_name(buckets.error()) +
+                                              ")");
+    put_group(set, head.group_id, head.type, std::move(*buckets));
+    pos += head.length;
+  }
+  return set;
+}
+
+GroupDiff diff_groups(const GroupSet& desired, const GroupSet& installed) {
+  GroupDiff d;
+  for (const auto& [id, body] : desired) {
+    auto it = installed.find(id);
+    if (it != installed.end() && it->second == body) continue;
+    ofp::GroupMod g;
+    g.command = it == installed.end() ? 0 : (it->second.type == body.type ? 1 : 2);
+    g.type = body.type;
+    g.group_id = id;
+    g.buckets = body.buckets;
+    if (g.command == 2) {  // a group cannot change its type: delete, then add
+      d.add_modify.push_back(ofp::GroupMod{2, it->second.type, id, {}});
+      g.command = 0;
+    }
+    d.add_modify.push_back(std::move(g));
+  }
+  for (const auto& [id, body] : installed)
+    if (!desired.count(id)) d.deletes.push_back(ofp::GroupMod{2, body.type, id, {}});
   return d;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "ofp/message.h"
 
 namespace vlcp::pipeline {
@@ -50,5 +51,25 @@ struct FlowDiff {
 // counters). Same key, another cookie, timeout or flag: ADD (replaces it whole, as OpenFlow 1.3
 // defines for an identical match and priority). Only installed: DELETE_STRICT.
 FlowDiff diff(const FlowSet& desired, const FlowSet& installed);
+
+// Groups the same way: by id, equal when their type and buckets encode alike.
+struct GroupBody {
+  uint8_t type = 0;
+  std::vector<ofp::Bucket> buckets;
+  std::string encoded;  // the buckets as encoded: what is compared
+  bool operator==(const GroupBody& o) const { return type == o.type && encoded == o.encoded; }
+};
+using GroupSet = std::map<uint32_t, GroupBody>;
+
+void put_group(GroupSet& set, uint32_t group_id, uint8_t type, std::vector<ofp::Bucket> buckets);
+// A GROUP_DESC reply body as a set; a malformed body is an error (nothing is trusted half).
+Result<GroupSet> groups_from_desc(ByteSpan body);
+
+struct GroupDiff {
+  std::vector<ofp::GroupMod> add_modify;  // sent before the flows that use them
+  std::vector<ofp::GroupMod> deletes;     // after the flows that used them are gone
+  bool empty() const { return add_modify.empty() && deletes.empty(); }
+};
+GroupDiff diff_groups(const GroupSet& desired, const GroupSet& installed);
 
 }  // namespace vlcp::pipeline

@@ -277,6 +277,34 @@ sb_host() {
   echo "${addr%/*}" >"$SB_DIR/host-$name.ip"
 }
 
+# Removes host NAME from OVS instance OVS (its port and its namespace): sb_host_del NAME OVS
+sb_host_del() {
+  sb_vsctl "$2" --if-exists del-port "$(sb_host_port "$1")"
+  ip netns del "$(sb_ns "$1")" 2>/dev/null || true
+}
+
+# A "physical" switch shared by servers: namespace NAME with a Linux bridge that forwards
+# tagged frames as they are (no VLAN filtering). sb_physwitch NAME
+sb_physwitch() {
+  sb_netns "$1" || return 1
+  ip -n "$(sb_ns "$1")" link add sw type bridge || return 1
+  ip -n "$(sb_ns "$1")" link set sw up
+}
+# Cables bridge BR of OVS instance OVS to physical switch SW; prints the port's name in OVS.
+# sb_physport OVS BR SW
+sb_physport() {
+  local ovs=$1 br=$2 sw=$3 port outer
+  port=$(sb_ifname "p$ovs")
+  outer=$(sb_ifname "s$ovs")
+  ip -n "$(sb_ns "$ovs")" link add "$port" type veth peer name "$outer" netns "$(sb_ns "$sw")" || return 1
+  sb_record link "$port"
+  ip -n "$(sb_ns "$sw")" link set "$outer" master sw up
+  ip -n "$(sb_ns "$ovs")" link set "$port" up
+  ip netns exec "$(sb_ns "$ovs")" ethtool -K "$port" tx off >/dev/null 2>&1 || true
+  sb_vsctl "$ovs" add-port "$br" "$port" >/dev/null || return 1
+  echo "$port"
+}
+
 sb_host_ip() { cat "$SB_DIR/host-$1.ip"; }
 sb_host_port() { cat "$SB_DIR/host-$1.port"; }
 sb_ofport() { sb_vsctl "$1" get interface "$2" ofport; }

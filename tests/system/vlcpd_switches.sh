@@ -35,6 +35,8 @@ module.httpserver.url = 'tcp://127.0.0.1:$http'
 module.metrics.url = 'tcp://127.0.0.1:$metrics'
 module.sched.workers = 1
 module.sched.memory_mb = 32
+# The switch tests drive the switches themselves (hub, probes): no L2 apps programming them.
+server.startup = ['openflowserver', 'ovsdbmanager', 'metrics', 'objectdb', 'httpserver']
 CONF
   printf '%s\n' "$@" >>"$SB_DIR/$name.conf"
 }

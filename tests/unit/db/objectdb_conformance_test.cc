@@ -438,6 +438,41 @@ TEST_P(ObjectDbConformance, WatchesOnAbsentKeysSeeTheirCreation) {
   EXPECT_FALSE(updates[1].record.exists());
 }
 
+// A prefix watch reports what exists, then changes, then keys that appear later; keys outside
+// the prefix (a longer class name sharing its start) never.
+TEST_P(ObjectDbConformance, PrefixWatchesSeeExistingAndNewKeys) {
+  ASSERT_TRUE(put(a(), "test.pw.a", Json(1)).ok());
+  ASSERT_TRUE(put(a(), "test.pwx.z", Json(0)).ok());
+  std::map<std::string, std::optional<Json>> seen;
+  std::vector<std::string> order;
+  WatchId w = b().open_watch([&](const KeyUpdate& u) {
+    seen[u.key] = u.record.value;
+    order.push_back(u.key);
+  });
+  b().watch_prefix(w, "test.pw.");
+  ASSERT_TRUE(run_until(loop_, [&] { return seen.count("test.pw.a"); }));
+  EXPECT_EQ(seen["test.pw.a"], Json(1));
+  ASSERT_TRUE(put(a(), "test.pw.b", Json(2)).ok());
+  ASSERT_TRUE(put(a(), "test.pw.a", Json(3)).ok());
+  ASSERT_TRUE(put(a(), "test.pwx.y", Json(9)).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return seen["test.pw.a"] == Json(3) && seen.count("test.pw.b"); }));
+  EXPECT_EQ(seen["test.pw.b"], Json(2));
+  ASSERT_TRUE(put(a(), "test.pw.b", std::nullopt).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return !seen["test.pw.b"].has_value(); }));
+  for (const auto& k : order) EXPECT_EQ(k.rfind("test.pw.", 0), 0u) << k;
+  // A second watch on the same prefix starts from the mirror the first one keeps.
+  std::map<std::string, std::optional<Json>> second;
+  WatchId w2 = b().open_watch([&](const KeyUpdate& u) { second[u.key] = u.record.value; });
+  b().watch_prefix(w2, "test.pw.");
+  ASSERT_TRUE(run_until(loop_, [&] { return second.count("test.pw.a"); }));
+  EXPECT_EQ(second["test.pw.a"], Json(3));
+  b().close_watch(w);
+  ASSERT_TRUE(put(a(), "test.pw.c", Json(4)).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return second.count("test.pw.c"); }));
+  EXPECT_FALSE(seen.count("test.pw.c"));
+  b().close_watch(w2);
+}
+
 TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
   ASSERT_TRUE(put(a(), "test.list.b", Json(2)).ok());
   ASSERT_TRUE(put(a(), "test.list.a", Json(1)).ok());

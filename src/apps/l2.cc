@@ -1,0 +1,305 @@
+#include "apps/l2.h"
+
+#include <cstdio>
+
+#include "ofp/actions.h"
+#include "ofp/match.h"
+
+namespace vlcp::apps {
+
+using ofp::ActionList;
+using ofp::Field;
+using ofp::InstructionList;
+using ofp::Match;
+
+std::optional<Mac> parse_mac(std::string_view text) {
+  Mac m{};
+  if (text.size() != 17) return std::nullopt;
+  for (size_t i = 0; i < 6; ++i) {
+    if (i && text[i * 3 - 1] != ':' && text[i * 3 - 1] != '-') return std::nullopt;
+    unsigned v = 0;
+    for (size_t j = 0; j < 2; ++j) {
+      char c = text[i * 3 + j];
+      unsigned d = c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : 16;
+      if (d == 16) return std::nullopt;
+      v = v * 16 + d;
+    }
+    m[i] = static_cast<uint8_t>(v);
+  }
+  return m;
+}
+
+std::optional<uint32_t> parse_ipv4(std::string_view text) {
+  uint32_t out = 0;
+  int parts = 0;
+  size_t pos = 0;
+  while (parts < 4) {
+    size_t end = text.find('.', pos);
+    std::string_view part =
+        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    if (part.empty() || part.size() > 3) return std::nullopt;
+    unsigned v = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    if (v > 255) return std::nullopt;
+    out = out << 8 | v;
+    ++parts;
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+  return parts == 4 && text.find('.', pos) == std::string_view::npos ? std::optional<uint32_t>(out)
+                                                                     : std::nullopt;
+}
+
+namespace {
+struct L2Keys {
+  VLCP_L2_KEYS(VLCP_KEYS_FIELD)
+};
+}  // namespace
+
+Result<L2Settings> read_l2_settings(const Config& config) {
+  L2Keys keys;
+  VLCP_L2_KEYS(VLCP_KEYS_READ)
+  L2Settings s;
+  s.l2 = !keys.learning ? L2Strategy::kPrepush
+         : keys.nxlearn ? L2Strategy::kLearn
+                        : L2Strategy::kControllerLearn;
+  s.vxlan = keys.vxlan_prepush    ? VxlanStrategy::kPrepush
+            : keys.vxlan_learning ? VxlanStrategy::kLearn
+                                  : VxlanStrategy::kFirstPacket;
+  for (auto [v, key] : {std::pair{keys.learntimeout, "module.l2switch.learntimeout"},
+                        std::pair{keys.pushtimeout, "module.vxlancast.pushtimeout"}})
+    if (v < 1 || v > 65535)
+      return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + " must be 1-65535 seconds");
+  s.learn_timeout = static_cast<uint16_t>(keys.learntimeout);
+  s.push_timeout = static_cast<uint16_t>(keys.pushtimeout);
+  return s;
+}
+
+std::set<std::string> Inputs::active_networks() const {
+  std::set<std::string> out;
+  for (const auto& [ofport, p] : ports)
+    if (networks.count(p.network)) out.insert(p.network);
+  return out;
+}
+
+std::set<uint32_t> Inputs::remote_vteps(const std::string& network) const {
+  std::set<uint32_t> out;
+  auto it = remote.find(network);
+  if (it != remote.end())
+    for (const auto& r : it->second) out.insert(r.vtep);
+  return out;
+}
+
+namespace {
+
+constexpr uint16_t kP = 0x8000;  // OFP_DEFAULT_PRIORITY, VLCP's "P"
+const uint8_t kMulticastBit[6] = {1, 0, 0, 0, 0, 0};
+const uint8_t kStp[6] = {0x01, 0x80, 0xc2, 0, 0, 0};
+const uint8_t kStpMask[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xf0};
+
+void flow(Desired& d, uint8_t table, uint16_t priority, uint64_t cookie, const Match& match,
+          const InstructionList& instructions) {
+  ofp::FlowMod f;
+  f.table_id = table;
+  f.priority = priority;
+  f.cookie = cookie;
+  f.match = match;
+  f.instructions = instructions;
+  pipeline::put_flow(d.flows, f);
+}
+
+Match eth(Field f, const Mac& mac) {
+  Match m;
+  const uint8_t(&raw)[6] = *reinterpret_cast<const uint8_t(*)[6]>(mac.data());
+  m.add_eth(f, raw);
+  return m;
+}
+
+// The actions that put a packet of network `n` on the wire of its physical port.
+ActionList uplink_output(const Network& n, uint32_t ofport) {
+  ActionList a;
+  if (n.type == "vlan") a.push_vlan(0x8100).set_field(Field::kVlanVid, 0x1000 | n.segment);
+  a.output(ofport);
+  return a;
+}
+
+}  // namespace
+
+L2Flows::L2Flows(const pipeline::TableMap& tables, L2Settings settings)
+    : tables_(tables), settings_(settings) {}
+
+Desired L2Flows::base(const Inputs& in) const {
+  Desired d;
+  // Each path's default: on to the next table of the path; the side paths' single tables and
+  // the last table have no default (a miss drops, or returns from a resubmit).
+  for (const auto& table : tables_.tables)
+    if (auto next = tables_.next_in_path(table.id))
+      flow(d, table.id, 0, cookie(App::kBase), Match(), InstructionList().goto_table(*next));
+  // ingress and egress drop what no port claims.
+  if (auto ingress = t("ingress")) flow(d, *ingress, 0, cookie(App::kBase), Match(), InstructionList());
+  if (auto egress = t("egress")) {
+    flow(d, *egress, 0, cookie(App::kBase), Match(), InstructionList());
+    if (in.tunnel_ofport)  // the tunnel's fields were set when the destination was resolved
+      flow(d, *egress, kP, cookie(App::kVxlan), Match().add(kRegOutPort, in.tunnel_ofport),
+           InstructionList().apply_actions(ActionList().output(in.tunnel_ofport)));
+  }
+  if (auto l2input = t("l2input")) {
+    // Frames from a multicast source are invalid; 802.1D (STP, pause, LACP) frames stay local.
+    Match mcast;
+    mcast.add_bytes(Field::kEthSrc, ByteSpan(kMulticastBit, 6), ByteSpan(kMulticastBit, 6));
+    flow(d, *l2input, kP + 100, cookie(App::kL2), mcast, InstructionList());
+    Match stp;
+    stp.add_bytes(Field::kEthDst, ByteSpan(kStp, 6), ByteSpan(kStpMask, 6));
+    flow(d, *l2input, kP + 100, cookie(App::kL2), stp, InstructionList());
+  }
+  if (auto l2output = t("l2output")) {
+    // Broadcast and multicast: flooded (REG6 stays 0).
+    Match mcast;
+    mcast.add_bytes(Field::kEthDst, ByteSpan(kMulticastBit, 6), ByteSpan(kMulticastBit, 6));
+    if (auto next = tables_.next_in_path(*l2output))
+      flow(d, *l2output, kP + 10, cookie(App::kL2), mcast, InstructionList().goto_table(*next));
+  }
+  return d;
+}
+
+Desired L2Flows::network(const Inputs& in, const std::string& key) const {
+  Desired d;
+  auto nit = in.networks.find(key);
+  if (nit == in.networks.end()) return d;
+  const Network& n = nit->second;
+  std::vector<const LocalPort*> ports;
+  for (const auto& [ofport, p] : in.ports)
+    if (p.network == key) ports.push_back(&p);
+  if (ports.empty()) return d;
+  const uint32_t id = n.netid;
+  auto ingress = t("ingress"), l2input = t("l2input"), l2output = t("l2output"), egress = t("egress");
+  auto vxlanoutput = t("vxlanoutput");
+  if (!ingress || !l2input || !egress) return d;
+  std::optional<uint32_t> uplink;
+  if (auto u = in.uplinks.find(n.physnet); u != in.uplinks.end() && (n.type == "vlan" || n.type == "native"))
+    uplink = u->second;
+  const bool vxlan = n.type == "vxlan" && in.tunnel_ofport != 0;
+  std::set<uint32_t> vteps = vxlan ? in.remote_vteps(key) : std::set<uint32_t>{};
+
+  auto enter = [&](uint32_t flags) {
+    ActionList a;
+    a.set_field(kRegInNet, id).set_field(kRegOutNet, id);
+    if (flags) a.set_field(kRegFlags, flags);
+    return a;
+  };
+  // ingress: the logical ports, and the network's traffic on the physical port or the tunnel.
+  for (const LocalPort* p : ports)
+    flow(d, *ingress, kP, cookie(App::kIo, id), Match().add(Field::kInPort, p->ofport),
+         InstructionList().apply_actions(enter(kFlagFromLogical)).goto_table(*l2input));
+  if (uplink && n.type == "vlan")
+    flow(d, *ingress, kP, cookie(App::kIo, id),
+         Match().add(Field::kInPort, *uplink).add(Field::kVlanVid, 0x1000 | n.segment),
+         InstructionList()
+             .apply_actions(ActionList().pop_vlan().set_field(kRegInNet, id).set_field(kRegOutNet, id))
+             .goto_table(*l2input));
+  if (uplink && n.type == "native")
+    flow(d, *ingress, kP - 1, cookie(App::kIo, id), Match().add(Field::kInPort, *uplink),
+         InstructionList().apply_actions(enter(0)).goto_table(*l2input));
+  if (vxlan)
+    flow(d, *ingress, kP, cookie(App::kIo, id),
+         Match().add(Field::kInPort, in.tunnel_ofport).add(Field::kTunnelId, n.segment),
+         InstructionList().apply_actions(enter(0)).goto_table(*l2input));
+
+  // l2output: local MACs to their port; the rest of a VLAN or native network to its physical
+  // port (unless a port here has no MAC the model knows: then unknown destinations flood).
+  bool all_macs = true;
+  if (l2output) {
+    auto next = tables_.next_in_path(*l2output);
+    for (const LocalPort* p : ports) {
+      if (!p->mac) {
+        all_macs = false;
+        continue;
+      }
+      if (settings_.l2 != L2Strategy::kPrepush) continue;
+      InstructionList i;
+      i.apply_actions(ActionList().set_field(kRegOutPort, p->ofport));
+      if (next) i.goto_table(*next);
+      flow(d, *l2output, kP + 2, cookie(App::kL2, id), eth(Field::kEthDst, *p->mac).add(kRegOutNet, id), i);
+    }
+    if (uplink && all_macs && settings_.l2 == L2Strategy::kPrepush) {
+      InstructionList i;
+      i.apply_actions(ActionList().set_field(kRegOutPort, *uplink));
+      if (next) i.goto_table(*next);
+      flow(d, *l2output, kP + 1, cookie(App::kL2, id), Match().add(kRegOutNet, id), i);
+    }
+  }
+  // vxlanoutput: remote MACs to their node.
+  if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kPrepush) {
+    auto next = tables_.next_in_path(*vxlanoutput);
+    auto r = in.remote.find(key);
+    if (r != in.remote.end())
+      for (const RemotePort& rp : r->second) {
+        if (!rp.mac) continue;
+        InstructionList i;
+        i.apply_actions(ActionList()
+                            .set_field(Field::kTunnelId, n.segment)
+                            .set_field(Field::kTunIpv4Dst, rp.vtep)
+                            .set_field(kRegOutPort, in.tunnel_ofport));
+        if (next) i.goto_table(*next);
+        flow(d, *vxlanoutput, kP + 9, cookie(App::kVxlan, id),
+             eth(Field::kEthDst, *rp.mac).add(kRegOutNet, id).add(kRegOutPort, 0), i);
+      }
+  }
+
+  // egress: each port, hairpin when allowed, the physical port, and the floods.
+  std::vector<ofp::Bucket> all, inside;
+  for (const LocalPort* p : ports) {
+    flow(d, *egress, kP, cookie(App::kIo, id), Match().add(kRegOutPort, p->ofport),
+         InstructionList().apply_actions(ActionList().output(p->ofport)));
+    flow(d, *egress, kP + 1, cookie(App::kIo, id),
+         Match()
+             .add(Field::kInPort, p->ofport)
+             .add(kRegOutPort, p->ofport)
+             .add_masked(kRegFlags, kFlagHairpin, kFlagHairpin),
+         InstructionList().apply_actions(ActionList().output(ofp::kPortInPort)));
+    ofp::Bucket b;
+    b.actions.output(p->ofport);
+    all.push_back(b);
+    inside.push_back(b);
+  }
+  if (uplink) {
+    flow(d, *egress, kP, cookie(App::kIo, id), Match().add(kRegOutPort, *uplink).add(kRegOutNet, id),
+         InstructionList().apply_actions(uplink_output(n, *uplink)));
+    ofp::Bucket b;
+    b.actions = uplink_output(n, *uplink);
+    all.push_back(b);
+  }
+  for (uint32_t vtep : vteps) {
+    ofp::Bucket b;
+    b.actions.set_field(Field::kTunnelId, n.segment)
+        .set_field(Field::kTunIpv4Dst, vtep)
+        .output(in.tunnel_ofport);
+    all.push_back(b);
+  }
+  pipeline::put_group(d.groups, id, 0, all);
+  pipeline::put_group(d.groups, id | kGroupFromOutside, 0, inside);
+  flow(d, *egress, kP, cookie(App::kIo, id),
+       Match()
+           .add(kRegOutPort, 0)
+           .add(kRegOutNet, id)
+           .add_masked(kRegFlags, kFlagFromLogical, kFlagFromLogical),
+       InstructionList().apply_actions(ActionList().group(id)));
+  flow(d, *egress, kP - 1, cookie(App::kIo, id), Match().add(kRegOutPort, 0).add(kRegOutNet, id),
+       InstructionList().apply_actions(ActionList().group(id | kGroupFromOutside)));
+  return d;
+}
+
+std::map<std::string, Desired> L2Flows::all(const Inputs& in) const {
+  std::map<std::string, Desired> out;
+  out[kBasePartition] = base(in);
+  for (const auto& key : in.active_networks()) out[key] = network(in, key);
+  return out;
+}
+
+}  // namespace vlcp::apps

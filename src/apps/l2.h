@@ -1,0 +1,134 @@
+// The L2 apps' flows (VLCP's ioprocessing, l2switch and vxlancast) for one switch, as a pure
+// function of what the switch has (bound logical ports, physical ports, its VXLAN port) and of
+// the network model (networks, remote ports and their nodes). Flows are grouped in partitions —
+// "base" (table defaults, drops, the tunnel's output) and one per logical network with a port
+// on the switch — so a change recomputes only the partitions it touches; `all()` recomputes
+// everything and is the baseline incremental updates are tested against.
+//
+// Register convention (VLCP's, with Nicira registers; docs/ARCHITECTURE.md §10):
+//   REG4  input logical network (its netid)      REG5  output logical network
+//   REG6  output port (ofport); 0: not resolved, i.e. flood in the output network
+//   REG7  flags: 0x4000 came in on a logical port; 0x8000 may leave through its input port
+// Group ids: netid floods a network from a logical port (its local ports, the physical port,
+// the VXLAN nodes with ports in it); netid | 0x1000000 from the outside (local ports only).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/config.h"
+#include "base/result.h"
+#include "ofp/oxm_fields.h"
+#include "pipeline/flowset.h"
+#include "pipeline/tables.h"
+
+namespace vlcp::apps {
+
+using Mac = std::array<uint8_t, 6>;
+std::optional<Mac> parse_mac(std::string_view text);
+std::optional<uint32_t> parse_ipv4(std::string_view text);  // host order
+
+inline constexpr ofp::Field kRegInNet = ofp::Field::kReg4;
+inline constexpr ofp::Field kRegOutNet = ofp::Field::kReg5;
+inline constexpr ofp::Field kRegOutPort = ofp::Field::kReg6;
+inline constexpr ofp::Field kRegFlags = ofp::Field::kReg7;
+inline constexpr uint32_t kFlagFromLogical = 0x4000;
+inline constexpr uint32_t kFlagHairpin = 0x8000;
+inline constexpr uint32_t kGroupFromOutside = 0x1000000;
+// Flows whose cookie has this bit are not the installer's (learned by OVS or the controller):
+// reconciling leaves them alone.
+inline constexpr uint64_t kCookieDynamic = uint64_t{1} << 63;
+// Cookies: app << 48 | netid (VLCP's ingress cookie is 1 << 48 | netid).
+enum class App : uint64_t { kBase = 0, kIo = 1, kL2 = 2, kVxlan = 3 };
+inline constexpr uint64_t cookie(App app, uint32_t netid = 0) {
+  return static_cast<uint64_t>(app) << 48 | netid;
+}
+
+// How unicast destinations are found (VLCP's run strategies).
+enum class L2Strategy { kPrepush, kLearn, kControllerLearn };  // l2switch
+enum class VxlanStrategy { kPrepush, kLearn, kFirstPacket };   // vxlancast
+
+struct L2Settings {
+  L2Strategy l2 = L2Strategy::kPrepush;
+  VxlanStrategy vxlan = VxlanStrategy::kPrepush;
+  uint16_t learn_timeout = 300;  // seconds a learned entry lives
+  uint16_t push_timeout = 300;   // idle seconds of a first-packet flow
+};
+
+// X(field, key, C++ type, default, help): VLCP's names.
+#define VLCP_L2_KEYS(X)                                                                                  \
+  X(learning, "module.l2switch.learning", bool, false,                                                   \
+    "learn MAC addresses instead of pushing every local port's (pre-push)")                              \
+  X(nxlearn, "module.l2switch.nxlearn", bool, true,                                                      \
+    "with learning: OVS learns (Nicira learn action); false: the controller learns from packet-ins")     \
+  X(learntimeout, "module.l2switch.learntimeout", int64_t, 300, "seconds a learned MAC address lives")   \
+  X(vxlan_prepush, "module.vxlancast.prepush", bool, true, "push every remote port's location as flows") \
+  X(vxlan_learning, "module.vxlancast.learning", bool, false,                                            \
+    "without prepush: learn remote MACs from tunnelled traffic (else the first packet goes to the "      \
+    "controller)")                                                                                       \
+  X(pushtimeout, "module.vxlancast.pushtimeout", int64_t, 300,                                           \
+    "idle seconds of a flow installed for a first packet")
+Result<L2Settings> read_l2_settings(const Config& config);
+
+struct Network {    // a logical network, as a switch needs it
+  std::string key;  // viperflow.logicnetwork.<id>
+  uint32_t netid = 0;
+  std::string type;      // vlan, vxlan, native, local
+  uint32_t segment = 0;  // VLAN id or VNI
+  std::string physnet;   // its physical network's key
+};
+struct LocalPort {  // a logical port bound on this switch
+  std::string id, network;
+  uint32_t ofport = 0;
+  std::optional<Mac> mac;
+};
+struct RemotePort {        // a logical port bound on another node (VXLAN)
+  std::optional<Mac> mac;  // none: its node still gets floods, no unicast flow
+  uint32_t vtep = 0;       // the node's tunnel address
+};
+
+struct Inputs {
+  std::map<std::string, Network> networks;  // the model's networks, by key
+  std::map<uint32_t, LocalPort> ports;      // by ofport
+  std::map<std::string, uint32_t> uplinks;  // physical network key -> physical port's ofport
+  uint32_t tunnel_ofport = 0;               // the VXLAN port (remote_ip=flow, key=flow), 0: none
+  std::map<std::string, std::vector<RemotePort>> remote;  // network key -> its remote ports
+
+  // The networks with a port on this switch (the only ones it gets flows for).
+  std::set<std::string> active_networks() const;
+  // The nodes (tunnel addresses) with ports in a network, sorted.
+  std::set<uint32_t> remote_vteps(const std::string& network) const;
+};
+
+struct Desired {
+  pipeline::FlowSet flows;
+  pipeline::GroupSet groups;
+  bool operator==(const Desired&) const = default;
+};
+inline constexpr const char* kBasePartition = "base";
+
+class L2Flows {
+ public:
+  L2Flows(const pipeline::TableMap& tables, L2Settings settings);
+
+  Desired base(const Inputs& in) const;
+  // Every flow and group of one network on this switch (empty when it has no port here).
+  Desired network(const Inputs& in, const std::string& key) const;
+  // Every partition, recomputed: partition name -> its flows.
+  std::map<std::string, Desired> all(const Inputs& in) const;
+
+  const L2Settings& settings() const { return settings_; }
+
+ private:
+  std::optional<uint8_t> t(const char* name) const { return tables_.id(name); }
+  const pipeline::TableMap& tables_;
+  L2Settings settings_;
+};
+
+}  // namespace vlcp::apps

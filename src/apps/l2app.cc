@@ -1,0 +1,445 @@
+#include "apps/l2app.h"
+
+#include "base/log.h"
+#include "db/store.h"
+#include "model/viperflow.h"
+
+namespace vlcp::apps {
+
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kLogNet = "viperflow.logicnetwork.", kLogNetMap = "viperflow.logicnetworkmap.",
+                           kPhysNet = "viperflow.physicalnetwork.", kPort = "viperflow.logicalport.",
+                           kPhysPort = "viperflow.physicalport.",
+                           kLocation = "viperflow.logicalportvxlaninfo.";
+const std::vector<std::string_view> kPrefixes = {kLogNet, kLogNetMap, kPhysNet, kPort, kPhysPort, kLocation};
+
+bool starts(const std::string& s, std::string_view p) {
+  return s.compare(0, p.size(), p) == 0;
+}
+std::string text(const Json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+// An endpoint as compared: who and where, not when.
+bool same_endpoint(const Json& a, const Json& b) {
+  return text(a, "systemid") == text(b, "systemid") && text(a, "bridge") == text(b, "bridge") &&
+         text(a, "tunnel_src") == text(b, "tunnel_src");
+}
+
+}  // namespace
+
+L2App::L2App(db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings, const Clock& clock,
+             After after)
+    : db_(db), flows_(tables, settings), clock_(clock), after_(std::move(after)) {}
+
+L2App::~L2App() {
+  *alive_ = false;
+  if (watch_) db_.close_watch(watch_);
+}
+
+void L2App::start() {
+  watch_ = db_.open_watch([this](const db::KeyUpdate& u) { on_update(u); });
+  for (auto p : kPrefixes) db_.watch_prefix(watch_, std::string(p));
+  load();
+}
+
+// The model once, at one snapshot, before any switch is reconciled (a partial view would
+// delete flows that traffic uses). The prefix watches are open first, so nothing is missed.
+void L2App::load() {
+  auto keys = std::make_shared<std::vector<std::string>>();
+  auto left = std::make_shared<size_t>(kPrefixes.size());
+  auto failed = std::make_shared<bool>(false);
+  for (auto p : kPrefixes)
+    db_.list(std::string(p), [this, keys, left, failed, alive = alive_](Result<std::vector<std::string>> r) {
+      if (!*alive) return;
+      if (!r.ok())
+        *failed = true;
+      else
+        keys->insert(keys->end(), r->begin(), r->end());
+      if (--*left) return;
+      auto retry = [this, alive] {
+        after_(std::chrono::seconds(1), [this, alive] {
+          if (*alive) load();
+        });
+      };
+      if (*failed) {
+        VLCP_LOG_RL(kWarn, "l2", 20, 5) << "the network model cannot be read yet (ObjectDB unreachable); "
+                                           "switches keep their flows until it can";
+        return retry();
+      }
+      db_.get(*keys, [this, retry, alive](Result<std::map<std::string, db::Record>> recs) {
+        if (!*alive) return;
+        if (!recs.ok()) return retry();
+        for (const auto& [k, rec] : *recs) on_update(db::KeyUpdate{k, rec, db::KeyUpdate::kUpdated});
+        loaded_ = true;
+        VLCP_LOG(kInfo, "l2") << "network model loaded: " << lognets_.size() << " logical networks, "
+                              << ports_.size() << " logical ports";
+        for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+        schedule();
+      });
+    });
+}
+
+bool L2App::model_loaded() const {
+  return loaded_;
+}
+
+void L2App::set_system_id(const std::string& id) {
+  if (id == system_id_) return;
+  system_id_ = id;
+  for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+  schedule();
+}
+
+void L2App::on_update(const db::KeyUpdate& u) {
+  uint64_t& seen = versions_[u.key];
+  if (u.record.version && u.record.version <= seen && u.reason != db::KeyUpdate::kRestored) return;
+  seen = std::max(seen, u.record.version);
+  const Json* v = u.record.value ? &*u.record.value : nullptr;
+  const std::string& k = u.key;
+  if (starts(k, kLogNet)) {
+    if (v)
+      lognets_[k] = *v;
+    else
+      lognets_.erase(k);
+    network_dirty(k);
+  } else if (starts(k, kLogNetMap)) {
+    std::string net = std::string(kLogNet) + k.substr(kLogNetMap.size());
+    if (v && v->contains("netid") && (*v)["netid"].is_number_integer())
+      netids_[net] = (*v)["netid"].get<uint32_t>();
+    else
+      netids_.erase(net);
+    network_dirty(net);
+  } else if (starts(k, kPhysNet)) {
+    if (v)
+      physnets_[k] = *v;
+    else
+      physnets_.erase(k);
+    for (const auto& [net, value] : lognets_)
+      if (text(value, "physicalnetwork") == k) network_dirty(net);
+  } else if (starts(k, kPort)) {
+    std::string pid = k.substr(kPort.size());
+    auto old = ports_.find(pid);
+    if (old != ports_.end()) {
+      network_dirty(old->second.network);
+      by_net_[old->second.network].erase(pid);
+    }
+    if (v) {
+      PortObj p{text(*v, "id"), text(*v, "network"), parse_mac(text(*v, "mac_address"))};
+      by_net_[p.network].insert(pid);
+      network_dirty(p.network);
+      ports_[pid] = std::move(p);
+    } else {
+      ports_.erase(pid);
+    }
+    for (auto& [dpid, sw] : switches_)  // a port bound before its object existed becomes active
+      for (const auto& sp : sw.view.ports)
+        if (!sp.iface_id.empty() && db::escape_key_part(sp.iface_id) == pid) sw.all_dirty = true;
+  } else if (starts(k, kPhysPort)) {
+    if (v)
+      physports_[k] = text(*v, "physicalnetwork");
+    else
+      physports_.erase(k);
+    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+  } else if (starts(k, kLocation)) {
+    std::string pid = k.substr(kLocation.size());
+    if (v)
+      locations_[pid] = *v;
+    else
+      locations_.erase(pid);
+    if (auto p = ports_.find(pid); p != ports_.end()) network_dirty(p->second.network);
+  }
+  schedule();
+}
+
+void L2App::network_dirty(const std::string& net) {
+  if (!net.empty()) dirty_nets_.insert(net);
+}
+
+void L2App::schedule() {
+  if (scheduled_ || !loaded_) return;
+  scheduled_ = true;
+  after_(std::chrono::milliseconds(0), [this, alive = alive_] {
+    if (!*alive) return;
+    scheduled_ = false;
+    recompute();
+  });
+}
+
+std::optional<Network> L2App::network_of(const std::string& key) const {
+  auto ln = lognets_.find(key);
+  auto id = netids_.find(key);
+  if (ln == lognets_.end() || id == netids_.end()) return std::nullopt;
+  Network n;
+  n.key = key;
+  n.netid = id->second;
+  n.physnet = text(ln->second, "physicalnetwork");
+  auto pn = physnets_.find(n.physnet);
+  if (pn == physnets_.end()) return std::nullopt;
+  n.type = text(pn->second, "type");
+  for (const char* f : {"vlanid", "vni"})
+    if (ln->second.contains(f) && ln->second[f].is_number_integer())
+      n.segment = ln->second[f].get<uint32_t>();
+  return n;
+}
+
+Inputs L2App::inputs(uint64_t dpid) const {
+  Inputs in;
+  auto sit = switches_.find(dpid);
+  if (sit == switches_.end()) return in;
+  const Switch& sw = sit->second;
+  for (const auto& p : sw.view.ports) {
+    if (p.ofport <= 0 || p.ofport >= 0xff00) continue;
+    uint32_t ofport = static_cast<uint32_t>(p.ofport);
+    if (!p.iface_id.empty()) {  // a logical port, even when a physical port rule names it too
+      auto it = ports_.find(db::escape_key_part(p.iface_id));
+      if (it != ports_.end()) {
+        if (auto n = network_of(it->second.network)) {
+          in.networks.emplace(n->key, *n);
+          in.ports[ofport] = LocalPort{it->second.id, it->second.network, ofport, it->second.mac};
+        }
+      }
+      continue;
+    }
+    if (p.type == "vxlan") {
+      if (!in.tunnel_ofport) in.tunnel_ofport = ofport;
+      continue;
+    }
+    for (const auto& cand : model::physical_port_candidates("", system_id_, sw.view.bridge, p.name)) {
+      auto pp = physports_.find(cand);
+      if (pp == physports_.end()) continue;
+      in.uplinks.emplace(pp->second, ofport);  // the first port of a physical network serves it
+      break;
+    }
+  }
+  // Remote ports of this switch's VXLAN networks: where their locations say, the latest
+  // endpoint on another node (a port being moved has two for a moment).
+  std::set<std::string> local_ids;
+  for (const auto& [ofport, p] : in.ports) local_ids.insert(p.id);
+  for (const auto& [key, n] : in.networks) {
+    if (n.type != "vxlan") continue;
+    auto members = by_net_.find(key);
+    if (members == by_net_.end()) continue;
+    std::vector<RemotePort>& out = in.remote[key];
+    for (const auto& pid : members->second) {
+      auto port = ports_.find(pid);
+      auto loc = locations_.find(pid);
+      if (port == ports_.end() || loc == locations_.end() || local_ids.count(port->second.id)) continue;
+      const Json* best = nullptr;
+      auto eps = loc->second.find("endpoints");
+      if (eps == loc->second.end() || !eps->is_array()) continue;
+      for (const auto& ep : *eps) {
+        if (text(ep, "systemid") == system_id_) continue;
+        if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
+      }
+      if (!best) continue;
+      auto vtep = parse_ipv4(text(*best, "tunnel_src"));
+      if (!vtep) continue;
+      out.push_back(RemotePort{port->second.mac, *vtep});
+    }
+  }
+  return in;
+}
+
+void L2App::update_switch(uint64_t dpid, SwitchView view) {
+  Switch& sw = switches_[dpid];
+  if (!sw.installer) sw.installer = std::make_unique<Installer>(clock_);
+  bool same = sw.have_view && sw.view.bridge == view.bridge && sw.view.ports.size() == view.ports.size();
+  for (size_t i = 0; same && i < view.ports.size(); ++i) {
+    const auto &a = sw.view.ports[i], &b = view.ports[i];
+    same = a.name == b.name && a.type == b.type && a.iface_id == b.iface_id && a.local_ip == b.local_ip &&
+           a.ofport == b.ofport;
+  }
+  if (same) return;
+  sw.view = std::move(view);
+  sw.have_view = true;
+  sw.all_dirty = true;
+  maybe_attach(dpid, sw);
+  schedule();
+}
+
+void L2App::remove_switch(uint64_t dpid) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  it->second.have_view = false;
+}
+
+void L2App::attach(uint64_t dpid, SwitchLink* link) {
+  Switch& sw = switches_[dpid];
+  if (!sw.installer) sw.installer = std::make_unique<Installer>(clock_);
+  sw.link = link;
+  sw.attached = false;
+  maybe_attach(dpid, sw);
+}
+
+void L2App::maybe_attach(uint64_t dpid, Switch& sw) {
+  if (sw.attached || !sw.link || !sw.have_view || !loaded_) return;
+  Inputs in = inputs(dpid);
+  sw.installer->set_all(flows_.all(in));
+  sw.active = in.active_networks();
+  sw.all_dirty = false;
+  sw.attached = true;
+  VLCP_LOG(kInfo, "l2") << "switch " << sw.view.bridge << " (dpid " << dpid << "): reconciling "
+                        << in.ports.size() << " logical ports in " << sw.active.size() << " networks";
+  sw.installer->attach(sw.link);
+}
+
+void L2App::detach(uint64_t dpid) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  it->second.link = nullptr;
+  it->second.attached = false;
+  if (it->second.installer) it->second.installer->detach();
+}
+
+const Installer* L2App::installer(uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? nullptr : it->second.installer.get();
+}
+
+void L2App::recompute() {
+  ++stats_.recomputes;
+  for (auto& [dpid, sw] : switches_) {
+    if (!sw.attached) {
+      maybe_attach(dpid, sw);
+      continue;
+    }
+    Inputs in = inputs(dpid);
+    if (sw.all_dirty) {
+      auto all = flows_.all(in);
+      stats_.partitions_recomputed += all.size();
+      sw.installer->set_all(std::move(all));
+      sw.all_dirty = false;
+    } else {
+      sw.installer->set(kBasePartition, flows_.base(in));
+      for (const auto& net : dirty_nets_) {
+        sw.installer->set(net, flows_.network(in, net));
+        ++stats_.partitions_recomputed;
+      }
+    }
+    sw.active = in.active_networks();
+  }
+  dirty_nets_.clear();
+  write_locations();
+  if (on_recomputed) on_recomputed();
+}
+
+// This node's VXLAN ports' locations: an endpoint for each bound port (with the tunnel
+// address), removed when the port is no longer bound here. Only from switches whose OVSDB view
+// is known, so a restarting node never withdraws what it has not looked at.
+void L2App::write_locations() {
+  if (system_id_.empty()) return;
+  std::map<std::string, Json> want;  // port id (escaped) -> endpoint
+  std::set<std::string> bridges;     // bridges whose view is known
+  for (const auto& [dpid, sw] : switches_) {
+    if (!sw.have_view) continue;
+    bridges.insert(sw.view.bridge);
+    std::string vtep;
+    for (const auto& p : sw.view.ports)
+      if (p.type == "vxlan" && parse_ipv4(p.local_ip)) vtep = p.local_ip;
+    if (vtep.empty()) continue;
+    for (const auto& p : sw.view.ports) {
+      if (p.iface_id.empty() || p.ofport <= 0) continue;
+      std::string pid = db::escape_key_part(p.iface_id);
+      auto port = ports_.find(pid);
+      if (port == ports_.end()) continue;
+      auto n = network_of(port->second.network);
+      if (!n || n->type != "vxlan") continue;
+      want[pid] =
+          Json{{"vhost", ""}, {"systemid", system_id_}, {"bridge", sw.view.bridge}, {"tunnel_src", vtep}};
+    }
+  }
+  for (const auto& [pid, ep] : want) {
+    bool present = false;
+    if (auto loc = locations_.find(pid); loc != locations_.end())
+      for (const auto& e : loc->second.value("endpoints", Json::array())) present |= same_endpoint(e, ep);
+    if (!present) write_location(pid, ep);
+  }
+  for (const auto& [pid, loc] : locations_) {
+    if (want.count(pid)) continue;
+    for (const auto& e : loc.value("endpoints", Json::array()))
+      if (text(e, "systemid") == system_id_ && bridges.count(text(e, "bridge"))) {
+        write_location(pid, std::nullopt);
+        break;
+      }
+  }
+}
+
+void L2App::write_location(const std::string& pid, std::optional<Json> endpoint) {
+  if (!writing_.insert(pid).second) return;
+  std::string key = std::string(kLocation) + pid, port_key = std::string(kPort) + pid;
+  std::string sid = system_id_;
+  ++stats_.location_writes;
+  db_.transact(
+      {key, port_key},
+      [key, sid, endpoint](const std::vector<std::string>&, const std::vector<std::optional<Json>>& v,
+                           int64_t ts) -> Result<std::vector<std::pair<std::string, std::optional<Json>>>> {
+        std::vector<std::pair<std::string, std::optional<Json>>> w;
+        if (!v[1]) return w;  // the port is gone (its deletion removed the location too)
+        Json eps = Json::array();
+        if (v[0])
+          for (const auto& e : v[0]->value("endpoints", Json::array()))
+            if (!(text(e, "systemid") == sid &&
+                  (!endpoint || text(e, "bridge") == text(*endpoint, "bridge"))))
+              eps.push_back(e);
+        if (endpoint) {
+          Json e = *endpoint;
+          e["updated_time"] = static_cast<double>(ts) / 1e6;
+          eps.push_back(e);
+        }
+        if (eps.empty())
+          w.emplace_back(key, std::nullopt);
+        else
+          w.emplace_back(key, Json{{"id", text(*v[1], "id")}, {"endpoints", eps}});
+        return w;
+      },
+      [this, pid, alive = alive_](Result<db::TxnResult> r) {
+        if (!*alive) return;
+        writing_.erase(pid);
+        if (!r.ok()) {
+          ++stats_.location_failures;
+          VLCP_LOG_RL(kWarn, "l2", 20, 5)
+              << "publishing the location of port " << pid << ": " << r.error().message();
+          after_(std::chrono::seconds(1), [this, alive] {
+            if (*alive) write_locations();
+          });
+        }
+      });
+}
+
+Json L2App::status() const {
+  Json out = Json::object();
+  out["system_id"] = system_id_;
+  out["model_loaded"] = loaded_;
+  out["logical_networks"] = lognets_.size();
+  out["logical_ports"] = ports_.size();
+  Json sws = Json::array();
+  for (const auto& [dpid, sw] : switches_) {
+    Inputs in = inputs(dpid);
+    const InstallerStats& s = sw.installer->stats();
+    sws.push_back({{"dpid", dpid},
+                   {"bridge", sw.view.bridge},
+                   {"connected", sw.link != nullptr},
+                   {"attached", sw.attached},
+                   {"logical_ports", in.ports.size()},
+                   {"networks", in.active_networks().size()},
+                   {"tunnel_ofport", in.tunnel_ofport},
+                   {"uplinks", in.uplinks},
+                   {"synced", s.synced},
+                   {"installed_flows", s.installed_flows},
+                   {"installed_groups", s.installed_groups},
+                   {"flow_mods", s.flow_mods},
+                   {"group_mods", s.group_mods},
+                   {"reconciles", s.reconciles},
+                   {"last_reconcile_seconds", s.last_reconcile_seconds},
+                   {"last_reconcile_flow_mods", s.last_reconcile_flow_mods},
+                   {"errors", s.errors}});
+  }
+  out["switches"] = sws;
+  return out;
+}
+
+}  // namespace vlcp::apps

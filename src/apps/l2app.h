@@ -1,0 +1,113 @@
+// The L2 app on a node: keeps its view of the network model from ObjectDB (prefix watches on
+// logical and physical networks, logical and physical ports, and the ports' VXLAN locations),
+// learns each switch's ports from OVSDB (through update_switch), binds logical ports by
+// `external_ids:iface-id` whichever of the port or the object appears first, publishes where its
+// VXLAN ports are (viperflow.logicalportvxlaninfo.<port>: this node's endpoint with its tunnel
+// address), and keeps each switch's installer's desired flows up to date — recomputing only
+// the networks a change touches, coalesced per loop turn.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/installer.h"
+#include "apps/l2.h"
+#include "db/objectdb.h"
+
+namespace vlcp::apps {
+
+struct SwitchPortInfo {  // one OVSDB interface of a bridge
+  std::string name, type, iface_id, local_ip;
+  int64_t ofport = -1;
+};
+struct SwitchView {
+  std::string bridge;
+  std::vector<SwitchPortInfo> ports;
+};
+
+struct L2AppStats {
+  uint64_t recomputes = 0, partitions_recomputed = 0, location_writes = 0, location_failures = 0;
+};
+
+class L2App {
+ public:
+  using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+  L2App(db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings, const Clock& clock,
+        After after);
+  ~L2App();
+
+  void start();  // opens the model's watches
+  void set_system_id(const std::string& id);
+  // A switch's ports as OVSDB reports them (replaces the previous view).
+  void update_switch(uint64_t dpid, SwitchView view);
+  void remove_switch(uint64_t dpid);
+  // The switch's OpenFlow connection is up (reconcile) / down.
+  void attach(uint64_t dpid, SwitchLink* link);
+  void detach(uint64_t dpid);
+
+  const Installer* installer(uint64_t dpid) const;
+  Inputs inputs(uint64_t dpid) const;
+  const L2Flows& flows() const { return flows_; }
+  const L2AppStats& stats() const { return stats_; }
+  // Whether the model has been read once (every prefix listed and loaded).
+  bool model_loaded() const;
+  nlohmann::json status() const;
+  // Runs after each recompute (tests).
+  std::function<void()> on_recomputed;
+
+ private:
+  struct Switch {
+    SwitchView view;
+    bool have_view = false;
+    std::unique_ptr<Installer> installer;
+    SwitchLink* link = nullptr;
+    bool attached = false;         // the installer reconciles only once the model and the view are known
+    std::set<std::string> active;  // networks it had flows for
+    bool all_dirty = true;
+  };
+  struct PortObj {
+    std::string id, network;
+    std::optional<Mac> mac;
+  };
+  void on_update(const db::KeyUpdate& u);
+  void load();
+  void maybe_attach(uint64_t dpid, Switch& sw);
+  void network_dirty(const std::string& net);
+  void schedule();
+  void recompute();
+  void write_locations();
+  void write_location(const std::string& port_id, std::optional<nlohmann::json> endpoint);
+  std::optional<Network> network_of(const std::string& key) const;
+
+  db::ObjectDb& db_;
+  L2Flows flows_;
+  const Clock& clock_;
+  After after_;
+  std::string system_id_;
+  db::WatchId watch_ = 0;
+  std::map<uint64_t, Switch> switches_;
+  // The model as this node sees it.
+  std::map<std::string, nlohmann::json> lognets_, physnets_;
+  std::map<std::string, uint32_t> netids_;               // logical network key -> netid
+  std::map<std::string, PortObj> ports_;                 // by port id
+  std::map<std::string, std::set<std::string>> by_net_;  // network key -> port ids
+  std::map<std::string, std::string> physports_;         // physical port key -> physical network key
+  std::map<std::string, nlohmann::json> locations_;      // port id -> VXLAN info (endpoints)
+  std::map<std::string, uint64_t> versions_;             // key -> version applied
+  bool loaded_ = false;
+  std::set<std::string> dirty_nets_;
+  bool scheduled_ = false;
+  // Locations this node has written (port id -> endpoint) and writes in flight.
+  std::map<std::string, nlohmann::json> written_;
+  std::set<std::string> writing_;
+  L2AppStats stats_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vlcp::apps
