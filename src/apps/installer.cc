@@ -36,6 +36,7 @@ void Installer::set(const std::string& partition, Desired desired) {
     return;
   desired_[partition] = std::move(desired);
   dirty_.insert(partition);
+  stats_.synced = false;
   if (state_ == State::kIdle) sync();
 }
 
@@ -50,6 +51,7 @@ void Installer::set_all(std::map<std::string, Desired> partitions) {
     if (cur != desired_.end() && cur->second == d) continue;
     desired_[p] = std::move(d);
     dirty_.insert(p);
+    stats_.synced = false;
   }
   if (state_ == State::kIdle) sync();
 }

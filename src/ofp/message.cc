@@ -543,13 +543,9 @@ Decoded<GroupMod> decode_group_mod(const Frame& f) {
   return g;
 }
 
-void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g) {
-  size_t start = begin_message(out, MsgType::kGroupMod, xid);
-  out.put_be16(g.command);
-  out.put_u8(g.type);
-  out.put_u8(0);
-  out.put_be32(g.group_id);
-  for (const Bucket& b : g.buckets) {
+namespace {
+void encode_buckets(Buffer& out, const std::vector<Bucket>& buckets) {
+  for (const Bucket& b : buckets) {
     out.put_be16(static_cast<uint16_t>(16 + b.actions.bytes().size()));
     out.put_be16(b.weight);
     out.put_be32(b.watch_port);
@@ -557,6 +553,16 @@ void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g) {
     out.put_zeros(4);
     out.append(b.actions.bytes());
   }
+}
+}  // namespace
+
+void encode_group_mod(Buffer& out, uint32_t xid, const GroupMod& g) {
+  size_t start = begin_message(out, MsgType::kGroupMod, xid);
+  out.put_be16(g.command);
+  out.put_u8(g.type);
+  out.put_u8(0);
+  out.put_be32(g.group_id);
+  encode_buckets(out, g.buckets);
   finish_message(out, start);
 }
 
@@ -590,6 +596,36 @@ void encode_flow_stats_request(Buffer& out, uint32_t xid, const FlowStatsRequest
   out.put_be64(q.cookie_mask);
   q.match.encode(out);
   finish_message(out, start);
+}
+
+void encode_flow_stats_entry(Buffer& out, const FlowStats& s) {
+  size_t start = out.size();
+  out.put_be16(0);  // length, patched
+  out.put_u8(s.table_id);
+  out.put_u8(0);
+  out.put_be32(s.duration_sec);
+  out.put_be32(s.duration_nsec);
+  out.put_be16(s.priority);
+  out.put_be16(s.idle_timeout);
+  out.put_be16(s.hard_timeout);
+  out.put_be16(s.flags);
+  out.put_zeros(4);
+  out.put_be64(s.cookie);
+  out.put_be64(s.packet_count);
+  out.put_be64(s.byte_count);
+  s.match.encode(out);
+  out.append(s.instructions.bytes());
+  out.patch_be16(start, static_cast<uint16_t>(out.size() - start));
+}
+
+void encode_group_desc_entry(Buffer& out, const GroupMod& g) {
+  size_t start = out.size();
+  out.put_be16(0);  // length, patched
+  out.put_u8(g.type);
+  out.put_u8(0);
+  out.put_be32(g.group_id);
+  encode_buckets(out, g.buckets);
+  out.patch_be16(start, static_cast<uint16_t>(out.size() - start));
 }
 
 Decoded<std::vector<FlowStats>> decode_flow_stats_reply(ByteSpan body) {

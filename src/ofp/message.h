@@ -343,6 +343,10 @@ struct FlowStats {
   Match match;
   InstructionList instructions;
 };
+// One entry of a flow stats reply body (what a switch sends; fakes and tools use it).
+void encode_flow_stats_entry(Buffer& out, const FlowStats& s);
+// One entry of a GROUP_DESC reply body: the group's type, id and buckets (command unused).
+void encode_group_desc_entry(Buffer& out, const GroupMod& g);
 // Every entry of a flow stats reply body.
 Decoded<std::vector<FlowStats>> decode_flow_stats_reply(ByteSpan body);
 // Every port of a port description reply body (1.4 ports when version is kOfp14).
