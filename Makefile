@@ -1,4 +1,5 @@
 # VLCP front door. CMake and ctest do the work underneath; see README.md.
+#   make demo         deps, build vlcpd and vlcpctl, then two simulated servers with traffic (README)
 #   make deps         install Debian packages (apt-get, idempotent) and build libopenvswitch
 #   make              build (-Wall -Wextra -Werror) into build/release
 #   make test         deps, build, unit tests, then system tests
@@ -24,7 +25,7 @@ FORMAT_FILES = $(shell git ls-files -co --exclude-standard -- '*.h' '*.cc' '*.cp
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps packages libovs build test unit-test system-test tsan asan format format-check \
+.PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers clean distclean fuzz-build fuzz perf perf-runtime perf-objectdb perf-api
 
 all: libovs build
@@ -42,6 +43,13 @@ build:
 	  cmake -S . -B $(BUILD_DIR) -DVLCP_SANITIZE=$(SAN) -DVLCP_LIBOVS_DIR=$(CURDIR)/$(LIBOVS_DIR) >/dev/null; \
 	fi
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+demo: deps
+	@if [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+	  cmake -S . -B $(BUILD_DIR) -DVLCP_SANITIZE=$(SAN) -DVLCP_LIBOVS_DIR=$(CURDIR)/$(LIBOVS_DIR) >/dev/null; \
+	fi
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target vlcpd vlcpctl
+	@tests/sandbox/demo.sh $(BUILD_DIR)
 
 test: deps
 	@$(MAKE) --no-print-directory build

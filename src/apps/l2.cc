@@ -100,6 +100,7 @@ namespace {
 
 constexpr uint16_t kP = 0x8000;  // OFP_DEFAULT_PRIORITY, VLCP's "P"
 const uint8_t kMulticastBit[6] = {1, 0, 0, 0, 0, 0};
+const uint8_t kZeroMac[6] = {0, 0, 0, 0, 0, 0};
 const uint8_t kStp[6] = {0x01, 0x80, 0xc2, 0, 0, 0};
 const uint8_t kStpMask[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xf0};
 
@@ -134,7 +135,7 @@ ActionList uplink_output(const Network& n, uint32_t ofport) {
 L2Flows::L2Flows(const pipeline::TableMap& tables, L2Settings settings)
     : tables_(tables), settings_(settings) {}
 
-Desired L2Flows::base(const Inputs& in) const {
+Desired L2Flows::base(const Inputs& /*in*/) const {
   Desired d;
   // Each path's default: on to the next table of the path; the side paths' single tables and
   // the last table have no default (a miss drops, or returns from a resubmit).
@@ -143,12 +144,7 @@ Desired L2Flows::base(const Inputs& in) const {
       flow(d, table.id, 0, cookie(App::kBase), Match(), InstructionList().goto_table(*next));
   // ingress and egress drop what no port claims.
   if (auto ingress = t("ingress")) flow(d, *ingress, 0, cookie(App::kBase), Match(), InstructionList());
-  if (auto egress = t("egress")) {
-    flow(d, *egress, 0, cookie(App::kBase), Match(), InstructionList());
-    if (in.tunnel_ofport)  // the tunnel's fields were set when the destination was resolved
-      flow(d, *egress, kP, cookie(App::kVxlan), Match().add(kRegOutPort, in.tunnel_ofport),
-           InstructionList().apply_actions(ActionList().output(in.tunnel_ofport)));
-  }
+  if (auto egress = t("egress")) flow(d, *egress, 0, cookie(App::kBase), Match(), InstructionList());
   if (auto l2input = t("l2input")) {
     // Frames from a multicast source are invalid; 802.1D (STP, pause, LACP) frames stay local.
     Match mcast;
@@ -158,12 +154,48 @@ Desired L2Flows::base(const Inputs& in) const {
     stp.add_bytes(Field::kEthDst, ByteSpan(kStp, 6), ByteSpan(kStpMask, 6));
     flow(d, *l2input, kP + 100, cookie(App::kL2), stp, InstructionList());
   }
-  if (auto l2output = t("l2output")) {
+  auto l2output = t("l2output"), l2learning = t("l2learning"), l2input = t("l2input");
+  if (l2output) {
     // Broadcast and multicast: flooded (REG6 stays 0).
     Match mcast;
     mcast.add_bytes(Field::kEthDst, ByteSpan(kMulticastBit, 6), ByteSpan(kMulticastBit, 6));
     if (auto next = tables_.next_in_path(*l2output))
       flow(d, *l2output, kP + 10, cookie(App::kL2), mcast, InstructionList().goto_table(*next));
+  }
+  if (settings_.l2 != L2Strategy::kPrepush && l2input && l2output && l2learning) {
+    auto after_input = tables_.next_in_path(*l2input);
+    auto after_output = tables_.next_in_path(*l2output);
+    // Unicast destinations come from what was learned: l2output looks in l2learning first.
+    InstructionList lookup;
+    lookup.apply_actions(ActionList().resubmit(0xfff8, *l2learning));  // 0xfff8: the packet's own in_port
+    if (after_output) lookup.goto_table(*after_output);
+    flow(d, *l2output, 1, cookie(App::kL2), Match(), lookup);
+    InstructionList learn;
+    if (settings_.l2 == L2Strategy::kLearn) {
+      // OVS learns: frames to this source, in this network, go to the port it came in on (and
+      // to the node it came from, when it came through a tunnel).
+      ofp::LearnHeader h;
+      h.table_id = *l2learning;
+      h.hard_timeout = settings_.learn_timeout;
+      h.priority = kP;
+      h.cookie = kCookieDynamic | cookie(App::kL2);
+      using Spec = ofp::LearnSpec;
+      learn.apply_actions(ActionList().learn(
+          h,
+          {Spec{Spec::Kind::kMatch, 32, false, {kRegInNet, 0, 32}, {}, {kRegOutNet, 0, 32}},
+           Spec{Spec::Kind::kMatch, 48, false, {Field::kNxmEthSrc, 0, 48}, {}, {Field::kNxmEthDst, 0, 48}},
+           Spec{Spec::Kind::kLoad, 16, false, {Field::kNxmInPort, 0, 16}, {}, {kRegOutPort, 0, 16}},
+           Spec{
+               Spec::Kind::kLoad, 32, false, {Field::kTunIpv4Src, 0, 32}, {}, {Field::kTunIpv4Dst, 0, 32}}}));
+      if (after_input) learn.goto_table(*after_input);
+      flow(d, *l2input, 0, cookie(App::kL2), Match(), learn);
+    } else {
+      // The controller learns (on the worker lcores): a copy of the frame's head goes up until
+      // its source is learned and suppressed there; the frame goes on.
+      learn.apply_actions(ActionList().output(ofp::kPortController, 128));
+      if (after_input) learn.goto_table(*after_input);
+      flow(d, *l2input, 1, cookie(App::kL2) | kCookieToWorkers, Match(), learn);
+    }
   }
   return d;
 }
@@ -242,17 +274,29 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
       for (const RemotePort& rp : r->second) {
         if (!rp.mac) continue;
         InstructionList i;
-        i.apply_actions(ActionList()
-                            .set_field(Field::kTunnelId, n.segment)
-                            .set_field(Field::kTunIpv4Dst, rp.vtep)
-                            .set_field(kRegOutPort, in.tunnel_ofport));
+        i.apply_actions(
+            ActionList().set_field(Field::kTunIpv4Dst, rp.vtep).set_field(kRegOutPort, in.tunnel_ofport));
         if (next) i.goto_table(*next);
         flow(d, *vxlanoutput, kP + 9, cookie(App::kVxlan, id),
              eth(Field::kEthDst, *rp.mac).add(kRegOutNet, id).add(kRegOutPort, 0), i);
       }
   }
 
-  // egress: each port, hairpin when allowed, the physical port, and the floods.
+  if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kFirstPacket) {
+    // Unknown unicast to the controller, which looks the MAC up in the model, installs a flow
+    // for it (idle timeout) and sends the frame through the tables again.
+    Match unicast;
+    unicast.add_bytes(Field::kEthDst, ByteSpan(kZeroMac, 6), ByteSpan(kMulticastBit, 6));
+    flow(d, *vxlanoutput, kP, cookie(App::kVxlan, id), unicast.add(kRegOutNet, id).add(kRegOutPort, 0),
+         InstructionList().apply_actions(ActionList().output(ofp::kPortController, 0xffff)));
+  }
+
+  // egress: each port, hairpin when allowed, the physical port, the tunnel, and the floods.
+  if (vxlan)  // the destination node (tun_dst) was resolved before: this network's VNI
+    flow(d, *egress, kP, cookie(App::kVxlan, id),
+         Match().add(kRegOutPort, in.tunnel_ofport).add(kRegOutNet, id),
+         InstructionList().apply_actions(
+             ActionList().set_field(Field::kTunnelId, n.segment).output(in.tunnel_ofport)));
   std::vector<ofp::Bucket> all, inside;
   for (const LocalPort* p : ports) {
     flow(d, *egress, kP, cookie(App::kIo, id), Match().add(kRegOutPort, p->ofport),

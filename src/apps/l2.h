@@ -41,6 +41,8 @@ inline constexpr ofp::Field kRegFlags = ofp::Field::kReg7;
 inline constexpr uint32_t kFlagFromLogical = 0x4000;
 inline constexpr uint32_t kFlagHairpin = 0x8000;
 inline constexpr uint32_t kGroupFromOutside = 0x1000000;
+// PACKET_INs of flows with this cookie bit are answered on the worker lcores (switch/learning.h).
+inline constexpr uint64_t kCookieToWorkers = uint64_t{1} << 62;
 // Flows whose cookie has this bit are not the installer's (learned by OVS or the controller):
 // reconciling leaves them alone.
 inline constexpr uint64_t kCookieDynamic = uint64_t{1} << 63;
@@ -124,6 +126,7 @@ class L2Flows {
   std::map<std::string, Desired> all(const Inputs& in) const;
 
   const L2Settings& settings() const { return settings_; }
+  const pipeline::TableMap& tables() const { return tables_; }
 
  private:
   std::optional<uint8_t> t(const char* name) const { return tables_.id(name); }

@@ -1,8 +1,11 @@
 #include "apps/l2app.h"
 
+#include "base/buffer.h"
 #include "base/log.h"
 #include "db/store.h"
 #include "model/viperflow.h"
+#include "ofp/errors.h"
+#include "ofp/message.h"
 
 namespace vlcp::apps {
 
@@ -300,6 +303,14 @@ const Installer* L2App::installer(uint64_t dpid) const {
   return it == switches_.end() ? nullptr : it->second.installer.get();
 }
 
+std::vector<std::tuple<uint64_t, std::string, InstallerStats>> L2App::installers() const {
+  std::vector<std::tuple<uint64_t, std::string, InstallerStats>> out;
+  for (const auto& [dpid, sw] : switches_)  // (bridges that never connected: not ours)
+    if (sw.installer && (sw.link || sw.installer->stats().reconciles))
+      out.emplace_back(dpid, sw.view.bridge, sw.installer->stats());
+  return out;
+}
+
 void L2App::recompute() {
   ++stats_.recomputes;
   for (auto& [dpid, sw] : switches_) {
@@ -408,6 +419,63 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
           });
         }
       });
+}
+
+std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan message) {
+  std::vector<std::vector<uint8_t>> out;
+  auto frame = ofp::decode_frame(message);
+  if (!frame.ok() || frame->header.type != ofp::MsgType::kPacketIn) return out;
+  auto p = ofp::decode_packet_in(*frame);
+  if (!p.ok()) {
+    VLCP_LOG_RL(kWarn, "l2", 20, 5) << "a PACKET_IN from datapath " << dpid
+                                    << " does not decode: " << ofp::error_name(p.error());
+    return out;
+  }
+  if (p->data.size() < 14 || (p->cookie >> 48 & 0xff) != static_cast<uint64_t>(App::kVxlan)) return out;
+  uint32_t in_port = 0, netid = 0;
+  p->match.for_each([&](const ofp::OxmEntry& e) {
+    if (e.info && e.info->field == ofp::Field::kInPort) in_port = static_cast<uint32_t>(e.value_u64());
+    if (e.info && e.info->field == kRegOutNet) netid = static_cast<uint32_t>(e.value_u64());
+  });
+  ++stats_.first_packets;
+  Mac dst;
+  std::copy(p->data.begin(), p->data.begin() + 6, dst.begin());
+  // The destination in the model: a port of this network with this MAC, bound on another node.
+  Inputs in = inputs(dpid);
+  auto vxlanoutput = flows_.tables().id("vxlanoutput");
+  std::optional<uint32_t> vtep;
+  for (const auto& [key, n] : in.networks) {
+    if (n.netid != netid) continue;
+    for (const auto& r : in.remote[key])
+      if (r.mac == dst) vtep = r.vtep;
+  }
+  if (!vtep || !in.tunnel_ofport || !vxlanoutput) {
+    ++stats_.first_packet_misses;
+    return out;
+  }
+  auto encoded = [](auto encode) {
+    Buffer b;
+    encode(b);
+    return std::vector<uint8_t>(b.data(), b.data() + b.size());
+  };
+  ofp::FlowMod f;
+  f.table_id = *vxlanoutput;
+  f.priority = 0x8000 + 9;
+  f.cookie = kCookieDynamic | cookie(App::kVxlan, netid);
+  f.idle_timeout = flows_.settings().push_timeout;
+  f.match.add_bytes(ofp::Field::kEthDst, ByteSpan(dst.data(), 6)).add(kRegOutNet, netid).add(kRegOutPort, 0);
+  f.instructions.apply_actions(
+      ofp::ActionList().set_field(ofp::Field::kTunIpv4Dst, *vtep).set_field(kRegOutPort, in.tunnel_ofport));
+  if (auto next = flows_.tables().next_in_path(*vxlanoutput)) f.instructions.goto_table(*next);
+  out.push_back(encoded([&](Buffer& b) { ofp::encode_flow_mod(b, 0, f); }));
+  // The frame itself goes through the tables again (after the flow: a switch applies in order).
+  ofp::PacketOut po;
+  po.buffer_id = p->buffer_id;
+  po.in_port = in_port;
+  po.actions.output(ofp::kPortTable);
+  if (p->buffer_id == ofp::kNoBuffer) po.data = p->data;
+  out.push_back(encoded([&](Buffer& b) { ofp::encode_packet_out(b, 0, po); }));
+  return out;
 }
 
 Json L2App::status() const {

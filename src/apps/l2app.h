@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,7 @@ struct SwitchView {
 
 struct L2AppStats {
   uint64_t recomputes = 0, partitions_recomputed = 0, location_writes = 0, location_failures = 0;
+  uint64_t first_packets = 0, first_packet_misses = 0;
 };
 
 class L2App {
@@ -51,7 +54,13 @@ class L2App {
   void attach(uint64_t dpid, SwitchLink* link);
   void detach(uint64_t dpid);
 
+  // A PACKET_IN the control thread gets (first-packet upload): the FLOW_MOD and PACKET_OUT
+  // that answer it, encoded (none when the destination is unknown or it is not ours).
+  std::vector<std::vector<uint8_t>> packet_in(uint64_t dpid, ByteSpan message);
+
   const Installer* installer(uint64_t dpid) const;
+  // Every switch: dpid, bridge, its installer's figures.
+  std::vector<std::tuple<uint64_t, std::string, InstallerStats>> installers() const;
   Inputs inputs(uint64_t dpid) const;
   const L2Flows& flows() const { return flows_; }
   const L2AppStats& stats() const { return stats_; }

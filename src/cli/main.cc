@@ -6,11 +6,14 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/buffer.h"
 #include "base/version.h"
+#include "cli/api_client.h"
 #include "cli/db_verbs.h"
 #include "cli/model_verbs.h"
 #include "cli/pcap.h"
@@ -30,8 +33,9 @@ int usage(FILE* to) {
                "  ofp-print HEX...          decode an OpenFlow 1.3 message given in hex\n"
                "  ofp-print --pcap FILE     decode every OpenFlow message in a capture (TCP port 6653\n"
                "                            or 6633, both directions, reassembled)\n"
-               "  dump-flows SWITCH [--no-stats] [--table N]\n"
+               "  dump-flows SWITCH [--no-stats] [--table N|NAME] [--names]\n"
                "                            the switch's flows, as ovs-ofctl dump-flows writes them;\n"
+               "                            --names: tables by name, grouped (from vlcpd's --api);\n"
                "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
                "                            or tcp:HOST:PORT\n"
                "  dump-ports-desc SWITCH    the switch's ports, as ovs-ofctl dump-ports-desc writes them\n"
@@ -59,15 +63,29 @@ int ofp_print_hex(const std::vector<std::string>& args) {
   return vlcp::ofp::validate_message(bytes.span()) ? kExitFailure : 0;
 }
 
-int dump_flows(const std::vector<std::string>& args) {
-  std::string target;
-  bool stats = true;
+// The pipeline's table names by id, from vlcpd's openflowmanager/lastacquiredtables.
+vlcp::Result<std::map<int, std::string>> table_names(const vlcp::cli::ApiEndpoint& at) {
+  auto o = vlcp::cli::call_result(at, "GET", "/openflowmanager/lastacquiredtables");
+  if (!o.ok()) return vlcp::make_error(vlcp::Errc::kUnavailable, "the table names could not be read");
+  std::map<int, std::string> names;
+  for (const auto& t : o.result[0]) names[t[1].get<int>()] = t[0].get<std::string>();
+  return names;
+}
+
+int dump_flows(const std::vector<std::string>& all) {
+  auto cli = vlcp::cli::parse_cli(all);
+  if (!cli.ok()) return usage(stderr);
+  const auto& args = cli->args;
+  std::string target, table_arg;
+  bool stats = true, names = false;
   uint8_t table = 0xff;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--no-stats") {
       stats = false;
+    } else if (args[i] == "--names") {
+      names = true;
     } else if (args[i] == "--table" && i + 1 < args.size()) {
-      table = static_cast<uint8_t>(std::stoi(args[++i]));
+      table_arg = args[++i];
     } else if (target.empty()) {
       target = args[i];
     } else {
@@ -75,6 +93,26 @@ int dump_flows(const std::vector<std::string>& args) {
     }
   }
   if (target.empty()) return usage(stderr);
+  std::map<int, std::string> by_id;
+  if (names) {
+    auto n = table_names(cli->at);
+    if (!n.ok()) {
+      std::fprintf(stderr, "vlcpctl: dump-flows --names: %s\n", n.error().message().c_str());
+      return vlcp::cli::kExitUnreachable;
+    }
+    by_id = std::move(*n);
+  }
+  if (!table_arg.empty()) {
+    bool numeric = table_arg.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric) table = static_cast<uint8_t>(std::stoi(table_arg));
+    for (const auto& [id, name] : by_id)
+      if (name == table_arg) table = static_cast<uint8_t>(id), numeric = true;
+    if (!numeric) {
+      std::fprintf(stderr, "vlcpctl: dump-flows: no table '%s' (table names need --names)\n",
+                   table_arg.c_str());
+      return vlcp::cli::kExitUsage;
+    }
+  }
   auto client = vlcp::cli::SwitchClient::connect(target, std::chrono::seconds(5));
   if (!client.ok()) {
     std::fprintf(stderr, "vlcpctl: dump-flows: %s\n", client.error().message().c_str());
@@ -85,6 +123,7 @@ int dump_flows(const std::vector<std::string>& args) {
   q.table_id = table;
   vlcp::ofp::encode_flow_stats_request(request, (*client)->next_xid(), q);
   std::vector<std::string> lines;
+  std::set<int> tables_seen;
   vlcp::Status st = (*client)->transact(request.span(), [&](const vlcp::ofp::Frame& f) -> vlcp::Status {
     auto mp = vlcp::ofp::decode_multipart(f);
     if (!mp.ok() || mp->type != vlcp::ofp::MultipartType::kFlow)
@@ -95,6 +134,15 @@ int dump_flows(const std::vector<std::string>& args) {
     for (const auto& fs : *flows) {
       std::string line = " ";
       vlcp::ofp::format_flow_stats(line, fs, stats);
+      if (auto n = by_id.find(fs.table_id); n != by_id.end()) {  // the table by its name
+        std::string num = "table=" + std::to_string(fs.table_id) + ",";
+        if (auto at = line.find(num); at != std::string::npos)
+          line.replace(at, num.size(), "table=" + n->second + ",");
+        else  // (OVS leaves table 0 out): after the cookie, where the table would be
+          line.insert(line.rfind(" cookie=", 0) == 0 ? line.find(", ") + 2 : 1, "table=" + n->second + ", ");
+        if (tables_seen.insert(fs.table_id).second)
+          lines.push_back("# " + n->second + " (table " + std::to_string(fs.table_id) + ")");
+      }
       lines.push_back(std::move(line));
     }
     return {};

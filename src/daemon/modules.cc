@@ -171,6 +171,45 @@ class MetricsModule final : public io::Module {
                  "WebAPI requests being answered.",
                  {},
                  static_cast<double>(rt_.api_counters.in_flight)});
+    if (auto* l2 = rt_.l2.get()) {  // the L2 apps: per switch, what the installer did
+      for (const auto& [dpid, bridge, st] : l2->installers()) {
+        std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
+                                                                {"bridge", bridge}};
+        for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{
+                 {"vlcp_l2_flows_installed", "Flows the installer keeps on the switch.",
+                  static_cast<double>(st.installed_flows)},
+                 {"vlcp_l2_groups_installed", "Groups the installer keeps on the switch.",
+                  static_cast<double>(st.installed_groups)},
+                 {"vlcp_l2_flow_mods_total", "FLOW_MODs the installer sent.",
+                  static_cast<double>(st.flow_mods)},
+                 {"vlcp_l2_group_mods_total", "GROUP_MODs the installer sent.",
+                  static_cast<double>(st.group_mods)},
+                 {"vlcp_l2_reconciles_total",
+                  "Reconciliations against the switch's tables (connects, resyncs).",
+                  static_cast<double>(st.reconciles)},
+                 {"vlcp_l2_last_reconcile_seconds", "Connect to in-sync time of the last reconciliation.",
+                  st.last_reconcile_seconds},
+                 {"vlcp_l2_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
+                  static_cast<double>(st.last_reconcile_flow_mods)},
+                 {"vlcp_l2_batch_errors_total", "Errors the switch reported for the installer's batches.",
+                  static_cast<double>(st.errors)},
+                 {"vlcp_l2_in_sync", "1 when the switch holds every desired flow.", st.synced ? 1.0 : 0.0}})
+          v.push_back({name, help, labels, value});
+      }
+      const apps::L2AppStats& a = l2->stats();
+      v.push_back({"vlcp_l2_recomputes_total",
+                   "Coalesced recomputations of desired flows.",
+                   {},
+                   static_cast<double>(a.recomputes)});
+      v.push_back({"vlcp_l2_first_packets_total",
+                   "First packets looked up in the model (VXLAN).",
+                   {},
+                   static_cast<double>(a.first_packets)});
+      v.push_back({"vlcp_l2_location_writes_total",
+                   "VXLAN port locations published.",
+                   {},
+                   static_cast<double>(a.location_writes)});
+    }
     rt_.board.publish(std::move(v));
     timer_ = rt_.loop.after(std::chrono::seconds(1), [this] { publish(); });
   }
@@ -276,6 +315,7 @@ class IoProcessingModule final : public io::Module {
     });
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
+    packet_in_ = rt_.loop.subscribe<sw::SwitchMessage>([this](const sw::SwitchMessage& m) { packet_in(m); });
     rt_.l2->start();
     if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
     for (const auto& [dpid, info] : rt_.switches->switches())
@@ -286,6 +326,7 @@ class IoProcessingModule final : public io::Module {
     up_.reset();
     down_.reset();
     ovsdb_.reset();
+    packet_in_.reset();
     rt_.l2.reset();
     rt_.links.clear();
   }
@@ -337,8 +378,24 @@ class IoProcessingModule final : public io::Module {
       if (!seen.count(dpid)) rt_.l2->remove_switch(dpid);
     known_ = std::move(seen);
   }
+  // PACKET_INs that reach the control thread: first packets to look up in the model, and
+  // controller learning when no worker lcore runs (the workers take them otherwise).
+  void packet_in(const sw::SwitchMessage& m) {
+    const auto& bytes = *m.message;
+    if (bytes.size() < 24 || bytes[1] != static_cast<uint8_t>(ofp::MsgType::kPacketIn) || !rt_.l2) return;
+    uint64_t cookie = load_be64(bytes.data() + 16);
+    std::vector<std::vector<uint8_t>> answers;
+    if ((cookie & sw::kCookieToWorkers) && rt_.settings.openflow.learning.enabled) {
+      Buffer a, b;
+      if (sw::learn(rt_.settings.openflow.learning, ByteSpan(bytes.data(), bytes.size()), a, b))
+        for (Buffer* x : {&a, &b}) answers.emplace_back(x->data(), x->data() + x->size());
+    } else {
+      answers = rt_.l2->packet_in(m.dpid, ByteSpan(bytes.data(), bytes.size()));
+    }
+    for (auto& msg : answers) (void)rt_.switches->send(m.dpid, std::move(msg));
+  }
   Runtime& rt_;
-  io::Subscription up_, down_, ovsdb_;
+  io::Subscription up_, down_, ovsdb_, packet_in_;
   std::set<uint64_t> known_;
 };
 

@@ -123,6 +123,20 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.l2, apps::read_l2_settings(config));
+  // Controller learning runs on the workers: they need the tables and timeouts.
+  if (s.l2.l2 == apps::L2Strategy::kControllerLearn) {
+    auto& tables = s.pipeline.tables;
+    auto l2input = tables.id("l2input"), l2learning = tables.id("l2learning");
+    if (!l2input || !l2learning || !tables.next_in_path(*l2input))
+      return make_error(Errc::kInvalidArgument, "controller learning needs the l2switch app's tables");
+    auto& l = s.openflow.learning;
+    l.enabled = true;
+    l.l2input = *l2input;
+    l.after_l2input = *tables.next_in_path(*l2input);
+    l.l2learning = *l2learning;
+    l.timeout = s.l2.learn_timeout;
+    l.cookie = apps::kCookieDynamic | apps::cookie(apps::App::kL2);
+  }
   static const std::set<std::string, std::less<>> known = {
 #define VLCP_KEY_NAME(field, key, type, fallback, help) key,
       VLCP_SCHED_KEYS(VLCP_KEY_NAME) VLCP_OPENFLOW_KEYS(VLCP_KEY_NAME) VLCP_METRICS_KEYS(VLCP_KEY_NAME)

@@ -334,8 +334,11 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
     p->port = port;
     t_.emit(Event{Event::kPort, id_, session_.datapath_id(), 0, p});
   }
-  void on_packet_in(const ofp::Frame& frame, const ofp::PacketInView&) override {
-    if (!t_.workers.empty() && frame.bytes.size() <= sizeof(PacketJob::message)) {
+  void on_packet_in(const ofp::Frame& frame, const ofp::PacketInView& p) override {
+    // The workers take what they can answer alone (hub mode, controller learning); the rest
+    // (first-packet lookups in the model) goes to the control thread.
+    bool to_workers = t_.manager->settings_.hub || (p.cookie & kCookieToWorkers);
+    if (to_workers && !t_.workers.empty() && frame.bytes.size() <= sizeof(PacketJob::message)) {
       PacketJob job{id_, static_cast<uint16_t>(frame.bytes.size()), 0, session_.datapath_id(), {}};
       std::memcpy(job.message, frame.bytes.data(), frame.bytes.size());
       // Round robin over the workers; a full ring tries the next, then waits in the overflow.
@@ -585,30 +588,41 @@ Status SwitchManager::start(sched::Lcores* lcores) {
     }
     Worker* wp = worker.get();
     bool hub = settings_.hub;
-    wp->loop.add_source({[wp, hub] {
-                           unsigned total = 0;
-                           PacketJob jobs[8];
-                           for (size_t t = 0; t < wp->in.size(); ++t) {
-                             unsigned n = wp->in[t]->pop(jobs);
-                             for (unsigned i = 0; i < n; ++i) {
-                               if (!hub) continue;  // no packet-in module runs on the workers yet
-                               PacketJob answer{jobs[i].conn, 0, 0, jobs[i].dpid, {}};
-                               answer.length = static_cast<uint16_t>(flood(jobs[i], &answer));
-                               // The answer ring is as large as the job ring; a full one is
-                               // counted by the ring and the packet is dropped (packet-ins are
-                               // re-sent by the switch for the next packet).
-                               if (answer.length) wp->out[t]->push(answer);
-                             }
-                             wp->handled.fetch_add(n, std::memory_order_relaxed);
-                             total += n;
-                           }
-                           return total;
-                         },
-                         [wp] {
-                           for (auto& r : wp->in)
-                             if (!r->empty()) return true;
-                           return false;
-                         }});
+    LearningConfig learning = settings_.learning;
+    wp->loop.add_source(
+        {[wp, hub, learning] {
+           unsigned total = 0;
+           PacketJob jobs[8];
+           for (size_t t = 0; t < wp->in.size(); ++t) {
+             unsigned n = wp->in[t]->pop(jobs);
+             for (unsigned i = 0; i < n; ++i) {
+               // The answer ring is as large as the job ring; a full one is
+               // counted by the ring and the answer is dropped (the switch
+               // sends the next packet up again).
+               if (hub) {
+                 PacketJob answer{jobs[i].conn, 0, 0, jobs[i].dpid, {}};
+                 answer.length = static_cast<uint16_t>(flood(jobs[i], &answer));
+                 if (answer.length) wp->out[t]->push(answer);
+               } else if (learning.enabled) {
+                 InlineBuffer<256> a, b;
+                 if (!learn(learning, ByteSpan(jobs[i].message, jobs[i].length), a, b)) continue;
+                 for (Buffer* m : {static_cast<Buffer*>(&a), static_cast<Buffer*>(&b)}) {
+                   PacketJob answer{jobs[i].conn, static_cast<uint16_t>(m->size()), 0, jobs[i].dpid, {}};
+                   std::memcpy(answer.message, m->data(), m->size());
+                   wp->out[t]->push(answer);
+                 }
+               }
+             }
+             wp->handled.fetch_add(n, std::memory_order_relaxed);
+             total += n;
+           }
+           return total;
+         },
+         [wp] {
+           for (auto& r : wp->in)
+             if (!r->empty()) return true;
+           return false;
+         }});
     workers_.push_back(std::move(worker));
   }
 

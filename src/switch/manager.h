@@ -27,6 +27,7 @@
 #include "io/control_loop.h"
 #include "sched/lcores.h"
 #include "sched/ring.h"
+#include "switch/learning.h"
 #include "switch/session.h"
 
 namespace vlcp::sw {
@@ -72,6 +73,7 @@ struct OpenflowSettings {
   unsigned iothreads = 1;
   bool hub = false;
   SessionConfig session;
+  LearningConfig learning;  // controller learning on the workers (from the pipeline's settings)
 };
 Result<OpenflowSettings> read_openflow_settings(const Config& config);
 

@@ -569,6 +569,26 @@ sb_vlcpd_api_conf() {
   } >"$file"
 }
 sb_vlcpd_log() { cat "$SB_DIR/vlcpd-$1.log"; }
+# sb_vlcpd_server_conf FILE OVS [LINE...]: a vlcpd beside OVS instance OVS (run it in that
+# namespace), as on a server: it takes br-int over through OVSDB, serves its WebAPI on
+# 127.0.0.1:8081 and metrics on :9464 there, and keeps the model on the sandbox's ZooKeeper.
+# A LINE ("key = value") adds to or replaces these.
+sb_vlcpd_server_conf() {
+  local file=$1 ovs=$2 line key
+  shift 2
+  {
+    for line in "module.openflowserver.url = 'unix://$(sb_ovs_controller_socket "$ovs")'" \
+      "module.ovsdbmanager.url = 'unix://$(sb_ovs_dir "$ovs")/run/db.sock'" \
+      "module.ovsdbmanager.controller = 'unix:$(sb_ovs_controller_socket "$ovs")'" \
+      "module.ovsdbmanager.bridges = ['br-int']" "module.httpserver.url = 'tcp://127.0.0.1:8081'" \
+      "module.metrics.url = 'tcp://127.0.0.1:9464'" "module.sched.workers = 0" \
+      "module.objectdb.backend = 'zookeeper'" "module.zookeeperdb.url = 'tcp://$(sb_zk_hosts)'"; do
+      key=${line%% =*}
+      printf '%s\n' "$@" | grep -q "^$key =" || echo "$line"
+    done
+    printf '%s\n' "$@"
+  } >"$file"
+}
 
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 sb_free_port() {
