@@ -235,8 +235,9 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
          InstructionList()
              .apply_actions(ActionList().pop_vlan().set_field(kRegInNet, id).set_field(kRegOutNet, id))
              .goto_table(*l2input));
-  if (uplink && n.type == "native")
-    flow(d, *ingress, kP - 1, cookie(App::kIo, id), Match().add(Field::kInPort, *uplink),
+  if (uplink && n.type == "native")  // untagged frames only: a tagged one is no native traffic
+    flow(d, *ingress, kP - 1, cookie(App::kIo, id),
+         Match().add(Field::kInPort, *uplink).add(Field::kVlanVid, 0),
          InstructionList().apply_actions(enter(0)).goto_table(*l2input));
   if (vxlan)
     flow(d, *ingress, kP, cookie(App::kIo, id),

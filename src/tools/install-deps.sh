@@ -18,6 +18,8 @@ PACKAGES=(
   default-jre-headless
   # host tools used by the sandbox
   curl ethtool iperf3 iproute2 iputils-ping netcat-openbsd openssl procps tcpdump
+  # the peer the benchmarks compare with (perf/run_l2.sh: controller learning)
+  python3-os-ken
 )
 
 missing=()

@@ -291,11 +291,11 @@ sb_physwitch() {
   ip -n "$(sb_ns "$1")" link set sw up
 }
 # Cables bridge BR of OVS instance OVS to physical switch SW; prints the port's name in OVS.
-# sb_physport OVS BR SW
+# sb_physport OVS BR SW [TAG]   (TAG tells apart several cables of one server)
 sb_physport() {
-  local ovs=$1 br=$2 sw=$3 port outer
-  port=$(sb_ifname "p$ovs")
-  outer=$(sb_ifname "s$ovs")
+  local ovs=$1 br=$2 sw=$3 tag=${4:-} port outer
+  port=$(sb_ifname "p$tag$ovs")
+  outer=$(sb_ifname "s$tag$ovs")
   ip -n "$(sb_ns "$ovs")" link add "$port" type veth peer name "$outer" netns "$(sb_ns "$sw")" || return 1
   sb_record link "$port"
   ip -n "$(sb_ns "$sw")" link set "$outer" master sw up

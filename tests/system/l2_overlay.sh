@@ -168,4 +168,37 @@ check "ZooKeeper back: API writes work again" sb_wait 60 ctl_ok
 sb_host vm5 hv2 br-int 10.1.0.5/24 mac=02:00:00:01:00:05 iface_id=p5
 check "  a port created after it returned works across servers (vm1 -> vm5)" sb_wait 20 sb_ping vm1 vm5 1
 check "  and the old ones still do (vm3 -> vm1)" sb_ping vm3 vm1 2
+# --- native and local networks, and what l2input drops (once: they do not depend on strategy) --
+if [ "$strategy" = prepush ]; then
+  native() {
+    local n1 n2
+    n1=$(sb_physport hv1 br-int phys n) && n2=$(sb_physport hv2 br-int phys n) &&
+      ctl hv1 call viperflow createphysicalnetwork id=pn type=native >/dev/null &&
+      ctl hv1 call viperflow createphysicalnetwork id=pl type=local >/dev/null &&
+      ctl hv1 call viperflow createlogicalnetwork id=n3 physicalnetwork=pn >/dev/null &&
+      ctl hv1 call viperflow createlogicalnetwork id=n4 physicalnetwork=pl >/dev/null &&
+      ctl hv1 call viperflow createphysicalport name="$n1" physicalnetwork=pn >/dev/null &&
+      ctl hv1 call viperflow createphysicalport name="$n2" physicalnetwork=pn >/dev/null &&
+      for p in "w1 n3 02:00:00:03:00:01" "w2 n3 02:00:00:03:00:02" "l1 n4 02:00:00:04:00:01" \
+        "l2 n4 02:00:00:04:00:02" "l3 n4 02:00:00:04:00:03"; do
+        set -- $p
+        ctl hv1 call viperflow createlogicalport id="$1" logicalnetwork="$2" mac_address="$3" >/dev/null || return 1
+      done &&
+      sb_host w1 hv1 br-int 10.3.0.1/24 mac=02:00:00:03:00:01 iface_id=w1 &&
+      sb_host w2 hv2 br-int 10.3.0.2/24 mac=02:00:00:03:00:02 iface_id=w2 &&
+      sb_host l1 hv1 br-int 10.4.0.1/24 mac=02:00:00:04:00:01 iface_id=l1 &&
+      sb_host l2 hv1 br-int 10.4.0.2/24 mac=02:00:00:04:00:02 iface_id=l2 &&
+      sb_host l3 hv2 br-int 10.4.0.3/24 mac=02:00:00:04:00:03 iface_id=l3
+  }
+  check "a native and a local network, their ports and hosts" native
+  check "native network across servers, untagged through the shared switch (w1 -> w2)" sb_wait 15 sb_ping w1 w2 1
+  check "local network on one server (l1 -> l2)" sb_wait 15 sb_ping l1 l2 1
+  check_fails "local network does not leave its server (l1 -> l3 on hv2)" sb_ping l1 l3 2
+  check_fails "VLAN n2's tagged frames do not enter native n3 on the shared switch (vv1 -> w2)" sb_ping vv1 10.3.0.2 2
+  trace() { sb_appctl hv1 ofproto/trace br-int "in_port=$(sb_ofport hv1 "$(sb_host_port vm1)"),$1" | tail -1; }
+  check_output "l2input drops a frame with a multicast source" "drop" trace "dl_src=01:00:5e:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff"
+  check_output "l2input drops 802.1D (STP) frames" "drop" trace "dl_src=02:00:00:01:00:01,dl_dst=01:80:c2:00:00:00"
+  check_fails "  while a broadcast from vm1 is flooded" bash -c "[ \"\$1\" = 'Datapath actions: drop' ]" _ \
+    "$(trace 'dl_src=02:00:00:01:00:01,dl_dst=ff:ff:ff:ff:ff:ff')"
+fi
 finish

@@ -111,7 +111,8 @@ TEST(L2Flows, LocalAndNativeNetworks) {
   in.uplinks["pn"] = 2;
   in.uplinks["pl"] = 9;  // a local network never uses a physical port
   Desired n = flows.network(in, "n"), l = flows.network(in, "l");
-  EXPECT_TRUE(has(table_flows(n, *tables.id("ingress")), "in_port=2 -> set_field:0x3->reg4"));
+  EXPECT_TRUE(
+      has(table_flows(n, *tables.id("ingress")), "in_port=2,vlan_tci=0x0000/0x1fff -> set_field:0x3->reg4"));
   EXPECT_EQ(n.groups.at(3).buckets.size(), 2u);
   EXPECT_EQ(l.groups.at(4).buckets.size(), 1u);
   EXPECT_FALSE(has(table_flows(l, *tables.id("ingress")), "in_port=9"));
