@@ -26,7 +26,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean fuzz-build fuzz perf perf-runtime perf-objectdb perf-api
+        check-layers clean distclean fuzz-build fuzz perf perf-runtime perf-objectdb perf-api perf-l2
 
 all: libovs build
 
@@ -90,6 +90,9 @@ perf-objectdb: all
 
 perf-api: all
 	@perf/run_api.sh $(BUILD_DIR) 3 3000
+
+perf-l2: all
+	@perf/run_l2.sh $(BUILD_DIR) 100 1000 3
 
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true

@@ -2,7 +2,11 @@
 // handshake a controller asks for (FEATURES, PORT_DESC, SET_CONFIG, echo, barrier) and then
 // keeping WINDOW PACKET_INs in flight, each answered by the controller's PACKET_OUT (matched by
 // buffer_id). One thread, epoll. Reports responses/s and round-trip latency percentiles.
-// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS
+// MODE learn: each PACKET_IN comes from a new source MAC (02:<switch>:<sequence>) in network
+// REG4=7, as l2input's controller-learning flow sends it (cookie with the worker bit), and the
+// response is the first FLOW_MOD that names that MAC: packet-in -> flow installed (cbench's
+// latency mode, for a learning switch).
+// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,28 +77,44 @@ struct Switch {
   bool ready = false;
   uint32_t next_seq = 1;
   std::unordered_map<uint32_t, Clock::time_point> inflight;
+  std::optional<Clock::time_point> start_at;  // learn mode: when to start sending
 };
 
+bool learn_mode = false;
+
 std::string packet_in(uint32_t sw, uint32_t seq) {
-  // Ethernet frame: broadcast from a per-switch MAC, an IPv4/UDP-ish payload, 64 bytes.
-  std::string frame("\xff\xff\xff\xff\xff\xff\x02\x00", 8);
-  be32(frame, sw);
+  // Ethernet frame: broadcast from a per-switch MAC (learn: per packet), an IPv4/UDP-ish
+  // payload, 64 bytes.
+  std::string frame("\xff\xff\xff\xff\xff\xff\x02", 7);
+  frame.push_back(static_cast<char>(learn_mode ? sw : 0));
+  be32(frame, learn_mode ? seq : sw);
   frame.append("\x08\x00", 2);
   frame.append(50, '\x45');
   std::string body;
-  be32(body, seq);  // buffer_id: the controller's PACKET_OUT echoes it
+  be32(body, learn_mode ? 0xffffffffu : seq);  // buffer_id: the controller's PACKET_OUT echoes it
   be16(body, static_cast<uint16_t>(frame.size()));
-  body.push_back(0);  // reason: no match
-  body.push_back(0);  // table 0
-  be64(body, 0);      // cookie
-  be16(body, 1);      // OXM match, length 12: in_port=1
-  be16(body, 12);
+  body.push_back(learn_mode ? 1 : 0);                                    // reason: no match / action
+  body.push_back(learn_mode ? 1 : 0);                                    // table: l2input
+  be64(body, learn_mode ? (uint64_t{1} << 62 | uint64_t{2} << 48) : 0);  // cookie
+  be16(body, 1);                                                         // OXM match: in_port=1 (and reg4=7)
+  be16(body, learn_mode ? 20 : 12);
   be32(body, 0x80000004);
   be32(body, 1);
+  if (learn_mode) {
+    be32(body, 0x00010804);  // NXM_NX_REG4
+    be32(body, 7);
+  }
   body.append(4, '\0');  // match padding to 8
   body.append(2, '\0');  // pad
   body += frame;
   return header(10, seq, body.size()) + body;
+}
+
+// The sequence number a FLOW_MOD answers: the source MAC it names (02:<sw>:<seq>), if any.
+std::optional<uint32_t> learned_seq(const uint8_t* m, size_t len, uint32_t sw) {
+  for (size_t i = 48; i + 6 <= len; ++i)  // (in the match, after the fixed FLOW_MOD fields)
+    if (m[i] == 0x02 && m[i + 1] == static_cast<uint8_t>(sw)) return rd32(m + i + 2);
+  return std::nullopt;
 }
 
 bool flush(Switch& s) {
@@ -107,10 +128,11 @@ bool flush(Switch& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS\n");
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn]\n");
     return 2;
   }
+  learn_mode = argc == 7 && std::string(argv[6]) == "learn";
   const char* host = argv[1];
   int port_no = std::atoi(argv[2]);
   int nswitches = std::atoi(argv[3]);
@@ -171,8 +193,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "only %d of %d switches completed the handshake\n", ready, nswitches);
       return 1;
     }
+    for (auto& x : sw)
+      if (x.start_at && now >= *x.start_at) {
+        x.start_at.reset();
+        start_traffic(x);
+        if (!flush(x)) return 1;
+      }
     epoll_event events[64];
-    int n = epoll_wait(ep, events, 64, 100);
+    int n = epoll_wait(ep, events, 64, learn_mode ? 10 : 100);
     for (int e = 0; e < n; ++e) {
       Switch& s = sw[events[e].data.u32];
       ssize_t got = recv(s.fd, buf, sizeof buf, 0);
@@ -201,7 +229,12 @@ int main(int argc, char** argv) {
           if (!s.ready) {  // controllers that never ask for PORT_DESC (OpenFlow 1.0 style) too
             s.ready = true;
             ++ready;
-            start_traffic(s);
+            // Learn mode: traffic once the controller has surely finished its handshake (some,
+            // os-ken among them, drop PACKET_INs that arrive before).
+            if (learn_mode)
+              s.start_at = Clock::now() + std::chrono::milliseconds(300);
+            else
+              start_traffic(s);
           }
         } else if (type == 18 && len >= 12 && rd16(m + 8) == 13) {  // PORT_DESC request
           std::string b;
@@ -214,9 +247,11 @@ int main(int argc, char** argv) {
           s.out += header(3, xid, len - 8u) + std::string(reinterpret_cast<const char*>(m + 8), len - 8u);
         } else if (type == 20) {  // BARRIER_REQUEST
           s.out += header(21, xid, 0);
-        } else if (type == 13 && len >= 12) {  // PACKET_OUT: buffer_id is our sequence number
-          uint32_t seq = rd32(m + 8);
-          auto it = s.inflight.find(seq);
+        } else if ((type == 13 && len >= 12 && !learn_mode) || (type == 14 && learn_mode)) {
+          // PACKET_OUT: buffer_id is our sequence number; FLOW_MOD (learn): the MAC it names
+          auto learned = learn_mode ? learned_seq(m, len, s.id) : std::optional<uint32_t>(rd32(m + 8));
+          uint32_t seq = learned.value_or(0);
+          auto it = learned ? s.inflight.find(seq) : s.inflight.end();
           if (it != s.inflight.end()) {
             auto t = Clock::now();
             if (measuring && t >= measure_start) {
@@ -243,8 +278,9 @@ int main(int argc, char** argv) {
     return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
   };
   std::printf(
-      "switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f p99_us=%.1f\n",
-      nswitches, window, seconds, static_cast<unsigned long long>(responses),
+      "mode=%s switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f "
+      "p99_us=%.1f\n",
+      learn_mode ? "learn" : "hub", nswitches, window, seconds, static_cast<unsigned long long>(responses),
       static_cast<double>(responses) / seconds, pct(0.5), pct(0.99));
   for (auto& s : sw) close(s.fd);
   return 0;
