@@ -22,7 +22,34 @@ void merge_into(pipeline::FlowSet& f, pipeline::GroupSet& g, const Desired& d) {
   g.insert(d.groups.begin(), d.groups.end());
 }
 
+// OFPT_EXPERIMENTER (ONF) bundle messages, as OVS implements them for OpenFlow 1.3.
+std::vector<uint8_t> bundle_control(uint32_t id, ofp::BundleCtrlType type) {
+  return encoded([&](Buffer& b) {
+    Buffer body;
+    ofp::ExperimenterHeader{ofp::kOnfExperimenter, ofp::kOnfBundleControl}.encode(body);
+    ofp::BundleControl{id, static_cast<uint16_t>(type), ofp::kBundleAtomic | ofp::kBundleOrdered}.encode(
+        body);
+    ofp::encode_simple(b, ofp::MsgType::kExperimenter, 0, body.span());
+  });
+}
+
 }  // namespace
+
+std::vector<std::vector<uint8_t>> bundled(uint32_t id, std::vector<std::vector<uint8_t>> messages) {
+  std::vector<std::vector<uint8_t>> out;
+  out.reserve(messages.size() + 2);
+  out.push_back(bundle_control(id, ofp::BundleCtrlType::kOpenRequest));
+  for (const auto& m : messages)
+    out.push_back(encoded([&](Buffer& b) {
+      Buffer body;
+      ofp::ExperimenterHeader{ofp::kOnfExperimenter, ofp::kOnfBundleAdd}.encode(body);
+      ofp::BundleAddHeader{id, ofp::kBundleAtomic | ofp::kBundleOrdered}.encode(body);
+      body.append(ByteSpan(m.data(), m.size()));  // its version and xid: the session's, when sent
+      ofp::encode_simple(b, ofp::MsgType::kExperimenter, 0, body.span());
+    }));
+  out.push_back(bundle_control(id, ofp::BundleCtrlType::kCommitRequest));
+  return out;
+}
 
 Installer::Installer(const Clock& clock) : clock_(clock) {}
 Installer::~Installer() {
@@ -195,6 +222,14 @@ void Installer::send(std::set<std::string> parts, const pipeline::FlowSet& want_
     messages.push_back(encoded([&](Buffer& b) { ofp::encode_flow_mod(b, 0, f); }));
   for (const auto& g : gd.deletes)
     messages.push_back(encoded([&](Buffer& b) { ofp::encode_group_mod(b, 0, g); }));
+  // A batch that removes state and puts other state in its place (a port that changed network
+  // or address, a switch that kept stale flows while disconnected) is applied atomically: an
+  // ONF bundle, so traffic meets either the old flows or the new ones, never a mix.
+  bool replaces = (fd.deletes || !gd.deletes.empty()) && (fd.adds || fd.modifies || !gd.add_modify.empty());
+  if (bundles && replaces) {
+    messages = bundled(++bundle_id_, std::move(messages));
+    ++stats_.bundles;
+  }
   stats_.flow_mods += n_flow;
   stats_.group_mods += n_group;
   ++stats_.batches;

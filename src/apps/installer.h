@@ -7,6 +7,8 @@
 // is in flight are merged into the next one. A batch the switch refused part of (errors before
 // the barrier) makes the installer read the switch again and reconcile, with backoff.
 //
+// A batch that deletes and adds (state replaced) goes as one atomic ONF bundle.
+//
 // Flows whose cookie carries kCookieDynamic (learned by OVS's learn action or by the controller)
 // are not the installer's: reconciling neither deletes nor counts them.
 #pragma once
@@ -44,7 +46,7 @@ class SwitchLink {
 };
 
 struct InstallerStats {
-  uint64_t flow_mods = 0, group_mods = 0, batches = 0, reconciles = 0, errors = 0, resyncs = 0;
+  uint64_t flow_mods = 0, group_mods = 0, batches = 0, reconciles = 0, errors = 0, resyncs = 0, bundles = 0;
   double last_reconcile_seconds = 0;  // connect -> switch matches the desired state
   uint64_t last_reconcile_flow_mods = 0;
   size_t installed_flows = 0, installed_groups = 0;
@@ -67,6 +69,8 @@ class Installer {
   const InstallerStats& stats() const { return stats_; }
   // Called after each completed batch (tests, benchmarks).
   std::function<void()> on_synced;
+  // Batches that replace state go to the switch as one atomic ONF bundle (OVS 2.4 and later).
+  bool bundles = true;
 
   // What the installer believes the switch has (installed partitions merged).
   Desired installed() const;
@@ -91,7 +95,12 @@ class Installer {
   bool reconcile_pending_ = false;  // the first batch after attach: its time is the reconcile's
   std::chrono::milliseconds backoff_{0};
   InstallerStats stats_;
+  uint32_t bundle_id_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// Wraps messages (encoded, any xid) in one atomic, ordered ONF bundle: OPEN, an ADD per
+// message, COMMIT. The session gives each inner message its outer message's version and xid.
+std::vector<std::vector<uint8_t>> bundled(uint32_t id, std::vector<std::vector<uint8_t>> messages);
 
 }  // namespace vlcp::apps

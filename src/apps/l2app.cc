@@ -501,6 +501,7 @@ Json L2App::status() const {
                    {"installed_groups", s.installed_groups},
                    {"flow_mods", s.flow_mods},
                    {"group_mods", s.group_mods},
+                   {"bundles", s.bundles},
                    {"reconciles", s.reconciles},
                    {"last_reconcile_seconds", s.last_reconcile_seconds},
                    {"last_reconcile_flow_mods", s.last_reconcile_flow_mods},

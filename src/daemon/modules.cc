@@ -191,6 +191,8 @@ class MetricsModule final : public io::Module {
                   st.last_reconcile_seconds},
                  {"vlcp_l2_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
                   static_cast<double>(st.last_reconcile_flow_mods)},
+                 {"vlcp_l2_bundles_total", "Batches sent as one atomic ONF bundle (state replaced).",
+                  static_cast<double>(st.bundles)},
                  {"vlcp_l2_batch_errors_total", "Errors the switch reported for the installer's batches.",
                   static_cast<double>(st.errors)},
                  {"vlcp_l2_in_sync", "1 when the switch holds every desired flow.", st.synced ? 1.0 : 0.0}})

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "ofp/bodies.h"
 
 namespace vlcp::sw {
 
@@ -152,6 +153,16 @@ void Session::send(ByteSpan message) {
   size_t start = out_.size();
   out_.append(message);
   stamp(start);
+  // An ONF bundle's ADD_MESSAGE carries a whole message whose version and xid must be the
+  // outer message's (OVS checks both): the inner header gets them too.
+  constexpr size_t kInner = 8 + 8 + 8;  // header, experimenter header, bundle add header
+  if (message.size() >= kInner + 8 && message[1] == static_cast<uint8_t>(ofp::MsgType::kExperimenter) &&
+      load_be32(message.data() + 8) == ofp::kOnfExperimenter &&
+      load_be32(message.data() + 12) == ofp::kOnfBundleAdd) {
+    uint8_t* m = out_.data() + start;
+    m[kInner] = m[0];
+    std::memcpy(m + kInner + 4, m + 4, 4);
+  }
   count_tx(message);
 }
 

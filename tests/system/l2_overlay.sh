@@ -138,6 +138,8 @@ sb_host vm4b hv2 br-int 10.1.0.4/24 mac=02:00:00:01:00:04 iface_id=p4
 sb_neigh_flush vm1
 check "p4 moved to hv2 (same MAC, address, iface-id): vm1 -> vm4 again" sb_wait 15 sb_ping vm1 vm4b 1
 check_output "  its location now names hv2 only" "hv2" ctl hv1 db get viperflow.logicalportvxlaninfo.p4
+check_output "  hv1's changes that replaced state went as atomic bundles, none refused" "True 0" \
+  status hv1 "s['bundles'] > 0, s['errors']"
 
 # --- failure behaviour ---------------------------------------------------------------------------
 # vlcpd stopped: the switches keep their flows and traffic flows.

@@ -12,6 +12,7 @@
 #include "apps/installer.h"
 #include "base/buffer.h"
 #include "ofp/actions.h"
+#include "ofp/bodies.h"
 
 namespace vlcp::apps {
 
@@ -19,7 +20,7 @@ class FakeSwitch final : public SwitchLink {
  public:
   pipeline::FlowSet flows;
   pipeline::GroupSet groups;
-  size_t flow_mods = 0, group_mods = 0, requests = 0;
+  size_t flow_mods = 0, group_mods = 0, requests = 0, bundle_messages = 0;
   bool refuse_next = false;
   std::deque<std::function<void()>> queued;  // answers not delivered yet
   std::vector<std::function<void()>> timers;
@@ -27,8 +28,16 @@ class FakeSwitch final : public SwitchLink {
   void send_batch(std::vector<std::vector<uint8_t>> messages, std::function<void(Outcome)> done) override {
     Outcome out;
     out.completed = true;
-    for (const auto& m : messages) {
-      auto frame = ofp::decode_frame(ByteSpan(m.data(), m.size()));
+    for (const auto& whole : messages) {
+      ByteSpan m(whole.data(), whole.size());
+      if (m.size() >= 16 && m[1] == static_cast<uint8_t>(ofp::MsgType::kExperimenter)) {  // an ONF bundle
+        if (load_be32(m.data() + 12) == ofp::kOnfBundleControl) {
+          bundle_messages += load_be16(m.data() + 20) == 4;  // COMMIT
+          continue;
+        }
+        m = m.subspan(24);  // ADD_MESSAGE: the message inside
+      }
+      auto frame = ofp::decode_frame(m);
       ASSERT_TRUE(frame.ok());
       if (frame->header.type == ofp::MsgType::kFlowMod) {
         ++flow_mods;

@@ -78,7 +78,9 @@ TEST_F(InstallerTest, ReconnectSendsExactlyWhatTheSwitchLostOrGainedAndSparesLea
   sw.deliver();
   sw.deliver();
   EXPECT_EQ(sw.flow_mods - before, 3u);  // two adds, one delete
-  EXPECT_EQ(sw.flows.size(), 21u);       // the 20 wanted and the learned one
+  EXPECT_EQ(sw.bundle_messages, 1u);     // state replaced: one atomic bundle
+  EXPECT_EQ(inst.stats().bundles, 1u);
+  EXPECT_EQ(sw.flows.size(), 21u);  // the 20 wanted and the learned one
   pipeline::FlowSet want = inst.desired().flows;
   for (const auto& [k, b] : want) EXPECT_TRUE(sw.flows.count(k));
 }
