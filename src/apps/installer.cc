@@ -86,6 +86,7 @@ void Installer::set_all(std::map<std::string, Desired> partitions) {
 void Installer::attach(SwitchLink* link) {
   link_ = link;
   ++epoch_;
+  resync_scheduled_ = false;
   installed_.clear();
   stats_.synced = false;
   connected_at_ = clock_.now();
@@ -252,7 +253,8 @@ void Installer::send(std::set<std::string> parts, const pipeline::FlowSet& want_
 
 // Something went wrong with the switch's state: read it again and reconcile, after a backoff.
 void Installer::failed(const std::string& why) {
-  if (!link_) return;
+  if (!link_ || resync_scheduled_) return;  // (both reads can fail: one resync)
+  resync_scheduled_ = true;
   ++stats_.resyncs;
   backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
   VLCP_LOG_RL(kWarn, "installer", 20, 5)
@@ -260,7 +262,9 @@ void Installer::failed(const std::string& why) {
   state_ = State::kReading;
   uint64_t epoch = epoch_;
   link_->after(backoff_, [this, epoch, alive = alive_] {
-    if (*alive && epoch == epoch_) read_switch();
+    if (!*alive || epoch != epoch_) return;
+    resync_scheduled_ = false;
+    read_switch();
   });
 }
 

@@ -96,6 +96,7 @@ class Installer {
   std::chrono::milliseconds backoff_{0};
   InstallerStats stats_;
   uint32_t bundle_id_ = 0;
+  bool resync_scheduled_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

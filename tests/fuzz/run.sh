@@ -7,7 +7,7 @@ build=${1:?usage: run.sh FUZZ_BUILD_DIR SECONDS}
 seconds=${2:?}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for entry in ofp_decode_fuzz:ofp packet_parse_fuzz:packet; do
+for entry in ofp_decode_fuzz:ofp packet_parse_fuzz:packet switch_input_fuzz:switch; do
   target=${entry%%:*}
   corpus=${entry#*:}
   bin=$build/tests/$target

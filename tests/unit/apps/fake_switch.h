@@ -22,6 +22,7 @@ class FakeSwitch final : public SwitchLink {
   pipeline::GroupSet groups;
   size_t flow_mods = 0, group_mods = 0, requests = 0, bundle_messages = 0;
   bool refuse_next = false;
+  bool garble_reads = false;                 // answer flow stats and group desc with bytes that do not decode
   std::deque<std::function<void()>> queued;  // answers not delivered yet
   std::vector<std::function<void()>> timers;
 
@@ -92,6 +93,7 @@ class FakeSwitch final : public SwitchLink {
         ofp::encode_group_desc_entry(body, ofp::GroupMod{0, g.type, id, g.buckets});
     }
     std::vector<uint8_t> bytes(body.data(), body.data() + body.size());
+    if (garble_reads) bytes = {0, 9, 1, 2, 3, 4, 5};
     queued.push_back([done, bytes] { done(bytes); });
   }
   void after(std::chrono::milliseconds, std::function<void()> fn) override {

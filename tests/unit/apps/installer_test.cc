@@ -130,6 +130,23 @@ TEST_F(InstallerTest, ARefusedBatchMakesItReadTheSwitchAgain) {
   EXPECT_EQ(inst.stats().resyncs, 1u);
 }
 
+// A switch whose tables do not decode: nothing is sent on a guess; it is read again later.
+TEST_F(InstallerTest, ASwitchAnsweringGarbageIsReadAgainNotGuessed) {
+  inst.set("a", partition(10, 3));
+  sw.garble_reads = true;
+  inst.attach(&sw);
+  sw.deliver();
+  EXPECT_EQ(sw.flow_mods + sw.group_mods, 0u);
+  EXPECT_FALSE(inst.stats().synced);
+  ASSERT_EQ(sw.timers.size(), 1u);  // both reads failed: one resync
+  sw.garble_reads = false;
+  sw.timers.back()();
+  sw.deliver();
+  sw.deliver();
+  EXPECT_EQ(sw.flows.size(), 3u);
+  EXPECT_TRUE(inst.stats().synced);
+}
+
 TEST_F(InstallerTest, AnswersOfAnOldConnectionAreIgnored) {
   inst.set("a", partition(10, 3));
   inst.attach(&sw);
