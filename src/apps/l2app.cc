@@ -133,14 +133,11 @@ void L2App::on_update(const db::KeyUpdate& u) {
     if (v) {
       PortObj p{text(*v, "id"), text(*v, "network"), parse_mac(text(*v, "mac_address"))};
       by_net_[p.network].insert(pid);
-      network_dirty(p.network);
+      network_dirty(p.network);  // (bound before it existed: its network now has it)
       ports_[pid] = std::move(p);
     } else {
       ports_.erase(pid);
     }
-    for (auto& [dpid, sw] : switches_)  // a port bound before its object existed becomes active
-      for (const auto& sp : sw.view.ports)
-        if (!sp.iface_id.empty() && db::escape_key_part(sp.iface_id) == pid) sw.all_dirty = true;
   } else if (starts(k, kPhysPort)) {
     if (v)
       physports_[k] = text(*v, "physicalnetwork");
