@@ -10,13 +10,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kFirstBackoff{500}, kMaxBackoff{30000};
 
-template <typename Encode>
-std::vector<uint8_t> encoded(Encode encode) {
-  Buffer b;
-  encode(b);
-  return std::vector<uint8_t>(b.data(), b.data() + b.size());
-}
-
 void merge_into(pipeline::FlowSet& f, pipeline::GroupSet& g, const Desired& d) {
   f.insert(d.flows.begin(), d.flows.end());
   g.insert(d.groups.begin(), d.groups.end());

@@ -269,18 +269,10 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   }
   // vxlanoutput: remote MACs to their node.
   if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kPrepush) {
-    auto next = tables_.next_in_path(*vxlanoutput);
     auto r = in.remote.find(key);
     if (r != in.remote.end())
-      for (const RemotePort& rp : r->second) {
-        if (!rp.mac) continue;
-        InstructionList i;
-        i.apply_actions(
-            ActionList().set_field(Field::kTunIpv4Dst, rp.vtep).set_field(kRegOutPort, in.tunnel_ofport));
-        if (next) i.goto_table(*next);
-        flow(d, *vxlanoutput, kP + 9, cookie(App::kVxlan, id),
-             eth(Field::kEthDst, *rp.mac).add(kRegOutNet, id).add(kRegOutPort, 0), i);
-      }
+      for (const RemotePort& rp : r->second)
+        if (rp.mac) pipeline::put_flow(d.flows, remote_mac_flow(id, *rp.mac, rp.vtep, in.tunnel_ofport));
   }
 
   if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kFirstPacket) {
@@ -338,6 +330,20 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   flow(d, *egress, kP - 1, cookie(App::kIo, id), Match().add(kRegOutPort, 0).add(kRegOutNet, id),
        InstructionList().apply_actions(ActionList().group(id | kGroupFromOutside)));
   return d;
+}
+
+ofp::FlowMod L2Flows::remote_mac_flow(uint32_t netid, const Mac& mac, uint32_t vtep,
+                                      uint32_t tunnel_ofport) const {
+  uint8_t vxlanoutput = *t("vxlanoutput");
+  ofp::FlowMod f;
+  f.table_id = vxlanoutput;
+  f.priority = kP + 9;
+  f.cookie = cookie(App::kVxlan, netid);
+  f.match = eth(Field::kEthDst, mac).add(kRegOutNet, netid).add(kRegOutPort, 0);
+  f.instructions.apply_actions(
+      ActionList().set_field(Field::kTunIpv4Dst, vtep).set_field(kRegOutPort, tunnel_ofport));
+  if (auto next = tables_.next_in_path(vxlanoutput)) f.instructions.goto_table(*next);
+  return f;
 }
 
 std::map<std::string, Desired> L2Flows::all(const Inputs& in) const {

@@ -120,6 +120,9 @@ class L2Flows {
   L2Flows(const pipeline::TableMap& tables, L2Settings settings);
 
   Desired base(const Inputs& in) const;
+  // vxlanoutput's flow for a remote MAC of network `netid`: to node `vtep` through the tunnel
+  // (pre-pushed for every remote port; installed on demand by first-packet upload).
+  ofp::FlowMod remote_mac_flow(uint32_t netid, const Mac& mac, uint32_t vtep, uint32_t tunnel_ofport) const;
   // Every flow and group of one network on this switch (empty when it has no port here).
   Desired network(const Inputs& in, const std::string& key) const;
   // Every partition, recomputed: partition name -> its flows.

@@ -186,6 +186,19 @@ std::optional<Network> L2App::network_of(const std::string& key) const {
   return n;
 }
 
+std::optional<uint32_t> L2App::remote_vtep(const std::string& pid) const {
+  auto loc = locations_.find(pid);
+  if (loc == locations_.end()) return std::nullopt;
+  auto eps = loc->second.find("endpoints");
+  if (eps == loc->second.end() || !eps->is_array()) return std::nullopt;
+  const Json* best = nullptr;
+  for (const auto& ep : *eps) {
+    if (text(ep, "systemid") == system_id_) continue;
+    if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
+  }
+  return best ? parse_ipv4(text(*best, "tunnel_src")) : std::nullopt;
+}
+
 Inputs L2App::inputs(uint64_t dpid) const {
   Inputs in;
   auto sit = switches_.find(dpid);
@@ -215,8 +228,7 @@ Inputs L2App::inputs(uint64_t dpid) const {
       break;
     }
   }
-  // Remote ports of this switch's VXLAN networks: where their locations say, the latest
-  // endpoint on another node (a port being moved has two for a moment).
+  // Remote ports of this switch's VXLAN networks.
   std::set<std::string> local_ids;
   for (const auto& [ofport, p] : in.ports) local_ids.insert(p.id);
   for (const auto& [key, n] : in.networks) {
@@ -226,19 +238,8 @@ Inputs L2App::inputs(uint64_t dpid) const {
     std::vector<RemotePort>& out = in.remote[key];
     for (const auto& pid : members->second) {
       auto port = ports_.find(pid);
-      auto loc = locations_.find(pid);
-      if (port == ports_.end() || loc == locations_.end() || local_ids.count(port->second.id)) continue;
-      const Json* best = nullptr;
-      auto eps = loc->second.find("endpoints");
-      if (eps == loc->second.end() || !eps->is_array()) continue;
-      for (const auto& ep : *eps) {
-        if (text(ep, "systemid") == system_id_) continue;
-        if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
-      }
-      if (!best) continue;
-      auto vtep = parse_ipv4(text(*best, "tunnel_src"));
-      if (!vtep) continue;
-      out.push_back(RemotePort{port->second.mac, *vtep});
+      if (port == ports_.end() || local_ids.count(port->second.id)) continue;
+      if (auto vtep = remote_vtep(pid)) out.push_back(RemotePort{port->second.mac, *vtep});
     }
   }
   return in;
@@ -437,33 +438,33 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
   ++stats_.first_packets;
   Mac dst;
   std::copy(p->data.begin(), p->data.begin() + 6, dst.begin());
-  // The destination in the model: a port of this network with this MAC, bound on another node.
-  Inputs in = inputs(dpid);
-  auto vxlanoutput = flows_.tables().id("vxlanoutput");
+  // The destination in the model: a port of this network with this MAC, bound on another node
+  // (this network's members only: first packets are a hot path).
+  auto sit = switches_.find(dpid);
+  std::string net;
+  for (const auto& [key, id] : netids_)
+    if (id == netid) net = key;
+  uint32_t tunnel = 0;
+  std::set<std::string> local;  // ports bound on this switch (escaped ids)
+  if (sit != switches_.end())
+    for (const auto& sp : sit->second.view.ports) {
+      if (sp.type == "vxlan" && sp.ofport > 0 && !tunnel) tunnel = static_cast<uint32_t>(sp.ofport);
+      if (!sp.iface_id.empty()) local.insert(db::escape_key_part(sp.iface_id));
+    }
   std::optional<uint32_t> vtep;
-  for (const auto& [key, n] : in.networks) {
-    if (n.netid != netid) continue;
-    for (const auto& r : in.remote[key])
-      if (r.mac == dst) vtep = r.vtep;
-  }
-  if (!vtep || !in.tunnel_ofport || !vxlanoutput) {
+  if (auto members = by_net_.find(net); members != by_net_.end())
+    for (const auto& pid : members->second) {
+      auto port = ports_.find(pid);
+      if (port == ports_.end() || port->second.mac != dst || local.count(pid)) continue;
+      vtep = remote_vtep(pid);
+    }
+  if (!vtep || !tunnel || !flows_.tables().id("vxlanoutput")) {
     ++stats_.first_packet_misses;
     return out;
   }
-  auto encoded = [](auto encode) {
-    Buffer b;
-    encode(b);
-    return std::vector<uint8_t>(b.data(), b.data() + b.size());
-  };
-  ofp::FlowMod f;
-  f.table_id = *vxlanoutput;
-  f.priority = 0x8000 + 9;
-  f.cookie = kCookieDynamic | cookie(App::kVxlan, netid);
+  ofp::FlowMod f = flows_.remote_mac_flow(netid, dst, *vtep, tunnel);
+  f.cookie |= kCookieDynamic;  // learned on demand: the installer leaves it alone
   f.idle_timeout = flows_.settings().push_timeout;
-  f.match.add_bytes(ofp::Field::kEthDst, ByteSpan(dst.data(), 6)).add(kRegOutNet, netid).add(kRegOutPort, 0);
-  f.instructions.apply_actions(
-      ofp::ActionList().set_field(ofp::Field::kTunIpv4Dst, *vtep).set_field(kRegOutPort, in.tunnel_ofport));
-  if (auto next = flows_.tables().next_in_path(*vxlanoutput)) f.instructions.goto_table(*next);
   out.push_back(encoded([&](Buffer& b) { ofp::encode_flow_mod(b, 0, f); }));
   // The frame itself goes through the tables again (after the flow: a switch applies in order).
   ofp::PacketOut po;

@@ -93,6 +93,9 @@ class L2App {
   void write_locations();
   void write_location(const std::string& port_id, std::optional<nlohmann::json> endpoint);
   std::optional<Network> network_of(const std::string& key) const;
+  // Where port `pid` is bound on another node: the tunnel address of its latest endpoint that
+  // is not this node's (a port being moved has two for a moment).
+  std::optional<uint32_t> remote_vtep(const std::string& pid) const;
 
   db::ObjectDb& db_;
   L2Flows flows_;

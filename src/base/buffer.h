@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vlcp {
 
@@ -110,6 +111,14 @@ class Buffer {
   size_t capacity_ = 0;
   std::unique_ptr<uint8_t[]> heap_;
 };
+
+// What `encode(Buffer&)` appends to a fresh buffer, as an owned vector (a message handed on).
+template <typename Encode>
+std::vector<uint8_t> encoded(Encode encode) {
+  Buffer b;
+  encode(b);
+  return std::vector<uint8_t>(b.data(), b.data() + b.size());
+}
 
 // A Buffer whose first N bytes live inside the object (on the caller's stack).
 template <size_t N>

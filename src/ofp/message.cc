@@ -620,10 +620,7 @@ void encode_flow_stats_entry(Buffer& out, const FlowStats& s) {
 
 void encode_group_desc_entry(Buffer& out, const GroupMod& g) {
   size_t start = out.size();
-  out.put_be16(0);  // length, patched
-  out.put_u8(g.type);
-  out.put_u8(0);
-  out.put_be32(g.group_id);
+  GroupDescHeader{0, g.type, g.group_id}.encode(out);  // length patched below
   encode_buckets(out, g.buckets);
   out.patch_be16(start, static_cast<uint16_t>(out.size() - start));
 }
