@@ -8,7 +8,21 @@ out=$(realpath -m "${1:?usage: build-libovs.sh OUTDIR}")
 tarball=/usr/src/openvswitch/openvswitch.tar.gz
 stamp=$out/.built
 
-if [ -f "$stamp" ] && [ "$stamp" -nt "$tarball" ]; then
+# Every optional feature OVS's configure would detect on its own is decided here, so every machine
+# builds the same libopenvswitch and links the same libraries (CMakeLists.txt reads them from the
+# lib/libopenvswitch.pc configure writes). On: OpenSSL (libssl-dev, in install-deps.sh). Off: what
+# neither the codec oracle nor the OVSDB IDL needs: libcap-ng, AF_XDP (libxdp/libbpf/libnuma),
+# DPDK, and unbound and libunwind, which have no --disable switch: their cached link tests are
+# answered "no". Turning one on means adding its -dev package to install-deps.sh (the
+# link_deps test fails otherwise).
+CONFIGURE_OPTIONS=(
+  --enable-ssl --disable-libcapng --disable-afxdp --without-dpdk --disable-usdt-probes
+  ac_cv_lib_unbound_ub_ctx_create=no ac_cv_lib_unwind_unw_backtrace=no
+)
+
+# Up to date when built from this tarball with these options (the stamp records them).
+if [ -f "$stamp" ] && [ "$stamp" -nt "$tarball" ] &&
+  [ "$(cat "$stamp")" = "${CONFIGURE_OPTIONS[*]}" ]; then
   echo "libovs: up to date in $out"
   exit 0
 fi
@@ -21,7 +35,7 @@ tar -xzf "$tarball" -C "$out" --strip-components=1
 cd "$out"
 [ -x configure ] || ./boot.sh >/dev/null
 # No kernel module, no Python extensions: just the library and what it generates.
-./configure --quiet --enable-silent-rules >configure.log 2>&1 || {
+./configure --quiet --enable-silent-rules "${CONFIGURE_OPTIONS[@]}" >configure.log 2>&1 || {
   tail -30 configure.log >&2
   exit 1
 }
@@ -39,5 +53,5 @@ make -s -j"$jobs" lib/libopenvswitch.la lib/libopenvswitchavx512.la >>make.log 2
   tail -30 make.log >&2
   exit 1
 }
-touch "$stamp"
+echo "${CONFIGURE_OPTIONS[*]}" >"$stamp"
 echo "libovs: built in $(($(date +%s) - start)) s into $out"
