@@ -7,6 +7,8 @@
 #   make test SAN=thread              the same under TSan (or: make tsan)
 #   make format-check / make format   clang-format, checked or applied
 #   make check-layers                 the include layering rules (src/LAYERS)
+#   make check-link-deps              every library the build links comes from `make deps`'s packages
+#   make fresh-check                  make deps && make && make unit-test in a pristine Debian 12 root
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -26,7 +28,8 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
-        check-layers clean distclean fuzz-build fuzz perf perf-runtime perf-objectdb perf-api perf-l2
+        check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
+        perf-objectdb perf-api perf-l2
 
 all: libovs build
 
@@ -108,6 +111,15 @@ format-check:
 
 check-layers:
 	@src/tools/check-layers.sh src
+
+# Also a unit test (link_deps); this target checks the build tree of BUILD_DIR after building it.
+check-link-deps: build
+	@tests/tools/check-link-deps.py $(BUILD_DIR)
+
+# The README's commands on a minimal bookworm root built from Debian's packages (mmdebstrap), on
+# the committed HEAD; needs root and network access to deb.debian.org. See src/tools/fresh-check.sh.
+fresh-check:
+	@src/tools/fresh-check.sh
 
 clean:
 	rm -rf build/release build/san-*

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package the project needs to build, test and run (`make deps`).
 # Idempotent: asks dpkg first and calls apt-get only for what is missing.
+# `install-deps.sh --list` prints the list, one package a line (tests/tools/check-link-deps.py
+# checks every library the build links against it).
 set -euo pipefail
 
 # One list, grouped by what needs it. Keep it sorted inside each group.
@@ -21,6 +23,11 @@ PACKAGES=(
   # the peer the benchmarks compare with (perf/run_l2.sh: controller learning)
   python3-os-ken
 )
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
