@@ -59,7 +59,8 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run-suite.sh $(BUILD_DIR)
 
-unit-test: all
+# The unit suite includes a short pass of the libFuzzer build (fuzz_smoke), so it needs that too.
+unit-test: all fuzz-build
 	@tests/run-suite.sh $(BUILD_DIR) unit
 
 system-test: all

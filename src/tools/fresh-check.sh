@@ -70,9 +70,13 @@ trap stop INT TERM
 commit=$(git -C "$src" rev-parse HEAD)
 echo "fresh-check: commit $commit into a minbase bookworm root at $root"
 t0=$(date +%s)
-mmdebstrap --quiet --variant=minbase --include=make bookworm "$root" \
-  "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
-  "deb $security bookworm-security main"
+# mmdebstrap mounts /proc, /sys and /dev in the root while it installs: a private mount namespace
+# keeps those mounts off the host even if it is killed.
+setsid unshare --mount --propagation private -- mmdebstrap --quiet --variant=minbase --include=make \
+  bookworm "$root" "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
+  "deb $security bookworm-security main" &
+child=$!
+wait $child
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
