@@ -56,8 +56,14 @@ class SmallBytes {
   }
   uint8_t* extend(size_t n) {
     size_t need = size_ + n;
-    if (heap_.empty() && need > N) heap_.assign(inline_, inline_ + size_);
-    if (!heap_.empty()) heap_.resize(need);
+    if (heap_.empty() && need > N) {
+      // Moves to the heap (also when nothing is held yet: a first append larger than N).
+      std::vector<uint8_t> grown(need);
+      std::memcpy(grown.data(), inline_, size_);
+      heap_ = std::move(grown);
+    } else if (!heap_.empty()) {
+      heap_.resize(need);
+    }
     uint8_t* p = data() + size_;
     size_ = need;
     return p;

@@ -89,6 +89,36 @@ TEST(Codec, TypicalFlowModEncodesWithoutAllocating) {
   EXPECT_FALSE(out.on_heap());
 }
 
+// Found by the exhaustive field test (issue 14): the first bytes put into a Match, ActionList or
+// InstructionList that did not fit its inline storage were written past it (the heap copy was
+// only made when something was already held). A decoded FLOW_MOD with a long match or long
+// instructions is exactly that first append.
+TEST(Codec, LongFirstAppendGoesToTheHeap) {
+  std::vector<uint8_t> oxms;
+  for (int i = 0; i < 16; ++i) {  // 16 masked registers: 192 bytes of TLVs, over Match's 128
+    uint32_t h = oxm_header(Field::kReg0, true) + (static_cast<uint32_t>(i) << 9);
+    for (int k = 3; k >= 0; --k) oxms.push_back(static_cast<uint8_t>(h >> (8 * k)));
+    for (int k = 0; k < 8; ++k) oxms.push_back(static_cast<uint8_t>(k < 4 ? 0 : 0xff));
+  }
+  Match m = Match::from_oxms(ByteSpan(oxms.data(), oxms.size()));
+  EXPECT_TRUE(m.on_heap());
+  EXPECT_EQ(to_hex(m.oxms()), to_hex(ByteSpan(oxms.data(), oxms.size())));
+  ActionList long_actions;
+  for (int i = 0; i < 20; ++i) long_actions.output(static_cast<uint32_t>(i + 1));  // 320 bytes
+  InstructionList ins;
+  ins.apply_actions(long_actions);
+  FlowMod fm;
+  fm.match = m;
+  fm.instructions = InstructionList(ins.bytes());  // one append of 328 bytes, over 192
+  EXPECT_TRUE(fm.instructions.on_heap());
+  auto bytes = bytes_of([&](Buffer& b) { encode_flow_mod(b, 3, fm); });
+  auto back = decode_flow_mod(frame_of(bytes));
+  ASSERT_TRUE(back.ok()) << error_name(back.error());
+  EXPECT_TRUE(back->match.on_heap());
+  EXPECT_TRUE(back->instructions.on_heap());
+  EXPECT_EQ(bytes_of([&](Buffer& b) { encode_flow_mod(b, 3, *back); }), bytes);
+}
+
 TEST(Codec, PacketInDecodesWithoutAllocatingAndPointsIntoTheInput) {
   const uint8_t frame[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
   Match m;
