@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Every library a build links comes from a package `make deps` installs, or one they depend on.
 
-check-link-deps.py BUILD_DIR [--packages FILE]
+check-link-deps.py BUILD_DIR... [--packages FILE] [-v]
 
-Reads every CMake link line (CMakeFiles/*/link.txt) of BUILD_DIR and, for each target already
-built, the shared libraries it needs at run time (ELF NEEDED, resolved by ldd). Each -lNAME is
-resolved the way the linker does (the -L directories, then the compiler's search path; NAME.so
-before NAME.a in each directory); each system library found must be owned (dpkg -S) by a package
-in install-deps.sh's list (--packages FILE: one a line, for the checker's own test) or in the
-closure of their Depends and Pre-Depends (Recommends do not count: apt may be told to skip them).
-Libraries inside the source tree or BUILD_DIR (our own, libopenvswitch) are the project's.
-A library that cannot be found at all fails too: that is what a fresh machine would hit.
+Reads every CMake link line (CMakeFiles/*/link.txt) of each BUILD_DIR and asks its compiler driver
+(`-###`) for the linker command it really runs, so the implicit libraries count too (crt files,
+libstdc++, libgcc, sanitizer and libFuzzer runtimes); for each target already built, also the
+shared libraries it needs at run time (ELF NEEDED, resolved by ldd). Each -lNAME is resolved the
+way the linker does (its -L directories in order; NAME.so before NAME.a in each, .a alone after
+-Bstatic). Each system file found must be owned (dpkg -S) by a package in install-deps.sh's list
+(--packages FILE: one a line, for the checker's own test) or in the closure of their Depends and
+Pre-Depends (Recommends do not count: apt may be told to skip them). Files inside the source tree
+or a BUILD_DIR (our own libraries, libopenvswitch) are the project's. A library that cannot be
+found at all fails too: that is what a fresh machine would hit.
 Exit 0 when all are accounted for, 1 with one line per violation otherwise.
 """
 
@@ -18,8 +20,10 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -28,6 +32,10 @@ INSTALL_DEPS = os.path.join(SOURCE, "src", "tools", "install-deps.sh")
 
 def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def run_in(cmd, cwd):
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
 
 
 def package_list(path):
@@ -78,19 +86,34 @@ def closure(roots, deps, provides):
     return seen
 
 
-def search_dirs(compiler, cache={}):
-    if compiler not in cache:
-        dirs = []
-        proc = run([compiler, "-print-search-dirs"])
-        for line in proc.stdout.splitlines():
-            if line.startswith("libraries:"):
-                dirs = [os.path.normpath(d) for d in line.split("=", 1)[1].split(":") if d]
-        cache[compiler] = dirs
-    return cache[compiler]
+LINKERS = ("collect2", "ld", "ld.bfd", "ld.gold", "ld.lld")
 
 
-def resolve_lib(name, dirs):
-    files = [name[1:]] if name.startswith(":") else [f"lib{name}.so", f"lib{name}.a"]
+def linker_args(tokens, cwd, placeholder):
+    """The linker's own arguments for a compiler link line (None when the driver shows none).
+    clang's -### insists that inputs exist: a target's objects not built yet are stood in for by
+    an empty placeholder (they are ours either way)."""
+    args = list(tokens[1:])
+    for i, a in enumerate(args):
+        if (not a.startswith("-") and (i == 0 or args[i - 1] != "-o") and a.endswith((".o", ".a"))
+                and not os.path.exists(os.path.join(cwd, a))):
+            args[i] = placeholder + os.path.splitext(a)[1]
+    proc = run_in([tokens[0], "-###"] + args, cwd)
+    for line in reversed(proc.stderr.splitlines()):
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if words and os.path.basename(words[0]) in LINKERS:
+            return words[1:]
+    return None
+
+
+def resolve_lib(name, dirs, static):
+    if name.startswith(":"):
+        files = [name[1:]]
+    else:
+        files = [f"lib{name}.a"] if static else [f"lib{name}.so", f"lib{name}.a"]
     for d in dirs:
         for f in files:
             p = os.path.join(d, f)
@@ -99,9 +122,37 @@ def resolve_lib(name, dirs):
     return None
 
 
-def ours(path, build):
+def link_inputs(args, cwd):
+    """(-l flags with the file each resolves to or None, other absolute input files)."""
+    dirs, libs, files, static = [], [], [], False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        value = args[i + 1] if i + 1 < len(args) else ""
+        if a in ("-L", "-l", "-o", "-plugin", "-dynamic-linker", "-m"):
+            i += 1
+            a = a + value
+        if a.startswith("-L"):
+            dirs.append(os.path.normpath(os.path.join(cwd, a[2:])))
+        elif a.startswith("-l"):
+            libs.append((a, a[2:], static))
+        elif a in ("-Bstatic", "-static", "-dn", "-non_shared"):
+            static = True
+        elif a in ("-Bdynamic", "-dy", "-call_shared"):
+            static = False
+        elif a.startswith(("-plugin/", "-dynamic-linker/")):
+            files.append(a[a.index("/"):])
+        elif a.startswith("--dynamic-list=/"):
+            files.append(a.split("=", 1)[1])
+        elif a.startswith("/") and os.path.isfile(a):
+            files.append(a)
+        i += 1
+    return [(flag, resolve_lib(name, dirs, st)) for flag, name, st in libs], files
+
+
+def ours(path, builds):
     real = os.path.realpath(path)
-    return any(real == r or real.startswith(r + os.sep) for r in (os.path.realpath(SOURCE), build))
+    return any(real == r or real.startswith(r + os.sep) for r in [os.path.realpath(SOURCE)] + builds)
 
 
 def owners(paths):
@@ -136,44 +187,55 @@ def link_lines(build):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("build")
+    ap.add_argument("build", nargs="+", help="CMake build trees (Unix Makefiles)")
     ap.add_argument("--packages", help="package list file (default: install-deps.sh --list)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each library and its owner")
     args = ap.parse_args()
-    build = os.path.realpath(args.build)
+    builds = [os.path.realpath(b) for b in args.build]
 
-    uses = {}  # system library file -> set of "target: how" it is used
+    uses = {}  # system file -> set of "target: how" it is used
     problems = []
-    lines = list(link_lines(build))
+    lines = [txt for b in builds for txt in link_lines(b)]
     if not lines:
-        sys.exit(f"link-deps: no CMakeFiles/*/link.txt under {build} (a Unix Makefiles build tree?)")
+        sys.exit(f"link-deps: no CMakeFiles/*/link.txt under {' '.join(builds)} (Unix Makefiles?)")
+    scratch = tempfile.mkdtemp(prefix="link-deps-")
+    placeholder = os.path.join(scratch, "placeholder")
+    for ext in (".o", ".a"):
+        open(placeholder + ext, "w").close()
+    builds_and_scratch = builds + [scratch]
     for txt in lines:
         with open(txt, encoding="utf-8") as f:
             tokens = shlex.split(f.read())
-        target_dir = os.path.dirname(os.path.dirname(os.path.dirname(txt)))
-        output = tokens[tokens.index("-o") + 1] if "-o" in tokens else None
-        target = os.path.relpath(os.path.join(target_dir, output), build) if output else txt
-        ldirs = [t[2:] for t in tokens if t.startswith("-L") and len(t) > 2]
-        dirs = [os.path.normpath(os.path.join(target_dir, d)) for d in ldirs] + search_dirs(tokens[0])
-        for t in tokens[1:]:
-            if t.startswith("-l") and len(t) > 2:
-                found = resolve_lib(t[2:], dirs)
-                if found is None:
-                    problems.append(f"{target}: {t}: cannot find it (no installed package has it)")
-                elif not ours(found, build):
-                    uses.setdefault(os.path.normpath(found), set()).add(f"{target}: {t}")
-            elif os.path.isabs(t) and re.search(r"\.(a|so)(\.[0-9.]+)?$", t) and not ours(t, build):
-                uses.setdefault(os.path.normpath(t), set()).add(f"{target}: {t}")
-        binary = os.path.join(target_dir, output) if output else None
-        if binary and os.path.isfile(binary):
+        if "-o" not in tokens:
+            continue  # ar/ranlib: a static library of ours, nothing linked
+        build = next(b for b in builds if txt.startswith(b + os.sep))
+        cwd = os.path.dirname(os.path.dirname(os.path.dirname(txt)))
+        output = tokens[tokens.index("-o") + 1]
+        target = os.path.relpath(os.path.join(cwd, output), os.path.dirname(build))
+        largs = linker_args(tokens, cwd, placeholder)
+        if largs is None:
+            problems.append(f"{target}: {tokens[0]} -### shows no linker command")
+            continue
+        libs, files = link_inputs(largs, cwd)
+        for flag, found in libs:
+            if found is None:
+                problems.append(f"{target}: {flag}: cannot find it (no installed package has it)")
+            elif not ours(found, builds_and_scratch):
+                uses.setdefault(os.path.normpath(found), set()).add(f"{target}: {flag}")
+        for path in files:
+            if not ours(path, builds_and_scratch):
+                uses.setdefault(os.path.normpath(path), set()).add(f"{target}: {path}")
+        binary = os.path.join(cwd, output)
+        if os.path.isfile(binary):
             proc = run(["ldd", binary])
             for line in proc.stdout.splitlines():
                 m = re.match(r"\s*(\S+) => (\S+)", line)
                 if m and m.group(2) == "not":
                     problems.append(f"{target}: needs {m.group(1)}: not installed")
-                elif m and not ours(m.group(2), build):
+                elif m and not ours(m.group(2), builds):
                     uses.setdefault(m.group(2), set()).add(f"{target}: needs {m.group(1)}")
 
+    shutil.rmtree(scratch)
     roots = package_list(args.packages)
     deps, provides = installed_packages()
     for p in roots:

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The link-dependency checker: a library whose -dev package `make deps` does not install fails
-# (the -lunbound of issue 14), libraries reached through the packages' dependencies pass, and the
-# real build tree is clean.
+# (the -lunbound of issue 14), libraries reached through the packages' dependencies pass, what the
+# compiler driver adds by itself counts, and the real build trees are clean.
+# Usage: check_link_deps_test.sh CHECKER BUILD_DIR [OTHER_BUILD_DIR...]  (others: when they exist)
 set -u
-checker=${1:?usage: check_link_deps_test.sh CHECKER BUILD_DIR}
-build=${2:?}
+checker=${1:?usage: check_link_deps_test.sh CHECKER BUILD_DIR [OTHER_BUILD_DIR...]}
+builds=("${2:?}")
+for b in "${@:3}"; do
+  [ -f "$b/CMakeCache.txt" ] && builds+=("$b")
+done
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/assert.sh
 . "$here/../lib/assert.sh"
@@ -13,7 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # A fake build tree: one target whose CMake link line we write.
 mkdir -p "$tmp/b/CMakeFiles/t.dir"
-link() { echo "/usr/bin/c++ -O2 CMakeFiles/t.dir/t.cc.o -o t $*" >"$tmp/b/CMakeFiles/t.dir/link.txt"; }
+cxx=/usr/bin/c++
+link() { echo "$cxx -O2 CMakeFiles/t.dir/t.cc.o -o t $*" >"$tmp/b/CMakeFiles/t.dir/link.txt"; }
 "$here/../../src/tools/install-deps.sh" --list >"$tmp/all"
 
 link -lssl -lcrypto -lm -lpthread
@@ -30,7 +35,7 @@ link -lssl
 check_status "-lssl is not a dependency of build-essential" 1 "$checker" "$tmp/b" --packages "$tmp/toolchain"
 check_output "the violation names the owning package" "from libssl-dev" \
   "$checker" "$tmp/b" --packages "$tmp/toolchain"
-echo libdpdk-dev >"$tmp/dpdk"
+printf 'build-essential\nlibdpdk-dev\n' >"$tmp/dpdk"
 check_status "a dependency of a listed package counts (libdpdk-dev -> libssl-dev)" 0 \
   "$checker" "$tmp/b" --packages "$tmp/dpdk"
 
@@ -41,5 +46,14 @@ check_output "a library nobody installs fails" "-lvlcp_no_such_library: cannot f
 link "$tmp/b/libours.a" -lssl
 check_status "libraries built in the tree are ours" 0 "$checker" "$tmp/b" --packages "$tmp/all"
 
-check_status "the real build tree links only what make deps installs" 0 "$checker" "$build"
+# What the driver links by itself: clang's libFuzzer runtime comes from libclang-rt-14-dev.
+cxx=$(command -v clang++)
+link -fsanitize=fuzzer
+check_status "the libFuzzer runtime is in the list (libclang-rt-14-dev)" 0 \
+  "$checker" "$tmp/b" --packages "$tmp/all"
+check_output "an implicit runtime library is checked too" "from libclang-rt-14-dev" \
+  "$checker" "$tmp/b" --packages "$tmp/toolchain"
+
+check_status "the real build trees link only what make deps installs (${builds[*]})" 0 \
+  "$checker" "${builds[@]}"
 finish
