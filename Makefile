@@ -113,9 +113,9 @@ format-check:
 check-layers:
 	@src/tools/check-layers.sh src
 
-# Also a unit test (link_deps); this target checks the build tree of BUILD_DIR after building it.
+# Also a unit test (link_deps): BUILD_DIR's tree after building it, and the libFuzzer tree if built.
 check-link-deps: build
-	@tests/tools/check-link-deps.py $(BUILD_DIR)
+	@tests/tools/check-link-deps.py $(BUILD_DIR) $(wildcard $(FUZZ_DIR))
 
 # The README's commands on a minimal bookworm root built from Debian's packages (mmdebstrap), on
 # the committed HEAD; needs root and network access to deb.debian.org. See src/tools/fresh-check.sh.
