@@ -2,10 +2,12 @@
 // parser for JSON/Python literals. Errors carry "source:line: message".
 #include "base/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -503,8 +505,14 @@ Result<Config> Config::parse(std::string_view text, std::string source) {
       return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(p.error_line()) + ": " + key +
                                                     ": " + v.error().message());
     }
-    config.entries_[key] = Entry{std::move(*v), source + ":" + std::to_string(lineno)};
+    std::string origin = source + ":" + std::to_string(lineno);
+    if (auto it = config.entries_.find(key); it != config.entries_.end()) {
+      return make_error(Errc::kInvalidArgument,
+                        origin + ": " + key + ": given twice (first at " + it->second.origin + ")");
+    }
+    config.entries_[key] = Entry{std::move(*v), std::move(origin)};
   }
+  config.files_ = 1;
   return config;
 }
 
@@ -517,6 +525,111 @@ Result<Config> Config::load_file(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) return make_error(Errc::kIo, "error reading config file '" + path + "'");
   return parse(ss.str(), path);
+}
+
+Result<Config> Config::load(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return load_file(path);
+  std::vector<std::string> files;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name.front() == '.' || it->path().extension() != ".conf") continue;
+    if (!it->is_directory(ec)) files.push_back(it->path().string());
+  }
+  if (ec) return make_error(Errc::kIo, "cannot read config directory '" + path + "': " + ec.message());
+  if (files.empty())
+    return make_error(Errc::kNotFound, path + ": no configuration files (*.conf) in this directory");
+  std::sort(files.begin(), files.end());
+  Config all;
+  all.source_ = path;
+  for (const auto& file : files) {
+    VLCP_ASSIGN_OR_RETURN(Config one, load_file(file));
+    VLCP_RETURN_IF_ERROR(all.merge(std::move(one)));
+  }
+  return all;
+}
+
+Status Config::merge(Config other) {
+  for (auto& [key, entry] : other.entries_) {
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      return make_error(Errc::kInvalidArgument,
+                        entry.origin + ": " + key + ": given twice (first at " + it->second.origin + ")");
+    }
+  }
+  entries_.merge(other.entries_);
+  files_ += other.files_;
+  return Status();
+}
+
+Status Config::error_at(std::string_view key, std::string_view what) const {
+  return make_error(Errc::kInvalidArgument, where(key) + ": " + std::string(key) + ": " + std::string(what));
+}
+
+std::string_view Config::section_of(std::string_view key) {
+  size_t dot = key.find('.');
+  if (dot == std::string_view::npos) return key;
+  std::string_view first = key.substr(0, dot);
+  if (first == "module" || first == "protocol") {
+    size_t second = key.find('.', dot + 1);
+    return second == std::string_view::npos ? key : key.substr(0, second);
+  }
+  return first;
+}
+
+namespace {
+// Levenshtein distance, for "did you mean": keys are short.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+Status Config::check_known_keys(const std::set<std::string, std::less<>>& declared, bool allow_unknown,
+                                std::vector<std::string>* warnings) const {
+  std::set<std::string_view> sections;
+  for (const auto& key : declared) sections.insert(section_of(key));
+  std::string errors;
+  for (const auto& [key, entry] : entries_) {
+    if (declared.count(key)) continue;
+    std::string_view section = section_of(key);
+    std::string problem = entry.origin + ": ";
+    if (sections.count(section)) {
+      problem += "unknown key '" + key + "'";
+      std::string best;
+      size_t best_distance = 3;  // suggest only near misses
+      for (auto it = declared.lower_bound(section); it != declared.end() && section_of(*it) == section;
+           ++it) {
+        size_t d = edit_distance(key, *it);
+        if (d < best_distance) best_distance = d, best = *it;
+      }
+      if (!best.empty()) problem += " (did you mean '" + best + "'?)";
+    } else {
+      problem += "unknown key '" + key + "'";
+      size_t dot = section.find('.');
+      problem += dot == std::string_view::npos ? " (no '" + std::string(section) + ".*' keys are read)"
+                                               : " (there is no " + std::string(section.substr(0, dot)) +
+                                                     " '" + std::string(section.substr(dot + 1)) + "')";
+    }
+    if (allow_unknown) {
+      if (warnings) warnings->push_back(std::move(problem));
+    } else {
+      if (!errors.empty()) errors += '\n';
+      errors += problem;
+    }
+  }
+  if (!errors.empty()) return make_error(Errc::kInvalidArgument, std::move(errors));
+  return Status();
 }
 
 const Config::Json* Config::find(std::string_view key) const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -30,9 +31,18 @@ class Config {
  public:
   using Json = nlohmann::json;
 
-  // Parses text; `source` names it in error messages (usually the file path).
+  // Parses text; `source` names it in error messages (usually the file path). A key given twice
+  // is an error naming both lines.
   static Result<Config> parse(std::string_view text, std::string source = "<config>");
   static Result<Config> load_file(const std::string& path);
+  // A file, or a directory: every "*.conf" in it (hidden files aside), in name order, as one
+  // configuration. A key given in two of them is an error naming both; a directory with none is
+  // an error (an empty directory is a mistake, not a configuration of defaults).
+  static Result<Config> load(const std::string& path);
+  // Adds `other`'s keys; a key both hold is an error naming both places.
+  Status merge(Config other);
+  // How many files were read into this configuration (load() of a directory: several).
+  size_t files() const { return files_; }
 
   // Parses one literal on its own (the same grammar as a value in the file).
   static Result<Json> parse_literal(std::string_view text);
@@ -41,6 +51,21 @@ class Config {
   const Json* find(std::string_view key) const;
   // "file:line" of a key, or the source name when the key is absent.
   std::string where(std::string_view key) const;
+  // An error about a key's value, placed at the key: "file:line: key: what" (the source name in
+  // place of file:line when the key is absent, i.e. its default was used). Settings checks report
+  // through this so every message carries the line of the key it is about.
+  Status error_at(std::string_view key, std::string_view what) const;
+
+  // Checks every key against the declared ones. A key is in a section: "module.<name>" or
+  // "protocol.<name>" for those prefixes, else its first component ("server"). A key not
+  // declared in a section that declares keys is an unknown key (with the declared key it is
+  // likely a typo of); one in a section that declares none, an unknown module or section. Every
+  // such key is reported with its file:line, all in one error (one per line) — or, with
+  // `allow_unknown`, as `warnings` and no error (a file shared with newer versions).
+  Status check_known_keys(const std::set<std::string, std::less<>>& declared, bool allow_unknown,
+                          std::vector<std::string>* warnings) const;
+  // The section of a key, as check_known_keys() uses it.
+  static std::string_view section_of(std::string_view key);
   const std::string& source() const { return source_; }
 
   // Every key, sorted; and those under "prefix." (prefix without its trailing dot).
@@ -58,7 +83,8 @@ class Config {
   template <typename T>
   Result<T> module_get(std::string_view module, std::string_view key, T fallback) const;
 
-  // Sets a value as if it were read from the file (command-line overrides, tests).
+  // Sets a value as if it were read from the file (command-line overrides, tests); it replaces
+  // any value the key had.
   void set(std::string key, Json value, std::string origin = "<override>");
 
  private:
@@ -72,6 +98,7 @@ class Config {
   Result<T> convert(std::string_view key, const Json& value) const;
 
   std::string source_;
+  size_t files_ = 0;
   std::map<std::string, Entry, std::less<>> entries_;
 };
 

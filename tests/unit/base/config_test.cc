@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace vlcp {
 namespace {
@@ -129,13 +131,26 @@ TEST(Config, SyntaxErrorsNameTheLine) {
   }
 }
 
-TEST(Config, LaterKeysOverrideEarlierAndSetOverrides) {
-  auto c = Config::parse("a.b = 1\na.b = 2\n");
+TEST(Config, KeyGivenTwiceIsAnErrorNamingBothLines) {
+  auto c = Config::parse("a.b = 1\n# a comment\na.b = 2\n", "t.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(), "t.conf:3: a.b: given twice (first at t.conf:1)");
+}
+
+TEST(Config, SetOverrides) {
+  auto c = Config::parse("a.b = 1\n");
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(*c->get<int>("a.b"), 2);
   c->set("a.b", 3);
   EXPECT_EQ(*c->get<int>("a.b"), 3);
   EXPECT_EQ(c->where("a.b"), "<override>");
+}
+
+TEST(Config, ErrorAtPlacesTheKeysLine) {
+  auto c = Config::parse("# first\nx.y = 0\n", "t.conf");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->error_at("x.y", "must be positive").message(), "t.conf:2: x.y: must be positive");
+  // An absent key (its default was used): the source, without a line.
+  EXPECT_EQ(c->error_at("x.z", "bad default").message(), "t.conf: x.z: bad default");
 }
 
 TEST(Config, LoadFileReportsMissingFile) {
@@ -147,7 +162,100 @@ TEST(Config, LoadFileReportsMissingFile) {
   auto ok = Config::load_file(path);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->where("server.loglevel"), path + ":1");
+  EXPECT_EQ(ok->files(), 1u);
   std::remove(path.c_str());
+}
+
+// A scratch directory removed at the end of the test.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = ::testing::TempDir() + "config_test_dir_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name) << text;
+  }
+};
+
+TEST(Config, LoadDirectoryReadsEveryConfFileInNameOrder) {
+  TempDir d;
+  d.write("20-of.conf", "protocol.openflow.keepalivetime = 5\n");
+  d.write("10-base.conf", "# base\nserver.loglevel = 'debug'\n");
+  d.write("README", "not = a config\n");               // not *.conf: ignored
+  d.write(".hidden.conf", "server.loglevel = 'x'\n");  // hidden: ignored (editor swap files and the like)
+  auto c = Config::load(d.path);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->keys().size(), 2u);
+  EXPECT_EQ(c->files(), 2u);
+  EXPECT_EQ(c->where("server.loglevel"), d.path + "/10-base.conf:2");
+  EXPECT_EQ(c->where("protocol.openflow.keepalivetime"), d.path + "/20-of.conf:1");
+  // A plain file goes through load() too.
+  auto one = Config::load(d.path + "/20-of.conf");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->files(), 1u);
+}
+
+TEST(Config, LoadDirectoryKeyInTwoFilesIsAnError) {
+  TempDir d;
+  d.write("a.conf", "server.loglevel = 'debug'\n");
+  d.write("b.conf", "\nserver.loglevel = 'info'\n");
+  auto c = Config::load(d.path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(),
+            d.path + "/b.conf:2: server.loglevel: given twice (first at " + d.path + "/a.conf:1)");
+}
+
+TEST(Config, LoadDirectoryWithoutConfigFilesIsAnError) {
+  TempDir d;
+  d.write("notes.txt", "server.loglevel = 'debug'\n");
+  auto c = Config::load(d.path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message().rfind(d.path + ": no configuration files", 0), 0u) << c.error().message();
+  // A file in it with an error: the error names that file and line.
+  d.write("x.conf", "server.loglevel = [\n");
+  auto bad = Config::load(d.path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message().rfind(d.path + "/x.conf:1: server.loglevel:", 0), 0u)
+      << bad.error().message();
+}
+
+TEST(Config, SectionOfKey) {
+  EXPECT_EQ(Config::section_of("module.httpserver.url"), "module.httpserver");
+  EXPECT_EQ(Config::section_of("protocol.openflow.hellotimeout"), "protocol.openflow");
+  EXPECT_EQ(Config::section_of("server.loglevel"), "server");
+  EXPECT_EQ(Config::section_of("module.frobnicator"), "module.frobnicator");
+}
+
+const std::set<std::string, std::less<>> kDeclared = {"module.httpserver.url", "module.httpserver.token",
+                                                      "server.loglevel"};
+
+TEST(Config, UnknownKeysAreErrorsWithTheirLines) {
+  auto c = Config::parse(
+      "module.httpserver.url = 'x'\nmodule.httpserver.urll = 'x'\nmodule.frobnicator.x = 1\nserver.logleve = "
+      "'info'\n"
+      "frob.x = 1\nmodule.httpserver.zzzzzzzz = 1\n",
+      "k.conf");
+  ASSERT_TRUE(c.ok());
+  std::vector<std::string> warnings;
+  Status s = c->check_known_keys(kDeclared, false, &warnings);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(warnings.empty());
+  // Every unknown key, one per line, in key order, each at its file:line.
+  EXPECT_EQ(s.message(),
+            "k.conf:5: unknown key 'frob.x' (no 'frob.*' keys are read)\n"
+            "k.conf:3: unknown key 'module.frobnicator.x' (there is no module 'frobnicator')\n"
+            "k.conf:2: unknown key 'module.httpserver.urll' (did you mean 'module.httpserver.url'?)\n"
+            "k.conf:6: unknown key 'module.httpserver.zzzzzzzz'\n"
+            "k.conf:4: unknown key 'server.logleve' (did you mean 'server.loglevel'?)");
+  // Opted out: the same findings, as warnings.
+  EXPECT_TRUE(c->check_known_keys(kDeclared, true, &warnings).ok());
+  EXPECT_EQ(warnings.size(), 5u);
+  auto good = Config::parse("module.httpserver.url = 'x'\nserver.loglevel = 'info'\n");
+  EXPECT_TRUE(good->check_known_keys(kDeclared, false, nullptr).ok());
 }
 
 }  // namespace
