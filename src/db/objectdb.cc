@@ -378,7 +378,7 @@ void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
 // ---- watches and the mirror ------------------------------------------------------------------
 
 WatchId ObjectDb::open_watch(std::function<void(const KeyUpdate&)> on_update) {
-  watches_[++next_watch_] = Watch{std::move(on_update), {}, {}};
+  watches_[++next_watch_] = Watch{std::move(on_update), {}, {}, {}};
   return next_watch_;
 }
 
@@ -391,6 +391,7 @@ void ObjectDb::add_watched(WatchId id, const std::string& key, const Record* kno
   auto w = watches_.find(id);
   if (w == watches_.end()) return;
   w->second.keys.insert(key);
+  w->second.by_prefix.erase(key);  // watched by name now: kept when deleted
   watchers_[key].insert(id);
   auto m = mirror_.find(key);
   if (m == mirror_.end()) {
@@ -408,6 +409,7 @@ void ObjectDb::unwatch_keys(WatchId id, const std::vector<std::string>& keys) {
   if (w == watches_.end()) return;
   for (const auto& k : keys) {
     w->second.keys.erase(k);
+    w->second.by_prefix.erase(k);
     auto it = watchers_.find(k);
     if (it == watchers_.end()) continue;
     it->second.erase(id);
@@ -438,14 +440,15 @@ void ObjectDb::list_prefix(WatchId id, const std::string& prefix) {
     }
     for (const auto& k : *keys) {
       if (w->second.keys.count(k)) continue;
-      w->second.keys.insert(k);
-      watchers_[k].insert(id);
+      add_prefixed(id, k);
       auto m = mirror_.find(k);
       if (m == mirror_.end()) {
         pending_.insert(k);  // read, and reported as it is
       } else {
         ++stats_.notifications;  // others watch it already: this watch starts from the mirror
-        w->second.on_update(KeyUpdate{k, m->second, KeyUpdate::kUpdated});
+        Record now = m->second;
+        w->second.on_update(KeyUpdate{k, now, KeyUpdate::kUpdated});
+        if (!now.exists()) forget_deleted(k);  // (deleted since the listing)
         w = watches_.find(id);
         if (w == watches_.end()) return;
       }
@@ -465,6 +468,31 @@ std::vector<WatchId> ObjectDb::prefix_watches_missing(const std::string& key) co
       if (it == watchers_.end() || !it->second.count(id)) out.push_back(id);
   }
   return out;
+}
+
+void ObjectDb::add_prefixed(WatchId id, const std::string& key) {
+  Watch& w = watches_[id];
+  w.keys.insert(key);
+  w.by_prefix.insert(key);
+  watchers_[key].insert(id);
+}
+
+void ObjectDb::forget_deleted(const std::string& key) {
+  auto it = watchers_.find(key);
+  if (it == watchers_.end()) return;
+  for (auto id = it->second.begin(); id != it->second.end();) {
+    auto w = watches_.find(*id);
+    if (w != watches_.end() && w->second.by_prefix.erase(key)) {
+      w->second.keys.erase(key);
+      id = it->second.erase(id);
+    } else {
+      ++id;
+    }
+  }
+  if (it->second.empty()) {
+    watchers_.erase(it);
+    mirror_.erase(key);
+  }
 }
 
 void ObjectDb::close_watch(WatchId id) {
@@ -495,17 +523,32 @@ void ObjectDb::on_change(const Change& change) {
       for (WatchId id : ids) list_prefix(id, prefix);
   } else {
     for (const auto& k : change.keys) {
-      for (WatchId id : prefix_watches_missing(k)) {  // a new key under a watched prefix
-        watches_[id].keys.insert(k);
-        watchers_[k].insert(id);
-        if (!mirror_.count(k) || !change.records.count(k)) pending_.insert(k);
-      }
+      std::vector<WatchId> added = prefix_watches_missing(k);  // a new key under a watched prefix
+      for (WatchId id : added) add_prefixed(id, k);
       if (!watchers_.count(k)) continue;
       auto rec = change.records.find(k);
       auto m = mirror_.find(k);
-      if (rec == change.records.end() || m == mirror_.end()) {
-        pending_.insert(k);  // read it: the feed did not carry it, or the watch starts
-      } else if (rec->second.version > m->second.version) {  // a read in flight cannot undo it
+      if (m != mirror_.end() && !added.empty() &&
+          (rec == change.records.end() || rec->second.version <= m->second.version)) {
+        // Another watch mirrors the key already, at this version (this node's own commit
+        // updated it before the feed brought it): the prefix watch starts from the mirror, or
+        // it would never hear of the key.
+        Record now = m->second;
+        for (WatchId id : added) {
+          auto w = watches_.find(id);
+          if (w == watches_.end() || !w->second.keys.count(k)) continue;
+          ++stats_.notifications;
+          w->second.on_update(KeyUpdate{k, now, KeyUpdate::kUpdated});
+        }
+        if (!now.exists()) forget_deleted(k);
+        m = mirror_.find(k);
+        if (m == mirror_.end() && !watchers_.count(k)) continue;
+      }
+      if (rec == change.records.end()) {
+        pending_.insert(k);  // read it: the feed did not carry it
+      } else if (m == mirror_.end() || rec->second.version > m->second.version) {
+        // The feed carries the record, in commit order: a new key starts from it (no read that
+        // a later change could overtake), a known one moves on (a read in flight cannot undo it).
         mirror_update(k, rec->second, KeyUpdate::kUpdated);
       }
     }
@@ -545,6 +588,9 @@ void ObjectDb::refresh() {
           mirror_[k] = rec;  // the state the watch starts from
           continue;
         }
+        // Dropped (deleted) and found again while this read was in flight: the read queued
+        // since then reports it, this one may predate the deletion.
+        if (pending_.count(k)) continue;
         mirror_update(k, rec, restore ? KeyUpdate::kRestored : KeyUpdate::kUpdated);
       } else if (restore && keys->count(k)) {
         mirror_update(k, rec, KeyUpdate::kRestored);
@@ -568,6 +614,7 @@ void ObjectDb::mirror_update(const std::string& key, const Record& record, KeyUp
     ++stats_.notifications;
     w->second.on_update(u);
   }
+  if (!record.exists()) forget_deleted(key);
 }
 
 }  // namespace vlcp::db

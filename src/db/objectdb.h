@@ -140,10 +140,14 @@ class ObjectDb {
   // once with its current record, then every change, and a key that appears is reported when it
   // does. After a lost change feed the prefix is listed again (so keys created meanwhile are
   // found). An app's view of a class of objects (its ports, its networks) without set objects.
+  // A key the watch holds only through its prefix is dropped once reported deleted (the mirror
+  // stays the size of what exists); if it comes back, it is a new key again.
   void watch_prefix(WatchId id, const std::string& prefix);
   void close_watch(WatchId id);
   // This node's copy of a watched key.
   const Record* mirrored(const std::string& key) const;
+  // How many keys this node mirrors (every watched key, existing or not).
+  size_t mirror_size() const { return mirror_.size(); }
 
   const ObjectDbStats& stats() const { return stats_; }
   Store& store() { return store_; }
@@ -162,6 +166,7 @@ class ObjectDb {
     std::function<void(const KeyUpdate&)> on_update;
     std::set<std::string> keys;
     std::set<std::string> prefixes;
+    std::set<std::string> by_prefix;  // keys it holds only through a prefix (dropped when deleted)
   };
   void attempt(std::shared_ptr<Txn> txn);
   void on_change(const Change& change);
@@ -171,6 +176,11 @@ class ObjectDb {
   void list_prefix(WatchId id, const std::string& prefix);
   // The prefix watches a key falls under that do not watch it yet.
   std::vector<WatchId> prefix_watches_missing(const std::string& key) const;
+  // A key found under watch `id`'s prefix: it joins the watch (as held by the prefix only).
+  void add_prefixed(WatchId id, const std::string& key);
+  // A deleted key: the watches that hold it only by prefix let it go (and the mirror, if none
+  // is left).
+  void forget_deleted(const std::string& key);
 
   io::ControlLoop& loop_;
   Store& store_;

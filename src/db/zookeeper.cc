@@ -824,17 +824,28 @@ void ZkStore::wait_log(Session* s) {
                         ZkCallbacks::log_watcher, s, Call::on_stat, x));
 }
 
-// The epoch moved on. Commits check the epoch, so none lands in the old one after the move;
-// what was created before it has been read (the last probe missed after the move was seen).
+// The epoch moved on. Commits check the epoch, so none lands in the old one after the move
+// (latest_epoch_ was read before the probe that missed). That miss means "never created" only
+// if the old epoch was not trimmed meanwhile (trimming starts when the epoch after the next one
+// begins, and deletes entries in any order): so check the entry once more, then read the epoch
+// again (ZooKeeper answers one session in order): still at most one ahead, nothing was trimmed
+// before the check; further ahead, entries may have gone unseen and the feed resyncs.
 void ZkStore::move_epoch(Session* s) {
-  int64_t epoch = latest_epoch_;
   scanning_ = true;
-  Call* last = new_call([this, s, epoch](Call& c) {
+  auto last_rc = std::make_shared<int>(ZSYSTEMERROR);  // (not answered yet)
+  Call* last = new_call([last_rc](Call& c) { *last_rc = c.rc; });
+  issue(last, zoo_aexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(), 0, Call::on_stat,
+                          last));
+  Call* now = new_call([this, s, last_rc](Call& c) {
     if (s != session_.get()) return;
     scanning_ = false;
-    if (c.rc == ZOK) return scan_log();
+    if (*last_rc == ZOK) return scan_log();
+    if (*last_rc != ZNONODE || c.rc != ZOK) return;  // connection trouble: the reconnect resyncs
+    int64_t epoch = std::strtoll(c.data.c_str(), nullptr, 10);
+    latest_epoch_ = std::max(latest_epoch_, epoch);
+    if (epoch <= feed_epoch_) return scan_log();
     if (epoch > feed_epoch_ + 1) {
-      // Epochs were trimmed past us: what we missed is unknown.
+      // The old epoch may have been trimmed under us: what we missed is unknown.
       scanning_ = true;
       Call* list = new_call([this, s, epoch](Call& l) {
         if (s != session_.get()) return;
@@ -855,8 +866,7 @@ void ZkStore::move_epoch(Session* s) {
     feed_seq_ = 0;
     scan_log();
   });
-  issue(last, zoo_aexists(s->zh, (log_dir(feed_epoch_) + "/" + log_name(feed_seq_)).c_str(), 0, Call::on_stat,
-                          last));
+  issue(now, zoo_aget(s->zh, (options_.root + "/logepoch").c_str(), 0, Call::on_data, now));
 }
 
 // An epoch is full: the next one starts (whoever gets there first), and the one before the
