@@ -29,11 +29,11 @@ constexpr InstructionInfo kInstructions[] = {
 };
 
 // A field named by an NX action: known (else BAD_SET_TYPE), unmasked, and bits
-// [ofs, ofs + n_bits) inside it (else BAD_ARGUMENT).
+// [ofs, ofs + n_bits) inside its significant bits (else BAD_SET_LEN, as OVS's mf_check__).
 std::optional<OfpError> check_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits) {
   const FieldInfo* f = find_action_field(header);
   if (!f) return kBadAction_BAD_SET_TYPE;
-  if (n_bits == 0 || ofs + n_bits > f->bytes * 8) return kBadAction_BAD_ARGUMENT;
+  if (n_bits == 0 || ofs + n_bits > f->bits) return kBadAction_BAD_SET_LEN;
   return std::nullopt;
 }
 
@@ -65,6 +65,20 @@ std::optional<OfpError> validate_nat(ByteSpan a) {
 bool is_ct_field(uint32_t header) {
   const FieldInfo* f = find_field(oxm_class(header), oxm_number(header));
   return f && (f->field == Field::kCtMark || f->field == Field::kCtLabel);
+}
+
+// The header of the field an action writes (set_field, reg_load, reg_move), else 0.
+uint32_t written_field(const ActionInfo& info, ByteSpan a) {
+  switch (info.type) {
+    case ActionType::kSetField:
+      return load_be32(a.data() + 4);
+    case ActionType::kNxRegLoad:
+      return load_be32(a.data() + 12);
+    case ActionType::kNxRegMove:
+      return load_be32(a.data() + 20);
+    default:
+      return 0;
+  }
 }
 
 std::optional<OfpError> validate_ct(ByteSpan a) {
@@ -127,9 +141,9 @@ std::optional<OfpError> validate_learn(ByteSpan a) {
 }
 
 std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer outer) {
-  // Inside ct, only set_field of ct_mark/ct_label and nat are allowed (and only there).
-  if (outer == Outer::kCt && info.type != ActionType::kNxNat &&
-      !(info.type == ActionType::kSetField && is_ct_field(load_be32(a.data() + 4))))
+  // Inside ct, only writes of ct_mark/ct_label (set_field, reg_load, reg_move) and nat are
+  // allowed; those writes only there (OVS's ofpacts_verify_nested).
+  if (outer == Outer::kCt && info.type != ActionType::kNxNat && !is_ct_field(written_field(info, a)))
     return kBadAction_BAD_ARGUMENT;
   const uint8_t* p = a.data();
   switch (info.type) {
@@ -150,17 +164,22 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
     case ActionType::kSetField: {
       if (a.size() < 8) return kBadAction_BAD_SET_LEN;
       uint32_t h = load_be32(p + 4);
-      const FieldInfo* f = find_field(oxm_class(h), oxm_number(h));
+      // An experimenter OXM (ONF's tcp_flags, actset_output) carries its id before the value.
+      const bool exp = oxm_class(h) == kOxmClassExperimenter;
+      const FieldInfo* f = !exp             ? find_field(oxm_class(h), oxm_number(h))
+                           : a.size() >= 12 ? find_experimenter_field(load_be32(p + 8), oxm_number(h))
+                                            : nullptr;
       if (!f) return kBadAction_BAD_SET_TYPE;
-      if (oxm_masked(h)) return kBadAction_BAD_SET_ARGUMENT;
-      if (oxm_length(h) != f->bytes || a.size() != (8u + f->bytes + 7u) / 8 * 8)
-        return kBadAction_BAD_SET_LEN;
-      if (!all_zero(a.subspan(8 + f->bytes))) return kBadAction_BAD_SET_ARGUMENT;
+      if (oxm_masked(h)) return kBadAction_BAD_SET_ARGUMENT;  // OVS: BAD_SET_MASK, which 1.3 lacks
+      const unsigned len = f->bytes + (exp ? 4u : 0u);
+      if (oxm_length(h) != len || a.size() != (8u + len + 7u) / 8 * 8) return kBadAction_BAD_SET_LEN;
+      if (!all_zero(a.subspan(8 + len))) return kBadAction_BAD_SET_ARGUMENT;
       if (outer != Outer::kCt && is_ct_field(h)) return kBadAction_BAD_SET_ARGUMENT;  // only inside ct
       // OpenFlow forbids setting in_port; read-only fields and impossible values are refused;
       // a VLAN ID set must say OFPVID_PRESENT.
-      if (f->field == Field::kInPort || !field_writable(f->field) || !field_value_valid(f->field, p + 8) ||
-          (f->field == Field::kVlanVid && !(load_be16(p + 8) & 0x1000)))
+      const uint8_t* value = p + 8 + (exp ? 4 : 0);
+      if (f->field == Field::kInPort || !field_writable(f->field) || !field_value_valid(f->field, value) ||
+          (f->field == Field::kVlanVid && !(load_be16(value) & 0x1000)))
         return kBadAction_BAD_SET_ARGUMENT;
       return std::nullopt;
     }
@@ -171,6 +190,7 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
       uint16_t n_bits = load_be16(p + 10), src_ofs = load_be16(p + 12), dst_ofs = load_be16(p + 14);
       if (auto err = check_subfield(load_be32(p + 16), src_ofs, n_bits)) return err;
       if (auto err = check_dst_subfield(load_be32(p + 20), dst_ofs, n_bits)) return err;
+      if (outer != Outer::kCt && is_ct_field(load_be32(p + 20))) return kBadAction_BAD_SET_ARGUMENT;
       return std::nullopt;
     }
     case ActionType::kNxRegLoad: {
@@ -179,6 +199,7 @@ std::optional<OfpError> validate_one(const ActionInfo& info, ByteSpan a, Outer o
       if (auto err = check_dst_subfield(load_be32(p + 12), ofs, n_bits)) return err;
       uint64_t value = load_be64(p + 16);
       if (n_bits < 64 && (value >> n_bits) != 0) return kBadAction_BAD_ARGUMENT;
+      if (outer != Outer::kCt && is_ct_field(load_be32(p + 12))) return kBadAction_BAD_SET_ARGUMENT;
       return std::nullopt;
     }
     case ActionType::kNxOutputReg: {
@@ -593,8 +614,19 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
         break;
       case ActionType::kSetField:
         if (!field_ok(facts, load_be32(p + 4), true)) error = kBadAction_MATCH_INCONSISTENT;
+        // Setting the whole NXM TCI says whether a VLAN header is there from now on.
+        if (find_action_field(load_be32(p + 4)) == &field_info(Field::kNxmVlanTci))
+          facts.vlan_present = (load_be16(p + 8) & 0x1000) != 0;
         break;
-      case ActionType::kNxRegLoad:
+      case ActionType::kNxRegLoad: {
+        // OVS turns a reg_load into a masked set_field and checks it as one.
+        if (!field_ok(facts, load_be32(p + 12), true)) error = kBadAction_MATCH_INCONSISTENT;
+        if (find_action_field(load_be32(p + 12)) == &field_info(Field::kNxmVlanTci)) {
+          uint16_t ofs = load_be16(p + 10) >> 6;
+          facts.vlan_present = ofs <= 12 && ((load_be64(p + 16) << ofs) & 0x1000) != 0;
+        }
+        break;
+      }
       case ActionType::kNxOutputReg:
         if (!field_ok(facts, load_be32(p + 12))) error = kBadAction_MATCH_INCONSISTENT;
         break;

@@ -180,9 +180,9 @@ bool decode_nat(ByteSpan nat_action, NatArgs* out);
 size_t decode_learn(ByteSpan learn_action, LearnHeader* header, LearnSpec* specs, size_t max_specs);
 // Reads the Subfield an NX action names with a 32-bit NXM/OXM header and ofs/n_bits.
 Subfield make_subfield(uint32_t header, uint16_t ofs, uint16_t n_bits);
-// Width in bits of a field.
+// Width in bits of a field as NX actions address it: its significant bits (vlan_vid: 12).
 inline uint16_t field_bits(Field f) {
-  return static_cast<uint16_t>(field_info(f).bytes * 8);
+  return field_info(f).bits;
 }
 
 // An action list under construction (also holds decoded ones). Builders append in order.

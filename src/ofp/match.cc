@@ -17,6 +17,7 @@ using errors::kBadMatch_DUP_FIELD;
 constexpr uint16_t kEthIpv4 = 0x0800;
 constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint16_t kEthArp = 0x0806;
+constexpr uint16_t kEthRarp = 0x8035;
 constexpr uint16_t kVidPresent = 0x1000;
 
 uint64_t to_u64(ByteSpan b) {
@@ -40,8 +41,8 @@ bool MatchFacts::satisfied(Prereq p) const {
       return eth_type == kEthIpv4;
     case Prereq::kIpv6:
       return eth_type == kEthIpv6;
-    case Prereq::kArp:
-      return eth_type == kEthArp;
+    case Prereq::kArp:  // ARP or RARP, as OVS (MFP_ARP)
+      return eth_type == kEthArp || eth_type == kEthRarp;
     case Prereq::kTcp:
       return ip && ip_proto == 6;
     case Prereq::kUdp:
@@ -104,6 +105,7 @@ bool field_value_valid(Field f, const uint8_t* v) {
     case Field::kNxmIpTos:
       return (v[0] & 3) == 0;
     case Field::kIpEcn:
+    case Field::kNxIpEcn:
       return v[0] <= 3;
     case Field::kNxIpFrag:
       return v[0] <= 3;
@@ -111,6 +113,7 @@ bool field_value_valid(Field f, const uint8_t* v) {
     case Field::kNxmArpOp:
       return load_be16(v) <= 0xff;
     case Field::kIpv6Flabel:
+    case Field::kNxIpv6Label:
       return load_be32(v) <= 0xfffff;
     case Field::kMplsLabel:
       return load_be32(v) <= 0xfffff;

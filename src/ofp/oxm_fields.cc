@@ -18,6 +18,7 @@ bool field_writable(Field f) {
     case Field::kIpProto:
     case Field::kMplsBos:
     case Field::kNxIpFrag:
+    case Field::kTcpFlags:
     case Field::kConjId:
     case Field::kCtState:
     case Field::kCtZone:

@@ -408,6 +408,26 @@ void format_match(std::string& s, ByteSpan oxms, int priority) {
   }
   uint16_masked(s, "ct_zone", f.ct_zone.m ? Masked32{f.ct_zone.v, 0xffff} : Masked32{});
   uint32_masked(s, "ct_mark", f.ct_mark);
+  if (f.ct_label.any()) {
+    // As OVS's ds_put_hex: 0x and the bytes without leading zeros ("0x1"), "0" when all zero.
+    auto hex = [&s](const uint8_t* b) {
+      size_t i = 0;
+      while (i < 16 && !b[i]) ++i;
+      if (i == 16) {
+        s += '0';
+        return;
+      }
+      appendf(s, "0x%" PRIx8, b[i]);
+      for (++i; i < 16; ++i) appendf(s, "%02" PRIx8, b[i]);
+    };
+    s += "ct_label=";
+    hex(f.ct_label.v);
+    if (!std::all_of(std::begin(f.ct_label.m), std::end(f.ct_label.m), [](uint8_t b) { return b == 0xff; })) {
+      s += '/';
+      hex(f.ct_label.m);
+    }
+    s += ',';
+  }
 
   bool skip_type = false, skip_proto = false;
   uint32_t dl_type = f.dl_type.m ? f.dl_type.v : 0;

@@ -1,6 +1,7 @@
 /* The differential oracle over libopenvswitch: see ovs_oracle.h. */
 #include "ovs_oracle.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@
 #include "openvswitch/ofp-switch.h"
 #include "openvswitch/ofp-connection.h"
 #include "openvswitch/ofpbuf.h"
+#include "openvswitch/meta-flow.h"
+#include "nx-match.h"
 
 /* Verbosity 2: what `ovs-ofctl ofp-print` uses. */
 char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 2); }
@@ -131,4 +134,65 @@ uint8_t *ovs_oracle_encode_flow(const char *flow, int command, size_t *len, char
     memcpy(out, msg->data, msg->size);
     ofpbuf_delete(msg);
     return out;
+}
+
+static void header_name(const uint8_t *tlv, size_t len, char *out, size_t out_size) {
+    /* nx_match_to_string names an entry as "NXM_NX_ARP_SHA(...)": keep the name. */
+    char *s = nx_match_to_string(tlv, len);
+    size_t n = strcspn(s, "(");
+    if (n >= out_size) {
+        n = out_size - 1;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    free(s);
+}
+
+int ovs_oracle_fields(struct ovs_oracle_field *out, int max) {
+    static const struct {
+        uint16_t cls;
+        uint32_t experimenter;
+    } spaces[] = {{0x0000, 0}, {0x0001, 0}, {0x8000, 0}, {0x8001, 0},
+                  {0xffff, 0x00002320}, {0xffff, 0x005ad650}, {0xffff, 0x4f4e4600}};
+    int n = 0;
+    for (size_t s = 0; s < sizeof spaces / sizeof spaces[0]; s++) {
+        int exp_len = spaces[s].cls == 0xffff ? 4 : 0;
+        for (int number = 0; number < 128; number++) {
+            for (int length = 1; length + exp_len <= 255; length++) {
+                uint8_t tlv[8 + 255];
+                memset(tlv, 0, sizeof tlv);
+                uint32_t h = (uint32_t) spaces[s].cls << 16 | number << 9 | (length + exp_len);
+                ovs_be32 be = htonl(h);
+                memcpy(tlv, &be, 4);
+                if (exp_len) {
+                    be = htonl(spaces[s].experimenter);
+                    memcpy(tlv + 4, &be, 4);
+                }
+                struct ofpbuf b = ofpbuf_const_initializer(tlv, 4 + exp_len + length);
+                const struct mf_field *mf = NULL;
+                bool masked;
+                enum ofperr error = nx_pull_header(&b, NULL, &mf, &masked);
+                if (error || !mf) {
+                    continue;
+                }
+                if (n < max) {
+                    struct ovs_oracle_field *f = &out[n];
+                    memset(f, 0, sizeof *f);
+                    f->oxm_class = spaces[s].cls;
+                    f->number = number;
+                    f->length = mf->variable_len ? mf->n_bytes : length;
+                    f->experimenter = spaces[s].experimenter;
+                    snprintf(f->name, sizeof f->name, "%s", mf->name);
+                    header_name(tlv, 4 + exp_len + length, f->header_name, sizeof f->header_name);
+                    f->n_bits = mf->n_bits;
+                    f->maskable = mf->maskable != MFM_NONE;
+                    f->writable = mf->writable;
+                    f->variable_len = mf->variable_len;
+                }
+                n++;
+                break;  /* one length per header (the field's) */
+            }
+        }
+    }
+    return n;
 }

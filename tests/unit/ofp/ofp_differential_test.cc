@@ -69,6 +69,16 @@ const char* const kOvsFlows[] = {
     "tcp6,tp_src=1000,actions=drop",
     "tun_src=192.168.99.1,tun_dst=192.168.99.2,actions=output:1",
     "pkt_mark=0x5,actions=drop",
+    // Issue 14: an ARP responder. OVS writes its moves with NXM headers (NXM_NX_ARP_SHA).
+    "table=2,priority=32769,arp,reg4=0x1,arp_tpa=10.0.0.5,arp_op=1 actions=move:NXM_OF_ETH_SRC[]->"
+    "NXM_OF_ETH_DST[],set_field:02:00:00:00:00:05->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->"
+    "NXM_NX_ARP_THA[],set_field:02:00:00:00:00:05->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],"
+    "set_field:10.0.0.5->arp_spa,IN_PORT",
+    "rarp,arp_spa=10.0.0.1,actions=set_field:3->arp_op,move:NXM_NX_ARP_SHA[0..23]->NXM_NX_ARP_THA[24..47]",
+    "icmp6,icmp_type=135,nd_target=fe80::1,actions=move:NXM_NX_ND_TARGET[]->NXM_NX_IPV6_SRC[],"
+    "move:NXM_NX_IPV6_LABEL[]->NXM_NX_REG0[0..19],load:0x1->NXM_NX_IP_ECN[]",
+    "vlan_tci=0x1000/"
+    "0x1000,actions=load:0x5->OXM_OF_VLAN_VID[],move:NXM_OF_IN_PORT[0..11]->OXM_OF_VLAN_VID[]",
 };
 
 TEST(OvsDifferential, FlowsEncodedByOvsDecodePrintAndReencodeIdentically) {
@@ -89,6 +99,31 @@ TEST(OvsDifferential, FlowsEncodedByOvsDecodePrintAndReencodeIdentically) {
     encode_flow_mod(again, frame->header.xid, *fm);
     EXPECT_EQ(to_hex(again.span()), to_hex(msg));
   }
+}
+
+// The same ARP responder as a switch reports it in a flow stats reply: it decodes.
+TEST(OvsDifferential, ArpResponderReadBackFromFlowStats) {
+  const char* flow = kOvsFlows[std::size(kOvsFlows) - 4];
+  size_t len = 0;
+  char* error = nullptr;
+  std::unique_ptr<uint8_t, Freed> bytes(ovs_oracle_encode_flow(flow, 0, &len, &error));
+  std::unique_ptr<char, Freed> owned_error(error);
+  ASSERT_TRUE(bytes) << error;
+  auto frame = decode_frame(ByteSpan(bytes.get(), len));
+  ASSERT_TRUE(frame.ok());
+  auto fm = decode_flow_mod(*frame);
+  ASSERT_TRUE(fm.ok()) << error_name(fm.error());
+  FlowStats s;
+  s.table_id = fm->table_id;
+  s.priority = fm->priority;
+  s.match = fm->match;
+  s.instructions = fm->instructions;
+  InlineBuffer<512> body;
+  encode_flow_stats_entry(body, s);
+  auto stats = decode_flow_stats_reply(body.span());
+  ASSERT_TRUE(stats.ok()) << error_name(stats.error());
+  ASSERT_EQ(stats->size(), 1u);
+  EXPECT_EQ(to_hex((*stats)[0].instructions.bytes()), to_hex(fm->instructions.bytes()));
 }
 
 // Built with our encoders; OVS must accept them and print what we print.
