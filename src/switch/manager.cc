@@ -2,12 +2,14 @@
 // (see manager.h).
 #include "switch/manager.h"
 
+#include <sys/stat.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -102,7 +104,25 @@ Result<OpenflowSettings> read_openflow_settings(const Config& config) {
     if (l->kind == Listener::Kind::kSsl &&
         (keys.key.empty() || keys.certificate.empty() || keys.ca_certs.empty()))
       return bad("module.openflowserver.key", "ssl:// listeners need key, certificate and ca_certs");
+    // Whoever connects can announce any datapath id: off this host only switches with a
+    // certificate from ca_certs (ssl://) are accepted, unless the operator says otherwise.
+    if (l->kind == Listener::Kind::kTcp && !keys.allow_remote_tcp &&
+        !asio::ip::make_address(l->host).is_loopback())
+      return bad(
+          "module.openflowserver.url",
+          "'" + u + "': a plain tcp:// listener on a non-loopback address lets any host that reaches it " +
+              "act as a switch; use unix:// (OVS's controller through module.ovsdbmanager.controller) or " +
+              "ssl:// with ca_certs, or set module.openflowserver.allow_remote_tcp = True");
     s.listeners.push_back(*l);
+  }
+  {
+    const std::string& m = keys.socketmode;
+    char* end = nullptr;
+    unsigned long mode = m.empty() ? 0 : std::strtoul(m.c_str(), &end, 8);
+    if (m.empty() || *end || mode > 0777 || (mode & 0600) != 0600 || (mode & 0007))
+      return bad("module.openflowserver.socketmode",
+                 "'" + m + "': octal, owner read-write and nothing for others (0600 or 0660)");
+    s.socket_mode = static_cast<unsigned>(mode);
   }
   s.key = keys.key;
   s.certificate = keys.certificate;
@@ -130,8 +150,15 @@ Result<OpenflowSettings> read_openflow_settings(const Config& config) {
     s.session.versions |= 1u << v;
   }
   if (!s.session.versions) return bad("protocol.openflow.allowedversions", "offer at least one version");
-  if (keys.keepalivetime < 0.05 || keys.keepalivetimeout < 0.05 || keys.hellotimeout < 0.05)
-    return bad("protocol.openflow.keepalivetime", "timeouts must be at least 0.05 s");
+  for (auto [key, value] : {std::pair{"protocol.openflow.keepalivetime", keys.keepalivetime},
+                            std::pair{"protocol.openflow.keepalivetimeout", keys.keepalivetimeout},
+                            std::pair{"protocol.openflow.hellotimeout", keys.hellotimeout}})
+    if (!(value >= 0.05)) return bad(key, "timeouts must be at least 0.05 s");
+  // The handshake's PORT_DESC alone may need kMaxPortDescBytes; less would refuse real switches.
+  if (keys.maxmultipartbytes < static_cast<int64_t>(kMaxPortDescBytes))
+    return bad("protocol.openflow.maxmultipartbytes",
+               "must be at least " + std::to_string(kMaxPortDescBytes) + " (a full PORT_DESC reply)");
+  s.session.max_multipart_bytes = static_cast<size_t>(keys.maxmultipartbytes);
   s.session.probe_interval = seconds(keys.keepalivetime);
   s.session.probe_timeout = seconds(keys.keepalivetimeout);
   s.session.handshake_timeout = seconds(keys.hellotimeout);
@@ -250,10 +277,28 @@ struct SwitchManager::IoThread {
   const Clock* clock = nullptr;
   uint32_t next_worker = 0;
 
+  // Switch messages (packet-ins to control, FLOW_REMOVED, ...) waiting beyond the ring: a switch
+  // sending faster than the control thread reads is shed here, counted; events that carry
+  // state (up, down, ports, replies) always wait.
+  static constexpr size_t kMaxOverflowMessages = 256;  // of at most 64 KiB each
+  static constexpr size_t kMaxOverflowJobs = 4096;     // packet-ins for the workers, 2 KiB each
+  size_t overflow_messages = 0;
   void emit(Event e) {
     if (event_overflow.empty() && events->push(e)) return;
+    if (e.kind == Event::kMessage) {
+      if (overflow_messages >= kMaxOverflowMessages) {
+        delete e.payload;
+        dropped();
+        return;
+      }
+      ++overflow_messages;
+    }
     event_overflow.push_back(e);
     arm_retry();
+  }
+  void dropped() {
+    if (manager->counters_) manager->counters_->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+    VLCP_LOG_RL(kWarn, "switch", 6, 1) << "io" << index << ": control thread behind, switch messages shed";
   }
   void arm_retry();
   void drain_commands();
@@ -346,6 +391,10 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
         Worker* w = t_.workers[t_.next_worker++ % t_.workers.size()];
         if (t_.job_overflow.empty() && w->in[t_.index]->push(job)) return;
       }
+      if (t_.job_overflow.size() >= IoThread::kMaxOverflowJobs) {
+        t_.dropped();  // the switch sends the next packet up again
+        return;
+      }
       t_.job_overflow.push_back(job);
       t_.arm_retry();
       return;
@@ -397,7 +446,9 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
     done_ = true;
     timer_.cancel();
     stream_->close();
-    VLCP_LOG(kInfo, "switch") << "connection " << id_ << " from " << peer_ << " closed: " << reason;
+    if (auto* c = t_.manager->counters_) c->connections_closed.fetch_add(1, std::memory_order_relaxed);
+    VLCP_LOG_RL(kInfo, "switch", 60, 20)
+        << "connection " << id_ << " from " << peer_ << " closed: " << reason;
     auto* p = new BytesPayload();
     p->text = reason;
     t_.emit(Event{Event::kDown, id_, session_.datapath_id(), 0, p});
@@ -420,7 +471,10 @@ void SwitchManager::IoThread::arm_retry() {
   retry->expires_after(std::chrono::milliseconds(1));
   retry->async_wait([this](error_code ec) {
     if (ec) return;
-    while (!event_overflow.empty() && events->push(event_overflow.front())) event_overflow.pop_front();
+    while (!event_overflow.empty() && events->push(event_overflow.front())) {
+      if (event_overflow.front().kind == Event::kMessage) --overflow_messages;
+      event_overflow.pop_front();
+    }
     while (!job_overflow.empty()) {
       bool pushed = false;
       for (size_t i = 0; i < workers.size() && !pushed; ++i)
@@ -536,6 +590,8 @@ SwitchManager::~SwitchManager() {
   stop();
   for (uint64_t id : sources_) loop_.remove_source(id);
   if (retry_timer_) loop_.cancel(retry_timer_);
+  for (auto& [dpid, p] : probes_)
+    if (p.timer) loop_.cancel(p.timer);
 }
 
 Status SwitchManager::start(sched::Lcores* lcores) {
@@ -632,11 +688,21 @@ Status SwitchManager::start(sched::Lcores* lcores) {
   for (auto& l : settings_.listeners) {
     error_code ec;
     if (l.kind == Listener::Kind::kUnix) {
+      // A stale socket from an earlier run goes; anything else at the path is not ours to remove.
       std::error_code rm;
-      std::filesystem::remove(l.path, rm);  // a stale socket from an earlier run
+      auto st = std::filesystem::symlink_status(l.path, rm);
+      if (st.type() == std::filesystem::file_type::socket)
+        std::filesystem::remove(l.path, rm);
+      else if (st.type() != std::filesystem::file_type::not_found)
+        return make_error(Errc::kUnavailable,
+                          "cannot listen on " + l.text + ": the path exists and is not a socket");
       auto acc = std::make_unique<unix_stream::acceptor>(t0.ctx);
       acc->open(unix_stream(), ec);
       if (!ec) acc->bind(unix_stream::endpoint(l.path), ec);
+      // Connecting needs write permission on the socket: only root (and the group with 0660). The
+      // mode is set before listen(), so no connection is accepted with the umask's mode.
+      if (!ec && ::chmod(l.path.c_str(), settings_.socket_mode) != 0)
+        ec = error_code(errno, boost::system::system_category());
       if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) return make_error(Errc::kUnavailable, "cannot listen on " + l.text + ": " + ec.message());
       bound_.push_back("unix://" + l.path);
@@ -682,7 +748,8 @@ void SwitchManager::adopt(std::function<std::unique_ptr<Stream>(asio::io_context
   asio::post(t.ctx, [&t, id, wrap = std::move(wrap), peer = std::move(peer)] {
     auto conn = std::make_shared<Connection>(t, id, wrap(t.ctx), peer);
     t.conns[id] = conn;
-    VLCP_LOG(kInfo, "switch") << "connection " << id << " from " << peer;
+    if (auto* c = t.manager->counters_) c->connections_opened.fetch_add(1, std::memory_order_relaxed);
+    VLCP_LOG_RL(kInfo, "switch", 60, 20) << "connection " << id << " from " << peer;
     conn->start();
   });
 }
@@ -764,39 +831,18 @@ void SwitchManager::handle_event(IoThread& t, Event& e) {
   std::unique_ptr<Payload> payload(e.payload);
   switch (e.kind) {
     case Event::kUp: {
-      auto* p = static_cast<UpPayload*>(payload.get());
-      SwitchInfo& s = switches_[e.dpid];
-      bool reconnect = s.connections > 0;
-      if (s.connected && s.conn != e.conn) {
-        // The same datapath on a new connection: the old one is stale (OVS reconnected before we
-        // noticed); keep the newer, as OVS's controllers do.
-        uint32_t old = s.conn;
-        for (auto& th : threads_) {
-          auto* bp = new BytesPayload();
-          bp->text = "replaced by a new connection from the same datapath";
-          push_command(*th, Command{Command::kClose, old, 0, bp});
-        }
+      std::unique_ptr<UpPayload> up(static_cast<UpPayload*>(payload.release()));
+      auto it = switches_.find(e.dpid);
+      if (it != switches_.end() && it->second.connected && it->second.conn != e.conn) {
+        claim(t.index, e.conn, e.dpid, std::move(up));  // the datapath is held: is its holder alive?
+        return;
       }
-      s.dpid = e.dpid;
-      s.connected = true;
-      s.conn = e.conn;
-      s.peer = p->peer;
-      s.version = p->version;
-      s.features = p->features;
-      s.ports = std::move(p->ports);
-      s.role = p->role;
-      s.connected_at = loop_.clock().wall();
-      ++s.connections;
-      conn_dpid_[e.conn] = e.dpid;
-      conn_thread_[e.conn] = t.index;
-      VLCP_LOG(kInfo, "switch") << "datapath " << std::hex << e.dpid << std::dec
-                                << (reconnect ? " reconnected" : " connected") << " from " << s.peer << " ("
-                                << s.ports.size() << " ports)";
-      loop_.publish(SwitchUp{e.dpid, reconnect});
+      register_up(t.index, e.conn, e.dpid, *up);
       return;
     }
     case Event::kDown: {
       auto* p = static_cast<BytesPayload*>(payload.get());
+      claims_.erase(e.conn);  // a newcomer that left while its claim was examined
       auto it = conn_dpid_.find(e.conn);
       if (it == conn_dpid_.end()) return;  // never finished its handshake
       uint64_t dpid = it->second;
@@ -807,6 +853,9 @@ void SwitchManager::handle_event(IoThread& t, Event& e) {
       s.connected = false;
       s.last_down_reason = p->text;
       loop_.publish(SwitchDown{dpid, p->text});
+      // A holder that left while being probed: a waiting newcomer takes over.
+      if (auto pr = probes_.find(dpid); pr != probes_.end() && pr->second.conn == e.conn)
+        resolve(dpid, pr->second.id, false);
       return;
     }
     case Event::kPort: {
@@ -821,6 +870,10 @@ void SwitchManager::handle_event(IoThread& t, Event& e) {
       return;
     }
     case Event::kMessage: {
+      // Only the registered connection of a datapath speaks for it (not a newcomer whose claim
+      // on the same datapath id is being examined, nor one that was replaced).
+      auto it = switches_.find(e.dpid);
+      if (it == switches_.end() || !it->second.connected || it->second.conn != e.conn) return;
       auto* p = static_cast<BytesPayload*>(payload.get());
       loop_.publish(SwitchMessage{e.dpid, std::make_shared<const std::vector<uint8_t>>(std::move(p->bytes))});
       return;
@@ -841,6 +894,109 @@ void SwitchManager::handle_event(IoThread& t, Event& e) {
       cb(std::move(static_cast<ReplyPayload*>(payload.get())->reply));
       return;
     }
+  }
+}
+
+void SwitchManager::register_up(unsigned thread, uint32_t conn, uint64_t dpid, UpPayload& up) {
+  SwitchInfo& s = switches_[dpid];
+  bool reconnect = s.connections > 0;
+  s.dpid = dpid;
+  s.connected = true;
+  s.conn = conn;
+  s.peer = up.peer;
+  s.version = up.version;
+  s.features = up.features;
+  s.ports = std::move(up.ports);
+  s.role = up.role;
+  s.connected_at = loop_.clock().wall();
+  ++s.connections;
+  conn_dpid_[conn] = dpid;
+  conn_thread_[conn] = thread;
+  VLCP_LOG_RL(kInfo, "switch", 60, 20)
+      << "datapath " << std::hex << dpid << std::dec << (reconnect ? " reconnected" : " connected")
+      << " from " << s.peer << " (" << s.ports.size() << " ports)";
+  loop_.publish(SwitchUp{dpid, reconnect});
+}
+
+void SwitchManager::close_conn(uint32_t conn, unsigned thread, std::string reason) {
+  if (thread >= threads_.size()) return;
+  auto* bp = new BytesPayload();
+  bp->text = std::move(reason);
+  push_command(*threads_[thread], Command{Command::kClose, conn, 0, bp});
+}
+
+// A second connection announcing a datapath id that a connected session holds. OVS reconnecting
+// before we noticed its old connection died looks the same as a local process claiming the
+// datapath: the holder decides. It gets an ECHO_REQUEST; answering it within the echo timeout
+// (protocol.openflow.keepalivetimeout) proves it alive and the newcomer is closed; silence, or
+// the holder closing, lets the newcomer take over. Until then the newcomer is not registered:
+// nothing is sent to it and nothing it sends reaches the modules.
+void SwitchManager::claim(unsigned thread, uint32_t conn, uint64_t dpid, std::unique_ptr<UpPayload> up) {
+  claims_[conn] = Claim{dpid, thread, std::move(up)};
+  if (probes_.count(dpid)) return;  // the holder is being probed already: this claim waits with it
+  const SwitchInfo& holder = switches_.at(dpid);
+  uint64_t id = ++next_probe_;
+  InlineBuffer<8> echo;
+  ofp::encode_simple(echo, ofp::MsgType::kEchoRequest, 0);
+  Status sent = request(dpid, std::vector<uint8_t>(echo.data(), echo.data() + echo.size()),
+                        [this, dpid, id](Result<Reply> r) { resolve(dpid, id, r.ok()); });
+  if (!sent.ok()) {  // the holder is gone already
+    probes_[dpid] = Probe{id, holder.conn, 0};
+    resolve(dpid, id, false);
+    return;
+  }
+  io::TimerId timer =
+      loop_.after(settings_.session.probe_timeout, [this, dpid, id] { resolve(dpid, id, false); });
+  probes_[dpid] = Probe{id, holder.conn, timer};
+}
+
+void SwitchManager::resolve(uint64_t dpid, uint64_t probe, bool holder_alive) {
+  auto pr = probes_.find(dpid);
+  if (pr == probes_.end() || pr->second.id != probe) return;  // decided already
+  uint32_t holder_conn = pr->second.conn;
+  if (pr->second.timer) loop_.cancel(pr->second.timer);
+  probes_.erase(pr);
+  std::vector<uint32_t> waiting;
+  for (auto& [conn, c] : claims_)
+    if (c.dpid == dpid) waiting.push_back(conn);
+  if (waiting.empty()) return;
+  auto sit = switches_.find(dpid);
+  bool holder_current = sit != switches_.end() && sit->second.connected && sit->second.conn == holder_conn;
+  std::string holder_peer = sit != switches_.end() ? sit->second.peer : "?";
+  if (holder_alive && holder_current) {
+    for (uint32_t conn : waiting) {
+      Claim c = std::move(claims_.at(conn));
+      claims_.erase(conn);
+      if (counters_) counters_->duplicate_refused.fetch_add(1, std::memory_order_relaxed);
+      VLCP_LOG_RL(kWarn, "switch", 6, 3)
+          << "datapath " << std::hex << dpid << std::dec << ": refused connection " << conn << " from "
+          << c.up->peer << " claiming it: connection " << holder_conn << " from " << holder_peer
+          << " holds it and answers echoes";
+      close_conn(conn, c.thread, "datapath id already held by a live connection");
+    }
+    return;
+  }
+  // The holder is dead (or gone): the first newcomer takes over; any others claim again, now
+  // against it.
+  uint32_t winner = waiting.front();
+  Claim c = std::move(claims_.at(winner));
+  claims_.erase(winner);
+  if (holder_current) {
+    auto th = conn_thread_.find(holder_conn);
+    if (th != conn_thread_.end())
+      close_conn(holder_conn, th->second,
+                 "did not answer an echo while another connection claimed its datapath");
+  }
+  if (counters_) counters_->duplicate_replaced.fetch_add(1, std::memory_order_relaxed);
+  VLCP_LOG_RL(kWarn, "switch", 6, 3) << "datapath " << std::hex << dpid << std::dec << ": connection "
+                                     << winner << " from " << c.up->peer << " replaces connection "
+                                     << holder_conn << " from " << holder_peer
+                                     << ", which did not answer an echo";
+  register_up(c.thread, winner, dpid, *c.up);
+  for (size_t i = 1; i < waiting.size(); ++i) {
+    Claim again = std::move(claims_.at(waiting[i]));
+    claims_.erase(waiting[i]);
+    claim(again.thread, waiting[i], dpid, std::move(again.up));
   }
 }
 

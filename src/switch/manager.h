@@ -32,30 +32,42 @@
 
 namespace vlcp::sw {
 
-class Stream;  // a connection's byte stream (tcp, unix or TLS), in manager.cc
+class Stream;      // a connection's byte stream (tcp, unix or TLS), in manager.cc
+struct UpPayload;  // a finished handshake, as the I/O thread reports it (manager.cc)
 
 // X(field, key, C++ type, default, help): VLCP's names (module.openflowserver.*, protocol.openflow.*).
-#define VLCP_OPENFLOW_KEYS(X)                                                                            \
-  X(url, "module.openflowserver.url", std::string, "tcp://127.0.0.1:6653",                               \
-    "where switches connect: tcp://IP[:PORT], ssl://IP[:PORT] or unix:///PATH (port 6653 by default)")   \
-  X(urls, "module.openflowserver.urls", std::vector<std::string>, {}, "more listeners, same syntax")     \
-  X(key, "module.openflowserver.key", std::string, "", "TLS private key (PEM) for ssl:// listeners")     \
-  X(certificate, "module.openflowserver.certificate", std::string, "", "TLS certificate (PEM)")          \
-  X(ca_certs, "module.openflowserver.ca_certs", std::string, "",                                         \
-    "CA certificates (PEM) that switch certificates must chain to (required for ssl://)")                \
-  X(iothreads, "module.openflowserver.iothreads", int64_t, 1, "I/O threads owning switch connections")   \
-  X(role, "module.openflowserver.role", std::string, "", "role to request: equal, master or slave")      \
-  X(generation_id, "module.openflowserver.generation_id", int64_t, 0,                                    \
-    "generation id of master/slave requests")                                                            \
-  X(packetin, "module.openflowserver.packetin", std::string, "control",                                  \
-    "packet-ins no module claims: control (to the modules) or hub (flooded by the workers)")             \
-  X(allowedversions, "protocol.openflow.allowedversions", std::vector<int64_t>,                          \
-    (std::vector<int64_t>{4, 5}),                                                                        \
-    "OpenFlow wire versions offered: 4 (1.3) and/or 5 (1.4); the highest both sides offer is used")      \
-  X(keepalivetime, "protocol.openflow.keepalivetime", double, 10.0, "seconds of silence before an echo") \
-  X(keepalivetimeout, "protocol.openflow.keepalivetimeout", double, 3.0,                                 \
-    "seconds without any message after the echo before the switch is dropped")                           \
-  X(hellotimeout, "protocol.openflow.hellotimeout", double, 10.0, "seconds allowed for the whole handshake")
+#define VLCP_OPENFLOW_KEYS(X)                                                                                \
+  X(url, "module.openflowserver.url", std::string, "tcp://127.0.0.1:6653",                                   \
+    "where switches connect: unix:///PATH (recommended: give OVS 'unix:PATH' through "                       \
+    "module.ovsdbmanager.controller), ssl://IP[:PORT] (switches need a certificate from ca_certs) or "       \
+    "tcp://IP[:PORT] (loopback only unless allow_remote_tcp; port 6653 by default)")                         \
+  X(allow_remote_tcp, "module.openflowserver.allow_remote_tcp", bool, false,                                 \
+    "allow a plain tcp:// listener on an address other than loopback: any host that reaches it can "         \
+    "claim a datapath id, so use ssl:// off-host instead")                                                   \
+  X(socketmode, "module.openflowserver.socketmode", std::string, "0600",                                     \
+    "permissions of unix:// listener sockets, in octal: 0600 (vlcpd's user, root) or 0660 (and its "         \
+    "group, e.g. OVS run as openvswitch:root); never others")                                                \
+  X(urls, "module.openflowserver.urls", std::vector<std::string>, {}, "more listeners, same syntax")         \
+  X(key, "module.openflowserver.key", std::string, "", "TLS private key (PEM) for ssl:// listeners")         \
+  X(certificate, "module.openflowserver.certificate", std::string, "", "TLS certificate (PEM)")              \
+  X(ca_certs, "module.openflowserver.ca_certs", std::string, "",                                             \
+    "CA certificates (PEM) that switch certificates must chain to (required for ssl://)")                    \
+  X(iothreads, "module.openflowserver.iothreads", int64_t, 1, "I/O threads owning switch connections")       \
+  X(role, "module.openflowserver.role", std::string, "", "role to request: equal, master or slave")          \
+  X(generation_id, "module.openflowserver.generation_id", int64_t, 0,                                        \
+    "generation id of master/slave requests")                                                                \
+  X(packetin, "module.openflowserver.packetin", std::string, "control",                                      \
+    "packet-ins no module claims: control (to the modules) or hub (flooded by the workers)")                 \
+  X(allowedversions, "protocol.openflow.allowedversions", std::vector<int64_t>,                              \
+    (std::vector<int64_t>{4, 5}),                                                                            \
+    "OpenFlow wire versions offered: 4 (1.3) and/or 5 (1.4); the highest both sides offer is used")          \
+  X(keepalivetime, "protocol.openflow.keepalivetime", double, 10.0, "seconds of silence before an echo")     \
+  X(keepalivetimeout, "protocol.openflow.keepalivetimeout", double, 3.0,                                     \
+    "seconds without any message after the echo before the switch is dropped")                               \
+  X(hellotimeout, "protocol.openflow.hellotimeout", double, 10.0, "seconds allowed for the whole handshake") \
+  X(maxmultipartbytes, "protocol.openflow.maxmultipartbytes", int64_t, 200000000,                            \
+    "bytes of multipart reply parts held at once per switch; beyond it the switch is dropped. The "          \
+    "largest reply is a whole flow table: 1,000,000 flows at ~200 bytes (match, instructions) each")
 
 struct Listener {
   enum class Kind { kTcp, kSsl, kUnix } kind = Kind::kTcp;
@@ -70,6 +82,7 @@ Result<Listener> parse_listener(const std::string& url, uint16_t default_port = 
 struct OpenflowSettings {
   std::vector<Listener> listeners;
   std::string key, certificate, ca_certs;
+  unsigned socket_mode = 0600;  // unix:// listeners
   unsigned iothreads = 1;
   bool hub = false;
   SessionConfig session;
@@ -172,6 +185,10 @@ class SwitchManager {
   void adopt(std::function<std::unique_ptr<Stream>(boost::asio::io_context&)> wrap, std::string peer);
   unsigned drain_events(IoThread& t);
   void handle_event(IoThread& t, Event& e);
+  void register_up(unsigned thread, uint32_t conn, uint64_t dpid, UpPayload& up);
+  void claim(unsigned thread, uint32_t conn, uint64_t dpid, std::unique_ptr<UpPayload> up);
+  void resolve(uint64_t dpid, uint64_t probe, bool holder_alive);
+  void close_conn(uint32_t conn, unsigned thread, std::string reason);
   bool push_command(IoThread& t, Command c);
   void flush_commands();
   void publish_snapshot();
@@ -193,6 +210,22 @@ class SwitchManager {
   std::map<uint64_t, BatchCallback> batch_callbacks_;
   std::map<uint64_t, ReplyCallback> reply_callbacks_;
   io::TimerId retry_timer_ = 0;
+  // A connection whose datapath id is already held by a live session waits here, unregistered,
+  // while the holder is sent an ECHO_REQUEST: an answer within the echo timeout keeps the holder
+  // (the newcomer is closed), none lets the newcomer take over (see claim()).
+  struct Claim {
+    uint64_t dpid;
+    unsigned thread;
+    std::unique_ptr<UpPayload> up;
+  };
+  struct Probe {
+    uint64_t id;
+    uint32_t conn;  // the holder being probed
+    io::TimerId timer;
+  };
+  std::map<uint32_t, Claim> claims_;  // by the newcomer's connection id
+  std::map<uint64_t, Probe> probes_;  // by datapath id
+  uint64_t next_probe_ = 0;
   std::vector<uint64_t> sources_;  // our ring drains on the control loop
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const SwitchSnapshot> snapshot_;

@@ -367,7 +367,7 @@ void Session::handle_hello(const ofp::Frame& f) {
       close("bad PORT_DESC reply: " + ofp::error_name(ports.error()));
       return;
     }
-    for (auto& p : *ports) ports_[p.port_no] = p;
+    for (auto& p : *ports) ports_[p.port_no] = p;  // decode_port() refused any beyond kMaxPorts
     have_ports_ = true;
     maybe_ready();
   });
@@ -430,16 +430,38 @@ void Session::handle_reply(const ofp::Frame& f) {
       reply_error(mp.error(), f.bytes, xid);
       return;
     }
+    // The parts are held until the last one: bounded for the session, and for the handshake's
+    // PORT_DESC by what OVS's port space can describe.
+    bool too_much = multipart_held_ + mp->body.size() > config_.max_multipart_bytes ||
+                    (mp->type == ofp::MultipartType::kPortDesc &&
+                     reply.body.size() + mp->body.size() > kMaxPortDescBytes);
+    if (too_much) {
+      size_t limit = mp->type == ofp::MultipartType::kPortDesc
+                         ? std::min(kMaxPortDescBytes, config_.max_multipart_bytes)
+                         : config_.max_multipart_bytes;
+      std::string what = std::string(ofp::multipart_name(mp->type));
+      if (counters_) counters_->multipart_overflows.fetch_add(1, std::memory_order_relaxed);
+      reply_error(ofp::errors::kBadRequest_MULTIPART_BUFFER_OVERFLOW, f.bytes, xid);
+      close("multipart reply " + (what.empty() ? "?" : what) + " (xid " + std::to_string(xid) + ") exceeds " +
+            std::to_string(limit) + " bytes (protocol.openflow.maxmultipartbytes)");
+      return;
+    }
     reply.body.insert(reply.body.end(), mp->body.begin(), mp->body.end());
+    multipart_held_ += mp->body.size();
     if (mp->flags & ofp::kMultipartMore) {
       it->second.deadline = clock_.now() + config_.request_timeout;
       return;
     }
   }
-  ReplyCallback done = std::move(it->second.done);
-  Reply complete = std::move(reply);
+  Pending p = take(it);
+  p.done(std::move(p.partial));
+}
+
+Session::Pending Session::take(std::map<uint32_t, Pending>::iterator it) {
+  multipart_held_ -= it->second.partial.body.size();
+  Pending p = std::move(it->second);
   pending_.erase(it);
-  done(std::move(complete));
+  return p;
 }
 
 void Session::handle_error(const ofp::Frame& f) {
@@ -450,19 +472,20 @@ void Session::handle_error(const ofp::Frame& f) {
   }
   uint32_t xid = f.header.xid;
   if (auto it = pending_.find(xid); it != pending_.end()) {
-    ReplyCallback done = std::move(it->second.done);
-    pending_.erase(it);
-    done(make_error(Errc::kConflict, "switch answered " + ofp::error_name(e->error)));
+    Pending p = take(it);
+    p.done(make_error(Errc::kConflict, "switch answered " + ofp::error_name(e->error)));
     return;
   }
+  // A batch keeps at most one error per message it covers (a switch repeating errors for the
+  // same xids cannot grow it).
   for (auto& b : batches_) {
     if (xid_in(xid, b.first_xid, b.barrier_xid)) {
-      b.errors.emplace_back(xid, e->error);
+      if (b.errors.size() < b.barrier_xid - b.first_xid) b.errors.emplace_back(xid, e->error);
       return;
     }
   }
   if (xid_in(xid, batch_first_xid_, xid_ + 1)) {
-    open_errors_.emplace_back(xid, e->error);
+    if (open_errors_.size() < xid_ + 1 - batch_first_xid_) open_errors_.emplace_back(xid, e->error);
     return;
   }
   if (handler_) handler_->on_message(f);
@@ -493,9 +516,10 @@ Clock::Monotonic Session::tick() {
   // Requests and barriers that were never answered.
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (now >= it->second.deadline) {
-      ReplyCallback done = std::move(it->second.done);
-      it = pending_.erase(it);
-      done(make_error(Errc::kTimeout, "no reply from the switch"));
+      auto next_it = std::next(it);
+      Pending p = take(it);
+      it = next_it;
+      p.done(make_error(Errc::kTimeout, "no reply from the switch"));
       if (closed()) return now + std::chrono::hours(24);
     } else {
       ++it;
@@ -519,6 +543,7 @@ void Session::close(const std::string& reason) {
   close_reason_ = reason;
   auto pending = std::move(pending_);
   pending_.clear();
+  multipart_held_ = 0;
   for (auto& [x, p] : pending) p.done(make_error(Errc::kUnavailable, "session closed: " + reason));
   auto batches = std::move(batches_);
   batches_.clear();

@@ -19,6 +19,12 @@
 //   bad input  every message is checked (lengths centrally, then its type's decoder) before
 //              anything acts on it; a malformed one gets OFPT_ERROR and is dropped; a framing
 //              error (length below 8) cannot be resynchronised and closes the session.
+//   bounds     nothing the switch sends grows memory without a bound: multipart parts held for
+//              unfinished replies are capped (max_multipart_bytes for the session, kMaxPortDescBytes
+//              for the handshake's PORT_DESC) and beyond the cap the session answers
+//              MULTIPART_BUFFER_OVERFLOW and closes; ports outside OVS's port space are refused
+//              by the codec (ofp::decode_port), so the port table holds at most kMaxPorts; a batch keeps at
+//              most one error per message it covers; partial input is below one message (64 KiB).
 //   back-pressure  output above send_high_watermark marks the session backlogged until it
 //              drains below send_low_watermark; the transport stops reading meanwhile.
 #pragma once
@@ -53,7 +59,17 @@ struct SessionConfig {
   size_t send_high_watermark = 4u << 20;
   size_t send_low_watermark = 1u << 20;
   uint32_t first_xid = 1;  // where the xid counter starts (0 is never used)
+  // Multipart reply bytes the session holds at once for its unfinished requests (the parts of a
+  // reply are joined before the request completes). See protocol.openflow.maxmultipartbytes.
+  size_t max_multipart_bytes = 200'000'000;
 };
+
+// The port space of Open vSwitch (ofp/actions.h port_in_range): numbers below 0xff00 and the
+// 256 reserved ones; anything else in a port description is refused.
+inline constexpr size_t kMaxPorts = 0xff00 + 0x100;
+// A PORT_DESC reply holds one ofp_port per port: 64 bytes in 1.3, 72 plus properties in 1.4
+// (OVS sends one 32-byte ethernet property); 256 bytes a port is generous.
+inline constexpr size_t kMaxPortDescBytes = kMaxPorts * 256;
 
 enum class SessionState : uint8_t { kHello, kFeatures, kReady, kClosed };
 std::string_view state_name(SessionState s);
@@ -65,6 +81,13 @@ struct SessionCounters {
   std::atomic<uint64_t> rx_errors_sent{0};  // OFPT_ERROR replies to malformed input
   std::atomic<uint64_t> probes_failed{0};
   std::atomic<uint64_t> handshakes{0};
+  std::atomic<uint64_t> multipart_overflows{0};  // sessions closed for too large a multipart reply
+  // Kept by the SwitchManager (switch/manager.h), exported with the rest.
+  std::atomic<uint64_t> connections_opened{0};
+  std::atomic<uint64_t> connections_closed{0};
+  std::atomic<uint64_t> duplicate_refused{0};   // a second connection for a live datapath, closed
+  std::atomic<uint64_t> duplicate_replaced{0};  // ... that took over from a holder found dead
+  std::atomic<uint64_t> messages_dropped{0};    // switch messages shed by a full queue to a thread
   // Barrier round trips: cumulative buckets (upper bounds below), sum and count.
   static constexpr std::array<double, 12> kBarrierBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                              0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
@@ -140,6 +163,8 @@ class Session {
   const std::map<uint32_t, ofp::Port>& ports() const { return ports_; }
   std::optional<ofp::Role> role() const { return role_; }
   size_t pending_requests() const { return pending_.size(); }
+  // Multipart reply bytes held for unfinished requests (bounded by max_multipart_bytes).
+  size_t multipart_bytes_held() const { return multipart_held_; }
 
  private:
   struct Pending {
@@ -160,6 +185,7 @@ class Session {
   void handle_hello(const ofp::Frame& f);
   void handle_reply(const ofp::Frame& f);
   void handle_error(const ofp::Frame& f);
+  Pending take(std::map<uint32_t, Pending>::iterator it);  // removes a request, releasing its parts
   void reply_error(ofp::OfpError e, ByteSpan offending, uint32_t xid);
   void after_features();
   void maybe_ready();
@@ -192,6 +218,7 @@ class Session {
   Clock::Monotonic echo_sent_;
   bool echo_outstanding_ = false;
   std::vector<std::pair<uint32_t, ofp::OfpError>> open_errors_;  // for the batch not yet ended
+  size_t multipart_held_ = 0;  // sum of the pending requests' partial bodies
 };
 
 }  // namespace vlcp::sw

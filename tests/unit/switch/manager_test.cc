@@ -8,8 +8,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <future>
 #include <thread>
 
@@ -21,7 +24,7 @@ using ofp::MsgType;
 // A blocking, scripted switch.
 class FakeSwitch {
  public:
-  explicit FakeSwitch(uint16_t port) {
+  explicit FakeSwitch(uint16_t port, uint64_t dpid = 0xd1d) : dpid_(dpid) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -65,7 +68,7 @@ class FakeSwitch {
       bool port_desc = t == MsgType::kMultipartRequest && load_be16(m.data() + 8) == 13;
       InlineBuffer<512> b;
       if (t == MsgType::kFeaturesRequest) {
-        ofp::encode_features_reply(b, xid, ofp::FeaturesReply{0xd1d, 0, 254, 0, 0x4f});
+        ofp::encode_features_reply(b, xid, ofp::FeaturesReply{dpid_, 0, 254, 0, 0x4f});
       } else if (t == MsgType::kMultipartRequest && load_be16(m.data() + 8) == 13) {
         size_t start = ofp::begin_message(b, MsgType::kMultipartReply, xid);
         b.put_be16(13);
@@ -82,8 +85,52 @@ class FakeSwitch {
     }
     return {};
   }
+  // HELLO, then the handshake answered.
+  void handshake() {
+    InlineBuffer<64> hello;
+    ofp::encode_hello(hello, 1, ofp::Hello{1u << 4});
+    send(hello.span());
+    until(std::nullopt);
+  }
+  // Answers ECHO_REQUESTs until the connection closes (or `stop`); counts what else came.
+  void answer_echoes(std::atomic<int>* others, std::atomic<bool>* stop) {
+    while (!stop->load()) {
+      errno = 0;
+      auto m = next();
+      if (m.empty()) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) continue;  // the receive timeout
+        return;
+      }
+      if (static_cast<MsgType>(m[1]) == MsgType::kEchoRequest) {
+        InlineBuffer<64> r;
+        ofp::encode_simple(r, MsgType::kEchoReply, load_be32(m.data() + 4));
+        send(r.span());
+      } else {
+        others->fetch_add(1);
+      }
+    }
+  }
+  // Reads until the end of the stream: the messages before it; nullopt if the stream did not end
+  // (the receive timeout ran out first).
+  std::optional<std::vector<std::vector<uint8_t>>> until_closed() {
+    std::vector<std::vector<uint8_t>> got;
+    while (true) {
+      errno = 0;
+      auto m = next();
+      if (m.empty()) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+        return got;
+      }
+      got.push_back(std::move(m));
+    }
+  }
+  void set_timeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
 
  private:
+  uint64_t dpid_;
   int fd_ = -1;
   bool connected_ = false;
   std::vector<uint8_t> buf_;
@@ -95,9 +142,14 @@ class ManagerTest : public ::testing::Test {
     OpenflowSettings s;
     s.listeners.push_back(*parse_listener("tcp://127.0.0.1:0"));
     s.session.probe_interval = std::chrono::seconds(30);
+    s.session.probe_timeout = std::chrono::milliseconds(300);  // also the duplicate's echo timeout
     manager = std::make_unique<SwitchManager>(loop, s, &counters);
-    up_sub = loop.subscribe<SwitchUp>([this](const SwitchUp& e) { up.set_value(e.dpid); });
-    down_sub = loop.subscribe<SwitchDown>([this](const SwitchDown& e) { down.set_value(e.reason); });
+    up_sub = loop.subscribe<SwitchUp>([this](const SwitchUp& e) {
+      if (ups++ == 0) up.set_value(e.dpid);
+    });
+    down_sub = loop.subscribe<SwitchDown>([this](const SwitchDown& e) {
+      if (downs++ == 0) down.set_value(e.reason);
+    });
     ASSERT_TRUE(manager->start(nullptr).ok());
     auto bound = manager->bound_listeners();
     ASSERT_EQ(bound.size(), 1u);
@@ -127,6 +179,7 @@ class ManagerTest : public ::testing::Test {
   std::unique_ptr<SwitchManager> manager;
   std::promise<uint64_t> up;
   std::promise<std::string> down;
+  std::atomic<int> ups{0}, downs{0};
   io::Subscription up_sub, down_sub;
   std::thread thread;
   uint16_t port = 0;
@@ -207,6 +260,164 @@ TEST_F(ManagerTest, BatchesRequestsAndEventsThroughTheRings) {
   ASSERT_EQ(gone.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_NE(gone.get().find("closed by the switch"), std::string::npos);
   EXPECT_FALSE(on_loop([&] { return manager->switches().at(0xd1d).connected; }));
+}
+
+// Waits until `pred` holds (checked on the control loop), for up to five seconds.
+#define WAIT_ON_LOOP(pred)                                               \
+  [&] {                                                                  \
+    for (int i = 0; i < 500; ++i) {                                      \
+      if (on_loop([&] { return static_cast<bool>(pred); })) return true; \
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));        \
+    }                                                                    \
+    return false;                                                        \
+  }()
+
+// A second connection announcing a connected datapath's id does not evict the holder while it
+// answers echoes: the newcomer is closed, the datapath keeps its connection, nothing is sent
+// to the newcomer, and the refusal is counted.
+TEST_F(ManagerTest, DuplicateDatapathDoesNotEvictALiveSwitch) {
+  FakeSwitch real(port);
+  ASSERT_TRUE(real.connected());
+  real.handshake();
+  auto up_future = up.get_future();
+  ASSERT_EQ(up_future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  uint32_t holder = on_loop([&] { return manager->switches().at(0xd1d).conn; });
+  real.set_timeout(50);
+  std::atomic<int> real_others{0};
+  std::atomic<bool> stop{false};
+  std::thread echoes([&] { real.answer_echoes(&real_others, &stop); });
+
+  for (int round = 0; round < 3; ++round) {
+    FakeSwitch impostor(port);
+    ASSERT_TRUE(impostor.connected());
+    impostor.handshake();
+    // The impostor is closed, and nothing but the close arrives.
+    auto got = impostor.until_closed();
+    ASSERT_TRUE(got) << "the impostor's connection stayed open";
+    EXPECT_TRUE(got->empty()) << "the impostor was sent a message of type " << int((*got)[0][1]);
+    EXPECT_EQ(counters.duplicate_refused.load(), static_cast<uint64_t>(round + 1));
+  }
+  EXPECT_EQ(counters.duplicate_replaced.load(), 0u);
+  EXPECT_EQ(ups.load(), 1);
+  EXPECT_EQ(downs.load(), 0);
+  auto info = on_loop([&] { return manager->switches().at(0xd1d); });
+  EXPECT_TRUE(info.connected);
+  EXPECT_EQ(info.conn, holder);
+  EXPECT_EQ(info.connections, 1u);
+
+  // What the controller sends the datapath still reaches the real switch.
+  on_loop([&] {
+    InlineBuffer<64> m;
+    ofp::encode_simple(m, MsgType::kGetConfigRequest, 0);
+    return manager->send(0xd1d, std::vector<uint8_t>(m.data(), m.data() + m.size())).ok();
+  });
+  EXPECT_TRUE(WAIT_ON_LOOP(real_others.load() == 1));
+  stop = true;
+  echoes.join();
+}
+
+// When the holder does not answer the echo (OVS restarted before its old connection was seen
+// to die), the newcomer takes over within the echo timeout and the holder is closed.
+TEST_F(ManagerTest, DuplicateDatapathReplacesADeadHolder) {
+  FakeSwitch stale(port);
+  stale.handshake();
+  auto up_future = up.get_future();
+  ASSERT_EQ(up_future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  uint32_t old_conn = on_loop([&] { return manager->switches().at(0xd1d).conn; });
+  // `stale` no longer reads or answers anything.
+  FakeSwitch fresh(port);
+  fresh.handshake();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WAIT_ON_LOOP(ups.load() == 2));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2));
+  auto info = on_loop([&] { return manager->switches().at(0xd1d); });
+  EXPECT_TRUE(info.connected);
+  EXPECT_NE(info.conn, old_conn);
+  EXPECT_EQ(info.connections, 2u);
+  EXPECT_EQ(counters.duplicate_replaced.load(), 1u);
+  EXPECT_EQ(counters.duplicate_refused.load(), 0u);
+  // The stale connection was closed: after the echo it never answered, the end of the stream.
+  auto got = stale.until_closed();
+  ASSERT_TRUE(got) << "the stale connection stayed open";
+  ASSERT_FALSE(got->empty());
+  EXPECT_EQ(static_cast<MsgType>(got->back()[1]), MsgType::kEchoRequest);
+}
+
+// A holder that closes while its echo is outstanding lets the newcomer in at once.
+TEST_F(ManagerTest, DuplicateDatapathTakesOverWhenTheHolderLeaves) {
+  auto settings = std::make_unique<FakeSwitch>(port);
+  settings->handshake();
+  auto up_future = up.get_future();
+  ASSERT_EQ(up_future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  FakeSwitch fresh(port);
+  fresh.handshake();
+  settings.reset();  // the holder leaves (EOF) before the echo timeout
+  EXPECT_TRUE(WAIT_ON_LOOP(ups.load() == 2));
+  EXPECT_TRUE(on_loop([&] { return manager->switches().at(0xd1d).connected; }));
+}
+
+// Listener settings: plain tcp off loopback only when allowed; unix sockets 0600/0660.
+TEST(OpenflowSettingsTest, TransportsAreCheckedAndTimeoutsNamed) {
+  auto read = [](std::vector<std::pair<std::string, nlohmann::json>> kv) {
+    Config c;
+    for (auto& [k, v] : kv) c.set(k, v);
+    return read_openflow_settings(c);
+  };
+  EXPECT_TRUE(read({}).ok());
+  EXPECT_TRUE(read({{"module.openflowserver.url", "tcp://[::1]:6653"}}).ok());
+  auto remote = read({{"module.openflowserver.url", "tcp://0.0.0.0:6653"}});
+  ASSERT_FALSE(remote.ok());
+  EXPECT_NE(remote.error().message().find("allow_remote_tcp"), std::string::npos);
+  EXPECT_FALSE(read({{"module.openflowserver.urls", {"tcp://10.1.2.3"}}}).ok());
+  EXPECT_TRUE(read({{"module.openflowserver.url", "tcp://0.0.0.0:6653"},
+                    {"module.openflowserver.allow_remote_tcp", true}})
+                  .ok());
+  EXPECT_TRUE(read({{"module.openflowserver.socketmode", "0660"}}).ok());
+  EXPECT_FALSE(read({{"module.openflowserver.socketmode", "0666"}}).ok());
+  EXPECT_FALSE(read({{"module.openflowserver.socketmode", "rw"}}).ok());
+  EXPECT_EQ(read({{"module.openflowserver.socketmode", "0660"}})->socket_mode, 0660u);
+  // Each timeout is reported under its own key.
+  for (std::string key : {"protocol.openflow.keepalivetime", "protocol.openflow.keepalivetimeout",
+                          "protocol.openflow.hellotimeout"}) {
+    auto r = read({{key, 0}});
+    ASSERT_FALSE(r.ok()) << key;
+    EXPECT_NE(r.error().message().find(key + ":"), std::string::npos) << r.error().message();
+  }
+  EXPECT_FALSE(read({{"protocol.openflow.maxmultipartbytes", 1000}}).ok());
+  EXPECT_EQ(read({{"protocol.openflow.maxmultipartbytes", int64_t{1} << 30}})->session.max_multipart_bytes,
+            size_t{1} << 30);
+}
+
+// A unix listener is created with the configured mode before it accepts anything.
+TEST(OpenflowListenerTest, UnixSocketHasTheConfiguredMode) {
+  io::ControlLoop loop{RealClock::instance()};
+  SessionCounters counters;
+  std::string path = "/tmp/vlcp-of-test-" + std::to_string(getpid()) + ".sock";
+  for (unsigned mode : {0600u, 0660u}) {
+    OpenflowSettings s;
+    s.listeners.push_back(*parse_listener("unix://" + path));
+    s.socket_mode = mode;
+    {
+      SwitchManager m(loop, s, &counters);
+      ASSERT_TRUE(m.start(nullptr).ok());
+      struct stat st {};
+      ASSERT_EQ(::stat(path.c_str(), &st), 0);
+      EXPECT_TRUE(S_ISSOCK(st.st_mode));
+      EXPECT_EQ(st.st_mode & 0777, mode);
+    }
+  }
+  ::unlink(path.c_str());
+  // Something at the path that is not a socket is left alone, and the listener fails.
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_TRUE(f);
+  std::fclose(f);
+  OpenflowSettings s;
+  s.listeners.push_back(*parse_listener("unix://" + path));
+  SwitchManager m(loop, s, &counters);
+  EXPECT_FALSE(m.start(nullptr).ok());
+  EXPECT_EQ(::access(path.c_str(), F_OK), 0);
+  ::unlink(path.c_str());
 }
 
 }  // namespace

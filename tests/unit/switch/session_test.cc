@@ -423,5 +423,153 @@ TEST_F(SessionTest, BackpressureFollowsTheWatermarks) {
   EXPECT_FALSE(s->backlogged());
 }
 
+// The OFPT_ERROR messages in a batch of output, as (type, code).
+std::vector<std::pair<uint16_t, uint16_t>> errors_in(const std::vector<std::vector<uint8_t>>& out) {
+  std::vector<std::pair<uint16_t, uint16_t>> e;
+  for (auto& m : out)
+    if (type_of(m) == MsgType::kError) e.emplace_back(load_be16(m.data() + 8), load_be16(m.data() + 10));
+  return e;
+}
+
+// A switch streaming "more to come" parts of a reply cannot grow the session past the cap: the
+// session answers MULTIPART_BUFFER_OVERFLOW, fails the request, closes, counts it, and holds
+// nothing afterwards.
+TEST_F(SessionTest, MultipartPartsBeyondTheCapCloseTheSession) {
+  config.max_multipart_bytes = 1u << 20;
+  handshake();
+  drain(*s);
+  EXPECT_EQ(s->multipart_bytes_held(), 0u);  // the handshake's PORT_DESC parts were released
+  // A reply within the cap completes and releases its parts. Parts of real flow entries, as
+  // OVS sends them (empty match, no instructions: 56 bytes each).
+  InlineBuffer<65536> entries;
+  while (entries.size() + 56 <= 60000) ofp::encode_flow_stats_entry(entries, ofp::FlowStats{});
+  std::vector<uint8_t> chunk(entries.data(), entries.data() + entries.size());
+  auto request = [&](std::optional<Result<Reply>>* got) {
+    InlineBuffer<64> b;
+    uint32_t xid = s->next_xid();
+    ofp::encode_flow_stats_request(b, xid, ofp::FlowStatsRequest{});
+    s->request(b.span(), [got](Result<Reply> r) { *got = std::move(r); });
+    return xid;
+  };
+  std::optional<Result<Reply>> small;
+  uint32_t x = request(&small);
+  for (int i = 0; i < 3; ++i) {
+    InlineBuffer<65536> b;
+    multipart_reply(b, x, ofp::MultipartType::kFlow, ByteSpan(chunk), i < 2 ? ofp::kMultipartMore : 0);
+    s->receive(b.span());
+  }
+  ASSERT_TRUE(small);
+  ASSERT_TRUE(small->ok()) << small->error().message();
+  EXPECT_EQ((*small)->body.size(), 3 * chunk.size());
+  EXPECT_EQ(s->multipart_bytes_held(), 0u);
+
+  // An endless one: the session stops it at the cap.
+  std::optional<Result<Reply>> endless;
+  x = request(&endless);
+  drain(*s);
+  size_t sent = 0, max_held = 0;
+  while (!s->closed() && sent < (64u << 20)) {
+    InlineBuffer<65536> b;
+    multipart_reply(b, x, ofp::MultipartType::kFlow, ByteSpan(chunk), ofp::kMultipartMore);
+    s->receive(b.span());
+    sent += chunk.size();
+    max_held = std::max(max_held, s->multipart_bytes_held());
+  }
+  EXPECT_TRUE(s->closed());
+  EXPECT_LE(sent, config.max_multipart_bytes + chunk.size());
+  EXPECT_LE(max_held, config.max_multipart_bytes);
+  EXPECT_EQ(s->multipart_bytes_held(), 0u);
+  ASSERT_TRUE(endless);
+  EXPECT_EQ(endless->error().code(), Errc::kUnavailable);
+  EXPECT_NE(s->close_reason().find("maxmultipartbytes"), std::string::npos) << s->close_reason();
+  EXPECT_EQ(counters.multipart_overflows.load(), 1u);
+  auto errors = errors_in(drain(*s));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], std::make_pair(ofp::errors::kBadRequest_MULTIPART_BUFFER_OVERFLOW.type,
+                                      ofp::errors::kBadRequest_MULTIPART_BUFFER_OVERFLOW.code));
+  EXPECT_EQ(rec.closed, s->close_reason());
+}
+
+// During the handshake the PORT_DESC is bounded by what OVS's port space can describe, well
+// below the session's cap: a switch streaming port parts is dropped before it is ready.
+TEST_F(SessionTest, PortDescDuringTheHandshakeIsBounded) {
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  drain(*s);
+  InlineBuffer<64> h;
+  ofp::encode_hello(h, 1, ofp::Hello{1u << 4});
+  s->receive(h.span());
+  auto out = drain(*s);
+  auto* port_desc = find(out, MsgType::kMultipartRequest);
+  ASSERT_TRUE(port_desc);
+  // Parts of one real port repeated: as OVS would encode them.
+  InlineBuffer<65536> body;
+  while (body.size() + 64 <= 65000) ofp::encode_port(body, port(1, "p1"));
+  size_t sent = 0, max_held = 0;
+  while (!s->closed() && sent < (256u << 20)) {
+    InlineBuffer<65536> b;
+    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kPortDesc, body.span(), ofp::kMultipartMore);
+    s->receive(b.span());
+    sent += body.size();
+    max_held = std::max(max_held, s->multipart_bytes_held());
+  }
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(rec.ready, 0);
+  EXPECT_LE(max_held, kMaxPortDescBytes);
+  EXPECT_LE(sent, kMaxPortDescBytes + body.size());
+  EXPECT_EQ(counters.multipart_overflows.load(), 1u);
+}
+
+// Ports outside OVS's port space are refused, so the port table is bounded by kMaxPorts.
+TEST_F(SessionTest, PortStatusOutsideThePortSpaceIsRefused) {
+  handshake();
+  drain(*s);
+  for (uint32_t no : {0x10000u, 0xff00u, 0x12345678u}) {
+    InlineBuffer<256> b;
+    ofp::encode_port_status(b, 0, ofp::PortStatus{0, port(no, "x")});
+    s->receive(b.span());
+  }
+  EXPECT_EQ(s->ports().size(), 2u);
+  EXPECT_TRUE(rec.port_events.empty());
+  EXPECT_EQ(errors_in(drain(*s)).size(), 3u);
+  InlineBuffer<256> local;  // LOCAL is a port OVS has
+  ofp::encode_port_status(local, 0, ofp::PortStatus{0, port(ofp::kPortLocal, "br0")});
+  s->receive(local.span());
+  EXPECT_EQ(s->ports().size(), 3u);
+  EXPECT_FALSE(s->closed());
+}
+
+// A switch repeating errors for the xids of a batch cannot grow it: at most one error per
+// message the batch covers.
+TEST_F(SessionTest, BatchErrorsAreBoundedByItsMessages) {
+  handshake();
+  drain(*s);
+  InlineBuffer<64> b;
+  uint32_t x1 = s->next_xid();
+  ofp::encode_simple(b, MsgType::kGetConfigRequest, x1);
+  s->send(b.span());
+  std::optional<BatchResult> done;
+  InlineBuffer<256> e;
+  for (int i = 0; i < 1000; ++i) {  // before the barrier: the open batch
+    e.clear();
+    ofp::encode_error(e, x1, ofp::errors::kBadRequest_EPERM, b.span());
+    s->receive(e.span());
+  }
+  s->barrier([&](const BatchResult& r) { done = r; });
+  auto out = drain(*s);
+  for (int i = 0; i < 1000; ++i) {  // after it: the ended batch
+    e.clear();
+    ofp::encode_error(e, x1, ofp::errors::kBadRequest_EPERM, b.span());
+    s->receive(e.span());
+  }
+  e.clear();
+  ofp::encode_simple(e, MsgType::kBarrierReply, xid_of(out.back()));
+  s->receive(e.span());
+  ASSERT_TRUE(done);
+  // The batch covers every xid since the start (the handshake's too): one error per xid at most.
+  EXPECT_GE(done->errors.size(), 1u);
+  EXPECT_LE(done->errors.size(), x1);
+}
+
 }  // namespace
 }  // namespace vlcp::sw
