@@ -101,6 +101,10 @@ void L2App::on_update(const db::KeyUpdate& u) {
   uint64_t& seen = versions_[u.key];
   if (u.record.version && u.record.version <= seen && u.reason != db::KeyUpdate::kRestored) return;
   seen = std::max(seen, u.record.version);
+  // A deleted key's version is needed only while the model loads (its snapshot may be older
+  // than what the watch already said); after that ObjectDB reports a key's versions in order,
+  // so deleted keys are not remembered (churn would grow this map without bound).
+  if (loaded_ && !u.record.exists()) versions_.erase(u.key);
   const Json* v = u.record.value ? &*u.record.value : nullptr;
   const std::string& k = u.key;
   if (starts(k, kLogNet)) {
@@ -482,15 +486,23 @@ Json L2App::status() const {
   out["model_loaded"] = loaded_;
   out["logical_networks"] = lognets_.size();
   out["logical_ports"] = ports_.size();
+  Json ids = Json::array();  // the model's ports (ids as stored in keys)
+  for (const auto& [pid, p] : ports_) ids.push_back(pid);
+  out["logical_port_ids"] = std::move(ids);
+  out["watched_keys"] = db_.mirror_size();  // what this node mirrors from ObjectDB
+  out["versions_kept"] = versions_.size();
   Json sws = Json::array();
   for (const auto& [dpid, sw] : switches_) {
     Inputs in = inputs(dpid);
     const InstallerStats& s = sw.installer->stats();
+    Json bound = Json::array();  // logical port ids bound here
+    for (const auto& [ofport, p] : in.ports) bound.push_back(p.id);
     sws.push_back({{"dpid", dpid},
                    {"bridge", sw.view.bridge},
                    {"connected", sw.link != nullptr},
                    {"attached", sw.attached},
                    {"logical_ports", in.ports.size()},
+                   {"bound_ports", bound},
                    {"networks", in.active_networks().size()},
                    {"tunnel_ofport", in.tunnel_ofport},
                    {"uplinks", in.uplinks},
