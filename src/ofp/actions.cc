@@ -263,7 +263,7 @@ void put_uint(uint8_t* p, uint64_t v, size_t bytes) {
 }
 
 uint32_t subfield_header(const Subfield& s) {
-  return oxm_header(s.field, false);
+  return oxm_header(nxm_encoding(s.field), false);
 }
 uint16_t subfield_bits(const Subfield& s) {
   return s.n_bits ? s.n_bits : field_bits(s.field);
@@ -424,7 +424,7 @@ ActionList& ActionList::set_field(Field f, uint64_t value) {
   const FieldInfo& i = field_info(f);
   uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
   uint8_t* p = put_tlv(bytes_, 25, len);
-  store_be32(p + 4, oxm_header(f, false));
+  store_be32(p + 4, oxm_header(oxm_encoding(f), false));
   put_uint(p + 8, value, i.bytes);
   return *this;
 }
@@ -432,7 +432,7 @@ ActionList& ActionList::set_field_bytes(Field f, ByteSpan value) {
   const FieldInfo& i = field_info(f);
   uint16_t len = static_cast<uint16_t>((8 + i.bytes + 7) / 8 * 8);
   uint8_t* p = put_tlv(bytes_, 25, len);
-  store_be32(p + 4, oxm_header(f, false));
+  store_be32(p + 4, oxm_header(oxm_encoding(f), false));
   std::memcpy(p + 8, value.data(), std::min<size_t>(value.size(), i.bytes));
   return *this;
 }

@@ -280,13 +280,16 @@ Decoded<MatchView> MatchView::decode(ByteReader& reader, MatchMode mode) {
 namespace {
 std::optional<OxmEntry> find_in(ByteSpan tlvs, Field f) {
   // Compares headers only (no lookup per TLV) and stops at the first hit: the PACKET_IN path.
+  // The field as named, or as our encoders write it (oxm_encoding: NXM_OF_ETH_SRC -> OXM_OF_ETH_SRC).
+  const Field written = oxm_encoding(f);
   const uint32_t exact = oxm_header(f, false), masked = oxm_header(f, true);
+  const uint32_t written_exact = oxm_header(written, false), written_masked = oxm_header(written, true);
   for (size_t pos = 0; pos + 4 <= tlvs.size();) {
     uint32_t h = load_be32(tlvs.data() + pos);
     size_t len = oxm_length(h);
-    if (h == exact || h == masked) {
+    if (h == exact || h == masked || h == written_exact || h == written_masked) {
       ByteSpan payload = tlvs.subspan(pos + 4, len);
-      if (h == exact) return OxmEntry{&field_info(f), h, payload, {}};
+      if (!oxm_masked(h)) return OxmEntry{&field_info(f), h, payload, {}};
       return OxmEntry{&field_info(f), h, payload.first(len / 2), payload.subspan(len / 2)};
     }
     pos += 4 + len;
@@ -317,7 +320,7 @@ std::optional<OxmEntry> Match::find(Field f) const {
 Match& Match::add(Field f, uint64_t value) {
   const FieldInfo& i = field_info(f);
   uint8_t* p = tlvs_.extend(4 + i.bytes);
-  store_be32(p, oxm_header(f, false));
+  store_be32(p, oxm_header(oxm_encoding(f), false));
   put_uint(p + 4, value, i.bytes);
   return *this;
 }
@@ -325,7 +328,7 @@ Match& Match::add(Field f, uint64_t value) {
 Match& Match::add_masked(Field f, uint64_t value, uint64_t mask) {
   const FieldInfo& i = field_info(f);
   uint8_t* p = tlvs_.extend(4 + 2 * i.bytes);
-  store_be32(p, oxm_header(f, true));
+  store_be32(p, oxm_header(oxm_encoding(f), true));
   put_uint(p + 4, value & mask, i.bytes);
   put_uint(p + 4 + i.bytes, mask, i.bytes);
   return *this;
@@ -335,7 +338,7 @@ Match& Match::add_bytes(Field f, ByteSpan value, ByteSpan mask) {
   bool masked = !mask.empty();
   const FieldInfo& i = field_info(f);
   uint8_t* p = tlvs_.extend(4 + (masked ? 2u : 1u) * i.bytes);
-  store_be32(p, oxm_header(f, masked));
+  store_be32(p, oxm_header(oxm_encoding(f), masked));
   for (size_t k = 0; k < i.bytes; ++k) {
     uint8_t v = k < value.size() ? value[k] : 0;
     if (masked) {

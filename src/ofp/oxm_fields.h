@@ -229,6 +229,37 @@ inline const FieldInfo& field_info(Field f) {
   return detail::kFields[static_cast<size_t>(f)];
 }
 
+namespace detail {
+// For each row, the row of the same OVS field (same mf_name and width) that OVS writes: in
+// OpenFlow 1.3 matches and set_field the basic OXM where there is one, in NX actions the NXM one.
+struct Preferred {
+  std::array<uint8_t, kFields.size()> oxm{}, nxm{};
+  constexpr Preferred() {
+    for (size_t i = 0; i < kFields.size(); ++i) {
+      oxm[i] = nxm[i] = static_cast<uint8_t>(i);
+      for (size_t j = 0; j < kFields.size(); ++j) {
+        if (kFields[j].mf_name != kFields[i].mf_name || kFields[j].bytes != kFields[i].bytes) continue;
+        const bool basic = kFields[j].oxm_class == kOxmClassBasic;
+        if (basic && kFields[oxm[i]].oxm_class != kOxmClassBasic) oxm[i] = static_cast<uint8_t>(j);
+        if (!basic && kFields[nxm[i]].oxm_class == kOxmClassBasic) nxm[i] = static_cast<uint8_t>(j);
+      }
+    }
+  }
+};
+inline constexpr Preferred kPreferred;
+}  // namespace detail
+
+// The encoding of a field our encoders write, as OVS writes it back (in a flow stats reply): in
+// matches and set_field the basic OXM where the field has one (NXM_OF_ETH_SRC -> OXM_OF_ETH_SRC),
+// in NX actions (reg_load, reg_move, output_reg, learn) the NXM one (OXM_OF_ARP_SHA ->
+// NXM_NX_ARP_SHA). The installer compares flows byte for byte with what the switch reports.
+constexpr Field oxm_encoding(Field f) {
+  return static_cast<Field>(detail::kPreferred.oxm[static_cast<size_t>(f)]);
+}
+constexpr Field nxm_encoding(Field f) {
+  return static_cast<Field>(detail::kPreferred.nxm[static_cast<size_t>(f)]);
+}
+
 // The field with this class and number, if we know it.
 inline const FieldInfo* find_field(uint16_t oxm_class, uint8_t number) {
   if (number >= 128) return nullptr;

@@ -196,3 +196,25 @@ int ovs_oracle_fields(struct ovs_oracle_field *out, int max) {
     }
     return n;
 }
+
+uint8_t *ovs_oracle_reencode_flow_mod(const void *msg, size_t len, size_t *out_len) {
+    const struct ofp_header *oh = msg;
+    struct ofputil_flow_mod fm;
+    struct ofpbuf ofpacts;
+    ofpbuf_init(&ofpacts, 64);
+    enum ofperr error = ofputil_decode_flow_mod(&fm, oh, OFPUTIL_P_OF13_OXM, NULL, NULL, &ofpacts, OFPP_MAX, 255);
+    if (error) {
+        ofpbuf_uninit(&ofpacts);
+        return NULL;
+    }
+    struct ofpbuf *out = ofputil_encode_flow_mod(&fm, OFPUTIL_P_OF13_OXM);
+    minimatch_destroy(&fm.match);
+    ofpbuf_uninit(&ofpacts);
+    struct ofp_header *reh = out->data;
+    reh->xid = oh->xid;
+    *out_len = out->size;
+    uint8_t *bytes = malloc(out->size);
+    memcpy(bytes, out->data, out->size);
+    ofpbuf_delete(out);
+    return bytes;
+}

@@ -42,6 +42,10 @@ struct ovs_oracle_field {
     int variable_len;
 };
 
+/* Decodes a FLOW_MOD with OVS and encodes it again, as OVS writes it (what a flow stats reply
+ * will show of it). Returns malloc'd bytes and *len, or NULL when OVS refuses the message. */
+uint8_t* ovs_oracle_reencode_flow_mod(const void* msg, size_t len, size_t* out_len);
+
 /* Fills out[0..max) with every header OVS knows; returns how many there are. */
 int ovs_oracle_fields(struct ovs_oracle_field* out, int max);
 
