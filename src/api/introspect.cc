@@ -29,7 +29,7 @@ std::string role_name(ofp::Role r) {
   }
 }
 HttpResponse json(int status, const nlohmann::json& j) {
-  return {status, j.dump(2) + "\n", "application/json"};
+  return {status, json_text(j, 2) + "\n", "application/json"};  // (port names come from switches)
 }
 }  // namespace
 

@@ -89,6 +89,7 @@ class Collector final : public prometheus::Collectable {
         add(std::move(f));
       }
     }
+    http(add);
     if (s_.board) {
       std::map<std::string, MetricFamily> families;  // by name, in name order
       for (auto& v : s_.board->snapshot()) {
@@ -166,6 +167,26 @@ class Collector final : public prometheus::Collectable {
         static_cast<double>(c.probes_failed.load()));
     one("vlcp_openflow_handshakes_total", "OpenFlow handshakes completed.",
         static_cast<double>(c.handshakes.load()));
+    one("vlcp_openflow_connections_opened_total", "OpenFlow connections accepted.",
+        static_cast<double>(c.connections_opened.load()));
+    one("vlcp_openflow_connections_closed_total", "OpenFlow connections closed.",
+        static_cast<double>(c.connections_closed.load()));
+    one("vlcp_openflow_multipart_overflows_total",
+        "Switches dropped for a multipart reply beyond protocol.openflow.maxmultipartbytes.",
+        static_cast<double>(c.multipart_overflows.load()));
+    one("vlcp_openflow_messages_dropped_total", "Switch messages shed because the control thread was behind.",
+        static_cast<double>(c.messages_dropped.load()));
+    {
+      auto f = family("vlcp_openflow_duplicate_datapath_total",
+                      "Connections announcing a datapath id already connected: refused (the holder answered "
+                      "an echo) or replaced (it did not).",
+                      MetricType::Counter);
+      f.metric.push_back(sample(static_cast<double>(c.duplicate_refused.load()), MetricType::Counter,
+                                {{"outcome", "refused"}}));
+      f.metric.push_back(sample(static_cast<double>(c.duplicate_replaced.load()), MetricType::Counter,
+                                {{"outcome", "replaced"}}));
+      add(std::move(f));
+    }
     auto h =
         family("vlcp_barrier_rtt_seconds", "Round-trip time of barrier requests.", MetricType::Histogram);
     ClientMetric m;
@@ -206,6 +227,34 @@ class Collector final : public prometheus::Collectable {
     add(std::move(hw));
     add(std::move(enq));
     add(std::move(full));
+  }
+
+  // The WebAPI's transport (process-wide counters: see HttpCounters).
+  template <typename Add>
+  void http(Add& add) const {
+    const HttpCounters& c = http_counters();
+    auto one = [&](const char* name, const char* help, MetricType type, double v,
+                   std::vector<ClientMetric::Label> labels = {}) {
+      auto f = family(name, help, type);
+      f.metric.push_back(sample(v, type, std::move(labels)));
+      return f;
+    };
+    add(one("vlcp_api_handler_errors_total",
+            "WebAPI requests whose handler failed with an exception (answered 500).", MetricType::Counter,
+            static_cast<double>(c.handler_errors.load())));
+    add(one("vlcp_api_bad_encoding_total", "WebAPI requests refused because the target is not UTF-8 (400).",
+            MetricType::Counter, static_cast<double>(c.bad_encoding.load())));
+    auto shed = one("vlcp_api_connections_shed_total",
+                    "Idle WebAPI connections closed to make room, by which cap was reached.",
+                    MetricType::Counter, static_cast<double>(c.shed_per_client.load()), {{"cap", "client"}});
+    shed.metric.push_back(
+        sample(static_cast<double>(c.shed_capacity.load()), MetricType::Counter, {{"cap", "total"}}));
+    add(std::move(shed));
+    add(one("vlcp_api_connections_refused_total",
+            "WebAPI connections refused (503): at a cap with no idle connection to close.",
+            MetricType::Counter, static_cast<double>(c.refused.load())));
+    add(one("vlcp_api_connections_open", "WebAPI connections open now.", MetricType::Gauge,
+            static_cast<double>(c.open.load())));
   }
 
   template <typename Add>
@@ -264,7 +313,12 @@ Result<std::unique_ptr<Metrics>> Metrics::start(const MetricsSettings& settings,
   if (!settings.password.empty()) {
     std::string user = settings.user, password = settings.password;
     m->impl_->exposer->RegisterAuth(
-        [user, password](const std::string& u, const std::string& p) { return u == user && p == password; },
+        [user, password](const std::string& u, const std::string& p) {
+          // Both compared in full and in constant time: neither is learnt from timings.
+          bool user_ok = same_secret(u, user);
+          bool password_ok = same_secret(p, password);
+          return user_ok && password_ok;
+        },
         "vlcpd");
   }
   auto ports = m->impl_->exposer->GetListeningPorts();

@@ -5,8 +5,13 @@
 #    unknown method, a batch with one bad item) gets a clear 4xx and changes nothing;
 #  - many clients at once: 100 ports created by 16 concurrent clients in one subnet all get
 #    different addresses, and 200 concurrent connections are all answered;
+#  - untrusted input never crashes vlcpd (issue 14): bytes that are not UTF-8 (a parameter, a
+#    form body, a literal, raw in the path), JSON and literals nested 60,000 deep (a port's
+#    attribute, /objectdb/restore) are a 400; 600 idle connections from one address do not lock
+#    out another client; literals decode Python's escapes as Python does;
 #  - https:// with a bearer token: vlcpctl with the CA and token works, without them it is
-#    refused; off loopback vlcpd refuses to serve without TLS and a token.
+#    refused; the scheme is case-insensitive; off loopback vlcpd refuses to serve without TLS
+#    and a token; a metrics password is checked.
 # (Two vlcpd nodes sharing a model through ZooKeeper: objectdb_api.sh.)
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
@@ -90,7 +95,62 @@ bad "a batch with one bad item" 404 "no logical network" -X POST -H 'Content-Typ
   "$api/viperflow/createlogicalports"
 bad "an unknown method (at once)" 404 "no method" "$api/viperflow/nosuchmethod"
 bad "an unknown module" 404 '"error"' "$api/nosuchmodule/list"
+# Untrusted input: a 400 where it enters, never a crash (issue 14 items 2 and 3).
+bad "%FF in a parameter" 400 "UTF-8" -g "$api/objectdb/getonce?key=a%FF"
+bad "%FF in a form body" 400 "UTF-8" -X POST -d 'logicalnetwork=ln1&hostname=a%FF' "$api/viperflow/createlogicalport"
+bad "%FF in a back-quoted literal" 400 "UTF-8" -X POST -d "logicalnetwork=ln1&hostname=\`'a%FF'\`" \
+  "$api/viperflow/createlogicalport"
+raw_request() {  # raw_request BYTES: the status line vlcpd answers to those bytes
+  python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+print(s.recv(200).split(b"\r\n")[0].decode("latin-1"))' "$port" "$1"
+}
+check_output "raw 0xFF in the path: 400" "400" raw_request 'GET /viperflow/\xff HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+deep() { python3 -c "import sys; d = 60000; sys.stdout.write(sys.argv[1].replace('@', '[' * d + ']' * d))" "$1"; }
+deep '{"logicalnetwork": "ln1", "x": @}' >"$SB_DIR/deep.json"
+bad "a JSON attribute nested 60,000 deep" 400 "deeper" -X POST -H 'Content-Type: application/json' \
+  --data-binary @"$SB_DIR/deep.json" "$api/viperflow/createlogicalport"
+deep 'logicalnetwork=ln1&x=`@`' >"$SB_DIR/deep.form"
+bad "a form literal nested 60,000 deep" 400 "deeper" -X POST --data-binary @"$SB_DIR/deep.form" \
+  "$api/viperflow/createlogicalport"
+deep '{"viperflow.deep": @}' >"$SB_DIR/deep-restore.json"
+bad "/objectdb/restore nested 60,000 deep" 400 "deeper" -X POST --data-binary @"$SB_DIR/deep-restore.json" \
+  "$api/objectdb/restore"
+check "vlcpd is still up and answering" curl -sf -m 5 -o /dev/null "$api/manager/modules"
 check_output "nothing changed" "$before" state
+
+# Literals decode Python's escapes as Python's ast.literal_eval (issue 14 item 12).
+form() {  # form KEY=VALUE...: a urlencoded form body
+  python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.urlencode([tuple(a.split("=", 1)) for a in sys.argv[1:]]))' "$@"
+}
+created_name() {  # created_name FORM_FILE: the name of the port that form creates, as JSON
+  curl -s -X POST --data-binary @"$1" "$api/viperflow/createlogicalport" |
+    python3 -c 'import json, sys; r = json.load(sys.stdin); print(json.dumps(r["result"][0]["name"]) if "result" in r else r)'
+}
+# shellcheck disable=SC2016  # (back-quotes are the literal's, not the shell's)
+form logicalnetwork=ln1 id=esc1 'name=`'"'"'caf\u00e9 \x41\101\u0000b'"'"'`' >"$SB_DIR/esc.form"
+check_output "a literal's escapes as Python reads them" '"caf\u00e9 AA\u0000b"' created_name "$SB_DIR/esc.form"
+# shellcheck disable=SC2016
+form logicalnetwork=ln1 'name=`'"'"'\ud800'"'"'`' >"$SB_DIR/surrogate.form"
+bad "an escape with no JSON form is refused, not changed" 400 "surrogate" -X POST \
+  --data-binary @"$SB_DIR/surrogate.form" "$api/viperflow/createlogicalport"
+
+# 600 idle connections from one address: another client still gets in (issue 14 item 5).
+check_output "600 idle connections from 127.0.0.2; a client on 127.0.0.1 is answered" "200" python3 -c '
+import socket, subprocess, sys, time
+port = int(sys.argv[1])
+held = []
+for i in range(600):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port))
+    held.append(s)
+time.sleep(1.5)  # idle past the grace period: they may be shed
+print(subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5",
+                      "http://127.0.0.1:%d/manager/modules" % port], capture_output=True, text=True).stdout)' "$port"
+check "vlcpd is still up and answering" curl -sf -m 5 -o /dev/null "$api/manager/modules"
 
 # --- many clients at once ---------------------------------------------------------------------------
 seq 100 | xargs -P 16 -I{} curl -sf -m 30 -o "$SB_DIR/c{}.json" -g \
@@ -114,6 +174,8 @@ check_output "metrics: WebAPI requests by module and status" 'vlcp_api_requests_
   metric vlcp_api_requests_total
 check_output "  the refusals too" 'module="viperflow",code="409"' metric vlcp_api_requests_total
 check_output "metrics: the store is connected" 'vlcp_objectdb_store_connected{store="embedded:' metric vlcp_objectdb_store_connected
+check "metrics: idle connections shed for new ones" test "$(metric vlcp_api_connections_shed_total | awk '{s += $2} END {print int(s)}')" -gt 0
+check "metrics: at most maxconnections open" test "$(metric vlcp_api_connections_open | awk '{print int($2)}')" -le 512
 
 # --- TLS and a token ------------------------------------------------------------------------------
 pki=$SB_DIR/pki
@@ -127,7 +189,8 @@ check "a CA and a server certificate for 127.0.0.1" bash -c "
 sport=$(sb_free_port)
 sb_vlcpd_api_conf "$SB_DIR/s.conf" "$sport" "module.objectdb.path = \"$SB_DIR/s.mdb\"" \
   "module.httpserver.key = '$pki/srv-key.pem'" "module.httpserver.certificate = '$pki/srv.pem'" \
-  "module.httpserver.token = 's3cret'" "module.httpserver.url = 'https://127.0.0.1:$sport'"
+  "module.httpserver.token = 's3cret'" "module.httpserver.url = 'https://127.0.0.1:$sport'" \
+  "module.metrics.url = 'tcp://127.0.0.1:$(sb_free_port)'" "module.metrics.password = 'pw'"
 sb_vlcpd_start s "$SB_DIR/s.conf"
 sapi="https://127.0.0.1:$sport"
 check "vlcpd serves https" sb_wait 20 curl -s -o /dev/null --cacert "$pki/ca.pem" "$sapi/manager/modules"
@@ -136,6 +199,12 @@ check_output "vlcpctl over https with the CA and the token" "objectdb" \
 check_output "  without the token: 401, exit 1" "missing or wrong bearer token (HTTP 401)" \
   ctl module list --api "$sapi" --cacert "$pki/ca.pem"
 check_status "  without the CA: the certificate is not trusted, exit 3" 3 ctl module list --api "$sapi" --token s3cret
+check_output "  'Authorization: bearer' in lower case is accepted (RFC 7235)" "200" \
+  curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.pem" -H 'Authorization: bearer s3cret' "$sapi/manager/modules"
+smport=$(sed -n "s/^module.metrics.url = 'tcp:\/\/127.0.0.1:\([0-9]*\)'/\1/p" "$SB_DIR/s.conf")
+check_output "metrics with its password: 200" "200" curl -s -o /dev/null -w '%{http_code}' -u vlcp:pw "http://127.0.0.1:$smport/metrics"
+check_output "  a wrong password: 401" "401" curl -s -o /dev/null -w '%{http_code}' -u vlcp:pv "http://127.0.0.1:$smport/metrics"
+check_output "  none: 401" "401" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$smport/metrics"
 check_fails "plain http to the https port gets nothing" curl -sf -m 5 "http://127.0.0.1:$sport/manager/modules"
 sb_vlcpd_api_conf "$SB_DIR/open.conf" 18099 "module.httpserver.token = 's3cret'" \
   "module.httpserver.url = 'tcp://0.0.0.0:18099'"
