@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+#include <cstdio>
 #include <random>
 
 #include "model/viperflow.h"
@@ -84,19 +86,34 @@ bool matches(const Json& value, const Json& filters, const std::set<std::string>
   return true;
 }
 
-Result<Json> checked_specs(const Json& specs, const char* what) {
-  if (!specs.is_array() || specs.empty())
-    return bad(std::string(what) + " must be a non-empty list of objects");
-  for (const auto& s : specs)
-    if (!s.is_object()) return bad(std::string(what) + " must be a non-empty list of objects");
+namespace {
+std::string named_by_id(const Json& spec) {
+  auto it = spec.find("id");
+  return it == spec.end() || it->is_null() ? std::string() : text(*it);
+}
+}  // namespace
+
+Result<Json> checked_specs(const Json& specs, const BatchOf& of) {
+  std::string list = std::string(of.param) + " must be a non-empty list of objects";
+  if (!specs.is_array() || specs.empty()) return bad(list);
+  std::set<std::string> named;
+  for (const auto& s : specs) {
+    if (!s.is_object()) return bad(list);
+    for (const auto& [k, v] : s.items())
+      if (!k.empty() && k[0] == '_')
+        return bad("attribute " + k + " is reserved (names starting with '_' are VLCP's own)");
+    std::string name = (of.names ? of.names : named_by_id)(s);
+    if (!name.empty() && !named.insert(name).second)
+      return bad(std::string(of.kind) + " " + name + " is named twice in the batch");
+  }
   return specs;
 }
 
-// The keys a batch names by id: `fixed`, then each spec's key (and map key, when given).
-Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
+Result<std::vector<std::string>> batch_keys(const Json& specs, const BatchOf& of,
+                                            std::vector<std::string> fixed,
                                             std::string (*key_of)(const std::string&),
                                             std::string (*map_of)(const std::string&)) {
-  auto checked = checked_specs(specs, "networks");
+  auto checked = checked_specs(specs, of);
   if (!checked.ok()) return checked.error();
   for (const auto& spec : specs) {
     auto id = id_param(spec, "id", true);
@@ -264,9 +281,11 @@ Status check_dhcp_options(Json& value) {
   for (const char* f : {"dns_nameservers", "ntp_servers"}) {
     if (!value.contains(f) || value[f].is_null()) continue;
     if (!value[f].is_array()) return bad(std::string(f) + " must be a list of IPv4 addresses");
-    for (const auto& a : value[f])
-      if (!a.is_string() || !parse_ip(a.get<std::string>()))
-        return bad(std::string(f) + ": " + a.dump() + " is not an IPv4 address");
+    for (auto& a : value[f]) {
+      auto ip = a.is_string() ? parse_ip(a.get<std::string>()) : std::nullopt;
+      if (!ip) return bad(std::string(f) + ": " + a.dump() + " is not an IPv4 address");
+      a = ip_text(*ip);
+    }
   }
   for (const char* f : {"domain_name", "hostname"}) {
     if (!value.contains(f) || value[f].is_null()) continue;
@@ -325,14 +344,93 @@ std::string ip_text(uint32_t ip) {
   return buf;
 }
 
-Result<Cidr> parse_cidr(const std::string& s) {
+namespace {
+// "ADDRESS/PREFIX" with a prefix from min_prefix to 32.
+Result<Cidr> parse_network(const std::string& s, int min_prefix, const char* what) {
   auto slash = s.find('/');
-  if (slash == std::string::npos) return bad("cidr '" + s + "' is not ADDRESS/PREFIX");
+  if (slash == std::string::npos) return bad(std::string(what) + " '" + s + "' is not ADDRESS/PREFIX");
   auto ip = parse_ip(s.substr(0, slash));
   auto prefix = as_int(Json(s.substr(slash + 1)));
-  if (!ip || !prefix || *prefix < 1 || *prefix > 32) return bad("cidr '" + s + "' is not an IPv4 network");
-  Cidr c{*ip, static_cast<int>(*prefix)};
-  if ((c.network & ~c.mask()) != 0) return bad("cidr '" + s + "' has host bits set");
+  if (!ip || !prefix || *prefix < min_prefix || *prefix > 32)
+    return bad(std::string(what) + " '" + s + "' is not an IPv4 network (ADDRESS/" +
+               std::to_string(min_prefix) + "-32)");
+  return Cidr{*ip, static_cast<int>(*prefix)};
+}
+}  // namespace
+
+Result<Cidr> parse_cidr(const std::string& s) {
+  auto c = parse_network(s, 1, "cidr");
+  if (!c.ok()) return c;
+  if ((c->network & ~c->mask()) != 0) return bad("cidr '" + s + "' has host bits set");
   return c;
 }
+
+Result<Cidr> parse_route_prefix(const std::string& s) {
+  auto c = parse_network(s, 0, "route prefix");
+  if (c.ok()) c->network &= c->mask();
+  return c;
+}
+
+Status normalise_ip(Json& value, const char* field) {
+  auto it = value.find(field);
+  if (it == value.end() || it->is_null()) return {};
+  auto ip = it->is_string() ? parse_ip(it->get<std::string>()) : std::nullopt;
+  if (!ip) return bad(std::string(field) + " " + text(*it) + " is not an IPv4 address");
+  *it = ip_text(*ip);
+  return {};
+}
+
+Status check_routes(Json& routes, const char* field) {
+  std::string shape = std::string(field) + " must be a list of [prefix, nexthop]";
+  if (!routes.is_array()) return bad(shape);
+  for (auto& r : routes) {
+    if (!r.is_array() || r.size() != 2 || !r[0].is_string() || !r[1].is_string()) return bad(shape);
+    auto prefix = parse_route_prefix(r[0].get<std::string>());
+    if (!prefix.ok()) return prefix.error();
+    auto nexthop = parse_ip(r[1].get<std::string>());
+    if (!nexthop) return bad(std::string(field) + ": nexthop " + r[1].dump() + " is not an IPv4 address");
+    r = Json::array({prefix->text(), ip_text(*nexthop)});
+  }
+  return {};
+}
+
+std::optional<Mac> parse_mac(std::string_view s) {
+  if (s.size() != 17) return std::nullopt;
+  char sep = s[2];
+  if (sep != ':' && sep != '-') return std::nullopt;
+  Mac m{};
+  for (size_t i = 0; i < 6; ++i) {
+    if (i && s[i * 3 - 1] != sep) return std::nullopt;
+    unsigned v = 0;
+    for (size_t j = 0; j < 2; ++j) {
+      char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i * 3 + j])));
+      unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 16;
+      if (d == 16) return std::nullopt;
+      v = v * 16 + d;
+    }
+    m[i] = static_cast<uint8_t>(v);
+  }
+  return m;
+}
+
+std::string mac_text(const Mac& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+Status normalise_port_mac(Json& value, const char* field) {
+  auto it = value.find(field);
+  if (it == value.end()) return {};
+  if (!it->is_string()) return bad(std::string(field) + " must be a string");
+  auto mac = parse_mac(it->get<std::string>());
+  if (!mac) return bad(std::string(field) + " '" + it->get<std::string>() + "' is not xx:xx:xx:xx:xx:xx");
+  if ((*mac)[0] & 1)
+    return bad(std::string(field) + " " + mac_text(*mac) +
+               " is a multicast or broadcast address: a port needs a unicast one");
+  if (*mac == Mac{}) return bad(std::string(field) + " 00:00:00:00:00:00 is not an address a port can have");
+  *it = mac_text(*mac);
+  return {};
+}
+
 }  // namespace vlcp::model::detail

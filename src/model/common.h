@@ -2,11 +2,13 @@
 // VLCP's dump format, sets and filters. Internal to src/model.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,28 +52,65 @@ Json list_without(const Json& list, const std::string& key);
 // Whether an object has every filter's value (text-equal for string filters; a reference
 // also by the referenced object's id); `special` filters are the caller's.
 bool matches(const Json& value, const Json& filters, const std::set<std::string>& special);
-// A batch: a non-empty list of objects.
-Result<Json> checked_specs(const Json& specs, const char* what);
-// The keys a batch names by id: `fixed`, then each spec's key (and map key, when given).
-Result<std::vector<std::string>> batch_keys(const Json& specs, std::vector<std::string> fixed,
+// What a batch holds, for its checks and messages: the object kind ("logical port"), the batch
+// form's parameter ("ports"), and which object a spec names ("" when none yet: an id to be
+// generated). By default a spec names the object of its "id".
+struct BatchOf {
+  const char* kind;
+  const char* param;
+  std::string (*names)(const Json& spec) = nullptr;
+};
+// Every batch verb (create, update, delete, add/remove interface) of every kind checks its specs
+// here, once: a non-empty list of objects; no attribute with a reserved name (VLCP's "_key",
+// "_type", ... : a name starting with '_'); no object named twice ("logical port X is named twice
+// in the batch": one transaction cannot create, change or delete an object twice).
+Result<Json> checked_specs(const Json& specs, const BatchOf& of);
+// The keys a batch names by id (after checked_specs): `fixed`, then each spec's key (and map
+// key, when given).
+Result<std::vector<std::string>> batch_keys(const Json& specs, const BatchOf& of,
+                                            std::vector<std::string> fixed,
                                             std::string (*key_of)(const std::string&),
                                             std::string (*map_of)(const std::string&));
 // The map object beside an object: viperflow.<kind>.<id> -> viperflow.<kind>map.<id>
 // (physical networks, logical networks, subnets).
 std::string map_key_of(const std::string& key);
 
-// IPv4 text <-> host-order address; an IPv4 network "ADDRESS/PREFIX" (host bits must be zero).
+// Addresses, parsed once here and stored in one spelling, so that unique indices and filters see
+// one text per address.
+//
+// IPv4 text <-> host-order address (dotted decimal, no leading zeros: the text is canonical).
 std::optional<uint32_t> parse_ip(const std::string& s);
 std::string ip_text(uint32_t ip);
+// An IPv4 network. Hosts: every address but the network and broadcast ones, except that a /31
+// (RFC 3021 point-to-point) and a /32 have no such addresses and all are hosts.
 struct Cidr {
   uint32_t network = 0;
   int prefix = 0;
   uint32_t mask() const { return prefix ? ~uint32_t{0} << (32 - prefix) : 0; }
+  uint32_t broadcast() const { return network | ~mask(); }
   bool contains(uint32_t ip) const { return (ip & mask()) == network; }
+  bool overlaps(const Cidr& o) const { return contains(o.network) || o.contains(network); }
   uint32_t first_host() const { return prefix >= 31 ? network : network + 1; }
-  uint32_t last_host() const { return prefix >= 31 ? (network | ~mask()) : (network | ~mask()) - 1; }
+  uint32_t last_host() const { return prefix >= 31 ? broadcast() : broadcast() - 1; }
+  bool is_host(uint32_t ip) const { return contains(ip) && ip >= first_host() && ip <= last_host(); }
+  std::string text() const { return ip_text(network) + "/" + std::to_string(prefix); }
 };
+// A subnet's network "ADDRESS/PREFIX": prefix 1-32, host bits must be zero.
 Result<Cidr> parse_cidr(const std::string& s);
+// A route's destination, as VLCP's parse_ip4_network reads it: prefix 0-32, host bits cleared.
+Result<Cidr> parse_route_prefix(const std::string& s);
+// value[field], when present and not null, must be an IPv4 address; stored canonical.
+Status normalise_ip(Json& value, const char* field);
+// value[field] (a router's routes, a subnet's host_routes): a list of [prefix, nexthop], each
+// prefix a route prefix and each nexthop an address; stored canonical ("10.1.0.0/16").
+Status check_routes(Json& routes, const char* field);
+// A MAC address: six hex pairs separated by ':' (or '-'), either letter case.
+using Mac = std::array<uint8_t, 6>;
+std::optional<Mac> parse_mac(std::string_view s);
+std::string mac_text(const Mac& m);  // lower case, ':' separated
+// value[field], when present, must be a MAC address a port can have: unicast (the I/G bit clear,
+// which also refuses ff:ff:ff:ff:ff:ff) and not all zeros; stored lower case.
+Status normalise_port_mac(Json& value, const char* field);
 
 // The DHCP and DNS options networks, subnets and ports carry, checked and normalised in place
 // (a JSON value or its text from a form): mtu 68-65535, lease_time 60 s - 2^32-1 s or

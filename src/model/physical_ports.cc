@@ -28,6 +28,15 @@ Result<Where> where_of(const Json& spec) {
   return w;
 }
 
+std::string port_key_of(const Where& w) {
+  return physical_port_key(w.vhost, w.systemid, w.bridge, w.name);
+}
+// A physical port is named by all four parts (with VLCP's defaults).
+const BatchOf kPhysicalPorts{"physical port", "ports", [](const Json& spec) {
+                               auto w = where_of(spec);
+                               return w.ok() ? port_key_of(*w) : std::string();
+                             }};
+
 // The keys of the ports a batch names, after `fixed`.
 Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed);
 
@@ -59,7 +68,7 @@ void ViperFlow::find_physical_port(const std::string& vhost, const std::string& 
 
 namespace {
 Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed) {
-  auto checked = checked_specs(specs, "ports");
+  auto checked = checked_specs(specs, kPhysicalPorts);
   if (!checked.ok()) return checked.error();
   for (const auto& spec : specs) {
     auto w = where_of(spec);
@@ -71,7 +80,7 @@ Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::s
 }  // namespace
 
 void ViperFlow::create_physical_ports(Json specs, Done done) {
-  auto checked = checked_specs(specs, "ports");
+  auto checked = checked_specs(specs, kPhysicalPorts);
   if (!checked.ok()) return done(checked.error());
   std::vector<std::string> keys{kPhysicalPortSet};
   for (auto& spec : specs) {

@@ -15,10 +15,14 @@ constexpr const char* kSubnetType = "vlcp.utils.networkmodel.SubNet";
 constexpr const char* kLogicalPortType = "vlcp.utils.networkmodel.LogicalPort";
 constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
 
+// A host address of the subnet: not its network or broadcast address (a /31 or /32 has none).
 Result<uint32_t> ip_in(const Json& v, const Cidr& c, const char* what) {
   auto ip = v.is_string() ? parse_ip(v.get<std::string>()) : std::nullopt;
   if (!ip) return bad(std::string(what) + " " + text(v) + " is not an IPv4 address");
   if (!c.contains(*ip)) return bad(std::string(what) + " " + text(v) + " is outside the subnet");
+  if (!c.is_host(*ip))
+    return bad(std::string(what) + " " + text(v) + " is the " + (*ip == c.network ? "network" : "broadcast") +
+               " address of " + c.text());
   return *ip;
 }
 
@@ -55,12 +59,11 @@ Status check_subnet(Json& value) {
   if (!value.contains("cidr")) return bad("missing parameter cidr");
   auto cidr = parse_cidr(text(value["cidr"]));
   if (!cidr.ok()) return cidr.error();
-  value["cidr"] = ip_text(cidr->network) + "/" + std::to_string(cidr->prefix);
-  std::optional<uint32_t> gateway;
+  value["cidr"] = cidr->text();
   if (value.contains("gateway") && !value["gateway"].is_null()) {
     auto g = ip_in(value["gateway"], *cidr, "gateway");
     if (!g.ok()) return g.error();
-    gateway = *g;
+    value["gateway"] = ip_text(*g);
   }
   uint32_t start = cidr->first_host(), end = cidr->last_host();
   for (auto [field, into] : {std::pair{"allocated_start", &start}, std::pair{"allocated_end", &end}})
@@ -73,26 +76,18 @@ Status check_subnet(Json& value) {
   value["allocated_start"] = ip_text(start);
   value["allocated_end"] = ip_text(end);
   if (value.contains("host_routes")) {
-    const Json& routes = value["host_routes"];
-    if (!routes.is_array()) return bad("host_routes must be a list of [cidr, nexthop]");
-    for (const auto& r : routes) {
-      if (!r.is_array() || r.size() != 2 || !r[0].is_string() || !r[1].is_string())
-        return bad("host_routes must be a list of [cidr, nexthop]");
-      if (auto c = parse_cidr(r[0].get<std::string>()); !c.ok()) return c.error();
-      if (!parse_ip(r[1].get<std::string>()))
-        return bad("host route nexthop " + r[1].dump() + " is not an address");
-    }
+    if (Status s = check_routes(value["host_routes"], "host_routes"); !s.ok()) return s;
   }
   if (value.contains("isexternal") && !value["isexternal"].is_boolean())
     return bad("isexternal must be a boolean");
   // Per-host configuration of an external subnet's forwarding nodes: which host (systemid,
   // bridge, vhost) uses which local address, in which network, through which gateway.
   if (value.contains("pre_host_config") && !value["pre_host_config"].is_null()) {
-    const Json& hosts = value["pre_host_config"];
+    Json& hosts = value["pre_host_config"];
     const char* shape =
         "pre_host_config must be a list of {systemid, bridge, vhost, cidr, local_address, gateway}";
     if (!hosts.is_array()) return bad(shape);
-    for (const auto& h : hosts) {
+    for (auto& h : hosts) {
       if (!h.is_object()) return bad(shape);
       for (const auto& [k, v] : h.items()) {
         if (k != "systemid" && k != "bridge" && k != "vhost" && k != "cidr" && k != "local_address" &&
@@ -102,6 +97,7 @@ Status check_subnet(Json& value) {
       }
       auto host_cidr = parse_cidr(h.value("cidr", text(value["cidr"])));
       if (!host_cidr.ok()) return host_cidr.error();
+      if (h.contains("cidr")) h["cidr"] = host_cidr->text();
       for (const char* f : {"local_address", "gateway"})
         if (h.contains(f)) {
           auto ip = parse_ip(h[f].get<std::string>());
@@ -109,22 +105,16 @@ Status check_subnet(Json& value) {
             return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is not an IPv4 address");
           if (!host_cidr->contains(*ip))
             return bad(std::string("pre_host_config: ") + f + " " + h[f].dump() + " is outside " +
-                       ip_text(host_cidr->network) + "/" + std::to_string(host_cidr->prefix));
+                       host_cidr->text());
+          h[f] = ip_text(*ip);
         }
     }
   }
   return check_dhcp_options(value);
 }
 
-Status check_mac(const Json& v) {
-  if (!v.is_string()) return bad("mac_address must be a string");
-  const std::string& s = v.get_ref<const std::string&>();
-  bool ok = s.size() == 17;
-  for (size_t i = 0; ok && i < s.size(); ++i)
-    ok = (i % 3 == 2) ? s[i] == ':' : std::isxdigit(static_cast<unsigned char>(s[i])) != 0;
-  if (!ok) return bad("mac_address '" + s + "' is not xx:xx:xx:xx:xx:xx");
-  return {};
-}
+const BatchOf kSubnets{"subnet", "subnets"};
+const BatchOf kLogicalPorts{"logical port", "ports"};
 
 }  // namespace
 
@@ -141,7 +131,7 @@ std::string logical_port_key(const std::string& id) {
 // ---- subnets -----------------------------------------------------------------------------------------
 
 void ViperFlow::create_subnets(Json specs, Done done) {
-  auto checked = checked_specs(specs, "subnets");
+  auto checked = checked_specs(specs, kSubnets);
   if (!checked.ok()) return done(checked.error());
   std::vector<std::string> keys{kSubnetSet};
   for (auto& spec : specs) {
@@ -213,7 +203,7 @@ void ViperFlow::create_subnets(Json specs, Done done) {
 }
 
 void ViperFlow::delete_subnets(Json specs, Done done) {
-  auto keys = batch_keys(specs, {kSubnetSet}, subnet_key, subnet_map_key);
+  auto keys = batch_keys(specs, kSubnets, {kSubnetSet}, subnet_key, subnet_map_key);
   if (!keys.ok()) return done(keys.error());
   run_fenced(
       db_, specs, subnet_key, subnet_ports_index, *keys,
@@ -252,7 +242,7 @@ void ViperFlow::delete_subnets(Json specs, Done done) {
 }
 
 void ViperFlow::update_subnets(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, subnet_key, subnet_map_key);
+  auto keys = batch_keys(specs, kSubnets, {}, subnet_key, subnet_map_key);
   if (!keys.ok()) return done(keys.error());
   // A new pool must keep every address in use: the subnet is fenced while its ports are read.
   // Other changes (DNS servers, routes, ...) need no fence, and port creates go on meanwhile.
@@ -412,7 +402,7 @@ Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, con
   for (;;) {
     if (cands.empty()) cands = hints.take(skey, pool, tried ? 16 : 1);
     if (cands.empty() || tried >= pool_size(pool))
-      return make_error(Errc::kResourceExhausted, "subnet " + sid + " has no free address");
+      return make_error(Errc::kConflict, "subnet " + sid + " has no free address");
     bool waiting = false;
     for (uint32_t a : cands) {
       db::Lookup l = r.ctx.get(ip_index_key(skey, a));
@@ -456,7 +446,7 @@ std::string address_index(const std::string& subnet_key, uint32_t ip) {
 ViperFlow::ViperFlow(db::ObjectDb& db) : db_(db), hints_(std::make_shared<AddressHints>()) {}
 
 void ViperFlow::create_logical_ports(Json specs, Done done) {
-  auto checked = checked_specs(specs, "ports");
+  auto checked = checked_specs(specs, kLogicalPorts);
   if (!checked.ok()) return done(checked.error());
   // Ports with explicit addresses first, so the automatic ones do not take them.
   std::vector<Json> ordered;
@@ -465,16 +455,13 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
   for (const auto& s : specs)
     if (!s.contains("ip_address")) ordered.push_back(s);
   std::vector<std::string> keys, load;
-  std::set<std::string> ids;
   for (auto& spec : ordered) {
     auto id = id_param(spec, "id", false);
     if (!id.ok()) return done(id.error());
-    if (!ids.insert(*id).second) return done(bad("logical port " + *id + " appears twice in the batch"));
     spec["id"] = *id;
     auto net = id_param(spec, "logicalnetwork", true);
     if (!net.ok()) return done(net.error());
-    if (spec.contains("mac_address"))
-      if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
+    if (Status s = normalise_port_mac(spec, "mac_address"); !s.ok()) return done(s);
     if (spec.contains("ip_address") && !spec.contains("subnet")) return done(bad("ip_address needs subnet"));
     if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
     std::string net_key = logical_network_key(*net), port_key = logical_port_key(*id);
@@ -619,11 +606,10 @@ void ViperFlow::load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints
 }
 
 void ViperFlow::update_logical_ports(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, logical_port_key, nullptr);
+  auto keys = batch_keys(specs, kLogicalPorts, {}, logical_port_key, nullptr);
   if (!keys.ok()) return done(keys.error());
   for (auto& spec : specs) {
-    if (spec.contains("mac_address"))
-      if (Status s = check_mac(spec["mac_address"]); !s.ok()) return done(s);
+    if (Status s = normalise_port_mac(spec, "mac_address"); !s.ok()) return done(s);
     if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
   }
   run(
@@ -678,7 +664,7 @@ void ViperFlow::update_logical_ports(Json specs, Done done) {
 }
 
 void ViperFlow::delete_logical_ports(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, logical_port_key, nullptr);
+  auto keys = batch_keys(specs, kLogicalPorts, {}, logical_port_key, nullptr);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
@@ -702,6 +688,10 @@ void ViperFlow::list_subnets(Json filters, Done done) {
            std::move(filters), std::move(done));
 }
 void ViperFlow::list_logical_ports(Json filters, Done done) {
+  // A MAC filter in any spelling finds the port (MACs are stored lower case).
+  if (filters.is_object() && filters.contains("mac_address") && filters["mac_address"].is_string())
+    if (auto mac = parse_mac(filters["mac_address"].get<std::string>()))
+      filters["mac_address"] = mac_text(*mac);
   list_set(ListOf{nullptr, kLogicalPortType, logical_port_key, "logicalnetwork", "network",
                   logical_network_key, kLogicalNetworkType, &kNetworkPorts},
            std::move(filters), std::move(done));
@@ -748,8 +738,10 @@ void ViperFlow::walk_members(db::ObjectDb& db, const ListOf& of, Json filters, s
         *result = Json::array();
         for (const auto& key : members) {
           db::Lookup l = ctx.get(key);
-          if (!l.fetched || !l.value() || !matches(*l.value(), filters, {"id"})) continue;
+          if (!l.fetched || !l.value()) continue;
+          // Filters see the object as it is shown: "_key" and "_type" are the real ones.
           Json d = dump(key, of.type, *l.value());
+          if (!matches(d, filters, {"id"})) continue;
           if (of.parent_field && l.value()->contains(of.parent_field)) {
             std::string parent = text((*l.value())[of.parent_field]);
             db::Lookup p = ctx.get(parent);

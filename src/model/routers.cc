@@ -14,19 +14,15 @@ using namespace detail;
 constexpr const char* kRouterType = "vlcp.utils.networkmodel.VRouter";
 constexpr const char* kRouterPortType = "vlcp.utils.networkmodel.RouterPort";
 
-Status check_routes(const Json& routes) {
-  if (!routes.is_array()) return bad("routes must be a list of [prefix, nexthop]");
-  for (const auto& r : routes) {
-    if (!r.is_array() || r.size() != 2 || !r[0].is_string() || !r[1].is_string())
-      return bad("routes must be a list of [prefix, nexthop]");
-    std::string prefix = r[0].get<std::string>();
-    auto slash = prefix.find('/');
-    if (slash == std::string::npos || !parse_ip(prefix.substr(0, slash)))
-      return bad("route prefix " + r[0].dump() + " is not ADDRESS/PREFIX");
-    if (!parse_ip(r[1].get<std::string>())) return bad("route nexthop " + r[1].dump() + " is not an address");
-  }
-  return {};
-}
+const BatchOf kRouters{"router", "routers"};
+// An interface is named by its router and subnet (a subnet joins a router once); an explicit
+// interface id is checked apart.
+const BatchOf kInterfaces{"router interface", "interfaces", [](const Json& spec) {
+                            return spec.contains("router") && spec.contains("subnet")
+                                       ? text(spec["router"]) + " on subnet " + text(spec["subnet"])
+                                       : std::string();
+                          }};
+const BatchOf kRouterPorts{"router port", "interfaces"};
 
 }  // namespace
 
@@ -38,7 +34,7 @@ std::string router_port_key(const std::string& id) {
 }
 
 void ViperFlow::create_routers(Json specs, Done done) {
-  auto checked = checked_specs(specs, "routers");
+  auto checked = checked_specs(specs, kRouters);
   if (!checked.ok()) return done(checked.error());
   std::vector<std::string> keys{kRouterSet};
   for (auto& spec : specs) {
@@ -46,7 +42,7 @@ void ViperFlow::create_routers(Json specs, Done done) {
     if (!id.ok()) return done(id.error());
     spec["id"] = *id;
     if (!spec.contains("routes")) spec["routes"] = Json::array();
-    if (Status s = check_routes(spec["routes"]); !s.ok()) return done(s);
+    if (Status s = check_routes(spec["routes"], "routes"); !s.ok()) return done(s);
     if (spec.contains("interfaces")) return done(bad("interfaces are added with addrouterinterface"));
     keys.push_back(router_key(*id));
   }
@@ -74,11 +70,11 @@ void ViperFlow::create_routers(Json specs, Done done) {
 }
 
 void ViperFlow::update_routers(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, router_key, nullptr);
+  auto keys = batch_keys(specs, kRouters, {}, router_key, nullptr);
   if (!keys.ok()) return done(keys.error());
-  for (const auto& spec : specs)
+  for (auto& spec : specs)
     if (spec.contains("routes"))
-      if (Status s = check_routes(spec["routes"]); !s.ok()) return done(s);
+      if (Status s = check_routes(spec["routes"], "routes"); !s.ok()) return done(s);
   run(
       db_, *keys,
       [specs](Reader& r, Json& out) -> Status {
@@ -100,7 +96,7 @@ void ViperFlow::update_routers(Json specs, Done done) {
 }
 
 void ViperFlow::delete_routers(Json specs, Done done) {
-  auto keys = batch_keys(specs, {kRouterSet}, router_key, nullptr);
+  auto keys = batch_keys(specs, kRouters, {kRouterSet}, router_key, nullptr);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
@@ -129,8 +125,8 @@ void ViperFlow::list_routers(Json filters, Done done) {
 }
 
 void ViperFlow::add_router_interfaces(Json specs, Done done) {
-  auto checked = checked_specs(specs, "interfaces");
-  if (!checked.ok()) return done(checked.error());
+  for (const BatchOf& of : {kInterfaces, kRouterPorts})
+    if (auto checked = checked_specs(specs, of); !checked.ok()) return done(checked.error());
   std::vector<std::string> keys;
   for (auto& spec : specs) {
     auto router = id_param(spec, "router", true);
@@ -174,16 +170,34 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
             return make_error(Errc::kConflict, "subnet " + sid + " is already an interface of router " + rid);
           if (!external && subnet.contains("router") && !subnet["router"].is_null())
             return make_error(Errc::kConflict, "subnet " + sid + " is already in a router");
+          auto cidr = parse_cidr(subnet.value("cidr", ""));
+          if (!cidr.ok()) return cidr.error();
+          // The router's subnets do not overlap: an address must name one interface's network.
+          for (const auto& other_port : router["interfaces"]) {
+            const Json* op = r.get(text(other_port));
+            const Json* os = op ? r.get(op->value("subnet", "")) : nullptr;
+            if (r.pending) continue;
+            if (!os) continue;
+            std::string okey = op->value("subnet", "");
+            const Json& o = objects.count(okey) ? objects[okey] : *os;
+            auto oc = parse_cidr(o.value("cidr", ""));
+            if (oc.ok() && oc->overlaps(*cidr))
+              return make_error(Errc::kConflict, "subnet " + sid + " (" + cidr->text() +
+                                                     ") overlaps subnet " + text(o.value("id", Json(okey))) +
+                                                     " (" + oc->text() + ") of router " + rid);
+          }
+          if (r.pending) return {};
           Json port{{"id", pid}, {"router", rkey}, {"subnet", skey}};
           if (spec.contains("ip_address")) {
             if (external) return bad("an interface on external subnet " + sid + " takes no explicit address");
             auto ip = spec["ip_address"].is_string() ? parse_ip(spec["ip_address"].get<std::string>())
                                                      : std::nullopt;
             if (!ip) return bad("ip_address " + text(spec["ip_address"]) + " is not an IPv4 address");
-            auto cidr = parse_cidr(subnet.value("cidr", ""));
-            if (!cidr.ok()) return cidr.error();
             if (!cidr->contains(*ip))
               return bad("ip_address " + text(spec["ip_address"]) + " is outside subnet " + sid);
+            if (!cidr->is_host(*ip))
+              return bad("ip_address " + ip_text(*ip) + " is the network or broadcast address of subnet " +
+                         sid);
             const Json* owner = r.get(address_index(skey, *ip));
             if (r.pending) return {};
             if (owner)
@@ -207,7 +221,7 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
 }
 
 void ViperFlow::remove_router_interfaces(Json specs, Done done) {
-  auto checked = checked_specs(specs, "interfaces");
+  auto checked = checked_specs(specs, kInterfaces);
   if (!checked.ok()) return done(checked.error());
   std::vector<std::string> keys;
   for (const auto& spec : specs) {
@@ -267,8 +281,9 @@ void ViperFlow::list_router_interfaces(Json filters, Done done) {
         if (!router.value()) return;
         for (const auto& p : router.value()->value("interfaces", Json::array())) {
           db::Lookup port = ctx.get(text(p));
-          if (!port.fetched || !port.value() || !matches(*port.value(), filters, {})) continue;
-          result->push_back(dump(text(p), kRouterPortType, *port.value()));
+          if (!port.fetched || !port.value()) continue;
+          Json d = dump(text(p), kRouterPortType, *port.value());
+          if (matches(d, filters, {})) result->push_back(std::move(d));
         }
       },
       [done = std::move(done), result](Result<db::WalkResult> r) {

@@ -64,6 +64,22 @@ int64_t range_max(const std::string& type) {
   return type == "vlan" ? kMaxVlan : kMaxVni;
 }
 
+// A type's fields belong to that type alone: vlanrange and vlanid to vlan, vnirange and vni to
+// vxlan. Given on another type they would be stored as meaningless attributes.
+Status check_type_fields(const Json& spec, const std::string& type, const std::string& what,
+                         std::initializer_list<const char*> fields, const char* (*own)(const std::string&)) {
+  for (const char* f : fields) {
+    const char* mine = own(type);
+    if (spec.contains(f) && !(mine && std::string(mine) == f))
+      return bad(std::string(f) + " is for " + (std::string(f).rfind("vlan", 0) == 0 ? "vlan" : "vxlan") +
+                 " networks: " + what + " is " + type);
+  }
+  return {};
+}
+
+const BatchOf kPhysicalNetworks{"physical network", "networks"};
+const BatchOf kLogicalNetworks{"logical network", "networks"};
+
 }  // namespace
 
 std::string physical_network_key(const std::string& id) {
@@ -95,10 +111,9 @@ std::string new_id() {
 // ---- physical networks -----------------------------------------------------------------------
 
 void ViperFlow::create_physical_networks(Json specs, Done done) {
-  auto checked = checked_specs(specs, "networks");
+  auto checked = checked_specs(specs, kPhysicalNetworks);
   if (!checked.ok()) return done(checked.error());
   std::vector<std::pair<std::string, Json>> nets;  // key, value
-  std::set<std::string> seen;
   std::vector<std::string> keys{kPhysicalNetworkSet};
   for (const auto& spec : specs) {
     auto id = id_param(spec, "id", false);
@@ -109,6 +124,10 @@ void ViperFlow::create_physical_networks(Json specs, Done done) {
     if (type != "vlan" && type != "vxlan" && type != "native" && type != "local")
       return done(bad("type must be vlan, vxlan, native or local, not '" + type + "'"));
     value["type"] = type;
+    if (Status s =
+            check_type_fields(spec, type, "physical network " + *id, {"vlanrange", "vnirange"}, range_field);
+        !s.ok())
+      return done(s);
     if (const char* field = range_field(type)) {
       if (!spec.contains(field))
         return done(bad(std::string("a ") + type + " physical network needs " + field));
@@ -118,7 +137,6 @@ void ViperFlow::create_physical_networks(Json specs, Done done) {
     }
     std::string key = physical_network_key(*id);
     if (Status s = db::check_key(key); !s.ok()) return done(s);
-    if (!seen.insert(key).second) return done(bad("physical network " + *id + " appears twice"));
     keys.push_back(key);
     keys.push_back(physical_network_map_key(*id));
     nets.emplace_back(key, value);
@@ -150,7 +168,7 @@ void ViperFlow::create_physical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::update_physical_networks(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, physical_network_key, physical_network_map_key);
+  auto keys = batch_keys(specs, kPhysicalNetworks, {}, physical_network_key, physical_network_map_key);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
@@ -167,6 +185,10 @@ void ViperFlow::update_physical_networks(Json specs, Done done) {
           std::string type = value.value("type", "vlan");
           if (spec.contains("type") && text(spec["type"]) != type)
             return bad("the type of physical network " + id + " cannot change");
+          if (Status st = check_type_fields(spec, type, "physical network " + id, {"vlanrange", "vnirange"},
+                                            range_field);
+              !st.ok())
+            return st;
           for (const auto& [k, v] : spec.items())
             if (k != "id" && k != "type") value[k] = v;
           if (const char* field = range_field(type); field && spec.contains(field)) {
@@ -189,7 +211,8 @@ void ViperFlow::update_physical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::delete_physical_networks(Json specs, Done done) {
-  auto keys = batch_keys(specs, {kPhysicalNetworkSet}, physical_network_key, physical_network_map_key);
+  auto keys = batch_keys(specs, kPhysicalNetworks, {kPhysicalNetworkSet}, physical_network_key,
+                         physical_network_map_key);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
@@ -229,7 +252,7 @@ void ViperFlow::list_physical_networks(Json filters, Done done) {
 // ---- logical networks ---------------------------------------------------------------------------
 
 void ViperFlow::create_logical_networks(Json specs, Done done) {
-  auto checked = checked_specs(specs, "networks");
+  auto checked = checked_specs(specs, kLogicalNetworks);
   if (!checked.ok()) return done(checked.error());
   // Explicit ids are allocated before automatic ones, as VLCP does.
   std::vector<Json> ordered;
@@ -238,7 +261,6 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
   for (const auto& s : specs)
     if (!s.contains("vlanid") && !s.contains("vni")) ordered.push_back(s);
   std::vector<std::string> keys{kLogicalNetworkSet};
-  std::set<std::string> seen;
   for (auto& spec : ordered) {
     auto id = id_param(spec, "id", false);
     if (!id.ok()) return done(id.error());
@@ -247,7 +269,6 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
     if (!phys.ok()) return done(phys.error());
     std::string key = logical_network_key(*id);
     if (Status s = db::check_key(key); !s.ok()) return done(s);
-    if (!seen.insert(key).second) return done(bad("logical network " + *id + " appears twice"));
     if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
     keys.push_back(key);
     keys.push_back(logical_network_map_key(*id));
@@ -284,6 +305,10 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
           }
           Json& map = maps[map_key];
           std::string type = phys->value("type", "vlan");
+          if (Status st =
+                  check_type_fields(spec, type, "physical network " + phys_id, {"vlanid", "vni"}, id_field);
+              !st.ok())
+            return st;
           Json value = spec;
           value["physicalnetwork"] = phys_key;
           if (type == "native" && !map["logicnetworks"].empty())
@@ -311,8 +336,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
                 if (chosen >= 0) break;
               }
               if (chosen < 0)
-                return make_error(Errc::kResourceExhausted,
-                                  "physical network " + phys_id + " has no free " + field);
+                return make_error(Errc::kConflict, "physical network " + phys_id + " has no free " + field);
             }
             value[field] = chosen;
             alloc[std::to_string(chosen)] = key;
@@ -322,7 +346,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
           // reused, so every switch names a network alike and a restart recomputes the same flows.
           int64_t netid = next_set.value("next_netid", int64_t{1});
           if (netid > kMaxNetId)
-            return make_error(Errc::kResourceExhausted, "no network numbers left (2^24 - 1 were used)");
+            return make_error(Errc::kConflict, "no network numbers left (2^24 - 1 were used)");
           next_set["next_netid"] = netid + 1;
           r.ctx.write(key, value);
           r.ctx.write(logical_network_map_key(id),
@@ -339,7 +363,7 @@ void ViperFlow::create_logical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::update_logical_networks(Json specs, Done done) {
-  auto keys = batch_keys(specs, {}, logical_network_key, nullptr);
+  auto keys = batch_keys(specs, kLogicalNetworks, {}, logical_network_key, nullptr);
   if (!keys.ok()) return done(keys.error());
   run(
       db_, *keys,
@@ -368,6 +392,11 @@ void ViperFlow::update_logical_networks(Json specs, Done done) {
             if (k != "id" && k != "physicalnetwork") value[k] = v;
           if (Status st = check_dhcp_options(value); !st.ok()) return st;
           std::string type = phys->value("type", "vlan");
+          if (Status st =
+                  check_type_fields(spec, type, "physical network " + text(phys->value("id", Json(phys_key))),
+                                    {"vlanid", "vni"}, id_field);
+              !st.ok())
+            return st;
           if (const char* field = id_field(type); field && spec.contains(field)) {
             auto want = as_int(spec[field]);
             if (!want) return bad(std::string(field) + " must be an integer");
@@ -398,7 +427,8 @@ void ViperFlow::update_logical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::delete_logical_networks(Json specs, Done done) {
-  auto keys = batch_keys(specs, {kLogicalNetworkSet}, logical_network_key, logical_network_map_key);
+  auto keys =
+      batch_keys(specs, kLogicalNetworks, {kLogicalNetworkSet}, logical_network_key, logical_network_map_key);
   if (!keys.ok()) return done(keys.error());
   run_fenced(
       db_, specs, logical_network_key, network_ports_index, *keys,

@@ -122,8 +122,9 @@ TEST_F(ViperFlowTest, LogicalNetworksAllocateFromTheRangesAndFreeOnDelete) {
   EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}, {"vlanid", 150}}).status().code(),
             Errc::kInvalidArgument);
   EXPECT_EQ((*create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}}))[0]["vlanid"], 101);
-  EXPECT_EQ(create_log(Json{{"id", "d"}, {"physicalnetwork", "pn"}}).status().code(),
-            Errc::kResourceExhausted);
+  auto full = create_log(Json{{"id", "d"}, {"physicalnetwork", "pn"}});
+  EXPECT_EQ(full.status().code(), Errc::kConflict) << "the client's problem: a 409, not a 500";
+  EXPECT_NE(full.status().message().find("has no free vlanid"), std::string::npos) << full.status().message();
   EXPECT_EQ(create_log(Json{{"id", "e"}, {"physicalnetwork", "nope"}}).status().code(), Errc::kNotFound);
   // The physical network cannot go while it has logical networks, nor shrink below them.
   auto del_phys = [&] {
@@ -255,7 +256,9 @@ TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) 
   EXPECT_EQ((*port(Json{{"id", "p2"}, {"subnet", "s"}, {"ip_address", "192.168.1.6"}}))[0]["ip_address"],
             "192.168.1.6");
   for (const char* id : {"p3", "p4", "p5"}) ASSERT_TRUE(port(Json{{"id", id}, {"subnet", "s"}}).ok()) << id;
-  EXPECT_EQ(port(Json{{"id", "p6"}, {"subnet", "s"}}).status().code(), Errc::kResourceExhausted);
+  auto no_address = port(Json{{"id", "p6"}, {"subnet", "s"}});
+  EXPECT_EQ(no_address.status().code(), Errc::kConflict) << "the client's problem: a 409, not a 500";
+  EXPECT_NE(no_address.status().message().find("has no free address"), std::string::npos);
   auto subnet_del = call([](ViperFlow& v, Done d) {
     v.delete_subnets(Json::array({Json{{"id", "s"}}}), std::move(d));
   });
@@ -339,7 +342,7 @@ TEST_F(ViperFlowTest, OneNodesConcurrentCreatesTakeDistinctAddressesAndWrapAroun
   EXPECT_EQ(db_->stats().conflicts, conflicts_before) << "one node's creates never conflict";
   auto full = create_all(1);
   ASSERT_EQ(full.size(), 1u);
-  EXPECT_EQ(full[0].status().code(), Errc::kResourceExhausted) << full[0].status().to_string();
+  EXPECT_EQ(full[0].status().code(), Errc::kConflict) << full[0].status().to_string();
   // Two ports go; the node's next creates find exactly their addresses.
   std::set<std::string> freed;
   for (int i : {4, 17}) {
@@ -646,6 +649,300 @@ TEST_F(ViperFlowTest, DhcpDnsOptionsAndPreHostConfigAreValidated) {
     v.create_logical_ports(Json::parse(R"([{"logicalnetwork": "ln", "hostname": "web 1"}])"), std::move(d));
   });
   EXPECT_EQ(port.status().code(), Errc::kInvalidArgument);
+}
+
+// MACs are stored in one spelling, so the (network, MAC) unique index sees letter case as the
+// same address; a port cannot have a broadcast, multicast or all-zero MAC.
+TEST_F(ViperFlowTest, MacsAreNormalisedAndMustBeUnicast) {
+  network_with_subnet("10.7.0.0/24", "10.7.0.1");
+  auto port = [&](Json spec) {
+    spec["logicalnetwork"] = "ln";
+    return call([spec](ViperFlow& v, Done d) { v.create_logical_ports(Json::array({spec}), std::move(d)); });
+  };
+  auto upper = port(Json{{"id", "up"}, {"mac_address", "02:00:00:00:00:0A"}});
+  ASSERT_TRUE(upper.ok()) << upper.status().to_string();
+  EXPECT_EQ((*upper)[0]["mac_address"], "02:00:00:00:00:0a");
+  EXPECT_EQ(port(Json{{"id", "low"}, {"mac_address", "02:00:00:00:00:0a"}}).status().code(),
+            Errc::kAlreadyExists);
+  EXPECT_EQ(port(Json{{"id", "dash"}, {"mac_address", "02-00-00-00-00-0a"}}).status().code(),
+            Errc::kAlreadyExists);
+  auto batch = call([](ViperFlow& v, Done d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"id": "b1", "logicalnetwork": "ln", "mac_address": "02:00:00:00:00:BB"},
+                                          {"id": "b2", "logicalnetwork": "ln", "mac_address": "02:00:00:00:00:bb"}])"),
+        std::move(d));
+  });
+  EXPECT_EQ(batch.status().code(), Errc::kAlreadyExists) << "one MAC twice in a batch, by case";
+  for (const char* bad : {"ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01", "33:33:00:00:00:01", "00:00:00:00:00:00",
+                          "02:00:00:00:00:0g", "02:00:00:00:00:0a:", "02:00-00:00:00:01"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(port(Json{{"id", "bad"}, {"mac_address", bad}}).status().code(), Errc::kInvalidArgument);
+  }
+  // Updates too: normalised, unicast, unique by any spelling.
+  ASSERT_TRUE(port(Json{{"id", "other"}, {"mac_address", "02:00:00:00:00:0c"}}).ok());
+  auto update = [&](Json spec) {
+    return call([spec](ViperFlow& v, Done d) { v.update_logical_ports(Json::array({spec}), std::move(d)); });
+  };
+  EXPECT_EQ(update(Json{{"id", "other"}, {"mac_address", "02:00:00:00:00:0A"}}).status().code(),
+            Errc::kAlreadyExists);
+  EXPECT_EQ(update(Json{{"id", "other"}, {"mac_address", "FF:FF:FF:FF:FF:FF"}}).status().code(),
+            Errc::kInvalidArgument);
+  auto same = update(Json{{"id", "other"}, {"mac_address", "02:00:00:00:00:0C"}});
+  ASSERT_TRUE(same.ok()) << same.status().to_string();
+  EXPECT_EQ((*same)[0]["mac_address"], "02:00:00:00:00:0c");
+  auto found = call([](ViperFlow& v, Done d) {
+    v.list_logical_ports(Json{{"mac_address", "02:00:00:00:00:0A"}}, std::move(d));
+  });
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u) << "a filter in any spelling";
+  EXPECT_EQ((*found)[0]["id"], "up");
+  // Addresses come back in their canonical spelling.
+  auto s2 = call([](ViperFlow& v, Done d) {
+    v.create_subnets(Json::parse(R"([{"id": "s2", "logicalnetwork": "ln", "cidr": "10.8.0.0/24",
+                                      "host_routes": [["10.9.1.7/16", "10.8.0.254"]],
+                                      "dns_nameservers": ["10.8.0.2"]}])"),
+                     std::move(d));
+  });
+  ASSERT_TRUE(s2.ok()) << s2.status().to_string();
+  EXPECT_EQ((*s2)[0]["host_routes"], Json::parse(R"([["10.9.0.0/16", "10.8.0.254"]])"));
+}
+
+// Routes are IPv4 prefixes (0-32); a router's subnets do not overlap; a gateway or a router's
+// address is a host address of its subnet (not the network or broadcast address, except in a
+// /31 or /32, where every address is a host).
+TEST_F(ViperFlowTest, RoutersAndGatewaysAreValidated) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "ln2"}, {"physicalnetwork", "pn"}}).ok());
+  auto router = [&](const char* routes) {
+    return call([routes](ViperFlow& v, Done d) {
+      v.create_routers(Json::array({Json{{"routes", Json::parse(routes)}}}), std::move(d));
+    });
+  };
+  for (const char* bad : {R"([["10.0.0.0/33", "10.0.0.1"]])", R"([["10.0.0.0/-1", "10.0.0.1"]])",
+                          R"([["10.0.0.0", "10.0.0.1"]])", R"([["10.0.0.0/8", "10.0.0"]])",
+                          R"([["10.0.0.0/x", "10.0.0.1"]])"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(router(bad).status().code(), Errc::kInvalidArgument);
+  }
+  auto ok =
+      router(R"([["0.0.0.0/0", "10.0.0.1"], ["10.1.2.3/16", "10.0.0.2"], ["10.2.0.9/32", "10.0.0.3"]])");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ((*ok)[0]["routes"],
+            Json::parse(
+                R"([["0.0.0.0/0", "10.0.0.1"], ["10.1.0.0/16", "10.0.0.2"], ["10.2.0.9/32", "10.0.0.3"]])"));
+  auto update = call([](ViperFlow& v, Done d) {
+    v.update_routers(
+        Json::array({Json{{"id", "x"}, {"routes", Json::parse(R"([["10.0.0.0/33", "10.0.0.1"]])")}}}),
+        std::move(d));
+  });
+  EXPECT_EQ(update.status().code(), Errc::kInvalidArgument);
+
+  auto subnet = [&](Json spec) {
+    return call([spec](ViperFlow& v, Done d) { v.create_subnets(Json::array({spec}), std::move(d)); });
+  };
+  for (const char* gw : {"10.0.0.0", "10.0.0.255"}) {
+    SCOPED_TRACE(gw);
+    auto r = subnet(Json{{"id", "bad"}, {"logicalnetwork", "ln"}, {"cidr", "10.0.0.0/24"}, {"gateway", gw}});
+    EXPECT_EQ(r.status().code(), Errc::kInvalidArgument);
+  }
+  EXPECT_EQ(subnet(Json{{"id", "bad"},
+                        {"logicalnetwork", "ln"},
+                        {"cidr", "10.0.0.0/24"},
+                        {"allocated_end", "10.0.0.255"}})
+                .status()
+                .code(),
+            Errc::kInvalidArgument);
+  EXPECT_TRUE(
+      subnet(Json{{"id", "p2p"}, {"logicalnetwork", "ln"}, {"cidr", "10.5.0.0/31"}, {"gateway", "10.5.0.0"}})
+          .ok())
+      << "a /31 has no network or broadcast address (RFC 3021)";
+  ASSERT_TRUE(
+      subnet(Json{{"id", "big"}, {"logicalnetwork", "ln"}, {"cidr", "10.0.0.0/24"}, {"gateway", "10.0.0.1"}})
+          .ok());
+  // In another network (subnets of one network cannot overlap anyway).
+  ASSERT_TRUE(subnet(Json{{"id", "small"},
+                          {"logicalnetwork", "ln2"},
+                          {"cidr", "10.0.0.0/25"},
+                          {"gateway", "10.0.0.126"}})
+                  .ok());
+  ASSERT_TRUE(subnet(Json{{"id", "apart"}, {"logicalnetwork", "ln2"}, {"cidr", "10.6.0.0/24"}}).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_routers(Json::parse(R"([{"id": "r"}])"), std::move(d));
+              }).ok());
+  auto add = [&](Json specs) {
+    return call([specs](ViperFlow& v, Done d) { v.add_router_interfaces(specs, std::move(d)); });
+  };
+  ASSERT_TRUE(add(Json::parse(R"([{"router": "r", "subnet": "big"}])")).ok());
+  auto overlap = add(Json::parse(R"([{"router": "r", "subnet": "small"}])"));
+  EXPECT_EQ(overlap.status().code(), Errc::kConflict);
+  EXPECT_NE(overlap.status().message().find("overlaps subnet big"), std::string::npos)
+      << overlap.status().message();
+  EXPECT_EQ(
+      add(Json::parse(R"([{"router": "r", "subnet": "apart", "ip_address": "10.6.0.255"}])")).status().code(),
+      Errc::kInvalidArgument)
+      << "the broadcast address as the router's";
+  EXPECT_EQ(
+      add(Json::parse(R"([{"router": "r", "subnet": "apart", "ip_address": "10.6.0.0"}])")).status().code(),
+      Errc::kInvalidArgument)
+      << "the network address as the router's";
+  // Within one batch too.
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_routers(Json::parse(R"([{"id": "r2"}])"), std::move(d));
+              }).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.remove_router_interfaces(Json::parse(R"([{"router": "r", "subnet": "big"}])"),
+                                           std::move(d));
+              }).ok());
+  auto both = add(Json::parse(R"([{"router": "r2", "subnet": "big"}, {"router": "r2", "subnet": "small"}])"));
+  EXPECT_EQ(both.status().code(), Errc::kConflict) << both.status().to_string();
+  EXPECT_TRUE(
+      add(Json::parse(
+              R"([{"router": "r2", "subnet": "big"}, {"router": "r2", "subnet": "apart", "ip_address": "10.6.0.1"}])"))
+          .ok());
+}
+
+// Names starting with '_' are VLCP's own ("_key", "_type"): a client cannot set them, and a
+// filter on them sees the real ones. A type's fields (vlanid, vni, their ranges) are refused on
+// another type instead of being stored as meaningless attributes.
+TEST_F(ViperFlowTest, ReservedAndTypeSpecificAttributes) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(
+      create_phys(Json{{"id", "vx"}, {"type", "vxlan"}, {"vnirange", Json::parse("[[100,200]]")}}).ok());
+  ASSERT_TRUE(create_phys(Json{{"id", "nat"}, {"type", "native"}}).ok());
+  for (const char* reserved : {"_key", "_type", "_anything"}) {
+    SCOPED_TRACE(reserved);
+    EXPECT_EQ(create_log(Json{{"id", "x"}, {"physicalnetwork", "pn"}, {reserved, "viperflow.logicnetwork.y"}})
+                  .status()
+                  .code(),
+              Errc::kInvalidArgument);
+  }
+  ASSERT_TRUE(create_log(Json{{"id", "a"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "b"}, {"physicalnetwork", "pn"}}).ok());
+  // Every create and update verb refuses them (the check is the batch's).
+  std::vector<std::pair<const char*, std::function<void(ViperFlow&, Json, Done)>>> verbs = {
+      {"update_logical_networks", [](ViperFlow& v, Json s, Done d) { v.update_logical_networks(s, d); }},
+      {"update_physical_networks", [](ViperFlow& v, Json s, Done d) { v.update_physical_networks(s, d); }},
+      {"create_subnets", [](ViperFlow& v, Json s, Done d) { v.create_subnets(s, d); }},
+      {"create_logical_ports", [](ViperFlow& v, Json s, Done d) { v.create_logical_ports(s, d); }},
+      {"create_routers", [](ViperFlow& v, Json s, Done d) { v.create_routers(s, d); }},
+      {"create_physical_ports", [](ViperFlow& v, Json s, Done d) { v.create_physical_ports(s, d); }},
+  };
+  for (auto& [name, fn] : verbs) {
+    SCOPED_TRACE(name);
+    Json spec{{"id", "a"}, {"_key", "viperflow.logicnetwork.b"}};
+    auto r = call([&](ViperFlow& v, Done d) { fn(v, Json::array({spec}), std::move(d)); });
+    EXPECT_EQ(r.status().code(), Errc::kInvalidArgument) << r.status().to_string();
+  }
+  auto by_key = call([](ViperFlow& v, Done d) {
+    v.list_logical_networks(Json{{"_key", "viperflow.logicnetwork.b"}}, std::move(d));
+  });
+  ASSERT_TRUE(by_key.ok());
+  ASSERT_EQ(by_key->size(), 1u);
+  EXPECT_EQ((*by_key)[0]["id"], "b") << "a filter on _key finds the object with that key";
+  // vni on a VLAN network, vlanid on a VXLAN or native one; ranges likewise.
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "pn"}, {"vni", 150}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "vx"}, {"vlanid", 15}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "nat"}, {"vlanid", 15}}).status().code(),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(create_log(Json{{"id", "c"}, {"physicalnetwork", "vx"}, {"vni", "abc"}}).status().code(),
+            Errc::kInvalidArgument);
+  auto typed = create_log(Json{{"id", "c"}, {"physicalnetwork", "vx"}, {"vni", "150"}});
+  ASSERT_TRUE(typed.ok()) << typed.status().to_string();
+  EXPECT_EQ((*typed)[0]["vni"], 150) << "stored as an integer";
+  auto upd = call([](ViperFlow& v, Done d) {
+    v.update_logical_networks(Json::parse(R"([{"id": "c", "vlanid": 12}])"), std::move(d));
+  });
+  EXPECT_EQ(upd.status().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(
+      create_phys(
+          Json{{"id", "p2"}, {"vlanrange", Json::parse("[[1,2]]")}, {"vnirange", Json::parse("[[1,2]]")}})
+          .status()
+          .code(),
+      Errc::kInvalidArgument);
+  EXPECT_EQ(create_phys(Json{{"id", "p3"}, {"type", "native"}, {"vlanrange", Json::parse("[[1,2]]")}})
+                .status()
+                .code(),
+            Errc::kInvalidArgument);
+  auto upd_phys = call([](ViperFlow& v, Done d) {
+    v.update_physical_networks(Json::parse(R"([{"id": "vx", "vlanrange": [[1, 2]]}])"), std::move(d));
+  });
+  EXPECT_EQ(upd_phys.status().code(), Errc::kInvalidArgument);
+}
+
+// Every batch verb of every kind: a batch naming one object twice is a 400 that says so (not
+// "no logical port X" after deleting it once, nor "exists" after creating it once).
+TEST_F(ViperFlowTest, EveryBatchVerbRefusesAnObjectNamedTwice) {
+  network_with_subnet("10.4.0.0/24", "10.4.0.1");
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_logical_ports(Json::parse(R"([{"id": "gx", "logicalnetwork": "ln"}])"),
+                                       std::move(d));
+              }).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_routers(Json::parse(R"([{"id": "r"}])"), std::move(d));
+              }).ok());
+  using Verb = void (ViperFlow::*)(Json, Done);
+  struct Case {
+    const char* name;
+    Verb verb;
+    Json spec;
+  };
+  std::vector<Case> cases = {
+      {"create_physical_networks", &ViperFlow::create_physical_networks,
+       Json{{"id", "pn2"}, {"vlanrange", Json::parse("[[30,40]]")}}},
+      {"update_physical_networks", &ViperFlow::update_physical_networks, Json{{"id", "pn"}}},
+      {"delete_physical_networks", &ViperFlow::delete_physical_networks, Json{{"id", "pn"}}},
+      {"create_logical_networks", &ViperFlow::create_logical_networks,
+       Json{{"id", "ln2"}, {"physicalnetwork", "pn"}}},
+      {"update_logical_networks", &ViperFlow::update_logical_networks, Json{{"id", "ln"}}},
+      {"delete_logical_networks", &ViperFlow::delete_logical_networks, Json{{"id", "ln"}}},
+      {"create_subnets", &ViperFlow::create_subnets,
+       Json{{"id", "s2"}, {"logicalnetwork", "ln"}, {"cidr", "10.5.0.0/24"}}},
+      {"update_subnets", &ViperFlow::update_subnets, Json{{"id", "s"}}},
+      {"delete_subnets", &ViperFlow::delete_subnets, Json{{"id", "s"}}},
+      {"create_logical_ports", &ViperFlow::create_logical_ports, Json{{"id", "p"}, {"logicalnetwork", "ln"}}},
+      {"update_logical_ports", &ViperFlow::update_logical_ports, Json{{"id", "gx"}}},
+      {"delete_logical_ports", &ViperFlow::delete_logical_ports, Json{{"id", "gx"}}},
+      {"create_physical_ports", &ViperFlow::create_physical_ports,
+       Json{{"name", "eth9"}, {"physicalnetwork", "pn"}}},
+      {"update_physical_ports", &ViperFlow::update_physical_ports, Json{{"name", "eth9"}}},
+      {"delete_physical_ports", &ViperFlow::delete_physical_ports, Json{{"name", "eth9"}}},
+      {"create_routers", &ViperFlow::create_routers, Json{{"id", "r2"}}},
+      {"update_routers", &ViperFlow::update_routers, Json{{"id", "r"}}},
+      {"delete_routers", &ViperFlow::delete_routers, Json{{"id", "r"}}},
+      {"add_router_interfaces", &ViperFlow::add_router_interfaces, Json{{"router", "r"}, {"subnet", "s"}}},
+      {"remove_router_interfaces", &ViperFlow::remove_router_interfaces,
+       Json{{"router", "r"}, {"subnet", "s"}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Json batch = Json::array({c.spec, c.spec});
+    auto r = call([&](ViperFlow& v, Done d) { (v.*c.verb)(batch, std::move(d)); });
+    EXPECT_EQ(r.status().code(), Errc::kInvalidArgument) << r.status().to_string();
+    EXPECT_NE(r.status().message().find("named twice in the batch"), std::string::npos)
+        << r.status().message();
+  }
+  // Two spellings of one physical port (the defaults written out) are one port.
+  auto spelled = call([](ViperFlow& v, Done d) {
+    v.create_physical_ports(Json::parse(R"([{"name": "eth8", "physicalnetwork": "pn"},
+                                            {"name": "eth8", "systemid": "%", "bridge": "%", "physicalnetwork": "pn"}])"),
+                            std::move(d));
+  });
+  EXPECT_EQ(spelled.status().code(), Errc::kInvalidArgument);
+  // An interface id given twice.
+  auto ids = call([](ViperFlow& v, Done d) {
+    v.add_router_interfaces(
+        Json::parse(
+            R"([{"router": "r", "subnet": "s", "id": "i"}, {"router": "r2", "subnet": "s", "id": "i"}])"),
+        std::move(d));
+  });
+  EXPECT_EQ(ids.status().code(), Errc::kInvalidArgument);
+  // Nothing was changed by the refused batches.
+  auto port = call([](ViperFlow& v, Done d) { v.list_logical_ports(Json{{"id", "gx"}}, std::move(d)); });
+  ASSERT_TRUE(port.ok());
+  EXPECT_EQ(port->size(), 1u);
 }
 
 TEST(WebApiParams, BackQuotedLiteralsFormsAndJsonBodies) {
