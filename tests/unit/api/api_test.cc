@@ -6,6 +6,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -339,6 +340,13 @@ TEST(HttpServer, ShedsTheOldestIdleConnectionAtTheCap) {
     s->read_some(boost::asio::buffer(buf), ec);  // the answer
   }
   EXPECT_EQ(status_line(srv.get("/x")), "HTTP/1.1 200 OK");
+  // (the answered responders hold their sessions: released on the loop, before it goes)
+  std::promise<void> released;
+  boost::asio::post(srv.loop.context(), [&] {
+    hanging.clear();
+    released.set_value();
+  });
+  released.get_future().wait();
 }
 
 TEST(ConnectionLimits, PerClientCapShedsThatClientsOldestIdle) {
