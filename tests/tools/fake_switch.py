@@ -52,18 +52,20 @@ def main():
         if stream:
             xid, mtype, body = stream
             try:
+                s.settimeout(5)
                 s.sendall(msg(MULTIPART_REPLY, xid, struct.pack("!HH4x", mtype, MORE) + body))
                 sent += len(body)
             except OSError:
                 closed = True
                 break
         try:
+            s.settimeout(0.0 if stream else 0.2)  # streaming: as fast as the controller reads
             data = s.recv(65536)
             if not data:
                 closed = True
                 break
             buf += data
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError):
             pass
         except OSError:
             closed = True
