@@ -4,6 +4,7 @@
 // the WebAPI's introspection: the modules of daemon/modules.h. Runs until SIGINT/SIGTERM.
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -22,8 +23,14 @@ namespace {
 constexpr int kExitConfig = 1;
 constexpr int kExitUsage = 2;
 
+// One "vlcpd: " line per line of the message (a check lists every unknown key).
 int fail(const vlcp::Status& s) {
-  std::fprintf(stderr, "vlcpd: %s\n", s.message().c_str());
+  std::string_view text = s.message();
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = std::min(text.find('\n', start), text.size());
+    std::fprintf(stderr, "vlcpd: %.*s\n", static_cast<int>(end - start), text.data() + start);
+    start = end + 1;
+  }
   return kExitConfig;
 }
 
@@ -33,19 +40,20 @@ int run(const vlcp::daemon::Options& options) {
   vlcp::Result<Config> config = Config{};
   if (options.config_path) {
     path = *options.config_path;
-    config = Config::load_file(path);
+    config = Config::load(path);
   } else if (std::filesystem::exists(vlcp::daemon::kDefaultConfigPath)) {
     path = vlcp::daemon::kDefaultConfigPath;
     config = Config::load_file(path);
   }
   if (!config.ok()) return fail(config.error());
   std::vector<std::string> warnings;
-  auto settings = vlcp::daemon::read_settings(*config, &warnings);
+  auto settings = vlcp::daemon::read_settings(*config, &warnings, options.allow_unknown_keys);
   if (!settings.ok()) return fail(settings.error());
   for (const auto& w : warnings) std::fprintf(stderr, "vlcpd: warning: %s\n", w.c_str());
   if (options.check_config) {
-    std::printf("%s: configuration OK (%zu keys)\n", path.empty() ? "<defaults>" : path.c_str(),
-                config->keys().size());
+    std::printf("%s: configuration OK (%zu keys%s)\n", path.empty() ? "<defaults>" : path.c_str(),
+                config->keys().size(),
+                config->files() > 1 ? (" from " + std::to_string(config->files()) + " files").c_str() : "");
     return 0;
   }
 

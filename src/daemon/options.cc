@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/version.h"
+#include "io/tls.h"
 
 namespace vlcp::daemon {
 
@@ -25,6 +26,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       o.version = true;
     } else if (a == "--check-config") {
       o.check_config = true;
+    } else if (a == "--allow-unknown-keys") {
+      o.allow_unknown_keys = true;
     } else if (a == "--syslog") {
       o.syslog = true;
     } else if (name == "-c" || name == "--config") {
@@ -55,10 +58,11 @@ std::string usage_text() {
       "The VLCP SDN controller daemon: programs the local Open vSwitch from the network model.\n"
       "\n"
       "Options:\n"
-      "  -c, --config FILE     configuration file (default " +
+      "  -c, --config PATH     configuration file, or a directory of *.conf files read as one (default " +
       std::string(kDefaultConfigPath) +
       " when it exists)\n"
       "      --check-config    validate the configuration and exit: 0 valid, 1 invalid\n"
+      "      --allow-unknown-keys  unknown keys warn instead of failing (as config.allowunknown)\n"
       "  -l, --log-level LEVEL debug, info, warn, error or off (overrides server.loglevel)\n"
       "      --syslog          also log to syslog/journald (overrides server.syslog)\n"
       "  -h, --help            show this help and exit\n"
@@ -67,16 +71,11 @@ std::string usage_text() {
       "Configuration keys (one 'key = literal' per line, '#' comments):\n";
 #define VLCP_KEY_HELP(field, key, type, fallback, help) \
   text += std::string("  ") + key + " (default " + shown_default(#fallback) + ")\n      " + help + "\n";
-  VLCP_SERVER_KEYS(VLCP_KEY_HELP)
-  VLCP_SCHED_KEYS(VLCP_KEY_HELP)
-  VLCP_OPENFLOW_KEYS(VLCP_KEY_HELP)
-  VLCP_METRICS_KEYS(VLCP_KEY_HELP)
-  VLCP_HTTP_KEYS(VLCP_KEY_HELP)
-  VLCP_OVSDB_KEYS(VLCP_KEY_HELP)
-  VLCP_OBJECTDB_KEYS(VLCP_KEY_HELP)
-  VLCP_PIPELINE_KEYS(VLCP_KEY_HELP)
+  VLCP_DAEMON_KEYS(VLCP_KEY_HELP)
 #undef VLCP_KEY_HELP
-  text += "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
+  text +=
+      "A key given twice, or one no module declares, is an error naming its file:line.\n"
+      "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
   return text;
 }
 
@@ -84,24 +83,22 @@ std::string version_text() {
   return std::string("vlcpd ") + kVersion + "\n";
 }
 
-Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings) {
-  static const std::set<std::string, std::less<>> known = {
+const std::set<std::string, std::less<>>& declared_keys() {
+  static const std::set<std::string, std::less<>> keys = {
 #define VLCP_KEY_NAME(field, key, type, fallback, help) key,
-      VLCP_SERVER_KEYS(VLCP_KEY_NAME)
+      VLCP_DAEMON_KEYS(VLCP_KEY_NAME)
 #undef VLCP_KEY_NAME
   };
-  for (const auto& key : config.keys_under("server")) {
-    if (!known.count(key) && warnings) warnings->push_back(config.where(key) + ": unknown key '" + key + "'");
-  }
+  return keys;
+}
+
+Result<ServerSettings> read_server_settings(const Config& config) {
   ServerKeys keys;
   VLCP_SERVER_KEYS(VLCP_KEYS_READ)
 
   ServerSettings s;
   auto level = log::parse_level(keys.loglevel);
-  if (!level.ok()) {
-    return make_error(Errc::kInvalidArgument,
-                      config.where("server.loglevel") + ": server.loglevel: " + level.error().message());
-  }
+  if (!level.ok()) return config.error_at("server.loglevel", level.error().message());
   s.log.level = *level;
   s.log.to_stderr = keys.logstderr;
   s.log.to_syslog = keys.syslog;
@@ -112,9 +109,44 @@ Result<ServerSettings> read_server_settings(const Config& config, std::vector<st
   return s;
 }
 
-Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings) {
+namespace {
+
+struct ConfigKeys {
+  VLCP_CONFIG_KEYS(VLCP_KEYS_FIELD)
+};
+
+// Every declared TLS file triple (<section>.key, .certificate, .ca_certs — the naming of VLCP's
+// modules) whose files are set must load, each problem placed at its key's line.
+Status check_tls_keys(const Config& config) {
+  for (const auto& declared : declared_keys()) {
+    static constexpr std::string_view kSuffix = ".certificate";
+    if (declared.size() <= kSuffix.size() ||
+        declared.compare(declared.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+      continue;
+    std::string section = declared.substr(0, declared.size() - kSuffix.size());
+    std::string names[] = {section + ".key", declared, section + ".ca_certs"};
+    io::TlsFiles files;
+    std::string* paths[] = {&files.key, &files.certificate, &files.ca_certs};
+    for (int i = 0; i < 3; ++i) {
+      if (!declared_keys().count(names[i])) continue;
+      VLCP_ASSIGN_OR_RETURN(*paths[i], config.get_or<std::string>(names[i], ""));
+    }
+    if (auto problem = io::check_tls_files(files))
+      return config.error_at(names[static_cast<int>(problem->part)], problem->message);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings,
+                               bool allow_unknown_keys) {
+  ConfigKeys keys;
+  VLCP_CONFIG_KEYS(VLCP_KEYS_READ)
+  VLCP_RETURN_IF_ERROR(
+      config.check_known_keys(declared_keys(), allow_unknown_keys || keys.allowunknown, warnings));
   Settings s;
-  VLCP_ASSIGN_OR_RETURN(s.server, read_server_settings(config, warnings));
+  VLCP_ASSIGN_OR_RETURN(s.server, read_server_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.sched, sched::read_sched_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.openflow, sw::read_openflow_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.metrics, api::read_metrics_settings(config));
@@ -123,12 +155,14 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.l2, apps::read_l2_settings(config));
+  VLCP_RETURN_IF_ERROR(check_tls_keys(config));
   // Controller learning runs on the workers: they need the tables and timeouts.
   if (s.l2.l2 == apps::L2Strategy::kControllerLearn) {
     auto& tables = s.pipeline.tables;
     auto l2input = tables.id("l2input"), l2learning = tables.id("l2learning");
     if (!l2input || !l2learning || !tables.next_in_path(*l2input))
-      return make_error(Errc::kInvalidArgument, "controller learning needs the l2switch app's tables");
+      return config.error_at("module.openflowmanager.apps",
+                             "controller learning (module.l2switch.nxlearn = False) needs the l2switch app");
     auto& l = s.openflow.learning;
     l.enabled = true;
     l.l2input = *l2input;
@@ -136,21 +170,6 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
     l.l2learning = *l2learning;
     l.timeout = s.l2.learn_timeout;
     l.cookie = apps::kCookieDynamic | apps::cookie(apps::App::kL2);
-  }
-  static const std::set<std::string, std::less<>> known = {
-#define VLCP_KEY_NAME(field, key, type, fallback, help) key,
-      VLCP_SCHED_KEYS(VLCP_KEY_NAME) VLCP_OPENFLOW_KEYS(VLCP_KEY_NAME) VLCP_METRICS_KEYS(VLCP_KEY_NAME)
-          VLCP_HTTP_KEYS(VLCP_KEY_NAME) VLCP_OVSDB_KEYS(VLCP_KEY_NAME) VLCP_OBJECTDB_KEYS(VLCP_KEY_NAME)
-              VLCP_PIPELINE_KEYS(VLCP_KEY_NAME) VLCP_L2_KEYS(VLCP_KEY_NAME)
-#undef VLCP_KEY_NAME
-  };
-  for (const char* prefix :
-       {"module.sched", "module.openflowserver", "protocol.openflow", "module.metrics", "module.httpserver",
-        "module.ovsdbmanager", "module.objectdb", "module.zookeeperdb", "module.openflowmanager",
-        "module.l2switch", "module.vxlancast", "module.ioprocessing"}) {
-    for (const auto& key : config.keys_under(prefix))
-      if (!known.count(key) && warnings)
-        warnings->push_back(config.where(key) + ": unknown key '" + key + "'");
   }
   return s;
 }

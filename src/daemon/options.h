@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct Options {
   bool version = false;
   std::optional<log::Level> log_level;  // -l overrides server.loglevel
   bool syslog = false;
+  bool allow_unknown_keys = false;  // --allow-unknown-keys: unknown keys warn (as config.allowunknown)
 };
 
 // Parses argv. Errors are usage errors (exit status 2).
@@ -44,6 +46,31 @@ std::string version_text();
   X(startup, "server.startup", std::vector<std::string>, {},                                      \
     "the modules to start (with what they depend on), e.g. ['httpserver', 'objectdb']; empty: all")
 
+// X(field, key, C++ type, default, help): how the file itself is checked.
+#define VLCP_CONFIG_KEYS(X)                                                                \
+  X(allowunknown, "config.allowunknown", bool, false,                                      \
+    "unknown keys warn instead of failing the check (a file shared with newer versions); " \
+    "keys given twice still fail")
+
+// Every key table vlcpd reads, the one list the rest derives from: --help, the check that every
+// key in the file is declared (and which modules exist), and the TLS file checks.
+// clang-format off
+#define VLCP_DAEMON_KEYS(X) \
+  VLCP_CONFIG_KEYS(X)       \
+  VLCP_SERVER_KEYS(X)       \
+  VLCP_SCHED_KEYS(X)        \
+  VLCP_OPENFLOW_KEYS(X)     \
+  VLCP_METRICS_KEYS(X)      \
+  VLCP_HTTP_KEYS(X)         \
+  VLCP_OVSDB_KEYS(X)        \
+  VLCP_OBJECTDB_KEYS(X)     \
+  VLCP_PIPELINE_KEYS(X)     \
+  VLCP_L2_KEYS(X)
+// clang-format on
+
+// Every declared key's name.
+const std::set<std::string, std::less<>>& declared_keys();
+
 // The server.* keys as read, with their declared defaults.
 struct ServerKeys {
   VLCP_SERVER_KEYS(VLCP_KEYS_FIELD)
@@ -55,9 +82,8 @@ struct ServerSettings {
   std::vector<std::string> startup;  // module names ("vlcpd." prefixes removed); empty: all
 };
 
-// Checks every server.* key (type, allowed values, unknown keys) and derives the settings.
-// `warnings` receives non-fatal findings (unknown keys), each naming its line.
-Result<ServerSettings> read_server_settings(const Config& config, std::vector<std::string>* warnings);
+// Checks the server.* keys' values and derives the settings (read_settings checks for unknown keys).
+Result<ServerSettings> read_server_settings(const Config& config);
 
 // Everything vlcpd reads from the file, validated together (what --check-config checks).
 struct Settings {
@@ -71,7 +97,10 @@ struct Settings {
   pipeline::PipelineSettings pipeline;
   apps::L2Settings l2;
 };
-// `warnings` receives unknown keys under the prefixes vlcpd owns, each with its line.
-Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings);
+// Every key must be declared (VLCP_DAEMON_KEYS); unknown keys fail the check, each named with
+// its file:line, unless `allow_unknown_keys` or config.allowunknown is set: then they go to
+// `warnings`. Value errors name the key's file:line; configured TLS files must load.
+Result<Settings> read_settings(const Config& config, std::vector<std::string>* warnings,
+                               bool allow_unknown_keys = false);
 
 }  // namespace vlcp::daemon

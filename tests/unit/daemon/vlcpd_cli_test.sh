@@ -32,9 +32,80 @@ check_output "type error names key and expected type" "$tmp/type.conf:1: server.
   "$vlcpd" -c "$tmp/type.conf" --check-config
 check_status "missing config file exits 1" 1 "$vlcpd" -c "$tmp/absent.conf" --check-config
 
-printf 'server.colour = 1\n' >"$tmp/unknown.conf"
-check_output "unknown server key warns with line" "warning: $tmp/unknown.conf:1: unknown key 'server.colour'" \
+# Unknown keys are errors at their file:line: under a known module (a typo), under a module
+# nobody declares, in a known section. An explicit opt-out turns them into warnings.
+printf '# typo\nmodule.httpserver.urll = "tcp://127.0.0.1:1"\n' >"$tmp/typo.conf"
+check_status "unknown key under a known module exits 1" 1 "$vlcpd" -c "$tmp/typo.conf" --check-config
+check_output "  named with file:line and the likely key" \
+  "$tmp/typo.conf:2: unknown key 'module.httpserver.urll' (did you mean 'module.httpserver.url'?)" \
+  "$vlcpd" -c "$tmp/typo.conf" --check-config
+check_status "  and vlcpd does not start with it" 1 "$vlcpd" -c "$tmp/typo.conf"
+printf 'server.loglevel = "info"\nmodule.frobnicator.x = 1\n' >"$tmp/module.conf"
+check_status "unknown module exits 1" 1 "$vlcpd" -c "$tmp/module.conf" --check-config
+check_output "  named with file:line" "$tmp/module.conf:2: unknown key 'module.frobnicator.x'" \
+  "$vlcpd" -c "$tmp/module.conf" --check-config
+printf 'server.colour = 1\nmodule.frobnicator.x = 1\n' >"$tmp/unknown.conf"
+check_output "every unknown key is listed" "$tmp/unknown.conf:1: unknown key 'server.colour'" \
   "$vlcpd" -c "$tmp/unknown.conf" --check-config
+check_status "--allow-unknown-keys: unknown keys pass" 0 "$vlcpd" -c "$tmp/unknown.conf" --check-config --allow-unknown-keys
+check_output "  with a warning naming file:line" "warning: $tmp/unknown.conf:2: unknown key 'module.frobnicator.x'" \
+  "$vlcpd" -c "$tmp/unknown.conf" --check-config --allow-unknown-keys
+printf 'config.allowunknown = True\nmodule.frobnicator.x = 1\n' >"$tmp/optout.conf"
+check_status "config.allowunknown = True: unknown keys pass" 0 "$vlcpd" -c "$tmp/optout.conf" --check-config
+
+# A key given twice, in one file or across the files of a directory.
+printf 'server.loglevel = "info"\nserver.syslog = False\nserver.loglevel = "debug"\n' >"$tmp/twice.conf"
+check_status "a key given twice exits 1" 1 "$vlcpd" -c "$tmp/twice.conf" --check-config
+check_output "  named with both lines" "$tmp/twice.conf:3: server.loglevel: given twice (first at $tmp/twice.conf:1)" \
+  "$vlcpd" -c "$tmp/twice.conf" --check-config
+mkdir "$tmp/empty.d" "$tmp/conf.d"
+check_status "-c DIR without config files exits 1" 1 "$vlcpd" -c "$tmp/empty.d" --check-config
+check_output "  and says so" "$tmp/empty.d: no configuration files (*.conf)" "$vlcpd" -c "$tmp/empty.d" --check-config
+printf 'server.loglevel = "debug"\n' >"$tmp/conf.d/10-log.conf"
+printf 'module.l2switch.learning = False\n' >"$tmp/conf.d/20-l2.conf"
+check_output "-c DIR reads every *.conf in it" "configuration OK (2 keys from 2 files)" \
+  "$vlcpd" -c "$tmp/conf.d" --check-config
+printf '\nserver.loglevel = "info"\n' >"$tmp/conf.d/30-again.conf"
+check_status "-c DIR with a key in two files exits 1" 1 "$vlcpd" -c "$tmp/conf.d" --check-config
+check_output "  named with both files' lines" \
+  "$tmp/conf.d/30-again.conf:2: server.loglevel: given twice (first at $tmp/conf.d/10-log.conf:1)" \
+  "$vlcpd" -c "$tmp/conf.d" --check-config
+
+# Values out of range: at the key's own line.
+printf '# handshake\nprotocol.openflow.hellotimeout = 0\n' >"$tmp/hello.conf"
+check_status "hellotimeout = 0 exits 1" 1 "$vlcpd" -c "$tmp/hello.conf" --check-config
+check_output "  reported at its own key and line" "$tmp/hello.conf:2: protocol.openflow.hellotimeout:" \
+  "$vlcpd" -c "$tmp/hello.conf" --check-config
+printf '\n\nmodule.openflowserver.iothreads = 1000\n' >"$tmp/range.conf"
+check_output "out-of-range value at its line" "$tmp/range.conf:3: module.openflowserver.iothreads:" \
+  "$vlcpd" -c "$tmp/range.conf" --check-config
+
+# TLS files that do not exist (or are not what they claim) fail the check and the start.
+printf 'module.httpserver.url = "tcp://127.0.0.1:1"\nmodule.httpserver.key = "%s/absent-key.pem"\n' "$tmp" \
+  >"$tmp/tls.conf"
+check_status "a missing TLS key fails --check-config" 1 "$vlcpd" -c "$tmp/tls.conf" --check-config
+check_output "  naming the key and its line" "$tmp/tls.conf:2: module.httpserver.key: cannot read '$tmp/absent-key.pem'" \
+  "$vlcpd" -c "$tmp/tls.conf" --check-config
+check_status "  and the start" 1 "$vlcpd" -c "$tmp/tls.conf"
+if command -v openssl >/dev/null; then
+  for n in a b; do
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/$n-key.pem" -out "$tmp/$n-cert.pem" -days 1 \
+      -subj "/CN=$n" 2>/dev/null
+  done
+  printf 'module.openflowserver.key = "%s"\nmodule.openflowserver.certificate = "%s"\n' \
+    "$tmp/a-key.pem" "$tmp/a-cert.pem" >"$tmp/pair.conf"
+  check_status "a matching TLS key and certificate pass" 0 "$vlcpd" -c "$tmp/pair.conf" --check-config
+  printf 'module.openflowserver.key = "%s"\nmodule.openflowserver.certificate = "%s"\n' \
+    "$tmp/a-key.pem" "$tmp/b-cert.pem" >"$tmp/mismatch.conf"
+  check_output "a certificate not matching the key fails at its line" \
+    "$tmp/mismatch.conf:2: module.openflowserver.certificate: certificate '$tmp/b-cert.pem' does not match" \
+    "$vlcpd" -c "$tmp/mismatch.conf" --check-config
+  printf 'module.httpserver.ca_certs = "%s"\n' "$tmp/a-key.pem" >"$tmp/ca.conf"
+  check_status "a key given as the CA file fails" 1 "$vlcpd" -c "$tmp/ca.conf" --check-config
+fi
+
+# The configuration that ships passes the check as it is.
+check_status "appliance/vlcp.conf passes --check-config" 0 "$vlcpd" -c "$here/../../../appliance/vlcp.conf" --check-config
 
 # The daemon starts, logs, and stops cleanly on SIGTERM.
 "$vlcpd" -c "$tmp/good.conf" 2>"$tmp/run.log" &
