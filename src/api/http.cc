@@ -356,7 +356,9 @@ ConnectionLimits::Admission ConnectionLimits::admit(const std::string& client, b
     per_client.push_back(*victim);
     --open;
   }
-  size_t limit = loopback ? max_ : max_ - reserve_;
+  // The reserve is for the operator's own host, not for a local process hoarding connections.
+  bool reserve_ok = loopback && open_from(client) < per_client_max_;
+  size_t limit = reserve_ok ? max_ : max_ - reserve_;
   while (open >= limit) {
     std::vector<Id> taken = per_client;
     taken.insert(taken.end(), capacity.begin(), capacity.end());

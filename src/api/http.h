@@ -47,7 +47,8 @@ namespace vlcp::api {
 
 // Admission of WebAPI connections, sans I/O (the server's bookkeeping, tested on its own). A
 // client address holds at most `per_client` connections (loopback addresses are the operator's
-// own host: exempt); all hold at most `max`, of which the last `reserve` only loopback may take.
+// own host: exempt); all hold at most `max`, of which the last `reserve` only a loopback client
+// holding fewer than `per_client` may take (the operator gets in past a local hoarder).
 // A connection over a cap takes the place of the oldest idle one (waiting for a request for at
 // least kIdleGrace: a fresh connection is sending its first request) — its own client's when
 // that client is at its cap; with none to shed it is refused.

@@ -385,6 +385,11 @@ TEST(ConnectionLimits, TotalCapShedsOldestIdleAndKeepsLoopbackSlots) {
   auto local = limits.admit("127.0.0.1", true, t0);
   EXPECT_NE(local.id, 0u);
   EXPECT_EQ(limits.admit("127.0.0.1", true, t0).id, 0u);  // full, nothing idle
+  // A loopback client that holds many already does not get the reserve.
+  ConnectionLimits hoard(4, 2, 1);
+  for (int i = 0; i < 3; ++i) EXPECT_NE(hoard.admit("127.0.0.2", true, t0).id, 0u);
+  EXPECT_EQ(hoard.admit("127.0.0.2", true, t0).id, 0u);
+  EXPECT_NE(hoard.admit("127.0.0.1", true, t0).id, 0u);
   // Once some are idle (past the grace) the oldest idle makes room, whoever asks.
   limits.set_idle(ids[1], true, t0 + std::chrono::seconds(1));
   limits.set_idle(ids[2], true, t0 + std::chrono::seconds(2));
