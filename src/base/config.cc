@@ -1,5 +1,5 @@
-// Config file parsing: line splitting (keys, comments, continuations) and a recursive-descent
-// parser for JSON/Python literals. Errors carry "source:line: message".
+// Config file parsing: line splitting (keys, comments, continuations); each value is a literal
+// read by base/literal.h. Errors carry "source:line: message".
 #include "base/config.h"
 
 #include <algorithm>
@@ -11,400 +11,34 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/literal.h"
+
 namespace vlcp {
 namespace {
 
 using Json = nlohmann::json;
 
-constexpr int kMaxDepth = 64;
-
-// A literal parser over one value's text. `line_of(offset)` maps back to the file line.
-class LiteralParser {
- public:
-  LiteralParser(std::string_view text, std::vector<int> line_starts, int first_line)
-      : text_(text), line_starts_(std::move(line_starts)), first_line_(first_line) {}
-
-  Result<Json> parse_all() {
-    skip_space();
-    auto v = parse_value(0);
-    if (!v.ok()) return v;
-    skip_space();
-    if (pos_ != text_.size()) return error("unexpected text after the value");
-    return v;
-  }
-
-  int error_line() const { return error_line_; }
-
- private:
-  Status error(std::string what) {
-    error_line_ = line_at(pos_);
-    std::string near(text_.substr(pos_, 20));
+// One value's literal (base/literal.h, in the configuration file's dialect), its errors placed
+// at the physical line: `line_starts` are the offsets in `text` where each line begins, the
+// first being line `first_line`.
+Result<Json> parse_value(std::string_view text, const std::vector<int>& line_starts, int first_line,
+                         int* error_line) {
+  size_t at = 0;
+  auto v = parse_python_literal(text, kConfigLiteral, &at);
+  if (v.ok()) return v;
+  int line = first_line;
+  for (size_t i = 1; i < line_starts.size(); ++i)
+    if (static_cast<size_t>(line_starts[i]) <= at) line = first_line + static_cast<int>(i);
+  if (error_line) *error_line = line;
+  std::string what = v.error().message();
+  if (at < text.size()) {
+    std::string near(text.substr(at, 20));
     for (char& c : near)
       if (c == '\n') c = ' ';
-    if (pos_ < text_.size()) what += " near '" + near + "'";
-    return make_error(Errc::kInvalidArgument, std::move(what));
+    what += " near '" + near + "'";
   }
-
-  int line_at(size_t offset) const {
-    int line = first_line_;
-    for (size_t i = 1; i < line_starts_.size(); ++i)
-      if (static_cast<size_t>(line_starts_[i]) <= offset) line = first_line_ + static_cast<int>(i);
-    return line;
-  }
-
-  bool at_end() const { return pos_ >= text_.size(); }
-  char peek() const { return at_end() ? '\0' : text_[pos_]; }
-
-  void skip_space() {
-    while (!at_end()) {
-      char c = text_[pos_];
-      if (c == '#') {
-        while (!at_end() && text_[pos_] != '\n') ++pos_;
-      } else if (std::isspace(static_cast<unsigned char>(c))) {
-        ++pos_;
-      } else {
-        break;
-      }
-    }
-  }
-
-  Result<Json> parse_value(int depth) {
-    if (depth > kMaxDepth) return error("literal nested too deeply");
-    skip_space();
-    if (at_end()) return error("expected a value");
-    char c = peek();
-    if (c == '[') return parse_sequence(']', depth);
-    if (c == '(') return parse_sequence(')', depth);
-    if (c == '{') return parse_braces(depth);
-    if (c == '"' || c == '\'') return parse_strings();
-    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.')
-      return parse_number();
-    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-      // String prefixes (b'', r'', u'', rb'' ...) or a keyword.
-      size_t start = pos_;
-      while (!at_end() && (std::isalnum(static_cast<unsigned char>(peek())) || peek() == '_')) ++pos_;
-      std::string_view word = text_.substr(start, pos_ - start);
-      if ((peek() == '\'' || peek() == '"') && word.size() <= 2) {
-        bool known = true;
-        for (char p : word) known = known && std::strchr("bBrRuU", p) != nullptr;
-        if (known) {
-          pos_ = start;
-          return parse_strings();
-        }
-      }
-      if (word == "True" || word == "true") return Json(true);
-      if (word == "False" || word == "false") return Json(false);
-      if (word == "None" || word == "null") return Json(nullptr);
-      pos_ = start;
-      return error("unknown name '" + std::string(word) +
-                   "' (strings need quotes; names allowed: True, False, None, true, false, null)");
-    }
-    return error("unexpected character");
-  }
-
-  // [a, b] and (a, b) and (a,) -> JSON array. "(x)" is just x, as in Python.
-  Result<Json> parse_sequence(char close, int depth) {
-    ++pos_;
-    Json arr = Json::array();
-    bool saw_comma = false;
-    for (;;) {
-      skip_space();
-      if (at_end()) return error(std::string("missing '") + close + "'");
-      if (peek() == close) {
-        ++pos_;
-        break;
-      }
-      auto v = parse_value(depth + 1);
-      if (!v.ok()) return v;
-      arr.push_back(std::move(*v));
-      skip_space();
-      if (at_end()) return error(std::string("missing '") + close + "'");
-      if (peek() == ',') {
-        ++pos_;
-        saw_comma = true;
-        continue;
-      }
-      if (peek() == close) {
-        ++pos_;
-        break;
-      }
-      return error(std::string("expected ',' or '") + close + "'");
-    }
-    if (close == ')' && arr.size() == 1 && !saw_comma) return Json(arr[0]);
-    return arr;
-  }
-
-  // {k: v, ...} -> object; {a, b} (a set) -> array; {} -> empty object.
-  Result<Json> parse_braces(int depth) {
-    ++pos_;
-    skip_space();
-    if (peek() == '}') {
-      ++pos_;
-      return Json::object();
-    }
-    auto first = parse_value(depth + 1);
-    if (!first.ok()) return first;
-    skip_space();
-    if (peek() == ':') {
-      Json obj = Json::object();
-      Json key = std::move(*first);
-      for (;;) {
-        ++pos_;  // ':'
-        auto v = parse_value(depth + 1);
-        if (!v.ok()) return v;
-        obj[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(*v);
-        skip_space();
-        if (peek() == ',') {
-          ++pos_;
-          skip_space();
-          if (peek() == '}') break;
-          auto k = parse_value(depth + 1);
-          if (!k.ok()) return k;
-          key = std::move(*k);
-          skip_space();
-          if (peek() != ':') return error("expected ':' after a dict key");
-          continue;
-        }
-        break;
-      }
-      if (peek() != '}') return error("expected ',' or '}'");
-      ++pos_;
-      return obj;
-    }
-    Json arr = Json::array({std::move(*first)});
-    for (;;) {
-      skip_space();
-      if (peek() == '}') {
-        ++pos_;
-        return arr;
-      }
-      if (peek() != ',') return error("expected ',' or '}'");
-      ++pos_;
-      skip_space();
-      if (peek() == '}') continue;
-      auto v = parse_value(depth + 1);
-      if (!v.ok()) return v;
-      arr.push_back(std::move(*v));
-    }
-  }
-
-  // One or more adjacent string literals, concatenated as Python does.
-  Result<Json> parse_strings() {
-    std::string out;
-    bool any = false;
-    for (;;) {
-      skip_space();
-      size_t save = pos_;
-      bool raw = false;
-      while (!at_end() && std::strchr("bBrRuU", peek()) && peek() != '\0') {
-        if (peek() == 'r' || peek() == 'R') raw = true;
-        ++pos_;
-      }
-      if (peek() != '\'' && peek() != '"') {
-        pos_ = save;
-        break;
-      }
-      auto s = parse_one_string(raw);
-      if (!s.ok()) return s.error();
-      out += *s;
-      any = true;
-    }
-    if (!any) return error("expected a string");
-    return Json(std::move(out));
-  }
-
-  Result<std::string> parse_one_string(bool raw) {
-    char q = peek();
-    bool triple = text_.substr(pos_, 3) == std::string(3, q);
-    pos_ += triple ? 3 : 1;
-    std::string out;
-    for (;;) {
-      if (at_end()) return error("unterminated string");
-      char c = text_[pos_];
-      if (c == q) {
-        if (!triple) {
-          ++pos_;
-          return out;
-        }
-        if (text_.substr(pos_, 3) == std::string(3, q)) {
-          pos_ += 3;
-          return out;
-        }
-      }
-      if (c == '\n' && !triple) return error("newline inside a string (use \\n or a triple-quoted string)");
-      if (c == '\\' && !raw) {
-        ++pos_;
-        if (at_end()) return error("unterminated string");
-        char e = text_[pos_++];
-        switch (e) {
-          case 'n':
-            out += '\n';
-            break;
-          case 't':
-            out += '\t';
-            break;
-          case 'r':
-            out += '\r';
-            break;
-          case '0':
-            out += '\0';
-            break;
-          case 'a':
-            out += '\a';
-            break;
-          case 'b':
-            out += '\b';
-            break;
-          case 'f':
-            out += '\f';
-            break;
-          case 'v':
-            out += '\v';
-            break;
-          case '\\':
-            out += '\\';
-            break;
-          case '\'':
-            out += '\'';
-            break;
-          case '"':
-            out += '"';
-            break;
-          case '/':
-            out += '/';
-            break;
-          case '\n':
-            break;  // line continuation inside the string
-          case 'x': {
-            auto v = hex_digits(2);
-            if (!v.ok()) return v.error();
-            out += static_cast<char>(*v);
-            break;
-          }
-          case 'u': {
-            auto v = hex_digits(4);
-            if (!v.ok()) return v.error();
-            append_utf8(out, *v);
-            break;
-          }
-          default:
-            return error(std::string("unknown escape '\\") + e + "'");
-        }
-        continue;
-      }
-      out += c;
-      ++pos_;
-    }
-  }
-
-  Result<uint32_t> hex_digits(int n) {
-    uint32_t v = 0;
-    for (int i = 0; i < n; ++i) {
-      if (at_end() || !std::isxdigit(static_cast<unsigned char>(peek()))) return error("bad hex escape");
-      char c = text_[pos_++];
-      v = v * 16 + static_cast<uint32_t>(
-                       std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
-    }
-    return v;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-  }
-
-  // Python and JSON numbers: 12, -3, 0x1f, 0o17, 0b101, 1_000, 1.5, 2e-3, .5
-  Result<Json> parse_number() {
-    size_t start = pos_;
-    bool negative = false;
-    if (peek() == '+' || peek() == '-') {
-      negative = peek() == '-';
-      ++pos_;
-    }
-    std::string digits;
-    int base = 10;
-    if (peek() == '0' && pos_ + 1 < text_.size() && std::strchr("xXoObB", text_[pos_ + 1])) {
-      char b = static_cast<char>(std::tolower(text_[pos_ + 1]));
-      base = b == 'x' ? 16 : b == 'o' ? 8 : 2;
-      pos_ += 2;
-    }
-    bool is_float = false;
-    while (!at_end()) {
-      char c = peek();
-      if (c == '_') {
-        ++pos_;
-        continue;
-      }
-      bool ok = base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                           : std::isdigit(static_cast<unsigned char>(c)) != 0;
-      if (!ok && base == 10 && (c == '.' || c == 'e' || c == 'E')) {
-        is_float = true;
-        ok = true;
-      } else if (!ok && base == 10 && is_float && (c == '+' || c == '-') &&
-                 (digits.back() == 'e' || digits.back() == 'E')) {
-        ok = true;
-      }
-      if (!ok) break;
-      digits += c;
-      ++pos_;
-    }
-    if (digits.empty()) {
-      pos_ = start;
-      return error("expected a number");
-    }
-    errno = 0;
-    char* end = nullptr;
-    if (is_float) {
-      double d = std::strtod(digits.c_str(), &end);
-      if (*end != '\0' || errno == ERANGE) {
-        pos_ = start;
-        return error("bad number");
-      }
-      return Json(negative ? -d : d);
-    }
-    if (base != 10 || digits.size() > 1 || digits[0] != '0') {
-      if (base == 10 && digits[0] == '0' && digits.find_first_not_of('0') != std::string::npos) {
-        pos_ = start;
-        return error("leading zeros are not allowed (write 0o17 for octal)");
-      }
-    }
-    if (base == 8 || base == 2) {
-      for (char c : digits)
-        if (c - '0' >= base) {
-          pos_ = start;
-          return error("bad digit for base " + std::to_string(base));
-        }
-    }
-    unsigned long long u = std::strtoull(digits.c_str(), &end, base);
-    if (*end != '\0' || errno == ERANGE) {
-      pos_ = start;
-      return error("integer out of range (64 bits)");
-    }
-    if (negative) {
-      if (u > 9223372036854775808ULL) {
-        pos_ = start;
-        return error("integer out of range (64 bits)");
-      }
-      return Json(static_cast<int64_t>(0 - u));
-    }
-    if (u <= static_cast<unsigned long long>(INT64_MAX)) return Json(static_cast<int64_t>(u));
-    return Json(static_cast<uint64_t>(u));
-  }
-
-  std::string_view text_;
-  std::vector<int> line_starts_;  // offset in text_ where each physical line begins
-  int first_line_;
-  size_t pos_ = 0;
-  int error_line_ = 0;
-};
+  return make_error(Errc::kInvalidArgument, std::move(what));
+}
 
 bool valid_key(std::string_view key) {
   if (key.empty() || key.front() == '.' || key.back() == '.') return false;
@@ -443,8 +77,7 @@ std::string describe(const Json& v) {
 }  // namespace
 
 Result<Json> Config::parse_literal(std::string_view text) {
-  LiteralParser p(text, {0}, 1);
-  return p.parse_all();
+  return parse_value(text, {0}, 1, nullptr);
 }
 
 Result<Config> Config::parse(std::string_view text, std::string source) {
@@ -499,11 +132,11 @@ Result<Config> Config::parse(std::string_view text, std::string source) {
       ++i;
     }
     // Blank lines inside an open bracket would end the entry; keep it simple and strict.
-    LiteralParser p(value, starts, lineno);
-    auto v = p.parse_all();
+    int error_line = lineno;
+    auto v = parse_value(value, starts, lineno, &error_line);
     if (!v.ok()) {
-      return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(p.error_line()) + ": " + key +
-                                                    ": " + v.error().message());
+      return make_error(Errc::kInvalidArgument,
+                        source + ":" + std::to_string(error_line) + ": " + key + ": " + v.error().message());
     }
     std::string origin = source + ":" + std::to_string(lineno);
     if (auto it = config.entries_.find(key); it != config.entries_.end()) {

@@ -35,6 +35,7 @@ TEST(ConfigLiteral, PythonAndJsonForms) {
                                              "A"));
   EXPECT_EQ(lit(R"(r'\d+')"), Json("\\d+"));
   EXPECT_EQ(lit("b'raw'"), Json("raw"));
+  EXPECT_EQ(lit(R"('\q')"), Json("\\q"));
   EXPECT_EQ(lit("'''multi\nline'''"), Json("multi\nline"));
   EXPECT_EQ(lit("[1, 'two', [3]]"), Json::parse(R"([1,"two",[3]])"));
   EXPECT_EQ(lit("((3000, 4000),)"), Json::parse("[[3000,4000]]"));
@@ -48,7 +49,7 @@ TEST(ConfigLiteral, PythonAndJsonForms) {
 
 TEST(ConfigLiteral, RejectsWithReason) {
   for (const char* bad : {"", "[1, 2", "{'a' 1}", "'open", "hello", "1 2", "0777", "99999999999999999999",
-                          "[1,,2]", "'\\q'", "-", "0b102"}) {
+                          "[1,,2]", "-", "0b102", "'\\ud800'", "b'\\xff'"}) {
     auto r = Config::parse_literal(bad);
     EXPECT_FALSE(r.ok()) << "accepted: " << bad;
     if (!r.ok()) {
@@ -58,6 +59,33 @@ TEST(ConfigLiteral, RejectsWithReason) {
   }
   std::string deep(200, '[');
   EXPECT_FALSE(Config::parse_literal(deep).ok());
+}
+
+// Values are read by base/literal.h, so escapes mean what they mean to Python: \u0000 is a NUL
+// inside the string, \x41 the character 'A', \012 one octal escape (a newline), \U an escape,
+// and an unknown escape (\/, \q) is kept as written. (The config's own reader took \x41 as a
+// raw byte, \012 as NUL + "12", refused \U and turned \/ into /.)
+TEST(Config, ValuesReadEscapesAsPythonDoes) {
+  auto c = Config::parse(R"(a.nul = 'a\u0000b'
+a.hex = '\x41'
+a.octal = '\012'
+a.high = '\xe9\U0001F600'
+a.kept = '\/\q'
+a.multi = ['x\101',
+    "\0"]
+)",
+                         "esc.conf");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(*c->get<std::string>("a.nul"), std::string("a\0b", 3));
+  EXPECT_EQ(*c->get<std::string>("a.hex"), "A");
+  EXPECT_EQ(*c->get<std::string>("a.octal"), "\n");
+  EXPECT_EQ(*c->get<std::string>("a.high"), "\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_EQ(*c->get<std::string>("a.kept"), "\\/\\q");
+  EXPECT_EQ(*c->get<Json>("a.multi"), Json::array({"xA", std::string("\0", 1)}));
+  // A lone surrogate has no UTF-8 form: an error at its line, not a malformed string.
+  auto bad = Config::parse("a.ok = 1\na.s = ['x',\n    '\\udc00']\n", "s.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message().rfind("s.conf:3: a.s: ", 0), 0u) << bad.error().message();
 }
 
 constexpr const char* kSample = R"(# VLCP-style configuration
@@ -121,7 +149,7 @@ TEST(Config, SyntaxErrorsNameTheLine) {
            Case{"a.b = 1\n  2\n", "t.conf:2: a.b: unexpected text after the value"},
            Case{"   a.b = 1\n", "t.conf:1: indented line continues no key"},
            Case{"a..b = 1\n", "t.conf:1: bad key 'a..b'"},
-           Case{"x = [1,\n  2,\n  oops]\n", "t.conf:3: x: unknown name 'oops'"},
+           Case{"x = [1,\n  2,\n  oops]\n", "t.conf:3: x: 'oops' is not a literal"},
            Case{"x = 'unterminated\n", "t.conf:1: x: unterminated string"},
            Case{"x = \"\"\"open\n  still open\n", "t.conf:2: x: unterminated string"},
        }) {
