@@ -79,7 +79,7 @@ fuzz-build: libovs
 	  CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DVLCP_FUZZ=ON -DVLCP_SANITIZE=address,undefined \
 	    -DVLCP_LIBOVS_DIR=$(CURDIR)/$(LIBOVS_DIR) >/dev/null; \
 	fi
-	@cmake --build $(FUZZ_DIR) -j$(JOBS) --target ofp_decode_fuzz packet_parse_fuzz switch_input_fuzz
+	@cmake --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_targets
 
 fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)

@@ -121,8 +121,6 @@ bool same_secret(std::string_view given, std::string_view secret);
 // `scheme` (compared case-insensitively, RFC 7235); empty otherwise.
 std::string_view auth_credentials(std::string_view header, std::string_view scheme);
 
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool valid_utf8(std::string_view s);
 // %XX and '+' decoded (form and query encoding); a malformed %-sequence is kept as it is.
 std::string percent_decode(std::string_view s);
 // Client JSON nests at most this deep (objects and arrays; literals too): deeper input is

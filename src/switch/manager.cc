@@ -96,20 +96,22 @@ Result<OpenflowSettings> read_openflow_settings(const Config& config) {
     return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + ": " + why);
   };
   OpenflowSettings s;
-  std::vector<std::string> urls = {keys.url};
-  urls.insert(urls.end(), keys.urls.begin(), keys.urls.end());
-  for (auto& u : urls) {
+  // Each listener with the key it came from, so an error points at the line that asked for it.
+  std::vector<std::pair<const char*, std::string>> urls = {{"module.openflowserver.url", keys.url}};
+  for (const auto& u : keys.urls) urls.emplace_back("module.openflowserver.urls", u);
+  for (auto& [from, u] : urls) {
     auto l = parse_listener(u);
-    if (!l.ok()) return bad("module.openflowserver.url", l.error().message());
+    if (!l.ok()) return bad(from, l.error().message());
     if (l->kind == Listener::Kind::kSsl &&
         (keys.key.empty() || keys.certificate.empty() || keys.ca_certs.empty()))
-      return bad("module.openflowserver.key", "ssl:// listeners need key, certificate and ca_certs");
+      return bad(from,
+                 "'" + u + "': ssl:// listeners need module.openflowserver.key, certificate and ca_certs");
     // Whoever connects can announce any datapath id: off this host only switches with a
     // certificate from ca_certs (ssl://) are accepted, unless the operator says otherwise.
     if (l->kind == Listener::Kind::kTcp && !keys.allow_remote_tcp &&
         !asio::ip::make_address(l->host).is_loopback())
       return bad(
-          "module.openflowserver.url",
+          from,
           "'" + u + "': a plain tcp:// listener on a non-loopback address lets any host that reaches it " +
               "act as a switch; use unix:// (OVS's controller through module.ovsdbmanager.controller) or " +
               "ssl:// with ca_certs, or set module.openflowserver.allow_remote_tcp = True");

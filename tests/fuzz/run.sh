@@ -7,7 +7,10 @@ build=${1:?usage: run.sh FUZZ_BUILD_DIR SECONDS}
 seconds=${2:?}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for entry in ofp_decode_fuzz:ofp packet_parse_fuzz:packet switch_input_fuzz:switch; do
+# The targets and their corpora, as tests/CMakeLists.txt declares them (VLCP_FUZZ_TARGETS).
+list=$build/tests/fuzz_targets.txt
+[ -f "$list" ] || { echo "fuzz: $list missing (make fuzz-build)" >&2; exit 1; }
+for entry in $(cat "$list"); do
   target=${entry%%:*}
   corpus=${entry#*:}
   bin=$build/tests/$target

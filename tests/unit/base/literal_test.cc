@@ -171,8 +171,9 @@ TEST(Literal, ConfigDialect) {
 }
 
 TEST(Literal, Utf8Validation) {
-  EXPECT_TRUE(valid_utf8("plain \xc3\xa9 \xf0\x9f\x98\x80"));
-  for (const char* bad : {"\xff", "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80"})
+  EXPECT_TRUE(valid_utf8("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  for (const char* bad : {"a\xff", "\xc3", "\xc0\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                          "\xf4\x90\x80\x80", "\x80", "\xe2\x82"})
     EXPECT_FALSE(valid_utf8(bad)) << bad;
 }
 
