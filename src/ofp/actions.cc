@@ -621,6 +621,10 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
       case ActionType::kNxRegLoad: {
         // OVS turns a reg_load into a masked set_field and checks it as one.
         if (!field_ok(facts, load_be32(p + 12), true)) error = kBadAction_MATCH_INCONSISTENT;
+        // Into vlan_tci, OVS's check_SET_FIELD takes the value, placed at its offset, as the
+        // whole TCI whatever bits the load covers: reg_load:5->NXM_OF_VLAN_TCI[0..11] leaves no
+        // VLAN header (CFI, bit 12, reads 0) and a VLAN action after it is inconsistent. We
+        // decide as OVS does, not by the range (ofp_field_exhaustive_test sweeps every range).
         if (find_action_field(load_be32(p + 12)) == &field_info(Field::kNxmVlanTci)) {
           uint16_t ofs = load_be16(p + 10) >> 6;
           facts.vlan_present = ofs <= 12 && ((load_be64(p + 16) << ofs) & 0x1000) != 0;
@@ -631,6 +635,7 @@ std::optional<OfpError> check_actions_consistent(ByteSpan actions, MatchFacts fa
         if (!field_ok(facts, load_be32(p + 12))) error = kBadAction_MATCH_INCONSISTENT;
         break;
       case ActionType::kNxRegMove:
+        // OVS checks a move's fields only: a move into vlan_tci leaves VLAN presence as it was.
         if (!field_ok(facts, load_be32(p + 16)) || !field_ok(facts, load_be32(p + 20)))
           error = kBadAction_MATCH_INCONSISTENT;
         break;

@@ -353,6 +353,34 @@ TEST(CodecErrors, ActionsAreCheckedAgainstTheMatch) {
   EXPECT_EQ(validate_message(ByteSpan(bytes)), kBadAction_BAD_OUT_PORT);
 }
 
+// Whether a VLAN header is there after a write into NXM vlan_tci, as OVS's ofpacts_check
+// decides it (check_SET_FIELD: the loaded value, placed at its offset, becomes the whole TCI,
+// whatever bits the load covers; a reg_move leaves it as it was). So a reg_load into
+// vlan_tci[0..11] drops the header even though it does not cover bit 12 (CFI), and a VLAN
+// action after it is inconsistent. ofp_field_exhaustive_test sweeps every bit range against OVS.
+TEST(CodecErrors, VlanPresenceAfterAWriteIntoVlanTciIsDecidedAsOvsDoes) {
+  auto verdict = [](bool vlan_matched, const ActionList& a) {
+    FlowMod f;
+    if (vlan_matched) f.match.add(Field::kVlanVid, 0x1005);
+    f.instructions.apply_actions(a);
+    auto bytes = bytes_of([&](Buffer& b) { encode_flow_mod(b, 1, f); });
+    return validate_message(ByteSpan(bytes));
+  };
+  const Subfield vid_bits{Field::kNxmVlanTci, 0, 12}, cfi{Field::kNxmVlanTci, 12, 1};
+  EXPECT_EQ(verdict(true, ActionList().pop_vlan()), std::nullopt);
+  EXPECT_EQ(verdict(false, ActionList().pop_vlan()), kBadAction_MATCH_INCONSISTENT);
+  // reg_load:5->NXM_OF_VLAN_TCI[0..11]: the TCI becomes 0x0005, no CFI: OVS refuses the pop.
+  EXPECT_EQ(verdict(true, ActionList().reg_load(vid_bits, 5)), std::nullopt);
+  EXPECT_EQ(verdict(true, ActionList().reg_load(vid_bits, 5).pop_vlan()), kBadAction_MATCH_INCONSISTENT);
+  // reg_load:1->NXM_OF_VLAN_TCI[12] adds it; reg_load:0->NXM_OF_VLAN_TCI[12] drops it.
+  EXPECT_EQ(verdict(false, ActionList().reg_load(cfi, 1).pop_vlan()), std::nullopt);
+  EXPECT_EQ(verdict(true, ActionList().reg_load(cfi, 0).pop_vlan()), kBadAction_MATCH_INCONSISTENT);
+  // A move into vlan_tci, even over bit 12, leaves presence as the match said.
+  const Subfield reg0{Field::kReg0, 0, 16}, tci{Field::kNxmVlanTci, 0, 16};
+  EXPECT_EQ(verdict(true, ActionList().reg_move(reg0, tci).pop_vlan()), std::nullopt);
+  EXPECT_EQ(verdict(false, ActionList().reg_move(reg0, tci).pop_vlan()), kBadAction_MATCH_INCONSISTENT);
+}
+
 TEST(CodecErrors, ErrorsBecomeOfptErrorReplies) {
   auto m = valid_flow_mod();
   m[0] = 0x06;
