@@ -186,7 +186,11 @@ void Session::request(ByteSpan message, ReplyCallback done) {
     return;
   }
   auto type = static_cast<MsgType>(message[1]);
-  pending_[xid_of(message)] = Pending{type, clock_.now() + config_.request_timeout, std::move(done), {}};
+  std::optional<ofp::MultipartType> multipart;  // none for a request too short to carry one
+  if (type == MsgType::kMultipartRequest && message.size() >= 10)
+    multipart = static_cast<ofp::MultipartType>(load_be16(message.data() + 8));
+  pending_[xid_of(message)] =
+      Pending{type, clock_.now() + config_.request_timeout, std::move(done), {}, multipart};
   send(message);
 }
 
@@ -430,19 +434,31 @@ void Session::handle_reply(const ofp::Frame& f) {
       reply_error(mp.error(), f.bytes, xid);
       return;
     }
-    // The parts are held until the last one: bounded for the session, and for the handshake's
-    // PORT_DESC by what OVS's port space can describe.
+    // Every part answers the type we requested: the caps below come from the request, so a
+    // switch cannot choose a looser one by labelling its parts differently.
+    auto name = [](std::optional<ofp::MultipartType> t) {
+      std::string n = t ? std::string(ofp::multipart_name(*t)) : std::string();
+      return n.empty() ? (t ? "type " + std::to_string(static_cast<uint16_t>(*t)) : std::string("?")) : n;
+    };
+    const std::optional<ofp::MultipartType> requested = it->second.multipart;
+    if (requested != mp->type) {
+      reply_error(ofp::errors::kBadRequest_BAD_MULTIPART, f.bytes, xid);
+      close("multipart reply " + name(mp->type) + " (xid " + std::to_string(xid) + ") does not answer the " +
+            name(requested) + " request");
+      return;
+    }
+    // The parts are held until the last one: bounded for the session, and for a PORT_DESC by
+    // what OVS's port space can describe.
+    const bool port_desc = *requested == ofp::MultipartType::kPortDesc;
     bool too_much = multipart_held_ + mp->body.size() > config_.max_multipart_bytes ||
-                    (mp->type == ofp::MultipartType::kPortDesc &&
-                     reply.body.size() + mp->body.size() > kMaxPortDescBytes);
+                    (port_desc && reply.body.size() + mp->body.size() > kMaxPortDescBytes);
     if (too_much) {
-      size_t limit = mp->type == ofp::MultipartType::kPortDesc
-                         ? std::min(kMaxPortDescBytes, config_.max_multipart_bytes)
-                         : config_.max_multipart_bytes;
-      std::string what = std::string(ofp::multipart_name(mp->type));
+      size_t limit =
+          port_desc ? std::min(kMaxPortDescBytes, config_.max_multipart_bytes) : config_.max_multipart_bytes;
+      std::string what = name(requested);
       if (counters_) counters_->multipart_overflows.fetch_add(1, std::memory_order_relaxed);
       reply_error(ofp::errors::kBadRequest_MULTIPART_BUFFER_OVERFLOW, f.bytes, xid);
-      close("multipart reply " + (what.empty() ? "?" : what) + " (xid " + std::to_string(xid) + ") exceeds " +
+      close("multipart reply " + what + " (xid " + std::to_string(xid) + ") exceeds " +
             std::to_string(limit) + " bytes (protocol.openflow.maxmultipartbytes)");
       return;
     }

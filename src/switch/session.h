@@ -21,10 +21,12 @@
 //              error (length below 8) cannot be resynchronised and closes the session.
 //   bounds     nothing the switch sends grows memory without a bound: multipart parts held for
 //              unfinished replies are capped (max_multipart_bytes for the session, kMaxPortDescBytes
-//              for the handshake's PORT_DESC) and beyond the cap the session answers
-//              MULTIPART_BUFFER_OVERFLOW and closes; ports outside OVS's port space are refused
-//              by the codec (ofp::decode_port), so the port table holds at most kMaxPorts; a batch keeps at
-//              most one error per message it covers; partial input is below one message (64 KiB).
+//              for a PORT_DESC, by the type we requested) and beyond the cap the session answers
+//              MULTIPART_BUFFER_OVERFLOW and closes; a reply part whose multipart type is not
+//              the one requested under its xid is answered BAD_MULTIPART and closes the session; ports
+//              outside OVS's port space are refused by the codec (ofp::decode_port), so the port table holds
+//              at most kMaxPorts; a batch keeps at most one error per message it covers; partial input is
+//              below one message (64 KiB).
 //   back-pressure  output above send_high_watermark marks the session backlogged until it
 //              drains below send_low_watermark; the transport stops reading meanwhile.
 #pragma once
@@ -172,6 +174,9 @@ class Session {
     Clock::Monotonic deadline;
     ReplyCallback done;
     Reply partial;  // multipart parts so far
+    // A MULTIPART_REQUEST's type, as we sent it: every part of the reply must carry it, and the
+    // per-type cap (kMaxPortDescBytes) comes from it, never from the type the switch claims.
+    std::optional<ofp::MultipartType> multipart;
   };
   struct Batch {
     uint32_t first_xid;  // first xid of the batch (inclusive)

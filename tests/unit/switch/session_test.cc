@@ -520,6 +520,91 @@ TEST_F(SessionTest, PortDescDuringTheHandshakeIsBounded) {
   EXPECT_EQ(counters.multipart_overflows.load(), 1u);
 }
 
+// The PORT_DESC cap follows the type we requested, not the one the switch claims: parts
+// labelled FLOW under the PORT_DESC's xid are refused at the first one (BAD_MULTIPART, counted
+// as bad input) instead of being held up to maxmultipartbytes.
+TEST_F(SessionTest, PortDescXidAnsweredWithOtherTypedPartsIsBounded) {
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  drain(*s);
+  InlineBuffer<64> h;
+  ofp::encode_hello(h, 1, ofp::Hello{1u << 4});
+  s->receive(h.span());
+  auto out = drain(*s);
+  auto* port_desc = find(out, MsgType::kMultipartRequest);
+  ASSERT_TRUE(port_desc);
+  // Parts of real flow entries (56 bytes each, as OVS sends them): well-formed FLOW parts.
+  InlineBuffer<65536> body;
+  while (body.size() + 56 <= 65000) ofp::encode_flow_stats_entry(body, ofp::FlowStats{});
+  size_t sent = 0, max_held = 0;
+  // Four times the PORT_DESC cap is enough to tell: a session trusting the label holds it all.
+  while (!s->closed() && sent < 4 * kMaxPortDescBytes) {
+    InlineBuffer<65536> b;
+    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kFlow, body.span(), ofp::kMultipartMore);
+    s->receive(b.span());
+    sent += body.size();
+    max_held = std::max(max_held, s->multipart_bytes_held());
+  }
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(rec.ready, 0);
+  EXPECT_LE(max_held, kMaxPortDescBytes);
+  EXPECT_EQ(sent, body.size());  // the first mislabelled part closed the session
+  EXPECT_EQ(s->multipart_bytes_held(), 0u);
+  EXPECT_EQ(counters.rx_errors_sent.load(), 1u);
+  auto errors = errors_in(drain(*s));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], std::make_pair(ofp::errors::kBadRequest_BAD_MULTIPART.type,
+                                      ofp::errors::kBadRequest_BAD_MULTIPART.code));
+  EXPECT_EQ(rec.closed, s->close_reason());
+}
+
+// A single (last) part of another multipart type is not the answer: not to the handshake's
+// PORT_DESC (no ports learnt, never ready), nor to a module's request (it fails).
+TEST_F(SessionTest, MultipartReplyOfAnotherTypeIsNotTheAnswer) {
+  s = std::make_unique<Session>(clock, config, &rec, &counters);
+  s->start();
+  drain(*s);
+  InlineBuffer<512> b;
+  ofp::encode_hello(b, 1, ofp::Hello{1u << 4});
+  s->receive(b.span());
+  auto out = drain(*s);
+  auto* features = find(out, MsgType::kFeaturesRequest);
+  auto* port_desc = find(out, MsgType::kMultipartRequest);
+  ASSERT_TRUE(features && port_desc);
+  b.clear();
+  ofp::encode_features_reply(b, xid_of(*features), ofp::FeaturesReply{0xabcdef, 0, 254, 0, 0x4f});
+  // An empty FLOW reply: read as a PORT_DESC it would be a valid switch without ports.
+  multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kFlow, {});
+  s->receive(b.span());
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(rec.ready, 0);
+  EXPECT_TRUE(s->ports().empty());
+  EXPECT_EQ(errors_in(drain(*s)).size(), 1u);
+
+  // After the handshake: a FLOW request answered by a PORT_DESC-typed reply fails.
+  rec = Recorder{};
+  counters.rx_errors_sent = 0;
+  handshake();
+  ASSERT_EQ(rec.ready, 1);
+  drain(*s);
+  std::optional<Result<Reply>> got;
+  InlineBuffer<64> q;
+  uint32_t x = s->next_xid();
+  ofp::encode_flow_stats_request(q, x, ofp::FlowStatsRequest{});
+  s->request(q.span(), [&](Result<Reply> r) { got = std::move(r); });
+  b.clear();
+  InlineBuffer<256> part;
+  ofp::encode_port(part, port(1, "p1"));
+  multipart_reply(b, x, ofp::MultipartType::kPortDesc, part.span());
+  s->receive(b.span());
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code(), Errc::kUnavailable);
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(counters.rx_errors_sent.load(), 1u);
+  EXPECT_EQ(s->pending_requests(), 0u);
+}
+
 // Ports outside OVS's port space are refused, so the port table is bounded by kMaxPorts.
 TEST_F(SessionTest, PortStatusOutsideThePortSpaceIsRefused) {
   handshake();
