@@ -143,6 +143,24 @@ void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(R
       });
 }
 
+Status check_router_overlap(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
+                            const std::string& rid, const Json& interfaces) {
+  for (const auto& port : interfaces) {
+    const Json* p = r.get(text(port));
+    if (!p) continue;
+    std::string okey = p->value("subnet", "");
+    if (okey == skey) continue;
+    const Json* o = r.get(okey);
+    if (!o) continue;
+    auto oc = parse_cidr(o->value("cidr", ""));
+    if (oc.ok() && oc->overlaps(cidr))
+      return make_error(Errc::kConflict, "subnet " + sid + " (" + cidr.text() + ") overlaps subnet " +
+                                             text(o->value("id", Json(okey))) + " (" + oc->text() +
+                                             ") of router " + rid);
+  }
+  return {};
+}
+
 std::string fence_key(const std::string& key) {
   return "viperflow.fence." + db::escape_key_part(key);
 }

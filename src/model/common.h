@@ -123,6 +123,13 @@ Status check_dhcp_options(Json& value);
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set);
 
+// A router's subnets do not overlap (an address must name one interface's network): subnet `skey`
+// (id `sid`) with `cidr` against the other subnets behind `interfaces`, router `rid`'s ports, as
+// this transaction sees them (its own writes included). Reads as it goes: ok with r.pending set
+// until all is read. Adding an interface and changing a subnet's cidr both check here.
+Status check_router_overlap(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
+                            const std::string& rid, const Json& interfaces);
+
 // Fences: a change whose checks need the members of a multi index (a subnet's ports, before
 // the subnet goes) must not miss members added while it lists them. It first writes a fence
 // beside the object (viperflow.fence.<escaped key>, holding for kFenceUs); whoever adds a

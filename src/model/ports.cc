@@ -287,6 +287,25 @@ void ViperFlow::update_subnets(Json specs, Done done) {
       r.ctx.write(key, value);
       out.push_back(dump(key, kSubnetType, value));
     }
+    // A new cidr keeps the subnet apart from its routers' other subnets: checked once the whole
+    // batch is written, so two subnets of one router are compared as they end up.
+    for (const auto& spec : specs) {
+      if (!spec.contains("cidr")) continue;
+      std::string id = text(spec["id"]), key = subnet_key(id);
+      const Json* subnet = r.get(key);
+      const Json* map = r.get(subnet_map_key(id));
+      if (r.pending || !subnet || !map || !map->contains("routerports")) continue;
+      auto cidr = parse_cidr(subnet->value("cidr", ""));
+      if (!cidr.ok()) return cidr.error();
+      for (const auto& [rid, port] : (*map)["routerports"].items()) {
+        const Json* router = r.get(router_key(rid));
+        if (!router) continue;
+        if (Status st =
+                check_router_overlap(r, key, id, *cidr, rid, router->value("interfaces", Json::array()));
+            !st.ok())
+          return st;
+      }
+    }
     return {};
   };
   if (pool_changes)

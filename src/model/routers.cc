@@ -172,21 +172,9 @@ void ViperFlow::add_router_interfaces(Json specs, Done done) {
             return make_error(Errc::kConflict, "subnet " + sid + " is already in a router");
           auto cidr = parse_cidr(subnet.value("cidr", ""));
           if (!cidr.ok()) return cidr.error();
-          // The router's subnets do not overlap: an address must name one interface's network.
-          for (const auto& other_port : router["interfaces"]) {
-            const Json* op = r.get(text(other_port));
-            const Json* os = op ? r.get(op->value("subnet", "")) : nullptr;
-            if (r.pending) continue;
-            if (!os) continue;
-            std::string okey = op->value("subnet", "");
-            const Json& o = objects.count(okey) ? objects[okey] : *os;
-            auto oc = parse_cidr(o.value("cidr", ""));
-            if (oc.ok() && oc->overlaps(*cidr))
-              return make_error(Errc::kConflict, "subnet " + sid + " (" + cidr->text() +
-                                                     ") overlaps subnet " + text(o.value("id", Json(okey))) +
-                                                     " (" + oc->text() + ") of router " + rid);
-          }
-          if (r.pending) return {};
+          if (Status st = check_router_overlap(r, skey, sid, *cidr, rid, router["interfaces"]);
+              !st.ok() || r.pending)
+            return st;
           Json port{{"id", pid}, {"router", rkey}, {"subnet", skey}};
           if (spec.contains("ip_address")) {
             if (external) return bad("an interface on external subnet " + sid + " takes no explicit address");

@@ -802,6 +802,69 @@ TEST_F(ViperFlowTest, RoutersAndGatewaysAreValidated) {
           .ok());
 }
 
+// A router's subnets stay apart when a subnet's cidr changes too (not only when an interface is
+// added): one check serves both, and a batch is judged by how its subnets end up.
+TEST_F(ViperFlowTest, RouterSubnetsStayApartWhenTheirCidrChanges) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  // Two networks, so that only the router relates the subnets.
+  ASSERT_TRUE(create_log(Json{{"id", "l1"}, {"physicalnetwork", "pn"}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "l2"}, {"physicalnetwork", "pn"}}).ok());
+  auto subnets = [&](const char* verb, Json specs) {
+    return call([verb, specs](ViperFlow& v, Done d) {
+      if (std::string(verb) == "create")
+        v.create_subnets(specs, std::move(d));
+      else
+        v.update_subnets(specs, std::move(d));
+    });
+  };
+  ASSERT_TRUE(subnets("create", Json::parse(R"([
+      {"id": "a", "logicalnetwork": "l1", "cidr": "10.0.0.0/24", "gateway": "10.0.0.1"},
+      {"id": "b", "logicalnetwork": "l2", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}])"))
+                  .ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.create_routers(Json::parse(R"([{"id": "r"}])"), std::move(d));
+              }).ok());
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.add_router_interfaces(
+                    Json::parse(R"([{"router": "r", "subnet": "a"}, {"router": "r", "subnet": "b"}])"),
+                    std::move(d));
+              }).ok());
+  auto cidr_of = [&](const char* id) {
+    auto l = call([id](ViperFlow& v, Done d) { v.list_subnets(Json{{"id", id}}, std::move(d)); });
+    return l.ok() && l->size() == 1 ? (*l)[0].value("cidr", "") : std::string("?");
+  };
+
+  // a grows over b: refused, naming b, and a is unchanged.
+  auto grown = subnets("update", Json::parse(R"([{"id": "a", "cidr": "10.0.0.0/23"}])"));
+  EXPECT_EQ(grown.status().code(), Errc::kConflict) << grown.status().to_string();
+  EXPECT_NE(grown.status().message().find("overlaps subnet b"), std::string::npos)
+      << grown.status().message();
+  EXPECT_EQ(cidr_of("a"), "10.0.0.0/24");
+  // Both moved in one batch onto each other: refused.
+  auto onto = subnets("update", Json::parse(R"([
+      {"id": "a", "cidr": "10.0.2.0/24", "gateway": "10.0.2.1"},
+      {"id": "b", "cidr": "10.0.2.128/25", "gateway": "10.0.2.129"}])"));
+  EXPECT_EQ(onto.status().code(), Errc::kConflict) << onto.status().to_string();
+  EXPECT_EQ(cidr_of("a"), "10.0.0.0/24");
+  EXPECT_EQ(cidr_of("b"), "10.0.1.0/24");
+  // A swap ends apart: accepted (each is compared with the other's new cidr).
+  auto swap = subnets("update", Json::parse(R"([
+      {"id": "a", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1"},
+      {"id": "b", "cidr": "10.0.0.0/24", "gateway": "10.0.0.1"}])"));
+  ASSERT_TRUE(swap.ok()) << swap.status().to_string();
+  EXPECT_EQ(cidr_of("a"), "10.0.1.0/24");
+  EXPECT_EQ(cidr_of("b"), "10.0.0.0/24");
+  // Apart from the router's other subnets: accepted.
+  EXPECT_TRUE(
+      subnets("update", Json::parse(R"([{"id": "a", "cidr": "10.0.4.0/22", "gateway": "10.0.4.1"}])")).ok());
+  // Once b is no longer the router's, a may take its addresses (they are in another network).
+  ASSERT_TRUE(call([](ViperFlow& v, Done d) {
+                v.remove_router_interfaces(Json::parse(R"([{"router": "r", "subnet": "b"}])"), std::move(d));
+              }).ok());
+  EXPECT_TRUE(
+      subnets("update", Json::parse(R"([{"id": "a", "cidr": "10.0.0.0/16", "gateway": "10.0.4.1"}])")).ok());
+}
+
 // Names starting with '_' are VLCP's own ("_key", "_type"): a client cannot set them, and a
 // filter on them sees the real ones. A type's fields (vlanid, vni, their ranges) are refused on
 // another type instead of being stored as meaningless attributes.
