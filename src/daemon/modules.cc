@@ -150,7 +150,11 @@ class MetricsModule final : public io::Module {
                 "Walks answered from this node's mirror (store unreachable).", s.stale_walks},
                {"vlcp_objectdb_notifications_total", "Key updates delivered to watches.", s.notifications},
                {"vlcp_objectdb_restores_total", "Times the change feed was lost and watches re-read.",
-                s.restores}})
+                s.restores},
+               {"vlcp_objectdb_caller_exceptions_total",
+                "Transaction bodies, walkers and watch callbacks that threw on stored data (answered "
+                "as internal errors).",
+                s.caller_exceptions}})
         v.push_back({name, help, {}, static_cast<double>(value)});
       v.push_back({"vlcp_objectdb_store_connected",
                    "1 when the store is reachable.",

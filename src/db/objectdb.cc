@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <random>
+#include <type_traits>
 
 #include "base/log.h"
 
@@ -141,7 +142,8 @@ void ObjectDb::walk(std::vector<std::string> keys, Walker walker,
                     // The store is unreachable: what this node mirrors may still answer.
                     if (snap.error().code() == Errc::kUnavailable) {
                       SnapshotContext ctx(mirror_);
-                      st->walker(ctx);
+                      if (Status w = guarded("a walker", [&] { st->walker(ctx); }); !w.ok())
+                        return st->done(w);
                       if (ctx.missing.empty()) {
                         ++stats_.stale_walks;
                         WalkResult r;
@@ -153,7 +155,7 @@ void ObjectDb::walk(std::vector<std::string> keys, Walker walker,
                     return st->done(snap.error());
                   }
                   SnapshotContext ctx(snap->records);
-                  st->walker(ctx);
+                  if (Status w = guarded("a walker", [&] { st->walker(ctx); }); !w.ok()) return st->done(w);
                   if (ctx.missing.empty()) {
                     WalkResult r;
                     for (const auto& k : ctx.saved) {
@@ -307,6 +309,26 @@ Status apply_rules(const std::vector<IndexRule>& indices, const std::vector<Casc
 
 }  // namespace
 
+template <class F>
+Status ObjectDb::guarded(const char* what, F&& f) {
+  try {
+    if constexpr (std::is_same_v<decltype(f()), Status>)
+      return f();
+    else
+      f();
+    return {};
+  } catch (const std::exception& e) {
+    ++stats_.caller_exceptions;
+    VLCP_LOG_RL(kError, "db", 60, 10) << what << " threw on stored data: " << e.what();
+    return make_error(Errc::kInternal, std::string(what) + " failed on stored data: " + e.what());
+  }
+}
+
+void ObjectDb::notify(Watch& w, const KeyUpdate& u) {
+  ++stats_.notifications;
+  (void)guarded("a watch callback", [&] { w.on_update(u); });
+}
+
 void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
   ++txn->attempts;
   store_.read({txn->keys.begin(), txn->keys.end()}, true, [this, txn, alive = alive_](Result<Snapshot> snap) {
@@ -316,7 +338,7 @@ void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
       return txn->done(snap.error());
     }
     WriteContext ctx(*snap);
-    Status body = txn->body(ctx);
+    Status body = guarded("a transaction body", [&] { return txn->body(ctx); });
     std::set<std::string> need = ctx.missing;
     if (need.empty() && body.ok()) {
       for (const auto& [k, v] : ctx.writes)
@@ -448,9 +470,8 @@ void ObjectDb::list_prefix(WatchId id, const std::string& prefix) {
       if (m == mirror_.end()) {
         pending_.insert(k);  // read, and reported as it is
       } else {
-        ++stats_.notifications;  // others watch it already: this watch starts from the mirror
-        Record now = m->second;
-        w->second.on_update(KeyUpdate{k, now, KeyUpdate::kUpdated});
+        Record now = m->second;  // others watch it already: this watch starts from the mirror
+        notify(w->second, KeyUpdate{k, now, KeyUpdate::kUpdated});
         if (!now.exists()) forget_deleted(k);  // (deleted since the listing)
         w = watches_.find(id);
         if (w == watches_.end()) return;
@@ -540,8 +561,7 @@ void ObjectDb::on_change(const Change& change) {
         for (WatchId id : added) {
           auto w = watches_.find(id);
           if (w == watches_.end() || !w->second.keys.count(k)) continue;
-          ++stats_.notifications;
-          w->second.on_update(KeyUpdate{k, now, KeyUpdate::kUpdated});
+          notify(w->second, KeyUpdate{k, now, KeyUpdate::kUpdated});
         }
         if (!now.exists()) forget_deleted(k);
         m = mirror_.find(k);
@@ -614,8 +634,7 @@ void ObjectDb::mirror_update(const std::string& key, const Record& record, KeyUp
   for (WatchId id : ids) {
     auto w = watches_.find(id);
     if (w == watches_.end() || !w->second.keys.count(key)) continue;
-    ++stats_.notifications;
-    w->second.on_update(u);
+    notify(w->second, u);
   }
   if (!record.exists()) forget_deleted(key);
 }

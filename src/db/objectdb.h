@@ -106,7 +106,8 @@ using WatchId = uint64_t;
 
 struct ObjectDbStats {
   uint64_t transactions = 0, conflicts = 0, aborted = 0, failed = 0, walks = 0, stale_walks = 0,
-           notifications = 0, restores = 0;
+           notifications = 0, restores = 0,
+           caller_exceptions = 0;  // bodies, walkers and watch callbacks that threw (guarded)
 };
 
 class ObjectDb {
@@ -169,6 +170,12 @@ class ObjectDb {
     std::set<std::string> by_prefix;  // keys it holds only through a prefix (dropped when deleted)
   };
   void attempt(std::shared_ptr<Txn> txn);
+  // Runs callers' code on stored data (a transaction body, a walker, a watch callback). What is
+  // stored is untrusted (a restore, another node, an older version): an exception it throws
+  // becomes an internal error for that caller, counted and logged, never the daemon's end.
+  template <class F>
+  Status guarded(const char* what, F&& f);
+  void notify(Watch& w, const KeyUpdate& u);
   void on_change(const Change& change);
   void refresh();
   void mirror_update(const std::string& key, const Record& record, KeyUpdate::Reason reason);

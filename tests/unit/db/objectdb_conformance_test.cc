@@ -338,6 +338,49 @@ TEST_P(ObjectDbConformance, AnAbortedTransactionWritesNothing) {
   EXPECT_FALSE(get(b(), {"test.a"})["test.a"].exists());
 }
 
+// Stored data is untrusted (a restore, another node): callers' code that throws on it ends that
+// call with an internal error, never the daemon, and the next caller is served.
+TEST_P(ObjectDbConformance, CallersThatThrowOnStoredDataGetAnInternalError) {
+  ASSERT_TRUE(put(a(), "test.odd", Json(5)).ok());  // a number where an object is expected
+  auto throwing = [](const Json& v) { return v.at("until_us").get<int64_t>(); };  // throws type_error
+  std::optional<Result<TxnResult>> r;
+  a().writewalk(
+      {"test.odd"},
+      [&](TxnContext& ctx) {
+        Lookup l = ctx.get("test.odd");
+        if (l.fetched && l.value()) (void)throwing(*l.value());
+        return Status{};
+      },
+      [&](Result<TxnResult> x) { r = std::move(x); });
+  ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+  EXPECT_EQ(r->status().code(), Errc::kInternal);
+
+  std::optional<Result<WalkResult>> w;
+  a().walk(
+      {"test.odd"},
+      [&](WalkContext& ctx) {
+        Lookup l = ctx.get("test.odd");
+        if (l.fetched && l.value()) (void)throwing(*l.value());
+      },
+      [&](Result<WalkResult> x) { w = std::move(x); });
+  ASSERT_TRUE(run_until(loop_, [&] { return w.has_value(); }));
+  EXPECT_EQ(w->status().code(), Errc::kInternal);
+
+  int calm = 0;
+  WatchId bad = b().open_watch([&](const KeyUpdate& u) {
+    if (u.record.value) (void)throwing(*u.record.value);
+  });
+  WatchId good = b().open_watch([&](const KeyUpdate&) { ++calm; });
+  b().watch_keys(bad, {"test.odd"});
+  b().watch_keys(good, {"test.odd"});
+  ASSERT_TRUE(run_until(loop_, [&] { return b().mirrored("test.odd") != nullptr; }));
+  ASSERT_TRUE(put(a(), "test.odd", Json(6)).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return calm > 0; }));  // the other watch is still served
+  EXPECT_GE(b().stats().caller_exceptions, 1u);
+  EXPECT_EQ(a().stats().caller_exceptions, 2u);
+  EXPECT_TRUE(put(a(), "test.after", Json(1)).ok());
+}
+
 // A write-walk follows a reference to a key it did not name at first.
 TEST_P(ObjectDbConformance, WriteWalkDiscoversKeys) {
   ASSERT_TRUE(put(a(), "test.net.n1", Json{{"map", "test.netmap.n1"}}).ok());
