@@ -143,22 +143,27 @@ void run(db::ObjectDb& db, std::vector<std::string> keys, std::function<Status(R
       });
 }
 
-Status check_router_overlap(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
-                            const std::string& rid, const Json& interfaces) {
-  for (const auto& port : interfaces) {
-    const Json* p = r.get(text(port));
-    if (!p) continue;
-    std::string okey = p->value("subnet", "");
+Status check_subnets_apart(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
+                           const std::vector<std::string>& others, const std::string& owner) {
+  for (const auto& okey : others) {
     if (okey == skey) continue;
     const Json* o = r.get(okey);
     if (!o) continue;
     auto oc = parse_cidr(o->value("cidr", ""));
     if (oc.ok() && oc->overlaps(cidr))
       return make_error(Errc::kConflict, "subnet " + sid + " (" + cidr.text() + ") overlaps subnet " +
-                                             text(o->value("id", Json(okey))) + " (" + oc->text() +
-                                             ") of router " + rid);
+                                             text(o->value("id", Json(okey))) + " (" + oc->text() + ") of " +
+                                             owner);
   }
   return {};
+}
+
+Status check_router_overlap(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
+                            const std::string& rid, const Json& interfaces) {
+  std::vector<std::string> subnets;
+  for (const auto& port : interfaces)
+    if (const Json* p = r.get(text(port))) subnets.push_back(p->value("subnet", ""));
+  return check_subnets_apart(r, skey, sid, cidr, subnets, "router " + rid);
 }
 
 std::string fence_key(const std::string& key) {

@@ -123,10 +123,14 @@ Status check_dhcp_options(Json& value);
 void write_batch(Reader& r, const std::map<std::string, Json>& maps, const char* set_key,
                  const Json& next_set);
 
-// A router's subnets do not overlap (an address must name one interface's network): subnet `skey`
-// (id `sid`) with `cidr` against the other subnets behind `interfaces`, router `rid`'s ports, as
-// this transaction sees them (its own writes included). Reads as it goes: ok with r.pending set
-// until all is read. Adding an interface and changing a subnet's cidr both check here.
+// Subnets that share a logical network or a router do not overlap (an address must name one
+// subnet): subnet `skey` (id `sid`) with `cidr` against the subnets `others` (keys; `skey` itself
+// skipped) as this transaction sees them (its own writes included); `owner` names what they share
+// in the 409 ("logical network n1", "router r1"). Reads as it goes: ok with r.pending set until all
+// is read. Creating a subnet, changing its cidr and adding a router interface all check here.
+Status check_subnets_apart(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
+                           const std::vector<std::string>& others, const std::string& owner);
+// The same against the subnets behind router `rid`'s `interfaces` (its ports).
 Status check_router_overlap(Reader& r, const std::string& skey, const std::string& sid, const Cidr& cidr,
                             const std::string& rid, const Json& interfaces);
 

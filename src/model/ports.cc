@@ -155,7 +155,7 @@ void ViperFlow::create_subnets(Json specs, Done done) {
         }
         if (r.pending) return {};
         Json next_set = set ? *set : Json{{"set", Json::array()}};
-        std::map<std::string, Json> maps, batch;  // batch: this batch's subnets
+        std::map<std::string, Json> maps;
         out = Json::array();
         for (const auto& spec : specs) {
           std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
@@ -171,22 +171,17 @@ void ViperFlow::create_subnets(Json specs, Done done) {
           }
           // Subnets of one network do not overlap (addresses are unique per subnet).
           auto cidr = parse_cidr(text(spec["cidr"]));
-          for (const auto& other : maps[map_key]["subnets"]) {
-            const Json* o = batch.count(text(other)) ? &batch[text(other)] : r.get(text(other));
-            if (r.pending) continue;
-            auto oc = o ? parse_cidr(o->value("cidr", "")) : Result<Cidr>(bad(""));
-            if (oc.ok() && (oc->contains(cidr->network) || cidr->contains(oc->network)))
-              return make_error(Errc::kConflict, "subnet " + id + " (" + text(spec["cidr"]) +
-                                                     ") overlaps subnet " + text(o->value("id", Json())) +
-                                                     " (" + o->value("cidr", "") + ") of logical network " +
-                                                     net_id);
-          }
+          if (!cidr.ok()) return cidr.error();
+          if (Status st = check_subnets_apart(r, key, id, *cidr,
+                                              maps[map_key]["subnets"].get<std::vector<std::string>>(),
+                                              "logical network " + net_id);
+              !st.ok())
+            return st;
           if (r.pending) continue;
           maps[map_key]["subnets"].push_back(key);
           Json value = spec;
           value.erase("logicalnetwork");
           value["network"] = net_key;
-          batch[key] = value;
           r.ctx.write(key, value);
           r.ctx.write(subnet_map_key(id),
                       Json{{"subnet", key}, {"routers", Json::array()}, {"routerports", Json::object()}});
@@ -287,16 +282,27 @@ void ViperFlow::update_subnets(Json specs, Done done) {
       r.ctx.write(key, value);
       out.push_back(dump(key, kSubnetType, value));
     }
-    // A new cidr keeps the subnet apart from its routers' other subnets: checked once the whole
-    // batch is written, so two subnets of one router are compared as they end up.
+    // A new cidr keeps the subnet apart from its network's and its routers' other subnets:
+    // checked once the whole batch is written, so subnets are compared as they end up.
     for (const auto& spec : specs) {
       if (!spec.contains("cidr")) continue;
       std::string id = text(spec["id"]), key = subnet_key(id);
       const Json* subnet = r.get(key);
       const Json* map = r.get(subnet_map_key(id));
-      if (r.pending || !subnet || !map || !map->contains("routerports")) continue;
+      if (r.pending || !subnet) continue;
       auto cidr = parse_cidr(subnet->value("cidr", ""));
       if (!cidr.ok()) return cidr.error();
+      std::string net_key = subnet->value("network", "");
+      std::string net_id = db::unescape_key_part(net_key.substr(net_key.rfind('.') + 1));
+      const Json* net_map = r.get(logical_network_map_key(net_id));
+      if (r.pending) continue;
+      if (net_map)
+        if (Status st = check_subnets_apart(
+                r, key, id, *cidr, net_map->value("subnets", Json::array()).get<std::vector<std::string>>(),
+                "logical network " + net_id);
+            !st.ok())
+          return st;
+      if (!map || !map->contains("routerports")) continue;
       for (const auto& [rid, port] : (*map)["routerports"].items()) {
         const Json* router = r.get(router_key(rid));
         if (!router) continue;

@@ -865,6 +865,34 @@ TEST_F(ViperFlowTest, RouterSubnetsStayApartWhenTheirCidrChanges) {
       subnets("update", Json::parse(R"([{"id": "a", "cidr": "10.0.0.0/16", "gateway": "10.0.4.1"}])")).ok());
 }
 
+// The subnets of one logical network stay apart too when a cidr changes (create already checked).
+TEST_F(ViperFlowTest, SubnetsOfANetworkStayApartWhenTheirCidrChanges) {
+  ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
+  ASSERT_TRUE(create_log(Json{{"id", "l1"}, {"physicalnetwork", "pn"}}).ok());
+  auto subnets = [&](bool create, Json specs) {
+    return call([create, specs](ViperFlow& v, Done d) {
+      create ? v.create_subnets(specs, std::move(d)) : v.update_subnets(specs, std::move(d));
+    });
+  };
+  ASSERT_TRUE(subnets(true, Json::parse(R"([
+      {"id": "a", "logicalnetwork": "l1", "cidr": "10.0.0.0/24", "gateway": "10.0.0.1"},
+      {"id": "b", "logicalnetwork": "l1", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}])"))
+                  .ok());
+  auto over = subnets(true, Json::parse(R"([{"id": "c", "logicalnetwork": "l1", "cidr": "10.0.1.128/25"}])"));
+  EXPECT_EQ(over.status().code(), Errc::kConflict) << over.status().to_string();
+  auto grown = subnets(false, Json::parse(R"([{"id": "a", "cidr": "10.0.0.0/23"}])"));
+  EXPECT_EQ(grown.status().code(), Errc::kConflict) << grown.status().to_string();
+  EXPECT_NE(grown.status().message().find("overlaps subnet b (10.0.1.0/24) of logical network l1"),
+            std::string::npos)
+      << grown.status().message();
+  auto swap = subnets(false, Json::parse(R"([
+      {"id": "a", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1"},
+      {"id": "b", "cidr": "10.0.0.0/24", "gateway": "10.0.0.1"}])"));
+  EXPECT_TRUE(swap.ok()) << swap.status().to_string();
+  EXPECT_TRUE(
+      subnets(false, Json::parse(R"([{"id": "a", "cidr": "10.0.4.0/22", "gateway": "10.0.4.1"}])")).ok());
+}
+
 // Names starting with '_' are VLCP's own ("_key", "_type"): a client cannot set them, and a
 // filter on them sees the real ones. A type's fields (vlanid, vni, their ranges) are refused on
 // another type instead of being stored as meaningless attributes.
