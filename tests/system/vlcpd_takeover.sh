@@ -62,7 +62,8 @@ done
 check "the bridge is still connected" connected
 check "... on its first connection (no flapping)" test "$(switch connections)" = 1
 ovs_connected() { [ "$(sb_vsctl hv1 get controller br-int is_connected)" = true ]; }
-check "OVS still sees vlcpd connected" ovs_connected
+# (OVS writes is_connected on its own status timer, not at once: wait for it.)
+check "OVS still sees vlcpd connected" sb_wait 15 ovs_connected
 flows >"$SB_DIR/flows-after"
 check "the bridge's flows are unchanged" cmp -s "$SB_DIR/flows-before" "$SB_DIR/flows-after"
 check_output "the refusals are counted" 'vlcp_openflow_duplicate_datapath_total{outcome="refused"} 3' metrics
