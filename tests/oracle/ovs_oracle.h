@@ -30,16 +30,16 @@ char* ovs_oracle_packet(const void* frame, size_t len);
 /* One field header OVS decodes (in a match, a set_field or an NX action), as found by asking
  * OVS's own header lookup about every class, field number and length. */
 struct ovs_oracle_field {
-    uint16_t oxm_class;    /* 0x0000/0x0001 NXM, 0x8000 basic, 0x8001 packet regs, 0xffff */
-    uint8_t number;        /* oxm_field */
-    uint8_t length;        /* value bytes, as the header says (without experimenter id) */
-    uint32_t experimenter; /* for class 0xffff, else 0 */
-    char name[40];         /* OVS's field name (mf->name), e.g. "arp_sha" */
-    char header_name[40];  /* this header's NXM/OXM name, e.g. "NXM_NX_ARP_SHA" */
-    int n_bits;            /* significant bits (mf->n_bits) */
-    int maskable;
-    int writable;
-    int variable_len;
+  uint16_t oxm_class;    /* 0x0000/0x0001 NXM, 0x8000 basic, 0x8001 packet regs, 0xffff */
+  uint8_t number;        /* oxm_field */
+  uint8_t length;        /* value bytes, as the header says (without experimenter id) */
+  uint32_t experimenter; /* for class 0xffff, else 0 */
+  char name[40];         /* OVS's field name (mf->name), e.g. "arp_sha" */
+  char header_name[40];  /* this header's NXM/OXM name, e.g. "NXM_NX_ARP_SHA" */
+  int n_bits;            /* significant bits (mf->n_bits) */
+  int maskable;
+  int writable;
+  int variable_len;
 };
 
 /* Decodes a FLOW_MOD with OVS and encodes it again, as OVS writes it (what a flow stats reply

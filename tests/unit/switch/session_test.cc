@@ -84,6 +84,36 @@ class SessionTest : public ::testing::Test {
     config.request_timeout = 3000ms;
   }
 
+  // A new session past HELLO: the xid of its handshake's PORT_DESC request (0 if none was sent).
+  uint32_t port_desc_xid_after_hello() {
+    s = std::make_unique<Session>(clock, config, &rec, &counters);
+    s->start();
+    drain(*s);
+    InlineBuffer<64> h;
+    ofp::encode_hello(h, 1, ofp::Hello{1u << 4});
+    s->receive(h.span());
+    auto out = drain(*s);
+    auto* port_desc = find(out, MsgType::kMultipartRequest);
+    return port_desc ? xid_of(*port_desc) : 0;
+  }
+
+  // Streams `part` as "more to come" parts of `type` under `xid` until the session closes or
+  // `limit` bytes went; what was sent and the most the session held meanwhile.
+  struct Streamed {
+    size_t sent = 0, max_held = 0;
+  };
+  Streamed stream_parts(uint32_t xid, ofp::MultipartType type, ByteSpan part, size_t limit) {
+    Streamed st;
+    while (!s->closed() && st.sent < limit) {
+      InlineBuffer<65536> b;
+      multipart_reply(b, xid, type, part, ofp::kMultipartMore);
+      s->receive(b.span());
+      st.sent += part.size();
+      st.max_held = std::max(st.max_held, s->multipart_bytes_held());
+    }
+    return st;
+  }
+
   // Runs the handshake as OVS would answer it; the port description comes in two parts.
   void handshake() {
     s = std::make_unique<Session>(clock, config, &rec, &counters);
@@ -467,14 +497,7 @@ TEST_F(SessionTest, MultipartPartsBeyondTheCapCloseTheSession) {
   std::optional<Result<Reply>> endless;
   x = request(&endless);
   drain(*s);
-  size_t sent = 0, max_held = 0;
-  while (!s->closed() && sent < (64u << 20)) {
-    InlineBuffer<65536> b;
-    multipart_reply(b, x, ofp::MultipartType::kFlow, ByteSpan(chunk), ofp::kMultipartMore);
-    s->receive(b.span());
-    sent += chunk.size();
-    max_held = std::max(max_held, s->multipart_bytes_held());
-  }
+  auto [sent, max_held] = stream_parts(x, ofp::MultipartType::kFlow, ByteSpan(chunk), 64u << 20);
   EXPECT_TRUE(s->closed());
   EXPECT_LE(sent, config.max_multipart_bytes + chunk.size());
   EXPECT_LE(max_held, config.max_multipart_bytes);
@@ -493,26 +516,12 @@ TEST_F(SessionTest, MultipartPartsBeyondTheCapCloseTheSession) {
 // During the handshake the PORT_DESC is bounded by what OVS's port space can describe, well
 // below the session's cap: a switch streaming port parts is dropped before it is ready.
 TEST_F(SessionTest, PortDescDuringTheHandshakeIsBounded) {
-  s = std::make_unique<Session>(clock, config, &rec, &counters);
-  s->start();
-  drain(*s);
-  InlineBuffer<64> h;
-  ofp::encode_hello(h, 1, ofp::Hello{1u << 4});
-  s->receive(h.span());
-  auto out = drain(*s);
-  auto* port_desc = find(out, MsgType::kMultipartRequest);
-  ASSERT_TRUE(port_desc);
+  uint32_t port_desc = port_desc_xid_after_hello();
+  ASSERT_NE(port_desc, 0u);
   // Parts of one real port repeated: as OVS would encode them.
   InlineBuffer<65536> body;
   while (body.size() + 64 <= 65000) ofp::encode_port(body, port(1, "p1"));
-  size_t sent = 0, max_held = 0;
-  while (!s->closed() && sent < (256u << 20)) {
-    InlineBuffer<65536> b;
-    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kPortDesc, body.span(), ofp::kMultipartMore);
-    s->receive(b.span());
-    sent += body.size();
-    max_held = std::max(max_held, s->multipart_bytes_held());
-  }
+  auto [sent, max_held] = stream_parts(port_desc, ofp::MultipartType::kPortDesc, body.span(), 256u << 20);
   EXPECT_TRUE(s->closed());
   EXPECT_EQ(rec.ready, 0);
   EXPECT_LE(max_held, kMaxPortDescBytes);
@@ -524,27 +533,14 @@ TEST_F(SessionTest, PortDescDuringTheHandshakeIsBounded) {
 // labelled FLOW under the PORT_DESC's xid are refused at the first one (BAD_MULTIPART, counted
 // as bad input) instead of being held up to maxmultipartbytes.
 TEST_F(SessionTest, PortDescXidAnsweredWithOtherTypedPartsIsBounded) {
-  s = std::make_unique<Session>(clock, config, &rec, &counters);
-  s->start();
-  drain(*s);
-  InlineBuffer<64> h;
-  ofp::encode_hello(h, 1, ofp::Hello{1u << 4});
-  s->receive(h.span());
-  auto out = drain(*s);
-  auto* port_desc = find(out, MsgType::kMultipartRequest);
-  ASSERT_TRUE(port_desc);
+  uint32_t port_desc = port_desc_xid_after_hello();
+  ASSERT_NE(port_desc, 0u);
   // Parts of real flow entries (56 bytes each, as OVS sends them): well-formed FLOW parts.
   InlineBuffer<65536> body;
   while (body.size() + 56 <= 65000) ofp::encode_flow_stats_entry(body, ofp::FlowStats{});
-  size_t sent = 0, max_held = 0;
   // Four times the PORT_DESC cap is enough to tell: a session trusting the label holds it all.
-  while (!s->closed() && sent < 4 * kMaxPortDescBytes) {
-    InlineBuffer<65536> b;
-    multipart_reply(b, xid_of(*port_desc), ofp::MultipartType::kFlow, body.span(), ofp::kMultipartMore);
-    s->receive(b.span());
-    sent += body.size();
-    max_held = std::max(max_held, s->multipart_bytes_held());
-  }
+  auto [sent, max_held] =
+      stream_parts(port_desc, ofp::MultipartType::kFlow, body.span(), 4 * kMaxPortDescBytes);
   EXPECT_TRUE(s->closed());
   EXPECT_EQ(rec.ready, 0);
   EXPECT_LE(max_held, kMaxPortDescBytes);
