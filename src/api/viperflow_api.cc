@@ -1,13 +1,38 @@
 #include "api/viperflow_api.h"
 
 #include "model/viperflow.h"
+#include "schema/kinds.h"
 
 namespace vlcp::api {
 
 using nlohmann::json;
 
+namespace {
+
+// A method's help in discover, from the kind's declaration.
+std::string help(const schema::KindInfo& k, std::string_view verb, bool batch) {
+  std::string what(k.display), by(k.id_field), out;
+  if (batch) return std::string(k.api.batch) + "=[{...}]: several in one transaction";
+  if (verb == k.api.create) {
+    out = std::string(verb) + " one " + what;
+    if (!k.api.params.empty()) out += ": " + std::string(k.api.params);
+    return out + " (returns a list of one)";
+  }
+  if (verb == k.api.list) {
+    if (!k.cli.noun.empty()) return "list, filtered by any attribute (" + by + "=, ...)";
+    return "id (the " + std::string(schema::kind(*k.parent).display) + "), filters";
+  }
+  if (k.cli.noun.empty())
+    return std::string(verb) + " one " + what + ": " + std::string(k.parent_param) + ", ...";
+  return std::string(verb) + " one " + what + " by " + by;
+}
+
+}  // namespace
+
+// Every kind the declaration puts in the WebAPI gets <verb><singular> (one spec) and
+// <verb><plural> (its batch parameter) for create, update and delete, and list<plural>.
 void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> db) {
-  using Call = void (model::ViperFlow::*)(json, model::Done);
+  using Call = model::ViperFlow::Call;
   // One ViperFlow per database: it carries this node's address hints.
   struct Flows {
     std::weak_ptr<db::ObjectDb> db;
@@ -18,70 +43,17 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
     if (flows->db.lock() != d) *flows = Flows{d, std::make_shared<model::ViperFlow>(*d)};
     return flows->flow;
   };
-  // X(object, plural parameter, create, update, delete, list)
-  struct Kind {
-    const char* singular;
-    const char* plural;
-    const char* batch;  // the batch form's parameter
-    Call create, update, remove, list;
-  };
-  const Kind kinds[] = {
-      {"physicalnetwork", "physicalnetworks", "networks", &model::ViperFlow::create_physical_networks,
-       &model::ViperFlow::update_physical_networks, &model::ViperFlow::delete_physical_networks,
-       &model::ViperFlow::list_physical_networks},
-      {"logicalnetwork", "logicalnetworks", "networks", &model::ViperFlow::create_logical_networks,
-       &model::ViperFlow::update_logical_networks, &model::ViperFlow::delete_logical_networks,
-       &model::ViperFlow::list_logical_networks},
-      {"physicalport", "physicalports", "ports", &model::ViperFlow::create_physical_ports,
-       &model::ViperFlow::update_physical_ports, &model::ViperFlow::delete_physical_ports,
-       &model::ViperFlow::list_physical_ports},
-      {"subnet", "subnets", "subnets", &model::ViperFlow::create_subnets, &model::ViperFlow::update_subnets,
-       &model::ViperFlow::delete_subnets, &model::ViperFlow::list_subnets},
-      {"logicalport", "logicalports", "ports", &model::ViperFlow::create_logical_ports,
-       &model::ViperFlow::update_logical_ports, &model::ViperFlow::delete_logical_ports,
-       &model::ViperFlow::list_logical_ports},
-  };
-  for (const Kind& k : kinds) {
-    auto bind = [db, flow, field = std::string(k.batch)](Call fn, bool batch) {
-      return [db, flow, fn, batch, field](const json& params, ApiDone done) {
-        auto d = db();
-        if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
-        json arg;
-        if (batch) {
-          if (!params.contains(field))
-            return done(make_error(Errc::kInvalidArgument, "missing parameter " + field + "=[{...}, ...]"));
-          arg = params[field];
-        } else {
-          arg = json::array({params});
-        }
-        ((*flow(d)).*fn)(arg, std::move(done));
-      };
-    };
-    std::string s = k.singular, p = k.plural;
-    api.add("viperflow", "create" + s, "create one " + s + " (returns a list of one)", bind(k.create, false));
-    api.add("viperflow", "create" + p, "create several in one transaction: networks=[{...}]",
-            bind(k.create, true));
-    if (k.update) {
-      api.add("viperflow", "update" + s, "update one " + s + " by id", bind(k.update, false));
-      api.add("viperflow", "update" + p, "update several in one transaction", bind(k.update, true));
-    }
-    api.add("viperflow", "delete" + s, "delete one " + s + " by id", bind(k.remove, false));
-    api.add("viperflow", "delete" + p, "delete several in one transaction", bind(k.remove, true));
-    api.add("viperflow", "list" + p, "list, filtered by any attribute (id=, ...)",
-            [db, flow, fn = k.list](const json& params, ApiDone done) {
-              auto d = db();
-              if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
-              ((*flow(d)).*fn)(params, std::move(done));
-            });
-  }
-  // vrouterapi: routers, and their interfaces on subnets.
-  auto call = [db, flow](Call fn, const char* batch_field) {
-    return [db, flow, fn, field = std::string(batch_field ? batch_field : "")](const json& params,
-                                                                               ApiDone done) {
+  // How a method passes its parameters: one spec as a list of one, the batch parameter's list,
+  // or the parameters as they are (list filters).
+  enum class Pass { kOne, kBatch, kAsIs };
+  auto bind = [db, flow](Call fn, Pass pass, std::string field) {
+    return [db, flow, fn, pass, field](const json& params, ApiDone done) {
       auto d = db();
       if (!d) return done(make_error(Errc::kUnavailable, "module objectdb is not loaded"));
       json arg = params;
-      if (!field.empty()) {
+      if (pass == Pass::kOne) {
+        arg = json::array({params});
+      } else if (pass == Pass::kBatch) {
         if (!params.contains(field))
           return done(make_error(Errc::kInvalidArgument, "missing parameter " + field + "=[{...}, ...]"));
         arg = params[field];
@@ -89,32 +61,20 @@ void add_viperflow(WebApi& api, std::function<std::shared_ptr<db::ObjectDb>()> d
       ((*flow(d)).*fn)(arg, std::move(done));
     };
   };
-  auto single = [call](Call fn) {
-    return [inner = call(fn, nullptr)](const json& params, ApiDone done) {
-      inner(json::array({params}), std::move(done));
-    };
-  };
-  using V = model::ViperFlow;
-  api.add("vrouterapi", "createvirtualrouter", "create a router: id?, routes=[[prefix, nexthop]]",
-          single(&V::create_routers));
-  api.add("vrouterapi", "createvirtualrouters", "routers=[{...}] in one transaction",
-          call(&V::create_routers, "routers"));
-  api.add("vrouterapi", "updatevirtualrouter", "id, attributes (routes replaced)",
-          single(&V::update_routers));
-  api.add("vrouterapi", "updatevirtualrouters", "routers=[{...}]", call(&V::update_routers, "routers"));
-  api.add("vrouterapi", "deletevirtualrouter", "id (refused while it has interfaces)",
-          single(&V::delete_routers));
-  api.add("vrouterapi", "deletevirtualrouters", "routers=[{id}]", call(&V::delete_routers, "routers"));
-  api.add("vrouterapi", "listvirtualrouters", "id?, filters", call(&V::list_routers, nullptr));
-  api.add("vrouterapi", "addrouterinterface", "router, subnet, id?, ip_address? (default: the gateway)",
-          single(&V::add_router_interfaces));
-  api.add("vrouterapi", "addrouterinterfaces", "interfaces=[{router, subnet, ...}]",
-          call(&V::add_router_interfaces, "interfaces"));
-  api.add("vrouterapi", "removerouterinterface", "router, subnet", single(&V::remove_router_interfaces));
-  api.add("vrouterapi", "removerouterinterfaces", "interfaces=[{router, subnet}]",
-          call(&V::remove_router_interfaces, "interfaces"));
-  api.add("vrouterapi", "listrouterinterfaces", "id (the router), filters",
-          call(&V::list_router_interfaces, nullptr));
+  for (const schema::KindInfo& k : schema::kKinds) {
+    if (!k.in_api()) continue;
+    model::ViperFlow::Calls calls = model::ViperFlow::calls(k.kind);
+    std::string module(k.api.module), s(k.api.singular), p(k.api.plural), batch(k.api.batch);
+    for (auto [verb, fn] : {std::pair{k.api.create, calls.create}, std::pair{k.api.update, calls.update},
+                            std::pair{k.api.remove, calls.remove}}) {
+      if (verb.empty() || !fn) continue;
+      api.add(module, std::string(verb) + s, help(k, verb, false), bind(fn, Pass::kOne, batch));
+      api.add(module, std::string(verb) + p, help(k, verb, true), bind(fn, Pass::kBatch, batch));
+    }
+    if (!k.api.list.empty() && calls.list)
+      api.add(module, std::string(k.api.list) + p, help(k, k.api.list, false),
+              bind(calls.list, Pass::kAsIs, ""));
+  }
 }
 
 }  // namespace vlcp::api

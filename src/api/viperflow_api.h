@@ -1,5 +1,5 @@
-// The viperflow module of the WebAPI (VLCP's names): physical and logical networks, single and
-// batch forms, each one transaction.
+// The viperflow and vrouterapi modules of the WebAPI (VLCP's names): the methods of every kind
+// schema/kinds.h puts in the API, single and batch forms, each one transaction.
 #pragma once
 
 #include <functional>

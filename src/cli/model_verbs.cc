@@ -8,80 +8,86 @@
 #include <sstream>
 
 #include "cli/api_client.h"
+#include "schema/kinds.h"
 
 namespace vlcp::cli {
 namespace {
 
 using nlohmann::json;
 
-// The model's objects, declared once: the API names, the batch parameter, what --network
-// names for them, and the columns a table shows.
-struct ObjectKind {
-  const char* object;  // the CLI word
-  const char* module;
-  const char* singular;  // create<singular>, update<singular>, delete<singular>
-  const char* plural;    // list<plural>, and the batch forms
-  const char* batch;     // the batch forms' parameter
-  const char* network;   // the parameter --network stands for (if any)
-  std::vector<const char*> columns;
-};
-const ObjectKind kKinds[] = {
-    {"physicalnetwork",
-     "viperflow",
-     "physicalnetwork",
-     "physicalnetworks",
-     "networks",
-     nullptr,
-     {"id", "type", "vlanrange", "vnirange"}},
-    {"logicalnetwork",
-     "viperflow",
-     "logicalnetwork",
-     "logicalnetworks",
-     "networks",
-     "physicalnetwork",
-     {"id", "physicalnetwork", "vlanid", "vni", "mtu"}},
-    {"physicalport",
-     "viperflow",
-     "physicalport",
-     "physicalports",
-     "ports",
-     "physicalnetwork",
-     {"name", "physicalnetwork", "vhost", "systemid", "bridge"}},
-    {"subnet",
-     "viperflow",
-     "subnet",
-     "subnets",
-     "subnets",
-     "logicalnetwork",
-     {"id", "network", "cidr", "gateway", "allocated_start", "allocated_end"}},
-    {"logicalport",
-     "viperflow",
-     "logicalport",
-     "logicalports",
-     "ports",
-     "logicalnetwork",
-     {"id", "network", "subnet", "mac_address", "ip_address"}},
-    {"router",
-     "vrouterapi",
-     "virtualrouter",
-     "virtualrouters",
-     "routers",
-     nullptr,
-     {"id", "routes", "interfaces"}},
-};
+// The model's objects come from their declaration (schema/kinds.h): a noun per kind, its API
+// names and columns; a kind without a noun of its own (a router's interfaces) adds its actions
+// to its parent's noun.
+using schema::KindInfo;
+
 // Short flags for common parameters.
 const std::map<std::string, std::string> kAliases = {{"mac", "mac_address"}, {"ip", "ip_address"}};
-const char* const kActions[] = {"create",       "update",       "delete",      "list",
-                                "create-batch", "update-batch", "delete-batch"};
-const char* const kRouterActions[] = {"add-interface", "remove-interface", "interfaces"};
 const char* const kOtherVerbs[] = {"call", "methods", "module", "ovsdb", "tables", "completion"};
-const char* const kModules[] = {"viperflow",    "vrouterapi",      "manager",
-                                "ovsdbmanager", "openflowmanager", "objectdb"};
+const char* const kOtherModules[] = {"manager", "ovsdbmanager", "openflowmanager", "objectdb"};
 
-const ObjectKind* kind_of(const std::string& word) {
-  for (const auto& k : kKinds)
-    if (word == k.object) return &k;
+const KindInfo* kind_of(const std::string& word) {
+  for (const auto& k : schema::kKinds)
+    if (!k.cli.noun.empty() && word == k.cli.noun) return &k;
   return nullptr;
+}
+
+// The kinds a noun's actions reach: its own, then those without a noun of their own under it.
+std::vector<const KindInfo*> reached_by(const KindInfo& noun) {
+  std::vector<const KindInfo*> out{&noun};
+  for (const auto& k : schema::kKinds)
+    if (k.in_api() && k.cli.noun.empty() && k.parent == noun.kind) out.push_back(&k);
+  return out;
+}
+
+// A noun's actions, each with the API verb it calls and on which kind.
+struct Action {
+  std::string word;
+  const KindInfo* kind;
+  std::string_view verb;  // the API verb: create, update, delete, list, add, remove
+  bool batch;
+};
+std::vector<Action> actions_of(const KindInfo& noun) {
+  std::vector<Action> out;
+  for (const KindInfo* k : reached_by(noun)) {
+    std::pair<std::string_view, std::string_view> verbs[] = {{k->cli.create, k->api.create},
+                                                             {k->cli.update, k->api.update},
+                                                             {k->cli.remove, k->api.remove},
+                                                             {k->cli.list, k->api.list}};
+    for (auto [word, verb] : verbs)
+      if (!word.empty() && !verb.empty()) out.push_back({std::string(word), k, verb, false});
+    if (k == &noun)  // the batch forms: a JSON list, one transaction
+      for (auto [word, verb] : verbs)
+        if (!word.empty() && !verb.empty() && verb != k->api.list)
+          out.push_back({std::string(word) + "-batch", k, verb, true});
+  }
+  return out;
+}
+
+// The WebAPI method an action calls: <verb><plural> for batches and lists, else <verb><singular>.
+std::string method_of(const Action& a) {
+  bool plural = a.batch || a.verb == a.kind->api.list;
+  return std::string(a.verb) + std::string(plural ? a.kind->api.plural : a.kind->api.singular);
+}
+
+// The WebAPI modules: the model's (from its kinds), then the others.
+std::vector<std::string> modules() {
+  std::vector<std::string> out;
+  for (const auto& k : schema::kKinds)
+    if (k.in_api() && std::find(out.begin(), out.end(), k.api.module) == out.end())
+      out.emplace_back(k.api.module);
+  out.insert(out.end(), std::begin(kOtherModules), std::end(kOtherModules));
+  return out;
+}
+
+std::vector<std::string> columns_of(const KindInfo& k) {
+  std::vector<std::string> out;
+  std::string_view c = k.cli.columns;
+  while (!c.empty()) {
+    size_t sp = c.find(' ');
+    out.emplace_back(c.substr(0, sp));
+    c = sp == std::string_view::npos ? std::string_view() : c.substr(sp + 1);
+  }
+  return out;
 }
 
 int usage_error(const std::string& message) {
@@ -100,13 +106,13 @@ json value_of(const std::string& v) {
 }
 
 // --name value, --name=value and name=value parameters; other words are positional.
-Result<json> parse_params(const std::vector<std::string>& args, const ObjectKind* kind,
+Result<json> parse_params(const std::vector<std::string>& args, const KindInfo* kind,
                           std::vector<std::string>& positional) {
   json params = json::object();
   auto put = [&](std::string name, const std::string& value) {
     for (auto& c : name)
       if (c == '-') c = '_';
-    if (name == "network" && kind && kind->network) name = kind->network;
+    if (name == "network" && kind && !kind->cli.network.empty()) name = kind->cli.network;
     if (auto a = kAliases.find(name); a != kAliases.end()) name = a->second;
     params[name] = value_of(value);
   };
@@ -132,7 +138,7 @@ Result<json> parse_params(const std::vector<std::string>& args, const ObjectKind
 // A cell: references by their id (the last part of a key), lists and objects compact.
 std::string cell(const json& v) {
   auto short_ref = [](const std::string& s) {
-    if (s.rfind("viperflow.", 0) != 0) return s;
+    if (s.rfind(schema::kNamespace, 0) != 0) return s;
     return s.substr(s.rfind('.') + 1);
   };
   if (v.is_null()) return "-";
@@ -146,10 +152,10 @@ std::string cell(const json& v) {
   return v.dump();
 }
 
-void print_table(const json& rows, const std::vector<const char*>& columns) {
+void print_table(const json& rows, const std::vector<std::string>& columns) {
   std::vector<std::vector<std::string>> cells;
   std::vector<size_t> width;
-  for (const char* c : columns) {
+  for (const std::string& c : columns) {
     std::string h = c;
     for (auto& ch : h) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     width.push_back(h.size());
@@ -174,7 +180,7 @@ void print_table(const json& rows, const std::vector<const char*>& columns) {
 
 // Calls MODULE/METHOD with the parameters as a JSON body and prints the result.
 int run(const CliContext& c, const std::string& module, const std::string& method, const json& params,
-        const std::vector<const char*>& columns = {}) {
+        const std::vector<std::string>& columns = {}) {
   Outcome o = call_result(c.at, "POST", "/" + module + "/" + method, params.dump());
   if (!o.ok()) return o.exit_code;
   const json& r = o.result;
@@ -206,44 +212,43 @@ Result<json> read_json_file(const std::string& path) {
   return j;
 }
 
-int object_verb(const CliContext& c, const ObjectKind& k, const std::string& action,
+int object_verb(const CliContext& c, const KindInfo& k, const std::string& action,
                 const std::vector<std::string>& rest) {
   std::vector<std::string> pos;
   auto params = parse_params(rest, &k, pos);
   if (!params.ok()) return usage_error(params.error().message());
-  std::string object = k.object;
-  if (action.size() > 6 && action.compare(action.size() - 6, 6, "-batch") == 0) {
+  std::string object(k.cli.noun);
+  std::vector<Action> actions = actions_of(k);
+  auto a = std::find_if(actions.begin(), actions.end(), [&](const Action& x) { return x.word == action; });
+  if (a == actions.end())
+    return usage_error("unknown action '" + action + "' for " + object + " (see vlcpctl --help)");
+  const KindInfo& of = *a->kind;
+  std::string module(of.api.module), verb(a->verb), method = method_of(*a);
+  if (a->batch) {
     if (pos.size() != 1) return usage_error(object + " " + action + " FILE|- (a JSON list of objects)");
     auto list = read_json_file(pos[0]);
     if (!list.ok()) {
       std::fprintf(stderr, "vlcpctl: %s\n", list.error().message().c_str());
       return kExitRefused;
     }
-    return run(c, k.module, action.substr(0, action.size() - 6) + k.plural, json{{k.batch, *list}},
-               k.columns);
+    return run(c, module, method, json{{std::string(of.api.batch), *list}}, columns_of(of));
   }
   // One positional word is the id (routers' interfaces: the router).
   if (pos.size() > 1) return usage_error("unexpected '" + pos[1] + "'");
-  std::string id_field = object == "physicalport" ? "name" : "id";  // (physical ports are named)
+  std::string id_field(k.id_field);  // (physical ports are named)
   if (pos.size() == 1) (*params)[id_field] = pos[0];
-  bool needs_id = action == "update" || action == "delete" || action == "interfaces";
+  // Updates and deletes name their object; a list of what belongs to it names the parent.
+  bool needs_id =
+      (&of == &k && (verb == of.api.update || verb == of.api.remove)) || (&of != &k && verb == of.api.list);
   if (needs_id && !params->contains(id_field))
     return usage_error(object + " " + action + " needs the " + id_field);
-  if (action == "create" || action == "update" || action == "delete")
-    return run(c, k.module, action + k.singular, *params, k.columns);
-  if (action == "list") return run(c, k.module, std::string("list") + k.plural, *params, k.columns);
-  if (object == "router") {
-    std::vector<const char*> iface = {"id", "router", "subnet", "ip_address"};
-    if (action == "add-interface") return run(c, k.module, "addrouterinterface", *params, iface);
-    if (action == "remove-interface") return run(c, k.module, "removerouterinterface", *params, iface);
-    if (action == "interfaces") return run(c, k.module, "listrouterinterfaces", *params, iface);
-  }
-  return usage_error("unknown action '" + action + "' for " + object + " (see vlcpctl --help)");
+  return run(c, module, method, *params, columns_of(of));
 }
 
 std::string completion_bash() {
   std::string words, objects;
-  for (const auto& k : kKinds) objects += std::string(k.object) + " ";
+  for (const auto& k : schema::kKinds)
+    if (!k.cli.noun.empty()) objects += std::string(k.cli.noun) + " ";
   words = objects;
   for (const char* v : kOtherVerbs) words += std::string(v) + " ";
   std::string out =
@@ -257,23 +262,21 @@ std::string completion_bash() {
       "    return\n"
       "  fi\n"
       "  case $first in\n";
-  std::string actions;
-  for (const char* a : kActions) actions += std::string(a) + " ";
-  for (const auto& k : kKinds) {
+  for (const auto& k : schema::kKinds) {
+    if (k.cli.noun.empty()) continue;
     std::string flags = "--json --api --token --config ";
-    for (const char* col : k.columns) flags += std::string("--") + col + " ";
-    if (k.network) flags += "--network ";
-    std::string acts = actions;
-    if (std::string(k.object) == "router")
-      for (const char* a : kRouterActions) acts += std::string(a) + " ";
-    out += "    " + std::string(k.object) +
+    for (const auto& col : columns_of(k)) flags += "--" + col + " ";
+    if (!k.cli.network.empty()) flags += "--network ";
+    std::string acts;
+    for (const auto& a : actions_of(k)) acts += a.word + " ";
+    out += "    " + std::string(k.cli.noun) +
            ")\n"
            "      if [ \"$COMP_CWORD\" -eq 2 ]; then opts=\"" +
            acts + "\"; else opts=\"" + flags + "\"; fi ;;\n";
   }
-  std::string modules;
-  for (const char* m : kModules) modules += std::string(m) + " ";
-  out += "    call|methods) opts=\"" + modules +
+  std::string mods;
+  for (const auto& m : modules()) mods += m + " ";
+  out += "    call|methods) opts=\"" + mods +
          "\" ;;\n"
          "    module) opts=\"list active load unload\" ;;\n"
          "    ovsdb) opts=\"systemids bridges\" ;;\n"
@@ -294,8 +297,11 @@ std::string model_usage() {
       "  OBJECT ACTION [ID] [--PARAM VALUE | PARAM=VALUE ...]\n"
       "                            the network model; OBJECT is one of";
   size_t column = 64;
-  for (const auto& k : kKinds) {  // wrapped at 96 columns
-    std::string word = std::string(" ") + k.object + (&k == &kKinds[std::size(kKinds) - 1] ? ";" : ",");
+  std::vector<std::string> nouns;
+  for (const auto& k : schema::kKinds)
+    if (!k.cli.noun.empty()) nouns.emplace_back(k.cli.noun);
+  for (const auto& n : nouns) {  // wrapped at 96 columns
+    std::string word = " " + n + (&n == &nouns.back() ? ";" : ",");
     if (column + word.size() > 96) {
       out += "\n                           ";
       column = 27;
@@ -322,6 +328,18 @@ std::string model_usage() {
   return out;
 }
 
+std::vector<ObjectAction> object_actions() {
+  std::vector<ObjectAction> out;
+  for (const auto& k : schema::kKinds) {
+    if (k.cli.noun.empty()) continue;
+    for (const auto& a : actions_of(k)) {
+      out.push_back({std::string(k.cli.noun), a.word, std::string(a.kind->display),
+                     std::string(a.kind->api.module), method_of(a), a.batch});
+    }
+  }
+  return out;
+}
+
 bool is_model_verb(const std::string& word) {
   if (kind_of(word)) return true;
   for (const char* v : kOtherVerbs)
@@ -341,7 +359,7 @@ int model_verb(const std::vector<std::string>& all) {
   const auto& args = cli->args;
   if (args.empty()) return usage_error("a verb is missing");
   const std::string& verb = args[0];
-  if (const ObjectKind* k = kind_of(verb)) {
+  if (const KindInfo* k = kind_of(verb)) {
     if (args.size() < 2) return usage_error(verb + " ACTION ... (see vlcpctl --help)");
     return object_verb(*cli, *k, args[1], {args.begin() + 2, args.end()});
   }
@@ -356,10 +374,12 @@ int model_verb(const std::vector<std::string>& all) {
   }
   if (verb == "methods") {
     if (pos.size() > 1) return usage_error("methods [MODULE]");
-    std::vector<std::string> modules = pos;
-    if (modules.empty())
-      modules.assign(std::begin(kModules), std::end(kModules) - 1);  // objectdb: its own paths
-    for (const auto& m : modules) {
+    std::vector<std::string> names = pos;
+    if (names.empty()) {
+      names = modules();
+      names.pop_back();  // objectdb: its own paths
+    }
+    for (const auto& m : names) {
       Outcome o = call_result(cli->at, "GET", "/" + m + "/discover");
       if (!o.ok()) return o.exit_code;
       if (cli->as_json) {

@@ -20,4 +20,12 @@ bool is_model_verb(const std::string& word);
 int model_verb(const std::vector<std::string>& args);
 std::string model_usage();  // the usage lines, derived from the verbs
 
+// What `vlcpctl NOUN ACTION` calls, for every noun and action the model's kinds give
+// (schema/kinds.h): the kind, the WebAPI module and method, and whether it sends a batch.
+struct ObjectAction {
+  std::string noun, action, kind, module, method;
+  bool batch = false;
+};
+std::vector<ObjectAction> object_actions();
+
 }  // namespace vlcp::cli

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "model/viperflow.h"
@@ -77,7 +78,7 @@ bool matches(const Json& value, const Json& filters, const std::set<std::string>
     if (want.is_string() && it->is_string()) {
       const std::string& ref = it->get_ref<const std::string&>();
       size_t dot = ref.rfind('.');
-      if (ref.rfind("viperflow.", 0) == 0 && dot != std::string::npos &&
+      if (ref.rfind(schema::kNamespace, 0) == 0 && dot != std::string::npos &&
           db::unescape_key_part(std::string_view(ref).substr(dot + 1)) == want.get<std::string>())
         continue;
     }
@@ -107,6 +108,23 @@ Result<Json> checked_specs(const Json& specs, const BatchOf& of) {
       return bad(std::string(of.kind) + " " + name + " is named twice in the batch");
   }
   return specs;
+}
+
+BatchOf batch_of(schema::Kind kind, std::string (*names)(const Json& spec)) {
+  const schema::KindInfo& k = schema::kind(kind);
+  return BatchOf{k.display.data(), k.api.batch.data(), names};
+}
+
+db::IndexRule index_rule(schema::Kind owner, std::string_view name) {
+  for (const auto& i : schema::kIndices) {
+    if (i.owner != owner || i.name != name) continue;
+    db::IndexRule rule{std::string(schema::kind(owner).class_prefix()), std::string(name), {}, i.unique};
+    for (auto f : i.fields)
+      if (!f.empty()) rule.fields.emplace_back(f);
+    if (i.space) rule.space = std::string(schema::kind(*i.space).class_prefix());
+    return rule;
+  }
+  std::abort();  // a broken invariant: the model names an index its declaration lacks
 }
 
 Result<std::vector<std::string>> batch_keys(const Json& specs, const BatchOf& of,
@@ -167,7 +185,7 @@ Status check_router_overlap(Reader& r, const std::string& skey, const std::strin
 }
 
 std::string fence_key(const std::string& key) {
-  return "viperflow.fence." + db::escape_key_part(key);
+  return std::string(schema::kFencePrefix) + db::escape_key_part(key);
 }
 
 Status check_fence(Reader& r, const std::string& key, const char* what) {

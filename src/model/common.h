@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "db/objectdb.h"
+#include "schema/kinds.h"
 
 namespace vlcp::model::detail {
 
@@ -65,6 +66,10 @@ struct BatchOf {
 // "_type", ... : a name starting with '_'); no object named twice ("logical port X is named twice
 // in the batch": one transaction cannot create, change or delete an object twice).
 Result<Json> checked_specs(const Json& specs, const BatchOf& of);
+// A kind's batch as its declaration names it (schema/kinds.h): its display name and batch parameter.
+BatchOf batch_of(schema::Kind kind, std::string (*names)(const Json& spec) = nullptr);
+// ObjectDB's rule for the declared index `name` of `owner` (schema::kIndices; it must exist).
+db::IndexRule index_rule(schema::Kind owner, std::string_view name);
 // The keys a batch names by id (after checked_specs): `fixed`, then each spec's key (and map
 // key, when given).
 Result<std::vector<std::string>> batch_keys(const Json& specs, const BatchOf& of,
@@ -136,7 +141,7 @@ Status check_router_overlap(Reader& r, const std::string& skey, const std::strin
 
 // Fences: a change whose checks need the members of a multi index (a subnet's ports, before
 // the subnet goes) must not miss members added while it lists them. It first writes a fence
-// beside the object (viperflow.fence.<escaped key>, holding for kFenceUs); whoever adds a
+// beside the object (schema::kFencePrefix + the escaped key, holding for kFenceUs); whoever adds a
 // member reads the fence in its transaction and refuses while it holds (a member added before
 // the fence was written is listed; one racing with it conflicts on the fence and retries into
 // the refusal). Then the members are listed and the change runs, lifting the fence.

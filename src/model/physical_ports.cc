@@ -12,8 +12,9 @@ namespace {
 
 using namespace detail;
 
-constexpr const char* kPhysicalPortType = "vlcp.utils.networkmodel.PhysicalPort";
-constexpr const char* kPhysicalNetworkType = "vlcp.utils.networkmodel.PhysicalNetwork";
+using schema::Kind;
+constexpr const char* kPhysicalPortType = type_of(Kind::kPhysicalPort);
+constexpr const char* kPhysicalNetworkType = type_of(Kind::kPhysicalNetwork);
 
 // name, vhost ('' by default), systemid and bridge ('%' by default): VLCP's defaults.
 struct Where {
@@ -32,10 +33,10 @@ std::string port_key_of(const Where& w) {
   return physical_port_key(w.vhost, w.systemid, w.bridge, w.name);
 }
 // A physical port is named by all four parts (with VLCP's defaults).
-const BatchOf kPhysicalPorts{"physical port", "ports", [](const Json& spec) {
-                               auto w = where_of(spec);
-                               return w.ok() ? port_key_of(*w) : std::string();
-                             }};
+const BatchOf kPhysicalPorts = batch_of(Kind::kPhysicalPort, [](const Json& spec) {
+  auto w = where_of(spec);
+  return w.ok() ? port_key_of(*w) : std::string();
+});
 
 // The keys of the ports a batch names, after `fixed`.
 Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::string> fixed);
@@ -44,7 +45,7 @@ Result<std::vector<std::string>> port_keys(const Json& specs, std::vector<std::s
 
 std::string physical_port_key(const std::string& vhost, const std::string& systemid,
                               const std::string& bridge, const std::string& name) {
-  return "viperflow.physicalport." + db::escape_key_part(vhost) + "." + db::escape_key_part(systemid) + "." +
+  return key_of(Kind::kPhysicalPort, vhost) + "." + db::escape_key_part(systemid) + "." +
          db::escape_key_part(bridge) + "." + db::escape_key_part(name);
 }
 
@@ -199,9 +200,7 @@ void ViperFlow::list_physical_ports(Json filters, Done done) {
     only = physical_port_key(w->vhost, w->systemid, w->bridge, w->name);
     for (const char* f : {"name", "vhost", "systemid", "bridge"}) filters.erase(f);
   }
-  list_set(ListOf{kPhysicalPortSet, kPhysicalPortType, nullptr, "physicalnetwork", "physicalnetwork",
-                  physical_network_key, kPhysicalNetworkType},
-           std::move(filters), std::move(done), only);
+  list_set(Kind::kPhysicalPort, std::move(filters), std::move(done), only);
 }
 
 }  // namespace vlcp::model

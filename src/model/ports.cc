@@ -11,9 +11,10 @@ namespace {
 
 using namespace detail;
 
-constexpr const char* kSubnetType = "vlcp.utils.networkmodel.SubNet";
-constexpr const char* kLogicalPortType = "vlcp.utils.networkmodel.LogicalPort";
-constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
+using schema::Kind;
+constexpr const char* kSubnetType = type_of(Kind::kSubnet);
+constexpr const char* kLogicalPortType = type_of(Kind::kLogicalPort);
+constexpr const char* kLogicalNetworkType = type_of(Kind::kLogicalNetwork);
 
 // A host address of the subnet: not its network or broadcast address (a /31 or /32 has none).
 Result<uint32_t> ip_in(const Json& v, const Cidr& c, const char* what) {
@@ -113,19 +114,19 @@ Status check_subnet(Json& value) {
   return check_dhcp_options(value);
 }
 
-const BatchOf kSubnets{"subnet", "subnets"};
-const BatchOf kLogicalPorts{"logical port", "ports"};
+const BatchOf kSubnets = batch_of(Kind::kSubnet);
+const BatchOf kLogicalPorts = batch_of(Kind::kLogicalPort);
 
 }  // namespace
 
 std::string subnet_key(const std::string& id) {
-  return "viperflow.subnet." + db::escape_key_part(id);
+  return key_of(Kind::kSubnet, id);
 }
 std::string subnet_map_key(const std::string& id) {
-  return "viperflow.subnetmap." + db::escape_key_part(id);
+  return map_key(Kind::kSubnet, id);
 }
 std::string logical_port_key(const std::string& id) {
-  return "viperflow.logicalport." + db::escape_key_part(id);
+  return key_of(Kind::kLogicalPort, id);
 }
 
 // ---- subnets -----------------------------------------------------------------------------------------
@@ -382,15 +383,11 @@ struct AddressHints {
 
 namespace {
 
-const db::IndexRule kPortMac{"viperflow.logicalport", "mac", {"network", "mac_address"}, true};
-// Addresses are unique per subnet (subnets of one network do not overlap) across logical ports
-// and router interfaces: one index space for both.
-const db::IndexRule kPortIp{
-    "viperflow.logicalport", "ip", {"subnet", "ip_address"}, true, "viperflow.subnet"};
-const db::IndexRule kRouterPortIp{
-    "viperflow.routerport", "ip", {"subnet", "ip_address"}, true, "viperflow.subnet"};
-const db::IndexRule kNetworkPorts{"viperflow.logicalport", "network", {"network"}, false};
-const db::IndexRule kSubnetPorts{"viperflow.logicalport", "subnet", {"subnet"}, false};
+// The indices as schema::kIndices declares them (this file reads and lists them by name).
+const db::IndexRule kPortMac = index_rule(Kind::kLogicalPort, "mac");
+const db::IndexRule kPortIp = index_rule(Kind::kLogicalPort, "ip");
+const db::IndexRule kNetworkPorts = index_rule(Kind::kLogicalPort, "network");
+const db::IndexRule kSubnetPorts = index_rule(Kind::kLogicalPort, "subnet");
 
 std::string index_of(const db::IndexRule& rule, Json fields) {
   return *db::ObjectDb::index_key(rule, &fields);
@@ -447,13 +444,17 @@ Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, con
 }  // namespace
 
 void declare_indices(db::ObjectDb& db) {
-  for (const auto* rule : {&kPortMac, &kPortIp, &kRouterPortIp, &kNetworkPorts, &kSubnetPorts})
-    db.add_index(*rule);
-  db.add_cascade(db::CascadeRule{"viperflow.logicalport", [](const std::string& key) {
-                                   return std::vector<std::string>{
-                                       "viperflow.logicalportvxlaninfo." +
-                                       key.substr(std::string("viperflow.logicalport.").size())};
-                                 }});
+  for (const auto& i : schema::kIndices) db.add_index(index_rule(i.owner, i.name));
+  // A kind deleted with its parent has its parent's id: the same key under its own prefix.
+  for (const auto& k : schema::kKinds) {
+    if (!k.deleted_with_parent) continue;
+    const schema::KindInfo& parent = schema::kind(*k.parent);
+    db.add_cascade(db::CascadeRule{std::string(parent.class_prefix()),
+                                   [from = parent.key_prefix, to = k.key_prefix](const std::string& key) {
+                                     return std::vector<std::string>{std::string(to) +
+                                                                     key.substr(from.size())};
+                                   }});
+  }
 }
 
 namespace detail {
@@ -708,49 +709,53 @@ void ViperFlow::delete_logical_ports(Json specs, Done done) {
 }
 
 void ViperFlow::list_subnets(Json filters, Done done) {
-  list_set(ListOf{kSubnetSet, kSubnetType, subnet_key, "logicalnetwork", "network", logical_network_key,
-                  kLogicalNetworkType},
-           std::move(filters), std::move(done));
+  list_set(Kind::kSubnet, std::move(filters), std::move(done));
 }
 void ViperFlow::list_logical_ports(Json filters, Done done) {
   // A MAC filter in any spelling finds the port (MACs are stored lower case).
   if (filters.is_object() && filters.contains("mac_address") && filters["mac_address"].is_string())
     if (auto mac = parse_mac(filters["mac_address"].get<std::string>()))
       filters["mac_address"] = mac_text(*mac);
-  list_set(ListOf{nullptr, kLogicalPortType, logical_port_key, "logicalnetwork", "network",
-                  logical_network_key, kLogicalNetworkType, &kNetworkPorts},
-           std::move(filters), std::move(done));
+  list_set(Kind::kLogicalPort, std::move(filters), std::move(done));
 }
 
-// The objects of a class (or the one named by id) that match the filters, dumped; the parent
+// The objects of a kind (or the one named by id) that match the filters, dumped; the parent
 // reference (if any) filtered by the parent's id and nested, as VLCP nests strong references.
-// Members come from VLCP's set object, or for classes without one from the keys under the
-// class's prefix (or the parent's multi index, when filtered by parent).
-void ViperFlow::list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only) {
+// Members come from VLCP's set object, or for kinds without one from the keys under the kind's
+// prefix (or the parent's multi index, when filtered by parent). All from the kind's declaration.
+void ViperFlow::list_set(Kind kind, Json filters, Done done, std::optional<std::string> only) {
+  const schema::KindInfo& of = schema::kind(kind);
   if (!filters.is_object()) return done(bad("filters must be an object"));
-  if (!only && of.key_of && filters.contains("id")) only = of.key_of(text(filters["id"]));
-  if (of.parent_param && filters.contains(of.parent_param)) {
-    Json parent = of.parent_key(text(filters[of.parent_param]));
-    filters.erase(of.parent_param);
-    filters[of.parent_field] = parent;
+  // (a kind named by another field than "id", such as physical ports, looks itself up)
+  if (!only && of.id_field == "id" && filters.contains("id")) only = key_of(kind, text(filters["id"]));
+  std::string parent_field(of.parent_field), parent_param(of.parent_param);
+  if (of.parent && !parent_param.empty() && filters.contains(parent_param)) {
+    Json parent = key_of(*of.parent, text(filters[parent_param]));
+    filters.erase(parent_param);
+    filters[parent_field] = parent;
   }
-  if (only) return walk_members(db_, of, std::move(filters), {*only}, false, std::move(done));
-  if (of.set_key) return walk_members(db_, of, std::move(filters), {of.set_key}, true, std::move(done));
-  auto then = [&db = db_, of, filters, done](Result<std::vector<std::string>> keys) mutable {
+  if (only) return walk_members(db_, kind, std::move(filters), {*only}, false, std::move(done));
+  if (!of.set_key.empty())
+    return walk_members(db_, kind, std::move(filters), {std::string(of.set_key)}, true, std::move(done));
+  auto then = [&db = db_, kind, filters, done](Result<std::vector<std::string>> keys) mutable {
     if (!keys.ok()) return done(keys.error());
-    walk_members(db, of, std::move(filters), std::move(*keys), false, std::move(done));
+    walk_members(db, kind, std::move(filters), std::move(*keys), false, std::move(done));
   };
-  if (of.by_parent && filters.contains(of.parent_field))
-    return db_.members(index_of(*of.by_parent, Json{{of.parent_field, filters[of.parent_field]}}), then);
-  db_.list(of.key_of(""), then);
+  if (const schema::IndexInfo* by_parent = schema::parent_index(kind);
+      by_parent && filters.contains(parent_field))
+    return db_.members(
+        index_of(index_rule(kind, by_parent->name), Json{{parent_field, filters[parent_field]}}), then);
+  db_.list(std::string(of.key_prefix), then);
 }
 
-void ViperFlow::walk_members(db::ObjectDb& db, const ListOf& of, Json filters, std::vector<std::string> keys,
+void ViperFlow::walk_members(db::ObjectDb& db, Kind kind, Json filters, std::vector<std::string> keys,
                              bool is_set, Done done) {
   auto result = std::make_shared<Json>();
   db.walk(
       keys,
-      [keys, is_set, filters, of, result](db::WalkContext& ctx) {
+      [keys, is_set, filters, kind, result](db::WalkContext& ctx) {
+        const schema::KindInfo& of = schema::kind(kind);
+        const char* parent_field = of.parent ? of.parent_field.data() : nullptr;
         std::vector<std::string> members;
         if (is_set) {
           db::Lookup s = ctx.get(keys[0]);
@@ -765,14 +770,14 @@ void ViperFlow::walk_members(db::ObjectDb& db, const ListOf& of, Json filters, s
           db::Lookup l = ctx.get(key);
           if (!l.fetched || !l.value()) continue;
           // Filters see the object as it is shown: "_key" and "_type" are the real ones.
-          Json d = dump(key, of.type, *l.value());
+          Json d = dump(key, type_of(kind), *l.value());
           if (!matches(d, filters, {"id"})) continue;
-          if (of.parent_field && l.value()->contains(of.parent_field)) {
-            std::string parent = text((*l.value())[of.parent_field]);
+          if (parent_field && l.value()->contains(parent_field)) {
+            std::string parent = text((*l.value())[parent_field]);
             db::Lookup p = ctx.get(parent);
             if (!p.fetched) continue;
-            d[of.parent_field] =
-                p.value() ? dump(parent, of.parent_type, *p.value()) : Json{{"_ref", parent}};
+            d[parent_field] =
+                p.value() ? dump(parent, type_of(*of.parent), *p.value()) : Json{{"_ref", parent}};
           }
           result->push_back(d);
         }

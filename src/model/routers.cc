@@ -11,26 +11,28 @@ namespace {
 
 using namespace detail;
 
-constexpr const char* kRouterType = "vlcp.utils.networkmodel.VRouter";
-constexpr const char* kRouterPortType = "vlcp.utils.networkmodel.RouterPort";
+using schema::Kind;
+constexpr const char* kRouterType = type_of(Kind::kRouter);
+constexpr const char* kRouterPortType = type_of(Kind::kRouterInterface);
 
-const BatchOf kRouters{"router", "routers"};
+const BatchOf kRouters = batch_of(Kind::kRouter);
 // An interface is named by its router and subnet (a subnet joins a router once); an explicit
 // interface id is checked apart.
-const BatchOf kInterfaces{"router interface", "interfaces", [](const Json& spec) {
-                            return spec.contains("router") && spec.contains("subnet")
-                                       ? text(spec["router"]) + " on subnet " + text(spec["subnet"])
-                                       : std::string();
-                          }};
-const BatchOf kRouterPorts{"router port", "interfaces"};
+const BatchOf kInterfaces = batch_of(Kind::kRouterInterface, [](const Json& spec) {
+  return spec.contains("router") && spec.contains("subnet")
+             ? text(spec["router"]) + " on subnet " + text(spec["subnet"])
+             : std::string();
+});
+// (the same batch, by interface id: "router port X is named twice")
+const BatchOf kRouterPorts{"router port", schema::kind(Kind::kRouterInterface).api.batch.data()};
 
 }  // namespace
 
 std::string router_key(const std::string& id) {
-  return "viperflow.vrouter." + db::escape_key_part(id);
+  return key_of(Kind::kRouter, id);
 }
 std::string router_port_key(const std::string& id) {
-  return "viperflow.routerport." + db::escape_key_part(id);
+  return key_of(Kind::kRouterInterface, id);
 }
 
 void ViperFlow::create_routers(Json specs, Done done) {
@@ -121,7 +123,7 @@ void ViperFlow::delete_routers(Json specs, Done done) {
 }
 
 void ViperFlow::list_routers(Json filters, Done done) {
-  list_set(ListOf{kRouterSet, kRouterType, router_key}, std::move(filters), std::move(done));
+  list_set(Kind::kRouter, std::move(filters), std::move(done));
 }
 
 void ViperFlow::add_router_interfaces(Json specs, Done done) {

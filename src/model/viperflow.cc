@@ -15,8 +15,9 @@ namespace {
 
 using namespace detail;
 
-constexpr const char* kPhysicalNetworkType = "vlcp.utils.networkmodel.PhysicalNetwork";
-constexpr const char* kLogicalNetworkType = "vlcp.utils.networkmodel.LogicalNetwork";
+using schema::Kind;
+constexpr const char* kPhysicalNetworkType = type_of(Kind::kPhysicalNetwork);
+constexpr const char* kLogicalNetworkType = type_of(Kind::kLogicalNetwork);
 constexpr int64_t kMaxVlan = 4095, kMaxVni = (1 << 24) - 1;
 
 struct Range {
@@ -77,22 +78,56 @@ Status check_type_fields(const Json& spec, const std::string& type, const std::s
   return {};
 }
 
-const BatchOf kPhysicalNetworks{"physical network", "networks"};
-const BatchOf kLogicalNetworks{"logical network", "networks"};
+const BatchOf kPhysicalNetworks = batch_of(Kind::kPhysicalNetwork);
+const BatchOf kLogicalNetworks = batch_of(Kind::kLogicalNetwork);
 
 }  // namespace
 
+std::string key_of(Kind kind, const std::string& id) {
+  return std::string(schema::kind(kind).key_prefix) + db::escape_key_part(id);
+}
+std::string map_key(Kind kind, const std::string& id) {
+  return std::string(schema::kind(kind).map_prefix) + db::escape_key_part(id);
+}
 std::string physical_network_key(const std::string& id) {
-  return "viperflow.physicalnetwork." + db::escape_key_part(id);
+  return key_of(Kind::kPhysicalNetwork, id);
 }
 std::string physical_network_map_key(const std::string& id) {
-  return "viperflow.physicalnetworkmap." + db::escape_key_part(id);
+  return map_key(Kind::kPhysicalNetwork, id);
 }
 std::string logical_network_key(const std::string& id) {
-  return "viperflow.logicnetwork." + db::escape_key_part(id);
+  return key_of(Kind::kLogicalNetwork, id);
 }
 std::string logical_network_map_key(const std::string& id) {
-  return "viperflow.logicnetworkmap." + db::escape_key_part(id);
+  return map_key(Kind::kLogicalNetwork, id);
+}
+
+ViperFlow::Calls ViperFlow::calls(Kind kind) {
+  using V = ViperFlow;
+  switch (kind) {  // (no default: a new kind is a compile error here until it is bound)
+    case Kind::kPhysicalNetwork:
+      return {&V::create_physical_networks, &V::update_physical_networks, &V::delete_physical_networks,
+              &V::list_physical_networks};
+    case Kind::kLogicalNetwork:
+      return {&V::create_logical_networks, &V::update_logical_networks, &V::delete_logical_networks,
+              &V::list_logical_networks};
+    case Kind::kPhysicalPort:
+      return {&V::create_physical_ports, &V::update_physical_ports, &V::delete_physical_ports,
+              &V::list_physical_ports};
+    case Kind::kSubnet:
+      return {&V::create_subnets, &V::update_subnets, &V::delete_subnets, &V::list_subnets};
+    case Kind::kLogicalPort:
+      return {&V::create_logical_ports, &V::update_logical_ports, &V::delete_logical_ports,
+              &V::list_logical_ports};
+    case Kind::kRouter:
+      return {&V::create_routers, &V::update_routers, &V::delete_routers, &V::list_routers};
+    case Kind::kRouterInterface:
+      return {&V::add_router_interfaces, nullptr, &V::remove_router_interfaces, &V::list_router_interfaces};
+    case Kind::kLocation:  // written by the node hosting the port, not through the API
+    case Kind::kCount:
+      return {};
+  }
+  return {};
 }
 
 std::string new_id() {
@@ -245,8 +280,7 @@ void ViperFlow::delete_physical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::list_physical_networks(Json filters, Done done) {
-  list_set(ListOf{kPhysicalNetworkSet, kPhysicalNetworkType, physical_network_key}, std::move(filters),
-           std::move(done));
+  list_set(Kind::kPhysicalNetwork, std::move(filters), std::move(done));
 }
 
 // ---- logical networks ---------------------------------------------------------------------------
@@ -473,9 +507,7 @@ void ViperFlow::delete_logical_networks(Json specs, Done done) {
 }
 
 void ViperFlow::list_logical_networks(Json filters, Done done) {
-  list_set(ListOf{kLogicalNetworkSet, kLogicalNetworkType, logical_network_key, "physicalnetwork",
-                  "physicalnetwork", physical_network_key, kPhysicalNetworkType},
-           std::move(filters), std::move(done));
+  list_set(Kind::kLogicalNetwork, std::move(filters), std::move(done));
 }
 
 }  // namespace vlcp::model

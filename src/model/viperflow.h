@@ -16,40 +16,51 @@
 
 #include "base/result.h"
 #include "db/objectdb.h"
+#include "schema/kinds.h"
 
 namespace vlcp::model {
 
 using Json = nlohmann::json;
 using Done = std::function<void(Result<Json>)>;
 
-// VLCP's keys.
+// VLCP's keys, from the declaration of the kinds (schema/kinds.h): a kind's key prefix and the
+// escaped id; the map object beside it (physical and logical networks, subnets).
+std::string key_of(schema::Kind kind, const std::string& id);
+std::string map_key(schema::Kind kind, const std::string& id);
+// A kind's `_type` and set object, as C strings.
+constexpr const char* type_of(schema::Kind kind) {
+  return schema::kind(kind).type.data();
+}
+constexpr const char* set_key_of(schema::Kind kind) {
+  return schema::kind(kind).set_key.data();
+}
 std::string physical_network_key(const std::string& id);
 std::string physical_network_map_key(const std::string& id);
-inline constexpr const char* kPhysicalNetworkSet = "viperflow.physicalnetworkset";
+inline constexpr const char* kPhysicalNetworkSet = set_key_of(schema::Kind::kPhysicalNetwork);
 std::string logical_network_key(const std::string& id);
 std::string logical_network_map_key(const std::string& id);
-inline constexpr const char* kLogicalNetworkSet = "viperflow.logicalnetworkset";
+inline constexpr const char* kLogicalNetworkSet = set_key_of(schema::Kind::kLogicalNetwork);
 // A logical network's number in flows (registers, group ids), kept in its map as "netid":
 // allocated from the set object's "next_netid" counter, unique in the cluster, never reused.
 inline constexpr int64_t kMaxNetId = 0xffffff;
 std::string physical_port_key(const std::string& vhost, const std::string& systemid,
                               const std::string& bridge, const std::string& name);
-inline constexpr const char* kPhysicalPortSet = "viperflow.physicalportset";
+inline constexpr const char* kPhysicalPortSet = set_key_of(schema::Kind::kPhysicalPort);
 // Where a server's port named `name` on `bridge` may be declared, most specific first: the
 // exact server and bridge, any bridge of the server, the bridge on any server, anywhere.
 std::vector<std::string> physical_port_candidates(const std::string& vhost, const std::string& systemid,
                                                   const std::string& bridge, const std::string& name);
 std::string subnet_key(const std::string& id);
 std::string subnet_map_key(const std::string& id);
-inline constexpr const char* kSubnetSet = "viperflow.subnetset";
+inline constexpr const char* kSubnetSet = set_key_of(schema::Kind::kSubnet);
 std::string logical_port_key(const std::string& id);
 std::string router_key(const std::string& id);
 std::string router_port_key(const std::string& id);
-inline constexpr const char* kRouterSet = "viperflow.vrouterset";
+inline constexpr const char* kRouterSet = set_key_of(schema::Kind::kRouter);
 
-// The indices and cascades the model needs, declared on a database before it is used: a
-// logical port's MAC and its IP are unique within its logical network; deleting a port deletes
-// its VXLAN location record.
+// The indices and cascades the model needs (schema::kIndices, and each kind deleted with its
+// parent), declared on a database before it is used: a logical port's MAC and its IP are unique
+// within its logical network; deleting a port deletes its VXLAN location record.
 void declare_indices(db::ObjectDb& db);
 
 // A random id in uuid form (VLCP's default ids).
@@ -102,19 +113,18 @@ class ViperFlow {
   void remove_router_interfaces(Json specs, Done done);  // [{router, subnet}]
   void list_router_interfaces(Json filters, Done done);  // {id: router id, filters...}
 
- private:
-  struct ListOf {
-    const char* set_key;  // VLCP's set object; null: the keys under the class's prefix
-    const char* type;
-    std::string (*key_of)(const std::string&);
-    const char* parent_param = nullptr;  // the filter naming the parent by id
-    const char* parent_field = nullptr;  // where the object keeps the parent's key
-    std::string (*parent_key)(const std::string&) = nullptr;
-    const char* parent_type = nullptr;
-    const db::IndexRule* by_parent = nullptr;  // the multi index of the class by its parent
+  // The calls behind each kind's WebAPI methods (schema::Api: create, update, remove, list; null
+  // where the kind has no such verb). The WebAPI derives its routes from schema::kKinds and these.
+  using Call = void (ViperFlow::*)(Json, Done);
+  struct Calls {
+    Call create = nullptr, update = nullptr, remove = nullptr, list = nullptr;
   };
-  void list_set(const ListOf& of, Json filters, Done done, std::optional<std::string> only = std::nullopt);
-  static void walk_members(db::ObjectDb& db, const ListOf& of, Json filters, std::vector<std::string> keys,
+  static Calls calls(schema::Kind kind);
+
+ private:
+  // The objects of a kind (or the one named by `only`) matching the filters, dumped.
+  void list_set(schema::Kind kind, Json filters, Done done, std::optional<std::string> only = std::nullopt);
+  static void walk_members(db::ObjectDb& db, schema::Kind kind, Json filters, std::vector<std::string> keys,
                            bool is_set, Done done);
   static void load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
                          std::vector<std::string> subnets, std::function<void()> then);
