@@ -13,8 +13,8 @@
 
 #include "base/literal.h"
 #include "base/log.h"
+#include "io/listener.h"
 #include "io/tls.h"
-#include "switch/manager.h"
 
 namespace vlcp::api {
 
@@ -381,10 +381,10 @@ void ConnectionLimits::forget(std::map<Id, Conn>::iterator it) {
   conns_.erase(it);
 }
 
-Result<sw::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
+Result<io::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
                                            uint16_t default_port, bool secret_set, const char* secret_key) {
-  auto l = sw::parse_listener(url, default_port);
-  if (!l.ok() || l->kind != sw::Listener::Kind::kTcp)
+  auto l = io::parse_listener(url, default_port);
+  if (!l.ok() || l->kind != io::Listener::Kind::kTcp)
     return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + ": expected tcp://IP[:PORT]");
   if (!is_loopback(l->host) && !secret_set)
     return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + " " + url +

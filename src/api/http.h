@@ -24,7 +24,7 @@
 
 #include "base/config.h"
 #include "base/result.h"
-#include "switch/manager.h"
+#include "io/listener.h"
 
 namespace vlcp::api {
 
@@ -101,7 +101,7 @@ Result<HttpSettings> read_http_settings(const Config& config);
 
 // The tcp:// endpoint of one of our services from config key `key` (value `url`), with
 // `default_port`. Off loopback it is refused unless `secret_set` (then `secret_key` is named).
-Result<sw::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
+Result<io::Listener> read_service_endpoint(const Config& config, const char* key, const std::string& url,
                                            uint16_t default_port, bool secret_set, const char* secret_key);
 
 // What the HTTP server counts, process-wide (read by /metrics from its own thread).

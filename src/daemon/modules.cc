@@ -4,6 +4,7 @@
 #include "api/introspect.h"
 #include "api/objectdb_api.h"
 #include "api/viperflow_api.h"
+#include "apps/l2_learning.h"
 #include "base/log.h"
 #include "db/settings.h"
 #include "model/viperflow.h"
@@ -45,6 +46,32 @@ class SchedModule final : public io::Module {
   Runtime& rt_;
 };
 
+// Packet-in handlers by app (switch/packet_in.h): the fallback module.openflowserver.packetin
+// selects (the hub), controller learning (the L2 app, on the worker lcores: a pure function of
+// the message) and first packets to a remote MAC (the VXLAN app, on the control thread: it reads
+// the model).
+Result<std::shared_ptr<const sw::PacketInTable>> packet_in_table(Runtime& rt) {
+  auto table = sw::make_packet_in_table(rt.settings.openflow);
+  if (rt.settings.l2.l2 == apps::L2Strategy::kControllerLearn) {
+    VLCP_ASSIGN_OR_RETURN(
+        auto learning, apps::l2_learning_config(rt.settings.pipeline.tables, rt.settings.l2.learn_timeout));
+    VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kL2),
+                                    {"l2switch learning", sw::PacketInSide::kWorkers,
+                                     [learning](uint64_t, ByteSpan message, Buffer& answers) {
+                                       apps::l2_learn(learning, message, answers);
+                                     }}));
+  }
+  if (rt.settings.l2.vxlan == apps::VxlanStrategy::kFirstPacket)
+    VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kVxlan),
+                                    {"vxlancast first packet", sw::PacketInSide::kControl,
+                                     [&rt](uint64_t dpid, ByteSpan message, Buffer& answers) {
+                                       if (!rt.l2) return;  // ioprocessing is not running
+                                       for (const auto& a : rt.l2->packet_in(dpid, message))
+                                         answers.append(a);
+                                     }}));
+  return std::shared_ptr<const sw::PacketInTable>(std::move(table));
+}
+
 class OpenflowModule final : public io::Module {
  public:
   explicit OpenflowModule(Runtime& rt) : rt_(rt) {}
@@ -52,7 +79,9 @@ class OpenflowModule final : public io::Module {
   std::vector<std::string> dependencies() const override { return {"sched"}; }
   Status init() override { return {}; }
   Status start() override {
-    rt_.switches = std::make_unique<sw::SwitchManager>(rt_.loop, rt_.settings.openflow, &rt_.counters);
+    VLCP_ASSIGN_OR_RETURN(auto packet_ins, packet_in_table(rt_));
+    rt_.switches = std::make_unique<sw::SwitchManager>(rt_.loop, rt_.settings.openflow, &rt_.counters,
+                                                       std::move(packet_ins));
     return rt_.switches->start(rt_.lcores.get());
   }
   void stop() override { rt_.switches.reset(); }
@@ -321,7 +350,6 @@ class IoProcessingModule final : public io::Module {
     });
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
-    packet_in_ = rt_.loop.subscribe<sw::SwitchMessage>([this](const sw::SwitchMessage& m) { packet_in(m); });
     rt_.l2->start();
     if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
     for (const auto& [dpid, info] : rt_.switches->switches())
@@ -332,7 +360,6 @@ class IoProcessingModule final : public io::Module {
     up_.reset();
     down_.reset();
     ovsdb_.reset();
-    packet_in_.reset();
     rt_.l2.reset();
     rt_.links.clear();
   }
@@ -384,24 +411,8 @@ class IoProcessingModule final : public io::Module {
       if (!seen.count(dpid)) rt_.l2->remove_switch(dpid);
     known_ = std::move(seen);
   }
-  // PACKET_INs that reach the control thread: first packets to look up in the model, and
-  // controller learning when no worker lcore runs (the workers take them otherwise).
-  void packet_in(const sw::SwitchMessage& m) {
-    const auto& bytes = *m.message;
-    if (bytes.size() < 24 || bytes[1] != static_cast<uint8_t>(ofp::MsgType::kPacketIn) || !rt_.l2) return;
-    uint64_t cookie = load_be64(bytes.data() + 16);
-    std::vector<std::vector<uint8_t>> answers;
-    if ((cookie & sw::kCookieToWorkers) && rt_.settings.openflow.learning.enabled) {
-      Buffer a, b;
-      if (sw::learn(rt_.settings.openflow.learning, ByteSpan(bytes.data(), bytes.size()), a, b))
-        for (Buffer* x : {&a, &b}) answers.emplace_back(x->data(), x->data() + x->size());
-    } else {
-      answers = rt_.l2->packet_in(m.dpid, ByteSpan(bytes.data(), bytes.size()));
-    }
-    for (auto& msg : answers) (void)rt_.switches->send(m.dpid, std::move(msg));
-  }
   Runtime& rt_;
-  io::Subscription up_, down_, ovsdb_, packet_in_;
+  io::Subscription up_, down_, ovsdb_;
   std::set<uint64_t> known_;
 };
 

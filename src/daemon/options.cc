@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "apps/l2_learning.h"
 #include "base/version.h"
 #include "io/tls.h"
 
@@ -156,20 +157,10 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.l2, apps::read_l2_settings(config));
   VLCP_RETURN_IF_ERROR(check_tls_keys(config));
-  // Controller learning runs on the workers: they need the tables and timeouts.
+  // Controller learning (the L2 app's packet-in handler, wired in modules.cc) needs its tables.
   if (s.l2.l2 == apps::L2Strategy::kControllerLearn) {
-    auto& tables = s.pipeline.tables;
-    auto l2input = tables.id("l2input"), l2learning = tables.id("l2learning");
-    if (!l2input || !l2learning || !tables.next_in_path(*l2input))
-      return config.error_at("module.openflowmanager.apps",
-                             "controller learning (module.l2switch.nxlearn = False) needs the l2switch app");
-    auto& l = s.openflow.learning;
-    l.enabled = true;
-    l.l2input = *l2input;
-    l.after_l2input = *tables.next_in_path(*l2input);
-    l.l2learning = *l2learning;
-    l.timeout = s.l2.learn_timeout;
-    l.cookie = apps::kCookieDynamic | apps::cookie(apps::App::kL2);
+    auto learning = apps::l2_learning_config(s.pipeline.tables, s.l2.learn_timeout);
+    if (!learning.ok()) return config.error_at("module.openflowmanager.apps", learning.error().message());
   }
   return s;
 }

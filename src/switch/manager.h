@@ -1,6 +1,13 @@
 // The switches vlcpd holds: OpenFlow listeners (tcp, unix, ssl), the I/O threads that own the
 // connections and run their sessions, the rings that join them to the control thread and to the
-// worker lcores, and the control thread's registry of switches by datapath id.
+// worker lcores, and the control thread's registry of switches by datapath id. Packet-ins go to
+// the handlers of a PacketInTable (switch/packet_in.h), by the app id in their cookie.
+//
+// Files, along the seams: settings.cc (module.openflowserver.*), transport.cc (streams: tcp,
+// unix, TLS; listeners; accept), io_thread.cc (I/O threads and their connections), registry.cc
+// (the control thread: switches by datapath id, claims and probes of a duplicate datapath id,
+// commands to the I/O threads, control-side packet-ins), workers.cc (the worker lcores and
+// packet-in dispatch), manager.cc (start, stop, rings); internal.h joins them.
 //
 // Threads and rings (docs/ARCHITECTURE.md §5):
 //   I/O thread t ──SwitchEvent──> control        control ──SwitchCommand──> I/O thread t
@@ -27,68 +34,14 @@
 #include "io/control_loop.h"
 #include "sched/lcores.h"
 #include "sched/ring.h"
-#include "switch/learning.h"
+#include "switch/packet_in.h"
 #include "switch/session.h"
+#include "switch/settings.h"
 
 namespace vlcp::sw {
 
-class Stream;      // a connection's byte stream (tcp, unix or TLS), in manager.cc
-struct UpPayload;  // a finished handshake, as the I/O thread reports it (manager.cc)
-
-// X(field, key, C++ type, default, help): VLCP's names (module.openflowserver.*, protocol.openflow.*).
-#define VLCP_OPENFLOW_KEYS(X)                                                                                \
-  X(url, "module.openflowserver.url", std::string, "tcp://127.0.0.1:6653",                                   \
-    "where switches connect: unix:///PATH (recommended: give OVS 'unix:PATH' through "                       \
-    "module.ovsdbmanager.controller), ssl://IP[:PORT] (switches need a certificate from ca_certs) or "       \
-    "tcp://IP[:PORT] (loopback only unless allow_remote_tcp; port 6653 by default)")                         \
-  X(allow_remote_tcp, "module.openflowserver.allow_remote_tcp", bool, false,                                 \
-    "allow a plain tcp:// listener on an address other than loopback: any host that reaches it can "         \
-    "claim a datapath id, so use ssl:// off-host instead")                                                   \
-  X(socketmode, "module.openflowserver.socketmode", std::string, "0600",                                     \
-    "permissions of unix:// listener sockets, in octal: 0600 (vlcpd's user, root) or 0660 (and its "         \
-    "group, e.g. OVS run as openvswitch:root); never others")                                                \
-  X(urls, "module.openflowserver.urls", std::vector<std::string>, {}, "more listeners, same syntax")         \
-  X(key, "module.openflowserver.key", std::string, "", "TLS private key (PEM) for ssl:// listeners")         \
-  X(certificate, "module.openflowserver.certificate", std::string, "", "TLS certificate (PEM)")              \
-  X(ca_certs, "module.openflowserver.ca_certs", std::string, "",                                             \
-    "CA certificates (PEM) that switch certificates must chain to (required for ssl://)")                    \
-  X(iothreads, "module.openflowserver.iothreads", int64_t, 1, "I/O threads owning switch connections")       \
-  X(role, "module.openflowserver.role", std::string, "", "role to request: equal, master or slave")          \
-  X(generation_id, "module.openflowserver.generation_id", int64_t, 0,                                        \
-    "generation id of master/slave requests")                                                                \
-  X(packetin, "module.openflowserver.packetin", std::string, "control",                                      \
-    "packet-ins no module claims: control (to the modules) or hub (flooded by the workers)")                 \
-  X(allowedversions, "protocol.openflow.allowedversions", std::vector<int64_t>,                              \
-    (std::vector<int64_t>{4, 5}),                                                                            \
-    "OpenFlow wire versions offered: 4 (1.3) and/or 5 (1.4); the highest both sides offer is used")          \
-  X(keepalivetime, "protocol.openflow.keepalivetime", double, 10.0, "seconds of silence before an echo")     \
-  X(keepalivetimeout, "protocol.openflow.keepalivetimeout", double, 3.0,                                     \
-    "seconds without any message after the echo before the switch is dropped")                               \
-  X(hellotimeout, "protocol.openflow.hellotimeout", double, 10.0, "seconds allowed for the whole handshake") \
-  X(maxmultipartbytes, "protocol.openflow.maxmultipartbytes", int64_t, 200000000,                            \
-    "bytes of multipart reply parts held at once per switch; beyond it the switch is dropped. The "          \
-    "largest reply is a whole flow table: 1,000,000 flows at ~200 bytes (match, instructions) each")
-
-struct Listener {
-  enum class Kind { kTcp, kSsl, kUnix } kind = Kind::kTcp;
-  std::string host;  // IP address (tcp, ssl)
-  uint16_t port = 6653;
-  std::string path;  // unix
-  std::string text;  // as configured
-};
-// tcp://IP[:PORT] (also ptcp), ssl://IP[:PORT] (also pssl), unix:///PATH; IPv6 in brackets.
-Result<Listener> parse_listener(const std::string& url, uint16_t default_port = 6653);
-
-struct OpenflowSettings {
-  std::vector<Listener> listeners;
-  std::string key, certificate, ca_certs;
-  unsigned socket_mode = 0600;  // unix:// listeners
-  unsigned iothreads = 1;
-  bool hub = false;
-  SessionConfig session;
-  LearningConfig learning;  // controller learning on the workers (from the pipeline's settings)
-};
-Result<OpenflowSettings> read_openflow_settings(const Config& config);
+class Stream;      // a connection's byte stream (tcp, unix or TLS), in internal.h
+struct UpPayload;  // a finished handshake, as the I/O thread reports it (internal.h)
 
 // What the control thread knows about one datapath.
 struct SwitchInfo {
@@ -119,18 +72,18 @@ struct PortChanged {
   uint8_t reason;  // 0 add, 1 delete, 2 modify
   ofp::Port port;
 };
-// A message from a switch that no session-level logic consumed (PACKET_IN in control mode,
-// FLOW_REMOVED, unsolicited errors and replies).
+// A message from a switch that no session-level logic consumed (FLOW_REMOVED, unsolicited
+// errors and replies); PACKET_INs go to the packet-in handlers instead.
 struct SwitchMessage {
   uint64_t dpid;
   std::shared_ptr<const std::vector<uint8_t>> message;
 };
 
-// A PACKET_IN or PACKET_OUT travelling between an I/O thread and a worker, by value.
+// A PACKET_IN or an answer travelling between an I/O thread and a worker, by value.
 struct PacketJob {
   uint32_t conn;
   uint16_t length;
-  uint16_t reserved;
+  uint16_t handler;  // PACKET_IN: the PacketInTable index of the handler to run
   uint64_t dpid;
   uint8_t message[2032];
 };
@@ -147,9 +100,15 @@ struct RingInfo {
   std::function<unsigned()> size;
 };
 
+// The table module.openflowserver.packetin asks for: the hub as the fallback, or no fallback
+// (unclaimed packet-ins dropped, counted). Apps add their handlers before the manager starts.
+std::shared_ptr<PacketInTable> make_packet_in_table(const OpenflowSettings& settings);
+
 class SwitchManager {
  public:
-  SwitchManager(io::ControlLoop& loop, OpenflowSettings settings, SessionCounters* counters);
+  // `packet_ins`: the handlers (null: make_packet_in_table(settings), the hub or nothing).
+  SwitchManager(io::ControlLoop& loop, OpenflowSettings settings, SessionCounters* counters,
+                std::shared_ptr<const PacketInTable> packet_ins = nullptr);
   ~SwitchManager();
 
   // Binds every listener (an error names the one that failed), starts the I/O threads and,
@@ -172,6 +131,7 @@ class SwitchManager {
   std::vector<RingInfo> rings() const;
   std::vector<std::string> bound_listeners() const { return bound_; }  // actual addresses
   uint64_t packet_ins_to_workers() const;
+  const PacketInTable& packet_ins() const { return *packet_ins_; }  // its counters
 
  private:
   struct IoThread;
@@ -180,11 +140,14 @@ class SwitchManager {
   struct Event;
   struct Command;
 
+  Status bind_listeners(IoThread& t);
+  Status create_workers(unsigned n);
   void accept_tcp(boost::asio::ip::tcp::acceptor* acc, bool ssl);
   void accept_unix(boost::asio::local::stream_protocol::acceptor* acc);
   void adopt(std::function<std::unique_ptr<Stream>(boost::asio::io_context&)> wrap, std::string peer);
   unsigned drain_events(IoThread& t);
   void handle_event(IoThread& t, Event& e);
+  void packet_in_on_control(uint64_t dpid, int handler, ByteSpan message);
   void register_up(unsigned thread, uint32_t conn, uint64_t dpid, UpPayload& up);
   void claim(unsigned thread, uint32_t conn, uint64_t dpid, std::unique_ptr<UpPayload> up);
   void resolve(uint64_t dpid, uint64_t probe, bool holder_alive);
@@ -197,6 +160,8 @@ class SwitchManager {
   io::ControlLoop& loop_;
   OpenflowSettings settings_;
   SessionCounters* counters_;
+  std::shared_ptr<const PacketInTable> packet_ins_;
+  Buffer control_answers_;     // the control thread's packet-in answers, reused
   std::shared_ptr<void> tls_;  // the ssl::context; declared first, so connections go before it
   std::vector<std::unique_ptr<IoThread>> threads_;
   std::vector<std::unique_ptr<Worker>> workers_;

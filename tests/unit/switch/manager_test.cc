@@ -14,7 +14,10 @@
 #include <atomic>
 #include <cerrno>
 #include <future>
+#include <stdexcept>
 #include <thread>
+
+#include "sched/lcores.h"
 
 namespace vlcp::sw {
 namespace {
@@ -138,19 +141,24 @@ class FakeSwitch {
 
 class ManagerTest : public ::testing::Test {
  protected:
+  // What a fixture adds: packet-in handlers, worker lcores.
+  virtual void add_handlers(PacketInTable&) {}
+  virtual sched::Lcores* lcores() { return nullptr; }
   void SetUp() override {
     OpenflowSettings s;
     s.listeners.push_back(*parse_listener("tcp://127.0.0.1:0"));
     s.session.probe_interval = std::chrono::seconds(30);
     s.session.probe_timeout = std::chrono::milliseconds(300);  // also the duplicate's echo timeout
-    manager = std::make_unique<SwitchManager>(loop, s, &counters);
+    auto table = make_packet_in_table(s);
+    add_handlers(*table);
+    manager = std::make_unique<SwitchManager>(loop, s, &counters, table);
     up_sub = loop.subscribe<SwitchUp>([this](const SwitchUp& e) {
       if (ups++ == 0) up.set_value(e.dpid);
     });
     down_sub = loop.subscribe<SwitchDown>([this](const SwitchDown& e) {
       if (downs++ == 0) down.set_value(e.reason);
     });
-    ASSERT_TRUE(manager->start(nullptr).ok());
+    ASSERT_TRUE(manager->start(lcores()).ok());
     auto bound = manager->bound_listeners();
     ASSERT_EQ(bound.size(), 1u);
     port = static_cast<uint16_t>(std::stoi(bound[0].substr(bound[0].rfind(':') + 1)));
@@ -418,6 +426,153 @@ TEST(OpenflowListenerTest, UnixSocketHasTheConfiguredMode) {
   EXPECT_FALSE(m.start(nullptr).ok());
   EXPECT_EQ(::access(path.c_str(), F_OK), 0);
   ::unlink(path.c_str());
+}
+
+// ---- packet-in dispatch --------------------------------------------------------------------------
+
+std::vector<uint8_t> packet_in_with(uint64_t cookie) {
+  uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  ofp::PacketInView p;
+  p.total_len = sizeof frame;
+  p.cookie = cookie;
+  p.data = ByteSpan(frame, sizeof frame);
+  ofp::Match m;
+  m.add(ofp::Field::kInPort, 1);
+  Buffer b;
+  ofp::encode_packet_in(b, 0, p, m.oxms());
+  return {b.data(), b.data() + b.size()};
+}
+constexpr uint64_t app(uint64_t id) {
+  return id << 48;
+}
+
+// Handlers answer with a GET_CONFIG_REQUEST whose xid the session replaces; where each ran is
+// recorded. App 2 on the control thread, app 4 on the workers, app 3 throws (on its side).
+class PacketInDispatch : public ManagerTest {
+ protected:
+  void add_handlers(PacketInTable& t) override {
+    auto answer = [this](std::atomic<std::thread::id>* where) {
+      return [this, where](uint64_t dpid, ByteSpan m, Buffer& out) {
+        where->store(std::this_thread::get_id());
+        EXPECT_EQ(dpid, 0xd1du);
+        EXPECT_EQ(static_cast<MsgType>(m[1]), MsgType::kPacketIn);
+        ofp::encode_simple(out, MsgType::kGetConfigRequest, 0);
+        ++answered;
+      };
+    };
+    ASSERT_TRUE(t.add(2, {"control-app", PacketInSide::kControl, answer(&control_ran)}).ok());
+    ASSERT_TRUE(t.add(4, {"worker-app", PacketInSide::kWorkers, answer(&worker_ran)}).ok());
+    ASSERT_TRUE(
+        t.add(3, {"throws", throwing_side(),
+                  [](uint64_t, ByteSpan, Buffer&) -> void { throw std::runtime_error("handler bug"); }})
+            .ok());
+  }
+  virtual PacketInSide throwing_side() { return PacketInSide::kControl; }
+  // A switch past its handshake.
+  std::unique_ptr<FakeSwitch> ready_switch() {
+    auto sw = std::make_unique<FakeSwitch>(port);
+    sw->handshake();
+    auto f = up.get_future();
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    sw->set_timeout(2000);
+    return sw;
+  }
+  // Sends a packet-in; the next message the switch gets (empty: none within the timeout).
+  std::vector<uint8_t> answer_to(FakeSwitch& sw, uint64_t cookie) {
+    sw.send(packet_in_with(cookie));
+    return sw.next();
+  }
+  uint64_t stat(const std::string& name, bool failed) {
+    for (const auto& s : manager->packet_ins().stats())
+      if (s.app == name) return failed ? s.failed : s.handled;
+    return ~uint64_t{0};
+  }
+  std::atomic<std::thread::id> control_ran{}, worker_ran{};
+  std::atomic<int> answered{0};
+};
+
+TEST_F(PacketInDispatch, EachAppsHandlerOnItsSideUnknownAppsCountedAndDropped) {
+  auto sw = ready_switch();
+  // App 2: on the control thread, its answer to the switch.
+  auto a = answer_to(*sw, app(2) | 0x55);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
+  EXPECT_EQ(control_ran.load(), thread.get_id());
+  // App 4 declares the workers; none runs here, so the control thread runs it.
+  a = answer_to(*sw, app(4));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
+  EXPECT_EQ(worker_ran.load(), thread.get_id());
+  // An app id nobody registered, and no fallback: nothing is sent, the drop is counted.
+  sw->set_timeout(300);
+  EXPECT_TRUE(answer_to(*sw, app(0x42)).empty());
+  EXPECT_TRUE(answer_to(*sw, 0).empty());
+  EXPECT_EQ(manager->packet_ins().unclaimed(), 2u);
+  EXPECT_EQ(answered.load(), 2);
+  EXPECT_EQ(stat("control-app", false), 1u);
+  EXPECT_EQ(stat("worker-app", false), 1u);
+}
+
+TEST_F(PacketInDispatch, AThrowingHandlerIsCountedAndTheSwitchStaysServed) {
+  auto sw = ready_switch();
+  sw->set_timeout(300);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(answer_to(*sw, app(3)).empty());
+  EXPECT_EQ(stat("throws", true), 3u);
+  // The same switch, the same connection: the next packet-in is answered.
+  sw->set_timeout(2000);
+  auto a = answer_to(*sw, app(2));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
+  EXPECT_TRUE(on_loop([&] { return manager->switches().at(0xd1d).connected; }));
+  EXPECT_EQ(ups.load(), 1);
+  EXPECT_EQ(downs.load(), 0);
+}
+
+// The same on a worker lcore (the EAL without hugepages, once per process).
+class PacketInOnWorkers : public PacketInDispatch {
+ protected:
+  sched::Lcores* lcores() override {
+    static sched::Lcores* started = []() -> sched::Lcores* {
+      auto allowed = sched::process_affinity();
+      if (!allowed.ok()) return nullptr;
+      sched::PlacementInput in;
+      in.allowed = *allowed;
+      in.workers = 1;
+      sched::SchedSettings settings;
+      settings.memory_mb = 32;
+      auto l = sched::Lcores::start(settings, sched::plan_placement(in));
+      return l.ok() ? l->release() : nullptr;  // kept for the process: the EAL starts once
+    }();
+    return started;
+  }
+  PacketInSide throwing_side() override { return PacketInSide::kWorkers; }
+  void SetUp() override {
+    ManagerTest::SetUp();
+    if (!lcores() || lcores()->workers() == 0) GTEST_SKIP() << "no worker lcore could start here";
+  }
+};
+
+TEST_F(PacketInOnWorkers, WorkerHandlersRunOnTheWorkerAndSurviveAThrow) {
+  auto sw = ready_switch();
+  auto a = answer_to(*sw, app(4));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
+  EXPECT_NE(worker_ran.load(), thread.get_id());
+  EXPECT_NE(worker_ran.load(), std::thread::id{});
+  EXPECT_TRUE(WAIT_ON_LOOP(manager->packet_ins_to_workers() == 1));  // counted after the burst
+  // Control handlers still run on the control thread.
+  a = answer_to(*sw, app(2));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(control_ran.load(), thread.get_id());
+  // A handler that throws on the worker: counted, the worker goes on.
+  sw->set_timeout(300);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(answer_to(*sw, app(3)).empty());
+  EXPECT_EQ(stat("throws", true), 3u);
+  sw->set_timeout(2000);
+  a = answer_to(*sw, app(4));
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(WAIT_ON_LOOP(manager->packet_ins_to_workers() == 5));
+  EXPECT_EQ(stat("worker-app", false), 2u);
 }
 
 }  // namespace

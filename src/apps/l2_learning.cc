@@ -1,11 +1,26 @@
-#include "switch/learning.h"
+#include "apps/l2_learning.h"
 
+#include "apps/l2.h"
 #include "ofp/actions.h"
 #include "ofp/message.h"
 
-namespace vlcp::sw {
+namespace vlcp::apps {
 
-bool learn(const LearningConfig& c, ByteSpan bytes, Buffer& suppress, Buffer& forward) {
+Result<L2LearningConfig> l2_learning_config(const pipeline::TableMap& tables, uint16_t timeout) {
+  auto l2input = tables.id("l2input"), l2learning = tables.id("l2learning");
+  if (!l2input || !l2learning || !tables.next_in_path(*l2input))
+    return make_error(Errc::kInvalidArgument,
+                      "controller learning (module.l2switch.nxlearn = False) needs the l2switch app");
+  L2LearningConfig c;
+  c.l2input = *l2input;
+  c.after_l2input = *tables.next_in_path(*l2input);
+  c.l2learning = *l2learning;
+  c.timeout = timeout;
+  c.cookie = kCookieDynamic | cookie(App::kL2);
+  return c;
+}
+
+bool l2_learn(const L2LearningConfig& c, ByteSpan bytes, Buffer& answers) {
   auto frame = ofp::decode_frame(bytes);
   if (!frame.ok() || frame->header.type != ofp::MsgType::kPacketIn) return false;
   auto p = ofp::decode_packet_in(*frame);
@@ -15,7 +30,7 @@ bool learn(const LearningConfig& c, ByteSpan bytes, Buffer& suppress, Buffer& fo
   p->match.for_each([&](const ofp::OxmEntry& e) {
     if (!e.info) return;
     if (e.info->field == ofp::Field::kInPort) in_port = e.value_u64();
-    if (e.info->field == ofp::Field::kReg4) net = e.value_u64(), have_net = true;
+    if (e.info->field == kRegInNet) net = e.value_u64(), have_net = true;
     if (e.info->field == ofp::Field::kTunIpv4Src) tun_src = e.value_u64();
   });
   const uint8_t* src = p->data.data() + 6;
@@ -27,22 +42,22 @@ bool learn(const LearningConfig& c, ByteSpan bytes, Buffer& suppress, Buffer& fo
   s.priority = 0x8000;
   s.cookie = c.cookie;
   s.hard_timeout = static_cast<uint16_t>(c.timeout > 1 ? c.timeout / 2 : 1);
-  s.match.add(ofp::Field::kInPort, in_port).add(ofp::Field::kReg4, net).add_bytes(ofp::Field::kEthSrc, mac);
+  s.match.add(ofp::Field::kInPort, in_port).add(kRegInNet, net).add_bytes(ofp::Field::kEthSrc, mac);
   s.instructions.goto_table(c.after_l2input);
-  ofp::encode_flow_mod(suppress, 0, s);
+  ofp::encode_flow_mod(answers, 0, s);
 
   ofp::FlowMod f;
   f.table_id = c.l2learning;
   f.priority = 0x8000;
   f.cookie = c.cookie;
   f.hard_timeout = c.timeout;
-  f.match.add(ofp::Field::kReg5, net).add_bytes(ofp::Field::kEthDst, mac);
+  f.match.add(kRegOutNet, net).add_bytes(ofp::Field::kEthDst, mac);
   ofp::ActionList a;
-  a.set_field(ofp::Field::kReg6, in_port);
+  a.set_field(kRegOutPort, in_port);
   if (tun_src) a.set_field(ofp::Field::kTunIpv4Dst, tun_src);
   f.instructions.apply_actions(a);
-  ofp::encode_flow_mod(forward, 0, f);
+  ofp::encode_flow_mod(answers, 0, f);
   return true;
 }
 
-}  // namespace vlcp::sw
+}  // namespace vlcp::apps
