@@ -51,6 +51,7 @@ done
 api1() { sb_exec hv1 curl -sf --max-time 30 "http://127.0.0.1:8081$1" >/dev/null; }
 sb_wait 60 api1 /viperflow/listphysicalnetworks || { echo "vlcpd did not come up"; exit 1; }
 api1 "/viperflow/createphysicalnetwork?id=vx&type=vxlan&vnirange=%60%5B%5B100,200%5D%5D%60" &&
+  api1 "/viperflow/createphysicalport?name=vxlan0&physicalnetwork=vx" &&
   api1 "/viperflow/createlogicalnetwork?id=n1&physicalnetwork=vx" &&
   api1 "/viperflow/createsubnet?id=s1&logicalnetwork=n1&cidr=10.1.0.0/16" &&
   api1 "/viperflow/createlogicalport?id=peer&logicalnetwork=n1&subnet=s1&mac_address=02:00:00:00:ff:ff&ip_address=10.1.255.1" ||

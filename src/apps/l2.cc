@@ -69,14 +69,15 @@ Result<L2Settings> read_l2_settings(const Config& config) {
   s.l2 = !keys.learning ? L2Strategy::kPrepush
          : keys.nxlearn ? L2Strategy::kLearn
                         : L2Strategy::kControllerLearn;
-  s.vxlan = keys.vxlan_prepush    ? VxlanStrategy::kPrepush
-            : keys.vxlan_learning ? VxlanStrategy::kLearn
-                                  : VxlanStrategy::kFirstPacket;
+  s.vxlan_prepush = keys.vxlan_prepush;
+  s.vxlan_learn = keys.vxlan_learning;
   for (auto [v, key] : {std::pair{keys.learntimeout, "module.l2switch.learntimeout"},
+                        std::pair{keys.vxlan_learntimeout, "module.vxlancast.learntimeout"},
                         std::pair{keys.pushtimeout, "module.vxlancast.pushtimeout"}})
     if (v < 1 || v > 65535)
       return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + " must be 1-65535 seconds");
   s.learn_timeout = static_cast<uint16_t>(keys.learntimeout);
+  s.vxlan_timeout = static_cast<uint16_t>(keys.vxlan_learntimeout);
   s.push_timeout = static_cast<uint16_t>(keys.pushtimeout);
   return s;
 }
@@ -213,10 +214,15 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   auto ingress = t("ingress"), l2input = t("l2input"), l2output = t("l2output"), egress = t("egress");
   auto vxlanoutput = t("vxlanoutput");
   if (!ingress || !l2input || !egress) return d;
+  // The network's way out of the server: its physical port (VLAN, native) or the tunnel (VXLAN).
   std::optional<uint32_t> uplink;
-  if (auto u = in.uplinks.find(n.physnet); u != in.uplinks.end() && (n.type == "vlan" || n.type == "native"))
-    uplink = u->second;
-  const bool vxlan = n.type == "vxlan" && in.tunnel_ofport != 0;
+  uint32_t tunnel = 0;
+  if (auto u = in.uplinks.find(n.physnet); u != in.uplinks.end()) {
+    if (n.type == "vlan" || n.type == "native") uplink = u->second;
+    if (n.type == "vxlan") tunnel = u->second;
+  }
+  const bool vxlan = tunnel != 0;
+  auto vxlaninput = t("vxlaninput"), vxlanlearning = t("vxlanlearning");
   std::set<uint32_t> vteps = vxlan ? in.remote_vteps(key) : std::set<uint32_t>{};
 
   auto enter = [&](uint32_t flags) {
@@ -241,7 +247,7 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
          InstructionList().apply_actions(enter(0)).goto_table(*l2input));
   if (vxlan)
     flow(d, *ingress, kP, cookie(App::kIo, id),
-         Match().add(Field::kInPort, in.tunnel_ofport).add(Field::kTunnelId, n.segment),
+         Match().add(Field::kInPort, tunnel).add(Field::kTunnelId, n.segment),
          InstructionList().apply_actions(enter(0)).goto_table(*l2input));
 
   // l2output: local MACs to their port; the rest of a VLAN or native network to its physical
@@ -268,14 +274,45 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
     }
   }
   // vxlanoutput: remote MACs to their node.
-  if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kPrepush) {
+  if (vxlan && vxlanoutput && settings_.vxlan_prepush) {
     auto r = in.remote.find(key);
     if (r != in.remote.end())
       for (const RemotePort& rp : r->second)
-        if (rp.mac) pipeline::put_flow(d.flows, remote_mac_flow(id, *rp.mac, rp.vtep, in.tunnel_ofport));
+        if (rp.mac) pipeline::put_flow(d.flows, remote_mac_flow(id, *rp.mac, rp.vtep, tunnel));
+  }
+  if (vxlan && vxlanoutput && vxlaninput && vxlanlearning && settings_.vxlan_learn) {
+    // OVS learns where remote MACs are from what arrives through the tunnel: in vxlanlearning,
+    // frames of this network to the source MAC go to the node it came from (tun_dst := tun_src,
+    // out through the tunnel). Learned entries are the switch's, never the installer's.
+    ofp::LearnHeader h;
+    h.table_id = *vxlanlearning;
+    h.hard_timeout = settings_.vxlan_timeout;
+    h.priority = kP;
+    h.cookie = kCookieDynamic | cookie(App::kVxlan, id);
+    using Spec = ofp::LearnSpec;
+    InstructionList learn;
+    learn.apply_actions(ActionList().learn(
+        h, {Spec{Spec::Kind::kMatch, 32, false, {kRegInNet, 0, 32}, {}, {kRegOutNet, 0, 32}},
+            Spec{Spec::Kind::kMatch, 48, false, {Field::kNxmEthSrc, 0, 48}, {}, {Field::kNxmEthDst, 0, 48}},
+            Spec{Spec::Kind::kLoad, 32, false, {Field::kTunIpv4Src, 0, 32}, {}, {Field::kTunIpv4Dst, 0, 32}},
+            Spec{Spec::Kind::kLoad, 16, false, {Field::kNxmInPort, 0, 16}, {}, {kRegOutPort, 0, 16}}}));
+    if (auto next = tables_.next_in_path(*vxlaninput)) learn.goto_table(*next);
+    flow(d, *vxlaninput, kP, cookie(App::kVxlan, id), Match().add(Field::kInPort, tunnel).add(kRegInNet, id),
+         learn);
+    // Unicast from this server's ports with no destination yet looks there (below any pushed
+    // MAC); what came through a tunnel is never sent back into one.
+    InstructionList lookup;
+    lookup.apply_actions(ActionList().resubmit(0xfff8, *vxlanlearning));
+    if (auto next = tables_.next_in_path(*vxlanoutput)) lookup.goto_table(*next);
+    flow(d, *vxlanoutput, 1, cookie(App::kVxlan, id),
+         Match()
+             .add(kRegOutNet, id)
+             .add(kRegOutPort, 0)
+             .add_masked(kRegFlags, kFlagFromLogical, kFlagFromLogical),
+         lookup);
   }
 
-  if (vxlan && vxlanoutput && settings_.vxlan == VxlanStrategy::kFirstPacket) {
+  if (vxlan && vxlanoutput && settings_.vxlan_first_packet()) {
     // Unknown unicast to the controller, which looks the MAC up in the model, installs a flow
     // for it (idle timeout) and sends the frame through the tables again.
     Match unicast;
@@ -286,10 +323,8 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
 
   // egress: each port, hairpin when allowed, the physical port, the tunnel, and the floods.
   if (vxlan)  // the destination node (tun_dst) was resolved before: this network's VNI
-    flow(d, *egress, kP, cookie(App::kVxlan, id),
-         Match().add(kRegOutPort, in.tunnel_ofport).add(kRegOutNet, id),
-         InstructionList().apply_actions(
-             ActionList().set_field(Field::kTunnelId, n.segment).output(in.tunnel_ofport)));
+    flow(d, *egress, kP, cookie(App::kVxlan, id), Match().add(kRegOutPort, tunnel).add(kRegOutNet, id),
+         InstructionList().apply_actions(ActionList().set_field(Field::kTunnelId, n.segment).output(tunnel)));
   std::vector<ofp::Bucket> all, inside;
   for (const LocalPort* p : ports) {
     flow(d, *egress, kP, cookie(App::kIo, id), Match().add(kRegOutPort, p->ofport),
@@ -314,9 +349,7 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   }
   for (uint32_t vtep : vteps) {
     ofp::Bucket b;
-    b.actions.set_field(Field::kTunnelId, n.segment)
-        .set_field(Field::kTunIpv4Dst, vtep)
-        .output(in.tunnel_ofport);
+    b.actions.set_field(Field::kTunnelId, n.segment).set_field(Field::kTunIpv4Dst, vtep).output(tunnel);
     all.push_back(b);
   }
   pipeline::put_group(d.groups, id, 0, all);

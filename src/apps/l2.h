@@ -54,27 +54,34 @@ inline constexpr uint64_t cookie(App app, uint32_t netid = 0) {
 
 // How unicast destinations are found (VLCP's run strategies).
 enum class L2Strategy { kPrepush, kLearn, kControllerLearn };  // l2switch
-enum class VxlanStrategy { kPrepush, kLearn, kFirstPacket };   // vxlancast
 
+// vxlancast's two keys, as VLCP combines them: prepush and learning together (VLCP's default:
+// learning then covers MACs the model does not know), either alone, or neither: first-packet
+// upload (unknown unicast to the controller, which looks the MAC up in the model).
 struct L2Settings {
   L2Strategy l2 = L2Strategy::kPrepush;
-  VxlanStrategy vxlan = VxlanStrategy::kPrepush;
-  uint16_t learn_timeout = 300;  // seconds a learned entry lives
+  bool vxlan_prepush = true;     // every remote port's MAC -> its node, as flows
+  bool vxlan_learn = true;       // remote MACs learned from tunnelled traffic (vxlanlearning)
+  uint16_t learn_timeout = 300;  // seconds an l2learning entry lives
+  uint16_t vxlan_timeout = 300;  // seconds a vxlanlearning entry lives
   uint16_t push_timeout = 300;   // idle seconds of a first-packet flow
+  bool vxlan_first_packet() const { return !vxlan_prepush && !vxlan_learn; }
 };
 
 // X(field, key, C++ type, default, help): VLCP's names.
-#define VLCP_L2_KEYS(X)                                                                                  \
-  X(learning, "module.l2switch.learning", bool, false,                                                   \
-    "learn MAC addresses instead of pushing every local port's (pre-push)")                              \
-  X(nxlearn, "module.l2switch.nxlearn", bool, true,                                                      \
-    "with learning: OVS learns (Nicira learn action); false: the controller learns from packet-ins")     \
-  X(learntimeout, "module.l2switch.learntimeout", int64_t, 300, "seconds a learned MAC address lives")   \
-  X(vxlan_prepush, "module.vxlancast.prepush", bool, true, "push every remote port's location as flows") \
-  X(vxlan_learning, "module.vxlancast.learning", bool, false,                                            \
-    "without prepush: learn remote MACs from tunnelled traffic (else the first packet goes to the "      \
-    "controller)")                                                                                       \
-  X(pushtimeout, "module.vxlancast.pushtimeout", int64_t, 300,                                           \
+#define VLCP_L2_KEYS(X)                                                                                   \
+  X(learning, "module.l2switch.learning", bool, false,                                                    \
+    "learn MAC addresses instead of pushing every local port's (pre-push)")                               \
+  X(nxlearn, "module.l2switch.nxlearn", bool, true,                                                       \
+    "with learning: OVS learns (Nicira learn action); false: the controller learns from packet-ins")      \
+  X(learntimeout, "module.l2switch.learntimeout", int64_t, 300, "seconds a learned MAC address lives")    \
+  X(vxlan_prepush, "module.vxlancast.prepush", bool, true, "push every remote port's location as flows")  \
+  X(vxlan_learning, "module.vxlancast.learning", bool, true,                                              \
+    "learn remote MACs from tunnelled traffic into vxlanlearning (with prepush too: MACs the model does " \
+    "not know); with neither, a first packet goes to the controller")                                     \
+  X(vxlan_learntimeout, "module.vxlancast.learntimeout", int64_t, 300,                                    \
+    "seconds a MAC learned from tunnelled traffic lives")                                                 \
+  X(pushtimeout, "module.vxlancast.pushtimeout", int64_t, 300,                                            \
     "idle seconds of a flow installed for a first packet")
 Result<L2Settings> read_l2_settings(const Config& config);
 
@@ -98,8 +105,10 @@ struct RemotePort {        // a logical port bound on another node (VXLAN)
 struct Inputs {
   std::map<std::string, Network> networks;  // the model's networks, by key
   std::map<uint32_t, LocalPort> ports;      // by ofport
-  std::map<std::string, uint32_t> uplinks;  // physical network key -> physical port's ofport
-  uint32_t tunnel_ofport = 0;               // the VXLAN port (remote_ip=flow, key=flow), 0: none
+  // Physical network key -> its physical port's ofport on this switch: the uplink of a VLAN or
+  // native network, the tunnel (remote_ip=flow, key=flow) of a VXLAN one. Bound by the model's
+  // physical port rules only: a deleted physical port takes its flows with it.
+  std::map<std::string, uint32_t> uplinks;
   std::map<std::string, std::vector<RemotePort>> remote;  // network key -> its remote ports
 
   // The networks with a port on this switch (the only ones it gets flows for).

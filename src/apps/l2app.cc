@@ -127,6 +127,7 @@ void L2App::on_update(const db::KeyUpdate& u) {
       physnets_.erase(k);
     for (const auto& [net, value] : lognets_)
       if (text(value, "physicalnetwork") == k) network_dirty(net);
+    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;  // (its type decides which ports serve it)
   } else if (starts(k, kPort)) {
     std::string pid = k.substr(kPort.size());
     auto old = ports_.find(pid);
@@ -203,35 +204,49 @@ std::optional<uint32_t> L2App::remote_vtep(const std::string& pid) const {
   return best ? parse_ipv4(text(*best, "tunnel_src")) : std::nullopt;
 }
 
+std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) const {
+  std::map<std::string, const SwitchPortInfo*> out;
+  for (const auto& p : sw.view.ports) {
+    // (a logical port is one even when a physical port rule names it too)
+    if (p.ofport <= 0 || p.ofport >= 0xff00 || !p.iface_id.empty()) continue;
+    for (const auto& cand : model::physical_port_candidates("", system_id_, sw.view.bridge, p.name)) {
+      auto pp = physports_.find(cand);
+      if (pp == physports_.end()) continue;
+      // A VXLAN physical network's port is a tunnel; a VLAN or native one's is not.
+      auto pn = physnets_.find(pp->second);
+      bool tunnel_net = pn != physnets_.end() && text(pn->second, "type") == "vxlan";
+      if (tunnel_net != (p.type == "vxlan")) {
+        VLCP_LOG_RL(kWarn, "l2", 20, 5)
+            << "interface " << p.name << " (type " << (p.type.empty() ? "system" : p.type) << ") on "
+            << sw.view.bridge << " is a physical port of " << pp->second << ", which "
+            << (tunnel_net ? "needs a vxlan interface (remote_ip=flow, key=flow)"
+                           : "is not a VXLAN network: a tunnel cannot serve it")
+            << "; not used";
+        break;
+      }
+      out.emplace(pp->second, &p);  // the first port of a physical network serves it
+      break;
+    }
+  }
+  return out;
+}
+
 Inputs L2App::inputs(uint64_t dpid) const {
   Inputs in;
   auto sit = switches_.find(dpid);
   if (sit == switches_.end()) return in;
   const Switch& sw = sit->second;
   for (const auto& p : sw.view.ports) {
-    if (p.ofport <= 0 || p.ofport >= 0xff00) continue;
+    if (p.ofport <= 0 || p.ofport >= 0xff00 || p.iface_id.empty()) continue;
     uint32_t ofport = static_cast<uint32_t>(p.ofport);
-    if (!p.iface_id.empty()) {  // a logical port, even when a physical port rule names it too
-      auto it = ports_.find(db::escape_key_part(p.iface_id));
-      if (it != ports_.end()) {
-        if (auto n = network_of(it->second.network)) {
-          in.networks.emplace(n->key, *n);
-          in.ports[ofport] = LocalPort{it->second.id, it->second.network, ofport, it->second.mac};
-        }
-      }
-      continue;
-    }
-    if (p.type == "vxlan") {
-      if (!in.tunnel_ofport) in.tunnel_ofport = ofport;
-      continue;
-    }
-    for (const auto& cand : model::physical_port_candidates("", system_id_, sw.view.bridge, p.name)) {
-      auto pp = physports_.find(cand);
-      if (pp == physports_.end()) continue;
-      in.uplinks.emplace(pp->second, ofport);  // the first port of a physical network serves it
-      break;
+    auto it = ports_.find(db::escape_key_part(p.iface_id));
+    if (it == ports_.end()) continue;
+    if (auto n = network_of(it->second.network)) {
+      in.networks.emplace(n->key, *n);
+      in.ports[ofport] = LocalPort{it->second.id, it->second.network, ofport, it->second.mac};
     }
   }
+  for (const auto& [physnet, p] : uplinks(sw)) in.uplinks[physnet] = static_cast<uint32_t>(p->ofport);
   // Remote ports of this switch's VXLAN networks.
   std::set<std::string> local_ids;
   for (const auto& [ofport, p] : in.ports) local_ids.insert(p.id);
@@ -350,10 +365,9 @@ void L2App::write_locations() {
   for (const auto& [dpid, sw] : switches_) {
     if (!sw.have_view) continue;
     bridges.insert(sw.view.bridge);
-    std::string vtep;
-    for (const auto& p : sw.view.ports)
-      if (p.type == "vxlan" && parse_ipv4(p.local_ip)) vtep = p.local_ip;
-    if (vtep.empty()) continue;
+    // A port is reachable here through its network's tunnel: the VXLAN physical port bound on
+    // this bridge, at its local_ip. No tunnel (no physical port, or it was deleted): no location.
+    auto tunnels = uplinks(sw);
     for (const auto& p : sw.view.ports) {
       if (p.iface_id.empty() || p.ofport <= 0) continue;
       std::string pid = db::escape_key_part(p.iface_id);
@@ -361,8 +375,12 @@ void L2App::write_locations() {
       if (port == ports_.end()) continue;
       auto n = network_of(port->second.network);
       if (!n || n->type != "vxlan") continue;
-      want[pid] =
-          Json{{"vhost", ""}, {"systemid", system_id_}, {"bridge", sw.view.bridge}, {"tunnel_src", vtep}};
+      auto tunnel = tunnels.find(n->physnet);
+      if (tunnel == tunnels.end() || !parse_ipv4(tunnel->second->local_ip)) continue;
+      want[pid] = Json{{"vhost", ""},
+                       {"systemid", system_id_},
+                       {"bridge", sw.view.bridge},
+                       {"tunnel_src", tunnel->second->local_ip}};
     }
   }
   for (const auto& [pid, ep] : want) {
@@ -450,11 +468,14 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
     if (id == netid) net = key;
   uint32_t tunnel = 0;
   std::set<std::string> local;  // ports bound on this switch (escaped ids)
-  if (sit != switches_.end())
-    for (const auto& sp : sit->second.view.ports) {
-      if (sp.type == "vxlan" && sp.ofport > 0 && !tunnel) tunnel = static_cast<uint32_t>(sp.ofport);
+  if (sit != switches_.end()) {
+    for (const auto& sp : sit->second.view.ports)
       if (!sp.iface_id.empty()) local.insert(db::escape_key_part(sp.iface_id));
-    }
+    auto n = network_of(net);
+    auto tunnels = uplinks(sit->second);
+    if (auto t = n ? tunnels.find(n->physnet) : tunnels.end(); t != tunnels.end())
+      tunnel = static_cast<uint32_t>(t->second->ofport);
+  }
   std::optional<uint32_t> vtep;
   if (auto members = by_net_.find(net); members != by_net_.end())
     for (const auto& pid : members->second) {
@@ -504,7 +525,6 @@ Json L2App::status() const {
                    {"logical_ports", in.ports.size()},
                    {"bound_ports", bound},
                    {"networks", in.active_networks().size()},
-                   {"tunnel_ofport", in.tunnel_ofport},
                    {"uplinks", in.uplinks},
                    {"synced", s.synced},
                    {"installed_flows", s.installed_flows},

@@ -93,6 +93,9 @@ class L2App {
   void write_locations();
   void write_location(const std::string& port_id, std::optional<nlohmann::json> endpoint);
   std::optional<Network> network_of(const std::string& key) const;
+  // The switch's physical ports by physical network, bound by the model's physical port rules:
+  // the uplink of a VLAN or native network, the tunnel of a VXLAN one.
+  std::map<std::string, const SwitchPortInfo*> uplinks(const Switch& sw) const;
   // Where port `pid` is bound on another node: the tunnel address of its latest endpoint that
   // is not this node's (a port being moved has two for a moment).
   std::optional<uint32_t> remote_vtep(const std::string& pid) const;

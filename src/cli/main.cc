@@ -210,9 +210,8 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[1] != "--pcap") return ofp_print_hex({args.begin() + 1, args.end()});
     return usage(stderr);
   }
-  if (args[0] == "dump-flows") return dump_flows({args.begin() + 1, args.end()});
-  // The API verbs take the global options (--api URL, --token T, --cacert F, --config F, --json) anywhere,
-  // before the verb too.
+  // The API verbs (and dump-flows, whose --names asks vlcpd) take the global options (--api URL,
+  // --token T, --cacert F, --config F, --json) anywhere, before the verb too.
   size_t verb = 0;
   while (verb < args.size() && (args[verb] == "--json" || args[verb] == "--api" || args[verb] == "--token" ||
                                 args[verb] == "--config" || args[verb] == "--cacert"))
@@ -220,6 +219,7 @@ int main(int argc, char** argv) {
   if (verb < args.size()) {
     std::vector<std::string> rest(args.begin(), args.begin() + verb);
     rest.insert(rest.end(), args.begin() + verb + 1, args.end());
+    if (args[verb] == "dump-flows") return dump_flows(rest);
     if (args[verb] == "db") return vlcp::cli::db_verb(rest);
     if (vlcp::cli::is_model_verb(args[verb])) {
       rest.insert(rest.begin(), args[verb]);

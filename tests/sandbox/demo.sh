@@ -50,6 +50,7 @@ echo "vlcpd runs on both servers (logs in $SB_DIR/vlcpd-hv*.log)"
 
 step "The network, through vlcpctl (on server1; server2 sees it through ObjectDB)"
 ctl hv1 physicalnetwork create --id vxlan --type vxlan --vnirange '[[10000,10999]]' || die "physical network"
+ctl hv1 physicalport create --name vxlan0 --network vxlan || die "physical port (the tunnel)"
 ctl hv1 logicalnetwork create --id blue --network vxlan || die "logical network"
 ctl hv1 subnet create --id blue-sub --network blue --cidr 10.10.0.0/24 || die "subnet"
 for p in "web 02:00:00:0a:00:01" "db 02:00:00:0a:00:02" "cache 02:00:00:0a:00:03"; do

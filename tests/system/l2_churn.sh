@@ -49,6 +49,7 @@ synced() { [ "$(status "s.get('attached') and s.get('synced')")" = True ]; }
 
 model() {
   ctl 8081 call viperflow createphysicalnetwork id=vx type=vxlan 'vnirange=[[10000,10100]]' >/dev/null &&
+    ctl 8081 call viperflow createphysicalport name=vxlan0 physicalnetwork=vx >/dev/null &&
     ctl 8081 call viperflow createlogicalnetwork id=n1 physicalnetwork=vx >/dev/null &&
     ctl 8081 call viperflow createsubnet id=s1 logicalnetwork=n1 cidr=10.9.0.0/16 >/dev/null
 }

@@ -9,8 +9,11 @@
 # and API writes fail clearly, then everything resyncs; a bridge absent at start is taken over
 # when it appears.
 #
-# L2_STRATEGY (prepush | learn | controller | firstpacket) runs the same checks with that
-# strategy (the default: prepush).
+# L2_STRATEGY (prepush | learn | controller | firstpacket | vxlanlearn) runs the same checks with
+# that strategy (the default: prepush, with VLCP's vxlancast defaults: prepush and learning).
+# vxlanlearn (l2switch pre-push, vxlancast learning only) also shows that remote MACs are
+# learned from the tunnel into vxlanlearning and stop being flooded; prepush and vxlanlearn show
+# that deleting the VXLAN physical port removes its flows on both servers (issue 22).
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
 strategy=${L2_STRATEGY:-prepush}
@@ -23,6 +26,7 @@ strategy_conf() {
     controller) printf '%s\n' "module.l2switch.learning = True" "module.l2switch.nxlearn = False" \
       "module.sched.workers = 1" "module.sched.memory_mb = 32" ;;
     firstpacket) printf '%s\n' "module.vxlancast.prepush = False" "module.vxlancast.learning = False" ;;
+    vxlanlearn) printf '%s\n' "module.vxlancast.prepush = False" "module.vxlancast.learning = True" ;;
   esac
 }
 
@@ -81,6 +85,7 @@ model() {
     ctl hv1 call viperflow createsubnet id=s1 logicalnetwork=n1 cidr=10.1.0.0/24 >/dev/null &&
     ctl hv1 call viperflow createsubnet id=s2 logicalnetwork=n2 cidr=10.1.0.0/24 >/dev/null &&
     ctl hv1 call viperflow createphysicalport name="$phys1" physicalnetwork=pv >/dev/null &&
+    ctl hv1 call viperflow createphysicalport name=vxlan0 physicalnetwork=vx >/dev/null &&
     for p in "p1 n1 s1 02:00:00:01:00:01 10.1.0.1" "p2 n1 s1 02:00:00:01:00:02 10.1.0.2" \
       "p3 n1 s1 02:00:00:01:00:03 10.1.0.3" "p4 n1 s1 02:00:00:01:00:04 10.1.0.4" \
       "v1 n2 s2 02:00:00:02:00:01 10.1.0.11" "v2 n2 s2 02:00:00:02:00:02 10.1.0.12"; do
@@ -127,6 +132,33 @@ check_output "hv1 names tables in its flows (vlcpctl tables)" "l2output" ctl hv1
 check_output "p3's location (viperflow.logicalportvxlaninfo) names hv2's tunnel address" "192.168.99.2" \
   ctl hv1 db get viperflow.logicalportvxlaninfo.p3
 
+# --- VXLAN learning (l2switch pre-push, vxlancast learning): learnt, then no more flooding ------
+if [ "$strategy" = vxlanlearn ]; then
+  mgmt() { echo "unix:$(sb_ovs_dir "$1")/run/br-int.mgmt"; }
+  table() { ctl "$1" dump-flows "$(mgmt "$1")" --names --table "$2" --no-stats; }
+  check_output "vxlaninput learns from the tunnel (table by name)" "learn(" table hv1 vxlaninput
+  check_output "hv1 learnt vm3's MAC into vxlanlearning" "dl_dst=02:00:00:01:00:03" table hv1 vxlanlearning
+  check_output "hv2 learnt vm1's MAC into vxlanlearning" "dl_dst=02:00:00:01:00:01" table hv2 vxlanlearning
+  vmtrace() {
+    sb_appctl hv1 ofproto/trace br-int \
+      "in_port=$(sb_ofport hv1 "$(sb_host_port vm1)"),dl_src=02:00:00:01:00:01,dl_dst=02:00:00:01:00:03"
+  }
+  check_output "ofproto/trace: vm1 -> vm3's MAC goes to hv2's tunnel address" "dst=192.168.99.2" vmtrace
+  check_fails "  and is not flooded (no group)" bash -c '[[ "$1" == *group:* ]]' _ "$(vmtrace)"
+  netid=$(ctl hv1 --json db get viperflow.logicnetworkmap.n1 | python3 -c "
+import json, sys
+print(json.load(sys.stdin)['viperflow.logicnetworkmap.n1']['value']['netid'])")
+  check "  n1's flood group id is its netid ($netid)" test "$netid" -gt 0
+  flooded() { sb_ofctl hv1 dump-group-stats br-int "group_id=$netid" | grep -o 'packet_count=[0-9]*' | head -1 | cut -d= -f2; }
+  sb_ping vm1 vm3 2 >/dev/null
+  before=$(flooded)
+  sb_exec vm1 ping -q -i 0.05 -c 40 -W 1 10.1.0.3 >/dev/null
+  after=$(flooded)
+  echo "n1's flood group on hv1: $before -> $after packets across 40 pings to vm3"
+  check "  40 pings to the learnt destination are not flooded (group $netid grew by $((after - before)) < 10)" \
+    test -n "$before" -a -n "$after" -a $((after - before)) -lt 10
+fi
+
 # --- a port deleted through the API loses connectivity; a moved one regains it ----------------
 check "vm4 reachable before the move" sb_ping vm1 vm4 2
 ctl hv1 call viperflow deletelogicalport id=p2 >/dev/null
@@ -140,6 +172,37 @@ check "p4 moved to hv2 (same MAC, address, iface-id): vm1 -> vm4 again" sb_wait 
 check_output "  its location now names hv2 only" "hv2" ctl hv1 db get viperflow.logicalportvxlaninfo.p4
 check_output "  hv1's changes that replaced state went as atomic bundles, none refused" "True 0" \
   status hv1 "s['bundles'] > 0, s['errors']"
+
+# --- the VXLAN physical port deleted: its flows go on both servers; created again: they return --
+if [ "$strategy" = prepush ] || [ "$strategy" = vxlanlearn ]; then
+  # tunnel_uses HV OFPORT: installer flows and groups that exist because of the tunnel.
+  tunnel_uses() {
+    local hex
+    hex=$(printf '0x%x' "$2")
+    { sb_ofctl "$1" dump-flows br-int cookie=0/0x8000000000000000 && sb_ofctl "$1" dump-groups br-int; } |
+      grep -cE "tun_id=|tun_dst|in_port=$2([^0-9]|\$)|output:$2([^0-9]|\$)|reg6=$hex([^0-9a-f]|\$)"
+  }
+  of1=$(sb_ofport hv1 vxlan0)
+  of2=$(sb_ofport hv2 vxlan0)
+  uses1=$(tunnel_uses hv1 "$of1")
+  uses2=$(tunnel_uses hv2 "$of2")
+  echo "flows and groups using the tunnel: hv1 $uses1, hv2 $uses2"
+  check "both servers have flows for their tunnel" test "$uses1" -gt 0 -a "$uses2" -gt 0
+  check_output "deletephysicalport name=vxlan0 answers OK" '"status": "OK"' \
+    ctl hv1 --json call viperflow deletephysicalport name=vxlan0
+  no_uses() { [ "$(tunnel_uses "$1" "$2")" = 0 ]; }
+  check "  hv1 keeps no flow or group that used its tunnel" sb_wait 10 no_uses hv1 "$of1"
+  check "  nor does hv2" sb_wait 10 no_uses hv2 "$of2"
+  check "  VXLAN traffic stops (vm1 -> vm3)" sb_wait 10 unreachable vm1 vm3
+  check "  the VLAN network is untouched (vv1 -> vv2)" sb_ping vv1 vv2 2
+  withdrawn() { ! ctl hv1 db get viperflow.logicalportvxlaninfo.p3 | grep -q 192.168.99.2; }
+  check "  hv2 withdrew its ports' locations" sb_wait 10 withdrawn
+  ctl hv1 call viperflow createphysicalport name=vxlan0 physicalnetwork=vx >/dev/null
+  same_uses() { [ "$(tunnel_uses hv1 "$of1")" = "$uses1" ] && [ "$(tunnel_uses hv2 "$of2")" = "$uses2" ]; }
+  check "created again: the same flows on both servers" sb_wait 15 same_uses
+  sb_neigh_flush vm1 vm3
+  check "  and VXLAN traffic flows again (vm1 -> vm3)" sb_wait 15 sb_ping vm1 vm3 1
+fi
 
 # --- failure behaviour ---------------------------------------------------------------------------
 # vlcpd stopped: the switches keep their flows and traffic flows.

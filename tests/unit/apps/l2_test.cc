@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "db/embedded.h"
@@ -59,7 +60,7 @@ Inputs two_networks() {
   in.ports[3] = LocalPort{"a", "viperflow.logicnetwork.vx", 3, parse_mac("02:00:00:00:00:03")};
   in.ports[4] = LocalPort{"b", "viperflow.logicnetwork.vl", 4, parse_mac("02:00:00:00:00:04")};
   in.uplinks["pvl"] = 2;
-  in.tunnel_ofport = 1;
+  in.uplinks["pvx"] = 1;  // the tunnel
   in.remote["viperflow.logicnetwork.vx"] = {
       RemotePort{parse_mac("02:00:00:00:00:09"), *parse_ipv4("192.168.0.2")},
       RemotePort{std::nullopt, *parse_ipv4("192.168.0.3")}};
@@ -100,6 +101,56 @@ TEST(L2Flows, EachKindOfNetworkGetsItsFlows) {
   EXPECT_TRUE(has(table_flows(base, t("l2input")), "0  -> goto_table:" + std::to_string(t("vxlaninput"))));
 }
 
+// vxlancast's keys combine as VLCP's do: prepush and learning together (the default), either
+// alone, or neither (first-packet upload). Learning learns from the tunnel into vxlanlearning,
+// which vxlanoutput consults for unicast from local ports only.
+TEST(L2Flows, VxlanStrategiesCombineAsVlcps) {
+  auto tables = vlcp_tables();
+  auto t = [&](const char* n) { return *tables.id(n); };
+  Inputs in = two_networks();
+  const std::string vx = "viperflow.logicnetwork.vx";
+  auto with = [&](bool prepush, bool learn) {
+    L2Settings s;
+    s.vxlan_prepush = prepush;
+    s.vxlan_learn = learn;
+    s.vxlan_timeout = 77;
+    return L2Flows(tables, s).network(in, vx);
+  };
+  const std::string learn_flow =
+      "reg4=0x7,in_port=1 -> learn(table=" + std::to_string(t("vxlanlearning")) +
+      ",hard_timeout=77,cookie=0x8003000000000007,NXM_NX_REG5[]=NXM_NX_REG4[],NXM_OF_"
+      "ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_TUN_IPV4_DST[],"
+      "load:NXM_OF_IN_PORT[]->NXM_NX_REG6[0..15])";
+  const std::string lookup =
+      "reg5=0x7,reg6=0,reg7=0x4000/0x4000 -> resubmit(," + std::to_string(t("vxlanlearning")) + ")";
+  const std::string pushed = "set_field:192.168.0.2->tun_dst";
+  const std::string to_controller = "CONTROLLER:65535";
+  Desired both = with(true, true), prepush = with(true, false), learn = with(false, true),
+          neither = with(false, false);
+  EXPECT_TRUE(has(table_flows(both, t("vxlaninput")), learn_flow))
+      << ::testing::PrintToString(table_flows(both, t("vxlaninput")));
+  EXPECT_TRUE(has(table_flows(both, t("vxlanoutput")), lookup))
+      << ::testing::PrintToString(table_flows(both, t("vxlanoutput")));
+  EXPECT_TRUE(has(table_flows(both, t("vxlanoutput")), pushed));
+  EXPECT_FALSE(has(table_flows(prepush, t("vxlaninput")), "learn("));
+  EXPECT_TRUE(has(table_flows(prepush, t("vxlanoutput")), pushed));
+  EXPECT_TRUE(has(table_flows(learn, t("vxlaninput")), learn_flow));
+  EXPECT_TRUE(has(table_flows(learn, t("vxlanoutput")), lookup));
+  EXPECT_FALSE(has(table_flows(learn, t("vxlanoutput")), pushed));
+  for (const Desired* d : {&both, &prepush, &learn})
+    EXPECT_FALSE(has(table_flows(*d, t("vxlanoutput")), to_controller));
+  EXPECT_TRUE(has(table_flows(neither, t("vxlanoutput")), to_controller));
+  EXPECT_FALSE(has(table_flows(neither, t("vxlaninput")), "learn("));
+  EXPECT_FALSE(has(table_flows(neither, t("vxlanoutput")), pushed));
+  // Without its physical port (the tunnel), a VXLAN network has no way out: no tunnel flows.
+  in.uplinks.erase("pvx");
+  Desired none = with(true, true);
+  for (const char* table : {"vxlaninput", "vxlanoutput"})
+    EXPECT_TRUE(table_flows(none, t(table)).empty()) << table;
+  EXPECT_FALSE(has(table_flows(none, t("ingress")), "tun_id="));
+  EXPECT_EQ(none.groups.at(7).buckets.size(), 1u);  // the local port only
+}
+
 TEST(L2Flows, LocalAndNativeNetworks) {
   auto tables = vlcp_tables();
   L2Flows flows(tables, L2Settings{});
@@ -138,6 +189,15 @@ class L2AppTest : public ::testing::Test {
     db_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+  // vx (VXLAN, VNIs 100-200) and vl (VLAN, ids 10-20).
+  void physical_networks() {
+    ASSERT_TRUE(call([](auto& v, auto d) {
+                  v.create_physical_networks(
+                      Json::parse(R"([{"id":"vx","type":"vxlan","vnirange":[[100,200]]},
+                    {"id":"vl","type":"vlan","vlanrange":[[10,20]]}])"),
+                      d);
+                }).ok());
   }
   void start_app() {
     app_ = std::make_unique<L2App>(
@@ -204,15 +264,97 @@ class L2AppTest : public ::testing::Test {
   FakeSwitch sw_;
 };
 
-TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
+// Issue 22: a VXLAN network's tunnel is the physical port the model names (VLCP's
+// createphysicalport name=vxlan0): deleting it removes every flow and group bucket that existed
+// because of it, and the node's locations (other servers stop flooding to it); creating it again
+// restores them. An interface of the wrong kind for its physical network is never used.
+TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   auto ok = [](const Result<Json>& r) { return r.ok(); };
+  ASSERT_NO_FATAL_FAILURE(physical_networks());
   ASSERT_TRUE(ok(call([](auto& v, auto d) {
-    v.create_physical_networks(Json::parse(R"([{"id":"vx","type":"vxlan","vnirange":[[100,200]]},
-      {"id":"vl","type":"vlan","vlanrange":[[10,20]]}])"),
-                               d);
+    v.create_logical_networks(Json::parse(R"([{"id":"n","physicalnetwork":"vx"}])"), d);
   })));
   ASSERT_TRUE(ok(call([](auto& v, auto d) {
-    v.create_physical_ports(Json::parse(R"([{"name":"eth1","physicalnetwork":"vl"}])"), d);
+    v.create_logical_ports(Json::parse(R"([{"id":"p","logicalnetwork":"n","mac_address":"02:00:00:00:00:01"},
+      {"id":"r","logicalnetwork":"n","mac_address":"02:00:00:00:00:02"}])"),
+                           d);
+  })));
+  put("viperflow.logicalportvxlaninfo.r", Json{{"id", "r"},
+                                               {"endpoints", Json::array({Json{{"systemid", "other"},
+                                                                               {"bridge", "br-int"},
+                                                                               {"tunnel_src", "192.168.0.2"},
+                                                                               {"updated_time", 1}}})}});
+  start_app();
+  SwitchView view{
+      "br-int",
+      {{"eth1", "", "", "", 2}, {"tapp", "", "p", "", 10}, {"vxlan0", "vxlan", "", "192.168.0.1", 1}}};
+  app_->update_switch(1, view);
+  app_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return app_->model_loaded(); }));
+  auto tunnel_flows = [&] {  // installed flows that exist because of the tunnel (ofport 1)
+    size_t n = 0;
+    for (const auto& [k, b] : sw_.flows) {
+      std::string text;
+      ofp::format_match(text, span(k.match));
+      ofp::format_instructions(text += " ", span(b.instructions));
+      static const std::regex tunnel(R"((in_port=1|reg6=0x1|output:1|0x1->reg6)\b|->tun_dst)");
+      n += std::regex_search(text, tunnel);
+    }
+    return n;
+  };
+  auto located_here = [&] {
+    std::optional<bool> here;
+    db_->get({"viperflow.logicalportvxlaninfo.p"}, [&](Result<std::map<std::string, db::Record>> r) {
+      here = r.ok() && r->count("viperflow.logicalportvxlaninfo.p") &&
+             r->at("viperflow.logicalportvxlaninfo.p").value.has_value();
+    });
+    run_until([&] { return here.has_value(); });
+    return here.value_or(false);
+  };
+  // No physical port for vx yet: the vxlan interface is not a tunnel of anything.
+  expect_recompute_baseline("no physical port");
+  EXPECT_EQ(tunnel_flows(), 0u);
+  EXPECT_FALSE(located_here());
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"vxlan0","physicalnetwork":"vx"}])"), d);
+  })));
+  expect_recompute_baseline("physical port created");
+  size_t with_tunnel = tunnel_flows();
+  EXPECT_EQ(with_tunnel, 4u);  // ingress by VNI, vxlaninput learn, vxlanoutput pushed MAC, egress
+  EXPECT_TRUE(run_until(located_here));
+  EXPECT_EQ(sw_.groups.at(1).buckets.size(), 2u);  // p and the other node
+  ASSERT_TRUE(
+      ok(call([](auto& v, auto d) { v.delete_physical_ports(Json::parse(R"([{"name":"vxlan0"}])"), d); })));
+  expect_recompute_baseline("physical port deleted");
+  EXPECT_EQ(tunnel_flows(), 0u) << "a deleted physical port left flows behind";
+  EXPECT_EQ(sw_.groups.at(1).buckets.size(), 1u);
+  EXPECT_TRUE(run_until([&] { return !located_here(); })) << "its ports' locations stayed published";
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"vxlan0","physicalnetwork":"vx"}])"), d);
+  })));
+  expect_recompute_baseline("physical port created again");
+  EXPECT_EQ(tunnel_flows(), with_tunnel);
+  // A physical port rule of a VXLAN network naming a non-tunnel interface (and of a VLAN network
+  // naming a tunnel) binds nothing.
+  ASSERT_TRUE(
+      ok(call([](auto& v, auto d) { v.delete_physical_ports(Json::parse(R"([{"name":"vxlan0"}])"), d); })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"eth1","physicalnetwork":"vx"},
+      {"name":"vxlan0","physicalnetwork":"vl"}])"),
+                            d);
+  })));
+  expect_recompute_baseline("wrong kinds");
+  EXPECT_EQ(tunnel_flows(), 0u);
+  EXPECT_TRUE(app_->inputs(1).uplinks.empty());
+}
+
+TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
+  auto ok = [](const Result<Json>& r) { return r.ok(); };
+  ASSERT_NO_FATAL_FAILURE(physical_networks());
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"eth1","physicalnetwork":"vl"},
+      {"name":"vxlan0","physicalnetwork":"vx"}])"),
+                            d);
   })));
   start_app();
   SwitchView view{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
@@ -266,6 +408,19 @@ TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
                                                {"tunnel_src", "192.168.0." + std::to_string(2 + rng() % 3)},
                                                {"updated_time", step}}})}});
       what = "remote location of " + it->first;
+    } else if (op == 8 && rng() % 4 == 0) {  // the tunnel's physical port deleted, or created again
+      bool exists = call([](auto& v, auto d) {
+                      v.list_physical_ports(Json{{"name", "vxlan0"}}, d);
+                    })->size() > 0;
+      if (exists)
+        EXPECT_TRUE(ok(call([](auto& v, auto d) {
+          v.delete_physical_ports(Json::array({Json{{"name", "vxlan0"}}}), d);
+        })));
+      else
+        EXPECT_TRUE(ok(call([](auto& v, auto d) {
+          v.create_physical_ports(Json::array({Json{{"name", "vxlan0"}, {"physicalnetwork", "vx"}}}), d);
+        })));
+      what = exists ? "delete physical port vxlan0" : "create physical port vxlan0";
     } else if (op == 8 && !port_net.empty()) {  // delete a port
       auto it = std::next(port_net.begin(), rng() % port_net.size());
       std::string id = it->first;
