@@ -6,6 +6,7 @@
 #include "model/viperflow.h"
 #include "ofp/errors.h"
 #include "ofp/message.h"
+#include "schema/kinds.h"
 
 namespace vlcp::apps {
 
@@ -13,10 +14,13 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kLogNet = "viperflow.logicnetwork.", kLogNetMap = "viperflow.logicnetworkmap.",
-                           kPhysNet = "viperflow.physicalnetwork.", kPort = "viperflow.logicalport.",
-                           kPhysPort = "viperflow.physicalport.",
-                           kLocation = "viperflow.logicalportvxlaninfo.";
+using schema::Kind;
+constexpr std::string_view kLogNet = schema::kind(Kind::kLogicalNetwork).key_prefix,
+                           kLogNetMap = schema::kind(Kind::kLogicalNetwork).map_prefix,
+                           kPhysNet = schema::kind(Kind::kPhysicalNetwork).key_prefix,
+                           kPort = schema::kind(Kind::kLogicalPort).key_prefix,
+                           kPhysPort = schema::kind(Kind::kPhysicalPort).key_prefix,
+                           kLocation = schema::kind(Kind::kLocation).key_prefix;
 const std::vector<std::string_view> kPrefixes = {kLogNet, kLogNetMap, kPhysNet, kPort, kPhysPort, kLocation};
 
 bool starts(const std::string& s, std::string_view p) {
