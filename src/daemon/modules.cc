@@ -61,7 +61,7 @@ Result<std::shared_ptr<const sw::PacketInTable>> packet_in_table(Runtime& rt) {
                                        apps::l2_learn(learning, message, answers);
                                      }}));
   }
-  if (rt.settings.l2.vxlan == apps::VxlanStrategy::kFirstPacket)
+  if (rt.settings.l2.vxlan_first_packet())
     VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kVxlan),
                                     {"vxlancast first packet", sw::PacketInSide::kControl,
                                      [&rt](uint64_t dpid, ByteSpan message, Buffer& answers) {
