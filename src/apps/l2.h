@@ -24,6 +24,8 @@
 
 #include "base/config.h"
 #include "base/result.h"
+#include "flows/cookie.h"
+#include "flows/desired.h"
 #include "ofp/oxm_fields.h"
 #include "pipeline/flowset.h"
 #include "pipeline/tables.h"
@@ -41,15 +43,14 @@ inline constexpr ofp::Field kRegFlags = ofp::Field::kReg7;
 inline constexpr uint32_t kFlagFromLogical = 0x4000;
 inline constexpr uint32_t kFlagHairpin = 0x8000;
 inline constexpr uint32_t kGroupFromOutside = 0x1000000;
-// PACKET_INs of flows with this cookie bit are answered on the worker lcores (switch/learning.h).
-inline constexpr uint64_t kCookieToWorkers = uint64_t{1} << 62;
-// Flows whose cookie has this bit are not the installer's (learned by OVS or the controller):
-// reconciling leaves them alone.
-inline constexpr uint64_t kCookieDynamic = uint64_t{1} << 63;
-// Cookies: app << 48 | netid (VLCP's ingress cookie is 1 << 48 | netid).
-enum class App : uint64_t { kBase = 0, kIo = 1, kL2 = 2, kVxlan = 3 };
+// The cookie layout is flows/cookie.h's: the L2 apps' flows carry app << 48 | netid (VLCP's
+// ingress cookie is 1 << 48 | netid); the table defaults carry kBase. The L2 app registers all
+// four ids with each switch's flow owner.
+using flows::kCookieDynamic;
+using flows::kCookieToWorkers;
+enum class App : flows::AppId { kBase = 0, kIo = 1, kL2 = 2, kVxlan = 3 };
 inline constexpr uint64_t cookie(App app, uint32_t netid = 0) {
-  return static_cast<uint64_t>(app) << 48 | netid;
+  return flows::cookie(static_cast<flows::AppId>(app), netid);
 }
 
 // How unicast destinations are found (VLCP's run strategies).
@@ -117,11 +118,7 @@ struct Inputs {
   std::set<uint32_t> remote_vteps(const std::string& network) const;
 };
 
-struct Desired {
-  pipeline::FlowSet flows;
-  pipeline::GroupSet groups;
-  bool operator==(const Desired&) const = default;
-};
+using flows::Desired;
 inline constexpr const char* kBasePartition = "base";
 
 class L2Flows {

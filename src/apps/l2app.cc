@@ -268,9 +268,22 @@ Inputs L2App::inputs(uint64_t dpid) const {
   return in;
 }
 
-void L2App::update_switch(uint64_t dpid, SwitchView view) {
+L2App::Switch& L2App::switch_of(uint64_t dpid) {
   Switch& sw = switches_[dpid];
-  if (!sw.installer) sw.installer = std::make_unique<Installer>(clock_);
+  if (!sw.owner) {
+    sw.owner = std::make_unique<flows::FlowOwner>(clock_);
+    Status st = sw.owner->add_app(
+        kAppName, {static_cast<flows::AppId>(App::kBase), static_cast<flows::AppId>(App::kIo),
+                   static_cast<flows::AppId>(App::kL2), static_cast<flows::AppId>(App::kVxlan)});
+    if (!st.ok()) {  // (a fresh owner: cannot happen)
+      VLCP_LOG(kError, "l2") << "registering with the flow owner: " << st.message();
+    }
+  }
+  return sw;
+}
+
+void L2App::update_switch(uint64_t dpid, SwitchView view) {
+  Switch& sw = switch_of(dpid);
   bool same = sw.have_view && sw.view.bridge == view.bridge && sw.view.ports.size() == view.ports.size();
   for (size_t i = 0; same && i < view.ports.size(); ++i) {
     const auto &a = sw.view.ports[i], &b = view.ports[i];
@@ -292,8 +305,7 @@ void L2App::remove_switch(uint64_t dpid) {
 }
 
 void L2App::attach(uint64_t dpid, SwitchLink* link) {
-  Switch& sw = switches_[dpid];
-  if (!sw.installer) sw.installer = std::make_unique<Installer>(clock_);
+  Switch& sw = switch_of(dpid);
   sw.link = link;
   sw.attached = false;
   maybe_attach(dpid, sw);
@@ -302,13 +314,13 @@ void L2App::attach(uint64_t dpid, SwitchLink* link) {
 void L2App::maybe_attach(uint64_t dpid, Switch& sw) {
   if (sw.attached || !sw.link || !sw.have_view || !loaded_) return;
   Inputs in = inputs(dpid);
-  sw.installer->set_all(flows_.all(in));
+  (void)sw.owner->set_all(kAppName, flows_.all(in));  // (a refusal: counted and logged by the owner)
   sw.active = in.active_networks();
   sw.all_dirty = false;
   sw.attached = true;
   VLCP_LOG(kInfo, "l2") << "switch " << sw.view.bridge << " (dpid " << dpid << "): reconciling "
                         << in.ports.size() << " logical ports in " << sw.active.size() << " networks";
-  sw.installer->attach(sw.link);
+  sw.owner->attach(sw.link);
 }
 
 void L2App::detach(uint64_t dpid) {
@@ -316,19 +328,19 @@ void L2App::detach(uint64_t dpid) {
   if (it == switches_.end()) return;
   it->second.link = nullptr;
   it->second.attached = false;
-  if (it->second.installer) it->second.installer->detach();
+  if (it->second.owner) it->second.owner->detach();
 }
 
-const Installer* L2App::installer(uint64_t dpid) const {
+const flows::FlowOwner* L2App::flow_owner(uint64_t dpid) const {
   auto it = switches_.find(dpid);
-  return it == switches_.end() ? nullptr : it->second.installer.get();
+  return it == switches_.end() ? nullptr : it->second.owner.get();
 }
 
-std::vector<std::tuple<uint64_t, std::string, InstallerStats>> L2App::installers() const {
-  std::vector<std::tuple<uint64_t, std::string, InstallerStats>> out;
+std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> L2App::flow_owners() const {
+  std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> out;
   for (const auto& [dpid, sw] : switches_)  // (bridges that never connected: not ours)
-    if (sw.installer && (sw.link || sw.installer->stats().reconciles))
-      out.emplace_back(dpid, sw.view.bridge, sw.installer->stats());
+    if (sw.owner && (sw.link || sw.owner->stats().reconciles))
+      out.emplace_back(dpid, sw.view.bridge, sw.owner->stats());
   return out;
 }
 
@@ -343,12 +355,12 @@ void L2App::recompute() {
     if (sw.all_dirty) {
       auto all = flows_.all(in);
       stats_.partitions_recomputed += all.size();
-      sw.installer->set_all(std::move(all));
+      (void)sw.owner->set_all(kAppName, std::move(all));  // (refusals: counted, logged by the owner)
       sw.all_dirty = false;
     } else {
-      sw.installer->set(kBasePartition, flows_.base(in));
+      (void)sw.owner->set(kAppName, kBasePartition, flows_.base(in));
       for (const auto& net : dirty_nets_) {
-        sw.installer->set(net, flows_.network(in, net));
+        (void)sw.owner->set(kAppName, net, flows_.network(in, net));
         ++stats_.partitions_recomputed;
       }
     }
@@ -492,7 +504,7 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
     return out;
   }
   ofp::FlowMod f = flows_.remote_mac_flow(netid, dst, *vtep, tunnel);
-  f.cookie |= kCookieDynamic;  // learned on demand: the installer leaves it alone
+  f.cookie |= kCookieDynamic;  // learned on demand: the flow owner leaves it alone
   f.idle_timeout = flows_.settings().push_timeout;
   out.push_back(encoded([&](Buffer& b) { ofp::encode_flow_mod(b, 0, f); }));
   // The frame itself goes through the tables again (after the flow: a switch applies in order).
@@ -519,7 +531,13 @@ Json L2App::status() const {
   Json sws = Json::array();
   for (const auto& [dpid, sw] : switches_) {
     Inputs in = inputs(dpid);
-    const InstallerStats& s = sw.installer->stats();
+    const flows::FlowOwnerStats& s = sw.owner->stats();
+    Json apps = Json::object();  // each app's share of the switch (cookie app ids)
+    for (const auto& [name, a] : s.apps)
+      apps[name] = {{"installed_flows", a.installed_flows},
+                    {"installed_groups", a.installed_groups},
+                    {"reconcile_found_flows", a.reconcile_found_flows},
+                    {"refused", a.refused}};
     Json bound = Json::array();  // logical port ids bound here
     for (const auto& [ofport, p] : in.ports) bound.push_back(p.id);
     sws.push_back({{"dpid", dpid},
@@ -539,7 +557,10 @@ Json L2App::status() const {
                    {"reconciles", s.reconciles},
                    {"last_reconcile_seconds", s.last_reconcile_seconds},
                    {"last_reconcile_flow_mods", s.last_reconcile_flow_mods},
-                   {"errors", s.errors}});
+                   {"errors", s.errors},
+                   {"refused", s.refused},
+                   {"reconcile_unowned_flows", s.reconcile_unowned_flows},
+                   {"apps", std::move(apps)}});
   }
   out["switches"] = sws;
   return out;

@@ -3,8 +3,10 @@
 // learns each switch's ports from OVSDB (through update_switch), binds logical ports by
 // `external_ids:iface-id` whichever of the port or the object appears first, publishes where its
 // VXLAN ports are (viperflow.logicalportvxlaninfo.<port>: this node's endpoint with its tunnel
-// address), and keeps each switch's installer's desired flows up to date — recomputing only
-// the networks a change touches, coalesced per loop turn.
+// address), and keeps its partitions ("l2/base", "l2/<network key>") in each switch's flow owner
+// (flows/owner.h) up to date — recomputing only the networks a change touches, coalesced per
+// loop turn. It registers with the owner as app "l2", owning the cookie app ids of ioprocessing,
+// l2switch and vxlancast and that of the table defaults (App::kBase).
 #pragma once
 
 #include <chrono>
@@ -18,9 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/installer.h"
 #include "apps/l2.h"
 #include "db/objectdb.h"
+#include "flows/owner.h"
 
 namespace vlcp::apps {
 
@@ -38,8 +40,11 @@ struct L2AppStats {
   uint64_t first_packets = 0, first_packet_misses = 0;
 };
 
+using flows::SwitchLink;
+
 class L2App {
  public:
+  static constexpr const char* kAppName = "l2";
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
   L2App(db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings, const Clock& clock,
         After after);
@@ -58,9 +63,9 @@ class L2App {
   // that answer it, encoded (none when the destination is unknown or it is not ours).
   std::vector<std::vector<uint8_t>> packet_in(uint64_t dpid, ByteSpan message);
 
-  const Installer* installer(uint64_t dpid) const;
-  // Every switch: dpid, bridge, its installer's figures.
-  std::vector<std::tuple<uint64_t, std::string, InstallerStats>> installers() const;
+  const flows::FlowOwner* flow_owner(uint64_t dpid) const;
+  // Every switch: dpid, bridge, its flow owner's figures.
+  std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> flow_owners() const;
   Inputs inputs(uint64_t dpid) const;
   const L2Flows& flows() const { return flows_; }
   const L2AppStats& stats() const { return stats_; }
@@ -74,9 +79,9 @@ class L2App {
   struct Switch {
     SwitchView view;
     bool have_view = false;
-    std::unique_ptr<Installer> installer;
+    std::unique_ptr<flows::FlowOwner> owner;
     SwitchLink* link = nullptr;
-    bool attached = false;         // the installer reconciles only once the model and the view are known
+    bool attached = false;         // the owner reconciles only once the model and the view are known
     std::set<std::string> active;  // networks it had flows for
     bool all_dirty = true;
   };
@@ -84,6 +89,7 @@ class L2App {
     std::string id, network;
     std::optional<Mac> mac;
   };
+  Switch& switch_of(uint64_t dpid);  // made (with its flow owner) on first use
   void on_update(const db::KeyUpdate& u);
   void load();
   void maybe_attach(uint64_t dpid, Switch& sw);

@@ -204,8 +204,8 @@ class MetricsModule final : public io::Module {
                  "WebAPI requests being answered.",
                  {},
                  static_cast<double>(rt_.api_counters.in_flight)});
-    if (auto* l2 = rt_.l2.get()) {  // the L2 apps: per switch, what the installer did
-      for (const auto& [dpid, bridge, st] : l2->installers()) {
+    if (auto* l2 = rt_.l2.get()) {  // the L2 apps: per switch, what its flow owner did
+      for (const auto& [dpid, bridge, st] : l2->flow_owners()) {
         std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
                                                                 {"bridge", bridge}};
         for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{

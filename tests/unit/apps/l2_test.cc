@@ -12,8 +12,8 @@
 #include <regex>
 #include <thread>
 
+#include "../flows/fake_switch.h"
 #include "db/embedded.h"
-#include "fake_switch.h"
 #include "io/control_loop.h"
 #include "model/viperflow.h"
 #include "ofp/print.h"
@@ -240,13 +240,14 @@ class L2AppTest : public ::testing::Test {
       sw_.deliver();
       loop_.run_pending();
     }
-    ASSERT_TRUE(run_until([&] { return app_->installer(1) && app_->installer(1)->stats().synced; })) << step;
+    ASSERT_TRUE(run_until([&] { return app_->flow_owner(1) && app_->flow_owner(1)->stats().synced; }))
+        << step;
     Desired full;
     for (const auto& [p, d] : app_->flows().all(app_->inputs(1))) {
       full.flows.insert(d.flows.begin(), d.flows.end());
       full.groups.insert(d.groups.begin(), d.groups.end());
     }
-    Desired inc = app_->installer(1)->desired();
+    Desired inc = app_->flow_owner(1)->desired();
     EXPECT_EQ(inc.flows.size(), full.flows.size()) << step;
     EXPECT_TRUE(inc == full) << step << ": the incremental flows differ from a full recompute";
     EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
@@ -261,7 +262,7 @@ class L2AppTest : public ::testing::Test {
   std::unique_ptr<model::ViperFlow> vf_;
   pipeline::TableMap tables_ = vlcp_tables();
   std::unique_ptr<L2App> app_;
-  FakeSwitch sw_;
+  flows::FakeSwitch sw_;
 };
 
 // Issue 22: a VXLAN network's tunnel is the physical port the model names (VLCP's
@@ -450,7 +451,7 @@ TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
   EXPECT_GT(app_->stats().partitions_recomputed, 0u);
   // A restart of the app: a new one reconciles against the switch and sends nothing.
   size_t mods = sw_.flow_mods + sw_.group_mods;
-  Desired before = app_->installer(1)->desired();
+  Desired before = app_->flow_owner(1)->desired();
   app_.reset();
   start_app();
   SwitchView v = view;
@@ -460,7 +461,7 @@ TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
   app_->attach(1, &sw_);
   expect_recompute_baseline("restart");
   EXPECT_EQ(sw_.flow_mods + sw_.group_mods, mods) << "a restart sent FLOW_MODs or GROUP_MODs";
-  EXPECT_TRUE(app_->installer(1)->desired() == before);
+  EXPECT_TRUE(app_->flow_owner(1)->desired() == before);
 }
 
 }  // namespace

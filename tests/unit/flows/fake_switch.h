@@ -1,6 +1,6 @@
-// A fake switch for the installer's tests: applies FLOW_MODs and GROUP_MODs as OVS does and
-// reports its tables through the real codec (flow stats, group descriptions). Answers are
-// queued until deliver(), so tests decide what is in flight.
+// A fake switch for the flow owner's tests (and the L2 app's): applies FLOW_MODs and GROUP_MODs as OVS does
+// and reports its tables through the real codec (flow stats, group descriptions). Answers are queued until
+// deliver(), so tests decide what is in flight.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,12 +9,12 @@
 #include <functional>
 #include <vector>
 
-#include "apps/installer.h"
 #include "base/buffer.h"
+#include "flows/owner.h"
 #include "ofp/actions.h"
 #include "ofp/bodies.h"
 
-namespace vlcp::apps {
+namespace vlcp::flows {
 
 class FakeSwitch final : public SwitchLink {
  public:
@@ -81,7 +81,7 @@ class FakeSwitch final : public SwitchLink {
         s.table_id = k.table;
         s.priority = k.priority;
         s.cookie = b.cookie;
-        // Reported in another field order than sent: the installer must not care.
+        // Reported in another field order than sent: the owner must not care.
         std::string m = k.match;
         s.match = ofp::Match::from_oxms(ByteSpan(reinterpret_cast<const uint8_t*>(m.data()), m.size()));
         s.instructions = ofp::InstructionList(
@@ -109,4 +109,4 @@ class FakeSwitch final : public SwitchLink {
   }
 };
 
-}  // namespace vlcp::apps
+}  // namespace vlcp::flows
