@@ -133,9 +133,14 @@ check_output "p3's location (viperflow.logicalportvxlaninfo) names hv2's tunnel 
   ctl hv1 db get viperflow.logicalportvxlaninfo.p3
 
 # --- VXLAN learning (l2switch pre-push, vxlancast learning): learnt, then no more flooding ------
+mgmt() { echo "unix:$(sb_ovs_dir "$1")/run/br-int.mgmt"; }
+table() { ctl "$1" dump-flows "$(mgmt "$1")" --names --table "$2" --no-stats; }
+if [ "$strategy" = learn ] || [ "$strategy" = controller ]; then
+  # Learning happened (not just flooding): both MACs of the cross-server ping sit in l2learning.
+  check_output "hv1 learnt vm3's MAC into l2learning ($strategy)" "dl_dst=02:00:00:01:00:03" table hv1 l2learning
+  check_output "hv2 learnt vm1's MAC into l2learning ($strategy)" "dl_dst=02:00:00:01:00:01" table hv2 l2learning
+fi
 if [ "$strategy" = vxlanlearn ]; then
-  mgmt() { echo "unix:$(sb_ovs_dir "$1")/run/br-int.mgmt"; }
-  table() { ctl "$1" dump-flows "$(mgmt "$1")" --names --table "$2" --no-stats; }
   check_output "vxlaninput learns from the tunnel (table by name)" "learn(" table hv1 vxlaninput
   check_output "hv1 learnt vm3's MAC into vxlanlearning" "dl_dst=02:00:00:01:00:03" table hv1 vxlanlearning
   check_output "hv2 learnt vm1's MAC into vxlanlearning" "dl_dst=02:00:00:01:00:01" table hv2 vxlanlearning
