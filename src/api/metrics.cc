@@ -134,6 +134,26 @@ class Collector final : public prometheus::Collectable {
     w.metric.push_back(
         sample(static_cast<double>(s_.switches->packet_ins_to_workers()), MetricType::Counter));
     add(std::move(w));
+    // The packet-in handlers, by app (switch/packet_in.h): what each answered or failed on.
+    const sw::PacketInTable& table = s_.switches->packet_ins();
+    auto handled = family("vlcp_packet_in_handled_total", "PACKET_INs a handler ran on, by app and side.",
+                          MetricType::Counter);
+    auto failed = family("vlcp_packet_in_failed_total",
+                         "PACKET_INs whose handler threw or wrote malformed answers (dropped), by app.",
+                         MetricType::Counter);
+    for (const auto& h : table.stats()) {
+      std::vector<ClientMetric::Label> l = {
+          {"app", h.app}, {"side", h.side == sw::PacketInSide::kWorkers ? "workers" : "control"}};
+      handled.metric.push_back(sample(static_cast<double>(h.handled), MetricType::Counter, l));
+      failed.metric.push_back(sample(static_cast<double>(h.failed), MetricType::Counter, l));
+    }
+    add(std::move(handled));
+    add(std::move(failed));
+    auto unclaimed =
+        family("vlcp_packet_in_unclaimed_total",
+               "PACKET_INs no app's handler claims and no fallback takes (dropped).", MetricType::Counter);
+    unclaimed.metric.push_back(sample(static_cast<double>(table.unclaimed()), MetricType::Counter));
+    add(std::move(unclaimed));
   }
 
   template <typename Add>

@@ -140,6 +140,13 @@ if [ "$strategy" = learn ] || [ "$strategy" = controller ]; then
   check_output "hv1 learnt vm3's MAC into l2learning ($strategy)" "dl_dst=02:00:00:01:00:03" table hv1 l2learning
   check_output "hv2 learnt vm1's MAC into l2learning ($strategy)" "dl_dst=02:00:00:01:00:01" table hv2 l2learning
 fi
+if [ "$strategy" = controller ]; then
+  learnt_on_workers() {
+    sb_exec hv1 curl -sf http://127.0.0.1:9464/metrics |
+      grep -qE '^vlcp_packet_in_handled_total\{app="l2switch learning",side="workers"\} [1-9]'
+  }
+  check "  hv1's worker lcore ran the L2 app's learning handler (vlcp_packet_in_handled_total)" learnt_on_workers
+fi
 if [ "$strategy" = vxlanlearn ]; then
   check_output "vxlaninput learns from the tunnel (table by name)" "learn(" table hv1 vxlaninput
   check_output "hv1 learnt vm3's MAC into vxlanlearning" "dl_dst=02:00:00:01:00:03" table hv1 vxlanlearning
