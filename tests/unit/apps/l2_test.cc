@@ -252,6 +252,13 @@ class L2AppTest : public ::testing::Test {
     EXPECT_TRUE(inc == full) << step << ": the incremental flows differ from a full recompute";
     EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
     EXPECT_EQ(sw_.groups.size(), full.groups.size()) << step;
+    // Every flow is the L2 app's (its cookie app ids), none refused, as the status shows.
+    const flows::FlowOwnerStats& st = app_->flow_owner(1)->stats();
+    EXPECT_EQ(st.apps.at(L2App::kAppName).installed_flows, sw_.flows.size()) << step;
+    EXPECT_EQ(st.refused, 0u) << step;
+    nlohmann::json status = app_->status()["switches"][0];
+    EXPECT_EQ(status["apps"][L2App::kAppName]["installed_flows"], sw_.flows.size()) << step;
+    EXPECT_EQ(status["refused"], 0) << step;
   }
 
   std::filesystem::path dir_;
