@@ -2,7 +2,9 @@
 #include "daemon/modules.h"
 
 #include "api/introspect.h"
+#include "api/manager_api.h"
 #include "api/objectdb_api.h"
+#include "api/switch_api.h"
 #include "api/viperflow_api.h"
 #include "apps/l2_learning.h"
 #include "base/log.h"
@@ -416,68 +418,6 @@ class IoProcessingModule final : public io::Module {
   std::set<uint64_t> known_;
 };
 
-nlohmann::json modules_json(const io::ModuleManager& m) {
-  nlohmann::json a = nlohmann::json::array();
-  for (auto& info : m.modules()) {
-    nlohmann::json j = {{"name", info.name},
-                        {"dependencies", info.dependencies},
-                        {"state", std::string(io::module_state_name(info.state))}};
-    if (!info.error.empty()) j["error"] = info.error;
-    a.push_back(j);
-  }
-  return a;
-}
-
-// A module named as VLCP's manager names them (a class path) or by its name: its name.
-std::string module_name(const io::ModuleManager& m, std::string path) {
-  if (path.rfind("vlcpd.", 0) == 0) path = path.substr(6);
-  for (const auto& info : m.modules())
-    if (info.name == path) return path;
-  return "";
-}
-
-// VLCP's manager module: activemodules, loadmodule, unloadmodule; and modules (with states).
-void add_manager(Runtime& rt) {
-  auto named = [r = &rt](const nlohmann::json& params) -> Result<std::string> {
-    auto it = params.find("path");
-    if (it == params.end()) it = params.find("module");
-    if (it == params.end() || !it->is_string())
-      return make_error(Errc::kInvalidArgument, "missing parameter path=MODULE");
-    std::string name = module_name(r->modules, it->get<std::string>());
-    if (name.empty())
-      return make_error(Errc::kNotFound, "no module " + it->get<std::string>() + " (see manager/modules)");
-    if (name == "httpserver") return make_error(Errc::kConflict, "the WebAPI cannot unload or load itself");
-    return name;
-  };
-  rt.webapi.add("manager", "activemodules", "the running modules: name -> module path",
-                [r = &rt](const nlohmann::json&, api::ApiDone done) {
-                  nlohmann::json out = nlohmann::json::object();
-                  for (const auto& info : r->modules.modules())
-                    if (info.state == io::ModuleState::kRunning) out[info.name] = "vlcpd." + info.name;
-                  done(out);
-                });
-  rt.webapi.add("manager", "modules", "every module: name, dependencies, state (and error)",
-                [r = &rt](const nlohmann::json&, api::ApiDone done) { done(modules_json(r->modules)); });
-  rt.webapi.add("manager", "unloadmodule", "path=MODULE: stops it and the modules that depend on it",
-                [r = &rt, named](const nlohmann::json& params, api::ApiDone done) {
-                  auto name = named(params);
-                  if (!name.ok()) return done(name.error());
-                  auto stopped = r->modules.unload(*name);
-                  if (!stopped.ok()) {
-                    if (stopped.error().code() == Errc::kNotFound) return done(stopped.error());
-                    return done(make_error(Errc::kConflict, stopped.error().message()));
-                  }
-                  done(nlohmann::json{{"unloaded", *stopped}, {"modules", modules_json(r->modules)}});
-                });
-  rt.webapi.add("manager", "loadmodule", "path=MODULE: starts it (with what it depends on)",
-                [r = &rt, named](const nlohmann::json& params, api::ApiDone done) {
-                  auto name = named(params);
-                  if (!name.ok()) return done(name.error());
-                  if (Status st = r->modules.load(*name); !st.ok()) return done(st);
-                  done(nlohmann::json{{"loaded", *name}, {"modules", modules_json(r->modules)}});
-                });
-}
-
 }  // namespace
 
 void make_modules(Runtime& rt) {
@@ -486,47 +426,16 @@ void make_modules(Runtime& rt) {
   rt.modules.declare(std::make_unique<OvsdbModule>(rt));
   rt.modules.declare(std::make_unique<MetricsModule>(rt));
   rt.modules.declare(std::make_unique<ObjectDbModule>(rt));
+  // Every module's WebAPI methods live beside it in src/api; the daemon only wires them.
   api::add_viperflow(rt.webapi, [r = &rt] { return r->objectdb; });
-  // VLCP's ovsdbmanager introspection, in the WebAPI form.
-  auto replica = [r = &rt](std::function<nlohmann::json(const ovsdb::Replica&)> fn) {
-    return [r, fn](const nlohmann::json&, api::ApiDone done) {
-      if (!r->ovsdb) return done(make_error(Errc::kUnavailable, "module ovsdbmanager is not loaded"));
-      if (!r->ovsdb->connected()) return done(make_error(Errc::kUnavailable, "OVSDB is not connected"));
-      done(fn(r->ovsdb->replica()));
-    };
-  };
-  rt.webapi.add("ovsdbmanager", "getsystemids", "the system-id of the Open vSwitch this node manages",
-                replica([](const ovsdb::Replica& rep) { return nlohmann::json::array({rep.system_id}); }));
-  rt.webapi.add(
-      "ovsdbmanager", "getallbridges", "the bridges: name, datapath id, datapath type",
-      replica([](const ovsdb::Replica& rep) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& [name, b] : rep.bridges)
-          out.push_back({{"name", name},
-                         {"datapath_id", b.datapath_id ? nlohmann::json(*b.datapath_id) : nlohmann::json()},
-                         {"datapath_type", b.datapath_type}});
-        return out;
-      }));
-  add_manager(rt);
-  // VLCP's openflowmanager/lastacquiredtables: the pipeline's table numbers, by name and by path.
-  rt.webapi.add("openflowmanager", "lastacquiredtables",
-                "vhost?: the flow tables, [[[name, id], ...], {path: [[name, id], ...]}]",
-                [r = &rt](const nlohmann::json& params, api::ApiDone done) {
-                  std::string vhost = params.contains("vhost") && params["vhost"].is_string()
-                                          ? params["vhost"].get<std::string>()
-                                          : "";
-                  if (!vhost.empty())
-                    return done(make_error(Errc::kNotFound, "no vhost '" + vhost + "' (only '')"));
-                  done(r->settings.pipeline.tables.to_json());
-                });
+  api::add_ovsdbmanager(rt.webapi, [r = &rt] { return r->ovsdb.get(); });
+  api::add_manager(rt.webapi, rt.modules, "httpserver");
+  api::add_openflowmanager(rt.webapi, rt.settings.pipeline.tables.to_json());
   rt.modules.declare(std::make_unique<IoProcessingModule>(rt));
-  rt.webapi.add("ioprocessing", "status",
-                "the L2 apps on each switch: bound ports, networks, installed flows, reconcile figures",
-                [r = &rt](const nlohmann::json&, api::ApiDone done) {
-                  if (!r->l2)
-                    return done(make_error(Errc::kUnavailable, "module ioprocessing is not loaded"));
-                  done(r->l2->status());
-                });
+  api::add_ioprocessing(rt.webapi, [r = &rt]() -> std::optional<nlohmann::json> {
+    if (!r->l2) return std::nullopt;
+    return r->l2->status();
+  });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }
 
