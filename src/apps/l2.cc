@@ -12,50 +12,6 @@ using ofp::Field;
 using ofp::InstructionList;
 using ofp::Match;
 
-std::optional<Mac> parse_mac(std::string_view text) {
-  Mac m{};
-  if (text.size() != 17) return std::nullopt;
-  for (size_t i = 0; i < 6; ++i) {
-    if (i && text[i * 3 - 1] != ':' && text[i * 3 - 1] != '-') return std::nullopt;
-    unsigned v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      char c = text[i * 3 + j];
-      unsigned d = c >= '0' && c <= '9'   ? c - '0'
-                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                          : 16;
-      if (d == 16) return std::nullopt;
-      v = v * 16 + d;
-    }
-    m[i] = static_cast<uint8_t>(v);
-  }
-  return m;
-}
-
-std::optional<uint32_t> parse_ipv4(std::string_view text) {
-  uint32_t out = 0;
-  int parts = 0;
-  size_t pos = 0;
-  while (parts < 4) {
-    size_t end = text.find('.', pos);
-    std::string_view part =
-        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    if (part.empty() || part.size() > 3) return std::nullopt;
-    unsigned v = 0;
-    for (char c : part) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    if (v > 255) return std::nullopt;
-    out = out << 8 | v;
-    ++parts;
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  return parts == 4 && text.find('.', pos) == std::string_view::npos ? std::optional<uint32_t>(out)
-                                                                     : std::nullopt;
-}
-
 namespace {
 struct L2Keys {
   VLCP_L2_KEYS(VLCP_KEYS_FIELD)

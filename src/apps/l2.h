@@ -26,15 +26,17 @@
 #include "base/result.h"
 #include "flows/cookie.h"
 #include "flows/desired.h"
+#include "model/common.h"
 #include "ofp/oxm_fields.h"
 #include "pipeline/flowset.h"
 #include "pipeline/tables.h"
 
 namespace vlcp::apps {
 
-using Mac = std::array<uint8_t, 6>;
-std::optional<Mac> parse_mac(std::string_view text);
-std::optional<uint32_t> parse_ipv4(std::string_view text);  // host order
+// Addresses are parsed by the model's helpers (one spelling for the whole node).
+using model::detail::Mac;
+using model::detail::parse_ip;  // IPv4 text -> host order
+using model::detail::parse_mac;
 
 inline constexpr ofp::Field kRegInNet = ofp::Field::kReg4;
 inline constexpr ofp::Field kRegOutNet = ofp::Field::kReg5;

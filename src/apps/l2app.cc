@@ -15,17 +15,9 @@ using Json = nlohmann::json;
 namespace {
 
 using schema::Kind;
-constexpr std::string_view kLogNet = schema::kind(Kind::kLogicalNetwork).key_prefix,
-                           kLogNetMap = schema::kind(Kind::kLogicalNetwork).map_prefix,
-                           kPhysNet = schema::kind(Kind::kPhysicalNetwork).key_prefix,
-                           kPort = schema::kind(Kind::kLogicalPort).key_prefix,
-                           kPhysPort = schema::kind(Kind::kPhysicalPort).key_prefix,
+constexpr std::string_view kPort = schema::kind(Kind::kLogicalPort).key_prefix,
                            kLocation = schema::kind(Kind::kLocation).key_prefix;
-const std::vector<std::string_view> kPrefixes = {kLogNet, kLogNetMap, kPhysNet, kPort, kPhysPort, kLocation};
 
-bool starts(const std::string& s, std::string_view p) {
-  return s.compare(0, p.size(), p) == 0;
-}
 std::string text(const Json& j, const char* field) {
   auto it = j.find(field);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
@@ -38,60 +30,28 @@ bool same_endpoint(const Json& a, const Json& b) {
 
 }  // namespace
 
-L2App::L2App(db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings, const Clock& clock,
-             After after)
-    : db_(db), flows_(tables, settings), clock_(clock), after_(std::move(after)) {}
+L2App::L2App(ModelView& model, db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings,
+             const Clock& clock, After after)
+    : model_(model), db_(db), flows_(tables, settings), clock_(clock), after_(std::move(after)) {}
 
 L2App::~L2App() {
   *alive_ = false;
-  if (watch_) db_.close_watch(watch_);
 }
 
 void L2App::start() {
-  watch_ = db_.open_watch([this](const db::KeyUpdate& u) { on_update(u); });
-  for (auto p : kPrefixes) db_.watch_prefix(watch_, std::string(p));
-  load();
-}
-
-// The model once, at one snapshot, before any switch is reconciled (a partial view would
-// delete flows that traffic uses). The prefix watches are open first, so nothing is missed.
-void L2App::load() {
-  auto keys = std::make_shared<std::vector<std::string>>();
-  auto left = std::make_shared<size_t>(kPrefixes.size());
-  auto failed = std::make_shared<bool>(false);
-  for (auto p : kPrefixes)
-    db_.list(std::string(p), [this, keys, left, failed, alive = alive_](Result<std::vector<std::string>> r) {
-      if (!*alive) return;
-      if (!r.ok())
-        *failed = true;
-      else
-        keys->insert(keys->end(), r->begin(), r->end());
-      if (--*left) return;
-      auto retry = [this, alive] {
-        after_(std::chrono::seconds(1), [this, alive] {
-          if (*alive) load();
-        });
-      };
-      if (*failed) {
-        VLCP_LOG_RL(kWarn, "l2", 20, 5) << "the network model cannot be read yet (ObjectDB unreachable); "
-                                           "switches keep their flows until it can";
-        return retry();
-      }
-      db_.get(*keys, [this, retry, alive](Result<std::map<std::string, db::Record>> recs) {
-        if (!*alive) return;
-        if (!recs.ok()) return retry();
-        for (const auto& [k, rec] : *recs) on_update(db::KeyUpdate{k, rec, db::KeyUpdate::kUpdated});
-        loaded_ = true;
-        VLCP_LOG(kInfo, "l2") << "network model loaded: " << lognets_.size() << " logical networks, "
-                              << ports_.size() << " logical ports";
-        for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-        schedule();
-      });
-    });
+  model_.subscribe([this, alive = alive_](const ModelChange& c) {
+    if (*alive) on_change(c);
+  });
+  model_.on_loaded.push_back([this, alive = alive_] {
+    if (!*alive) return;
+    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+    schedule();
+  });
+  if (model_.loaded()) schedule();
 }
 
 bool L2App::model_loaded() const {
-  return loaded_;
+  return model_.loaded();
 }
 
 void L2App::set_system_id(const std::string& id) {
@@ -101,66 +61,25 @@ void L2App::set_system_id(const std::string& id) {
   schedule();
 }
 
-void L2App::on_update(const db::KeyUpdate& u) {
-  uint64_t& seen = versions_[u.key];
-  if (u.record.version && u.record.version <= seen && u.reason != db::KeyUpdate::kRestored) return;
-  seen = std::max(seen, u.record.version);
-  // A deleted key's version is needed only while the model loads (its snapshot may be older
-  // than what the watch already said); after that ObjectDB reports a key's versions in order,
-  // so deleted keys are not remembered (churn would grow this map without bound).
-  if (loaded_ && !u.record.exists()) versions_.erase(u.key);
-  const Json* v = u.record.value ? &*u.record.value : nullptr;
-  const std::string& k = u.key;
-  if (starts(k, kLogNet)) {
-    if (v)
-      lognets_[k] = *v;
-    else
-      lognets_.erase(k);
-    network_dirty(k);
-  } else if (starts(k, kLogNetMap)) {
-    std::string net = std::string(kLogNet) + k.substr(kLogNetMap.size());
-    if (v && v->contains("netid") && (*v)["netid"].is_number_integer())
-      netids_[net] = (*v)["netid"].get<uint32_t>();
-    else
-      netids_.erase(net);
-    network_dirty(net);
-  } else if (starts(k, kPhysNet)) {
-    if (v)
-      physnets_[k] = *v;
-    else
-      physnets_.erase(k);
-    for (const auto& [net, value] : lognets_)
-      if (text(value, "physicalnetwork") == k) network_dirty(net);
-    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;  // (its type decides which ports serve it)
-  } else if (starts(k, kPort)) {
-    std::string pid = k.substr(kPort.size());
-    auto old = ports_.find(pid);
-    if (old != ports_.end()) {
-      network_dirty(old->second.network);
-      by_net_[old->second.network].erase(pid);
-    }
-    if (v) {
-      PortObj p{text(*v, "id"), text(*v, "network"), parse_mac(text(*v, "mac_address"))};
-      by_net_[p.network].insert(pid);
-      network_dirty(p.network);  // (bound before it existed: its network now has it)
-      ports_[pid] = std::move(p);
-    } else {
-      ports_.erase(pid);
-    }
-  } else if (starts(k, kPhysPort)) {
-    if (v)
-      physports_[k] = text(*v, "physicalnetwork");
-    else
-      physports_.erase(k);
-    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-  } else if (starts(k, kLocation)) {
-    std::string pid = k.substr(kLocation.size());
-    if (v)
-      locations_[pid] = *v;
-    else
-      locations_.erase(pid);
-    if (auto p = ports_.find(pid); p != ports_.end()) network_dirty(p->second.network);
+// Which networks a change of the model touches (a port bound before its object existed: its
+// network now has it; a physical network's type decides which ports serve it).
+void L2App::on_change(const ModelChange& c) {
+  switch (c.kind) {
+    case Kind::kPhysicalNetwork:
+      if (c.map) return;  // (its allocations: nothing a switch has)
+      for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+      break;
+    case Kind::kPhysicalPort:
+      for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
+      break;
+    case Kind::kLogicalNetwork:
+    case Kind::kLogicalPort:
+    case Kind::kLocation:
+      break;
+    default:
+      return;  // not a kind the L2 apps read
   }
+  for (const auto& net : c.parents) network_dirty(net);
   schedule();
 }
 
@@ -169,7 +88,7 @@ void L2App::network_dirty(const std::string& net) {
 }
 
 void L2App::schedule() {
-  if (scheduled_ || !loaded_) return;
+  if (scheduled_ || !model_.loaded()) return;
   scheduled_ = true;
   after_(std::chrono::milliseconds(0), [this, alive = alive_] {
     if (!*alive) return;
@@ -179,25 +98,17 @@ void L2App::schedule() {
 }
 
 std::optional<Network> L2App::network_of(const std::string& key) const {
-  auto ln = lognets_.find(key);
-  auto id = netids_.find(key);
-  if (ln == lognets_.end() || id == netids_.end()) return std::nullopt;
-  Network n;
-  n.key = key;
-  n.netid = id->second;
-  n.physnet = text(ln->second, "physicalnetwork");
-  auto pn = physnets_.find(n.physnet);
-  if (pn == physnets_.end()) return std::nullopt;
-  n.type = text(pn->second, "type");
-  for (const char* f : {"vlanid", "vni"})
-    if (ln->second.contains(f) && ln->second[f].is_number_integer())
-      n.segment = ln->second[f].get<uint32_t>();
-  return n;
+  const auto& nets = model_.logical_networks();
+  auto ln = nets.find(key);
+  if (ln == nets.end() || !ln->second.netid) return std::nullopt;
+  auto pn = model_.physical_networks().find(ln->second.physnet);
+  if (pn == model_.physical_networks().end()) return std::nullopt;
+  return Network{key, *ln->second.netid, pn->second.type, ln->second.segment, ln->second.physnet};
 }
 
 std::optional<uint32_t> L2App::remote_vtep(const std::string& pid) const {
-  auto loc = locations_.find(pid);
-  if (loc == locations_.end()) return std::nullopt;
+  auto loc = model_.locations().find(pid);
+  if (loc == model_.locations().end()) return std::nullopt;
   auto eps = loc->second.find("endpoints");
   if (eps == loc->second.end() || !eps->is_array()) return std::nullopt;
   const Json* best = nullptr;
@@ -205,7 +116,7 @@ std::optional<uint32_t> L2App::remote_vtep(const std::string& pid) const {
     if (text(ep, "systemid") == system_id_) continue;
     if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
   }
-  return best ? parse_ipv4(text(*best, "tunnel_src")) : std::nullopt;
+  return best ? parse_ip(text(*best, "tunnel_src")) : std::nullopt;
 }
 
 std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) const {
@@ -214,21 +125,21 @@ std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) co
     // (a logical port is one even when a physical port rule names it too)
     if (p.ofport <= 0 || p.ofport >= 0xff00 || !p.iface_id.empty()) continue;
     for (const auto& cand : model::physical_port_candidates("", system_id_, sw.view.bridge, p.name)) {
-      auto pp = physports_.find(cand);
-      if (pp == physports_.end()) continue;
+      auto pp = model_.physical_ports().find(cand);
+      if (pp == model_.physical_ports().end()) continue;
       // A VXLAN physical network's port is a tunnel; a VLAN or native one's is not.
-      auto pn = physnets_.find(pp->second);
-      bool tunnel_net = pn != physnets_.end() && text(pn->second, "type") == "vxlan";
+      auto pn = model_.physical_networks().find(pp->second.physnet);
+      bool tunnel_net = pn != model_.physical_networks().end() && pn->second.type == "vxlan";
       if (tunnel_net != (p.type == "vxlan")) {
         VLCP_LOG_RL(kWarn, "l2", 20, 5)
             << "interface " << p.name << " (type " << (p.type.empty() ? "system" : p.type) << ") on "
-            << sw.view.bridge << " is a physical port of " << pp->second << ", which "
+            << sw.view.bridge << " is a physical port of " << pp->second.physnet << ", which "
             << (tunnel_net ? "needs a vxlan interface (remote_ip=flow, key=flow)"
                            : "is not a VXLAN network: a tunnel cannot serve it")
             << "; not used";
         break;
       }
-      out.emplace(pp->second, &p);  // the first port of a physical network serves it
+      out.emplace(pp->second.physnet, &p);  // the first port of a physical network serves it
       break;
     }
   }
@@ -243,8 +154,8 @@ Inputs L2App::inputs(uint64_t dpid) const {
   for (const auto& p : sw.view.ports) {
     if (p.ofport <= 0 || p.ofport >= 0xff00 || p.iface_id.empty()) continue;
     uint32_t ofport = static_cast<uint32_t>(p.ofport);
-    auto it = ports_.find(db::escape_key_part(p.iface_id));
-    if (it == ports_.end()) continue;
+    auto it = model_.logical_ports().find(db::escape_key_part(p.iface_id));
+    if (it == model_.logical_ports().end()) continue;
     if (auto n = network_of(it->second.network)) {
       in.networks.emplace(n->key, *n);
       in.ports[ofport] = LocalPort{it->second.id, it->second.network, ofport, it->second.mac};
@@ -256,12 +167,12 @@ Inputs L2App::inputs(uint64_t dpid) const {
   for (const auto& [ofport, p] : in.ports) local_ids.insert(p.id);
   for (const auto& [key, n] : in.networks) {
     if (n.type != "vxlan") continue;
-    auto members = by_net_.find(key);
-    if (members == by_net_.end()) continue;
+    const auto& members = model_.ports_of(key);
+    if (members.empty()) continue;
     std::vector<RemotePort>& out = in.remote[key];
-    for (const auto& pid : members->second) {
-      auto port = ports_.find(pid);
-      if (port == ports_.end() || local_ids.count(port->second.id)) continue;
+    for (const auto& pid : members) {
+      auto port = model_.logical_ports().find(pid);
+      if (port == model_.logical_ports().end() || local_ids.count(port->second.id)) continue;
       if (auto vtep = remote_vtep(pid)) out.push_back(RemotePort{port->second.mac, *vtep});
     }
   }
@@ -312,7 +223,7 @@ void L2App::attach(uint64_t dpid, SwitchLink* link) {
 }
 
 void L2App::maybe_attach(uint64_t dpid, Switch& sw) {
-  if (sw.attached || !sw.link || !sw.have_view || !loaded_) return;
+  if (sw.attached || !sw.link || !sw.have_view || !model_.loaded()) return;
   Inputs in = inputs(dpid);
   (void)sw.owner->set_all(kAppName, flows_.all(in));  // (a refusal: counted and logged by the owner)
   sw.active = in.active_networks();
@@ -387,12 +298,12 @@ void L2App::write_locations() {
     for (const auto& p : sw.view.ports) {
       if (p.iface_id.empty() || p.ofport <= 0) continue;
       std::string pid = db::escape_key_part(p.iface_id);
-      auto port = ports_.find(pid);
-      if (port == ports_.end()) continue;
+      auto port = model_.logical_ports().find(pid);
+      if (port == model_.logical_ports().end()) continue;
       auto n = network_of(port->second.network);
       if (!n || n->type != "vxlan") continue;
       auto tunnel = tunnels.find(n->physnet);
-      if (tunnel == tunnels.end() || !parse_ipv4(tunnel->second->local_ip)) continue;
+      if (tunnel == tunnels.end() || !parse_ip(tunnel->second->local_ip)) continue;
       want[pid] = Json{{"vhost", ""},
                        {"systemid", system_id_},
                        {"bridge", sw.view.bridge},
@@ -401,11 +312,11 @@ void L2App::write_locations() {
   }
   for (const auto& [pid, ep] : want) {
     bool present = false;
-    if (auto loc = locations_.find(pid); loc != locations_.end())
+    if (auto loc = model_.locations().find(pid); loc != model_.locations().end())
       for (const auto& e : loc->second.value("endpoints", Json::array())) present |= same_endpoint(e, ep);
     if (!present) write_location(pid, ep);
   }
-  for (const auto& [pid, loc] : locations_) {
+  for (const auto& [pid, loc] : model_.locations()) {
     if (want.count(pid)) continue;
     for (const auto& e : loc.value("endpoints", Json::array()))
       if (text(e, "systemid") == system_id_ && bridges.count(text(e, "bridge"))) {
@@ -480,8 +391,8 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
   // (this network's members only: first packets are a hot path).
   auto sit = switches_.find(dpid);
   std::string net;
-  for (const auto& [key, id] : netids_)
-    if (id == netid) net = key;
+  for (const auto& [key, n] : model_.logical_networks())
+    if (n.netid == netid) net = key;
   uint32_t tunnel = 0;
   std::set<std::string> local;  // ports bound on this switch (escaped ids)
   if (sit != switches_.end()) {
@@ -493,12 +404,11 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
       tunnel = static_cast<uint32_t>(t->second->ofport);
   }
   std::optional<uint32_t> vtep;
-  if (auto members = by_net_.find(net); members != by_net_.end())
-    for (const auto& pid : members->second) {
-      auto port = ports_.find(pid);
-      if (port == ports_.end() || port->second.mac != dst || local.count(pid)) continue;
-      vtep = remote_vtep(pid);
-    }
+  for (const auto& pid : model_.ports_of(net)) {
+    auto port = model_.logical_ports().find(pid);
+    if (port == model_.logical_ports().end() || port->second.mac != dst || local.count(pid)) continue;
+    vtep = remote_vtep(pid);
+  }
   if (!vtep || !tunnel || !flows_.tables().id("vxlanoutput")) {
     ++stats_.first_packet_misses;
     return out;
@@ -520,14 +430,14 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
 Json L2App::status() const {
   Json out = Json::object();
   out["system_id"] = system_id_;
-  out["model_loaded"] = loaded_;
-  out["logical_networks"] = lognets_.size();
-  out["logical_ports"] = ports_.size();
+  out["model_loaded"] = model_.loaded();
+  out["logical_networks"] = model_.logical_networks().size();
+  out["logical_ports"] = model_.logical_ports().size();
   Json ids = Json::array();  // the model's ports (ids as stored in keys)
-  for (const auto& [pid, p] : ports_) ids.push_back(pid);
+  for (const auto& [pid, p] : model_.logical_ports()) ids.push_back(pid);
   out["logical_port_ids"] = std::move(ids);
   out["watched_keys"] = db_.mirror_size();  // what this node mirrors from ObjectDB
-  out["versions_kept"] = versions_.size();
+  out["versions_kept"] = model_.versions_kept();
   Json sws = Json::array();
   for (const auto& [dpid, sw] : switches_) {
     Inputs in = inputs(dpid);

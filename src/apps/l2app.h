@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/l2.h"
+#include "apps/model_view.h"
 #include "db/objectdb.h"
 #include "flows/owner.h"
 
@@ -46,11 +47,18 @@ class L2App {
  public:
   static constexpr const char* kAppName = "l2";
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
-  L2App(db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings, const Clock& clock,
-        After after);
+  // The model kinds the L2 apps read (the node's ModelView watches at least these).
+  static std::set<schema::Kind> reads() {
+    using schema::Kind;
+    return {Kind::kPhysicalNetwork, Kind::kLogicalNetwork, Kind::kPhysicalPort, Kind::kLogicalPort,
+            Kind::kLocation};
+  }
+  // `model`: the node's shared model view; `db` for the locations this node publishes.
+  L2App(ModelView& model, db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings,
+        const Clock& clock, After after);
   ~L2App();
 
-  void start();  // opens the model's watches
+  void start();  // follows the model view (start the view too)
   void set_system_id(const std::string& id);
   // A switch's ports as OVSDB reports them (replaces the previous view).
   void update_switch(uint64_t dpid, SwitchView view);
@@ -85,13 +93,8 @@ class L2App {
     std::set<std::string> active;  // networks it had flows for
     bool all_dirty = true;
   };
-  struct PortObj {
-    std::string id, network;
-    std::optional<Mac> mac;
-  };
   Switch& switch_of(uint64_t dpid);  // made (with its flow owner) on first use
-  void on_update(const db::KeyUpdate& u);
-  void load();
+  void on_change(const ModelChange& c);
   void maybe_attach(uint64_t dpid, Switch& sw);
   void network_dirty(const std::string& net);
   void schedule();
@@ -106,22 +109,13 @@ class L2App {
   // is not this node's (a port being moved has two for a moment).
   std::optional<uint32_t> remote_vtep(const std::string& pid) const;
 
+  ModelView& model_;
   db::ObjectDb& db_;
   L2Flows flows_;
   const Clock& clock_;
   After after_;
   std::string system_id_;
-  db::WatchId watch_ = 0;
   std::map<uint64_t, Switch> switches_;
-  // The model as this node sees it.
-  std::map<std::string, nlohmann::json> lognets_, physnets_;
-  std::map<std::string, uint32_t> netids_;               // logical network key -> netid
-  std::map<std::string, PortObj> ports_;                 // by port id
-  std::map<std::string, std::set<std::string>> by_net_;  // network key -> port ids
-  std::map<std::string, std::string> physports_;         // physical port key -> physical network key
-  std::map<std::string, nlohmann::json> locations_;      // port id -> VXLAN info (endpoints)
-  std::map<std::string, uint64_t> versions_;             // key -> version applied
-  bool loaded_ = false;
   std::set<std::string> dirty_nets_;
   bool scheduled_ = false;
   // Locations this node has written (port id -> endpoint) and writes in flight.

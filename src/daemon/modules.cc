@@ -340,11 +340,12 @@ class IoProcessingModule final : public io::Module {
   }
   Status init() override { return {}; }
   Status start() override {
-    rt_.l2 = std::make_unique<apps::L2App>(
-        *rt_.objectdb, rt_.settings.pipeline.tables, rt_.settings.l2, rt_.loop.clock(),
-        [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
-          loop->after(d, std::move(fn));
-        });
+    auto after = [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
+      loop->after(d, std::move(fn));
+    };
+    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, apps::L2App::reads());
+    rt_.l2 = std::make_unique<apps::L2App>(*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables,
+                                           rt_.settings.l2, rt_.loop.clock(), after);
     up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
     down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
       if (rt_.l2) rt_.l2->detach(e.dpid);
@@ -353,6 +354,7 @@ class IoProcessingModule final : public io::Module {
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
     rt_.l2->start();
+    rt_.model->start();
     if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
     for (const auto& [dpid, info] : rt_.switches->switches())
       if (info.connected) attach(dpid);
@@ -363,6 +365,7 @@ class IoProcessingModule final : public io::Module {
     down_.reset();
     ovsdb_.reset();
     rt_.l2.reset();
+    rt_.model.reset();
     rt_.links.clear();
   }
 

@@ -64,6 +64,7 @@ struct Runtime {
   std::shared_ptr<db::ObjectDb> objectdb;
 
   // ioprocessing: the L2 apps (ioprocessing, l2switch, vxlancast) and their switch links
+  std::unique_ptr<apps::ModelView> model;  // the network model every app on this node reads
   std::unique_ptr<apps::L2App> l2;
   std::map<uint64_t, std::unique_ptr<apps::SwitchLink>> links;
 };

@@ -217,14 +217,16 @@ check "the new ports have their flows: nh0 reaches every other new host" sb_wait
 
 # --- vlcpd's model equals ZooKeeper's ---------------------------------------------------------
 # Ports as stored (keys under viperflow.logicalport.), as vlcpd's prefix watch has them, and
-# every key under the L2 app's prefixes against what vlcpd mirrors (no deleted key kept).
+# every key under the model view's prefixes (the kinds the L2 apps read, with their maps) against
+# what vlcpd mirrors (no deleted key kept).
 stored_ports() { ctl 8082 db list viperflow.logicalport. | sed 's/^viperflow\.logicalport\.//' | sort; }
 model_ports() { status "'\n'.join(sorted(d['logical_port_ids']))"; }
 same_ports() { [ "$(stored_ports)" = "$(model_ports)" ]; }
 check "vlcpd's ports equal ZooKeeper's ($(stored_ports | wc -l) ports)" sb_wait 10 same_ports
 stored_keys() {
   local p
-  for p in logicnetwork. logicnetworkmap. physicalnetwork. logicalport. physicalport. logicalportvxlaninfo.; do
+  for p in logicnetwork. logicnetworkmap. physicalnetwork. physicalnetworkmap. logicalport. physicalport. \
+    logicalportvxlaninfo.; do
     ctl 8082 db list "viperflow.$p"
   done | wc -l
 }

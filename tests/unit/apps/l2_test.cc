@@ -7,15 +7,11 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <random>
 #include <regex>
-#include <thread>
 
 #include "../flows/fake_switch.h"
-#include "db/embedded.h"
-#include "io/control_loop.h"
-#include "model/viperflow.h"
+#include "model_fixture.h"
 #include "ofp/print.h"
 
 namespace vlcp::apps {
@@ -62,8 +58,8 @@ Inputs two_networks() {
   in.uplinks["pvl"] = 2;
   in.uplinks["pvx"] = 1;  // the tunnel
   in.remote["viperflow.logicnetwork.vx"] = {
-      RemotePort{parse_mac("02:00:00:00:00:09"), *parse_ipv4("192.168.0.2")},
-      RemotePort{std::nullopt, *parse_ipv4("192.168.0.3")}};
+      RemotePort{parse_mac("02:00:00:00:00:09"), *parse_ip("192.168.0.2")},
+      RemotePort{std::nullopt, *parse_ip("192.168.0.3")}};
   return in;
 }
 
@@ -171,25 +167,13 @@ TEST(L2Flows, LocalAndNativeNetworks) {
 
 // --- the app on a real ObjectDB -------------------------------------------------------------------
 
-class L2AppTest : public ::testing::Test {
+class L2AppTest : public apps::testing::ModelFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("vlcp-l2app-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    auto s = db::EmbeddedStore::open(loop_, db::EmbeddedOptions{(dir_ / "db").string(), 64, false});
-    ASSERT_TRUE(s.ok()) << s.status().to_string();
-    store_ = std::move(*s);
-    db_ = std::make_unique<db::ObjectDb>(loop_, *store_);
-    model::declare_indices(*db_);
-    vf_ = std::make_unique<model::ViperFlow>(*db_);
-  }
-  void TearDown() override {
+  void release() override {
     app_.reset();
-    vf_.reset();
-    db_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    model_.reset();
   }
+  void pump() override { sw_.deliver(); }
   // vx (VXLAN, VNIs 100-200) and vl (VLAN, ids 10-20).
   void physical_networks() {
     ASSERT_TRUE(call([](auto& v, auto d) {
@@ -199,27 +183,14 @@ class L2AppTest : public ::testing::Test {
                       d);
                 }).ok());
   }
+  // A node: its model view (the kinds the L2 apps read) and the L2 app on it.
   void start_app() {
-    app_ = std::make_unique<L2App>(
-        *db_, tables_, L2Settings{}, clock_,
-        [this](std::chrono::milliseconds d, std::function<void()> fn) { loop_.after(d, std::move(fn)); });
+    app_.reset();
+    model_ = std::make_unique<ModelView>(*db_, after(), L2App::reads());
+    app_ = std::make_unique<L2App>(*model_, *db_, tables_, L2Settings{}, clock_, after());
     app_->set_system_id("me");
     app_->start();
-  }
-  template <typename Pred>
-  bool run_until(Pred done) {
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      sw_.deliver();
-      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
-    }
-    return done();
-  }
-  Result<Json> call(std::function<void(model::ViperFlow&, model::Done)> fn) {
-    std::optional<Result<Json>> r;
-    fn(*vf_, [&](Result<Json> x) { r = std::move(x); });
-    run_until([&] { return r.has_value(); });
-    return r ? std::move(*r) : Result<Json>(make_error(Errc::kTimeout, "no answer"));
+    model_->start();
   }
   void put(const std::string& key, std::optional<Json> value) {
     bool done = false;
@@ -261,13 +232,8 @@ class L2AppTest : public ::testing::Test {
     EXPECT_EQ(status["refused"], 0) << step;
   }
 
-  std::filesystem::path dir_;
-  RealClock clock_;
-  io::ControlLoop loop_{clock_};
-  std::unique_ptr<db::EmbeddedStore> store_;
-  std::unique_ptr<db::ObjectDb> db_;
-  std::unique_ptr<model::ViperFlow> vf_;
   pipeline::TableMap tables_ = vlcp_tables();
+  std::unique_ptr<ModelView> model_;
   std::unique_ptr<L2App> app_;
   flows::FakeSwitch sw_;
 };

@@ -1,0 +1,190 @@
+#include "apps/model_view.h"
+
+#include "base/log.h"
+
+namespace vlcp::apps {
+
+using Json = nlohmann::json;
+using schema::Kind;
+
+namespace {
+
+bool starts(const std::string& s, std::string_view p) {
+  return !p.empty() && s.compare(0, p.size(), p) == 0;
+}
+std::string text(const Json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+const std::set<std::string> kNone;
+
+}  // namespace
+
+ModelView::ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds)
+    : db_(db), after_(std::move(after)), kinds_(std::move(kinds)) {
+  for (Kind k : kinds_) {
+    const auto& info = schema::kind(k);
+    if (!info.key_prefix.empty()) prefixes_.emplace_back(info.key_prefix);
+    if (!info.map_prefix.empty()) prefixes_.emplace_back(info.map_prefix);
+  }
+}
+
+ModelView::~ModelView() {
+  *alive_ = false;
+  if (watch_) db_.close_watch(watch_);
+}
+
+void ModelView::start() {
+  watch_ = db_.open_watch([this](const db::KeyUpdate& u) { on_update(u); });
+  for (const auto& p : prefixes_) db_.watch_prefix(watch_, p);
+  load();
+}
+
+bool ModelView::loaded() const {
+  return loaded_;
+}
+
+const std::set<std::string>& ModelView::ports_of(const std::string& network) const {
+  auto it = by_net_.find(network);
+  return it == by_net_.end() ? kNone : it->second;
+}
+
+// The model once, at one snapshot. The prefix watches are open first, so nothing is missed.
+void ModelView::load() {
+  auto keys = std::make_shared<std::vector<std::string>>();
+  auto left = std::make_shared<size_t>(prefixes_.size());
+  auto failed = std::make_shared<bool>(false);
+  auto done = [this, keys, failed, alive = alive_] {
+    auto retry = [this, alive] {
+      after_(std::chrono::seconds(1), [this, alive] {
+        if (*alive) load();
+      });
+    };
+    if (*failed) {
+      VLCP_LOG_RL(kWarn, "model", 20, 5) << "the network model cannot be read yet (ObjectDB unreachable); "
+                                            "switches keep their flows until it can";
+      return retry();
+    }
+    db_.get(*keys, [this, retry, alive](Result<std::map<std::string, db::Record>> recs) {
+      if (!*alive) return;
+      if (!recs.ok()) return retry();
+      for (const auto& [k, rec] : *recs) on_update(db::KeyUpdate{k, rec, db::KeyUpdate::kUpdated});
+      loaded_ = true;
+      VLCP_LOG(kInfo, "model") << "network model loaded: " << lognets_.size() << " logical networks, "
+                               << ports_.size() << " logical ports";
+      for (auto& fn : on_loaded) fn();
+    });
+  };
+  if (prefixes_.empty()) return done();
+  for (const auto& p : prefixes_)
+    db_.list(p, [keys, left, failed, done, alive = alive_](Result<std::vector<std::string>> r) {
+      if (!*alive) return;
+      if (!r.ok())
+        *failed = true;
+      else
+        keys->insert(keys->end(), r->begin(), r->end());
+      if (!--*left) done();
+    });
+}
+
+void ModelView::report(const ModelChange& c) {
+  if (!loaded_) return;  // the load reports itself once, through on_loaded
+  for (auto& fn : listeners_) fn(c);
+}
+
+void ModelView::on_update(const db::KeyUpdate& u) {
+  uint64_t& seen = versions_[u.key];
+  if (u.record.version && u.record.version <= seen && u.reason != db::KeyUpdate::kRestored) return;
+  seen = std::max(seen, u.record.version);
+  // A deleted key's version is needed only while the model loads (its snapshot may be older
+  // than what the watch already said); after that ObjectDB reports a key's versions in order,
+  // so deleted keys are not remembered (churn would grow this map without bound).
+  if (loaded_ && !u.record.exists()) versions_.erase(u.key);
+  const Json* v = u.record.value ? &*u.record.value : nullptr;
+  const std::string& k = u.key;
+  const auto& lognet = schema::kind(Kind::kLogicalNetwork);
+  const auto& physnet = schema::kind(Kind::kPhysicalNetwork);
+  const auto& port = schema::kind(Kind::kLogicalPort);
+  const auto& physport = schema::kind(Kind::kPhysicalPort);
+  const auto& location = schema::kind(Kind::kLocation);
+  if (starts(k, lognet.map_prefix)) {
+    std::string net = std::string(lognet.key_prefix) + k.substr(lognet.map_prefix.size());
+    std::optional<uint32_t> netid;
+    if (v && v->contains("netid") && (*v)["netid"].is_number_integer()) netid = (*v)["netid"].get<uint32_t>();
+    if (netid)
+      netids_[net] = *netid;
+    else
+      netids_.erase(net);
+    if (auto it = lognets_.find(net); it != lognets_.end()) it->second.netid = netid;
+    report({Kind::kLogicalNetwork, true, net, {net}});
+  } else if (starts(k, lognet.key_prefix)) {
+    if (v) {
+      LogicalNetworkObj n{k, text(*v, "physicalnetwork"), std::nullopt, 0, *v};
+      if (auto id = netids_.find(k); id != netids_.end()) n.netid = id->second;
+      for (const char* f : {"vlanid", "vni"})
+        if (v->contains(f) && (*v)[f].is_number_integer()) n.segment = (*v)[f].get<uint32_t>();
+      lognets_[k] = std::move(n);
+    } else {
+      lognets_.erase(k);
+    }
+    report({Kind::kLogicalNetwork, false, k, {k}});
+  } else if (starts(k, physnet.map_prefix)) {
+    report({Kind::kPhysicalNetwork,
+            true,
+            std::string(physnet.key_prefix) + k.substr(physnet.map_prefix.size()),
+            {}});
+  } else if (starts(k, physnet.key_prefix)) {
+    if (v)
+      physnets_[k] = PhysicalNetworkObj{k, text(*v, "type"), *v};
+    else
+      physnets_.erase(k);
+    ModelChange c{Kind::kPhysicalNetwork, false, k, {}};
+    for (const auto& [net, n] : lognets_)
+      if (n.physnet == k) c.parents.insert(net);
+    report(c);
+  } else if (starts(k, port.key_prefix)) {
+    std::string pid = k.substr(port.key_prefix.size());
+    ModelChange c{Kind::kLogicalPort, false, pid, {}};
+    if (auto old = ports_.find(pid); old != ports_.end()) {
+      c.parents.insert(old->second.network);
+      if (auto m = by_net_.find(old->second.network); m != by_net_.end()) {
+        m->second.erase(pid);
+        if (m->second.empty()) by_net_.erase(m);
+      }
+    }
+    if (v) {
+      LogicalPortObj p{text(*v, "id"), text(*v, "network"), model::detail::parse_mac(text(*v, "mac_address")),
+                       *v};
+      by_net_[p.network].insert(pid);
+      c.parents.insert(p.network);
+      ports_[pid] = std::move(p);
+    } else {
+      ports_.erase(pid);
+    }
+    report(c);
+  } else if (starts(k, physport.key_prefix)) {
+    if (v)
+      physports_[k] = PhysicalPortObj{k, text(*v, "physicalnetwork")};
+    else
+      physports_.erase(k);
+    report({Kind::kPhysicalPort, false, k, {}});
+  } else if (starts(k, location.key_prefix)) {
+    std::string pid = k.substr(location.key_prefix.size());
+    if (v)
+      locations_[pid] = *v;
+    else
+      locations_.erase(pid);
+    ModelChange c{Kind::kLocation, false, pid, {}};
+    if (auto p = ports_.find(pid); p != ports_.end()) c.parents.insert(p->second.network);
+    report(c);
+  } else {
+    std::optional<Kind> kind = schema::kind_of_key(k);
+    if (v)
+      others_[k] = *v;
+    else
+      others_.erase(k);
+    if (kind) report({*kind, false, k, {}});
+  }
+}
+
+}  // namespace vlcp::apps

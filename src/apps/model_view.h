@@ -1,0 +1,104 @@
+// The network model as the apps on this node see it: ONE set of ObjectDB prefix watches shared
+// by every app (the kinds they read, from schema/kinds.h), typed objects, loaded once at one
+// snapshot before any switch is reconciled (a partial view would delete flows that traffic
+// uses), then updated by version; every change is reported, by kind, to every subscriber.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "db/objectdb.h"
+#include "model/common.h"
+#include "schema/kinds.h"
+
+namespace vlcp::apps {
+
+struct PhysicalNetworkObj {
+  std::string key, type;  // vlan, vxlan, native, local
+  nlohmann::json value;
+};
+struct LogicalNetworkObj {
+  std::string key, physnet;       // its physical network's key
+  std::optional<uint32_t> netid;  // from its map (allocated cluster-wide at creation)
+  uint32_t segment = 0;           // VLAN id or VNI
+  nlohmann::json value;
+};
+struct LogicalPortObj {
+  std::string id, network;  // id as given; network: the logical network's key
+  std::optional<model::detail::Mac> mac;
+  nlohmann::json value;
+};
+struct PhysicalPortObj {
+  std::string key, physnet;
+};
+
+// What changed: an object of `kind` (`map`: its map object), by key (logical ports and
+// locations: the port's key part, the id as stored in keys). `parents`: the logical networks
+// the object was and is in (a logical port moved between networks names both).
+struct ModelChange {
+  schema::Kind kind;
+  bool map = false;
+  std::string key;
+  std::set<std::string> parents;
+};
+
+class ModelView {
+ public:
+  using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+  ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds);
+  ~ModelView();
+  ModelView(const ModelView&) = delete;
+  ModelView& operator=(const ModelView&) = delete;
+
+  void start();         // opens the watches and loads the model (retrying while unreachable)
+  bool loaded() const;  // every watched prefix listed and read once
+  const std::set<schema::Kind>& kinds() const { return kinds_; }
+  // Changes in commit order per key, after the load; `on_loaded` once the first load is done.
+  using Listener = std::function<void(const ModelChange&)>;
+  void subscribe(Listener listener) { listeners_.push_back(std::move(listener)); }
+  std::vector<std::function<void()>> on_loaded;
+
+  const std::map<std::string, PhysicalNetworkObj>& physical_networks() const { return physnets_; }
+  const std::map<std::string, LogicalNetworkObj>& logical_networks() const { return lognets_; }
+  const std::map<std::string, LogicalPortObj>& logical_ports() const { return ports_; }  // by key part
+  const std::map<std::string, PhysicalPortObj>& physical_ports() const { return physports_; }
+  const std::map<std::string, nlohmann::json>& locations() const { return locations_; }  // by port key part
+  // The logical ports (key parts) of a logical network.
+  const std::set<std::string>& ports_of(const std::string& network) const;
+  // Objects of the kinds watched but not typed above (routers, subnets, ...), by key.
+  const std::map<std::string, nlohmann::json>& others() const { return others_; }
+  size_t versions_kept() const { return versions_.size(); }
+
+ private:
+  void load();
+  void on_update(const db::KeyUpdate& u);
+  void report(const ModelChange& c);
+
+  db::ObjectDb& db_;
+  After after_;
+  std::set<schema::Kind> kinds_;
+  std::vector<std::string> prefixes_;
+  db::WatchId watch_ = 0;
+  bool loaded_ = false;
+  std::vector<Listener> listeners_;
+  std::map<std::string, PhysicalNetworkObj> physnets_;
+  std::map<std::string, LogicalNetworkObj> lognets_;
+  std::map<std::string, uint32_t> netids_;  // logical network key -> netid (its map may come first)
+  std::map<std::string, LogicalPortObj> ports_;
+  std::map<std::string, std::set<std::string>> by_net_;
+  std::map<std::string, PhysicalPortObj> physports_;
+  std::map<std::string, nlohmann::json> locations_;
+  std::map<std::string, nlohmann::json> others_;
+  std::map<std::string, uint64_t> versions_;  // key -> version applied
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vlcp::apps
