@@ -1,5 +1,7 @@
 #include "apps/l2app.h"
 
+#include "apps/l2_learning.h"
+
 #include "base/buffer.h"
 #include "base/log.h"
 #include "db/store.h"
@@ -30,71 +32,57 @@ bool same_endpoint(const Json& a, const Json& b) {
 
 }  // namespace
 
-L2App::L2App(ModelView& model, db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings,
-             const Clock& clock, After after)
-    : model_(model), db_(db), flows_(tables, settings), clock_(clock), after_(std::move(after)) {}
+L2App::L2App(const ModelView& model, db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings,
+             After after)
+    : model_(model), db_(db), flows_(tables, settings), after_(std::move(after)) {}
 
 L2App::~L2App() {
   *alive_ = false;
 }
 
-void L2App::start() {
-  model_.subscribe([this, alive = alive_](const ModelChange& c) {
-    if (*alive) on_change(c);
-  });
-  model_.on_loaded.push_back([this, alive = alive_] {
-    if (!*alive) return;
-    for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-    schedule();
-  });
-  if (model_.loaded()) schedule();
+std::set<flows::AppId> L2App::cookie_ids() const {
+  return {static_cast<flows::AppId>(App::kBase), static_cast<flows::AppId>(App::kIo),
+          static_cast<flows::AppId>(App::kL2), static_cast<flows::AppId>(App::kVxlan)};
 }
 
-bool L2App::model_loaded() const {
-  return model_.loaded();
+std::map<std::string, flows::Desired> L2App::compute(const ModelView&, const SwitchContext& sw) const {
+  return flows_.all(inputs(sw));
 }
 
-void L2App::set_system_id(const std::string& id) {
-  if (id == system_id_) return;
-  system_id_ = id;
-  for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-  schedule();
+flows::Desired L2App::compute(const ModelView&, const SwitchContext& sw, const std::string& partition) const {
+  Inputs in = inputs(sw);
+  return partition == kBasePartition ? flows_.base(in) : flows_.network(in, partition);
 }
 
 // Which networks a change of the model touches (a port bound before its object existed: its
-// network now has it; a physical network's type decides which ports serve it).
-void L2App::on_change(const ModelChange& c) {
+// network now has it); a physical network's type and the physical ports decide which ports
+// serve which network: the whole switch.
+Dirty L2App::on_model(const ModelView&, const ModelChange& c) const {
   switch (c.kind) {
     case Kind::kPhysicalNetwork:
-      if (c.map) return;  // (its allocations: nothing a switch has)
-      for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-      break;
+      return c.map ? Dirty::nothing() : Dirty::everything();  // (its map: allocations only)
     case Kind::kPhysicalPort:
-      for (auto& [dpid, sw] : switches_) sw.all_dirty = true;
-      break;
+      return Dirty::everything();
     case Kind::kLogicalNetwork:
     case Kind::kLogicalPort:
-    case Kind::kLocation:
-      break;
+    case Kind::kLocation: {
+      Dirty d;
+      for (const auto& net : c.parents)
+        if (!net.empty()) d.partitions.insert(net);
+      return d;
+    }
     default:
-      return;  // not a kind the L2 apps read
+      return Dirty::nothing();
   }
-  for (const auto& net : c.parents) network_dirty(net);
-  schedule();
 }
 
-void L2App::network_dirty(const std::string& net) {
-  if (!net.empty()) dirty_nets_.insert(net);
-}
-
-void L2App::schedule() {
-  if (scheduled_ || !model_.loaded()) return;
-  scheduled_ = true;
-  after_(std::chrono::milliseconds(0), [this, alive = alive_] {
-    if (!*alive) return;
-    scheduled_ = false;
-    recompute();
-  });
+void L2App::after_round(const std::vector<SwitchContext>& switches) {
+  views_.clear();
+  for (const auto& sw : switches) {
+    views_.emplace_back(sw.dpid, *sw.view);
+    system_id_ = *sw.system_id;
+  }
+  write_locations();
 }
 
 std::optional<Network> L2App::network_of(const std::string& key) const {
@@ -106,25 +94,25 @@ std::optional<Network> L2App::network_of(const std::string& key) const {
   return Network{key, *ln->second.netid, pn->second.type, ln->second.segment, ln->second.physnet};
 }
 
-std::optional<uint32_t> L2App::remote_vtep(const std::string& pid) const {
+std::optional<uint32_t> L2App::remote_vtep(const std::string& system_id, const std::string& pid) const {
   auto loc = model_.locations().find(pid);
   if (loc == model_.locations().end()) return std::nullopt;
   auto eps = loc->second.find("endpoints");
   if (eps == loc->second.end() || !eps->is_array()) return std::nullopt;
   const Json* best = nullptr;
   for (const auto& ep : *eps) {
-    if (text(ep, "systemid") == system_id_) continue;
+    if (text(ep, "systemid") == system_id) continue;
     if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
   }
   return best ? parse_ip(text(*best, "tunnel_src")) : std::nullopt;
 }
 
-std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) const {
+std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const SwitchContext& sw) const {
   std::map<std::string, const SwitchPortInfo*> out;
-  for (const auto& p : sw.view.ports) {
+  for (const auto& p : sw.view->ports) {
     // (a logical port is one even when a physical port rule names it too)
     if (p.ofport <= 0 || p.ofport >= 0xff00 || !p.iface_id.empty()) continue;
-    for (const auto& cand : model::physical_port_candidates("", system_id_, sw.view.bridge, p.name)) {
+    for (const auto& cand : model::physical_port_candidates("", *sw.system_id, sw.view->bridge, p.name)) {
       auto pp = model_.physical_ports().find(cand);
       if (pp == model_.physical_ports().end()) continue;
       // A VXLAN physical network's port is a tunnel; a VLAN or native one's is not.
@@ -133,7 +121,7 @@ std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) co
       if (tunnel_net != (p.type == "vxlan")) {
         VLCP_LOG_RL(kWarn, "l2", 20, 5)
             << "interface " << p.name << " (type " << (p.type.empty() ? "system" : p.type) << ") on "
-            << sw.view.bridge << " is a physical port of " << pp->second.physnet << ", which "
+            << sw.view->bridge << " is a physical port of " << pp->second.physnet << ", which "
             << (tunnel_net ? "needs a vxlan interface (remote_ip=flow, key=flow)"
                            : "is not a VXLAN network: a tunnel cannot serve it")
             << "; not used";
@@ -146,12 +134,9 @@ std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const Switch& sw) co
   return out;
 }
 
-Inputs L2App::inputs(uint64_t dpid) const {
+Inputs L2App::inputs(const SwitchContext& sw) const {
   Inputs in;
-  auto sit = switches_.find(dpid);
-  if (sit == switches_.end()) return in;
-  const Switch& sw = sit->second;
-  for (const auto& p : sw.view.ports) {
+  for (const auto& p : sw.view->ports) {
     if (p.ofport <= 0 || p.ofport >= 0xff00 || p.iface_id.empty()) continue;
     uint32_t ofport = static_cast<uint32_t>(p.ofport);
     auto it = model_.logical_ports().find(db::escape_key_part(p.iface_id));
@@ -173,113 +158,10 @@ Inputs L2App::inputs(uint64_t dpid) const {
     for (const auto& pid : members) {
       auto port = model_.logical_ports().find(pid);
       if (port == model_.logical_ports().end() || local_ids.count(port->second.id)) continue;
-      if (auto vtep = remote_vtep(pid)) out.push_back(RemotePort{port->second.mac, *vtep});
+      if (auto vtep = remote_vtep(*sw.system_id, pid)) out.push_back(RemotePort{port->second.mac, *vtep});
     }
   }
   return in;
-}
-
-L2App::Switch& L2App::switch_of(uint64_t dpid) {
-  Switch& sw = switches_[dpid];
-  if (!sw.owner) {
-    sw.owner = std::make_unique<flows::FlowOwner>(clock_);
-    Status st = sw.owner->add_app(
-        kAppName, {static_cast<flows::AppId>(App::kBase), static_cast<flows::AppId>(App::kIo),
-                   static_cast<flows::AppId>(App::kL2), static_cast<flows::AppId>(App::kVxlan)});
-    if (!st.ok()) {  // (a fresh owner: cannot happen)
-      VLCP_LOG(kError, "l2") << "registering with the flow owner: " << st.message();
-    }
-  }
-  return sw;
-}
-
-void L2App::update_switch(uint64_t dpid, SwitchView view) {
-  Switch& sw = switch_of(dpid);
-  bool same = sw.have_view && sw.view.bridge == view.bridge && sw.view.ports.size() == view.ports.size();
-  for (size_t i = 0; same && i < view.ports.size(); ++i) {
-    const auto &a = sw.view.ports[i], &b = view.ports[i];
-    same = a.name == b.name && a.type == b.type && a.iface_id == b.iface_id && a.local_ip == b.local_ip &&
-           a.ofport == b.ofport;
-  }
-  if (same) return;
-  sw.view = std::move(view);
-  sw.have_view = true;
-  sw.all_dirty = true;
-  maybe_attach(dpid, sw);
-  schedule();
-}
-
-void L2App::remove_switch(uint64_t dpid) {
-  auto it = switches_.find(dpid);
-  if (it == switches_.end()) return;
-  it->second.have_view = false;
-}
-
-void L2App::attach(uint64_t dpid, SwitchLink* link) {
-  Switch& sw = switch_of(dpid);
-  sw.link = link;
-  sw.attached = false;
-  maybe_attach(dpid, sw);
-}
-
-void L2App::maybe_attach(uint64_t dpid, Switch& sw) {
-  if (sw.attached || !sw.link || !sw.have_view || !model_.loaded()) return;
-  Inputs in = inputs(dpid);
-  (void)sw.owner->set_all(kAppName, flows_.all(in));  // (a refusal: counted and logged by the owner)
-  sw.active = in.active_networks();
-  sw.all_dirty = false;
-  sw.attached = true;
-  VLCP_LOG(kInfo, "l2") << "switch " << sw.view.bridge << " (dpid " << dpid << "): reconciling "
-                        << in.ports.size() << " logical ports in " << sw.active.size() << " networks";
-  sw.owner->attach(sw.link);
-}
-
-void L2App::detach(uint64_t dpid) {
-  auto it = switches_.find(dpid);
-  if (it == switches_.end()) return;
-  it->second.link = nullptr;
-  it->second.attached = false;
-  if (it->second.owner) it->second.owner->detach();
-}
-
-const flows::FlowOwner* L2App::flow_owner(uint64_t dpid) const {
-  auto it = switches_.find(dpid);
-  return it == switches_.end() ? nullptr : it->second.owner.get();
-}
-
-std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> L2App::flow_owners() const {
-  std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> out;
-  for (const auto& [dpid, sw] : switches_)  // (bridges that never connected: not ours)
-    if (sw.owner && (sw.link || sw.owner->stats().reconciles))
-      out.emplace_back(dpid, sw.view.bridge, sw.owner->stats());
-  return out;
-}
-
-void L2App::recompute() {
-  ++stats_.recomputes;
-  for (auto& [dpid, sw] : switches_) {
-    if (!sw.attached) {
-      maybe_attach(dpid, sw);
-      continue;
-    }
-    Inputs in = inputs(dpid);
-    if (sw.all_dirty) {
-      auto all = flows_.all(in);
-      stats_.partitions_recomputed += all.size();
-      (void)sw.owner->set_all(kAppName, std::move(all));  // (refusals: counted, logged by the owner)
-      sw.all_dirty = false;
-    } else {
-      (void)sw.owner->set(kAppName, kBasePartition, flows_.base(in));
-      for (const auto& net : dirty_nets_) {
-        (void)sw.owner->set(kAppName, net, flows_.network(in, net));
-        ++stats_.partitions_recomputed;
-      }
-    }
-    sw.active = in.active_networks();
-  }
-  dirty_nets_.clear();
-  write_locations();
-  if (on_recomputed) on_recomputed();
 }
 
 // This node's VXLAN ports' locations: an endpoint for each bound port (with the tunnel
@@ -289,13 +171,12 @@ void L2App::write_locations() {
   if (system_id_.empty()) return;
   std::map<std::string, Json> want;  // port id (escaped) -> endpoint
   std::set<std::string> bridges;     // bridges whose view is known
-  for (const auto& [dpid, sw] : switches_) {
-    if (!sw.have_view) continue;
-    bridges.insert(sw.view.bridge);
+  for (const auto& [dpid, view] : views_) {
+    bridges.insert(view.bridge);
     // A port is reachable here through its network's tunnel: the VXLAN physical port bound on
     // this bridge, at its local_ip. No tunnel (no physical port, or it was deleted): no location.
-    auto tunnels = uplinks(sw);
-    for (const auto& p : sw.view.ports) {
+    auto tunnels = uplinks(SwitchContext{dpid, &view, &system_id_});
+    for (const auto& p : view.ports) {
       if (p.iface_id.empty() || p.ofport <= 0) continue;
       std::string pid = db::escape_key_part(p.iface_id);
       auto port = model_.logical_ports().find(pid);
@@ -306,7 +187,7 @@ void L2App::write_locations() {
       if (tunnel == tunnels.end() || !parse_ip(tunnel->second->local_ip)) continue;
       want[pid] = Json{{"vhost", ""},
                        {"systemid", system_id_},
-                       {"bridge", sw.view.bridge},
+                       {"bridge", view.bridge},
                        {"tunnel_src", tunnel->second->local_ip}};
     }
   }
@@ -368,7 +249,8 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
       });
 }
 
-std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan message) {
+std::vector<std::vector<uint8_t>> L2App::packet_in(const SwitchContext& sw, ByteSpan message) {
+  const uint64_t dpid = sw.dpid;
   std::vector<std::vector<uint8_t>> out;
   auto frame = ofp::decode_frame(message);
   if (!frame.ok() || frame->header.type != ofp::MsgType::kPacketIn) return out;
@@ -389,25 +271,22 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
   std::copy(p->data.begin(), p->data.begin() + 6, dst.begin());
   // The destination in the model: a port of this network with this MAC, bound on another node
   // (this network's members only: first packets are a hot path).
-  auto sit = switches_.find(dpid);
   std::string net;
   for (const auto& [key, n] : model_.logical_networks())
     if (n.netid == netid) net = key;
   uint32_t tunnel = 0;
   std::set<std::string> local;  // ports bound on this switch (escaped ids)
-  if (sit != switches_.end()) {
-    for (const auto& sp : sit->second.view.ports)
-      if (!sp.iface_id.empty()) local.insert(db::escape_key_part(sp.iface_id));
-    auto n = network_of(net);
-    auto tunnels = uplinks(sit->second);
-    if (auto t = n ? tunnels.find(n->physnet) : tunnels.end(); t != tunnels.end())
-      tunnel = static_cast<uint32_t>(t->second->ofport);
-  }
+  for (const auto& sp : sw.view->ports)
+    if (!sp.iface_id.empty()) local.insert(db::escape_key_part(sp.iface_id));
+  auto n = network_of(net);
+  auto tunnels = uplinks(sw);
+  if (auto t = n ? tunnels.find(n->physnet) : tunnels.end(); t != tunnels.end())
+    tunnel = static_cast<uint32_t>(t->second->ofport);
   std::optional<uint32_t> vtep;
   for (const auto& pid : model_.ports_of(net)) {
     auto port = model_.logical_ports().find(pid);
     if (port == model_.logical_ports().end() || port->second.mac != dst || local.count(pid)) continue;
-    vtep = remote_vtep(pid);
+    vtep = remote_vtep(*sw.system_id, pid);
   }
   if (!vtep || !tunnel || !flows_.tables().id("vxlanoutput")) {
     ++stats_.first_packet_misses;
@@ -427,53 +306,67 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(uint64_t dpid, ByteSpan messa
   return out;
 }
 
-Json L2App::status() const {
+std::vector<PacketInDecl> L2App::packet_in_handlers() {
+  std::vector<PacketInDecl> out;
+  if (flows_.settings().l2 == L2Strategy::kControllerLearn) {
+    auto config = l2_learning_config(flows_.tables(), flows_.settings().learn_timeout);
+    if (config.ok())  // (the daemon's settings check refuses a pipeline without l2switch)
+      out.push_back(
+          {static_cast<flows::AppId>(App::kL2),
+           true,
+           "l2switch learning",
+           [c = *config](uint64_t, ByteSpan message, Buffer& answers) { l2_learn(c, message, answers); },
+           {}});
+  }
+  if (flows_.settings().vxlan_first_packet())
+    out.push_back({static_cast<flows::AppId>(App::kVxlan),
+                   false,
+                   "vxlancast first packet",
+                   {},
+                   [this](const SwitchContext& sw, ByteSpan message, Buffer& answers) {
+                     for (const auto& a : packet_in(sw, message)) answers.append(a);
+                   }});
+  return out;
+}
+
+Json L2App::status(const ModelView& model) const {
   Json out = Json::object();
-  out["system_id"] = system_id_;
-  out["model_loaded"] = model_.loaded();
-  out["logical_networks"] = model_.logical_networks().size();
-  out["logical_ports"] = model_.logical_ports().size();
+  out["logical_networks"] = model.logical_networks().size();
+  out["logical_ports"] = model.logical_ports().size();
   Json ids = Json::array();  // the model's ports (ids as stored in keys)
-  for (const auto& [pid, p] : model_.logical_ports()) ids.push_back(pid);
+  for (const auto& [pid, p] : model.logical_ports()) ids.push_back(pid);
   out["logical_port_ids"] = std::move(ids);
   out["watched_keys"] = db_.mirror_size();  // what this node mirrors from ObjectDB
-  out["versions_kept"] = model_.versions_kept();
-  Json sws = Json::array();
-  for (const auto& [dpid, sw] : switches_) {
-    Inputs in = inputs(dpid);
-    const flows::FlowOwnerStats& s = sw.owner->stats();
-    Json apps = Json::object();  // each app's share of the switch (cookie app ids)
-    for (const auto& [name, a] : s.apps)
-      apps[name] = {{"installed_flows", a.installed_flows},
-                    {"installed_groups", a.installed_groups},
-                    {"reconcile_found_flows", a.reconcile_found_flows},
-                    {"refused", a.refused}};
-    Json bound = Json::array();  // logical port ids bound here
-    for (const auto& [ofport, p] : in.ports) bound.push_back(p.id);
-    sws.push_back({{"dpid", dpid},
-                   {"bridge", sw.view.bridge},
-                   {"connected", sw.link != nullptr},
-                   {"attached", sw.attached},
-                   {"logical_ports", in.ports.size()},
-                   {"bound_ports", bound},
-                   {"networks", in.active_networks().size()},
-                   {"uplinks", in.uplinks},
-                   {"synced", s.synced},
-                   {"installed_flows", s.installed_flows},
-                   {"installed_groups", s.installed_groups},
-                   {"flow_mods", s.flow_mods},
-                   {"group_mods", s.group_mods},
-                   {"bundles", s.bundles},
-                   {"reconciles", s.reconciles},
-                   {"last_reconcile_seconds", s.last_reconcile_seconds},
-                   {"last_reconcile_flow_mods", s.last_reconcile_flow_mods},
-                   {"errors", s.errors},
-                   {"refused", s.refused},
-                   {"reconcile_unowned_flows", s.reconcile_unowned_flows},
-                   {"apps", std::move(apps)}});
-  }
-  out["switches"] = sws;
   return out;
+}
+
+Json L2App::switch_status(const ModelView&, const SwitchContext& sw) const {
+  Inputs in = inputs(sw);
+  Json bound = Json::array();  // logical port ids bound here
+  for (const auto& [ofport, p] : in.ports) bound.push_back(p.id);
+  return {{"logical_ports", in.ports.size()},
+          {"bound_ports", std::move(bound)},
+          {"networks", in.active_networks().size()},
+          {"uplinks", in.uplinks}};
+}
+
+std::vector<AppMetric> L2App::metrics() const {
+  return {{"vlcp_l2_first_packets_total",
+           "First packets looked up in the model (VXLAN).",
+           {},
+           static_cast<double>(stats_.first_packets)},
+          {"vlcp_l2_first_packet_misses_total",
+           "First packets whose destination the model does not place.",
+           {},
+           static_cast<double>(stats_.first_packet_misses)},
+          {"vlcp_l2_location_writes_total",
+           "VXLAN port locations published.",
+           {},
+           static_cast<double>(stats_.location_writes)},
+          {"vlcp_l2_location_failures_total",
+           "VXLAN port location writes that failed (retried).",
+           {},
+           static_cast<double>(stats_.location_failures)}};
 }
 
 }  // namespace vlcp::apps

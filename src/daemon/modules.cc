@@ -67,9 +67,10 @@ Result<std::shared_ptr<const sw::PacketInTable>> packet_in_table(Runtime& rt) {
     VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kVxlan),
                                     {"vxlancast first packet", sw::PacketInSide::kControl,
                                      [&rt](uint64_t dpid, ByteSpan message, Buffer& answers) {
-                                       if (!rt.l2) return;  // ioprocessing is not running
-                                       for (const auto& a : rt.l2->packet_in(dpid, message))
-                                         answers.append(a);
+                                       if (!rt.host) return;  // ioprocessing is not running
+                                       auto sw = rt.host->context(dpid);
+                                       if (!sw) return;
+                                       for (const auto& a : rt.l2->packet_in(*sw, message)) answers.append(a);
                                      }}));
   return std::shared_ptr<const sw::PacketInTable>(std::move(table));
 }
@@ -206,47 +207,9 @@ class MetricsModule final : public io::Module {
                  "WebAPI requests being answered.",
                  {},
                  static_cast<double>(rt_.api_counters.in_flight)});
-    if (auto* l2 = rt_.l2.get()) {  // the L2 apps: per switch, what its flow owner did
-      for (const auto& [dpid, bridge, st] : l2->flow_owners()) {
-        std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
-                                                                {"bridge", bridge}};
-        for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{
-                 {"vlcp_l2_flows_installed", "Flows the installer keeps on the switch.",
-                  static_cast<double>(st.installed_flows)},
-                 {"vlcp_l2_groups_installed", "Groups the installer keeps on the switch.",
-                  static_cast<double>(st.installed_groups)},
-                 {"vlcp_l2_flow_mods_total", "FLOW_MODs the installer sent.",
-                  static_cast<double>(st.flow_mods)},
-                 {"vlcp_l2_group_mods_total", "GROUP_MODs the installer sent.",
-                  static_cast<double>(st.group_mods)},
-                 {"vlcp_l2_reconciles_total",
-                  "Reconciliations against the switch's tables (connects, resyncs).",
-                  static_cast<double>(st.reconciles)},
-                 {"vlcp_l2_last_reconcile_seconds", "Connect to in-sync time of the last reconciliation.",
-                  st.last_reconcile_seconds},
-                 {"vlcp_l2_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
-                  static_cast<double>(st.last_reconcile_flow_mods)},
-                 {"vlcp_l2_bundles_total", "Batches sent as one atomic ONF bundle (state replaced).",
-                  static_cast<double>(st.bundles)},
-                 {"vlcp_l2_batch_errors_total", "Errors the switch reported for the installer's batches.",
-                  static_cast<double>(st.errors)},
-                 {"vlcp_l2_in_sync", "1 when the switch holds every desired flow.", st.synced ? 1.0 : 0.0}})
-          v.push_back({name, help, labels, value});
-      }
-      const apps::L2AppStats& a = l2->stats();
-      v.push_back({"vlcp_l2_recomputes_total",
-                   "Coalesced recomputations of desired flows.",
-                   {},
-                   static_cast<double>(a.recomputes)});
-      v.push_back({"vlcp_l2_first_packets_total",
-                   "First packets looked up in the model (VXLAN).",
-                   {},
-                   static_cast<double>(a.first_packets)});
-      v.push_back({"vlcp_l2_location_writes_total",
-                   "VXLAN port locations published.",
-                   {},
-                   static_cast<double>(a.location_writes)});
-    }
+    if (auto* host = rt_.host.get())  // every app's figures (declared beside it) and each flow owner's
+      for (auto& m : host->metrics())
+        v.push_back({std::move(m.name), std::move(m.help), std::move(m.labels), m.value});
     rt_.board.publish(std::move(v));
     timer_ = rt_.loop.after(std::chrono::seconds(1), [this] { publish(); });
   }
@@ -343,17 +306,19 @@ class IoProcessingModule final : public io::Module {
     auto after = [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
       loop->after(d, std::move(fn));
     };
-    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, apps::L2App::reads());
+    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, apps::L2App::kinds());
     rt_.l2 = std::make_unique<apps::L2App>(*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables,
-                                           rt_.settings.l2, rt_.loop.clock(), after);
+                                           rt_.settings.l2, after);
+    rt_.host = std::make_unique<apps::AppHost>(*rt_.model, std::vector<apps::FlowApp*>{rt_.l2.get()},
+                                               rt_.loop.clock(), after);
     up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
     down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
-      if (rt_.l2) rt_.l2->detach(e.dpid);
+      if (rt_.host) rt_.host->detach(e.dpid);
       rt_.links.erase(e.dpid);
     });
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
-    rt_.l2->start();
+    rt_.host->start();
     rt_.model->start();
     if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
     for (const auto& [dpid, info] : rt_.switches->switches())
@@ -364,6 +329,7 @@ class IoProcessingModule final : public io::Module {
     up_.reset();
     down_.reset();
     ovsdb_.reset();
+    rt_.host.reset();
     rt_.l2.reset();
     rt_.model.reset();
     rt_.links.clear();
@@ -373,7 +339,7 @@ class IoProcessingModule final : public io::Module {
   void attach(uint64_t dpid) {
     auto& link = rt_.links[dpid];
     link = std::make_unique<ManagedLink>(rt_, dpid);
-    rt_.l2->attach(dpid, link.get());
+    rt_.host->attach(dpid, link.get());
   }
   // The bridges' ports as OVSDB has them (ofport, iface-id, tunnel address).
   void replica(const ovsdb::Replica& r) {
@@ -385,7 +351,7 @@ class IoProcessingModule final : public io::Module {
       VLCP_LOG_RL(kWarn, "l2", 2, 1) << "Open_vSwitch has no external_ids:system-id; using the host name '"
                                      << sid << "' to name this node";
     }
-    rt_.l2->set_system_id(sid);
+    rt_.host->set_system_id(sid);
     std::set<uint64_t> seen;
     for (const auto& [name, b] : r.bridges) {
       if (!b.datapath_id) continue;
@@ -410,10 +376,10 @@ class IoProcessingModule final : public io::Module {
       std::sort(view.ports.begin(), view.ports.end(),
                 [](const apps::SwitchPortInfo& a, const apps::SwitchPortInfo& b) { return a.name < b.name; });
       seen.insert(*b.datapath_id);
-      rt_.l2->update_switch(*b.datapath_id, std::move(view));
+      rt_.host->update_switch(*b.datapath_id, std::move(view));
     }
     for (uint64_t dpid : known_)
-      if (!seen.count(dpid)) rt_.l2->remove_switch(dpid);
+      if (!seen.count(dpid)) rt_.host->remove_switch(dpid);
     known_ = std::move(seen);
   }
   Runtime& rt_;
@@ -436,8 +402,8 @@ void make_modules(Runtime& rt) {
   api::add_openflowmanager(rt.webapi, rt.settings.pipeline.tables.to_json());
   rt.modules.declare(std::make_unique<IoProcessingModule>(rt));
   api::add_ioprocessing(rt.webapi, [r = &rt]() -> std::optional<nlohmann::json> {
-    if (!r->l2) return std::nullopt;
-    return r->l2->status();
+    if (!r->host) return std::nullopt;
+    return r->host->status();
   });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
 }

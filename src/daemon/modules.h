@@ -16,6 +16,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/webapi.h"
+#include "apps/host.h"
 #include "apps/l2app.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
@@ -66,6 +67,7 @@ struct Runtime {
   // ioprocessing: the L2 apps (ioprocessing, l2switch, vxlancast) and their switch links
   std::unique_ptr<apps::ModelView> model;  // the network model every app on this node reads
   std::unique_ptr<apps::L2App> l2;
+  std::unique_ptr<apps::AppHost> host;  // the app platform: every flow app, each switch's flow owner
   std::map<uint64_t, std::unique_ptr<apps::SwitchLink>> links;
 };
 

@@ -5,6 +5,8 @@
 // switch holds exactly them.
 #include "apps/l2app.h"
 
+#include "apps/host.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -170,6 +172,7 @@ TEST(L2Flows, LocalAndNativeNetworks) {
 class L2AppTest : public apps::testing::ModelFixture {
  protected:
   void release() override {
+    host_.reset();
     app_.reset();
     model_.reset();
   }
@@ -183,13 +186,14 @@ class L2AppTest : public apps::testing::ModelFixture {
                       d);
                 }).ok());
   }
-  // A node: its model view (the kinds the L2 apps read) and the L2 app on it.
+  // A node: its model view, the L2 app and the platform driving it (a restart: a new node).
   void start_app() {
-    app_.reset();
-    model_ = std::make_unique<ModelView>(*db_, after(), L2App::reads());
-    app_ = std::make_unique<L2App>(*model_, *db_, tables_, L2Settings{}, clock_, after());
-    app_->set_system_id("me");
-    app_->start();
+    release();
+    model_ = std::make_unique<ModelView>(*db_, after(), L2App::kinds());
+    app_ = std::make_unique<L2App>(*model_, *db_, tables_, L2Settings{}, after());
+    host_ = std::make_unique<AppHost>(*model_, std::vector<FlowApp*>{app_.get()}, clock_, after());
+    host_->set_system_id("me");
+    host_->start();
     model_->start();
   }
   void put(const std::string& key, std::optional<Json> value) {
@@ -211,23 +215,31 @@ class L2AppTest : public apps::testing::ModelFixture {
       sw_.deliver();
       loop_.run_pending();
     }
-    ASSERT_TRUE(run_until([&] { return app_->flow_owner(1) && app_->flow_owner(1)->stats().synced; }))
+    ASSERT_TRUE(run_until([&] { return host_->flow_owner(1) && host_->flow_owner(1)->stats().synced; }))
         << step;
+    // For every app on the platform: what it keeps incrementally is its full recompute.
     Desired full;
-    for (const auto& [p, d] : app_->flows().all(app_->inputs(1))) {
-      full.flows.insert(d.flows.begin(), d.flows.end());
-      full.groups.insert(d.groups.begin(), d.groups.end());
+    for (FlowApp* app : host_->apps()) {
+      Desired of_app;
+      for (const auto& [p, d] : app->compute(*model_, *host_->context(1))) {
+        of_app.flows.insert(d.flows.begin(), d.flows.end());
+        of_app.groups.insert(d.groups.begin(), d.groups.end());
+      }
+      EXPECT_TRUE(host_->flow_owner(1)->desired(app->name()) == of_app)
+          << step << ": app " << app->name() << "'s incremental flows differ from its full recompute";
+      full.flows.insert(of_app.flows.begin(), of_app.flows.end());
+      full.groups.insert(of_app.groups.begin(), of_app.groups.end());
     }
-    Desired inc = app_->flow_owner(1)->desired();
+    Desired inc = host_->flow_owner(1)->desired();
     EXPECT_EQ(inc.flows.size(), full.flows.size()) << step;
     EXPECT_TRUE(inc == full) << step << ": the incremental flows differ from a full recompute";
     EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
     EXPECT_EQ(sw_.groups.size(), full.groups.size()) << step;
     // Every flow is the L2 app's (its cookie app ids), none refused, as the status shows.
-    const flows::FlowOwnerStats& st = app_->flow_owner(1)->stats();
+    const flows::FlowOwnerStats& st = host_->flow_owner(1)->stats();
     EXPECT_EQ(st.apps.at(L2App::kAppName).installed_flows, sw_.flows.size()) << step;
     EXPECT_EQ(st.refused, 0u) << step;
-    nlohmann::json status = app_->status()["switches"][0];
+    nlohmann::json status = host_->status()["switches"][0];
     EXPECT_EQ(status["apps"][L2App::kAppName]["installed_flows"], sw_.flows.size()) << step;
     EXPECT_EQ(status["refused"], 0) << step;
   }
@@ -235,6 +247,7 @@ class L2AppTest : public apps::testing::ModelFixture {
   pipeline::TableMap tables_ = vlcp_tables();
   std::unique_ptr<ModelView> model_;
   std::unique_ptr<L2App> app_;
+  std::unique_ptr<AppHost> host_;
   flows::FakeSwitch sw_;
 };
 
@@ -262,9 +275,9 @@ TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   SwitchView view{
       "br-int",
       {{"eth1", "", "", "", 2}, {"tapp", "", "p", "", 10}, {"vxlan0", "vxlan", "", "192.168.0.1", 1}}};
-  app_->update_switch(1, view);
-  app_->attach(1, &sw_);
-  ASSERT_TRUE(run_until([&] { return app_->model_loaded(); }));
+  host_->update_switch(1, view);
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
   auto tunnel_flows = [&] {  // installed flows that exist because of the tunnel (ofport 1)
     size_t n = 0;
     for (const auto& [k, b] : sw_.flows) {
@@ -319,7 +332,7 @@ TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   })));
   expect_recompute_baseline("wrong kinds");
   EXPECT_EQ(tunnel_flows(), 0u);
-  EXPECT_TRUE(app_->inputs(1).uplinks.empty());
+  EXPECT_TRUE(app_->inputs(*host_->context(1)).uplinks.empty());
 }
 
 TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
@@ -332,9 +345,9 @@ TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
   })));
   start_app();
   SwitchView view{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
-  app_->update_switch(1, view);
-  app_->attach(1, &sw_);
-  ASSERT_TRUE(run_until([&] { return app_->model_loaded(); }));
+  host_->update_switch(1, view);
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
   expect_recompute_baseline("start");
 
   std::mt19937 rng(7);
@@ -417,24 +430,24 @@ TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
     SwitchView v = view;
     for (const auto& [id, ofport] : bound) v.ports.push_back({"tap" + id, "", id, "", ofport});
     std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    app_->update_switch(1, v);
+    host_->update_switch(1, v);
     expect_recompute_baseline("step " + std::to_string(step) + ": " + what);
     if (HasFailure()) return;
   }
-  EXPECT_GT(app_->stats().partitions_recomputed, 0u);
+  EXPECT_GT(host_->counters(*app_).partitions, 0u);
+  EXPECT_GT(host_->counters(*app_).incremental, 0u);
   // A restart of the app: a new one reconciles against the switch and sends nothing.
   size_t mods = sw_.flow_mods + sw_.group_mods;
-  Desired before = app_->flow_owner(1)->desired();
-  app_.reset();
+  Desired before = host_->flow_owner(1)->desired();
   start_app();
   SwitchView v = view;
   for (const auto& [id, ofport] : bound) v.ports.push_back({"tap" + id, "", id, "", ofport});
   std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  app_->update_switch(1, v);
-  app_->attach(1, &sw_);
+  host_->update_switch(1, v);
+  host_->attach(1, &sw_);
   expect_recompute_baseline("restart");
   EXPECT_EQ(sw_.flow_mods + sw_.group_mods, mods) << "a restart sent FLOW_MODs or GROUP_MODs";
-  EXPECT_TRUE(app_->flow_owner(1)->desired() == before);
+  EXPECT_TRUE(host_->flow_owner(1)->desired() == before);
 }
 
 }  // namespace

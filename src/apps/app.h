@@ -1,0 +1,110 @@
+// The flow-app contract: what every app that programs switches declares and computes. The
+// platform (apps/host.h) keeps the node's model view and each switch's view and flow owner, and
+// drives every registered app the same way; an app is only this interface (docs/ARCHITECTURE.md
+// "Adding an app").
+//
+//   declares   name, its table requests (modules in flowtables/vlcp.def), the cookie app ids it
+//              owns, the model kinds it reads, its packet-in handlers
+//   computes   its desired flows and groups per partition, from the model view and a switch's
+//              view: every partition (the full recompute, always available) or one
+//   follows    a model change or a switch change by naming the partitions it dirties, or
+//              asking for a recompute of the switch
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/model_view.h"
+#include "base/buffer.h"
+#include "flows/cookie.h"
+#include "flows/desired.h"
+
+namespace vlcp::apps {
+
+struct SwitchPortInfo {  // one OVSDB interface of a bridge
+  std::string name, type, iface_id, local_ip;
+  int64_t ofport = -1;
+  bool operator==(const SwitchPortInfo&) const = default;
+};
+struct SwitchView {  // a bridge as OVSDB has it (ports sorted by name)
+  std::string bridge;
+  std::vector<SwitchPortInfo> ports;
+  bool operator==(const SwitchView&) const = default;
+};
+
+// What an app is given about one switch.
+struct SwitchContext {
+  uint64_t dpid = 0;
+  const SwitchView* view = nullptr;
+  const std::string* system_id = nullptr;  // this node's (Open_vSwitch external_ids:system-id)
+};
+
+// What a change means to an app: the partitions it dirties (on every switch), or a recompute.
+struct Dirty {
+  std::set<std::string> partitions;
+  bool all = false;
+  static Dirty everything() { return Dirty{{}, true}; }
+  static Dirty nothing() { return Dirty{}; }
+};
+
+// A packet-in handler: PACKET_INs whose cookie carries `app_id` (flows/cookie.h) go to it, on
+// the worker lcores (`on_workers`: `worker`, a pure function of its configuration and the
+// message; several workers run it at once) or on the control thread (`control`: it may read the
+// model and the switch's view). Answers are whole messages, xid 0.
+struct PacketInDecl {
+  flows::AppId app_id;
+  bool on_workers;
+  std::string name;
+  std::function<void(uint64_t dpid, ByteSpan packet_in, Buffer& answers)> worker;
+  std::function<void(const SwitchContext& sw, ByteSpan packet_in, Buffer& answers)> control;
+};
+
+// A figure for /metrics, declared next to what it measures (the daemon only publishes them).
+struct AppMetric {
+  std::string name, help;
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+};
+
+class FlowApp {
+ public:
+  virtual ~FlowApp() = default;
+  virtual std::string name() const = 0;                  // partitions are "<name>/<partition>"
+  virtual std::vector<std::string> modules() const = 0;  // its table requests (flowtables/vlcp.def)
+  virtual std::set<flows::AppId> cookie_ids() const = 0;
+  virtual std::set<schema::Kind> reads() const = 0;
+
+  // Every partition of one switch (the baseline incremental updates are tested against).
+  virtual std::map<std::string, flows::Desired> compute(const ModelView& model,
+                                                        const SwitchContext& sw) const = 0;
+  // One partition (empty: it has nothing on this switch, or no longer exists).
+  virtual flows::Desired compute(const ModelView& model, const SwitchContext& sw,
+                                 const std::string& partition) const = 0;
+  // Partitions recomputed with every round, whatever changed (cheap ones: table defaults).
+  virtual std::set<std::string> always() const { return {}; }
+
+  // A model change: what it dirties.
+  virtual Dirty on_model(const ModelView& model, const ModelChange& change) const = 0;
+  // A switch's view (its ports) or this node's system id changed: by default, recompute it.
+  virtual Dirty on_switch(const ModelView&, const SwitchContext&) const { return Dirty::everything(); }
+  // After each round of recomputes, with every switch whose view is known (side effects: what
+  // this node publishes about itself).
+  virtual void after_round(const std::vector<SwitchContext>&) {}
+
+  virtual std::vector<PacketInDecl> packet_in_handlers() { return {}; }
+  // What the app adds to ioprocessing/status: its own figures, and per switch.
+  virtual nlohmann::json status(const ModelView&) const { return nlohmann::json::object(); }
+  virtual nlohmann::json switch_status(const ModelView&, const SwitchContext&) const {
+    return nlohmann::json::object();
+  }
+  // Its own figures for /metrics (the platform adds every app's generic ones).
+  virtual std::vector<AppMetric> metrics() const { return {}; }
+};
+
+}  // namespace vlcp::apps

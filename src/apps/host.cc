@@ -1,0 +1,363 @@
+#include "apps/host.h"
+
+#include "base/log.h"
+
+namespace vlcp::apps {
+
+using Json = nlohmann::json;
+
+namespace {
+
+class Timer {  // adds the time it lives to `into`
+ public:
+  explicit Timer(double& into) : into_(into), start_(std::chrono::steady_clock::now()) {}
+  ~Timer() { into_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  double& into_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+AppHost::AppHost(ModelView& model, std::vector<FlowApp*> apps, const Clock& clock, After after)
+    : model_(model),
+      apps_(std::move(apps)),
+      counters_(apps_.size()),
+      dirty_(apps_.size()),
+      clock_(clock),
+      after_(std::move(after)) {}
+
+AppHost::~AppHost() {
+  *alive_ = false;
+}
+
+void AppHost::start() {
+  model_.subscribe([this, alive = alive_](const ModelChange& c) {
+    if (*alive) on_change(c);
+  });
+  model_.on_loaded.push_back([this, alive = alive_] {
+    if (!*alive) return;
+    for (size_t a = 0; a < apps_.size(); ++a) all_dirty(a);
+    schedule();
+  });
+  if (model_.loaded()) schedule();
+}
+
+const AppCounters& AppHost::counters(const FlowApp& app) const {
+  for (size_t a = 0; a < apps_.size(); ++a)
+    if (apps_[a] == &app) return counters_[a];
+  static const AppCounters kNone;
+  return kNone;
+}
+
+void AppHost::all_dirty(size_t app) {
+  for (auto& [dpid, sw] : switches_) sw.all_dirty.insert(app);
+}
+
+void AppHost::on_change(const ModelChange& c) {
+  for (size_t a = 0; a < apps_.size(); ++a) {
+    if (!apps_[a]->reads().count(c.kind)) continue;
+    Dirty d;
+    {
+      Timer t(counters_[a].seconds);
+      d = apps_[a]->on_model(model_, c);
+    }
+    if (d.all) {
+      ++counters_[a].recompute;
+      all_dirty(a);
+    } else if (!d.partitions.empty()) {
+      ++counters_[a].incremental;
+      dirty_[a].insert(d.partitions.begin(), d.partitions.end());
+    }
+  }
+  schedule();
+}
+
+void AppHost::set_system_id(const std::string& id) {
+  if (id == system_id_) return;
+  system_id_ = id;
+  for (size_t a = 0; a < apps_.size(); ++a) {
+    ++counters_[a].recompute;
+    all_dirty(a);
+  }
+  schedule();
+}
+
+AppHost::Switch& AppHost::switch_of(uint64_t dpid) {
+  Switch& sw = switches_[dpid];
+  if (!sw.owner) {
+    sw.owner = std::make_unique<flows::FlowOwner>(clock_);
+    for (FlowApp* app : apps_) {
+      Status st = sw.owner->add_app(app->name(), app->cookie_ids());
+      if (!st.ok()) {  // (two apps claiming one cookie app id: a programming error, named)
+        VLCP_LOG(kError, "apps") << "app " << app->name()
+                                 << " cannot register with the flow owner of datapath " << dpid << ": "
+                                 << st.message();
+      }
+    }
+  }
+  return sw;
+}
+
+SwitchContext AppHost::context_of(uint64_t dpid, const Switch& sw) const {
+  return SwitchContext{dpid, &sw.view, &system_id_};
+}
+
+std::optional<SwitchContext> AppHost::context(uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end() || !it->second.have_view) return std::nullopt;
+  return context_of(dpid, it->second);
+}
+
+void AppHost::update_switch(uint64_t dpid, SwitchView view) {
+  Switch& sw = switch_of(dpid);
+  if (sw.have_view && sw.view == view) return;
+  sw.view = std::move(view);
+  sw.have_view = true;
+  SwitchContext ctx = context_of(dpid, sw);
+  for (size_t a = 0; a < apps_.size(); ++a) {
+    Dirty d = apps_[a]->on_switch(model_, ctx);
+    if (d.all) {
+      ++counters_[a].recompute;
+      sw.all_dirty.insert(a);
+    } else if (!d.partitions.empty()) {
+      ++counters_[a].incremental;
+      dirty_[a].insert(d.partitions.begin(), d.partitions.end());
+    }
+  }
+  maybe_attach(dpid, sw);
+  schedule();
+}
+
+void AppHost::remove_switch(uint64_t dpid) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  it->second.have_view = false;
+}
+
+void AppHost::attach(uint64_t dpid, flows::SwitchLink* link) {
+  Switch& sw = switch_of(dpid);
+  sw.link = link;
+  sw.attached = false;
+  maybe_attach(dpid, sw);
+}
+
+void AppHost::set_all(size_t a, uint64_t dpid, Switch& sw) {
+  std::map<std::string, flows::Desired> all;
+  {
+    Timer t(counters_[a].seconds);
+    all = apps_[a]->compute(model_, context_of(dpid, sw));
+  }
+  counters_[a].partitions += all.size();
+  (void)sw.owner->set_all(apps_[a]->name(), std::move(all));  // (refusals: counted, logged by the owner)
+}
+
+void AppHost::maybe_attach(uint64_t dpid, Switch& sw) {
+  if (sw.attached || !sw.link || !sw.have_view || !model_.loaded()) return;
+  for (size_t a = 0; a < apps_.size(); ++a) set_all(a, dpid, sw);
+  sw.all_dirty.clear();
+  sw.attached = true;
+  VLCP_LOG(kInfo, "apps") << "switch " << sw.view.bridge << " (dpid " << dpid << "): reconciling "
+                          << sw.owner->desired().flows.size() << " flows of " << apps_.size() << " apps";
+  sw.owner->attach(sw.link);
+}
+
+void AppHost::detach(uint64_t dpid) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  it->second.link = nullptr;
+  it->second.attached = false;
+  if (it->second.owner) it->second.owner->detach();
+}
+
+const flows::FlowOwner* AppHost::flow_owner(uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  return it == switches_.end() ? nullptr : it->second.owner.get();
+}
+
+std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> AppHost::flow_owners() const {
+  std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> out;
+  for (const auto& [dpid, sw] : switches_)  // (bridges that never connected: not ours)
+    if (sw.owner && (sw.link || sw.owner->stats().reconciles))
+      out.emplace_back(dpid, sw.view.bridge, sw.owner->stats());
+  return out;
+}
+
+void AppHost::schedule() {
+  if (scheduled_ || !model_.loaded()) return;
+  scheduled_ = true;
+  after_(std::chrono::milliseconds(0), [this, alive = alive_] {
+    if (!*alive) return;
+    scheduled_ = false;
+    round();
+  });
+}
+
+// One round: every attached switch gets each app's dirty partitions (and the ones it always
+// recomputes), or all of them where the app asked; switches not attached yet may attach now.
+void AppHost::round() {
+  ++rounds_;
+  for (auto& [dpid, sw] : switches_) {
+    if (!sw.attached) {
+      maybe_attach(dpid, sw);
+      continue;
+    }
+    SwitchContext ctx = context_of(dpid, sw);
+    for (size_t a = 0; a < apps_.size(); ++a) {
+      if (sw.all_dirty.count(a)) {
+        set_all(a, dpid, sw);
+        continue;
+      }
+      std::set<std::string> parts = dirty_[a];
+      for (const auto& p : apps_[a]->always()) parts.insert(p);
+      for (const auto& p : parts) {
+        flows::Desired d;
+        {
+          Timer t(counters_[a].seconds);
+          d = apps_[a]->compute(model_, ctx, p);
+        }
+        ++counters_[a].partitions;
+        (void)sw.owner->set(apps_[a]->name(), p, std::move(d));
+      }
+    }
+    sw.all_dirty.clear();
+  }
+  for (auto& d : dirty_) d.clear();
+  std::vector<SwitchContext> known;
+  for (const auto& [dpid, sw] : switches_)
+    if (sw.have_view) known.push_back(context_of(dpid, sw));
+  for (FlowApp* app : apps_) app->after_round(known);
+  if (on_round) on_round();
+}
+
+std::vector<AppHost::Handler> AppHost::packet_in_handlers() {
+  std::vector<Handler> out;
+  for (FlowApp* app : apps_)
+    for (auto& h : app->packet_in_handlers()) {
+      if (h.on_workers) {
+        out.push_back({h.app_id, true, std::move(h.name), std::move(h.worker)});
+        continue;
+      }
+      out.push_back(
+          {h.app_id, false, std::move(h.name),
+           [this, alive = alive_, fn = std::move(h.control)](uint64_t dpid, ByteSpan m, Buffer& answers) {
+             if (!*alive) return;
+             if (auto ctx = context(dpid)) fn(*ctx, m, answers);
+           }});
+    }
+  return out;
+}
+
+Json AppHost::status() const {
+  Json out = Json::object();
+  out["system_id"] = system_id_;
+  out["model_loaded"] = model_.loaded();
+  out["versions_kept"] = model_.versions_kept();
+  out["rounds"] = rounds_;
+  Json apps = Json::object();
+  for (size_t a = 0; a < apps_.size(); ++a) {
+    const AppCounters& c = counters_[a];
+    apps[apps_[a]->name()] = {{"changes_incremental", c.incremental},
+                              {"changes_recompute", c.recompute},
+                              {"partitions_recomputed", c.partitions},
+                              {"compute_seconds", c.seconds}};
+    out.update(apps_[a]->status(model_));
+  }
+  out["apps"] = std::move(apps);
+  Json sws = Json::array();
+  for (const auto& [dpid, sw] : switches_) {
+    const flows::FlowOwnerStats& s = sw.owner->stats();
+    Json per_app = Json::object();  // each app's share of the switch (cookie app ids)
+    for (const auto& [name, a] : s.apps)
+      per_app[name] = {{"installed_flows", a.installed_flows},
+                       {"installed_groups", a.installed_groups},
+                       {"reconcile_found_flows", a.reconcile_found_flows},
+                       {"refused", a.refused}};
+    Json j = {{"dpid", dpid},
+              {"bridge", sw.view.bridge},
+              {"connected", sw.link != nullptr},
+              {"attached", sw.attached},
+              {"synced", s.synced},
+              {"installed_flows", s.installed_flows},
+              {"installed_groups", s.installed_groups},
+              {"flow_mods", s.flow_mods},
+              {"group_mods", s.group_mods},
+              {"bundles", s.bundles},
+              {"reconciles", s.reconciles},
+              {"last_reconcile_seconds", s.last_reconcile_seconds},
+              {"last_reconcile_flow_mods", s.last_reconcile_flow_mods},
+              {"errors", s.errors},
+              {"refused", s.refused},
+              {"reconcile_unowned_flows", s.reconcile_unowned_flows},
+              {"apps", std::move(per_app)}};
+    SwitchContext ctx = context_of(dpid, sw);
+    for (FlowApp* app : apps_) j.update(app->switch_status(model_, ctx));
+    sws.push_back(std::move(j));
+  }
+  out["switches"] = std::move(sws);
+  return out;
+}
+
+std::vector<AppMetric> AppHost::metrics() const {
+  std::vector<AppMetric> v;
+  for (size_t a = 0; a < apps_.size(); ++a) {
+    const AppCounters& c = counters_[a];
+    std::vector<std::pair<std::string, std::string>> app = {{"app", apps_[a]->name()}};
+    auto with = [&](const char* how) {
+      auto l = app;
+      l.emplace_back("how", how);
+      return l;
+    };
+    v.push_back({"vlcp_app_changes_total",
+                 "Model and switch changes an app handled, incrementally or by recompute.",
+                 with("incremental"), static_cast<double>(c.incremental)});
+    v.push_back({"vlcp_app_changes_total",
+                 "Model and switch changes an app handled, incrementally or by recompute.", with("recompute"),
+                 static_cast<double>(c.recompute)});
+    v.push_back({"vlcp_app_partitions_recomputed_total", "Partitions an app recomputed (all switches).", app,
+                 static_cast<double>(c.partitions)});
+    v.push_back({"vlcp_app_compute_seconds_total", "Time an app spent computing flows and following changes.",
+                 app, c.seconds});
+    for (auto& m : apps_[a]->metrics()) v.push_back(std::move(m));
+  }
+  v.push_back({"vlcp_app_rounds_total",
+               "Coalesced rounds of recomputation (at most one per loop turn).",
+               {},
+               static_cast<double>(rounds_)});
+  for (const auto& [dpid, bridge, st] : flow_owners()) {
+    std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
+                                                            {"bridge", bridge}};
+    for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{
+             {"vlcp_flows_installed", "Flows the flow owner keeps on the switch.",
+              static_cast<double>(st.installed_flows)},
+             {"vlcp_groups_installed", "Groups the flow owner keeps on the switch.",
+              static_cast<double>(st.installed_groups)},
+             {"vlcp_flow_mods_total", "FLOW_MODs the flow owner sent.", static_cast<double>(st.flow_mods)},
+             {"vlcp_group_mods_total", "GROUP_MODs the flow owner sent.", static_cast<double>(st.group_mods)},
+             {"vlcp_flow_reconciles_total",
+              "Reconciliations against the switch's tables (connects, resyncs).",
+              static_cast<double>(st.reconciles)},
+             {"vlcp_flow_last_reconcile_seconds", "Connect to in-sync time of the last reconciliation.",
+              st.last_reconcile_seconds},
+             {"vlcp_flow_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
+              static_cast<double>(st.last_reconcile_flow_mods)},
+             {"vlcp_flow_bundles_total", "Batches sent as one atomic ONF bundle (state replaced).",
+              static_cast<double>(st.bundles)},
+             {"vlcp_flow_batch_errors_total", "Errors the switch reported for the flow owner's batches.",
+              static_cast<double>(st.errors)},
+             {"vlcp_flow_refused_total", "Partitions refused (a clash between apps, a foreign cookie).",
+              static_cast<double>(st.refused)},
+             {"vlcp_flows_in_sync", "1 when the switch holds every desired flow.", st.synced ? 1.0 : 0.0}})
+      v.push_back({name, help, labels, value});
+    for (const auto& [app, a] : st.apps) {
+      auto l = labels;
+      l.emplace_back("app", app);
+      v.push_back({"vlcp_app_flows_installed", "Flows on the switch attributed to an app (by cookie).", l,
+                   static_cast<double>(a.installed_flows)});
+    }
+  }
+  return v;
+}
+
+}  // namespace vlcp::apps
