@@ -329,26 +329,29 @@ std::vector<AppMetric> AppHost::metrics() const {
     std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
                                                             {"bridge", bridge}};
     for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{
-             {"vlcp_flows_installed", "Flows the flow owner keeps on the switch.",
+             {"vlcp_flow_owner_flows", "Flows the flow owner keeps on the switch.",
               static_cast<double>(st.installed_flows)},
-             {"vlcp_groups_installed", "Groups the flow owner keeps on the switch.",
+             {"vlcp_flow_owner_groups", "Groups the flow owner keeps on the switch.",
               static_cast<double>(st.installed_groups)},
-             {"vlcp_flow_mods_total", "FLOW_MODs the flow owner sent.", static_cast<double>(st.flow_mods)},
-             {"vlcp_group_mods_total", "GROUP_MODs the flow owner sent.", static_cast<double>(st.group_mods)},
-             {"vlcp_flow_reconciles_total",
+             {"vlcp_flow_owner_flow_mods_total", "FLOW_MODs the flow owner sent.",
+              static_cast<double>(st.flow_mods)},
+             {"vlcp_flow_owner_group_mods_total", "GROUP_MODs the flow owner sent.",
+              static_cast<double>(st.group_mods)},
+             {"vlcp_flow_owner_reconciles_total",
               "Reconciliations against the switch's tables (connects, resyncs).",
               static_cast<double>(st.reconciles)},
-             {"vlcp_flow_last_reconcile_seconds", "Connect to in-sync time of the last reconciliation.",
+             {"vlcp_flow_owner_last_reconcile_seconds", "Connect to in-sync time of the last reconciliation.",
               st.last_reconcile_seconds},
-             {"vlcp_flow_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
+             {"vlcp_flow_owner_last_reconcile_flow_mods", "FLOW_MODs the last reconciliation needed.",
               static_cast<double>(st.last_reconcile_flow_mods)},
-             {"vlcp_flow_bundles_total", "Batches sent as one atomic ONF bundle (state replaced).",
+             {"vlcp_flow_owner_bundles_total", "Batches sent as one atomic ONF bundle (state replaced).",
               static_cast<double>(st.bundles)},
-             {"vlcp_flow_batch_errors_total", "Errors the switch reported for the flow owner's batches.",
-              static_cast<double>(st.errors)},
-             {"vlcp_flow_refused_total", "Partitions refused (a clash between apps, a foreign cookie).",
+             {"vlcp_flow_owner_batch_errors_total",
+              "Errors the switch reported for the flow owner's batches.", static_cast<double>(st.errors)},
+             {"vlcp_flow_owner_refused_total", "Partitions refused (a clash between apps, a foreign cookie).",
               static_cast<double>(st.refused)},
-             {"vlcp_flows_in_sync", "1 when the switch holds every desired flow.", st.synced ? 1.0 : 0.0}})
+             {"vlcp_flow_owner_in_sync", "1 when the switch holds every desired flow.",
+              st.synced ? 1.0 : 0.0}})
       v.push_back({name, help, labels, value});
     for (const auto& [app, a] : st.apps) {
       auto l = labels;

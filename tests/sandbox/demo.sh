@@ -92,6 +92,6 @@ for s in (s for s in d["switches"] if s["connected"]):
           % (s["bridge"], s["logical_ports"], s["installed_flows"], s["installed_groups"], s["flow_mods"], s["synced"]))'
 
 step "A few metrics (server1's /metrics)"
-sb_exec hv1 curl -s http://127.0.0.1:9464/metrics | grep -E '^vlcp_(switch_connected|flows_installed|flow_mods_total|flows_in_sync|flow_last_reconcile|app_changes_total|app_flows_installed|objectdb_transactions_total|objectdb_store_connected|api_requests_total)' | head -24
+sb_exec hv1 curl -s http://127.0.0.1:9464/metrics | grep -E '^vlcp_(switch_connected|flow_owner_flows|flow_owner_flow_mods_total|flow_owner_in_sync|flow_owner_last_reconcile|app_changes_total|app_flows_installed|objectdb_transactions_total|objectdb_store_connected|api_requests_total)' | head -24
 
 step "Done: everything the demo started is being removed"

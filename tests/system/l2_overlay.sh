@@ -128,6 +128,13 @@ wait $capture
 check_output "  tagged with n2's VLAN id ($vlan) on the wire" "vlan $vlan" cat "$SB_DIR/vlan.txt"
 check_fails "networks are isolated (vm1 -> vv1, same addresses' subnet, other network)" sb_ping vm1 vv1 2
 check_output "hv1 names tables in its flows (vlcpctl tables)" "l2output" ctl hv1 tables
+# Every metric family once in /metrics (two families of one name break Prometheus's parser).
+families_once() {
+  local m
+  m=$(sb_exec hv1 curl -sf http://127.0.0.1:9464/metrics) && [ -n "$m" ] &&
+    [ -z "$(printf '%s\n' "$m" | awk '/^# HELP/ {print $3}' | sort | uniq -d)" ]
+}
+check "hv1's /metrics names each metric family once" families_once
 # The cluster knows where p3 is: hv2 published its location with its tunnel address.
 check_output "p3's location (viperflow.logicalportvxlaninfo) names hv2's tunnel address" "192.168.99.2" \
   ctl hv1 db get viperflow.logicalportvxlaninfo.p3
