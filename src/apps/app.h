@@ -83,9 +83,10 @@ class FlowApp {
   // Every partition of one switch (the baseline incremental updates are tested against).
   virtual std::map<std::string, flows::Desired> compute(const ModelView& model,
                                                         const SwitchContext& sw) const = 0;
-  // One partition (empty: it has nothing on this switch, or no longer exists).
-  virtual flows::Desired compute(const ModelView& model, const SwitchContext& sw,
-                                 const std::string& partition) const = 0;
+  // The named partitions only, each present in the answer (empty: it has nothing on this switch,
+  // or no longer exists); what they share is computed once.
+  virtual std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
+                                                        const std::set<std::string>& partitions) const = 0;
   // Partitions recomputed with every round, whatever changed (cheap ones: table defaults).
   virtual std::set<std::string> always() const { return {}; }
 

@@ -134,10 +134,14 @@ void AppHost::remove_switch(uint64_t dpid) {
   auto it = switches_.find(dpid);
   if (it == switches_.end()) return;
   it->second.have_view = false;
+  schedule();  // (apps publish from the switches whose view is known: this one no longer is)
 }
 
 void AppHost::attach(uint64_t dpid, flows::SwitchLink* link) {
   Switch& sw = switch_of(dpid);
+  // A new connection for the datapath (a takeover comes without a SwitchDown): the owner lets
+  // go of the old link, whose callbacks may still be pending, before it gets the new one.
+  if (sw.link && sw.owner) sw.owner->detach();
   sw.link = link;
   sw.attached = false;
   maybe_attach(dpid, sw);
@@ -211,14 +215,16 @@ void AppHost::round() {
       }
       std::set<std::string> parts = dirty_[a];
       for (const auto& p : apps_[a]->always()) parts.insert(p);
-      for (const auto& p : parts) {
-        flows::Desired d;
-        {
-          Timer t(counters_[a].seconds);
-          d = apps_[a]->compute(model_, ctx, p);
-        }
+      std::map<std::string, flows::Desired> computed;
+      {
+        Timer t(counters_[a].seconds);
+        computed = apps_[a]->compute(model_, ctx, parts);
+      }
+      for (const auto& p : parts) {  // (a partition the app left out: it has nothing)
+        auto it = computed.find(p);
         ++counters_[a].partitions;
-        (void)sw.owner->set(apps_[a]->name(), p, std::move(d));
+        (void)sw.owner->set(apps_[a]->name(), p,
+                            it == computed.end() ? flows::Desired{} : std::move(it->second));
       }
     }
     sw.all_dirty.clear();

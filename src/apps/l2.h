@@ -26,7 +26,7 @@
 #include "base/result.h"
 #include "flows/cookie.h"
 #include "flows/desired.h"
-#include "model/common.h"
+#include "model/address.h"
 #include "ofp/oxm_fields.h"
 #include "pipeline/flowset.h"
 #include "pipeline/tables.h"

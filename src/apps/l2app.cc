@@ -24,6 +24,21 @@ std::string text(const Json& j, const char* field) {
   auto it = j.find(field);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
+// A location's endpoints as the nodes write them: objects only. A malformed record (written by
+// hand, restored from a dump) is skipped, never thrown on: every node reads every location.
+std::vector<const Json*> endpoints(const Json& location) {
+  std::vector<const Json*> out;
+  if (!location.is_object()) return out;
+  auto it = location.find("endpoints");
+  if (it == location.end() || !it->is_array()) return out;
+  for (const auto& e : *it)
+    if (e.is_object()) out.push_back(&e);
+  return out;
+}
+double updated_time(const Json& endpoint) {
+  auto it = endpoint.find("updated_time");
+  return it != endpoint.end() && it->is_number() ? it->get<double>() : 0.0;
+}
 // An endpoint as compared: who and where, not when.
 bool same_endpoint(const Json& a, const Json& b) {
   return text(a, "systemid") == text(b, "systemid") && text(a, "bridge") == text(b, "bridge") &&
@@ -49,9 +64,12 @@ std::map<std::string, flows::Desired> L2App::compute(const ModelView&, const Swi
   return flows_.all(inputs(sw));
 }
 
-flows::Desired L2App::compute(const ModelView&, const SwitchContext& sw, const std::string& partition) const {
-  Inputs in = inputs(sw);
-  return partition == kBasePartition ? flows_.base(in) : flows_.network(in, partition);
+std::map<std::string, flows::Desired> L2App::compute(const ModelView&, const SwitchContext& sw,
+                                                     const std::set<std::string>& partitions) const {
+  Inputs in = inputs(sw);  // (once for every partition: remote ports' lookups are not cheap)
+  std::map<std::string, flows::Desired> out;
+  for (const auto& p : partitions) out[p] = p == kBasePartition ? flows_.base(in) : flows_.network(in, p);
+  return out;
 }
 
 // Which networks a change of the model touches (a port bound before its object existed: its
@@ -97,12 +115,10 @@ std::optional<Network> L2App::network_of(const std::string& key) const {
 std::optional<uint32_t> L2App::remote_vtep(const std::string& system_id, const std::string& pid) const {
   auto loc = model_.locations().find(pid);
   if (loc == model_.locations().end()) return std::nullopt;
-  auto eps = loc->second.find("endpoints");
-  if (eps == loc->second.end() || !eps->is_array()) return std::nullopt;
   const Json* best = nullptr;
-  for (const auto& ep : *eps) {
-    if (text(ep, "systemid") == system_id) continue;
-    if (!best || ep.value("updated_time", 0.0) >= best->value("updated_time", 0.0)) best = &ep;
+  for (const Json* ep : endpoints(loc->second)) {
+    if (text(*ep, "systemid") == system_id) continue;
+    if (!best || updated_time(*ep) >= updated_time(*best)) best = ep;
   }
   return best ? parse_ip(text(*best, "tunnel_src")) : std::nullopt;
 }
@@ -194,13 +210,13 @@ void L2App::write_locations() {
   for (const auto& [pid, ep] : want) {
     bool present = false;
     if (auto loc = model_.locations().find(pid); loc != model_.locations().end())
-      for (const auto& e : loc->second.value("endpoints", Json::array())) present |= same_endpoint(e, ep);
+      for (const Json* e : endpoints(loc->second)) present |= same_endpoint(*e, ep);
     if (!present) write_location(pid, ep);
   }
   for (const auto& [pid, loc] : model_.locations()) {
     if (want.count(pid)) continue;
-    for (const auto& e : loc.value("endpoints", Json::array()))
-      if (text(e, "systemid") == system_id_ && bridges.count(text(e, "bridge"))) {
+    for (const Json* e : endpoints(loc))
+      if (text(*e, "systemid") == system_id_ && bridges.count(text(*e, "bridge"))) {
         write_location(pid, std::nullopt);
         break;
       }
@@ -220,10 +236,10 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
         if (!v[1]) return w;  // the port is gone (its deletion removed the location too)
         Json eps = Json::array();
         if (v[0])
-          for (const auto& e : v[0]->value("endpoints", Json::array()))
-            if (!(text(e, "systemid") == sid &&
-                  (!endpoint || text(e, "bridge") == text(*endpoint, "bridge"))))
-              eps.push_back(e);
+          for (const Json* e : endpoints(*v[0]))
+            if (!(text(*e, "systemid") == sid &&
+                  (!endpoint || text(*e, "bridge") == text(*endpoint, "bridge"))))
+              eps.push_back(*e);
         if (endpoint) {
           Json e = *endpoint;
           e["updated_time"] = static_cast<double>(ts) / 1e6;

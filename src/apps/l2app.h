@@ -54,8 +54,8 @@ class L2App final : public FlowApp {
   std::set<schema::Kind> reads() const override { return kinds(); }
   std::map<std::string, flows::Desired> compute(const ModelView& model,
                                                 const SwitchContext& sw) const override;
-  flows::Desired compute(const ModelView& model, const SwitchContext& sw,
-                         const std::string& partition) const override;
+  std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
+                                                const std::set<std::string>& partitions) const override;
   std::set<std::string> always() const override { return {kBasePartition}; }
   Dirty on_model(const ModelView& model, const ModelChange& change) const override;
   void after_round(const std::vector<SwitchContext>& switches) override;

@@ -306,6 +306,7 @@ class IoProcessingModule final : public io::Module {
     auto after = [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
       loop->after(d, std::move(fn));
     };
+    // The model view watches the kinds every app reads (the L2 app is the only one today).
     rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, apps::L2App::kinds());
     rt_.l2 = std::make_unique<apps::L2App>(*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables,
                                            rt_.settings.l2, after);

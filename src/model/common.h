@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "db/objectdb.h"
+#include "model/address.h"
 #include "schema/kinds.h"
 
 namespace vlcp::model::detail {
@@ -83,9 +84,7 @@ std::string map_key_of(const std::string& key);
 // Addresses, parsed once here and stored in one spelling, so that unique indices and filters see
 // one text per address.
 //
-// IPv4 text <-> host-order address (dotted decimal, no leading zeros: the text is canonical).
-std::optional<uint32_t> parse_ip(const std::string& s);
-std::string ip_text(uint32_t ip);
+// (IPv4 and MAC text: model/address.h.)
 // An IPv4 network. Hosts: every address but the network and broadcast ones, except that a /31
 // (RFC 3021 point-to-point) and a /32 have no such addresses and all are hosts.
 struct Cidr {
@@ -109,10 +108,6 @@ Status normalise_ip(Json& value, const char* field);
 // value[field] (a router's routes, a subnet's host_routes): a list of [prefix, nexthop], each
 // prefix a route prefix and each nexthop an address; stored canonical ("10.1.0.0/16").
 Status check_routes(Json& routes, const char* field);
-// A MAC address: six hex pairs separated by ':' (or '-'), either letter case.
-using Mac = std::array<uint8_t, 6>;
-std::optional<Mac> parse_mac(std::string_view s);
-std::string mac_text(const Mac& m);  // lower case, ':' separated
 // value[field], when present, must be a MAC address a port can have: unicast (the I/G bit clear,
 // which also refuses ff:ff:ff:ff:ff:ff) and not all zeros; stored lower case.
 Status normalise_port_mac(Json& value, const char* field);

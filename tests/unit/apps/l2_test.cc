@@ -335,6 +335,40 @@ TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   EXPECT_TRUE(app_->inputs(*host_->context(1)).uplinks.empty());
 }
 
+// A location record every node reads, written wrongly (by hand, from a dump): skipped, never
+// thrown on (a throw in the round would end vlcpd on every node, again after each restart).
+TEST_F(L2AppTest, MalformedLocationsAreSkipped) {
+  ASSERT_NO_FATAL_FAILURE(physical_networks());
+  ASSERT_TRUE(call([](auto& v, auto d) {
+                v.create_physical_ports(Json::parse(R"([{"name":"vxlan0","physicalnetwork":"vx"}])"), d);
+              }).ok());
+  ASSERT_TRUE(call([](auto& v, auto d) {
+                v.create_logical_networks(Json::parse(R"([{"id":"n","physicalnetwork":"vx"}])"), d);
+              }).ok());
+  ASSERT_TRUE(call([](auto& v, auto d) {
+                v.create_logical_ports(
+                    Json::parse(R"([{"id":"p","logicalnetwork":"n"},{"id":"a","logicalnetwork":"n"},
+                  {"id":"b","logicalnetwork":"n"},{"id":"c","logicalnetwork":"n"}])"),
+                    d);
+              }).ok());
+  put("viperflow.logicalportvxlaninfo.a", Json::array({1, 2}));
+  put("viperflow.logicalportvxlaninfo.b", Json{{"endpoints", "garbage"}});
+  put("viperflow.logicalportvxlaninfo.c",
+      Json{{"endpoints",
+            Json::array({7, Json{{"systemid", "x"}, {"tunnel_src", "192.168.0.7"}, {"updated_time", "late"}},
+                         Json{{"systemid", "y"}, {"tunnel_src", "192.168.0.8"}, {"updated_time", 3}}})}});
+  start_app();
+  SwitchView view{"br-int", {{"tapp", "", "p", "", 10}, {"vxlan0", "vxlan", "", "192.168.0.1", 1}}};
+  host_->update_switch(1, view);
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
+  expect_recompute_baseline("malformed locations");
+  // c's well-formed endpoint still counts; a and b are not anywhere.
+  auto in = app_->inputs(*host_->context(1));
+  ASSERT_EQ(in.remote["viperflow.logicnetwork.n"].size(), 1u);
+  EXPECT_EQ(in.remote["viperflow.logicnetwork.n"][0].vtep, *parse_ip("192.168.0.8"));
+}
+
 TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
   auto ok = [](const Result<Json>& r) { return r.ok(); };
   ASSERT_NO_FATAL_FAILURE(physical_networks());
