@@ -21,22 +21,12 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/model_view.h"
+#include "apps/switch_view.h"
 #include "base/buffer.h"
 #include "flows/cookie.h"
 #include "flows/desired.h"
 
 namespace vlcp::apps {
-
-struct SwitchPortInfo {  // one OVSDB interface of a bridge
-  std::string name, type, iface_id, local_ip;
-  int64_t ofport = -1;
-  bool operator==(const SwitchPortInfo&) const = default;
-};
-struct SwitchView {  // a bridge as OVSDB has it (ports sorted by name)
-  std::string bridge;
-  std::vector<SwitchPortInfo> ports;
-  bool operator==(const SwitchView&) const = default;
-};
 
 // What an app is given about one switch.
 struct SwitchContext {

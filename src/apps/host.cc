@@ -137,6 +137,12 @@ void AppHost::remove_switch(uint64_t dpid) {
   schedule();  // (apps publish from the switches whose view is known: this one no longer is)
 }
 
+void AppHost::update_switches(std::map<uint64_t, SwitchView> views) {
+  for (auto& [dpid, sw] : switches_)
+    if (sw.have_view && !views.count(dpid)) remove_switch(dpid);
+  for (auto& [dpid, view] : views) update_switch(dpid, std::move(view));
+}
+
 void AppHost::attach(uint64_t dpid, flows::SwitchLink* link) {
   Switch& sw = switch_of(dpid);
   // A new connection for the datapath (a takeover comes without a SwitchDown): the owner lets

@@ -42,6 +42,8 @@ class AppHost {
   // A switch's ports as OVSDB reports them (replaces the previous view).
   void update_switch(uint64_t dpid, SwitchView view);
   void remove_switch(uint64_t dpid);
+  // Every bridge OVSDB has now (switch_views()): updated, and the ones gone removed.
+  void update_switches(std::map<uint64_t, SwitchView> views);
   // The switch's OpenFlow connection is up (reconcile) / down.
   void attach(uint64_t dpid, flows::SwitchLink* link);
   void detach(uint64_t dpid);

@@ -353,39 +353,10 @@ class IoProcessingModule final : public io::Module {
                                      << sid << "' to name this node";
     }
     rt_.host->set_system_id(sid);
-    std::set<uint64_t> seen;
-    for (const auto& [name, b] : r.bridges) {
-      if (!b.datapath_id) continue;
-      apps::SwitchView view;
-      view.bridge = name;
-      for (const auto& pname : b.ports) {
-        auto p = r.ports.find(pname);
-        if (p == r.ports.end()) continue;
-        for (const auto& iname : p->second.interfaces) {
-          auto i = r.interfaces.find(iname);
-          if (i == r.interfaces.end()) continue;
-          apps::SwitchPortInfo info;
-          info.name = i->second.name;
-          info.type = i->second.type;
-          info.iface_id = i->second.iface_id();
-          info.ofport = i->second.ofport;
-          if (auto ip = i->second.options.find("local_ip"); ip != i->second.options.end())
-            info.local_ip = ip->second;
-          view.ports.push_back(std::move(info));
-        }
-      }
-      std::sort(view.ports.begin(), view.ports.end(),
-                [](const apps::SwitchPortInfo& a, const apps::SwitchPortInfo& b) { return a.name < b.name; });
-      seen.insert(*b.datapath_id);
-      rt_.host->update_switch(*b.datapath_id, std::move(view));
-    }
-    for (uint64_t dpid : known_)
-      if (!seen.count(dpid)) rt_.host->remove_switch(dpid);
-    known_ = std::move(seen);
+    rt_.host->update_switches(apps::switch_views(r));
   }
   Runtime& rt_;
   io::Subscription up_, down_, ovsdb_;
-  std::set<uint64_t> known_;
 };
 
 }  // namespace

@@ -167,6 +167,27 @@ TEST(L2Flows, LocalAndNativeNetworks) {
   EXPECT_FALSE(has(table_flows(l, *tables.id("ingress")), "in_port=9"));
 }
 
+// OVSDB's replica as the apps see a switch: bridges with a datapath id, each interface with its
+// iface-id, ofport and tunnel address, sorted by name.
+TEST(SwitchViews, FromTheOvsdbReplica) {
+  ovsdb::Replica r;
+  r.bridges["br-int"] = ovsdb::Bridge{"br-int", 7, "netdev", "secure", {}, {"vxlan0", "tap1"}, {}};
+  r.bridges["br-new"] = ovsdb::Bridge{"br-new", std::nullopt, "netdev", "", {}, {}, {}};  // no datapath yet
+  r.ports["tap1"] = ovsdb::Port{"tap1", {"tap1"}, {}, -1};
+  r.ports["vxlan0"] = ovsdb::Port{"vxlan0", {"vxlan0"}, {}, -1};
+  r.interfaces["tap1"].name = "tap1";
+  r.interfaces["tap1"].ofport = 3;
+  r.interfaces["tap1"].external_ids["iface-id"] = "p1";
+  r.interfaces["vxlan0"].name = "vxlan0";
+  r.interfaces["vxlan0"].type = "vxlan";
+  r.interfaces["vxlan0"].ofport = 1;
+  r.interfaces["vxlan0"].options["local_ip"] = "192.168.0.1";
+  auto views = switch_views(r);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views.at(7),
+            (SwitchView{"br-int", {{"tap1", "", "p1", "", 3}, {"vxlan0", "vxlan", "", "192.168.0.1", 1}}}));
+}
+
 // --- the app on a real ObjectDB -------------------------------------------------------------------
 
 class L2AppTest : public apps::testing::ModelFixture {

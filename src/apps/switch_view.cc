@@ -1,0 +1,36 @@
+#include "apps/switch_view.h"
+
+#include <algorithm>
+
+namespace vlcp::apps {
+
+std::map<uint64_t, SwitchView> switch_views(const ovsdb::Replica& r) {
+  std::map<uint64_t, SwitchView> out;
+  for (const auto& [name, b] : r.bridges) {
+    if (!b.datapath_id) continue;
+    SwitchView view;
+    view.bridge = name;
+    for (const auto& pname : b.ports) {
+      auto p = r.ports.find(pname);
+      if (p == r.ports.end()) continue;
+      for (const auto& iname : p->second.interfaces) {
+        auto i = r.interfaces.find(iname);
+        if (i == r.interfaces.end()) continue;
+        SwitchPortInfo info;
+        info.name = i->second.name;
+        info.type = i->second.type;
+        info.iface_id = i->second.iface_id();
+        info.ofport = i->second.ofport;
+        if (auto ip = i->second.options.find("local_ip"); ip != i->second.options.end())
+          info.local_ip = ip->second;
+        view.ports.push_back(std::move(info));
+      }
+    }
+    std::sort(view.ports.begin(), view.ports.end(),
+              [](const SwitchPortInfo& a, const SwitchPortInfo& b) { return a.name < b.name; });
+    out[*b.datapath_id] = std::move(view);
+  }
+  return out;
+}
+
+}  // namespace vlcp::apps
