@@ -10,34 +10,32 @@ struct DbKeys {
 Result<DbSettings> read_db_settings(const Config& config) {
   DbKeys keys;
   VLCP_OBJECTDB_KEYS(VLCP_KEYS_READ)
-  auto bad = [&](const char* key, const std::string& why) {
-    return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + ": " + why);
-  };
   DbSettings s;
   if (keys.backend != "embedded" && keys.backend != "zookeeper")
-    return bad("module.objectdb.backend", "expected embedded or zookeeper, got '" + keys.backend + "'");
+    return config.error_at("module.objectdb.backend",
+                           "expected embedded or zookeeper, got '" + keys.backend + "'");
   s.zookeeper = keys.backend == "zookeeper";
-  if (keys.path.empty()) return bad("module.objectdb.path", "must not be empty");
+  if (keys.path.empty()) return config.error_at("module.objectdb.path", "must not be empty");
   if (keys.mapsize < 1 || keys.mapsize > (1 << 20))
-    return bad("module.objectdb.mapsize", "must be 1..1048576 MiB");
+    return config.error_at("module.objectdb.mapsize", "must be 1..1048576 MiB");
   s.embedded.path = keys.path;
   s.embedded.map_size_mb = static_cast<size_t>(keys.mapsize);
   if (s.zookeeper) {
     // VLCP's URL syntax: tcp://h1:2181,h2:2181/chroot
     if (keys.url.rfind("tcp://", 0) != 0 || keys.url.size() <= 6)
-      return bad("module.zookeeperdb.url",
-                 "expected tcp://HOST:PORT[,HOST:PORT...][/chroot], got '" + keys.url + "'");
+      return config.error_at("module.zookeeperdb.url",
+                             "expected tcp://HOST:PORT[,HOST:PORT...][/chroot], got '" + keys.url + "'");
     s.zk.hosts = keys.url.substr(6);
     while (s.zk.hosts.size() > 1 && s.zk.hosts.back() == '/') s.zk.hosts.pop_back();
   }
   if (keys.root.empty() || keys.root[0] != '/')
-    return bad("module.zookeeperdb.root", "must be an absolute path");
+    return config.error_at("module.zookeeperdb.root", "must be an absolute path");
   s.zk.root = keys.root;
   if (!keys.auth.empty() && keys.auth.find(':') == std::string::npos)
-    return bad("module.zookeeperdb.auth", "expected user:password");
+    return config.error_at("module.zookeeperdb.auth", "expected user:password");
   s.zk.auth = keys.auth;
   if (keys.sessiontimeout < 1 || keys.sessiontimeout > 600)
-    return bad("module.zookeeperdb.sessiontimeout", "must be 1..600 seconds");
+    return config.error_at("module.zookeeperdb.sessiontimeout", "must be 1..600 seconds");
   s.zk.session_timeout_ms = static_cast<int>(keys.sessiontimeout * 1000);
   return s;
 }

@@ -27,9 +27,6 @@ Result<OvsdbSettings> read_ovsdb_settings(const Config& config) {
   OvsdbKeys keys;
   VLCP_OVSDB_KEYS(VLCP_KEYS_READ)
   OvsdbSettings s;
-  auto bad = [&](const char* key, const std::string& why) {
-    return make_error(Errc::kInvalidArgument, config.where(key) + ": " + key + ": " + why);
-  };
   if (!keys.url.empty()) {
     // VLCP's URL syntax to OVS's remote syntax.
     if (keys.url.rfind("unix://", 0) == 0 && keys.url.size() > 7 && keys.url[7] == '/') {
@@ -40,15 +37,15 @@ Result<OvsdbSettings> read_ovsdb_settings(const Config& config) {
       if (hostport.find(':') == std::string::npos) hostport += ":6640";
       s.remote = "tcp:" + hostport;
     } else {
-      return bad("module.ovsdbmanager.url",
-                 "expected unix:///PATH or tcp://IP[:PORT], got '" + keys.url + "'");
+      return config.error_at("module.ovsdbmanager.url",
+                             "expected unix:///PATH or tcp://IP[:PORT], got '" + keys.url + "'");
     }
   }
   s.controller = keys.controller;
   s.bridges = keys.bridges;
   s.fail_mode_secure = keys.fail_mode_secure;
   if (keys.probe_interval < 0 || keys.probe_interval > 3600)
-    return bad("module.ovsdbmanager.probe_interval", "must be 0..3600 seconds");
+    return config.error_at("module.ovsdbmanager.probe_interval", "must be 0..3600 seconds");
   s.probe_interval_ms = static_cast<int>(keys.probe_interval * 1000);
   return s;
 }
