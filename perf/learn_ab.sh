@@ -28,19 +28,7 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 declare -A port
 start_vlcpd() {  # start_vlcpd NAME BUILD
   port[$1]=$(free_port)
-  cat >"$dir/$1.conf" <<CONF
-server.loglevel = 'warn'
-server.startup = ['openflowserver', 'httpserver']
-module.openflowserver.url = 'tcp://127.0.0.1:${port[$1]}'
-module.ovsdbmanager.url = ''
-module.httpserver.url = 'tcp://127.0.0.1:$(free_port)'
-module.metrics.url = ''
-module.sched.workers = 1
-module.sched.memory_mb = 32
-module.l2switch.learning = True
-module.l2switch.nxlearn = False
-module.objectdb.path = '$dir/$1.mdb'
-CONF
+  learning_conf "$dir/$1.conf" "${port[$1]}" "$(free_port)" "$dir/$1.mdb"
   "$2/src/vlcpd" -c "$dir/$1.conf" >"$dir/$1.log" 2>&1 &
   pids+=($!)
 }

@@ -140,19 +140,7 @@ sb_stop_pid "$(sb_vlcpd_pid hv3)"
 echo "== 3. controller learning: packet-in -> flow installed, vlcpd (1 worker lcore) vs os-ken, $runs runs each"
 of=$(sb_free_port)
 http=$(sb_free_port)
-cat >"$SB_DIR/learn.conf" <<CONF
-server.loglevel = 'warn'
-server.startup = ['openflowserver', 'httpserver']
-module.openflowserver.url = 'tcp://127.0.0.1:$of'
-module.ovsdbmanager.url = ''
-module.httpserver.url = 'tcp://127.0.0.1:$http'
-module.metrics.url = ''
-module.sched.workers = 1
-module.sched.memory_mb = 32
-module.l2switch.learning = True
-module.l2switch.nxlearn = False
-module.objectdb.path = '$SB_DIR/learn.mdb'
-CONF
+learning_conf "$SB_DIR/learn.conf" "$of" "$http" "$SB_DIR/learn.mdb"
 "$VLCP_VLCPD" -c "$SB_DIR/learn.conf" >"$SB_DIR/learn.log" 2>&1 &
 vpid=$!
 sb_record pid "$vpid" vlcpd:learn
