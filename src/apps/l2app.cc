@@ -20,10 +20,6 @@ using schema::Kind;
 constexpr std::string_view kPort = schema::kind(Kind::kLogicalPort).key_prefix,
                            kLocation = schema::kind(Kind::kLocation).key_prefix;
 
-std::string text(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 // A location's endpoints as the nodes write them: objects only. A malformed record (written by
 // hand, restored from a dump) is skipped, never thrown on: every node reads every location.
 std::vector<const Json*> endpoints(const Json& location) {
@@ -41,8 +37,9 @@ double updated_time(const Json& endpoint) {
 }
 // An endpoint as compared: who and where, not when.
 bool same_endpoint(const Json& a, const Json& b) {
-  return text(a, "systemid") == text(b, "systemid") && text(a, "bridge") == text(b, "bridge") &&
-         text(a, "tunnel_src") == text(b, "tunnel_src");
+  return text_field(a, "systemid") == text_field(b, "systemid") &&
+         text_field(a, "bridge") == text_field(b, "bridge") &&
+         text_field(a, "tunnel_src") == text_field(b, "tunnel_src");
 }
 
 }  // namespace
@@ -117,10 +114,10 @@ std::optional<uint32_t> L2App::remote_vtep(const std::string& system_id, const s
   if (loc == model_.locations().end()) return std::nullopt;
   const Json* best = nullptr;
   for (const Json* ep : endpoints(loc->second)) {
-    if (text(*ep, "systemid") == system_id) continue;
+    if (text_field(*ep, "systemid") == system_id) continue;
     if (!best || updated_time(*ep) >= updated_time(*best)) best = ep;
   }
-  return best ? parse_ip(text(*best, "tunnel_src")) : std::nullopt;
+  return best ? parse_ip(text_field(*best, "tunnel_src")) : std::nullopt;
 }
 
 std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const SwitchContext& sw) const {
@@ -216,7 +213,7 @@ void L2App::write_locations() {
   for (const auto& [pid, loc] : model_.locations()) {
     if (want.count(pid)) continue;
     for (const Json* e : endpoints(loc))
-      if (text(*e, "systemid") == system_id_ && bridges.count(text(*e, "bridge"))) {
+      if (text_field(*e, "systemid") == system_id_ && bridges.count(text_field(*e, "bridge"))) {
         write_location(pid, std::nullopt);
         break;
       }
@@ -237,8 +234,8 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
         Json eps = Json::array();
         if (v[0])
           for (const Json* e : endpoints(*v[0]))
-            if (!(text(*e, "systemid") == sid &&
-                  (!endpoint || text(*e, "bridge") == text(*endpoint, "bridge"))))
+            if (!(text_field(*e, "systemid") == sid &&
+                  (!endpoint || text_field(*e, "bridge") == text_field(*endpoint, "bridge"))))
               eps.push_back(*e);
         if (endpoint) {
           Json e = *endpoint;
@@ -248,7 +245,7 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
         if (eps.empty())
           w.emplace_back(key, std::nullopt);
         else
-          w.emplace_back(key, Json{{"id", text(*v[1], "id")}, {"endpoints", eps}});
+          w.emplace_back(key, Json{{"id", text_field(*v[1], "id")}, {"endpoints", eps}});
         return w;
       },
       [this, pid, alive = alive_](Result<db::TxnResult> r) {

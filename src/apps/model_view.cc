@@ -12,13 +12,14 @@ namespace {
 bool starts(const std::string& s, std::string_view p) {
   return !p.empty() && s.compare(0, p.size(), p) == 0;
 }
-std::string text(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 const std::set<std::string> kNone;
 
 }  // namespace
+
+std::string text_field(const Json& value, const char* field) {
+  auto it = value.find(field);
+  return it != value.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 ModelView::ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds)
     : db_(db), after_(std::move(after)), kinds_(std::move(kinds)) {
@@ -119,7 +120,7 @@ void ModelView::on_update(const db::KeyUpdate& u) {
     report({Kind::kLogicalNetwork, true, net, {net}});
   } else if (starts(k, lognet.key_prefix)) {
     if (v) {
-      LogicalNetworkObj n{k, text(*v, "physicalnetwork"), std::nullopt, 0, *v};
+      LogicalNetworkObj n{k, text_field(*v, "physicalnetwork"), std::nullopt, 0, *v};
       if (auto id = netids_.find(k); id != netids_.end()) n.netid = id->second;
       for (const char* f : {"vlanid", "vni"})
         if (v->contains(f) && (*v)[f].is_number_integer()) n.segment = (*v)[f].get<uint32_t>();
@@ -135,7 +136,7 @@ void ModelView::on_update(const db::KeyUpdate& u) {
             {}});
   } else if (starts(k, physnet.key_prefix)) {
     if (v)
-      physnets_[k] = PhysicalNetworkObj{k, text(*v, "type"), *v};
+      physnets_[k] = PhysicalNetworkObj{k, text_field(*v, "type"), *v};
     else
       physnets_.erase(k);
     ModelChange c{Kind::kPhysicalNetwork, false, k, {}};
@@ -153,8 +154,8 @@ void ModelView::on_update(const db::KeyUpdate& u) {
       }
     }
     if (v) {
-      LogicalPortObj p{text(*v, "id"), text(*v, "network"), model::detail::parse_mac(text(*v, "mac_address")),
-                       *v};
+      LogicalPortObj p{text_field(*v, "id"), text_field(*v, "network"),
+                       model::detail::parse_mac(text_field(*v, "mac_address")), *v};
       by_net_[p.network].insert(pid);
       c.parents.insert(p.network);
       ports_[pid] = std::move(p);
@@ -164,7 +165,7 @@ void ModelView::on_update(const db::KeyUpdate& u) {
     report(c);
   } else if (starts(k, physport.key_prefix)) {
     if (v)
-      physports_[k] = PhysicalPortObj{k, text(*v, "physicalnetwork")};
+      physports_[k] = PhysicalPortObj{k, text_field(*v, "physicalnetwork")};
     else
       physports_.erase(k);
     report({Kind::kPhysicalPort, false, k, {}});

@@ -21,6 +21,10 @@
 
 namespace vlcp::apps {
 
+// A string field of a stored value: "" when it is absent or not a string (what the store holds is
+// untrusted: a wrong type is never thrown on).
+std::string text_field(const nlohmann::json& value, const char* field);
+
 struct PhysicalNetworkObj {
   std::string key, type;  // vlan, vxlan, native, local
   nlohmann::json value;
