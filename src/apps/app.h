@@ -3,8 +3,8 @@
 // drives every registered app the same way; an app is only this interface (docs/ARCHITECTURE.md
 // "Adding an app").
 //
-//   declares   name, its table requests (modules in flowtables/vlcp.def), the cookie app ids it
-//              owns, the model kinds it reads, its packet-in handlers
+//   declares   name, the cookie app ids it owns, the model kinds it reads (its VLCP modules,
+//              keys and packet-in handlers are declared where it registers: apps/registry.h)
 //   computes   its desired flows and groups per partition, from the model view and a switch's
 //              view: every partition (the full recompute, always available) or one
 //   follows    a model change or a switch change by naming the partitions it dirties, or
@@ -43,18 +43,6 @@ struct Dirty {
   static Dirty nothing() { return Dirty{}; }
 };
 
-// A packet-in handler: PACKET_INs whose cookie carries `app_id` (flows/cookie.h) go to it, on
-// the worker lcores (`on_workers`: `worker`, a pure function of its configuration and the
-// message; several workers run it at once) or on the control thread (`control`: it may read the
-// model and the switch's view). Answers are whole messages, xid 0.
-struct PacketInDecl {
-  flows::AppId app_id;
-  bool on_workers;
-  std::string name;
-  std::function<void(uint64_t dpid, ByteSpan packet_in, Buffer& answers)> worker;
-  std::function<void(const SwitchContext& sw, ByteSpan packet_in, Buffer& answers)> control;
-};
-
 // A figure for /metrics, declared next to what it measures (the daemon only publishes them).
 struct AppMetric {
   std::string name, help;
@@ -65,8 +53,7 @@ struct AppMetric {
 class FlowApp {
  public:
   virtual ~FlowApp() = default;
-  virtual std::string name() const = 0;                  // partitions are "<name>/<partition>"
-  virtual std::vector<std::string> modules() const = 0;  // its table requests (flowtables/vlcp.def)
+  virtual std::string name() const = 0;  // partitions are "<name>/<partition>"
   virtual std::set<flows::AppId> cookie_ids() const = 0;
   virtual std::set<schema::Kind> reads() const = 0;
 
@@ -88,7 +75,9 @@ class FlowApp {
   // this node publishes about itself).
   virtual void after_round(const std::vector<SwitchContext>&) {}
 
-  virtual std::vector<PacketInDecl> packet_in_handlers() { return {}; }
+  // A PACKET_IN for one of its control-thread handlers (PacketInDecl, apps/registry.h), with the
+  // switch's view: whole OpenFlow messages (xid 0) appended to `answers`.
+  virtual void packet_in(flows::AppId, const SwitchContext&, ByteSpan, Buffer&) {}
   // What the app adds to ioprocessing/status: its own figures, and per switch.
   virtual nlohmann::json status(const ModelView&) const { return nlohmann::json::object(); }
   virtual nlohmann::json switch_status(const ModelView&, const SwitchContext&) const {

@@ -26,7 +26,9 @@ AppHost::AppHost(ModelView& model, std::vector<FlowApp*> apps, const Clock& cloc
       counters_(apps_.size()),
       dirty_(apps_.size()),
       clock_(clock),
-      after_(std::move(after)) {}
+      after_(std::move(after)) {
+  for (FlowApp* app : apps_) model_.watch(app->reads());
+}
 
 AppHost::~AppHost() {
   *alive_ = false;
@@ -243,22 +245,15 @@ void AppHost::round() {
   if (on_round) on_round();
 }
 
-std::vector<AppHost::Handler> AppHost::packet_in_handlers() {
-  std::vector<Handler> out;
+bool AppHost::packet_in(flows::AppId app_id, uint64_t dpid, ByteSpan packet_in, Buffer& answers) {
+  auto ctx = context(dpid);
+  if (!ctx) return false;
   for (FlowApp* app : apps_)
-    for (auto& h : app->packet_in_handlers()) {
-      if (h.on_workers) {
-        out.push_back({h.app_id, true, std::move(h.name), std::move(h.worker)});
-        continue;
-      }
-      out.push_back(
-          {h.app_id, false, std::move(h.name),
-           [this, alive = alive_, fn = std::move(h.control)](uint64_t dpid, ByteSpan m, Buffer& answers) {
-             if (!*alive) return;
-             if (auto ctx = context(dpid)) fn(*ctx, m, answers);
-           }});
+    if (app->cookie_ids().count(app_id)) {
+      app->packet_in(app_id, *ctx, packet_in, answers);
+      return true;
     }
-  return out;
+  return false;
 }
 
 Json AppHost::status() const {

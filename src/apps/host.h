@@ -31,7 +31,8 @@ struct AppCounters {
 class AppHost {
  public:
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
-  // `apps` outlive the host; each registers with every switch's flow owner.
+  // `apps` outlive the host; each registers with every switch's flow owner, and the model view
+  // watches what each reads (construct the host before starting the view).
   AppHost(ModelView& model, std::vector<FlowApp*> apps, const Clock& clock, After after);
   ~AppHost();
   AppHost(const AppHost&) = delete;
@@ -59,15 +60,10 @@ class AppHost {
   uint64_t rounds() const { return rounds_; }
   const ModelView& model() const { return model_; }
 
-  // Every app's packet-in handlers, as the switch layer takes them: control-thread ones get the
-  // switch's view from here (a PACKET_IN from a switch with no known view is not answered).
-  struct Handler {
-    flows::AppId app_id;
-    bool on_workers;
-    std::string name;
-    std::function<void(uint64_t dpid, ByteSpan packet_in, Buffer& answers)> fn;
-  };
-  std::vector<Handler> packet_in_handlers();
+  // A PACKET_IN for a control-thread handler (PacketInDecl, apps/registry.h) of the app owning
+  // cookie app id `app_id`: the app's packet_in with the switch's view (a switch with no known
+  // view, or an id no app owns, is not answered: false).
+  bool packet_in(flows::AppId app_id, uint64_t dpid, ByteSpan packet_in, Buffer& answers);
 
   // ioprocessing/status: the model, each app's figures, each switch with its owner and apps.
   nlohmann::json status() const;

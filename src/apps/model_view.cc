@@ -22,8 +22,17 @@ std::string text_field(const Json& value, const char* field) {
 }
 
 ModelView::ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds)
-    : db_(db), after_(std::move(after)), kinds_(std::move(kinds)) {
-  for (Kind k : kinds_) {
+    : db_(db), after_(std::move(after)) {
+  watch(kinds);
+}
+
+void ModelView::watch(const std::set<schema::Kind>& kinds) {
+  if (watch_) {  // (a programming error: the host adds its apps' kinds before it starts the view)
+    VLCP_LOG(kError, "model") << "kinds added to a model view already started: ignored";
+    return;
+  }
+  for (Kind k : kinds) {
+    if (!kinds_.insert(k).second) continue;
     const auto& info = schema::kind(k);
     if (!info.key_prefix.empty()) prefixes_.emplace_back(info.key_prefix);
     if (!info.map_prefix.empty()) prefixes_.emplace_back(info.map_prefix);

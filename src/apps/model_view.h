@@ -57,11 +57,13 @@ struct ModelChange {
 class ModelView {
  public:
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
-  ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds);
+  ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds = {});
   ~ModelView();
   ModelView(const ModelView&) = delete;
   ModelView& operator=(const ModelView&) = delete;
 
+  // Watches these kinds too (before start: the host adds every app's reads()).
+  void watch(const std::set<schema::Kind>& kinds);
   void start();         // opens the watches and loads the model (retrying while unreachable)
   bool loaded() const;  // every watched prefix listed and read once
   const std::set<schema::Kind>& kinds() const { return kinds_; }

@@ -6,7 +6,6 @@
 #include "api/objectdb_api.h"
 #include "api/switch_api.h"
 #include "api/viperflow_api.h"
-#include "apps/l2_learning.h"
 #include "base/log.h"
 #include "db/settings.h"
 #include "model/viperflow.h"
@@ -49,29 +48,22 @@ class SchedModule final : public io::Module {
 };
 
 // Packet-in handlers by app (switch/packet_in.h): the fallback module.openflowserver.packetin
-// selects (the hub), controller learning (the L2 app, on the worker lcores: a pure function of
-// the message) and first packets to a remote MAC (the VXLAN app, on the control thread: it reads
-// the model).
+// selects (the hub), and every running app's declared handlers — on the workers its own pure
+// function, on the control thread its FlowApp::packet_in through the host (once ioprocessing runs).
 Result<std::shared_ptr<const sw::PacketInTable>> packet_in_table(Runtime& rt) {
   auto table = sw::make_packet_in_table(rt.settings.openflow);
-  if (rt.settings.l2.l2 == apps::L2Strategy::kControllerLearn) {
-    VLCP_ASSIGN_OR_RETURN(
-        auto learning, apps::l2_learning_config(rt.settings.pipeline.tables, rt.settings.l2.learn_timeout));
-    VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kL2),
-                                    {"l2switch learning", sw::PacketInSide::kWorkers,
-                                     [learning](uint64_t, ByteSpan message, Buffer& answers) {
-                                       apps::l2_learn(learning, message, answers);
-                                     }}));
+  for (const auto& app : rt.settings.apps) {
+    if (!app.spec) continue;
+    for (auto& h : app.spec->packet_ins()) {
+      sw::PacketInFn fn = std::move(h.worker);
+      if (!h.on_workers)
+        fn = [&rt, id = h.app_id](uint64_t dpid, ByteSpan message, Buffer& answers) {
+          if (rt.host) rt.host->packet_in(id, dpid, message, answers);  // (else ioprocessing is not running)
+        };
+      VLCP_RETURN_IF_ERROR(table->add(
+          h.app_id, {h.name, h.on_workers ? sw::PacketInSide::kWorkers : sw::PacketInSide::kControl, std::move(fn)}));
+    }
   }
-  if (rt.settings.l2.vxlan_first_packet())
-    VLCP_RETURN_IF_ERROR(table->add(static_cast<uint8_t>(apps::App::kVxlan),
-                                    {"vxlancast first packet", sw::PacketInSide::kControl,
-                                     [&rt](uint64_t dpid, ByteSpan message, Buffer& answers) {
-                                       if (!rt.host) return;  // ioprocessing is not running
-                                       auto sw = rt.host->context(dpid);
-                                       if (!sw) return;
-                                       for (const auto& a : rt.l2->packet_in(*sw, message)) answers.append(a);
-                                     }}));
   return std::shared_ptr<const sw::PacketInTable>(std::move(table));
 }
 
@@ -258,7 +250,7 @@ class HttpModule final : public io::Module {
 };
 
 // The installer's view of one switch, over the switch manager.
-class ManagedLink final : public apps::SwitchLink {
+class ManagedLink final : public flows::SwitchLink {
  public:
   ManagedLink(Runtime& rt, uint64_t dpid) : rt_(rt), dpid_(dpid) {}
   void send_batch(std::vector<std::vector<uint8_t>> messages, std::function<void(Outcome)> done) override {
@@ -293,7 +285,8 @@ class ManagedLink final : public apps::SwitchLink {
   uint64_t dpid_;
 };
 
-// VLCP's ioprocessing, l2switch and vxlancast: each switch's flows from the network model.
+// The flow apps (VLCP's ioprocessing, l2switch, vxlancast, ...: apps/registry.h): each switch's
+// flows from the network model.
 class IoProcessingModule final : public io::Module {
  public:
   explicit IoProcessingModule(Runtime& rt) : rt_(rt) {}
@@ -306,12 +299,14 @@ class IoProcessingModule final : public io::Module {
     auto after = [loop = &rt_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
       loop->after(d, std::move(fn));
     };
-    // The model view watches the kinds every app reads (the L2 app is the only one today).
-    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, apps::L2App::kinds());
-    rt_.l2 = std::make_unique<apps::L2App>(*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables,
-                                           rt_.settings.l2, after);
-    rt_.host = std::make_unique<apps::AppHost>(*rt_.model, std::vector<apps::FlowApp*>{rt_.l2.get()},
-                                               rt_.loop.clock(), after);
+    // Every app the pipeline runs (apps/registry.h), on one model view that watches what they
+    // read (the host adds their kinds).
+    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after);
+    apps::AppEnv env{*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables, after};
+    std::vector<apps::FlowApp*> running;
+    for (const auto& app : rt_.settings.apps)
+      if (app.spec) running.push_back(rt_.apps.emplace_back(app.spec->make(env)).get());
+    rt_.host = std::make_unique<apps::AppHost>(*rt_.model, std::move(running), rt_.loop.clock(), after);
     up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
     down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
       if (rt_.host) rt_.host->detach(e.dpid);
@@ -331,7 +326,7 @@ class IoProcessingModule final : public io::Module {
     down_.reset();
     ovsdb_.reset();
     rt_.host.reset();
-    rt_.l2.reset();
+    rt_.apps.clear();
     rt_.model.reset();
     rt_.links.clear();
   }

@@ -17,7 +17,7 @@
 #include "api/metrics.h"
 #include "api/webapi.h"
 #include "apps/host.h"
-#include "apps/l2app.h"
+#include "apps/registry.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
 #include "io/control_loop.h"
@@ -64,11 +64,11 @@ struct Runtime {
   std::unique_ptr<db::Store> store;
   std::shared_ptr<db::ObjectDb> objectdb;
 
-  // ioprocessing: the L2 apps (ioprocessing, l2switch, vxlancast) and their switch links
+  // ioprocessing: the flow apps the pipeline runs (settings.apps) and their switch links
   std::unique_ptr<apps::ModelView> model;  // the network model every app on this node reads
-  std::unique_ptr<apps::L2App> l2;
+  std::vector<std::unique_ptr<apps::FlowApp>> apps;
   std::unique_ptr<apps::AppHost> host;  // the app platform: every flow app, each switch's flow owner
-  std::map<uint64_t, std::unique_ptr<apps::SwitchLink>> links;
+  std::map<uint64_t, std::unique_ptr<flows::SwitchLink>> links;
 };
 
 // Declares every module into rt.modules.

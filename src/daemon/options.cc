@@ -3,7 +3,6 @@
 
 #include <set>
 
-#include "apps/l2_learning.h"
 #include "base/version.h"
 #include "io/tls.h"
 
@@ -74,6 +73,8 @@ std::string usage_text() {
   text += std::string("  ") + key + " (default " + shown_default(#fallback) + ")\n      " + help + "\n";
   VLCP_DAEMON_KEYS(VLCP_KEY_HELP)
 #undef VLCP_KEY_HELP
+  for (const auto& k : apps::registered_app_keys())
+    text += "  " + k.key + " (default " + shown_default(k.fallback) + ")\n      " + k.help + "\n";
   text +=
       "A key given twice, or one no module declares, is an error naming its file:line.\n"
       "\nExit status: 0 success, 1 configuration or start-up error, 2 usage error.\n";
@@ -85,11 +86,15 @@ std::string version_text() {
 }
 
 const std::set<std::string, std::less<>>& declared_keys() {
-  static const std::set<std::string, std::less<>> keys = {
+  static const std::set<std::string, std::less<>> keys = [] {
+    std::set<std::string, std::less<>> out = {
 #define VLCP_KEY_NAME(field, key, type, fallback, help) key,
-      VLCP_DAEMON_KEYS(VLCP_KEY_NAME)
+        VLCP_DAEMON_KEYS(VLCP_KEY_NAME)
 #undef VLCP_KEY_NAME
-  };
+    };
+    for (const auto& k : apps::registered_app_keys()) out.insert(k.key);
+    return out;
+  }();
   return keys;
 }
 
@@ -155,13 +160,9 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.ovsdb, ovsdb::read_ovsdb_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
-  VLCP_ASSIGN_OR_RETURN(s.l2, apps::read_l2_settings(config));
   VLCP_RETURN_IF_ERROR(check_tls_keys(config));
-  // Controller learning (the L2 app's packet-in handler, wired in modules.cc) needs its tables.
-  if (s.l2.l2 == apps::L2Strategy::kControllerLearn) {
-    auto learning = apps::l2_learning_config(s.pipeline.tables, s.l2.learn_timeout);
-    if (!learning.ok()) return config.error_at("module.openflowmanager.apps", learning.error().message());
-  }
+  // Every registered app's keys (apps/registry.h), checked against the pipeline it would run in.
+  VLCP_ASSIGN_OR_RETURN(s.apps, apps::configure_apps(config, s.pipeline));
   return s;
 }
 

@@ -9,7 +9,7 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
-#include "apps/l2.h"
+#include "apps/registry.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
@@ -52,8 +52,9 @@ std::string version_text();
     "unknown keys warn instead of failing the check (a file shared with newer versions); " \
     "keys given twice still fail")
 
-// Every key table vlcpd reads, the one list the rest derives from: --help, the check that every
-// key in the file is declared (and which modules exist), and the TLS file checks.
+// Every key table of vlcpd's own modules, the one list the rest derives from (with the apps' keys,
+// each declared beside its app and registered: apps/registry.h): --help, the check that every key
+// in the file is declared (and which modules exist), and the TLS file checks.
 // clang-format off
 #define VLCP_DAEMON_KEYS(X) \
   VLCP_CONFIG_KEYS(X)       \
@@ -64,8 +65,7 @@ std::string version_text();
   VLCP_HTTP_KEYS(X)         \
   VLCP_OVSDB_KEYS(X)        \
   VLCP_OBJECTDB_KEYS(X)     \
-  VLCP_PIPELINE_KEYS(X)     \
-  VLCP_L2_KEYS(X)
+  VLCP_PIPELINE_KEYS(X)
 // clang-format on
 
 // Every declared key's name.
@@ -95,7 +95,7 @@ struct Settings {
   ovsdb::OvsdbSettings ovsdb;
   db::DbSettings db;
   pipeline::PipelineSettings pipeline;
-  apps::L2Settings l2;
+  std::vector<apps::ConfiguredApp> apps;  // every registered app (its spec when the pipeline runs it)
 };
 // Every key must be declared (VLCP_DAEMON_KEYS); unknown keys fail the check, each named with
 // its file:line, unless `allow_unknown_keys` or config.allowunknown is set: then they go to

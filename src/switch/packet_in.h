@@ -1,5 +1,5 @@
 // Packet-in handlers by app: the table SwitchManager dispatches PACKET_INs with. An app registers
-// one handler under its app id (the cookie's bits 48..55, apps/l2.h `cookie()`) and says where it
+// one handler under its app id (the cookie's bits 48..55, apps/l2/l2.h `cookie()`) and says where it
 // runs: on the worker lcores (the I/O thread hands the message over a ring; pure functions of
 // their configuration and the message, run by any worker at once) or on the control thread
 // (handlers that read the model). With no worker lcore, worker handlers run on the control
@@ -37,7 +37,7 @@ struct PacketInHandler {
   PacketInFn fn;
 };
 
-// The app id a flow's cookie carries (apps/l2.h: cookie = app << 48 | ...).
+// The app id a flow's cookie carries (apps/l2/l2.h: cookie = app << 48 | ...).
 inline constexpr uint8_t packet_in_app_id(uint64_t cookie) {
   return static_cast<uint8_t>(cookie >> 48 & 0xff);
 }

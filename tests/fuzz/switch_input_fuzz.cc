@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "apps/l2_learning.h"
+#include "apps/l2/l2_learning.h"
 #include "base/buffer.h"
 #include "ofp/message.h"
 #include "pipeline/flowset.h"

@@ -3,7 +3,7 @@
 // random sequence — ports created, deleted, bound, unbound, moved to another node, networks
 // created and deleted — the incrementally maintained flows equal a full recompute, and the
 // switch holds exactly them.
-#include "apps/l2app.h"
+#include "apps/l2/l2app.h"
 
 #include "apps/host.h"
 

@@ -7,8 +7,8 @@
 
 #include <stdexcept>
 
-#include "apps/l2.h"
-#include "apps/l2_learning.h"
+#include "apps/l2/l2.h"
+#include "apps/l2/l2_learning.h"
 #include "ofp/actions.h"
 #include "ofp/message.h"
 

@@ -1,6 +1,7 @@
-#include "apps/l2app.h"
+#include "apps/l2/l2app.h"
 
-#include "apps/l2_learning.h"
+#include "apps/l2/l2_learning.h"
+#include "apps/registry.h"
 
 #include "base/buffer.h"
 #include "base/log.h"
@@ -319,27 +320,9 @@ std::vector<std::vector<uint8_t>> L2App::packet_in(const SwitchContext& sw, Byte
   return out;
 }
 
-std::vector<PacketInDecl> L2App::packet_in_handlers() {
-  std::vector<PacketInDecl> out;
-  if (flows_.settings().l2 == L2Strategy::kControllerLearn) {
-    auto config = l2_learning_config(flows_.tables(), flows_.settings().learn_timeout);
-    if (config.ok())  // (the daemon's settings check refuses a pipeline without l2switch)
-      out.push_back(
-          {static_cast<flows::AppId>(App::kL2),
-           true,
-           "l2switch learning",
-           [c = *config](uint64_t, ByteSpan message, Buffer& answers) { l2_learn(c, message, answers); },
-           {}});
-  }
-  if (flows_.settings().vxlan_first_packet())
-    out.push_back({static_cast<flows::AppId>(App::kVxlan),
-                   false,
-                   "vxlancast first packet",
-                   {},
-                   [this](const SwitchContext& sw, ByteSpan message, Buffer& answers) {
-                     for (const auto& a : packet_in(sw, message)) answers.append(a);
-                   }});
-  return out;
+void L2App::packet_in(flows::AppId app_id, const SwitchContext& sw, ByteSpan message, Buffer& answers) {
+  if (app_id != static_cast<flows::AppId>(App::kVxlan)) return;
+  for (const auto& a : packet_in(sw, message)) answers.append(a);
 }
 
 Json L2App::status(const ModelView& model) const {
@@ -381,5 +364,53 @@ std::vector<AppMetric> L2App::metrics() const {
            {},
            static_cast<double>(stats_.location_failures)}};
 }
+
+// --- registration ---------------------------------------------------------------------------------
+
+namespace {
+
+class L2Spec final : public AppSpec {
+ public:
+  L2Spec(L2Settings settings, std::optional<L2LearningConfig> learning)
+      : settings_(settings), learning_(std::move(learning)) {}
+  // Controller learning on the workers (a pure function of the message); first packets to a
+  // remote MAC on the control thread (they read the model).
+  std::vector<PacketInDecl> packet_ins() const override {
+    std::vector<PacketInDecl> out;
+    if (learning_)
+      out.push_back({static_cast<flows::AppId>(App::kL2), true, "l2switch learning",
+                     [c = *learning_](uint64_t, ByteSpan message, Buffer& answers) {
+                       l2_learn(c, message, answers);
+                     }});
+    if (settings_.vxlan_first_packet())
+      out.push_back({static_cast<flows::AppId>(App::kVxlan), false, "vxlancast first packet", {}});
+    return out;
+  }
+  std::unique_ptr<FlowApp> make(const AppEnv& env) const override {
+    return std::make_unique<L2App>(env.model, env.db, env.tables, settings_, env.after);
+  }
+
+ private:
+  L2Settings settings_;
+  std::optional<L2LearningConfig> learning_;
+};
+
+Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pipeline::PipelineSettings& pipeline) {
+  VLCP_ASSIGN_OR_RETURN(L2Settings settings, read_l2_settings(config));
+  std::optional<L2LearningConfig> learning;
+  if (settings.l2 == L2Strategy::kControllerLearn) {  // its handler needs the l2switch tables
+    auto c = l2_learning_config(pipeline.tables, settings.learn_timeout);
+    if (!c.ok()) return config.error_at("module.openflowmanager.apps", c.error().message());
+    learning = *c;
+  }
+  return std::shared_ptr<const AppSpec>(std::make_shared<L2Spec>(settings, std::move(learning)));
+}
+
+}  // namespace
+
+VLCP_REGISTER_APP(AppRegistration{L2App::kAppName,
+                                  {"ioprocessing", "l2switch", "vxlancast"},
+                                  {VLCP_L2_KEYS(VLCP_APP_KEY)},
+                                  configure});
 
 }  // namespace vlcp::apps

@@ -1,6 +1,6 @@
-#include "apps/l2_learning.h"
+#include "apps/l2/l2_learning.h"
 
-#include "apps/l2.h"
+#include "apps/l2/l2.h"
 #include "ofp/actions.h"
 #include "ofp/message.h"
 

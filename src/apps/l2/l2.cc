@@ -1,4 +1,4 @@
-#include "apps/l2.h"
+#include "apps/l2/l2.h"
 
 #include <cstdio>
 

@@ -1,9 +1,10 @@
 // The L2 apps (VLCP's ioprocessing, l2switch and vxlancast) as one flow app on the platform
 // (apps/app.h): their flows per network partition from the model view and a switch's view
-// (apps/l2.h), the partitions a change dirties, this node's VXLAN locations published after
+// (apps/l2/l2.h), the partitions a change dirties, this node's VXLAN locations published after
 // each round (viperflow.logicalportvxlaninfo.<port>: its endpoint with its tunnel address), and
 // their packet-in handlers — controller learning on the workers, first-packet lookups on the
-// control thread.
+// control thread. Registered as app "l2" (modules ioprocessing, l2switch, vxlancast; keys
+// VLCP_L2_KEYS) in l2app.cc.
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/app.h"
-#include "apps/l2.h"
+#include "apps/l2/l2.h"
 #include "apps/model_view.h"
 #include "db/objectdb.h"
 #include "flows/owner.h"
@@ -49,7 +50,6 @@ class L2App final : public FlowApp {
 
   // --- the contract ---------------------------------------------------------------------------
   std::string name() const override { return kAppName; }
-  std::vector<std::string> modules() const override { return {"ioprocessing", "l2switch", "vxlancast"}; }
   std::set<flows::AppId> cookie_ids() const override;
   std::set<schema::Kind> reads() const override { return kinds(); }
   std::map<std::string, flows::Desired> compute(const ModelView& model,
@@ -59,7 +59,7 @@ class L2App final : public FlowApp {
   std::set<std::string> always() const override { return {kBasePartition}; }
   Dirty on_model(const ModelView& model, const ModelChange& change) const override;
   void after_round(const std::vector<SwitchContext>& switches) override;
-  std::vector<PacketInDecl> packet_in_handlers() override;
+  void packet_in(flows::AppId app_id, const SwitchContext& sw, ByteSpan message, Buffer& answers) override;
   nlohmann::json status(const ModelView& model) const override;
   nlohmann::json switch_status(const ModelView& model, const SwitchContext& sw) const override;
   std::vector<AppMetric> metrics() const override;
