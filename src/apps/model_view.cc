@@ -50,6 +50,16 @@ void ModelView::start() {
   load();
 }
 
+const std::set<std::string>& ModelView::subnets_of(const std::string& network) const {
+  auto it = subnets_by_net_.find(network);
+  return it == subnets_by_net_.end() ? kNone : it->second;
+}
+
+std::string ModelView::network_of_subnet(const std::string& subnet) const {
+  auto it = subnets_.find(subnet);
+  return it == subnets_.end() ? std::string() : it->second.network;
+}
+
 bool ModelView::loaded() const {
   return loaded_;
 }
@@ -117,6 +127,9 @@ void ModelView::on_update(const db::KeyUpdate& u) {
   const auto& port = schema::kind(Kind::kLogicalPort);
   const auto& physport = schema::kind(Kind::kPhysicalPort);
   const auto& location = schema::kind(Kind::kLocation);
+  const auto& subnet = schema::kind(Kind::kSubnet);
+  const auto& router = schema::kind(Kind::kRouter);
+  const auto& interface = schema::kind(Kind::kRouterInterface);
   if (starts(k, lognet.map_prefix)) {
     std::string net = std::string(lognet.key_prefix) + k.substr(lognet.map_prefix.size());
     std::optional<uint32_t> netid;
@@ -163,8 +176,12 @@ void ModelView::on_update(const db::KeyUpdate& u) {
       }
     }
     if (v) {
-      LogicalPortObj p{text_field(*v, "id"), text_field(*v, "network"),
-                       model::detail::parse_mac(text_field(*v, "mac_address")), *v};
+      LogicalPortObj p{text_field(*v, "id"),
+                       text_field(*v, "network"),
+                       model::detail::parse_mac(text_field(*v, "mac_address")),
+                       *v,
+                       text_field(*v, "subnet"),
+                       model::detail::parse_ip(text_field(*v, "ip_address"))};
       by_net_[p.network].insert(pid);
       c.parents.insert(p.network);
       ports_[pid] = std::move(p);
@@ -186,6 +203,73 @@ void ModelView::on_update(const db::KeyUpdate& u) {
       locations_.erase(pid);
     ModelChange c{Kind::kLocation, false, pid, {}};
     if (auto p = ports_.find(pid); p != ports_.end()) c.parents.insert(p->second.network);
+    report(c);
+  } else if (starts(k, subnet.key_prefix)) {
+    ModelChange c{Kind::kSubnet, false, k, {}};
+    if (auto old = subnets_.find(k); old != subnets_.end()) {
+      c.parents.insert(old->second.network);
+      if (auto m = subnets_by_net_.find(old->second.network); m != subnets_by_net_.end()) {
+        m->second.erase(k);
+        if (m->second.empty()) subnets_by_net_.erase(m);
+      }
+    }
+    if (v) {
+      SubnetObj sn{k,
+                   text_field(*v, "network"),
+                   std::nullopt,
+                   model::detail::parse_ip(text_field(*v, "gateway")),
+                   v->is_object() && v->value("isexternal", false) == true,
+                   text_field(*v, "router"),
+                   *v};
+      if (auto c = model::detail::parse_cidr(text_field(*v, "cidr")); c.ok()) sn.cidr = *c;
+      subnets_by_net_[sn.network].insert(k);
+      c.parents.insert(sn.network);
+      subnets_[k] = std::move(sn);
+    } else {
+      subnets_.erase(k);
+    }
+    report(c);
+  } else if (starts(k, router.key_prefix)) {
+    ModelChange c{Kind::kRouter, false, k, {}};
+    auto networks_of = [&](const RouterObj& r) {
+      for (const auto& i : r.interfaces)
+        if (auto it = interfaces_.find(i); it != interfaces_.end())
+          c.parents.insert(network_of_subnet(it->second.subnet));
+    };
+    if (auto old = routers_.find(k); old != routers_.end()) networks_of(old->second);
+    if (v) {
+      RouterObj r{k, {}, {}, *v};
+      if (auto it = v->find("interfaces"); it != v->end() && it->is_array())
+        for (const auto& i : *it)
+          if (i.is_string()) r.interfaces.push_back(i.get<std::string>());
+      if (auto it = v->find("routes"); it != v->end() && it->is_array())
+        for (const auto& route : *it) {
+          if (!route.is_array() || route.size() != 2 || !route[0].is_string() || !route[1].is_string())
+            continue;
+          auto prefix = model::detail::parse_route_prefix(route[0].get<std::string>());
+          auto nexthop = model::detail::parse_ip(route[1].get<std::string>());
+          if (prefix.ok() && nexthop) r.routes.emplace_back(*prefix, *nexthop);
+        }
+      networks_of(r);
+      routers_[k] = std::move(r);
+    } else {
+      routers_.erase(k);
+    }
+    c.parents.erase("");
+    report(c);
+  } else if (starts(k, interface.key_prefix)) {
+    ModelChange c{Kind::kRouterInterface, false, k, {}};
+    if (auto old = interfaces_.find(k); old != interfaces_.end())
+      c.parents.insert(network_of_subnet(old->second.subnet));
+    if (v) {
+      RouterInterfaceObj i{k, text_field(*v, "router"), text_field(*v, "subnet"),
+                           model::detail::parse_ip(text_field(*v, "ip_address")), *v};
+      c.parents.insert(network_of_subnet(i.subnet));
+      interfaces_[k] = std::move(i);
+    } else {
+      interfaces_.erase(k);
+    }
+    c.parents.erase("");
     report(c);
   } else {
     std::optional<Kind> kind = schema::kind_of_key(k);

@@ -39,6 +39,27 @@ struct LogicalPortObj {
   std::string id, network;  // id as given; network: the logical network's key
   std::optional<model::detail::Mac> mac;
   nlohmann::json value;
+  std::string subnet;          // its subnet's key ("" none)
+  std::optional<uint32_t> ip;  // its address (host order)
+};
+struct SubnetObj {
+  std::string key, network;                 // network: its logical network's key
+  std::optional<model::detail::Cidr> cidr;  // none: not a valid "ADDRESS/PREFIX"
+  std::optional<uint32_t> gateway;
+  bool external = false;  // isexternal
+  std::string router;     // the router interface attached to it ("" none; never external)
+  nlohmann::json value;
+};
+struct RouterObj {
+  std::string key;
+  std::vector<std::string> interfaces;                           // router interface keys
+  std::vector<std::pair<model::detail::Cidr, uint32_t>> routes;  // [prefix, nexthop] (malformed ones skipped)
+  nlohmann::json value;
+};
+struct RouterInterfaceObj {
+  std::string key, router, subnet;  // keys
+  std::optional<uint32_t> ip;       // its own address; none: the subnet's gateway
+  nlohmann::json value;
 };
 struct PhysicalPortObj {
   std::string key, physnet;
@@ -46,7 +67,8 @@ struct PhysicalPortObj {
 
 // What changed: an object of `kind` (`map`: its map object), by key (logical ports and
 // locations: the port's key part, the id as stored in keys). `parents`: the logical networks
-// the object was and is in (a logical port moved between networks names both).
+// the object was and is in (a logical port moved between networks names both; a subnet, its
+// network; a router interface, its subnet's network; a router, its interfaces' networks).
 struct ModelChange {
   schema::Kind kind;
   bool map = false;
@@ -79,7 +101,14 @@ class ModelView {
   const std::map<std::string, nlohmann::json>& locations() const { return locations_; }  // by port key part
   // The logical ports (key parts) of a logical network.
   const std::set<std::string>& ports_of(const std::string& network) const;
-  // Objects of the kinds watched but not typed above (routers, subnets, ...), by key.
+  const std::map<std::string, SubnetObj>& subnets() const { return subnets_; }  // by key
+  const std::map<std::string, RouterObj>& routers() const { return routers_; }  // by key
+  const std::map<std::string, RouterInterfaceObj>& router_interfaces() const { return interfaces_; }
+  // The subnets (keys) of a logical network.
+  const std::set<std::string>& subnets_of(const std::string& network) const;
+  // The logical network a subnet is in ("" unknown).
+  std::string network_of_subnet(const std::string& subnet) const;
+  // Objects of the kinds watched but not typed above (maps, ...), by key.
   const std::map<std::string, nlohmann::json>& others() const { return others_; }
   size_t versions_kept() const { return versions_.size(); }
 
@@ -102,6 +131,10 @@ class ModelView {
   std::map<std::string, std::set<std::string>> by_net_;
   std::map<std::string, PhysicalPortObj> physports_;
   std::map<std::string, nlohmann::json> locations_;
+  std::map<std::string, SubnetObj> subnets_;
+  std::map<std::string, std::set<std::string>> subnets_by_net_;
+  std::map<std::string, RouterObj> routers_;
+  std::map<std::string, RouterInterfaceObj> interfaces_;
   std::map<std::string, nlohmann::json> others_;
   std::map<std::string, uint64_t> versions_;  // key -> version applied
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -47,7 +47,7 @@ struct AppEnv {
 struct PacketInDecl {
   flows::AppId app_id;
   bool on_workers;
-  std::string name;  // in logs and metrics
+  std::string name;                                                                // in logs and metrics
   std::function<void(uint64_t dpid, ByteSpan packet_in, Buffer& answers)> worker;  // on_workers
 };
 
@@ -93,6 +93,6 @@ Result<std::vector<ConfiguredApp>> configure_apps(const Config& config,
 #define VLCP_APP_CONCAT_(a, b) a##b
 #define VLCP_APP_CONCAT(a, b) VLCP_APP_CONCAT_(a, b)
 // In an app's .cc (namespace scope): VLCP_REGISTER_APP(registration expression).
-#define VLCP_REGISTER_APP(...)                                                                 \
+#define VLCP_REGISTER_APP(...)                                                         \
   [[maybe_unused]] static const bool VLCP_APP_CONCAT(vlcp_app_registered_, __LINE__) = \
       ::vlcp::apps::register_app(__VA_ARGS__)

@@ -61,7 +61,8 @@ Result<std::shared_ptr<const sw::PacketInTable>> packet_in_table(Runtime& rt) {
           if (rt.host) rt.host->packet_in(id, dpid, message, answers);  // (else ioprocessing is not running)
         };
       VLCP_RETURN_IF_ERROR(table->add(
-          h.app_id, {h.name, h.on_workers ? sw::PacketInSide::kWorkers : sw::PacketInSide::kControl, std::move(fn)}));
+          h.app_id,
+          {h.name, h.on_workers ? sw::PacketInSide::kWorkers : sw::PacketInSide::kControl, std::move(fn)}));
     }
   }
   return std::shared_ptr<const sw::PacketInTable>(std::move(table));

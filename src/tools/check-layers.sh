@@ -7,11 +7,12 @@ src=${1:?usage: check-layers.sh SRC_DIR [RULES]}
 rules=${2:-$src/LAYERS}
 [ -f "$rules" ] || { echo "check-layers: no rules file $rules" >&2; exit 2; }
 
-declare -A allowed externs
+declare -A allowed externs private
 while read -r kind name rest; do
   case "$kind" in
     layer) allowed[$name]=" $rest " ;;
     extern) externs[$name]=" $rest " ;;
+    private) private[$name]=1 ;;
     ''|'#'*) ;;
     *) echo "check-layers: $rules: unknown rule '$kind'" >&2; exit 2 ;;
   esac
@@ -29,6 +30,15 @@ while IFS= read -r -d '' file; do
     continue
   fi
   while IFS=: read -r lineno text; do
+    if [[ $text =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"([^\"/]+)/([^\"/]+)/ ]] &&
+       [ -n "${private[${BASH_REMATCH[1]}]+x}" ]; then
+      # A private layer's subdirectories (each app in apps/<app>/) are included only from
+      # subdirectories of that layer: the platform and the daemon name no app.
+      inner=${rel#"${BASH_REMATCH[1]}"/}
+      if [ "$layer" != "${BASH_REMATCH[1]}" ] || [ "${inner%%/*}" = "$inner" ]; then
+        report "src/$rel:$lineno" "'${BASH_REMATCH[1]}/${BASH_REMATCH[2]}/' may only be included from a subdirectory of '${BASH_REMATCH[1]}' (private in $(basename "$rules"))"
+      fi
+    fi
     if [[ $text =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"([^\"/]+)/ ]]; then
       dep=${BASH_REMATCH[1]}
       [ "$dep" = "$layer" ] && continue

@@ -34,6 +34,16 @@ check_output "restricted third-party header is caught" "src/apps/ring_user.cc:1:
 mv "$tmp/src/apps/ring_user.cc" "$tmp/src/sched/ring.cc"
 check_status "the one allowed file may include it" 0 "$checker" "$tmp/src"
 
+# An app's directory is private to the apps: the platform (apps/*.h) may not name it.
+echo 'private apps' >>"$tmp/src/LAYERS"
+mkdir -p "$tmp/src/apps/one" "$tmp/src/apps/two"
+echo '#include "apps/one/one.h"' >"$tmp/src/apps/two/two.cc"
+check_status "an app may include another app" 0 "$checker" "$tmp/src"
+echo '#include "apps/one/one.h"' >"$tmp/src/apps/host.cc"
+check_output "the platform naming an app fails" "src/apps/host.cc:1: 'apps/one/' may only be included from a subdirectory of 'apps'" \
+  "$checker" "$tmp/src"
+rm "$tmp/src/apps/host.cc"
+
 mkdir "$tmp/src/rogue" && echo 'int x;' >"$tmp/src/rogue/r.cc"
 check_output "undeclared layer directory fails" "directory 'rogue' is not a layer" "$checker" "$tmp/src"
 rm -r "$tmp/src/rogue"

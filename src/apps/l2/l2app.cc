@@ -378,10 +378,9 @@ class L2Spec final : public AppSpec {
   std::vector<PacketInDecl> packet_ins() const override {
     std::vector<PacketInDecl> out;
     if (learning_)
-      out.push_back({static_cast<flows::AppId>(App::kL2), true, "l2switch learning",
-                     [c = *learning_](uint64_t, ByteSpan message, Buffer& answers) {
-                       l2_learn(c, message, answers);
-                     }});
+      out.push_back(
+          {static_cast<flows::AppId>(App::kL2), true, "l2switch learning",
+           [c = *learning_](uint64_t, ByteSpan message, Buffer& answers) { l2_learn(c, message, answers); }});
     if (settings_.vxlan_first_packet())
       out.push_back({static_cast<flows::AppId>(App::kVxlan), false, "vxlancast first packet", {}});
     return out;
@@ -395,7 +394,8 @@ class L2Spec final : public AppSpec {
   std::optional<L2LearningConfig> learning_;
 };
 
-Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pipeline::PipelineSettings& pipeline) {
+Result<std::shared_ptr<const AppSpec>> configure(const Config& config,
+                                                 const pipeline::PipelineSettings& pipeline) {
   VLCP_ASSIGN_OR_RETURN(L2Settings settings, read_l2_settings(config));
   std::optional<L2LearningConfig> learning;
   if (settings.l2 == L2Strategy::kControllerLearn) {  // its handler needs the l2switch tables
@@ -408,9 +408,7 @@ Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pip
 
 }  // namespace
 
-VLCP_REGISTER_APP(AppRegistration{L2App::kAppName,
-                                  {"ioprocessing", "l2switch", "vxlancast"},
-                                  {VLCP_L2_KEYS(VLCP_APP_KEY)},
-                                  configure});
+VLCP_REGISTER_APP(AppRegistration{
+    L2App::kAppName, {"ioprocessing", "l2switch", "vxlancast"}, {VLCP_L2_KEYS(VLCP_APP_KEY)}, configure});
 
 }  // namespace vlcp::apps

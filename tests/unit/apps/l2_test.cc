@@ -1,15 +1,13 @@
 // The L2 apps' flows: what each kind of network gets on a switch (pure function tests), and
-// the app on a real ObjectDB (embedded store) with a fake switch: after every change of a long
-// random sequence — ports created, deleted, bound, unbound, moved to another node, networks
-// created and deleted — the incrementally maintained flows equal a full recompute, and the
-// switch holds exactly them.
+// the app on a real ObjectDB (embedded store) with a fake switch. (Its incremental updates are
+// checked against its full recompute by the platform's test, for every registered app:
+// platform_test.cc.)
 #include "apps/l2/l2app.h"
 
 #include "apps/host.h"
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <regex>
 
 #include "../flows/fake_switch.h"
@@ -388,121 +386,6 @@ TEST_F(L2AppTest, MalformedLocationsAreSkipped) {
   auto in = app_->inputs(*host_->context(1));
   ASSERT_EQ(in.remote["viperflow.logicnetwork.n"].size(), 1u);
   EXPECT_EQ(in.remote["viperflow.logicnetwork.n"][0].vtep, *parse_ip("192.168.0.8"));
-}
-
-TEST_F(L2AppTest, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
-  auto ok = [](const Result<Json>& r) { return r.ok(); };
-  ASSERT_NO_FATAL_FAILURE(physical_networks());
-  ASSERT_TRUE(ok(call([](auto& v, auto d) {
-    v.create_physical_ports(Json::parse(R"([{"name":"eth1","physicalnetwork":"vl"},
-      {"name":"vxlan0","physicalnetwork":"vx"}])"),
-                            d);
-  })));
-  start_app();
-  SwitchView view{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
-  host_->update_switch(1, view);
-  host_->attach(1, &sw_);
-  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
-  expect_recompute_baseline("start");
-
-  std::mt19937 rng(7);
-  std::vector<std::string> nets;
-  std::map<std::string, std::string> port_net;  // created ports -> network
-  std::map<std::string, int64_t> bound;         // bound here -> ofport
-  int64_t next_ofport = 10;
-  int created_nets = 0, created_ports = 0;
-  for (int step = 0; step < 120; ++step) {
-    int op = std::uniform_int_distribution<int>(0, 9)(rng);
-    std::string what;
-    if (nets.size() < 2 || op == 0) {  // a network
-      std::string id = "n" + std::to_string(created_nets++);
-      std::string phys = rng() % 2 ? "vx" : "vl";
-      if (ok(call([&](auto& v, auto d) {
-            v.create_logical_networks(Json::array({Json{{"id", id}, {"physicalnetwork", phys}}}), d);
-          })))
-        nets.push_back(id);
-      what = "create network " + id;
-    } else if (op <= 3) {  // a port
-      std::string id = "p" + std::to_string(created_ports++), net = nets[rng() % nets.size()];
-      char mac[32];
-      std::snprintf(mac, sizeof mac, "02:00:00:00:%02x:%02x", (created_ports / 256) & 0xff,
-                    created_ports % 256);
-      Json spec{{"id", id}, {"logicalnetwork", net}};
-      if (rng() % 4) spec["mac_address"] = mac;  // some without a MAC
-      if (ok(call([&](auto& v, auto d) { v.create_logical_ports(Json::array({spec}), d); })))
-        port_net[id] = net;
-      what = "create port " + id;
-    } else if (op <= 5 && !port_net.empty()) {  // bind a port here (some not created yet)
-      std::string id = rng() % 5 ? std::next(port_net.begin(), rng() % port_net.size())->first
-                                 : "p" + std::to_string(created_ports);
-      if (!bound.count(id)) bound[id] = next_ofport++;
-      what = "bind " + id;
-    } else if (op == 6 && !bound.empty()) {  // unbind
-      auto it = std::next(bound.begin(), rng() % bound.size());
-      what = "unbind " + it->first;
-      bound.erase(it);
-    } else if (op == 7 && !port_net.empty()) {  // another node publishes a port's location
-      auto it = std::next(port_net.begin(), rng() % port_net.size());
-      put("viperflow.logicalportvxlaninfo." + it->first,
-          Json{{"id", it->first},
-               {"endpoints", Json::array({Json{{"systemid", "other"},
-                                               {"bridge", "br-int"},
-                                               {"tunnel_src", "192.168.0." + std::to_string(2 + rng() % 3)},
-                                               {"updated_time", step}}})}});
-      what = "remote location of " + it->first;
-    } else if (op == 8 && rng() % 4 == 0) {  // the tunnel's physical port deleted, or created again
-      bool exists = call([](auto& v, auto d) {
-                      v.list_physical_ports(Json{{"name", "vxlan0"}}, d);
-                    })->size() > 0;
-      if (exists)
-        EXPECT_TRUE(ok(call([](auto& v, auto d) {
-          v.delete_physical_ports(Json::array({Json{{"name", "vxlan0"}}}), d);
-        })));
-      else
-        EXPECT_TRUE(ok(call([](auto& v, auto d) {
-          v.create_physical_ports(Json::array({Json{{"name", "vxlan0"}, {"physicalnetwork", "vx"}}}), d);
-        })));
-      what = exists ? "delete physical port vxlan0" : "create physical port vxlan0";
-    } else if (op == 8 && !port_net.empty()) {  // delete a port
-      auto it = std::next(port_net.begin(), rng() % port_net.size());
-      std::string id = it->first;
-      EXPECT_TRUE(ok(call([&](auto& v, auto d) {
-        v.delete_logical_ports(Json::array({Json{{"id", id}}}), d);
-      })));
-      port_net.erase(id);
-      what = "delete port " + id;
-    } else {  // change the port's MAC
-      if (port_net.empty()) continue;
-      auto it = std::next(port_net.begin(), rng() % port_net.size());
-      std::string id = it->first;
-      char mac[32];
-      std::snprintf(mac, sizeof mac, "02:00:00:01:%02x:%02x", (step / 256) & 0xff, step % 256);
-      (void)call([&](auto& v, auto d) {  // may collide with a MAC in use: refused, nothing changes
-        v.update_logical_ports(Json::array({Json{{"id", id}, {"mac_address", mac}}}), d);
-      });
-      what = "new MAC for " + id;
-    }
-    SwitchView v = view;
-    for (const auto& [id, ofport] : bound) v.ports.push_back({"tap" + id, "", id, "", ofport});
-    std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    host_->update_switch(1, v);
-    expect_recompute_baseline("step " + std::to_string(step) + ": " + what);
-    if (HasFailure()) return;
-  }
-  EXPECT_GT(host_->counters(*app_).partitions, 0u);
-  EXPECT_GT(host_->counters(*app_).incremental, 0u);
-  // A restart of the app: a new one reconciles against the switch and sends nothing.
-  size_t mods = sw_.flow_mods + sw_.group_mods;
-  Desired before = host_->flow_owner(1)->desired();
-  start_app();
-  SwitchView v = view;
-  for (const auto& [id, ofport] : bound) v.ports.push_back({"tap" + id, "", id, "", ofport});
-  std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  host_->update_switch(1, v);
-  host_->attach(1, &sw_);
-  expect_recompute_baseline("restart");
-  EXPECT_EQ(sw_.flow_mods + sw_.group_mods, mods) << "a restart sent FLOW_MODs or GROUP_MODs";
-  EXPECT_TRUE(host_->flow_owner(1)->desired() == before);
 }
 
 }  // namespace

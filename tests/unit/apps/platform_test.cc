@@ -1,0 +1,298 @@
+// The app platform's invariant, generic over every registered app (apps/registry.h): each app,
+// configured as a node would run it in the full pipeline (every VLCP module) and made through its
+// registration, is driven alone on the platform through a long random history of model and
+// switch changes over every kind of the model — networks, subnets, ports with addresses, routers
+// and their interfaces and routes, physical ports (the tunnel deleted and re-created), other
+// nodes' locations, ports bound and unbound on the switch. After every step the flows the
+// platform keeps for it incrementally equal its full recompute, the switch holds exactly them and
+// they are all attributed to it; a restart then reconciles without a FLOW_MOD. A new app is
+// covered by registering it: nothing here names an app.
+#include "apps/host.h"
+#include "apps/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "../flows/fake_switch.h"
+#include "model_fixture.h"
+
+namespace vlcp::apps {
+namespace {
+
+using Json = nlohmann::json;
+using flows::Desired;
+
+std::vector<std::string> registered_names() {
+  std::vector<std::string> out;
+  for (const auto* r : registered_apps()) out.push_back(r->name);
+  return out;
+}
+
+TEST(AppRegistry, EveryAppIsRegisteredOnceWithItsKeysAndModules) {
+  ASSERT_FALSE(registered_apps().empty()) << "no app linked in (the build's app glob found none)";
+  std::set<std::string> keys;
+  for (const auto* r : registered_apps()) {
+    EXPECT_FALSE(r->modules.empty()) << r->name;
+    for (const auto& m : r->modules) {  // a VLCP module whose table requests flowtables/vlcp.def has
+      auto known = pipeline::known_apps();
+      EXPECT_NE(std::find(known.begin(), known.end(), m), known.end()) << r->name << ": module " << m;
+    }
+    for (const auto& k : r->keys) EXPECT_TRUE(keys.insert(k.key).second) << k.key << " declared twice";
+  }
+}
+
+class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    ModelFixture::SetUp();
+    std::string text = "module.openflowmanager.apps = [";
+    for (const auto& m : pipeline::known_apps()) text += "'" + m + "', ";
+    text += "]\n";
+    auto config = Config::parse(text);
+    ASSERT_TRUE(config.ok()) << config.status().to_string();
+    config_ = std::make_unique<Config>(std::move(*config));
+    auto p = pipeline::read_pipeline_settings(*config_);
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    pipeline_ = std::move(*p);
+    for (const auto* r : registered_apps())
+      if (r->name == GetParam()) registration_ = r;
+    ASSERT_NE(registration_, nullptr);
+    ASSERT_TRUE(registration_->runs_in(pipeline_));
+    auto spec = registration_->configure(*config_, pipeline_);
+    ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+    spec_ = std::move(*spec);
+  }
+  void release() override {
+    host_.reset();
+    app_.reset();
+    model_.reset();
+  }
+  void pump() override { sw_.deliver(); }
+  // A node: its model view, the app made through its registration, the platform driving it.
+  void start_node() {
+    release();
+    model_ = std::make_unique<ModelView>(*db_, after());
+    app_ = spec_->make(AppEnv{*model_, *db_, pipeline_.tables, after()});
+    host_ = std::make_unique<AppHost>(*model_, std::vector<FlowApp*>{app_.get()}, clock_, after());
+    host_->set_system_id("me");
+    host_->start();
+    model_->start();
+  }
+  void put(const std::string& key, std::optional<Json> value) {
+    bool done = false;
+    db_->transact(
+        {key},
+        [key, value](const auto&, const auto&, int64_t) {
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
+        },
+        [&](Result<db::TxnResult> r) {
+          ASSERT_TRUE(r.ok());
+          done = true;
+        });
+    run_until([&] { return done; });
+  }
+  // Settles (the app recomputed, the switch confirmed), then checks the invariant.
+  void expect_recompute_baseline(const std::string& step) {
+    for (int i = 0; i < 50; ++i) {
+      sw_.deliver();
+      loop_.run_pending();
+    }
+    ASSERT_TRUE(run_until([&] { return host_->flow_owner(1) && host_->flow_owner(1)->stats().synced; }))
+        << step;
+    Desired full;
+    for (const auto& [p, d] : app_->compute(*model_, *host_->context(1))) {
+      full.flows.insert(d.flows.begin(), d.flows.end());
+      full.groups.insert(d.groups.begin(), d.groups.end());
+    }
+    EXPECT_TRUE(host_->flow_owner(1)->desired(app_->name()) == full)
+        << step << ": " << app_->name() << "'s incremental flows differ from its full recompute";
+    EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
+    EXPECT_EQ(sw_.groups.size(), full.groups.size()) << step;
+    const flows::FlowOwnerStats& st = host_->flow_owner(1)->stats();
+    EXPECT_EQ(st.apps.at(app_->name()).installed_flows, sw_.flows.size()) << step;
+    EXPECT_EQ(st.refused, 0u) << step;
+  }
+  SwitchView switch_view() const {
+    SwitchView v = base_view_;
+    for (const auto& [id, ofport] : bound_) v.ports.push_back({"tap" + id, "", id, "", ofport});
+    std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return v;
+  }
+
+  std::unique_ptr<Config> config_;
+  pipeline::PipelineSettings pipeline_;
+  const AppRegistration* registration_ = nullptr;
+  std::shared_ptr<const AppSpec> spec_;
+  std::unique_ptr<ModelView> model_;
+  std::unique_ptr<FlowApp> app_;
+  std::unique_ptr<AppHost> host_;
+  flows::FakeSwitch sw_;
+  SwitchView base_view_{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
+  std::map<std::string, int64_t> bound_;  // logical port id -> ofport
+};
+
+TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
+  auto ok = [](const Result<Json>& r) { return r.ok(); };
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_networks(Json::parse(R"([{"id":"vx","type":"vxlan","vnirange":[[100,200]]},
+      {"id":"vl","type":"vlan","vlanrange":[[10,20]]}])"),
+                               d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"eth1","physicalnetwork":"vl"},
+      {"name":"vxlan0","physicalnetwork":"vx"}])"),
+                            d);
+  })));
+  start_node();
+  host_->update_switch(1, switch_view());
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
+  expect_recompute_baseline("start");
+
+  std::mt19937 rng(7);
+  std::vector<std::string> nets, routers;
+  std::map<std::string, std::string> subnets;              // subnet id -> network id
+  std::map<std::string, std::string> port_net;             // port id -> network id
+  std::set<std::pair<std::string, std::string>> attached;  // (router, subnet)
+  int created_nets = 0, created_ports = 0, created_subnets = 0, created_routers = 0;
+  auto pick = [&](const auto& c) { return std::next(c.begin(), rng() % c.size()); };
+  for (int step = 0; step < 150; ++step) {
+    int op = std::uniform_int_distribution<int>(0, 13)(rng);
+    std::string what;
+    if (nets.size() < 2 || op == 0) {  // a network
+      std::string id = "n" + std::to_string(created_nets++);
+      std::string phys = rng() % 2 ? "vx" : "vl";
+      if (ok(call([&](auto& v, auto d) {
+            v.create_logical_networks(Json::array({Json{{"id", id}, {"physicalnetwork", phys}}}), d);
+          })))
+        nets.push_back(id);
+      what = "create network " + id;
+    } else if (op == 1) {  // a subnet (some external)
+      int n = created_subnets++;
+      std::string id = "s" + std::to_string(n), net = *pick(nets);
+      Json spec{{"id", id},
+                {"logicalnetwork", net},
+                {"cidr", "10." + std::to_string(n) + ".0.0/24"},
+                {"gateway", "10." + std::to_string(n) + ".0.1"}};
+      if (rng() % 5 == 0) spec["isexternal"] = true;
+      if (ok(call([&](auto& v, auto d) { v.create_subnets(Json::array({spec}), d); }))) subnets[id] = net;
+      what = "create subnet " + id;
+    } else if (op <= 3) {  // a port, with an address when its network has a subnet
+      std::string id = "p" + std::to_string(created_ports++), net = *pick(nets);
+      char mac[32];
+      std::snprintf(mac, sizeof mac, "02:00:00:00:%02x:%02x", (created_ports / 256) & 0xff,
+                    created_ports % 256);
+      Json spec{{"id", id}, {"logicalnetwork", net}};
+      if (rng() % 4) spec["mac_address"] = mac;  // some without a MAC
+      for (const auto& [sid, snet] : subnets)
+        if (snet == net && rng() % 3) {
+          spec["subnet"] = sid;
+          break;
+        }
+      if (ok(call([&](auto& v, auto d) { v.create_logical_ports(Json::array({spec}), d); })))
+        port_net[id] = net;
+      what = "create port " + id;
+    } else if (op <= 5 && !port_net.empty()) {  // bind a port here (some not created yet)
+      std::string id = rng() % 5 ? pick(port_net)->first : "p" + std::to_string(created_ports);
+      if (!bound_.count(id)) bound_[id] = 10 + static_cast<int64_t>(bound_.size()) + step;
+      what = "bind " + id;
+    } else if (op == 6 && !bound_.empty()) {  // unbind
+      auto it = pick(bound_);
+      what = "unbind " + it->first;
+      bound_.erase(it);
+    } else if (op == 7 && !port_net.empty()) {  // another node publishes a port's location
+      auto it = pick(port_net);
+      put("viperflow.logicalportvxlaninfo." + it->first,
+          Json{{"id", it->first},
+               {"endpoints", Json::array({Json{{"systemid", "other"},
+                                               {"bridge", "br-int"},
+                                               {"tunnel_src", "192.168.0." + std::to_string(2 + rng() % 3)},
+                                               {"updated_time", step}}})}});
+      what = "remote location of " + it->first;
+    } else if (op == 8 && rng() % 3 == 0) {  // the tunnel's physical port deleted, or created again
+      bool exists = call([](auto& v, auto d) {
+                      v.list_physical_ports(Json{{"name", "vxlan0"}}, d);
+                    })->size() > 0;
+      if (exists)
+        EXPECT_TRUE(ok(call([](auto& v, auto d) {
+          v.delete_physical_ports(Json::array({Json{{"name", "vxlan0"}}}), d);
+        })));
+      else
+        EXPECT_TRUE(ok(call([](auto& v, auto d) {
+          v.create_physical_ports(Json::array({Json{{"name", "vxlan0"}, {"physicalnetwork", "vx"}}}), d);
+        })));
+      what = exists ? "delete physical port vxlan0" : "create physical port vxlan0";
+    } else if (op == 8 && !port_net.empty()) {  // delete a port
+      std::string id = pick(port_net)->first;
+      EXPECT_TRUE(ok(call([&](auto& v, auto d) {
+        v.delete_logical_ports(Json::array({Json{{"id", id}}}), d);
+      })));
+      port_net.erase(id);
+      what = "delete port " + id;
+    } else if (op == 9) {  // a router
+      std::string id = "r" + std::to_string(created_routers++);
+      if (ok(call([&](auto& v, auto d) { v.create_routers(Json::array({Json{{"id", id}}}), d); })))
+        routers.push_back(id);
+      what = "create router " + id;
+    } else if (op == 10 && !routers.empty() && !subnets.empty()) {  // an interface added or removed
+      std::string r = *pick(routers), s = pick(subnets)->first;
+      bool has = attached.count({r, s});
+      if (has) {
+        if (ok(call([&](auto& v, auto d) {
+              v.remove_router_interfaces(Json::array({Json{{"router", r}, {"subnet", s}}}), d);
+            })))
+          attached.erase({r, s});
+      } else if (ok(call([&](auto& v, auto d) {
+                   v.add_router_interfaces(Json::array({Json{{"router", r}, {"subnet", s}}}), d);
+                 }))) {
+        attached.insert({r, s});
+      }
+      what = (has ? "remove interface " : "add interface ") + r + "/" + s;
+    } else if (op == 11 && !routers.empty()) {  // a router's static routes
+      std::string r = *pick(routers);
+      Json routes = Json::array();
+      if (rng() % 2)
+        routes.push_back(Json::array({"192.168." + std::to_string(step % 200) + ".0/24", "10.0.0.9"}));
+      (void)call([&](auto& v, auto d) {
+        v.update_routers(Json::array({Json{{"id", r}, {"routes", routes}}}), d);
+      });
+      what = "routes of " + r;
+    } else if (op == 12 && !subnets.empty()) {  // a subnet's gateway or DHCP settings
+      auto it = pick(subnets);
+      std::string sid = it->first;
+      (void)call([&](auto& v, auto d) {
+        v.update_subnets(Json::array({Json{{"id", sid}, {"mtu", 1400 + step}}}), d);
+      });
+      what = "update subnet " + sid;
+    } else {  // change a port's MAC
+      if (port_net.empty()) continue;
+      std::string id = pick(port_net)->first;
+      char mac[32];
+      std::snprintf(mac, sizeof mac, "02:00:00:01:%02x:%02x", (step / 256) & 0xff, step % 256);
+      (void)call([&](auto& v, auto d) {  // may collide with a MAC in use: refused, nothing changes
+        v.update_logical_ports(Json::array({Json{{"id", id}, {"mac_address", mac}}}), d);
+      });
+      what = "new MAC for " + id;
+    }
+    host_->update_switch(1, switch_view());
+    expect_recompute_baseline("step " + std::to_string(step) + ": " + what);
+    if (HasFailure()) return;
+  }
+  EXPECT_GT(host_->counters(*app_).incremental + host_->counters(*app_).recompute, 0u);
+  // A restart: a new node reconciles against the switch and sends nothing.
+  size_t mods = sw_.flow_mods + sw_.group_mods;
+  Desired before = host_->flow_owner(1)->desired();
+  start_node();
+  host_->update_switch(1, switch_view());
+  host_->attach(1, &sw_);
+  expect_recompute_baseline("restart");
+  EXPECT_EQ(sw_.flow_mods + sw_.group_mods, mods) << "a restart sent FLOW_MODs or GROUP_MODs";
+  EXPECT_TRUE(host_->flow_owner(1)->desired() == before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryApp, ::testing::ValuesIn(registered_names()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace vlcp::apps
