@@ -64,11 +64,11 @@ Malformed read_area(ByteSpan area, bool main, Request& r, uint32_t& seen) {
       default:
         continue;  // options the server does not read
     }
+    if (code == 52 && !main) return Malformed::kBadOverload;  // only the options field may say so
     if (seen & (1u << bit)) return Malformed::kDuplicateOption;
     seen |= 1u << bit;
     switch (code) {
       case 52:
-        if (!main) return Malformed::kBadOverload;  // only the options field may say so
         if (len != 1 || v[0] < 1 || v[0] > 3) return Malformed::kBadOverload;
         r.overload = v[0];
         break;
