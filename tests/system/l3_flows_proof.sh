@@ -515,5 +515,51 @@ check_fails "h1 -> h2 (B) no longer routed" sb_exec h1 ping -c2 -i 0.2 -W1 "${H2
 check "h1 -> h4 (C) still routed" routed_ping h1 "${H4[0]}"
 
 for hv in hv1 hv2; do sb_ofctl "$hv" dump-flows br-int >"$OUT/dump-$hv.txt" 2>&1; done
+
+# --- our codec reads what OVS encodes for these flows ------------------------------------------------
+# A third OVS listens on TCP (its own namespace's loopback); ovs-ofctl sends it both servers'
+# groups and flows while tcpdump records them, and vlcpctl decodes the capture.
+vlcpctl=${VLCP_VLCPCTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/release/src/vlcpctl}
+codec_capture() {
+  sb_ovs_start cd && sb_bridge cd br0 && sb_vsctl cd set-controller br0 ptcp:6653:127.0.0.1 || return 1
+  sb_wait 10 sb_exec cd bash -c 'echo >/dev/tcp/127.0.0.1/6653' || return 1
+  ip netns exec "$(sb_ns cd)" tcpdump -U -i lo -w "$OUT/flows.pcap" 'tcp port 6653' 2>/dev/null &
+  local pid=$! hv rc=0
+  sleep 0.5
+  for hv in hv1 hv2; do
+    sb_exec cd env OVS_RUNDIR="$(sb_ovs_dir cd)/run" ovs-ofctl -O OpenFlow13 --no-names del-flows tcp:127.0.0.1:6653 &&
+      sb_exec cd env OVS_RUNDIR="$(sb_ovs_dir cd)/run" ovs-ofctl -O OpenFlow13 --no-names del-groups tcp:127.0.0.1:6653 &&
+      sb_exec cd env OVS_RUNDIR="$(sb_ovs_dir cd)/run" ovs-ofctl -O OpenFlow13 --no-names add-groups tcp:127.0.0.1:6653 "$OUT/groups-$hv.txt" &&
+      sb_exec cd env OVS_RUNDIR="$(sb_ovs_dir cd)/run" ovs-ofctl -O OpenFlow13 --no-names add-flows tcp:127.0.0.1:6653 "$OUT/flows-$hv.txt" || rc=1
+  done
+  sleep 2 # tcpdump writes what it has seen before it stops
+  kill -INT $pid
+  wait $pid
+  return $rc
+}
+codec_decode() {
+  "$vlcpctl" ofp-print --pcap "$OUT/flows.pcap" >"$OUT/flows-decoded.txt" 2>&1 || return 1
+  local want got
+  want=$(($(wc -l <"$OUT/flows-hv1.txt") + $(wc -l <"$OUT/flows-hv2.txt")))
+  got=$(grep -c "OFPT_FLOW_MOD (OF1.3).*ADD" "$OUT/flows-decoded.txt")
+  echo "FLOW_MOD ADDs decoded: $got of $want; GROUP_MOD ADDs: $(grep -A1 OFPT_GROUP_MOD "$OUT/flows-decoded.txt" | grep -c "^ ADD")"
+  [ "$got" -eq "$want" ] && ! grep -q '\*\*\*' "$OUT/flows-decoded.txt"
+}
+# mods FILE: the FLOW_MOD and GROUP_MOD texts of a decoded capture, without xids
+mods() {
+  grep -h -A1 "OFPT_GROUP_MOD" "$1" | grep "^ ADD"
+  grep "OFPT_FLOW_MOD" "$1" | sed 's/(xid=[^)]*)//'
+}
+codec_same() {
+  ovs-ofctl ofp-parse-pcap "$OUT/flows.pcap" >"$OUT/flows-decoded-ovs.txt" 2>&1 || return 1
+  diff <(mods "$OUT/flows-decoded-ovs.txt") <(mods "$OUT/flows-decoded.txt") >"$OUT/codec-diff.txt"
+}
+if [ -x "$vlcpctl" ]; then
+  check "OVS encodes both servers' groups and flows over TCP (captured)" codec_capture
+  check "vlcpctl ofp-print decodes every FLOW_MOD and GROUP_MOD with no decode error ($OUT/flows-decoded.txt)" codec_decode
+  check "... to the same text as ovs-ofctl ofp-parse-pcap" codec_same
+else
+  echo "skipped: the codec check (no vlcpctl at $vlcpctl; set VLCP_VLCPCTL)"
+fi
 echo "flow dumps, traces and captures: $OUT"
 finish
