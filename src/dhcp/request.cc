@@ -1,5 +1,7 @@
 #include "dhcp/request.h"
 
+#include <algorithm>
+
 namespace vlcp::dhcp {
 
 namespace pkt = ofp::pkt;
@@ -83,8 +85,7 @@ Malformed read_area(ByteSpan area, bool main, Request& r, uint32_t& seen) {
         break;
       case 57:
         if (len != 2) return Malformed::kBadOptionLength;
-        if (load_be16(v.data()) < 576) return Malformed::kMaxSizeTooSmall;
-        r.max_size = load_be16(v.data());
+        r.max_size = std::max<uint16_t>(load_be16(v.data()), 576);  // RFC 2132 §9.10's minimum
         break;
       default:  // 61, 55, 12: at least one byte (RFC 2132)
         if (len == 0) return Malformed::kBadOptionLength;

@@ -41,8 +41,7 @@ using Ipv4 = ofp::pkt::Ipv4;  // host order
   X(kBadOverload, "bad_overload")         /* option 52 not one byte of 1..3, or inside sname/file */ \
   X(kDuplicateOption, "duplicate_option") /* a read option twice (RFC 3396 splitting refused) */ \
   X(kBadOptionLength, "bad_option_length") /* 53/50/54/57 of the wrong length, empty 61/12/55 */ \
-  X(kNoMessageType, "no_message_type")                                                           \
-  X(kMaxSizeTooSmall, "max_size_too_small") /* option 57 below 576 (RFC 2132 §9.10) */
+  X(kNoMessageType, "no_message_type")
 // clang-format on
 
 enum class Malformed : uint8_t {
@@ -80,7 +79,7 @@ struct Request {
   ByteSpan client_id;                // 61
   ByteSpan parameter_list;           // 55, in the client's order
   ByteSpan hostname;                 // 12
-  std::optional<uint16_t> max_size;  // 57, >= 576
+  std::optional<uint16_t> max_size;  // 57, raised to 576 (some clients send 548)
   uint8_t overload = 0;              // 52: 1 file, 2 sname, 3 both carried options
 
   bool broadcast() const { return (flags & kBroadcastFlag) != 0; }

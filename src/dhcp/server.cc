@@ -207,7 +207,7 @@ void put_option(Buffer& out, uint8_t code, ByteSpan v) {
   } while (!v.empty());
 }
 
-constexpr size_t kEthSize = 14, kVlanSize = 4, kIpSize = 20, kUdpSize = 8, kBootpSize = 240;
+constexpr size_t kIpSize = 20, kUdpSize = 8, kBootpSize = 240;
 constexpr size_t kBootpMin = 300;  // RFC 1542: a BOOTP message is at least 300 bytes
 
 }  // namespace
