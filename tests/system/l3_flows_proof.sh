@@ -185,7 +185,7 @@ icmp_echo() {
 dhcp_punt() {
   local c
   c=$(printf '0x%x' $(($(ck $APP_DHCP "$1") | TO_WORKERS)))
-  echo "table=$T_L3INPUT,priority=$((P + 2)),cookie=$c,udp,reg4=$1,reg7=0x4000/0x4000,dl_dst=ff:ff:ff:ff:ff:ff,tp_dst=67,actions=CONTROLLER:65535"
+  echo "table=$T_L3INPUT,priority=$((P + 2)),cookie=$c,udp,reg4=$1,reg7=0x4000/0x4000,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,tp_dst=67,actions=CONTROLLER:65535"
   echo "table=$T_L3INPUT,priority=$((P + 2)),cookie=$c,udp,reg4=$1,reg7=0x4000/0x4000,nw_dst=$DHCP_IP,tp_dst=67,actions=CONTROLLER:65535"
 }
 # router_in NETID MAC: IPv4 to the router's MAC is routed
