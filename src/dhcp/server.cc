@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 
 #include "ofp/actions.h"
 #include "ofp/message.h"
@@ -115,8 +116,14 @@ namespace {
 // The options a reply may carry, by code: values in one scratch buffer.
 class OptionTable {
  public:
-  OptionTable() { len_.fill(-1); }
-  bool has(uint8_t code) const { return len_[code] >= 0; }
+  bool has(uint8_t code) const { return present_[code]; }
+  // Calls fn(code) for each option present, by code.
+  template <typename Fn>
+  void for_each_code(Fn&& fn) const {
+    for (size_t w = 0; w < 4; ++w)
+      for (uint64_t bits = words_[w]; bits; bits &= bits - 1)
+        fn(static_cast<uint8_t>(w * 64 + std::countr_zero(bits)));
+  }
   ByteSpan get(uint8_t code) const { return {values_.data() + at_[code], static_cast<size_t>(len_[code])}; }
   // Starts option `code`'s value (replacing an earlier one); append to buffer(), then end().
   Buffer& begin(uint8_t code) {
@@ -124,7 +131,11 @@ class OptionTable {
     at_[code] = static_cast<uint32_t>(values_.size());
     return values_;
   }
-  void end() { len_[code_] = static_cast<int32_t>(values_.size() - at_[code_]); }
+  void end() {
+    len_[code_] = static_cast<uint32_t>(values_.size() - at_[code_]);
+    present_[code_] = true;
+    words_[code_ / 64] |= uint64_t{1} << (code_ % 64);
+  }
   void set(uint8_t code, ByteSpan v) {
     begin(code).append(v);
     end();
@@ -145,8 +156,9 @@ class OptionTable {
 
  private:
   InlineBuffer<1024> values_;
-  std::array<uint32_t, 256> at_{};
-  std::array<int32_t, 256> len_;
+  std::array<uint32_t, 256> at_, len_;  // read only where present_
+  std::array<bool, 256> present_{};
+  std::array<uint64_t, 4> words_{};
   uint8_t code_ = 0;
 };
 
@@ -305,7 +317,7 @@ size_t encode_reply(const ServerConfig& c, const Lease& l, const Request& r, con
     for (uint8_t code : kRequired) emit(code);
     for (uint8_t code : r.parameter_list) emit(code);
     for (uint8_t code : kUsual) emit(code);
-    for (int code = 1; code < 255; ++code) emit(static_cast<uint8_t>(code));
+    t.for_each_code(emit);
   }
   out.put_u8(255);
   size_t body_size = out.size() - body_at;
