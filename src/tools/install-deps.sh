@@ -19,7 +19,7 @@ PACKAGES=(
   openvswitch-switch openvswitch-switch-dpdk openvswitch-testcontroller prometheus zookeeper
   default-jre-headless
   # host tools used by the sandbox
-  curl ethtool iperf3 iproute2 iputils-ping netcat-openbsd openssl procps tcpdump
+  curl ethtool iperf3 iproute2 iputils-ping isc-dhcp-client netcat-openbsd openssl procps tcpdump
   # the peer the benchmarks compare with (perf/run_l2.sh: controller learning)
   python3-os-ken
 )
