@@ -21,6 +21,7 @@ std::map<uint64_t, SwitchView> switch_views(const ovsdb::Replica& r) {
         info.type = i->second.type;
         info.iface_id = i->second.iface_id();
         info.ofport = i->second.ofport;
+        info.mac = i->second.mac_in_use;
         if (auto ip = i->second.options.find("local_ip"); ip != i->second.options.end())
           info.local_ip = ip->second;
         view.ports.push_back(std::move(info));

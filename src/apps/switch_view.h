@@ -1,5 +1,6 @@
 // A switch as the apps see it: its bridge's interfaces as OVSDB has them (name, type, iface-id,
-// ofport, the tunnel's local_ip), and their translation from the OVSDB replica, beside the view.
+// ofport, the tunnel's local_ip, the MAC in use), and their translation from the OVSDB replica,
+// beside the view.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ namespace vlcp::apps {
 struct SwitchPortInfo {  // one OVSDB interface of a bridge
   std::string name, type, iface_id, local_ip;
   int64_t ofport = -1;
+  std::string mac = {};  // mac_in_use (a server's own router MAC derives from its way out)
   bool operator==(const SwitchPortInfo&) const = default;
 };
 struct SwitchView {  // a bridge as OVSDB has it (ports sorted by name)

@@ -42,6 +42,8 @@ std::set<std::string> Inputs::active_networks() const {
   std::set<std::string> out;
   for (const auto& [ofport, p] : ports)
     if (networks.count(p.network)) out.insert(p.network);
+  for (const auto& key : routed)
+    if (networks.count(key)) out.insert(key);
   return out;
 }
 
@@ -165,7 +167,7 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   std::vector<const LocalPort*> ports;
   for (const auto& [ofport, p] : in.ports)
     if (p.network == key) ports.push_back(&p);
-  if (ports.empty()) return d;
+  if (ports.empty() && !in.routed.count(key)) return d;
   const uint32_t id = n.netid;
   auto ingress = t("ingress"), l2input = t("l2input"), l2output = t("l2output"), egress = t("egress");
   auto vxlanoutput = t("vxlanoutput");
@@ -299,6 +301,18 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
   if (uplink) {
     flow(d, *egress, kP, cookie(App::kIo, id), Match().add(kRegOutPort, *uplink).add(kRegOutNet, id),
          InstructionList().apply_actions(uplink_output(n, *uplink)));
+    // Back out of the physical port it came in on (an answer for the physical side: proxy ARP);
+    // OVS drops output to the in_port silently.
+    ActionList back;
+    if (n.type == "vlan") back.push_vlan(0x8100).set_field(Field::kVlanVid, 0x1000 | n.segment);
+    back.output(ofp::kPortInPort);
+    flow(d, *egress, kP + 1, cookie(App::kIo, id),
+         Match()
+             .add(Field::kInPort, *uplink)
+             .add(kRegOutPort, *uplink)
+             .add(kRegOutNet, id)
+             .add_masked(kRegFlags, kFlagHairpin, kFlagHairpin),
+         InstructionList().apply_actions(back));
     ofp::Bucket b;
     b.actions = uplink_output(n, *uplink);
     all.push_back(b);

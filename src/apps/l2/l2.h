@@ -113,8 +113,12 @@ struct Inputs {
   // physical port rules only: a deleted physical port takes its flows with it.
   std::map<std::string, uint32_t> uplinks;
   std::map<std::string, std::vector<RemotePort>> remote;  // network key -> its remote ports
+  // Networks with no port here that a router with an interface on one of this switch's networks
+  // reaches: routing happens on the sender's server, so their output flows are needed here
+  // (VLCP's ioprocessing walks port -> subnet -> router -> every interface's network too).
+  std::set<std::string> routed;
 
-  // The networks with a port on this switch (the only ones it gets flows for).
+  // The networks this switch gets flows for: those with a port here, and the routed ones.
   std::set<std::string> active_networks() const;
   // The nodes (tunnel addresses) with ports in a network, sorted.
   std::set<uint32_t> remote_vteps(const std::string& network) const;

@@ -78,6 +78,11 @@ Dirty L2App::on_model(const ModelView&, const ModelChange& c) const {
     case Kind::kPhysicalNetwork:
       return c.map ? Dirty::nothing() : Dirty::everything();  // (its map: allocations only)
     case Kind::kPhysicalPort:
+    // Which networks a switch routes into (Inputs::routed) follows subnets, routers and their
+    // interfaces; rare changes: the whole switch.
+    case Kind::kSubnet:
+    case Kind::kRouter:
+    case Kind::kRouterInterface:
       return Dirty::everything();
     case Kind::kLogicalNetwork:
     case Kind::kLogicalPort:
@@ -122,6 +127,11 @@ std::optional<uint32_t> L2App::remote_vtep(const std::string& system_id, const s
 }
 
 std::map<std::string, const SwitchPortInfo*> L2App::uplinks(const SwitchContext& sw) const {
+  return physical_ports_on(model_, sw);
+}
+
+std::map<std::string, const SwitchPortInfo*> physical_ports_on(const ModelView& model_,
+                                                               const SwitchContext& sw) {
   std::map<std::string, const SwitchPortInfo*> out;
   for (const auto& p : sw.view->ports) {
     // (a logical port is one even when a physical port rule names it too)
@@ -161,6 +171,25 @@ Inputs L2App::inputs(const SwitchContext& sw) const {
     }
   }
   for (const auto& [physnet, p] : uplinks(sw)) in.uplinks[physnet] = static_cast<uint32_t>(p->ofport);
+  // The networks the routers of this switch's networks reach.
+  std::map<std::string, std::set<std::string>> router_nets;  // router key -> its networks
+  for (const auto& [key, i] : model_.router_interfaces()) {
+    std::string net = model_.network_of_subnet(i.subnet);
+    if (!net.empty()) router_nets[i.router].insert(net);
+  }
+  std::set<std::string> here;
+  for (const auto& [key, n] : in.networks) here.insert(key);
+  for (const auto& [router, nets] : router_nets) {
+    bool serves = false;
+    for (const auto& net : nets) serves |= here.count(net) > 0;
+    if (!serves) continue;
+    for (const auto& net : nets)
+      if (!here.count(net))
+        if (auto n = network_of(net)) {
+          in.networks.emplace(n->key, *n);
+          in.routed.insert(net);
+        }
+  }
   // Remote ports of this switch's VXLAN networks.
   std::set<std::string> local_ids;
   for (const auto& [ofport, p] : in.ports) local_ids.insert(p.id);

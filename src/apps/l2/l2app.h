@@ -33,6 +33,12 @@ struct L2AppStats {
   uint64_t first_packets = 0, first_packet_misses = 0;
 };
 
+// The switch's physical ports by physical network, bound by the model's physical port rules: the
+// uplink of a VLAN or native network, the tunnel of a VXLAN one (an interface of the wrong kind is
+// logged and not used). The L3 apps find each network's way out of a server here too.
+std::map<std::string, const SwitchPortInfo*> physical_ports_on(const ModelView& model,
+                                                               const SwitchContext& sw);
+
 class L2App final : public FlowApp {
  public:
   static constexpr const char* kAppName = "l2";
@@ -41,7 +47,7 @@ class L2App final : public FlowApp {
   static std::set<schema::Kind> kinds() {
     using schema::Kind;
     return {Kind::kPhysicalNetwork, Kind::kLogicalNetwork, Kind::kPhysicalPort, Kind::kLogicalPort,
-            Kind::kLocation};
+            Kind::kLocation,        Kind::kSubnet,         Kind::kRouter,       Kind::kRouterInterface};
   }
   // `model`: the node's model view; `db` for the locations this node publishes.
   L2App(const ModelView& model, db::ObjectDb& db, const pipeline::TableMap& tables, L2Settings settings,

@@ -14,15 +14,15 @@
 namespace vlcp::apps {
 
 // X(field, key, C++ type, default, help): VLCP's names and defaults.
-#define VLCP_L3_KEYS(X)                                                                                \
-  X(inroutermac, "module.l3router.inroutermac", std::string, "1a:23:67:59:63:33",                      \
-    "the router MAC hosts see as their gateway (every router interface, every server)")                \
-  X(outroutermacmask, "module.l3router.outroutermacmask", std::string, "0a:00:00:00:00:00",           \
+#define VLCP_L3_KEYS(X)                                                                                  \
+  X(inroutermac, "module.l3router.inroutermac", std::string, "1a:23:67:59:63:33",                        \
+    "the router MAC hosts see as their gateway (every router interface, every server)")                  \
+  X(outroutermacmask, "module.l3router.outroutermacmask", std::string, "0a:00:00:00:00:00",              \
     "a server's own router MAC on a network is the MAC of its way out (uplink or tunnel port) XOR this") \
-  X(prepush, "module.l3router.prepush", bool, false,                                                   \
-    "install every remote host's route on every server; false: a routed first packet goes to the "    \
-    "controller, which installs the host's flow")                                                      \
-  X(enable_router_forward, "module.l3router.enable_router_forward", bool, false,                       \
+  X(prepush, "module.l3router.prepush", bool, false,                                                     \
+    "install every remote host's route on every server; false: a routed first packet goes to the "       \
+    "controller, which installs the host's flow")                                                        \
+  X(enable_router_forward, "module.l3router.enable_router_forward", bool, false,                         \
     "this server forwards routed traffic to external networks it has a physical port for")
 
 struct L3Settings {

@@ -14,7 +14,8 @@ Result<L3Settings> read_l3_settings(const Config& config) {
   L3Settings s;
   auto mac = model::detail::parse_mac(keys.inroutermac);
   if (!mac || ((*mac)[0] & 1))
-    return config.error_at("module.l3router.inroutermac", "'" + keys.inroutermac + "' is not a unicast MAC address");
+    return config.error_at("module.l3router.inroutermac",
+                           "'" + keys.inroutermac + "' is not a unicast MAC address");
   s.router_mac = *mac;
   auto mask = model::detail::parse_mac(keys.outroutermacmask);
   if (!mask || ((*mask)[0] & 1))

@@ -112,6 +112,7 @@ class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParam
     const flows::FlowOwnerStats& st = host_->flow_owner(1)->stats();
     EXPECT_EQ(st.apps.at(app_->name()).installed_flows, sw_.flows.size()) << step;
     EXPECT_EQ(st.refused, 0u) << step;
+    max_flows_ = std::max(max_flows_, full.flows.size());
   }
   SwitchView switch_view() const {
     SwitchView v = base_view_;
@@ -130,6 +131,7 @@ class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParam
   flows::FakeSwitch sw_;
   SwitchView base_view_{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
   std::map<std::string, int64_t> bound_;  // logical port id -> ofport
+  size_t max_flows_ = 0;
 };
 
 TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
@@ -280,6 +282,11 @@ TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
     if (HasFailure()) return;
   }
   EXPECT_GT(host_->counters(*app_).incremental + host_->counters(*app_).recompute, 0u);
+  RecordProperty("max_flows", static_cast<int>(max_flows_));
+  std::printf("%s: at most %zu flows, %lu partitions recomputed, %lu changes incremental, %lu by recompute\n",
+              app_->name().c_str(), max_flows_, static_cast<unsigned long>(host_->counters(*app_).partitions),
+              static_cast<unsigned long>(host_->counters(*app_).incremental),
+              static_cast<unsigned long>(host_->counters(*app_).recompute));
   // A restart: a new node reconciles against the switch and sends nothing.
   size_t mods = sw_.flow_mods + sw_.group_mods;
   Desired before = host_->flow_owner(1)->desired();
