@@ -42,11 +42,13 @@ Result<dhcp::ServerConfig> read_dhcp_settings(const Config& config) {
   dhcp::ServerConfig c;
   auto ip = model::detail::parse_ip(keys.serveraddress);
   if (!ip || *ip == 0 || *ip == 0xffffffff)
-    return config.error_at("module.dhcpserver.serveraddress", "'" + keys.serveraddress + "' is not a host address");
+    return config.error_at("module.dhcpserver.serveraddress",
+                           "'" + keys.serveraddress + "' is not a host address");
   c.ip = *ip;
   auto mac = model::detail::parse_mac(keys.servermac);
   if (!mac || ((*mac)[0] & 1) || *mac == dhcp::Mac{})
-    return config.error_at("module.dhcpserver.servermac", "'" + keys.servermac + "' is not a unicast MAC address");
+    return config.error_at("module.dhcpserver.servermac",
+                           "'" + keys.servermac + "' is not a unicast MAC address");
   c.mac = *mac;
   VLCP_ASSIGN_OR_RETURN(c.lease_time, seconds_key(config, "module.dhcpserver.leasetime", keys.leasetime));
   VLCP_ASSIGN_OR_RETURN(c.t1, seconds_key(config, "module.dhcpserver.t1", keys.t1));

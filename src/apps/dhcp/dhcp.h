@@ -34,17 +34,16 @@ inline constexpr flows::AppId kDhcpAppId = 7;  // docs/L3_FLOWS.md §1
 
 // X(field, key, C++ type, default, help): VLCP's names and defaults. `None` (VLCP's spelling, a
 // null in the file) is the default of the three times.
-#define VLCP_DHCP_KEYS(X)                                                                                \
-  X(serveraddress, "module.dhcpserver.serveraddress", std::string, "169.254.169.254",                   \
-    "the server identifier (option 54) and source address of replies, where a subnet names no "        \
-    "dhcp_server")                                                                                      \
-  X(servermac, "module.dhcpserver.servermac", std::string, "1a:23:67:59:63:33",                         \
-    "the source MAC of replies")                                                                        \
-  X(leasetime, "module.dhcpserver.leasetime", nlohmann::json, None,                                     \
-    "lease time in seconds where neither the network nor the subnet sets lease_time; None: infinite")  \
-  X(t1, "module.dhcpserver.t1", nlohmann::json, None,                                                   \
-    "renewal time (option 58) in seconds, used when shorter than the lease; None: half the lease")     \
-  X(t2, "module.dhcpserver.t2", nlohmann::json, None,                                                   \
+#define VLCP_DHCP_KEYS(X)                                                                                    \
+  X(serveraddress, "module.dhcpserver.serveraddress", std::string, "169.254.169.254",                        \
+    "the server identifier (option 54) and source address of replies, where a subnet names no "              \
+    "dhcp_server")                                                                                           \
+  X(servermac, "module.dhcpserver.servermac", std::string, "1a:23:67:59:63:33", "the source MAC of replies") \
+  X(leasetime, "module.dhcpserver.leasetime", nlohmann::json, None,                                          \
+    "lease time in seconds where neither the network nor the subnet sets lease_time; None: infinite")        \
+  X(t1, "module.dhcpserver.t1", nlohmann::json, None,                                                        \
+    "renewal time (option 58) in seconds, used when shorter than the lease; None: half the lease")           \
+  X(t2, "module.dhcpserver.t2", nlohmann::json, None,                                                        \
     "rebinding time (option 59) in seconds, used when shorter than the lease; None: 7/8 of the lease")
 Result<dhcp::ServerConfig> read_dhcp_settings(const Config& config);
 

@@ -27,30 +27,32 @@ dhcp::Counters DhcpCounters::snapshot() const {
 #define VLCP_DHCP_APP_READ(e, counter) c.counter = counter.load(std::memory_order_relaxed);
   VLCP_DHCP_OUTCOMES(VLCP_DHCP_APP_READ)
 #undef VLCP_DHCP_APP_READ
-  for (size_t i = 0; i <= dhcp::kMalformedCount; ++i) c.malformed_by[i] = malformed_by[i].load(std::memory_order_relaxed);
+  for (size_t i = 0; i <= dhcp::kMalformedCount; ++i)
+    c.malformed_by[i] = malformed_by[i].load(std::memory_order_relaxed);
   c.bad_packet_in = bad_packet_in.load(std::memory_order_relaxed);
   c.options_dropped = options_dropped.load(std::memory_order_relaxed);
   return c;
 }
 
-void serve_dhcp_packet_in(const dhcp::ServerConfig& config, DhcpShared& shared, uint64_t dpid, ByteSpan packet_in,
-                          Buffer& answers) {
+void serve_dhcp_packet_in(const dhcp::ServerConfig& config, DhcpShared& shared, uint64_t dpid,
+                          ByteSpan packet_in, Buffer& answers) {
   std::shared_ptr<const LeaseTable> table = shared.leases.load(std::memory_order_acquire);
   const LeaseTable* t = table.get();
   dhcp::Counters c;
   dhcp::serve_packet_in(
-      config,
-      [t](uint64_t d, uint32_t port) -> const dhcp::Lease* { return t ? t->find(d, port) : nullptr; }, dpid,
-      packet_in, answers, c);
+      config, [t](uint64_t d, uint32_t port) -> const dhcp::Lease* { return t ? t->find(d, port) : nullptr; },
+      dpid, packet_in, answers, c);
   shared.counters.add(c);
   // Untrusted input: counted above, logged rate-limited here.
   if (c.bad_packet_in) {
-    VLCP_LOG_RL(kWarn, "dhcp", 20, 5) << "a packet-in from datapath " << dpid << " is no PACKET_IN with an in_port";
+    VLCP_LOG_RL(kWarn, "dhcp", 20, 5)
+        << "a packet-in from datapath " << dpid << " is no PACKET_IN with an in_port";
   } else if (c.malformed) {
     for (size_t i = 1; i <= dhcp::kMalformedCount; ++i) {
       if (!c.malformed_by[i]) continue;
-      VLCP_LOG_RL(kWarn, "dhcp", 20, 5) << "a DHCP request from datapath " << dpid << " dropped: "
-                                        << dhcp::malformed_name(static_cast<dhcp::Malformed>(i));
+      VLCP_LOG_RL(kWarn, "dhcp", 20, 5)
+          << "a DHCP request from datapath " << dpid
+          << " dropped: " << dhcp::malformed_name(static_cast<dhcp::Malformed>(i));
     }
   }
 }
@@ -114,7 +116,8 @@ std::shared_ptr<const LeaseTable> DhcpApp::leases(const std::vector<SwitchContex
       auto port = model_.logical_ports().find(db::escape_key_part(p.iface_id));
       if (port == model_.logical_ports().end()) continue;
       if (auto served = served_port(model_, port->second))
-        table->leases.emplace(std::pair{sw.dpid, static_cast<uint32_t>(p.ofport)}, lease_of(*served, &lease_stats_));
+        table->leases.emplace(std::pair{sw.dpid, static_cast<uint32_t>(p.ofport)},
+                              lease_of(*served, &lease_stats_));
     }
   return table;
 }
@@ -142,8 +145,8 @@ Json DhcpApp::switch_status(const ModelView&, const SwitchContext& sw) const {
   auto table = published();
   size_t n = 0;
   if (table)
-    for (auto it = table->leases.lower_bound({sw.dpid, 0}); it != table->leases.end() && it->first.first == sw.dpid;
-         ++it)
+    for (auto it = table->leases.lower_bound({sw.dpid, 0});
+         it != table->leases.end() && it->first.first == sw.dpid; ++it)
       ++n;
   return {{"dhcp_leases", n}};
 }
@@ -180,8 +183,9 @@ std::vector<AppMetric> DhcpApp::metrics() const {
       nullptr, nullptr, c.options_dropped);
   add("vlcp_dhcp_leases", "Ports bound here that the DHCP server answers (leases published to the workers).",
       nullptr, nullptr, table ? table->leases.size() : 0);
-  add("vlcp_dhcp_lease_options_refused", "Stored DHCP options of those leases that do not fit their code (left out).",
-      nullptr, nullptr, lease_stats_.options_refused);
+  add("vlcp_dhcp_lease_options_refused",
+      "Stored DHCP options of those leases that do not fit their code (left out).", nullptr, nullptr,
+      lease_stats_.options_refused);
   return v;
 }
 
@@ -214,6 +218,7 @@ Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pip
 
 }  // namespace
 
-VLCP_REGISTER_APP(AppRegistration{DhcpApp::kAppName, {"dhcpserver"}, {VLCP_DHCP_KEYS(VLCP_APP_KEY)}, configure});
+VLCP_REGISTER_APP(AppRegistration{
+    DhcpApp::kAppName, {"dhcpserver"}, {VLCP_DHCP_KEYS(VLCP_APP_KEY)}, configure});
 
 }  // namespace vlcp::apps

@@ -60,7 +60,8 @@ class DhcpApp final : public FlowApp {
   std::set<schema::Kind> reads() const override {
     return {schema::Kind::kLogicalNetwork, schema::Kind::kLogicalPort, schema::Kind::kSubnet};
   }
-  std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw) const override;
+  std::map<std::string, flows::Desired> compute(const ModelView& model,
+                                                const SwitchContext& sw) const override;
   std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
                                                 const std::set<std::string>& partitions) const override;
   Dirty on_model(const ModelView& model, const ModelChange& change) const override;
@@ -73,7 +74,9 @@ class DhcpApp final : public FlowApp {
   // The leases of the ports bound on these switches, from the model now.
   std::shared_ptr<const LeaseTable> leases(const std::vector<SwitchContext>& switches) const;
   // The table the workers use now (null before the first round).
-  std::shared_ptr<const LeaseTable> published() const { return shared_->leases.load(std::memory_order_acquire); }
+  std::shared_ptr<const LeaseTable> published() const {
+    return shared_->leases.load(std::memory_order_acquire);
+  }
 
  private:
   // Served ports bound on a switch, by network key.
