@@ -294,7 +294,9 @@ class DhcpAppTest : public apps::testing::ModelFixture {
         return m.value;
     return -1;
   }
-  std::string netkey(const char* id) { return std::string("viperflow.logicnetwork.") + id; }
+  std::string netkey(const char* id) {
+    return std::string(schema::kind(schema::Kind::kLogicalNetwork).key_prefix) + id;
+  }
   uint32_t netid(const char* id) { return *model_->logical_networks().at(netkey(id)).netid; }
 
   std::unique_ptr<Config> config_;
