@@ -5,7 +5,8 @@
 # vrouterapi. Routed pings between subnets on one server and across servers, both ways, each hop
 # decrementing the TTL once (the sender's server routes); frames leaving a server carry that
 # server's own router MAC; removing a router interface cuts its subnet off at once; a vlcpd
-# restart during a 10 ms routed ping loses no packet and sends no FLOW_MOD.
+# restart during a 10 ms routed ping loses no packet and sends no FLOW_MOD. The full L3 pipeline
+# runs: hosts ARP for their gateway (answered by the ARP responder) and ping it.
 #
 # L3_STRATEGY: learning (VLCP's default, module.l3router.prepush = False: a remote host's flow
 # is installed on the first packet routed to it) or prepush (every host's flow everywhere).
@@ -31,7 +32,7 @@ phys2=$(sb_physport hv2 br-int phys)
 
 conf() {
   local lines=("server.loglevel = 'info'"
-    "module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'l3router']")
+    "module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'arpresponder', 'dhcpserver', 'icmpresponder', 'l3router']")
   [ "$strategy" = prepush ] && lines+=("module.l3router.prepush = True")
   sb_vlcpd_server_conf "$SB_DIR/$1.conf" "$1" "${lines[@]}"
 }
@@ -55,6 +56,8 @@ up() { api "$1" /manager/modules >/dev/null; }
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
 sb_vlcpd_start hv2 "$SB_DIR/hv2.conf" hv2
 check "vlcpd on both servers serves its API" sb_wait 30 up hv1 && sb_wait 30 up hv2
+db_up() { ctl "$1" call viperflow listphysicalnetworks >/dev/null 2>&1; }
+check "both reach ZooKeeper" sb_wait 30 db_up hv1 && sb_wait 30 db_up hv2
 
 model() {
   ctl hv1 call viperflow createphysicalnetwork id=vx type=vxlan 'vnirange=[[10000,10100]]' >/dev/null &&
@@ -79,11 +82,10 @@ model() {
 }
 check "three networks, subnets, ports and a router with three interfaces, through the API" model
 
-# host NAME SERVER ADDR MAC PORT GATEWAY: a host whose gateway is the router (its MAC set by
-# hand: the ARP responder is its own app and test).
+# host NAME SERVER ADDR MAC PORT GATEWAY: a host whose gateway is the router (the ARP responder
+# answers for it with the router MAC).
 host() {
   sb_host "$1" "$2" br-int "$3/24" mac="$4" iface_id="$5" &&
-    sb_exec "$1" ip neigh replace "$6" lladdr $rmac dev eth0 nud permanent &&
     sb_exec "$1" ip route add default via "$6"
 }
 check "hosts: a1, b1 on hv1; b2, c2 on hv2" host a1 hv1 10.1.0.11 02:00:00:0a:00:0b a1 10.1.0.1 &&
@@ -91,6 +93,8 @@ check "hosts: a1, b1 on hv1; b2, c2 on hv2" host a1 hv1 10.1.0.11 02:00:00:0a:00
   host b2 hv2 10.2.0.12 02:00:00:0b:00:0c b2 10.2.0.1 &&
   host c2 hv2 10.3.0.12 02:00:00:0c:00:0c c2 10.3.0.1
 check "both switches in sync" sb_wait 30 synced hv1 && sb_wait 30 synced hv2
+check "ping to the gateway answered (a1 -> 10.1.0.1)" sb_wait 10 sb_ping a1 10.1.0.1 1
+check_output "  the gateway's MAC is the router MAC" "$rmac" sb_exec a1 ip neigh show 10.1.0.1
 
 mgmt() { echo "unix:$(sb_ovs_dir "$1")/run/br-int.mgmt"; }
 table() { ctl "$1" dump-flows "$(mgmt "$1")" --names --table "$2" --no-stats; }
