@@ -49,7 +49,8 @@ print($2)"
 synced() { [ "$(status "$1" "s.get('attached') and s.get('synced')")" = True ]; }
 # PACKET_INs vlcpd received (Prometheus).
 packet_ins() {
-  sb_exec "$1" curl -sf http://127.0.0.1:9464/metrics | awk '/^vlcp_packet_ins_total/ {s += $2} END {print s + 0}'
+  sb_exec "$1" curl -sf http://127.0.0.1:9464/metrics |
+    awk '/^vlcp_packet_ins_total/ {s += $2; n++} END {if (n) print s + 0; else print "absent"}'
 }
 
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
@@ -57,7 +58,9 @@ sb_vlcpd_start hv2 "$SB_DIR/hv2.conf" hv2
 check "vlcpd serves its API on both servers" sb_wait 30 up hv1 && sb_wait 30 up hv2
 db_up() { ctl "$1" call viperflow listphysicalnetworks >/dev/null; }
 check "both reach ZooKeeper" sb_wait 30 db_up hv1 && sb_wait 30 db_up hv2
-check_output "the responders run (vlcpctl tables: arp and l3input)" "l3input" ctl hv1 tables
+table_id() { ctl "$1" tables | awk -v t="$2" '$2 == t {print $1}'; }
+check "the pipeline has the responders' tables (vlcpctl tables: arp, l3input)" \
+  test -n "$(table_id hv1 arp)" -a -n "$(table_id hv1 l3input)"
 
 # --- the model: a VXLAN network, a subnet with a gateway, four ports, a router on the subnet ----
 model() {
@@ -123,7 +126,7 @@ wait $tcpd3 $tcpd2
 check_fails "  h1's requests never reached h3 on the other server" grep -q "Request" "$SB_DIR/h3-arp.txt"
 check_fails "  nor h2 beside it (answered, not flooded)" grep -q "Request" "$SB_DIR/h2-arp.txt"
 arp_table_hits() {
-  sb_ofctl "$1" dump-flows br-int "table=$(ctl "$1" tables | awk '$2 == "arp" {print $1}')" |
+  sb_ofctl "$1" dump-flows br-int "table=$(table_id "$1" arp)" |
     grep -o 'n_packets=[0-9]*' | cut -d= -f2 | awk '{s += $1} END {print s + 0}'
 }
 check "  the arp table's flows counted them" sb_wait 5 test "$(arp_table_hits hv1)" -gt 0
@@ -143,10 +146,84 @@ pi1_after=$(packet_ins hv1)
 pi2_after=$(packet_ins hv2)
 echo "PACKET_INs after: hv1 $pi1_after, hv2 $pi2_after"
 check "no PACKET_IN reached vlcpd for any of it (hv1 $pi1_before -> $pi1_after, hv2 $pi2_before -> $pi2_after)" \
-  test "$pi1_after" = "$pi1_before" -a "$pi2_after" = "$pi2_before"
+  test "$pi1_before" != absent -a "$pi1_after" = "$pi1_before" -a "$pi2_after" = "$pi2_before"
 metric() { sb_exec "$1" curl -sf http://127.0.0.1:9464/metrics | awk -v m="$2" 'index($0, m) == 1 {print $2}'; }
 check_output "hv1's /metrics: one router address answered by ARP" "1" metric hv1 'vlcp_arp_addresses{dpid="1",kind="router"}'
 check_output "  and by ICMP" "1" metric hv1 'vlcp_icmp_addresses{dpid="1"}'
+families_once() {  # (two families of one name break Prometheus's parser)
+  local m
+  m=$(sb_exec hv1 curl -sf http://127.0.0.1:9464/metrics) && [ -n "$m" ] &&
+    [ -z "$(printf '%s\n' "$m" | awk '/^# HELP/ {print $3}' | sort | uniq -d)" ]
+}
+check "  each metric family once" families_once
+
+# --- a VLAN router network: the physical side, and free ARP -------------------------------------
+# n2 (VLAN 100 through the shared switch) with subnet s2 on the router too; g1 on hv1, g2 on hv2.
+vlan() {
+  sb_physwitch phys &&
+    phys1=$(sb_physport hv1 br-int phys) && phys2=$(sb_physport hv2 br-int phys) &&
+    ctl hv1 call viperflow createphysicalnetwork id=pv type=vlan 'vlanrange=[[100,100]]' >/dev/null &&
+    ctl hv1 call viperflow createphysicalport name="$phys1" physicalnetwork=pv >/dev/null &&
+    ctl hv1 call viperflow createphysicalport name="$phys2" physicalnetwork=pv >/dev/null &&
+    ctl hv1 call viperflow createlogicalnetwork id=n2 physicalnetwork=pv >/dev/null &&
+    ctl hv1 call viperflow createsubnet id=s2 logicalnetwork=n2 cidr=10.2.0.0/24 gateway=10.2.0.1 >/dev/null &&
+    ctl hv1 call viperflow createlogicalport id=q1 logicalnetwork=n2 subnet=s2 mac_address=02:00:0a:02:00:0b \
+      ip_address=10.2.0.11 >/dev/null &&
+    ctl hv1 call viperflow createlogicalport id=q2 logicalnetwork=n2 subnet=s2 mac_address=02:00:0a:02:00:0c \
+      ip_address=10.2.0.12 >/dev/null &&
+    ctl hv1 call vrouterapi addrouterinterface router=r1 subnet=s2 >/dev/null &&
+    sb_host g1 hv1 br-int 10.2.0.11/24 mac=02:00:0a:02:00:0b iface_id=q1 &&
+    sb_host g2 hv2 br-int 10.2.0.12/24 mac=02:00:0a:02:00:0c iface_id=q2 &&
+    sb_exec g1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && sb_exec g2 sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}
+check "a VLAN network on the router, hosts g1 (hv1) and g2 (hv2)" vlan
+check "  switched across servers through the shared switch (g1 -> g2)" sb_wait 15 sb_ping g1 g2 1
+# arp_req HOST SRC_IP SRC_MAC TARGET_IP: a broadcast ARP request from HOST's eth0 (its own
+# address as the target: a gratuitous ARP).
+arp_req() {
+  sb_exec "$1" python3 - "$2" "$3" "$4" <<'EOF2'
+import socket, sys
+ip, mac, target = socket.inet_aton(sys.argv[1]), bytes.fromhex(sys.argv[2].replace(":", "")), socket.inet_aton(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+s.send(b"\xff" * 6 + mac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x01" + mac + ip + b"\x00" * 6 + target)
+EOF2
+}
+# on_wire FILTER CMD...: what hv1's cable to the shared switch carries (3 s at most) during CMD.
+on_wire() {
+  local filter=$1
+  shift
+  ip netns exec "$(sb_ns phys)" timeout 3 tcpdump -c1 -nn -e -l -i "$(sb_ifname shv1)" "$filter" \
+    >"$SB_DIR/wire.txt" 2>/dev/null &
+  local pid=$!
+  sleep 0.5
+  "$@" >/dev/null 2>&1
+  wait $pid
+  cat "$SB_DIR/wire.txt"
+}
+check_output "g1's gratuitous ARP goes on to the physical network (VLAN: free ARP passes)" "vlan 100" \
+  on_wire "vlan and arp and ether src 02:00:0a:02:00:0b" arp_req g1 10.2.0.11 02:00:0a:02:00:0b 10.2.0.11
+sb_exec h2 timeout 3 tcpdump -c1 -nn -l -i eth0 "arp and ether src 02:00:0a:01:00:0b" >"$SB_DIR/garp-h2.txt" 2>/dev/null &
+tcpd=$!
+sleep 0.5
+arp_req h1 10.1.0.11 02:00:0a:01:00:0b 10.1.0.11
+wait $tcpd
+check_fails "h1's gratuitous ARP stops at its switch (VXLAN: h2 beside it never sees it)" \
+  grep -q "Request" "$SB_DIR/garp-h2.txt"
+check_fails "g1's ARP for g2 (other server, VLAN) is answered before the wire" \
+  grep -q Request <(on_wire "vlan and arp and ether src 02:00:0a:02:00:0b" resolve g1 10.2.0.12)
+check_output "  with g2's MAC" "02:00:0a:02:00:0c" neigh g1 10.2.0.12
+# A request from the physical side for g1 (a router network: VLCP's proxy ARP) is rewritten on hv1
+# into g1's reply, back to the uplink (delivered once egress has the uplink's IN_PORT twin, §2.2).
+from_outside() {
+  sb_appctl hv1 ofproto/trace br-int "in_port=$(sb_ofport hv1 "$phys1"),dl_vlan=100,dl_src=02:00:0a:02:00:63,\
+dl_dst=ff:ff:ff:ff:ff:ff,arp,arp_op=1,arp_spa=10.2.0.99,arp_sha=02:00:0a:02:00:63,arp_tpa=10.2.0.11"
+}
+from_outside >"$SB_DIR/trace-outside.txt"
+check_output "a request from the physical side for g1 meets hv1's proxy answer" "reg7=0/0x4000,arp_tpa=10.2.0.11" \
+  cat "$SB_DIR/trace-outside.txt"
+check_output "  rewritten into g1's reply" "set_field:02:00:0a:02:00:0b->arp_sha" cat "$SB_DIR/trace-outside.txt"
+echo "trace from the physical side: $(tail -1 "$SB_DIR/trace-outside.txt")"
 
 # --- the router interface removed: no answer for the gateway; added back: answered again -------
 check_output "removerouterinterface answers OK" '"status": "OK"' \

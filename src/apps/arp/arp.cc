@@ -135,10 +135,13 @@ Result<ArpSettings> read_arp_settings(const Config& config, const pipeline::Pipe
     s.free_arp_types.insert(t);
   }
   // The router's settings are checked whether it runs or not (they are its keys); its MAC is
-  // answered only when it runs.
+  // answered only when something answers for the router.
   VLCP_ASSIGN_OR_RETURN(L3Settings l3, read_l3_settings(config));
-  if (std::find(pipeline.apps.begin(), pipeline.apps.end(), "l3router") != pipeline.apps.end())
-    s.router_mac = l3.router_mac;
+  auto runs = [&](const char* module) {
+    return std::find(pipeline.apps.begin(), pipeline.apps.end(), module) != pipeline.apps.end();
+  };
+  if (runs("l3router") || runs("icmpresponder")) s.router_mac = l3.router_mac;
+  s.proxy_physical = runs("l3router");
   return s;
 }
 
@@ -183,7 +186,7 @@ flows::Desired ArpApp::network(const ModelView& model, const ResponderInputs& in
   // here (l3router drops the others, §2.4). VLAN and native only: a tunnelled request's reply
   // would go back into the tunnel towards this server's own address (a received frame's tun_dst).
   const std::string& type = n->second.type;
-  if (router_network && (type == "vlan" || type == "native"))
+  if (settings_.proxy_physical && router_network && (type == "vlan" || type == "native"))
     for (const BoundPort& b : local) {
       const LogicalPortObj& p = model.logical_ports().at(b.pid);
       if (!p.ip || !p.mac) continue;

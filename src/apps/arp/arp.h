@@ -3,7 +3,8 @@
 // into the reply and sent back out the asker's port (no packet-in, no flood, nothing crosses to
 // another server). Per network with a port on the switch (partition `arp/<network key>`):
 //   §2.1 every port of the network with an address (local and remote) and, when the pipeline
-//        runs l3router, the router's address on each of its subnets (the router MAC, apps/l3/l3.h);
+//        runs l3router or icmpresponder, the router's address on each of its subnets (the router
+//        MAC, apps/l3/l3.h);
 //   §2.2 with l3router, on VLAN and native router networks: the local ports' addresses answered
 //        to requests from the physical side too (l3router drops the rest of those, §2.4);
 //   §2.3 a local port's request for its own address (gratuitous ARP, DAD) is not answered: it
@@ -94,11 +95,15 @@ struct ArpSettings {
   bool disable_others = false;
   bool free_arp = true;
   std::set<std::string> free_arp_types{"vlan", "native"};
-  // The router MAC when the pipeline runs l3router (module.l3router.inroutermac): the router's
-  // addresses are answered, and ports of router networks from the physical side (§2.2).
+  // The router MAC (module.l3router.inroutermac) when the pipeline has something answering for
+  // the router (l3router, or icmpresponder: a ping to the gateway needs its ARP answered, as VLCP's
+  // icmpresponder made arpresponder answer it): the router's addresses are answered.
   std::optional<model::detail::Mac> router_mac;
+  // With l3router (which drops the other requests from outside on router networks, §2.4): ports
+  // of VLAN and native router networks answered to the physical side too (§2.2).
+  bool proxy_physical = false;
 };
-// Reads and checks the keys; the router MAC from apps/l3/l3.h when `pipeline` runs l3router.
+// Reads and checks the keys; the router MAC from apps/l3/l3.h.
 Result<ArpSettings> read_arp_settings(const Config& config, const pipeline::PipelineSettings& pipeline);
 
 // What one switch's answers are, per partition (status and metrics).
@@ -141,6 +146,9 @@ class ArpApp final : public FlowApp {
   const ArpSettings& settings() const { return settings_; }
 
  private:
+  std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
+                                                const ResponderInputs& in,
+                                                const std::set<std::string>& partitions) const;
   const pipeline::TableMap& tables_;
   ArpSettings settings_;
   // What the last computation of each switch's partitions answered (dpid -> partition ->

@@ -13,12 +13,17 @@ std::map<std::string, flows::Desired> ArpApp::compute(const ModelView& model, co
   std::set<std::string> partitions = always();
   for (const auto& [key, n] : in.networks) partitions.insert(key);
   counts_[sw.dpid].clear();
-  return compute(model, sw, partitions);
+  return compute(model, sw, in, partitions);
 }
 
 std::map<std::string, flows::Desired> ArpApp::compute(const ModelView& model, const SwitchContext& sw,
                                                       const std::set<std::string>& partitions) const {
-  ResponderInputs in = responder_inputs(model, sw);  // (once for every partition)
+  return compute(model, sw, responder_inputs(model, sw), partitions);  // (inputs once for all)
+}
+
+std::map<std::string, flows::Desired> ArpApp::compute(const ModelView& model, const SwitchContext& sw,
+                                                      const ResponderInputs& in,
+                                                      const std::set<std::string>& partitions) const {
   std::map<std::string, flows::Desired> out;
   auto& counts = counts_[sw.dpid];
   for (const auto& p : partitions) {
@@ -74,7 +79,8 @@ Json ArpApp::status(const ModelView&) const {
   return {{"broadcastonly", settings_.broadcast_only},
           {"disableothers", settings_.disable_others},
           {"freearp_passes", settings_.free_arp ? types : Json::array()},
-          {"router_mac", settings_.router_mac ? model::detail::mac_text(*settings_.router_mac) : ""}};
+          {"router_mac", settings_.router_mac ? model::detail::mac_text(*settings_.router_mac) : ""},
+          {"proxy_physical", settings_.proxy_physical}};
 }
 
 Json ArpApp::switch_status(const ModelView& model, const SwitchContext& sw) const {

@@ -86,12 +86,17 @@ std::map<std::string, flows::Desired> IcmpApp::compute(const ModelView& model,
   std::set<std::string> partitions;
   for (const auto& [key, n] : in.networks) partitions.insert(key);
   answered_[sw.dpid].clear();
-  return compute(model, sw, partitions);
+  return compute(model, sw, in, partitions);
 }
 
 std::map<std::string, flows::Desired> IcmpApp::compute(const ModelView& model, const SwitchContext& sw,
                                                        const std::set<std::string>& partitions) const {
-  ResponderInputs in = responder_inputs(model, sw);
+  return compute(model, sw, responder_inputs(model, sw), partitions);
+}
+
+std::map<std::string, flows::Desired> IcmpApp::compute(const ModelView& model, const SwitchContext& sw,
+                                                       const ResponderInputs& in,
+                                                       const std::set<std::string>& partitions) const {
   std::map<std::string, flows::Desired> out;
   auto& answered = answered_[sw.dpid];
   for (const auto& p : partitions) {

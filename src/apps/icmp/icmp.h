@@ -65,6 +65,9 @@ class IcmpApp final : public FlowApp {
   flows::Desired network(const ModelView& model, const ResponderInputs& in, const std::string& key) const;
 
  private:
+  std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
+                                                const ResponderInputs& in,
+                                                const std::set<std::string>& partitions) const;
   const pipeline::TableMap& tables_;
   IcmpSettings settings_;
   // The router addresses each switch answers pings for, per partition, as last computed.

@@ -137,6 +137,20 @@ class Responders : public apps::testing::ModelFixture {
     ASSERT_TRUE(i.ok()) << i.status().to_string();
     icmp_ = std::make_unique<IcmpApp>(pipeline_.tables, *i);
   }
+  // Writes one key as it is (a record another node or an older version wrote).
+  void put(const std::string& key, std::optional<Json> value) {
+    bool done = false;
+    db_->transact(
+        {key},
+        [key, value](const auto&, const auto&, int64_t) {
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
+        },
+        [&](Result<db::TxnResult> r) {
+          ASSERT_TRUE(r.ok());
+          done = true;
+        });
+    run_until([&] { return done; });
+  }
   SwitchContext context() { return SwitchContext{1, &view_, &system_id_}; }
   uint8_t table(const char* name) { return *pipeline_.tables.id(name); }
   std::string cookie(flows::AppId app, const char* net) {
@@ -239,7 +253,8 @@ TEST_F(Responders, ArpAnswersEachNetworkOfTheSwitch) {
   EXPECT_TRUE(seen);
 }
 
-// Without l3router in the pipeline nothing answers for a router: no router addresses, no proxy.
+// Without l3router or icmpresponder in the pipeline nothing answers for a router: no router
+// addresses, no proxy.
 // broadcastonly off: ports answered for unicast requests too; enable_freearp off: every port's
 // own request dropped; disableothers: the rest of the requests dropped (partition base).
 TEST_F(Responders, ArpSettingsShapeTheFlows) {
@@ -263,7 +278,15 @@ TEST_F(Responders, ArpSettingsShapeTheFlows) {
   EXPECT_EQ(count(c, {"dl_dst"}), 0u);
   EXPECT_EQ(count(c, {"32778 ", "in_port=11", "-> drop"}), 1u);
   EXPECT_EQ(c.size(), 2u);
-  // The default pipeline of a node without l3router: nothing for the router, no base.
+  // icmpresponder without l3router: the gateway's ARP answered (a ping to it needs it), nothing
+  // to the physical side (no l3router dropping the rest there).
+  ASSERT_NO_FATAL_FAILURE(
+      make_apps(pipeline_of({"ioprocessing", "l2switch", "vxlancast", "arpresponder", "icmpresponder"})));
+  c = printed(arp_->compute(*model_, context()).at(net("C")));
+  EXPECT_EQ(count(c, {"arp_tpa=10.3.0.254", std::string("set_field:") + kRmac + "->eth_src"}), 1u)
+      << ::testing::PrintToString(c);
+  EXPECT_EQ(count(c, {"reg7=0/0x4000"}), 0u);
+  // A node without either: nothing for the router, no base.
   ASSERT_NO_FATAL_FAILURE(make_apps(pipeline_of({"ioprocessing", "l2switch", "vxlancast", "arpresponder"})));
   EXPECT_FALSE(arp_->settings().router_mac.has_value());
   EXPECT_TRUE(arp_->always().empty());
@@ -344,6 +367,17 @@ TEST_F(Responders, ChangesDirtyTheNetworksTheyTouch) {
     ASSERT_TRUE(
         ok(call([](auto& v, auto d) { v.update_subnets(Json::parse(R"([{"id":"sA","mtu":1400}])"), d); })));
   });
+  // An interface's own record (its address) changed alone: its subnet's network.
+  std::string iface;
+  for (const auto& [key, i] : model_->router_interfaces())
+    if (i.subnet == "viperflow.subnet.sA") iface = key;
+  ASSERT_FALSE(iface.empty());
+  expect("an interface's address", {net("A")}, [&] {
+    Json v = model_->router_interfaces().at(iface).value;
+    v["ip_address"] = "10.1.0.254";
+    put(iface, v);
+  });
+  EXPECT_EQ(count(printed(arp_->compute(*model_, context()).at(net("A"))), {"arp_tpa=10.1.0.254,"}), 1u);
   expect("a router", {}, [&] {
     create("routers", R"([{"id":"r2"}])");
     ASSERT_TRUE(run_until([&] { return model_->routers().count("viperflow.vrouter.r2") > 0; }));
