@@ -236,7 +236,10 @@ int object_verb(const CliContext& c, const KindInfo& k, const std::string& actio
   // One positional word is the id (routers' interfaces: the router).
   if (pos.size() > 1) return usage_error("unexpected '" + pos[1] + "'");
   std::string id_field(k.id_field);  // (physical ports are named)
-  if (pos.size() == 1) (*params)[id_field] = pos[0];
+  if (pos.size() == 1 && &of != &k && verb != of.api.list && !of.parent_param.empty())
+    (*params)[std::string(of.parent_param)] = pos[0];  // router add-interface R1 --subnet S
+  else if (pos.size() == 1)
+    (*params)[id_field] = pos[0];
   // Updates and deletes name their object; a list of what belongs to it names the parent.
   bool needs_id =
       (&of == &k && (verb == of.api.update || verb == of.api.remove)) || (&of != &k && verb == of.api.list);

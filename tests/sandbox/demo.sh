@@ -67,6 +67,7 @@ addr() { sb_exec hv1 "$vlcpctl" --api http://127.0.0.1:8081 --json logicalport l
   python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ip_address"])'; }
 # (MTU 1450: VXLAN adds 50 bytes and the underlay carries 1500)
 sb_host web hv1 br-int "$(addr web)/24" mac=02:00:00:0a:00:01 iface_id=web mtu=1450 || die "host web"
+sb_exec web ip route add default via 10.10.0.1  # (the router, later in the demo)
 sb_host cache hv1 br-int "$(addr cache)/24" mac=02:00:00:0a:00:03 iface_id=cache mtu=1450 || die "host cache"
 sb_host db hv2 br-int "$(addr db)/24" mac=02:00:00:0a:00:02 iface_id=db mtu=1450 || die "host db"
 synced() {

@@ -39,6 +39,8 @@ check_output "logicalport list --json (VLCP's result)" '"_type": "vlcp.utils.net
 check_output "logicalport update" "web1" ctl logicalport update lp1 --hostname web1 --json
 check_output "router create, add-interface, interfaces" "sn1" bash -c \
   "'$vlcpctl' router create --id r1 >/dev/null && '$vlcpctl' router add-interface --router r1 --subnet sn1 >/dev/null && '$vlcpctl' router interfaces r1"
+check_output "  the router named by position (router remove-interface R --subnet S, add-interface R ...)" "sn1" bash -c \
+  "'$vlcpctl' router remove-interface r1 --subnet sn1 >/dev/null && '$vlcpctl' router add-interface r1 --subnet sn1 >/dev/null && '$vlcpctl' router interfaces r1"
 cat >"$SB_DIR/batch.json" <<'JSON'
 [{"id": "b1", "logicalnetwork": "ln1", "subnet": "sn1"}, {"id": "b2", "logicalnetwork": "ln1", "subnet": "sn1"}]
 JSON
