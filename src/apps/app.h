@@ -41,6 +41,14 @@ struct Dirty {
   bool all = false;
   static Dirty everything() { return Dirty{{}, true}; }
   static Dirty nothing() { return Dirty{}; }
+  // The partitions named after the logical networks a change touches (ModelChange::parents),
+  // each as prefix + network key.
+  static Dirty networks(const std::set<std::string>& parents, const std::string& prefix = "") {
+    Dirty d;
+    for (const auto& net : parents)
+      if (!net.empty()) d.partitions.insert(prefix + net);
+    return d;
+  }
 };
 
 // A figure for /metrics, declared next to what it measures (the daemon only publishes them).

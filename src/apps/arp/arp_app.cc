@@ -55,12 +55,8 @@ Dirty ArpApp::on_model(const ModelView&, const ModelChange& c) const {
     case Kind::kLogicalNetwork:
     case Kind::kLogicalPort:
     case Kind::kSubnet:
-    case Kind::kRouterInterface: {
-      Dirty d;
-      for (const auto& net : c.parents)
-        if (!net.empty()) d.partitions.insert(net);
-      return d;
-    }
+    case Kind::kRouterInterface:
+      return Dirty::networks(c.parents);
     default:
       return Dirty::nothing();
   }

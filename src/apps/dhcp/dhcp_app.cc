@@ -96,10 +96,7 @@ std::map<std::string, flows::Desired> DhcpApp::compute(const ModelView&, const S
 // ports are in its network).
 Dirty DhcpApp::on_model(const ModelView&, const ModelChange& c) const {
   stale_ = true;
-  Dirty d;
-  for (const auto& net : c.parents)
-    if (!net.empty()) d.partitions.insert(net);
-  return d;
+  return Dirty::networks(c.parents);
 }
 
 Dirty DhcpApp::on_switch(const ModelView&, const SwitchContext&) const {

@@ -86,12 +86,8 @@ Dirty L2App::on_model(const ModelView&, const ModelChange& c) const {
       return Dirty::everything();
     case Kind::kLogicalNetwork:
     case Kind::kLogicalPort:
-    case Kind::kLocation: {
-      Dirty d;
-      for (const auto& net : c.parents)
-        if (!net.empty()) d.partitions.insert(net);
-      return d;
-    }
+    case Kind::kLocation:
+      return Dirty::networks(c.parents);
     default:
       return Dirty::nothing();
   }

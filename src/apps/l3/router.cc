@@ -248,12 +248,8 @@ std::map<std::string, flows::Desired> L3Router::compute(const ModelView&, const 
 Dirty L3Router::on_model(const ModelView&, const ModelChange& c) const {
   switch (c.kind) {
     case Kind::kLogicalPort: {
-      Dirty d;
-      for (const auto& net : c.parents)
-        if (!net.empty()) {
-          d.partitions.insert(kNetPrefix + net);
-          d.partitions.insert(kHostsPrefix + net);
-        }
+      Dirty d = Dirty::networks(c.parents, kNetPrefix);
+      d.partitions.merge(Dirty::networks(c.parents, kHostsPrefix).partitions);
       return d;
     }
     case Kind::kPhysicalNetwork:

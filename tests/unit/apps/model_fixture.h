@@ -56,6 +56,20 @@ class ModelFixture : public ::testing::Test {
     }
     return done();
   }
+  // Writes one key as it is (what another node, or a hand, puts in the store), and waits.
+  void put(const std::string& key, std::optional<Json> value) {
+    bool done = false;
+    db_->transact(
+        {key},
+        [key, value](const auto&, const auto&, int64_t) {
+          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
+        },
+        [&](Result<db::TxnResult> r) {
+          ASSERT_TRUE(r.ok());
+          done = true;
+        });
+    run_until([&] { return done; });
+  }
   Result<Json> call(std::function<void(model::ViperFlow&, model::Done)> fn) {
     std::optional<Result<Json>> r;
     fn(*vf_, [&](Result<Json> x) { r = std::move(x); });

@@ -79,19 +79,6 @@ class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParam
     host_->start();
     model_->start();
   }
-  void put(const std::string& key, std::optional<Json> value) {
-    bool done = false;
-    db_->transact(
-        {key},
-        [key, value](const auto&, const auto&, int64_t) {
-          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
-        },
-        [&](Result<db::TxnResult> r) {
-          ASSERT_TRUE(r.ok());
-          done = true;
-        });
-    run_until([&] { return done; });
-  }
   // Settles (the app recomputed, the switch confirmed), then checks the invariant.
   void expect_recompute_baseline(const std::string& step) {
     for (int i = 0; i < 50; ++i) {

@@ -138,19 +138,6 @@ class Responders : public apps::testing::ModelFixture {
     icmp_ = std::make_unique<IcmpApp>(pipeline_.tables, *i);
   }
   // Writes one key as it is (a record another node or an older version wrote).
-  void put(const std::string& key, std::optional<Json> value) {
-    bool done = false;
-    db_->transact(
-        {key},
-        [key, value](const auto&, const auto&, int64_t) {
-          return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
-        },
-        [&](Result<db::TxnResult> r) {
-          ASSERT_TRUE(r.ok());
-          done = true;
-        });
-    run_until([&] { return done; });
-  }
   SwitchContext context() { return SwitchContext{1, &view_, &system_id_}; }
   uint8_t table(const char* name) { return *pipeline_.tables.id(name); }
   std::string cookie(flows::AppId app, const char* net) {
