@@ -13,6 +13,13 @@ bool starts(const std::string& s, std::string_view p) {
   return !p.empty() && s.compare(0, p.size(), p) == 0;
 }
 const std::set<std::string> kNone;
+// value[field] is the boolean true (anything else — absent, null, a string — is false: stored
+// values are untrusted and never thrown on).
+bool is_true(const Json& value, const char* field) {
+  if (!value.is_object()) return false;
+  auto it = value.find(field);
+  return it != value.end() && it->is_boolean() && it->get<bool>();
+}
 
 }  // namespace
 
@@ -58,6 +65,17 @@ const std::set<std::string>& ModelView::subnets_of(const std::string& network) c
 std::string ModelView::network_of_subnet(const std::string& subnet) const {
   auto it = subnets_.find(subnet);
   return it == subnets_.end() ? std::string() : it->second.network;
+}
+
+std::set<std::string> ModelView::with_router_neighbours(const std::set<std::string>& networks) const {
+  std::set<std::string> routers, out = networks;
+  for (const auto& [key, i] : interfaces_)
+    if (networks.count(network_of_subnet(i.subnet))) routers.insert(i.router);
+  if (routers.empty()) return out;
+  for (const auto& [key, i] : interfaces_)
+    if (routers.count(i.router)) out.insert(network_of_subnet(i.subnet));
+  out.erase("");
+  return out;
 }
 
 bool ModelView::loaded() const {
@@ -218,7 +236,7 @@ void ModelView::on_update(const db::KeyUpdate& u) {
                    text_field(*v, "network"),
                    std::nullopt,
                    model::detail::parse_ip(text_field(*v, "gateway")),
-                   v->is_object() && v->value("isexternal", false) == true,
+                   is_true(*v, "isexternal"),
                    text_field(*v, "router"),
                    *v};
       if (auto c = model::detail::parse_cidr(text_field(*v, "cidr")); c.ok()) sn.cidr = *c;

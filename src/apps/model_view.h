@@ -108,6 +108,10 @@ class ModelView {
   const std::set<std::string>& subnets_of(const std::string& network) const;
   // The logical network a subnet is in ("" unknown).
   std::string network_of_subnet(const std::string& subnet) const;
+  // `networks` and every logical network that shares a router with one of them (what a change
+  // of their ports touches for the apps that route: a network is routed on a server because
+  // another network of its router has a port there).
+  std::set<std::string> with_router_neighbours(const std::set<std::string>& networks) const;
   // Objects of the kinds watched but not typed above (maps, ...), by key.
   const std::map<std::string, nlohmann::json>& others() const { return others_; }
   size_t versions_kept() const { return versions_.size(); }

@@ -4,8 +4,9 @@
 # over VXLAN, C over VLAN through a shared "physical" switch — joined by one router through the
 # vrouterapi. Routed pings between subnets on one server and across servers, both ways, each hop
 # decrementing the TTL once (the sender's server routes); frames leaving a server carry that
-# server's own router MAC; removing a router interface cuts its subnet off at once; a vlcpd
-# restart during a 10 ms routed ping loses no packet and sends no FLOW_MOD. The full L3 pipeline
+# server's own router MAC; removing a router interface cuts its subnet off at once; names and
+# gateways updated through the API keep traffic flowing; ZooKeeper down, routed traffic
+# continues; a vlcpd restart during a 10 ms routed ping loses no packet and sends no FLOW_MOD. The full L3 pipeline
 # runs: hosts ARP for their gateway (answered by the ARP responder) and ping it.
 #
 # L3_STRATEGY: learning (VLCP's default, module.l3router.prepush = False: a remote host's flow
@@ -140,6 +141,30 @@ check "interface on sb removed: a1 -> b1 fails" sb_wait 10 unreachable a1 10.2.0
 check "  a1 -> c2 still routed" sb_ping a1 10.3.0.12 2
 ctl hv1 call vrouterapi addrouterinterface router=r1 subnet=sb >/dev/null
 check "  added again: a1 -> b1 routed again" sb_wait 10 sb_ping a1 10.2.0.11 1
+
+# Names and gateways updated through the API: routed traffic keeps flowing.
+renamed() {
+  ctl hv1 call viperflow updatelogicalnetwork id=nb name=blue-net >/dev/null &&
+    ctl hv1 call viperflow updatesubnet id=sb name=blue-subnet >/dev/null &&
+    ctl hv1 call vrouterapi updatevirtualrouter id=r1 name=edge >/dev/null
+}
+check "names of a network, a subnet and the router updated through the API" renamed
+check "  routed traffic keeps flowing (a1 -> b2, a1 -> c2)" sb_ping a1 10.2.0.12 3 && sb_ping a1 10.3.0.12 3
+regateway() {  # sc's gateway moves from .1 to .254 (its interface takes the subnet's gateway)
+  ctl hv1 call vrouterapi removerouterinterface router=r1 subnet=sc >/dev/null &&
+    ctl hv1 call viperflow updatesubnet id=sc gateway=10.3.0.254 >/dev/null &&
+    ctl hv1 call vrouterapi addrouterinterface router=r1 subnet=sc >/dev/null &&
+    sb_exec c2 ip route replace default via 10.3.0.254
+}
+check "sc's gateway changed to 10.3.0.254 through the API (c2's default route follows)" regateway
+check "  c2 -> a1 routed through the new gateway" sb_wait 10 sb_ping c2 10.1.0.11 1
+check_output "  the ARP responder answers for the new gateway" "$rmac" sb_exec c2 ip neigh show 10.3.0.254
+
+# ZooKeeper down: routed traffic continues (the flows stay; nothing is withdrawn).
+sb_zk_stop_member 1
+check "ZooKeeper down: routed traffic continues (a1 -> b2, c2 -> a1)" sb_ping a1 10.2.0.12 3 && sb_ping c2 10.1.0.11 3
+sb_zk_start_member 1
+check "ZooKeeper back: both servers reach it" sb_wait 30 db_up hv1 && sb_wait 30 db_up hv2
 
 # vlcpd restarted during a 10 ms routed ping: no packet lost, no FLOW_MOD sent.
 sb_stop_pid "$(sb_vlcpd_pid hv1)"

@@ -1,6 +1,8 @@
 // The ICMP responder's flows (docs/L3_FLOWS.md §3), its partitions, figures and registration.
 #include "apps/icmp/icmp.h"
 
+#include <algorithm>
+
 #include "apps/l2/l2.h"
 #include "apps/l3/l3.h"
 #include "apps/registry.h"
@@ -27,7 +29,7 @@ constexpr uint8_t kReplyTtl = 64;  // a Linux router's (VLCP's 128)
 
 }  // namespace
 
-Result<IcmpSettings> read_icmp_settings(const Config& config) {
+Result<IcmpSettings> read_icmp_settings(const Config& config, bool running) {
   IcmpKeys keys;
   VLCP_ICMP_KEYS(VLCP_KEYS_READ)
   auto mac = model::detail::parse_mac(keys.inroutermac);
@@ -35,7 +37,7 @@ Result<IcmpSettings> read_icmp_settings(const Config& config) {
     return config.error_at("module.icmpresponder.inroutermac",
                            "'" + keys.inroutermac + "' is not a unicast MAC address");
   VLCP_ASSIGN_OR_RETURN(L3Settings l3, read_l3_settings(config));
-  if (*mac != l3.router_mac)
+  if (running && *mac != l3.router_mac)  // (a node not running the responder only checks its syntax)
     return config.error_at("module.icmpresponder.inroutermac",
                            keys.inroutermac + " is not module.l3router.inroutermac (" +
                                model::detail::mac_text(l3.router_mac) + "): one router MAC per node");
@@ -172,8 +174,11 @@ class IcmpSpec final : public AppSpec {
   IcmpSettings settings_;
 };
 
-Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pipeline::PipelineSettings&) {
-  VLCP_ASSIGN_OR_RETURN(IcmpSettings settings, read_icmp_settings(config));
+Result<std::shared_ptr<const AppSpec>> configure(const Config& config,
+                                                 const pipeline::PipelineSettings& pipeline) {
+  bool running =
+      std::find(pipeline.apps.begin(), pipeline.apps.end(), "icmpresponder") != pipeline.apps.end();
+  VLCP_ASSIGN_OR_RETURN(IcmpSettings settings, read_icmp_settings(config, running));
   return std::shared_ptr<const AppSpec>(std::make_shared<IcmpSpec>(settings));
 }
 

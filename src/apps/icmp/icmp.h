@@ -36,7 +36,8 @@ struct IcmpSettings {
   model::detail::Mac router_mac{};
 };
 // Reads and checks the keys (the MAC must be the router's: module.l3router.inroutermac).
-Result<IcmpSettings> read_icmp_settings(const Config& config);
+// `running`: the pipeline runs icmpresponder (then its router MAC must be l3router's).
+Result<IcmpSettings> read_icmp_settings(const Config& config, bool running = true);
 
 class IcmpApp final : public FlowApp {
  public:

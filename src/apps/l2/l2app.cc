@@ -73,7 +73,7 @@ std::map<std::string, flows::Desired> L2App::compute(const ModelView&, const Swi
 // Which networks a change of the model touches (a port bound before its object existed: its
 // network now has it); a physical network's type and the physical ports decide which ports
 // serve which network: the whole switch.
-Dirty L2App::on_model(const ModelView&, const ModelChange& c) const {
+Dirty L2App::on_model(const ModelView& model, const ModelChange& c) const {
   switch (c.kind) {
     case Kind::kPhysicalNetwork:
       return c.map ? Dirty::nothing() : Dirty::everything();  // (its map: allocations only)
@@ -84,8 +84,10 @@ Dirty L2App::on_model(const ModelView&, const ModelChange& c) const {
     case Kind::kRouter:
     case Kind::kRouterInterface:
       return Dirty::everything();
+    // A network's ports decide which networks its routers bring to a switch (Inputs::routed).
     case Kind::kLogicalNetwork:
     case Kind::kLogicalPort:
+      return Dirty::networks(model.with_router_neighbours(c.parents));
     case Kind::kLocation:
       return Dirty::networks(c.parents);
     default:

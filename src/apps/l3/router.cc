@@ -22,8 +22,9 @@ using schema::Kind;
 
 namespace {
 
-constexpr uint16_t kP = 0x8000;        // VLCP's "P"
-constexpr uint16_t kLearnedIdle = 60;  // seconds a host flow installed for a first packet idles
+constexpr uint16_t kP = 0x8000;         // VLCP's "P"
+constexpr uint16_t kLearnedIdle = 60;   // seconds a host flow installed for a first packet idles
+constexpr uint16_t kLearnedHard = 300;  // and lives at most (then resolved again: a re-created host is found)
 constexpr uint16_t kEthTypeIpv4 = 0x0800;
 const char* const kNetPrefix = "net/";
 const char* const kHostsPrefix = "hosts/";
@@ -245,11 +246,14 @@ std::map<std::string, flows::Desired> L3Router::compute(const ModelView&, const 
 
 // A port's address, MAC or binding touches its network's hosts and whether routing starts there;
 // which networks a router joins, their subnets and the ways out: the whole switch (rare changes).
-Dirty L3Router::on_model(const ModelView&, const ModelChange& c) const {
+Dirty L3Router::on_model(const ModelView& model, const ModelChange& c) const {
   switch (c.kind) {
     case Kind::kLogicalPort: {
-      Dirty d = Dirty::networks(c.parents, kNetPrefix);
-      d.partitions.merge(Dirty::networks(c.parents, kHostsPrefix).partitions);
+      // Its network's hosts and entry, and those of every network sharing a router with it
+      // (static routes through it as a nexthop; whether its router serves this switch).
+      std::set<std::string> nets = model.with_router_neighbours(c.parents);
+      Dirty d = Dirty::networks(nets, kNetPrefix);
+      d.partitions.merge(Dirty::networks(nets, kHostsPrefix).partitions);
       return d;
     }
     case Kind::kPhysicalNetwork:
@@ -304,6 +308,7 @@ void L3Router::packet_in(flows::AppId, const SwitchContext& sw, ByteSpan message
   ++stats_.resolved;
   f->cookie |= kCookieDynamic;
   f->idle_timeout = kLearnedIdle;
+  f->hard_timeout = kLearnedHard;  // (re-resolved then: a host re-created with a new MAC is found)
   Buffer b;
   ofp::encode_flow_mod(b, 0, *f);
   ofp::PacketOut po;

@@ -163,5 +163,30 @@ TEST_F(ModelViewTest, SubnetsRoutersAndInterfacesAreTypedWithTheirNetworks) {
   ASSERT_TRUE(run_until([&] { return view_->subnets().at(sa).router.empty(); }));
 }
 
+// A stored record of the wrong shape (written by hand, restored from a dump) is read as far as it
+// goes, never thrown on: the view still loads, and keeps following changes.
+TEST_F(ModelViewTest, MalformedSubnetsAndRoutersAreReadNotThrownOn) {
+  put("viperflow.subnet.bad1",
+      Json{{"id", "bad1"}, {"network", 7}, {"cidr", "nope"}, {"isexternal", "true"}});
+  put("viperflow.subnet.bad2", Json{{"id", "bad2"}, {"isexternal", nullptr}, {"gateway", 5}});
+  put("viperflow.subnet.bad3", Json::array({1, 2}));
+  put("viperflow.vrouter.r",
+      Json{{"id", "r"}, {"interfaces", "x"}, {"routes", Json::array({1, Json::array({2, 3})})}});
+  put("viperflow.routerport.i",
+      Json{{"id", "i"}, {"router", 1}, {"subnet", Json::object()}, {"ip_address", 3}});
+  view_ = std::make_unique<ModelView>(*db_, after());
+  view_->watch({Kind::kSubnet, Kind::kRouter, Kind::kRouterInterface});
+  view_->start();
+  ASSERT_TRUE(run_until([&] { return view_->loaded(); }));
+  ASSERT_EQ(view_->subnets().size(), 3u);
+  EXPECT_FALSE(view_->subnets().at("viperflow.subnet.bad1").external) << "only the boolean true is external";
+  EXPECT_FALSE(view_->subnets().at("viperflow.subnet.bad1").cidr);
+  EXPECT_FALSE(view_->subnets().at("viperflow.subnet.bad2").external);
+  EXPECT_TRUE(view_->routers().at("viperflow.vrouter.r").routes.empty());
+  EXPECT_TRUE(view_->router_interfaces().at("viperflow.routerport.i").router.empty());
+  put("viperflow.subnet.bad1", Json{{"id", "bad1"}, {"isexternal", true}});  // and on after the load
+  ASSERT_TRUE(run_until([&] { return view_->subnets().at("viperflow.subnet.bad1").external; }));
+}
+
 }  // namespace
 }  // namespace vlcp::apps

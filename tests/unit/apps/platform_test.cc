@@ -241,8 +241,12 @@ TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
     } else if (op == 11 && !routers.empty()) {  // a router's static routes
       std::string r = *pick(routers);
       Json routes = Json::array();
-      if (rng() % 2)
-        routes.push_back(Json::array({"192.168." + std::to_string(step % 200) + ".0/24", "10.0.0.9"}));
+      // through a nexthop that is often a port's address (ports take .2, .3, ... of their subnet)
+      if (rng() % 4 && !subnets.empty()) {
+        int sub = std::stoi(pick(subnets)->first.substr(1));
+        routes.push_back(Json::array({"192.168." + std::to_string(step % 200) + ".0/24",
+                                      "10." + std::to_string(sub) + ".0." + std::to_string(2 + rng() % 4)}));
+      }
       (void)call([&](auto& v, auto d) {
         v.update_routers(Json::array({Json{{"id", r}, {"routes", routes}}}), d);
       });
@@ -283,6 +287,68 @@ TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
   expect_recompute_baseline("restart");
   EXPECT_EQ(sw_.flow_mods + sw_.group_mods, mods) << "a restart sent FLOW_MODs or GROUP_MODs";
   EXPECT_TRUE(host_->flow_owner(1)->desired() == before);
+}
+
+// What a change touches beyond its own network: a router brings every network of it to a switch
+// that has a port in one of them, and a static route goes through a port of another network. A
+// port bound before it exists, created, its MAC changed, deleted: after each step every app's
+// incremental flows are its full recompute (a missing dependency in an app's on_model fails here).
+TEST_P(EveryApp, ChangesReachTheNetworksARouterJoins) {
+  auto ok = [](const Result<Json>& r) { return r.ok(); };
+  auto step = [&](const std::string& what, std::function<void(model::ViperFlow&, model::Done)> fn) {
+    ASSERT_TRUE(ok(call(std::move(fn)))) << what;
+    host_->update_switch(1, switch_view());
+    expect_recompute_baseline(what);
+  };
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_networks(Json::parse(R"([{"id":"vx","type":"vxlan","vnirange":[[100,200]]}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"vxlan0","physicalnetwork":"vx"}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_networks(
+        Json::parse(R"([{"id":"na","physicalnetwork":"vx"},{"id":"nb","physicalnetwork":"vx"}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_subnets(
+        Json::parse(R"([{"id":"s0","logicalnetwork":"na","cidr":"10.0.0.0/24","gateway":"10.0.0.1"},
+      {"id":"s1","logicalnetwork":"nb","cidr":"10.1.0.0/24","gateway":"10.1.0.1"}])"),
+        d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_routers(Json::parse(R"([{"id":"r","routes":[["192.168.0.0/24","10.1.0.5"]]}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.add_router_interfaces(Json::parse(R"([{"router":"r","subnet":"s0"},{"router":"r","subnet":"s1"}])"), d);
+  })));
+  // pb: in nb, on another node, the route's nexthop.
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_ports(Json::parse(R"([{"id":"pb","logicalnetwork":"nb","subnet":"s1",
+      "mac_address":"02:00:00:00:0b:01","ip_address":"10.1.0.5"}])"),
+                           d);
+  })));
+  put("viperflow.logicalportvxlaninfo.pb", Json{{"id", "pb"},
+                                                {"endpoints", Json::array({Json{{"systemid", "other"},
+                                                                                {"bridge", "br-int"},
+                                                                                {"tunnel_src", "192.168.0.2"},
+                                                                                {"updated_time", 1}}})}});
+  bound_["pa"] = 10;  // bound here before the model has it
+  start_node();
+  host_->update_switch(1, switch_view());
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
+  expect_recompute_baseline("start: pa bound, not in the model");
+  step("pa created in na: the router now serves this switch", [](auto& v, auto d) {
+    v.create_logical_ports(Json::parse(R"([{"id":"pa","logicalnetwork":"na","subnet":"s0",
+      "mac_address":"02:00:00:00:0a:01","ip_address":"10.0.0.5"}])"),
+                           d);
+  });
+  step("the nexthop pb gets a new MAC", [](auto& v, auto d) {
+    v.update_logical_ports(Json::parse(R"([{"id":"pb","mac_address":"02:00:00:00:0b:02"}])"), d);
+  });
+  step("pa deleted: the router no longer serves this switch",
+       [](auto& v, auto d) { v.delete_logical_ports(Json::parse(R"([{"id":"pa"}])"), d); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, EveryApp, ::testing::ValuesIn(registered_names()),

@@ -429,6 +429,11 @@ TEST(ResponderKeys, AreCheckedAndRegistered) {
   EXPECT_TRUE(read_icmp_settings(config_of("module.icmpresponder.inroutermac = '02:00:00:00:00:01'\n"
                                            "module.l3router.inroutermac = '02:00:00:00:00:01'\n"))
                   .ok());
+  // A node that does not run the responder only checks the key's syntax (a VLCP config that
+  // changes only l3router's MAC must still start).
+  EXPECT_TRUE(
+      read_icmp_settings(config_of("module.l3router.inroutermac = '02:00:00:00:00:01'\n"), false).ok());
+  EXPECT_FALSE(read_icmp_settings(config_of("module.icmpresponder.inroutermac = 'zz'\n"), false).ok());
   auto a = read_arp_settings(config_of("module.arpresponder.enable_freearp_networktypes = ['vlan', 'gre']\n"),
                              full_pipeline());
   ASSERT_FALSE(a.ok());
