@@ -225,8 +225,9 @@ same_ports() { [ "$(stored_ports)" = "$(model_ports)" ]; }
 check "vlcpd's ports equal ZooKeeper's ($(stored_ports | wc -l) ports)" sb_wait 10 same_ports
 stored_keys() {
   local p
+  # (the kinds the node's apps read: the L2 app follows subnets and routers too, for routing)
   for p in logicnetwork. logicnetworkmap. physicalnetwork. physicalnetworkmap. logicalport. physicalport. \
-    logicalportvxlaninfo.; do
+    logicalportvxlaninfo. subnet. subnetmap. vrouter. routerport.; do
     ctl 8082 db list "viperflow.$p"
   done | wc -l
 }
