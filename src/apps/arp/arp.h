@@ -65,6 +65,17 @@ std::vector<RouterAddress> router_addresses(const ModelView& model, const std::s
 // in_port, REG7's hairpin flag; l2's egress flow for it outputs to IN_PORT), by the table after
 // l2output (the frame is already addressed: no lookup, no flood).
 ofp::InstructionList back_to_asker(ofp::ActionList rewrite, uint8_t after_l2output);
+// What a model change dirties for a responder: the networks it names (every kind a responder
+// reads names them: a router interface its subnet's network, a physical network its logical ones).
+Dirty responder_dirty(const ModelChange& c);
+// Drops the per-switch entries of switches no longer known (after a round).
+template <typename Map>
+void keep_known_switches(Map& per_switch, const std::vector<SwitchContext>& switches) {
+  std::set<uint64_t> known;
+  for (const auto& sw : switches) known.insert(sw.dpid);
+  for (auto it = per_switch.begin(); it != per_switch.end();)
+    it = known.count(it->first) ? std::next(it) : per_switch.erase(it);
+}
 // The ARP rewrite and ICMP echo rewrite, and the match of a request from a local port or from
 // the physical side (REG7 0x4000), are spelled in arp.cc and icmp.cc.
 

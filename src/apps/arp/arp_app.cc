@@ -49,7 +49,7 @@ std::set<std::string> ArpApp::always() const {
 // Every kind it reads names the networks it touches (a router interface its subnet's network, a
 // physical network its logical networks): only those are recomputed. Bindings are switch
 // changes (a recompute of that switch).
-Dirty ArpApp::on_model(const ModelView&, const ModelChange& c) const {
+Dirty responder_dirty(const ModelChange& c) {
   switch (c.kind) {
     case Kind::kPhysicalNetwork:
     case Kind::kLogicalNetwork:
@@ -62,11 +62,12 @@ Dirty ArpApp::on_model(const ModelView&, const ModelChange& c) const {
   }
 }
 
+Dirty ArpApp::on_model(const ModelView&, const ModelChange& c) const {
+  return responder_dirty(c);
+}
+
 void ArpApp::after_round(const std::vector<SwitchContext>& switches) {
-  std::set<uint64_t> known;
-  for (const auto& sw : switches) known.insert(sw.dpid);
-  for (auto it = counts_.begin(); it != counts_.end();)
-    it = known.count(it->first) ? std::next(it) : counts_.erase(it);
+  keep_known_switches(counts_, switches);
 }
 
 Json ArpApp::status(const ModelView&) const {

@@ -114,23 +114,11 @@ std::map<std::string, flows::Desired> IcmpApp::compute(const ModelView& model, c
 // Each change names the networks it touches (a router interface its subnet's network); bindings
 // are switch changes.
 Dirty IcmpApp::on_model(const ModelView&, const ModelChange& c) const {
-  switch (c.kind) {
-    case Kind::kPhysicalNetwork:
-    case Kind::kLogicalNetwork:
-    case Kind::kLogicalPort:
-    case Kind::kSubnet:
-    case Kind::kRouterInterface:
-      return Dirty::networks(c.parents);
-    default:
-      return Dirty::nothing();
-  }
+  return responder_dirty(c);
 }
 
 void IcmpApp::after_round(const std::vector<SwitchContext>& switches) {
-  std::set<uint64_t> known;
-  for (const auto& sw : switches) known.insert(sw.dpid);
-  for (auto it = answered_.begin(); it != answered_.end();)
-    it = known.count(it->first) ? std::next(it) : answered_.erase(it);
+  keep_known_switches(answered_, switches);
 }
 
 Json IcmpApp::status(const ModelView&) const {

@@ -14,8 +14,7 @@
 #include <cstdio>
 #include <map>
 
-#include "../flows/fake_switch.h"
-#include "model_fixture.h"
+#include "app_node_fixture.h"
 #include "ofp/actions.h"
 #include "ofp/message.h"
 #include "ofp/print.h"
@@ -179,50 +178,16 @@ Bytes be32(uint32_t v) {
 
 // --- the app on a real ObjectDB -----------------------------------------------------------------
 
-class DhcpAppTest : public apps::testing::ModelFixture {
+class DhcpAppTest : public apps::testing::AppNodeFixture {
  protected:
   void SetUp() override {
-    ModelFixture::SetUp();
-    auto config = Config::parse(
+    AppNodeFixture::SetUp();
+    configure_app(
+        DhcpApp::kAppName,
         "module.openflowmanager.apps = ['ioprocessing','l2switch','vxlancast','arpresponder','dhcpserver',"
         "'icmpresponder','l3router']\nmodule.dhcpserver.leasetime = 7200\n");
-    ASSERT_TRUE(config.ok());
-    config_ = std::make_unique<Config>(std::move(*config));
-    auto p = pipeline::read_pipeline_settings(*config_);
-    ASSERT_TRUE(p.ok()) << p.status().to_string();
-    pipeline_ = std::move(*p);
-    for (const auto* r : registered_apps())
-      if (r->name == DhcpApp::kAppName) registration_ = r;
-    ASSERT_NE(registration_, nullptr) << "the dhcp app is not registered";
-    ASSERT_TRUE(registration_->runs_in(pipeline_));
-    auto spec = registration_->configure(*config_, pipeline_);
-    ASSERT_TRUE(spec.ok()) << spec.status().to_string();
-    spec_ = std::move(*spec);
   }
-  void release() override {
-    host_.reset();
-    app_.reset();
-    model_.reset();
-  }
-  void pump() override { sw_.deliver(); }
-  void start_node() {
-    release();
-    model_ = std::make_unique<ModelView>(*db_, after());
-    auto made = spec_->make(AppEnv{*model_, *db_, pipeline_.tables, after()});
-    app_.reset(static_cast<DhcpApp*>(made.release()));
-    host_ = std::make_unique<AppHost>(*model_, std::vector<FlowApp*>{app_.get()}, clock_, after());
-    host_->set_system_id("me");
-    host_->start();
-    model_->start();
-  }
-  // Lets every change through the platform: a round, the switch in sync.
-  void settle() {
-    for (int i = 0; i < 50; ++i) {
-      sw_.deliver();
-      loop_.run_pending();
-    }
-    ASSERT_TRUE(run_until([&] { return host_->flow_owner(1) && host_->flow_owner(1)->stats().synced; }));
-  }
+  DhcpApp& dhcp() { return static_cast<DhcpApp&>(*app_); }
   void ok(std::function<void(model::ViperFlow&, model::Done)> fn) {
     auto r = call(std::move(fn));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
@@ -298,15 +263,6 @@ class DhcpAppTest : public apps::testing::ModelFixture {
     return std::string(schema::kind(schema::Kind::kLogicalNetwork).key_prefix) + id;
   }
   uint32_t netid(const char* id) { return *model_->logical_networks().at(netkey(id)).netid; }
-
-  std::unique_ptr<Config> config_;
-  pipeline::PipelineSettings pipeline_;
-  const AppRegistration* registration_ = nullptr;
-  std::shared_ptr<const AppSpec> spec_;
-  std::unique_ptr<ModelView> model_;
-  std::unique_ptr<DhcpApp> app_;
-  std::unique_ptr<AppHost> host_;
-  flows::FakeSwitch sw_;
 };
 
 std::vector<std::string> printed(const Desired& d) {
@@ -366,7 +322,7 @@ TEST_F(DhcpAppTest, PuntFlowsOnlyForServedPortsOfThisSwitch) {
 
 TEST_F(DhcpAppTest, LeasesMergeNetworkSubnetAndPortAsVlcp) {
   ASSERT_NO_FATAL_FAILURE(build_model());
-  auto table = app_->published();
+  auto table = dhcp().published();
   ASSERT_TRUE(table);
   EXPECT_EQ(table->leases.size(), 1u);  // p1 only: the others are not served, p5 is not bound here
   const dhcp::Lease* l = table->find(1, 10);
@@ -401,7 +357,7 @@ TEST_F(DhcpAppTest, LeasesMergeNetworkSubnetAndPortAsVlcp) {
                      d);
   });
   settle();
-  l = app_->published()->find(1, 10);
+  l = dhcp().published()->find(1, 10);
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->ntp, std::vector<uint32_t>{ip(10, 1, 0, 123)});
   for (const auto& e : l->extra) EXPECT_NE(e.code, 42);
@@ -414,7 +370,7 @@ TEST_F(DhcpAppTest, LeasesMergeNetworkSubnetAndPortAsVlcp) {
   // The port unbound: its lease goes.
   host_->update_switch(1, SwitchView{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}}});
   settle();
-  EXPECT_EQ(app_->published()->leases.size(), 0u);
+  EXPECT_EQ(dhcp().published()->leases.size(), 0u);
   EXPECT_EQ(app_->status(*model_)["dhcp"]["leases"], 0);
 }
 

@@ -14,8 +14,7 @@
 
 #include <random>
 
-#include "../flows/fake_switch.h"
-#include "model_fixture.h"
+#include "app_node_fixture.h"
 
 namespace vlcp::apps {
 namespace {
@@ -42,51 +41,17 @@ TEST(AppRegistry, EveryAppIsRegisteredOnceWithItsKeysAndModules) {
   }
 }
 
-class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParamInterface<std::string> {
+class EveryApp : public apps::testing::AppNodeFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
-    ModelFixture::SetUp();
+    AppNodeFixture::SetUp();
     std::string text = "module.openflowmanager.apps = [";
     for (const auto& m : pipeline::known_apps()) text += "'" + m + "', ";
-    text += "]\n";
-    auto config = Config::parse(text);
-    ASSERT_TRUE(config.ok()) << config.status().to_string();
-    config_ = std::make_unique<Config>(std::move(*config));
-    auto p = pipeline::read_pipeline_settings(*config_);
-    ASSERT_TRUE(p.ok()) << p.status().to_string();
-    pipeline_ = std::move(*p);
-    for (const auto* r : registered_apps())
-      if (r->name == GetParam()) registration_ = r;
-    ASSERT_NE(registration_, nullptr);
-    ASSERT_TRUE(registration_->runs_in(pipeline_));
-    auto spec = registration_->configure(*config_, pipeline_);
-    ASSERT_TRUE(spec.ok()) << spec.status().to_string();
-    spec_ = std::move(*spec);
-  }
-  void release() override {
-    host_.reset();
-    app_.reset();
-    model_.reset();
-  }
-  void pump() override { sw_.deliver(); }
-  // A node: its model view, the app made through its registration, the platform driving it.
-  void start_node() {
-    release();
-    model_ = std::make_unique<ModelView>(*db_, after());
-    app_ = spec_->make(AppEnv{*model_, *db_, pipeline_.tables, after()});
-    host_ = std::make_unique<AppHost>(*model_, std::vector<FlowApp*>{app_.get()}, clock_, after());
-    host_->set_system_id("me");
-    host_->start();
-    model_->start();
+    configure_app(GetParam(), text + "]\n");
   }
   // Settles (the app recomputed, the switch confirmed), then checks the invariant.
   void expect_recompute_baseline(const std::string& step) {
-    for (int i = 0; i < 50; ++i) {
-      sw_.deliver();
-      loop_.run_pending();
-    }
-    ASSERT_TRUE(run_until([&] { return host_->flow_owner(1) && host_->flow_owner(1)->stats().synced; }))
-        << step;
+    ASSERT_NO_FATAL_FAILURE(settle(step));
     Desired full;
     for (const auto& [p, d] : app_->compute(*model_, *host_->context(1))) {
       full.flows.insert(d.flows.begin(), d.flows.end());
@@ -108,14 +73,6 @@ class EveryApp : public apps::testing::ModelFixture, public ::testing::WithParam
     return v;
   }
 
-  std::unique_ptr<Config> config_;
-  pipeline::PipelineSettings pipeline_;
-  const AppRegistration* registration_ = nullptr;
-  std::shared_ptr<const AppSpec> spec_;
-  std::unique_ptr<ModelView> model_;
-  std::unique_ptr<FlowApp> app_;
-  std::unique_ptr<AppHost> host_;
-  flows::FakeSwitch sw_;
   SwitchView base_view_{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
   std::map<std::string, int64_t> bound_;  // logical port id -> ofport
   size_t max_flows_ = 0;
