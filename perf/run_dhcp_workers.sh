@@ -112,13 +112,15 @@ for r in $(seq "$runs"); do
     sb_wait 30 all_leases || { echo "leases not published ($w workers)"; exit 1; }
     out=$("$swarm" 127.0.0.1 "$of_port" "$nsw" "$window" "$secs" dhcp) || { echo "ofp_swarm failed: $out"; exit 1; }
     sleep 1.5  # (vlcpd publishes its metrics once a second)
-    offers=$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | sed -n 's/^vlcp_dhcp_replies_total{type="offer"} \(.*\)$/\1/p')
+    metrics=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
+    offers=$(echo "$metrics" | sed -n 's/^vlcp_dhcp_replies_total{type="offer"} \(.*\)$/\1/p')
+    sides=$(echo "$metrics" | grep -E '^vlcp_packet_in_handled_total\{.*dhcp' | tr '\n' ' ')
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     stop_vlcpd
     rate[$w]+="$(echo "$out" | kv responses_per_s) "
     p50[$w]+="$(echo "$out" | kv p50_us) "
     p99[$w]+="$(echo "$out" | kv p99_us) "
-    echo "round $r, $w worker(s): $out (vlcpd counted $offers offers; load $load)"
+    echo "round $r, $w worker(s): $out (vlcpd counted $offers offers; $sides; load $load)"
   done
 done
 for w in 1 2; do

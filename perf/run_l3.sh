@@ -74,15 +74,17 @@ sb_exec a2 iperf3 -s -D --logfile "$SB_DIR/iperf-a2.log" >/dev/null 2>&1
 sb_exec b2 iperf3 -s -D --logfile "$SB_DIR/iperf-b2.log" >/dev/null 2>&1
 sleep 0.5
 mbps() { sb_exec a1 iperf3 -c "$1" -t "$secs" -J | python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))'; }
-sw=() rt=()
+sw=() rt=() ratio=()
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) = 1 ]; then s=$(mbps 10.1.0.12); t=$(mbps 10.2.0.12); else t=$(mbps 10.2.0.12); s=$(mbps 10.1.0.12); fi
   sw+=("$s") rt+=("$t")
-  echo "round $r: switched $s Mbit/s, routed $t Mbit/s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ratio+=("$(python3 -c "print('%.3f' % ($t / $s))")")
+  echo "round $r: switched $s Mbit/s, routed $t Mbit/s, ratio ${ratio[-1]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 ms=$(printf '%s\n' "${sw[@]}" | pct 50)
 mr=$(printf '%s\n' "${rt[@]}" | pct 50)
-echo "median: switched $ms Mbit/s, routed $mr Mbit/s, routed/switched $(python3 -c "print('%.2f' % ($mr / $ms))")"
+echo "median: switched $ms Mbit/s, routed $mr Mbit/s, routed/switched $(python3 -c "print('%.2f' % ($mr / $ms))");" \
+  "median of the rounds' ratios $(printf '%s\n' "${ratio[@]}" | pct 50)"
 # Where the packets went: the datapaths' megaflows and cache statistics (upcalls = slow path),
 # and packet-ins vlcpd's L3 app took (a routed packet that reached the controller).
 for n in 1 2; do
