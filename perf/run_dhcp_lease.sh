@@ -146,12 +146,12 @@ measure() {
   return 0
 }
 count() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
-report() {  # report SIDE LABEL
-  local f=$SB_DIR/$1.ms n
+report() {  # report SIDE LABEL [SIDE whose failures and retransmissions count]
+  local f=$SB_DIR/$1.ms n c=$SB_DIR/${3:-$1}
   n=$(count "$f")
   printf '%-34s n=%3d  p50 %5s ms  p99 %5s ms  mean %5s ms  max %5s ms  failed %d  retransmitted DISCOVER %d\n' \
     "$2" "$n" "$(pct 50 <"$f")" "$(pct 99 <"$f")" "$(mean <"$f")" "$(sort -n "$f" | tail -1)" \
-    "$(count "$SB_DIR/$1.failed")" "$(count "$SB_DIR/$1.retx")"
+    "$(count "$c.failed")" "$(count "$c.retx")"
 }
 
 # The server's own share, from packets: tcpdump in each server's namespace (every host's veth
@@ -294,9 +294,9 @@ if [ "$nfresh" -gt 0 ]; then
   capture_stop vl
   capture_stop ovn
   report vl-fresh "vlcpd: dhclient start -> configured"
-  report vl-total "vlcpd: model call -> configured"
+  report vl-total "vlcpd: model call -> configured" vl-fresh
   report ovn-fresh "OVN: dhclient start -> configured"
-  report ovn-total "OVN: NB call -> configured"
+  report ovn-total "OVN: NB call -> configured" ovn-fresh
   echo "   model/NB call + bind (before dhclient): vlcpd p50 $(pct 50 <"$SB_DIR/vl-bind.ms") ms, OVN p50 $(pct 50 <"$SB_DIR/ovn-bind.ms") ms"
   echo "   the server's share (the last DISCOVER / REQUEST before the answer):"
   server_times vl fresh "vlcpd"
