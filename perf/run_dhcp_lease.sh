@@ -126,6 +126,8 @@ EOF
   " >"$d/log" 2>&1
   rc=$?
   t1=$(date +%s%N)
+  # The daemon writes its pid file after its parent (what we ran) has exited: wait for it.
+  [ $rc = 0 ] && sb_wait 5 test -s "$d/pid"
   if [ -s "$d/pid" ] && [ -e "/proc/$(cat "$d/pid")" ]; then
     sb_record pid "$(cat "$d/pid")" "dhclient:$h"
     sb_stop_pid "$(cat "$d/pid")"
@@ -157,13 +159,15 @@ report() {  # report SIDE LABEL [SIDE whose failures and retransmissions count]
 # The server's own share, from packets: tcpdump in each server's namespace (every host's veth
 # there) during section 1; per exchange DISCOVER in -> OFFER out and REQUEST in -> ACK out.
 capture_start() {  # capture_start SERVER PHASE
-  sb_exec "$1" tcpdump -i any -nn -U -s 400 -w "$SB_DIR/$1-$2.pcap" 'udp and (port 67 or port 68)' \
+  # (ip netns exec, not the sb_exec function: $! must be tcpdump itself, not a subshell)
+  ip netns exec "$(sb_ns "$1")" tcpdump -i any -nn -U -s 400 -w "$SB_DIR/$1-$2.pcap" 'udp and (port 67 or port 68)' \
     >"$SB_DIR/tcpdump-$1.log" 2>&1 &
   echo $! >"$SB_DIR/tcpdump-$1.pid"
   sb_record pid "$!" "tcpdump:$1"
   sb_wait 10 grep -q listening "$SB_DIR/tcpdump-$1.log"
 }
-capture_stop() { sb_stop_pid "$(cat "$SB_DIR/tcpdump-$1.pid")"; }
+# (after a pause: the last answer may still be in the kernel's buffer)
+capture_stop() { sleep 0.5; sb_stop_pid "$(cat "$SB_DIR/tcpdump-$1.pid")"; }
 # server_times SERVER PHASE LABEL: p50/p99 of the server's answer times in a capture (pcap with
 # Linux cooked headers: packet type 4 is what the switch sent out of the port).
 server_times() {
