@@ -6,7 +6,15 @@
 // REG4=7, as l2input's controller-learning flow sends it (cookie with the worker bit), and the
 // response is the first FLOW_MOD that names that MAC: packet-in -> flow installed (cbench's
 // latency mode, for a learning switch).
-// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn]
+// MODE dhcp: each PACKET_IN carries a DHCP DISCOVER (dhclient's, with a fresh DHCP xid) from a
+// client on one of the switch's two ports, as the DHCP server's punt flow sends it (cookie with
+// the worker bit and app id 7, in_port); the response is the PACKET_OUT of an OFFER with that
+// xid (DISCOVER -> OFFER through the controller's workers). The client on port P of switch S
+// has MAC 02:00:00:00:S:P (S < 256); the datapath id of switch S is 0x50000000000000SS, so a
+// test can register the same datapath id, ports (ofport 1 and 2) and iface-ids in a real
+// OVSDB for the controller to know whom it serves. Multipart requests other than PORT_DESC
+// (the flow owner's FLOW and GROUP_DESC reads) get an empty reply, as from an empty switch.
+// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +32,9 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "base/buffer.h"
+#include "ofp/packet.h"
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -81,8 +92,67 @@ struct Switch {
 };
 
 bool learn_mode = false;
+bool dhcp_mode = false;
+
+// The client on port `port` of switch `sw`: 02:00:00:00:<sw>:<port>.
+vlcp::ofp::pkt::Mac client_mac(uint32_t sw, uint32_t port) {
+  return {0x02, 0, 0, 0, static_cast<uint8_t>(sw), static_cast<uint8_t>(port)};
+}
+
+// dhclient's DISCOVER (the options Debian's dhclient sends), DHCP xid = seq, from port 1 or 2.
+std::string dhcp_packet_in(uint32_t sw, uint32_t seq) {
+  namespace pkt = vlcp::ofp::pkt;
+  const uint32_t in_port = 1 + seq % 2;
+  const pkt::Mac mac = client_mac(sw, in_port);
+  pkt::Dhcp d;
+  d.op = 1;
+  d.htype = 1;
+  d.hlen = 6;
+  d.xid = seq;
+  d.chaddr = mac;
+  d.magic = pkt::kDhcpMagic;
+  vlcp::InlineBuffer<512> body;
+  d.encode(body);
+  const uint8_t options[] = {53, 1,  1,  55, 13,  1,  28, 2, 3,    15,   6,  119,
+                             12, 44, 47, 26, 121, 42, 57, 2, 0x05, 0xdc, 255};
+  body.append(vlcp::ByteSpan(options, sizeof options));
+  body.resize(300);
+  vlcp::InlineBuffer<1024> frame;
+  pkt::build_udp(frame, mac, pkt::Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 0, 0xffffffff,
+                 pkt::kDhcpClientPort, pkt::kDhcpServerPort, body.span());
+  std::string b;
+  be32(b, 0xffffffffu);  // buffer_id: none (the frame is whole)
+  be16(b, static_cast<uint16_t>(frame.size()));
+  b.push_back(1);                                  // reason: action (the punt flow's output)
+  b.push_back(0);                                  // table
+  be64(b, uint64_t{1} << 62 | uint64_t{7} << 48);  // cookie: to workers, app 7 (DHCP)
+  be16(b, 1);                                      // OXM match: in_port
+  be16(b, 12);
+  be32(b, 0x80000004);
+  be32(b, in_port);
+  b.append(4, '\0');  // match padding to 8
+  b.append(2, '\0');  // pad
+  b.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+  return header(10, seq, b.size()) + b;
+}
+
+// The DHCP xid of the OFFER a PACKET_OUT carries, if it carries one.
+std::optional<uint32_t> offered_xid(const uint8_t* m, size_t len) {
+  namespace pkt = vlcp::ofp::pkt;
+  if (len < 24) return std::nullopt;
+  size_t data = 24 + rd16(m + 16);  // after the header, buffer_id, in_port, actions_len, pad, actions
+  if (data >= len) return std::nullopt;
+  auto parsed = pkt::parse_packet(vlcp::ByteSpan(m + data, len - data));
+  const auto& v = parsed.view;
+  if (!parsed.complete || !v.dhcp || v.dhcp->op != 2) return std::nullopt;
+  auto type = pkt::find_dhcp_option(v.dhcp_options, pkt::DhcpOption::kMessageType);
+  if (!type || type->size() != 1 || (*type)[0] != static_cast<uint8_t>(pkt::DhcpMessage::kOffer))
+    return std::nullopt;
+  return v.dhcp->xid;
+}
 
 std::string packet_in(uint32_t sw, uint32_t seq) {
+  if (dhcp_mode) return dhcp_packet_in(sw, seq);
   // Ethernet frame: broadcast from a per-switch MAC (learn: per packet), an IPv4/UDP-ish
   // payload, 64 bytes.
   std::string frame("\xff\xff\xff\xff\xff\xff\x02", 7);
@@ -129,10 +199,11 @@ bool flush(Switch& s) {
 
 int main(int argc, char** argv) {
   if (argc != 6 && argc != 7) {
-    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn]\n");
+    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp]\n");
     return 2;
   }
   learn_mode = argc == 7 && std::string(argv[6]) == "learn";
+  dhcp_mode = argc == 7 && std::string(argv[6]) == "dhcp";
   const char* host = argv[1];
   int port_no = std::atoi(argv[2]);
   int nswitches = std::atoi(argv[3]);
@@ -200,7 +271,7 @@ int main(int argc, char** argv) {
         if (!flush(x)) return 1;
       }
     epoll_event events[64];
-    int n = epoll_wait(ep, events, 64, learn_mode ? 10 : 100);
+    int n = epoll_wait(ep, events, 64, learn_mode || dhcp_mode ? 10 : 100);
     for (int e = 0; e < n; ++e) {
       Switch& s = sw[events[e].data.u32];
       ssize_t got = recv(s.fd, buf, sizeof buf, 0);
@@ -231,7 +302,7 @@ int main(int argc, char** argv) {
             ++ready;
             // Learn mode: traffic once the controller has surely finished its handshake (some,
             // os-ken among them, drop PACKET_INs that arrive before).
-            if (learn_mode)
+            if (learn_mode || dhcp_mode)
               s.start_at = Clock::now() + std::chrono::milliseconds(300);
             else
               start_traffic(s);
@@ -243,13 +314,22 @@ int main(int argc, char** argv) {
           b.append(4, '\0');
           b += port(1, s.id) + port(2, s.id);
           s.out += header(19, xid, b.size()) + b;
+        } else if (type == 18 && len >= 12 && dhcp_mode) {  // other multipart: empty, as a new switch
+          std::string b;
+          be16(b, rd16(m + 8));
+          be16(b, 0);
+          b.append(4, '\0');
+          s.out += header(19, xid, b.size()) + b;
         } else if (type == 2) {  // ECHO_REQUEST
           s.out += header(3, xid, len - 8u) + std::string(reinterpret_cast<const char*>(m + 8), len - 8u);
         } else if (type == 20) {  // BARRIER_REQUEST
           s.out += header(21, xid, 0);
         } else if ((type == 13 && len >= 12 && !learn_mode) || (type == 14 && learn_mode)) {
-          // PACKET_OUT: buffer_id is our sequence number; FLOW_MOD (learn): the MAC it names
-          auto learned = learn_mode ? learned_seq(m, len, s.id) : std::optional<uint32_t>(rd32(m + 8));
+          // PACKET_OUT: buffer_id is our sequence number (dhcp: the OFFER's xid); FLOW_MOD
+          // (learn): the MAC it names
+          auto learned = learn_mode  ? learned_seq(m, len, s.id)
+                         : dhcp_mode ? offered_xid(m, len)
+                                     : std::optional<uint32_t>(rd32(m + 8));
           uint32_t seq = learned.value_or(0);
           auto it = learned ? s.inflight.find(seq) : s.inflight.end();
           if (it != s.inflight.end()) {
@@ -280,7 +360,10 @@ int main(int argc, char** argv) {
   std::printf(
       "mode=%s switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f "
       "p99_us=%.1f\n",
-      learn_mode ? "learn" : "hub", nswitches, window, seconds, static_cast<unsigned long long>(responses),
+      learn_mode  ? "learn"
+      : dhcp_mode ? "dhcp"
+                  : "hub",
+      nswitches, window, seconds, static_cast<unsigned long long>(responses),
       static_cast<double>(responses) / seconds, pct(0.5), pct(0.99));
   for (auto& s : sw) close(s.fd);
   return 0;

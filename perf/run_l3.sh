@@ -16,7 +16,7 @@ nhosts=${3:-30}
 secs=${4:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/sandbox/lib.sh"
-vlcpctl=$build/src/vlcpctl
+vlcpctl=${VLCP_VLCPCTL:-$build/src/vlcpctl}
 export VLCP_VLCPD=$build/src/vlcpd
 sb_init || exit 1
 trap sb_down EXIT
@@ -74,15 +74,25 @@ sb_exec a2 iperf3 -s -D --logfile "$SB_DIR/iperf-a2.log" >/dev/null 2>&1
 sb_exec b2 iperf3 -s -D --logfile "$SB_DIR/iperf-b2.log" >/dev/null 2>&1
 sleep 0.5
 mbps() { sb_exec a1 iperf3 -c "$1" -t "$secs" -J | python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))'; }
-sw=() rt=()
+sw=() rt=() ratio=()
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) = 1 ]; then s=$(mbps 10.1.0.12); t=$(mbps 10.2.0.12); else t=$(mbps 10.2.0.12); s=$(mbps 10.1.0.12); fi
   sw+=("$s") rt+=("$t")
-  echo "round $r: switched $s Mbit/s, routed $t Mbit/s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ratio+=("$(python3 -c "print('%.3f' % ($t / $s))")")
+  echo "round $r: switched $s Mbit/s, routed $t Mbit/s, ratio ${ratio[-1]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 ms=$(printf '%s\n' "${sw[@]}" | pct 50)
 mr=$(printf '%s\n' "${rt[@]}" | pct 50)
-echo "median: switched $ms Mbit/s, routed $mr Mbit/s, routed/switched $(python3 -c "print('%.2f' % ($mr / $ms))")"
+echo "median: switched $ms Mbit/s, routed $mr Mbit/s, routed/switched $(python3 -c "print('%.2f' % ($mr / $ms))");" \
+  "median of the rounds' ratios $(printf '%s\n' "${ratio[@]}" | pct 50)"
+# Where the packets went: the datapaths' megaflows and cache statistics (upcalls = slow path),
+# and packet-ins vlcpd's L3 app took (a routed packet that reached the controller).
+for n in 1 2; do
+  echo "hv$n: $(sb_appctl "hv$n" dpctl/dump-flows | wc -l) megaflows, $(sb_ofctl "hv$n" dump-flows br-int | grep -c cookie) OpenFlow flows; the busiest megaflows:"
+  sb_appctl "hv$n" dpctl/dump-flows | sort -t: -k3 -rn | grep -v 'packets:0,' | sed "s/^/  hv$n /"
+  sb_appctl "hv$n" dpif-netdev/pmd-stats-show | grep -E 'thread|packets received|hits|miss|lost|processing cycles' | sed "s/^/  hv$n /"
+  sb_exec "hv$n" curl -s http://127.0.0.1:9464/metrics | grep -E '^vlcp_l3_first_packets' | sed "s/^/  hv$n /"
+done
 
 echo "== 2. first routed packet (ARP learning: resolved by vlcpd from the model), $nhosts hosts in B on server 2"
 for i in $(seq 1 "$nhosts"); do
@@ -99,4 +109,4 @@ for i in $(seq 1 "$nhosts"); do
 done
 echo "first routed ping (resolved by vlcpd): p50 $(printf '%s\n' "${first[@]}" | pct 50) ms, p99 $(printf '%s\n' "${first[@]}" | pct 99) ms; unanswered: $lost"
 echo "second ping (the flow installed):      p50 $(printf '%s\n' "${second[@]}" | pct 50) ms, p99 $(printf '%s\n' "${second[@]}" | pct 99) ms"
-sb_exec hv1 curl -s http://127.0.0.1:9464/metrics | grep -E '^vlcp_l3_first_packets'
+for n in 1 2; do sb_exec "hv$n" curl -s http://127.0.0.1:9464/metrics | grep -E '^vlcp_l3_first_packets' | sed "s/^/hv$n /"; done

@@ -20,8 +20,9 @@ PACKAGES=(
   default-jre-headless
   # host tools used by the sandbox
   curl ethtool iperf3 iproute2 iputils-ping isc-dhcp-client netcat-openbsd openssl procps tcpdump
-  # the peer the benchmarks compare with (perf/run_l2.sh: controller learning)
-  python3-os-ken
+  # the peers the benchmarks compare with (perf/run_l2.sh: controller learning;
+  # perf/run_dhcp_lease.sh: OVN's native DHCP)
+  ovn-central ovn-host python3-os-ken
 )
 
 if [ "${1:-}" = --list ]; then

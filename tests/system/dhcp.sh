@@ -5,23 +5,24 @@
 # its RFC 3442 hook). The bound port gets exactly its model address, prefix, default gateway,
 # MTU and classless routes; a second run (INIT-REBOOT from the lease file) keeps the address; a
 # port on a subnet with DHCP disabled gets no answer (its DHCP is not punted at all); /metrics
-# counts the replies and the worker handler's runs. Prints the lease time (dhclient start ->
-# address configured).
+# counts the replies and the worker handler's runs. With ZooKeeper down, h1's renewals (every
+# few seconds: T1 = 3 s) are still acknowledged from the lease table the workers hold. Prints the
+# lease time (dhclient start -> address configured).
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
 DHCLIENT=${DHCLIENT:-/usr/sbin/dhclient}
 [ -x "$DHCLIENT" ] || { fail "no dhclient at $DHCLIENT (isc-dhcp-client)"; finish; exit 1; }
 
 setup() {
-  sb_ovs_start hv1 && sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_bridge hv1 br-int 0000000000000001
+  sb_zk_start 1 && sb_ovs_start hv1 && sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
+    sb_mgmt_attach hv1 11 && sb_bridge hv1 br-int 0000000000000001
 }
-check "one server" setup || { finish; exit 1; }
-# (no ZooKeeper: the embedded store; the key below only keeps sb_vlcpd_server_conf from asking)
+check "ZooKeeper, one server" setup || { finish; exit 1; }
+# Renewal time T1 = 3 s (the subnet's lease is 60 s, the least the model takes): dhclient renews
+# all along.
 sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" \
-  "module.objectdb.backend = 'embedded'" "module.zookeeperdb.url = 'tcp://127.0.0.1:2181'" \
   "module.openflowmanager.apps = ['ioprocessing','l2switch','vxlancast','arpresponder','dhcpserver','icmpresponder','l3router']" \
-  "module.sched.workers = 1" "module.sched.memory_mb = 32" 2>/dev/null
+  "module.dhcpserver.t1 = 3" "module.sched.workers = 1" "module.sched.memory_mb = 32"
 api() { sb_exec hv1 curl -sf --max-time 5 "http://127.0.0.1:8081$1"; }
 ctl() { sb_exec hv1 "$vlcpctl" --api http://127.0.0.1:8081 "$@"; }
 metrics() { sb_exec hv1 curl -sf --max-time 5 http://127.0.0.1:9464/metrics; }
@@ -33,21 +34,27 @@ print(bool(s) and s[0].get('attached') and s[0].get('synced'))")" = True ]
 }
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
 check "vlcpd serves its API" sb_wait 30 api /manager/modules
+db_up() { ctl call viperflow listphysicalnetworks >/dev/null 2>&1; }
+check "  and reaches ZooKeeper" sb_wait 30 db_up
 
 model() {
   ctl call viperflow createphysicalnetwork id=pl type=local >/dev/null &&
     ctl call viperflow createlogicalnetwork id=n1 physicalnetwork=pl >/dev/null &&
     ctl call viperflow createsubnet id=s1 logicalnetwork=n1 cidr=10.1.0.0/24 gateway=10.1.0.1 \
-      'dns_nameservers=["10.1.0.53"]' domain_name=dhcp.example mtu=1400 \
+      'dns_nameservers=["10.1.0.53"]' domain_name=dhcp.example mtu=1400 lease_time=60 \
       'host_routes=[["192.168.50.0/24","10.1.0.254"]]' >/dev/null &&
     ctl call viperflow createsubnet id=s2 logicalnetwork=n1 cidr=10.2.0.0/24 gateway=10.2.0.1 \
       dhcp_enabled=false >/dev/null &&
     ctl call viperflow createlogicalport id=p1 logicalnetwork=n1 subnet=s1 mac_address=02:00:00:00:d0:01 \
       ip_address=10.1.0.10 >/dev/null &&
     ctl call viperflow createlogicalport id=p2 logicalnetwork=n1 subnet=s2 mac_address=02:00:00:00:d0:02 \
-      ip_address=10.2.0.10 >/dev/null
+      ip_address=10.2.0.10 >/dev/null &&
+    # (s1's gateway on a router: its unicast renewals go through the gateway, which the ARP
+    # responder answers for only as a router interface; without one they wait for T2's broadcast)
+    ctl call vrouterapi createvirtualrouter id=r1 >/dev/null &&
+    ctl call vrouterapi addrouterinterface router=r1 subnet=s1 >/dev/null
 }
-check "a network, a subnet with DHCP, one without, two ports (vlcpctl)" model
+check "a network, a subnet with DHCP, one without, two ports, a router on s1 (vlcpctl)" model
 
 # Hosts with no address (sb_host gives one: flushed).
 host() {
@@ -136,6 +143,27 @@ check "/metrics: the handler ran on the workers" \
 check "/metrics: one lease published" sb_wait 10 at_least 'vlcp_dhcp_leases' 1
 none_dropped() { [ "$(value 'vlcp_dhcp_dropped_total{reason="malformed"}')" = 0 ]; }
 check "/metrics: nothing malformed" none_dropped
+
+# ZooKeeper down (killed): renewals of the known lease continue. The workers answer from the lease
+# table the app built from the model; nothing asks the store. The renewals are unicast REQUESTs
+# to the server address (RENEWING); each ACK makes dhclient-script reset the address's valid_lft
+# to the 60 s lease, so after 10 s without ZooKeeper it is still above 55 s only if one came
+# within the last few seconds.
+acks0=$(value 'vlcp_dhcp_replies_total{type="ack"}')
+sb_zk_stop_member 1
+check_fails "ZooKeeper down" sb_zk_serving 1
+sb_exec h1 timeout 10 tcpdump -l -nn -i eth0 udp port 67 or udp port 68 >"$SB_DIR/renew.txt" 2>/dev/null
+check_output "h1 still holds 10.1.0.10/24" "inet 10.1.0.10/24" sb_exec h1 ip -4 addr show dev eth0
+valid_lft() { sb_exec h1 ip -4 addr show dev eth0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p'; }
+fresh() { local v; v=$(valid_lft); [ -n "$v" ] && [ "$v" -gt 55 ]; }
+check "  its lifetime renewed meanwhile (valid_lft $(valid_lft) s of 60)" fresh
+check_output "  h1 renewed by unicast to the server" "10.1.0.10.68 > 169.254.169.254.67" cat "$SB_DIR/renew.txt"
+check_output "  and the server answered" "169.254.169.254.67 > 10.1.0.10.68" cat "$SB_DIR/renew.txt"
+check_output "  its lease file holds the same address" "fixed-address 10.1.0.10;" tail -n 20 "$SB_DIR/dhclient-h1/leases"
+check "  /metrics: at least two more ACKs while ZooKeeper was down" \
+  at_least 'vlcp_dhcp_replies_total{type="ack"}' $((acks0 + 2))
+none_nak() { [ "$(value 'vlcp_dhcp_replies_total{type="nak"}')" = 0 ]; }
+check "  and no NAK" none_nak
 metrics | grep '^vlcp_dhcp_\(replies\|dropped\)_total' | grep -v ' 0$'
 dhclient_stop h1
 finish
