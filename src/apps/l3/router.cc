@@ -308,8 +308,15 @@ flows::Desired L3Router::from_network(const Inputs& in, const std::string& net) 
   // Into the router: IPv4 to the router MAC hosts see (not from outside on an external network),
   // and to this server's own router MAC on the network (what other servers and the external
   // gateway send to this server's router).
+  // The router MAC never leaves a server as a source, so only this server's own ports address
+  // it: a frame to it from the physical side (a switch flooding it to every server) would be
+  // routed by each of them.
   if (!n->second.external)
-    put(*l3input, kP, eth_dst(settings_.router_mac).add(Field::kEthType, kEthTypeIpv4).add(kRegInNet, from),
+    put(*l3input, kP,
+        eth_dst(settings_.router_mac)
+            .add(Field::kEthType, kEthTypeIpv4)
+            .add(kRegInNet, from)
+            .add_masked(kRegFlags, kFlagFromLogical, kFlagFromLogical),
         InstructionList().goto_table(*l3router));
   if (n->second.out_mac)
     put(*l3input, kP, eth_dst(*n->second.out_mac).add(Field::kEthType, kEthTypeIpv4).add(kRegInNet, from),
@@ -572,6 +579,28 @@ void L3Router::send_on(const Net& to, const Mac& mac, bool local, const Neighbou
   ++stats_.sent_on;
 }
 
+// A flow learned for `target` on network `to`, as a host (its IP destination) or as a nexthop
+// (REG3, P+2: a route through it wins over a host flow for the same address): the rewrite to
+// `mac`, or with no MAC a drop (the negative answer). Dynamic cookie: the flow owner leaves it.
+ofp::FlowMod L3Router::learned_flow(const Net& to, uint32_t target, bool nexthop, const Mac* mac, bool local,
+                                    uint16_t hard) const {
+  ofp::FlowMod f;
+  f.table_id = *tables_.id("l3output");
+  f.priority = nexthop ? kP + 2 : kP + 1;
+  f.cookie = flows::cookie(kL3AppId, to.netid) | kCookieDynamic;
+  f.match = Match().add(Field::kEthType, kEthTypeIpv4).add(kRegOutNet, to.netid);
+  if (nexthop)
+    f.match.add(kRegNextHop, target);
+  else
+    f.match.add(Field::kIpv4Dst, target);
+  f.hard_timeout = hard;
+  if (mac) {
+    f.idle_timeout = std::min<uint16_t>(kLearnedIdle, hard);
+    f.instructions.apply_actions(routed_to(to, *mac, local)).goto_table(*tables_.id("l2output"));
+  }
+  return f;
+}
+
 void L3Router::on_miss(const SwitchContext& sw, const ofp::PacketInView& p, Buffer& answers) {
   ++stats_.misses;
   Regs r = regs_of(p);
@@ -590,25 +619,8 @@ void L3Router::on_miss(const SwitchContext& sw, const ofp::PacketInView& p, Buff
     ++stats_.unresolved;  // (not a network of a router here any more)
     return;
   }
-  // The learned flow for the target: as a host (its IP destination) or as a nexthop (REG3).
   auto learned = [&](bool nexthop, const Mac* mac, bool local, uint16_t hard) {
-    ofp::FlowMod f;
-    f.table_id = *l3output;
-    f.priority = nexthop ? kP + 2 : kP + 1;
-    f.cookie = flows::cookie(kL3AppId, to->netid) | kCookieDynamic;
-    f.match = Match().add(Field::kEthType, kEthTypeIpv4).add(kRegOutNet, to->netid);
-    if (nexthop)
-      f.match.add(kRegNextHop, target);
-    else
-      f.match.add(Field::kIpv4Dst, target);
-    f.hard_timeout = hard;
-    if (mac) {
-      f.idle_timeout = std::min<uint16_t>(kLearnedIdle, hard);
-      f.instructions.apply_actions(routed_to(*to, *mac, local)).goto_table(*l2output);
-    }  // (no MAC: a drop, the negative answer)
-    Buffer b;
-    ofp::encode_flow_mod(b, 0, f);
-    answers.append(b.span());
+    ofp::encode_flow_mod(answers, 0, learned_flow(*to, target, nexthop, mac, local, hard));
   };
   Neighbours::Kept k{
       r.in_port, r.reg4, r.reg7, r.reg3 != 0, std::vector<uint8_t>(p.data.begin(), p.data.end()), {}};
@@ -695,23 +707,10 @@ void L3Router::on_arp_answer(const SwitchContext& sw, const ofp::PacketInView& p
     if (n.netid == r.reg4) to = &n;
   if (!to) return;
   ++stats_.arp_answers;
-  for (bool nexthop : {false, true}) {
-    ofp::FlowMod f;
-    f.table_id = *l3output;
-    f.priority = nexthop ? kP + 2 : kP + 1;
-    f.cookie = flows::cookie(kL3AppId, to->netid) | kCookieDynamic;
-    f.match = Match().add(Field::kEthType, kEthTypeIpv4).add(kRegOutNet, to->netid);
-    if (nexthop)
-      f.match.add(kRegNextHop, arp.spa);
-    else
-      f.match.add(Field::kIpv4Dst, arp.spa);
-    f.hard_timeout = static_cast<uint16_t>(settings_.arp_complete_s);
-    f.idle_timeout = std::min<uint16_t>(kLearnedIdle, f.hard_timeout);
-    f.instructions.apply_actions(routed_to(*to, mac, false)).goto_table(*l2output);
-    Buffer b;
-    ofp::encode_flow_mod(b, 0, f);
-    answers.append(b.span());
-  }
+  for (bool nexthop : {false, true})
+    ofp::encode_flow_mod(
+        answers, 0,
+        learned_flow(*to, arp.spa, nexthop, &mac, false, static_cast<uint16_t>(settings_.arp_complete_s)));
   for (const auto& k : *kept) send_on(*to, mac, false, k, answers);
 }
 

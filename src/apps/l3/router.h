@@ -156,6 +156,8 @@ class L3Router final : public FlowApp {
   ofp::ActionList routed_to(const Net& to, const model::detail::Mac& mac, bool local) const;
   void send_on(const Net& to, const model::detail::Mac& mac, bool local, const Neighbours::Kept& k,
                Buffer& out);
+  ofp::FlowMod learned_flow(const Net& to, uint32_t target, bool nexthop, const model::detail::Mac* mac,
+                            bool local, uint16_t hard) const;
   void on_miss(const SwitchContext& sw, const ofp::PacketInView& p, Buffer& answers);
   void on_arp_answer(const SwitchContext& sw, const ofp::PacketInView& p, Buffer& answers);
   void publish();
