@@ -29,7 +29,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2
+        perf-objectdb perf-api perf-l2 perf-l3
 
 all: libovs build
 
@@ -97,6 +97,14 @@ perf-api: all
 
 perf-l2: all
 	@perf/run_l2.sh $(BUILD_DIR) 100 1000 3
+
+# L3 (issue 16): routed/switched TCP and the first routed packet; DHCP through the workers with
+# emulated switches; DHCP lease time against OVN's native DHCP (ovn-central, ovn-host).
+perf-l3: all
+	@$(BUILD_DIR)/perf/dhcp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
+	@perf/run_l3.sh $(BUILD_DIR) 9 30 5
+	@perf/run_dhcp_workers.sh $(BUILD_DIR) 8 8 5 3
+	@perf/run_dhcp_lease.sh $(BUILD_DIR) 100 20
 
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true

@@ -369,7 +369,11 @@ class LiteralParser {
     std::string_view tok = text_.substr(start, pos_ - start);
     auto bad = [&](const std::string& why) {
       pos_ = start;
-      return fail("'" + std::string(tok) + "' " + why);
+      std::string text = "'";  // (appended piece by piece: GCC 12 -O3 warns falsely on "'" + string)
+      text += tok;
+      text += "' ";
+      text += why;
+      return fail(text);
     };
     char last = static_cast<char>(std::tolower(static_cast<unsigned char>(tok.back())));
     bool prefixed = tok.size() > 2 && tok[0] == '0' && std::strchr("xXoObB", tok[1]);

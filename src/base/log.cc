@@ -139,7 +139,11 @@ void write(Level level, std::string_view module, std::string_view text) {
   }
   if (s.settings.to_stderr) {
     std::string out;
-    if (s.journal_stderr) out = "<" + std::to_string(syslog_priority(level)) + ">";
+    if (s.journal_stderr) {  // (appended piece by piece: GCC 12 -O3 warns falsely on "<" + string)
+      out += '<';
+      out += std::to_string(syslog_priority(level));
+      out += '>';
+    }
     out += line;
     out += '\n';
     // One write(2) per line so lines from several processes sharing stderr do not interleave.

@@ -123,7 +123,9 @@ ViperFlow::Calls ViperFlow::calls(Kind kind) {
       return {&V::create_routers, &V::update_routers, &V::delete_routers, &V::list_routers};
     case Kind::kRouterInterface:
       return {&V::add_router_interfaces, nullptr, &V::remove_router_interfaces, &V::list_router_interfaces};
-    case Kind::kLocation:  // written by the node hosting the port, not through the API
+    case Kind::kLocation:     // written by the node hosting the port, not through the API
+    case Kind::kForwardInfo:  // written by the forwarding nodes
+    case Kind::kExternalAddressInfo:
     case Kind::kCount:
       return {};
   }

@@ -22,6 +22,12 @@ enum class Kind : uint8_t {
   kRouter,
   kRouterInterface,
   kLocation,  // where a logical port is (VXLAN): written by the node that hosts it
+  // What forwarding nodes (module.l3router.enable_router_forward) publish about themselves:
+  // VLCP's DVRouterForwardInfo (per pair of physical networks: the nodes that carry routed
+  // traffic from one to the other, and their router MAC on the first) and its single
+  // DVRouterExternalAddressInfo (the address each took from an external subnet).
+  kForwardInfo,
+  kExternalAddressInfo,
   kCount
 };
 
@@ -196,6 +202,16 @@ inline constexpr KindInfo kKinds[] = {
      .key_prefix = "viperflow.logicalportvxlaninfo.",
      .parent = Kind::kLogicalPort,
      .deleted_with_parent = true},
+    {.kind = Kind::kForwardInfo,
+     .display = "router forwarding info",
+     .type = "vlcp.utils.networkmodel.DVRouterForwardInfo",
+     .key_prefix = "viperflow.dvrouterforwardinfo."},
+    // One object (the key is the whole prefix): {"info": [[systemid, bridge, vhost, subnet id,
+    // external ip, expire_us]]}.
+    {.kind = Kind::kExternalAddressInfo,
+     .display = "router external address info",
+     .type = "vlcp.utils.networkmodel.DVRouterExternalAddressInfo",
+     .key_prefix = "viperflow.dvrouterexternaladdressinfo"},
 };
 
 inline constexpr IndexInfo kIndices[] = {

@@ -9,55 +9,24 @@
 # ping to the gateway is answered with TTL 64 from the router MAC; removing the router interface
 # takes both answers away and adding it back restores them; a restart of vlcpd sends no FLOW_MOD
 # (the responders' flows are the ones OVS reports back).
-vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
+. "$(dirname "$0")/../lib/l3_servers.sh"
 RMAC=1a:23:67:59:63:33 # VLCP's inroutermac (module.l3router and module.icmpresponder)
 GW=10.1.0.1
 
-setup() {
-  sb_zk_start 1 &&
-    sb_ovs_start hv1 && sb_ovs_start hv2 &&
-    sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_vsctl hv2 set Open_vSwitch . external_ids:system-id=hv2 &&
-    sb_mgmt_attach hv1 11 && sb_mgmt_attach hv2 12 &&
-    sb_underlay hv1 192.168.99.1/24 hv2 192.168.99.2/24 &&
-    sb_bridge hv1 br-int 0000000000000001 && sb_vxlan_port hv1 br-int vxlan0 flow &&
-    sb_bridge hv2 br-int 0000000000000002 && sb_vxlan_port hv2 br-int vxlan0 flow
-}
-check "ZooKeeper, two servers, an underlay" setup || {
+check "ZooKeeper, two servers, an underlay" l3_two_servers || {
   finish
   exit 1
 }
-for hv in hv1 hv2; do
-  sb_vlcpd_server_conf "$SB_DIR/$hv.conf" "$hv" "server.loglevel = 'info'" \
-    "module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'arpresponder', 'dhcpserver', 'icmpresponder', 'l3router']"
-done
-api() { sb_exec "$1" curl -sf --max-time 5 "http://127.0.0.1:8081$2"; }
-ctl() {
-  local hv=$1
-  shift
-  sb_exec "$hv" "$vlcpctl" --api http://127.0.0.1:8081 "$@"
-}
-up() { api "$1" /manager/modules >/dev/null; }
-status() {  # status HV EXPR: a Python expression on ioprocessing/status's first switch `s`
-  api "$1" /ioprocessing/status | python3 -c "
-import json, sys
-d = json.load(sys.stdin)['result']
-s = d['switches'][0] if d['switches'] else {}
-print($2)"
-}
-synced() { [ "$(status "$1" "s.get('attached') and s.get('synced')")" = True ]; }
+l3_conf hv1
+l3_conf hv2
 # PACKET_INs vlcpd received (Prometheus).
 packet_ins() {
   sb_exec "$1" curl -sf http://127.0.0.1:9464/metrics |
     awk '/^vlcp_packet_ins_total/ {s += $2; n++} END {if (n) print s + 0; else print "absent"}'
 }
 
-sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
-sb_vlcpd_start hv2 "$SB_DIR/hv2.conf" hv2
-check "vlcpd serves its API on both servers" sb_wait 30 up hv1 && sb_wait 30 up hv2
-db_up() { ctl "$1" call viperflow listphysicalnetworks >/dev/null; }
-check "both reach ZooKeeper" sb_wait 30 db_up hv1 && sb_wait 30 db_up hv2
+l3_start_vlcpd
 table_id() { ctl "$1" tables | awk -v t="$2" '$2 == t {print $1}'; }
 check "the pipeline has the responders' tables (vlcpctl tables: arp, l3input)" \
   test -n "$(table_id hv1 arp)" -a -n "$(table_id hv1 l3input)"

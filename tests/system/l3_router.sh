@@ -11,94 +11,39 @@
 #
 # L3_STRATEGY: learning (VLCP's default, module.l3router.prepush = False: a remote host's flow
 # is installed on the first packet routed to it) or prepush (every host's flow everywhere).
-vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
+. "$(dirname "$0")/../lib/l3_servers.sh"
 strategy=${L3_STRATEGY:-learning}
 rmac=1a:23:67:59:63:33
 
-setup() {
-  sb_zk_start 1 &&
-    sb_ovs_start hv1 && sb_ovs_start hv2 &&
-    sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_vsctl hv2 set Open_vSwitch . external_ids:system-id=hv2 &&
-    sb_mgmt_attach hv1 11 && sb_mgmt_attach hv2 12 &&
-    sb_underlay hv1 192.168.99.1/24 hv2 192.168.99.2/24 &&
-    sb_bridge hv1 br-int 0000000000000001 && sb_vxlan_port hv1 br-int vxlan0 flow &&
-    sb_bridge hv2 br-int 0000000000000002 && sb_vxlan_port hv2 br-int vxlan0 flow
-}
-check "ZooKeeper, two servers, an underlay" setup || { finish; exit 1; }
+check "ZooKeeper, two servers, an underlay" l3_two_servers || { finish; exit 1; }
 sb_physwitch phys
 phys1=$(sb_physport hv1 br-int phys)
 phys2=$(sb_physport hv2 br-int phys)
 
 conf() {
-  local lines=("server.loglevel = 'info'"
-    "module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'arpresponder', 'dhcpserver', 'icmpresponder', 'l3router']")
+  local lines=()
   [ "$strategy" = prepush ] && lines+=("module.l3router.prepush = True")
-  sb_vlcpd_server_conf "$SB_DIR/$1.conf" "$1" "${lines[@]}"
+  l3_conf "$1" "${lines[@]}"
 }
 conf hv1
 conf hv2
-api() { sb_exec "$1" curl -sf --max-time 5 "http://127.0.0.1:8081$2"; }
-ctl() {
-  local hv=$1
-  shift
-  sb_exec "$hv" "$vlcpctl" --api http://127.0.0.1:8081 "$@"
-}
-status() {
-  api "$1" /ioprocessing/status | python3 -c "
-import json, sys
-d = json.load(sys.stdin)['result']
-s = d['switches'][0] if d['switches'] else {}
-print($2)"
-}
-synced() { [ "$(status "$1" "s.get('attached') and s.get('synced')")" = True ]; }
-up() { api "$1" /manager/modules >/dev/null; }
-sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
-sb_vlcpd_start hv2 "$SB_DIR/hv2.conf" hv2
-check "vlcpd on both servers serves its API" sb_wait 30 up hv1 && sb_wait 30 up hv2
-db_up() { ctl "$1" call viperflow listphysicalnetworks >/dev/null 2>&1; }
-check "both reach ZooKeeper" sb_wait 30 db_up hv1 && sb_wait 30 db_up hv2
+l3_start_vlcpd
 
 model() {
-  ctl hv1 call viperflow createphysicalnetwork id=vx type=vxlan 'vnirange=[[10000,10100]]' >/dev/null &&
-    ctl hv1 call viperflow createphysicalnetwork id=pv type=vlan 'vlanrange=[[100,200]]' >/dev/null &&
-    ctl hv1 call viperflow createphysicalport name=vxlan0 physicalnetwork=vx >/dev/null &&
-    ctl hv1 call viperflow createphysicalport name="$phys1" physicalnetwork=pv >/dev/null &&
-    ctl hv1 call viperflow createphysicalport name="$phys2" physicalnetwork=pv >/dev/null &&
-    for n in "na vx sa 10.1.0" "nb vx sb 10.2.0" "nc pv sc 10.3.0"; do
-      set -- $n
-      ctl hv1 call viperflow createlogicalnetwork id="$1" physicalnetwork="$2" >/dev/null &&
-        ctl hv1 call viperflow createsubnet id="$3" logicalnetwork="$1" cidr="$4.0/24" gateway="$4.1" >/dev/null ||
-        return 1
-    done &&
-    for p in "a1 na sa 02:00:00:0a:00:0b 10.1.0.11" "b1 nb sb 02:00:00:0b:00:0b 10.2.0.11" \
-      "b2 nb sb 02:00:00:0b:00:0c 10.2.0.12" "c2 nc sc 02:00:00:0c:00:0c 10.3.0.12"; do
-      set -- $p
-      ctl hv1 call viperflow createlogicalport id="$1" logicalnetwork="$2" subnet="$3" mac_address="$4" \
-        ip_address="$5" >/dev/null || return 1
-    done &&
-    ctl hv1 call vrouterapi createvirtualrouter id=r1 >/dev/null &&
-    for s in sa sb sc; do ctl hv1 call vrouterapi addrouterinterface router=r1 subnet=$s >/dev/null || return 1; done
+  l3_three_networks "a1 na sa 02:00:00:0a:00:0b 10.1.0.11" "b1 nb sb 02:00:00:0b:00:0b 10.2.0.11" \
+    "b2 nb sb 02:00:00:0b:00:0c 10.2.0.12" "c2 nc sc 02:00:00:0c:00:0c 10.3.0.12"
 }
 check "three networks, subnets, ports and a router with three interfaces, through the API" model
 
-# host NAME SERVER ADDR MAC PORT GATEWAY: a host whose gateway is the router (the ARP responder
-# answers for it with the router MAC).
-host() {
-  sb_host "$1" "$2" br-int "$3/24" mac="$4" iface_id="$5" &&
-    sb_exec "$1" ip route add default via "$6"
-}
-check "hosts: a1, b1 on hv1; b2, c2 on hv2" host a1 hv1 10.1.0.11 02:00:00:0a:00:0b a1 10.1.0.1 &&
-  host b1 hv1 10.2.0.11 02:00:00:0b:00:0b b1 10.2.0.1 &&
-  host b2 hv2 10.2.0.12 02:00:00:0b:00:0c b2 10.2.0.1 &&
-  host c2 hv2 10.3.0.12 02:00:00:0c:00:0c c2 10.3.0.1
+check "hosts: a1, b1 on hv1; b2, c2 on hv2" l3_host a1 hv1 10.1.0.11 02:00:00:0a:00:0b a1 10.1.0.1 &&
+  l3_host b1 hv1 10.2.0.11 02:00:00:0b:00:0b b1 10.2.0.1 &&
+  l3_host b2 hv2 10.2.0.12 02:00:00:0b:00:0c b2 10.2.0.1 &&
+  l3_host c2 hv2 10.3.0.12 02:00:00:0c:00:0c c2 10.3.0.1
 check "both switches in sync" sb_wait 30 synced hv1 && sb_wait 30 synced hv2
 check "ping to the gateway answered (a1 -> 10.1.0.1)" sb_wait 10 sb_ping a1 10.1.0.1 1
 check_output "  the gateway's MAC is the router MAC" "$rmac" sb_exec a1 ip neigh show 10.1.0.1
 
-mgmt() { echo "unix:$(sb_ovs_dir "$1")/run/br-int.mgmt"; }
-table() { ctl "$1" dump-flows "$(mgmt "$1")" --names --table "$2" --no-stats; }
 # ttl HOST DST: the TTL of the echo reply (64 from a Linux host, minus one per router hop).
 ttl() { sb_exec "$1" ping -c 1 -W 2 "$2" | sed -n 's/.*ttl=\([0-9]*\).*/\1/p'; }
 

@@ -43,21 +43,6 @@ Match request(uint32_t netid, uint32_t ip, bool from_logical, bool broadcast_onl
   return m;
 }
 
-// The request rewritten into `mac`'s reply for `ip` (the asker's addresses become the target's).
-// Moves name fields by their NXM headers, as OVS reports them back (a restart then finds the
-// flows it wants installed, byte for byte).
-ActionList reply(uint32_t ip, const model::detail::Mac& mac) {
-  ActionList a;
-  a.reg_move({Field::kNxmEthSrc}, {Field::kNxmEthDst})
-      .set_field_bytes(Field::kEthSrc, mac_bytes(mac))
-      .set_field(Field::kArpOp, kArpReply)
-      .reg_move({Field::kNxArpSha}, {Field::kNxArpTha})
-      .set_field_bytes(Field::kArpSha, mac_bytes(mac))
-      .reg_move({Field::kNxmArpSpa}, {Field::kNxmArpTpa})
-      .set_field(Field::kArpSpa, ip);
-  return a;
-}
-
 void put(flows::Desired& d, uint8_t table, uint16_t priority, uint32_t netid, const Match& match,
          const InstructionList& instructions) {
   ofp::FlowMod f;
@@ -109,6 +94,21 @@ std::vector<RouterAddress> router_addresses(const ModelView& model, const std::s
     if (ip) out.push_back(RouterAddress{*ip, skey, i->first});
   }
   return out;
+}
+
+// (arp.h) The request rewritten into `mac`'s reply for `ip` (the asker's addresses become the target's).
+// Moves name fields by their NXM headers, as OVS reports them back (a restart then finds the
+// flows it wants installed, byte for byte).
+ActionList arp_reply(uint32_t ip, const model::detail::Mac& mac) {
+  ActionList a;
+  a.reg_move({Field::kNxmEthSrc}, {Field::kNxmEthDst})
+      .set_field_bytes(Field::kEthSrc, mac_bytes(mac))
+      .set_field(Field::kArpOp, kArpReply)
+      .reg_move({Field::kNxArpSha}, {Field::kNxArpTha})
+      .set_field_bytes(Field::kArpSha, mac_bytes(mac))
+      .reg_move({Field::kNxmArpSpa}, {Field::kNxmArpTpa})
+      .set_field(Field::kArpSpa, ip);
+  return a;
 }
 
 InstructionList back_to_asker(ActionList rewrite, uint8_t after_l2output) {
@@ -164,7 +164,8 @@ flows::Desired ArpApp::network(const ModelView& model, const ResponderInputs& in
   const uint32_t id = n->second.netid;
   const std::vector<BoundPort>& local = in.ports.at(key);
   auto answer = [&](uint32_t ip, const model::detail::Mac& mac, bool from_logical, bool broadcast_only) {
-    put(d, *arp, kP, id, request(id, ip, from_logical, broadcast_only), back_to_asker(reply(ip, mac), *out));
+    put(d, *arp, kP, id, request(id, ip, from_logical, broadcast_only),
+        back_to_asker(arp_reply(ip, mac), *out));
   };
   // §2.1: every port of the network with an address, wherever it is bound.
   for (const auto& pid : model.ports_of(key)) {

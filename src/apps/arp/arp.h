@@ -65,6 +65,8 @@ std::vector<RouterAddress> router_addresses(const ModelView& model, const std::s
 // in_port, REG7's hairpin flag; l2's egress flow for it outputs to IN_PORT), by the table after
 // l2output (the frame is already addressed: no lookup, no flood).
 ofp::InstructionList back_to_asker(ofp::ActionList rewrite, uint8_t after_l2output);
+// An ARP request rewritten into `mac`'s reply for `ip` (the asker's addresses become the target's).
+ofp::ActionList arp_reply(uint32_t ip, const model::detail::Mac& mac);
 // What a model change dirties for a responder: the networks it names (every kind a responder
 // reads names them: a router interface its subnet's network, a physical network its logical ones).
 Dirty responder_dirty(const ModelChange& c);

@@ -24,6 +24,23 @@ Result<L3Settings> read_l3_settings(const Config& config) {
   s.out_mask = *mask;
   s.prepush = keys.prepush;
   s.router_forward = keys.enable_router_forward;
+  struct {
+    const char* key;
+    int64_t value, max;
+    int64_t* out;
+  } times[] = {
+      {"module.l3router.arp_cycle_time", keys.arp_cycle_time, 3600, &s.arp_cycle_s},
+      {"module.l3router.arp_incomplete_timeout", keys.arp_incomplete_timeout, 3600, &s.arp_incomplete_s},
+      {"module.l3router.buffer_packet_timeout", keys.buffer_packet_timeout, 3600, &s.buffer_s},
+      {"module.l3router.arp_complete_timeout", keys.arp_complete_timeout, 65535, &s.arp_complete_s},
+      {"module.l3router.forwardinfo_discover_update_time", keys.forwardinfo_discover_update_time, 3600,
+       &s.forward_info_s}};
+  for (auto& t : times) {
+    if (t.value < 1 || t.value > t.max)
+      return config.error_at(
+          t.key, std::to_string(t.value) + " is not a number of seconds in 1.." + std::to_string(t.max));
+    *t.out = t.value;
+  }
   return s;
 }
 

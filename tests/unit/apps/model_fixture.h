@@ -12,12 +12,24 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/embedded.h"
 #include "io/control_loop.h"
 #include "model/viperflow.h"
 
 namespace vlcp::apps::testing {
+
+// How many of `flows` (printed) hold every one of `parts`.
+inline size_t count_holding(const std::vector<std::string>& flows, std::initializer_list<std::string> parts) {
+  size_t n = 0;
+  for (const auto& f : flows) {
+    bool all = true;
+    for (const auto& p : parts) all &= f.find(p) != std::string::npos;
+    n += all;
+  }
+  return n;
+}
 
 class ModelFixture : public ::testing::Test {
  protected:

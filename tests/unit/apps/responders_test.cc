@@ -55,13 +55,7 @@ std::vector<std::string> printed(const Desired& d) {
 }
 // The flows holding every one of `parts`.
 size_t count(const std::vector<std::string>& flows, std::initializer_list<std::string> parts) {
-  size_t n = 0;
-  for (const auto& f : flows) {
-    bool all = true;
-    for (const auto& p : parts) all &= f.find(p) != std::string::npos;
-    n += all;
-  }
-  return n;
+  return apps::testing::count_holding(flows, parts);
 }
 
 Config config_of(const std::string& text) {
