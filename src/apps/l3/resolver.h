@@ -28,6 +28,8 @@ class Neighbours {
     std::chrono::milliseconds negative{5000};  // refused this long after giving up (arp_cycle_time)
     size_t per_address = 64;                   // packets kept per address (more are dropped)
     size_t addresses = 1024;                   // addresses being resolved at once
+    size_t per_network = 256;                  // of them on one network (one sender cannot take them all)
+    size_t bytes = 16u << 20;                  // the kept packets' bytes, in all
   };
   // An address on a network (the router's output network: REG5).
   struct Key {
@@ -44,8 +46,9 @@ class Neighbours {
   enum class Verdict {
     kAsk,      // kept; send an ARP request now (the first, or the previous one is retry old)
     kWait,     // kept; a request is out
-    kDropped,  // not kept: the queue is full, or too many addresses are being resolved
-    kRefused,  // given up on (unanswered for give_up): not kept; refuse it with a flow for `negative`
+    kDropped,  // not kept: its queue or the bytes kept are full (the address is still being resolved)
+    kRefused,  // not kept, and not resolved: given up on (unanswered for give_up), or too many
+               // addresses (of its network) are being resolved; refuse it with a flow for `negative`
   };
 
   explicit Neighbours(Limits limits) : limits_(limits) {}
@@ -58,6 +61,7 @@ class Neighbours {
 
   size_t pending() const { return pending_.size(); }
   size_t kept() const;
+  size_t kept_bytes() const { return bytes_; }
   const Limits& limits() const { return limits_; }
 
  private:
@@ -66,8 +70,12 @@ class Neighbours {
     std::vector<Kept> packets;
     bool given_up = false;
   };
+  void drop(Pending& p, size_t from);  // its packets from index `from` on
+
   Limits limits_;
   std::map<Key, Pending> pending_;
+  std::map<uint32_t, size_t> per_network_;  // addresses being resolved per network
+  size_t bytes_ = 0;
 };
 
 }  // namespace vlcp::apps

@@ -31,8 +31,10 @@ constexpr uint16_t kLearnedIdle = 60;   // seconds a host flow installed for a f
 constexpr uint16_t kLearnedHard = 300;  // and lives at most (then resolved again: a re-created host is found)
 constexpr uint16_t kEthTypeIpv4 = 0x0800;
 constexpr uint16_t kArpRequest = 1, kArpReply = 2;
+constexpr uint8_t kReasonNoMatch = 0, kReasonAction = 1;  // OFPR_NO_MATCH, OFPR_ACTION
 constexpr uint16_t kEthTypeArp = 0x0806;
-constexpr size_t kAllocationTries = 512;  // candidates an external address allocation looks at
+constexpr size_t kAllocationTries = 4096;  // candidates an external address allocation looks at
+constexpr size_t kAllocationBatch = 48;    // read per round of its transaction (ObjectDB allows 64 rounds)
 const char* const kNetPrefix = "net/";
 const char* const kHostsPrefix = "hosts/";
 
@@ -72,12 +74,18 @@ int64_t wall_us() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+// The id part of a key of `kind` ("" when the key is not one: what the store holds is untrusted).
 std::string id_of(const std::string& key, Kind kind) {
-  return key.substr(schema::kind(kind).key_prefix.size());
+  std::string_view prefix = schema::kind(kind).key_prefix;
+  return key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0 ? key.substr(prefix.size())
+                                                                                  : std::string();
 }
+// ("" when either is not a physical network's key)
 std::string forward_key(const std::string& from_physnet, const std::string& to_physnet) {
-  return std::string(schema::kind(Kind::kForwardInfo).key_prefix) +
-         id_of(from_physnet, Kind::kPhysicalNetwork) + "." + id_of(to_physnet, Kind::kPhysicalNetwork);
+  std::string from = id_of(from_physnet, Kind::kPhysicalNetwork),
+              to = id_of(to_physnet, Kind::kPhysicalNetwork);
+  if (from.empty() || to.empty()) return "";
+  return std::string(schema::kind(Kind::kForwardInfo).key_prefix) + from + "." + to;
 }
 const std::string& address_info_key() {
   static const std::string k(schema::kind(Kind::kExternalAddressInfo).key_prefix);
@@ -96,8 +104,26 @@ std::vector<const Json*> info_entries(const Json* v, size_t n) {
 std::string str_at(const Json& e, size_t i) {
   return i < e.size() && e[i].is_string() ? e[i].get<std::string>() : "";
 }
-int64_t num_at(const Json& e, size_t i) {
-  return i < e.size() && e[i].is_number() ? e[i].get<int64_t>() : 0;
+// An integer field of an entry (none: absent, not an integer, or out of range).
+std::optional<int64_t> num_at(const Json& e, size_t i) {
+  if (i >= e.size()) return std::nullopt;
+  if (e[i].is_number_unsigned()) {
+    uint64_t v = e[i].get<uint64_t>();
+    return v <= uint64_t(INT64_MAX) ? std::optional<int64_t>(int64_t(v)) : std::nullopt;
+  }
+  if (e[i].is_number_integer()) return e[i].get<int64_t>();
+  return std::nullopt;
+}
+// Whether an entry's expiry (at `i`) is later than `now` (a malformed one is never live).
+bool live(const Json& e, size_t i, int64_t now) {
+  auto v = num_at(e, i);
+  return v && *v > now;
+}
+// What a forwarding node writes in the address index it takes an external address in: the
+// owner, so that only its own reservation is ever released.
+Json index_owner(const std::string& system_id, const std::string& bridge) {
+  return Json(std::string(schema::kind(Kind::kExternalAddressInfo).key_prefix) + ":" + system_id + ":" +
+              bridge);
 }
 std::string mac_text(const Mac& m) {
   char b[18];
@@ -140,8 +166,8 @@ L3Router::Inputs L3Router::inputs(const SwitchContext& sw) const {
     auto n = model_.logical_networks().find(s->second.network);
     if (n == model_.logical_networks().end() || !n->second.netid) continue;
     if (s->second.external)
-      externals[i.router].push_back(
-          External{i.subnet, s->second.network, *s->second.cidr, s->second.gateway, false, std::nullopt});
+      externals[i.router].push_back(External{i.subnet, s->second.network, *s->second.cidr, s->second.gateway,
+                                             false, std::nullopt, false});
     else
       routers[i.router].emplace_back(s->second.network, *s->second.cidr);
   }
@@ -195,13 +221,14 @@ L3Router::Inputs L3Router::inputs(const SwitchContext& sw) const {
           if ((sid == system_id || sid == "%") && (br.empty() || br == "%" || br == sw.view->bridge))
             if (auto ip = model::detail::parse_ip(text_field(h, "local_address"))) {
               e.address = *ip;
+              e.pinned = true;
               break;
             }
         }
       if (!e.address)
         for (const Json* entry : info_entries(address_info, 6))
           if (str_at(*entry, 0) == system_id && str_at(*entry, 1) == sw.view->bridge &&
-              str_at(*entry, 3) == id_of(e.subnet, Kind::kSubnet) && num_at(*entry, 5) > now)
+              str_at(*entry, 3) == id_of(e.subnet, Kind::kSubnet) && live(*entry, 5, now))
             if (auto ip = model::detail::parse_ip(str_at(*entry, 4))) e.address = *ip;
       Net& net = add_net(e.net, true);
       if (e.address) net.addresses.emplace_back(*e.address, e.cidr);
@@ -221,7 +248,7 @@ L3Router::Inputs L3Router::inputs(const SwitchContext& sw) const {
         std::optional<std::pair<std::string, Forwarder>> best;
         for (const Json* entry : info_entries(&fi->second, 5)) {
           std::string sid = str_at(*entry, 0);
-          if (sid == system_id || num_at(*entry, 4) <= now) continue;
+          if (sid == system_id || !live(*entry, 4, now)) continue;
           auto mac = model::detail::parse_mac(str_at(*entry, 3));
           if (!mac || ((*mac)[0] & 1)) continue;
           Forwarder f{*mac, model::detail::parse_ip(str_at(*entry, 5))};
@@ -387,7 +414,7 @@ flows::Desired L3Router::from_network(const Inputs& in, const std::string& net) 
     bool default_route = false;
     for (const External& e : ex->second)
       if (e.forwarding && e.gateway && e.address && !default_route) {
-        via(kP, Cidr{}, e.net, *e.gateway);
+        via(kP - 1, Cidr{}, e.net, *e.gateway);  // (below a static 0.0.0.0/0, which wins)
         default_route = true;
       }
     auto fw = in.forward_to.find(router);
@@ -402,7 +429,7 @@ flows::Desired L3Router::from_network(const Inputs& in, const std::string& net) 
       put(*l3router, static_cast<uint16_t>(kP + e.cidr.prefix),
           ip_from().add_masked(Field::kIpv4Dst, e.cidr.network, e.cidr.mask()),
           InstructionList().apply_actions(to_node).goto_table(*l2output));
-    put(*l3router, kP, ip_from(), InstructionList().apply_actions(to_node).goto_table(*l2output));
+    put(*l3router, kP - 1, ip_from(), InstructionList().apply_actions(to_node).goto_table(*l2output));
     // Over VXLAN: to the node's tunnel address (the L2 app knows only ports' locations).
     auto vxlanoutput = tables_.id("vxlanoutput");
     auto tunnel = in.tunnels.find(n->second.physnet);
@@ -536,6 +563,9 @@ void L3Router::packet_in(flows::AppId, const SwitchContext& sw, ByteSpan message
                                     << " does not decode: " << ofp::error_name(p.error());
     return;
   }
+  // A miss or the punt's action, never a TTL that ran out (invalid_ttl, when a connection asks
+  // for those): resolving again what has a flow would only send more ARP.
+  if (p->reason != kReasonNoMatch && p->reason != kReasonAction) return;
   if (tables_.id("l3input") && p->table_id == *tables_.id("l3input"))
     on_arp_answer(sw, *p, answers);
   else
@@ -724,12 +754,14 @@ L3Router::Publication L3Router::publication(const std::vector<SwitchContext>& sw
     for (const auto& [router, exts] : in.externals)
       for (const External& e : exts) {
         if (!e.forwarding) continue;
-        pub.addresses[{sw.view->bridge, e.subnet}] = e.address.value_or(0);
+        pub.addresses[{sw.view->bridge, e.subnet}] = e.pinned ? *e.address : 0;
         const std::string& to_physnet = model_.logical_networks().at(e.net).physnet;
         for (const auto& [net, cidr] : in.routers.at(router)) {
           const Net& n = in.nets.at(net);
           if (n.external || !n.out_mac) continue;
-          auto& entries = pub.forward[forward_key(n.physnet, to_physnet)];
+          std::string key = forward_key(n.physnet, to_physnet);
+          if (key.empty()) continue;
+          auto& entries = pub.forward[key];
           std::array<std::string, 3> entry{sw.view->bridge, mac_text(*n.out_mac), n.vtep};
           if (std::find(entries.begin(), entries.end(), entry) == entries.end()) entries.push_back(entry);
         }
@@ -747,8 +779,9 @@ void L3Router::after_round(const std::vector<SwitchContext>& switches) {
   publish();
 }
 
-// Writes what this node publishes when it differs from what it wrote, or half its life is gone;
-// refreshed every forwardinfo_discover_update_time while there is something to publish.
+// Writes what this node publishes when it differs from what it wrote, or half its life is gone
+// (checked every quarter of its life while there is something to publish: a refresh lands well
+// before expiry).
 void L3Router::publish() {
   if (system_id_.empty() || publishing_) return;
   const int64_t life_us = settings_.forward_info_s * 2 * 1000000;
@@ -757,17 +790,9 @@ void L3Router::publish() {
   if (wanted_ == published_ && (!aged || (nothing && published_ == Publication{}))) return;
   if (!timer_ && !nothing) {
     timer_ = true;
-    auto again = std::make_shared<std::function<void()>>();
-    *again = [this, alive = alive_, again] {
-      if (!*alive) return;
-      publish();
-      if (wanted_.addresses.empty() && wanted_.forward.empty()) {
-        timer_ = false;
-        return;
-      }
-      after_(std::chrono::seconds(settings_.forward_info_s), *again);
-    };
-    after_(std::chrono::seconds(settings_.forward_info_s), *again);
+    after_(std::chrono::milliseconds(settings_.forward_info_s * 500), [this, alive = alive_] {
+      if (*alive) tick();
+    });
   }
   publishing_ = true;
   ++stats_.publish_writes;
@@ -779,13 +804,14 @@ void L3Router::publish() {
     if (!want.forward.count(k)) keys.push_back(k);
   for (const auto& [bs, ip] : want.addresses) keys.push_back(bs.second);  // the subnets
   auto index = model::detail::index_rule(Kind::kLogicalPort, "ip");
-  auto chosen = std::make_shared<Publication>();
+  auto chosen = std::make_shared<std::map<std::pair<std::string, std::string>, uint32_t>>();
   db_.writewalk(
       keys,
       [keys, want, sid, life_us, index, chosen](db::TxnContext& t) -> Status {
-        *chosen = want;
-        const int64_t expire = t.timestamp_us() + life_us;
-        // The forwarding info: this node's entries replaced; others' kept while they live.
+        chosen->clear();
+        const int64_t now = t.timestamp_us(), expire = now + life_us;
+        // The forwarding info: this node's entries replaced; others' kept while they live
+        // (malformed ones kept as they are: not ours to judge).
         for (size_t i = 1; i < keys.size(); ++i) {
           const std::string& k = keys[i];
           if (k.rfind(schema::kind(Kind::kForwardInfo).key_prefix, 0) != 0) continue;
@@ -793,7 +819,7 @@ void L3Router::publish() {
           if (!cur.fetched) return {};
           Json info = Json::array();
           for (const Json* e : info_entries(cur.value(), 5))
-            if (str_at(*e, 0) != sid && num_at(*e, 4) > t.timestamp_us()) info.push_back(*e);
+            if (str_at(*e, 0) != sid && (live(*e, 4, now) || !num_at(*e, 4))) info.push_back(*e);
           if (auto w = want.forward.find(k); w != want.forward.end())
             for (const auto& [bridge, mac, vtep] : w->second)
               info.push_back(Json::array({sid, bridge, "", mac, expire, vtep}));
@@ -802,69 +828,100 @@ void L3Router::publish() {
           else
             t.write(k, Json{{"info", info}});
         }
-        // The external addresses: held ones refreshed, new ones taken from the subnet's pool
-        // (its address index: ports, router interfaces and forwarding nodes share it).
+        // The external addresses, each reserved in its subnet's address index (shared with ports
+        // and router interfaces) under its owner's name: pre_host_config's, else the one held,
+        // else the first free one of the pool.
         auto cur = t.get(address_info_key());
         if (!cur.fetched) return {};
-        Json info = Json::array();
-        std::map<std::pair<std::string, std::string>, uint32_t> held;  // (bridge, subnet id) -> ip
-        std::vector<std::string> freed;                                // index keys to release
+        const std::string subnet_prefix(schema::kind(Kind::kSubnet).key_prefix);
         auto index_key = [&](const std::string& subnet, uint32_t ip) {
           Json v{{"subnet", subnet}, {"ip_address", ip_text(ip)}};
           return *db::ObjectDb::index_key(index, &v);
         };
-        const std::string subnet_prefix(schema::kind(Kind::kSubnet).key_prefix);
+        struct Release {
+          std::string key;
+          Json owner;
+        };
+        std::vector<Release> release;  // reservations to give back (only if still the owner's)
+        std::map<std::pair<std::string, std::string>, uint32_t> held;  // (bridge, subnet key) -> ip
+        Json info = Json::array();
         for (const Json* e : info_entries(cur.value(), 6)) {
           auto ip = model::detail::parse_ip(str_at(*e, 4));
-          bool mine = str_at(*e, 0) == sid;
-          bool wanted = mine && want.addresses.count({str_at(*e, 1), subnet_prefix + str_at(*e, 3)});
-          if ((!mine && num_at(*e, 5) > t.timestamp_us()) || (wanted && ip)) {
-            if (wanted) held[{str_at(*e, 1), str_at(*e, 3)}] = *ip;
-            if (!wanted) info.push_back(*e);
+          std::string subnet = subnet_prefix + str_at(*e, 3);
+          if (str_at(*e, 0) == sid) {
+            if (ip && want.addresses.count({str_at(*e, 1), subnet}))
+              held[{str_at(*e, 1), subnet}] = *ip;
+            else if (ip)
+              release.push_back({index_key(subnet, *ip), index_owner(sid, str_at(*e, 1))});
             continue;
           }
-          if (ip) freed.push_back(index_key(subnet_prefix + str_at(*e, 3), *ip));  // expired or given up
+          if (live(*e, 5, now) || !num_at(*e, 5) || !ip) {
+            info.push_back(*e);  // (another node's, alive or malformed: left as it is)
+            continue;
+          }
+          release.push_back({index_key(subnet, *ip), index_owner(str_at(*e, 0), str_at(*e, 1))});  // expired
         }
         for (const auto& [bs, pinned] : want.addresses) {
           const auto& [bridge, subnet] = bs;
-          std::string sub_id = id_of(subnet, Kind::kSubnet);
+          const Json owner = index_owner(sid, bridge);
           uint32_t ip = pinned;
-          if (!ip)
-            if (auto h = held.find({bridge, sub_id}); h != held.end()) ip = h->second;
+          auto h = held.find(bs);
+          if (!ip && h != held.end()) ip = h->second;
+          if (ip) {  // reserve it, unless another holds it (a pin is the operator's: kept anyway)
+            auto r = t.get(index_key(subnet, ip));
+            if (!r.fetched) return {};
+            if (!r.value())
+              t.write(index_key(subnet, ip), owner);
+            else if (*r.value() != owner && !pinned)
+              ip = 0;  // (lost: take another)
+          }
           if (!ip) {
             auto sv = t.get(subnet);
             if (!sv.fetched) return {};
             if (!sv.value()) continue;  // (the subnet is gone)
             auto cidr = model::detail::parse_cidr(text_field(*sv.value(), "cidr"));
             if (!cidr.ok()) continue;
-            uint32_t first = cidr->network + 1, last = cidr->network + ~cidr->mask() - 1;
-            if (auto s = model::detail::parse_ip(text_field(*sv.value(), "allocated_start"))) first = *s;
-            if (auto e = model::detail::parse_ip(text_field(*sv.value(), "allocated_end"))) last = *e;
+            uint64_t first = cidr->network + 1, last = uint64_t(cidr->network) + ~cidr->mask() - 1;
+            if (auto a = model::detail::parse_ip(text_field(*sv.value(), "allocated_start"))) first = *a;
+            if (auto a = model::detail::parse_ip(text_field(*sv.value(), "allocated_end"))) last = *a;
             auto gateway = model::detail::parse_ip(text_field(*sv.value(), "gateway"));
-            size_t tries = 0;
+            // Candidates read in batches (one round of the transaction each, not one per address).
+            bool unread = false;
+            size_t tries = 0, asked = 0;
             for (uint64_t c = first; c <= last && tries < kAllocationTries; ++c, ++tries) {
               if (gateway && c == *gateway) continue;
               auto taken = t.get(index_key(subnet, static_cast<uint32_t>(c)));
-              if (!taken.fetched) return {};
-              if (taken.value()) continue;
-              ip = static_cast<uint32_t>(c);
-              break;
+              if (!taken.fetched) {
+                unread = true;
+                if (++asked == kAllocationBatch) break;
+                continue;
+              }
+              if (!taken.value() && !unread) {
+                ip = static_cast<uint32_t>(c);
+                break;
+              }
             }
-            if (!ip) continue;  // (the pool is full: counted by the caller as not published)
-            t.write(index_key(subnet, ip), Json(address_info_key()));
+            if (!ip && unread) return {};
+            if (!ip) continue;  // (the pool is full: nothing published for it)
+            t.write(index_key(subnet, ip), owner);
           }
-          (*chosen).addresses[bs] = ip;
-          info.push_back(Json::array({sid, bridge, "", sub_id, ip_text(ip), expire}));
+          if (h != held.end() && h->second != ip) release.push_back({index_key(subnet, h->second), owner});
+          (*chosen)[bs] = ip;
+          info.push_back(Json::array({sid, bridge, "", id_of(subnet, Kind::kSubnet), ip_text(ip), expire}));
         }
-        for (const auto& k : freed) {
-          auto f = t.get(k);
-          if (!f.fetched) return {};
-          if (f.value() && *f.value() == Json(address_info_key())) t.write(k, std::nullopt);
+        bool unread = false;
+        for (const auto& r : release) unread |= !t.get(r.key).fetched;
+        if (unread) return {};
+        for (const auto& r : release) {
+          auto f = t.get(r.key);
+          bool mine_now = false;  // (re-reserved above for another of this node's entries)
+          for (const auto& [bs, ip] : *chosen) mine_now |= index_key(bs.second, ip) == r.key;
+          if (f.value() && *f.value() == r.owner && !mine_now) t.write(r.key, std::nullopt);
         }
         t.write(address_info_key(), Json{{"info", info}});
         return {};
       },
-      [this, alive = alive_, chosen](Result<db::TxnResult> res) {
+      [this, alive = alive_, want, chosen](Result<db::TxnResult> res) {
         if (!*alive) return;
         publishing_ = false;
         if (!res.ok()) {
@@ -876,15 +933,29 @@ void L3Router::publish() {
           });
           return;
         }
-        published_ = *chosen;
+        published_ = want;
+        addresses_ = *chosen;
         published_at_us_ = wall_us();
-        if (!(wanted_ == *chosen)) publish();  // (it changed while this was written)
+        if (!(wanted_ == want)) publish();  // (it changed while this was written)
       });
+}
+
+// The refresh, every quarter of the published entries' life while there is something to publish.
+void L3Router::tick() {
+  if (wanted_.addresses.empty() && wanted_.forward.empty()) {
+    timer_ = false;
+    publish();  // (what was published is withdrawn)
+    return;
+  }
+  publish();
+  after_(std::chrono::milliseconds(settings_.forward_info_s * 500), [this, alive = alive_] {
+    if (*alive) tick();
+  });
 }
 
 Json L3Router::status(const ModelView& model) const {
   Json addresses = Json::array();
-  for (const auto& [bs, ip] : published_.addresses)
+  for (const auto& [bs, ip] : addresses_)
     addresses.push_back({{"bridge", bs.first}, {"subnet", bs.second}, {"address", ip_text(ip)}});
   return {{"routers", model.routers().size()},   {"interfaces", model.router_interfaces().size()},
           {"prepush", settings_.prepush},        {"first_packets", stats_.misses},

@@ -114,6 +114,7 @@ class L3Router final : public FlowApp {
     std::optional<uint32_t> gateway;
     bool forwarding = false;          // this switch carries the router's traffic to it
     std::optional<uint32_t> address;  // this switch's address in it (forwarding, once taken)
+    bool pinned = false;              // the address is pre_host_config's (else from the pool)
   };
   // A forwarding node another switch sends a network's external traffic to.
   struct Forwarder {
@@ -136,7 +137,7 @@ class L3Router final : public FlowApp {
 
   // What a forwarding node publishes (computed each round; written when it changes or ages).
   struct Publication {
-    // (bridge, external subnet key) -> the address to hold (0: allocate one).
+    // (bridge, external subnet key) -> pre_host_config's address for it (0: one from the pool).
     std::map<std::pair<std::string, std::string>, uint32_t> addresses;
     // forwardinfo key -> (bridge, router MAC text, tunnel address text)
     std::map<std::string, std::vector<std::array<std::string, 3>>> forward;
@@ -161,8 +162,7 @@ class L3Router final : public FlowApp {
   void on_miss(const SwitchContext& sw, const ofp::PacketInView& p, Buffer& answers);
   void on_arp_answer(const SwitchContext& sw, const ofp::PacketInView& p, Buffer& answers);
   void publish();
-  void publish_addresses();
-  void publish_forward();
+  void tick();
 
   const ModelView& model_;
   db::ObjectDb& db_;
@@ -172,8 +172,9 @@ class L3Router final : public FlowApp {
   L3Stats stats_;
   std::map<uint64_t, Neighbours> neighbours_;  // per switch
   std::string system_id_;
-  Publication published_;        // what is in the store (as this node last wrote it)
-  Publication wanted_;           // what this node should publish
+  Publication published_;  // what is in the store (as this node last wrote it)
+  std::map<std::pair<std::string, std::string>, uint32_t> addresses_;  // the external addresses held
+  Publication wanted_;                                                 // what this node should publish
   int64_t published_at_us_ = 0;  // when (wall clock): refreshed before it expires
   bool publishing_ = false, timer_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

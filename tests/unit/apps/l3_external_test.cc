@@ -10,6 +10,7 @@
 
 #include "app_node_fixture.h"
 #include "apps/l3/router.h"
+#include "model/common.h"
 #include "ofp/print.h"
 
 namespace vlcp::apps {
@@ -154,7 +155,7 @@ TEST_F(L3External, AForwardingNodeTakesAnAddressPublishesItAndKeepsIt) {
   const std::string l3router = std::to_string(table("l3router")) + " ",
                     arp = std::to_string(table("arp")) + " ";
   // The default route from A: to E through the gateway as a nexthop (resolved by ARP).
-  EXPECT_EQ(count(f, {l3router + "32768 ", "set_field:0xac1000fe->reg3"}), 1u) << ::testing::PrintToString(f);
+  EXPECT_EQ(count(f, {l3router + "32767 ", "set_field:0xac1000fe->reg3"}), 1u) << ::testing::PrintToString(f);
   // ARP for its address answered with its router MAC on E (eth1's MAC XOR 0a:...).
   EXPECT_EQ(count(f, {arp, "arp_tpa=172.16.0.11", "set_field:08:00:00:00:00:e1->arp_sha"}), 1u);
   // The gateway's answers to it punted.
@@ -167,6 +168,44 @@ TEST_F(L3External, AForwardingNodeTakesAnAddressPublishesItAndKeepsIt) {
     return i && (*i)["info"].size() == 1 && (*i)["info"][0][5].get<int64_t>() > e[5].get<int64_t>();
   }));
   EXPECT_EQ((*stored(kAddressInfo))["info"][0][4], "172.16.0.11");
+}
+
+std::string index_key(const std::string& ip) {
+  Json v{{"subnet", "viperflow.subnet.sE"}, {"ip_address", ip}};
+  return *db::ObjectDb::index_key(model::detail::index_rule(schema::Kind::kLogicalPort, "ip"), &v);
+}
+
+// Past many addresses ports hold (more than one transaction round reads), and an expired entry
+// of a node that is gone: its reservation released, and only its own.
+TEST_F(L3External, AllocationReadsInBatchesAndReleasesOnlyTheOwnersReservation) {
+  configure_app(L3Router::kAppName,
+                std::string(kPipeline) + "module.l3router.enable_router_forward = True\n");
+  ASSERT_NO_FATAL_FAILURE(build(true));
+  ok([](auto& v, auto d) {
+    v.update_subnets(Json::parse(R"([{"id":"sE","allocated_end":"172.16.0.200"}])"), d);
+  });
+  Json ports = Json::array();
+  for (int i = 11; i <= 80; ++i)
+    ports.push_back({{"id", "p" + std::to_string(i)},
+                     {"logicalnetwork", "E"},
+                     {"subnet", "sE"},
+                     {"ip_address", "172.16.0." + std::to_string(i)}});
+  ok([&](auto& v, auto d) { v.create_logical_ports(ports, d); });
+  // Node "gone" held .150 (reserved under its name) and claims .20, which a port holds.
+  const Json gone = Json(std::string(kAddressInfo) + ":gone:br-int");
+  put(index_key("172.16.0.150"), gone);
+  put(kAddressInfo,
+      Json{{"info", Json::array({Json::array({"gone", "br-int", "", "sE", "172.16.0.150", 1}),
+                                 Json::array({"gone", "br-int", "", "sE", "172.16.0.20", 1})})}});
+  ASSERT_NO_FATAL_FAILURE(run_node());
+  ASSERT_TRUE(run_until([&] {
+    auto i = stored(kAddressInfo);
+    return i && (*i)["info"].size() == 1 && (*i)["info"][0][0] == "me";
+  })) << (stored(kAddressInfo) ? stored(kAddressInfo)->dump() : "none");
+  EXPECT_EQ((*stored(kAddressInfo))["info"][0][4], "172.16.0.81");
+  EXPECT_EQ(*stored(index_key("172.16.0.81")), Json(std::string(kAddressInfo) + ":me:br-int"));
+  EXPECT_FALSE(stored(index_key("172.16.0.150"))) << "the gone node's reservation released";
+  EXPECT_TRUE(stored(index_key("172.16.0.20"))) << "a port's address is never released";
 }
 
 TEST_F(L3External, PreHostConfigGivesTheAddress) {
@@ -201,7 +240,7 @@ TEST_F(L3External, WithoutAnUplinkOrTheSettingANodeOnlyForwards) {
   EXPECT_EQ(count(f, {l3router + "32792 ", "nw_dst=172.16.0.0/24", "set_field:0a:00:00:00:00:99->eth_dst"}),
             1u)
       << ::testing::PrintToString(f);
-  EXPECT_EQ(count(f, {l3router + "32768 ", "set_field:0a:00:00:00:00:99->eth_dst"}), 1u);
+  EXPECT_EQ(count(f, {l3router + "32767 ", "set_field:0a:00:00:00:00:99->eth_dst"}), 1u);
   EXPECT_EQ(count(f, {"set_field:0a:00:00:00:00:99->eth_dst", "dec_ttl"}), 0u);
   // Over VXLAN to its tunnel address; never to the expired one.
   EXPECT_EQ(count(f, {vxlanoutput, "dl_dst=0a:00:00:00:00:99", "set_field:192.168.0.9->tun_dst"}), 1u);

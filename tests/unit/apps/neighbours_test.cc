@@ -64,8 +64,27 @@ TEST(NeighboursTest, KeptPacketsAreBoundedPerAddressAndAddressesInAll) {
   EXPECT_EQ(n.miss({2, 10}, packet(4), t), Neighbours::Verdict::kDropped);
   EXPECT_EQ(n.kept(), 3u);
   EXPECT_EQ(n.miss({2, 11}, packet(5), t), Neighbours::Verdict::kAsk);
-  EXPECT_EQ(n.miss({2, 12}, packet(6), t), Neighbours::Verdict::kDropped) << "two addresses at most";
+  EXPECT_EQ(n.miss({3, 12}, packet(6), t), Neighbours::Verdict::kRefused) << "two addresses at most";
   EXPECT_EQ(n.pending(), 2u);
+}
+
+TEST(NeighboursTest, OneNetworkCannotTakeEveryAddressNorTheBytes) {
+  auto l = limits();
+  l.addresses = 10;
+  l.per_network = 2;
+  l.bytes = 5;
+  Neighbours n(l);
+  auto t = Clock::now();
+  EXPECT_EQ(n.miss({2, 10}, packet(1), t), Neighbours::Verdict::kAsk);
+  EXPECT_EQ(n.miss({2, 11}, packet(2), t), Neighbours::Verdict::kAsk);
+  EXPECT_EQ(n.miss({2, 12}, packet(3), t), Neighbours::Verdict::kRefused) << "network 2 has its two";
+  EXPECT_EQ(n.miss({3, 12}, packet(4), t), Neighbours::Verdict::kAsk) << "another network still can";
+  Neighbours::Kept big{7, 1, 0x4000, false, std::vector<uint8_t>(3, 0), {}};
+  EXPECT_EQ(n.miss({2, 10}, big, t), Neighbours::Verdict::kDropped) << "5 bytes kept at most";
+  EXPECT_EQ(n.kept_bytes(), 3u);
+  n.answer({2, 10}, t);
+  EXPECT_EQ(n.kept_bytes(), 2u);
+  EXPECT_EQ(n.miss({2, 12}, packet(5), t), Neighbours::Verdict::kAsk) << "a slot of network 2 freed";
 }
 
 TEST(NeighboursTest, KeptPacketsExpire) {
