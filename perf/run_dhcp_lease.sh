@@ -118,12 +118,7 @@ initial-interval 1;
 request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, interface-mtu;
 EOF
   t0=$(date +%s%N)
-  sb_exec "$h" unshare -m --propagation private sh -c "
-    mount --bind '$d/resolv.conf' /etc/resolv.conf &&
-    mount --bind '$d/exit-hooks' /etc/dhcp/dhclient-exit-hooks.d &&
-    mount --bind '$d/enter-hooks' /etc/dhcp/dhclient-enter-hooks.d &&
-    exec '$DHCLIENT' -1 -v -cf '$d/dhclient.conf' -lf '$d/leases' -pf '$d/pid' -sf /sbin/dhclient-script eth0
-  " >"$d/log" 2>&1
+  sb_dhclient "$h" "$d"
   rc=$?
   t1=$(date +%s%N)
   # The daemon writes its pid file after its parent (what we ran) has exited: wait for it.

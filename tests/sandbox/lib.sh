@@ -305,6 +305,21 @@ sb_physport() {
   echo "$port"
 }
 
+# The real ISC dhclient in HOST, once (-1) on eth0, with what directory DIR holds (dhclient.conf,
+# resolv.conf, exit-hooks/, enter-hooks/) and its lease, pid and log files there, in a private
+# mount namespace where /etc/resolv.conf and the hook directories are DIR's: dhclient-script
+# touches nothing of the machine's. $DHCLIENT (default /usr/sbin/dhclient). Returns its status.
+# sb_dhclient HOST DIR
+sb_dhclient() {
+  local h=$1 d=$2
+  sb_exec "$h" unshare -m --propagation private sh -c "
+    mount --bind '$d/resolv.conf' /etc/resolv.conf &&
+    mount --bind '$d/exit-hooks' /etc/dhcp/dhclient-exit-hooks.d &&
+    mount --bind '$d/enter-hooks' /etc/dhcp/dhclient-enter-hooks.d &&
+    exec '${DHCLIENT:-/usr/sbin/dhclient}' -1 -v -cf '$d/dhclient.conf' -lf '$d/leases' -pf '$d/pid' -sf /sbin/dhclient-script eth0
+  " >"$d/log" 2>&1
+}
+
 sb_host_ip() { cat "$SB_DIR/host-$1.ip"; }
 sb_host_port() { cat "$SB_DIR/host-$1.port"; }
 sb_ofport() { sb_vsctl "$1" get interface "$2" ofport; }

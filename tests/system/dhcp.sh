@@ -81,12 +81,7 @@ initial-interval 1;
 request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, interface-mtu,
   rfc3442-classless-static-routes, ntp-servers;
 EOF
-  sb_exec "$h" unshare -m --propagation private sh -c "
-    mount --bind '$d/resolv.conf' /etc/resolv.conf &&
-    mount --bind '$d/exit-hooks' /etc/dhcp/dhclient-exit-hooks.d &&
-    mount --bind '$d/enter-hooks' /etc/dhcp/dhclient-enter-hooks.d &&
-    exec '$DHCLIENT' -1 -v -cf '$d/dhclient.conf' -lf '$d/leases' -pf '$d/pid' -sf /sbin/dhclient-script eth0
-  " >"$d/log" 2>&1
+  sb_dhclient "$h" "$d"
   local rc=$?
   [ -s "$d/pid" ] && [ -e "/proc/$(cat "$d/pid")" ] && sb_record pid "$(cat "$d/pid")" "dhclient:$h"
   return $rc

@@ -17,7 +17,9 @@ namespace vlcp::apps {
 
 using Json = nlohmann::json;
 using model::detail::Cidr;
+using model::detail::ip_text;
 using model::detail::Mac;
+using model::detail::mac_text;
 using ofp::ActionList;
 using ofp::Field;
 using ofp::InstructionList;
@@ -69,11 +71,6 @@ std::set<schema::Kind> L3Router::reads() const {
 
 namespace {
 
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 // The id part of a key of `kind` ("" when the key is not one: what the store holds is untrusted).
 std::string id_of(const std::string& key, Kind kind) {
   std::string_view prefix = schema::kind(kind).key_prefix;
@@ -124,15 +121,6 @@ bool live(const Json& e, size_t i, int64_t now) {
 Json index_owner(const std::string& system_id, const std::string& bridge) {
   return Json(std::string(schema::kind(Kind::kExternalAddressInfo).key_prefix) + ":" + system_id + ":" +
               bridge);
-}
-std::string mac_text(const Mac& m) {
-  char b[18];
-  std::snprintf(b, sizeof b, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return b;
-}
-std::string ip_text(uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." +
-         std::to_string((ip >> 8) & 255) + "." + std::to_string(ip & 255);
 }
 
 }  // namespace
@@ -191,7 +179,7 @@ L3Router::Inputs L3Router::inputs(const SwitchContext& sw) const {
   const Json* address_info = nullptr;
   if (auto it = model_.others().find(address_info_key()); it != model_.others().end())
     address_info = &it->second;
-  const int64_t now = wall_us();
+  const int64_t now = db::wall_clock_us();
   for (auto& [router, ifaces] : routers) {
     auto& exts = externals[router];
     bool serves = false;
@@ -785,7 +773,7 @@ void L3Router::after_round(const std::vector<SwitchContext>& switches) {
 void L3Router::publish() {
   if (system_id_.empty() || publishing_) return;
   const int64_t life_us = settings_.forward_info_s * 2 * 1000000;
-  bool aged = wall_us() - published_at_us_ >= life_us / 2;
+  bool aged = db::wall_clock_us() - published_at_us_ >= life_us / 2;
   bool nothing = wanted_.addresses.empty() && wanted_.forward.empty();
   if (wanted_ == published_ && (!aged || (nothing && published_ == Publication{}))) return;
   if (!timer_ && !nothing) {
@@ -935,7 +923,7 @@ void L3Router::publish() {
         }
         published_ = want;
         addresses_ = *chosen;
-        published_at_us_ = wall_us();
+        published_at_us_ = db::wall_clock_us();
         if (!(wanted_ == want)) publish();  // (it changed while this was written)
       });
 }
