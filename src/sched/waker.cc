@@ -61,4 +61,8 @@ void CallbackWaker::begin_drain() {
   scheduled_.exchange(false, std::memory_order_acq_rel);
 }
 
+void CallbackWaker::hold() {
+  scheduled_.exchange(true, std::memory_order_acq_rel);
+}
+
 }  // namespace vlcp::sched

@@ -13,6 +13,14 @@
 
 namespace vlcp::sched {
 
+// A spinning thread's pause between polls (x86 PAUSE: eases the sibling hyper-thread and the
+// memory order pipeline; a no-op elsewhere).
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 class Waker {
  public:
   virtual ~Waker() = default;
@@ -50,6 +58,10 @@ class CallbackWaker final : public Waker {
   explicit CallbackWaker(std::function<void()> schedule) : schedule_(std::move(schedule)) {}
   void notify() override;
   void begin_drain();  // consumer: call first thing in the scheduled callback
+  // Consumer, outside a drain: it is about to poll its rings itself for a while (a bounded
+  // spin); producers' notify() schedules nothing until it calls begin_drain() and drains once
+  // more, as a scheduled callback would.
+  void hold();
 
  private:
   std::function<void()> schedule_;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "base/log.h"
+#include "sched/pool.h"
 #include "sched/worker.h"
 #include "switch/manager.h"
 
@@ -80,12 +81,22 @@ class Stream {
 
 // ---- worker lcores (workers.cc) ----------------------------------------------------------------
 
+// A Buffer over a slot's answer area: a handler appends in place; one that outgrows the area
+// moves to the heap (on_heap()) and its answers are dropped, counted as failed.
+class SlotAnswers final : public Buffer {
+ public:
+  explicit SlotAnswers(PacketSlot& s) : Buffer(s.bytes + s.answers_at(), PacketSlot::kBytes - s.answers_at()) {}
+};
+
+// Runs the slot's handler into the slot; answers_len = 0 when it failed or overflowed.
+void run_in_slot(const PacketInTable& table, PacketSlot& slot);
+
 struct SwitchManager::Worker {
   sched::WorkerLoop loop;
-  // Per I/O thread: jobs in, answers out.
-  std::vector<std::unique_ptr<sched::Ring<PacketJob>>> in, out;
+  // Per I/O thread: slots in (packet-ins), the same slots out (with answers). Every out ring has
+  // room for every slot of its I/O thread's pool, so returning a slot never fails.
+  std::vector<std::unique_ptr<sched::Ring<PacketSlot*>>> in, out;
   std::atomic<uint64_t> handled{0};
-  InlineBuffer<4096> answers;  // a handler's answers, reused: no allocation per packet
   explicit Worker(std::string name) : loop(std::move(name)) {}
   unsigned poll(const PacketInTable& table);  // one burst from every I/O thread
 };
@@ -105,7 +116,17 @@ struct SwitchManager::IoThread {
   std::vector<std::unique_ptr<unix_stream::acceptor>> unix_acceptors;
   std::unordered_map<uint32_t, std::shared_ptr<Connection>> conns;
   std::vector<Worker*> workers;
-  std::deque<PacketJob> job_overflow;  // packet-ins waiting for a worker ring
+  // Packet-in slots: the pool this thread owns, the slots filled by the read in progress (handed
+  // to the workers in one burst after it), and those waiting for room in a worker ring.
+  static constexpr size_t kPoolSlots = 2048;
+  std::unique_ptr<sched::SlotPool<PacketSlot>> pool;
+  std::vector<PacketSlot*> staged;
+  std::deque<PacketSlot*> job_overflow;
+  InlineBuffer<4096> inline_answers;  // worker handlers run here when no worker lcore exists
+  // Connections with output appended since the last flush: flushed once per drain (one write
+  // per connection for a burst of answers or commands).
+  std::vector<std::shared_ptr<Connection>> dirty;
+  std::chrono::microseconds spin{0};  // how long to poll the workers' answers before epoll
   std::optional<asio::steady_timer> retry;
   SwitchManager* manager = nullptr;
   const Clock* clock = nullptr;
@@ -115,19 +136,25 @@ struct SwitchManager::IoThread {
   // sending faster than the control thread reads is shed here, counted; events that carry
   // state (up, down, ports, replies) always wait.
   static constexpr size_t kMaxOverflowMessages = 256;  // of at most 64 KiB each
-  static constexpr size_t kMaxOverflowJobs = 4096;     // packet-ins for the workers, 2 KiB each
   size_t overflow_messages = 0;
   static bool sheddable(const Event& e) { return e.kind == Event::kMessage || e.kind == Event::kPacketIn; }
   void emit(Event e);
   void dropped();
   void arm_retry();
   void drain_commands();
-  void drain_worker_answers();
+  // Every answered slot back from the workers: answers to their sessions, slots home, one flush
+  // per connection. Returns how many slots came back.
+  unsigned drain_worker_answers();
+  void mark_dirty(Connection& c);
+  void flush_dirty();
+  // After a read: the staged slots to the workers (one burst, one wake-up), then, while some are
+  // out and for at most `spin`, their answers polled here instead of through a posted wake-up.
+  void hand_off();
   // A connection accepted on I/O thread 0, adopted by this one (on this thread).
   void open(uint32_t id, std::unique_ptr<Stream> stream, std::string peer);
   void close_all(const std::string& reason);
-  // A PACKET_IN for a worker handler: round robin over the workers (workers.cc).
-  void to_worker(const PacketJob& job);
+  // Staged slots to the workers: round robin by burst (workers.cc); what does not fit waits.
+  void to_workers();
 };
 
 }  // namespace vlcp::sw

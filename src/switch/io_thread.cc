@@ -52,10 +52,12 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
   Session& session() { return session_; }
   uint32_t id() const { return id_; }
 
-  void send_and_flush(ByteSpan m) {
-    session_.send(m);
-    flush();
+  // Whole messages (xid 0) a handler wrote: each stamped with the session's next xid and queued;
+  // the caller flushes (once per drain or per read).
+  void send_answers(ByteSpan answers) {
+    for_each_message(answers, [&](ByteSpan m) { session_.send_new_xid(m); });
   }
+  bool dirty = false;  // in its I/O thread's dirty list
   void flush() {
     if (writing_ || done_) return;
     ByteSpan out = session_.output();
@@ -107,18 +109,30 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
       table.count_unclaimed();
       return;
     }
-    if (table.handler(h).side == PacketInSide::kWorkers && !t_.workers.empty() &&
-        frame.bytes.size() <= sizeof(PacketJob::message)) {
-      PacketJob job{id_,
-                    static_cast<uint16_t>(frame.bytes.size()),
-                    static_cast<uint16_t>(h),
-                    session_.datapath_id(),
-                    {}};
-      std::memcpy(job.message, frame.bytes.data(), frame.bytes.size());
-      t_.to_worker(job);
+    if (table.handler(h).side == PacketInSide::kWorkers && frame.bytes.size() <= PacketSlot::kMaxPacketIn) {
+      if (t_.workers.empty()) {
+        // No worker lcore: the handler (a pure function) runs here, its answers go out with
+        // this read's flush.
+        t_.inline_answers.clear();
+        if (!table.run(h, session_.datapath_id(), frame.bytes, t_.inline_answers)) return;
+        send_answers(t_.inline_answers.span());
+        return;
+      }
+      PacketSlot* slot = t_.pool->take();
+      if (!slot) {
+        t_.dropped();  // every slot is out: the switch sends the next packet up again
+        return;
+      }
+      slot->conn = id_;
+      slot->handler = static_cast<uint16_t>(h);
+      slot->in_len = static_cast<uint16_t>(frame.bytes.size());
+      slot->dpid = session_.datapath_id();
+      slot->answers_len = 0;
+      std::memcpy(slot->bytes, frame.bytes.data(), frame.bytes.size());
+      t_.staged.push_back(slot);
       return;
     }
-    // Control handlers, and worker handlers when no worker runs: on the control thread.
+    // Control handlers, and packet-ins too large for a slot: on the control thread.
     auto* bp = new BytesPayload();
     bp->bytes.assign(frame.bytes.begin(), frame.bytes.end());
     t_.emit(Event{Event::kPacketIn, id_, session_.datapath_id(), static_cast<uint64_t>(h), bp});
@@ -147,6 +161,7 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
         return;
       }
       self->session_.receive(ByteSpan(self->buf_.data(), n));
+      self->t_.hand_off();
       self->flush();
       self->read();
     });
@@ -219,6 +234,7 @@ void SwitchManager::IoThread::arm_retry() {
       if (!pushed) break;
       job_overflow.pop_front();
     }
+    hand_off();
     if (!event_overflow.empty() || !job_overflow.empty()) arm_retry();
   });
 }
@@ -236,7 +252,8 @@ void SwitchManager::IoThread::drain_commands() {
         case Command::kSend:
           if (conn && payload->bytes.size() >= 8) {
             store_be32(payload->bytes.data() + 4, conn->session().next_xid());
-            conn->send_and_flush(payload->bytes);
+            conn->session().send(payload->bytes);
+            mark_dirty(*conn);
           }
           break;
         case Command::kBarrier:
@@ -246,7 +263,7 @@ void SwitchManager::IoThread::drain_commands() {
               p->result = r;
               emit(Event{Event::kBatchDone, id, 0, token, p});
             });
-            conn->flush();
+            mark_dirty(*conn);
           } else {
             emit(Event{Event::kBatchDone, c.conn, 0, token, new BatchPayload()});
           }
@@ -259,7 +276,7 @@ void SwitchManager::IoThread::drain_commands() {
               p->reply = std::move(r);
               emit(Event{Event::kReply, id, 0, token, p});
             });
-            conn->flush();
+            mark_dirty(*conn);
           } else {
             auto* p = new ReplyPayload();
             p->reply = make_error(Errc::kUnavailable, "switch connection is gone");
@@ -272,20 +289,69 @@ void SwitchManager::IoThread::drain_commands() {
       }
     }
   }
+  flush_dirty();
 }
 
-void SwitchManager::IoThread::drain_worker_answers() {
-  PacketJob jobs[16];
+unsigned SwitchManager::IoThread::drain_worker_answers() {
+  unsigned total = 0;
+  PacketSlot* slots[32];
+  uint32_t last_id = 0;
+  Connection* last = nullptr;
   for (Worker* w : workers) {
-    while (unsigned n = w->out[index]->pop(jobs)) {
+    while (unsigned n = w->out[index]->pop(slots)) {
       for (unsigned i = 0; i < n; ++i) {
-        auto it = conns.find(jobs[i].conn);
-        if (it == conns.end()) continue;  // the switch left meanwhile
-        store_be32(jobs[i].message + 4, it->second->session().next_xid());
-        it->second->send_and_flush(ByteSpan(jobs[i].message, jobs[i].length));
+        PacketSlot* s = slots[i];
+        if (s->answers_len) {
+          if (!last || last_id != s->conn) {
+            auto it = conns.find(s->conn);
+            last = it == conns.end() ? nullptr : it->second.get();  // null: the switch left
+            last_id = s->conn;
+          }
+          if (last) {
+            last->send_answers(ByteSpan(s->bytes + s->answers_at(), s->answers_len));
+            mark_dirty(*last);
+          }
+        }
+        pool->give(s);
       }
+      total += n;
     }
   }
+  flush_dirty();
+  return total;
+}
+
+void SwitchManager::IoThread::mark_dirty(Connection& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty.push_back(c.shared_from_this());
+}
+
+void SwitchManager::IoThread::flush_dirty() {
+  for (size_t i = 0; i < dirty.size(); ++i) {  // a flush may close a connection, never add one
+    dirty[i]->dirty = false;
+    dirty[i]->flush();
+  }
+  dirty.clear();
+}
+
+void SwitchManager::IoThread::hand_off() {
+  if (!staged.empty()) to_workers();
+  if (spin.count() == 0 || !pool) return;
+  // While slots are at the workers and for at most `spin`: poll their answers here, holding the
+  // waker so that the workers' pushes post nothing; then release it and drain once more (the
+  // waker's protocol: an answer published after begin_drain schedules a drain as usual).
+  if (pool->loaned() <= job_overflow.size()) return;
+  waker->hold();
+  auto until = std::chrono::steady_clock::now() + spin;
+  while (pool->loaned() > job_overflow.size()) {
+    if (drain_worker_answers()) continue;
+    if (std::chrono::steady_clock::now() >= until) break;
+    sched::cpu_pause();
+  }
+  waker->begin_drain();
+  drain_commands();
+  drain_worker_answers();
 }
 
 }  // namespace vlcp::sw

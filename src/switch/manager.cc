@@ -41,6 +41,7 @@ Status SwitchManager::start(sched::Lcores* lcores) {
     t->index = i;
     t->manager = this;
     t->clock = &loop_.clock();
+    t->spin = settings_.spin;
     IoThread* raw = t.get();
     t->waker = std::make_unique<sched::CallbackWaker>([raw] {
       asio::post(raw->ctx, [raw] {

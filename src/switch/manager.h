@@ -11,9 +11,12 @@
 //
 // Threads and rings (docs/ARCHITECTURE.md §5):
 //   I/O thread t ──SwitchEvent──> control        control ──SwitchCommand──> I/O thread t
-//   I/O thread t ──PacketJob────> worker w       worker w ──PacketJob─────> I/O thread t
+//   I/O thread t ──PacketSlot*──> worker w      worker w ──PacketSlot*──> I/O thread t
 // One SPSC ring per (producer, consumer) pair. A full ring is counted and the element waits in
-// its producer's overflow queue: back-pressure, never a loss.
+// its producer's overflow queue: back-pressure, never a loss. Packet-ins travel in slots of their
+// I/O thread's pool (sched/pool.h): the worker writes its answers into the same slot after the
+// packet-in and always returns the slot, so a packet-in is copied once (socket buffer -> slot)
+// and its answers once (slot -> the session's output).
 #pragma once
 
 #include <chrono>
@@ -79,14 +82,29 @@ struct SwitchMessage {
   std::shared_ptr<const std::vector<uint8_t>> message;
 };
 
-// A PACKET_IN or an answer travelling between an I/O thread and a worker, by value.
-struct PacketJob {
+// A PACKET_IN on its way to a worker and its answers on their way back: one 4 KiB slot of the
+// I/O thread's pool, loaned by pointer (docs/PACKET_IN_DESIGN.md §2.1). The packet-in is at
+// bytes[0, in_len); the worker appends whole messages from answers_at() (8-byte aligned after
+// it) and sets answers_len; answers that do not fit are dropped and counted as a failed handler.
+struct PacketSlot {
+  static constexpr size_t kSize = 4096;
+  static constexpr size_t kHeader = 24;
+  static constexpr size_t kBytes = kSize - kHeader;
+  static constexpr size_t kMaxPacketIn = kBytes / 2;  // larger ones go to the control thread
+
   uint32_t conn;
-  uint16_t length;
-  uint16_t handler;  // PACKET_IN: the PacketInTable index of the handler to run
+  uint16_t handler;  // the PacketInTable index of the handler to run
+  uint16_t in_len;
   uint64_t dpid;
-  uint8_t message[2032];
+  uint32_t answers_len;
+  uint32_t spare;
+  alignas(8) uint8_t bytes[kBytes];
+
+  size_t answers_at() const { return (size_t{in_len} + 7) & ~size_t{7}; }
+  ByteSpan packet_in() const { return {bytes, in_len}; }
+  ByteSpan answers() const { return {bytes + answers_at(), answers_len}; }
 };
+static_assert(sizeof(PacketSlot) == PacketSlot::kSize);
 
 // The snapshot metrics and introspection read from other threads (replaced, never mutated).
 struct SwitchSnapshot {

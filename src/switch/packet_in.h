@@ -2,8 +2,9 @@
 // one handler under its app id (the cookie's bits 48..55, apps/l2/l2.h `cookie()`) and says where it
 // runs: on the worker lcores (the I/O thread hands the message over a ring; pure functions of
 // their configuration and the message, run by any worker at once) or on the control thread
-// (handlers that read the model). With no worker lcore, worker handlers run on the control
-// thread. A packet-in no app claims goes to the fallback handler (the hub, with
+// (handlers that read the model). With no worker lcore, worker handlers run on the I/O thread
+// that read the packet-in (no hand-over at all); a packet-in too large for a slot
+// (PacketSlot::kMaxPacketIn) runs on the control thread. A packet-in no app claims goes to the fallback handler (the hub, with
 // module.openflowserver.packetin = 'hub'), else it is dropped and counted.
 //
 // A handler appends whole OpenFlow messages (xid 0: the session stamps its own) back to back to

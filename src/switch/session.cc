@@ -166,17 +166,32 @@ void Session::send(ByteSpan message) {
   count_tx(message);
 }
 
+void Session::send_new_xid(ByteSpan message) {
+  if (closed() || message.size() < 8) return;
+  size_t start = out_.size();
+  send(message);
+  if (out_.size() >= start + 8) store_be32(out_.data() + start + 4, next_xid());
+}
+
 void Session::consumed(size_t n) {
-  n = std::min(n, out_.size());
-  std::memmove(out_.data(), out_.data() + n, out_.size() - n);
-  out_.resize(out_.size() - n);
+  out_head_ += std::min(n, out_.size() - out_head_);
+  if (out_head_ == out_.size()) {
+    out_.clear();
+    out_head_ = 0;
+  } else if (out_head_ >= 65536 && out_head_ >= out_.size() / 2) {
+    // Only when the written part dominates: the memmove is paid once per half buffer.
+    std::memmove(out_.data(), out_.data() + out_head_, out_.size() - out_head_);
+    out_.resize(out_.size() - out_head_);
+    out_head_ = 0;
+  }
   update_backlog();
 }
 
 void Session::update_backlog() {
   bool was = backlogged_;
-  if (!backlogged_ && out_.size() > config_.send_high_watermark) backlogged_ = true;
-  if (backlogged_ && out_.size() <= config_.send_low_watermark) backlogged_ = false;
+  size_t pending = out_.size() - out_head_;
+  if (!backlogged_ && pending > config_.send_high_watermark) backlogged_ = true;
+  if (backlogged_ && pending <= config_.send_low_watermark) backlogged_ = false;
   if (was != backlogged_ && handler_) handler_->on_backlog(backlogged_);
 }
 
@@ -207,24 +222,35 @@ void Session::barrier(BatchCallback done) {
 
 void Session::receive(ByteSpan bytes) {
   if (closed()) return;
+  if (in_.empty()) {
+    // The common case, whole messages: parsed where they are, only a partial tail is kept.
+    size_t used = parse(bytes);
+    if (!closed()) in_.assign(bytes.begin() + static_cast<ptrdiff_t>(used), bytes.end());
+    return;
+  }
   in_.insert(in_.end(), bytes.begin(), bytes.end());
+  size_t used = parse(ByteSpan(in_.data(), in_.size()));
+  if (closed())
+    in_.clear();
+  else
+    in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(used));
+}
+
+size_t Session::parse(ByteSpan bytes) {
   size_t off = 0;
-  while (!closed() && in_.size() - off >= 8) {
-    uint16_t len = load_be16(in_.data() + off + 2);
+  while (!closed() && bytes.size() - off >= 8) {
+    uint16_t len = load_be16(bytes.data() + off + 2);
     if (len < 8) {
-      ByteSpan bad(in_.data() + off, 8);
+      ByteSpan bad(bytes.data() + off, 8);
       reply_error(ofp::errors::kBadRequest_BAD_LEN, bad, xid_of(bad));
       close("framing error: message length " + std::to_string(len) + " is below the header size");
       break;
     }
-    if (in_.size() - off < len) break;
-    handle(ByteSpan(in_.data() + off, len));
+    if (bytes.size() - off < len) break;
+    handle(ByteSpan(bytes.data() + off, len));
     off += len;
   }
-  if (closed())
-    in_.clear();
-  else
-    in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(off));
+  return off;
 }
 
 void Session::reply_error(ofp::OfpError e, ByteSpan offending, uint32_t xid) {

@@ -144,13 +144,16 @@ class Session {
   void close(const std::string& reason);
 
   // Output for the transport: take it whole, then report how much was written.
-  ByteSpan output() const { return out_.span(); }
+  ByteSpan output() const { return out_.span().subspan(out_head_); }
   void consumed(size_t n);
   bool backlogged() const { return backlogged_; }
 
   // Sending. Encode with next_xid(); send() takes a whole encoded message.
   uint32_t next_xid();
   void send(ByteSpan message);
+  // send() of a message encoded with xid 0 (a packet-in handler's answer): the copy in the
+  // output gets next_xid().
+  void send_new_xid(ByteSpan message);
   // Sends a request (already encoded with an xid from next_xid()) and calls back with its reply.
   void request(ByteSpan message, ReplyCallback done);
   // Ends the current batch with a BARRIER_REQUEST; done runs on its reply (or failure).
@@ -207,6 +210,8 @@ class Session {
   uint8_t version_ = 0;
   std::vector<uint8_t> in_;  // unparsed input
   Buffer out_;
+  size_t out_head_ = 0;  // out_[0, out_head_) is written; compacted when it empties or grows large
+  size_t parse(ByteSpan bytes);  // handles every whole message; returns the bytes consumed
   bool backlogged_ = false;
   uint32_t xid_ = 0;
   uint32_t batch_first_xid_ = 1;

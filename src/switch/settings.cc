@@ -55,6 +55,9 @@ Result<OpenflowSettings> read_openflow_settings(const Config& config) {
   if (keys.iothreads < 1 || keys.iothreads > 64)
     return config.error_at("module.openflowserver.iothreads", "must be 1..64");
   s.iothreads = static_cast<unsigned>(keys.iothreads);
+  if (keys.spin_us < 0 || keys.spin_us > 10000)
+    return config.error_at("module.openflowserver.spin_us", "must be 0..10000 (microseconds)");
+  s.spin = std::chrono::microseconds(keys.spin_us);
   if (keys.packetin != "control" && keys.packetin != "hub")
     return config.error_at("module.openflowserver.packetin", "control or hub");
   s.hub = keys.packetin == "hub";

@@ -2,6 +2,7 @@
 // session's timeouts and versions, and what happens to packet-ins no app claims.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ namespace vlcp::sw {
   X(ca_certs, "module.openflowserver.ca_certs", std::string, "",                                             \
     "CA certificates (PEM) that switch certificates must chain to (required for ssl://)")                    \
   X(iothreads, "module.openflowserver.iothreads", int64_t, 1, "I/O threads owning switch connections")       \
+  X(spin_us, "module.openflowserver.spin_us", int64_t, 50,                                                   \
+    "microseconds an I/O thread polls for the workers' answers to the packet-ins it just handed over "       \
+    "before it goes back to epoll (one wake-up per round trip instead of three); 0: never")                  \
   X(role, "module.openflowserver.role", std::string, "", "role to request: equal, master or slave")          \
   X(generation_id, "module.openflowserver.generation_id", int64_t, 0,                                        \
     "generation id of master/slave requests")                                                                \
@@ -56,6 +60,7 @@ struct OpenflowSettings {
   std::string key, certificate, ca_certs;
   unsigned socket_mode = 0600;  // unix:// listeners
   unsigned iothreads = 1;
+  std::chrono::microseconds spin{50};  // module.openflowserver.spin_us
   bool hub = false;  // the hub is the fallback packet-in handler (switch/packet_in.h)
   SessionConfig session;
 };

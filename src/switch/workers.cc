@@ -1,7 +1,7 @@
-// The worker lcores and packet-in dispatch: an I/O thread hands a PACKET_IN whose handler runs on
-// the workers to one of them (round robin, by value through an SPSC ring); the worker runs the
-// handler into its reused answer buffer and sends each answer back to the I/O thread that owns
-// the connection. Nothing on this path allocates per packet.
+// The worker lcores and packet-in dispatch: an I/O thread copies a PACKET_IN whose handler runs on
+// the workers into a slot of its pool and hands the slot's pointer to one of them (round robin by
+// burst, through an SPSC ring); the worker runs the handler into the same slot and returns it to
+// the I/O thread that owns the connection. Nothing on this path allocates per packet.
 #include <cstring>
 
 #include "switch/internal.h"
@@ -14,41 +14,47 @@ std::shared_ptr<PacketInTable> make_packet_in_table(const OpenflowSettings& sett
   return t;
 }
 
-void SwitchManager::IoThread::to_worker(const PacketJob& job) {
-  // Round robin over the workers; a full ring tries the next, then waits in the overflow.
-  for (size_t i = 0; i < workers.size(); ++i) {
-    Worker* w = workers[next_worker++ % workers.size()];
-    if (job_overflow.empty() && w->in[index]->push(job)) return;
-  }
-  if (job_overflow.size() >= kMaxOverflowJobs) {
-    dropped();  // the switch sends the next packet up again
+void run_in_slot(const PacketInTable& table, PacketSlot& slot) {
+  SlotAnswers answers(slot);
+  slot.answers_len = 0;
+  if (!table.run(slot.handler, slot.dpid, slot.packet_in(), answers)) return;
+  if (answers.on_heap()) {
+    table.count_failed(slot.handler);  // more answers than the slot holds: dropped
     return;
   }
-  job_overflow.push_back(job);
-  arm_retry();
+  slot.answers_len = static_cast<uint32_t>(answers.size());
+}
+
+void SwitchManager::IoThread::to_workers() {
+  // Round robin by burst over the workers; a full ring tries the next, the rest waits in the
+  // overflow (bounded by the pool: every waiting slot is one of ours).
+  if (!job_overflow.empty()) {
+    job_overflow.insert(job_overflow.end(), staged.begin(), staged.end());
+    staged.clear();
+    arm_retry();
+    return;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < workers.size() && at < staged.size(); ++i) {
+    Worker* w = workers[next_worker++ % workers.size()];
+    at += w->in[index]->push(std::span<PacketSlot* const>(staged.data() + at, staged.size() - at));
+  }
+  if (at < staged.size()) {
+    job_overflow.insert(job_overflow.end(), staged.begin() + static_cast<ptrdiff_t>(at), staged.end());
+    arm_retry();
+  }
+  staged.clear();
 }
 
 unsigned SwitchManager::Worker::poll(const PacketInTable& table) {
   unsigned total = 0;
-  PacketJob jobs[8];
+  PacketSlot* slots[32];
   for (size_t t = 0; t < in.size(); ++t) {
-    unsigned n = in[t]->pop(jobs);
-    for (unsigned i = 0; i < n; ++i) {
-      const PacketJob& job = jobs[i];
-      answers.clear();
-      if (!table.run(job.handler, job.dpid, ByteSpan(job.message, job.length), answers)) continue;
-      for_each_message(answers.span(), [&](ByteSpan m) {
-        if (m.size() > sizeof(PacketJob::message)) {
-          table.count_failed(job.handler);  // too large to travel back by value
-          return;
-        }
-        // The answer ring is as large as the job ring; a full one is counted by the ring and
-        // the answer is dropped (the switch sends the next packet up again).
-        PacketJob answer{job.conn, static_cast<uint16_t>(m.size()), 0, job.dpid, {}};
-        std::memcpy(answer.message, m.data(), m.size());
-        out[t]->push(answer);
-      });
-    }
+    unsigned n = in[t]->pop(slots);
+    if (!n) continue;
+    for (unsigned i = 0; i < n; ++i) run_in_slot(table, *slots[i]);
+    // Always room: the out ring holds every slot of the I/O thread's pool (create_workers).
+    out[t]->push(std::span<PacketSlot* const>(slots, n));
     handled.fetch_add(n, std::memory_order_relaxed);
     total += n;
   }
@@ -56,16 +62,20 @@ unsigned SwitchManager::Worker::poll(const PacketInTable& table) {
 }
 
 Status SwitchManager::create_workers(unsigned nworkers) {
-  // One per worker lcore, rings to and from every I/O thread.
+  // One per worker lcore, rings to and from every I/O thread; an out ring holds a whole pool.
+  if (nworkers)
+    for (auto& t : threads_) t->pool = std::make_unique<sched::SlotPool<PacketSlot>>(IoThread::kPoolSlots);
   for (unsigned w = 0; w < nworkers; ++w) {
     auto worker = std::make_unique<Worker>("worker" + std::to_string(w));
     for (auto& t : threads_) {
-      VLCP_ASSIGN_OR_RETURN(auto in, sched::Ring<PacketJob>::create(
+      VLCP_ASSIGN_OR_RETURN(auto in, sched::Ring<PacketSlot*>::create(
                                          "io" + std::to_string(t->index) + "-to-worker" + std::to_string(w),
                                          1023, &worker->loop.waker()));
-      VLCP_ASSIGN_OR_RETURN(auto out, sched::Ring<PacketJob>::create(
+      VLCP_ASSIGN_OR_RETURN(auto out, sched::Ring<PacketSlot*>::create(
                                           "worker" + std::to_string(w) + "-to-io" + std::to_string(t->index),
-                                          1023, t->waker.get()));
+                                          static_cast<uint32_t>(IoThread::kPoolSlots), t->waker.get()));
+      if (out->capacity() < t->pool->size())
+        return make_error(Errc::kInternal, "ring " + out->name() + " is smaller than its I/O thread's pool");
       worker->in.push_back(std::move(in));
       worker->out.push_back(std::move(out));
       t->workers.push_back(worker.get());

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <future>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -462,6 +463,10 @@ class PacketInDispatch : public ManagerTest {
     };
     ASSERT_TRUE(t.add(2, {"control-app", PacketInSide::kControl, answer(&control_ran)}).ok());
     ASSERT_TRUE(t.add(4, {"worker-app", PacketInSide::kWorkers, answer(&worker_ran)}).ok());
+    // App 5 answers more than a packet-in slot holds: counted as failed, nothing sent.
+    ASSERT_TRUE(t.add(5, {"too-much", PacketInSide::kWorkers, [](uint64_t, ByteSpan, Buffer& out) {
+                            for (int i = 0; i < 600; ++i) ofp::encode_simple(out, MsgType::kGetConfigRequest, 0);
+                          }}).ok());
     ASSERT_TRUE(
         t.add(3, {"throws", throwing_side(),
                   [](uint64_t, ByteSpan, Buffer&) -> void { throw std::runtime_error("handler bug"); }})
@@ -498,11 +503,12 @@ TEST_F(PacketInDispatch, EachAppsHandlerOnItsSideUnknownAppsCountedAndDropped) {
   ASSERT_FALSE(a.empty());
   EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
   EXPECT_EQ(control_ran.load(), thread.get_id());
-  // App 4 declares the workers; none runs here, so the control thread runs it.
+  // App 4 declares the workers; none runs here, so the I/O thread that read it runs it.
   a = answer_to(*sw, app(4));
   ASSERT_FALSE(a.empty());
   EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
-  EXPECT_EQ(worker_ran.load(), thread.get_id());
+  EXPECT_NE(worker_ran.load(), thread.get_id());
+  EXPECT_NE(worker_ran.load(), std::thread::id{});
   // An app id nobody registered, and no fallback: nothing is sent, the drop is counted.
   sw->set_timeout(300);
   EXPECT_TRUE(answer_to(*sw, app(0x42)).empty());
@@ -573,6 +579,41 @@ TEST_F(PacketInOnWorkers, WorkerHandlersRunOnTheWorkerAndSurviveAThrow) {
   ASSERT_FALSE(a.empty());
   EXPECT_TRUE(WAIT_ON_LOOP(manager->packet_ins_to_workers() == 5));
   EXPECT_EQ(stat("worker-app", false), 2u);
+}
+
+// Many packet-ins in one write (one read on the I/O thread, one burst to the worker): every one
+// answered once, each answer with its own xid; a handler whose answers outgrow its slot is counted
+// and answers nothing, and the path goes on.
+TEST_F(PacketInOnWorkers, ABurstIsAnsweredWholeAndOversizedAnswersAreCounted) {
+  auto sw = ready_switch();
+  constexpr int kBurst = 3000;  // more than one pool's worth of slots in flight at most once
+  std::vector<uint8_t> burst;
+  for (int i = 0; i < kBurst; ++i) {
+    auto m = packet_in_with(app(4));
+    burst.insert(burst.end(), m.begin(), m.end());
+  }
+  sw->send(burst);
+  std::set<uint32_t> xids;
+  int got = 0;
+  while (got < kBurst) {
+    auto a = sw->next();
+    if (a.empty()) break;
+    ASSERT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
+    xids.insert(load_be32(a.data() + 4));
+    ++got;
+  }
+  // What the pool could not take was shed and counted, never lost silently.
+  uint64_t shed = counters.messages_dropped.load();
+  EXPECT_EQ(static_cast<uint64_t>(got) + shed, static_cast<uint64_t>(kBurst));
+  EXPECT_GT(got, 0);
+  EXPECT_EQ(xids.size(), static_cast<size_t>(got));
+  sw->set_timeout(300);
+  EXPECT_TRUE(answer_to(*sw, app(5)).empty());
+  EXPECT_EQ(stat("too-much", true), 1u);
+  sw->set_timeout(2000);
+  auto a = answer_to(*sw, app(4));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(static_cast<MsgType>(a[1]), MsgType::kGetConfigRequest);
 }
 
 }  // namespace
