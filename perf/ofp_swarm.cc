@@ -26,9 +26,9 @@
 // PACKET_OUT (ovs-testcontroller, os-ken: the MAC in the match's eth_src/eth_dst, the
 // PACKET_OUT's frame) or two FLOW_MODs (vlcpd's controller learning). A flooding PACKET_OUT
 // alone (destination unknown) counts as `flooded` and frees the window slot; one still
-// unanswered 1 s before the end counts as `lost` (its slot was stuck: a controller that drops
-// messages shrinks its own window). bytes_per_answer: the bytes of the messages that answered, per answer.
-// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp|learnpo]
+// unanswered at the end after 1 s and after twice the p99 counts as `lost` (its slot was stuck:
+// a controller that drops answers shrinks its own window). bytes_per_answer: the bytes of the messages that
+// answered, per answer. Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp|learnpo]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -500,14 +500,17 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (learnpo_mode)  // PACKET_INs still unanswered after 1 s: their window slots are stuck
-    for (auto& x : sw)
-      for (auto& [seq, p] : x.pending)
-        if (measure_end - p.sent >= std::chrono::seconds(1)) ++lost;
   std::sort(latencies_us.begin(), latencies_us.end());
   auto pct = [&](double p) {
     return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
   };
+  if (learnpo_mode) {  // PACKET_INs unanswered for 1 s and twice the p99 at the end: stuck slots
+    auto stuck =
+        std::max(std::chrono::duration<double>(1.0), std::chrono::duration<double>(2e-6 * pct(0.99)));
+    for (auto& x : sw)
+      for (auto& [seq, p] : x.pending)
+        if (measure_end - p.sent >= stuck) ++lost;
+  }
   std::printf(
       "mode=%s switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f "
       "p99_us=%.1f",
