@@ -316,6 +316,10 @@ int main(int argc, char** argv) {
   int nswitches = std::atoi(argv[3]);
   unsigned window = static_cast<unsigned>(std::atoi(argv[4]));
   double seconds = std::atof(argv[5]);
+  if (learnpo_mode && (nswitches < 1 || nswitches > 255)) {  // the switch is a byte of its MACs
+    std::fprintf(stderr, "ofp_swarm: learnpo takes 1..255 switches\n");
+    return 2;
+  }
   int ep = epoll_create1(0);
   std::vector<Switch> sw(static_cast<size_t>(nswitches));
   for (int i = 0; i < nswitches; ++i) {

@@ -35,7 +35,19 @@ vlcpd=${VLCPD:-$build/src/vlcpd}
 swarm=$build/perf/ofp_swarm
 targets=${TARGETS:-ovs-testcontroller os-ken vlcpd-1w vlcpd-2w vlcpd-ded vlcpd-0w}
 read -r -a shapes <<<"${SHAPES:-1x1 16x64}"
-for f in "$vlcpd" "$swarm" /usr/bin/ovs-testcontroller /usr/bin/osken-manager; do
+for t in $targets; do
+  case $t in ovs-testcontroller | os-ken | vlcpd-1w | vlcpd-2w | vlcpd-0w | vlcpd-ded) ;;
+    *) echo "run_packet_in: unknown target $t" >&2; exit 2 ;;
+  esac
+done
+for s in "${shapes[@]}"; do
+  [[ $s =~ ^[0-9]+x[0-9]+$ ]] || { echo "run_packet_in: a shape is SWITCHESxWINDOW, not $s" >&2; exit 2; }
+done
+need=("$swarm")
+[[ " $targets " == *" vlcpd-"* ]] && need+=("$vlcpd")
+[[ " $targets " == *" ovs-testcontroller "* ]] && need+=(/usr/bin/ovs-testcontroller)
+[[ " $targets " == *" os-ken "* ]] && need+=(/usr/bin/osken-manager)
+for f in "${need[@]}"; do
   [ -x "$f" ] || { echo "run_packet_in: $f is missing (make all; apt-get install openvswitch-testcontroller python3-os-ken)" >&2; exit 1; }
 done
 sb_init || exit 1
