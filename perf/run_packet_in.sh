@@ -6,7 +6,8 @@
 #   os-ken              perf/osken_packet_in.py (simple_switch_13): FLOW_MOD + PACKET_OUT
 #   vlcpd-1w            vlcpd, controller learning (l2switch.nxlearn = False) on 1 worker lcore,
 #                       the shared-core default: two FLOW_MODs per PACKET_IN
-#   vlcpd-2w            the same on 2 workers
+#   vlcpd-2w            the same on 2 workers (with module.sched.share_io_core = True when this
+#                       vlcpd has the key: on 2 cores the second worker shares the I/O core)
 #   vlcpd-0w            no worker lcore (module.sched.workers = 0): the control thread runs it
 #   vlcpd-ded           the dedicated-core profile: 1 worker, module.sched.cores = the last core,
 #                       and module.sched.poll = 'pure' when this vlcpd accepts the key
@@ -58,26 +59,34 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 last_cpu=$(($(nproc) - 1))
 
 # vlcpd's configuration for a target: learning_conf (perf/lib.sh, as run_l2.sh section 3) and
-# the target's keys. A key this build does not declare (vlcpd refuses unknown keys) is left
-# out, and the run says so.
+# the target's keys. Keys newer than the baseline (vlcpd refuses unknown keys) are added only
+# when `vlcpd --check-config` accepts them, and the run says which were left out.
 vlcpd_conf() {  # vlcpd_conf TARGET FILE OPENFLOW_PORT
   learning_conf "$2" "$3" "$(sb_free_port)" "$2.mdb"
+  local optional=()
   case $1 in
-    vlcpd-2w) sed -i 's/^module.sched.workers = .*/module.sched.workers = 2/' "$2" ;;
+    vlcpd-2w)  # two workers really: on 2 cores the second one shares the I/O thread's core
+      sed -i 's/^module.sched.workers = .*/module.sched.workers = 2/' "$2"
+      optional=("module.sched.share_io_core = True")
+      ;;
     vlcpd-0w) sed -i 's/^module.sched.workers = .*/module.sched.workers = 0/' "$2" ;;
     vlcpd-ded)
       echo "module.sched.cores = '$last_cpu'" >>"$2"
-      cp "$2" "$2.try"
-      echo "module.sched.poll = 'pure'" >>"$2.try"
-      if "$vlcpd" --check-config -c "$2.try" >/dev/null 2>&1; then
-        mv "$2.try" "$2"
-      else
-        rm -f "$2.try"
-        [ -n "${told_poll:-}" ] || echo "note: this vlcpd does not accept module.sched.poll: vlcpd-ded runs without it"
-        told_poll=1
-      fi
+      optional=("module.sched.poll = 'pure'")
       ;;
   esac
+  local key
+  for key in "${optional[@]}"; do
+    cp "$2" "$2.try"
+    echo "$key" >>"$2.try"
+    if "$vlcpd" --check-config -c "$2.try" >/dev/null 2>&1; then
+      mv "$2.try" "$2"
+    else
+      rm -f "$2.try"
+      [[ " ${told:-} " == *" ${key%% *} "* ]] || echo "note: this vlcpd does not accept ${key%% *}: $1 runs without it"
+      told="${told:-} ${key%% *}"
+    fi
+  done
 }
 
 start_target() {  # start_target TARGET PORT TAG: starts it, sets cpid, waits until it listens
@@ -223,5 +232,6 @@ for p in problems:
 sys.exit(1 if problems else 0)
 PY
 status=$?
-echo "wall time: $((SECONDS - t_begin)) s (runs and logs: $SB_DIR, removed on exit)"
+[ -n "${OUT:-}" ] && cp "$SB_DIR/runs" "$OUT"
+echo "wall time: $((SECONDS - t_begin)) s (runs and logs: $SB_DIR, removed on exit; OUT=FILE keeps the runs)"
 exit $status
