@@ -29,7 +29,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3
+        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in
 
 all: libovs build
 
@@ -97,6 +97,11 @@ perf-api: all
 
 perf-l2: all
 	@perf/run_l2.sh $(BUILD_DIR) 100 1000 3
+
+# The packet-in path (issue 17): ofp_swarm's learnpo mode against ovs-testcontroller, os-ken and
+# vlcpd's profiles, same work (FLOW_MOD + PACKET_OUT, or vlcpd's two FLOW_MODs), medians of 3.
+perf-packet-in: all
+	@perf/run_packet_in.sh $(BUILD_DIR) 3 5
 
 # L3 (issue 16): routed/switched TCP and the first routed packet; DHCP through the workers with
 # emulated switches; DHCP lease time against OVN's native DHCP (ovn-central, ovn-host).

@@ -14,7 +14,21 @@
 // test can register the same datapath id, ports (ofport 1 and 2) and iface-ids in a real
 // OVSDB for the controller to know whom it serves. Multipart requests other than PORT_DESC
 // (the flow owner's FLOW and GROUP_DESC reads) get an empty reply, as from an empty switch.
-// Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp]
+// MODE learnpo (perf/run_packet_in.sh): the same work for every controller. Each switch first
+// sends one broadcast PACKET_IN from each of its destination hosts 06:00:00:00:<switch>:<k>
+// (k < 4, port 2), so that a learning switch knows them; then every PACKET_IN is a 64-byte
+// IPv4/UDP frame from a new source MAC 02:<switch>:<sequence> on port 1 to one of those
+// destinations, with what l2input's learning flow punts (cookie with the worker bit and the L2
+// app id, REG4 = 7, in_port, table 1) and buffer_id = NO_BUFFER, so that no controller can
+// answer with a buffered FLOW_MOD alone. Reason NO_MATCH: ovs-testcontroller's learning switch
+// ignores any other (vlcpd does not look at it). A PACKET_IN counts as answered when two
+// messages naming its source MAC arrived with at least one FLOW_MOD among them: FLOW_MOD +
+// PACKET_OUT (ovs-testcontroller, os-ken: the MAC in the match's eth_src/eth_dst, the
+// PACKET_OUT's frame) or two FLOW_MODs (vlcpd's controller learning). A flooding PACKET_OUT
+// alone (destination unknown) counts as `flooded` and frees the window slot; one still
+// unanswered at the end after 1 s and after twice the p99 counts as `lost` (its slot was stuck:
+// a controller that drops answers shrinks its own window). bytes_per_answer: the bytes of the messages that
+// answered, per answer. Usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp|learnpo]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -89,10 +103,18 @@ struct Switch {
   uint32_t next_seq = 1;
   std::unordered_map<uint32_t, Clock::time_point> inflight;
   std::optional<Clock::time_point> start_at;  // learn mode: when to start sending
+  struct Pending {                            // learnpo: what arrived for one PACKET_IN so far
+    Clock::time_point sent;
+    uint8_t flow_mods = 0, packet_outs = 0;
+    uint32_t bytes = 0;
+  };
+  std::unordered_map<uint32_t, Pending> pending;
 };
 
 bool learn_mode = false;
 bool dhcp_mode = false;
+bool learnpo_mode = false;
+constexpr unsigned kDestinations = 4;  // learnpo: destination hosts per switch (port 2)
 
 // The client on port `port` of switch `sw`: 02:00:00:00:<sw>:<port>.
 vlcp::ofp::pkt::Mac client_mac(uint32_t sw, uint32_t port) {
@@ -151,8 +173,88 @@ std::optional<uint32_t> offered_xid(const uint8_t* m, size_t len) {
   return v.dhcp->xid;
 }
 
+// learnpo: destination host k of switch sw (port 2), and the source MAC of sequence seq (port 1).
+vlcp::ofp::pkt::Mac destination_mac(uint32_t sw, uint32_t k) {
+  return {0x06, 0, 0, 0, static_cast<uint8_t>(sw), static_cast<uint8_t>(k)};
+}
+vlcp::ofp::pkt::Mac source_mac(uint32_t sw, uint32_t seq) {
+  return {0x02,
+          static_cast<uint8_t>(sw),
+          static_cast<uint8_t>(seq >> 24),
+          static_cast<uint8_t>(seq >> 16),
+          static_cast<uint8_t>(seq >> 8),
+          static_cast<uint8_t>(seq)};
+}
+
+// learnpo: a PACKET_IN as l2input's learning flow punts it (see the top), unbuffered.
+std::string learnpo_packet_in(uint32_t sw, uint32_t xid, const vlcp::ofp::pkt::Mac& src,
+                              const vlcp::ofp::pkt::Mac& dst, uint32_t in_port) {
+  namespace pkt = vlcp::ofp::pkt;
+  const uint8_t payload[22] = {};
+  vlcp::InlineBuffer<256> frame;  // 14 + 20 + 8 + 22 = 64 bytes
+  pkt::build_udp(frame, src, dst, 0x0a000000u | sw << 8 | in_port, 0x0a0000feu, 4000, 4001,
+                 vlcp::ByteSpan(payload, sizeof payload));
+  std::string b;
+  be32(b, 0xffffffffu);  // buffer_id: NO_BUFFER
+  be16(b, static_cast<uint16_t>(frame.size()));
+  b.push_back(0);                                  // reason: NO_MATCH
+  b.push_back(1);                                  // table: l2input
+  be64(b, uint64_t{1} << 62 | uint64_t{2} << 48);  // cookie: to workers, app 2 (L2)
+  be16(b, 1);                                      // OXM match: in_port, reg4 = 7 (the network)
+  be16(b, 20);
+  be32(b, 0x80000004);
+  be32(b, in_port);
+  be32(b, 0x00010804);  // NXM_NX_REG4
+  be32(b, 7);
+  b.append(4, '\0');  // match padding to 8
+  b.append(2, '\0');  // pad
+  b.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+  return header(10, xid, b.size()) + b;
+}
+
+// learnpo: the sequence a MAC of switch sw names (02:<sw>:<seq>), if it is one of ours.
+std::optional<uint32_t> seq_of_mac(const uint8_t* mac, uint32_t sw) {
+  if (mac[0] != 0x02 || mac[1] != static_cast<uint8_t>(sw)) return std::nullopt;
+  return rd32(mac + 2);
+}
+
+// learnpo: the sequence a FLOW_MOD names in its match's eth_src or eth_dst, if any.
+std::optional<uint32_t> flow_mod_seq(const uint8_t* m, size_t len, uint32_t sw) {
+  if (len < 52) return std::nullopt;
+  size_t end = std::min(len, size_t{48} + rd16(m + 50));  // ofp_match: type, length (with its header)
+  for (size_t i = 52; i + 4 <= end;) {
+    uint16_t cls = rd16(m + i);
+    uint8_t field = m[i + 2] >> 1, n = m[i + 3];
+    if (i + 4 + n > end) break;
+    if (cls == 0x8000 && (field == 3 || field == 4) && n >= 6)  // OFPXMT_OFB_ETH_DST / ETH_SRC
+      if (auto seq = seq_of_mac(m + i + 4, sw)) return seq;
+    i += 4u + n;
+  }
+  return std::nullopt;
+}
+
+// learnpo: a PACKET_OUT's frame's source sequence, and whether it floods (output FLOOD or ALL).
+std::optional<uint32_t> packet_out_seq(const uint8_t* m, size_t len, uint32_t sw, bool* floods) {
+  if (len < 24) return std::nullopt;
+  size_t actions_end = 24u + rd16(m + 16);
+  *floods = false;
+  for (size_t i = 24; i + 8 <= actions_end && i + 8 <= len;) {
+    uint16_t type = rd16(m + i), n = rd16(m + i + 2);
+    if (n < 8) break;
+    if (type == 0 && n >= 16 && i + 8 <= len) {
+      uint32_t port = rd32(m + i + 4);
+      if (port == 0xfffffffbu || port == 0xfffffffcu) *floods = true;
+    }
+    i += n;
+  }
+  if (actions_end + 12 > len) return std::nullopt;
+  return seq_of_mac(m + actions_end + 6, sw);
+}
+
 std::string packet_in(uint32_t sw, uint32_t seq) {
   if (dhcp_mode) return dhcp_packet_in(sw, seq);
+  if (learnpo_mode)
+    return learnpo_packet_in(sw, seq, source_mac(sw, seq), destination_mac(sw, seq % kDestinations), 1);
   // Ethernet frame: broadcast from a per-switch MAC (learn: per packet), an IPv4/UDP-ish
   // payload, 64 bytes.
   std::string frame("\xff\xff\xff\xff\xff\xff\x02", 7);
@@ -199,16 +301,25 @@ bool flush(Switch& s) {
 
 int main(int argc, char** argv) {
   if (argc != 6 && argc != 7) {
-    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp]\n");
+    std::fprintf(stderr, "usage: ofp_swarm HOST PORT SWITCHES WINDOW SECONDS [hub|learn|dhcp|learnpo]\n");
     return 2;
   }
   learn_mode = argc == 7 && std::string(argv[6]) == "learn";
   dhcp_mode = argc == 7 && std::string(argv[6]) == "dhcp";
+  learnpo_mode = argc == 7 && std::string(argv[6]) == "learnpo";
+  if (argc == 7 && !learn_mode && !dhcp_mode && !learnpo_mode && std::string(argv[6]) != "hub") {
+    std::fprintf(stderr, "ofp_swarm: unknown mode %s\n", argv[6]);
+    return 2;
+  }
   const char* host = argv[1];
   int port_no = std::atoi(argv[2]);
   int nswitches = std::atoi(argv[3]);
   unsigned window = static_cast<unsigned>(std::atoi(argv[4]));
   double seconds = std::atof(argv[5]);
+  if (learnpo_mode && (nswitches < 1 || nswitches > 255)) {  // the switch is a byte of its MACs
+    std::fprintf(stderr, "ofp_swarm: learnpo takes 1..255 switches\n");
+    return 2;
+  }
   int ep = epoll_create1(0);
   std::vector<Switch> sw(static_cast<size_t>(nswitches));
   for (int i = 0; i < nswitches; ++i) {
@@ -239,16 +350,33 @@ int main(int argc, char** argv) {
   std::vector<double> latencies_us;
   latencies_us.reserve(1 << 22);
   uint64_t responses = 0;
+  uint64_t answer_bytes = 0, flooded = 0, lost = 0;  // learnpo, within the window
+  uint64_t total_answered = 0;                       // learnpo, the whole run (for CPU per answer)
   int ready = 0;
   Clock::time_point measure_start{}, measure_end{};
   bool measuring = false;
   auto start_traffic = [&](Switch& s) {
+    if (learnpo_mode)  // the destinations first: each host announces itself (a broadcast)
+      for (uint32_t k = 0; k < kDestinations; ++k)
+        s.out += learnpo_packet_in(s.id, 0x80000000u | k, destination_mac(s.id, k),
+                                   vlcp::ofp::pkt::Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 2);
     for (unsigned w = 0; w < window; ++w) {
       uint32_t seq = s.next_seq++;
-      s.inflight[seq] = Clock::now();
+      if (learnpo_mode)
+        s.pending[seq].sent = Clock::now();
+      else
+        s.inflight[seq] = Clock::now();
       s.out += packet_in(s.id, seq);
     }
   };
+  // learnpo: PACKET_IN seq of switch s is done (answered or not): the next one takes its slot.
+  auto learnpo_next = [&](Switch& s, uint32_t seq, Clock::time_point t) {
+    s.pending.erase(seq);
+    uint32_t next = s.next_seq++;
+    s.pending[next].sent = t;
+    s.out += packet_in(s.id, next);
+  };
+  auto in_window = [&](Clock::time_point t) { return measuring && t >= measure_start; };
   uint8_t buf[65536];
   auto deadline = Clock::now() + std::chrono::seconds(30);  // handshake bound
   while (true) {
@@ -271,7 +399,7 @@ int main(int argc, char** argv) {
         if (!flush(x)) return 1;
       }
     epoll_event events[64];
-    int n = epoll_wait(ep, events, 64, learn_mode || dhcp_mode ? 10 : 100);
+    int n = epoll_wait(ep, events, 64, learn_mode || dhcp_mode || learnpo_mode ? 10 : 100);
     for (int e = 0; e < n; ++e) {
       Switch& s = sw[events[e].data.u32];
       ssize_t got = recv(s.fd, buf, sizeof buf, 0);
@@ -302,7 +430,7 @@ int main(int argc, char** argv) {
             ++ready;
             // Learn mode: traffic once the controller has surely finished its handshake (some,
             // os-ken among them, drop PACKET_INs that arrive before).
-            if (learn_mode || dhcp_mode)
+            if (learn_mode || dhcp_mode || learnpo_mode)
               s.start_at = Clock::now() + std::chrono::milliseconds(300);
             else
               start_traffic(s);
@@ -324,6 +452,29 @@ int main(int argc, char** argv) {
           s.out += header(3, xid, len - 8u) + std::string(reinterpret_cast<const char*>(m + 8), len - 8u);
         } else if (type == 20) {  // BARRIER_REQUEST
           s.out += header(21, xid, 0);
+        } else if (learnpo_mode && (type == 13 || type == 14)) {
+          bool floods = false;
+          auto seq = type == 14 ? flow_mod_seq(m, len, s.id) : packet_out_seq(m, len, s.id, &floods);
+          auto it = seq ? s.pending.find(*seq) : s.pending.end();
+          if (it != s.pending.end()) {
+            auto& p = it->second;
+            ++(type == 14 ? p.flow_mods : p.packet_outs);
+            p.bytes += len;
+            auto t = Clock::now();
+            bool counts = in_window(t) && p.sent >= measure_start;
+            if ((p.flow_mods >= 1 && p.packet_outs >= 1) || p.flow_mods >= 2) {
+              ++total_answered;
+              if (counts) {
+                latencies_us.push_back(std::chrono::duration<double, std::micro>(t - p.sent).count());
+                ++responses;
+                answer_bytes += p.bytes;
+              }
+              learnpo_next(s, *seq, t);
+            } else if (floods && p.flow_mods == 0) {
+              if (counts) ++flooded;
+              learnpo_next(s, *seq, t);
+            }
+          }
         } else if ((type == 13 && len >= 12 && !learn_mode) || (type == 14 && learn_mode)) {
           // PACKET_OUT: buffer_id is our sequence number (dhcp: the OFFER's xid); FLOW_MOD
           // (learn): the MAC it names
@@ -357,14 +508,28 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
   };
+  if (learnpo_mode) {  // PACKET_INs unanswered for 1 s and twice the p99 at the end: stuck slots
+    auto stuck =
+        std::max(std::chrono::duration<double>(1.0), std::chrono::duration<double>(2e-6 * pct(0.99)));
+    for (auto& x : sw)
+      for (auto& [seq, p] : x.pending)
+        if (measure_end - p.sent >= stuck) ++lost;
+  }
   std::printf(
       "mode=%s switches=%d window=%u seconds=%.1f responses=%llu responses_per_s=%.0f p50_us=%.1f "
-      "p99_us=%.1f\n",
-      learn_mode  ? "learn"
-      : dhcp_mode ? "dhcp"
-                  : "hub",
+      "p99_us=%.1f",
+      learn_mode     ? "learn"
+      : dhcp_mode    ? "dhcp"
+      : learnpo_mode ? "learnpo"
+                     : "hub",
       nswitches, window, seconds, static_cast<unsigned long long>(responses),
       static_cast<double>(responses) / seconds, pct(0.5), pct(0.99));
+  if (learnpo_mode)
+    std::printf(" bytes_per_answer=%.1f flooded=%llu lost=%llu total_answered=%llu",
+                responses ? static_cast<double>(answer_bytes) / static_cast<double>(responses) : 0.0,
+                static_cast<unsigned long long>(flooded), static_cast<unsigned long long>(lost),
+                static_cast<unsigned long long>(total_answered));
+  std::printf("\n");
   for (auto& s : sw) close(s.fd);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,7 +34,16 @@ struct SwitchContext {
   uint64_t dpid = 0;
   const SwitchView* view = nullptr;
   const std::string* system_id = nullptr;  // this node's (Open_vSwitch external_ids:system-id)
+  // In on_switch: what changed since the switch's previous view (null: its first view).
+  const SwitchChange* change = nullptr;
 };
+
+// The logical networks whose ports a switch change binds or unbinds: the model's network of each
+// iface-id with a valid ofport before or after the change (an interface waiting for its ofport
+// touches nothing). nullopt when the change is more than bindings — another bridge, an interface
+// without an iface-id that has a valid ofport (a tunnel or an uplink: physical ports serve whole
+// physical networks, their MAC and local_ip feed routers) — or unknown: recompute.
+std::optional<std::set<std::string>> binding_networks(const ModelView& model, const SwitchContext& sw);
 
 // What a change means to an app: the partitions it dirties (on every switch), or a recompute.
 struct Dirty {
@@ -77,7 +87,8 @@ class FlowApp {
 
   // A model change: what it dirties.
   virtual Dirty on_model(const ModelView& model, const ModelChange& change) const = 0;
-  // A switch's view (its ports) or this node's system id changed: by default, recompute it.
+  // A switch's view (its ports) changed (SwitchContext::change says how): by default, recompute
+  // it. (This node's system id changing recomputes every switch without asking.)
   virtual Dirty on_switch(const ModelView&, const SwitchContext&) const { return Dirty::everything(); }
   // After each round of recomputes, with every switch whose view is known (side effects: what
   // this node publishes about itself).

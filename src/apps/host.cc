@@ -1,6 +1,10 @@
 #include "apps/host.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include "base/log.h"
+#include "db/store.h"
 
 namespace vlcp::apps {
 
@@ -18,7 +22,34 @@ class Timer {  // adds the time it lives to `into`
   std::chrono::steady_clock::time_point start_;
 };
 
+// A logical port's interface with a valid ofport (a VM's port, bound).
+bool bound_port(const SwitchPortInfo& p) {
+  return !p.iface_id.empty() && p.ofport > 0 && p.ofport < 0xff00;
+}
+// An interface without an iface-id that OpenFlow can use: a tunnel or an uplink.
+bool physical_port(const SwitchPortInfo& p) {
+  return p.iface_id.empty() && p.ofport > 0 && p.ofport < 0xff00;
+}
+
+double seconds(Clock::Monotonic from, Clock::Monotonic to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 }  // namespace
+
+std::optional<std::set<std::string>> binding_networks(const ModelView& model, const SwitchContext& sw) {
+  if (!sw.change || sw.change->bridge) return std::nullopt;
+  std::set<std::string> nets;
+  for (const PortChange& c : sw.change->ports)
+    for (const auto* side : {&c.before, &c.after}) {
+      if (!*side) continue;
+      if (physical_port(**side)) return std::nullopt;
+      if (!bound_port(**side)) continue;
+      auto it = model.logical_ports().find(db::escape_key_part((*side)->iface_id));
+      if (it != model.logical_ports().end() && !it->second.network.empty()) nets.insert(it->second.network);
+    }
+  return nets;
+}
 
 AppHost::AppHost(ModelView& model, std::vector<FlowApp*> apps, const Clock& clock, After after)
     : model_(model),
@@ -98,6 +129,7 @@ AppHost::Switch& AppHost::switch_of(uint64_t dpid) {
                                  << st.message();
       }
     }
+    sw.owner->on_batch = [this, dpid](const flows::BatchDone& b) { batch_done(dpid, b); };
   }
   return sw;
 }
@@ -112,12 +144,16 @@ std::optional<SwitchContext> AppHost::context(uint64_t dpid) const {
   return context_of(dpid, it->second);
 }
 
-void AppHost::update_switch(uint64_t dpid, SwitchView view) {
+void AppHost::update_switch(uint64_t dpid, SwitchView view, const ViewStamps& stamps) {
   Switch& sw = switch_of(dpid);
   if (sw.have_view && sw.view == view) return;
+  std::optional<SwitchChange> change;
+  if (sw.have_view) change = changed_ports(sw.view, view);
   sw.view = std::move(view);
   sw.have_view = true;
+  if (change && sw.attached) note_binds(sw, *change, stamps);
   SwitchContext ctx = context_of(dpid, sw);
+  ctx.change = change && !baseline ? &*change : nullptr;
   for (size_t a = 0; a < apps_.size(); ++a) {
     Dirty d = apps_[a]->on_switch(model_, ctx);
     if (d.all) {
@@ -139,10 +175,106 @@ void AppHost::remove_switch(uint64_t dpid) {
   schedule();  // (apps publish from the switches whose view is known: this one no longer is)
 }
 
-void AppHost::update_switches(std::map<uint64_t, SwitchView> views) {
+void AppHost::update_switches(std::map<uint64_t, SwitchView> views, const ViewStamps& stamps) {
   for (auto& [dpid, sw] : switches_)
     if (sw.have_view && !views.count(dpid)) remove_switch(dpid);
-  for (auto& [dpid, view] : views) update_switch(dpid, std::move(view));
+  for (auto& [dpid, view] : views) update_switch(dpid, std::move(view), stamps);
+}
+
+// The ports a change binds (an iface-id with a valid ofport, new or different): their bring-up
+// is timed until the barrier that confirms the round computing them.
+void AppHost::note_binds(Switch& sw, const SwitchChange& change, const ViewStamps& stamps) {
+  Clock::Monotonic now = clock_.now();
+  ViewStamps st = stamps;
+  if (st.delivered == Clock::Monotonic{}) st.seen = st.built = st.delivered = now;
+  for (const PortChange& c : change.ports) {
+    if (!c.after) {
+      sw.waiting_ofport.erase(c.before->name);
+      sw.port_status.erase(c.before->name);
+      continue;
+    }
+    const SwitchPortInfo& p = *c.after;
+    if (!p.iface_id.empty() && !bound_port(p)) sw.waiting_ofport.emplace(p.name, st.seen);
+    if (!bound_port(p) || (c.before && bound_port(*c.before) && c.before->iface_id == p.iface_id &&
+                           c.before->ofport == p.ofport))
+      continue;
+    PendingBind b;
+    b.port = p.name;
+    b.ofport = p.ofport;
+    b.stamps = st;
+    b.viewed = now;
+    if (auto w = sw.waiting_ofport.find(p.name); w != sw.waiting_ofport.end()) {
+      b.first_seen = w->second;
+      sw.waiting_ofport.erase(w);
+    }
+    if (auto ps = sw.port_status.find(p.name); ps != sw.port_status.end()) {
+      b.port_status = ps->second;
+      sw.port_status.erase(ps);
+    }
+    if (sw.binds.size() >= 4 * kRecentBinds) sw.binds.erase(sw.binds.begin());  // (bounded)
+    sw.binds.push_back(std::move(b));
+  }
+}
+
+void AppHost::port_status(uint64_t dpid, const std::string& name, int64_t ofport) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end() || ofport <= 0 || ofport >= 0xff00) return;
+  auto& seen = it->second.port_status;
+  if (seen.size() >= 1024) seen.clear();  // (names OVSDB never binds: bounded)
+  seen.emplace(name, clock_.now());
+}
+
+// A batch the switch confirmed: the binds whose round it covers are up.
+void AppHost::batch_done(uint64_t dpid, const flows::BatchDone& batch) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return;
+  Switch& sw = it->second;
+  std::vector<PendingBind> left;
+  for (auto& b : sw.binds) {
+    if (b.in_round && b.generation <= batch.generation)
+      bound(sw, b, std::max(batch.started, b.round_end), batch.handed, batch.confirmed, batch.messages);
+    else
+      left.push_back(std::move(b));
+  }
+  sw.binds = std::move(left);
+}
+
+void AppHost::bound(Switch& sw, const PendingBind& b, Clock::Monotonic started, Clock::Monotonic handed,
+                    Clock::Monotonic confirmed, size_t messages) {
+  BindStages r;
+  r.port = b.port;
+  r.ofport = b.ofport;
+  r.messages = messages;
+  handed = std::max(handed, started);
+  r.stages = {{"ovsdb", seconds(b.stamps.seen, b.stamps.built)},
+              {"ring", seconds(b.stamps.built, b.stamps.delivered)},
+              {"dispatch", seconds(b.stamps.delivered, b.viewed)},
+              {"queue", seconds(b.viewed, b.round_start)},
+              {"compute", seconds(b.round_start, b.round_end)},
+              {"wait", seconds(b.round_end, started)},
+              {"diff", seconds(started, handed)},
+              {"barrier", seconds(handed, std::max(confirmed, handed))},
+              {"total", seconds(b.stamps.seen, std::max(confirmed, handed))}};
+  if (b.first_seen) r.ofport_wait = seconds(*b.first_seen, b.stamps.seen);
+  if (b.port_status) r.port_status_lead = seconds(*b.port_status, b.viewed);
+  auto observe = [this](const std::string& stage, double v) {
+    Histogram& h = stages_[stage];
+    size_t i = 0;
+    while (i < kStageBuckets.size() && v > kStageBuckets[i]) ++i;
+    ++h.buckets[i];
+    h.sum += v;
+    ++h.count;
+  };
+  for (const auto& [stage, v] : r.stages) observe(stage, v);
+  if (r.ofport_wait) observe("ofport_wait", *r.ofport_wait);
+  if (sw.recent.size() >= kRecentBinds) sw.recent.pop_front();
+  sw.recent.push_back(std::move(r));
+}
+
+std::vector<BindStages> AppHost::recent_binds(uint64_t dpid) const {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end()) return {};
+  return {it->second.recent.begin(), it->second.recent.end()};
 }
 
 void AppHost::attach(uint64_t dpid, flows::SwitchLink* link) {
@@ -199,11 +331,15 @@ std::vector<std::tuple<uint64_t, std::string, flows::FlowOwnerStats>> AppHost::f
 void AppHost::schedule() {
   if (scheduled_ || !model_.loaded()) return;
   scheduled_ = true;
-  after_(std::chrono::milliseconds(0), [this, alive = alive_] {
+  auto run = [this, alive = alive_] {
     if (!*alive) return;
     scheduled_ = false;
     round();
-  });
+  };
+  if (post)
+    post(std::move(run));
+  else
+    after_(std::chrono::milliseconds(0), std::move(run));
 }
 
 // One round: every attached switch gets each app's dirty partitions (and the ones it always
@@ -215,6 +351,10 @@ void AppHost::round() {
       maybe_attach(dpid, sw);
       continue;
     }
+    Clock::Monotonic start = clock_.now();
+    // Every app's changes to this switch go as one batch (not the first change alone and the
+    // rest after its barrier).
+    if (!baseline) sw.owner->hold();
     SwitchContext ctx = context_of(dpid, sw);
     for (size_t a = 0; a < apps_.size(); ++a) {
       if (sw.all_dirty.count(a)) {
@@ -236,6 +376,19 @@ void AppHost::round() {
       }
     }
     sw.all_dirty.clear();
+    Clock::Monotonic end = clock_.now();
+    bool timed = false;
+    for (auto& b : sw.binds)
+      if (!b.in_round) {
+        b.in_round = timed = true;
+        b.round_start = start;
+        b.round_end = end;
+        b.generation = sw.owner->generation();
+      }
+    if (!baseline) sw.owner->release();
+    // Binds that changed no flow (or whose batch completed at once) are up now.
+    if (timed && sw.owner->confirmed_generation() >= sw.owner->generation())
+      batch_done(dpid, flows::BatchDone{sw.owner->generation(), end, end, end, 0});
   }
   for (auto& d : dirty_) d.clear();
   std::vector<SwitchContext> known;
@@ -298,6 +451,21 @@ Json AppHost::status() const {
               {"refused", s.refused},
               {"reconcile_unowned_flows", s.reconcile_unowned_flows},
               {"apps", std::move(per_app)}};
+    if (!sw.recent.empty()) {  // the bring-up stages (ms), the last port bound and the ones before
+      auto ms = [](double s) { return std::round(s * 1e6) / 1e3; };
+      auto bind_json = [&](const BindStages& b) {
+        Json stages = Json::object();
+        for (const auto& [stage, v] : b.stages) stages[stage] = ms(v);
+        Json out = {{"port", b.port}, {"ofport", b.ofport}, {"messages", b.messages}, {"stages_ms", stages}};
+        if (b.ofport_wait) out["ofport_wait_ms"] = ms(*b.ofport_wait);
+        if (b.port_status_lead) out["port_status_lead_ms"] = ms(*b.port_status_lead);
+        return out;
+      };
+      j["last_bind"] = bind_json(sw.recent.back());
+      Json recent = Json::array();
+      for (const auto& b : sw.recent) recent.push_back(bind_json(b));
+      j["recent_binds"] = std::move(recent);
+    }
     SwitchContext ctx = context_of(dpid, sw);
     for (FlowApp* app : apps_) j.update(app->switch_status(model_, ctx));
     sws.push_back(std::move(j));
@@ -327,6 +495,27 @@ std::vector<AppMetric> AppHost::metrics() const {
     v.push_back({"vlcp_app_compute_seconds_total", "Time an app spent computing flows and following changes.",
                  app, c.seconds});
     for (auto& m : apps_[a]->metrics()) v.push_back(std::move(m));
+  }
+  // The bring-up stages as a Prometheus histogram's series (_bucket with le, cumulative; _sum;
+  // _count).
+  for (const auto& [stage, h] : stages_) {
+    static const char* kHelp = "A port's bring-up, stage by stage: OVSDB change to flows confirmed.";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      char le[32];
+      if (i < kStageBuckets.size())
+        std::snprintf(le, sizeof le, "%g", kStageBuckets[i]);
+      else
+        std::snprintf(le, sizeof le, "+Inf");
+      v.push_back({"vlcp_bringup_stage_seconds_bucket",
+                   kHelp,
+                   {{"stage", stage}, {"le", le}},
+                   static_cast<double>(cumulative)});
+    }
+    v.push_back({"vlcp_bringup_stage_seconds_sum", kHelp, {{"stage", stage}}, h.sum});
+    v.push_back(
+        {"vlcp_bringup_stage_seconds_count", kHelp, {{"stage", stage}}, static_cast<double>(h.count)});
   }
   v.push_back({"vlcp_app_rounds_total",
                "Coalesced rounds of recomputation (at most one per loop turn).",

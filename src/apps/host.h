@@ -7,10 +7,13 @@
 // here for every app alike.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -28,6 +31,35 @@ struct AppCounters {
   double seconds = 0;        // time spent computing
 };
 
+// When a switch's view reached the platform (the bring-up stage timings): the OVSDB thread woke
+// to the change and built its replica; the control thread took it from the ring (unset: unknown,
+// the view's arrival is used).
+struct ViewStamps {
+  Clock::Monotonic seen{}, built{}, delivered{};
+};
+
+// A port's bring-up on one switch, stage by stage (seconds), from the OVSDB change that bound it
+// (iface-id and a valid ofport) to the barrier that confirmed its flows. Stages, in order:
+//   ovsdb     the OVSDB thread: change seen -> replica built (IDL, JSON snapshot, parse)
+//   ring      replica built -> taken by the control thread
+//   dispatch  taken -> the platform has the switch's view (event dispatch, switch_views)
+//   queue     view -> the round starts (the scheduled turn)
+//   compute   the round: every dirty partition of every app computed and stated to the owner
+//   wait      round end -> the owner starts the batch (a batch in flight ahead of it)
+//   diff      the owner's difference, encoding, handed to the switch connection
+//   barrier   handed -> the barrier's answer
+// total is seen -> barrier; ofport_wait, when OVSDB showed the iface-id before the ofport, the
+// time between the two (the change that bound it is the second).
+struct BindStages {
+  std::string port;
+  int64_t ofport = -1;
+  std::vector<std::pair<const char*, double>> stages;  // in order, then total
+  std::optional<double> ofport_wait;
+  // The switch's PORT_STATUS for it came this long before OVSDB's change (negative: after).
+  std::optional<double> port_status_lead;
+  size_t messages = 0;  // in the batch that confirmed it
+};
+
 class AppHost {
  public:
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
@@ -40,11 +72,17 @@ class AppHost {
 
   void start();  // follows the model view (start the view after)
   void set_system_id(const std::string& id);
-  // A switch's ports as OVSDB reports them (replaces the previous view).
-  void update_switch(uint64_t dpid, SwitchView view);
+  // A switch's ports as OVSDB reports them (replaces the previous view): each app follows what
+  // changed (FlowApp::on_switch, SwitchContext::change).
+  void update_switch(uint64_t dpid, SwitchView view, const ViewStamps& stamps = {});
   void remove_switch(uint64_t dpid);
   // Every bridge OVSDB has now (switch_views()): updated, and the ones gone removed.
-  void update_switches(std::map<uint64_t, SwitchView> views);
+  void update_switches(std::map<uint64_t, SwitchView> views, const ViewStamps& stamps = {});
+  // The switch announced port `name` with `ofport` (PORT_STATUS): noted for the bring-up timings.
+  void port_status(uint64_t dpid, const std::string& name, int64_t ofport);
+  // The last port bring-ups on a switch, oldest first (at most kRecentBinds).
+  static constexpr size_t kRecentBinds = 64;
+  std::vector<BindStages> recent_binds(uint64_t dpid) const;
   // The switch's OpenFlow connection is up (reconcile) / down.
   void attach(uint64_t dpid, flows::SwitchLink* link);
   void detach(uint64_t dpid);
@@ -71,11 +109,39 @@ class AppHost {
   std::vector<AppMetric> metrics() const;
   // Runs after each round (tests).
   std::function<void()> on_round;
+  // How a round is scheduled (default: the `after` timer with 0 ms); the daemon posts it.
+  std::function<void(std::function<void()>)> post;
+  // The platform as it was before issue 17, for A/B measurements of port bring-up: every switch
+  // change recomputes the switch (apps are not told what changed) and each app's first changed
+  // partition goes to the switch alone, the rest after its barrier.
+  bool baseline = false;
+
+  // The bring-up stages' histogram (vlcp_bringup_stage_seconds): upper bounds, seconds.
+  static constexpr std::array<double, 14> kStageBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                        0.02,   0.05,    0.1,    0.25,  0.5,   1,     5};
 
  private:
+  struct PendingBind {
+    std::string port;
+    int64_t ofport = -1;
+    ViewStamps stamps;
+    Clock::Monotonic viewed{}, round_start{}, round_end{};
+    std::optional<Clock::Monotonic> first_seen, port_status;
+    bool in_round = false;
+    uint64_t generation = 0;  // the owner's, after the round that computed it
+  };
+  struct Histogram {
+    std::array<uint64_t, kStageBuckets.size() + 1> buckets{};
+    double sum = 0;
+    uint64_t count = 0;
+  };
   struct Switch {
     SwitchView view;
     bool have_view = false;
+    std::vector<PendingBind> binds;                          // waiting for their flows
+    std::map<std::string, Clock::Monotonic> waiting_ofport;  // iface-id, no ofport yet: since
+    std::map<std::string, Clock::Monotonic> port_status;     // PORT_STATUS seen (by name)
+    std::deque<BindStages> recent;
     std::unique_ptr<flows::FlowOwner> owner;
     flows::SwitchLink* link = nullptr;
     bool attached = false;       // reconciles only once the model and the view are known
@@ -89,6 +155,10 @@ class AppHost {
   void schedule();
   void round();
   void set_all(size_t app, uint64_t dpid, Switch& sw);
+  void note_binds(Switch& sw, const SwitchChange& change, const ViewStamps& stamps);
+  void batch_done(uint64_t dpid, const flows::BatchDone& batch);
+  void bound(Switch& sw, const PendingBind& b, Clock::Monotonic started, Clock::Monotonic handed,
+             Clock::Monotonic confirmed, size_t messages);
 
   ModelView& model_;
   std::vector<FlowApp*> apps_;
@@ -100,6 +170,7 @@ class AppHost {
   std::map<uint64_t, Switch> switches_;
   bool scheduled_ = false;
   uint64_t rounds_ = 0;
+  std::map<std::string, Histogram> stages_;  // by stage name
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,8 +1,27 @@
 #include "apps/switch_view.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace vlcp::apps {
+
+SwitchChange changed_ports(const SwitchView& old, const SwitchView& now) {
+  SwitchChange c;
+  c.bridge = old.bridge != now.bridge;
+  std::map<std::string_view, const SwitchPortInfo*> before;
+  for (const auto& p : old.ports) before.emplace(p.name, &p);
+  for (const auto& p : now.ports) {
+    auto it = before.find(p.name);
+    if (it == before.end()) {
+      c.ports.push_back({std::nullopt, p});
+      continue;
+    }
+    if (!(*it->second == p)) c.ports.push_back({*it->second, p});
+    before.erase(it);
+  }
+  for (const auto& [name, p] : before) c.ports.push_back({*p, std::nullopt});
+  return c;
+}
 
 std::map<uint64_t, SwitchView> switch_views(const ovsdb::Replica& r) {
   std::map<uint64_t, SwitchView> out;

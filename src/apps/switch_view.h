@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,19 @@ struct SwitchView {  // a bridge as OVSDB has it (ports sorted by name)
   std::vector<SwitchPortInfo> ports;
   bool operator==(const SwitchView&) const = default;
 };
+
+// One interface that differs between two views of a bridge (by name): added (no `before`),
+// removed (no `after`), or changed in any field (a binding: iface-id, ofport).
+struct PortChange {
+  std::optional<SwitchPortInfo> before, after;
+  bool operator==(const PortChange&) const = default;
+};
+// What changed from one view of a switch to the next.
+struct SwitchChange {
+  bool bridge = false;            // another bridge name: everything is new
+  std::vector<PortChange> ports;  // by name
+};
+SwitchChange changed_ports(const SwitchView& old, const SwitchView& now);
 
 // Every bridge with a datapath id, by datapath id.
 std::map<uint64_t, SwitchView> switch_views(const ovsdb::Replica& replica);

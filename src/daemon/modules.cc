@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 namespace vlcp::daemon {
@@ -308,6 +309,15 @@ class IoProcessingModule final : public io::Module {
     for (const auto& app : rt_.settings.apps)
       if (app.spec) running.push_back(rt_.apps.emplace_back(app.spec->make(env)).get());
     rt_.host = std::make_unique<apps::AppHost>(*rt_.model, std::move(running), rt_.loop.clock(), after);
+    // A round runs on the next turn of the loop (posted: no timer). VLCP_BRINGUP_BASELINE, for
+    // A/B measurements of port bring-up only (perf): "1" the platform as before issue 17
+    // (AppHost::baseline, a 0 ms timer), "timer" today's platform with the 0 ms timer.
+    std::string ab = std::getenv("VLCP_BRINGUP_BASELINE") ? std::getenv("VLCP_BRINGUP_BASELINE") : "";
+    rt_.host->baseline = ab == "1";
+    if (ab.empty())
+      rt_.host->post = [ctx = &rt_.loop.context()](std::function<void()> fn) {
+        boost::asio::post(*ctx, std::move(fn));
+      };
     up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
     down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
       if (rt_.host) rt_.host->detach(e.dpid);
@@ -315,6 +325,9 @@ class IoProcessingModule final : public io::Module {
     });
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
+    ports_ = rt_.loop.subscribe<sw::PortChanged>([this](const sw::PortChanged& e) {
+      if (rt_.host && e.reason != 1) rt_.host->port_status(e.dpid, e.port.name, e.port.port_no);
+    });
     rt_.host->start();
     rt_.model->start();
     if (rt_.ovsdb && rt_.ovsdb->connected()) replica(rt_.ovsdb->replica());
@@ -326,6 +339,7 @@ class IoProcessingModule final : public io::Module {
     up_.reset();
     down_.reset();
     ovsdb_.reset();
+    ports_.reset();
     rt_.host.reset();
     rt_.apps.clear();
     rt_.model.reset();
@@ -349,10 +363,10 @@ class IoProcessingModule final : public io::Module {
                                      << sid << "' to name this node";
     }
     rt_.host->set_system_id(sid);
-    rt_.host->update_switches(apps::switch_views(r));
+    rt_.host->update_switches(apps::switch_views(r), apps::ViewStamps{r.seen, r.built, r.delivered});
   }
   Runtime& rt_;
-  io::Subscription up_, down_, ovsdb_;
+  io::Subscription up_, down_, ovsdb_, ports_;
 };
 
 }  // namespace

@@ -144,6 +144,7 @@ void FlowOwner::put(const std::string& name, Desired desired) {
   for (const auto& [id, g] : desired.groups) group_claims_[id].insert(name);
   cur = std::move(desired);
   dirty_.insert(name);
+  ++generation_;
   stats_.synced = false;
 }
 
@@ -155,7 +156,7 @@ Status FlowOwner::set(const std::string& app, const std::string& partition, Desi
   if (it == desired_.end() && desired.empty() && !installed_.count(name)) return {};
   if (Status st = check(app, partition, desired); !st.ok()) return refuse(app, std::move(st));
   put(name, std::move(desired));
-  if (state_ == State::kIdle) sync();
+  if (state_ == State::kIdle && !held_) sync();
   return {};
 }
 
@@ -181,8 +182,16 @@ Status FlowOwner::set_all(const std::string& app, std::map<std::string, Desired>
     }
     put(name, std::move(d));
   }
-  if (state_ == State::kIdle) sync();
+  if (state_ == State::kIdle && !held_) sync();
   return first;
+}
+
+void FlowOwner::hold() {
+  ++held_;
+}
+
+void FlowOwner::release() {
+  if (held_ > 0 && --held_ == 0 && state_ == State::kIdle) sync();
 }
 
 void FlowOwner::attach(SwitchLink* link) {
@@ -259,6 +268,7 @@ void FlowOwner::read_switch() {
 }
 
 void FlowOwner::reconcile(pipeline::FlowSet flows, pipeline::GroupSet groups) {
+  batch_started_ = clock_.now();
   pipeline::FlowSet want_f;
   pipeline::GroupSet want_g;
   std::set<std::string> all;
@@ -283,6 +293,7 @@ void FlowOwner::reconcile(pipeline::FlowSet flows, pipeline::GroupSet groups) {
 
 void FlowOwner::sync() {
   if (!link_ || state_ != State::kIdle || dirty_.empty()) return;
+  batch_started_ = clock_.now();
   // The dirty partitions together: a flow that moves between two of them is modified, not
   // added by one and then deleted by the other.
   pipeline::FlowSet want_f, have_f;
@@ -335,7 +346,10 @@ void FlowOwner::send(std::set<std::string> parts, const pipeline::FlowSet& want_
   std::map<std::string, Desired> sent;
   for (const auto& p : parts)
     if (auto it = desired_.find(p); it != desired_.end()) sent[p] = it->second;
-  auto finish = [this, parts, sent = std::move(sent), reconciling]() mutable {
+  // Every change stated so far is in this batch or an earlier one (sync takes every dirty
+  // partition; a reconcile, all of them).
+  auto batch = std::make_shared<BatchDone>(BatchDone{generation_, batch_started_, clock_.now(), {}, 0});
+  auto finish = [this, parts, sent = std::move(sent), reconciling, batch]() mutable {
     for (const auto& p : parts) {
       auto it = sent.find(p);
       if (it == sent.end() || it->second.empty())
@@ -364,7 +378,10 @@ void FlowOwner::send(std::set<std::string> parts, const pipeline::FlowSet& want_
     state_ = State::kIdle;
     backoff_ = std::chrono::milliseconds(0);
     stats_.synced = dirty_.empty();
-    if (!dirty_.empty()) return sync();
+    confirmed_ = std::max(confirmed_, batch->generation);
+    batch->confirmed = clock_.now();
+    if (on_batch) on_batch(*batch);
+    if (!dirty_.empty()) return held_ ? void() : sync();
     if (on_synced) on_synced();
   };
   size_t n_flow = fd.mods.size(), n_group = gd.add_modify.size() + gd.deletes.size();
@@ -392,6 +409,8 @@ void FlowOwner::send(std::set<std::string> parts, const pipeline::FlowSet& want_
   ++stats_.batches;
   state_ = State::kSending;
   uint64_t epoch = epoch_;
+  batch->handed = clock_.now();
+  batch->messages = messages.size();
   link_->send_batch(std::move(messages), [this, epoch, finish = std::move(finish), parts,
                                           alive = alive_](SwitchLink::Outcome out) mutable {
     if (!*alive || epoch != epoch_) return;

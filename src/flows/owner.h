@@ -77,6 +77,16 @@ struct FlowOwnerStats {
   std::map<std::string, AppFlowStats> apps;  // by app name, every registered app
 };
 
+// A batch the switch confirmed (its barrier answered): every change stated up to `generation`
+// is on the switch. When it was handed to the link and confirmed (the bring-up stage timings).
+struct BatchDone {
+  uint64_t generation = 0;
+  // The owner started computing it (the difference), handed it to the link, had the barrier's
+  // answer.
+  Clock::Monotonic started{}, handed{}, confirmed{};
+  size_t messages = 0;  // 0: nothing to send (the switch had it already)
+};
+
 class FlowOwner {
  public:
   explicit FlowOwner(const Clock& clock);
@@ -101,9 +111,21 @@ class FlowOwner {
   void attach(SwitchLink* link);
   void detach();
 
+  // Holds batches while a caller states several partitions (one round of the app platform): set
+  // and set_all record, and release() sends what they stated together, as one batch (instead of
+  // the first change alone, the rest after its barrier). Nests.
+  void hold();
+  void release();
+
   const FlowOwnerStats& stats() const { return stats_; }
+  // Changes stated so far (each partition that changed counts one), and how many of them the
+  // switch has confirmed.
+  uint64_t generation() const { return generation_; }
+  uint64_t confirmed_generation() const { return confirmed_; }
   // Called after each completed batch (tests, benchmarks).
   std::function<void()> on_synced;
+  // Called with each batch the switch confirmed (before on_synced).
+  std::function<void(const BatchDone&)> on_batch;
   // Batches that replace state go to the switch as one atomic ONF bundle (OVS 2.4 and later).
   bool bundles = true;
 
@@ -145,6 +167,9 @@ class FlowOwner {
   FlowOwnerStats stats_;
   uint32_t bundle_id_ = 0;
   bool resync_scheduled_ = false;
+  int held_ = 0;
+  Clock::Monotonic batch_started_{};  // sync() or reconcile() began the batch being built
+  uint64_t generation_ = 0, confirmed_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -120,7 +120,9 @@ void OvsdbClient::thread_main() {
     overflow.push_back(e);
   };
   bool was_connected = false;
+  const Clock& clock = loop_.clock();  // (thread-safe: the stage timings of a port's bring-up)
   while (!stop_.load()) {
+    Clock::Monotonic seen = clock.now();
     uint64_t drained;
     while (read(wake_fd_, &drained, sizeof drained) > 0) {
     }
@@ -136,10 +138,13 @@ void OvsdbClient::thread_main() {
       auto parsed = nlohmann::json::parse(text, nullptr, false);
       std::free(text);
       auto replica = replica_from_json(parsed);
-      if (replica.ok())
+      if (replica.ok()) {
+        replica->seen = seen;
+        replica->built = clock.now();
         emit(Event{Event::kSnapshot, 0, 0, new Replica(std::move(*replica))});
-      else
+      } else {
         VLCP_LOG_RL(kError, "ovsdb", 10, 2) << "unreadable OVSDB snapshot: " << replica.error().message();
+      }
     }
     Command cmds[16];
     while (unsigned n = commands_->pop(cmds)) {
@@ -181,7 +186,9 @@ unsigned OvsdbClient::drain_events() {
         loop_.publish(OvsdbConnection{e.flag != 0});
         break;
       case Event::kSnapshot: {
-        replica_ = std::shared_ptr<const Replica>(static_cast<Replica*>(e.payload));
+        auto* r = static_cast<Replica*>(e.payload);
+        r->delivered = loop_.clock().now();
+        replica_ = std::shared_ptr<const Replica>(r);
         updates_.fetch_add(1);
         loop_.publish(OvsdbUpdated{replica_});
         take_over_bridges();

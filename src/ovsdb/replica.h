@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "sched/placement.h"
 
@@ -57,6 +58,10 @@ struct Replica {
   std::map<std::string, Bridge> bridges;
   std::map<std::string, Port> ports;
   std::map<std::string, Interface> interfaces;
+  // When this state reached vlcpd (the bring-up stage timings; unset in a replica read from
+  // JSON): the OVSDB thread woke to the change, built this replica from it, and the control
+  // thread took it from the ring.
+  Clock::Monotonic seen{}, built{}, delivered{};
 
   // The bridge holding port `port`, or nullptr.
   const Bridge* bridge_of_port(const std::string& port) const;

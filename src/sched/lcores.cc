@@ -1,6 +1,7 @@
 // EAL initialisation and worker lcores (see lcores.h).
 #include "sched/lcores.h"
 
+#include <pthread.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -8,6 +9,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
@@ -22,6 +24,10 @@ Result<SchedSettings> read_sched_settings(const Config& config) {
   if (keys.memory_mb < 16 || keys.memory_mb > 65536)
     return make_error(Errc::kInvalidArgument,
                       config.where("module.sched.memory_mb") + ": module.sched.memory_mb must be 16..65536");
+  if (keys.poll != "auto" && !parse_poll_policy(keys.poll).ok())
+    return config.error_at("module.sched.poll", "must be auto, adaptive, pure or sleep");
+  if (keys.spin_us < 0 || keys.spin_us > 10000)
+    return config.error_at("module.sched.spin_us", "must be 0..10000");
   if (!keys.cores.empty()) {
     auto cores = parse_cpu_list(keys.cores);
     if (!cores.ok())
@@ -29,6 +35,38 @@ Result<SchedSettings> read_sched_settings(const Config& config) {
                                                     ": module.sched.cores: " + cores.error().message());
   }
   return keys;
+}
+
+PollConfig poll_config(const SchedSettings& s, const Placement& p) {
+  PollConfig c;
+  auto policy = parse_poll_policy(s.poll);
+  c.policy = policy.ok() ? *policy : default_poll_policy(p.dedicated);
+  c.spin = std::chrono::microseconds(s.spin_us);
+  return c;
+}
+
+Status pin_thread(int cpu) {
+  if (cpu < 0 || cpu >= CPU_SETSIZE)
+    return make_error(Errc::kInvalidArgument, "no core " + std::to_string(cpu));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  int r = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (r != 0)
+    return make_error(Errc::kInvalidArgument,
+                      "cannot pin to core " + std::to_string(cpu) + ": " + std::strerror(r));
+  return {};
+}
+
+Result<CpuSet> thread_affinity() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int r = pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+  if (r != 0) return make_error(Errc::kIo, std::string("pthread_getaffinity_np: ") + std::strerror(r));
+  CpuSet out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) out.insert(c);
+  return out;
 }
 
 std::vector<std::string> eal_arguments(const SchedSettings& s, const Placement& p,

@@ -1,4 +1,4 @@
-// Worker placement (see placement.h).
+// Worker and I/O thread placement (see placement.h).
 #include "sched/placement.h"
 
 #include <sched.h>
@@ -77,6 +77,14 @@ std::string format_cpu_list(const CpuSet& cpus) {
   return out;
 }
 
+namespace {
+std::string format_cpus(const std::vector<int>& cpus) {
+  std::string out;
+  for (int c : cpus) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
+}
+}  // namespace
+
 Placement plan_placement(const PlacementInput& in) {
   Placement p;
   const DatapathCpus& dp = in.datapath;
@@ -90,9 +98,12 @@ Placement plan_placement(const PlacementInput& in) {
   }
   CpuSet lcore = dp.lcore_cpus.value_or(CpuSet{});
 
-  CpuSet candidates;
+  CpuSet usable;  // every core we may run on at all
+  for (int c : in.allowed)
+    if (!p.pmd_cpus.count(c)) usable.insert(c);
+  CpuSet candidates;  // the cores workers may use
   for (int c : in.configured ? *in.configured : in.allowed)
-    if (in.allowed.count(c) && !p.pmd_cpus.count(c)) candidates.insert(c);
+    if (usable.count(c)) candidates.insert(c);
   if (in.configured) {
     for (int c : *in.configured)
       if (!candidates.count(c))
@@ -101,37 +112,86 @@ Placement plan_placement(const PlacementInput& in) {
             (p.pmd_cpus.count(c) ? " is an OVS PMD core: not used" : " is outside our affinity: not used"));
   }
 
-  // Preference: isolated cores (set aside for exactly this), then ordinary cores, then the
-  // cores OVS's own DPDK threads use; highest numbers first inside each class, since the
-  // kernel and most daemons favour the low ones.
+  // The I/O threads: the cores worth least to workers first (cores workers may not use, OVS's
+  // lcore cores, ordinary, isolated), lowest numbers first inside each class. Each thread gets its
+  // own core while one stays free for a worker; further threads share those cores round robin.
+  CpuSet io_cores;
+  if (in.io_threads > 0 && !usable.empty()) {
+    auto io_rank = [&](int c) {
+      return !candidates.count(c) ? 0 : lcore.count(c) ? 1 : in.isolated.count(c) ? 3 : 2;
+    };
+    std::vector<int> order(usable.begin(), usable.end());
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return io_rank(a) != io_rank(b) ? io_rank(a) < io_rank(b) : a < b;
+    });
+    size_t distinct = std::min<size_t>(in.io_threads, order.size());
+    auto leaves_a_worker_core = [&](size_t n) {
+      for (int c : candidates)
+        if (std::find(order.begin(), order.begin() + n, c) == order.begin() + n) return true;
+      return false;
+    };
+    while (distinct > 1 && in.workers > 0 && !leaves_a_worker_core(distinct)) --distinct;
+    io_cores.insert(order.begin(), order.begin() + distinct);
+    for (unsigned i = 0; i < in.io_threads; ++i) p.io_cpus.push_back(order[i % distinct]);
+    if (distinct < in.io_threads)
+      p.notes.push_back(std::to_string(in.io_threads) + " I/O threads share cores " +
+                        format_cpu_list(io_cores));
+  } else if (in.io_threads > 0) {
+    p.notes.push_back("no core outside the PMD set for the I/O threads: they are not pinned");
+  }
+
+  // The workers: preference isolated cores (set aside for exactly this), then ordinary cores,
+  // then the cores OVS's own DPDK threads use; highest numbers first inside each class, since
+  // the kernel and most daemons favour the low ones. One worker per core.
   auto rank = [&](int c) { return in.isolated.count(c) ? 0 : lcore.count(c) ? 2 : 1; };
-  std::vector<int> order(candidates.begin(), candidates.end());
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return rank(a) != rank(b) ? rank(a) < rank(b) : a > b; });
+  auto by_rank = [&](int a, int b) { return rank(a) != rank(b) ? rank(a) < rank(b) : a > b; };
+  std::vector<int> order, shared;
+  for (int c : candidates) (io_cores.count(c) ? shared : order).push_back(c);
+  std::stable_sort(order.begin(), order.end(), by_rank);
+  std::stable_sort(shared.begin(), shared.end(), by_rank);
   unsigned n = std::min<unsigned>(in.workers, static_cast<unsigned>(order.size()));
   p.worker_cpus.assign(order.begin(), order.begin() + n);
+  if (n < in.workers && !shared.empty()) {
+    unsigned more = std::min<unsigned>(in.workers - n, static_cast<unsigned>(shared.size()));
+    if (in.share_io_core) {
+      p.worker_cpus.insert(p.worker_cpus.end(), shared.begin(), shared.begin() + more);
+      p.notes.push_back(std::to_string(more) + " worker(s) on I/O thread cores [" +
+                        format_cpus({shared.begin(), shared.begin() + more}) +
+                        "]: no other core is free (module.sched.share_io_core)");
+      n += more;
+    } else {
+      p.notes.push_back(std::to_string(more) +
+                        " worker(s) not placed: the only free cores run I/O threads (their handlers run on "
+                        "the I/O threads; module.sched.share_io_core = true places them there)");
+    }
+  }
   if (n < in.workers)
-    p.notes.push_back("placed " + std::to_string(n) + " of " + std::to_string(in.workers) +
-                      " workers: no more cores outside the PMD set");
+    p.notes.push_back("placed " + std::to_string(n) + " of " + std::to_string(in.workers) + " workers" +
+                      (shared.empty() || in.share_io_core ? ": no more cores outside the PMD set" : ""));
 
-  // The control and I/O threads: everything allowed except PMD and worker cores, if anything
-  // remains; otherwise they share the workers' cores (never the PMD ones, if avoidable).
-  for (int c : in.allowed)
-    if (!p.pmd_cpus.count(c) &&
-        std::find(p.worker_cpus.begin(), p.worker_cpus.end(), c) == p.worker_cpus.end())
-      p.control_cpus.insert(c);
+  // The control thread: every usable core that no worker has to itself (the I/O cores among
+  // them); otherwise it shares the workers' cores (never the PMD ones, if avoidable).
+  auto exclusive_worker = [&](int c) {
+    return !io_cores.count(c) &&
+           std::find(p.worker_cpus.begin(), p.worker_cpus.end(), c) != p.worker_cpus.end();
+  };
+  for (int c : usable)
+    if (!exclusive_worker(c)) p.control_cpus.insert(c);
   if (p.control_cpus.empty()) {
-    for (int c : in.allowed)
-      if (!p.pmd_cpus.count(c)) p.control_cpus.insert(c);
+    p.control_cpus = usable;
     if (!p.worker_cpus.empty()) p.notes.push_back("control thread shares the worker cores");
   }
   if (p.control_cpus.empty()) {
     p.control_cpus = in.allowed;
     p.notes.push_back("every allowed core is an OVS PMD core: control thread shares them");
   }
-  std::string w;
-  for (int c : p.worker_cpus) w += (w.empty() ? "" : ",") + std::to_string(c);
-  p.notes.push_back("workers on cores [" + w + "], control on " + format_cpu_list(p.control_cpus));
+
+  p.dedicated = !p.worker_cpus.empty() && std::all_of(p.worker_cpus.begin(), p.worker_cpus.end(), [&](int c) {
+    return !io_cores.count(c) && (in.isolated.count(c) || (in.configured && in.configured->count(c)));
+  });
+  p.notes.push_back("workers on cores [" + format_cpus(p.worker_cpus) + "]" +
+                    (p.dedicated ? " (dedicated)" : "") + ", I/O threads on cores [" +
+                    format_cpus(p.io_cpus) + "], control on " + format_cpu_list(p.control_cpus));
   return p;
 }
 

@@ -1,8 +1,8 @@
-// Where worker lcores may run, decided from what the machine and the data path say:
-// the process affinity, the kernel's isolated CPUs, and OVS-DPDK's PMD and lcore masks (read
-// from OVSDB's Open_vSwitch other_config). The rule that is never broken: no worker on a PMD
-// core. Pure functions, so every case is a unit test; the daemon re-plans when OVSDB reports a
-// new mask.
+// Where worker lcores and the OpenFlow I/O threads may run, decided from what the machine and
+// the data path say: the process affinity, the kernel's isolated CPUs, and OVS-DPDK's PMD and
+// lcore masks (read from OVSDB's Open_vSwitch other_config). The rules that are never broken: no
+// worker on a PMD core; no worker on an I/O thread's core while another core is free. Pure
+// functions, so every case is a unit test; the daemon re-plans when OVSDB reports a new mask.
 #pragma once
 
 #include <cstdint>
@@ -36,18 +36,32 @@ struct PlacementInput {
   CpuSet isolated;                   // /sys/devices/system/cpu/isolated
   std::optional<CpuSet> configured;  // module.sched.cores, when the operator names them
   DatapathCpus datapath;
-  unsigned workers = 1;  // how many worker lcores are wanted
+  unsigned workers = 1;     // how many worker lcores are wanted
+  unsigned io_threads = 1;  // module.openflowserver.iothreads (0: place workers only)
+  // module.sched.share_io_core: a worker that finds no free core goes on an I/O thread's core
+  // (one worker per core) instead of not being placed.
+  bool share_io_core = false;
 };
 
 struct Placement {
-  std::vector<int> worker_cpus;    // one entry per worker placed (may be fewer than wanted)
-  CpuSet control_cpus;             // where the control and I/O threads may run
-  CpuSet pmd_cpus;                 // what was avoided as PMD cores (assumed or configured)
+  std::vector<int> worker_cpus;  // one entry per worker placed (may be fewer than wanted)
+  std::vector<int> io_cpus;      // one entry per I/O thread (a core may hold several)
+  CpuSet control_cpus;           // where the control thread may run (includes the I/O cores)
+  CpuSet pmd_cpus;               // what was avoided as PMD cores (assumed or configured)
+  // Every worker is on an isolated or configured (module.sched.cores) core that no I/O thread
+  // uses: the cores are ours to burn, so workers poll without sleeping by default.
+  bool dedicated = false;
   std::vector<std::string> notes;  // each decision and warning, for the log and introspection
 };
 
-// Plans the workers. With OVS-DPDK initialised but no pmd-cpu-mask, OVS puts one PMD on the
-// lowest core it may use; we assume the lowest allowed core and say so in the notes.
+// Plans the I/O threads and the workers. The I/O threads take the lowest candidate cores (the
+// control thread runs beside them): first the cores workers may not use, then OVS's lcore cores,
+// ordinary cores, isolated ones; each I/O thread its own core while a core stays free for the
+// workers. Workers take the highest remaining cores (isolated first, then ordinary, then OVS's
+// lcore cores), one worker per core; a worker that finds no free core goes on an I/O core only
+// with share_io_core, and the notes say so either way. With OVS-DPDK initialised but no
+// pmd-cpu-mask, OVS puts one PMD on the lowest core it may use; we assume the lowest allowed core
+// and say so in the notes.
 Placement plan_placement(const PlacementInput& in);
 
 // The machine's side of the input.

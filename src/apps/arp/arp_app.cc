@@ -66,6 +66,12 @@ Dirty ArpApp::on_model(const ModelView&, const ModelChange& c) const {
   return responder_dirty(c);
 }
 
+// A port bound or unbound: its network's partition (the responders read bound ports only).
+Dirty ArpApp::on_switch(const ModelView& model, const SwitchContext& sw) const {
+  auto nets = binding_networks(model, sw);
+  return nets ? Dirty::networks(*nets) : Dirty::everything();
+}
+
 void ArpApp::after_round(const std::vector<SwitchContext>& switches) {
   keep_known_switches(counts_, switches);
 }

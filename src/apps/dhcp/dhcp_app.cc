@@ -99,9 +99,11 @@ Dirty DhcpApp::on_model(const ModelView&, const ModelChange& c) const {
   return Dirty::networks(c.parents);
 }
 
-Dirty DhcpApp::on_switch(const ModelView&, const SwitchContext&) const {
+// A port bound or unbound: its network's punts (and the lease table, published again).
+Dirty DhcpApp::on_switch(const ModelView& model, const SwitchContext& sw) const {
   stale_ = true;
-  return Dirty::everything();
+  auto nets = binding_networks(model, sw);
+  return nets ? Dirty::networks(*nets) : Dirty::everything();
 }
 
 std::shared_ptr<const LeaseTable> DhcpApp::leases(const std::vector<SwitchContext>& switches) const {

@@ -117,6 +117,12 @@ Dirty IcmpApp::on_model(const ModelView&, const ModelChange& c) const {
   return responder_dirty(c);
 }
 
+// A port bound or unbound: its network's partition (answers follow the bound ports' networks).
+Dirty IcmpApp::on_switch(const ModelView& model, const SwitchContext& sw) const {
+  auto nets = binding_networks(model, sw);
+  return nets ? Dirty::networks(*nets) : Dirty::everything();
+}
+
 void IcmpApp::after_round(const std::vector<SwitchContext>& switches) {
   keep_known_switches(answered_, switches);
 }

@@ -57,6 +57,7 @@ class IcmpApp final : public FlowApp {
   std::map<std::string, flows::Desired> compute(const ModelView& model, const SwitchContext& sw,
                                                 const std::set<std::string>& partitions) const override;
   Dirty on_model(const ModelView& model, const ModelChange& change) const override;
+  Dirty on_switch(const ModelView& model, const SwitchContext& sw) const override;
   void after_round(const std::vector<SwitchContext>& switches) override;
   nlohmann::json status(const ModelView& model) const override;
   nlohmann::json switch_status(const ModelView& model, const SwitchContext& sw) const override;

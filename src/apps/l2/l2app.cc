@@ -95,6 +95,13 @@ Dirty L2App::on_model(const ModelView& model, const ModelChange& c) const {
   }
 }
 
+// A port bound or unbound: its network, and the networks its routers bring to the switch once it
+// has a port there (Inputs::routed); the tunnel, an uplink or another bridge: the whole switch.
+Dirty L2App::on_switch(const ModelView& model, const SwitchContext& sw) const {
+  auto nets = binding_networks(model, sw);
+  return nets ? Dirty::networks(model.with_router_neighbours(*nets)) : Dirty::everything();
+}
+
 void L2App::after_round(const std::vector<SwitchContext>& switches) {
   views_.clear();
   for (const auto& sw : switches) {

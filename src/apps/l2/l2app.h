@@ -64,6 +64,7 @@ class L2App final : public FlowApp {
                                                 const std::set<std::string>& partitions) const override;
   std::set<std::string> always() const override { return {kBasePartition}; }
   Dirty on_model(const ModelView& model, const ModelChange& change) const override;
+  Dirty on_switch(const ModelView& model, const SwitchContext& sw) const override;
   void after_round(const std::vector<SwitchContext>& switches) override;
   void packet_in(flows::AppId app_id, const SwitchContext& sw, ByteSpan message, Buffer& answers) override;
   nlohmann::json status(const ModelView& model) const override;

@@ -540,6 +540,18 @@ Dirty L3Router::on_model(const ModelView& model, const ModelChange& c) const {
   }
 }
 
+// A port bound or unbound: as a port's change (its network's hosts and entry, and those of the
+// networks its routers join: whether they serve this switch); a way out (tunnel, uplink: MAC,
+// local_ip) or another bridge: the whole switch.
+Dirty L3Router::on_switch(const ModelView& model, const SwitchContext& sw) const {
+  auto nets = binding_networks(model, sw);
+  if (!nets) return Dirty::everything();
+  std::set<std::string> all = model.with_router_neighbours(*nets);
+  Dirty d = Dirty::networks(all, kNetPrefix);
+  d.partitions.merge(Dirty::networks(all, kHostsPrefix).partitions);
+  return d;
+}
+
 // A PACKET_IN for the router: a routed packet that missed l3output (an address with no flow
 // here), or an ARP answer to the router's request.
 void L3Router::packet_in(flows::AppId, const SwitchContext& sw, ByteSpan message, Buffer& answers) {

@@ -117,6 +117,52 @@ TEST_F(FlowOwnerTest, ChangesDuringABatchAreMergedIntoTheNext) {
   EXPECT_EQ(sw.groups.size(), 1u);
 }
 
+// What one caller states in a row while it holds the owner (one round of the app platform) goes
+// as one batch, not the first change alone and the rest after its barrier; every batch the
+// switch confirms reports which changes it covered and when it was handed over and confirmed.
+TEST_F(FlowOwnerTest, ChangesStatedWhileHeldGoAsOneBatchAndEachBatchReportsWhatItCovered) {
+  std::vector<BatchDone> done;
+  inst.on_batch = [&](const BatchDone& b) { done.push_back(b); };
+  inst.attach(&sw);
+  sw.deliver();  // reads: empty switch, nothing wanted (a batch with nothing to send)
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].messages, 0u);
+  inst.hold();
+  ASSERT_TRUE(inst.set("t", "a", partition(10, 5)).ok());
+  ASSERT_TRUE(inst.set("t", "b", partition(30, 2)).ok());
+  EXPECT_EQ(inst.stats().batches, 0u) << "a batch was sent while held";
+  EXPECT_EQ(inst.generation(), 2u);
+  EXPECT_EQ(inst.confirmed_generation(), 0u);
+  clock.advance(std::chrono::milliseconds(1));
+  inst.release();
+  EXPECT_EQ(inst.stats().batches, 1u);
+  clock.advance(std::chrono::milliseconds(2));
+  sw.deliver();  // its barrier
+  EXPECT_EQ(inst.stats().batches, 1u) << "the second change waited for the first's barrier";
+  EXPECT_EQ(sw.flows.size(), 7u);
+  EXPECT_TRUE(inst.stats().synced);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[1].generation, 2u);
+  EXPECT_EQ(inst.confirmed_generation(), 2u);
+  EXPECT_EQ(done[1].messages, 9u);  // 7 flows, 2 groups
+  EXPECT_EQ(done[1].confirmed - done[1].handed, std::chrono::milliseconds(2));
+  // Without holding, the first change goes at once and the next waits for its barrier.
+  ASSERT_TRUE(inst.set("t", "a", partition(10, 6)).ok());
+  ASSERT_TRUE(inst.set("t", "b", partition(30, 3)).ok());
+  sw.deliver();
+  sw.deliver();
+  EXPECT_EQ(inst.stats().batches, 3u);
+  EXPECT_EQ(done.back().generation, 4u);
+  // Nested holds: sent once the outer one is released.
+  inst.hold();
+  inst.hold();
+  ASSERT_TRUE(inst.set("t", "a", partition(10, 2)).ok());
+  inst.release();
+  EXPECT_EQ(inst.stats().batches, 3u);
+  inst.release();
+  EXPECT_EQ(inst.stats().batches, 4u);
+}
+
 TEST_F(FlowOwnerTest, ARefusedBatchMakesItReadTheSwitchAgain) {
   inst.attach(&sw);
   sw.deliver();

@@ -1,8 +1,12 @@
-// Worker placement: never on an OVS PMD core, isolated cores first, control elsewhere.
+// Worker and I/O thread placement: never on an OVS PMD core, isolated cores first, I/O threads on
+// the lowest cores and no worker beside them while another core is free, control elsewhere.
 #include <gtest/gtest.h>
+
+#include <sched.h>
 
 #include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include "sched/lcores.h"
 #include "sched/placement.h"
@@ -32,6 +36,13 @@ bool on_any(const Placement& p, const CpuSet& set) {
   return std::any_of(p.worker_cpus.begin(), p.worker_cpus.end(), [&](int c) { return set.count(c) > 0; });
 }
 
+bool noted(const Placement& p, std::string_view text) {
+  return std::any_of(p.notes.begin(), p.notes.end(),
+                     [&](const std::string& n) { return n.find(text) != n.npos; });
+}
+
+// (Before I/O threads were placed: 6 workers on 0-5. Now core 0 is the I/O thread's, and the
+// worker that would have shared it runs only with share_io_core.)
 TEST(Placement, NeverOnPmdCores) {
   PlacementInput in;
   in.allowed = cpus("0-7");
@@ -39,9 +50,14 @@ TEST(Placement, NeverOnPmdCores) {
   in.datapath.pmd_cpus = cpus("6-7");
   in.workers = 8;
   Placement p = plan_placement(in);
-  EXPECT_EQ(p.worker_cpus.size(), 6u);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{5, 4, 3, 2, 1}));
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
   EXPECT_FALSE(on_any(p, cpus("6-7")));
   EXPECT_EQ(p.pmd_cpus, cpus("6-7"));
+  in.share_io_core = true;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus.size(), 6u);
+  EXPECT_FALSE(on_any(p, cpus("6-7")));
 }
 
 TEST(Placement, IsolatedFirstThenOrdinaryThenOvsLcoreCores) {
@@ -54,25 +70,39 @@ TEST(Placement, IsolatedFirstThenOrdinaryThenOvsLcoreCores) {
   Placement p = plan_placement(in);
   EXPECT_EQ(p.worker_cpus, (std::vector<int>{3, 2, 1, 0}));
   EXPECT_EQ(p.control_cpus, cpus("5-7"));
+  EXPECT_EQ(p.io_cpus, std::vector<int>{5});  // OVS's lcore cores are worth least to workers
 }
 
+// (Before I/O threads were placed, the worker took core 1 beside the control and I/O threads.
+// Now core 1 is the I/O thread's: the worker runs there only with share_io_core.)
 TEST(Placement, AssumesPmdOnLowestCoreWhenMaskIsUnset) {
   PlacementInput in;
   in.allowed = cpus("0-1");
   in.datapath.dpdk_initialized = true;
   in.workers = 1;
   Placement p = plan_placement(in);
-  EXPECT_EQ(p.worker_cpus, std::vector<int>{1});
   EXPECT_EQ(p.pmd_cpus, cpus("0"));
-  EXPECT_EQ(p.control_cpus, cpus("1"));  // shares with the worker rather than the PMD
+  EXPECT_EQ(p.io_cpus, std::vector<int>{1});
+  EXPECT_TRUE(p.worker_cpus.empty());
+  EXPECT_EQ(p.control_cpus, cpus("1"));  // beside the I/O thread rather than on the PMD
+  in.share_io_core = true;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{1});
+  EXPECT_EQ(p.control_cpus, cpus("1"));
 }
 
+// (Same change: the one usable core is the I/O thread's.)
 TEST(Placement, TwoCoreMachineWithPmdOnOne) {
   PlacementInput in;
   in.allowed = cpus("0-1");
   in.datapath.pmd_cpus = cpus("1");
   in.workers = 2;
   Placement p = plan_placement(in);
+  EXPECT_TRUE(p.worker_cpus.empty());
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.control_cpus, cpus("0"));
+  in.share_io_core = true;
+  p = plan_placement(in);
   EXPECT_EQ(p.worker_cpus, std::vector<int>{0});
   EXPECT_EQ(p.control_cpus, cpus("0"));
 }
@@ -84,6 +114,7 @@ TEST(Placement, EveryCoreIsPmdMeansNoWorkers) {
   Placement p = plan_placement(in);
   EXPECT_TRUE(p.worker_cpus.empty());
   EXPECT_EQ(p.control_cpus, cpus("0-1"));
+  EXPECT_TRUE(p.io_cpus.empty());  // not pinned: they float with the control thread
 }
 
 TEST(Placement, ConfiguredCoresAreFilteredAndExplained) {
@@ -94,10 +125,161 @@ TEST(Placement, ConfiguredCoresAreFilteredAndExplained) {
   in.workers = 4;
   Placement p = plan_placement(in);
   EXPECT_EQ(p.worker_cpus, std::vector<int>{3});
-  bool explained = std::any_of(p.notes.begin(), p.notes.end(), [](const std::string& n) {
-    return n.find("core 2 is an OVS PMD core") != n.npos;
-  });
-  EXPECT_TRUE(explained);
+  EXPECT_TRUE(noted(p, "core 2 is an OVS PMD core"));
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});  // a core the workers may not use
+  EXPECT_EQ(p.control_cpus, cpus("0-1"));
+}
+
+// The matrix: 1/2/4/8 cores x 1/2 workers x PMD masks, one I/O thread. Workers take the highest
+// free cores, the I/O thread the lowest; a worker is on the I/O core only with share_io_core.
+TEST(Placement, CoresWorkersAndPmdMasks) {
+  struct Case {
+    const char* allowed;
+    const char* pmd_mask;  // "" for no OVS-DPDK
+    unsigned workers;
+    std::vector<int> workers_at, io_at, shared_workers_at;
+  };
+  const Case cases[] = {
+      {"0", "", 1, {}, {0}, {0}},
+      {"0", "", 2, {}, {0}, {0}},
+      {"0-1", "", 1, {1}, {0}, {1}},
+      {"0-1", "", 2, {1}, {0}, {1, 0}},
+      {"0-1", "0x2", 1, {}, {0}, {0}},
+      {"0-1", "0x1", 2, {}, {1}, {1}},
+      {"0-3", "", 1, {3}, {0}, {3}},
+      {"0-3", "", 2, {3, 2}, {0}, {3, 2}},
+      {"0-3", "0xc", 2, {1}, {0}, {1, 0}},
+      {"0-3", "0x1", 2, {3, 2}, {1}, {3, 2}},
+      {"0-7", "", 1, {7}, {0}, {7}},
+      {"0-7", "", 2, {7, 6}, {0}, {7, 6}},
+      {"0-7", "0xc0", 2, {5, 4}, {0}, {5, 4}},
+      {"0-7", "0x3", 2, {7, 6}, {2}, {7, 6}},
+      {"0-7", "0xfe", 2, {}, {0}, {0}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.allowed) + " pmd " + c.pmd_mask + " workers " + std::to_string(c.workers));
+    PlacementInput in;
+    in.allowed = cpus(c.allowed);
+    if (*c.pmd_mask) {
+      in.datapath.dpdk_initialized = true;
+      in.datapath.pmd_cpus = *parse_cpu_mask(c.pmd_mask);
+    }
+    in.workers = c.workers;
+    Placement p = plan_placement(in);
+    EXPECT_EQ(p.worker_cpus, c.workers_at);
+    EXPECT_EQ(p.io_cpus, c.io_at);
+    EXPECT_FALSE(on_any(p, p.pmd_cpus));
+    EXPECT_FALSE(on_any(p, CpuSet(p.io_cpus.begin(), p.io_cpus.end())));
+    for (int io : p.io_cpus) EXPECT_TRUE(p.control_cpus.count(io)) << "control runs beside the I/O threads";
+    EXPECT_FALSE(p.dedicated);  // ordinary cores are shared with the rest of the machine
+    EXPECT_EQ(noted(p, "not placed"), c.shared_workers_at.size() > c.workers_at.size());
+    in.share_io_core = true;
+    p = plan_placement(in);
+    EXPECT_EQ(p.worker_cpus, c.shared_workers_at);
+    EXPECT_EQ(p.io_cpus, c.io_at);
+    EXPECT_FALSE(on_any(p, p.pmd_cpus));
+    EXPECT_EQ(noted(p, "share_io_core"), c.shared_workers_at.size() > c.workers_at.size());
+  }
+}
+
+// This machine's case: I/O and control on core 0, one worker on core 1; the second worker runs
+// (on core 0) only with share_io_core.
+TEST(Placement, TwoCoresTwoWorkersKeepTheIoCoreFree) {
+  PlacementInput in;
+  in.allowed = cpus("0-1");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{1});
+  EXPECT_EQ(p.control_cpus, cpus("0"));
+  EXPECT_TRUE(noted(p, "1 worker(s) not placed"));
+  EXPECT_TRUE(noted(p, "placed 1 of 2 workers"));
+  in.share_io_core = true;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{1, 0}));
+  EXPECT_EQ(p.control_cpus, cpus("0"));
+  EXPECT_TRUE(noted(p, "1 worker(s) on I/O thread cores [0]"));
+  // Without I/O threads to place (the old plan): both workers, control floating over them.
+  in.share_io_core = false;
+  in.io_threads = 0;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{1, 0}));
+  EXPECT_TRUE(p.io_cpus.empty());
+  EXPECT_EQ(p.control_cpus, cpus("0-1"));
+  EXPECT_TRUE(noted(p, "control thread shares the worker cores"));
+}
+
+// Each I/O thread gets its own low core while a core stays free for a worker; more I/O threads
+// than that share the I/O cores round robin.
+TEST(Placement, SeveralIoThreads) {
+  PlacementInput in;
+  in.allowed = cpus("0-3");
+  in.io_threads = 2;
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, (std::vector<int>{0, 1}));
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{3, 2}));
+  EXPECT_EQ(p.control_cpus, cpus("0-1"));
+  in.allowed = cpus("0-1");
+  in.workers = 1;
+  p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, (std::vector<int>{0, 0}));
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{1});
+  EXPECT_TRUE(noted(p, "2 I/O threads share cores 0"));
+  in.workers = 0;  // no worker to leave a core for
+  p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, (std::vector<int>{0, 1}));
+  EXPECT_TRUE(p.worker_cpus.empty());
+}
+
+// Isolated cores are the workers' (dedicated: pure polling by default); the I/O thread takes an
+// ordinary core even when it is higher.
+TEST(Placement, IsolatedCoresAreDedicatedToWorkers) {
+  PlacementInput in;
+  in.allowed = cpus("0-3");
+  in.isolated = cpus("1-2");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{2, 1}));
+  EXPECT_EQ(p.control_cpus, cpus("0,3"));
+  EXPECT_TRUE(p.dedicated);
+  in.allowed = cpus("0-1");
+  in.isolated = cpus("0");
+  in.workers = 1;
+  p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{1});
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{0});
+  EXPECT_TRUE(p.dedicated);
+  in.workers = 3;  // more workers than cores: the second shares the I/O core, if allowed to
+  in.share_io_core = true;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{0, 1}));
+  EXPECT_FALSE(p.dedicated);  // one worker shares the I/O core: nobody pure-polls
+}
+
+// module.sched.cores: the I/O thread goes to a core outside them; workers on them are dedicated.
+TEST(Placement, ConfiguredCoresAreDedicatedToWorkers) {
+  PlacementInput in;
+  in.allowed = cpus("0-3");
+  in.configured = cpus("2-3");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{3, 2}));
+  EXPECT_EQ(p.control_cpus, cpus("0-1"));
+  EXPECT_TRUE(p.dedicated);
+  // Every core configured on a 2-core machine: the I/O thread still keeps core 0 to itself.
+  in.allowed = cpus("0-1");
+  in.configured = cpus("0-1");
+  p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{1});
+  EXPECT_TRUE(p.dedicated);
+  in.share_io_core = true;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{1, 0}));
+  EXPECT_FALSE(p.dedicated);
 }
 
 TEST(Placement, ReadsIsolatedFromSysfsFormat) {
@@ -145,6 +327,68 @@ TEST(SchedSettings, HugepagesAndBadValues) {
   auto r = read_sched_settings(bad_cores);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("module.sched.cores"), std::string::npos);
+}
+
+// module.sched.poll = auto follows the plan: pure polling on dedicated cores, adaptive elsewhere;
+// an explicit policy wins; spin_us sets the adaptive spin.
+TEST(SchedSettings, PollPolicyFollowsThePlan) {
+  Config c;
+  auto s = read_sched_settings(c);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->poll, "auto");
+  EXPECT_FALSE(s->share_io_core);
+  Placement shared, dedicated;
+  dedicated.dedicated = true;
+  EXPECT_EQ(poll_config(*s, shared).policy, PollPolicy::kAdaptive);
+  EXPECT_EQ(poll_config(*s, shared).spin, kDefaultSpin);
+  EXPECT_EQ(poll_config(*s, dedicated).policy, PollPolicy::kPure);
+  Config sleep;
+  sleep.set("module.sched.poll", "sleep");
+  sleep.set("module.sched.spin_us", 30);
+  sleep.set("module.sched.share_io_core", true);
+  s = read_sched_settings(sleep);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(poll_config(*s, dedicated).policy, PollPolicy::kSleep);
+  EXPECT_EQ(poll_config(*s, dedicated).spin, std::chrono::microseconds(30));
+  EXPECT_TRUE(s->share_io_core);
+  Config bad_poll;
+  bad_poll.set("module.sched.poll", "busy");
+  auto r = read_sched_settings(bad_poll);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("module.sched.poll"), std::string::npos);
+  Config bad_spin;
+  bad_spin.set("module.sched.spin_us", 20000);
+  r = read_sched_settings(bad_spin);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("module.sched.spin_us"), std::string::npos);
+}
+
+// A plain std::thread (an I/O thread: not an EAL lcore) pins itself and reads its affinity back.
+TEST(PinThread, PinsTheCallingThread) {
+  auto allowed = process_affinity();
+  ASSERT_TRUE(allowed.ok());
+  int target = *allowed->rbegin();
+  Status pinned;
+  Result<CpuSet> after = CpuSet{};
+  int running_on = -1;
+  std::thread t([&] {
+    pinned = pin_thread(target);
+    after = thread_affinity();
+    running_on = sched_getcpu();
+  });
+  t.join();
+  ASSERT_TRUE(pinned.ok()) << pinned.message();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, CpuSet{target});
+  EXPECT_EQ(running_on, target);
+  EXPECT_EQ(*thread_affinity(), *allowed);  // only that thread moved
+  EXPECT_FALSE(pin_thread(-1).ok());
+  EXPECT_FALSE(pin_thread(1 << 20).ok());
+  if (!allowed->count(CPU_SETSIZE - 1)) {
+    std::thread u([&] { pinned = pin_thread(CPU_SETSIZE - 1); });
+    u.join();
+    EXPECT_FALSE(pinned.ok());  // not a core we may use
+  }
 }
 
 }  // namespace
