@@ -1,8 +1,6 @@
 // The worker lcore loop (see worker.h).
 #include "sched/worker.h"
 
-#include <rte_pause.h>
-
 #include <algorithm>
 
 #include "base/log.h"
@@ -103,7 +101,7 @@ void WorkerLoop::run() {
         spin_hits_.fetch_add(1, std::memory_order_relaxed);
         break;
       }
-      rte_pause();
+      cpu_relax();
       if (i % 16 == 0 && Clock::now() >= until) break;
     }
   }

@@ -26,6 +26,16 @@ namespace vlcp::sched {
 
 enum class PollPolicy { kSleep, kAdaptive, kPure };
 
+// One step of a spin-wait (x86 PAUSE, Arm YIELD): no EAL or DPDK header needed, so code outside
+// vlcp_sched (an I/O thread's bounded spin) can use it too.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 // "sleep", "adaptive", "pure" (module.sched.poll's values other than "auto").
 Result<PollPolicy> parse_poll_policy(std::string_view text);
 std::string_view poll_policy_name(PollPolicy policy);

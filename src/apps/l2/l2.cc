@@ -35,6 +35,13 @@ Result<L2Settings> read_l2_settings(const Config& config) {
   s.learn_timeout = static_cast<uint16_t>(keys.learntimeout);
   s.vxlan_timeout = static_cast<uint16_t>(keys.vxlan_learntimeout);
   s.push_timeout = static_cast<uint16_t>(keys.pushtimeout);
+  if (keys.unknownunicast == "flood")
+    s.unknown_unicast = UnknownUnicast::kFlood;
+  else if (keys.unknownunicast == "tunnels")
+    s.unknown_unicast = UnknownUnicast::kTunnels;
+  else
+    return config.error_at("module.vxlancast.unknownunicast",
+                           "'" + keys.unknownunicast + "': flood or tunnels");
   return s;
 }
 
@@ -317,13 +324,33 @@ Desired L2Flows::network(const Inputs& in, const std::string& key) const {
     b.actions = uplink_output(n, *uplink);
     all.push_back(b);
   }
+  std::vector<ofp::Bucket> to_nodes;
   for (uint32_t vtep : vteps) {
     ofp::Bucket b;
     b.actions.set_field(Field::kTunnelId, n.segment).set_field(Field::kTunIpv4Dst, vtep).output(tunnel);
     all.push_back(b);
+    to_nodes.push_back(b);
   }
   pipeline::put_group(d.groups, id, 0, all);
   pipeline::put_group(d.groups, id | kGroupFromOutside, 0, inside);
+  // Unknown unicast (no port here, no pushed or learned location) only where nothing local can
+  // want it: every local port's MAC has its l2output flow. From a port it goes to the nodes
+  // only; from the tunnel it is dropped (it was sent to every node, and its own port, if bound
+  // anywhere, has its MAC's flow there). Above the floods; broadcast and multicast keep them.
+  if (vxlan && all_macs && settings_.l2 == L2Strategy::kPrepush &&
+      settings_.unknown_unicast == UnknownUnicast::kTunnels) {
+    pipeline::put_group(d.groups, id | kGroupTunnels, 0, to_nodes);
+    Match unicast;
+    unicast.add_bytes(Field::kEthDst, ByteSpan(kZeroMac, 6), ByteSpan(kMulticastBit, 6));
+    Match from_port = unicast;
+    flow(d, *egress, kP + 1, cookie(App::kVxlan, id),
+         from_port.add(kRegOutPort, 0)
+             .add(kRegOutNet, id)
+             .add_masked(kRegFlags, kFlagFromLogical, kFlagFromLogical),
+         InstructionList().apply_actions(ActionList().group(id | kGroupTunnels)));
+    flow(d, *egress, kP + 1, cookie(App::kVxlan, id),
+         unicast.add(Field::kInPort, tunnel).add(kRegOutPort, 0).add(kRegOutNet, id), InstructionList());
+  }
   flow(d, *egress, kP, cookie(App::kIo, id),
        Match()
            .add(kRegOutPort, 0)

@@ -10,7 +10,9 @@
 //   REG6  output port (ofport); 0: not resolved, i.e. flood in the output network
 //   REG7  flags: 0x4000 came in on a logical port; 0x8000 may leave through its input port
 // Group ids: netid floods a network from a logical port (its local ports, the physical port,
-// the VXLAN nodes with ports in it); netid | 0x1000000 from the outside (local ports only).
+// the VXLAN nodes with ports in it); netid | 0x1000000 from the outside (local ports only);
+// netid | 0x2000000 sends unknown unicast of a VXLAN network to its nodes only
+// (module.vxlancast.unknownunicast = tunnels).
 #pragma once
 
 #include <array>
@@ -45,6 +47,7 @@ inline constexpr ofp::Field kRegFlags = ofp::Field::kReg7;
 inline constexpr uint32_t kFlagFromLogical = 0x4000;
 inline constexpr uint32_t kFlagHairpin = 0x8000;
 inline constexpr uint32_t kGroupFromOutside = 0x1000000;
+inline constexpr uint32_t kGroupTunnels = 0x2000000;
 // The cookie layout is flows/cookie.h's: the L2 apps' flows carry app << 48 | netid (VLCP's
 // ingress cookie is 1 << 48 | netid); the table defaults carry kBase. The L2 app registers all
 // four ids with each switch's flow owner.
@@ -57,6 +60,13 @@ inline constexpr uint64_t cookie(App app, uint32_t netid = 0) {
 
 // How unicast destinations are found (VLCP's run strategies).
 enum class L2Strategy { kPrepush, kLearn, kControllerLearn };  // l2switch
+// Where a VXLAN network's unicast to a MAC no port here and no pushed location claims goes
+// (docs/PACKET_IN_DESIGN.md §3.2-3.3). kFlood: everywhere, as broadcast (VLCP's behaviour).
+// kTunnels: only where every local port's MAC is in the model under pre-push, to the network's
+// nodes only, and dropped when it arrives through the tunnel (the far server has no port for it
+// either: a bound port's MAC has its own flow there); a destination bound nowhere then costs one
+// encapsulation per node instead of a copy to every port of the network on every server.
+enum class UnknownUnicast { kFlood, kTunnels };
 
 // vxlancast's two keys, as VLCP combines them: prepush and learning together (VLCP's default:
 // learning then covers MACs the model does not know), either alone, or neither: first-packet
@@ -68,6 +78,7 @@ struct L2Settings {
   uint16_t learn_timeout = 300;  // seconds an l2learning entry lives
   uint16_t vxlan_timeout = 300;  // seconds a vxlanlearning entry lives
   uint16_t push_timeout = 300;   // idle seconds of a first-packet flow
+  UnknownUnicast unknown_unicast = UnknownUnicast::kTunnels;
   bool vxlan_first_packet() const { return !vxlan_prepush && !vxlan_learn; }
 };
 
@@ -85,7 +96,10 @@ struct L2Settings {
   X(vxlan_learntimeout, "module.vxlancast.learntimeout", int64_t, 300,                                    \
     "seconds a MAC learned from tunnelled traffic lives")                                                 \
   X(pushtimeout, "module.vxlancast.pushtimeout", int64_t, 300,                                            \
-    "idle seconds of a flow installed for a first packet")
+    "idle seconds of a flow installed for a first packet")                                                \
+  X(unknownunicast, "module.vxlancast.unknownunicast", std::string, "tunnels",                            \
+    "unicast to a MAC bound nowhere: tunnels (to the network's nodes only, dropped on arrival; where "    \
+    "every local port's MAC is known under pre-push) or flood (to every port, as broadcast)")
 Result<L2Settings> read_l2_settings(const Config& config);
 
 struct Network {    // a logical network, as a switch needs it

@@ -147,6 +147,221 @@ TEST(L2Flows, VxlanStrategiesCombineAsVlcps) {
   EXPECT_EQ(none.groups.at(7).buckets.size(), 1u);  // the local port only
 }
 
+// --- unknown unicast (module.vxlancast.unknownunicast) ---------------------------------------
+// A packet walked through the flows as OVS would (the fields the L2 flows match and set):
+// where copies of it leave the switch. "port N" for a port, "node A.B.C.D" for the tunnel to
+// that node, "controller".
+struct Walk {
+  const Desired& d;
+  uint32_t tunnel;
+  std::map<ofp::Field, uint64_t> fields;
+  std::set<std::string> out;
+  int depth = 0;
+
+  uint64_t get(ofp::Field f) const {
+    auto it = fields.find(f);
+    return it == fields.end() ? 0 : it->second;
+  }
+  static uint64_t be(ByteSpan b) {
+    uint64_t v = 0;
+    for (uint8_t x : b) v = v << 8 | x;
+    return v;
+  }
+  bool matches(const std::string& match) const {
+    bool ok = true;
+    ofp::for_each_oxm(span(match), [&](const ofp::OxmEntry& e) {
+      uint64_t all = e.info->bytes >= 8 ? ~0ull : (1ull << (8 * e.info->bytes)) - 1;
+      uint64_t mask = e.masked() ? be(e.mask) : all;
+      ok = ok && (get(e.info->field) & mask) == (be(e.value) & mask);
+    });
+    return ok;
+  }
+  void output(uint32_t port) {
+    if (port == ofp::kPortController)
+      out.insert("controller");
+    else if (port == ofp::kPortInPort)
+      out.insert("port " + std::to_string(get(ofp::Field::kInPort)));
+    else if (port == tunnel) {
+      uint32_t a = static_cast<uint32_t>(get(ofp::Field::kTunIpv4Dst));
+      out.insert("node " + std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+                 std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255));
+    } else if (port != get(ofp::Field::kInPort))  // OVS drops output to the in_port
+      out.insert("port " + std::to_string(port));
+  }
+  void actions(ByteSpan list) {
+    ofp::for_each_action(list, [&](const ofp::ActionView& a) {
+      ASSERT_NE(a.info, nullptr);
+      ByteSpan b = a.bytes;
+      switch (a.info->type) {
+        case ofp::ActionType::kOutput:
+          output(load_be32(b.data() + 4));
+          break;
+        case ofp::ActionType::kNxController:
+          out.insert("controller");
+          break;
+        case ofp::ActionType::kGroup: {
+          auto g = d.groups.find(load_be32(b.data() + 4));
+          ASSERT_NE(g, d.groups.end()) << "no group " << load_be32(b.data() + 4);
+          for (const auto& bucket : g->second.buckets) {
+            Walk copy = *this;
+            copy.out.clear();
+            copy.actions(bucket.actions.bytes());
+            out.insert(copy.out.begin(), copy.out.end());
+          }
+          break;
+        }
+        case ofp::ActionType::kSetField: {
+          uint32_t h = load_be32(b.data() + 4);
+          ofp::for_each_oxm(b.subspan(4, 4 + (h & 0xff)),
+                            [&](const ofp::OxmEntry& e) { fields[e.info->field] = be(e.value); });
+          break;
+        }
+        case ofp::ActionType::kNxResubmitTable:
+          ASSERT_LT(depth, 8);
+          ++depth;
+          table(b[12]);
+          --depth;
+          break;
+        default:  // learn, VLAN tags: nothing that decides where the packet goes here
+          break;
+      }
+    });
+  }
+  void table(uint8_t id) {
+    const pipeline::FlowBody* best = nullptr;
+    int best_priority = -1;
+    for (const auto& [k, body] : d.flows)
+      if (k.table == id && k.priority > best_priority && matches(k.match)) {
+        best = &body;
+        best_priority = k.priority;
+      }
+    if (!best) return;  // a miss drops (or returns from a resubmit)
+    std::optional<uint8_t> next;
+    ofp::for_each_instruction(span(best->instructions), [&](const ofp::InstructionView& i) {
+      if (i.type == ofp::InstructionType::kApplyActions) actions(i.actions);
+      if (i.type == ofp::InstructionType::kGotoTable) next = i.bytes[4];
+    });
+    if (next) table(*next);
+  }
+};
+
+// Where a frame to `dst` entering on `in_port` (the tunnel: with VNI `vni`) leaves the switch.
+std::set<std::string> deliver(const L2Flows& flows, const Inputs& in, uint32_t in_port,
+                              const std::string& dst, uint32_t vni = 0) {
+  Desired d;
+  for (const auto& [p, part] : flows.all(in)) {
+    d.flows.insert(part.flows.begin(), part.flows.end());
+    d.groups.insert(part.groups.begin(), part.groups.end());
+  }
+  uint32_t tunnel = 0;
+  for (const auto& [physnet, ofport] : in.uplinks)
+    for (const auto& [key, n] : in.networks)
+      if (n.physnet == physnet && n.type == "vxlan") tunnel = ofport;
+  Walk w{d, tunnel, {}, {}};
+  Mac mac = *parse_mac(dst);
+  w.fields[ofp::Field::kInPort] = in_port;
+  w.fields[ofp::Field::kEthDst] = Walk::be(ByteSpan(reinterpret_cast<const uint8_t*>(mac.data()), 6));
+  w.fields[ofp::Field::kEthSrc] = 0x020000000099;
+  w.fields[ofp::Field::kTunnelId] = vni;
+  w.table(0);
+  return w.out;
+}
+
+using Where = std::set<std::string>;
+
+// Two local ports (3, 5) and two remote nodes on VXLAN network vx (VNI 5001, tunnel ofport 1).
+Inputs vxlan_network() {
+  Inputs in = two_networks();
+  in.ports[5] = LocalPort{"c", "viperflow.logicnetwork.vx", 5, parse_mac("02:00:00:00:00:05")};
+  return in;
+}
+L2Settings unknown_unicast(UnknownUnicast u) {
+  L2Settings s;
+  s.unknown_unicast = u;
+  return s;
+}
+const std::string kUnbound = "02:00:00:00:00:77";  // a MAC no port is bound with
+const Where kNodes = {"node 192.168.0.2", "node 192.168.0.3"};
+
+TEST(L2Flows, UnknownUnicastGoesToTheNodesOnlyAndIsDroppedOnArrival) {
+  auto tables = vlcp_tables();
+  Inputs in = vxlan_network();
+  L2Flows flows(tables, unknown_unicast(UnknownUnicast::kTunnels));
+  // From a port: to every node with ports in the network, to no local port.
+  EXPECT_EQ(deliver(flows, in, 3, kUnbound), kNodes);
+  // Through the tunnel: nowhere (the node that has its port would have its MAC's flow).
+  EXPECT_EQ(deliver(flows, in, 1, kUnbound, 5001), Where{});
+  // Broadcast and multicast still flood: every other local port and every node; from the
+  // tunnel, the local ports.
+  Where flood = {"port 5", "node 192.168.0.2", "node 192.168.0.3"};
+  EXPECT_EQ(deliver(flows, in, 3, "ff:ff:ff:ff:ff:ff"), flood);
+  EXPECT_EQ(deliver(flows, in, 3, "01:00:5e:00:00:01"), flood);
+  EXPECT_EQ(deliver(flows, in, 1, "ff:ff:ff:ff:ff:ff", 5001), (Where{"port 3", "port 5"}));
+  // Known destinations as before: a local port, a remote port's node, from either side.
+  EXPECT_EQ(deliver(flows, in, 3, "02:00:00:00:00:05"), Where{"port 5"});
+  EXPECT_EQ(deliver(flows, in, 1, "02:00:00:00:00:05", 5001), Where{"port 5"});
+  EXPECT_EQ(deliver(flows, in, 3, "02:00:00:00:00:09"), Where{"node 192.168.0.2"});
+  // The VLAN network is untouched: unknown unicast goes to its physical port.
+  EXPECT_EQ(deliver(flows, in, 4, kUnbound), Where{"port 2"});
+  // A network with no remote node: unknown unicast from a port goes nowhere.
+  in.remote.clear();
+  EXPECT_EQ(deliver(flows, in, 3, kUnbound), Where{});
+  EXPECT_EQ(deliver(flows, in, 3, "ff:ff:ff:ff:ff:ff"), Where{"port 5"});
+}
+
+// Where a local port may use a MAC the model does not know, nothing is assumed: unknown
+// unicast floods again (from a port and from the tunnel), as with the learning strategies and
+// with `flood`, which keeps VLCP's flows exactly.
+TEST(L2Flows, UnknownUnicastFloodsWhereAPortsMacIsUnknown) {
+  auto tables = vlcp_tables();
+  Where everywhere = {"port 5", "node 192.168.0.2", "node 192.168.0.3"};
+  {
+    Inputs in = vxlan_network();
+    in.ports[5].mac.reset();  // a port with no MAC in the model
+    L2Flows flows(tables, unknown_unicast(UnknownUnicast::kTunnels));
+    EXPECT_EQ(deliver(flows, in, 3, kUnbound), everywhere);
+    EXPECT_EQ(deliver(flows, in, 1, kUnbound, 5001), (Where{"port 3", "port 5"}));
+    in.ports[5].mac = parse_mac("02:00:00:00:00:05");  // known again: tunnels only
+    EXPECT_EQ(deliver(flows, in, 3, kUnbound), kNodes);
+  }
+  {
+    Inputs in = vxlan_network();
+    L2Flows flood(tables, unknown_unicast(UnknownUnicast::kFlood));
+    EXPECT_EQ(deliver(flood, in, 3, kUnbound), everywhere);
+    EXPECT_EQ(deliver(flood, in, 1, kUnbound, 5001), (Where{"port 3", "port 5"}));
+    // `flood` is the flows without the tunnels-only ones: no third group, nothing else added.
+    Desired with =
+        L2Flows(tables, unknown_unicast(UnknownUnicast::kTunnels)).network(in, "viperflow.logicnetwork.vx");
+    Desired without = flood.network(in, "viperflow.logicnetwork.vx");
+    EXPECT_EQ(without.groups.count(7 | kGroupTunnels), 0u);
+    EXPECT_EQ(with.groups.count(7 | kGroupTunnels), 1u);
+    EXPECT_EQ(with.flows.size(), without.flows.size() + 2);
+    for (const auto& [k, b] : without.flows) EXPECT_TRUE(with.flows.count(k) && with.flows.at(k) == b);
+  }
+  for (L2Strategy learning : {L2Strategy::kLearn, L2Strategy::kControllerLearn}) {
+    Inputs in = vxlan_network();
+    L2Settings s = unknown_unicast(UnknownUnicast::kTunnels);
+    s.l2 = learning;
+    EXPECT_EQ(L2Flows(tables, s).network(in, "viperflow.logicnetwork.vx").groups.count(7 | kGroupTunnels),
+              0u);
+  }
+}
+
+TEST(L2Settings, UnknownUnicastKey) {
+  auto read = [](const std::string& text) {
+    auto c = Config::parse(text, "v.conf");
+    EXPECT_TRUE(c.ok());
+    return read_l2_settings(*c);
+  };
+  EXPECT_EQ(read("")->unknown_unicast, UnknownUnicast::kTunnels);
+  EXPECT_EQ(read("module.vxlancast.unknownunicast = 'flood'\n")->unknown_unicast, UnknownUnicast::kFlood);
+  EXPECT_EQ(read("module.vxlancast.unknownunicast = 'tunnels'\n")->unknown_unicast, UnknownUnicast::kTunnels);
+  auto bad = read("\nmodule.vxlancast.unknownunicast = 'drop'\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("v.conf:2"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("flood or tunnels"), std::string::npos) << bad.error().message();
+}
+
 TEST(L2Flows, LocalAndNativeNetworks) {
   auto tables = vlcp_tables();
   L2Flows flows(tables, L2Settings{});
@@ -313,7 +528,9 @@ TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   })));
   expect_recompute_baseline("physical port created");
   size_t with_tunnel = tunnel_flows();
-  EXPECT_EQ(with_tunnel, 4u);  // ingress by VNI, vxlaninput learn, vxlanoutput pushed MAC, egress
+  // ingress by VNI, vxlaninput learn, vxlanoutput pushed MAC, egress, and egress's drop of
+  // unknown unicast arriving through it (unknownunicast = tunnels)
+  EXPECT_EQ(with_tunnel, 5u);
   EXPECT_TRUE(run_until(located_here));
   EXPECT_EQ(sw_.groups.at(1).buckets.size(), 2u);  // p and the other node
   ASSERT_TRUE(
