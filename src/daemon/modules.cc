@@ -32,6 +32,8 @@ class SchedModule final : public io::Module {
     in.isolated = sched::isolated_cpus();
     if (!rt_.settings.sched.cores.empty()) in.configured = *sched::parse_cpu_list(rt_.settings.sched.cores);
     in.workers = static_cast<unsigned>(rt_.settings.sched.workers);
+    in.io_threads = rt_.settings.openflow.iothreads;
+    in.share_io_core = rt_.settings.sched.share_io_core;
     std::lock_guard<std::mutex> lock(rt_.placement_mu);
     rt_.placement = sched::plan_placement(in);
     for (auto& note : rt_.placement.notes) VLCP_LOG(kInfo, "sched") << note;
@@ -79,6 +81,11 @@ class OpenflowModule final : public io::Module {
     VLCP_ASSIGN_OR_RETURN(auto packet_ins, packet_in_table(rt_));
     rt_.switches = std::make_unique<sw::SwitchManager>(rt_.loop, rt_.settings.openflow, &rt_.counters,
                                                        std::move(packet_ins));
+    {
+      // Where the I/O threads run and how idle workers wait, from the plan (sched/placement.h).
+      std::lock_guard<std::mutex> lock(rt_.placement_mu);
+      rt_.switches->set_threads(rt_.placement.io_cpus, sched::poll_config(rt_.settings.sched, rt_.placement));
+    }
     return rt_.switches->start(rt_.lcores.get());
   }
   void stop() override { rt_.switches.reset(); }

@@ -13,14 +13,6 @@
 
 namespace vlcp::sched {
 
-// A spinning thread's pause between polls (x86 PAUSE: eases the sibling hyper-thread and the
-// memory order pipeline; a no-op elsewhere).
-inline void cpu_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 class Waker {
  public:
   virtual ~Waker() = default;

@@ -347,7 +347,7 @@ void SwitchManager::IoThread::hand_off() {
   while (pool->loaned() > job_overflow.size()) {
     if (drain_worker_answers()) continue;
     if (std::chrono::steady_clock::now() >= until) break;
-    sched::cpu_pause();
+    sched::cpu_relax();
   }
   waker->begin_drain();
   drain_commands();

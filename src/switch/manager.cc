@@ -1,5 +1,7 @@
 // The SwitchManager's life: construction, start (TLS, I/O threads and their rings, workers,
 // listeners), stop, and the rings for introspection. The rest along its seams: manager.h.
+#include <pthread.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -63,7 +65,16 @@ Status SwitchManager::start(sched::Lcores* lcores) {
 
   for (auto& t : threads_) {
     IoThread* raw = t.get();
-    raw->thread = std::thread([raw] {
+    int cpu = raw->index < io_cpus_.size() ? io_cpus_[raw->index] : -1;
+    raw->thread = std::thread([raw, cpu] {
+      std::string name = "vlcp-io" + std::to_string(raw->index);  // for top -H and perf
+      pthread_setname_np(pthread_self(), name.c_str());
+      if (cpu >= 0) {
+        if (auto pinned = sched::pin_thread(cpu); !pinned.ok())
+          VLCP_LOG(kWarn, "switch") << name << " stays unpinned: " << pinned.message();
+        else
+          VLCP_LOG(kInfo, "switch") << name << " pinned to core " << cpu;
+      }
       auto guard = asio::make_work_guard(raw->ctx);
       raw->ctx.run();
     });

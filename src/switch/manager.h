@@ -37,6 +37,7 @@
 #include "io/control_loop.h"
 #include "sched/lcores.h"
 #include "sched/ring.h"
+#include "sched/worker.h"
 #include "switch/packet_in.h"
 #include "switch/session.h"
 #include "switch/settings.h"
@@ -132,6 +133,12 @@ class SwitchManager {
   // Binds every listener (an error names the one that failed), starts the I/O threads and,
   // when `lcores` has workers, the packet-in workers on them.
   Status start(sched::Lcores* lcores);
+  // Before start(): the core of each I/O thread (pinned; none: they run where the process may)
+  // and how idle workers wait (sched/worker.h).
+  void set_threads(std::vector<int> io_cpus, sched::PollConfig poll) {
+    io_cpus_ = std::move(io_cpus);
+    poll_ = poll;
+  }
   void stop();
 
   // --- control thread -------------------------------------------------------------------------
@@ -214,6 +221,8 @@ class SwitchManager {
   std::shared_ptr<const SwitchSnapshot> snapshot_;
   bool started_ = false;
   sched::Lcores* lcores_ = nullptr;
+  std::vector<int> io_cpus_;
+  sched::PollConfig poll_;
 };
 
 }  // namespace vlcp::sw

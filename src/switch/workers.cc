@@ -67,6 +67,7 @@ Status SwitchManager::create_workers(unsigned nworkers) {
     for (auto& t : threads_) t->pool = std::make_unique<sched::SlotPool<PacketSlot>>(IoThread::kPoolSlots);
   for (unsigned w = 0; w < nworkers; ++w) {
     auto worker = std::make_unique<Worker>("worker" + std::to_string(w));
+    worker->loop.set_poll(poll_);
     for (auto& t : threads_) {
       VLCP_ASSIGN_OR_RETURN(auto in, sched::Ring<PacketSlot*>::create(
                                          "io" + std::to_string(t->index) + "-to-worker" + std::to_string(w),
