@@ -209,10 +209,10 @@ TEST_F(BindingNetworks, NamesTheNetworksOfPortsBoundOrUnboundAndNothingMore) {
   moved.ports.push_back(port("tap", "pb", 7));
   unknown.ports.push_back(port("tap", "zz", 7));
   EXPECT_EQ(nets(empty, waiting), std::set<std::string>{}) << "an interface waiting for its ofport";
-  EXPECT_EQ(nets(waiting, bound), std::set<std::string>{"viperflow.logicalnetwork.na"});
-  EXPECT_EQ(nets(bound, empty), std::set<std::string>{"viperflow.logicalnetwork.na"});
+  EXPECT_EQ(nets(waiting, bound), std::set<std::string>{"viperflow.logicnetwork.na"});
+  EXPECT_EQ(nets(bound, empty), std::set<std::string>{"viperflow.logicnetwork.na"});
   EXPECT_EQ(nets(bound, moved),
-            (std::set<std::string>{"viperflow.logicalnetwork.na", "viperflow.logicalnetwork.nb"}));
+            (std::set<std::string>{"viperflow.logicnetwork.na", "viperflow.logicnetwork.nb"}));
   EXPECT_EQ(nets(empty, unknown), std::set<std::string>{}) << "a port the model does not have";
   SwitchView tunnel = bound;
   tunnel.ports[0].ofport = 2;
