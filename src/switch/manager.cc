@@ -61,6 +61,16 @@ Status SwitchManager::start(sched::Lcores* lcores) {
   }
 
   VLCP_RETURN_IF_ERROR(create_workers(lcores ? lcores->workers() : 0));
+  // A worker placed on an I/O thread's core (module.sched.share_io_core) must not spin there,
+  // nor that I/O thread wait spinning for an answer the worker needs the same core to compute.
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    int cpu = lcores->cpu(static_cast<unsigned>(w));
+    for (size_t i = 0; i < io_cpus_.size() && i < threads_.size(); ++i) {
+      if (io_cpus_[i] != cpu) continue;
+      workers_[w]->loop.set_poll({sched::PollPolicy::kSleep, poll_.spin});
+      threads_[i]->spin = std::chrono::microseconds(0);
+    }
+  }
   VLCP_RETURN_IF_ERROR(bind_listeners(*threads_[0]));
 
   for (auto& t : threads_) {
