@@ -85,7 +85,8 @@ class Stream {
 // moves to the heap (on_heap()) and its answers are dropped, counted as failed.
 class SlotAnswers final : public Buffer {
  public:
-  explicit SlotAnswers(PacketSlot& s) : Buffer(s.bytes + s.answers_at(), PacketSlot::kBytes - s.answers_at()) {}
+  explicit SlotAnswers(PacketSlot& s)
+      : Buffer(s.bytes + s.answers_at(), PacketSlot::kBytes - s.answers_at()) {}
 };
 
 // Runs the slot's handler into the slot; answers_len = 0 when it failed or overflowed.

@@ -4,8 +4,8 @@
 // their configuration and the message, run by any worker at once) or on the control thread
 // (handlers that read the model). With no worker lcore, worker handlers run on the I/O thread
 // that read the packet-in (no hand-over at all); a packet-in too large for a slot
-// (PacketSlot::kMaxPacketIn) runs on the control thread. A packet-in no app claims goes to the fallback handler (the hub, with
-// module.openflowserver.packetin = 'hub'), else it is dropped and counted.
+// (PacketSlot::kMaxPacketIn) runs on the control thread. A packet-in no app claims goes to the fallback
+// handler (the hub, with module.openflowserver.packetin = 'hub'), else it is dropped and counted.
 //
 // A handler appends whole OpenFlow messages (xid 0: the session stamps its own) back to back to
 // `answers`, which the caller supplies and reuses (an InlineBuffer on the workers: no allocation

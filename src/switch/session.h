@@ -210,7 +210,7 @@ class Session {
   uint8_t version_ = 0;
   std::vector<uint8_t> in_;  // unparsed input
   Buffer out_;
-  size_t out_head_ = 0;  // out_[0, out_head_) is written; compacted when it empties or grows large
+  size_t out_head_ = 0;          // out_[0, out_head_) is written; compacted when it empties or grows large
   size_t parse(ByteSpan bytes);  // handles every whole message; returns the bytes consumed
   bool backlogged_ = false;
   uint32_t xid_ = 0;

@@ -61,7 +61,7 @@ struct OpenflowSettings {
   unsigned socket_mode = 0600;  // unix:// listeners
   unsigned iothreads = 1;
   std::chrono::microseconds spin{50};  // module.openflowserver.spin_us
-  bool hub = false;  // the hub is the fallback packet-in handler (switch/packet_in.h)
+  bool hub = false;                    // the hub is the fallback packet-in handler (switch/packet_in.h)
   SessionConfig session;
 };
 Result<OpenflowSettings> read_openflow_settings(const Config& config);

@@ -464,9 +464,12 @@ class PacketInDispatch : public ManagerTest {
     ASSERT_TRUE(t.add(2, {"control-app", PacketInSide::kControl, answer(&control_ran)}).ok());
     ASSERT_TRUE(t.add(4, {"worker-app", PacketInSide::kWorkers, answer(&worker_ran)}).ok());
     // App 5 answers more than a packet-in slot holds: counted as failed, nothing sent.
-    ASSERT_TRUE(t.add(5, {"too-much", PacketInSide::kWorkers, [](uint64_t, ByteSpan, Buffer& out) {
-                            for (int i = 0; i < 600; ++i) ofp::encode_simple(out, MsgType::kGetConfigRequest, 0);
-                          }}).ok());
+    ASSERT_TRUE(t.add(5, {"too-much", PacketInSide::kWorkers,
+                          [](uint64_t, ByteSpan, Buffer& out) {
+                            for (int i = 0; i < 600; ++i)
+                              ofp::encode_simple(out, MsgType::kGetConfigRequest, 0);
+                          }})
+                    .ok());
     ASSERT_TRUE(
         t.add(3, {"throws", throwing_side(),
                   [](uint64_t, ByteSpan, Buffer&) -> void { throw std::runtime_error("handler bug"); }})
