@@ -153,7 +153,7 @@ void AppHost::update_switch(uint64_t dpid, SwitchView view, const ViewStamps& st
   sw.have_view = true;
   if (change && sw.attached) note_binds(sw, *change, stamps);
   SwitchContext ctx = context_of(dpid, sw);
-  ctx.change = change && !baseline ? &*change : nullptr;
+  ctx.change = change ? &*change : nullptr;
   for (size_t a = 0; a < apps_.size(); ++a) {
     Dirty d = apps_[a]->on_switch(model_, ctx);
     if (d.all) {
@@ -354,7 +354,7 @@ void AppHost::round() {
     Clock::Monotonic start = clock_.now();
     // Every app's changes to this switch go as one batch (not the first change alone and the
     // rest after its barrier).
-    if (!baseline) sw.owner->hold();
+    sw.owner->hold();
     SwitchContext ctx = context_of(dpid, sw);
     for (size_t a = 0; a < apps_.size(); ++a) {
       if (sw.all_dirty.count(a)) {
@@ -385,7 +385,7 @@ void AppHost::round() {
         b.round_end = end;
         b.generation = sw.owner->generation();
       }
-    if (!baseline) sw.owner->release();
+    sw.owner->release();
     // Binds that changed no flow (or whose batch completed at once) are up now.
     if (timed && sw.owner->confirmed_generation() >= sw.owner->generation())
       batch_done(dpid, flows::BatchDone{sw.owner->generation(), end, end, end, 0});

@@ -111,10 +111,6 @@ class AppHost {
   std::function<void()> on_round;
   // How a round is scheduled (default: the `after` timer with 0 ms); the daemon posts it.
   std::function<void(std::function<void()>)> post;
-  // The platform as it was before issue 17, for A/B measurements of port bring-up: every switch
-  // change recomputes the switch (apps are not told what changed) and each app's first changed
-  // partition goes to the switch alone, the rest after its barrier.
-  bool baseline = false;
 
   // The bring-up stages' histogram (vlcp_bringup_stage_seconds): upper bounds, seconds.
   static constexpr std::array<double, 14> kStageBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01,

@@ -316,15 +316,10 @@ class IoProcessingModule final : public io::Module {
     for (const auto& app : rt_.settings.apps)
       if (app.spec) running.push_back(rt_.apps.emplace_back(app.spec->make(env)).get());
     rt_.host = std::make_unique<apps::AppHost>(*rt_.model, std::move(running), rt_.loop.clock(), after);
-    // A round runs on the next turn of the loop (posted: no timer). VLCP_BRINGUP_BASELINE, for
-    // A/B measurements of port bring-up only (perf): "1" the platform as before issue 17
-    // (AppHost::baseline, a 0 ms timer), "timer" today's platform with the 0 ms timer.
-    std::string ab = std::getenv("VLCP_BRINGUP_BASELINE") ? std::getenv("VLCP_BRINGUP_BASELINE") : "";
-    rt_.host->baseline = ab == "1";
-    if (ab.empty())
-      rt_.host->post = [ctx = &rt_.loop.context()](std::function<void()> fn) {
-        boost::asio::post(*ctx, std::move(fn));
-      };
+    // A round runs on the next turn of the loop (posted: no timer).
+    rt_.host->post = [ctx = &rt_.loop.context()](std::function<void()> fn) {
+      boost::asio::post(*ctx, std::move(fn));
+    };
     up_ = rt_.loop.subscribe<sw::SwitchUp>([this](const sw::SwitchUp& e) { attach(e.dpid); });
     down_ = rt_.loop.subscribe<sw::SwitchDown>([this](const sw::SwitchDown& e) {
       if (rt_.host) rt_.host->detach(e.dpid);

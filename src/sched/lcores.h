@@ -22,7 +22,7 @@ namespace vlcp::sched {
 // X(field, key, C++ type, default, help): module.sched.* declared once (defaults, help, checks).
 #define VLCP_SCHED_KEYS(X)                                                                            \
   X(workers, "module.sched.workers", int64_t, 1,                                                      \
-    "worker lcores for the packet-in path (0: the control thread handles it)")                        \
+    "worker lcores for the packet-in path (0: the I/O threads run the handlers)")                     \
   X(cores, "module.sched.cores", std::string, "",                                                     \
     "CPU list the workers may use, e.g. \"2-3\" (default: any allowed core that is not an OVS PMD "   \
     "core)")                                                                                          \

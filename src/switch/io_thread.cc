@@ -65,9 +65,12 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
       if (session_.closed()) finish(session_.close_reason());
       return;
     }
+    // The write goes from a buffer of its own: the session's output may grow (and move) while
+    // the write waits for a slow switch's socket.
     writing_ = true;
+    wbuf_.assign(out.begin(), out.end());
     auto self = shared_from_this();
-    stream_->write(asio::buffer(out.data(), out.size()), [self](error_code ec, size_t n) {
+    stream_->write(asio::buffer(wbuf_.data(), wbuf_.size()), [self](error_code ec, size_t n) {
       self->writing_ = false;
       if (ec) {
         self->session_.close("write failed: " + ec.message());
@@ -120,7 +123,7 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
       }
       PacketSlot* slot = t_.pool->take();
       if (!slot) {
-        t_.dropped();  // every slot is out: the switch sends the next packet up again
+        t_.dropped();  // every slot is out (workers behind): the switch sends the next packet up again
         return;
       }
       slot->conn = id_;
@@ -199,6 +202,7 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
   Session session_;
   asio::steady_timer timer_;
   std::array<uint8_t, 65536> buf_;
+  std::vector<uint8_t> wbuf_;  // what the write in flight sends (a copy of the session's output)
   bool reading_ = false, writing_ = false, done_ = false;
 };
 

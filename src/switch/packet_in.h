@@ -8,7 +8,7 @@
 // handler (the hub, with module.openflowserver.packetin = 'hub'), else it is dropped and counted.
 //
 // A handler appends whole OpenFlow messages (xid 0: the session stamps its own) back to back to
-// `answers`, which the caller supplies and reuses (an InlineBuffer on the workers: no allocation
+// `answers`, which the caller supplies (the slot's answer area on the workers: no allocation
 // per packet). A handler that throws, or writes something that is not a sequence of messages, is
 // counted as failed and its answers dropped; the thread that ran it goes on.
 //

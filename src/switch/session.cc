@@ -149,9 +149,14 @@ void Session::count_tx(ByteSpan m) {
 }
 
 void Session::send(ByteSpan message) {
+  append(message, nullptr);
+}
+
+void Session::append(ByteSpan message, const uint32_t* xid) {
   if (closed()) return;
   size_t start = out_.size();
   out_.append(message);
+  if (xid && message.size() >= 8) store_be32(out_.data() + start + 4, *xid);
   stamp(start);
   // An ONF bundle's ADD_MESSAGE carries a whole message whose version and xid must be the
   // outer message's (OVS checks both): the inner header gets them too.
@@ -168,9 +173,8 @@ void Session::send(ByteSpan message) {
 
 void Session::send_new_xid(ByteSpan message) {
   if (closed() || message.size() < 8) return;
-  size_t start = out_.size();
-  send(message);
-  if (out_.size() >= start + 8) store_be32(out_.data() + start + 4, next_xid());
+  uint32_t xid = next_xid();
+  append(message, &xid);  // before the bundle rule copies the outer xid inside
 }
 
 void Session::consumed(size_t n) {

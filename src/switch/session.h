@@ -212,6 +212,7 @@ class Session {
   Buffer out_;
   size_t out_head_ = 0;          // out_[0, out_head_) is written; compacted when it empties or grows large
   size_t parse(ByteSpan bytes);  // handles every whole message; returns the bytes consumed
+  void append(ByteSpan message, const uint32_t* xid);  // send(), with the xid replaced when given
   bool backlogged_ = false;
   uint32_t xid_ = 0;
   uint32_t batch_first_xid_ = 1;

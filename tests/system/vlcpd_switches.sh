@@ -43,7 +43,9 @@ CONF
 a_of=$(sb_free_port) a_http=$(sb_free_port) a_metrics=$(sb_free_port)
 b_http=$(sb_free_port) b_metrics=$(sb_free_port)
 config a hv1 "$a_of" "$a_http" "$a_metrics" "module.openflowserver.packetin = 'hub'"
-config b dp1 "$(sb_free_port)" "$b_http" "$b_metrics"
+# B's only core outside the PMD mask is the I/O thread's: its worker may go there only with
+# share_io_core (otherwise it is not started and the I/O thread runs its handlers).
+config b dp1 "$(sb_free_port)" "$b_http" "$b_metrics" "module.sched.share_io_core = True"
 check "vlcpd accepts the configuration" "$VLCP_VLCPD" --check-config -c "$SB_DIR/a.conf"
 sb_vlcpd_start a "$SB_DIR/a.conf"
 sb_vlcpd_start b "$SB_DIR/b.conf"
