@@ -4,6 +4,9 @@
 // share it.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -67,6 +70,37 @@ class AppNodeFixture : public ModelFixture {
   std::unique_ptr<FlowApp> app_;
   std::unique_ptr<AppHost> host_;
   flows::FakeSwitch sw_;
+};
+
+// Each registered app (the test's parameter) on a node whose pipeline runs every app's tables,
+// with the platform's invariant: after each step the app's incremental flows equal its full
+// recompute, and the switch holds them.
+class EveryAppFixture : public AppNodeFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    AppNodeFixture::SetUp();
+    std::string text = "module.openflowmanager.apps = [";
+    for (const auto& m : pipeline::known_apps()) text += "'" + m + "', ";
+    configure_app(GetParam(), text + "]\n");
+  }
+  // Settles (the app recomputed, the switch confirmed), then checks the invariant.
+  void expect_recompute_baseline(const std::string& step) {
+    ASSERT_NO_FATAL_FAILURE(settle(step));
+    flows::Desired full;
+    for (const auto& [p, d] : app_->compute(*model_, *host_->context(1))) {
+      full.flows.insert(d.flows.begin(), d.flows.end());
+      full.groups.insert(d.groups.begin(), d.groups.end());
+    }
+    EXPECT_TRUE(host_->flow_owner(1)->desired(app_->name()) == full)
+        << step << ": " << app_->name() << "'s incremental flows differ from its full recompute";
+    EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
+    EXPECT_EQ(sw_.groups.size(), full.groups.size()) << step;
+    const flows::FlowOwnerStats& st = host_->flow_owner(1)->stats();
+    EXPECT_EQ(st.apps.at(app_->name()).installed_flows, sw_.flows.size()) << step;
+    EXPECT_EQ(st.refused, 0u) << step;
+    max_flows_ = std::max(max_flows_, full.flows.size());
+  }
+  size_t max_flows_ = 0;  // the most flows the app had at once
 };
 
 }  // namespace vlcp::apps::testing

@@ -41,25 +41,8 @@ TEST(ChangedPorts, NamesPortsAddedRemovedAndRebound) {
   EXPECT_TRUE(changed_ports(a, other).bridge);
 }
 
-class OnSwitch : public apps::testing::AppNodeFixture, public ::testing::WithParamInterface<std::string> {
+class OnSwitch : public apps::testing::EveryAppFixture {
  protected:
-  void SetUp() override {
-    AppNodeFixture::SetUp();
-    std::string text = "module.openflowmanager.apps = [";
-    for (const auto& m : pipeline::known_apps()) text += "'" + m + "', ";
-    configure_app(GetParam(), text + "]\n");
-  }
-  void expect_recompute_baseline(const std::string& step) {
-    ASSERT_NO_FATAL_FAILURE(settle(step));
-    Desired full;
-    for (const auto& [p, d] : app_->compute(*model_, *host_->context(1))) {
-      full.flows.insert(d.flows.begin(), d.flows.end());
-      full.groups.insert(d.groups.begin(), d.groups.end());
-    }
-    EXPECT_TRUE(host_->flow_owner(1)->desired(app_->name()) == full)
-        << step << ": " << app_->name() << "'s incremental flows differ from its full recompute";
-    EXPECT_EQ(sw_.flows, full.flows) << step;
-  }
   // A model with two VXLAN networks joined by a router (subnets, addresses), a third one alone,
   // and ports in each; the switch has the tunnel.
   void build_model() {

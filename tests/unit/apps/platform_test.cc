@@ -41,31 +41,8 @@ TEST(AppRegistry, EveryAppIsRegisteredOnceWithItsKeysAndModules) {
   }
 }
 
-class EveryApp : public apps::testing::AppNodeFixture, public ::testing::WithParamInterface<std::string> {
+class EveryApp : public apps::testing::EveryAppFixture {
  protected:
-  void SetUp() override {
-    AppNodeFixture::SetUp();
-    std::string text = "module.openflowmanager.apps = [";
-    for (const auto& m : pipeline::known_apps()) text += "'" + m + "', ";
-    configure_app(GetParam(), text + "]\n");
-  }
-  // Settles (the app recomputed, the switch confirmed), then checks the invariant.
-  void expect_recompute_baseline(const std::string& step) {
-    ASSERT_NO_FATAL_FAILURE(settle(step));
-    Desired full;
-    for (const auto& [p, d] : app_->compute(*model_, *host_->context(1))) {
-      full.flows.insert(d.flows.begin(), d.flows.end());
-      full.groups.insert(d.groups.begin(), d.groups.end());
-    }
-    EXPECT_TRUE(host_->flow_owner(1)->desired(app_->name()) == full)
-        << step << ": " << app_->name() << "'s incremental flows differ from its full recompute";
-    EXPECT_EQ(sw_.flows, full.flows) << step << ": the switch does not hold the desired flows";
-    EXPECT_EQ(sw_.groups.size(), full.groups.size()) << step;
-    const flows::FlowOwnerStats& st = host_->flow_owner(1)->stats();
-    EXPECT_EQ(st.apps.at(app_->name()).installed_flows, sw_.flows.size()) << step;
-    EXPECT_EQ(st.refused, 0u) << step;
-    max_flows_ = std::max(max_flows_, full.flows.size());
-  }
   SwitchView switch_view() const {
     SwitchView v = base_view_;
     for (const auto& [id, ofport] : bound_) v.ports.push_back({"tap" + id, "", id, "", ofport});
@@ -75,7 +52,6 @@ class EveryApp : public apps::testing::AppNodeFixture, public ::testing::WithPar
 
   SwitchView base_view_{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
   std::map<std::string, int64_t> bound_;  // logical port id -> ofport
-  size_t max_flows_ = 0;
 };
 
 TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
