@@ -146,6 +146,7 @@ std::optional<SwitchContext> AppHost::context(uint64_t dpid) const {
 
 void AppHost::update_switch(uint64_t dpid, SwitchView view, const ViewStamps& stamps) {
   Switch& sw = switch_of(dpid);
+  fill_ofports(sw, view);
   if (sw.have_view && sw.view == view) return;
   std::optional<SwitchChange> change;
   if (sw.have_view) change = changed_ports(sw.view, view);
@@ -216,12 +217,41 @@ void AppHost::note_binds(Switch& sw, const SwitchChange& change, const ViewStamp
   }
 }
 
+// OVSDB shows a new interface's iface-id in one update and its ofport in a later one; the switch's
+// PORT_STATUS(add) carries the ofport in between. A port OVSDB names with an iface-id but no
+// ofport takes the switch's: the bind does not wait for OVSDB's second update (which then
+// changes nothing). The switch speaks only for its own ports, by the name OVSDB gave them.
+void AppHost::fill_ofports(Switch& sw, SwitchView& view) {
+  if (sw.switch_ofport.empty()) return;
+  for (SwitchPortInfo& p : view.ports) {
+    auto it = sw.switch_ofport.find(p.name);
+    if (it == sw.switch_ofport.end()) continue;
+    if (p.ofport > 0 && p.ofport < 0xff00)
+      sw.switch_ofport.erase(it);  // OVSDB caught up
+    else if (!p.iface_id.empty())
+      p.ofport = it->second;
+  }
+}
+
 void AppHost::port_status(uint64_t dpid, const std::string& name, int64_t ofport) {
   auto it = switches_.find(dpid);
-  if (it == switches_.end() || ofport <= 0 || ofport >= 0xff00) return;
-  auto& seen = it->second.port_status;
-  if (seen.size() >= 1024) seen.clear();  // (names OVSDB never binds: bounded)
-  seen.emplace(name, clock_.now());
+  if (it == switches_.end()) return;
+  Switch& sw = it->second;
+  if (ofport <= 0 || ofport >= 0xff00) {  // deleted (or not a port): forget what the switch said
+    sw.switch_ofport.erase(name);
+    sw.port_status.erase(name);
+    return;
+  }
+  if (sw.port_status.size() >= 1024) sw.port_status.clear();  // (names OVSDB never binds: bounded)
+  if (sw.switch_ofport.size() >= 1024) sw.switch_ofport.clear();
+  sw.port_status.emplace(name, clock_.now());
+  sw.switch_ofport[name] = ofport;
+  if (!sw.have_view) return;
+  for (const SwitchPortInfo& p : sw.view.ports)
+    if (p.name == name && !p.iface_id.empty() && !bound_port(p)) {
+      update_switch(dpid, sw.view);  // fill_ofports binds it
+      return;
+    }
 }
 
 // A batch the switch confirmed: the binds whose round it covers are up.

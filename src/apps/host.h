@@ -137,6 +137,7 @@ class AppHost {
     std::vector<PendingBind> binds;                          // waiting for their flows
     std::map<std::string, Clock::Monotonic> waiting_ofport;  // iface-id, no ofport yet: since
     std::map<std::string, Clock::Monotonic> port_status;     // PORT_STATUS seen (by name)
+    std::map<std::string, int64_t> switch_ofport;            // PORT_STATUS's ofport, OVSDB not yet
     std::deque<BindStages> recent;
     std::unique_ptr<flows::FlowOwner> owner;
     flows::SwitchLink* link = nullptr;
@@ -152,6 +153,7 @@ class AppHost {
   void round();
   void set_all(size_t app, uint64_t dpid, Switch& sw);
   void note_binds(Switch& sw, const SwitchChange& change, const ViewStamps& stamps);
+  void fill_ofports(Switch& sw, SwitchView& view);
   void batch_done(uint64_t dpid, const flows::BatchDone& batch);
   void bound(Switch& sw, const PendingBind& b, Clock::Monotonic started, Clock::Monotonic handed,
              Clock::Monotonic confirmed, size_t messages);

@@ -328,7 +328,7 @@ class IoProcessingModule final : public io::Module {
     ovsdb_ = rt_.loop.subscribe<ovsdb::OvsdbUpdated>(
         [this](const ovsdb::OvsdbUpdated& u) { replica(*u.replica); });
     ports_ = rt_.loop.subscribe<sw::PortChanged>([this](const sw::PortChanged& e) {
-      if (rt_.host && e.reason != 1) rt_.host->port_status(e.dpid, e.port.name, e.port.port_no);
+      if (rt_.host) rt_.host->port_status(e.dpid, e.port.name, e.reason == 1 ? -1 : e.port.port_no);
     });
     rt_.host->start();
     rt_.model->start();

@@ -234,10 +234,15 @@ TEST_F(BindingNetworks, EachBindIsTimedStageByStageToItsBarrier) {
   host_->update_switch(1, view);
   ASSERT_NO_FATAL_FAILURE(settle("pa waits for its ofport"));
   EXPECT_TRUE(host_->recent_binds(1).empty()) << "a port without an ofport is not bound";
-  host_->port_status(1, "tapa", 7);  // the switch's PORT_STATUS
-  view.ports.back().ofport = 7;
+  host_->port_status(1, "tapa", 7);  // the switch's PORT_STATUS, before OVSDB's second update
+  ASSERT_NO_FATAL_FAILURE(settle("pa bound by the switch's PORT_STATUS"));
+  ASSERT_EQ(host_->recent_binds(1).size(), 1u) << "bound without waiting for OVSDB's ofport";
+  ASSERT_TRUE(host_->context(1));
+  EXPECT_EQ(host_->context(1)->view->ports.back().ofport, 7);
+  view.ports.back().ofport = 7;  // OVSDB catches up: nothing changes
   host_->update_switch(1, view);
-  ASSERT_NO_FATAL_FAILURE(settle("pa bound"));
+  ASSERT_NO_FATAL_FAILURE(settle("OVSDB's ofport"));
+  EXPECT_EQ(host_->recent_binds(1).size(), 1u);
   view.ports.push_back(port("tapb", "pb", 8));
   host_->update_switch(1, view);
   ASSERT_NO_FATAL_FAILURE(settle("pb bound"));
