@@ -9,6 +9,7 @@
 #   make check-layers                 the include layering rules (src/LAYERS)
 #   make check-link-deps              every library the build links comes from `make deps`'s packages
 #   make fresh-check                  make deps && make && make unit-test in a pristine Debian 12 root
+#   make deb                          the Debian packages vlcpd and vlcpctl in build/deb (appliance/)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -29,7 +30,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in
+        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in deb
 
 all: libovs build
 
@@ -140,3 +141,8 @@ clean:
 
 distclean:
 	rm -rf build
+
+# The Debian packages (appliance/debian): the committed tree staged in build/deb/stage and built
+# with dpkg-buildpackage and the project's CMake, then lintian. See appliance/README.md.
+deb: libovs
+	@appliance/build-deb.sh
