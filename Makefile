@@ -10,6 +10,8 @@
 #   make check-link-deps              every library the build links comes from `make deps`'s packages
 #   make fresh-check                  make deps && make && make unit-test in a pristine Debian 12 root
 #   make deb                          the Debian packages vlcpd and vlcpctl in build/deb (appliance/)
+#   make image                        the appliance: a bootable Debian 12 disk image in build/image (appliance/image)
+#   make image-test                   boot it in qemu (TCG, UEFI), seeded on the kernel command line, and check it
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -30,7 +32,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in deb
+        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in deb image image-test
 
 all: libovs build
 
@@ -146,3 +148,13 @@ distclean:
 # with dpkg-buildpackage and the project's CMake, then lintian. See appliance/README.md.
 deb: libovs
 	@appliance/build-deb.sh
+
+# The appliance image (appliance/image/README.md): mmdebstrap's Debian 12 base (cached in
+# build/image/cache) with OVS, OVS-DPDK, the kernel and systemd-boot, plus build/deb's packages;
+# build/image/vlcp-appliance.{raw,qcow2} and the root (build/image/rootfs) for systemd-nspawn.
+# Needs root and deb.debian.org. image-test boots it in qemu under TCG (minutes: see the README).
+image: deb
+	@appliance/image/build.sh
+
+image-test: image
+	@appliance/image/qemu_test.sh

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# `make image-test`: the appliance's disk image booted for real in qemu — UEFI (OVMF), systemd-
+# boot from the ESP, Debian's kernel and initramfs, the root from the ext4 partition — under TCG
+# (no KVM here), headless (-nographic: the serial console is the log). Seeded on the kernel
+# command line (seed-image.sh --cmdline on a copy of the image). Checked from outside through
+# ports forwarded on loopback (user networking with restrict=on: the guest reaches nothing but
+# the forwards) and the serial console:
+#   vlcp-firstboot and vlcpd started by systemd (console), the WebAPI answering with the seeded
+#   token and refusing without it, /metrics served behind the seeded password, the integration
+#   bridge taken over (its datapath connected in vlcpd's API, the seeded system-id), then an ACPI
+#   power-off that ends in a clean shutdown.
+# Environment: VLCP_IMAGE_DIR (build/image), IMAGE_TEST_TIMEOUT (s, 900), IMAGE_TEST_MEM (MB,
+# 2048), IMAGE_TEST_KEEP=1 keeps the work directory (console log, disk copy).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+# shellcheck source=appliance/image/lib.sh
+. "$here/lib.sh"
+out=$(realpath -m "${VLCP_IMAGE_DIR:-$src/build/image}")
+timeout=${IMAGE_TEST_TIMEOUT:-900}
+disk=$out/vlcp-appliance.raw
+code=/usr/share/OVMF/OVMF_CODE_4M.fd
+vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+[ "$(id -u)" -eq 0 ] || img_die "needs root (seeding the copy uses chroot)"
+[ -f "$disk" ] || img_die "no $disk: run make image"
+command -v qemu-system-x86_64 >/dev/null || img_die "qemu-system-x86 is not installed"
+[ -f "$code" ] && [ -f "$vars" ] || img_die "OVMF is not installed ($code)"
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+work=$(mktemp -d "$out/.image-test.XXXXXX")
+qemu=""
+cleanup() {
+  if [ -n "$qemu" ] && kill -0 "$qemu" 2>/dev/null; then
+    kill -TERM "$qemu" 2>/dev/null
+    sleep 2
+    kill -KILL "$qemu" 2>/dev/null
+  fi
+  if [ "${IMAGE_TEST_KEEP:-0}" = 1 ] || [ $failed -gt 0 ]; then
+    rm -f "$work/disk.raw"
+    echo "image-test: console log kept in $work/console.log"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+
+t0=$SECONDS
+cp --sparse=always "$disk" "$work/disk.raw"
+cp "$vars" "$work/vars.fd"
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+mpass=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+sysid=qemu-$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+words="vlcp.system_id=$sysid vlcp.tunnel_ip=192.0.2.18 vlcp.token=$token vlcp.api=0.0.0.0:8081"
+words+=" vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=$mpass"
+"$here/seed-image.sh" "$work/disk.raw" --cmdline "$words" >/dev/null || {
+  fail "the copy of the image is seeded"
+  exit 1
+}
+api_port=$(free_port)
+metrics_port=$(free_port)
+mon_port=$(free_port)
+echo "image-test: booting a copy of $disk (TCG, ${IMAGE_TEST_MEM:-2048} MB); API on 127.0.0.1:$api_port," \
+  "metrics on 127.0.0.1:$metrics_port; timeout $timeout s"
+t_boot=$SECONDS
+qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "${IMAGE_TEST_MEM:-2048}" -nographic \
+  -drive if=pflash,format=raw,readonly=on,file="$code" -drive if=pflash,format=raw,file="$work/vars.fd" \
+  -drive file="$work/disk.raw",format=raw,if=virtio \
+  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$api_port-:8081,hostfwd=tcp:127.0.0.1:$metrics_port-:9464" \
+  -device virtio-net-pci,netdev=n0 \
+  -monitor "tcp:127.0.0.1:$mon_port,server,nowait" -serial "file:$work/console.log" \
+  </dev/null >"$work/qemu.log" 2>&1 &
+qemu=$!
+
+api() { curl -sf --max-time 10 -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port$1"; }
+# wait_for SECONDS WHAT cmd...: polls every 2 s while qemu runs.
+wait_for() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$qemu" 2>/dev/null; then
+      fail "$what (qemu exited: $(tail -3 "$work/qemu.log"))"
+      return 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      fail "$what (not within $1 s)"
+      return 1
+    fi
+    sleep 2
+  done
+  pass "$what"
+}
+console_has() { grep -qaF -- "$1" "$work/console.log"; }
+
+wait_for "$timeout" "systemd-boot loads the kernel (console: Linux version)" console_has "Linux version" &&
+  echo "image-test: kernel after $((SECONDS - t_boot)) s"
+wait_for "$timeout" "the WebAPI answers through the forwarded port with the seeded token" api /introspect/switches
+t_api=$((SECONDS - t_boot))
+echo "image-test: WebAPI answering $t_api s after qemu started"
+console_has "vlcp-firstboot.service" && console_has "vlcp-firstboot: bridge br-int" &&
+  pass "vlcp-firstboot ran on the console (bridge br-int)" || fail "vlcp-firstboot on the console"
+console_has "Started vlcpd.service" && pass "systemd started vlcpd.service (console)" || fail "systemd started vlcpd.service"
+console_has "kernel command line" && pass "the seed came from the kernel command line (firstboot log)" ||
+  fail "firstboot names the kernel command line"
+code_noauth=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$api_port/introspect/switches")
+[ "$code_noauth" = 401 ] && pass "the WebAPI refuses a request without the token (401)" ||
+  fail "the WebAPI without the token answered $code_noauth"
+metrics() { curl -sf --max-time 10 -u "vlcp:$mpass" "http://127.0.0.1:$metrics_port/metrics"; }
+metrics | grep -q '^vlcp_' && pass "/metrics served (basic auth, seeded password)" || fail "/metrics"
+code_noauth=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$metrics_port/metrics")
+[ "$code_noauth" = 401 ] && pass "/metrics refuses a scrape without the password (401)" ||
+  fail "/metrics without the password answered $code_noauth"
+connected() { api /introspect/switches | grep -q '"connected": *true'; }
+wait_for 120 "vlcpd holds the integration bridge (a switch in /introspect/switches)" connected
+ctl_connected() { api /introspect/ovsdb | grep -q '"is_connected": *true'; }
+wait_for 60 "br-int's controller (vlcpd's socket) is connected in OVSDB" ctl_connected
+api /ovsdbmanager/getsystemids | grep -q "$sysid" && pass "the seeded system-id is OVS's ($sysid)" ||
+  fail "system-id: $(api /ovsdbmanager/getsystemids)"
+api /introspect/ovsdb | grep -q '192.0.2.18' && pass "the tunnel port carries the seeded address" ||
+  fail "tunnel port: $(api /introspect/ovsdb | head -c 400)"
+api /introspect/ovsdb | grep -q '"fail_mode": *"secure"' && pass "br-int has fail_mode=secure (OVSDB through the API)" ||
+  fail "fail_mode: $(api /introspect/ovsdb | head -c 400)"
+
+# A clean power-off: ACPI through the monitor (loopback), then the guest's systemd shuts down.
+t_stop=$SECONDS
+exec 3<>"/dev/tcp/127.0.0.1/$mon_port" && echo system_powerdown >&3
+exec 3>&-
+deadline=$((SECONDS + 180))
+while kill -0 "$qemu" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 1; done
+if kill -0 "$qemu" 2>/dev/null; then
+  fail "the guest powers off within 180 s"
+else
+  wait "$qemu"
+  qemu=""
+  console_has "reboot: Power down" && pass "clean power-off in $((SECONDS - t_stop)) s (reboot: Power down)" ||
+    fail "power-off without 'reboot: Power down' on the console"
+fi
+echo "image-test: $passed passed, $failed failed; WebAPI up $t_api s after start; whole test $((SECONDS - t0)) s"
+[ $failed -gt 0 ] && tail -60 "$work/console.log"
+[ $failed -eq 0 ]

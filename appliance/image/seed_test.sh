@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Unit test of the appliance's first-boot seed (overlay/usr/sbin/vlcp-firstboot): the parser
+# (files and kernel command line, precedence, every refusal) and the configuration it writes
+# (vlcp.conf keys replaced in place with their continuation lines, owner and mode kept; the OVS
+# system-id file; the stamp), in a scratch root with --no-ovs. No network, no root needed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+fb=$here/overlay/usr/sbin/vlcp-firstboot
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() {
+  echo "FAIL $1" >&2
+  fail=1
+}
+# expect_print NAME WANT ARGS...: --print succeeds and prints exactly WANT.
+expect_print() {
+  local name=$1 want=$2 out
+  shift 2
+  if out=$("$fb" --print "$@" 2>"$t/err"); then
+    [ "$out" = "$want" ] && ok "$name" || bad "$name: got [$out] want [$want]"
+  else
+    bad "$name: refused: $(cat "$t/err")"
+  fi
+}
+# expect_refused NAME MESSAGE ARGS...: --print fails and stderr contains MESSAGE.
+expect_refused() {
+  local name=$1 msg=$2
+  shift 2
+  if "$fb" --print "$@" >"$t/out" 2>"$t/err"; then
+    bad "$name: accepted: $(cat "$t/out")"
+  elif grep -qF -- "$msg" "$t/err"; then
+    ok "$name"
+  else
+    bad "$name: message [$(cat "$t/err")] lacks [$msg]"
+  fi
+}
+seed() { printf '%s\n' "$@" >"$t/seed.conf"; }
+empty=$t/empty-cmdline
+: >"$empty"
+
+seed "# a comment" "" "system_id = hv1" "tunnel_ip=192.168.99.1" \
+  "zookeeper = 10.0.0.1:2181,zk2.example:2181/vlcp" "  token = \"0123456789abcdef\"  " \
+  "vlcp.api = 0.0.0.0:8081" "datapath_type = netdev"
+expect_print "a seed file: every line, quotes, vlcp. prefix, spaces" \
+  "$(printf '%s\n' system_id=hv1 tunnel_ip=192.168.99.1 zookeeper=10.0.0.1:2181,zk2.example:2181/vlcp \
+    token=0123456789abcdef api=0.0.0.0:8081 datapath_type=netdev)" --cmdline "$empty" "$t/seed.conf"
+
+echo "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet vlcp.system_id=hv9 vlcp.zookeeper=embedded vlcp.metrics=127.0.0.1:9999" >"$t/cmdline"
+expect_print "the kernel command line wins over the file; other words ignored" \
+  "$(printf '%s\n' system_id=hv9 tunnel_ip=192.168.99.1 zookeeper=embedded token=0123456789abcdef \
+    api=0.0.0.0:8081 metrics=127.0.0.1:9999 datapath_type=netdev)" --cmdline "$t/cmdline" "$t/seed.conf"
+expect_print "the command line alone (from stdin)" "tunnel_ip=fd00::1" --cmdline - </dev/null <<<"vlcp.tunnel_ip=fd00::1"
+expect_print "no seed at all: nothing" "" --cmdline "$empty" --root "$t/nothing"
+printf 'system_id=crlf\r\n' >"$t/crlf.conf"
+expect_print "CRLF line endings" "system_id=crlf" --cmdline "$empty" "$t/crlf.conf"
+
+seed "system_id = hv1" "tokn = 0123456789abcdef"
+expect_refused "an unknown key names the file and line" "seed.conf:2: unknown key 'tokn'" --cmdline "$empty" "$t/seed.conf"
+seed "system_id hv1"
+expect_refused "a line without =" "seed.conf:1: not a 'key = value' line" --cmdline "$empty" "$t/seed.conf"
+echo "vlcp.tunnel_ip=300.1.1.1" >"$t/cmdline"
+expect_refused "a bad address on the command line" "kernel command line: tunnel_ip: bad value '300.1.1.1'" --cmdline "$t/cmdline"
+echo "vlcp.zookeeper=10.0.0.1:2181,10.0.0.2" >"$t/cmdline"
+expect_refused "a ZooKeeper member without a port" "bad member '10.0.0.2'" --cmdline "$t/cmdline"
+echo "vlcp.zookeeper=10.0.0.1:99999" >"$t/cmdline"
+expect_refused "a port out of range" "zookeeper: bad value" --cmdline "$t/cmdline"
+echo "vlcp.token=short" >"$t/cmdline"
+expect_refused "a short token, not echoed" "token: bad value: 16 to 256" --cmdline "$t/cmdline"
+grep -q short "$t/err" && bad "the refused token is echoed" || ok "a refused secret is not echoed"
+echo "vlcp.token=0123456789abcdef'; import os" >"$t/cmdline"
+expect_refused "a token that would break out of the literal" "token: bad value" --cmdline "$t/cmdline"
+echo "vlcp.system_id=a/b" >"$t/cmdline"
+expect_refused "a system id with a slash" "system_id: bad value 'a/b'" --cmdline "$t/cmdline"
+echo "vlcp.api=0.0.0.0:8081" >"$t/cmdline"
+expect_refused "the API off loopback without a token" "off loopback: the seed must give a token" --cmdline "$t/cmdline"
+echo "vlcp.metrics=10.0.2.15:9464" >"$t/cmdline"
+expect_refused "metrics off loopback without a password" "must give metrics_password" --cmdline "$t/cmdline"
+echo "vlcp.zookeeper_auth=vlcp:secret" >"$t/cmdline"
+expect_refused "ZooKeeper auth without an ensemble" "zookeeper_auth without a zookeeper ensemble" --cmdline "$t/cmdline"
+echo "vlcp.bogus=1 vlcp.system_id=ok" >"$t/cmdline"
+expect_refused "an unknown command-line key" "unknown key 'bogus'" --cmdline "$t/cmdline"
+head -c 70000 /dev/zero | tr '\0' '#' >"$t/big.conf"
+expect_refused "an oversized seed file" "larger than 65536 bytes" --cmdline "$empty" "$t/big.conf"
+
+# --- apply in a scratch root -----------------------------------------------------------------
+r=$t/root
+mkdir -p "$r/etc/vlcp" "$r/boot/efi"
+cat >"$r/etc/vlcp/vlcp.conf" <<'EOF'
+server.loglevel = 'info'
+module.httpserver.url = 'tcp://127.0.0.1:8081'
+module.objectdb.backend = 'embedded'
+module.openflowmanager.apps = ['ioprocessing',
+    'l2switch']
+module.metrics.url = 'tcp://127.0.0.1:9464'
+EOF
+chmod 640 "$r/etc/vlcp/vlcp.conf"
+printf '%s\n' "system_id = hv7" "zookeeper = 10.0.0.1:2181,10.0.0.2:2181" "token = 0123456789abcdefXYZ" \
+  "api = 0.0.0.0:8081" >"$r/boot/efi/vlcp-seed.conf"
+echo "vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=pass-word-1" >"$t/cmdline"
+if "$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1; then
+  ok "apply from the ESP's seed file and the command line"
+else
+  bad "apply failed: $(cat "$t/out")"
+fi
+conf=$r/etc/vlcp/vlcp.conf
+want=$(printf '%s\n' "server.loglevel = 'info'" "module.openflowmanager.apps = ['ioprocessing'," "    'l2switch']" \
+  "module.httpserver.token = '0123456789abcdefXYZ'" "module.httpserver.url = 'tcp://0.0.0.0:8081'" \
+  "module.metrics.password = 'pass-word-1'" "module.metrics.url = 'tcp://0.0.0.0:9464'" \
+  "module.objectdb.backend = 'zookeeper'" "module.zookeeperdb.url = 'tcp://10.0.0.1:2181,10.0.0.2:2181'")
+got=$(grep -v -e '^#' -e '^$' "$conf")
+[ "$got" = "$want" ] && ok "vlcp.conf: seeded keys replaced once, others kept" || bad "vlcp.conf is [$got] want [$want]"
+[ "$(stat -c %a "$conf")" = 640 ] && ok "vlcp.conf keeps its mode (it holds the token)" || bad "vlcp.conf mode $(stat -c %a "$conf")"
+[ "$(cat "$r/etc/openvswitch/system-id.conf" 2>/dev/null)" = hv7 ] && ok "OVS system-id.conf written" || bad "system-id.conf missing"
+grep -q 0123456789abcdefXYZ "$t/out" "$r/var/lib/vlcp-firstboot/applied" && bad "the token is logged" || ok "the token is neither logged nor stamped"
+grep -q '^system_id=hv7 # .*vlcp-seed.conf:1$' "$r/var/lib/vlcp-firstboot/applied" && ok "the stamp says what came from where" ||
+  bad "stamp: $(cat "$r/var/lib/vlcp-firstboot/applied" 2>&1)"
+
+# A second seed: the same keys are replaced again, not duplicated; a refused seed changes nothing.
+echo "vlcp.zookeeper=embedded" >"$t/cmdline"
+"$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1 || bad "re-apply failed: $(cat "$t/out")"
+[ "$(grep -c '^module.objectdb.backend' "$conf")" = 1 ] && grep -q "^module.objectdb.backend = 'embedded'" "$conf" &&
+  ok "re-seeding replaces a key instead of adding a duplicate" || bad "after re-seed: $(cat "$conf")"
+cp "$conf" "$t/before"
+echo "vlcp.zookeeper=embedded vlcp.tunnel_ip=nope" >"$t/cmdline"
+if "$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1; then
+  bad "a bad seed was applied"
+elif cmp -s "$conf" "$t/before" && grep -q "nothing applied" "$t/out"; then
+  ok "a bad seed changes nothing and says so"
+else
+  bad "a bad seed changed vlcp.conf or said nothing: $(cat "$t/out")"
+fi
+
+exit $fail

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The appliance image's root, booted for real with `systemd-nspawn --boot` (its own systemd as
+# PID 1, a private network namespace with only loopback, the root read-only under a tmpfs
+# overlay: --volatile=overlay) and seeded by a file (/boot/vlcp-seed.conf). Checked from
+# outside through the container's namespaces (nsenter): vlcp-firstboot applied the seed, OVS and
+# vlcpd are active under systemd, /metrics is served, the WebAPI answers (with the seeded token
+# only), and the integration bridge is taken over: fail_mode=secure, controller vlcpd's socket,
+# connected, the seeded system-id and tunnel port, the switch in vlcpd's API. Then the container
+# is powered off cleanly (SIGTERM to nspawn: its systemd shuts down).
+#
+# The root is build/image/rootfs (`make image`, or appliance/image/build.sh --rootfs-only). When
+# it is missing or older than the packages in build/deb (VLCP_DEB_DIR) or the recipe, it is
+# rebuilt here from the cached base (about 1 min, measured in appliance/image/README.md); with no
+# cached base (a cold build: minutes of download and install) or no .debs, the test is skipped
+# with the command to run. VLCP_APPLIANCE_ROOTFS names another root.
+. "$(dirname "$0")/../lib/system.sh"
+src=$(cd "$here/../.." && pwd)
+rootfs=${VLCP_APPLIANCE_ROOTFS:-$src/build/image/rootfs}
+debs=${VLCP_DEB_DIR:-$src/build/deb}
+SKIP=77
+
+command -v systemd-nspawn >/dev/null || { echo "SKIP: systemd-nspawn not installed (systemd-container)"; exit $SKIP; }
+
+# --- the root ----------------------------------------------------------------------------------
+stamp=$rootfs/etc/fstab
+stale() {
+  [ -f "$stamp" ] || return 0
+  [ -n "${VLCP_APPLIANCE_ROOTFS:-}" ] && return 1
+  [ -n "$(find "$debs" -maxdepth 1 -name 'vlcp*.deb' -newer "$stamp" 2>/dev/null)" ] && return 0
+  [ -n "$(find "$src/appliance/image" "$src/appliance/vlcp.conf" -newer "$stamp" -type f 2>/dev/null)" ]
+}
+if stale; then
+  if ! compgen -G "$debs/vlcpd_*.deb" >/dev/null; then
+    echo "SKIP: no appliance root at $rootfs and no packages in $debs: run make image (or make deb)"
+    exit $SKIP
+  fi
+  if ! compgen -G "$src/build/image/cache/base-*.tar" >/dev/null; then
+    echo "SKIP: the appliance's base root is not cached (a cold build downloads and installs"
+    echo "      ~300 packages, minutes: over this test's budget): run make image once"
+    exit $SKIP
+  fi
+  t0=$SECONDS
+  if ! VLCP_DEB_DIR=$debs "$src/appliance/image/build.sh" --rootfs-only >"$SB_DIR/build.log" 2>&1; then
+    tail -20 "$SB_DIR/build.log"
+    fail "the appliance root builds from the cached base"
+    finish
+    exit 1
+  fi
+  pass "the appliance root rebuilt from the cached base and build/deb in $((SECONDS - t0)) s"
+fi
+
+# --- boot --------------------------------------------------------------------------------------
+machine=vlcp-appl-$SB_ID
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+seed=$SB_DIR/vlcp-seed.conf
+cat >"$seed" <<EOF
+# the nspawn test's seed (a file: /boot/vlcp-seed.conf)
+system_id = nspawn-$SB_ID
+tunnel_ip = 192.0.2.17
+token = $token
+datapath_type = netdev
+EOF
+t_boot=$SECONDS
+# No host systemd here (no machined): --register=no. /dev/net/tun for the userspace datapath.
+setsid systemd-nspawn --quiet --boot --register=no --machine="$machine" --directory="$rootfs" \
+  --volatile=overlay --private-network --bind=/dev/net/tun --console=read-only \
+  --bind-ro="$seed:/boot/vlcp-seed.conf" >"$SB_DIR/console.log" 2>&1 </dev/null &
+nspawn=$!
+sb_record pid "$nspawn" systemd-nspawn
+
+# The container's PID 1 is nspawn's child (its own PID namespace's init).
+leader=""
+leader_found() {
+  leader=$(cat "/proc/$nspawn/task/$nspawn/children" 2>/dev/null | awk '{print $1}')
+  [ -n "$leader" ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ]
+}
+in_ct() { nsenter --target "$leader" --mount --uts --ipc --net --pid -- "$@"; }
+in_net() { nsenter --target "$leader" --net -- "$@"; }
+booted() {
+  local s
+  s=$(in_ct systemctl is-system-running 2>/dev/null)
+  [ "$s" = running ] || [ "$s" = degraded ]
+}
+if ! sb_wait 30 leader_found; then
+  cat "$SB_DIR/console.log"
+  fail "systemd-nspawn starts the appliance's systemd"
+  finish
+  exit 1
+fi
+check "the appliance boots to multi-user under nspawn" sb_wait 60 booted
+pass "booted in $((SECONDS - t_boot)) s ($(in_ct systemctl is-system-running 2>&1))"
+if [ "$(in_ct systemctl is-system-running 2>&1)" = degraded ]; then
+  echo "failed units: $(in_ct systemctl --failed --no-legend --plain 2>&1 | awk '{print $1}' | tr '\n' ' ')"
+fi
+
+check_output "vlcp-firstboot ran and stayed active" "active" in_ct systemctl is-active vlcp-firstboot.service
+check_output "openvswitch-switch is active" "active" in_ct systemctl is-active openvswitch-switch.service
+check "vlcpd is active under systemd" sb_wait 30 in_ct systemctl is-active --quiet vlcpd.service
+check_output "vlcpd was ordered after vlcp-firstboot" "vlcp-firstboot.service" \
+  in_ct systemctl show -p After --value vlcpd.service
+check_output "the seed's token is in /etc/vlcp/vlcp.conf" "module.httpserver.token = '$token'" \
+  in_ct cat /etc/vlcp/vlcp.conf
+check_output "the stamp names the seed file" "/boot/vlcp-seed.conf:3" \
+  in_ct cat /var/lib/vlcp-firstboot/applied
+
+# /metrics and the WebAPI from the container's own loopback (the host's curl in its netns).
+metrics() { in_net curl -sf --max-time 5 http://127.0.0.1:9464/metrics; }
+check "/metrics is served" sb_wait 20 metrics
+check_output "/metrics has vlcpd's series" "vlcp_" metrics
+api() { in_net curl -sf --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:8081$1"; }
+check "the WebAPI answers with the seeded token" sb_wait 20 api /introspect/switches
+check_output "the WebAPI refuses a request without the token" "401" \
+  in_net curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8081/introspect/switches
+
+# The bridge: made by vlcp-firstboot, held by vlcpd.
+vsctl() { in_ct ovs-vsctl --timeout=10 "$@"; }
+check_output "br-int has fail_mode=secure" "secure" vsctl get bridge br-int fail_mode
+check_output "br-int's controller is vlcpd's socket" "unix:/var/run/openvswitch/vlcp-controller.sock" \
+  vsctl get-controller br-int
+connected() { [ "$(vsctl get controller br-int is_connected)" = true ]; }
+check "vlcpd holds br-int (controller connected)" sb_wait 30 connected
+check_output "the seeded system-id is OVS's" "nspawn-$SB_ID" vsctl get Open_vSwitch . external_ids:system-id
+check_output "the tunnel port carries the seeded address" "192.0.2.17" vsctl get interface vxlan0 options:local_ip
+dpid=$(vsctl get bridge br-int datapath_id | tr -d '"')
+in_switches() { api /introspect/switches | grep -q "$dpid"; }
+check "vlcpd's API lists br-int's datapath ($dpid)" sb_wait 20 in_switches
+check_output "vlcpd knows the seeded system id" "nspawn-$SB_ID" api /ovsdbmanager/getsystemids
+
+# --- stop --------------------------------------------------------------------------------------
+t_stop=$SECONDS
+kill -TERM "$nspawn"
+stopped() { ! kill -0 "$nspawn" 2>/dev/null; }
+if sb_wait 40 stopped; then
+  wait "$nspawn"
+  rc=$?
+  check_status "the container powers off cleanly (nspawn exit 0)" 0 test "$rc" -eq 0
+  pass "stopped in $((SECONDS - t_stop)) s"
+else
+  fail "the container powers off within 40 s"
+fi
+grep -q "vlcp-appl-$SB_ID" /proc/self/mountinfo && fail "mounts of the container remain" || pass "no mount of the container remains"
+[ "$T_FAILED" -gt 0 ] && tail -40 "$SB_DIR/console.log"
+finish
