@@ -499,6 +499,11 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     if (spec.contains("subnet")) {
       std::string skey = subnet_key(text(spec["subnet"]));
       keys.insert(keys.end(), {skey, fence_key(skey), member_key(kSubnetPorts, skey, port_key)});
+      // An explicit address's index entry too (checked against the pool in the body): without
+      // it the transaction took a second read round — a ZooKeeper round trip — per create.
+      if (spec.contains("ip_address") && spec["ip_address"].is_string())
+        if (auto ip = parse_ip(spec["ip_address"].get<std::string>()))
+          keys.push_back(ip_index_key(skey, *ip));
       if (!spec.contains("ip_address") && hints_->needs_load(skey) &&
           std::find(load.begin(), load.end(), skey) == load.end())
         load.push_back(skey);

@@ -289,6 +289,62 @@ TEST_F(ViperFlowTest, LogicalPortsTakeAddressesAndKeepMacAndIpUniquePerNetwork) 
 }
 
 // Two clients taking addresses from one subnet at once never get the same one.
+// The store's read rounds, counted in front of the embedded store (on ZooKeeper each is a round
+// trip).
+class CountingStore : public db::Store {
+ public:
+  explicit CountingStore(db::Store& s) : s_(s) {}
+  void read(std::vector<std::string> keys, bool with_time,
+            std::function<void(Result<db::Snapshot>)> done) override {
+    ++reads;
+    s_.read(std::move(keys), with_time, std::move(done));
+  }
+  void commit(db::Commit c, std::function<void(Result<db::Committed>)> done) override {
+    s_.commit(std::move(c), std::move(done));
+  }
+  void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) override {
+    s_.list(std::move(prefix), std::move(done));
+  }
+  uint64_t watch(std::function<void(const db::Change&)> on_change) override {
+    return s_.watch(std::move(on_change));
+  }
+  void unwatch(uint64_t id) override { s_.unwatch(id); }
+  bool connected() const override { return s_.connected(); }
+  std::string describe() const override { return s_.describe(); }
+  int reads = 0;
+
+ private:
+  db::Store& s_;
+};
+
+TEST_F(ViperFlowTest, APortCreateReadsTheStoreOnce) {
+  network_with_subnet("192.168.1.0/24", "192.168.1.1");
+  CountingStore counting(*store_);
+  db::ObjectDb db(loop_, counting);
+  declare_indices(db);
+  ViperFlow vf(db);  // one instance, as vlcpd keeps one: its address hints persist
+  auto port = [&](Json spec) {
+    spec["logicalnetwork"] = "ln";
+    counting.reads = 0;
+    std::optional<Result<Json>> r;
+    vf.create_logical_ports(Json::array({spec}), [&](Result<Json> x) { r = std::move(x); });
+    for (auto deadline = std::chrono::steady_clock::now() + 20s;
+         !r && std::chrono::steady_clock::now() < deadline;)
+      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
+    EXPECT_TRUE(r && r->ok()) << (r ? r->status().to_string() : "no answer");
+    return counting.reads;
+  };
+  // An explicit address (as an orchestrator gives it) and, once the node knows the subnet's
+  // addresses, an automatic one: one read round each, then the commit.
+  EXPECT_EQ(port(Json{{"id", "p1"},
+                      {"subnet", "s"},
+                      {"ip_address", "192.168.1.9"},
+                      {"mac_address", "02:00:00:00:00:01"}}),
+            1);
+  port(Json{{"id", "p2"}, {"subnet", "s"}});
+  EXPECT_EQ(port(Json{{"id", "p3"}, {"subnet", "s"}, {"mac_address", "02:00:00:00:00:03"}}), 1);
+}
+
 TEST_F(ViperFlowTest, ConcurrentAddressAllocationsNeverCollide) {
   ASSERT_TRUE(create_phys(Json{{"id", "pn"}, {"vlanrange", Json::parse("[[10,20]]")}}).ok());
   ASSERT_TRUE(create_log(Json{{"id", "ln"}, {"physicalnetwork", "pn"}}).ok());
