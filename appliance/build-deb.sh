@@ -10,10 +10,22 @@
 #   VLCP_DEB_VERSION=V    the package version (default: the project's version from
 #                         CMakeLists.txt + "+git<commit time>.<commit>", so every commit upgrades)
 #   JOBS=N                parallel compile jobs (default: nproc)
+#
+# build-deb.sh --prebuilt TREE [--out DIR]: package the vlcpd and vlcpctl of build tree TREE
+# (the working tree's appliance/debian, no compile: about a minute) into DIR (default
+# TREE/deb); the test suite packages its own build this way (tests/system/deb_package.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/build/deb
+prebuilt=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prebuilt) prebuilt=$(realpath "$2"); out=$prebuilt/deb; export VLCP_DEB_WORKTREE=1; shift 2 ;;
+    --out) out=$(realpath -m "$2"); shift 2 ;;
+    *) echo "usage: build-deb.sh [--prebuilt TREE] [--out DIR]" >&2; exit 2 ;;
+  esac
+done
 stage=$out/stage
 src=$stage/vlcp
 libovs=$root/build/ovs
@@ -24,7 +36,8 @@ for tool in dpkg-buildpackage dh lintian git; do
   command -v "$tool" >/dev/null || { echo "deb: $tool missing (make deps installs it)" >&2; exit 1; }
 done
 
-"$root/src/tools/build-libovs.sh" "$libovs"
+[ -n "$prebuilt" ] || "$root/src/tools/build-libovs.sh" "$libovs"
+mkdir -p "$out"
 
 # Stage: a fixed path, so ccache (when present) hits across builds of unchanged files.
 rm -rf "$src"
@@ -48,7 +61,7 @@ version=${VLCP_DEB_VERSION:-$upstream+git$commit_time.$commit$state}
 {
   echo "vlcp ($version) unstable; urgency=medium"
   echo
-  echo "  * Snapshot of $commit$state ($(git -C "$root" show -s --format=%s HEAD | cut -c1-60))."
+  echo "  * Snapshot of $commit$state."
   echo
   echo " -- VLCP developers <vlcp-dev@lists.example.org>  $(date -R -u)"
   echo
@@ -59,11 +72,14 @@ mv "$src/debian/changelog.new" "$src/debian/changelog"
 rm -f "$out"/*.deb "$out"/*.ddeb "$out"/*.changes "$out"/*.buildinfo "$stage"/*.deb "$stage"/*.ddeb \
   "$stage"/*.changes "$stage"/*.buildinfo
 echo "deb: building vlcp $version in $src ($jobs jobs)"
-export VLCP_LIBOVS_DIR=$libovs
+export VLCP_LIBOVS_DIR=$libovs VLCP_PREBUILT=$prebuilt
 if command -v ccache >/dev/null; then
   export VLCP_CCACHE=1 CCACHE_BASEDIR=$src CCACHE_NOHASHDIR=1
 fi
-(cd "$src" && DEB_BUILD_OPTIONS="parallel=$jobs" dpkg-buildpackage -b -uc -us) >"$out/build.log" 2>&1 || {
+# A prebuilt tree's packages are for the tests: no -dbgsym packages (compressing vlcpd's debug
+# info alone takes minutes here).
+options="parallel=$jobs${prebuilt:+ noautodbgsym}"
+(cd "$src" && DEB_BUILD_OPTIONS="$options" dpkg-buildpackage -b -uc -us) >"$out/build.log" 2>&1 || {
   tail -40 "$out/build.log" >&2
   echo "deb: dpkg-buildpackage failed (log: $out/build.log)" >&2
   exit 1
@@ -72,7 +88,7 @@ grep -E '^(vlcpctl\(1\)|bash completion):' "$out/build.log" || true
 mv "$stage"/*.deb "$stage"/*.changes "$stage"/*.buildinfo "$out"/
 mv "$stage"/*.ddeb "$out"/ 2>/dev/null || true
 echo "deb: built in $((SECONDS - t0)) s:"
-(cd "$out" && ls -l --block-size=K -- *.deb *.ddeb 2>/dev/null | awk '{print "  " $5 "  " $9}')
+(cd "$out" && ls -l --block-size=K -- *.deb | awk '{print "  " $5 "  " $9}')
 
 changes=$(ls "$out"/*.changes)
 echo "deb: lintian $(basename "$changes")"
