@@ -61,9 +61,14 @@ token = $token
 datapath_type = netdev
 EOF
 t_boot=$SECONDS
-# No host systemd here (no machined): --register=no. /dev/net/tun for the userspace datapath.
-setsid systemd-nspawn --quiet --boot --register=no --machine="$machine" --directory="$rootfs" \
-  --volatile=overlay --private-network --bind=/dev/net/tun --console=read-only \
+# No host systemd or D-Bus here (PID 1 is not systemd): --register=no --keep-unit (no machined,
+# no scope unit). nspawn keeps state in /run/systemd/nspawn and removes it only from a tmpfs: a
+# tmpfs there in a private mount namespace (unshare and sh exec, so $! is nspawn's PID).
+# /dev/net/tun for the userspace datapath; /sys/module (nspawn shows only part of /sys) because
+# DPDK's EAL, which vlcpd's workers run on, fails without it ("Cannot init VFIO").
+setsid unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o mode=755 tmpfs /run/systemd &&
+  exec systemd-nspawn "$@"' nspawn --quiet --boot --register=no --keep-unit --machine="$machine" \
+  --directory="$rootfs" --volatile=overlay --private-network --bind=/dev/net/tun --bind-ro=/sys/module --console=read-only \
   --bind-ro="$seed:/boot/vlcp-seed.conf" >"$SB_DIR/console.log" 2>&1 </dev/null &
 nspawn=$!
 sb_record pid "$nspawn" systemd-nspawn
@@ -95,7 +100,12 @@ fi
 
 check_output "vlcp-firstboot ran and stayed active" "active" in_ct systemctl is-active vlcp-firstboot.service
 check_output "openvswitch-switch is active" "active" in_ct systemctl is-active openvswitch-switch.service
-check "vlcpd is active under systemd" sb_wait 30 in_ct systemctl is-active --quiet vlcpd.service
+if ! sb_wait 30 in_ct systemctl is-active --quiet vlcpd.service; then
+  fail "vlcpd is active under systemd"
+  in_ct journalctl -u vlcpd.service --no-pager | tail -15
+else
+  pass "vlcpd is active under systemd"
+fi
 check_output "vlcpd was ordered after vlcp-firstboot" "vlcp-firstboot.service" \
   in_ct systemctl show -p After --value vlcpd.service
 check_output "the seed's token is in /etc/vlcp/vlcp.conf" "module.httpserver.token = '$token'" \
