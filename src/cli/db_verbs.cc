@@ -8,23 +8,9 @@
 #include <sstream>
 
 #include "cli/api_client.h"
+#include "cli/commands.h"
 
 namespace vlcp::cli {
-
-const char* const kDbUsage =
-    "  db get KEY...             each key's value and version (--json: the records as JSON)\n"
-    "  db list [PREFIX]          the keys that exist\n"
-    "  db watch KEY... [--count N]\n"
-    "                            print each change of the keys as it happens (N changes, or until\n"
-    "                            interrupted)\n"
-    "  db dump [PREFIX]          every key and value as one JSON object (to move between stores)\n"
-    "  db restore FILE|-         write a dump's keys and values (in transactions of 64 keys)\n"
-    "  Options (every API verb): --api http://HOST:PORT (or $VLCP_API, or `api = URL` in the\n"
-    "           config file; default http://127.0.0.1:8081), --token TOKEN (or $VLCP_TOKEN, or\n"
-    "           `token = TOKEN`), --cacert FILE (https://: the CA vlcpd's certificate must chain\n"
-    "           to; or $VLCP_CACERT, or `cacert = FILE`), --config FILE (default $VLCPCTL_CONFIG,\n"
-    "           ~/.config/vlcp/vlcpctl.conf, /etc/vlcp/vlcpctl.conf), --json (the API's result\n"
-    "           as JSON)\n";
 
 namespace {
 
@@ -87,7 +73,7 @@ int db_verb(const std::vector<std::string>& all) {
     }
   }
   if (args.empty()) {
-    std::fprintf(stderr, "Usage: vlcpctl db VERB ...\n%s", kDbUsage);
+    std::fprintf(stderr, "Usage: vlcpctl db VERB ...\n%s", usage_of("db").c_str());
     return kExitUsage;
   }
   const std::string& verb = args[0];
@@ -162,7 +148,7 @@ int db_verb(const std::vector<std::string>& all) {
     }
     return 0;
   }
-  std::fprintf(stderr, "vlcpctl: unknown db verb '%s'\n%s", verb.c_str(), kDbUsage);
+  std::fprintf(stderr, "vlcpctl: unknown db verb '%s'\n%s", verb.c_str(), usage_of("db").c_str());
   return kExitUsage;
 }
 

@@ -8,6 +8,5 @@ namespace vlcp::cli {
 
 // args: what follows "db"; global options (--api, --token, --json) may appear anywhere.
 int db_verb(const std::vector<std::string>& args);
-extern const char* const kDbUsage;
 
 }  // namespace vlcp::cli

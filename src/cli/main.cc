@@ -1,7 +1,6 @@
-// vlcpctl: the operator's command-line tool. Offline verbs work without a running vlcpd:
-//   vlcpctl ofp-print HEX          decode one OpenFlow message (hex, spaces allowed)
-//   vlcpctl ofp-print --pcap FILE  decode the OpenFlow messages in a capture
-// and verbs that ask vlcpd's WebAPI (vlcpctl db ...).
+// vlcpctl: the operator's command-line tool. Offline verbs work without a running vlcpd
+// (ofp-print, dump-flows, profile), the others ask vlcpd's WebAPI (db, the model, modules).
+// Every command is declared in commands.cc, from which --help, --man and the completion come.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,9 +13,11 @@
 #include "base/buffer.h"
 #include "base/version.h"
 #include "cli/api_client.h"
+#include "cli/commands.h"
 #include "cli/db_verbs.h"
 #include "cli/model_verbs.h"
 #include "cli/pcap.h"
+#include "cli/profile_apply.h"
 #include "cli/switch_client.h"
 #include "ofp/message.h"
 #include "ofp/print.h"
@@ -27,24 +28,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitFailure = 1;
 
 int usage(FILE* to) {
-  std::fprintf(to,
-               "Usage: vlcpctl COMMAND [ARGS]\n"
-               "Commands:\n"
-               "  ofp-print HEX...          decode an OpenFlow 1.3 message given in hex\n"
-               "  ofp-print --pcap FILE     decode every OpenFlow message in a capture (TCP port 6653\n"
-               "                            or 6633, both directions, reassembled)\n"
-               "  dump-flows SWITCH [--no-stats] [--table N|NAME] [--names]\n"
-               "                            the switch's flows, as ovs-ofctl dump-flows writes them;\n"
-               "                            --names: tables by name, grouped (from vlcpd's --api);\n"
-               "                            SWITCH is unix:PATH (e.g. /var/run/openvswitch/br0.mgmt)\n"
-               "                            or tcp:HOST:PORT\n"
-               "  dump-ports-desc SWITCH    the switch's ports, as ovs-ofctl dump-ports-desc writes them\n"
-               "%s%s"
-               "  --version                 show the version\n"
-               "Exit status: 0 success, 1 failure (undecodable input, vlcpd refused the request -- its\n"
-               "message on stderr --, a key that does not exist for db get), 2 usage error, 3 vlcpd\n"
-               "cannot be reached.\n",
-               vlcp::cli::model_usage().c_str(), vlcp::cli::kDbUsage);
+  std::fprintf(to, "%s", vlcp::cli::usage_text().c_str());
   return to == stderr ? kExitUsage : 0;
 }
 
@@ -205,6 +189,21 @@ int main(int argc, char** argv) {
     std::printf("vlcpctl %s\n", vlcp::kVersion);
     return 0;
   }
+  if (args[0] == "--man") {
+    if (args.size() != 1) return usage(stderr);
+    std::printf("%s", vlcp::cli::man_page().c_str());
+    return 0;
+  }
+  if (args[0] == "--completion" || args[0] == "completion") {
+    std::string script = args.size() == 2 ? vlcp::cli::completion_script(args[1]) : "";
+    if (script.empty()) {
+      std::fprintf(stderr, "vlcpctl: %s bash (the one shell it knows)\n", args[0].c_str());
+      return kExitUsage;
+    }
+    std::printf("%s", script.c_str());
+    return 0;
+  }
+  if (args[0] == "profile") return vlcp::cli::profile_verb({args.begin() + 1, args.end()});
   if (args[0] == "ofp-print") {
     if (args.size() == 3 && args[1] == "--pcap") return ofp_print_pcap(args[2]);
     if (args.size() >= 2 && args[1] != "--pcap") return ofp_print_hex({args.begin() + 1, args.end()});

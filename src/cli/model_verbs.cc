@@ -22,7 +22,7 @@ using schema::KindInfo;
 
 // Short flags for common parameters.
 const std::map<std::string, std::string> kAliases = {{"mac", "mac_address"}, {"ip", "ip_address"}};
-const char* const kOtherVerbs[] = {"call", "methods", "module", "ovsdb", "tables", "completion"};
+const char* const kOtherVerbs[] = {"call", "methods", "module", "ovsdb", "tables"};
 const char* const kOtherModules[] = {"manager", "ovsdbmanager", "openflowmanager", "objectdb"};
 
 const KindInfo* kind_of(const std::string& word) {
@@ -248,87 +248,10 @@ int object_verb(const CliContext& c, const KindInfo& k, const std::string& actio
   return run(c, module, method, *params, columns_of(of));
 }
 
-std::string completion_bash() {
-  std::string words, objects;
-  for (const auto& k : schema::kKinds)
-    if (!k.cli.noun.empty()) objects += std::string(k.cli.noun) + " ";
-  words = objects;
-  for (const char* v : kOtherVerbs) words += std::string(v) + " ";
-  std::string out =
-      "# bash completion for vlcpctl: source <(vlcpctl completion bash)\n"
-      "_vlcpctl() {\n"
-      "  local cur=${COMP_WORDS[COMP_CWORD]} first=${COMP_WORDS[1]} opts\n"
-      "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-      "    COMPREPLY=($(compgen -W \"" +
-      words +
-      "db ofp-print dump-flows dump-ports-desc --help --version\" -- \"$cur\"))\n"
-      "    return\n"
-      "  fi\n"
-      "  case $first in\n";
-  for (const auto& k : schema::kKinds) {
-    if (k.cli.noun.empty()) continue;
-    std::string flags = "--json --api --token --config ";
-    for (const auto& col : columns_of(k)) flags += "--" + col + " ";
-    if (!k.cli.network.empty()) flags += "--network ";
-    std::string acts;
-    for (const auto& a : actions_of(k)) acts += a.word + " ";
-    out += "    " + std::string(k.cli.noun) +
-           ")\n"
-           "      if [ \"$COMP_CWORD\" -eq 2 ]; then opts=\"" +
-           acts + "\"; else opts=\"" + flags + "\"; fi ;;\n";
-  }
-  std::string mods;
-  for (const auto& m : modules()) mods += m + " ";
-  out += "    call|methods) opts=\"" + mods +
-         "\" ;;\n"
-         "    module) opts=\"list active load unload\" ;;\n"
-         "    ovsdb) opts=\"systemids bridges\" ;;\n"
-         "    db) opts=\"get list watch dump restore\" ;;\n"
-         "    completion) opts=\"bash\" ;;\n"
-         "    *) opts=\"\" ;;\n"
-         "  esac\n"
-         "  COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
-         "}\n"
-         "complete -F _vlcpctl vlcpctl\n";
-  return out;
-}
-
 }  // namespace
 
-std::string model_usage() {
-  std::string out =
-      "  OBJECT ACTION [ID] [--PARAM VALUE | PARAM=VALUE ...]\n"
-      "                            the network model; OBJECT is one of";
-  size_t column = 64;
-  std::vector<std::string> nouns;
-  for (const auto& k : schema::kKinds)
-    if (!k.cli.noun.empty()) nouns.emplace_back(k.cli.noun);
-  for (const auto& n : nouns) {  // wrapped at 96 columns
-    std::string word = " " + n + (&n == &nouns.back() ? ";" : ",");
-    if (column + word.size() > 96) {
-      out += "\n                           ";
-      column = 27;
-    }
-    out += word;
-    column += word.size();
-  }
-  out +=
-      "\n                            ACTION is create, update ID, delete ID, list [ID] (filters:\n"
-      "                            any --PARAM), or create-batch|update-batch|delete-batch FILE|-\n"
-      "                            (a JSON list, one transaction); routers also add-interface,\n"
-      "                            remove-interface, interfaces ID. --network means the object's\n"
-      "                            network (logical or physical), --mac and --ip the addresses;\n"
-      "                            values starting with [ or { are JSON.\n"
-      "                            e.g. vlcpctl logicalport create --network N --mac M\n"
-      "  call MODULE METHOD [PARAM=VALUE ...]\n"
-      "                            any WebAPI method; the result as JSON\n"
-      "  methods [MODULE]          the methods each module offers\n"
-      "  module list|active|load NAME|unload NAME\n"
-      "                            vlcpd's modules (VLCP's manager)\n"
-      "  ovsdb systemids|bridges   what the OVSDB connection sees\n"
-      "  tables                    the pipeline's flow tables: number, name, path\n"
-      "  completion bash           a bash completion script: source <(vlcpctl completion bash)\n";
-  return out;
+std::vector<std::string> api_modules() {
+  return modules();
 }
 
 std::vector<ObjectAction> object_actions() {
@@ -352,11 +275,6 @@ bool is_model_verb(const std::string& word) {
 
 int model_verb(const std::vector<std::string>& all) {
   // (the verb's first word comes first; global options may follow anywhere)
-  if (!all.empty() && all[0] == "completion") {
-    if (all.size() != 2 || all[1] != "bash") return usage_error("completion bash");
-    std::printf("%s", completion_bash().c_str());
-    return 0;
-  }
   auto cli = parse_cli(all);
   if (!cli.ok()) return usage_error(cli.error().message());
   const auto& args = cli->args;

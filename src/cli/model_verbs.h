@@ -5,8 +5,8 @@
 //   vlcpctl methods [MODULE]                       what the modules offer (their discover)
 //   vlcpctl module list|active|load NAME|unload NAME
 //   vlcpctl ovsdb systemids|bridges
-//   vlcpctl completion bash
-// Results print as tables (or --json); exit codes as api_client.h says.
+// Results print as tables (or --json); exit codes as api_client.h says. Their help and
+// completion are declared in commands.cc.
 #pragma once
 
 #include <string>
@@ -18,7 +18,8 @@ namespace vlcp::cli {
 bool is_model_verb(const std::string& word);
 // args: from the verb's first word on; global options anywhere.
 int model_verb(const std::vector<std::string>& args);
-std::string model_usage();  // the usage lines, derived from the verbs
+// The WebAPI modules: the model's (from its kinds), then the others (for help and completion).
+std::vector<std::string> api_modules();
 
 // What `vlcpctl NOUN ACTION` calls, for every noun and action the model's kinds give
 // (schema/kinds.h): the kind, the WebAPI module and method, and whether it sends a batch.

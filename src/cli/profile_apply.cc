@@ -1,0 +1,734 @@
+#include "cli/profile_apply.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/config.h"
+
+extern char** environ;
+
+namespace vlcp::cli {
+namespace profile {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+bool read_text(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::string read_or_empty(const std::string& path) {
+  std::string text;
+  return read_text(path, &text) ? text : "";
+}
+
+std::vector<std::string> split(const std::string& s, char by) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, by)) out.push_back(part);
+  return out;
+}
+
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string w;
+  while (ss >> w) out.push_back(w);
+  return out;
+}
+
+// Runs argv (no shell), its stdout and stderr into `output`; the exit status, or -1.
+int run(const std::vector<std::string>& argv, std::string* output) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    *output = argv[0] + ": cannot run it";
+    return -1;
+  }
+  char buf[4096];
+  ssize_t n;
+  output->clear();
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) output->append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ovs_vsctl() {
+  const char* env = std::getenv("VLCP_OVS_VSCTL");
+  return env && *env ? env : "ovs-vsctl";
+}
+
+// OVS's Open_vSwitch other_config, through ovs-vsctl on the root's database socket.
+struct OvsState {
+  bool reachable = false;
+  std::string db, why;
+  std::map<std::string, std::string> other_config;
+};
+OvsState read_ovs(const Machine& m) {
+  OvsState s;
+  std::string sock = m.path(kOvsDbSocket);
+  s.db = "unix:" + sock;
+  if (!fs::exists(sock)) {
+    s.why = "no OVS database at " + sock;
+    return s;
+  }
+  std::string out;
+  int rc = run({ovs_vsctl(), "--db=" + s.db, "--timeout=5", "-f", "json", "--columns=other_config", "list",
+                "Open_vSwitch"},
+               &out);
+  if (rc != 0) {
+    s.why = "ovs-vsctl on " + s.db + " failed: " + trim(out);
+    return s;
+  }
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.contains("data")) {
+    s.why = "ovs-vsctl on " + s.db + " answered what is not JSON";
+    return s;
+  }
+  s.reachable = true;
+  for (const auto& row : j["data"])
+    if (row.size() == 1 && row[0].is_array() && row[0].size() == 2 && row[0][0] == "map")
+      for (const auto& kv : row[0][1])
+        if (kv.size() == 2 && kv[0].is_string() && kv[1].is_string()) s.other_config[kv[0]] = kv[1];
+  return s;
+}
+
+// The kernel arguments in a command line (up to "--", after which they are init's): name → value.
+std::map<std::string, std::string> kernel_args(const std::string& cmdline) {
+  std::map<std::string, std::string> out;
+  for (const auto& w : words(cmdline)) {
+    if (w == "--") break;
+    auto eq = w.find('=');
+    out[w.substr(0, eq)] = eq == std::string::npos ? "" : w.substr(eq + 1);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> plan_kernel_args(const Plan& plan) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kKernelArg && !s.expected.empty()) out[s.key] = s.expected;
+  return out;
+}
+
+std::string join_args(const std::map<std::string, std::string>& args) {
+  std::string out;
+  // In the managed order (isolcpus first), as people read them.
+  for (const auto& name : kManagedKernelArgs)
+    if (auto a = args.find(name); a != args.end()) out += (out.empty() ? "" : " ") + name + "=" + a->second;
+  return out;
+}
+
+// The managed kernel arguments the written configuration gives the next boot.
+std::map<std::string, std::string> configured_kernel_args(const Machine& m) {
+  std::string text;
+  if (read_text(m.path(kKernelCmdlineFile), &text)) return kernel_args(text);
+  std::map<std::string, std::string> out;
+  for (const auto& line : split(read_or_empty(m.path(kGrubFile)), '\n')) {
+    auto at = line.find("GRUB_CMDLINE_LINUX_DEFAULT=\"");
+    if (at != 0) continue;
+    std::string value = line.substr(28);
+    value = value.substr(0, value.rfind('"'));
+    for (const auto& [k, v] : kernel_args(value))
+      if (k.rfind("$", 0) != 0) out[k] = v;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> sysctl_file_values(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (auto line : split(text, '\n')) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string normal_spaces(const std::string& s) {
+  std::string out;
+  for (const auto& w : words(s)) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+int64_t pagesize_kb(const std::string& options) {  // "rw,relatime,pagesize=1024M" or "pagesize=1G,mode=0770"
+  for (const auto& o : split(options, ',')) {
+    if (o.rfind("pagesize=", 0) != 0) continue;
+    std::string v = o.substr(9);
+    int64_t n = std::atoll(v.c_str());
+    char unit = v.empty() ? 'K' : static_cast<char>(std::toupper(static_cast<unsigned char>(v.back())));
+    return unit == 'G' ? n * 1048576 : unit == 'M' ? n * 1024 : n;
+  }
+  return 0;
+}
+
+std::string ovs_normal(const std::string& key, const std::string& value) {
+  if (key != "pmd-cpu-mask" || value.empty()) return value;
+  auto cpus = parse_cpu_mask(value);
+  return cpus.ok() ? format_cpu_mask(*cpus) : value;
+}
+
+// OVS's settings of the plan: key → value ("" removes it).
+std::vector<std::pair<std::string, std::string>> ovs_settings(const Plan& plan) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kOvs) out.emplace_back(s.key, s.expected);
+  return out;
+}
+
+// The ovs-vsctl arguments that set them (after the program and its connection options).
+std::vector<std::string> ovs_arguments(const Plan& plan) {
+  std::vector<std::string> set, remove;
+  for (const auto& [k, v] : ovs_settings(plan))
+    (v.empty() ? remove : set).push_back(v.empty() ? k : "other_config:" + k + "=" + v);
+  std::vector<std::string> out = {"--no-wait", "init"};
+  if (!set.empty()) {
+    out.insert(out.end(), {"--", "set", "Open_vSwitch", "."});
+    out.insert(out.end(), set.begin(), set.end());
+  }
+  if (!remove.empty()) {
+    out.insert(out.end(), {"--", "remove", "Open_vSwitch", ".", "other_config"});
+    out.insert(out.end(), remove.begin(), remove.end());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> pending_ovs(const Machine& m, bool* exists) {
+  std::string text;
+  *exists = read_text(m.path(kOvsPendingFile), &text);
+  std::map<std::string, std::string> out;
+  for (const auto& line : split(text, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return out;
+}
+
+// A file apply writes (content) or removes (nullopt-like: remove = true).
+struct FileChange {
+  std::string path;  // absolute, on the target machine
+  std::string content = {};
+  bool remove = false;
+  std::string symlink_to = {};  // a symlink instead of a file
+};
+
+std::string header(const Plan& plan, const std::string& what) {
+  return "# Written by `vlcpctl profile apply " + plan.profile + "`: " + what + "\n";
+}
+
+const Setting* find(const Plan& plan, SettingKind kind, const std::string& key = "") {
+  for (const auto& s : plan.settings)
+    if (s.kind == kind && (key.empty() || s.key == key)) return &s;
+  return nullptr;
+}
+
+std::string size_name(int64_t kb) {
+  return kb >= 1048576 ? std::to_string(kb / 1048576) + "G" : std::to_string(kb / 1024) + "M";
+}
+
+std::vector<FileChange> file_changes(const Plan& plan, const Machine& m, bool ovs_live) {
+  std::vector<FileChange> out;
+  // The kernel command line: /etc/kernel/cmdline when the machine boots that way, else grub.
+  auto args = plan_kernel_args(plan);
+  std::string cmdline;
+  if (read_text(m.path(kKernelCmdlineFile), &cmdline)) {
+    std::string kept;
+    for (const auto& w : words(cmdline)) {
+      std::string name = w.substr(0, w.find('='));
+      if (std::find(kManagedKernelArgs.begin(), kManagedKernelArgs.end(), name) == kManagedKernelArgs.end())
+        kept += (kept.empty() ? "" : " ") + w;
+    }
+    std::string ours = join_args(args);
+    out.push_back({kKernelCmdlineFile, kept + (kept.empty() || ours.empty() ? "" : " ") + ours + "\n"});
+  } else if (args.empty()) {
+    out.push_back({kGrubFile, "", true});
+  } else {
+    out.push_back(
+        {kGrubFile, header(plan, "the perf profile's kernel arguments. Then: update-grub; reboot.") +
+                        "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT " + join_args(args) +
+                        "\"\n"});
+  }
+
+  std::string sysctl;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kSysctl) sysctl += s.key + " = " + s.expected + "\n";
+  if (sysctl.empty())
+    out.push_back({kSysctlFile, "", true});
+  else
+    out.push_back(
+        {kSysctlFile, header(plan, "the perf profile's kernel settings (sysctl --system).") + sysctl});
+
+  std::string wants = "/etc/systemd/system/local-fs.target.wants/var-lib-vlcp-hugepages.mount";
+  if (plan.page_kb) {
+    std::string size = size_name(plan.page_kb);
+    out.push_back({kMountUnit, header(plan, "the hugepages vlcpd uses (module.sched.huge_dir).") +
+                                   "[Unit]\nDescription=Hugepages for vlcpd (perf profile " + plan.profile +
+                                   ")\nConditionPathExists=/sys/kernel/mm/hugepages/hugepages-" +
+                                   std::to_string(plan.page_kb) + "kB\n\n[Mount]\nWhat=hugetlbfs\nWhere=" +
+                                   kHugeMountPath + "\nType=hugetlbfs\nOptions=pagesize=" + size +
+                                   ",mode=0770\n\n[Install]\nWantedBy=local-fs.target\n"});
+    out.push_back({wants, "", false, kMountUnit});
+  } else {
+    out.push_back({kMountUnit, "", true});
+    out.push_back({wants, "", true});
+  }
+
+  out.push_back({kDropInPath, find(plan, SettingKind::kDropIn)->expected});
+  out.push_back({kVlcpConf, edit_vlcp_conf(read_or_empty(m.path(kVlcpConf)), plan)});
+  out.push_back({kProfileNameFile, plan.profile + "\n"});
+
+  std::string ovs_wants = "/etc/systemd/system/multi-user.target.wants/vlcp-profile-ovs.service";
+  if (ovs_live) {
+    out.push_back({kOvsPendingFile, "", true});
+    out.push_back({kOvsFirstBootUnit, "", true});
+    out.push_back({ovs_wants, "", true});
+  } else {
+    std::string pending =
+        header(plan, "OVS other_config for the first boot (vlcp-profile-ovs.service sets it).");
+    for (const auto& [k, v] : ovs_settings(plan)) pending += k + "=" + v + "\n";
+    out.push_back({kOvsPendingFile, pending});
+    std::string exec = "/usr/bin/ovs-vsctl";
+    for (const auto& a : ovs_arguments(plan)) exec += " " + a;
+    out.push_back(
+        {kOvsFirstBootUnit,
+         header(plan,
+                "OVS's settings of the perf profile, set once: the OVS database was not reachable when it "
+                "was applied.") +
+             "[Unit]\nDescription=OVS settings of the VLCP perf profile " + plan.profile +
+             "\nConditionPathExists=" + kOvsPendingFile +
+             "\nWants=ovsdb-server.service\nAfter=ovsdb-server.service\nBefore=ovs-vswitchd.service "
+             "vlcpd.service\n\n"
+             "[Service]\nType=oneshot\nExecStart=" +
+             exec + "\nExecStartPost=/bin/rm -f " + kOvsPendingFile +
+             "\n\n[Install]\nWantedBy=multi-user.target\n"});
+    out.push_back({ovs_wants, "", false, kOvsFirstBootUnit});
+  }
+  return out;
+}
+
+Status write_change(const Machine& m, const FileChange& c) {
+  std::string path = m.path(c.path);
+  std::error_code ec;
+  if (c.remove) {
+    fs::remove(path, ec);
+    if (ec) return make_error(Errc::kIo, "cannot remove " + path + ": " + ec.message());
+    return {};
+  }
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec)
+    return make_error(Errc::kIo,
+                      "cannot create " + fs::path(path).parent_path().string() + ": " + ec.message());
+  if (!c.symlink_to.empty()) {
+    fs::remove(path, ec);
+    fs::create_symlink(c.symlink_to, path, ec);
+    if (ec) return make_error(Errc::kIo, "cannot link " + path + ": " + ec.message());
+    return {};
+  }
+  // Written beside and renamed over: a reader sees the old file or the new one.
+  std::string tmp = path + ".vlcpctl-new";
+  {
+    std::ofstream o(tmp, std::ios::trunc);
+    o << c.content;
+    if (!o) return make_error(Errc::kIo, "cannot write " + tmp);
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return make_error(Errc::kIo, "cannot write " + path + ": " + ec.message());
+  return {};
+}
+
+bool is_managed_key_line(const std::string& line, std::string* key) {
+  if (line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == '#') return false;
+  auto eq = line.find('=');
+  if (eq == std::string::npos) return false;
+  *key = trim(line.substr(0, eq));
+  return std::find(kManagedVlcpdKeys.begin(), kManagedVlcpdKeys.end(), *key) != kManagedVlcpdKeys.end();
+}
+
+}  // namespace
+
+std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
+  std::map<std::string, std::string> want;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kVlcpd) want[s.key] = s.expected;
+  const std::string marker = "# perf profile (vlcpctl profile apply):";
+  std::vector<std::string> lines = split(text, '\n'), out;
+  std::set<std::string> done;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string key;
+    if (lines[i].rfind(marker, 0) == 0) continue;
+    if (!is_managed_key_line(lines[i], &key)) {
+      out.push_back(lines[i]);
+      continue;
+    }
+    while (i + 1 < lines.size() && !lines[i + 1].empty() &&
+           (lines[i + 1][0] == ' ' || lines[i + 1][0] == '\t'))
+      ++i;  // the value's continuation lines go with it
+    if (done.count(key) || want[key].empty()) continue;
+    out.push_back(key + " = " + want[key]);
+    done.insert(key);
+  }
+  while (!out.empty() && out.back().empty()) out.pop_back();
+  bool marked = false;
+  for (const auto& key : kManagedVlcpdKeys) {
+    if (done.count(key) || want[key].empty()) continue;
+    if (!marked) {
+      if (!out.empty()) out.emplace_back();
+      out.push_back(marker + " " + plan.profile);
+      marked = true;
+    }
+    out.push_back(key + " = " + want[key]);
+  }
+  std::string result;
+  for (const auto& l : out) result += l + "\n";
+  return result;
+}
+
+Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool dry_run) {
+  std::vector<std::string> report;
+  OvsState ovs = read_ovs(m);
+  for (const auto& c : file_changes(plan, m, ovs.reachable)) {
+    bool exists = fs::exists(m.path(c.path)) || fs::is_symlink(m.path(c.path));
+    if (c.remove && !exists) continue;
+    if (!c.remove && c.symlink_to.empty() && exists && read_or_empty(m.path(c.path)) == c.content) {
+      report.push_back("unchanged " + m.path(c.path));
+      continue;
+    }
+    std::string what = c.remove ? "remove " : !c.symlink_to.empty() ? "link " : "write ";
+    if (dry_run) {
+      report.push_back("would " + what + m.path(c.path) +
+                       (c.symlink_to.empty() ? "" : " -> " + c.symlink_to));
+      if (!c.remove && c.symlink_to.empty())
+        for (const auto& line : split(c.content, '\n')) report.push_back("    " + line);
+      continue;
+    }
+    VLCP_RETURN_IF_ERROR(write_change(m, c));
+    report.push_back((c.remove ? "removed " : !c.symlink_to.empty() ? "linked " : "wrote ") + m.path(c.path));
+  }
+  std::vector<std::string> argv = {ovs_vsctl(), "--db=" + ovs.db, "--timeout=5"};
+  for (const auto& a : ovs_arguments(plan)) argv.push_back(a);
+  std::string shown;
+  for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;
+  if (!ovs.reachable) {
+    report.push_back("OVS: " + ovs.why + "; its settings are recorded in " + m.path(kOvsPendingFile) +
+                     " for vlcp-profile-ovs.service at the next boot");
+  } else if (dry_run) {
+    report.push_back("would run " + shown);
+  } else {
+    std::string out;
+    if (run(argv, &out) != 0)
+      return make_error(Errc::kUnavailable, "OVS: " + shown + " failed: " + trim(out));
+    report.push_back("ran " + shown);
+  }
+  if (dry_run) return report;
+  report.push_back(
+      "next: " + std::string(fs::exists(m.path(kKernelCmdlineFile)) ? "" : "update-grub; ") +
+      "reboot for the kernel command line; or, without one: sysctl --system; systemctl daemon-reload; "
+      "systemctl restart openvswitch-switch vlcpd (OVS reads dpdk-init and dpdk-socket-mem at start). "
+      "Then: vlcpctl profile check " +
+      plan.profile);
+  return report;
+}
+
+std::vector<Difference> check(const Plan& plan, const Machine& m, bool configured,
+                              std::vector<std::string>* notes) {
+  std::vector<Difference> out;
+  OvsState ovs = read_ovs(m);
+  bool pending_exists = false;
+  std::map<std::string, std::string> pending = pending_ovs(m, &pending_exists);
+  auto running_args = kernel_args(read_or_empty(m.path("/proc/cmdline")));
+  auto written_args = configured_kernel_args(m);
+  auto written_sysctl = sysctl_file_values(read_or_empty(m.path(kSysctlFile)));
+  auto conf = Config::load_file(m.path(kVlcpConf));
+  std::string mounts = read_or_empty(m.path("/proc/mounts"));
+  std::string unit = read_or_empty(m.path(kMountUnit));
+
+  for (const auto& s : plan.settings) {
+    std::string actual;
+    bool matches = false;
+    switch (s.kind) {
+      case SettingKind::kKernelArg: {
+        const auto& args = configured ? written_args : running_args;
+        auto a = args.find(s.key);
+        actual = a == args.end() ? "" : a->second;
+        matches = actual == s.expected;
+        break;
+      }
+      case SettingKind::kSysctl: {
+        if (configured) {
+          actual = written_sysctl.count(s.key) ? written_sysctl[s.key] : "";
+        } else {
+          std::string file = s.key;
+          std::replace(file.begin(), file.end(), '.', '/');
+          actual = normal_spaces(read_or_empty(m.path("/proc/sys/" + file)));
+        }
+        matches = normal_spaces(actual) == normal_spaces(s.expected);
+        break;
+      }
+      case SettingKind::kHugepages: {
+        if (configured) continue;  // the kernel arguments or vm.nr_hugepages say it
+        std::string node = s.key.substr(0, s.key.find(' '));
+        std::string size = "hugepages-" + std::to_string(plan.page_kb) + "kB/nr_hugepages";
+        std::string text;
+        if (!read_text(m.path("/sys/devices/system/node/node" + node + "/hugepages/" + size), &text) &&
+            node == "0")
+          read_text(m.path("/sys/kernel/mm/hugepages/" + size), &text);
+        actual = trim(text).empty() ? "0" : trim(text);
+        matches = std::atoll(actual.c_str()) >= std::atoll(s.expected.c_str());
+        break;
+      }
+      case SettingKind::kHugeMount: {
+        int64_t kb = -1;
+        if (configured) {
+          for (const auto& line : split(unit, '\n'))
+            if (line.rfind("Options=", 0) == 0) kb = pagesize_kb(line.substr(8));
+        } else {
+          for (const auto& line : split(mounts, '\n')) {
+            auto f = words(line);
+            if (f.size() >= 4 && f[1] == s.key && f[2] == "hugetlbfs") kb = pagesize_kb(f[3]);
+          }
+        }
+        actual = kb < 0 ? "" : std::to_string(kb);
+        matches = actual == s.expected;
+        break;
+      }
+      case SettingKind::kIsolated:
+      case SettingKind::kNohzFull:
+      case SettingKind::kIrqAffinity: {
+        if (configured) continue;  // the kernel arguments say it
+        if (s.kind == SettingKind::kIrqAffinity) {
+          auto mask = parse_cpu_mask(read_or_empty(m.path("/proc/irq/default_smp_affinity")));
+          CpuSet online;
+          if (mask.ok())
+            for (int c : *mask)
+              if (m.cpus.count(c)) online.insert(c);
+          actual = format_cpu_list(online);
+        } else {
+          auto list = parse_cpu_list(
+              read_or_empty(m.path(s.kind == SettingKind::kIsolated ? "/sys/devices/system/cpu/isolated"
+                                                                    : "/sys/devices/system/cpu/nohz_full")));
+          actual = list.ok() ? format_cpu_list(*list) : "(unreadable)";
+        }
+        matches = actual == s.expected;
+        break;
+      }
+      case SettingKind::kOvs: {
+        if (ovs.reachable) {
+          actual = ovs.other_config.count(s.key) ? ovs_normal(s.key, ovs.other_config[s.key]) : "";
+        } else if (configured && pending_exists) {
+          actual = pending.count(s.key) ? pending[s.key] : "";
+        } else if (s.expected.empty()) {
+          notes->push_back(setting_name(s) + ": not checked (" + ovs.why + "; nothing to set there)");
+          continue;
+        } else {
+          actual = pending_exists && !configured
+                       ? "not set yet (" + ovs.why + "; pending in " + m.path(kOvsPendingFile) + ")"
+                       : "unknown (" + ovs.why + ")";
+          out.push_back({setting_name(s), s.expected, actual});
+          continue;
+        }
+        matches = actual == ovs_normal(s.key, s.expected);
+        break;
+      }
+      case SettingKind::kVlcpd: {
+        if (!conf.ok() && fs::exists(m.path(kVlcpConf))) {
+          actual = "(unreadable: " + conf.error().message() + ")";
+          matches = false;
+          break;
+        }
+        const nlohmann::json* v = conf.ok() ? conf->find(s.key) : nullptr;
+        auto want =
+            s.expected.empty() ? Result<nlohmann::json>(nlohmann::json()) : Config::parse_literal(s.expected);
+        matches = v ? (want.ok() && !s.expected.empty() && *v == *want) : s.expected.empty();
+        actual = v ? v->dump() : "";
+        if (matches) actual = s.expected;
+        break;
+      }
+      case SettingKind::kDropIn: {
+        std::string text;
+        bool exists = read_text(m.path(s.key), &text);
+        matches = exists && text == s.expected;
+        if (!matches)
+          out.push_back({setting_name(s),
+                         "the profile's drop-in (systemd/profiles/" + plan.profile + ".conf)",
+                         exists ? "other content" : ""});
+        continue;
+      }
+      case SettingKind::kProfileName:
+        actual = trim(read_or_empty(m.path(kProfileNameFile)));
+        matches = actual == s.expected || (actual.empty() && s.expected == "shared");
+        break;
+    }
+    if (!matches) out.push_back({setting_name(s), s.expected, actual});
+  }
+  return out;
+}
+
+}  // namespace profile
+
+namespace {
+
+using namespace profile;
+
+std::string shown(const std::string& v) {
+  return v.empty() ? "(absent)" : v;
+}
+
+struct ProfileArgs {
+  std::string root = "/", profiles, name;
+  bool dry_run = false, configured = false;
+};
+
+int usage_error(const std::string& what) {
+  std::fprintf(stderr, "vlcpctl: profile: %s (see vlcpctl --help)\n", what.c_str());
+  return kExitUsage;
+}
+
+// The plan for one profile on the machine, or the reason there is none (printed).
+Result<Plan> plan_for(const ProfileArgs& a, const std::string& name, const Machine& m,
+                      Profile* declared = nullptr) {
+  auto dirs = profile_dirs(a.profiles);
+  VLCP_ASSIGN_OR_RETURN(Profile p, load_profile(dirs, name));
+  if (declared) *declared = p;
+  VLCP_ASSIGN_OR_RETURN(std::string dropin, load_dropin(dirs, name));
+  return derive(p, m, dropin);
+}
+
+}  // namespace
+
+int profile_verb(const std::vector<std::string>& args) {
+  if (args.empty()) return usage_error("list, show, apply or check");
+  ProfileArgs a;
+  std::vector<std::string> pos;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if ((args[i] == "--root" || args[i] == "--profiles") && i + 1 < args.size())
+      (args[i] == "--root" ? a.root : a.profiles) = args[i + 1], ++i;
+    else if (args[i] == "--dry-run" && args[0] == "apply")
+      a.dry_run = true;
+    else if (args[i] == "--configured" && args[0] == "check")
+      a.configured = true;
+    else if (args[i].rfind("--", 0) == 0)
+      return usage_error("unknown option '" + args[i] + "' for profile " + args[0]);
+    else
+      pos.push_back(args[i]);
+  }
+  const std::string& verb = args[0];
+  auto dirs = profile_dirs(a.profiles);
+  if (verb == "list") {
+    if (!pos.empty()) return usage_error("profile list");
+    for (const auto& n : profile_names(dirs)) std::printf("%s\n", n.c_str());
+    return 0;
+  }
+  if (verb != "show" && verb != "apply" && verb != "check") return usage_error("unknown verb '" + verb + "'");
+  if (pos.size() > 1 || (pos.empty() && verb != "show")) return usage_error("profile " + verb + " NAME");
+  auto machine = read_machine(a.root);
+  if (!machine.ok()) {
+    std::fprintf(stderr, "vlcpctl: profile: %s\n", machine.error().message().c_str());
+    return kExitFailure;
+  }
+  if (verb == "show" && pos.empty()) {  // every profile, and whether this machine can take it
+    std::string applied = trim(read_or_empty(machine->path(kProfileNameFile)));
+    std::printf("machine: %s\n", machine->describe().c_str());
+    for (const auto& n : profile_names(dirs)) {
+      Profile p;
+      auto plan = plan_for(a, n, *machine, &p);
+      std::printf("%-16s %s%s\n  %s\n", n.c_str(), p.description.c_str(), n == applied ? " (applied)" : "",
+                  plan.ok() ? "fits this machine" : ("does not fit: " + plan.error().message()).c_str());
+    }
+    return 0;
+  }
+  Profile declared;
+  auto plan = plan_for(a, pos[0], *machine, &declared);
+  if (!plan.ok()) {
+    if (verb == "show" && !declared.name.empty()) {
+      std::printf("profile %s: %s (%s)\n", declared.name.c_str(), declared.description.c_str(),
+                  declared.source.c_str());
+      for (const auto& line : describe_keys(declared)) std::printf("  %s\n", line.c_str());
+    }
+    std::fprintf(stderr, "vlcpctl: profile %s: %s\n", verb.c_str(), plan.error().message().c_str());
+    return kExitFailure;
+  }
+  if (verb == "show") {
+    std::printf("profile %s: %s (%s)\n", declared.name.c_str(), declared.description.c_str(),
+                declared.source.c_str());
+    for (const auto& line : describe_keys(declared)) std::printf("  %s\n", line.c_str());
+    std::printf("on this machine:\n");
+    for (const auto& n : plan->notes) std::printf("  %s\n", n.c_str());
+    for (const auto& s : plan->settings) {
+      if (s.kind == SettingKind::kDropIn)
+        std::printf("  %s: systemd/profiles/%s.conf\n", setting_name(s).c_str(), plan->profile.c_str());
+      else
+        std::printf("  %s: %s\n", setting_name(s).c_str(), shown(s.expected).c_str());
+    }
+    return 0;
+  }
+  if (verb == "apply") {
+    auto report = apply(*plan, *machine, a.dry_run);
+    if (!report.ok()) {
+      std::fprintf(stderr, "vlcpctl: profile apply: %s\n", report.error().message().c_str());
+      return kExitFailure;
+    }
+    for (const auto& n : plan->notes) std::printf("%s\n", n.c_str());
+    for (const auto& line : *report) std::printf("%s\n", line.c_str());
+    return 0;
+  }
+  std::vector<std::string> notes;
+  auto diffs = check(*plan, *machine, a.configured, &notes);
+  for (const auto& n : notes) std::fprintf(stderr, "vlcpctl: profile check: %s\n", n.c_str());
+  for (const auto& d : diffs)
+    std::printf("%s: expected %s, actual %s\n", d.what.c_str(), shown(d.expected).c_str(),
+                shown(d.actual).c_str());
+  if (diffs.empty())
+    std::printf("%s matches profile %s\n", a.configured ? "the written configuration" : "the running system",
+                plan->profile.c_str());
+  return diffs.empty() ? 0 : kExitFailure;
+}
+
+}  // namespace vlcp::cli
