@@ -192,7 +192,7 @@ tarball=$roots/bookworm-$key.tar
 if [ ! -f "$tarball" ]; then
   mkdir -p "$roots"
   echo "root: mmdebstrap bookworm minbase + $include"
-  check "a bookworm root (mmdebstrap, cached in $tarball)" mmdebstrap --quiet --variant=minbase \
+  check "a bookworm root (mmdebstrap, cached in $tarball)" mmdebstrap --quiet --variant=minbase --format=tar \
     --include="$include" bookworm "$tarball.tmp" \
     "deb http://deb.debian.org/debian bookworm main" "deb http://deb.debian.org/debian bookworm-updates main" \
     "deb http://deb.debian.org/debian-security bookworm-security main" && mv "$tarball.tmp" "$tarball"
@@ -227,6 +227,15 @@ check_output "  the postinst asked systemd to start vlcpd" "deb-systemd-invoke s
 check "vlcpd runs with only what the packages depend on (chroot)" chroot "$root" /usr/sbin/vlcpd --version
 check "  so does vlcpctl" chroot "$root" /usr/bin/vlcpctl --version
 check "  and the shipped configuration is valid" chroot "$root" /usr/sbin/vlcpd --check-config -c /etc/vlcp/vlcp.conf
+check_output "  vlcpctl profile list finds the shipped profiles" "nfv-dedicated" chroot "$root" /usr/bin/vlcpctl profile list
+check "  and their vlcpd drop-ins" test -f "$root/usr/share/vlcp/profiles/systemd/nfv-dedicated.conf"
+for page in man1/vlcpctl.1.gz man8/vlcpd.8.gz; do
+  zcat "$root/usr/share/man/$page" >"$SB_DIR/page"
+  check "  $page is warning-free" man_clean "$SB_DIR/page"
+done
+zcat "$root/usr/share/man/man1/vlcpctl.1.gz" >"$SB_DIR/page"
+check_output "  vlcpctl(1) documents the profile command (generated from the declarations)" "profile apply" \
+  man -l "$SB_DIR/page"
 out=$(systemd-analyze verify --man=no --root="$root" vlcpd.service 2>&1)
 echo "$out"
 check "systemd-analyze verify: the installed unit is clean" test -z "$out"
