@@ -85,8 +85,9 @@ std::vector<CommandDecl> build() {
                     {},
                     "",
                     true};
-  for (const auto& n : ns) {
+  for (auto& n : ns) {
     model.paths.push_back({{n.name}, {}, join(n.actions)});
+    for (const auto& o : api_options()) n.flags.push_back(o.name);
     for (const auto& a : n.actions)
       model.paths.push_back(
           {{n.name, a}, n.flags, a.size() > 6 && a.substr(a.size() - 6) == "-batch" ? "<file>" : ""});

@@ -401,9 +401,14 @@ std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
   const std::string marker = "# perf profile (vlcpctl profile apply):";
   std::vector<std::string> lines = split(text, '\n'), out;
   std::set<std::string> done;
+  bool marked = false;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string key;
-    if (lines[i].rfind(marker, 0) == 0) continue;
+    if (lines[i].rfind(marker, 0) == 0) {  // the block an earlier apply added: now this profile's
+      out.push_back(marker + " " + plan.profile);
+      marked = true;
+      continue;
+    }
     if (!is_managed_key_line(lines[i], &key)) {
       out.push_back(lines[i]);
       continue;
@@ -416,7 +421,6 @@ std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
     done.insert(key);
   }
   while (!out.empty() && out.back().empty()) out.pop_back();
-  bool marked = false;
   for (const auto& key : kManagedVlcpdKeys) {
     if (done.count(key) || want[key].empty()) continue;
     if (!marked) {

@@ -1,0 +1,449 @@
+// Perf profiles on fake machines (a root directory with the /sys and /proc files a machine
+// shows): what each profile derives for 1, 2, 16 and 64 CPUs, one or two NUMA nodes, SMT
+// siblings, the hugepage sizes offered and the memory; what it refuses and how it says so; and
+// apply then check in a throw-away root.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/config.h"
+#include "cli/profile.h"
+#include "cli/profile_apply.h"
+
+namespace vlcp::cli::profile {
+namespace {
+namespace fs = std::filesystem;
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+struct FakeSpec {
+  int cpus = 16;
+  int nodes = 1;
+  int64_t memory_gb = 64;  // the whole machine's
+  bool smt = false;        // siblings: cpu i and i + cpus/2
+  bool gigantic = true;    // 1G pages offered
+  bool numa_sysfs = true;  // /sys/devices/system/node present
+};
+
+// A machine's files under a fresh directory, removed at the end of the test.
+class FakeMachine {
+ public:
+  explicit FakeMachine(const FakeSpec& s) {
+    char tmpl[] = "/tmp/vlcp-fake-machine.XXXXXX";
+    root = mkdtemp(tmpl);
+    write(root + "/sys/devices/system/cpu/online", "0-" + std::to_string(s.cpus - 1) + "\n");
+    if (s.cpus == 1) write(root + "/sys/devices/system/cpu/online", "0\n");
+    write(root + "/sys/devices/system/cpu/isolated", "\n");
+    write(root + "/proc/meminfo", "MemTotal:       " + std::to_string(s.memory_gb * 1024 * 1024) + " kB\n");
+    int per_node = s.cpus / s.nodes;
+    for (int n = 0; s.numa_sysfs && n < s.nodes; ++n) {
+      std::string d = root + "/sys/devices/system/node/node" + std::to_string(n);
+      std::string list = std::to_string(n * per_node) + "-" + std::to_string((n + 1) * per_node - 1);
+      if (s.smt)  // each node holds both threads of its cores
+        list = std::to_string(n * per_node / 2) + "-" + std::to_string((n + 1) * per_node / 2 - 1) + "," +
+               std::to_string(s.cpus / 2 + n * per_node / 2) + "-" +
+               std::to_string(s.cpus / 2 + (n + 1) * per_node / 2 - 1);
+      write(d + "/cpulist", list + "\n");
+      write(d + "/meminfo", "Node " + std::to_string(n) + " MemTotal:       " +
+                                std::to_string(s.memory_gb * 1024 * 1024 / s.nodes) + " kB\n");
+      for (int64_t kb : {2048, 1048576})
+        write(d + "/hugepages/hugepages-" + std::to_string(kb) + "kB/nr_hugepages", "0\n");
+    }
+    for (int c = 0; c < s.cpus; ++c) {
+      std::string sib = std::to_string(c);
+      if (s.smt) sib = std::to_string(c % (s.cpus / 2)) + "," + std::to_string(c % (s.cpus / 2) + s.cpus / 2);
+      write(root + "/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/thread_siblings_list",
+            sib + "\n");
+    }
+    write(root + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0\n");
+    if (s.gigantic) write(root + "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0\n");
+    for (const char* k :
+         {"vm/stat_interval", "kernel/nmi_watchdog", "kernel/numa_balancing", "vm/nr_hugepages"})
+      write(root + "/proc/sys/" + k, "1\n");
+    write(root + "/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro quiet\n");
+    write(root + "/proc/irq/default_smp_affinity", "ffffffff,ffffffff\n");
+    write(root + "/proc/mounts", "sysfs /sys sysfs rw 0 0\n");
+  }
+  ~FakeMachine() { fs::remove_all(root); }
+  Machine machine() const {
+    auto m = read_machine(root);
+    EXPECT_TRUE(m.ok()) << m.error().message();
+    return *m;
+  }
+  std::string root;
+};
+
+std::vector<std::string> dirs() {
+  return {VLCP_SOURCE_DIR "/perf/profiles"};
+}
+
+Result<Plan> derive_on(const std::string& name, const Machine& m) {
+  auto p = load_profile(dirs(), name);
+  EXPECT_TRUE(p.ok()) << p.error().message();
+  auto dropin = load_dropin(dirs(), name);
+  EXPECT_TRUE(dropin.ok()) << dropin.error().message();
+  return derive(*p, m, *dropin);
+}
+
+std::string expected(const Plan& plan, SettingKind kind, const std::string& key = "") {
+  for (const auto& s : plan.settings)
+    if (s.kind == kind && (key.empty() || s.key == key)) return s.expected;
+  return "<no such setting>";
+}
+
+CpuSet cpus(const std::string& list) {
+  return *parse_cpu_list(list);
+}
+
+TEST(CpuSets, ListsAndMasksRoundTrip) {
+  EXPECT_EQ(format_cpu_list(cpus("0-3,5,7-8")), "0-3,5,7-8");
+  EXPECT_EQ(format_cpu_list(cpus("")), "");
+  EXPECT_FALSE(parse_cpu_list("3-1").ok());
+  EXPECT_FALSE(parse_cpu_list("a").ok());
+  EXPECT_EQ(format_cpu_mask(cpus("6-7,14-15")), "0xc0c0");
+  EXPECT_EQ(*parse_cpu_mask("0xc0c0"), cpus("6-7,14-15"));
+  EXPECT_EQ(*parse_cpu_mask("ffffffff,ffffffff"), cpus("0-63"));
+  EXPECT_EQ(format_cpu_mask(cpus("62-63")), "0xc000000000000000");
+}
+
+TEST(Machines, FactsAreReadUnderTheRoot) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64});
+  Machine m = f.machine();
+  EXPECT_EQ(m.cpus, cpus("0-15"));
+  ASSERT_EQ(m.nodes.size(), 2u);
+  EXPECT_EQ(m.nodes[1], cpus("8-15"));
+  EXPECT_EQ(m.node_memory_mb[1], 32768);
+  EXPECT_EQ(m.cores.size(), 16u);
+  EXPECT_EQ(m.hugepage_sizes_kb, (std::set<int64_t>{2048, 1048576}));
+  FakeMachine no_numa({.cpus = 4, .nodes = 1, .memory_gb = 8, .numa_sysfs = false});
+  Machine flat = no_numa.machine();
+  ASSERT_EQ(flat.nodes.size(), 1u);
+  EXPECT_EQ(flat.nodes[0], cpus("0-3"));
+  EXPECT_EQ(flat.node_memory_mb[0], 8192);
+  EXPECT_FALSE(read_machine("/nonexistent-root").ok());
+}
+
+TEST(Profiles, TheShippedOnesParse) {
+  for (const char* name : {"shared", "nfv-dedicated", "lab"}) {
+    auto p = load_profile(dirs(), name);
+    ASSERT_TRUE(p.ok()) << name << ": " << p.error().message();
+    EXPECT_FALSE(p->description.empty()) << name;
+    EXPECT_TRUE(load_dropin(dirs(), name).ok()) << name;
+  }
+  EXPECT_EQ(profile_names(dirs()), (std::vector<std::string>{"lab", "nfv-dedicated", "shared"}));
+}
+
+TEST(Profiles, MistakesAreRefusedAtTheirLine) {
+  auto typo = parse_profile("cpu.isolate = True\ncpu.pmd_per_nod = 2\n", "x", "x.conf");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message().find("x.conf:2: unknown key 'cpu.pmd_per_nod'"), std::string::npos)
+      << typo.error().message();
+  auto size = parse_profile("hugepages.size = '4M'\n", "x", "x.conf");
+  ASSERT_FALSE(size.ok());
+  EXPECT_NE(size.error().message().find("x.conf:1"), std::string::npos) << size.error().message();
+  EXPECT_FALSE(parse_profile("cpu.isolate = True\n", "x", "x.conf").ok());  // nothing to isolate
+  EXPECT_FALSE(parse_profile("hugepages.ovs_mb_per_node = 512\n", "x", "x.conf").ok());
+  EXPECT_FALSE(load_profile(dirs(), "../etc/passwd").ok());
+  auto missing = load_profile(dirs(), "nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("there are: lab, nfv-dedicated, shared"), std::string::npos);
+}
+
+TEST(NfvDedicated, SixteenCoresTwoNodes) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->pmd, cpus("6-7,14-15"));  // the two highest of each node
+  EXPECT_EQ(plan->workers, cpus("4-5"));    // the next two on the boot CPU's node
+  EXPECT_EQ(plan->housekeeping, cpus("0-3,8-13"));
+  EXPECT_EQ(plan->isolated, cpus("4-7,14-15"));
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "isolcpus"), "managed_irq,domain,4-7,14-15");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "nohz_full"), "4-7,14-15");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "rcu_nocbs"), "4-7,14-15");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "irqaffinity"), "0-3,8-13");
+  // 1024 MB for OVS per node + 256 MB for vlcpd on node 0, in 1G pages: 2 per node, 4 in all.
+  EXPECT_EQ(plan->page_kb, 1048576);
+  EXPECT_EQ(plan->pages_per_node, 2);
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepagesz"), "1G");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepages"), "4");
+  EXPECT_EQ(expected(*plan, SettingKind::kHugeMount), "1048576");
+  EXPECT_EQ(expected(*plan, SettingKind::kIrqAffinity), "0-3,8-13");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-cpu-mask"), "0xc0c0");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "dpdk-socket-mem"), "1024,1024");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "dpdk-init"), "try");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-maxsleep"), "");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "'4-5'");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.workers"), "2");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.hugepages"), "True");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.huge_dir"), "'/var/lib/vlcp/hugepages'");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.memory_mb"), "256");
+  EXPECT_EQ(expected(*plan, SettingKind::kSysctl, "vm.stat_interval"), "10");
+}
+
+TEST(NfvDedicated, SixtyFourCoresTwoNodes) {
+  FakeMachine f({.cpus = 64, .nodes = 2, .memory_gb = 256});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->pmd, cpus("30-31,62-63"));
+  EXPECT_EQ(plan->workers, cpus("28-29"));
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-cpu-mask"), "0xc0000000c0000000");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "irqaffinity"), "0-27,32-61");
+}
+
+TEST(NfvDedicated, SmtSiblingsGoTogether) {
+  // 16 threads on 8 cores (siblings i and i+8), one node: whole cores for PMDs and workers.
+  FakeMachine f({.cpus = 16, .nodes = 1, .memory_gb = 32, .smt = true});
+  Machine m = f.machine();
+  EXPECT_EQ(m.cores.size(), 8u);
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->pmd, cpus("6-7,14-15"));
+  EXPECT_EQ(plan->workers, cpus("4-5,12-13"));
+  EXPECT_EQ(plan->housekeeping, cpus("0-3,8-11"));
+}
+
+TEST(NfvDedicated, TwoMegabytePagesWhenNoGigantic) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64, .gigantic = false});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->page_kb, 2048);
+  EXPECT_EQ(plan->pages_per_node, 640);  // (1024 + 256) MB / 2 MB
+  EXPECT_EQ(expected(*plan, SettingKind::kSysctl, "vm.nr_hugepages"), "1280");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepages"), "");
+}
+
+TEST(NfvDedicated, RefusedOnTwoCoresSayingWhatItNeeds) {
+  FakeMachine f({.cpus = 2, .nodes = 1, .memory_gb = 8});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_FALSE(plan.ok());
+  const std::string& why = plan.error().message();
+  EXPECT_NE(why.find("needs at least 6 CPUs"), std::string::npos) << why;
+  EXPECT_NE(why.find("2 housekeeping"), std::string::npos) << why;
+  EXPECT_NE(why.find("2 per NUMA node for OVS-DPDK PMDs"), std::string::npos) << why;
+  EXPECT_NE(why.find("2 for vlcpd's workers"), std::string::npos) << why;
+  EXPECT_NE(why.find("This machine: 2 CPUs (0-1)"), std::string::npos) << why;
+}
+
+TEST(NfvDedicated, RefusedOnOneCore) {
+  FakeMachine f({.cpus = 1, .nodes = 1, .memory_gb = 4});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message().find("1 CPU (0)"), std::string::npos) << plan.error().message();
+}
+
+TEST(NfvDedicated, RefusedWhenANodeLacksCores) {
+  // 8 CPUs on 2 nodes: node 1 has 4 cores, enough for its 2 PMDs; node 0 needs 2 PMDs, 2 workers
+  // and keeps CPU 0: 3 free, 4 needed.
+  FakeMachine f({.cpus = 8, .nodes = 2, .memory_gb = 32});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message().find("NUMA node 0 has 3 cores besides the boot CPU's"), std::string::npos)
+      << plan.error().message();
+}
+
+TEST(NfvDedicated, RefusedWhenTheHugepagesWouldTakeTooMuchMemory) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 6});  // 3 GB a node: 2 GB is over 50 %
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message().find("needs 2048 MB of hugepages on NUMA node 0"), std::string::npos)
+      << plan.error().message();
+  EXPECT_NE(plan.error().message().find("the node has 3072 MB"), std::string::npos) << plan.error().message();
+}
+
+TEST(Lab, TwoCoresOnePmdNoIsolation) {
+  FakeMachine f({.cpus = 2, .nodes = 1, .memory_gb = 8});
+  auto plan = derive_on("lab", f.machine());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->pmd, cpus("1"));
+  EXPECT_TRUE(plan->isolated.empty());
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "isolcpus"), "");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-cpu-mask"), "0x2");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-maxsleep"), "1000");
+  EXPECT_EQ(expected(*plan, SettingKind::kOvs, "dpdk-socket-mem"), "256");
+  EXPECT_EQ(expected(*plan, SettingKind::kSysctl, "vm.nr_hugepages"), "160");  // (256 + 64) MB / 2 MB
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.workers"), "1");
+}
+
+TEST(Lab, RefusedOnOneCore) {
+  FakeMachine f({.cpus = 1, .nodes = 1, .memory_gb = 8});
+  auto plan = derive_on("lab", f.machine());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message().find("needs at least 2 CPUs"), std::string::npos)
+      << plan.error().message();
+}
+
+TEST(Shared, AnyMachineNothingIsolatedNoHugepages) {
+  for (int n : {1, 2, 16, 64}) {
+    FakeMachine f({.cpus = n, .nodes = n >= 16 ? 2 : 1, .memory_gb = 8});
+    Machine m = f.machine();
+    auto plan = derive_on("shared", m);
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    for (const auto& arg : kManagedKernelArgs)
+      EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, arg), "") << arg;
+    EXPECT_EQ(plan->page_kb, 0);
+    EXPECT_EQ(expected(*plan, SettingKind::kHugeMount), "");
+    EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-cpu-mask"), "");
+    EXPECT_EQ(expected(*plan, SettingKind::kIrqAffinity), format_cpu_list(m.cpus));
+    EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "");
+  }
+}
+
+// What a boot with the written configuration would show: the kernel command line, isolated
+// and nohz_full CPUs, IRQ affinity, reserved pages, the mount and the sysctl values.
+void boot(const FakeMachine& f, const Plan& plan) {
+  std::string args;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kKernelArg && !s.expected.empty()) args += " " + s.key + "=" + s.expected;
+  write(f.root + "/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro quiet" + args + "\n");
+  write(f.root + "/sys/devices/system/cpu/isolated", format_cpu_list(plan.isolated) + "\n");
+  write(f.root + "/sys/devices/system/cpu/nohz_full", format_cpu_list(plan.isolated) + "\n");
+  write(f.root + "/proc/irq/default_smp_affinity",
+        format_cpu_mask(plan.isolated.empty() ? f.machine().cpus : plan.housekeeping).substr(2) + "\n");
+  for (const auto& s : plan.settings) {
+    if (s.kind == SettingKind::kSysctl) {
+      std::string file = s.key;
+      std::replace(file.begin(), file.end(), '.', '/');
+      write(f.root + "/proc/sys/" + file, s.expected + "\n");
+    }
+    if (s.kind == SettingKind::kHugepages)
+      write(f.root + "/sys/devices/system/node/node" + s.key.substr(0, s.key.find(' ')) +
+                "/hugepages/hugepages-" + std::to_string(plan.page_kb) + "kB/nr_hugepages",
+            s.expected + "\n");
+  }
+  write(f.root + "/proc/mounts",
+        "sysfs /sys sysfs rw 0 0\n" +
+            (plan.page_kb ? "hugetlbfs /var/lib/vlcp/hugepages hugetlbfs rw,relatime,pagesize=" +
+                                std::to_string(plan.page_kb / 1024) + "M 0 0\n"
+                          : ""));
+}
+
+TEST(ApplyAndCheck, NfvDedicatedInAThrowAwayRoot) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64});
+  write(f.root + "/etc/vlcp/vlcp.conf",
+        "# vlcpd\nserver.loglevel = 'info'\nmodule.sched.workers = 1\nmodule.sched.memory_mb = 64\n");
+  Machine m = f.machine();
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+
+  auto dry = apply(*plan, m, true);
+  ASSERT_TRUE(dry.ok()) << dry.error().message();
+  EXPECT_FALSE(fs::exists(f.root + "/etc/default/grub.d/vlcp.cfg"));  // a dry run writes nothing
+
+  auto report = apply(*plan, m, false);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_NE(read(f.root + "/etc/default/grub.d/vlcp.cfg")
+                .find("GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT "
+                      "isolcpus=managed_irq,domain,4-7,14-15 "
+                      "nohz_full=4-7,14-15 rcu_nocbs=4-7,14-15 irqaffinity=0-3,8-13 default_hugepagesz=1G "
+                      "hugepagesz=1G hugepages=4\""),
+            std::string::npos);
+  EXPECT_NE(read(f.root + "/etc/sysctl.d/90-vlcp-profile.conf").find("vm.stat_interval = 10\n"),
+            std::string::npos);
+  EXPECT_NE(read(f.root + "/etc/systemd/system/var-lib-vlcp-hugepages.mount").find("Options=pagesize=1G"),
+            std::string::npos);
+  EXPECT_TRUE(
+      fs::is_symlink(f.root + "/etc/systemd/system/local-fs.target.wants/var-lib-vlcp-hugepages.mount"));
+  EXPECT_EQ(read(f.root + kDropInPath), *load_dropin(dirs(), "nfv-dedicated"));
+  // vlcpd's keys: replaced in place, added, and the file still loads (no key twice).
+  auto conf = Config::load_file(f.root + "/etc/vlcp/vlcp.conf");
+  ASSERT_TRUE(conf.ok()) << conf.error().message();
+  EXPECT_EQ(*conf->get<std::string>("module.sched.cores"), "4-5");
+  EXPECT_EQ(*conf->get<int64_t>("module.sched.workers"), 2);
+  EXPECT_EQ(*conf->get<bool>("module.sched.hugepages"), true);
+  EXPECT_EQ(*conf->get<std::string>("server.loglevel"), "info");
+  // No OVS database under the root: the settings wait for the first boot.
+  EXPECT_NE(read(f.root + "/etc/vlcp/profile-ovs.pending").find("pmd-cpu-mask=0xc0c0\n"), std::string::npos);
+  EXPECT_NE(read(f.root + "/etc/systemd/system/vlcp-profile-ovs.service")
+                .find("ExecStart=/usr/bin/ovs-vsctl --no-wait init -- set Open_vSwitch . "
+                      "other_config:pmd-cpu-mask=0xc0c0"),
+            std::string::npos);
+
+  std::vector<std::string> notes;
+  EXPECT_TRUE(check(*plan, m, true, &notes).empty());  // the written configuration matches
+  // The running system does not until it boots with it: the kernel arguments, isolated CPUs...
+  auto diffs = check(*plan, m, false, &notes);
+  bool saw_isolcpus = false, saw_isolated = false, saw_ovs = false;
+  for (const auto& d : diffs) {
+    if (d.what == "kernel command line isolcpus")
+      saw_isolcpus = d.expected == "managed_irq,domain,4-7,14-15" && d.actual.empty();
+    if (d.what.rfind("isolated CPUs", 0) == 0) saw_isolated = d.expected == "4-7,14-15";
+    if (d.what == "OVS other_config:pmd-cpu-mask") saw_ovs = d.actual.find("pending") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_isolcpus && saw_isolated && saw_ovs);
+
+  boot(f, *plan);
+  write(f.root + "/etc/vlcp/profile-ovs.pending", "");  // (OVS itself is the system test's)
+  diffs = check(*plan, m, false, &notes);
+  for (const auto& d : diffs)  // only OVS's settings: no database under this root
+    EXPECT_EQ(d.what.rfind("OVS other_config:", 0), 0u) << d.what << ": " << d.expected << " / " << d.actual;
+}
+
+TEST(ApplyAndCheck, SharedUndoesNfvDedicated) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64});
+  Machine m = f.machine();
+  auto nfv = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(nfv.ok());
+  ASSERT_TRUE(apply(*nfv, m, false).ok());
+  auto shared = derive_on("shared", m);
+  ASSERT_TRUE(shared.ok());
+  std::vector<std::string> notes;
+  EXPECT_FALSE(check(*shared, m, true, &notes).empty());
+  ASSERT_TRUE(apply(*shared, m, false).ok());
+  EXPECT_FALSE(fs::exists(f.root + "/etc/default/grub.d/vlcp.cfg"));
+  EXPECT_FALSE(fs::exists(f.root + "/etc/sysctl.d/90-vlcp-profile.conf"));
+  EXPECT_FALSE(fs::exists(f.root + "/etc/systemd/system/var-lib-vlcp-hugepages.mount"));
+  auto conf = Config::load_file(f.root + "/etc/vlcp/vlcp.conf");
+  ASSERT_TRUE(conf.ok());
+  EXPECT_FALSE(conf->has("module.sched.cores"));
+  EXPECT_FALSE(conf->has("module.sched.hugepages"));
+  EXPECT_EQ(*conf->get<int64_t>("module.sched.workers"), 1);
+  EXPECT_TRUE(check(*shared, m, true, &notes).empty());
+  boot(f, *shared);
+  EXPECT_TRUE(check(*shared, m, false, &notes).empty());
+}
+
+TEST(ApplyAndCheck, KernelCmdlineFileIsEditedWhenTheMachineBootsThatWay) {
+  FakeMachine f({.cpus = 16, .nodes = 1, .memory_gb = 64});
+  write(f.root + "/etc/kernel/cmdline", "root=UUID=1234 ro quiet isolcpus=1\n");
+  Machine m = f.machine();
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(apply(*plan, m, false).ok());
+  std::string cmdline = read(f.root + "/etc/kernel/cmdline");
+  EXPECT_EQ(cmdline.rfind("root=UUID=1234 ro quiet isolcpus=managed_irq,domain,12-15 ", 0), 0u) << cmdline;
+  EXPECT_EQ(cmdline.find("isolcpus=1"), std::string::npos);
+  EXPECT_FALSE(fs::exists(f.root + "/etc/default/grub.d/vlcp.cfg"));
+}
+
+TEST(VlcpConf, KeysReplacedInPlaceWithTheirContinuationLines) {
+  Plan plan;
+  plan.profile = "p";
+  plan.settings = {{SettingKind::kVlcpd, "module.sched.cores", "'2-3'"},
+                   {SettingKind::kVlcpd, "module.sched.hugepages", ""},
+                   {SettingKind::kVlcpd, "module.sched.workers", "2"}};
+  std::string text =
+      "# top\nmodule.sched.hugepages = True\nmodule.sched.cores = [\n    1, 2]\nserver.loglevel = 'info'\n";
+  std::string out = edit_vlcp_conf(text, plan);
+  EXPECT_EQ(out,
+            "# top\nmodule.sched.cores = '2-3'\nserver.loglevel = 'info'\n\n"
+            "# perf profile (vlcpctl profile apply): p\nmodule.sched.workers = 2\n");
+  EXPECT_EQ(edit_vlcp_conf(out, plan), out);  // applying again changes nothing
+  EXPECT_TRUE(Config::parse(out).ok());
+}
+
+}  // namespace
+}  // namespace vlcp::cli::profile
