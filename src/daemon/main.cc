@@ -1,14 +1,18 @@
 // vlcpd: the composition root. Parses options, loads and validates the configuration, sets up
 // logging, then wires the runtime: the control loop on this thread, the DPDK EAL with worker
 // lcores placed away from OVS's PMD cores, the OpenFlow listeners and I/O threads, /metrics and
-// the WebAPI's introspection: the modules of daemon/modules.h. Runs until SIGINT/SIGTERM.
+// the WebAPI's introspection: the modules of daemon/modules.h; under systemd, READY=1 and the
+// watchdog (daemon/systemd.h). Runs until SIGINT/SIGTERM.
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -86,6 +90,29 @@ int run(const vlcp::daemon::Options& options) {
 
   vlcp::daemon::sd_notify_state("READY=1");
   VLCP_LOG(kInfo, "daemon") << "vlcpd ready";
+  // Under systemd: the watchdog (WatchdogSec) pinged from this loop, so a wedged loop is
+  // restarted, and a STATUS= line for `systemctl status`.
+  std::optional<vlcp::daemon::Watchdog> watchdog;
+  if (const char* sock = std::getenv("NOTIFY_SOCKET"); sock && *sock) {
+    auto interval = vlcp::daemon::watchdog_interval_from_env();
+    watchdog.emplace(loop, interval, vlcp::daemon::sd_notify_state, [&rt] {
+      vlcp::daemon::StatusFigures f;
+      if (rt.switches)
+        for (const auto& [dpid, info] : rt.switches->switches()) f.switches_connected += info.connected;
+      if (rt.host)
+        for (const auto& [dpid, bridge, st] : rt.host->flow_owners()) {
+          ++f.flow_owners;
+          f.switches_in_sync += st.synced;
+        }
+      if (rt.store) f.store_connected = rt.store->connected();
+      return vlcp::daemon::status_text(f);
+    });
+    if (interval) {
+      VLCP_LOG(kInfo, "daemon")
+          << "systemd watchdog: a ping every "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(watchdog->period()).count() << " ms";
+    }
+  }
   loop.run();
 
   rt.modules.unload_all();
