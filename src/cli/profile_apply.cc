@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -438,6 +439,7 @@ std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
 Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool dry_run) {
   std::vector<std::string> report;
   OvsState ovs = read_ovs(m);
+  std::set<std::string> changed;
   for (const auto& c : file_changes(plan, m, ovs.reachable)) {
     bool exists = fs::exists(m.path(c.path)) || fs::is_symlink(m.path(c.path));
     if (c.remove && !exists) continue;
@@ -454,6 +456,7 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
       continue;
     }
     VLCP_RETURN_IF_ERROR(write_change(m, c));
+    changed.insert((c.remove ? "-" : "") + c.path);
     report.push_back((c.remove ? "removed " : !c.symlink_to.empty() ? "linked " : "wrote ") + m.path(c.path));
   }
   std::vector<std::string> argv = {ovs_vsctl(), "--db=" + ovs.db, "--timeout=5"};
@@ -472,12 +475,27 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
     report.push_back("ran " + shown);
   }
   if (dry_run) return report;
-  report.push_back(
-      "next: " + std::string(fs::exists(m.path(kKernelCmdlineFile)) ? "" : "update-grub; ") +
-      "reboot for the kernel command line; or, without one: sysctl --system; systemctl daemon-reload; "
-      "systemctl restart openvswitch-switch vlcpd (OVS reads dpdk-init and dpdk-socket-mem at start). "
-      "Then: vlcpctl profile check " +
-      plan.profile);
+  // What makes the new files take effect, for what changed ("-PATH": removed).
+  auto any = [&](const std::string& path) { return changed.count(path) || changed.count("-" + path); };
+  std::vector<std::string> next;
+  if (any(kGrubFile)) next.push_back("update-grub; reboot (the kernel command line changed)");
+  if (any(kKernelCmdlineFile)) next.push_back("reboot (the kernel command line changed)");
+  if (changed.count(kSysctlFile)) next.push_back("sysctl --system");
+  if (changed.count("-" + std::string(kSysctlFile)))
+    next.push_back("reboot, or set the profile's former sysctl values back by hand (the kernel keeps them)");
+  if (changed.count("-" + std::string(kMountUnit)))
+    next.push_back("systemctl stop var-lib-vlcp-hugepages.mount");
+  bool units = false;
+  for (const auto& path : changed) units = units || path.find("/etc/systemd/") <= 1;
+  if (units) next.push_back("systemctl daemon-reload");
+  if (changed.count(kMountUnit)) next.push_back("systemctl start var-lib-vlcp-hugepages.mount");
+  if (ovs.reachable)
+    next.push_back("systemctl restart openvswitch-switch (OVS reads dpdk-init and dpdk-socket-mem at start)");
+  if (any(kVlcpConf) || any(kDropInPath)) next.push_back("systemctl restart vlcpd");
+  next.push_back("vlcpctl profile check " + plan.profile);
+  std::string steps;
+  for (const auto& n : next) steps += (steps.empty() ? "" : "; ") + n;
+  report.push_back("next: " + steps);
   return report;
 }
 
