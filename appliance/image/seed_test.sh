@@ -106,12 +106,19 @@ else
 fi
 conf=$r/etc/vlcp/vlcp.conf
 want=$(printf '%s\n' "server.loglevel = 'info'" "module.openflowmanager.apps = ['ioprocessing'," "    'l2switch']" \
-  "module.httpserver.token = '0123456789abcdefXYZ'" "module.httpserver.url = 'tcp://0.0.0.0:8081'" \
+  "module.httpserver.certificate = '/etc/vlcp/tls/api.crt'" "module.httpserver.key = '/etc/vlcp/tls/api.key'" \
+  "module.httpserver.token = '0123456789abcdefXYZ'" "module.httpserver.url = 'https://0.0.0.0:8081'" \
   "module.metrics.password = 'pass-word-1'" "module.metrics.url = 'tcp://0.0.0.0:9464'" \
   "module.objectdb.backend = 'zookeeper'" "module.zookeeperdb.url = 'tcp://10.0.0.1:2181,10.0.0.2:2181'")
 got=$(grep -v -e '^#' -e '^$' "$conf")
 [ "$got" = "$want" ] && ok "vlcp.conf: seeded keys replaced once, others kept" || bad "vlcp.conf is [$got] want [$want]"
 [ "$(stat -c %a "$conf")" = 640 ] && ok "vlcp.conf keeps its mode (it holds the token)" || bad "vlcp.conf mode $(stat -c %a "$conf")"
+if openssl x509 -noout -in "$r/etc/vlcp/tls/api.crt" 2>/dev/null && [ "$(stat -c %a "$r/etc/vlcp/tls/api.key")" = 640 ] &&
+  grep -q "WebAPI TLS certificate /etc/vlcp/tls/api.crt, .*Fingerprint=" "$t/out"; then
+  ok "the API off loopback gets a TLS key (0640) and certificate, fingerprint logged"
+else
+  bad "TLS key/certificate: $(ls -l "$r/etc/vlcp/tls" 2>&1) $(cat "$t/out")"
+fi
 [ "$(cat "$r/etc/openvswitch/system-id.conf" 2>/dev/null)" = hv7 ] && ok "OVS system-id.conf written" || bad "system-id.conf missing"
 grep -q 0123456789abcdefXYZ "$t/out" "$r/var/lib/vlcp-firstboot/applied" && bad "the token is logged" || ok "the token is neither logged nor stamped"
 grep -q '^system_id=hv7 # .*vlcp-seed.conf:1$' "$r/var/lib/vlcp-firstboot/applied" && ok "the stamp says what came from where" ||
