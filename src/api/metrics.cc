@@ -194,8 +194,13 @@ class Collector final : public prometheus::Collectable {
     one("vlcp_openflow_multipart_overflows_total",
         "Switches dropped for a multipart reply beyond protocol.openflow.maxmultipartbytes.",
         static_cast<double>(c.multipart_overflows.load()));
-    one("vlcp_openflow_messages_dropped_total", "Switch messages shed because the control thread was behind.",
+    one("vlcp_openflow_messages_dropped_total",
+        "Switch messages shed because the control thread or, for packet-ins, the workers were behind.",
         static_cast<double>(c.messages_dropped.load()));
+    one("vlcp_packet_ins_shed_total",
+        "PACKET_INs shed on their way to the workers: every packet slot of their I/O thread was out "
+        "(the workers are behind; also counted in vlcp_openflow_messages_dropped_total).",
+        static_cast<double>(c.packet_ins_shed.load()));
     {
       auto f = family("vlcp_openflow_duplicate_datapath_total",
                       "Connections announcing a datapath id already connected: refused (the holder answered "

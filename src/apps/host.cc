@@ -552,8 +552,10 @@ std::vector<AppMetric> AppHost::metrics() const {
                {},
                static_cast<double>(rounds_)});
   for (const auto& [dpid, bridge, st] : flow_owners()) {
-    std::vector<std::pair<std::string, std::string>> labels{{"dpid", std::to_string(dpid)},
-                                                            {"bridge", bridge}};
+    // The datapath id as vlcp_switch_connected spells it (16 hex digits): the two join on dpid.
+    char hex[20];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(dpid));
+    std::vector<std::pair<std::string, std::string>> labels{{"dpid", hex}, {"bridge", bridge}};
     for (auto [name, help, value] : std::initializer_list<std::tuple<const char*, const char*, double>>{
              {"vlcp_flow_owner_flows", "Flows the flow owner keeps on the switch.",
               static_cast<double>(st.installed_flows)},

@@ -123,7 +123,10 @@ class SwitchManager::Connection : public SessionHandler, public std::enable_shar
       }
       PacketSlot* slot = t_.pool->take();
       if (!slot) {
-        t_.dropped();  // every slot is out (workers behind): the switch sends the next packet up again
+        // Every slot is out (workers behind): the switch sends the next packet up again.
+        if (t_.manager->counters_)
+          t_.manager->counters_->packet_ins_shed.fetch_add(1, std::memory_order_relaxed);
+        t_.dropped();
         return;
       }
       slot->conn = id_;

@@ -90,6 +90,7 @@ struct SessionCounters {
   std::atomic<uint64_t> duplicate_refused{0};   // a second connection for a live datapath, closed
   std::atomic<uint64_t> duplicate_replaced{0};  // ... that took over from a holder found dead
   std::atomic<uint64_t> messages_dropped{0};    // switch messages shed by a full queue to a thread
+  std::atomic<uint64_t> packet_ins_shed{0};     // ... of which packet-ins with no slot for a worker
   // Barrier round trips: cumulative buckets (upper bounds below), sum and count.
   static constexpr std::array<double, 12> kBarrierBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                              0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
