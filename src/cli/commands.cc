@@ -150,10 +150,14 @@ std::vector<CommandDecl> build() {
     return extra;
   };
   out.push_back({"profile list", "", "the perf profiles' names", "", with({})});
-  out.push_back({"profile show", "[NAME] [--root DIR]",
-                 "a perf profile's declaration and the values it derives for this machine",
-                 "Without NAME: every profile, and whether this machine can take it.", with({}),
-                 "<profiles>"});
+  out.push_back(
+      {"profile show", "[NAME] [--root DIR] [--tuned]",
+       "a perf profile's declaration and the values it derives for this machine",
+       "Without NAME: every profile, and whether this machine can take it.",
+       with({{"--tuned", "",
+              "print the profile's kernel side for this machine as a tuned profile (tuned.conf: sysctl, "
+              "boot loader command line, scheduler and irqbalance isolation)"}}),
+       "<profiles>"});
   out.push_back(
       {"profile apply", "NAME [--root DIR] [--dry-run]", "tune the machine with a perf profile",
        "Derives every value from the machine (online CPUs, NUMA nodes, memory, hugepage sizes) and "

@@ -436,6 +436,26 @@ std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
   return result;
 }
 
+std::string tuned_conf(const Plan& plan, const std::string& description, const Machine& m) {
+  std::string out =
+      "# tuned profile vlcp-" + plan.profile + ", derived by `vlcpctl profile show " + plan.profile +
+      " --tuned` for this machine: " + m.describe() + ".\n# Install: /etc/tuned/vlcp-" + plan.profile +
+      "/tuned.conf, then tuned-adm profile vlcp-" + plan.profile +
+      ". OVS's settings, vlcpd's keys and the\n# hugepage mount come from `vlcpctl profile apply " +
+      plan.profile + "`.\n[main]\nsummary=VLCP " + plan.profile + ": " + description + "\n";
+  std::string sysctl;
+  for (const auto& s : plan.settings)
+    if (s.kind == SettingKind::kSysctl) sysctl += s.key + "=" + s.expected + "\n";
+  if (!sysctl.empty()) out += "\n[sysctl]\n" + sysctl;
+  std::string args = join_args(plan_kernel_args(plan));
+  if (!args.empty()) out += "\n[bootloader]\ncmdline_vlcp=" + args + "\n";
+  if (!plan.isolated.empty()) {
+    std::string list = format_cpu_list(plan.isolated);
+    out += "\n[scheduler]\nisolated_cores=" + list + "\n\n[irqbalance]\nbanned_cpus=" + list + "\n";
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool dry_run) {
   std::vector<std::string> report;
   OvsState ovs = read_ovs(m);
@@ -645,7 +665,7 @@ std::string shown(const std::string& v) {
 
 struct ProfileArgs {
   std::string root = "/", profiles, name;
-  bool dry_run = false, configured = false;
+  bool dry_run = false, configured = false, tuned = false;
 };
 
 int usage_error(const std::string& what) {
@@ -676,6 +696,8 @@ int profile_verb(const std::vector<std::string>& args) {
       a.dry_run = true;
     else if (args[i] == "--configured" && args[0] == "check")
       a.configured = true;
+    else if (args[i] == "--tuned" && args[0] == "show")
+      a.tuned = true;
     else if (args[i].rfind("--", 0) == 0)
       return usage_error("unknown option '" + args[i] + "' for profile " + args[0]);
     else
@@ -716,6 +738,10 @@ int profile_verb(const std::vector<std::string>& args) {
     }
     std::fprintf(stderr, "vlcpctl: profile %s: %s\n", verb.c_str(), plan.error().message().c_str());
     return kExitFailure;
+  }
+  if (verb == "show" && a.tuned) {
+    std::printf("%s", tuned_conf(*plan, declared.description, *machine).c_str());
+    return 0;
   }
   if (verb == "show") {
     std::printf("profile %s: %s (%s)\n", declared.name.c_str(), declared.description.c_str(),

@@ -40,6 +40,11 @@ struct Difference {
 std::vector<Difference> check(const Plan& plan, const Machine& machine, bool configured,
                               std::vector<std::string>* notes);
 
+// The kernel side of the plan as a tuned profile (tuned.conf: [sysctl], [bootloader] cmdline,
+// [scheduler] and [irqbalance] keeping threads and IRQs off the isolated cores), for tuned-adm;
+// OVS's settings, vlcpd's keys and the hugepage mount stay with `profile apply`.
+std::string tuned_conf(const Plan& plan, const std::string& description, const Machine& machine);
+
 // A vlcp.conf text with the plan's vlcpd keys set (replaced in place, or appended) or removed.
 std::string edit_vlcp_conf(const std::string& text, const Plan& plan);
 

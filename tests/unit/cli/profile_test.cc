@@ -447,3 +447,34 @@ TEST(VlcpConf, KeysReplacedInPlaceWithTheirContinuationLines) {
 
 }  // namespace
 }  // namespace vlcp::cli::profile
+
+namespace vlcp::cli::profile {
+namespace {
+
+TEST(Tuned, TheKernelSideAsATunedProfile) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64});
+  Machine m = f.machine();
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok());
+  std::string conf = tuned_conf(*plan, "d", m);
+  EXPECT_NE(conf.find("[main]\nsummary=VLCP nfv-dedicated: d\n"), std::string::npos) << conf;
+  EXPECT_NE(
+      conf.find("[bootloader]\ncmdline_vlcp=isolcpus=managed_irq,domain,4-7,14-15 nohz_full=4-7,14-15 "
+                "rcu_nocbs=4-7,14-15 irqaffinity=0-3,8-13 default_hugepagesz=1G hugepagesz=1G hugepages=4\n"),
+      std::string::npos)
+      << conf;
+  EXPECT_NE(conf.find("[sysctl]\n"), std::string::npos);
+  EXPECT_NE(conf.find("vm.stat_interval=10\n"), std::string::npos);
+  EXPECT_NE(conf.find("[scheduler]\nisolated_cores=4-7,14-15\n"), std::string::npos);
+  EXPECT_NE(conf.find("[irqbalance]\nbanned_cpus=4-7,14-15\n"), std::string::npos);
+  // tuned reads it as an INI file: every line a section, key=value, a comment or blank.
+  std::stringstream lines(conf);
+  for (std::string l; std::getline(lines, l);)
+    EXPECT_TRUE(l.empty() || l[0] == '#' || l[0] == '[' || l.find('=') != std::string::npos) << l;
+  auto shared = derive_on("shared", m);
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(tuned_conf(*shared, "d", m).find("[bootloader]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vlcp::cli::profile
