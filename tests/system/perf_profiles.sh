@@ -191,6 +191,22 @@ check_output "  set by a one-shot unit before ovs-vswitchd" \
 check "  enabled" test -L "$r2/etc/systemd/system/multi-user.target.wants/vlcp-profile-ovs.service"
 check "check --configured passes" "$vlcpctl" profile check nfv-dedicated --root "$r2" --configured
 
+# --- the units apply writes, as systemd reads them (vlcpd.service with each profile's drop-in) ----
+if command -v systemd-analyze >/dev/null; then
+  for p in shared nfv-dedicated lab; do
+    u=$SB_DIR/units-$p
+    mkdir -p "$u/vlcpd.service.d"
+    # (the unit's binary need not be installed here: /bin/true stands in for it)
+    sed 's|/usr/sbin/vlcpd|/bin/true|g' "$src/systemd/vlcpd.service" >"$u/vlcpd.service"
+    cp "$src/systemd/profiles/$p.conf" "$u/vlcpd.service.d/perf-profile.conf"
+    out=$(timeout 60 systemd-analyze verify --man=no "$u/vlcpd.service" 2>&1)
+    check "systemd-analyze verify: vlcpd.service with the $p drop-in (${out:-no complaint})" test -z "$out"
+  done
+  out=$(cd "$r2/etc/systemd/system" && timeout 60 systemd-analyze verify --man=no var-lib-vlcp-hugepages.mount \
+    vlcp-profile-ovs.service 2>&1 | grep -v 'ovsdb-server.service\|ovs-vswitchd.service\|vlcpd.service')
+  check "systemd-analyze verify: the hugepage mount and the first-boot OVS unit (${out:-no complaint})" test -z "$out"
+fi
+
 # --- a machine that cannot take it ------------------------------------------------------------------
 r3=$SB_DIR/root2
 fake_machine "$r3" 2 1 8
