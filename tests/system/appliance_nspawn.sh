@@ -27,8 +27,14 @@ stale() {
   [ -f "$stamp" ] || return 0
   [ -n "${VLCP_APPLIANCE_ROOTFS:-}" ] && return 1
   [ -n "$(find "$debs" -maxdepth 1 -name 'vlcp*.deb' -newer "$stamp" 2>/dev/null)" ] && return 0
-  [ -n "$(find "$src/appliance/image" "$src/appliance/vlcp.conf" -newer "$stamp" -type f 2>/dev/null)" ]
+  local recipe=("$src/appliance/image/overlay" "$src/appliance/image/packages.list" "$src/appliance/image/build.sh"
+    "$src/appliance/image/lib.sh")
+  [ -n "$(find "${recipe[@]}" -newer "$stamp" -type f 2>/dev/null)" ]
 }
+if [ -n "${VLCP_APPLIANCE_ROOTFS:-}" ] && [ ! -f "$stamp" ]; then
+  echo "SKIP: VLCP_APPLIANCE_ROOTFS=$rootfs is not an appliance root"
+  exit $SKIP
+fi
 if stale; then
   if ! compgen -G "$debs/vlcpd_*.deb" >/dev/null; then
     echo "SKIP: no appliance root at $rootfs and no packages in $debs: run make image (or make deb)"
