@@ -608,6 +608,7 @@ TEST_F(PacketInOnWorkers, ABurstIsAnsweredWholeAndOversizedAnswersAreCounted) {
   // What the pool could not take was shed and counted, never lost silently.
   uint64_t shed = counters.messages_dropped.load();
   EXPECT_EQ(static_cast<uint64_t>(got) + shed, static_cast<uint64_t>(kBurst));
+  EXPECT_EQ(counters.packet_ins_shed.load(), shed);  // every drop here was a packet-in without a slot
   EXPECT_GT(got, 0);
   EXPECT_EQ(xids.size(), static_cast<size_t>(got));
   sw->set_timeout(300);
