@@ -1,5 +1,5 @@
 # Shared by appliance/image/build.sh, seed-image.sh and the image tests. Sourced, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the layout variables are for the scripts that source it
 
 img_log() { echo "image: $*" >&2; }
 img_die() {

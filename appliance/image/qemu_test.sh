@@ -58,6 +58,9 @@ mpass=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 sysid=qemu-$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 words="vlcp.system_id=$sysid vlcp.tunnel_ip=192.0.2.18 vlcp.token=$token vlcp.api=0.0.0.0:8081"
 words+=" vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=$mpass"
+# The guest's journal on the serial console too (systemd's own status lines stop once a getty
+# holds the console): "systemd[1]: Started vlcpd.service" is how the console shows it active.
+words+=" systemd.journald.forward_to_console=1 systemd.journald.max_level_console=info"
 "$here/seed-image.sh" "$work/disk.raw" --cmdline "$words" >/dev/null || {
   fail "the copy of the image is seeded"
   exit 1
@@ -98,7 +101,19 @@ wait_for() {
   pass "$what"
 }
 # The console without systemd's colours.
-console_has() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$work/console.log" | grep -qaF -- "$1"; }
+# (Outputs are captured before grep -q: with pipefail, a writer killed by SIGPIPE when grep -q
+# stops reading early would fail the check.)
+console_has() {
+  sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$work/console.log" >"$work/console.txt"
+  grep -qaF -- "$1" "$work/console.txt"
+}
+# out_has PATTERN cmd...: cmd's output matches the extended regex PATTERN.
+out_has() {
+  local pat=$1 out
+  shift
+  out=$("$@") || return 1
+  grep -qE -- "$pat" <<<"$out"
+}
 
 wait_for "$timeout" "systemd-boot loads the kernel (console: Linux version)" console_has "Linux version" &&
   echo "image-test: kernel after $((SECONDS - t_boot)) s"
@@ -107,7 +122,8 @@ t_api=$((SECONDS - t_boot))
 echo "image-test: WebAPI answering $t_api s after qemu started"
 console_has "vlcp-firstboot: bridge br-int" &&
   pass "vlcp-firstboot ran on the console (bridge br-int)" || fail "vlcp-firstboot on the console"
-console_has "Started vlcpd" && pass "systemd started vlcpd.service (console)" || fail "systemd started vlcpd.service"
+console_has "systemd[1]: Started vlcpd.service" && pass "systemd started vlcpd.service (Type=notify: ready)" ||
+  fail "systemd started vlcpd.service"
 console_has "kernel command line" && pass "the seed came from the kernel command line (firstboot log)" ||
   fail "firstboot names the kernel command line"
 code_noauth=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 10 "https://127.0.0.1:$api_port/introspect/switches")
@@ -117,25 +133,30 @@ served=$(openssl s_client -connect "127.0.0.1:$api_port" </dev/null 2>/dev/null 
 [ -n "$served" ] && console_has "$served" && pass "the WebAPI's certificate is the one vlcp-firstboot logged ($served)" ||
   fail "the served certificate ($served) is not the one on the console"
 metrics() { curl -sf --max-time 10 -u "vlcp:$mpass" "http://127.0.0.1:$metrics_port/metrics"; }
-metrics | grep -q '^vlcp_' && pass "/metrics served (basic auth, seeded password)" || fail "/metrics"
+out_has '^vlcp_' metrics && pass "/metrics served (basic auth, seeded password)" || fail "/metrics"
 code_noauth=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$metrics_port/metrics")
 [ "$code_noauth" = 401 ] && pass "/metrics refuses a scrape without the password (401)" ||
   fail "/metrics without the password answered $code_noauth"
-connected() { api /introspect/switches | grep -q '"connected": *true'; }
+connected() { out_has '"connected": *true' api /introspect/switches; }
 wait_for 120 "vlcpd holds the integration bridge (a switch in /introspect/switches)" connected
-ctl_connected() { api /introspect/ovsdb | grep -q '"is_connected": *true'; }
+ctl_connected() { out_has '"is_connected": *true' api /introspect/ovsdb; }
 wait_for 60 "br-int's controller (vlcpd's socket) is connected in OVSDB" ctl_connected
-api /ovsdbmanager/getsystemids | grep -q "$sysid" && pass "the seeded system-id is OVS's ($sysid)" ||
+out_has "$sysid" api /ovsdbmanager/getsystemids && pass "the seeded system-id is OVS's ($sysid)" ||
   fail "system-id: $(api /ovsdbmanager/getsystemids)"
-api /introspect/ovsdb | grep -q '192.0.2.18' && pass "the tunnel port carries the seeded address" ||
+out_has '"local_ip": *"192\.0\.2\.18"' api /introspect/ovsdb && pass "the tunnel port carries the seeded address" ||
   fail "tunnel port: $(api /introspect/ovsdb | head -c 400)"
-api /introspect/ovsdb | grep -q '"fail_mode": *"secure"' && pass "br-int has fail_mode=secure (OVSDB through the API)" ||
+out_has '"fail_mode": *"secure"' api /introspect/ovsdb && pass "br-int has fail_mode=secure (OVSDB through the API)" ||
   fail "fail_mode: $(api /introspect/ovsdb | head -c 400)"
 
 # A clean power-off: ACPI through the monitor (loopback), then the guest's systemd shuts down.
 t_stop=$SECONDS
-exec 3<>"/dev/tcp/127.0.0.1/$mon_port" && echo system_powerdown >&3
-exec 3>&-
+# (The monitor drops a command whose connection closes at once: read its banner, send, linger.)
+if exec 3<>"/dev/tcp/127.0.0.1/$mon_port"; then
+  read -r -t 10 -u 3 _ || true
+  echo system_powerdown >&3
+  sleep 2
+  exec 3>&-
+fi
 deadline=$((SECONDS + 180))
 while kill -0 "$qemu" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 1; done
 if kill -0 "$qemu" 2>/dev/null; then
