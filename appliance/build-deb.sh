@@ -15,7 +15,9 @@
 # (the working tree's appliance/debian, no compile: about a minute) into DIR (default
 # TREE/deb); the test suite packages its own build this way (tests/system/deb_package.sh).
 set -euo pipefail
-
+# (all of it in one block: bash reads it whole before running it, so an edit during a build
+# cannot break that build)
+{
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/build/deb
 prebuilt=
@@ -95,3 +97,5 @@ echo "deb: lintian $(basename "$changes")"
 lintian --fail-on error,warning --display-info "$changes" |
   tee "$out/lintian.log"
 echo "deb: lintian clean (errors and warnings; info tags above, if any)"
+exit 0
+}
