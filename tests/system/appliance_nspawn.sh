@@ -142,6 +142,26 @@ in_switches() { api /introspect/switches | grep -q "$dpid"; }
 check "vlcpd's API lists br-int's datapath ($dpid)" sb_wait 20 in_switches
 check_output "vlcpd knows the seeded system id" "nspawn-$SB_ID" api /ovsdbmanager/getsystemids
 
+# vlcpd stays up past its systemd watchdog (WatchdogSec: it pings from its control loop): still
+# active and never restarted once a whole watchdog period (and 5 s) has passed since it started.
+wd=$(in_ct systemctl show -p WatchdogUSec --value vlcpd.service)
+wd_s=""
+if [[ $wd =~ ^([0-9]+)s$ ]]; then
+  wd_s=${BASH_REMATCH[1]}
+elif [[ $wd =~ ^([0-9]+)min( ([0-9]+)s)?$ ]]; then
+  wd_s=$((BASH_REMATCH[1] * 60 + ${BASH_REMATCH[3]:-0}))
+fi
+if [ -n "$wd_s" ] && [ "$wd_s" -le 60 ]; then
+  entered=$(in_ct systemctl show -p ActiveEnterTimestampMonotonic --value vlcpd.service)
+  now=$(/usr/bin/python3 -c 'import time; print(int(time.monotonic() * 1e6))')
+  left=$(((entered + (wd_s + 5) * 1000000 - now) / 1000000))
+  [ "$left" -gt 0 ] && sleep "$left"
+  check_output "vlcpd outlives its watchdog (WatchdogSec=$wd: active, 0 restarts)" "ActiveState=active NRestarts=0" \
+    bash -c 'echo $(nsenter --target '"$leader"' --mount --pid -- systemctl show -p ActiveState -p NRestarts vlcpd.service | sort)'
+else
+  echo "note: vlcpd's unit has WatchdogUSec='$wd': the watchdog check is skipped"
+fi
+
 # --- stop --------------------------------------------------------------------------------------
 t_stop=$SECONDS
 kill -TERM "$nspawn"
