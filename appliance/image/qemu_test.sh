@@ -148,6 +148,16 @@ out_has '"local_ip": *"192\.0\.2\.18"' api /introspect/ovsdb && pass "the tunnel
 out_has '"fail_mode": *"secure"' api /introspect/ovsdb && pass "br-int has fail_mode=secure (OVSDB through the API)" ||
   fail "fail_mode: $(api /introspect/ovsdb | head -c 400)"
 
+# vlcpd outlives its systemd watchdog (WatchdogSec=30 in the unit): 35 s on, no watchdog timeout
+# and no second start on the console, and the API still answers.
+sleep 35
+starts=$(sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$work/console.log" | grep -ac 'systemd\[1\]: Started vlcpd.service')
+if ! console_has "vlcpd.service: Watchdog timeout" && [ "$starts" = 1 ] && api /introspect/switches >/dev/null; then
+  pass "vlcpd outlives its watchdog (35 s on: started once, no watchdog timeout, API answering)"
+else
+  fail "vlcpd restarted or timed out (starts: $starts)"
+fi
+
 # A clean power-off: ACPI through the monitor (loopback), then the guest's systemd shuts down.
 t_stop=$SECONDS
 # (The monitor drops a command whose connection closes at once: read its banner, send, linger.)
