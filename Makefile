@@ -12,7 +12,8 @@
 #   make deb                          the Debian packages vlcpd and vlcpctl in build/deb (appliance/)
 #   make deb-test                     make deb, then install, upgrade under traffic and purge them (tests/system)
 #   make image                        the appliance: a bootable Debian 12 disk image in build/image (appliance/image)
-#   make image-test                   boot it in qemu (TCG, UEFI), seeded on the kernel command line, and check it
+#   make image-test                   boot its root with systemd-nspawn (seed file), then the disk in qemu
+#                                     (TCG, UEFI, seed on the kernel command line), and check both
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -158,6 +159,7 @@ image: deb
 	@appliance/image/build.sh
 
 image-test: image
+	@tests/system/appliance_nspawn.sh
 	@appliance/image/qemu_test.sh
 
 # The packages of `make deb` in a throw-away Debian 12 root (mmdebstrap, cached in build/deb/roots):

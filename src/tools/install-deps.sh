@@ -20,6 +20,9 @@ PACKAGES=(
   default-jre-headless
   # host tools used by the sandbox
   curl ethtool iperf3 iproute2 iputils-ping isc-dhcp-client netcat-openbsd openssl procps tcpdump
+  # packaging and the appliance: make deb / deb-test / image / image-test, and the man page and
+  # systemd unit checks in make test
+  debhelper lintian man-db mmdebstrap ovmf qemu-system-x86 qemu-utils systemd systemd-container
   # the peers the benchmarks compare with (perf/run_l2.sh: controller learning;
   # perf/run_dhcp_lease.sh: OVN's native DHCP)
   ovn-central ovn-host python3-os-ken
