@@ -16,8 +16,6 @@ const std::vector<std::string> kManagedVlcpdKeys = {"module.sched.workers",   "m
                                                     "module.sched.hugepages", "module.sched.huge_dir",
                                                     "module.sched.memory_mb", "module.sched.poll"};
 
-namespace {
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.pop_back();
@@ -34,6 +32,8 @@ bool read_text(const std::string& path, std::string* out) {
   *out = ss.str();
   return true;
 }
+
+namespace {
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";

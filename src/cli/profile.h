@@ -129,4 +129,9 @@ struct Plan {
 // `dropin` is the profile's vlcpd drop-in text.
 Result<Plan> derive(const Profile& profile, const Machine& machine, const std::string& dropin);
 
+// Shared by profile.cc and profile_apply.cc: `s` without surrounding blanks (and trailing
+// newlines); a whole file into `out` (false when it cannot be read).
+std::string trim(std::string s);
+bool read_text(const std::string& path, std::string* out);
+
 }  // namespace vlcp::cli::profile
