@@ -1,13 +1,16 @@
 #include "cli/profile_apply.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -356,15 +359,36 @@ Status write_change(const Machine& m, const FileChange& c) {
     if (ec) return make_error(Errc::kIo, "cannot link " + path + ": " + ec.message());
     return {};
   }
-  // Written beside and renamed over: a reader sees the old file or the new one.
-  std::string tmp = path + ".vlcpctl-new";
-  {
-    std::ofstream o(tmp, std::ios::trunc);
-    o << c.content;
-    if (!o) return make_error(Errc::kIo, "cannot write " + tmp);
+  // Written beside and renamed over: a reader sees the old file or the new one. The temporary
+  // file is made exclusively (mkstemp: a name planted in the root cannot redirect the write),
+  // and takes the mode and owner of the file it replaces (vlcp.conf holds secrets: 0640
+  // root:vlcp must stay so), else 0644.
+  struct stat old_st {};
+  bool had = ::lstat(path.c_str(), &old_st) == 0;
+  if (had && S_ISLNK(old_st.st_mode))
+    return make_error(Errc::kPermissionDenied, path + " is a symbolic link: not written through");
+  std::string tmpl = path + ".vlcpctl-XXXXXX";
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return make_error(Errc::kIo, "cannot create a file beside " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, had ? (old_st.st_mode & 07777) : 0644) == 0;
+  if (ok && had) ok = ::fchown(fd, old_st.st_uid, old_st.st_gid) == 0;
+  for (size_t off = 0; ok && off < c.content.size();) {
+    ssize_t n = ::write(fd, c.content.data() + off, c.content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = false;
+    else off += static_cast<size_t>(n);
   }
-  fs::rename(tmp, path, ec);
-  if (ec) return make_error(Errc::kIo, "cannot write " + path + ": " + ec.message());
+  if (ok) ok = ::fsync(fd) == 0;
+  int err = ok ? 0 : errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok) fs::rename(tmpl, path, ec);
+  if (!ok || ec) {
+    ::unlink(tmpl.c_str());
+    return make_error(Errc::kIo, "cannot write " + path + ": " + (ec ? ec.message() : std::strerror(err)));
+  }
   return {};
 }
 
@@ -454,8 +478,13 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
     if (dry_run) {
       report.push_back("would " + what + m.path(c.path) +
                        (c.symlink_to.empty() ? "" : " -> " + c.symlink_to));
+      // The content, but of vlcp.conf only the lines of the keys a profile manages: the rest
+      // is the operator's, secrets among it (tokens, passwords), not for a terminal.
       if (!c.remove && c.symlink_to.empty())
-        for (const auto& line : split(c.content, '\n')) report.push_back("    " + line);
+        for (const auto& line : split(c.content, '\n')) {
+          std::string key;
+          if (c.path != kVlcpConf || is_managed_key_line(line, &key)) report.push_back("    " + line);
+        }
       continue;
     }
     VLCP_RETURN_IF_ERROR(write_change(m, c));

@@ -223,6 +223,7 @@ check "  the vlcp system user (uid < 1000, no login shell)" python3 -c "
 import sys; f = sys.argv[1].split(':'); sys.exit(not (int(f[2]) < 1000 and f[6].endswith('nologin')))" "$vlcp_user"
 gid=$(awk -F: '$1 == "vlcp" {print $3}' "$root/etc/group")
 check_output "  /var/lib/vlcp is root:vlcp 0750" "0:$gid 750" stat -c '%u:%g %a' "$root/var/lib/vlcp"
+check_output "  /etc/vlcp/vlcp.conf (secrets) is root:vlcp 0640" "0:$gid 640" stat -c '%u:%g %a' "$root/etc/vlcp/vlcp.conf"
 check_output "  the postinst asked systemd to start vlcpd" "deb-systemd-invoke start vlcpd.service" requests
 check "vlcpd runs with only what the packages depend on (chroot)" chroot "$root" /usr/sbin/vlcpd --version
 check "  so does vlcpctl" chroot "$root" /usr/bin/vlcpctl --version
@@ -270,6 +271,7 @@ check "  the old vlcpd was left running through the unpack" kill -0 "$old_pid"
 check_fails "  (the prerm asked for no stop)" grep -q "stop vlcpd" "$root/var/log/systemd-requests"
 check_output "  the postinst asked for the restart" "deb-systemd-invoke restart vlcpd.service" requests
 check_output "  the local edit of vlcp.conf is kept" "local edit" cat "$root/etc/vlcp/vlcp.conf"
+check_output "  still root:vlcp 0640" "0:$gid 640" stat -c '%u:%g %a' "$root/etc/vlcp/vlcp.conf"
 check "  no .dpkg-dist copy was needed (the package's file did not change)" test ! -e "$root/etc/vlcp/vlcp.conf.dpkg-dist"
 # The restart the postinst asked for.
 daemon_stop

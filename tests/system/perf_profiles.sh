@@ -36,10 +36,13 @@ fake_machine() {
   cp "$src/appliance/vlcp.conf" "$root/etc/vlcp/vlcp.conf"
 }
 
-# An OVS database (ovsdb-server alone) answering on ROOT/var/run/openvswitch/db.sock.
+# An OVS database (ovsdb-server alone) answering on ROOT/run/openvswitch/db.sock; ROOT/var/run is
+# an absolute link to /run, as in every Debian root (so a path through var/run would reach the
+# host's OVS, not the root's: the settings checked below would then be missing).
 fake_ovsdb() {
-  local root=$1 run=$1/var/run/openvswitch
+  local root=$1 run=$1/run/openvswitch
   mkdir -p "$run" "$root/var/lib/openvswitch"
+  [ -e "$root/var/run" ] || ln -s /run "$root/var/run"
   ovsdb-tool create "$root/var/lib/openvswitch/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
   OVS_RUNDIR=$run ovsdb-server "$root/var/lib/openvswitch/conf.db" --remote="punix:$run/db.sock" \
     --pidfile="$run/ovsdb-server.pid" --unixctl="$run/ovsdb-server.ctl" --detach -vconsole:off \
@@ -47,7 +50,7 @@ fake_ovsdb() {
   sb_record pid "$(cat "$run/ovsdb-server.pid")" "ovsdb-server:perf-profiles"
   OVS_RUNDIR=$run ovs-vsctl --db="unix:$run/db.sock" --no-wait init
 }
-vsctl() { OVS_RUNDIR=$1/var/run/openvswitch ovs-vsctl --timeout=10 --db="unix:$1/var/run/openvswitch/db.sock" "${@:2}"; }
+vsctl() { OVS_RUNDIR=$1/run/openvswitch ovs-vsctl --timeout=10 --db="unix:$1/run/openvswitch/db.sock" "${@:2}"; }
 
 # CPU list -> hex mask, as /proc/irq/default_smp_affinity shows it.
 list_to_mask() {
@@ -128,8 +131,13 @@ fake_machine "$r1" 16 2 64
 check "an OVS database answers under the root" fake_ovsdb "$r1"
 check_output "show derives it for the machine" "OVS PMD CPUs 6-7,14-15, vlcpd worker CPUs 4-5, isolated 4-7,14-15" \
   "$vlcpctl" profile show nfv-dedicated --root "$r1"
-"$vlcpctl" profile apply nfv-dedicated --root "$r1" --dry-run >/dev/null
+# vlcp.conf holds secrets: mode 0640 (as the package installs it), a token in it.
+echo "module.httpserver.token = 'sekrit-token-1234'" >>"$r1/etc/vlcp/vlcp.conf"
+chmod 0640 "$r1/etc/vlcp/vlcp.conf"
+"$vlcpctl" profile apply nfv-dedicated --root "$r1" --dry-run >"$SB_DIR/dry-run.out"
 check "--dry-run writes nothing" test ! -e "$r1/etc/default/grub.d/vlcp.cfg" -a ! -e "$r1/etc/vlcp/perf-profile"
+check "  shows vlcp.conf's managed keys" grep -q "module.sched.cores = '4-5'" "$SB_DIR/dry-run.out"
+check_fails "  but not the rest of it (the token)" grep -q sekrit "$SB_DIR/dry-run.out"
 check "  and sets nothing in OVS" test -z "$(vsctl "$r1" get Open_vSwitch . other_config | tr -d '{}')"
 check "apply nfv-dedicated --root" "$vlcpctl" profile apply nfv-dedicated --root "$r1"
 check_output "kernel command line: isolation, IRQs, 1G pages" \
@@ -153,6 +161,9 @@ check_output "vlcpd: module.sched.workers" "module.sched.workers = 2" cat "$conf
 check_output "vlcpd: module.sched.hugepages" "module.sched.hugepages = True" cat "$conf"
 check_output "vlcpd: module.sched.huge_dir" "module.sched.huge_dir = '/var/lib/vlcp/hugepages'" cat "$conf"
 check_output "vlcpd: module.sched.memory_mb" "module.sched.memory_mb = 256" cat "$conf"
+check "vlcp.conf keeps its mode (0640) across apply" test "$(stat -c %a "$conf")" = 640
+check "  and the operator's token" grep -q "sekrit-token-1234" "$conf"
+check "  no temporary file left beside it" test -z "$(ls "$r1/etc/vlcp" | grep vlcpctl)"
 check "  each key once (the shipped ones replaced in place)" test "$(grep -c '^module.sched.workers' "$conf")" -eq 1
 if [ -n "${VLCP_VLCPD:-}" ]; then
   check_output "  and vlcpd accepts the file" "configuration OK" "$VLCP_VLCPD" -c "$conf" --check-config
