@@ -98,8 +98,16 @@ Placement plan_placement(const PlacementInput& in) {
   }
   CpuSet lcore = dp.lcore_cpus.value_or(CpuSet{});
 
-  CpuSet usable;  // every core we may run on at all
-  for (int c : in.allowed)
+  // Every core we may run on at all: our affinity, and the configured cores the kernel isolated.
+  // With isolcpus the kernel keeps isolated cores out of init's affinity, which every service
+  // inherits, yet a thread pinned there explicitly runs there: those are the cores a perf
+  // profile (nfv-dedicated) names for the workers.
+  CpuSet reachable = in.allowed;
+  if (in.configured)
+    for (int c : *in.configured)
+      if (in.isolated.count(c)) reachable.insert(c);
+  CpuSet usable;
+  for (int c : reachable)
     if (!p.pmd_cpus.count(c)) usable.insert(c);
   CpuSet candidates;  // the cores workers may use
   for (int c : in.configured ? *in.configured : in.allowed)

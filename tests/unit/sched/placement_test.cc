@@ -282,6 +282,27 @@ TEST(Placement, ConfiguredCoresAreDedicatedToWorkers) {
   EXPECT_FALSE(p.dedicated);
 }
 
+// Under isolcpus the inherited affinity (init's) leaves the isolated cores out; the configured
+// ones (a perf profile's module.sched.cores) are still where the workers go.
+TEST(Placement, ConfiguredIsolatedCoresOutsideTheInheritedAffinityAreUsed) {
+  PlacementInput in;
+  in.allowed = cpus("0-3,8-13");  // housekeeping: what systemd's services inherit
+  in.isolated = cpus("4-7,14-15");
+  in.configured = cpus("4-5");
+  in.datapath.pmd_cpus = cpus("6-7,14-15");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{5, 4}));
+  EXPECT_TRUE(p.dedicated);
+  EXPECT_FALSE(noted(p, "outside our affinity"));
+  EXPECT_FALSE(on_any(p, cpus("6-7,14-15")));
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});  // I/O stays on housekeeping cores
+  // A configured core neither in our affinity nor isolated is still refused, and said so.
+  in.configured = cpus("4-5,16");
+  p = plan_placement(in);
+  EXPECT_TRUE(noted(p, "core 16 is outside our affinity"));
+}
+
 TEST(Placement, ReadsIsolatedFromSysfsFormat) {
   std::string path = ::testing::TempDir() + "/isolated";
   std::ofstream(path) << "2-3,6\n";
