@@ -280,7 +280,17 @@ new_pid=$(sb_vlcpd_pid hv1)
 check "  runs the new file (not a deleted inode)" test "$(stat -L -c %i "/proc/$new_pid/exe")" = "$(stat -c %i "$root/usr/sbin/vlcpd")"
 restart_checks
 
+# A perf profile's hugetlbfs mount inside the state directory (var-lib-vlcp-hugepages.mount):
+# the purge unmounts it rather than failing on it (a tmpfs stands in for hugetlbfs).
+mkdir -p "$root/var/lib/vlcp/hugepages"
+mount -t tmpfs -o size=1m vlcp-test-hugepages "$root/var/lib/vlcp/hugepages"
 check "dpkg --purge vlcpd vlcpctl" dpkg_root --purge vlcpd vlcpctl
+if mountpoint -q "$root/var/lib/vlcp/hugepages" 2>/dev/null; then
+  fail "  the purge unmounted the hugepage mount"
+  umount "$root/var/lib/vlcp/hugepages"
+else
+  pass "  the purge unmounted the hugepage mount"
+fi
 check_output "  the prerm asked systemd to stop vlcpd" "deb-systemd-invoke stop vlcpd.service" requests
 daemon_stop
 for f in /etc/vlcp /var/lib/vlcp /usr/sbin/vlcpd /usr/bin/vlcpctl /lib/systemd/system/vlcpd.service; do
