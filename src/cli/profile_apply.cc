@@ -1,8 +1,8 @@
 #include "cli/profile_apply.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -369,14 +369,17 @@ Status write_change(const Machine& m, const FileChange& c) {
     return make_error(Errc::kPermissionDenied, path + " is a symbolic link: not written through");
   std::string tmpl = path + ".vlcpctl-XXXXXX";
   int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return make_error(Errc::kIo, "cannot create a file beside " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return make_error(Errc::kIo, "cannot create a file beside " + path + ": " + std::strerror(errno));
   bool ok = ::fchmod(fd, had ? (old_st.st_mode & 07777) : 0644) == 0;
   if (ok && had) ok = ::fchown(fd, old_st.st_uid, old_st.st_gid) == 0;
   for (size_t off = 0; ok && off < c.content.size();) {
     ssize_t n = ::write(fd, c.content.data() + off, c.content.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else off += static_cast<size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      off += static_cast<size_t>(n);
   }
   if (ok) ok = ::fsync(fd) == 0;
   int err = ok ? 0 : errno;
