@@ -25,7 +25,8 @@ inline constexpr const char* kVlcpConf = "/etc/vlcp/vlcp.conf";
 inline constexpr const char* kProfileNameFile = "/etc/vlcp/perf-profile";
 inline constexpr const char* kOvsPendingFile = "/etc/vlcp/profile-ovs.pending";
 inline constexpr const char* kOvsFirstBootUnit = "/etc/systemd/system/vlcp-profile-ovs.service";
-inline constexpr const char* kOvsDbSocket = "/run/openvswitch/db.sock";  // not /var/run: in a root it is a link to the host's /run
+inline constexpr const char* kOvsDbSocket =
+    "/run/openvswitch/db.sock";  // not /var/run: in a root it is a link to the host's /run
 
 // Writes the plan under machine.root (or, dry_run, only says what it would write); the lines
 // say what was done and what to do next.
