@@ -140,7 +140,7 @@ cp "$root/boot/initrd.img-$kver" "$work/initrd.img"
 cat >"$work/loader.conf" <<EOF
 default vlcp.conf
 timeout 3
-editor yes
+editor no
 EOF
 cat >"$work/vlcp.conf" <<EOF
 title   VLCP appliance (Debian 12, $kver)
