@@ -520,6 +520,7 @@ sb_stop_pid() {
 sb_down() {
   [ -n "${SB_DIR:-}" ] && [ -f "$SB_DIR/resources" ] || return 0
   local d
+  for d in "$SB_DIR"/docker-*; do [ -d "$d" ] && sb_dockerd_stop "${d##*/docker-}"; done
   for d in "$SB_DIR"/ovs-*; do [ -d "$d" ] && sb_ovs_stop "${d##*/ovs-}"; done
   local kind a b c
   # Processes first (they hold namespaces open), then links, then namespaces.
@@ -608,4 +609,141 @@ sb_vlcpd_server_conf() {
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 sb_free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- Docker (issue 19, docs/CONTAINERS_DESIGN.md §1.2, §8.1) ----------------------------------
+# One dockerd per simulated server, in that server's network namespace, with everything of its
+# own under $SB_DIR/docker-NAME/: data root, exec root (containerd's state and sockets), pidfile,
+# API socket, /etc/docker (key.json, plugins/*.spec). Images are imported from a local rootfs:
+# nothing is pulled from a registry. Debian's docker.io 20.10 speaks API 1.41: the tests use
+# /usr/bin/docker, never the newer CLI some machines have first in PATH (it refuses 1.41).
+SB_DOCKER=/usr/bin/docker
+SB_DOCKERD=/usr/sbin/dockerd
+SB_DOCKER_IMAGE=vlcp-test/busybox:1
+
+sb_docker_dir() { echo "$SB_DIR/docker-$1"; }
+sb_docker_sock() { echo "$(sb_docker_dir "$1")/docker.sock"; }
+# The cgroup parent of dockerd NAME's containers (one per daemon, removed by sb_dockerd_stop).
+sb_docker_cgroup() { echo "vsb$SB_ID-docker-$1"; }
+
+# Runs inside `ip netns exec` (a private mount namespace, /sys remounted, so the cgroup v1
+# hierarchies are hidden and dockerd would fail "Devices cgroup isn't mounted"): mounts them again,
+# gives dockerd a private /etc/docker and a private /run (containerd's shims put their sockets in
+# /run/containerd/s, dockerd makes /run/docker/plugins, where a host-wide plugin socket would
+# shadow the spec files), then becomes dockerd. Nothing of it is visible outside the namespace.
+# sb_dockerd_exec DIR CGROUP_PARENT [dockerd args]
+sb_dockerd_exec() {
+  local d=$1 parent=$2 c
+  shift 2
+  mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup || return 1
+  for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || return 1
+  done
+  mount --bind "$d/etc" /etc/docker || return 1
+  mount -t tmpfs -o mode=755 tmpfs /run || return 1
+  mkdir -p /run/docker/plugins /run/netns
+  exec "$SB_DOCKERD" --data-root "$d/root" --exec-root "$d/exec" -H "unix://$d/docker.sock" \
+    --pidfile "$d/docker.pid" --iptables=false --ip6tables=false --ip-masq=false --bridge=none \
+    --cgroup-parent "/$parent" "$@"
+}
+
+# Starts dockerd NAME in sandbox namespace NS (default NAME; made if missing) and waits until its
+# API answers; recorded for teardown by PID (sb_down calls sb_dockerd_stop).
+# Its /etc/docker/plugins/vlcp.spec names unix://$SB_DIR/NAME-docker.sock, the socket a vlcpd of
+# that server serves the Docker plugin on. sb_dockerd_start NAME [NS] [dockerd args]
+sb_dockerd_start() {
+  local name=$1 ns=${2:-$1} d
+  shift 2 2>/dev/null || shift $#
+  d=$(sb_docker_dir "$name")
+  # containerd's socket lives under the exec root: unix paths stop at 108 bytes.
+  [ ${#d} -le 60 ] || sb_die "dockerd directory $d too long for containerd's socket" || return 1
+  sb_netns "$ns" || return 1
+  mkdir -p "$d/etc/plugins" "$d/root" "$d/exec" || return 1
+  echo "unix://$SB_DIR/$name-docker.sock" >"$d/etc/plugins/vlcp.spec"
+  # A dockerd killed with -9 leaves its pidfile, and the next start refuses ("pid file found").
+  rm -f "$d/docker.pid"
+  ip netns exec "$(sb_ns "$ns")" bash -c "$(declare -f sb_dockerd_exec); SB_DOCKERD='$SB_DOCKERD'; \
+    sb_dockerd_exec \"\$@\"" sb_dockerd_exec "$d" "$(sb_docker_cgroup "$name")" "$@" >>"$d/dockerd.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$d/pid"
+  sb_record pid "$pid" "dockerd:$name"
+  if ! sb_wait 60 sb_docker_ready "$name"; then
+    sb_log "dockerd $name: its API never answered; log:"
+    tail -20 "$d/dockerd.log" >&2
+    return 1
+  fi
+}
+
+sb_docker_ready() { curl -sf --max-time 2 --unix-socket "$(sb_docker_sock "$1")" http://docker/_ping >/dev/null; }
+sb_dockerd_pid() { cat "$(sb_docker_dir "$1")/pid"; }
+
+# The Docker CLI against dockerd NAME: sb_docker NAME ARGS...
+sb_docker() {
+  local name=$1
+  shift
+  DOCKER_HOST="unix://$(sb_docker_sock "$name")" DOCKER_CONFIG="$(sb_docker_dir "$name")/cli" "$SB_DOCKER" "$@"
+}
+
+# Imports $SB_DOCKER_IMAGE into dockerd NAME: a static busybox (busybox-static) with one link
+# per applet, built once per sandbox. sb_docker_image NAME
+sb_docker_image() {
+  local tar=$SB_DIR/busybox-rootfs.tar
+  if [ ! -s "$tar" ]; then
+    local r=$SB_DIR/busybox-rootfs a
+    mkdir -p "$r"/{bin,etc,proc,sys,dev,tmp,root} || return 1
+    cp /bin/busybox "$r/bin/busybox" || return 1
+    file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
+      ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || sb_die "/bin/busybox is not static (busybox-static)" || return 1
+    for a in $("$r/bin/busybox" --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+    echo 'root:x:0:' >"$r/etc/group"
+    tar -C "$r" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar" || return 1
+    rm -rf "$r"
+  fi
+  sb_docker "$1" import - "$SB_DOCKER_IMAGE" <"$tar" >/dev/null
+}
+
+# Stops dockerd NAME and everything it started: every container removed (while it still
+# answers), dockerd by PID (SIGTERM, SIGKILL after 10 s), then whatever still names this
+# daemon's directory on its command line (containerd, a shim that outlived a kill -9: found
+# through /proc by that unique path, never by a bare name), its pidfile and its cgroups.
+# sb_dockerd_stop NAME
+sb_dockerd_stop() {
+  local name=$1 d pid
+  d=$(sb_docker_dir "$name")
+  [ -d "$d" ] || return 0
+  if sb_docker_ready "$name"; then
+    local cli=(env DOCKER_HOST="unix://$(sb_docker_sock "$name")" DOCKER_CONFIG="$d/cli" "$SB_DOCKER") ids
+    ids=$(timeout 20 "${cli[@]}" ps -aq 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && timeout 60 "${cli[@]}" rm -f $ids >/dev/null 2>&1
+  fi
+  [ -f "$d/pid" ] && sb_stop_pid "$(cat "$d/pid")"
+  local p
+  # Containers whose daemon died with -9: their processes are in this daemon's cgroup parent (a
+  # shim stopped first would leave them to init).
+  for p in $(cat /sys/fs/cgroup/pids/"$(sb_docker_cgroup "$name")"/*/cgroup.procs 2>/dev/null); do
+    sb_stop_pid "$p" KILL
+  done
+  for p in $(sb_docker_procs "$name"); do sb_stop_pid "$p"; done
+  rm -f "$d/docker.pid"
+  local cg
+  for cg in /sys/fs/cgroup/*/"$(sb_docker_cgroup "$name")"; do
+    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+
+# PIDs of live processes whose command line names dockerd NAME's directory (containerd, shims).
+sb_docker_procs() {
+  local d p cmd
+  d=$(sb_docker_dir "$1")/
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+    cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)
+    [[ $cmd == *"$d"* ]] || continue
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] && continue
+    echo "$p"
+  done
 }
