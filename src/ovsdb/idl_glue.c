@@ -34,6 +34,7 @@ add_columns(struct ovsdb_idl *idl)
         &ovsrec_interface_col_external_ids, &ovsrec_interface_col_options,
         &ovsrec_interface_col_admin_state, &ovsrec_interface_col_link_state,
         &ovsrec_interface_col_error, &ovsrec_interface_col_mac_in_use,
+        &ovsrec_interface_col_mtu_request,
         &ovsrec_controller_col_target, &ovsrec_controller_col_is_connected,
         &ovsrec_controller_col_role, &ovsrec_controller_col_max_backoff,
     };
@@ -234,5 +235,202 @@ vlcp_idl_set_controller(struct vlcp_idl *v, const char *bridge, const char *targ
         return -1;
     }
     *error = xstrdup("transaction kept conflicting with other clients");
+    return -1;
+}
+
+/* ---- port commands (group commit) ---------------------------------------------------------- */
+
+static const struct ovsrec_bridge *
+find_bridge(const struct vlcp_idl *v, const char *name)
+{
+    const struct ovsrec_bridge *b;
+    OVSREC_BRIDGE_FOR_EACH (b, v->idl) {
+        if (!strcmp(b->name, name)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static const struct ovsrec_port *
+find_port(const struct vlcp_idl *v, const char *name)
+{
+    const struct ovsrec_port *p;
+    OVSREC_PORT_FOR_EACH (p, v->idl) {
+        if (!strcmp(p->name, name)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static const struct ovsrec_interface *
+find_interface(const struct vlcp_idl *v, const char *name)
+{
+    const struct ovsrec_interface *i;
+    OVSREC_INTERFACE_FOR_EACH (i, v->idl) {
+        if (!strcmp(i->name, name)) {
+            return i;
+        }
+    }
+    return NULL;
+}
+
+/* The owner of an existing port called `name` (its own interface's vlcp-owner, else the
+ * port's), "" when it has none; NULL when neither a port nor an interface has that name. */
+static const char *
+existing_owner(const struct vlcp_idl *v, const char *name, const struct ovsrec_port **port)
+{
+    *port = find_port(v, name);
+    const struct ovsrec_interface *iface = find_interface(v, name);
+    if (!*port && !iface) {
+        return NULL;
+    }
+    const char *owner = iface ? smap_get(&iface->external_ids, "vlcp-owner") : NULL;
+    if (!owner && *port) {
+        owner = smap_get(&(*port)->external_ids, "vlcp-owner");
+    }
+    /* An interface of that name inside another port is not ours to replace. */
+    if (iface && *port) {
+        int inside = 0;
+        for (size_t k = 0; k < (*port)->n_interfaces; k++) {
+            inside |= (*port)->interfaces[k] == iface;
+        }
+        if (!inside) {
+            return "";
+        }
+    } else if (iface) {
+        return ""; /* an interface with no port of its name */
+    }
+    return owner ? owner : "";
+}
+
+/* Removes `port` from every bridge holding it (its rows go with it: Port and Interface are
+ * not root tables). */
+static void
+detach_port(const struct vlcp_idl *v, const struct ovsrec_port *port)
+{
+    const struct ovsrec_bridge *b;
+    OVSREC_BRIDGE_FOR_EACH (b, v->idl) {
+        for (size_t k = 0; k < b->n_ports; k++) {
+            if (b->ports[k] == port) {
+                ovsrec_bridge_update_ports_delvalue(b, port);
+                break;
+            }
+        }
+    }
+}
+
+/* Adds op's changes to `txn`; returns 1 when it did, 0 when the op failed its checks
+ * (result set). */
+static int
+stage_op(struct vlcp_idl *v, struct ovsdb_idl_txn *txn, const struct vlcp_port_op *op,
+         struct vlcp_port_result *r)
+{
+    const char *owner = op->owner ? op->owner : "";
+    const struct ovsrec_port *old_port = NULL;
+    const char *old_owner = existing_owner(v, op->name, &old_port);
+    if (op->kind == VLCP_PORT_UNPLUG) {
+        if (!old_owner) {
+            return 1; /* nothing to remove */
+        }
+        if (*owner && strcmp(old_owner, owner)) {
+            r->code = VLCP_PORT_CONFLICT;
+            r->error = xasprintf("port %s belongs to '%s', not '%s'", op->name, old_owner, owner);
+            return 0;
+        }
+        if (!old_port) {
+            r->code = VLCP_PORT_CONFLICT;
+            r->error = xasprintf("interface %s has no port of its name", op->name);
+            return 0;
+        }
+        detach_port(v, old_port);
+        return 1;
+    }
+    const struct ovsrec_bridge *br = find_bridge(v, op->bridge);
+    if (!br) {
+        r->code = VLCP_PORT_NO_BRIDGE;
+        r->error = xasprintf("no bridge named %s", op->bridge);
+        return 0;
+    }
+    if (old_owner) {
+        if (!*owner || strcmp(old_owner, owner)) {
+            r->code = VLCP_PORT_CONFLICT;
+            r->error = xasprintf("port %s exists and belongs to '%s'", op->name,
+                                 *old_owner ? old_owner : "(no vlcp-owner)");
+            return 0;
+        }
+        if (old_port) {
+            detach_port(v, old_port); /* ours (a crash, a replay): replaced */
+        }
+    }
+    struct smap ids = SMAP_INITIALIZER(&ids);
+    for (size_t k = 0; k < op->n_ext; k++) {
+        smap_replace(&ids, op->ext_keys[k], op->ext_values[k]);
+    }
+    if (*owner) {
+        smap_replace(&ids, "vlcp-owner", owner);
+    }
+    struct ovsrec_interface *iface = ovsrec_interface_insert(txn);
+    ovsrec_interface_set_name(iface, op->name);
+    ovsrec_interface_set_type(iface, op->type ? op->type : "");
+    ovsrec_interface_set_external_ids(iface, &ids);
+    if (op->mtu_request) {
+        int64_t mtu = op->mtu_request;
+        ovsrec_interface_set_mtu_request(iface, &mtu, 1);
+    }
+    struct ovsrec_port *port = ovsrec_port_insert(txn);
+    ovsrec_port_set_name(port, op->name);
+    ovsrec_port_set_interfaces(port, &iface, 1);
+    smap_clear(&ids);
+    if (*owner) {
+        smap_add(&ids, "vlcp-owner", owner);
+    }
+    ovsrec_port_set_external_ids(port, &ids);
+    smap_destroy(&ids);
+    ovsrec_bridge_update_ports_addvalue(br, port);
+    return 1;
+}
+
+int
+vlcp_idl_port_batch(struct vlcp_idl *v, const struct vlcp_port_op *ops, size_t n,
+                    struct vlcp_port_result *results)
+{
+    char *error = NULL;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        struct ovsdb_idl_txn *txn = ovsdb_idl_txn_create(v->idl);
+        ovsdb_idl_txn_add_comment(txn, "vlcpd: %zu port command(s)", n);
+        size_t staged = 0;
+        for (size_t k = 0; k < n; k++) {
+            free(results[k].error);
+            results[k].code = VLCP_PORT_OK;
+            results[k].error = NULL;
+            staged += stage_op(v, txn, &ops[k], &results[k]);
+        }
+        if (!staged) {
+            ovsdb_idl_txn_destroy(txn);
+            return 0;
+        }
+        enum ovsdb_idl_txn_status status = ovsdb_idl_txn_commit_block(txn);
+        free(error);
+        error = status == TXN_ERROR ? xstrdup(ovsdb_idl_txn_get_error(txn))
+                                    : xasprintf("transaction %s", ovsdb_idl_txn_status_to_string(status));
+        ovsdb_idl_txn_destroy(txn);
+        if (status == TXN_SUCCESS || status == TXN_UNCHANGED) {
+            free(error);
+            return 0;
+        }
+        if (status != TXN_TRY_AGAIN) {
+            break;
+        }
+        /* (the IDL re-read what changed: the checks run again on the new view) */
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (results[k].code == VLCP_PORT_OK) {
+            results[k].code = VLCP_PORT_FAILED;
+            results[k].error = xstrdup(error);
+        }
+    }
+    free(error);
     return -1;
 }
