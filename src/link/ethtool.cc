@@ -20,14 +20,16 @@ Status ethtool_call(int inet_fd, std::string_view ifname, ethtool_value* v, std:
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   ifr.ifr_data = reinterpret_cast<char*>(v);
-  if (ioctl(inet_fd, SIOCETHTOOL, &ifr) < 0) return errno_status(errno, std::string(what) + " " + std::string(ifname));
+  if (ioctl(inet_fd, SIOCETHTOOL, &ifr) < 0)
+    return errno_status(errno, std::string(what) + " " + std::string(ifname));
   return {};
 }
 }  // namespace
 
 Status set_tx_checksum(int inet_fd, std::string_view ifname, bool on) {
   ethtool_value v{ETHTOOL_STXCSUM, on ? 1u : 0u};
-  return ethtool_call(inet_fd, ifname, &v, on ? "turning TX checksum offload on for" : "turning TX checksum offload off for");
+  return ethtool_call(inet_fd, ifname, &v,
+                      on ? "turning TX checksum offload on for" : "turning TX checksum offload off for");
 }
 
 Result<bool> tx_checksum(int inet_fd, std::string_view ifname) {

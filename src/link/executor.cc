@@ -28,7 +28,9 @@ Status enter(NsSockets& host, const std::string& netns, Place* place) {
   return {};
 }
 
-std::string where(const std::string& netns) { return netns.empty() ? std::string() : " in " + netns; }
+std::string where(const std::string& netns) {
+  return netns.empty() ? std::string() : " in " + netns;
+}
 
 }  // namespace
 
@@ -67,7 +69,8 @@ Status LinkWorker::create_veth(const VethRequest& r) {
       LinkAttrs a;
       a.alias = r.alias;
       a.ifname = r.host_name;
-      VLCP_RETURN_IF_ERROR(host_.rtnl.call(set_link_request(0, a, std::nullopt, 0), "marking " + r.host_name));
+      VLCP_RETURN_IF_ERROR(
+          host_.rtnl.call(set_link_request(0, a, std::nullopt, 0), "marking " + r.host_name));
       a.ifname = r.peer_name;
       VLCP_RETURN_IF_ERROR(
           peer_place.sockets->rtnl.call(set_link_request(0, a, std::nullopt, 0), "marking " + r.peer_name));
@@ -128,7 +131,8 @@ Status LinkWorker::set_link(const LinkChange& c) {
 
 Status LinkWorker::setup_netns(const NetnsSetup& s) {
   VLCP_RETURN_IF_ERROR(check_ifname(s.ifname));
-  if (s.netns.empty()) return make_error(Errc::kInvalidArgument, "setting up " + s.ifname + ": no namespace given");
+  if (s.netns.empty())
+    return make_error(Errc::kInvalidArgument, "setting up " + s.ifname + ": no namespace given");
   Place place;
   VLCP_RETURN_IF_ERROR(enter(host_, s.netns, &place));
   RtnlSocket& rtnl = place.sockets->rtnl;
@@ -145,14 +149,16 @@ Status LinkWorker::setup_netns(const NetnsSetup& s) {
   VLCP_RETURN_IF_ERROR(rtnl.call(set_link_request(index, a, true, 0), "bringing " + s.ifname + " up" + in));
   for (const Ipv4Prefix& p : s.addresses) {
     if (p.length > 32) return make_error(Errc::kInvalidArgument, "prefix length over 32");
-    VLCP_RETURN_IF_ERROR(rtnl.call(add_addr_request(index, p.address, p.length, 0), "adding an address to " + s.ifname + in));
+    VLCP_RETURN_IF_ERROR(
+        rtnl.call(add_addr_request(index, p.address, p.length, 0), "adding an address to " + s.ifname + in));
   }
   for (const Route& r : s.routes) {
     if (r.destination.length > 32) return make_error(Errc::kInvalidArgument, "route prefix length over 32");
     std::optional<uint32_t> oif;
     if (!r.gateway) oif = static_cast<uint32_t>(index);
-    VLCP_RETURN_IF_ERROR(rtnl.call(add_route_request(r.destination.address, r.destination.length, r.gateway, oif, 0),
-                                   "adding a route" + in));
+    VLCP_RETURN_IF_ERROR(
+        rtnl.call(add_route_request(r.destination.address, r.destination.length, r.gateway, oif, 0),
+                  "adding a route" + in));
   }
   return {};
 }
@@ -224,7 +230,8 @@ void LinkExecutor::create_veth(VethRequest request, Done done) {
 }
 
 void LinkExecutor::delete_link(std::string name, std::string netns, Done done) {
-  run<Status>([name = std::move(name), netns = std::move(netns)](LinkWorker& w) { return w.delete_link(name, netns); },
+  run<Status>([name = std::move(name),
+               netns = std::move(netns)](LinkWorker& w) { return w.delete_link(name, netns); },
               std::move(done));
 }
 
@@ -237,8 +244,8 @@ void LinkExecutor::setup_netns(NetnsSetup setup, Done done) {
 }
 
 void LinkExecutor::list_links(std::string netns, std::function<void(Result<std::vector<LinkInfo>>)> done) {
-  run<Result<std::vector<LinkInfo>>>([netns = std::move(netns)](LinkWorker& w) { return w.list_links(netns); },
-                                     std::move(done));
+  run<Result<std::vector<LinkInfo>>>(
+      [netns = std::move(netns)](LinkWorker& w) { return w.list_links(netns); }, std::move(done));
 }
 
 std::vector<std::pair<std::string, double>> LinkExecutor::metrics() const {

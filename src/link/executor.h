@@ -33,8 +33,8 @@ struct Ipv4Prefix {
   bool operator==(const Ipv4Prefix&) const = default;
 };
 struct Route {
-  Ipv4Prefix destination;        // 0.0.0.0/0: the default route
-  std::optional<Ipv4> gateway;   // none: on-link, out of the interface
+  Ipv4Prefix destination;       // 0.0.0.0/0: the default route
+  std::optional<Ipv4> gateway;  // none: on-link, out of the interface
   bool operator==(const Route&) const = default;
 };
 

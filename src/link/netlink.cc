@@ -1,6 +1,9 @@
 // The rtnetlink codec (see netlink.h): the attribute tables drive both directions.
 #include "link/netlink.h"
 
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 
@@ -8,6 +11,10 @@
 #include <cstring>
 
 namespace vlcp::link {
+
+static_assert(kNlaTypeMask == (NLA_TYPE_MASK & 0xffff) && kRtTableMain == RT_TABLE_MAIN &&
+              kRtProtBoot == RTPROT_BOOT && kRtScopeUniverse == RT_SCOPE_UNIVERSE &&
+              kRtnUnicast == RTN_UNICAST);
 
 namespace {
 
@@ -17,8 +24,12 @@ constexpr size_t kIfAddrSize = 8;     // struct ifaddrmsg
 constexpr size_t kRtMsgSize = 12;     // struct rtmsg
 
 // Netlink integers are in host order.
-void put_ne16(Buffer& b, uint16_t v) { std::memcpy(b.extend(2), &v, 2); }
-void put_ne32(Buffer& b, uint32_t v) { std::memcpy(b.extend(4), &v, 4); }
+void put_ne16(Buffer& b, uint16_t v) {
+  std::memcpy(b.extend(2), &v, 2);
+}
+void put_ne32(Buffer& b, uint32_t v) {
+  std::memcpy(b.extend(4), &v, 4);
+}
 uint16_t load_ne16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
@@ -53,6 +64,8 @@ void put_value(Buffer& b, const typename AttrValue<K>::type& v) {
   } else if constexpr (K == AttrKind::kString) {
     b.append(std::string_view(v));
     b.put_u8(0);
+  } else if constexpr (K == AttrKind::kText) {
+    b.append(std::string_view(v));
   } else {  // kMac, kIpv4: bytes as they are
     b.append(ByteSpan(v.data(), v.size()));
   }
@@ -68,7 +81,7 @@ bool get_value(ByteSpan p, std::optional<typename AttrValue<K>::type>* out) {
   } else if constexpr (K == AttrKind::kU32) {
     if (p.size() < 4) return false;
     *out = load_ne32(p.data());
-  } else if constexpr (K == AttrKind::kString) {
+  } else if constexpr (K == AttrKind::kString || K == AttrKind::kText) {
     size_t n = 0;
     while (n < p.size() && p[n] != 0) ++n;
     *out = std::string(reinterpret_cast<const char*>(p.data()), n);
@@ -92,8 +105,8 @@ bool get_value(ByteSpan p, std::optional<typename AttrValue<K>::type>* out) {
     put_value<AttrKind::kind>(b, *a.field);    \
     close_attr(b, at);                         \
   }
-#define VLCP_NL_DECODE_ATTR(field, attr, kind)                       \
-  case attr:                                                         \
+#define VLCP_NL_DECODE_ATTR(field, attr, kind)                        \
+  case attr:                                                          \
     if (!get_value<AttrKind::kind>(payload, &out->field)) ok = false; \
     break;
 
@@ -192,27 +205,27 @@ Status decode_link_body(ByteSpan bytes, LinkBody* body, int depth) {
 }
 
 // errno -> Errc, declared once.
-#define VLCP_LINK_ERRNOS(X)            \
-  X(EEXIST, kAlreadyExists)            \
-  X(ENOTEMPTY, kAlreadyExists)         \
-  X(ENOENT, kNotFound)                 \
-  X(ENODEV, kNotFound)                 \
-  X(ESRCH, kNotFound)                  \
-  X(ENXIO, kNotFound)                  \
-  X(EPERM, kPermissionDenied)          \
-  X(EACCES, kPermissionDenied)         \
-  X(EINVAL, kInvalidArgument)          \
-  X(ERANGE, kInvalidArgument)          \
-  X(EADDRNOTAVAIL, kInvalidArgument)   \
-  X(ENETUNREACH, kInvalidArgument)     \
-  X(EBADF, kInvalidArgument)           \
-  X(EBUSY, kConflict)                  \
-  X(EOPNOTSUPP, kUnsupported)          \
-  X(EAFNOSUPPORT, kUnsupported)        \
-  X(ENOMEM, kResourceExhausted)        \
-  X(ENOBUFS, kResourceExhausted)       \
-  X(ENOSPC, kResourceExhausted)        \
-  X(EAGAIN, kUnavailable)              \
+#define VLCP_LINK_ERRNOS(X)          \
+  X(EEXIST, kAlreadyExists)          \
+  X(ENOTEMPTY, kAlreadyExists)       \
+  X(ENOENT, kNotFound)               \
+  X(ENODEV, kNotFound)               \
+  X(ESRCH, kNotFound)                \
+  X(ENXIO, kNotFound)                \
+  X(EPERM, kPermissionDenied)        \
+  X(EACCES, kPermissionDenied)       \
+  X(EINVAL, kInvalidArgument)        \
+  X(ERANGE, kInvalidArgument)        \
+  X(EADDRNOTAVAIL, kInvalidArgument) \
+  X(ENETUNREACH, kInvalidArgument)   \
+  X(EBADF, kInvalidArgument)         \
+  X(EBUSY, kConflict)                \
+  X(EOPNOTSUPP, kUnsupported)        \
+  X(EAFNOSUPPORT, kUnsupported)      \
+  X(ENOMEM, kResourceExhausted)      \
+  X(ENOBUFS, kResourceExhausted)     \
+  X(ENOSPC, kResourceExhausted)      \
+  X(EAGAIN, kUnavailable)            \
   X(ETIMEDOUT, kTimeout)
 
 Errc errc_of(int err) {
@@ -230,7 +243,7 @@ Errc errc_of(int err) {
 }  // namespace
 
 bool LinkAttrs::operator==(const LinkAttrs& o) const {
-#define VLCP_NL_EQ(field, attr, kind) field == o.field &&
+#define VLCP_NL_EQ(field, attr, kind) field == o.field&&
   return VLCP_NL_LINK_ATTRS(VLCP_NL_EQ) kind == o.kind && peer == o.peer;
 #undef VLCP_NL_EQ
 }
@@ -256,7 +269,8 @@ void encode(Buffer& b, const AddrMessage& m) {
 void encode(Buffer& b, const RouteMessage& m) {
   encode_message(b, m.header, [&] {
     const RtMsg& r = m.rtm;
-    for (uint8_t v : {r.family, r.dst_len, r.src_len, r.tos, r.table, r.protocol, r.scope, r.type}) b.put_u8(v);
+    for (uint8_t v : {r.family, r.dst_len, r.src_len, r.tos, r.table, r.protocol, r.scope, r.type})
+      b.put_u8(v);
     put_ne32(b, r.flags);
     const RouteAttrs& a = m.attrs;
     VLCP_NL_ROUTE_ATTRS(VLCP_NL_ENCODE_ATTR)
@@ -395,16 +409,15 @@ Status to_status(const NlError& e, std::string_view what) {
 
 Status check_ifname(std::string_view name) {
   if (name.empty() || name.size() >= IFNAMSIZ)
-    return make_error(Errc::kInvalidArgument,
-                      "interface name '" + std::string(name) + "' must be 1 to " + std::to_string(IFNAMSIZ - 1) +
-                          " bytes");
+    return make_error(Errc::kInvalidArgument, "interface name '" + std::string(name) + "' must be 1 to " +
+                                                  std::to_string(IFNAMSIZ - 1) + " bytes");
   if (name == "." || name == "..")
     return make_error(Errc::kInvalidArgument, "interface name '" + std::string(name) + "' is reserved");
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
     if (c == '/' || c == ':' || u <= ' ' || u == 0x7f)
-      return make_error(Errc::kInvalidArgument,
-                        "interface name '" + std::string(name) + "' has a '/', ':', space or control character");
+      return make_error(Errc::kInvalidArgument, "interface name '" + std::string(name) +
+                                                    "' has a '/', ':', space or control character");
   }
   return {};
 }
@@ -484,8 +497,8 @@ AddrMessage add_addr_request(int32_t index, Ipv4 address, uint8_t prefix, uint32
   return m;
 }
 
-RouteMessage add_route_request(Ipv4 dst, uint8_t len, std::optional<Ipv4> gateway, std::optional<uint32_t> oif,
-                               uint32_t seq) {
+RouteMessage add_route_request(Ipv4 dst, uint8_t len, std::optional<Ipv4> gateway,
+                               std::optional<uint32_t> oif, uint32_t seq) {
   RouteMessage m;
   m.header = {RTM_NEWROUTE, kCreate, seq, 0};
   m.rtm.dst_len = len;

@@ -5,9 +5,6 @@
 // read. The link thread (executor.h) does the I/O.
 #pragma once
 
-#include <linux/if_link.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -23,6 +20,15 @@
 
 namespace vlcp::link {
 
+// The kernel's values this header needs (the tables' IFLA_*/IFA_*/RTA_* names are read only in
+// netlink.cc, which includes <linux/rtnetlink.h>: this header stays free of kernel headers, which
+// clash with Open vSwitch's copies in targets that see both).
+inline constexpr uint16_t kNlaTypeMask = 0x3fff;  // NLA_TYPE_MASK
+inline constexpr uint8_t kRtTableMain = 254;      // RT_TABLE_MAIN
+inline constexpr uint8_t kRtProtBoot = 3;         // RTPROT_BOOT
+inline constexpr uint8_t kRtScopeUniverse = 0;    // RT_SCOPE_UNIVERSE
+inline constexpr uint8_t kRtnUnicast = 1;         // RTN_UNICAST
+
 using Mac = std::array<uint8_t, 6>;
 using Ipv4 = std::array<uint8_t, 4>;  // network order, as on the wire
 
@@ -31,6 +37,7 @@ enum class AttrKind : uint8_t {
   kU8,
   kU32,
   kString,  // NUL-terminated on the wire (decode stops at the first NUL)
+  kText,    // a string sent without its NUL (iproute2's way for aliases); decoded as kString
   kMac,     // 6 bytes
   kIpv4,    // 4 bytes
 };
@@ -38,28 +45,28 @@ enum class AttrKind : uint8_t {
 // X(field, attribute type, kind). Encode writes the present fields in this order: it is
 // iproute2's order for the same command line when that names the interface last, so the goldens
 // are ip's own bytes. Decode fills what it finds and skips attributes it does not know.
-#define VLCP_NL_LINK_ATTRS(X)                    \
-  X(address, IFLA_ADDRESS, kMac)                 \
-  X(mtu, IFLA_MTU, kU32)                         \
-  X(link, IFLA_LINK, kU32)                       \
-  X(master, IFLA_MASTER, kU32)                   \
-  X(operstate, IFLA_OPERSTATE, kU8)              \
-  X(alias, IFLA_IFALIAS, kString)                \
-  X(net_ns_fd, IFLA_NET_NS_FD, kU32)             \
-  X(link_netnsid, IFLA_LINK_NETNSID, kU32)       \
-  X(ext_mask, IFLA_EXT_MASK, kU32)               \
+#define VLCP_NL_LINK_ATTRS(X)              \
+  X(address, IFLA_ADDRESS, kMac)           \
+  X(mtu, IFLA_MTU, kU32)                   \
+  X(link, IFLA_LINK, kU32)                 \
+  X(master, IFLA_MASTER, kU32)             \
+  X(operstate, IFLA_OPERSTATE, kU8)        \
+  X(alias, IFLA_IFALIAS, kText)            \
+  X(net_ns_fd, IFLA_NET_NS_FD, kU32)       \
+  X(link_netnsid, IFLA_LINK_NETNSID, kU32) \
+  X(ext_mask, IFLA_EXT_MASK, kU32)         \
   X(ifname, IFLA_IFNAME, kString)
 
-#define VLCP_NL_ADDR_ATTRS(X)  \
-  X(local, IFA_LOCAL, kIpv4)   \
+#define VLCP_NL_ADDR_ATTRS(X)    \
+  X(local, IFA_LOCAL, kIpv4)     \
   X(address, IFA_ADDRESS, kIpv4) \
   X(label, IFA_LABEL, kString)
 
-#define VLCP_NL_ROUTE_ATTRS(X)     \
-  X(dst, RTA_DST, kIpv4)           \
-  X(gateway, RTA_GATEWAY, kIpv4)   \
-  X(oif, RTA_OIF, kU32)            \
-  X(priority, RTA_PRIORITY, kU32)  \
+#define VLCP_NL_ROUTE_ATTRS(X)    \
+  X(dst, RTA_DST, kIpv4)          \
+  X(gateway, RTA_GATEWAY, kIpv4)  \
+  X(oif, RTA_OIF, kU32)           \
+  X(priority, RTA_PRIORITY, kU32) \
   X(table, RTA_TABLE, kU32)
 
 template <AttrKind K>
@@ -74,6 +81,10 @@ struct AttrValue<AttrKind::kU32> {
 };
 template <>
 struct AttrValue<AttrKind::kString> {
+  using type = std::string;
+};
+template <>
+struct AttrValue<AttrKind::kText> {
   using type = std::string;
 };
 template <>
@@ -130,7 +141,7 @@ struct IfAddr {
   uint8_t family = AF_INET;
   uint8_t prefixlen = 0;
   uint8_t flags = 0;
-  uint8_t scope = RT_SCOPE_UNIVERSE;
+  uint8_t scope = kRtScopeUniverse;
   uint32_t index = 0;
   bool operator==(const IfAddr&) const = default;
 };
@@ -151,10 +162,10 @@ struct RtMsg {
   uint8_t dst_len = 0;
   uint8_t src_len = 0;
   uint8_t tos = 0;
-  uint8_t table = RT_TABLE_MAIN;
-  uint8_t protocol = RTPROT_BOOT;
-  uint8_t scope = RT_SCOPE_UNIVERSE;
-  uint8_t type = RTN_UNICAST;
+  uint8_t table = kRtTableMain;
+  uint8_t protocol = kRtProtBoot;
+  uint8_t scope = kRtScopeUniverse;
+  uint8_t type = kRtnUnicast;
   uint32_t flags = 0;
   bool operator==(const RtMsg&) const = default;
 };
@@ -240,8 +251,8 @@ LinkMessage dump_links_request(uint32_t seq);
 // RTM_NEWADDR: address/prefix on interface `index` (IFA_LOCAL and IFA_ADDRESS, as ip does).
 AddrMessage add_addr_request(int32_t index, Ipv4 address, uint8_t prefix, uint32_t seq);
 // RTM_NEWROUTE in the main table: dst/len via `gateway`, or on-link out of `oif` without one.
-RouteMessage add_route_request(Ipv4 dst, uint8_t len, std::optional<Ipv4> gateway, std::optional<uint32_t> oif,
-                               uint32_t seq);
+RouteMessage add_route_request(Ipv4 dst, uint8_t len, std::optional<Ipv4> gateway,
+                               std::optional<uint32_t> oif, uint32_t seq);
 
 // A link as the reconcile sees it (from a dump's RTM_NEWLINK).
 struct LinkInfo {
@@ -270,7 +281,7 @@ bool for_each_attr(ByteSpan bytes, Fn&& fn) {
     if (len < 4) return false;
     ByteSpan payload;
     if (!r.take(len - 4u, &payload)) return false;
-    fn(static_cast<uint16_t>(type & NLA_TYPE_MASK), payload);
+    fn(static_cast<uint16_t>(type & kNlaTypeMask), payload);
     size_t pad = (4 - len % 4) % 4;
     if (!r.skip(std::min(pad, r.remaining()))) return false;
   }

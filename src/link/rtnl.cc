@@ -2,7 +2,9 @@
 #include "link/rtnl.h"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/nsfs.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -47,7 +49,8 @@ Status RtnlSocket::send(const Buffer& b, std::string_view what) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   for (;;) {
-    ssize_t n = ::sendto(fd_.get(), b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    ssize_t n =
+        ::sendto(fd_.get(), b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     if (n == static_cast<ssize_t>(b.size())) return {};
     if (n < 0 && errno == EINTR) continue;
     return errno_status(n < 0 ? errno : EIO, std::string(what) + ": sending the request");
@@ -68,7 +71,8 @@ Status RtnlSocket::receive(uint32_t seq, bool dump, std::string_view what, OnMes
         return make_error(Errc::kTimeout, std::string(what) + ": no answer from the kernel in 5 s");
       return errno_status(errno, std::string(what) + ": receiving the answer");
     }
-    if (msg.msg_flags & MSG_TRUNC) return make_error(Errc::kInternal, std::string(what) + ": answer truncated");
+    if (msg.msg_flags & MSG_TRUNC)
+      return make_error(Errc::kInternal, std::string(what) + ": answer truncated");
     auto frames = split(ByteSpan(rx_.data(), static_cast<size_t>(n)));
     if (!frames.ok()) return frames.error().with_context(what);
     for (const NlFrame& f : *frames) {
@@ -159,7 +163,8 @@ Result<Fd> open_netns(const std::string& path) {
   if (!fd) return errno_status(errno, "opening network namespace " + path);
   int type = ioctl(fd.get(), NS_GET_NSTYPE);
   if (type < 0) return make_error(Errc::kInvalidArgument, path + " is not a namespace");
-  if (type != CLONE_NEWNET) return make_error(Errc::kInvalidArgument, path + " is a namespace but not a network namespace");
+  if (type != CLONE_NEWNET)
+    return make_error(Errc::kInvalidArgument, path + " is a namespace but not a network namespace");
   return fd;
 }
 
