@@ -122,6 +122,12 @@ cat >"$root/etc/fstab" <<EOF
 UUID=$root_uuid  /  ext4  errors=remount-ro  0  1
 UUID=$esp_uuid  /boot/efi  vfat  umask=0077,nofail,x-systemd.device-timeout=10s  0  2
 EOF
+# The kernel command line: the boot entry's options (below) and /etc/kernel/cmdline hold the same,
+# so `vlcpctl profile apply` (which edits both) and the kernel hook (which writes the entry's
+# options from /etc/kernel/cmdline after a kernel upgrade) keep a perf profile's arguments.
+cmdline="root=UUID=$root_uuid rw console=tty0 console=ttyS0,115200${IMAGE_CMDLINE:+ $IMAGE_CMDLINE}"
+mkdir -p "$root/etc/kernel"
+echo "$cmdline" >"$root/etc/kernel/cmdline"
 kver=$(basename "$(ls -d "$root"/lib/modules/* | sort -V | tail -1)")
 [ -f "$root/boot/vmlinuz-$kver" ] && [ -f "$root/boot/initrd.img-$kver" ] ||
   img_die "no kernel/initrd for $kver in the root"
@@ -134,7 +140,6 @@ fi
 
 # --- disk --------------------------------------------------------------------------------------
 stage disk
-cmdline="root=UUID=$root_uuid rw console=tty0 console=ttyS0,115200 ${IMAGE_CMDLINE:-}"
 cp "$root/boot/vmlinuz-$kver" "$work/vmlinuz"
 cp "$root/boot/initrd.img-$kver" "$work/initrd.img"
 cat >"$work/loader.conf" <<EOF
@@ -146,7 +151,7 @@ cat >"$work/vlcp.conf" <<EOF
 title   VLCP appliance (Debian 12, $kver)
 linux   /vmlinuz
 initrd  /initrd.img
-options ${cmdline% }
+options $cmdline
 EOF
 root_used_mb=$(du -sm --one-file-system "$root" | cut -f1)
 root_mb=${IMAGE_ROOT_MB:-$((root_used_mb * 3 / 2 + 512))}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Unit test of the appliance's first-boot seed (overlay/usr/sbin/vlcp-firstboot): the parser
 # (files and kernel command line, precedence, every refusal) and the configuration it writes
-# (vlcp.conf keys replaced in place with their continuation lines, owner and mode kept; the OVS
-# system-id file; the stamp), in a scratch root with --no-ovs. No network, no root needed.
+# (the drop-in vlcp.conf.d/50-firstboot.conf, vlcp.conf left byte-identical; the OVS system-id
+# file; the stamp; the seed consumed off the ESP), in a scratch root, and the merged
+# configuration handed to `vlcpd --check-config` (a stand-in vlcpd). No network, no root.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fb=$here/overlay/usr/sbin/vlcp-firstboot
@@ -86,33 +87,39 @@ expect_refused "an oversized seed file" "larger than 65536 bytes" --cmdline "$em
 
 # --- apply in a scratch root -----------------------------------------------------------------
 r=$t/root
-mkdir -p "$r/etc/vlcp" "$r/boot/efi"
-cat >"$r/etc/vlcp/vlcp.conf" <<'EOF'
-server.loglevel = 'info'
-module.httpserver.url = 'tcp://127.0.0.1:8081'
-module.objectdb.backend = 'embedded'
-module.openflowmanager.apps = ['ioprocessing',
-    'l2switch']
-module.metrics.url = 'tcp://127.0.0.1:9464'
-EOF
-chmod 640 "$r/etc/vlcp/vlcp.conf"
+mkdir -p "$r/etc/vlcp" "$r/boot/efi/loader/entries"
+printf '%s\n' "server.loglevel = 'info'" "module.httpserver.url = 'tcp://127.0.0.1:8081'" \
+  "module.objectdb.backend = 'embedded'" "module.openflowmanager.apps = ['ioprocessing'," "    'l2switch']" \
+  "module.metrics.url = 'tcp://127.0.0.1:9464'" >"$r/etc/vlcp/vlcp.conf"
+chmod 644 "$r/etc/vlcp/vlcp.conf"
+cp -p "$r/etc/vlcp/vlcp.conf" "$t/vlcp.conf.shipped"
 printf '%s\n' "system_id = hv7" "zookeeper = 10.0.0.1:2181,10.0.0.2:2181" "token = 0123456789abcdefXYZ" \
   "api = 0.0.0.0:8081" >"$r/boot/efi/vlcp-seed.conf"
-echo "vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=pass-word-1" >"$t/cmdline"
+# The boot entry as seed-image.sh --cmdline leaves it: the seed's words, a secret among them.
+printf '%s\n' "title   VLCP" "linux   /vmlinuz" "initrd  /initrd.img" \
+  "options root=UUID=abc rw console=ttyS0,115200 vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=pass-word-1 quiet" \
+  >"$r/boot/efi/loader/entries/vlcp.conf"
+echo "BOOT_IMAGE=/vmlinuz root=UUID=abc vlcp.metrics=0.0.0.0:9464 vlcp.metrics_password=pass-word-1" >"$t/cmdline"
 if "$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1; then
   ok "apply from the ESP's seed file and the command line"
 else
   bad "apply failed: $(cat "$t/out")"
 fi
 conf=$r/etc/vlcp/vlcp.conf
-want=$(printf '%s\n' "server.loglevel = 'info'" "module.openflowmanager.apps = ['ioprocessing'," "    'l2switch']" \
+dropin=$r/etc/vlcp/vlcp.conf.d/50-firstboot.conf
+cmp -s "$conf" "$t/vlcp.conf.shipped" && [ "$(stat -c %a "$conf")" = 644 ] &&
+  ok "vlcp.conf (the package's conffile) is byte-identical afterwards" || bad "vlcp.conf changed: $(diff "$t/vlcp.conf.shipped" "$conf")"
+want=$(printf '%s\n' \
   "module.httpserver.certificate = '/etc/vlcp/tls/api.crt'" "module.httpserver.key = '/etc/vlcp/tls/api.key'" \
   "module.httpserver.token = '0123456789abcdefXYZ'" "module.httpserver.url = 'https://0.0.0.0:8081'" \
   "module.metrics.password = 'pass-word-1'" "module.metrics.url = 'tcp://0.0.0.0:9464'" \
   "module.objectdb.backend = 'zookeeper'" "module.zookeeperdb.url = 'tcp://10.0.0.1:2181,10.0.0.2:2181'")
-got=$(grep -v -e '^#' -e '^$' "$conf")
-[ "$got" = "$want" ] && ok "vlcp.conf: seeded keys replaced once, others kept" || bad "vlcp.conf is [$got] want [$want]"
-[ "$(stat -c %a "$conf")" = 640 ] && ok "vlcp.conf keeps its mode (it holds the token)" || bad "vlcp.conf mode $(stat -c %a "$conf")"
+got=$(grep -v -e '^#' -e '^$' "$dropin" 2>&1)
+[ "$got" = "$want" ] && ok "vlcp.conf.d/50-firstboot.conf holds the seeded keys, once each" || bad "50-firstboot.conf is [$got] want [$want]"
+[ "$(stat -c %a "$dropin")" = 600 ] && ok "the drop-in is 0600 when the root has no group vlcp (it holds the token)" ||
+  bad "drop-in mode $(stat -c %a "$dropin")"
+[ -z "$(ls -A "$r/etc/vlcp/vlcp.conf.d" | grep -v '^50-firstboot.conf$')" ] && ok "no temporary file left in vlcp.conf.d" ||
+  bad "left in vlcp.conf.d: $(ls -A "$r/etc/vlcp/vlcp.conf.d")"
 if openssl x509 -noout -in "$r/etc/vlcp/tls/api.crt" 2>/dev/null && [ "$(stat -c %a "$r/etc/vlcp/tls/api.key")" = 640 ] &&
   grep -q "WebAPI TLS certificate /etc/vlcp/tls/api.crt, .*Fingerprint=" "$t/out"; then
   ok "the API off loopback gets a TLS key (0640) and certificate, fingerprint logged"
@@ -123,20 +130,70 @@ fi
 grep -q 0123456789abcdefXYZ "$t/out" "$r/var/lib/vlcp-firstboot/applied" && bad "the token is logged" || ok "the token is neither logged nor stamped"
 grep -q '^system_id=hv7 # .*vlcp-seed.conf:1$' "$r/var/lib/vlcp-firstboot/applied" && ok "the stamp says what came from where" ||
   bad "stamp: $(cat "$r/var/lib/vlcp-firstboot/applied" 2>&1)"
+# The seed consumed: nothing on the ESP holds its secrets any more.
+[ ! -e "$r/boot/efi/vlcp-seed.conf" ] && ok "the ESP's seed file is gone after the first boot" || bad "the ESP's seed file is still there"
+grep -q '^system_id = hv7$' "$r/boot/efi/vlcp-seed.conf.consumed" && grep -q '^token = (secret, removed)$' "$r/boot/efi/vlcp-seed.conf.consumed" &&
+  ok "  replaced by vlcp-seed.conf.consumed: its keys, the secrets' values removed" || bad "consumed: $(cat "$r/boot/efi/vlcp-seed.conf.consumed" 2>&1)"
+grep -rqe 0123456789abcdefXYZ -e pass-word-1 "$r/boot" && bad "a secret is still on the ESP: $(grep -rle 0123456789abcdefXYZ -e pass-word-1 "$r/boot")" ||
+  ok "  no file on the ESP holds the token or the metrics password"
+[ "$(grep '^options' "$r/boot/efi/loader/entries/vlcp.conf")" = "options root=UUID=abc rw console=ttyS0,115200 quiet" ] &&
+  ok "  the boot entry lost the seed's vlcp.* words, kept the others" || bad "entry: $(cat "$r/boot/efi/loader/entries/vlcp.conf")"
 
-# A second seed: the same keys are replaced again, not duplicated; a refused seed changes nothing.
+# A second seed: a key it gives is replaced (once), those it does not give are kept; vlcp.conf
+# still untouched; with a group vlcp in the root the drop-in is root:vlcp 0640.
+echo "vlcp:x:4242:" >"$r/etc/group"
+rm -f "$r/var/lib/vlcp-firstboot/applied"
 echo "vlcp.zookeeper=embedded" >"$t/cmdline"
 "$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1 || bad "re-apply failed: $(cat "$t/out")"
-[ "$(grep -c '^module.objectdb.backend' "$conf")" = 1 ] && grep -q "^module.objectdb.backend = 'embedded'" "$conf" &&
-  ok "re-seeding replaces a key instead of adding a duplicate" || bad "after re-seed: $(cat "$conf")"
-cp "$conf" "$t/before"
+[ "$(grep -c '^module.objectdb.backend' "$dropin")" = 1 ] && grep -q "^module.objectdb.backend = 'embedded'" "$dropin" &&
+  grep -q "^module.httpserver.token = '0123456789abcdefXYZ'" "$dropin" &&
+  ok "re-seeding replaces a key instead of adding a duplicate, keeps the others" || bad "after re-seed: $(cat "$dropin")"
+cmp -s "$conf" "$t/vlcp.conf.shipped" && ok "  vlcp.conf still byte-identical" || bad "vlcp.conf changed by the re-seed"
+if [ "$(id -u)" = 0 ]; then
+  [ "$(stat -c '%a %u:%g' "$dropin")" = "640 0:4242" ] && ok "  the drop-in is root:vlcp 0640 when the group exists" ||
+    bad "drop-in $(stat -c '%a %u:%g' "$dropin")"
+fi
+cp "$dropin" "$t/before"
 echo "vlcp.zookeeper=embedded vlcp.tunnel_ip=nope" >"$t/cmdline"
 if "$fb" --root "$r" --no-ovs --cmdline "$t/cmdline" >"$t/out" 2>&1; then
   bad "a bad seed was applied"
-elif cmp -s "$conf" "$t/before" && grep -q "nothing applied" "$t/out"; then
+elif cmp -s "$dropin" "$t/before" && cmp -s "$conf" "$t/vlcp.conf.shipped" && grep -q "nothing applied" "$t/out"; then
   ok "a bad seed changes nothing and says so"
 else
-  bad "a bad seed changed vlcp.conf or said nothing: $(cat "$t/out")"
+  bad "a bad seed changed the configuration or said nothing: $(cat "$t/out")"
+fi
+
+# vlcpd checks the merged configuration before the drop-in is renamed in: a stand-in vlcpd (and
+# ovs-vsctl) first on PATH records what -c names; refusing, nothing is written.
+bin=$t/bin
+mkdir -p "$bin"
+printf '%s\n' '#!/bin/bash' '# args: --check-config -c FILE' 'c=$3' \
+  '{ echo "main: $(head -1 "$c")"; for f in "$c.d"/*.conf; do echo "dropin: $(basename "$f") $(grep -c . "$f")"; done' \
+  '  grep -h "^module.objectdb.backend" "$c.d"/*.conf; } >"$VLCPD_SAW"' \
+  '[ ! -e "$VLCPD_SAW.refuse" ] || { echo "$c.d/50-firstboot.conf:3: refused" >&2; exit 1; }' >"$bin/vlcpd"
+printf '%s\n' '#!/bin/sh' 'exit 0' >"$bin/ovs-vsctl"
+chmod +x "$bin/vlcpd" "$bin/ovs-vsctl"
+export VLCPD_SAW=$t/vlcpd-saw
+echo "module.sched.workers = 2" >"$r/etc/vlcp/vlcp.conf.d/60-perf-profile.conf"
+echo "vlcp.zookeeper=10.9.9.9:2181" >"$t/cmdline"
+if PATH=$bin:$PATH "$fb" --root "$r" --cmdline "$t/cmdline" >"$t/out" 2>&1 &&
+  grep -q "^main: server.loglevel = 'info'" "$t/vlcpd-saw" && grep -q "^dropin: 50-firstboot.conf" "$t/vlcpd-saw" &&
+  grep -q "^dropin: 60-perf-profile.conf 1" "$t/vlcpd-saw" && grep -q "^module.objectdb.backend = 'zookeeper'" "$t/vlcpd-saw"; then
+  ok "vlcpd --check-config is given the merged set: vlcp.conf, the new 50-firstboot.conf, the other drop-ins"
+else
+  bad "the check saw [$(cat "$t/vlcpd-saw" 2>&1)]: $(cat "$t/out")"
+fi
+cp "$dropin" "$t/before"
+touch "$t/vlcpd-saw.refuse"
+rm -f "$r/var/lib/vlcp-firstboot/applied"
+echo "vlcp.zookeeper=embedded" >"$t/cmdline"
+if PATH=$bin:$PATH "$fb" --root "$r" --cmdline "$t/cmdline" >"$t/out" 2>&1; then
+  bad "a configuration vlcpd refuses was applied"
+elif cmp -s "$dropin" "$t/before" && grep -q "vlcpd refuses the seeded configuration; nothing applied" "$t/out" &&
+  [ -z "$(ls -A "$r/etc/vlcp/vlcp.conf.d" | grep -v '\.conf$')" ]; then
+  ok "  a configuration vlcpd refuses is not written (nor a temporary file left)"
+else
+  bad "refused by vlcpd: $(cat "$t/out"; ls -A "$r/etc/vlcp/vlcp.conf.d")"
 fi
 
 exit $fail

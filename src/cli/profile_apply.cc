@@ -125,10 +125,36 @@ OvsState read_ovs(const Machine& m) {
   return s;
 }
 
+// A kernel command line's words: split at blanks outside double quotes (`a="b c"` is one word,
+// as the kernel reads it).
+std::vector<std::string> cmdline_words(const std::string& s) {
+  std::vector<std::string> out;
+  std::string w;
+  bool quoted = false, in_word = false;
+  for (char c : s) {
+    if (c == '"') quoted = !quoted;
+    if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      if (in_word) out.push_back(w);
+      w.clear();
+      in_word = false;
+      continue;
+    }
+    w += c;
+    in_word = true;
+  }
+  if (in_word) out.push_back(w);
+  return out;
+}
+
+bool is_managed_arg(const std::string& word) {
+  std::string name = word.substr(0, word.find('='));
+  return std::find(kManagedKernelArgs.begin(), kManagedKernelArgs.end(), name) != kManagedKernelArgs.end();
+}
+
 // The kernel arguments in a command line (up to "--", after which they are init's): name → value.
 std::map<std::string, std::string> kernel_args(const std::string& cmdline) {
   std::map<std::string, std::string> out;
-  for (const auto& w : words(cmdline)) {
+  for (const auto& w : cmdline_words(cmdline)) {
     if (w == "--") break;
     auto eq = w.find('=');
     out[w.substr(0, eq)] = eq == std::string::npos ? "" : w.substr(eq + 1);
@@ -151,20 +177,64 @@ std::string join_args(const std::map<std::string, std::string>& args) {
   return out;
 }
 
-// The managed kernel arguments the written configuration gives the next boot.
-std::map<std::string, std::string> configured_kernel_args(const Machine& m) {
-  std::string text;
-  if (read_text(m.path(kKernelCmdlineFile), &text)) return kernel_args(text);
-  std::map<std::string, std::string> out;
-  for (const auto& line : split(read_or_empty(m.path(kGrubFile)), '\n')) {
-    auto at = line.find("GRUB_CMDLINE_LINUX_DEFAULT=\"");
-    if (at != 0) continue;
-    std::string value = line.substr(28);
-    value = value.substr(0, value.rfind('"'));
-    for (const auto& [k, v] : kernel_args(value))
-      if (k.rfind("$", 0) != 0) out[k] = v;
+// The `options` of a systemd-boot entry: its options lines, joined as the loader joins them.
+std::string entry_options(const std::string& entry) {
+  std::string out;
+  for (const auto& line : split(entry, '\n')) {
+    auto f = words(line);
+    if (f.empty() || f[0] != "options") continue;
+    std::string value = trim(line.substr(line.find("options") + 7));
+    out += (out.empty() ? "" : " ") + value;
   }
   return out;
+}
+
+// The kernel command line the written configuration gives the next boot, as far as the boot
+// loader is known: the managed arguments, and where they come from.
+struct NextBoot {
+  bool known = false;
+  std::string source;
+  std::map<std::string, std::string> args;  // managed arguments only
+  std::vector<std::string> notes;
+};
+std::map<std::string, std::string> managed_only(const std::map<std::string, std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : args)
+    if (is_managed_arg(k)) out[k] = v;
+  return out;
+}
+NextBoot next_boot(const Machine& m) {
+  NextBoot nb;
+  BootLoader boot = detect_boot_loader(m);
+  if (boot.kind == BootLoader::kSystemdBoot) {
+    nb.known = true;
+    nb.source = "systemd-boot entry " + boot.entries[0];
+    nb.args = managed_only(kernel_args(entry_options(read_or_empty(m.path(boot.entries[0])))));
+    for (size_t i = 1; i < boot.entries.size(); ++i)
+      if (managed_only(kernel_args(entry_options(read_or_empty(m.path(boot.entries[i]))))) != nb.args)
+        nb.notes.push_back("the systemd-boot entries disagree on the profile's kernel arguments: " +
+                           boot.entries[0] + " and " + boot.entries[i] + " (the checks use the first)");
+  } else if (boot.kind == BootLoader::kGrub) {
+    nb.known = true;
+    nb.source = std::string("grub (") + kGrubFile + ")";
+    for (const auto& line : split(read_or_empty(m.path(kGrubFile)), '\n')) {
+      auto at = line.find("GRUB_CMDLINE_LINUX_DEFAULT=\"");
+      if (at != 0) continue;
+      std::string value = line.substr(28);
+      value = value.substr(0, value.rfind('"'));
+      for (const auto& [k, v] : kernel_args(value))
+        if (k.rfind("$", 0) != 0 && is_managed_arg(k)) nb.args[k] = v;
+    }
+  } else {
+    nb.notes.push_back(
+        "no boot loader found (systemd-boot entries or grub): the next boot's kernel "
+        "command line is not known");
+  }
+  return nb;
+}
+
+std::string shown_value(const std::string& v) {
+  return v.empty() ? "(absent)" : v;
 }
 
 std::map<std::string, std::string> sysctl_file_values(const std::string& text) {
@@ -245,6 +315,10 @@ struct FileChange {
   std::string content = {};
   bool remove = false;
   std::string symlink_to = {};  // a symlink instead of a file
+  bool esp = false;             // on the ESP (vfat): no mode or owner to keep or set
+  bool private_conf = false;    // root:vlcp 0640 (root:root 0600 when the root has no group vlcp)
+  bool kernel_cmdline = false;  // a dry run shows only the profile's arguments (the rest may
+                                // hold a seed's secrets: the ESP is root's only)
 };
 
 std::string header(const Plan& plan, const std::string& what) {
@@ -261,27 +335,85 @@ std::string size_name(int64_t kb) {
   return kb >= 1048576 ? std::to_string(kb / 1048576) + "G" : std::to_string(kb / 1024) + "M";
 }
 
-std::vector<FileChange> file_changes(const Plan& plan, const Machine& m, bool ovs_live) {
+// The values vlcpd gets for the profile's keys without the profile's drop-in: vlcp.conf, then
+// the other drop-ins in name order (a later file's value replaces an earlier one's).
+std::map<std::string, nlohmann::json> vlcpd_base_values(const Machine& m) {
+  std::vector<std::string> files = {m.path(kVlcpConf)};
+  std::vector<std::string> dropins;
+  std::error_code ec;
+  std::string dir = m.path(kVlcpConf) + std::string(".d");
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || it->path().extension() != ".conf" ||
+        it->path().string() == m.path(kVlcpConfDropIn))
+      continue;
+    dropins.push_back(it->path().string());
+  }
+  std::sort(dropins.begin(), dropins.end());
+  files.insert(files.end(), dropins.begin(), dropins.end());
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& f : files) {
+    auto conf = Config::load_file(f);
+    if (!conf.ok()) continue;
+    for (const auto& key : kManagedVlcpdKeys)
+      if (const auto* v = conf->find(key)) out[key] = *v;
+  }
+  return out;
+}
+
+// The root's group vlcp (its /etc/group: under --root, the image's, not this machine's), or -1.
+int vlcp_gid(const Machine& m) {
+  for (const auto& line : split(read_or_empty(m.path("/etc/group")), '\n')) {
+    auto f = split(line, ':');
+    if (f.size() >= 3 && f[0] == "vlcp" && !f[2].empty() &&
+        f[2].find_first_not_of("0123456789") == std::string::npos)
+      return std::atoi(f[2].c_str());
+  }
+  return -1;
+}
+
+Result<std::vector<FileChange>> file_changes(const Plan& plan, const Machine& m, bool ovs_live) {
   std::vector<FileChange> out;
-  // The kernel command line: /etc/kernel/cmdline when the machine boots that way, else grub.
+  // The kernel command line, where the machine's boot loader reads it.
   auto args = plan_kernel_args(plan);
+  BootLoader boot = detect_boot_loader(m);
   std::string cmdline;
-  if (read_text(m.path(kKernelCmdlineFile), &cmdline)) {
-    std::string kept;
-    for (const auto& w : words(cmdline)) {
-      std::string name = w.substr(0, w.find('='));
-      if (std::find(kManagedKernelArgs.begin(), kManagedKernelArgs.end(), name) == kManagedKernelArgs.end())
-        kept += (kept.empty() ? "" : " ") + w;
-    }
-    std::string ours = join_args(args);
-    out.push_back({kKernelCmdlineFile, kept + (kept.empty() || ours.empty() ? "" : " ") + ours + "\n"});
-  } else if (args.empty()) {
+  bool has_cmdline_file = read_text(m.path(kKernelCmdlineFile), &cmdline);
+  if (boot.kind == BootLoader::kSystemdBoot) {
+    // The entries on the ESP, and /etc/kernel/cmdline (what a kernel upgrade writes the entry
+    // from: the appliance's postinst hook, kernel-install) kept in step.
+    for (const auto& e : boot.entries)
+      out.push_back({.path = e,
+                     .content = edit_loader_entry(read_or_empty(m.path(e)), plan),
+                     .esp = true,
+                     .kernel_cmdline = true});
+    if (has_cmdline_file)
+      out.push_back({.path = kKernelCmdlineFile,
+                     .content = edit_kernel_cmdline(cmdline, plan) + "\n",
+                     .kernel_cmdline = true});
     out.push_back({kGrubFile, "", true});
+  } else if (boot.kind == BootLoader::kGrub) {
+    if (args.empty())
+      out.push_back({kGrubFile, "", true});
+    else
+      out.push_back(
+          {kGrubFile, header(plan, "the perf profile's kernel arguments. Then: update-grub; reboot.") +
+                          "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT " + join_args(args) +
+                          "\"\n"});
+  } else if (!args.empty()) {
+    // A profile that needs kernel arguments is applied whole or not at all.
+    return make_error(Errc::kUnsupported,
+                      "profile " + plan.profile + " needs kernel arguments (" + join_args(args) +
+                          ") and no boot loader was found under " + m.root +
+                          ": systemd-boot needs its entries (loader/entries/*.conf with a `linux` line) "
+                          "under /boot/efi, /efi or /boot (is the ESP mounted?), grub needs "
+                          "/etc/default/grub or update-grub; nothing written");
   } else {
-    out.push_back(
-        {kGrubFile, header(plan, "the perf profile's kernel arguments. Then: update-grub; reboot.") +
-                        "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT " + join_args(args) +
-                        "\"\n"});
+    if (has_cmdline_file)
+      out.push_back({.path = kKernelCmdlineFile,
+                     .content = edit_kernel_cmdline(cmdline, plan) + "\n",
+                     .kernel_cmdline = true});
+    out.push_back({kGrubFile, "", true});
   }
 
   std::string sysctl;
@@ -309,7 +441,22 @@ std::vector<FileChange> file_changes(const Plan& plan, const Machine& m, bool ov
   }
 
   out.push_back({kDropInPath, find(plan, SettingKind::kDropIn)->expected});
-  out.push_back({kVlcpConf, edit_vlcp_conf(read_or_empty(m.path(kVlcpConf)), plan)});
+  // vlcpd's keys in their own drop-in (vlcp.conf is the package's conffile: never edited): the
+  // keys whose value differs from what vlcpd gets without it, so `shared` leaves none.
+  auto base = vlcpd_base_values(m);
+  std::string keys;
+  for (const auto& s : plan.settings) {
+    if (s.kind != SettingKind::kVlcpd || s.expected.empty()) continue;
+    auto want = Config::parse_literal(s.expected);
+    if (auto b = base.find(s.key); b != base.end() && want.ok() && b->second == *want) continue;
+    keys += s.key + " = " + s.expected + "\n";
+  }
+  if (keys.empty())
+    out.push_back({kVlcpConfDropIn, "", true});
+  else
+    out.push_back({.path = kVlcpConfDropIn,
+                   .content = header(plan, "vlcpd's keys of the perf profile, read after vlcp.conf.") + keys,
+                   .private_conf = true});
   out.push_back({kProfileNameFile, plan.profile + "\n"});
 
   std::string ovs_wants = "/etc/systemd/system/multi-user.target.wants/vlcp-profile-ovs.service";
@@ -371,8 +518,15 @@ Status write_change(const Machine& m, const FileChange& c) {
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0)
     return make_error(Errc::kIo, "cannot create a file beside " + path + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, had ? (old_st.st_mode & 07777) : 0644) == 0;
-  if (ok && had) ok = ::fchown(fd, old_st.st_uid, old_st.st_gid) == 0;
+  bool ok = true;
+  if (c.private_conf) {  // secrets may sit beside it; vlcpd (group vlcp) reads it
+    int gid = vlcp_gid(m);
+    ok = ::fchmod(fd, gid >= 0 ? 0640 : 0600) == 0;
+    if (ok && ::geteuid() == 0) ok = ::fchown(fd, 0, gid >= 0 ? gid : 0) == 0;
+  } else if (!c.esp) {  // (vfat has no modes or owners: the mount's umask says them)
+    ok = ::fchmod(fd, had ? (old_st.st_mode & 07777) : 0644) == 0;
+    if (ok && had) ok = ::fchown(fd, old_st.st_uid, old_st.st_gid) == 0;
+  }
   for (size_t off = 0; ok && off < c.content.size();) {
     ssize_t n = ::write(fd, c.content.data() + off, c.content.size() - off);
     if (n < 0 && errno == EINTR) continue;
@@ -404,6 +558,91 @@ bool is_managed_key_line(const std::string& line, std::string* key) {
 }
 
 }  // namespace
+
+std::string BootLoader::describe() const {
+  if (kind == kGrub) return std::string("grub (") + kGrubFile + ", update-grub)";
+  if (kind == kNone) return "none found";
+  std::string out;
+  for (const auto& e : entries) out += (out.empty() ? "" : ", ") + e;
+  return "systemd-boot (" + out + ")";
+}
+
+BootLoader detect_boot_loader(const Machine& m) {
+  BootLoader b;
+  std::set<std::string> seen;  // /boot/efi may be /efi (a link): an entry once
+  for (const char* dir : {"/boot/efi", "/efi", "/boot"}) {
+    std::string entries = std::string(dir) + "/loader/entries";
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(m.path(entries), ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.' || it->path().extension() != ".conf" || !it->is_regular_file(ec))
+        continue;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string path = entries + "/" + name;
+      if (!seen.insert(fs::weakly_canonical(m.path(path), ec).string()).second) continue;
+      // An entry that boots a kernel: a `linux` line (not an EFI program, nor a unified kernel
+      // image, whose command line is inside it).
+      bool boots_linux = false;
+      for (const auto& line : split(read_or_empty(m.path(path)), '\n')) {
+        auto f = words(line);
+        boots_linux = boots_linux || (!f.empty() && f[0] == "linux");
+      }
+      if (boots_linux) b.entries.push_back(path);
+    }
+  }
+  if (!b.entries.empty())
+    b.kind = BootLoader::kSystemdBoot;
+  else if (fs::exists(m.path("/etc/default/grub")) || fs::exists(m.path("/usr/sbin/update-grub")) ||
+           fs::exists(m.path("/sbin/update-grub")))
+    b.kind = BootLoader::kGrub;
+  return b;
+}
+
+std::string edit_kernel_cmdline(const std::string& cmdline, const Plan& plan) {
+  std::vector<std::string> kernel, init;
+  bool dashes = false;
+  for (const auto& w : cmdline_words(cmdline)) {
+    if (dashes)
+      init.push_back(w);
+    else if (w == "--")
+      dashes = true;
+    else if (!is_managed_arg(w))
+      kernel.push_back(w);
+  }
+  std::string ours = join_args(plan_kernel_args(plan));
+  if (!ours.empty()) kernel.push_back(ours);
+  std::string out;
+  for (const auto& w : kernel) out += (out.empty() ? "" : " ") + w;
+  if (dashes) {
+    out += out.empty() ? "--" : " --";
+    for (const auto& w : init) out += " " + w;
+  }
+  return out;
+}
+
+std::string edit_loader_entry(const std::string& entry, const Plan& plan) {
+  std::vector<std::string> lines = split(entry, '\n');
+  bool first = true;
+  const Plan none;  // no kernel arguments: the managed ones removed
+  for (auto& line : lines) {
+    auto f = words(line);
+    if (f.empty() || f[0] != "options") continue;
+    std::string value = trim(line.substr(line.find("options") + 7));
+    std::string edited = edit_kernel_cmdline(value, first ? plan : none);
+    first = false;
+    if (cmdline_words(edited) != cmdline_words(value)) line = "options " + edited;
+  }
+  std::string ours = join_args(plan_kernel_args(plan));
+  if (first && !ours.empty()) lines.push_back("options " + ours);
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  if (!entry.empty() && entry.back() != '\n' && lines.size() == split(entry, '\n').size()) out.pop_back();
+  return out;
+}
 
 std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
   std::map<std::string, std::string> want;
@@ -470,7 +709,9 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
   std::vector<std::string> report;
   OvsState ovs = read_ovs(m);
   std::set<std::string> changed;
-  for (const auto& c : file_changes(plan, m, ovs.reachable)) {
+  // Every file decided before any is written: a refusal writes nothing.
+  VLCP_ASSIGN_OR_RETURN(std::vector<FileChange> changes, file_changes(plan, m, ovs.reachable));
+  for (const auto& c : changes) {
     bool exists = fs::exists(m.path(c.path)) || fs::is_symlink(m.path(c.path));
     if (c.remove && !exists) continue;
     if (!c.remove && c.symlink_to.empty() && exists && read_or_empty(m.path(c.path)) == c.content) {
@@ -481,17 +722,19 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
     if (dry_run) {
       report.push_back("would " + what + m.path(c.path) +
                        (c.symlink_to.empty() ? "" : " -> " + c.symlink_to));
-      // The content, but of vlcp.conf only the lines of the keys a profile manages: the rest
-      // is the operator's, secrets among it (tokens, passwords), not for a terminal.
-      if (!c.remove && c.symlink_to.empty())
-        for (const auto& line : split(c.content, '\n')) {
-          std::string key;
-          if (c.path != kVlcpConf || is_managed_key_line(line, &key)) report.push_back("    " + line);
-        }
+      // The content, but of a kernel command line only the profile's arguments: the rest is
+      // the machine's, a seed's secrets perhaps (vlcp.token=...), not for a terminal.
+      if (c.kernel_cmdline) {
+        std::string ours = join_args(plan_kernel_args(plan));
+        report.push_back("    the profile's kernel arguments: " + (ours.empty() ? "none" : ours));
+      } else if (!c.remove && c.symlink_to.empty()) {
+        for (const auto& line : split(c.content, '\n')) report.push_back("    " + line);
+      }
       continue;
     }
     VLCP_RETURN_IF_ERROR(write_change(m, c));
     changed.insert((c.remove ? "-" : "") + c.path);
+    if (c.kernel_cmdline) changed.insert("kernel command line");
     report.push_back((c.remove ? "removed " : !c.symlink_to.empty() ? "linked " : "wrote ") + m.path(c.path));
   }
   std::vector<std::string> argv = {ovs_vsctl(), "--db=" + ovs.db, "--timeout=5"};
@@ -514,7 +757,8 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
   auto any = [&](const std::string& path) { return changed.count(path) || changed.count("-" + path); };
   std::vector<std::string> next;
   if (any(kGrubFile)) next.push_back("update-grub; reboot (the kernel command line changed)");
-  if (any(kKernelCmdlineFile)) next.push_back("reboot (the kernel command line changed)");
+  if (changed.count("kernel command line"))
+    next.push_back("reboot (the kernel command line changed: " + detect_boot_loader(m).describe() + ")");
   if (changed.count(kSysctlFile)) next.push_back("sysctl --system");
   if (changed.count("-" + std::string(kSysctlFile)))
     next.push_back("reboot, or set the profile's former sysctl values back by hand (the kernel keeps them)");
@@ -526,7 +770,7 @@ Result<std::vector<std::string>> apply(const Plan& plan, const Machine& m, bool 
   if (changed.count(kMountUnit)) next.push_back("systemctl start var-lib-vlcp-hugepages.mount");
   if (ovs.reachable)
     next.push_back("systemctl restart openvswitch-switch (OVS reads dpdk-init and dpdk-socket-mem at start)");
-  if (any(kVlcpConf) || any(kDropInPath)) next.push_back("systemctl restart vlcpd");
+  if (any(kVlcpConfDropIn) || any(kDropInPath)) next.push_back("systemctl restart vlcpd");
   next.push_back("vlcpctl profile check " + plan.profile);
   std::string steps;
   for (const auto& n : next) steps += (steps.empty() ? "" : "; ") + n;
@@ -541,9 +785,14 @@ std::vector<Difference> check(const Plan& plan, const Machine& m, bool configure
   bool pending_exists = false;
   std::map<std::string, std::string> pending = pending_ovs(m, &pending_exists);
   auto running_args = kernel_args(read_or_empty(m.path("/proc/cmdline")));
-  auto written_args = configured_kernel_args(m);
+  NextBoot next = next_boot(m);
+  const auto& written_args = next.args;
+  for (const auto& n : next.notes)
+    if (configured || next.known) notes->push_back(n);
   auto written_sysctl = sysctl_file_values(read_or_empty(m.path(kSysctlFile)));
-  auto conf = Config::load_file(m.path(kVlcpConf));
+  // What vlcpd reads: vlcp.conf, then its drop-ins (the profile's among them).
+  auto conf = Config::load_with_dropins(m.path(kVlcpConf));
+  bool conf_exists = fs::exists(m.path(kVlcpConf)) || fs::exists(m.path(kVlcpConf) + std::string(".d"));
   std::string mounts = read_or_empty(m.path("/proc/mounts"));
   std::string unit = read_or_empty(m.path(kMountUnit));
 
@@ -556,6 +805,15 @@ std::vector<Difference> check(const Plan& plan, const Machine& m, bool configure
         auto a = args.find(s.key);
         actual = a == args.end() ? "" : a->second;
         matches = actual == s.expected;
+        if (!configured && next.known) {
+          auto w = written_args.find(s.key);
+          std::string at_next = w == written_args.end() ? "" : w->second;
+          if (at_next != actual)  // the boot configuration was changed since this kernel booted
+            notes->push_back("pending reboot: " + setting_name(s) + " is " + shown_value(at_next) + " in " +
+                             next.source + ", the running kernel has " + shown_value(actual));
+          if (matches && at_next != s.expected)  // right now, but not after the next boot
+            out.push_back({setting_name(s) + " at the next boot (" + next.source + ")", s.expected, at_next});
+        }
         break;
       }
       case SettingKind::kSysctl: {
@@ -635,7 +893,7 @@ std::vector<Difference> check(const Plan& plan, const Machine& m, bool configure
         break;
       }
       case SettingKind::kVlcpd: {
-        if (!conf.ok() && fs::exists(m.path(kVlcpConf))) {
+        if (!conf.ok() && conf_exists) {
           actual = "(unreadable: " + conf.error().message() + ")";
           matches = false;
           break;

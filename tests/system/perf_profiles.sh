@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Perf profiles (vlcpctl profile ...): `check shared` on this machine, passing or listing
 # differences that are true; `apply nfv-dedicated` in a throw-away root that looks like a
-# 16-CPU, 2-node server with a real OVS database (ovsdb-server on the root's db.sock): the kernel
-# command line, sysctl, hugepage mount, OVS other_config, vlcpd's keys (vlcpd accepts them) and
-# drop-in; `check --configured` passes at once and `check` once the root "boots" with what was
-# written, and names a setting changed behind its back; without an OVS database the settings
-# wait for the first boot; a 2-CPU machine is refused with what it lacks, and nothing written.
+# 16-CPU, 2-node server booting with grub and a real OVS database (ovsdb-server on the root's
+# db.sock): the kernel command line, sysctl, hugepage mount, OVS other_config, vlcpd's keys in
+# vlcp.conf.d/60-perf-profile.conf (vlcp.conf untouched; vlcpd accepts the merged set) and
+# systemd drop-in; `check --configured` passes at once and `check` once the root "boots" with
+# what was written, and names a setting changed behind its back; the same on a systemd-boot
+# root (the ESP's entry and /etc/kernel/cmdline); without a boot loader nfv-dedicated is refused
+# and nothing written; without an OVS database the settings wait for the first boot; a 2-CPU
+# machine is refused with what it lacks, and nothing written.
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
 . "$(dirname "$0")/../lib/system.sh"
 src=$(cd "$here/../.." && pwd)
@@ -32,8 +35,9 @@ fake_machine() {
   echo "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro quiet" >"$root/proc/cmdline"
   echo "ffff" >"$root/proc/irq/default_smp_affinity"
   echo "sysfs /sys sysfs rw 0 0" >"$root/proc/mounts"
-  mkdir -p "$root/etc/vlcp"
+  mkdir -p "$root/etc/vlcp" "$root/etc/default"
   cp "$src/appliance/vlcp.conf" "$root/etc/vlcp/vlcp.conf"
+  echo 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' >"$root/etc/default/grub"  # (a grub machine unless told)
 }
 
 # An OVS database (ovsdb-server alone) answering on ROOT/run/openvswitch/db.sock; ROOT/var/run is
@@ -112,8 +116,10 @@ else
       "vlcpd "*)
         key=${what#vlcpd }
         key=${key%% *}
-        real=$(sed -n "s/^$key = //p" /etc/vlcp/vlcp.conf 2>/dev/null)
-        [ "${real:-(absent)}" = "$got" ] || untrue+="$line (vlcp.conf has '$real'); " ;;
+        # (as vlcpd reads it: vlcp.conf, then its drop-ins in name order, the last value wins)
+        real=$(cat /etc/vlcp/vlcp.conf $(LC_ALL=C ls -d /etc/vlcp/vlcp.conf.d/*.conf 2>/dev/null) 2>/dev/null |
+          sed -n "s/^$key = //p" | tail -1)
+        [ "${real:-(absent)}" = "$got" ] || untrue+="$line (vlcp.conf and its drop-ins have '$real'); " ;;
       "isolated CPUs"*) [ "$(cat /sys/devices/system/cpu/isolated)" = "${got/(absent)/}" ] || untrue+="$line; " ;;
       "sysctl "*) [ "$(cat "/proc/sys/$(echo "${what#sysctl }" | tr . /)")" = "$got" ] || untrue+="$line; " ;;
       *) untrue+="$line (not verified by this test); " ;;
@@ -134,10 +140,12 @@ check_output "show derives it for the machine" "OVS PMD CPUs 6-7,14-15, vlcpd wo
 # vlcp.conf holds secrets: mode 0640 (as the package installs it), a token in it.
 echo "module.httpserver.token = 'sekrit-token-1234'" >>"$r1/etc/vlcp/vlcp.conf"
 chmod 0640 "$r1/etc/vlcp/vlcp.conf"
+cp -p "$r1/etc/vlcp/vlcp.conf" "$SB_DIR/vlcp.conf.shipped"
 "$vlcpctl" profile apply nfv-dedicated --root "$r1" --dry-run >"$SB_DIR/dry-run.out"
-check "--dry-run writes nothing" test ! -e "$r1/etc/default/grub.d/vlcp.cfg" -a ! -e "$r1/etc/vlcp/perf-profile"
-check "  shows vlcp.conf's managed keys" grep -q "module.sched.cores = '4-5'" "$SB_DIR/dry-run.out"
-check_fails "  but not the rest of it (the token)" grep -q sekrit "$SB_DIR/dry-run.out"
+check "--dry-run writes nothing" test ! -e "$r1/etc/default/grub.d/vlcp.cfg" -a ! -e "$r1/etc/vlcp/perf-profile" \
+  -a ! -e "$r1/etc/vlcp/vlcp.conf.d"
+check "  shows the drop-in's keys" grep -q "module.sched.cores = '4-5'" "$SB_DIR/dry-run.out"
+check_fails "  and nothing of vlcp.conf (the token)" grep -q sekrit "$SB_DIR/dry-run.out"
 check "  and sets nothing in OVS" test -z "$(vsctl "$r1" get Open_vSwitch . other_config | tr -d '{}')"
 check "apply nfv-dedicated --root" "$vlcpctl" profile apply nfv-dedicated --root "$r1"
 check_output "kernel command line: isolation, IRQs, 1G pages" \
@@ -156,17 +164,20 @@ check_output "OVS dpdk-socket-mem: 1 GB on each node" '"1024,1024"' vsctl "$r1" 
 check "OVS dpdk-init" test "$(vsctl "$r1" get Open_vSwitch . other_config:dpdk-init)" = try
 check "no first-boot OVS unit when OVS was reachable" test ! -e "$r1/etc/systemd/system/vlcp-profile-ovs.service"
 conf=$r1/etc/vlcp/vlcp.conf
-check_output "vlcpd: module.sched.cores" "module.sched.cores = '4-5'" cat "$conf"
-check_output "vlcpd: module.sched.workers" "module.sched.workers = 2" cat "$conf"
-check_output "vlcpd: module.sched.hugepages" "module.sched.hugepages = True" cat "$conf"
-check_output "vlcpd: module.sched.huge_dir" "module.sched.huge_dir = '/var/lib/vlcp/hugepages'" cat "$conf"
-check_output "vlcpd: module.sched.memory_mb" "module.sched.memory_mb = 256" cat "$conf"
-check "vlcp.conf keeps its mode (0640) across apply" test "$(stat -c %a "$conf")" = 640
-check "  and the operator's token" grep -q "sekrit-token-1234" "$conf"
-check "  no temporary file left beside it" test -z "$(ls "$r1/etc/vlcp" | grep vlcpctl)"
-check "  each key once (the shipped ones replaced in place)" test "$(grep -c '^module.sched.workers' "$conf")" -eq 1
+dropin=$r1/etc/vlcp/vlcp.conf.d/60-perf-profile.conf
+check_output "vlcpd: module.sched.cores (in vlcp.conf.d/60-perf-profile.conf)" "module.sched.cores = '4-5'" cat "$dropin"
+check_output "vlcpd: module.sched.workers" "module.sched.workers = 2" cat "$dropin"
+check_output "vlcpd: module.sched.hugepages" "module.sched.hugepages = True" cat "$dropin"
+check_output "vlcpd: module.sched.huge_dir" "module.sched.huge_dir = '/var/lib/vlcp/hugepages'" cat "$dropin"
+check_output "vlcpd: module.sched.memory_mb" "module.sched.memory_mb = 256" cat "$dropin"
+same_file_mode() { cmp -s "$1" "$2" && [ "$(stat -c %a "$1")" = "$3" ]; }
+check "vlcp.conf (the package's conffile) byte-identical, mode 0640 kept" \
+  same_file_mode "$conf" "$SB_DIR/vlcp.conf.shipped" 640
+check "  the drop-in 0600 root:root (this root has no group vlcp)" test "$(stat -c '%a %u' "$dropin")" = "600 0"
+check "  no temporary file left beside it" test "$(ls -A "$r1/etc/vlcp/vlcp.conf.d")" = 60-perf-profile.conf
 if [ -n "${VLCP_VLCPD:-}" ]; then
-  check_output "  and vlcpd accepts the file" "configuration OK" "$VLCP_VLCPD" -c "$conf" --check-config
+  check_output "  and vlcpd accepts the merged set (vlcp.conf and the drop-in)" "configuration OK" \
+    "$VLCP_VLCPD" -c "$conf" --check-config
 fi
 check "vlcpd drop-in: the profile's" cmp "$r1/etc/systemd/system/vlcpd.service.d/perf-profile.conf" \
   "$src/systemd/profiles/nfv-dedicated.conf"
@@ -188,8 +199,43 @@ check_output "  and pages the kernel did not reserve" \
   "$vlcpctl" profile check nfv-dedicated --root "$r1"
 check "apply shared undoes it" "$vlcpctl" profile apply shared --root "$r1"
 check "  the kernel arguments gone" test ! -e "$r1/etc/default/grub.d/vlcp.cfg"
+check "  the vlcpd drop-in gone (shared gives vlcp.conf's own values)" test ! -e "$dropin"
+check "  vlcp.conf untouched" same_file_mode "$conf" "$SB_DIR/vlcp.conf.shipped" 640
 check_fails "  no pmd-cpu-mask" vsctl "$r1" get Open_vSwitch . other_config:pmd-cpu-mask
 check "  check shared --configured passes" "$vlcpctl" profile check shared --root "$r1" --configured
+
+# --- systemd-boot (the appliance): the ESP's entry and /etc/kernel/cmdline -----------------------------
+rs=$SB_DIR/root-sdboot
+fake_machine "$rs" 16 2 64
+rm "$rs/etc/default/grub"
+mkdir -p "$rs/boot/efi/loader/entries" "$rs/etc/kernel"
+printf '%s\n' "title   VLCP appliance" "linux   /vmlinuz" "initrd  /initrd.img" \
+  "options root=UUID=abc rw console=tty0 console=ttyS0,115200" >"$rs/boot/efi/loader/entries/vlcp.conf"
+cp "$rs/boot/efi/loader/entries/vlcp.conf" "$SB_DIR/entry.orig"
+echo "root=UUID=abc rw console=tty0 console=ttyS0,115200" >"$rs/etc/kernel/cmdline"
+check "apply nfv-dedicated on a systemd-boot root" "$vlcpctl" profile apply nfv-dedicated --root "$rs"
+args="isolcpus=managed_irq,domain,4-7,14-15 nohz_full=4-7,14-15 rcu_nocbs=4-7,14-15 irqaffinity=0-3,8-13 default_hugepagesz=1G hugepagesz=1G hugepages=4"
+check_output "  the ESP's entry boots with the profile's arguments after its own" \
+  "options root=UUID=abc rw console=tty0 console=ttyS0,115200 $args" cat "$rs/boot/efi/loader/entries/vlcp.conf"
+check "  /etc/kernel/cmdline the same (a kernel upgrade keeps them)" \
+  test "$(cat "$rs/etc/kernel/cmdline")" = "root=UUID=abc rw console=tty0 console=ttyS0,115200 $args"
+check "  no grub file" test ! -e "$rs/etc/default/grub.d/vlcp.cfg"
+check "  check --configured passes" "$vlcpctl" profile check nfv-dedicated --root "$rs" --configured
+check_output "  check (running) says a reboot is pending" \
+  "pending reboot: kernel command line isolcpus is managed_irq,domain,4-7,14-15 in systemd-boot entry /boot/efi/loader/entries/vlcp.conf, the running kernel has (absent)" \
+  "$vlcpctl" profile check nfv-dedicated --root "$rs"
+check "apply shared: the entry as it was" "$vlcpctl" profile apply shared --root "$rs"
+check "  byte for byte" cmp "$rs/boot/efi/loader/entries/vlcp.conf" "$SB_DIR/entry.orig"
+
+# --- no boot loader: a profile with kernel arguments is refused, nothing written ----------------------
+rn=$SB_DIR/root-noboot
+fake_machine "$rn" 16 2 64
+rm "$rn/etc/default/grub"
+(cd "$rn" && find . -printf '%p %s %T@\n' | sort) >"$SB_DIR/noboot.before"
+check_status "nfv-dedicated without a boot loader is refused" 1 "$vlcpctl" profile apply nfv-dedicated --root "$rn"
+check_output "  saying what is needed" "(is the ESP mounted?), grub needs /etc/default/grub or update-grub; nothing written" \
+  "$vlcpctl" profile apply nfv-dedicated --root "$rn"
+check "  and nothing written" test "$(cd "$rn" && find . -printf '%p %s %T@\n' | sort)" = "$(cat "$SB_DIR/noboot.before")"
 
 # --- without an OVS database: recorded for the first boot ----------------------------------------
 r2=$SB_DIR/root16b
