@@ -34,6 +34,11 @@ check_output "hv1's data root is its own" "$(sb_docker_dir hv1)/root" \
   sb_docker hv1 info --format '{{.DockerRootDir}}'
 check "the host's mount table shows nothing of either daemon" test -z "$(grep -F "$SB_DIR" /proc/self/mountinfo)"
 check "no /run/docker appeared on the host" test ! -e /run/docker
+check "hv1's /etc/docker is private: its key.json is in the daemon's directory" test -s "$(sb_docker_dir hv1)/etc/key.json"
+check "and not in the host's /etc/docker" test ! -e /etc/docker/key.json
+check "its plugin spec names the socket hv1's vlcpd will serve" \
+  grep -qx "unix://$SB_DIR/hv1-docker.sock" "$(sb_docker_dir hv1)/etc/plugins/vlcp.spec"
+check_output "each daemon's containerd is in the ledger" "containerd:hv2" sb_status
 
 check "hv1: image $SB_DOCKER_IMAGE imported from the local busybox" sb_docker_image hv1
 check_fails "hv2 does not have hv1's image: each daemon has its own store" \
