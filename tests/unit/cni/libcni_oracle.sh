@@ -18,5 +18,5 @@ cp "$here/libcni_oracle/main.go" "$work/src/libcni_oracle/"
 # The plugin is found by its type, the binary's name, in the CNI path.
 mkdir -p "$work/bin" && ln -s "$(realpath "$cni")" "$work/bin/vlcp-cni"
 (cd "$work/src/libcni_oracle" && GO111MODULE=off GOPATH="$work:$gocode" GOCACHE="${GOCACHE:-$work/gocache}" \
-  GOFLAGS= go build -o "$work/libcni_oracle" .) || { echo "FAIL: building the libcni driver"; exit 1; }
+  GOFLAGS='' go build -o "$work/libcni_oracle" .) || { echo "FAIL: building the libcni driver"; exit 1; }
 "$work/libcni_oracle" "$work/bin/vlcp-cni" "$(realpath "$render")" "$work/run"
