@@ -41,78 +41,6 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
-Result<CpuSet> parse_cpu_list(std::string_view text) {
-  CpuSet out;
-  std::string t = trim(std::string(text));
-  if (t.empty() || t == "(null)") return out;
-  std::stringstream ss(t);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    part = trim(part);
-    auto dash = part.find('-');
-    char* end = nullptr;
-    long lo = std::strtol(part.c_str(), &end, 10);
-    long hi = lo;
-    bool ok = end != part.c_str() && (dash == std::string::npos ? *end == 0 : end == part.c_str() + dash);
-    if (ok && dash != std::string::npos) {
-      const char* from = part.c_str() + dash + 1;
-      hi = std::strtol(from, &end, 10);
-      ok = end != from && *end == 0;
-    }
-    if (!ok || lo < 0 || hi < lo || hi > 8191)
-      return make_error(Errc::kInvalidArgument, "not a CPU list: '" + std::string(text) + "'");
-    for (long c = lo; c <= hi; ++c) out.insert(static_cast<int>(c));
-  }
-  return out;
-}
-
-std::string format_cpu_list(const CpuSet& cpus) {
-  std::string out;
-  for (auto it = cpus.begin(); it != cpus.end();) {
-    int lo = *it, hi = lo;
-    ++it;
-    while (it != cpus.end() && *it == hi + 1) hi = *it++;
-    out += (out.empty() ? "" : ",") + std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : "");
-  }
-  return out;
-}
-
-Result<CpuSet> parse_cpu_mask(std::string_view text) {
-  std::string hex;
-  std::string t = trim(std::string(text));
-  if (t.rfind("0x", 0) == 0 || t.rfind("0X", 0) == 0) t = t.substr(2);
-  for (char c : t)
-    if (c != ',') hex += c;
-  CpuSet out;
-  int bit = 0;
-  for (auto it = hex.rbegin(); it != hex.rend(); ++it, bit += 4) {
-    int v;
-    if (*it >= '0' && *it <= '9')
-      v = *it - '0';
-    else if (*it >= 'a' && *it <= 'f')
-      v = *it - 'a' + 10;
-    else if (*it >= 'A' && *it <= 'F')
-      v = *it - 'A' + 10;
-    else
-      return make_error(Errc::kInvalidArgument, "not a CPU mask: '" + std::string(text) + "'");
-    for (int b = 0; b < 4; ++b)
-      if (v & (1 << b)) out.insert(bit + b);
-  }
-  return out;
-}
-
-std::string format_cpu_mask(const CpuSet& cpus) {
-  if (cpus.empty()) return "0x0";
-  std::string out;
-  for (int nibble = *cpus.rbegin() / 4; nibble >= 0; --nibble) {
-    int v = 0;
-    for (int b = 0; b < 4; ++b)
-      if (cpus.count(nibble * 4 + b)) v |= 1 << b;
-    out += "0123456789abcdef"[v];
-  }
-  return "0x" + out;
-}
-
 std::string Machine::path(std::string_view absolute) const {
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();
@@ -130,6 +58,8 @@ std::string Machine::describe() const {
                     format_cpu_list(cpus) + "), " + std::to_string(nodes.size()) + " NUMA node" +
                     (nodes.size() == 1 ? "" : "s") + ", " + std::to_string(memory_mb()) + " MB";
   if (cores.size() != cpus.size()) out += ", " + std::to_string(cores.size()) + " cores";
+  for (const auto& [node, mb] : memory_only_nodes)
+    out += ", memory-only node " + std::to_string(node) + " (" + std::to_string(mb) + " MB)";
   std::string sizes;
   for (int64_t kb : hugepage_sizes_kb) sizes += (sizes.empty() ? "" : " and ") + std::to_string(kb) + " kB";
   return out + (sizes.empty() ? ", no hugepages" : ", hugepages of " + sizes);
@@ -152,6 +82,7 @@ Result<Machine> read_machine(const std::string& root) {
     if (name.rfind("node", 0) != 0 || name.size() == 4 ||
         name.find_first_not_of("0123456789", 4) != std::string::npos)
       continue;
+    if (name.size() > 8) continue;  // the kernel has at most 1024 nodes (NODES_SHIFT 10)
     int node = std::atoi(name.c_str() + 4);
     if (!read_text(e.path() / "cpulist", &text)) continue;
     auto cpus = parse_cpu_list(text);
@@ -159,12 +90,17 @@ Result<Machine> read_machine(const std::string& root) {
     CpuSet online;
     for (int c : *cpus)
       if (m.cpus.count(c)) online.insert(c);
-    if (online.empty()) continue;  // a memory-only node
-    m.nodes[node] = online;
+    int64_t mb = -1;
     if (read_text(e.path() / "meminfo", &text)) {
       auto at = text.find("MemTotal:");
-      if (at != std::string::npos) m.node_memory_mb[node] = std::atoll(text.c_str() + at + 9) / 1024;
+      if (at != std::string::npos) mb = std::atoll(text.c_str() + at + 9) / 1024;
     }
+    if (online.empty()) {  // a memory-only node (CXL, PMEM)
+      if (mb > 0) m.memory_only_nodes[node] = mb;
+      continue;
+    }
+    m.nodes[node] = online;
+    if (mb >= 0) m.node_memory_mb[node] = mb;
   }
   if (m.nodes.empty()) m.nodes[0] = m.cpus;
   if (m.node_memory_mb.size() != m.nodes.size()) {  // no per-node figures: /proc/meminfo, split evenly
@@ -176,21 +112,7 @@ Result<Machine> read_machine(const std::string& root) {
       m.node_memory_mb[node] = total / static_cast<int64_t>(m.nodes.size());
   }
 
-  CpuSet seen;
-  for (int c : m.cpus) {
-    if (seen.count(c)) continue;
-    CpuSet core{c};
-    if (read_text(
-            m.path("/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/thread_siblings_list"),
-            &text)) {
-      auto siblings = parse_cpu_list(text);
-      if (siblings.ok())
-        for (int s : *siblings)
-          if (m.cpus.count(s)) core.insert(s);
-    }
-    seen.insert(core.begin(), core.end());
-    m.cores.push_back(core);
-  }
+  m.cores = read_smt_cores(m.path("/sys/devices/system/cpu"), m.cpus);
 
   for (const auto& e : fs::directory_iterator(m.path("/sys/kernel/mm/hugepages"), ec)) {
     std::string name = e.path().filename();
@@ -367,9 +289,12 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
   for (const auto& [node, cpus] : m.nodes)
     if (cpus.count(boot_cpu)) boot_node = node;
 
-  // Cores: OVS's PMDs take the highest cores of every node, vlcpd's workers the next ones on the
-  // boot CPU's node; the boot CPU's core and the rest stay housekeeping. With SMT a core's
-  // sibling threads go together.
+  // Cores: OVS's PMDs take the highest physical cores of every node, vlcpd's workers the next
+  // ones on the boot CPU's node; the boot CPU's core and the rest stay housekeeping. A core's SMT
+  // siblings go together, so no two of them (PMD or worker) share a physical core; a worker runs
+  // on one thread of its core (module.sched.cores), the siblings left idle. When a node has too
+  // few cores for that, PMDs and workers each take whole cores with one of them per thread
+  // (never a PMD beside a worker), and the notes say so.
   const size_t min_cpus = static_cast<size_t>(
       p.housekeeping + p.pmd_per_node * static_cast<int64_t>(m.nodes.size()) + p.worker_cores);
   auto refuse = [&](const std::string& why) {
@@ -380,20 +305,61 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
   if (p.pmd_per_node || p.worker_cores) {
     for (const auto& [node, cpus] : m.nodes) {
       std::vector<CpuSet> free;  // this node's cores, highest first, the boot CPU's core left out
+      size_t threads = 0;
       for (const auto& core : m.cores)
-        if (cpus.count(*core.begin()) && !core.count(boot_cpu)) free.push_back(core);
+        if (cpus.count(*core.begin()) && !core.count(boot_cpu)) {
+          free.push_back(core);
+          threads += core.size();
+        }
       std::sort(free.begin(), free.end(),
                 [](const CpuSet& a, const CpuSet& b) { return *a.begin() > *b.begin(); });
-      size_t want = static_cast<size_t>(p.pmd_per_node + (node == boot_node ? p.worker_cores : 0));
-      if (free.size() < want)
-        return refuse("NUMA node " + std::to_string(node) + " has " + std::to_string(free.size()) + " core" +
-                      (free.size() == 1 ? "" : "s") + " besides the boot CPU's (CPUs " +
-                      format_cpu_list(cpus) + ") where it needs " + std::to_string(want));
-      size_t i = 0;
-      for (; i < static_cast<size_t>(p.pmd_per_node); ++i) plan.pmd.insert(free[i].begin(), free[i].end());
-      if (node == boot_node)
-        for (size_t w = 0; w < static_cast<size_t>(p.worker_cores); ++w, ++i)
+      const size_t pmds = static_cast<size_t>(p.pmd_per_node);
+      const size_t workers = node == boot_node ? static_cast<size_t>(p.worker_cores) : 0;
+      const std::string node_name = "NUMA node " + std::to_string(node);
+      if (free.size() >= pmds + workers) {  // a physical core each
+        size_t i = 0;
+        for (; i < pmds; ++i) plan.pmd.insert(free[i].begin(), free[i].end());
+        for (size_t w = 0; w < workers; ++w, ++i) {
           plan.workers.insert(free[i].begin(), free[i].end());
+          plan.worker_cpus.insert(*free[i].begin());
+        }
+        continue;
+      }
+      // Too few cores: one PMD or worker per thread, each role on whole cores of its own.
+      size_t i = 0;
+      auto take = [&](size_t units, CpuSet* role, CpuSet* used) {
+        for (size_t got = 0; got < units; ++i) {
+          if (i == free.size()) return false;
+          role->insert(free[i].begin(), free[i].end());
+          for (auto c = free[i].begin(); c != free[i].end() && got < units; ++c, ++got)
+            if (used) used->insert(*c);
+        }
+        return true;
+      };
+      CpuSet pmd, worker_cores, worker_cpus;
+      if (threads < pmds + workers || !take(pmds, &pmd, nullptr) ||
+          !take(workers, &worker_cores, &worker_cpus))
+        return refuse(node_name + " has " + std::to_string(free.size()) + " core" +
+                      (free.size() == 1 ? "" : "s") + " besides the boot CPU's (CPUs " +
+                      format_cpu_list(cpus) + ") where it needs " + std::to_string(pmds + workers) +
+                      (threads > free.size()
+                           ? ", nor can its " + std::to_string(threads) +
+                                 " threads hold them with PMDs and workers on separate cores"
+                           : ""));
+      plan.pmd.insert(pmd.begin(), pmd.end());
+      plan.workers.insert(worker_cores.begin(), worker_cores.end());
+      plan.worker_cpus.insert(worker_cpus.begin(), worker_cpus.end());
+      plan.notes.push_back(
+          "SMT: " + node_name + " has " + std::to_string(free.size()) +
+          " physical cores besides the boot CPU's, not the " + std::to_string(pmds + workers) +
+          " for a core each: " +
+          (pmds ? std::to_string(pmds) + " OVS PMDs share the threads of CPUs " + format_cpu_list(pmd)
+                : std::string()) +
+          (pmds && workers ? ", " : "") +
+          (workers ? std::to_string(workers) + " vlcpd workers share the threads of CPUs " +
+                         format_cpu_list(worker_cores)
+                   : std::string()) +
+          " (no PMD shares a core with a worker)");
     }
   }
   for (int c : m.cpus)
@@ -405,16 +371,25 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
     plan.isolated = plan.pmd;
     plan.isolated.insert(plan.workers.begin(), plan.workers.end());
   }
+  CpuSet idle_siblings;
+  for (int c : plan.workers)
+    if (!plan.worker_cpus.count(c)) idle_siblings.insert(c);
   plan.notes.push_back("machine: " + m.describe());
   plan.notes.push_back(
       "housekeeping CPUs " + format_cpu_list(plan.housekeeping) +
       (plan.pmd.empty() ? "" : ", OVS PMD CPUs " + format_cpu_list(plan.pmd)) +
-      (plan.workers.empty() ? "" : ", vlcpd worker CPUs " + format_cpu_list(plan.workers)) +
+      (plan.worker_cpus.empty() ? "" : ", vlcpd worker CPUs " + format_cpu_list(plan.worker_cpus)) +
+      (idle_siblings.empty() ? ""
+                             : " (their SMT siblings " + format_cpu_list(idle_siblings) + " left idle)") +
       (plan.isolated.empty() ? ", none isolated" : ", isolated " + format_cpu_list(plan.isolated)));
 
-  // Hugepages: the same number on every node (the kernel spreads a reservation evenly), enough
-  // for OVS's socket memory there and, on the boot node, vlcpd's memory.
-  std::map<int, int64_t> need_mb;
+  // Hugepages: on the nodes whose CPUs run OVS's PMDs (every node with CPUs when OVS places them
+  // itself) or vlcpd (the boot node), never on a memory-only node (CXL, PMEM); the same number
+  // on each, enough for OVS's socket memory there and, on the boot node, vlcpd's memory. When
+  // they are all the nodes with memory, the kernel's even spread reserves them (vm.nr_hugepages,
+  // hugepages=N); otherwise the kernel command line names each node (hugepages=0:N,1:N).
+  std::set<int> ovs_nodes;  // where OVS-DPDK's PMDs run, so its socket memory is there
+  bool per_node_args = false;
   if (!p.hugepage_size.empty()) {
     int64_t kb = p.hugepage_size == "1G" ? 1048576 : 2048;
     if (p.hugepage_size == "auto") kb = m.hugepage_sizes_kb.count(1048576) ? 1048576 : 2048;
@@ -423,18 +398,28 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
                         "profile " + p.name + " needs hugepages of " + std::to_string(kb) +
                             " kB, which this machine " + "does not offer (" +
                             m.path("/sys/kernel/mm/hugepages") + "). This machine: " + m.describe() + ".");
-    int64_t pages = 0;
     for (const auto& [node, cpus] : m.nodes) {
-      need_mb[node] = p.ovs_mb_per_node + (node == boot_node ? p.memory_mb : 0);
-      pages = std::max(pages, (need_mb[node] * 1024 + kb - 1) / kb);
+      bool pmds = p.pmd_per_node == 0
+                      ? p.ovs_mb_per_node > 0
+                      : std::any_of(cpus.begin(), cpus.end(), [&](int c) { return plan.pmd.count(c); });
+      if (pmds) ovs_nodes.insert(node);
     }
-    for (const auto& [node, cpus] : m.nodes) {
+    plan.hugepage_nodes = ovs_nodes;
+    plan.hugepage_nodes.insert(boot_node);
+    int64_t pages = 0;
+    for (int node : plan.hugepage_nodes) {
+      int64_t need_mb =
+          (ovs_nodes.count(node) ? p.ovs_mb_per_node : 0) + (node == boot_node ? p.memory_mb : 0);
+      pages = std::max(pages, (need_mb * 1024 + kb - 1) / kb);
+    }
+    for (int node : plan.hugepage_nodes) {
       int64_t mb = pages * kb / 1024, have = m.node_memory_mb.at(node);
       if (mb * 100 > have * p.max_percent)
         return make_error(
             Errc::kResourceExhausted,
             "profile " + p.name + " needs " + std::to_string(mb) + " MB of hugepages on NUMA node " +
-                std::to_string(node) + " (" + std::to_string(p.ovs_mb_per_node) + " MB for OVS-DPDK" +
+                std::to_string(node) + " (" + std::to_string(ovs_nodes.count(node) ? p.ovs_mb_per_node : 0) +
+                " MB for OVS-DPDK" +
                 (node == boot_node ? ", " + std::to_string(p.memory_mb) + " MB for vlcpd" : "") + ", in " +
                 size_text(kb) + " pages), at most " + std::to_string(p.max_percent) +
                 "% of the node's memory; the node has " + std::to_string(have) +
@@ -442,8 +427,21 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
     }
     plan.page_kb = kb;
     plan.pages_per_node = pages;
-    plan.notes.push_back("hugepages: " + std::to_string(pages) + " of " + size_text(kb) + " on each of " +
-                         std::to_string(m.nodes.size()) + " node(s), mounted at " + kHugeMountPath);
+    per_node_args = plan.hugepage_nodes.size() != m.nodes.size() + m.memory_only_nodes.size();
+    std::string nodes, skipped;
+    for (int node : plan.hugepage_nodes) nodes += (nodes.empty() ? "" : ",") + std::to_string(node);
+    for (const auto& [node, cpus] : m.nodes)
+      if (!plan.hugepage_nodes.count(node)) skipped += (skipped.empty() ? "" : ",") + std::to_string(node);
+    for (const auto& [node, mb] : m.memory_only_nodes)
+      skipped += (skipped.empty() ? "" : ",") + std::to_string(node) + " (memory-only)";
+    plan.notes.push_back(
+        "hugepages: " + std::to_string(pages) + " of " + size_text(kb) + " on each of node(s) " + nodes +
+        (skipped.empty() ? "" : ", none on node(s) " + skipped) + ", mounted at " + kHugeMountPath);
+    if (per_node_args)
+      plan.notes.push_back(
+          "hugepages are reserved node by node on the kernel command line (hugepages=NODE:PAGES): the "
+          "kernel would spread vm.nr_hugepages or hugepages=N over every node with memory; they take effect "
+          "at the next boot");
   }
 
   auto add = [&](SettingKind k, std::string key, std::string expected) {
@@ -458,16 +456,23 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
     args["rcu_nocbs"] = list;
     args["irqaffinity"] = format_cpu_list(plan.housekeeping);
   }
-  int64_t total_pages = plan.pages_per_node * static_cast<int64_t>(m.nodes.size());
+  int64_t total_pages = plan.pages_per_node * static_cast<int64_t>(plan.hugepage_nodes.size());
+  std::string per_node;
+  for (int node : plan.hugepage_nodes)
+    per_node +=
+        (per_node.empty() ? "" : ",") + std::to_string(node) + ":" + std::to_string(plan.pages_per_node);
   if (plan.page_kb == 1048576) {  // 1G pages are reserved at boot
     args["default_hugepagesz"] = "1G";
     args["hugepagesz"] = "1G";
-    args["hugepages"] = std::to_string(total_pages);
+    args["hugepages"] = per_node_args ? per_node : std::to_string(total_pages);
+  } else if (plan.page_kb == 2048 && per_node_args) {
+    args["hugepagesz"] = "2M";
+    args["hugepages"] = per_node;
   }
   for (const auto& a : kManagedKernelArgs) add(SettingKind::kKernelArg, a, args.count(a) ? args[a] : "");
 
   std::map<std::string, std::string> sysctl = p.sysctl;
-  if (plan.page_kb == 2048) sysctl["vm.nr_hugepages"] = std::to_string(total_pages);
+  if (plan.page_kb == 2048 && !per_node_args) sysctl["vm.nr_hugepages"] = std::to_string(total_pages);
   for (const auto& [key, value] : sysctl) {
     std::string file = key;
     std::replace(file.begin(), file.end(), '.', '/');
@@ -478,7 +483,7 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
     add(SettingKind::kSysctl, key, value);
   }
   if (plan.page_kb) {
-    for (const auto& [node, cpus] : m.nodes)
+    for (int node : plan.hugepage_nodes)
       add(SettingKind::kHugepages, std::to_string(node) + " (" + std::to_string(plan.page_kb) + " kB pages)",
           std::to_string(plan.pages_per_node));
   }
@@ -487,11 +492,15 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
   add(SettingKind::kNohzFull, "", format_cpu_list(plan.isolated));
   add(SettingKind::kIrqAffinity, "", format_cpu_list(plan.isolated.empty() ? m.cpus : plan.housekeeping));
 
-  // OVS: PMD cores, socket memory per node (in node order, 0 for a node without CPUs).
+  // OVS: PMD cores, socket memory per node in node order up to the last node with memory (0 for a
+  // node without PMDs: one without CPUs, a memory-only one).
   std::string socket_mem;
-  if (plan.page_kb && p.ovs_mb_per_node > 0)
-    for (int node = 0; node <= m.nodes.rbegin()->first; ++node)
-      socket_mem += (node ? "," : "") + std::to_string(m.nodes.count(node) ? p.ovs_mb_per_node : 0);
+  if (plan.page_kb && p.ovs_mb_per_node > 0) {
+    int last = m.nodes.rbegin()->first;
+    if (!m.memory_only_nodes.empty()) last = std::max(last, m.memory_only_nodes.rbegin()->first);
+    for (int node = 0; node <= last; ++node)
+      socket_mem += (node ? "," : "") + std::to_string(ovs_nodes.count(node) ? p.ovs_mb_per_node : 0);
+  }
   add(SettingKind::kOvs, "pmd-cpu-mask", plan.pmd.empty() ? "" : format_cpu_mask(plan.pmd));
   add(SettingKind::kOvs, "dpdk-socket-mem", socket_mem);
   add(SettingKind::kOvs, "pmd-maxsleep", p.pmd_maxsleep_us >= 0 ? std::to_string(p.pmd_maxsleep_us) : "");
@@ -501,7 +510,7 @@ Result<Plan> derive(const Profile& p, const Machine& m, const std::string& dropi
   add(SettingKind::kVlcpd, "module.sched.workers",
       std::to_string(plan.workers.empty() ? p.workers : static_cast<int64_t>(p.worker_cores)));
   add(SettingKind::kVlcpd, "module.sched.cores",
-      plan.workers.empty() ? "" : quoted(format_cpu_list(plan.workers)));
+      plan.worker_cpus.empty() ? "" : quoted(format_cpu_list(plan.worker_cpus)));
   add(SettingKind::kVlcpd, "module.sched.hugepages", plan.page_kb ? "True" : "");
   add(SettingKind::kVlcpd, "module.sched.huge_dir", plan.page_kb ? quoted(kHugeMountPath) : "");
   add(SettingKind::kVlcpd, "module.sched.memory_mb", std::to_string(p.memory_mb));

@@ -13,17 +13,22 @@
 #include <vector>
 
 #include "base/config.h"
+#include "base/cpuset.h"
 #include "base/result.h"
 
 namespace vlcp::cli::profile {
 
-using CpuSet = std::set<int>;
-// "0-3,5" (the kernel's list format); "" is the empty set.
-Result<CpuSet> parse_cpu_list(std::string_view text);
-std::string format_cpu_list(const CpuSet& cpus);
-// Hexadecimal masks: OVS's "0x6" and the kernel's "ff,ffffffff" (32-bit groups).
-Result<CpuSet> parse_cpu_mask(std::string_view text);
-std::string format_cpu_mask(const CpuSet& cpus);  // "0x..." as OVS takes it
+// CPU sets (base/cpuset.h), read in the kernel's syntax: the machine's files under --root, where
+// "(null)" is the empty set and masks come in 32-bit groups ("ff,ffffffff").
+using CpuSet = vlcp::CpuSet;
+using vlcp::format_cpu_list;
+using vlcp::format_cpu_mask;  // "0x..." as OVS takes it
+inline Result<CpuSet> parse_cpu_list(std::string_view text) {
+  return vlcp::parse_cpu_list(text, kKernelCpuSyntax);
+}
+inline Result<CpuSet> parse_cpu_mask(std::string_view text) {
+  return vlcp::parse_cpu_mask(text, kKernelCpuSyntax);
+}
 
 // What the machine offers, read under `root`: every file is root + an absolute path.
 struct Machine {
@@ -31,8 +36,11 @@ struct Machine {
   CpuSet cpus;                            // /sys/devices/system/cpu/online
   std::map<int, CpuSet> nodes;            // /sys/devices/system/node/nodeN/cpulist (one node when absent)
   std::map<int, int64_t> node_memory_mb;  // nodeN/meminfo, or /proc/meminfo for a single node
-  std::vector<CpuSet> cores;              // SMT siblings (cpuN/topology/thread_siblings_list)
-  std::set<int64_t> hugepage_sizes_kb;    // /sys/kernel/mm/hugepages/hugepages-NkB
+  // Nodes with memory and no online CPU (CXL, PMEM): their nodeN/meminfo, in MB. Not in `nodes`:
+  // nothing runs there, and no hugepages are reserved there.
+  std::map<int, int64_t> memory_only_nodes;
+  std::vector<CpuSet> cores;            // physical cores: SMT siblings (cpuN/topology/thread_siblings_list)
+  std::set<int64_t> hugepage_sizes_kb;  // /sys/kernel/mm/hugepages/hugepages-NkB
   int64_t memory_mb() const;
   std::string path(std::string_view absolute) const;  // root + absolute
   std::string describe() const;  // "16 CPUs (0-15), 2 NUMA nodes, 64 GB, hugepages 2048 kB and 1048576 kB"
@@ -119,9 +127,13 @@ extern const std::vector<std::string> kManagedVlcpdKeys;
 
 struct Plan {
   std::string profile;
-  CpuSet housekeeping, pmd, workers, isolated;
-  int64_t page_kb = 0;         // 0: no hugepages
-  int64_t pages_per_node = 0;  // the kernel spreads a reservation evenly over the nodes
+  CpuSet housekeeping, pmd, workers, isolated;  // pmd, workers: whole physical cores
+  // Where vlcpd's workers run (module.sched.cores): one thread of each worker core, its SMT
+  // siblings left idle; both threads of a core only when the machine has too few cores.
+  CpuSet worker_cpus;
+  int64_t page_kb = 0;           // 0: no hugepages
+  int64_t pages_per_node = 0;    // on each node of hugepage_nodes
+  std::set<int> hugepage_nodes;  // the nodes whose CPUs run OVS's PMDs or vlcpd's workers
   std::vector<Setting> settings;
   std::vector<std::string> notes;  // how the values were derived
 };

@@ -4,78 +4,10 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
+#include <map>
 
 namespace vlcp::sched {
-
-namespace {
-constexpr int kMaxCpu = 4096;
-
-bool parse_int(std::string_view s, int* out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && *out >= 0 && *out < kMaxCpu;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-}  // namespace
-
-Result<CpuSet> parse_cpu_list(std::string_view text) {
-  CpuSet out;
-  text = trim(text);
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    size_t dash = item.find('-');
-    int lo, hi;
-    if (dash == std::string_view::npos) {
-      if (!parse_int(item, &lo))
-        return make_error(Errc::kInvalidArgument, "bad CPU '" + std::string(item) + "'");
-      hi = lo;
-    } else if (!parse_int(item.substr(0, dash), &lo) || !parse_int(item.substr(dash + 1), &hi) || hi < lo) {
-      return make_error(Errc::kInvalidArgument, "bad CPU range '" + std::string(item) + "'");
-    }
-    for (int c = lo; c <= hi; ++c) out.insert(c);
-  }
-  return out;
-}
-
-Result<CpuSet> parse_cpu_mask(std::string_view text) {
-  text = trim(text);
-  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
-  if (text.empty() || text.size() > kMaxCpu / 4)
-    return make_error(Errc::kInvalidArgument, "bad CPU mask '" + std::string(text) + "'");
-  CpuSet out;
-  int bit = 0;
-  for (size_t i = text.size(); i-- > 0; bit += 4) {
-    char c = text[i];
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (v < 0) return make_error(Errc::kInvalidArgument, "bad CPU mask '" + std::string(text) + "'");
-    for (int b = 0; b < 4; ++b)
-      if (v & (1 << b)) out.insert(bit + b);
-  }
-  return out;
-}
-
-std::string format_cpu_list(const CpuSet& cpus) {
-  std::string out;
-  for (auto it = cpus.begin(); it != cpus.end();) {
-    int lo = *it, hi = lo;
-    for (++it; it != cpus.end() && *it == hi + 1; ++it) hi = *it;
-    if (!out.empty()) out += ',';
-    out += std::to_string(lo);
-    if (hi > lo) out += '-' + std::to_string(hi);
-  }
-  return out;
-}
 
 namespace {
 std::string format_cpus(const std::vector<int>& cpus) {
@@ -158,7 +90,51 @@ Placement plan_placement(const PlacementInput& in) {
   std::stable_sort(order.begin(), order.end(), by_rank);
   std::stable_sort(shared.begin(), shared.end(), by_rank);
   unsigned n = std::min<unsigned>(in.workers, static_cast<unsigned>(order.size()));
-  p.worker_cpus.assign(order.begin(), order.begin() + n);
+  // With SMT: a physical core of its own for each worker while there is one, in that order; then
+  // the remaining threads, each said. A core is taken by an OVS PMD, an I/O thread or a worker
+  // on any of its threads.
+  std::map<int, size_t> core_of;
+  for (size_t i = 0; i < in.smt_cores.size(); ++i)
+    for (int c : in.smt_cores[i]) core_of.emplace(c, i);
+  auto core = [&](int c) -> int64_t {
+    auto it = core_of.find(c);
+    return it == core_of.end() ? -1 - static_cast<int64_t>(c) : static_cast<int64_t>(it->second);
+  };
+  std::set<int64_t> taken;
+  for (int c : p.pmd_cpus) taken.insert(core(c));
+  for (int c : io_cores) taken.insert(core(c));
+  auto siblings = [&](int c) {
+    CpuSet out;
+    auto it = core_of.find(c);
+    if (it != core_of.end())
+      for (int s : in.smt_cores[it->second])
+        if (s != c) out.insert(s);
+    return out;
+  };
+  std::vector<int> picked, rest;
+  for (int c : order) {
+    if (picked.size() < n && !taken.count(core(c))) {
+      picked.push_back(c);
+      taken.insert(core(c));
+    } else {
+      rest.push_back(c);
+    }
+  }
+  for (size_t i = 0; picked.size() < n; ++i) {
+    int c = rest[i];
+    picked.push_back(c);
+    std::string beside;
+    for (int s : siblings(c)) {
+      const char* what = p.pmd_cpus.count(s)                                          ? "an OVS PMD"
+                         : io_cores.count(s)                                          ? "an I/O thread"
+                         : std::find(picked.begin(), picked.end(), s) != picked.end() ? "a worker"
+                                                                                      : nullptr;
+      if (what) beside += (beside.empty() ? "" : ", ") + std::string(what) + " on " + std::to_string(s);
+    }
+    p.notes.push_back("SMT: worker on core " + std::to_string(c) + " shares its physical core with " +
+                      (beside.empty() ? "another thread" : beside) + ": no physical core is free");
+  }
+  p.worker_cpus = picked;
   if (n < in.workers && !shared.empty()) {
     unsigned more = std::min<unsigned>(in.workers - n, static_cast<unsigned>(shared.size()));
     if (in.share_io_core) {
@@ -213,11 +189,20 @@ Result<CpuSet> process_affinity() {
   return out;
 }
 
+std::vector<CpuSet> smt_cores(const std::string& cpu_dir) {
+  std::ifstream f(cpu_dir + "/online");
+  std::string line;
+  std::getline(f, line);
+  auto online = vlcp::parse_cpu_list(line, kKernelCpuSyntax);
+  if (!online.ok() || online->empty()) return {};
+  return read_smt_cores(cpu_dir, *online);
+}
+
 CpuSet isolated_cpus(const std::string& sysfs_path) {
   std::ifstream f(sysfs_path);
   std::string line;
   std::getline(f, line);
-  auto set = parse_cpu_list(line);
+  auto set = vlcp::parse_cpu_list(line, kKernelCpuSyntax);  // the kernel's file: "(null)" is none
   return set.ok() ? *set : CpuSet{};
 }
 

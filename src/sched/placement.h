@@ -12,17 +12,21 @@
 #include <string_view>
 #include <vector>
 
+#include "base/cpuset.h"
 #include "base/result.h"
 
 namespace vlcp::sched {
 
-using CpuSet = std::set<int>;
-
-// "0-3,5,7-8" (the kernel's and taskset's list format); "" is the empty set.
-Result<CpuSet> parse_cpu_list(std::string_view text);
-// OVS's masks: hexadecimal with or without 0x ("0x6", "6", "f0000000000000000" for big hosts).
-Result<CpuSet> parse_cpu_mask(std::string_view text);
-std::string format_cpu_list(const CpuSet& cpus);
+// CPU sets (base/cpuset.h), read in the operator's syntax: module.sched.cores and OVS's masks
+// ("0x6", "6", "f0000000000000000" for big hosts; no empty mask, no comma groups).
+using CpuSet = vlcp::CpuSet;
+using vlcp::format_cpu_list;
+inline Result<CpuSet> parse_cpu_list(std::string_view text) {
+  return vlcp::parse_cpu_list(text, kConfigCpuSyntax);
+}
+inline Result<CpuSet> parse_cpu_mask(std::string_view text) {
+  return vlcp::parse_cpu_mask(text, kConfigCpuSyntax);
+}
 
 // What OVS says about its own threads (absent when there is no OVS-DPDK).
 struct DatapathCpus {
@@ -41,6 +45,9 @@ struct PlacementInput {
   // module.sched.share_io_core: a worker that finds no free core goes on an I/O thread's core
   // (one worker per core) instead of not being placed.
   bool share_io_core = false;
+  // The physical cores (SMT siblings together, smt_cores()); empty: every CPU a core of its own.
+  // Workers go on cores where no other worker, I/O thread or OVS PMD runs while there are such.
+  std::vector<CpuSet> smt_cores;
 };
 
 struct Placement {
@@ -58,7 +65,9 @@ struct Placement {
 // control thread runs beside them): first the cores workers may not use, then OVS's lcore cores,
 // ordinary cores, isolated ones; each I/O thread its own core while a core stays free for the
 // workers. Workers take the highest remaining cores (isolated first, then ordinary, then OVS's
-// lcore cores), one worker per core; a worker that finds no free core goes on an I/O core only
+// lcore cores), one worker per core, and with SMT a physical core each while there are enough
+// (neither beside another worker, an I/O thread nor an OVS PMD; the notes say when one has to
+// be); a worker that finds no free core goes on an I/O core only
 // with share_io_core, and the notes say so either way. With OVS-DPDK initialised but no
 // pmd-cpu-mask, OVS puts one PMD on the lowest core it may use; we assume the lowest allowed core
 // and say so in the notes.
@@ -66,6 +75,9 @@ Placement plan_placement(const PlacementInput& in);
 
 // The machine's side of the input.
 Result<CpuSet> process_affinity();
+// The online CPUs' physical cores (`cpu_dir`/online and cpuN/topology/thread_siblings_list);
+// empty when the online list cannot be read.
+std::vector<CpuSet> smt_cores(const std::string& cpu_dir = "/sys/devices/system/cpu");
 CpuSet isolated_cpus(const std::string& sysfs_path = "/sys/devices/system/cpu/isolated");
 
 }  // namespace vlcp::sched

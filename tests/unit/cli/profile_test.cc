@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "base/config.h"
@@ -32,10 +33,12 @@ void write(const std::string& path, const std::string& text) {
 struct FakeSpec {
   int cpus = 16;
   int nodes = 1;
-  int64_t memory_gb = 64;  // the whole machine's
-  bool smt = false;        // siblings: cpu i and i + cpus/2
-  bool gigantic = true;    // 1G pages offered
-  bool numa_sysfs = true;  // /sys/devices/system/node present
+  int64_t memory_gb = 64;     // the whole machine's
+  bool smt = false;           // siblings: cpu i and i + cpus/2
+  bool gigantic = true;       // 1G pages offered
+  bool numa_sysfs = true;     // /sys/devices/system/node present
+  bool smt_adjacent = false;  // siblings: cpus 2k and 2k + 1 (each node's CPUs contiguous)
+  int memory_only_node = -1;  // this node number has memory (memory_gb / nodes) and no CPU
 };
 
 // A machine's files under a fresh directory, removed at the end of the test.
@@ -49,15 +52,22 @@ class FakeMachine {
     write(root + "/sys/devices/system/cpu/isolated", "\n");
     write(root + "/proc/meminfo", "MemTotal:       " + std::to_string(s.memory_gb * 1024 * 1024) + " kB\n");
     int per_node = s.cpus / s.nodes;
+    if (s.memory_only_node >= 0) {
+      std::string d = root + "/sys/devices/system/node/node" + std::to_string(s.memory_only_node);
+      write(d + "/cpulist", "\n");
+      write(d + "/meminfo", "Node " + std::to_string(s.memory_only_node) + " MemTotal:       " +
+                                std::to_string(s.memory_gb * 1024 * 1024 / s.nodes) + " kB\n");
+    }
     for (int n = 0; s.numa_sysfs && n < s.nodes; ++n) {
-      std::string d = root + "/sys/devices/system/node/node" + std::to_string(n);
+      int id = s.memory_only_node >= 0 && n >= s.memory_only_node ? n + 1 : n;  // the node's number
+      std::string d = root + "/sys/devices/system/node/node" + std::to_string(id);
       std::string list = std::to_string(n * per_node) + "-" + std::to_string((n + 1) * per_node - 1);
       if (s.smt)  // each node holds both threads of its cores
         list = std::to_string(n * per_node / 2) + "-" + std::to_string((n + 1) * per_node / 2 - 1) + "," +
                std::to_string(s.cpus / 2 + n * per_node / 2) + "-" +
                std::to_string(s.cpus / 2 + (n + 1) * per_node / 2 - 1);
       write(d + "/cpulist", list + "\n");
-      write(d + "/meminfo", "Node " + std::to_string(n) + " MemTotal:       " +
+      write(d + "/meminfo", "Node " + std::to_string(id) + " MemTotal:       " +
                                 std::to_string(s.memory_gb * 1024 * 1024 / s.nodes) + " kB\n");
       for (int64_t kb : {2048, 1048576})
         write(d + "/hugepages/hugepages-" + std::to_string(kb) + "kB/nr_hugepages", "0\n");
@@ -65,6 +75,7 @@ class FakeMachine {
     for (int c = 0; c < s.cpus; ++c) {
       std::string sib = std::to_string(c);
       if (s.smt) sib = std::to_string(c % (s.cpus / 2)) + "," + std::to_string(c % (s.cpus / 2) + s.cpus / 2);
+      if (s.smt_adjacent) sib = std::to_string(c & ~1) + "-" + std::to_string(c | 1);
       write(root + "/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/thread_siblings_list",
             sib + "\n");
     }
@@ -76,6 +87,7 @@ class FakeMachine {
     write(root + "/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro quiet\n");
     write(root + "/proc/irq/default_smp_affinity", "ffffffff,ffffffff\n");
     write(root + "/proc/mounts", "sysfs /sys sysfs rw 0 0\n");
+    write(root + "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");  // its boot loader
   }
   ~FakeMachine() { fs::remove_all(root); }
   Machine machine() const {
@@ -213,6 +225,89 @@ TEST(NfvDedicated, SmtSiblingsGoTogether) {
   EXPECT_EQ(plan->pmd, cpus("6-7,14-15"));
   EXPECT_EQ(plan->workers, cpus("4-5,12-13"));
   EXPECT_EQ(plan->housekeeping, cpus("0-3,8-11"));
+  // One thread of each worker core for vlcpd, the siblings idle.
+  EXPECT_EQ(plan->worker_cpus, cpus("4-5"));
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "'4-5'");
+}
+
+// The physical core of each CPU, on machine `m`.
+std::map<int, size_t> core_of(const Machine& m) {
+  std::map<int, size_t> out;
+  for (size_t i = 0; i < m.cores.size(); ++i)
+    for (int c : m.cores[i]) out[c] = i;
+  return out;
+}
+
+// Siblings numbered together (0,1), (2,3)...: module.sched.cores used to list both threads of
+// each worker core ('8-11'), and vlcpd's placement, highest first, put its two workers on 11 and
+// 10, one physical core, while 8-9 idled. Now one thread per core: vlcpd cannot pair them.
+TEST(NfvDedicated, AdjacentSiblingsGiveEachWorkerItsOwnCore) {
+  FakeMachine f({.cpus = 16, .nodes = 1, .memory_gb = 32, .smt_adjacent = true});
+  Machine m = f.machine();
+  ASSERT_EQ(m.cores.size(), 8u);
+  EXPECT_EQ(m.cores[4], cpus("8-9"));
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->pmd, cpus("12-15"));
+  EXPECT_EQ(plan->workers, cpus("8-11"));
+  EXPECT_EQ(plan->worker_cpus, cpus("8,10"));
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "'8,10'");
+  EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.workers"), "2");
+  EXPECT_EQ(plan->isolated, cpus("8-15"));  // the idle siblings too: nothing else runs there
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "irqaffinity"), "0-7");
+  bool said = false;
+  for (const auto& n : plan->notes)
+    said |= n.find("vlcpd worker CPUs 8,10 (their SMT siblings 9,11 left idle)") != n.npos;
+  EXPECT_TRUE(said);
+}
+
+// 8 CPUs as 4 cores x 2 threads, both numberings: 2 PMDs and 2 workers cannot have a physical
+// core each beside the boot CPU's (3 left): each role takes a whole core, one per thread, never a
+// PMD beside a worker, and profile show's notes say so (this used to be refused outright).
+TEST(NfvDedicated, FourCoresTwoThreadsShareSiblingsWithinARoleAndSaySo) {
+  struct Layout {
+    bool adjacent;
+    const char *pmd, *workers, *housekeeping;
+  };
+  for (const Layout& l : {Layout{false, "3,7", "2,6", "0-1,4-5"}, Layout{true, "6-7", "4-5", "0-3"}}) {
+    SCOPED_TRACE(l.adjacent ? "siblings (0,1)" : "siblings (0,4)");
+    FakeSpec spec{.cpus = 8, .nodes = 1, .memory_gb = 32};
+    spec.smt = !l.adjacent;
+    spec.smt_adjacent = l.adjacent;
+    FakeMachine f(spec);
+    Machine m = f.machine();
+    ASSERT_EQ(m.cores.size(), 4u);
+    auto plan = derive_on("nfv-dedicated", m);
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->pmd, cpus(l.pmd));
+    EXPECT_EQ(plan->workers, cpus(l.workers));
+    EXPECT_EQ(plan->worker_cpus, cpus(l.workers));  // both threads: two workers, one core
+    EXPECT_EQ(plan->housekeeping, cpus(l.housekeeping));
+    EXPECT_EQ(expected(*plan, SettingKind::kVlcpd, "module.sched.cores"), "'" + std::string(l.workers) + "'");
+    EXPECT_EQ(expected(*plan, SettingKind::kOvs, "pmd-cpu-mask"), format_cpu_mask(cpus(l.pmd)));
+    auto core = core_of(m);
+    for (int w : plan->workers)
+      for (int d : plan->pmd) EXPECT_NE(core[w], core[d]) << "worker " << w << " beside PMD " << d;
+    bool said = false;
+    for (const auto& n : plan->notes)
+      said |= n.rfind(
+                  "SMT: NUMA node 0 has 3 physical cores besides the boot CPU's, not the 4 for a core each: "
+                  "2 OVS PMDs share the threads of CPUs " +
+                      std::string(l.pmd) + ", 2 vlcpd workers share the threads of CPUs " + l.workers,
+                  0) == 0;
+    EXPECT_TRUE(said);
+  }
+}
+
+// Where even sharing siblings within a role cannot fit, the refusal says so.
+TEST(NfvDedicated, RefusedOnTwoCoresTwoThreads) {
+  FakeMachine f({.cpus = 4, .nodes = 1, .memory_gb = 32, .smt = true});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.error().message().find("NUMA node 0 has 1 core besides the boot CPU's"), std::string::npos)
+      << plan.error().message();
+  EXPECT_NE(plan.error().message().find("nor can its 2 threads"), std::string::npos)
+      << plan.error().message();
 }
 
 TEST(NfvDedicated, TwoMegabytePagesWhenNoGigantic) {
@@ -261,6 +356,67 @@ TEST(NfvDedicated, RefusedWhenTheHugepagesWouldTakeTooMuchMemory) {
   EXPECT_NE(plan.error().message().find("needs 2048 MB of hugepages on NUMA node 0"), std::string::npos)
       << plan.error().message();
   EXPECT_NE(plan.error().message().find("the node has 3072 MB"), std::string::npos) << plan.error().message();
+}
+
+// A memory-only node (CXL, PMEM: memory, no CPU) gets no hugepages: the global forms
+// (hugepages=N, vm.nr_hugepages) would have the kernel spread them over it too, so the kernel
+// command line names each node; OVS's socket memory has an entry per node, 0 for it.
+TEST(NfvDedicated, NoHugepagesOnAMemoryOnlyNode) {
+  struct Case {
+    int memory_only;
+    const char *reserved, *socket_mem;
+  };
+  for (const Case& c : {Case{2, "0:2,1:2", "1024,1024,0"}, Case{1, "0:2,2:2", "1024,0,1024"}}) {
+    SCOPED_TRACE("memory-only node " + std::to_string(c.memory_only));
+    FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64, .memory_only_node = c.memory_only});
+    Machine m = f.machine();
+    ASSERT_EQ(m.nodes.size(), 2u);
+    EXPECT_EQ(m.memory_only_nodes, (std::map<int, int64_t>{{c.memory_only, 32768}}));
+    EXPECT_NE(m.describe().find("memory-only node " + std::to_string(c.memory_only) + " (32768 MB)"),
+              std::string::npos);
+    auto plan = derive_on("nfv-dedicated", m);
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->hugepage_nodes.count(c.memory_only), 0u);
+    EXPECT_EQ(plan->hugepage_nodes.size(), 2u);
+    EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepagesz"), "1G");
+    EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepages"), c.reserved);
+    EXPECT_EQ(expected(*plan, SettingKind::kOvs, "dpdk-socket-mem"), c.socket_mem);
+    for (const auto& s : plan->settings)
+      if (s.kind == SettingKind::kHugepages) {
+        EXPECT_NE(s.key.rfind(std::to_string(c.memory_only) + " ", 0), 0u) << s.key;
+      }
+    bool said = false;
+    for (const auto& n : plan->notes)
+      said |= n.find(std::to_string(c.memory_only) + " (memory-only)") != n.npos;
+    EXPECT_TRUE(said);
+  }
+  // 2M pages: per node on the kernel command line too, no vm.nr_hugepages.
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64, .gigantic = false, .memory_only_node = 2});
+  auto plan = derive_on("nfv-dedicated", f.machine());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->page_kb, 2048);
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepagesz"), "2M");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepages"), "0:640,1:640");
+  EXPECT_EQ(expected(*plan, SettingKind::kSysctl, "vm.nr_hugepages"), "<no such setting>");
+  // Without one, the global forms as before (the kernel's even spread is what is wanted).
+  FakeMachine plain({.cpus = 16, .nodes = 2, .memory_gb = 64, .gigantic = false});
+  plan = derive_on("nfv-dedicated", plain.machine());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(expected(*plan, SettingKind::kSysctl, "vm.nr_hugepages"), "1280");
+  EXPECT_EQ(expected(*plan, SettingKind::kKernelArg, "hugepages"), "");
+}
+
+// Applied: the boot loader's arguments reserve per node, and the written configuration checks.
+TEST(ApplyAndCheck, MemoryOnlyNodeInAThrowAwayRoot) {
+  FakeMachine f({.cpus = 16, .nodes = 2, .memory_gb = 64, .memory_only_node = 2});
+  Machine m = f.machine();
+  auto plan = derive_on("nfv-dedicated", m);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  ASSERT_TRUE(apply(*plan, m, false).ok());
+  std::string grub = read(f.root + "/etc/default/grub.d/vlcp.cfg");
+  EXPECT_NE(grub.find(" hugepagesz=1G hugepages=0:2,1:2\""), std::string::npos) << grub;
+  std::vector<std::string> notes;
+  EXPECT_TRUE(check(*plan, m, true, &notes).empty());
 }
 
 TEST(Lab, TwoCoresOnePmdNoIsolation) {
@@ -358,13 +514,12 @@ TEST(ApplyAndCheck, NfvDedicatedInAThrowAwayRoot) {
   EXPECT_TRUE(
       fs::is_symlink(f.root + "/etc/systemd/system/local-fs.target.wants/var-lib-vlcp-hugepages.mount"));
   EXPECT_EQ(read(f.root + kDropInPath), *load_dropin(dirs(), "nfv-dedicated"));
-  // vlcpd's keys: replaced in place, added, and the file still loads (no key twice).
-  auto conf = Config::load_file(f.root + "/etc/vlcp/vlcp.conf");
+  // vlcpd's keys: in the profile's drop-in beside vlcp.conf (profile_apply_test.cc has the rest).
+  auto conf = Config::load_file(f.root + kVlcpConfDropIn);
   ASSERT_TRUE(conf.ok()) << conf.error().message();
   EXPECT_EQ(*conf->get<std::string>("module.sched.cores"), "4-5");
   EXPECT_EQ(*conf->get<int64_t>("module.sched.workers"), 2);
   EXPECT_EQ(*conf->get<bool>("module.sched.hugepages"), true);
-  EXPECT_EQ(*conf->get<std::string>("server.loglevel"), "info");
   // No OVS database under the root: the settings wait for the first boot.
   EXPECT_NE(read(f.root + "/etc/vlcp/profile-ovs.pending").find("pmd-cpu-mask=0xc0c0\n"), std::string::npos);
   EXPECT_NE(read(f.root + "/etc/systemd/system/vlcp-profile-ovs.service")
@@ -406,28 +561,15 @@ TEST(ApplyAndCheck, SharedUndoesNfvDedicated) {
   EXPECT_FALSE(fs::exists(f.root + "/etc/default/grub.d/vlcp.cfg"));
   EXPECT_FALSE(fs::exists(f.root + "/etc/sysctl.d/90-vlcp-profile.conf"));
   EXPECT_FALSE(fs::exists(f.root + "/etc/systemd/system/var-lib-vlcp-hugepages.mount"));
-  auto conf = Config::load_file(f.root + "/etc/vlcp/vlcp.conf");
-  ASSERT_TRUE(conf.ok());
-  EXPECT_FALSE(conf->has("module.sched.cores"));
-  EXPECT_FALSE(conf->has("module.sched.hugepages"));
-  EXPECT_EQ(*conf->get<int64_t>("module.sched.workers"), 1);
+  std::string dropin = read(f.root + kVlcpConfDropIn);
+  EXPECT_EQ(dropin.find("module.sched.cores"), std::string::npos) << dropin;
+  EXPECT_EQ(dropin.find("module.sched.hugepages"), std::string::npos) << dropin;
   EXPECT_TRUE(check(*shared, m, true, &notes).empty());
   boot(f, *shared);
   EXPECT_TRUE(check(*shared, m, false, &notes).empty());
 }
 
-TEST(ApplyAndCheck, KernelCmdlineFileIsEditedWhenTheMachineBootsThatWay) {
-  FakeMachine f({.cpus = 16, .nodes = 1, .memory_gb = 64});
-  write(f.root + "/etc/kernel/cmdline", "root=UUID=1234 ro quiet isolcpus=1\n");
-  Machine m = f.machine();
-  auto plan = derive_on("nfv-dedicated", m);
-  ASSERT_TRUE(plan.ok());
-  ASSERT_TRUE(apply(*plan, m, false).ok());
-  std::string cmdline = read(f.root + "/etc/kernel/cmdline");
-  EXPECT_EQ(cmdline.rfind("root=UUID=1234 ro quiet isolcpus=managed_irq,domain,12-15 ", 0), 0u) << cmdline;
-  EXPECT_EQ(cmdline.find("isolcpus=1"), std::string::npos);
-  EXPECT_FALSE(fs::exists(f.root + "/etc/default/grub.d/vlcp.cfg"));
-}
+// (/etc/kernel/cmdline and systemd-boot's entries: profile_apply_test.cc, SystemdBoot.)
 
 TEST(VlcpConf, KeysReplacedInPlaceWithTheirContinuationLines) {
   Plan plan;

@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -303,11 +304,99 @@ TEST(Placement, ConfiguredIsolatedCoresOutsideTheInheritedAffinityAreUsed) {
   EXPECT_TRUE(noted(p, "core 16 is outside our affinity"));
 }
 
+std::vector<CpuSet> cores(std::initializer_list<const char*> lists) {
+  std::vector<CpuSet> out;
+  for (const char* l : lists) out.push_back(cpus(l));
+  return out;
+}
+
+// 8 CPUs as 4 cores x 2 threads, siblings numbered together (0,1)...: highest first would put the
+// two workers on 7 and 6, one physical core, while core 4-5 is free.
+TEST(Placement, SmtWorkersOnSeparatePhysicalCores) {
+  PlacementInput in;
+  in.allowed = cpus("0-7");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{7, 6}));  // (no topology: every CPU its own core)
+  in.smt_cores = cores({"0-1", "2-3", "4-5", "6-7"});
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{7, 5}));
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_FALSE(noted(p, "SMT"));
+  // Siblings numbered apart (0,4)...: 7 and 6 are two cores already.
+  in.smt_cores = cores({"0,4", "1,5", "2,6", "3,7"});
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{7, 6}));
+  // A profile's module.sched.cores of both threads of two cores: one worker per core.
+  in.smt_cores = cores({"0-1", "2-3", "4-5", "6-7", "8-9", "10-11"});
+  in.allowed = cpus("0-11");
+  in.configured = cpus("8-11");
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{11, 9}));
+  EXPECT_TRUE(p.dedicated);
+}
+
+// Nor beside an OVS PMD or the I/O thread while another core is free.
+TEST(Placement, SmtWorkersAvoidPmdAndIoSiblings) {
+  PlacementInput in;
+  in.allowed = cpus("0-7");
+  in.smt_cores = cores({"0,4", "1,5", "2,6", "3,7"});
+  in.datapath.pmd_cpus = cpus("3");
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{6, 5}));  // not 7 (PMD 3's sibling), not 4 (I/O's)
+  EXPECT_FALSE(noted(p, "SMT"));
+  in.smt_cores.clear();
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{7, 6}));  // without the topology, 7 beside the PMD
+}
+
+// When no physical core is free a worker shares one, and the notes say with what.
+TEST(Placement, SmtSharingWhenUnavoidableIsSaid) {
+  PlacementInput in;
+  in.allowed = cpus("0-3");
+  in.smt_cores = cores({"0-1", "2-3"});
+  in.workers = 2;
+  Placement p = plan_placement(in);
+  EXPECT_EQ(p.io_cpus, std::vector<int>{0});
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{3, 2}));
+  EXPECT_TRUE(noted(
+      p, "SMT: worker on core 2 shares its physical core with a worker on 3: no physical core is free"));
+  in.workers = 3;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, (std::vector<int>{3, 2, 1}));
+  EXPECT_TRUE(noted(p, "SMT: worker on core 1 shares its physical core with an I/O thread on 0"));
+  in.allowed = cpus("0-7");
+  in.smt_cores = cores({"0,4", "1,5", "2,6", "3,7"});
+  in.datapath.pmd_cpus = cpus("1-3");
+  in.workers = 1;
+  p = plan_placement(in);
+  EXPECT_EQ(p.worker_cpus, std::vector<int>{7});
+  EXPECT_TRUE(noted(p, "shares its physical core with an OVS PMD on 3"));
+}
+
+TEST(Placement, ReadsSmtCoresFromSysfs) {
+  std::string dir = ::testing::TempDir() + "/smt-cpu";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/online") << "0-3\n";
+  for (int c = 0; c < 4; ++c) {
+    std::filesystem::create_directories(dir + "/cpu" + std::to_string(c) + "/topology");
+    std::ofstream(dir + "/cpu" + std::to_string(c) + "/topology/thread_siblings_list")
+        << (c & ~1) << "-" << (c | 1) << "\n";
+  }
+  EXPECT_EQ(smt_cores(dir), cores({"0-1", "2-3"}));
+  EXPECT_TRUE(smt_cores("/nonexistent").empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Placement, ReadsIsolatedFromSysfsFormat) {
   std::string path = ::testing::TempDir() + "/isolated";
   std::ofstream(path) << "2-3,6\n";
   EXPECT_EQ(isolated_cpus(path), cpus("2-3,6"));
   EXPECT_EQ(isolated_cpus("/nonexistent"), CpuSet{});
+  std::ofstream(path) << "(null)\n";  // what some kernels show for none
+  EXPECT_EQ(isolated_cpus(path), CpuSet{});
   auto affinity = process_affinity();
   ASSERT_TRUE(affinity.ok());
   EXPECT_FALSE(affinity->empty());
