@@ -9,9 +9,10 @@
 // Pods per second are items_per_second; cpu_ms_per_pod counts every thread of this process and
 // the ip children (getrusage), which the benchmark's own CPU column does not. The *_Create
 // variants time the create half only (the delete, about 20 ms of the kernel's RCU waits on this
-// machine, runs with the timer paused): that half is what a container waits for. It runs as root in a network
-// namespace of its own (unshared at start) and one pod namespace (`ip netns add link-bench-PID`, removed at
-// exit): nothing touches the machine's namespace.
+// machine, runs with the timer paused): that half is what a container waits for.
+// BM_PodDelete_Executor: deletes alone, one by one or posted together (batched by the link thread). It runs
+// as root in a network namespace of its own (unshared at start) and one pod namespace (`ip netns add
+// link-bench-PID`, removed at exit): nothing touches the machine's namespace.
 //   link_bench --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -159,6 +161,59 @@ void BM_PodInterface_Executor(benchmark::State& state) {
   finish(state, cpu);
 }
 BENCHMARK(BM_PodInterface_Executor)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(2.0);
+
+// Deletes only: 16 pod interfaces made with the timer paused, then deleted through the
+// LinkExecutor either all posted at once (batched: one kernel RCU wait per batch) or each posted
+// when the previous one answered (one RCU wait each). Items are deletes.
+void BM_PodDelete_Executor(benchmark::State& state) {
+  const bool together = state.range(0) != 0;
+  constexpr int kPods = 16;
+  auto worker = LinkWorker::open();
+  io::ControlLoop loop(RealClock::instance());
+  auto executor = LinkExecutor::start(loop);
+  if (!worker.ok() || !executor.ok()) return state.SkipWithError("no netlink");
+  LinkOps& ops = **executor;
+  Status failed;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int i = 0; i < kPods; ++i) {
+      VethRequest r = pod_veth();
+      r.host_name = "vlcpbench" + std::to_string(i);
+      r.peer_name = "eth" + std::to_string(i);
+      r.peer_mac.reset();
+      if (Status s = (*worker)->create_veth(r); !s.ok()) return state.SkipWithError(s.to_string().c_str());
+    }
+    state.ResumeTiming();
+    int left = kPods;
+    std::function<void(int)> next = [&](int i) {
+      ops.delete_link("vlcpbench" + std::to_string(i), "", [&, i](Status s) {
+        if (!s.ok()) failed = s;
+        if (--left == 0) loop.stop();
+        if (!together && i + 1 < kPods) next(i + 1);
+      });
+    };
+    if (together) {
+      for (int i = 0; i < kPods; ++i) {
+        ops.delete_link("vlcpbench" + std::to_string(i), "", [&](Status s) {
+          if (!s.ok()) failed = s;
+          if (--left == 0) loop.stop();
+        });
+      }
+    } else {
+      next(0);
+    }
+    loop.run();
+    if (!failed.ok()) return state.SkipWithError(failed.to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * kPods);
+}
+BENCHMARK(BM_PodDelete_Executor)
+    ->ArgName("together")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_PodInterface_Ip(benchmark::State& state) {
   const std::string batch =

@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include <map>
+
 #include "base/log.h"
 #include "link/ethtool.h"
 
@@ -95,6 +97,38 @@ Status LinkWorker::delete_link(const std::string& name, const std::string& netns
   Place place;
   VLCP_RETURN_IF_ERROR(enter(host_, netns, &place));
   return place.sockets->rtnl.call(del_link_request(name, 0), "deleting link " + name + where(netns));
+}
+
+std::vector<Status> LinkWorker::delete_links(const std::vector<std::string>& names,
+                                             const std::string& netns) {
+  std::vector<Status> out(names.size());
+  if (names.size() == 1) {
+    out[0] = delete_link(names[0], netns);
+    return out;
+  }
+  Place place;
+  if (Status s = enter(host_, netns, &place); !s.ok()) {
+    for (auto& o : out) o = s;
+    return out;
+  }
+  RtnlSocket& rtnl = place.sockets->rtnl;
+  bool any = false;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out[i] = check_ifname(names[i]);
+    if (!out[i].ok()) continue;
+    LinkAttrs a;
+    a.group = kDeleteGroup;
+    a.ifname = names[i];
+    out[i] = rtnl.call(set_link_request(0, a, std::nullopt, 0), "deleting link " + names[i] + where(netns));
+    any = any || out[i].ok();
+  }
+  if (!any) return out;
+  Status batch = rtnl.call(del_group_request(kDeleteGroup, 0), "deleting a batch of links" + where(netns));
+  if (!batch.ok()) {
+    for (auto& o : out)
+      if (o.ok()) o = batch;
+  }
+  return out;
 }
 
 Status LinkWorker::set_link(const LinkChange& c) {
@@ -207,15 +241,18 @@ void LinkExecutor::thread_main() {
   while (!stop_.load()) {
     while (to_link_->run(256)) {
     }
+    flush_deletes();
     waker_.sleep_unless([this] { return stop_.load() || !to_link_->empty(); }, std::chrono::seconds(1));
   }
   to_link_->run();
+  flush_deletes();
 }
 
 template <typename R>
 void LinkExecutor::run(std::function<R(LinkWorker&)> work, std::function<void(R)> answer) {
   requests_.fetch_add(1, std::memory_order_relaxed);
   to_link_->post([this, work = std::move(work), answer = std::move(answer), alive = alive_]() mutable {
+    flush_deletes();
     R result = worker_ ? work(*worker_) : R(worker_error_);
     if (!result.ok()) failures_.fetch_add(1, std::memory_order_relaxed);
     if (!alive->load()) return;
@@ -230,9 +267,32 @@ void LinkExecutor::create_veth(VethRequest request, Done done) {
 }
 
 void LinkExecutor::delete_link(std::string name, std::string netns, Done done) {
-  run<Status>([name = std::move(name),
-               netns = std::move(netns)](LinkWorker& w) { return w.delete_link(name, netns); },
-              std::move(done));
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  to_link_->post([this, d = PendingDelete{std::move(name), std::move(netns), std::move(done)}]() mutable {
+    deletes_.push_back(std::move(d));
+  });
+}
+
+void LinkExecutor::flush_deletes() {
+  if (deletes_.empty()) return;
+  std::vector<PendingDelete> batch = std::move(deletes_);
+  deletes_.clear();
+  std::map<std::string, std::vector<size_t>> by_netns;
+  for (size_t i = 0; i < batch.size(); ++i) by_netns[batch[i].netns].push_back(i);
+  for (auto& [netns, members] : by_netns) {
+    std::vector<std::string> names;
+    for (size_t i : members) names.push_back(batch[i].name);
+    std::vector<Status> results =
+        worker_ ? worker_->delete_links(names, netns) : std::vector<Status>(names.size(), worker_error_);
+    for (size_t k = 0; k < members.size(); ++k) {
+      if (!results[k].ok()) failures_.fetch_add(1, std::memory_order_relaxed);
+      if (!alive_->load()) continue;
+      to_loop_->post(
+          [answer = std::move(batch[members[k]].answer), s = std::move(results[k]), alive = alive_] {
+            if (alive->load()) answer(s);
+          });
+    }
+  }
 }
 
 void LinkExecutor::set_link(LinkChange change, Done done) {

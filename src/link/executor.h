@@ -3,7 +3,8 @@
 // LinkOps is the seam the plug machine uses (tests fake it); LinkWorker does the work
 // synchronously on the calling thread; LinkExecutor runs a LinkWorker on its own thread
 // (`vlcp-link`), takes requests from the control thread through one TaskRing and answers through
-// another, so every callback runs on the control thread.
+// another, so every callback runs on the control thread. Deletes that arrive together are
+// batched (one kernel RCU wait for the lot: the cost of a delete is mostly that wait).
 //
 // Threads: LinkExecutor's public methods are called on the control thread only; its worker and
 // sockets belong to the link thread. Namespaces are entered only to open sockets (rtnl.h).
@@ -98,6 +99,13 @@ class LinkWorker {
 
   Status create_veth(const VethRequest& r);
   Status delete_link(const std::string& name, const std::string& netns);
+  // Several links of one namespace in one kernel batch: each is moved into device group
+  // kDeleteGroup (an error there answers that name alone), then the group is deleted with one
+  // RTM_DELLINK, so the kernel waits for RCU once for all of them (~3 ms a link instead of
+  // ~25 ms one by one on the 2-vCPU VM). A crash between the two steps leaves links in the
+  // group; the next batch in that namespace deletes them.
+  std::vector<Status> delete_links(const std::vector<std::string>& names, const std::string& netns);
+  static constexpr uint32_t kDeleteGroup = 0x766c6370;  // "vlcp": links being deleted by vlcpd
   Status set_link(const LinkChange& c);
   Status setup_netns(const NetnsSetup& s);
   Result<std::vector<LinkInfo>> list_links(const std::string& netns);
@@ -129,6 +137,14 @@ class LinkExecutor final : public LinkOps {
   // Runs `work` on the link thread and `answer` with its result on the control thread.
   template <typename R>
   void run(std::function<R(LinkWorker&)> work, std::function<void(R)> answer);
+  // Link thread: the deletes queued since the last other request, in one batch per namespace
+  // (LinkWorker::delete_links); every other request flushes them first, so order is kept.
+  void flush_deletes();
+  struct PendingDelete {
+    std::string name, netns;
+    Done answer;
+  };
+  std::vector<PendingDelete> deletes_;  // link thread
 
   io::ControlLoop& loop_;
   std::unique_ptr<LinkWorker> worker_;  // the link thread's

@@ -472,6 +472,13 @@ LinkMessage del_link_request(std::string_view name, uint32_t seq) {
   return m;
 }
 
+LinkMessage del_group_request(uint32_t group, uint32_t seq) {
+  LinkMessage m;
+  m.header = {RTM_DELLINK, kChange, seq, 0};
+  m.body.attrs.group = group;
+  return m;
+}
+
 LinkMessage get_link_request(std::string_view name, uint32_t seq) {
   LinkMessage m;
   m.header = {RTM_GETLINK, NLM_F_REQUEST, seq, 0};

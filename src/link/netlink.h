@@ -55,6 +55,7 @@ enum class AttrKind : uint8_t {
   X(net_ns_fd, IFLA_NET_NS_FD, kU32)       \
   X(link_netnsid, IFLA_LINK_NETNSID, kU32) \
   X(ext_mask, IFLA_EXT_MASK, kU32)         \
+  X(group, IFLA_GROUP, kU32)               \
   X(ifname, IFLA_IFNAME, kString)
 
 #define VLCP_NL_ADDR_ATTRS(X)    \
@@ -245,6 +246,8 @@ LinkMessage veth_request(const VethParams& p, uint32_t seq);
 LinkMessage set_link_request(int32_t index, LinkAttrs attrs, std::optional<bool> up, uint32_t seq);
 // RTM_DELLINK by name.
 LinkMessage del_link_request(std::string_view name, uint32_t seq);
+// RTM_DELLINK of every link in device group `group` (one kernel batch: one RCU wait for all).
+LinkMessage del_group_request(uint32_t group, uint32_t seq);
 // RTM_GETLINK of one link by name, and the dump of all links (without statistics).
 LinkMessage get_link_request(std::string_view name, uint32_t seq);
 LinkMessage dump_links_request(uint32_t seq);

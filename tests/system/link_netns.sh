@@ -19,6 +19,7 @@ A=vlcp${SB_ID}a   # host ends (9 characters)
 B=vlcp${SB_ID}b
 T() { sb_exec srv "$tool" "$@"; }
 link() { ip -n "$1" -d link show "$2"; }
+count() { "$@" | grep -c .; }  # lines of output
 txcsum() { ip netns exec "$1" ethtool -k "$2" | sed -n 's/^tx-checksumming: //p'; }
 
 # --- a pod interface made in the pod's namespace in one request ------------------------------
@@ -72,10 +73,15 @@ check_status "deleting a missing link is 'not found' (exit 4)" 4 T del "vlcp${SB
 check_status "a bad name is refused (exit 5)" 5 T veth "bad name" p
 
 # --- deletion leaves nothing ---------------------------------------------------------------------
+for i in 1 2 3; do T veth "vlcp${SB_ID}c$i" "vlcp${SB_ID}d$i" --alias vlcp:test:c >/dev/null; done
+check_output "three more pairs, both ends listed by alias" "6" count T list --alias-prefix vlcp:test:c
+check_status "deleted in one batch with a missing one among them: that one is 'not found'" 4 \
+  T del "vlcp${SB_ID}c1" "vlcp${SB_ID}c2" "vlcp${SB_ID}zz" "vlcp${SB_ID}c3"
+check_output "...and the three others are gone, their peers with them" "0" count T list --alias-prefix vlcp:test:c
 check "delete $A (its pod end goes with it)" T del "$A"
 check "delete $B from the server namespace" T del "$B"
-check_output "no link marked vlcp:test: in the server namespace" "" T list --alias-prefix vlcp:test:
-check_output "no link marked vlcp:test: in the pod" "" T list --netns "$POD_PATH" --alias-prefix vlcp:test:
+check_output "no link marked vlcp:test: in the server namespace" "0" count T list --alias-prefix vlcp:test:
+check_output "no link marked vlcp:test: in the pod" "0" count T list --netns "$POD_PATH" --alias-prefix vlcp:test:
 check_output "the pod has only lo left" "1" bash -c "ip -n '$POD' -o link show | wc -l"
 check_output "the server namespace has only lo left" "1" bash -c "ip -n '$SRV' -o link show | wc -l"
 check_fails "nothing of this test in the root namespace" bash -c "ip -o link show | grep -q 'vlcp$SB_ID'"

@@ -4,7 +4,7 @@
 //   link_tool setup NETNS IFNAME [--mtu N] [--addr A.B.C.D/L]... [--route DST/L[@GW]]...
 //   link_tool set NAME [--netns PATH] [--mtu N] [--mac MAC] [--up|--down] [--alias TEXT]
 //                      [--move PATH] [--name NEW]
-//   link_tool del NAME [--netns PATH]
+//   link_tool del NAME... [--netns PATH]        (several: one batch; exit status of the first error)
 //   link_tool list [--netns PATH] [--alias-prefix P]    one line a link: name index kind mtu up alias
 // --check-home (any command): afterwards the link thread lists its own namespace's links, which
 // must be this process's (the thread came back from every namespace it entered), else exit 7.
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -191,8 +192,16 @@ int main(int argc, char** argv) {
     c.move_to_netns = move;
     c.new_name = new_name;
     ops.set_link(c, finish);
-  } else if (cmd == "del" && pos.size() == 1) {
-    ops.delete_link(pos[0], netns, finish);
+  } else if (cmd == "del" && !pos.empty()) {
+    // Posted together: the link thread deletes them in one batch. The first error decides.
+    auto left = std::make_shared<size_t>(pos.size());
+    auto first = std::make_shared<Status>();
+    for (const auto& name : pos) {
+      ops.delete_link(name, netns, [&, left, first](Status s) {
+        if (!s.ok() && first->ok()) *first = s;
+        if (--*left == 0) finish(*first);
+      });
+    }
   } else if (cmd == "list" && pos.empty()) {
     ops.list_links(netns, [&](Result<std::vector<LinkInfo>> links) {
       if (links.ok()) {
