@@ -6,7 +6,10 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -149,6 +152,10 @@ TEST(NetlinkEncode, DeleteAndLookup) {
             canonical("2c000000 11000500 ff79166b 00000000 00000000 00000000 00000000 00000000"
                       "0b000300 766c6370 61300000"));
   EXPECT_EQ(encoded_hex(get_link_request("vlcpa0", kSeq)), canonical(kGetGolden));
+  // ip link del group 1986815856 (the batch delete's second step)
+  EXPECT_EQ(
+      encoded_hex(del_group_request(0x766c6770, 0x6b168449)),
+      canonical("28000000 11000500 4984166b 00000000 00000000 00000000 00000000 00000000 08001b00 70676c76"));
 }
 
 TEST(NetlinkEncode, AddressAndRoutesAreIpsBytes) {
@@ -448,6 +455,48 @@ TEST(LinkExecutor, AnswersOnTheControlLoop) {
   EXPECT_EQ(answered, 3);
   EXPECT_EQ((*e)->requests(), 3u);
   EXPECT_EQ((*e)->failures(), 2u);
+}
+
+// Last in this file: it moves the test process into a network namespace of its own (root only),
+// where links may be made; the link thread started afterwards lives there too.
+TEST(LinkExecutorPrivateNetns, DeletesBatchAndKeepTheirOrderAgainstCreates) {
+  if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0)
+    GTEST_SKIP() << "needs root (a private network namespace)";
+  io::ControlLoop loop(RealClock::instance());
+  auto e = LinkExecutor::start(loop);
+  ASSERT_TRUE(e.ok());
+  LinkOps& ops = **e;
+  std::vector<std::string> log;
+  auto step = [&](std::string what) {
+    return [&, what](Status s) { log.push_back(what + ":" + std::string(errc_text(s.code()))); };
+  };
+  for (int i = 0; i < 3; ++i) {
+    VethRequest r;
+    r.host_name = "t" + std::to_string(i);
+    r.peer_name = "t" + std::to_string(i) + "p";
+    r.alias = "vlcp:test:" + std::to_string(i);
+    ops.create_veth(r, step("create t" + std::to_string(i)));
+  }
+  // Posted together: three deletes (one of a missing link), then t0 again: the create must see
+  // the delete done (no "exists"), the missing one answers alone.
+  ops.delete_link("t0", "", step("delete t0"));
+  ops.delete_link("t1", "", step("delete t1"));
+  ops.delete_link("nosuch", "", step("delete nosuch"));
+  VethRequest again;
+  again.host_name = "t0";
+  again.peer_name = "t0p";
+  ops.create_veth(again, step("create t0 again"));
+  ops.list_links("", [&](Result<std::vector<LinkInfo>> links) {
+    ASSERT_TRUE(links.ok());
+    std::vector<std::string> names;
+    for (const auto& l : *links) names.push_back(l.name);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"lo", "t0", "t0p", "t2", "t2p"}));
+    loop.stop();
+  });
+  loop.run();
+  EXPECT_EQ(log, (std::vector<std::string>{"create t0:ok", "create t1:ok", "create t2:ok", "delete t0:ok",
+                                           "delete t1:ok", "delete nosuch:not found", "create t0 again:ok"}));
 }
 
 }  // namespace
