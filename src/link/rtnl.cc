@@ -143,19 +143,26 @@ Result<LinkMessage> RtnlSocket::get_link(std::string_view name) {
 }
 
 Result<std::vector<LinkMessage>> RtnlSocket::dump_links() {
-  uint32_t seq = ++seq_;
-  InlineBuffer<64> b;
-  encode(b, dump_links_request(seq));
-  VLCP_RETURN_IF_ERROR(send(b, "listing links"));
-  std::vector<LinkMessage> links;
-  VLCP_RETURN_IF_ERROR(receive(seq, true, "listing links", [&](const NlFrame& f) -> Status {
-    if (f.header.type != RTM_NEWLINK) return {};
-    auto m = decode_link(f);
-    if (!m.ok()) return m.error().with_context("listing links");
-    links.push_back(std::move(*m));
-    return {};
-  }));
-  return links;
+  // A dump that links changed under is marked NLM_F_DUMP_INTR (inconsistent): it is taken again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    uint32_t seq = ++seq_;
+    InlineBuffer<64> b;
+    encode(b, dump_links_request(seq));
+    VLCP_RETURN_IF_ERROR(send(b, "listing links"));
+    std::vector<LinkMessage> links;
+    bool interrupted = false;
+    VLCP_RETURN_IF_ERROR(receive(seq, true, "listing links", [&](const NlFrame& f) -> Status {
+      if (f.header.flags & NLM_F_DUMP_INTR) interrupted = true;
+      if (f.header.type != RTM_NEWLINK) return {};
+      auto m = decode_link(f);
+      if (!m.ok()) return m.error().with_context("listing links");
+      links.push_back(std::move(*m));
+      return {};
+    }));
+    if (!interrupted) return links;
+  }
+  return make_error(Errc::kUnavailable,
+                    "listing links: the kernel's dump was interrupted by changes three times");
 }
 
 Result<Fd> open_netns(const std::string& path) {
