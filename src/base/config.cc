@@ -160,20 +160,32 @@ Result<Config> Config::load_file(const std::string& path) {
   return parse(ss.str(), path);
 }
 
-Result<Config> Config::load(const std::string& path) {
+namespace {
+
+// The "*.conf" files of a directory (hidden files and subdirectories aside), in name order
+// (byte order: the C locale's).
+Result<std::vector<std::string>> conf_files(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(path, ec)) return load_file(path);
   std::vector<std::string> files;
-  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.empty() || name.front() == '.' || it->path().extension() != ".conf") continue;
     if (!it->is_directory(ec)) files.push_back(it->path().string());
   }
-  if (ec) return make_error(Errc::kIo, "cannot read config directory '" + path + "': " + ec.message());
+  if (ec) return make_error(Errc::kIo, "cannot read config directory '" + dir + "': " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+Result<Config> Config::load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return load_file(path);
+  VLCP_ASSIGN_OR_RETURN(std::vector<std::string> files, conf_files(path));
   if (files.empty())
     return make_error(Errc::kNotFound, path + ": no configuration files (*.conf) in this directory");
-  std::sort(files.begin(), files.end());
   Config all;
   all.source_ = path;
   for (const auto& file : files) {
@@ -181,6 +193,30 @@ Result<Config> Config::load(const std::string& path) {
     VLCP_RETURN_IF_ERROR(all.merge(std::move(one)));
   }
   return all;
+}
+
+Result<Config> Config::load_with_dropins(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string dir = path + ".d";
+  const bool has_dir = fs::is_directory(dir, ec);
+  Config all;
+  all.source_ = path;
+  if (fs::exists(path, ec) || !has_dir) {
+    VLCP_ASSIGN_OR_RETURN(all, load_file(path));
+  }
+  if (!has_dir) return all;
+  VLCP_ASSIGN_OR_RETURN(std::vector<std::string> files, conf_files(dir));
+  for (const auto& file : files) {
+    VLCP_ASSIGN_OR_RETURN(Config one, load_file(file));
+    all.overlay(std::move(one));
+  }
+  return all;
+}
+
+void Config::overlay(Config other) {
+  for (auto& [key, entry] : other.entries_) entries_[key] = std::move(entry);
+  files_ += other.files_;
 }
 
 Status Config::merge(Config other) {

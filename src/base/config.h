@@ -39,8 +39,16 @@ class Config {
   // configuration. A key given in two of them is an error naming both; a directory with none is
   // an error (an empty directory is a mistake, not a configuration of defaults).
   static Result<Config> load(const std::string& path);
+  // The packaged file and its drop-ins, as vlcpd reads /etc/vlcp/vlcp.conf: `path` (a file),
+  // then every "*.conf" in the directory `path`.d in name order, each key of a later file
+  // replacing the value of an earlier one (within one file a key given twice stays an error).
+  // The packaged file stays as shipped, so upgrades never ask about it: first boot, perf
+  // profiles and the operator write drop-ins. Either may be absent, not both.
+  static Result<Config> load_with_dropins(const std::string& path);
   // Adds `other`'s keys; a key both hold is an error naming both places.
   Status merge(Config other);
+  // Adds `other`'s keys; a key both hold takes `other`'s value and place.
+  void overlay(Config other);
   // How many files were read into this configuration (load() of a directory: several).
   size_t files() const { return files_; }
 

@@ -43,17 +43,20 @@ int run(const vlcp::daemon::Options& options) {
   std::string path;
   vlcp::Result<Config> config = Config{};
   if (options.config_path) {
+    // A directory is one configuration of its files; a file comes with its drop-ins (FILE.d).
     path = *options.config_path;
-    config = Config::load(path);
-  } else if (std::filesystem::exists(vlcp::daemon::kDefaultConfigPath)) {
+    config = std::filesystem::is_directory(path) ? Config::load(path) : Config::load_with_dropins(path);
+  } else if (std::filesystem::exists(vlcp::daemon::kDefaultConfigPath) ||
+             std::filesystem::exists(std::string(vlcp::daemon::kDefaultConfigPath) + ".d")) {
     path = vlcp::daemon::kDefaultConfigPath;
-    config = Config::load_file(path);
+    config = Config::load_with_dropins(path);
   }
   if (!config.ok()) return fail(config.error());
   std::vector<std::string> warnings;
   auto settings = vlcp::daemon::read_settings(*config, &warnings, options.allow_unknown_keys);
   if (!settings.ok()) return fail(settings.error());
   for (const auto& w : warnings) std::fprintf(stderr, "vlcpd: warning: %s\n", w.c_str());
+  if (options.show_config) std::fputs(vlcp::daemon::show_config(*config).c_str(), stdout);
   if (options.check_config) {
     std::printf("%s: configuration OK (%zu keys%s)\n", path.empty() ? "<defaults>" : path.c_str(),
                 config->keys().size(),

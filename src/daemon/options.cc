@@ -1,6 +1,7 @@
 // Command-line parsing and validation of the server.* keys.
 #include "daemon/options.h"
 
+#include <cctype>
 #include <set>
 
 #include "base/version.h"
@@ -26,6 +27,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       o.version = true;
     } else if (a == "--check-config") {
       o.check_config = true;
+    } else if (a == "--show-config") {
+      o.check_config = o.show_config = true;
     } else if (a == "--allow-unknown-keys") {
       o.allow_unknown_keys = true;
     } else if (a == "--syslog") {
@@ -52,16 +55,33 @@ std::string shown_default(std::string text) {
 }
 }  // namespace
 
+std::string show_config(const Config& config) {
+  std::string out;
+  for (const auto& key : config.keys()) {
+    std::string lower = key;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool secret = false;
+    for (const char* word : {"token", "password", "secret", "digest"})
+      secret = secret || lower.find(word) != std::string::npos;
+    out += key + " = " + (secret ? std::string("'***'") : config.find(key)->dump()) + "  # " + config.where(key) + "\n";
+  }
+  return out;
+}
+
 std::string usage_text() {
   std::string text =
       "Usage: vlcpd [OPTIONS]\n"
       "The VLCP SDN controller daemon: programs the local Open vSwitch from the network model.\n"
       "\n"
       "Options:\n"
-      "  -c, --config PATH     configuration file, or a directory of *.conf files read as one (default " +
+      "  -c, --config PATH     configuration file, then its drop-ins PATH.d/*.conf in name order (a\n"
+      "                        later file's key replaces an earlier one), or a directory of *.conf\n"
+      "                        files read as one (default " +
       std::string(kDefaultConfigPath) +
-      " when it exists)\n"
+      " and its .d when either exists)\n"
       "      --check-config    validate the configuration and exit: 0 valid, 1 invalid\n"
+      "      --show-config     validate, then print every key with its value and the file:line it\n"
+      "                        comes from (secrets masked), and exit\n"
       "      --allow-unknown-keys  unknown keys warn instead of failing (as config.allowunknown)\n"
       "  -l, --log-level LEVEL debug, info, warn, error or off (overrides server.loglevel)\n"
       "      --syslog          also log to syslog/journald (overrides server.syslog)\n"

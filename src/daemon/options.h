@@ -26,6 +26,7 @@ inline constexpr const char* kDefaultConfigPath = "/etc/vlcp/vlcp.conf";
 struct Options {
   std::optional<std::string> config_path;  // -c; absent: kDefaultConfigPath if it exists
   bool check_config = false;
+  bool show_config = false;  // --show-config: check, then every key, its value and its file:line
   bool help = false;
   bool version = false;
   std::optional<log::Level> log_level;  // -l overrides server.loglevel
@@ -36,6 +37,10 @@ struct Options {
 // Parses argv. Errors are usage errors (exit status 2).
 Result<Options> parse_options(const std::vector<std::string>& args);
 std::string usage_text();
+// The configuration as vlcpd reads it (the packaged file and its drop-ins merged): one
+// "key = value  # file:line" per key, sorted; the values of secrets (keys naming a token,
+// password, secret or digest) shown as '***'.
+std::string show_config(const Config& config);
 std::string version_text();
 
 // X(field, key, C++ type, default, help)

@@ -14,9 +14,11 @@
 #                            the binaries run with only what the packages depend on; the daemon
 #                            runs from the installed files, and `dpkg -i` of a newer version
 #                            during the ping leaves it running until the postinst asks for the
-#                            restart (no stop in the prerm), keeps the locally edited conffile,
-#                            and the restart loses no packet; purge removes /etc/vlcp and
-#                            /var/lib/vlcp.
+#                            restart (no stop in the prerm); a newer default vlcp.conf (the
+#                            conffile) is installed without a prompt because local settings
+#                            live in /etc/vlcp/vlcp.conf.d (first boot's and a perf profile's
+#                            drop-ins are kept and still override it); the restart loses no
+#                            packet; purge removes /etc/vlcp and /var/lib/vlcp.
 #
 # In the throw-away root there is no systemd to act on the maintainer scripts' requests:
 # deb-systemd-invoke there is a stub that records them, and the test carries them out (stop,
@@ -224,6 +226,8 @@ import sys; f = sys.argv[1].split(':'); sys.exit(not (int(f[2]) < 1000 and f[6].
 gid=$(awk -F: '$1 == "vlcp" {print $3}' "$root/etc/group")
 check_output "  /var/lib/vlcp is root:vlcp 0750" "0:$gid 750" stat -c '%u:%g %a' "$root/var/lib/vlcp"
 check_output "  /etc/vlcp/vlcp.conf (secrets) is root:vlcp 0640" "0:$gid 640" stat -c '%u:%g %a' "$root/etc/vlcp/vlcp.conf"
+check_output "  /etc/vlcp/vlcp.conf.d (local settings, drop-ins) is root:vlcp 0750" "0:$gid 750" \
+  stat -c '%u:%g %a' "$root/etc/vlcp/vlcp.conf.d"
 check_output "  the postinst asked systemd to start vlcpd" "deb-systemd-invoke start vlcpd.service" requests
 check "vlcpd runs with only what the packages depend on (chroot)" chroot "$root" /usr/sbin/vlcpd --version
 check "  so does vlcpctl" chroot "$root" /usr/bin/vlcpctl --version
@@ -256,10 +260,18 @@ for deb in "$vlcpd_deb" "$vlcpctl_deb"; do
   mkdir -p "$newer/x"
   dpkg-deb -R "$deb" "$newer/x"
   sed -i "s/^Version: .*/Version: $version+1/" "$newer/x/DEBIAN/control"
+  # The newer version changes the default configuration (the conffile): its md5sum with it.
+  if [ -f "$newer/x/etc/vlcp/vlcp.conf" ]; then
+    echo "# a default added in $version+1" >>"$newer/x/etc/vlcp/vlcp.conf"
+    sed -i "s|^[0-9a-f]*  etc/vlcp/vlcp.conf\$|$(cd "$newer/x" && md5sum etc/vlcp/vlcp.conf)|" "$newer/x/DEBIAN/md5sums"
+  fi
   dpkg-deb -b -Zgzip "$newer/x" "$newer/" >/dev/null
 done
-# The operator's edit of the conffile.
-echo "# local edit: kept across upgrades" >>"$root/etc/vlcp/vlcp.conf"
+# Local settings as first boot and a perf profile write them: drop-ins, the conffile untouched.
+# (Were they edits of vlcp.conf, dpkg would stop at its conffile prompt: stdin is /dev/null.)
+printf "server.loglevel = 'debug'\n" >"$root/etc/vlcp/vlcp.conf.d/50-firstboot.conf"
+printf "server.loglevel = 'warn'\n" >"$root/etc/vlcp/vlcp.conf.d/60-perf-profile.conf"
+chmod 640 "$root"/etc/vlcp/vlcp.conf.d/*.conf
 : >"$root/var/log/systemd-requests"
 flows_before=$(flows_now)
 start_ping 1000
@@ -270,9 +282,17 @@ check_output "  upgraded" "$version+1" dpkg-query --admindir="$root/var/lib/dpkg
 check "  the old vlcpd was left running through the unpack" kill -0 "$old_pid"
 check_fails "  (the prerm asked for no stop)" grep -q "stop vlcpd" "$root/var/log/systemd-requests"
 check_output "  the postinst asked for the restart" "deb-systemd-invoke restart vlcpd.service" requests
-check_output "  the local edit of vlcp.conf is kept" "local edit" cat "$root/etc/vlcp/vlcp.conf"
+check_output "  the newer default vlcp.conf is installed (no prompt: it was not edited)" \
+  "a default added in $version+1" cat "$root/etc/vlcp/vlcp.conf"
 check_output "  still root:vlcp 0640" "0:$gid 640" stat -c '%u:%g %a' "$root/etc/vlcp/vlcp.conf"
-check "  no .dpkg-dist copy was needed (the package's file did not change)" test ! -e "$root/etc/vlcp/vlcp.conf.dpkg-dist"
+check "  no .dpkg-dist or .dpkg-old copy" test -z "$(ls "$root"/etc/vlcp/ | grep dpkg-)"
+check_output "  the drop-ins are kept" "50-firstboot.conf 60-perf-profile.conf" \
+  bash -c "cd '$root/etc/vlcp/vlcp.conf.d' && echo *.conf"
+check_output "  the installed vlcpd reads them over the new default" \
+  "from 3 files" chroot "$root" /usr/sbin/vlcpd --check-config
+check_output "  the last word is 60-perf-profile.conf's" \
+  "server.loglevel = \"warn\"  # /etc/vlcp/vlcp.conf.d/60-perf-profile.conf:1" \
+  chroot "$root" /usr/sbin/vlcpd --show-config
 # The restart the postinst asked for.
 daemon_stop
 check "vlcpd restarted from the upgraded files" daemon_start

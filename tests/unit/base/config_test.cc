@@ -251,6 +251,48 @@ TEST(Config, LoadDirectoryWithoutConfigFilesIsAnError) {
       << bad.error().message();
 }
 
+TEST(Config, DropInsReplaceThePackagedFilesKeysInNameOrder) {
+  TempDir d;
+  const std::string main = d.path + "/vlcp.conf";
+  d.write("vlcp.conf", "server.loglevel = 'info'\nprotocol.openflow.keepalivetime = 5\n");
+  std::filesystem::create_directories(main + ".d");
+  d.write("vlcp.conf.d/60-perf-profile.conf", "server.loglevel = 'warn'\n");
+  d.write("vlcp.conf.d/50-firstboot.conf", "server.loglevel = 'debug'\nmodule.webapi.url = 'x'\n");
+  d.write("vlcp.conf.d/notes.txt", "server.loglevel = 'error'\n");  // not *.conf: ignored
+  auto c = Config::load_with_dropins(main);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->files(), 3u);
+  // 60 after 50 after the packaged file: the last word is the later file's, and its place.
+  EXPECT_EQ(*c->get<std::string>("server.loglevel"), "warn");
+  EXPECT_EQ(c->where("server.loglevel"), main + ".d/60-perf-profile.conf:1");
+  EXPECT_EQ(*c->get<std::string>("module.webapi.url"), "x");
+  EXPECT_EQ(c->where("protocol.openflow.keepalivetime"), main + ":2");
+  // Within one drop-in a key given twice is still an error naming the file.
+  d.write("vlcp.conf.d/70-bad.conf", "server.loglevel = 'a'\nserver.loglevel = 'b'\n");
+  auto bad = Config::load_with_dropins(main);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message().rfind(main + ".d/70-bad.conf:2: server.loglevel: given twice", 0), 0u)
+      << bad.error().message();
+}
+
+TEST(Config, DropInsWithoutThePackagedFileAndNeither) {
+  TempDir d;
+  const std::string main = d.path + "/vlcp.conf";
+  // Only drop-ins (the operator removed the packaged file): they are the configuration.
+  std::filesystem::create_directories(main + ".d");
+  auto empty = Config::load_with_dropins(main);  // an empty drop-in directory: no keys, fine
+  ASSERT_TRUE(empty.ok()) << empty.status().to_string();
+  EXPECT_EQ(empty->keys().size(), 0u);
+  d.write("vlcp.conf.d/50-firstboot.conf", "server.loglevel = 'debug'\n");
+  auto only = Config::load_with_dropins(main);
+  ASSERT_TRUE(only.ok()) << only.status().to_string();
+  EXPECT_EQ(*only->get<std::string>("server.loglevel"), "debug");
+  // Neither: the file's own "cannot open" error.
+  auto none = Config::load_with_dropins(d.path + "/other.conf");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("cannot open config file"), std::string::npos);
+}
+
 TEST(Config, SectionOfKey) {
   EXPECT_EQ(Config::section_of("module.httpserver.url"), "module.httpserver");
   EXPECT_EQ(Config::section_of("protocol.openflow.hellotimeout"), "protocol.openflow");

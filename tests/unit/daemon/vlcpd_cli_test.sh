@@ -71,6 +71,29 @@ check_output "  named with both files' lines" \
   "$tmp/conf.d/30-again.conf:2: server.loglevel: given twice (first at $tmp/conf.d/10-log.conf:1)" \
   "$vlcpd" -c "$tmp/conf.d" --check-config
 
+# A file with its drop-ins (FILE.d/*.conf, name order): a later file's key replaces an earlier
+# one's — how first boot and perf profiles configure without touching the packaged conffile.
+mkdir "$tmp/vlcp.conf.d"
+printf 'server.loglevel = "info"\nmodule.l2switch.learning = False\n' >"$tmp/vlcp.conf"
+printf 'server.loglevel = "debug"\nmodule.httpserver.token = "s3cret-token"\n' >"$tmp/vlcp.conf.d/50-firstboot.conf"
+printf '# profile\nserver.loglevel = "warn"\n' >"$tmp/vlcp.conf.d/60-perf-profile.conf"
+check_output "-c FILE reads FILE.d's drop-ins too" "configuration OK (3 keys from 3 files)" \
+  "$vlcpd" -c "$tmp/vlcp.conf" --check-config
+check_output "--show-config: the last drop-in's value, with its file:line" \
+  "server.loglevel = \"warn\"  # $tmp/vlcp.conf.d/60-perf-profile.conf:2" "$vlcpd" -c "$tmp/vlcp.conf" --show-config
+check_output "  the packaged file's other keys stay" \
+  "module.l2switch.learning = false  # $tmp/vlcp.conf:2" "$vlcpd" -c "$tmp/vlcp.conf" --show-config
+check_output "  a secret is masked" "module.httpserver.token = '***'  # $tmp/vlcp.conf.d/50-firstboot.conf:2" \
+  "$vlcpd" -c "$tmp/vlcp.conf" --show-config
+check_fails "  and never printed" bash -c "'$vlcpd' -c '$tmp/vlcp.conf' --show-config | grep -q s3cret"
+printf 'server.loglevel = "warn"\nserver.loglevel = "info"\n' >"$tmp/vlcp.conf.d/70-twice.conf"
+check_output "a key twice within one drop-in is still an error" \
+  "$tmp/vlcp.conf.d/70-twice.conf:2: server.loglevel: given twice" "$vlcpd" -c "$tmp/vlcp.conf" --check-config
+rm "$tmp/vlcp.conf.d/70-twice.conf"
+printf 'server.loglevel = "loud"\n' >"$tmp/vlcp.conf.d/80-bad.conf"
+check_output "a bad value in a drop-in names the drop-in's line" \
+  "$tmp/vlcp.conf.d/80-bad.conf:1: server.loglevel" "$vlcpd" -c "$tmp/vlcp.conf" --check-config
+
 # Values out of range: at the key's own line.
 printf '# handshake\nprotocol.openflow.hellotimeout = 0\n' >"$tmp/hello.conf"
 check_status "hellotimeout = 0 exits 1" 1 "$vlcpd" -c "$tmp/hello.conf" --check-config
