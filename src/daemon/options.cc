@@ -63,7 +63,8 @@ std::string show_config(const Config& config) {
     bool secret = false;
     for (const char* word : {"token", "password", "secret", "digest"})
       secret = secret || lower.find(word) != std::string::npos;
-    out += key + " = " + (secret ? std::string("'***'") : config.find(key)->dump()) + "  # " + config.where(key) + "\n";
+    out += key + " = " + (secret ? std::string("'***'") : config.find(key)->dump()) + "  # " +
+           config.where(key) + "\n";
   }
   return out;
 }
