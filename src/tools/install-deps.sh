@@ -23,6 +23,10 @@ PACKAGES=(
   # packaging and the appliance: make deb / deb-test / image / image-test, and the man page and
   # systemd unit checks in make test
   debhelper lintian man-db mmdebstrap ovmf qemu-system-x86 qemu-utils systemd systemd-container
+  # containers on VLCP networks (issue 19): dockerd started by the tests in the servers'
+  # namespaces, images imported from busybox-static (nothing pulled); Go and Debian's libcni drive
+  # vlcp-cni as a runtime does (tests/unit/cni: the libcni oracle)
+  busybox-static docker.io golang-github-appc-cni-dev golang-go
   # the peers the benchmarks compare with (perf/run_l2.sh: controller learning;
   # perf/run_dhcp_lease.sh: OVN's native DHCP)
   ovn-central ovn-host python3-os-ken
