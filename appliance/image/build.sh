@@ -117,10 +117,14 @@ root_uuid=$(cat /proc/sys/kernel/random/uuid)
 esp_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n' | tr a-f A-F)
 esp_uuid=${esp_id:0:4}-${esp_id:4:4}
 mkdir -p "$root/boot/efi"
+# The ESP on /boot/efi through an automount: mounted when first used (vlcp-firstboot's seed,
+# `vlcpctl profile apply`, the kernel hook), waiting for its device then (a slow disk on a busy
+# host took more than 30 s to appear: a plain mount with a short device timeout left an empty
+# /boot/efi, where the profile's boot entry was not found and the kernel hook skipped the ESP).
 cat >"$root/etc/fstab" <<EOF
 # <file system>  <mount point>  <type>  <options>  <dump>  <pass>
 UUID=$root_uuid  /  ext4  errors=remount-ro  0  1
-UUID=$esp_uuid  /boot/efi  vfat  umask=0077,nofail,x-systemd.device-timeout=10s  0  2
+UUID=$esp_uuid  /boot/efi  vfat  umask=0077,nofail,x-systemd.automount,x-systemd.device-timeout=120s  0  2
 EOF
 # The kernel command line: the boot entry's options (below) and /etc/kernel/cmdline hold the same,
 # so `vlcpctl profile apply` (which edits both) and the kernel hook (which writes the entry's

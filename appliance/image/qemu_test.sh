@@ -7,10 +7,18 @@
 # the forwards) and the serial console:
 #   vlcp-firstboot and vlcpd started by systemd (console), the WebAPI answering with the seeded
 #   token and refusing without it, /metrics served behind the seeded password, the integration
-#   bridge taken over (its datapath connected in vlcpd's API, the seeded system-id), then an ACPI
-#   power-off that ends in a clean shutdown.
+#   bridge taken over (its datapath connected in vlcpd's API, the seeded system-id); then, through
+#   a test agent on a virtio serial port (test-agent/, written into the copy's root with debugfs:
+#   never in the image), the ESP mounted, /etc/kernel/cmdline beside the boot entry, the seed's
+#   secrets gone from the ESP, `vlcpctl profile apply nfv-dedicated`, a reboot, and on the new
+#   boot the isolation and hugepage arguments on /proc/cmdline, the CPUs isolated, the hugepages
+#   reserved and mounted, OVS's pmd-cpu-mask and dpdk-socket-mem, vlcpd active, vlcp.conf as the
+#   package shipped it and `vlcpctl profile check nfv-dedicated` finding nothing different; then
+#   an ACPI power-off that ends in a clean shutdown.
 # Environment: VLCP_IMAGE_DIR (build/image), IMAGE_TEST_TIMEOUT (s, 900), IMAGE_TEST_MEM (MB,
-# 2048), IMAGE_TEST_KEEP=1 keeps the work directory (console log, disk copy).
+# 6144: nfv-dedicated reserves 2 GB of 1G pages and refuses more than half a node's memory),
+# IMAGE_TEST_SMP (8: nfv-dedicated needs 2 housekeeping + 2 PMD + 2 worker CPUs),
+# IMAGE_TEST_KEEP=1 keeps the work directory (console log, disk copy).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -26,6 +34,9 @@ vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 [ -f "$disk" ] || img_die "no $disk: run make image"
 command -v qemu-system-x86_64 >/dev/null || img_die "qemu-system-x86 is not installed"
 [ -f "$code" ] && [ -f "$vars" ] || img_die "OVMF is not installed ($code)"
+command -v debugfs >/dev/null || img_die "debugfs is not installed (e2fsprogs)"
+mem=${IMAGE_TEST_MEM:-6144}
+smp=${IMAGE_TEST_SMP:-8}
 
 passed=0 failed=0
 pass() { passed=$((passed + 1)); echo "ok: $*"; }
@@ -65,20 +76,45 @@ words+=" systemd.journald.forward_to_console=1 systemd.journald.max_level_consol
   fail "the copy of the image is seeded"
   exit 1
 }
+# The test agent into the copy's root partition (debugfs at the partition's offset: no mount).
+cat >"$work/agent.debugfs" <<EOF
+mkdir /usr/local/sbin
+cd /usr/local/sbin
+write $here/test-agent/vlcp-test-agent vlcp-test-agent
+sif /usr/local/sbin/vlcp-test-agent mode 0100755
+sif /usr/local/sbin/vlcp-test-agent uid 0
+sif /usr/local/sbin/vlcp-test-agent gid 0
+cd /etc/systemd/system
+write $here/test-agent/vlcp-test-agent.service vlcp-test-agent.service
+sif /etc/systemd/system/vlcp-test-agent.service mode 0100644
+sif /etc/systemd/system/vlcp-test-agent.service uid 0
+sif /etc/systemd/system/vlcp-test-agent.service gid 0
+symlink /etc/systemd/system/multi-user.target.wants/vlcp-test-agent.service /etc/systemd/system/vlcp-test-agent.service
+EOF
+debugfs -w -f "$work/agent.debugfs" "$work/disk.raw?offset=$((IMG_ROOT_START_MB * 1024 * 1024))" >"$work/debugfs.log" 2>&1
+if ! debugfs -R "stat /usr/local/sbin/vlcp-test-agent" "$work/disk.raw?offset=$((IMG_ROOT_START_MB * 1024 * 1024))" 2>/dev/null |
+  grep -q "Mode:  0755"; then
+  fail "the test agent is written into the copy's root ($(tail -3 "$work/debugfs.log"))"
+  exit 1
+fi
+mkfifo "$work/agent.in" "$work/agent.out"
 api_port=$(free_port)
 metrics_port=$(free_port)
 mon_port=$(free_port)
-echo "image-test: booting a copy of $disk (TCG, ${IMAGE_TEST_MEM:-2048} MB); API on 127.0.0.1:$api_port," \
+echo "image-test: booting a copy of $disk (TCG, $smp vCPUs, $mem MB); API on 127.0.0.1:$api_port," \
   "metrics on 127.0.0.1:$metrics_port; timeout $timeout s"
 t_boot=$SECONDS
-qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "${IMAGE_TEST_MEM:-2048}" -nographic \
+qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "$smp" -m "$mem" -nographic \
   -drive if=pflash,format=raw,readonly=on,file="$code" -drive if=pflash,format=raw,file="$work/vars.fd" \
   -drive file="$work/disk.raw",format=raw,if=virtio \
   -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$api_port-:8081,hostfwd=tcp:127.0.0.1:$metrics_port-:9464" \
   -device virtio-net-pci,netdev=n0 \
+  -device virtio-serial-pci -chardev "pipe,id=agent,path=$work/agent" -device virtserialport,chardev=agent,name=vlcp.test \
   -monitor "tcp:127.0.0.1:$mon_port,server,nowait" -serial "file:$work/console.log" \
   </dev/null >"$work/qemu.log" 2>&1 &
 qemu=$!
+# (read-write opens: a FIFO opened so never blocks, and stays open across the guest's reboot)
+exec 4<>"$work/agent.in" 5<>"$work/agent.out"
 
 # The WebAPI off loopback is https with the key and self-signed certificate vlcp-firstboot made
 # (-k here; its fingerprint, logged on the console, is compared below).
@@ -158,6 +194,108 @@ else
   fail "vlcpd restarted or timed out (starts: $starts)"
 fi
 
+# --- the perf profile nfv-dedicated, applied inside and booted into --------------------------------
+# agent_ready SECONDS: the agent's "__READY__ BOOT_ID" line (boot_id set).
+agent_ready() {
+  local deadline=$((SECONDS + $1)) line
+  while [ $SECONDS -lt $deadline ] && kill -0 "$qemu" 2>/dev/null; do
+    IFS= read -r -t 5 -u 5 line || continue
+    [[ $line == "__READY__ "* ]] && boot_id=${line#__READY__ } && return 0
+  done
+  return 1
+}
+# guest COMMAND: bash COMMAND in the guest; its output in $gout, its status in $grc (255: no answer).
+guest() {
+  local deadline=$((SECONDS + 660)) line
+  gout="" grc=255
+  printf '%s\n' "$(printf '%s' "$1" | base64 -w0)" >&4
+  while [ $SECONDS -lt $deadline ] && kill -0 "$qemu" 2>/dev/null; do
+    IFS= read -r -t 5 -u 5 line || continue
+    case $line in
+    "__RC__ "*) grc=${line#__RC__ } && return 0 ;;
+    "__READY__ "*) ;;
+    *) gout+=$line$'\n' ;;
+    esac
+  done
+  return 1
+}
+# show_value NAME: the value `vlcpctl profile show` derived for the setting NAME.
+show_value() { awk -v k="  $1: " 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$work/show.txt"; }
+
+t_profile=$SECONDS
+if agent_ready 300; then
+  boot1=$boot_id
+  pass "the test agent answers on the virtio serial port"
+  guest 'findmnt -n -o FSTYPE -T /boot/efi/loader/entries; findmnt -n -o FSTYPE /boot/efi | head -1'
+  [ "$grc" = 0 ] && [ "$gout" = $'vfat\nautofs\n' ] && pass "the ESP is mounted at /boot/efi (vfat, through an automount)" ||
+    fail "the ESP at /boot/efi: $gout"
+  guest 'cat /etc/kernel/cmdline; sed -n "s/^options //p" /boot/efi/loader/entries/vlcp.conf'
+  kcmd=$(sed -n 1p <<<"$gout") entry=$(sed -n 2p <<<"$gout")
+  [[ $kcmd == "root=UUID="*" console=ttyS0,115200" && $entry == "$kcmd"* ]] &&
+    pass "/etc/kernel/cmdline holds the boot entry's root and console arguments ($kcmd)" ||
+    fail "/etc/kernel/cmdline [$kcmd], the entry's options [$entry]"
+  guest "grep -rl -e '$token' -e '$mpass' /boot/efi"
+  [ "$grc" = 1 ] && [ -z "$gout" ] && pass "after the first boot no file on the ESP holds the seed's token or password" ||
+    fail "the seed's secrets are still on the ESP: $gout"
+  guest 'vlcpctl profile show nfv-dedicated'
+  printf '%s' "$gout" >"$work/show.txt"
+  [ "$grc" = 0 ] && pass "vlcpctl profile show nfv-dedicated fits the guest ($(grep -m1 'isolated' "$work/show.txt" | sed 's/^ *//'))" ||
+    fail "profile show nfv-dedicated: $gout"
+  guest 'vlcpctl profile apply nfv-dedicated'
+  printf '%s' "$gout" >"$work/apply.txt"
+  [ "$grc" = 0 ] && grep -q "^wrote /boot/efi/loader/entries/vlcp.conf$" "$work/apply.txt" &&
+    pass "vlcpctl profile apply nfv-dedicated (wrote the ESP's boot entry)" || fail "profile apply: $gout"
+  guest 'vlcpctl profile check nfv-dedicated --configured'
+  [ "$grc" = 0 ] && pass "profile check --configured: the written configuration matches" || fail "check --configured: $gout"
+  # (no answer awaited: the agent may be stopped before it answers; the next boot's agent says READY)
+  printf '%s\n' "$(printf '%s' 'systemctl reboot' | base64 -w0)" >&4
+  t_reboot=$SECONDS
+  if agent_ready "$timeout" && [ "$boot_id" != "$boot1" ]; then
+    pass "the guest rebooted into the profile ($((SECONDS - t_reboot)) s to the agent)"
+    guest 'cat /proc/cmdline'
+    cmdline=" $gout"
+    missing=""
+    for arg in isolcpus nohz_full rcu_nocbs irqaffinity default_hugepagesz hugepagesz hugepages; do
+      want=$(show_value "kernel command line $arg")
+      [ -n "$want" ] && [[ $cmdline == *" $arg=$want "* || $cmdline == *" $arg=$want"$'\n'* ]] || missing+=" $arg=$want"
+    done
+    [ -z "$missing" ] && pass "/proc/cmdline has the profile's arguments ($(show_value 'kernel command line isolcpus'), ...)" ||
+      fail "/proc/cmdline lacks$missing: $cmdline"
+    guest 'cat /sys/devices/system/cpu/isolated /sys/devices/system/cpu/nohz_full'
+    want=$(show_value "isolated CPUs (/sys/devices/system/cpu/isolated)")
+    [ "$gout" = "$want"$'\n'"$want"$'\n' ] && pass "CPUs $want isolated and nohz_full" || fail "isolated/nohz_full: $gout (want $want)"
+    guest 'grep -H . /sys/kernel/mm/hugepages/hugepages-*/nr_hugepages; findmnt -n -t hugetlbfs -o TARGET,OPTIONS'
+    pages=$(sed -n "s/^  hugepages reserved on NUMA node 0 (\([0-9]*\) kB pages): \([0-9]*\)$/\1 \2/p" "$work/show.txt")
+    if [ -n "$pages" ] && grep -q "hugepages-${pages% *}kB/nr_hugepages:${pages#* }$" <<<"$gout" &&
+      grep -q "^/var/lib/vlcp/hugepages .*pagesize=" <<<"$gout"; then
+      pass "hugepages reserved (${pages#* } of ${pages% *} kB) and mounted at /var/lib/vlcp/hugepages"
+    else
+      fail "hugepages (want ${pages:-?}): $gout"
+    fi
+    guest 'ovs-vsctl get Open_vSwitch . other_config:pmd-cpu-mask other_config:dpdk-socket-mem'
+    want="\"$(show_value "OVS other_config:pmd-cpu-mask")\""$'\n'"\"$(show_value "OVS other_config:dpdk-socket-mem")\""$'\n'
+    [ "$gout" = "$want" ] && pass "OVS pmd-cpu-mask and dpdk-socket-mem set ($(tr '\n' ' ' <<<"$gout"))" ||
+      fail "OVS other_config: $gout (want $want)"
+    guest 'dpkg --verify vlcpd; ls /etc/vlcp/vlcp.conf.d'
+    [[ $gout != *vlcp.conf$'\n'* ]] && [[ $gout == *60-perf-profile.conf* ]] &&
+      pass "vlcp.conf as the package shipped it (dpkg --verify); the profile's keys in vlcp.conf.d/60-perf-profile.conf" ||
+      fail "vlcp.conf changed or no drop-in: $gout"
+    guest 'systemctl is-active vlcpd'
+    [ "$gout" = $'active\n' ] && pass "vlcpd active under nfv-dedicated" || fail "vlcpd under nfv-dedicated: $gout"
+    guest 'vlcpctl profile check nfv-dedicated'
+    printf '%s' "$gout" >"$work/check.txt"
+    [ "$grc" = 0 ] && grep -q "^the running system matches profile nfv-dedicated$" "$work/check.txt" &&
+      ! grep -q "pending reboot" "$work/check.txt" &&
+      pass "vlcpctl profile check nfv-dedicated: nothing differs, no reboot pending" || fail "profile check: $gout"
+  else
+    fail "the guest comes back from the reboot (agent within $timeout s)"
+  fi
+else
+  fail "the test agent answers on the virtio serial port (within 300 s)"
+fi
+t_profile=$((SECONDS - t_profile))
+echo "image-test: the perf profile part took $t_profile s"
+
 # A clean power-off: ACPI through the monitor (loopback), then the guest's systemd shuts down.
 t_stop=$SECONDS
 # (The monitor drops a command whose connection closes at once: read its banner, send, linger.)
@@ -177,6 +315,7 @@ else
   console_has "reboot: Power down" && pass "clean power-off in $((SECONDS - t_stop)) s (reboot: Power down)" ||
     fail "power-off without 'reboot: Power down' on the console"
 fi
-echo "image-test: $passed passed, $failed failed; WebAPI up $t_api s after start; whole test $((SECONDS - t0)) s"
+echo "image-test: $passed passed, $failed failed; WebAPI up $t_api s after start; perf profile part $t_profile s;" \
+  "whole test $((SECONDS - t0)) s"
 [ $failed -gt 0 ] && tail -60 "$work/console.log"
 [ $failed -eq 0 ]
