@@ -311,8 +311,19 @@ TEST(DockerErrors, MalformedBodiesAre400NamingTheField) {
             std::make_pair(400, std::string("CreateEndpoint: body is not a JSON object")));
   EXPECT_EQ(status_and_err(ep, "").first, 400);
   EXPECT_EQ(status_and_err(ep, "{\"NetworkID\":\"\xff\xfe\"}").first, 400);  // not UTF-8
-  EXPECT_EQ(status_and_err(ep, std::string(100, '[') + std::string(100, ']')).first, 400);
-  EXPECT_EQ(status_and_err(ep, "{\"x\":\"" + std::string(kMaxBodyBytes, 'a') + "\"}").first, 400);
+  // A body that would decode but for its depth or its size (the limits, not the fields, refuse it).
+  const std::string valid_head =
+      R"({"NetworkID":")" + kNid + R"(","EndpointID":")" + kEid + R"(","Options":{"x":)";
+  EXPECT_TRUE(std::holds_alternative<Call>(dispatch(ep, valid_head + "[[[1]]]}}")));
+  EXPECT_EQ(status_and_err(ep, valid_head + std::string(40, '[') + std::string(40, ']') + "}}"),
+            std::make_pair(400, std::string("CreateEndpoint: body nested deeper than 32")));
+  EXPECT_EQ(
+      status_and_err(ep, valid_head + "\"" + std::string(kMaxBodyBytes, 'a') + "\"}}"),
+      std::make_pair(400, "CreateEndpoint: body of " + std::to_string(valid_head.size() + kMaxBodyBytes + 4) +
+                              " bytes (limit 262144)"));
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(
+      std::holds_alternative<Call>(dispatch(ep, valid_head + "\"" + std::string(100, '[') + "\\\"\"}}")));
   EXPECT_EQ(status_and_err(ep, R"({"NetworkID":")" + kNid + R"(","EndpointID":")" + kEid +
                                    R"(","Interface":{"MacAddress":"02:00"}})")
                 .first,
