@@ -5,6 +5,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +18,10 @@
 #include "db/objectdb.h"
 #include "model/address.h"
 #include "schema/kinds.h"
+
+namespace vlcp::model {
+struct AddressHints;  // ports.cc
+}  // namespace vlcp::model
 
 namespace vlcp::model::detail {
 
@@ -157,6 +162,47 @@ std::string network_ports_index(const std::string& network_key);
 std::string subnet_ports_index(const std::string& subnet_key);
 // The unique index key of an address in a subnet (logical ports and router interfaces).
 std::string address_index(const std::string& subnet_key, uint32_t ip);
+
+// A subnet's pool: [start, end] without the gateway (ports.cc; the containers' IPAM reads the
+// same rules).
+struct Pool {
+  uint32_t start, end;
+  std::optional<uint32_t> gateway;
+};
+Result<Pool> pool_of(const Json& subnet);
+// An explicit address for a port: an IPv4 address in the subnet's pool that is not its gateway
+// (else kInvalidArgument naming it; `sid` is the subnet's id, for the message).
+Result<uint32_t> pool_address(const Json& v, const Pool& pool, const std::string& sid);
+
+// Logical ports created inside another transaction (create_logical_ports, and the container
+// endpoints of model/containers.cc, whose port, info and consumed reservation are one commit).
+// prepare_port checks and normalises a spec ({id?, logicalnetwork, subnet?, mac_address?,
+// ip_address?, ...}) before the transaction and appends the keys it will read; create_port then
+// checks (network, fences, MAC and address indices, the subnet's pool) and writes the port,
+// leaving r.pending set (and `dumped` empty) while keys are read. An index entry held by an
+// object in `freed` (one the same transaction deletes or replaces: a consumed reservation, a
+// stale port) counts as free; ObjectDB's index rules remove such entries before adding.
+struct PortBatch {
+  std::map<std::string, std::set<uint32_t>> used_ips;  // by this batch, per subnet
+  std::set<std::string> used_macs;
+  std::set<std::string> freed;
+};
+Status prepare_port(Json& spec, std::vector<std::string>& keys);
+Status create_port(Reader& r, AddressHints& hints, const Json& spec, std::vector<uint32_t>& cands,
+                   uint64_t& tried, PortBatch& batch, Json& dumped);
+// Where a node looks for free addresses first (ports.cc): one per ViperFlow, or per user of
+// pick_address; loaded per subnet by listing its address index before the transaction.
+std::shared_ptr<AddressHints> make_address_hints();
+bool address_hints_need_load(const AddressHints& hints, const std::string& subnet_key);
+std::optional<uint32_t> prefetch_address(AddressHints& hints, const std::string& subnet_key);
+void load_address_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
+                        std::vector<std::string> subnets, std::function<void()> then);
+// An address for a new holder of subnet `skey`: the first free one among its candidates (read
+// from the address index; `used` are the batch's own). Leaves `ip` unset while candidates are
+// being read; kConflict when the pool has none left.
+Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, const std::string& sid,
+                    const Pool& pool, std::vector<uint32_t>& cands, uint64_t& tried,
+                    const std::set<uint32_t>& used, std::optional<uint32_t>& ip);
 
 // Runs a transaction whose body fills `out`; answers `out` on success. The body returns early
 // (anything) when the Reader is pending: it runs again with the keys it asked for.

@@ -27,11 +27,9 @@ Result<uint32_t> ip_in(const Json& v, const Cidr& c, const char* what) {
   return *ip;
 }
 
-// A subnet's pool: [start, end] without the gateway.
-struct Pool {
-  uint32_t start, end;
-  std::optional<uint32_t> gateway;
-};
+}  // namespace
+
+namespace detail {
 
 Result<Pool> pool_of(const Json& subnet) {
   auto cidr = parse_cidr(text(subnet.value("cidr", Json(""))));
@@ -54,6 +52,10 @@ Result<uint32_t> pool_address(const Json& v, const Pool& pool, const std::string
     return bad("ip_address " + ip_text(*want) + " is the gateway of subnet " + sid);
   return *want;
 }
+
+}  // namespace detail
+
+namespace {
 
 // Validates and normalises a subnet's addresses: cidr, gateway, allocation range, host routes.
 Status check_subnet(Json& value) {
@@ -409,8 +411,10 @@ uint64_t pool_size(const Pool& p) {
   return p.gateway && *p.gateway >= p.start && *p.gateway <= p.end ? n - 1 : n;
 }
 
-// An address for a new port: the first free one among its candidates (read from the address
-// index; `used` are the batch's own). Leaves `ip` unset while candidates are being read.
+}  // namespace
+
+namespace detail {
+
 Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, const std::string& sid,
                     const Pool& pool, std::vector<uint32_t>& cands, uint64_t& tried,
                     const std::set<uint32_t>& used, std::optional<uint32_t>& ip) {
@@ -441,7 +445,7 @@ Status pick_address(Reader& r, AddressHints& hints, const std::string& skey, con
   }
 }
 
-}  // namespace
+}  // namespace detail
 
 void declare_indices(db::ObjectDb& db) {
   for (const auto& i : schema::kIndices) db.add_index(index_rule(i.owner, i.name));
@@ -471,6 +475,143 @@ std::string address_index(const std::string& subnet_key, uint32_t ip) {
 
 ViperFlow::ViperFlow(db::ObjectDb& db) : db_(db), hints_(std::make_shared<AddressHints>()) {}
 
+namespace detail {
+
+Status prepare_port(Json& spec, std::vector<std::string>& keys) {
+  auto id = id_param(spec, "id", false);
+  if (!id.ok()) return id.error();
+  spec["id"] = *id;
+  auto net = id_param(spec, "logicalnetwork", true);
+  if (!net.ok()) return net.error();
+  if (Status s = normalise_port_mac(spec, "mac_address"); !s.ok()) return s;
+  if (spec.contains("ip_address") && !spec.contains("subnet")) return bad("ip_address needs subnet");
+  if (Status s = check_dhcp_options(spec); !s.ok()) return s;
+  std::string net_key = logical_network_key(*net), port_key = logical_port_key(*id);
+  // Every key the transaction will read, the index entries its write adds included, so that
+  // it reads once (an automatic address's candidate joins once the hints are loaded).
+  keys.insert(keys.end(),
+              {port_key, net_key, fence_key(net_key), member_key(kNetworkPorts, net_key, port_key)});
+  if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
+  if (spec.contains("subnet")) {
+    std::string skey = subnet_key(text(spec["subnet"]));
+    keys.insert(keys.end(), {skey, fence_key(skey), member_key(kSubnetPorts, skey, port_key)});
+    // An explicit address's index entry too (checked against the pool in the body): without
+    // it the transaction took a second read round — a ZooKeeper round trip — per create.
+    if (spec.contains("ip_address") && spec["ip_address"].is_string())
+      if (auto ip = parse_ip(spec["ip_address"].get<std::string>())) keys.push_back(ip_index_key(skey, *ip));
+  }
+  return {};
+}
+
+Status create_port(Reader& r, AddressHints& hints, const Json& spec, std::vector<uint32_t>& cands,
+                   uint64_t& tried, PortBatch& batch, Json& dumped) {
+  auto held = [&](const Json* owner) { return owner && !batch.freed.count(text(*owner)); };
+  std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
+  std::string key = logical_port_key(id), net_key = logical_network_key(net_id);
+  const Json* net = r.get(net_key);
+  const Json* existing = r.get(key);
+  if (r.pending) return {};
+  if (existing && !batch.freed.count(key))
+    return make_error(Errc::kAlreadyExists, "logical port " + id + " exists");
+  if (!net) return make_error(Errc::kNotFound, "no logical network " + net_id);
+  if (Status s = check_fence(r, net_key, "logical network"); !s.ok() || r.pending) return s;
+  Json value = spec;
+  value.erase("logicalnetwork");
+  value["network"] = net_key;
+  if (spec.contains("mac_address")) {
+    std::string mac = text(spec["mac_address"]), mk = mac_index_key(net_key, mac);
+    const Json* owner = r.get(mk);
+    if (r.pending) return {};
+    if (held(owner) || !batch.used_macs.insert(mk).second)
+      return make_error(Errc::kAlreadyExists,
+                        "mac_address " + mac + " is in use in logical network " + net_id +
+                            (held(owner) ? " by " + text(*owner) : std::string(" by this batch")));
+  }
+  const Json* subnet = nullptr;
+  if (spec.contains("subnet")) {
+    std::string sid = text(spec["subnet"]), skey = subnet_key(sid);
+    subnet = r.get(skey);
+    if (r.pending) return {};
+    if (!subnet) return make_error(Errc::kNotFound, "no subnet " + sid);
+    if (subnet->value("network", "") != net_key)
+      return bad("subnet " + sid + " is not in logical network " + net_id);
+    if (Status s = check_fence(r, skey, "subnet"); !s.ok() || r.pending) return s;
+    value["subnet"] = skey;
+    auto pool = pool_of(*subnet);
+    if (!pool.ok()) return pool.error();
+    std::set<uint32_t>& used = batch.used_ips[skey];
+    std::optional<uint32_t> ip;
+    if (spec.contains("ip_address")) {
+      auto want = pool_address(spec["ip_address"], *pool, sid);
+      if (!want.ok()) return want.error();
+      const Json* owner = r.get(ip_index_key(skey, *want));
+      if (r.pending) return {};
+      if (held(owner) || used.count(*want))
+        return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken in subnet " + sid +
+                                               (held(owner) ? " by " + text(*owner) : std::string()));
+      ip = *want;
+    } else {
+      Status s = pick_address(r, hints, skey, sid, *pool, cands, tried, used, ip);
+      if (!s.ok()) return s;
+      if (!ip) return {};  // its candidates are being read
+    }
+    used.insert(*ip);
+    value["ip_address"] = ip_text(*ip);
+  }
+  r.ctx.write(key, value);
+  dumped = dump(key, kLogicalPortType, value);
+  dumped["network"] = dump(net_key, kLogicalNetworkType, *net);
+  if (subnet) dumped["subnet"] = dump(value["subnet"], kSubnetType, *subnet);
+  return {};
+}
+
+std::shared_ptr<AddressHints> make_address_hints() {
+  return std::make_shared<AddressHints>();
+}
+
+std::optional<uint32_t> prefetch_address(AddressHints& hints, const std::string& subnet_key) {
+  return hints.prefetch(subnet_key);
+}
+
+bool address_hints_need_load(const AddressHints& hints, const std::string& subnet_key) {
+  return hints.needs_load(subnet_key);
+}
+
+// Lists the addresses taken in each subnet into this node's hints, then continues (a listing
+// that fails leaves the hint as it was: it only costs candidates).
+void load_address_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
+                        std::vector<std::string> subnets, std::function<void()> then) {
+  if (subnets.empty()) return then();
+  std::string skey = subnets.back();
+  subnets.pop_back();
+  auto rest = [&db, hints, subnets = std::move(subnets), then = std::move(then)]() mutable {
+    load_address_hints(db, hints, std::move(subnets), std::move(then));
+  };
+  // One listing at a time per subnet: creates arriving meanwhile wait for it (a second
+  // listing would move the cursor back over candidates already handed out).
+  if (auto it = hints->loading.find(skey); it != hints->loading.end())
+    return it->second.push_back(std::move(rest));
+  if (!hints->needs_load(skey)) return rest();
+  hints->loading[skey];
+  // The index keys of this subnet's addresses, without the address: "...<subnet part>."
+  std::string prefix = index_of(kPortIp, Json{{"subnet", skey}, {"ip_address", ""}});
+  db.list(prefix,
+          [hints, skey, prefix, rest = std::move(rest)](Result<std::vector<std::string>> keys) mutable {
+            if (keys.ok()) {
+              std::vector<uint32_t> taken;
+              for (const auto& k : *keys)
+                if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
+              hints->load(skey, std::move(taken));
+            }
+            auto waiting = std::move(hints->loading[skey]);
+            hints->loading.erase(skey);
+            rest();
+            for (auto& w : waiting) w();
+          });
+}
+
+}  // namespace detail
+
 void ViperFlow::create_logical_ports(Json specs, Done done) {
   auto checked = checked_specs(specs, kLogicalPorts);
   if (!checked.ok()) return done(checked.error());
@@ -482,30 +623,10 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
     if (!s.contains("ip_address")) ordered.push_back(s);
   std::vector<std::string> keys, load;
   for (auto& spec : ordered) {
-    auto id = id_param(spec, "id", false);
-    if (!id.ok()) return done(id.error());
-    spec["id"] = *id;
-    auto net = id_param(spec, "logicalnetwork", true);
-    if (!net.ok()) return done(net.error());
-    if (Status s = normalise_port_mac(spec, "mac_address"); !s.ok()) return done(s);
-    if (spec.contains("ip_address") && !spec.contains("subnet")) return done(bad("ip_address needs subnet"));
-    if (Status s = check_dhcp_options(spec); !s.ok()) return done(s);
-    std::string net_key = logical_network_key(*net), port_key = logical_port_key(*id);
-    // Every key the transaction will read, the index entries its write adds included, so that
-    // it reads once (the address candidate joins below, once the hints are loaded).
-    keys.insert(keys.end(),
-                {port_key, net_key, fence_key(net_key), member_key(kNetworkPorts, net_key, port_key)});
-    if (spec.contains("mac_address")) keys.push_back(mac_index_key(net_key, text(spec["mac_address"])));
-    if (spec.contains("subnet")) {
+    if (Status s = prepare_port(spec, keys); !s.ok()) return done(s);
+    if (spec.contains("subnet") && !spec.contains("ip_address")) {
       std::string skey = subnet_key(text(spec["subnet"]));
-      keys.insert(keys.end(), {skey, fence_key(skey), member_key(kSubnetPorts, skey, port_key)});
-      // An explicit address's index entry too (checked against the pool in the body): without
-      // it the transaction took a second read round — a ZooKeeper round trip — per create.
-      if (spec.contains("ip_address") && spec["ip_address"].is_string())
-        if (auto ip = parse_ip(spec["ip_address"].get<std::string>()))
-          keys.push_back(ip_index_key(skey, *ip));
-      if (!spec.contains("ip_address") && hints_->needs_load(skey) &&
-          std::find(load.begin(), load.end(), skey) == load.end())
+      if (hints_->needs_load(skey) && std::find(load.begin(), load.end(), skey) == load.end())
         load.push_back(skey);
     }
   }
@@ -537,64 +658,13 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
             }
           }
           if (r.pending) return {};
-          std::map<std::string, std::set<uint32_t>> used_ips;  // by this batch, per subnet
-          std::set<std::string> used_macs;
+          PortBatch batch;
           out = Json::array();
           for (size_t i = 0; i < ordered.size(); ++i) {
-            const Json& spec = ordered[i];
-            std::string id = text(spec["id"]), net_id = text(spec["logicalnetwork"]);
-            std::string key = logical_port_key(id), net_key = logical_network_key(net_id);
-            const Json* net = r.get(net_key);
-            if (r.get(key)) return make_error(Errc::kAlreadyExists, "logical port " + id + " exists");
-            if (!net) return make_error(Errc::kNotFound, "no logical network " + net_id);
-            if (Status s = check_fence(r, net_key, "logical network"); !s.ok()) return s;
-            Json value = spec;
-            value.erase("logicalnetwork");
-            value["network"] = net_key;
-            if (spec.contains("mac_address")) {
-              std::string mac = text(spec["mac_address"]), mk = mac_index_key(net_key, mac);
-              const Json* owner = r.get(mk);
-              if (owner || !used_macs.insert(mk).second)
-                return make_error(Errc::kAlreadyExists,
-                                  "mac_address " + mac + " is in use in logical network " + net_id +
-                                      (owner ? " by " + text(*owner) : std::string(" by this batch")));
-            }
-            const Json* subnet = nullptr;
-            if (spec.contains("subnet")) {
-              std::string sid = text(spec["subnet"]), skey = subnet_key(sid);
-              subnet = r.get(skey);
-              if (!subnet) return make_error(Errc::kNotFound, "no subnet " + sid);
-              if (subnet->value("network", "") != net_key)
-                return bad("subnet " + sid + " is not in logical network " + net_id);
-              if (Status s = check_fence(r, skey, "subnet"); !s.ok()) return s;
-              value["subnet"] = skey;
-              auto pool = pool_of(*subnet);
-              if (!pool.ok()) return pool.error();
-              std::set<uint32_t>& used = used_ips[skey];
-              std::optional<uint32_t> ip;
-              if (spec.contains("ip_address")) {
-                auto want = pool_address(spec["ip_address"], *pool, sid);
-                if (!want.ok()) return want.error();
-                const Json* owner = r.get(ip_index_key(skey, *want));
-                if (r.pending) continue;
-                if (owner || used.count(*want))
-                  return make_error(Errc::kConflict, "ip_address " + ip_text(*want) + " is taken in subnet " +
-                                                         sid +
-                                                         (owner ? " by " + text(*owner) : std::string()));
-                ip = *want;
-              } else {
-                Status s = pick_address(r, *hints, skey, sid, *pool, (*cands)[i], (*tried)[i], used, ip);
-                if (!s.ok()) return s;
-                if (!ip) continue;  // its candidates are being read
-              }
-              used.insert(*ip);
-              value["ip_address"] = ip_text(*ip);
-            }
-            r.ctx.write(key, value);
-            Json d = dump(key, kLogicalPortType, value);
-            d["network"] = dump(net_key, kLogicalNetworkType, *net);
-            if (subnet) d["subnet"] = dump(value["subnet"], kSubnetType, *subnet);
-            out.push_back(d);
+            Json d;
+            if (Status s = create_port(r, *hints, ordered[i], (*cands)[i], (*tried)[i], batch, d); !s.ok())
+              return s;
+            if (!r.pending) out.push_back(std::move(d));
           }
           return {};
         },
@@ -603,37 +673,9 @@ void ViperFlow::create_logical_ports(Json specs, Done done) {
   load_hints(db_, hints_, std::move(load), std::move(create));
 }
 
-// Lists the addresses taken in each subnet into this node's hints, then continues (a listing
-// that fails leaves the hint as it was: it only costs candidates).
 void ViperFlow::load_hints(db::ObjectDb& db, std::shared_ptr<AddressHints> hints,
                            std::vector<std::string> subnets, std::function<void()> then) {
-  if (subnets.empty()) return then();
-  std::string skey = subnets.back();
-  subnets.pop_back();
-  auto rest = [&db, hints, subnets = std::move(subnets), then = std::move(then)]() mutable {
-    load_hints(db, hints, std::move(subnets), std::move(then));
-  };
-  // One listing at a time per subnet: creates arriving meanwhile wait for it (a second
-  // listing would move the cursor back over candidates already handed out).
-  if (auto it = hints->loading.find(skey); it != hints->loading.end())
-    return it->second.push_back(std::move(rest));
-  if (!hints->needs_load(skey)) return rest();
-  hints->loading[skey];
-  // The index keys of this subnet's addresses, without the address: "...<subnet part>."
-  std::string prefix = index_of(kPortIp, Json{{"subnet", skey}, {"ip_address", ""}});
-  db.list(prefix,
-          [hints, skey, prefix, rest = std::move(rest)](Result<std::vector<std::string>> keys) mutable {
-            if (keys.ok()) {
-              std::vector<uint32_t> taken;
-              for (const auto& k : *keys)
-                if (auto ip = parse_ip(db::unescape_key_part(k.substr(prefix.size())))) taken.push_back(*ip);
-              hints->load(skey, std::move(taken));
-            }
-            auto waiting = std::move(hints->loading[skey]);
-            hints->loading.erase(skey);
-            rest();
-            for (auto& w : waiting) w();
-          });
+  load_address_hints(db, std::move(hints), std::move(subnets), std::move(then));
 }
 
 void ViperFlow::update_logical_ports(Json specs, Done done) {

@@ -126,6 +126,11 @@ ViperFlow::Calls ViperFlow::calls(Kind kind) {
     case Kind::kLocation:     // written by the node hosting the port, not through the API
     case Kind::kForwardInfo:  // written by the forwarding nodes
     case Kind::kExternalAddressInfo:
+    case Kind::kDockerPool:  // written by the nodes' container plugins (model/containers.h)
+    case Kind::kDockerReservation:
+    case Kind::kDockerNetwork:
+    case Kind::kDockerInfo:
+    case Kind::kCniInfo:
     case Kind::kCount:
       return {};
   }

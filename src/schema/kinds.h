@@ -28,6 +28,15 @@ enum class Kind : uint8_t {
   // DVRouterExternalAddressInfo (the address each took from an external subnet).
   kForwardInfo,
   kExternalAddressInfo,
+  // Containers (docs/CONTAINERS_DESIGN.md §2.5; written by the nodes' Docker and CNI plugins,
+  // never by users): VLCP's Docker plugin objects, one per IPAM pool, per reserved address, per
+  // Docker network mapped to a logical network, per container port; and the CNI plugin's
+  // per-port info. The two infos are deleted with their port.
+  kDockerPool,
+  kDockerReservation,
+  kDockerNetwork,
+  kDockerInfo,
+  kCniInfo,
   kCount
 };
 
@@ -212,6 +221,46 @@ inline constexpr KindInfo kKinds[] = {
      .display = "router external address info",
      .type = "vlcp.utils.networkmodel.DVRouterExternalAddressInfo",
      .key_prefix = "viperflow.dvrouterexternaladdressinfo"},
+    // {id, cidr, subpool, gateway, systemid, expires, network, subnet, released}: an IPAM pool
+    // (RequestPool; a new id each time, so two networks may use one CIDR); bound to a Docker
+    // network (and its subnet) by CreateNetwork.
+    {.kind = Kind::kDockerPool,
+     .display = "Docker IPAM pool",
+     .type = "vlcp_docker.dockerplugin.IPAMPoolReserve",
+     .key_prefix = "viperflow.dockerplugin.ipampool."},
+    // {pool, subnet, ip_address, systemid, expires}: an address RequestAddress reserved, keyed by
+    // pool and address, held in its subnet's address index (shared with ports and router
+    // interfaces) until CreateEndpoint consumes it, ReleaseAddress drops it or it expires.
+    {.kind = Kind::kDockerReservation,
+     .display = "Docker IPAM reservation",
+     .type = "vlcp_docker.dockerplugin.IPAMReserve",
+     .key_prefix = "viperflow.dockerplugin.ipamreserve.",
+     .parent = Kind::kSubnet,
+     .parent_field = "subnet"},
+    // {id (the NetworkID), lognet, subnet, pool, systemid, created_lognet, state}: a Docker
+    // network and the logical network it is (created by it, or attached with -o logicalnetwork).
+    {.kind = Kind::kDockerNetwork,
+     .display = "Docker network",
+     .type = "vlcp_docker.dockerplugin.DockerNetwork",
+     .key_prefix = "viperflow.dockerplugin.network.",
+     .parent = Kind::kLogicalNetwork,
+     .parent_field = "lognet"},
+    // A Docker endpoint's port: {endpoint, network, systemid, created, docker_port (the host veth),
+    // ...}; the port's id is docker-<EndpointID>.
+    {.kind = Kind::kDockerInfo,
+     .display = "Docker port info",
+     .type = "vlcp_docker.dockerplugin.DockerInfo",
+     .key_prefix = "viperflow.dockerplugin.portinfo.",
+     .parent = Kind::kLogicalPort,
+     .deleted_with_parent = true},
+    // A CNI attachment's port: {containerid, ifname, netns, systemid, created, ...}; the port's id
+    // is k8s-<containerid> (k8s-<containerid>-<ifname> for another interface than eth0).
+    {.kind = Kind::kCniInfo,
+     .display = "CNI port info",
+     .type = "vlcp_k8s.cniserver.CNIInfo",
+     .key_prefix = "viperflow.cniplugin.portinfo.",
+     .parent = Kind::kLogicalPort,
+     .deleted_with_parent = true},
 };
 
 inline constexpr IndexInfo kIndices[] = {
@@ -224,6 +273,11 @@ inline constexpr IndexInfo kIndices[] = {
     // A network's and a subnet's ports.
     {Kind::kLogicalPort, "network", {"network"}, false},
     {Kind::kLogicalPort, "subnet", {"subnet"}, false},
+    // A Docker IPAM reservation holds its address in the same index space: a reserved address is
+    // taken for ports and router interfaces, and a port consumes it in the commit that creates it.
+    {Kind::kDockerReservation, "ip", {"subnet", "ip_address"}, true, Kind::kSubnet},
+    // The Docker networks mapped to a logical network (one per server that attached it).
+    {Kind::kDockerNetwork, "lognet", {"lognet"}, false},
 };
 
 inline constexpr size_t kKindCount = static_cast<size_t>(Kind::kCount);
