@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -482,6 +483,11 @@ struct FailCase {
   bool after_effect;  // the effect happened, the answer was lost (kUnavailable)
   PlugStep step;
 };
+
+void PrintTo(const FailCase& c, std::ostream* os) {
+  *os << (c.cni ? "cni " : "docker ") << c.call
+      << (c.after_effect ? " after its effect" : " before its effect");
+}
 
 class PlugFailure : public PlugTest, public ::testing::WithParamInterface<FailCase> {};
 
