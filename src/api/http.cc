@@ -1,13 +1,19 @@
 // The HTTP server (see http.h).
 #include "api/http.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <tuple>
 #include <type_traits>
 
@@ -22,6 +28,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+// A connection on a unix stream socket: a beast stream (timeouts) over the local protocol.
+using unix_stream = beast::basic_stream<local, asio::any_io_executor, beast::unlimited_rate_policy>;
 
 namespace {
 struct HttpKeys {
@@ -46,12 +55,16 @@ struct Registry {
   std::map<ConnectionLimits::Id, std::function<void()>> closers;
 };
 
-// One connection: plain TCP (beast::tcp_stream) or TLS (beast::ssl_stream over it).
+// One connection: plain TCP (beast::tcp_stream), TLS (beast::ssl_stream over it), or a unix
+// stream socket (unix_stream); the same limits and timeouts for each.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
+  using Lowest = std::remove_reference_t<decltype(beast::get_lowest_layer(std::declval<Stream&>()))>;
+
  public:
+  using Socket = typename Lowest::socket_type;
   template <class... TlsContext>
-  Session(tcp::socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token,
+  Session(Socket s, std::shared_ptr<const HttpHandler> handler, std::shared_ptr<const std::string> token,
           TlsContext&... tls)
       : stream_(std::move(s), tls...), handler_(std::move(handler)), token_(std::move(token)) {
     ++http_counters().open;
@@ -98,7 +111,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     shed_ = true;
     registry_.reset();  // (the registry forgot it already)
     beast::error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().shutdown(asio::socket_base::shutdown_both, ec);
     lowest().socket().close(ec);
   }
   void set_idle(bool idle) {
@@ -191,11 +204,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
     }
     beast::error_code ec;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().shutdown(asio::socket_base::shutdown_both, ec);
   }
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  Lowest& lowest() { return beast::get_lowest_layer(stream_); }
 
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, Lowest>;
   bool shutting_down_ = false;
   bool shed_ = false;
 
@@ -417,6 +430,15 @@ Result<HttpSettings> read_http_settings(const Config& config) {
   s.loopback_reserve = static_cast<size_t>(keys.loopback_reserve);
   if (keys.url.empty()) return s;
   std::string url = keys.url;
+  if (url.rfind("unix://", 0) == 0) {  // local: the socket file's mode is the access control
+    auto l = io::parse_listener(url);
+    if (!l.ok())
+      return make_error(Errc::kInvalidArgument, config.where("module.httpserver.url") +
+                                                    ": module.httpserver.url: " + l.error().message());
+    s.unix_path = l->path;
+    s.unix_mode = 0600;
+    return s;
+  }
   if (url.rfind("https://", 0) == 0) {
     s.tls = true;
     url = "tcp://" + url.substr(8);
@@ -439,8 +461,12 @@ Result<HttpSettings> read_http_settings(const Config& config) {
 
 struct HttpServer::Impl {
   Impl(asio::io_context& ctx, const HttpSettings& s)
-      : acceptor(ctx), registry(std::make_shared<Registry>(s)) {}
+      : acceptor(ctx), unix_acceptor(ctx), registry(std::make_shared<Registry>(s)) {}
   tcp::acceptor acceptor;
+  local::acceptor unix_acceptor;  // (unix_path)
+  std::string unix_path;
+  dev_t unix_dev = 0;  // the socket file made, removed with the server only if it is still ours
+  ino_t unix_ino = 0;
   std::shared_ptr<const HttpHandler> handler;
   std::shared_ptr<const std::string> token;
   std::shared_ptr<Registry> registry;
@@ -458,6 +484,11 @@ struct HttpServer::Impl {
       std::fill(bytes.begin() + 8, bytes.end(), 0);
       key = asio::ip::address_v6(bytes).to_string() + "/64";
     }
+    admit<Stream>(std::move(s), client, key, loopback, tls_ctx...);
+  }
+  // The admission and the session, whatever the transport.
+  template <class Stream, class Socket, class... Tls>
+  void admit(Socket s, const std::string& client, const std::string& key, bool loopback, Tls&... tls_ctx) {
     auto a = registry->limits.admit(key, loopback, ConnectionLimits::Clock::now());
     for (auto* shed : {&a.shed_per_client, &a.shed_capacity}) {
       (shed == &a.shed_per_client ? http_counters().shed_per_client : http_counters().shed_capacity) +=
@@ -484,6 +515,49 @@ struct HttpServer::Impl {
     session->admitted(registry, a.id);
     session->start();
   }
+  void accept_unix(std::shared_ptr<Impl> self) {
+    unix_acceptor.async_accept([self](beast::error_code ec, local::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      // Local clients: one key (the total cap applies, the per-client one does not).
+      if (!ec) self->admit<unix_stream>(std::move(s), "unix:" + self->unix_path, "unix", true);
+      if (!self->unix_acceptor.is_open()) return;
+      self->accept_unix(self);
+    });
+  }
+  Status listen_unix(const HttpSettings& settings) {
+    VLCP_RETURN_IF_ERROR(io::clear_stale_unix_socket(settings.unix_path));
+    beast::error_code ec;
+    local::endpoint ep(settings.unix_path);
+    unix_acceptor.open(ep.protocol(), ec);
+    if (!ec) unix_acceptor.bind(ep, ec);
+    if (ec)
+      return make_error(Errc::kUnavailable,
+                        "cannot listen on unix://" + settings.unix_path + ": " + ec.message());
+    unix_path = settings.unix_path;
+    struct stat st;
+    if (chmod(unix_path.c_str(), settings.unix_mode) != 0 || stat(unix_path.c_str(), &st) != 0) {
+      int err = errno;
+      unix_acceptor.close(ec);
+      ::unlink(unix_path.c_str());
+      return make_error(Errc::kIo, "unix://" + unix_path + ": setting its mode: " + std::strerror(err));
+    }
+    unix_dev = st.st_dev;
+    unix_ino = st.st_ino;
+    unix_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(Errc::kUnavailable, "cannot listen on unix://" + unix_path + ": " + ec.message());
+    return {};
+  }
+  void close() {
+    beast::error_code ec;
+    acceptor.close(ec);
+    if (unix_acceptor.is_open()) {
+      unix_acceptor.close(ec);
+      struct stat st;  // (removed only if it is still the file this server made)
+      if (stat(unix_path.c_str(), &st) == 0 && st.st_dev == unix_dev && st.st_ino == unix_ino)
+        ::unlink(unix_path.c_str());
+    }
+  }
   void accept(std::shared_ptr<Impl> self) {
     acceptor.async_accept([self](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
@@ -501,10 +575,18 @@ struct HttpServer::Impl {
 Result<std::unique_ptr<HttpServer>> HttpServer::start(asio::io_context& ctx, const HttpSettings& settings,
                                                       HttpHandler handler) {
   std::unique_ptr<HttpServer> server(new HttpServer());
-  if (settings.host.empty()) return server;
+  if (settings.host.empty() && settings.unix_path.empty()) return server;
   auto impl = std::make_shared<Impl>(ctx, settings);
   impl->handler = std::make_shared<const HttpHandler>(std::move(handler));
   impl->token = std::make_shared<const std::string>(settings.token);
+  if (!settings.unix_path.empty()) {
+    if (auto st = impl->listen_unix(settings); !st.ok()) return st;
+    server->unix_path_ = settings.unix_path;
+    impl->accept_unix(impl);
+    server->impl_ = impl;
+    VLCP_LOG(kInfo, "api") << "HTTP listening on unix://" << settings.unix_path;
+    return server;
+  }
   if (settings.tls) {
     VLCP_ASSIGN_OR_RETURN(
         impl->tls,
@@ -529,10 +611,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(asio::io_context& ctx, con
 }
 
 HttpServer::~HttpServer() {
-  if (impl_) {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-  }
+  if (impl_) impl_->close();
 }
 
 }  // namespace vlcp::api

@@ -28,21 +28,21 @@
 
 namespace vlcp::api {
 
-#define VLCP_HTTP_KEYS(X)                                                                            \
-  X(url, "module.httpserver.url", std::string, "tcp://127.0.0.1:8081",                               \
-    "where the WebAPI listens: tcp://IP:PORT, or https://IP:PORT with TLS (empty string: disabled)") \
-  X(token, "module.httpserver.token", std::string, "",                                               \
-    "bearer token every request must carry (Authorization: Bearer ...); required off loopback")      \
-  X(key, "module.httpserver.key", std::string, "", "TLS private key (PEM) for https://")             \
-  X(certificate, "module.httpserver.certificate", std::string, "",                                   \
-    "TLS certificate chain (PEM) for https://")                                                      \
-  X(ca_certs, "module.httpserver.ca_certs", std::string, "",                                         \
-    "CA certificates (PEM): when set, https:// clients must present a certificate from them")        \
-  X(max_connections, "module.httpserver.maxconnections", int64_t, 512,                               \
-    "open WebAPI connections at most; at the cap the oldest idle one is closed for a new one")       \
-  X(max_connections_per_client, "module.httpserver.maxconnectionsperclient", int64_t, 32,            \
-    "open WebAPI connections per client address; over it that client's oldest idle one is closed")   \
-  X(loopback_reserve, "module.httpserver.loopbackreserve", int64_t, 8,                               \
+#define VLCP_HTTP_KEYS(X)                                                                          \
+  X(url, "module.httpserver.url", std::string, "tcp://127.0.0.1:8081",                             \
+    "where the WebAPI listens: tcp://IP:PORT, https://IP:PORT (TLS), unix:///PATH; '': off")       \
+  X(token, "module.httpserver.token", std::string, "",                                             \
+    "bearer token every request must carry (Authorization: Bearer ...); required off loopback")    \
+  X(key, "module.httpserver.key", std::string, "", "TLS private key (PEM) for https://")           \
+  X(certificate, "module.httpserver.certificate", std::string, "",                                 \
+    "TLS certificate chain (PEM) for https://")                                                    \
+  X(ca_certs, "module.httpserver.ca_certs", std::string, "",                                       \
+    "CA certificates (PEM): when set, https:// clients must present a certificate from them")      \
+  X(max_connections, "module.httpserver.maxconnections", int64_t, 512,                             \
+    "open WebAPI connections at most; at the cap the oldest idle one is closed for a new one")     \
+  X(max_connections_per_client, "module.httpserver.maxconnectionsperclient", int64_t, 32,          \
+    "open WebAPI connections per client address; over it that client's oldest idle one is closed") \
+  X(loopback_reserve, "module.httpserver.loopbackreserve", int64_t, 8,                             \
     "of maxconnections, slots only loopback clients may use (the local operator always gets in)")
 
 // Admission of WebAPI connections, sans I/O (the server's bookkeeping, tested on its own). A
@@ -89,8 +89,15 @@ class ConnectionLimits {
 
 // Off loopback the WebAPI needs both a token and TLS.
 struct HttpSettings {
-  std::string host;  // empty: disabled
+  std::string host;  // empty: disabled (unless unix_path is set)
   uint16_t port = 8081;
+  // When set: listen on this unix stream socket instead of host:port (the Docker plugin's and
+  // the CNI server's sockets; module.httpserver.url = 'unix:///PATH'), with the same limits. A
+  // stale socket file is replaced, a live one or a path that is not a socket refused
+  // (io::clear_stale_unix_socket); the file gets `unix_mode`, and is removed with the server.
+  // Its clients are local: the per-client cap does not apply, the total cap does.
+  std::string unix_path;
+  unsigned unix_mode = 0660;
   std::string token;
   bool tls = false;
   std::string key, certificate, ca_certs;
@@ -164,12 +171,14 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> start(boost::asio::io_context& ctx, const HttpSettings& settings,
                                                    HttpHandler handler);
   ~HttpServer();
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return port_; }                      // tcp (0 on a unix socket)
+  const std::string& unix_path() const { return unix_path_; }  // unix ("" on tcp)
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
   uint16_t port_ = 0;
+  std::string unix_path_;
 };
 
 }  // namespace vlcp::api

@@ -1,7 +1,15 @@
 #include "io/listener.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/address.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace vlcp::io {
 
@@ -53,6 +61,35 @@ Result<Listener> parse_listener(const std::string& url, uint16_t default_port) {
     l.port = static_cast<uint16_t>(p);
   }
   return l;
+}
+
+Status clear_stale_unix_socket(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path)
+    return make_error(Errc::kInvalidArgument, "unix socket path '" + path + "': empty or longer than " +
+                                                  std::to_string(sizeof addr.sun_path - 1) + " bytes");
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return make_error(Errc::kIo, "unix socket path " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISSOCK(st.st_mode))
+    return make_error(Errc::kInvalidArgument, path + " exists and is not a socket: not removed");
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(Errc::kResourceExhausted, std::string("socket(): ") + std::strerror(errno));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int r = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  int err = r == 0 ? 0 : errno;
+  close(fd);
+  // Connected, or a full backlog (EAGAIN): a live listener. ECONNREFUSED: nobody accepts.
+  if (err == 0 || err == EAGAIN || err == EINPROGRESS)
+    return make_error(Errc::kAlreadyExists, "something listens on " + path + " already");
+  if (err != ECONNREFUSED)
+    return make_error(Errc::kIo, "unix socket " + path + ": connect: " + std::strerror(err));
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    return make_error(Errc::kIo, "removing the stale socket " + path + ": " + std::strerror(errno));
+  return {};
 }
 
 bool is_loopback_address(const std::string& ip) {

@@ -37,6 +37,9 @@ check "a refused value failed alone after a split (invalid argument)" [ "$(field
 check "the other 7 of that batch were plugged" [ "$(field split ok)" = 7 ]
 check "the same owner replaced its port" [ "$(field replace status)" = ok ]
 check "unplug of the other owner's port refused" [ "$(field unplug refused)" = conflict ]
+check "the serial peer ran one transaction per port" [ "$(field serial batches)" = "$count" ]
+echo "burst: $count plugs committed in $(field burst commit_ms) ms (all bound: $(field burst bound_ms) ms)," \
+  "one transaction each: $(field serial commit_ms) ms"
 
 ports=$(sb_vsctl hv1 list-ports br-int | tr '\n' ' ')
 check "only the other owner's port is left on the bridge (got: $ports)" [ "$ports" = "pbother " ]

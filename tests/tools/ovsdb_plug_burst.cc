@@ -9,6 +9,8 @@
 //   replace  the first port plugged again with the same owner: replaced (ok), ofport again.
 //   unplug   `pbother` with our owner (refused, kConflict, it stays), then every port of ours
 //            and one that never existed (ok: idempotent) in one burst.
+//   serial   the peer for the ratio: COUNT ports plugged one after another (each sent when the
+//            previous one is answered: one transaction each, no group commit), then unplugged.
 // Exit 0 when every expectation held; the script checks OVS's own view (ovs-vsctl).
 #include <chrono>
 #include <cstdio>
@@ -236,6 +238,30 @@ int main(int argc, char** argv) {
   std::printf("{\"phase\": \"unplug\", \"unplugged\": %d, \"refused\": \"%s\", \"commit_ms\": %.1f, %s}\n",
               unplugged, std::string(errc_text(refused.code())).c_str(), Ms(t_unplugged - t1).count(),
               stats_json(unplug).c_str());
+  std::fflush(stdout);
+  // --- the peer: the same ports one transaction each (no group commit), for the ratio ---------------
+  before = client.port_batch_stats();
+  int serial_done = 0;
+  bool serial_failed = false;
+  auto t2 = std::chrono::steady_clock::now();
+  std::function<void()> next = [&] {
+    client.plug_port(bridge, spec(name("pq", serial_done)), [&](Status st) {
+      if (!st.ok()) serial_failed = true, run.fail("serial plug: " + st.to_string());
+      if (++serial_done < count && !serial_failed) next();
+    });
+  };
+  next();
+  run.run_until([&] { return serial_done == count || serial_failed; }, 120);
+  double serial_ms = Ms(std::chrono::steady_clock::now() - t2).count();
+  auto serial = minus(client.port_batch_stats(), before);
+  int serial_unplugged = 0;
+  for (int i = 0; i < count; ++i)
+    client.unplug_port(
+        bridge, name("pq", i), [&](Status st) { serial_unplugged += st.ok() ? 1 : 0; }, kOwner);
+  run.run_until([&] { return serial_unplugged == count; }, 30);
+  if (serial_unplugged != count) run.fail("serial ports not all unplugged");
+  std::printf("{\"phase\": \"serial\", \"ports\": %d, \"commit_ms\": %.1f, %s}\n", serial_done, serial_ms,
+              stats_json(serial).c_str());
   std::fflush(stdout);
   client.stop();
   return run.failures == 0 ? 0 : 1;
