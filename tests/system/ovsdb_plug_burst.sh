@@ -47,6 +47,7 @@ ours=$(sb_vsctl hv1 --bare --columns=name find interface 'external_ids:vlcp-owne
   fail "ovs-vsctl find"
 others=$(sb_vsctl hv1 --bare --columns=name find interface 'external_ids:vlcp-owner="other:1"')
 check "no Interface rows of ours are left (the other owner's is: $others)" [ -z "$ours" ] && [ "$others" = pbother ]
-check "no tap devices of ours are left" [ "$(sb_exec hv1 ip -o link show | grep -c ': pb[0-9s]')" = 0 ]
+no_taps() { [ "$(sb_exec hv1 ip -o link show | grep -c ': p[bq][0-9s]')" = 0 ]; }
+check "no tap devices of ours are left (ovs-vswitchd removed them)" sb_wait 10 no_taps
 [ -n "${VLCP_PLUG_RESULT:-}" ] && echo "$out" >"$VLCP_PLUG_RESULT"
 finish
