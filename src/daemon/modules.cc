@@ -30,6 +30,7 @@ class SchedModule final : public io::Module {
     auto& in = rt_.placement_in;
     VLCP_ASSIGN_OR_RETURN(in.allowed, sched::process_affinity());
     in.isolated = sched::isolated_cpus();
+    in.smt_cores = sched::smt_cores();  // workers on separate physical cores while there are any
     if (!rt_.settings.sched.cores.empty()) in.configured = *sched::parse_cpu_list(rt_.settings.sched.cores);
     in.workers = static_cast<unsigned>(rt_.settings.sched.workers);
     in.io_threads = rt_.settings.openflow.iothreads;
