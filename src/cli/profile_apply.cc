@@ -216,15 +216,37 @@ NextBoot next_boot(const Machine& m) {
                            boot.entries[0] + " and " + boot.entries[i] + " (the checks use the first)");
   } else if (boot.kind == BootLoader::kGrub) {
     nb.known = true;
-    nb.source = std::string("grub (") + kGrubFile + ")";
-    for (const auto& line : split(read_or_empty(m.path(kGrubFile)), '\n')) {
-      auto at = line.find("GRUB_CMDLINE_LINUX_DEFAULT=\"");
-      if (at != 0) continue;
-      std::string value = line.substr(28);
-      value = value.substr(0, value.rfind('"'));
-      for (const auto& [k, v] : kernel_args(value))
-        if (k.rfind("$", 0) != 0 && is_managed_arg(k)) nb.args[k] = v;
-    }
+    // What update-grub gives the kernel: GRUB_CMDLINE_LINUX and _DEFAULT as /etc/default/grub
+    // and then grub.d/*.cfg set them (in that order, as grub-mkconfig sources them; "$NAME"
+    // and "${NAME}" of the two expanded).
+    nb.source = "grub (/etc/default/grub, /etc/default/grub.d/*.cfg)";
+    std::vector<std::string> files = {m.path("/etc/default/grub")}, cfgs;
+    std::error_code ec;
+    for (fs::directory_iterator it(m.path("/etc/default/grub.d"), ec), end; !ec && it != end;
+         it.increment(ec))
+      if (it->path().extension() == ".cfg") cfgs.push_back(it->path().string());
+    std::sort(cfgs.begin(), cfgs.end());
+    files.insert(files.end(), cfgs.begin(), cfgs.end());
+    std::map<std::string, std::string> vars;
+    const std::string names[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};  // (longer first)
+    for (const auto& file : files)
+      for (auto line : split(read_or_empty(file), '\n')) {
+        line = trim(line);
+        for (const auto& name : names) {
+          if (line.rfind(name + "=", 0) != 0) continue;
+          std::string value = line.substr(name.size() + 1);
+          if (value.size() >= 2 && (value[0] == '"' || value[0] == '\'') && value.back() == value[0])
+            value = value.substr(1, value.size() - 2);
+          for (const auto& var : names)
+            for (const auto& ref : {"${" + var + "}", "$" + var})
+              for (size_t at = 0; (at = value.find(ref, at)) != std::string::npos; at += vars[var].size())
+                value.replace(at, ref.size(), vars[var]);
+          vars[name] = value;
+          break;
+        }
+      }
+    nb.args =
+        managed_only(kernel_args(vars["GRUB_CMDLINE_LINUX"] + " " + vars["GRUB_CMDLINE_LINUX_DEFAULT"]));
   } else {
     nb.notes.push_back(
         "no boot loader found (systemd-boot entries or grub): the next boot's kernel "
