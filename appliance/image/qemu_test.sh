@@ -229,8 +229,8 @@ t_profile=$SECONDS
 if agent_ready 300; then
   boot1=$boot_id
   pass "the test agent answers on the virtio serial port"
-  guest 'findmnt -n -o FSTYPE -T /boot/efi/loader/entries; findmnt -n -o FSTYPE /boot/efi | head -1'
-  [ "$grc" = 0 ] && [ "$gout" = $'vfat\nautofs\n' ] && pass "the ESP is mounted at /boot/efi (vfat, through an automount)" ||
+  guest 'stat -f -c %T /boot/efi/loader/entries'
+  [ "$grc" = 0 ] && [ "$gout" = $'msdos\n' ] && pass "the ESP is mounted at /boot/efi (its FAT file system, through the automount)" ||
     fail "the ESP at /boot/efi: $gout"
   guest 'cat /etc/kernel/cmdline; sed -n "s/^options //p" /boot/efi/loader/entries/vlcp.conf'
   kcmd=$(sed -n 1p <<<"$gout") entry=$(sed -n 2p <<<"$gout")
