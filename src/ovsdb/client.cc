@@ -443,10 +443,12 @@ PortBatchStats OvsdbClient::port_batch_stats() const {
 
 void OvsdbClient::take_over_bridges() {
   if (settings_.controller.empty()) return;
+  uint64_t managed = 0;
   for (auto& [name, b] : replica_->bridges) {
     if (!settings_.bridges.empty() &&
         std::find(settings_.bridges.begin(), settings_.bridges.end(), name) == settings_.bridges.end())
       continue;
+    ++managed;
     bool ours = b.controllers.size() == 1 && b.controllers[0].target == settings_.controller;
     bool mode_ok = !settings_.fail_mode_secure || b.fail_mode == "secure";
     if ((ours && mode_ok) || taking_over_[name]) continue;
@@ -460,6 +462,7 @@ void OvsdbClient::take_over_bridges() {
       }
     });
   }
+  bridges_managed_ = managed;
 }
 
 std::vector<std::pair<std::string, double>> OvsdbClient::metrics() const {
@@ -471,7 +474,8 @@ std::vector<std::pair<std::string, double>> OvsdbClient::metrics() const {
           {"vlcp_ovsdb_port_batches_total", static_cast<double>(port_batches_.load())},
           {"vlcp_ovsdb_port_commands_total", static_cast<double>(port_commands_.load())},
           {"vlcp_ovsdb_port_batch_max", static_cast<double>(port_batch_max_.load())},
-          {"vlcp_ovsdb_port_batch_splits_total", static_cast<double>(port_splits_.load())}};
+          {"vlcp_ovsdb_port_batch_splits_total", static_cast<double>(port_splits_.load())},
+          {"vlcp_ovsdb_bridges_managed", static_cast<double>(bridges_managed_.load())}};
 }
 
 }  // namespace vlcp::ovsdb

@@ -163,6 +163,9 @@ class OvsdbClient {
   std::multimap<std::string, OfportWait> ofport_waits_;  // by interface name
   uint64_t next_wait_ = 0;
   std::atomic<uint64_t> port_batches_{0}, port_commands_{0}, port_batch_max_{0}, port_splits_{0};
+  // The bridges vlcpd controls (module.ovsdbmanager.bridges, or all, when a controller is set):
+  // each should have a connected switch (the VlcpSwitchMissing alert compares the two).
+  std::atomic<uint64_t> bridges_managed_{0};
   std::array<std::atomic<uint64_t>, PortBatchStats::kBuckets> port_batch_sizes_{};
 };
 

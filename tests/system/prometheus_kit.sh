@@ -76,6 +76,8 @@ check_output "the switch connects" 'vlcp_switch_connected{dpid="0000000000000001
 # The flow owner's series join the switch's on dpid (the same 16 hex digits).
 check_output "its flow owner is in sync" 'vlcp_flow_owner_in_sync{dpid="0000000000000001",bridge="br-int"} 1' \
   sb_wait_output 30 scrape 'vlcp_flow_owner_in_sync{dpid="0000000000000001",bridge="br-int"} 1'
+check_output "the bridge vlcpd controls is counted" 'vlcp_ovsdb_bridges_managed 1' \
+  sb_wait_output 10 scrape 'vlcp_ovsdb_bridges_managed 1'
 # WebAPI requests (their counters appear with the first), one of them a 404.
 curl -sf --max-time 5 "http://127.0.0.1:$http/introspect/switches" >/dev/null
 curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$http/nosuch"
@@ -135,6 +137,8 @@ vswitchd=$(cat "$(sb_ovs_dir hv1)/run/ovs-vswitchd.pid")
 kill -STOP "$vswitchd"  # the inactivity probe drops it after 2 s
 check_output "a stopped switch: VlcpSwitchDisconnected pending" "VlcpSwitchDisconnected:pending" \
   sb_wait_output 20 alerts "VlcpSwitchDisconnected:pending"
+check_output "  and VlcpSwitchMissing (1 bridge managed, 0 switches connected) pending" \
+  "VlcpSwitchMissing:pending" sb_wait_output 20 alerts "VlcpSwitchMissing:pending"
 kill -CONT "$vswitchd"
 no_alerts() { [ -z "$(alerts)" ]; }
 check "the switch comes back: the alert clears" sb_wait 30 no_alerts
