@@ -252,7 +252,7 @@ std::string setting_name(const Setting& s) {
     case SettingKind::kOvs:
       return "OVS other_config:" + s.key;
     case SettingKind::kVlcpd:
-      return "vlcpd " + s.key + " (/etc/vlcp/vlcp.conf)";
+      return "vlcpd " + s.key + " (/etc/vlcp/vlcp.conf and vlcp.conf.d)";
     case SettingKind::kDropIn:
       return "vlcpd drop-in " + s.key;
     case SettingKind::kProfileName:

@@ -571,14 +571,6 @@ Status write_change(const Machine& m, const FileChange& c) {
   return {};
 }
 
-bool is_managed_key_line(const std::string& line, std::string* key) {
-  if (line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == '#') return false;
-  auto eq = line.find('=');
-  if (eq == std::string::npos) return false;
-  *key = trim(line.substr(0, eq));
-  return std::find(kManagedVlcpdKeys.begin(), kManagedVlcpdKeys.end(), *key) != kManagedVlcpdKeys.end();
-}
-
 }  // namespace
 
 std::string BootLoader::describe() const {
@@ -664,47 +656,6 @@ std::string edit_loader_entry(const std::string& entry, const Plan& plan) {
   for (const auto& l : lines) out += l + "\n";
   if (!entry.empty() && entry.back() != '\n' && lines.size() == split(entry, '\n').size()) out.pop_back();
   return out;
-}
-
-std::string edit_vlcp_conf(const std::string& text, const Plan& plan) {
-  std::map<std::string, std::string> want;
-  for (const auto& s : plan.settings)
-    if (s.kind == SettingKind::kVlcpd) want[s.key] = s.expected;
-  const std::string marker = "# perf profile (vlcpctl profile apply):";
-  std::vector<std::string> lines = split(text, '\n'), out;
-  std::set<std::string> done;
-  bool marked = false;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string key;
-    if (lines[i].rfind(marker, 0) == 0) {  // the block an earlier apply added: now this profile's
-      out.push_back(marker + " " + plan.profile);
-      marked = true;
-      continue;
-    }
-    if (!is_managed_key_line(lines[i], &key)) {
-      out.push_back(lines[i]);
-      continue;
-    }
-    while (i + 1 < lines.size() && !lines[i + 1].empty() &&
-           (lines[i + 1][0] == ' ' || lines[i + 1][0] == '\t'))
-      ++i;  // the value's continuation lines go with it
-    if (done.count(key) || want[key].empty()) continue;
-    out.push_back(key + " = " + want[key]);
-    done.insert(key);
-  }
-  while (!out.empty() && out.back().empty()) out.pop_back();
-  for (const auto& key : kManagedVlcpdKeys) {
-    if (done.count(key) || want[key].empty()) continue;
-    if (!marked) {
-      if (!out.empty()) out.emplace_back();
-      out.push_back(marker + " " + plan.profile);
-      marked = true;
-    }
-    out.push_back(key + " = " + want[key]);
-  }
-  std::string result;
-  for (const auto& l : out) result += l + "\n";
-  return result;
 }
 
 std::string tuned_conf(const Plan& plan, const std::string& description, const Machine& m) {

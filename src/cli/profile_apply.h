@@ -68,9 +68,5 @@ std::vector<Difference> check(const Plan& plan, const Machine& machine, bool con
 // OVS's settings, vlcpd's keys and the hugepage mount stay with `profile apply`.
 std::string tuned_conf(const Plan& plan, const std::string& description, const Machine& machine);
 
-// TRANSITIONAL, unused by apply (vlcpd's keys go to kVlcpConfDropIn): kept only while
-// tests/unit/cli/profile_test.cc (not this file's owner's) still calls it; delete with that test.
-std::string edit_vlcp_conf(const std::string& text, const Plan& plan);
-
 }  // namespace profile
 }  // namespace vlcp::cli

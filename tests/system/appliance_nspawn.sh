@@ -114,8 +114,9 @@ else
 fi
 check_output "vlcpd was ordered after vlcp-firstboot" "vlcp-firstboot.service" \
   in_ct systemctl show -p After --value vlcpd.service
-check_output "the seed's token is in /etc/vlcp/vlcp.conf" "module.httpserver.token = '$token'" \
-  in_ct cat /etc/vlcp/vlcp.conf
+check_output "the seed's token is in first boot's drop-in" "module.httpserver.token = '$token'" \
+  in_ct cat /etc/vlcp/vlcp.conf.d/50-firstboot.conf
+check_fails "  and not in the packaged /etc/vlcp/vlcp.conf" in_ct grep -q "$token" /etc/vlcp/vlcp.conf
 check_output "the stamp names the seed file" "/boot/vlcp-seed.conf:3" \
   in_ct cat /var/lib/vlcp-firstboot/applied
 

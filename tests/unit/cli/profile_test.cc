@@ -571,22 +571,6 @@ TEST(ApplyAndCheck, SharedUndoesNfvDedicated) {
 
 // (/etc/kernel/cmdline and systemd-boot's entries: profile_apply_test.cc, SystemdBoot.)
 
-TEST(VlcpConf, KeysReplacedInPlaceWithTheirContinuationLines) {
-  Plan plan;
-  plan.profile = "p";
-  plan.settings = {{SettingKind::kVlcpd, "module.sched.cores", "'2-3'"},
-                   {SettingKind::kVlcpd, "module.sched.hugepages", ""},
-                   {SettingKind::kVlcpd, "module.sched.workers", "2"}};
-  std::string text =
-      "# top\nmodule.sched.hugepages = True\nmodule.sched.cores = [\n    1, 2]\nserver.loglevel = 'info'\n";
-  std::string out = edit_vlcp_conf(text, plan);
-  EXPECT_EQ(out,
-            "# top\nmodule.sched.cores = '2-3'\nserver.loglevel = 'info'\n\n"
-            "# perf profile (vlcpctl profile apply): p\nmodule.sched.workers = 2\n");
-  EXPECT_EQ(edit_vlcp_conf(out, plan), out);  // applying again changes nothing
-  EXPECT_TRUE(Config::parse(out).ok());
-}
-
 }  // namespace
 }  // namespace vlcp::cli::profile
 
