@@ -406,7 +406,7 @@ TEST_F(ContainersTest, UnconsumedReservationsAreReaped) {
   auto r1 = reap(60'000'000);
   ASSERT_TRUE(r1.ok()) << r1.status().to_string();
   EXPECT_EQ((*r1)["reservations"], 41);  // its own, at expiry
-  EXPECT_EQ((*r1)["pools"], 1);         // the unbound one past pooltimeout; the bound one stays
+  EXPECT_EQ((*r1)["pools"], 1);          // the unbound one past pooltimeout; the bound one stays
   EXPECT_TRUE(get(docker_reservation_key(p, "10.1.0.7")).is_null());
   EXPECT_FALSE(get(docker_reservation_key(p, "10.1.0.8")).is_null());
   EXPECT_FALSE(get(docker_pool_key(p)).is_null());
