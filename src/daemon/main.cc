@@ -44,10 +44,13 @@ int run(const vlcp::daemon::Options& options) {
   vlcp::Result<Config> config = Config{};
   if (options.config_path) {
     // A directory is one configuration of its files; a file comes with its drop-ins (FILE.d).
+    // (error_code overloads: an unreadable path is the loader's clear error, not an exception.)
+    std::error_code ec;
     path = *options.config_path;
-    config = std::filesystem::is_directory(path) ? Config::load(path) : Config::load_with_dropins(path);
-  } else if (std::filesystem::exists(vlcp::daemon::kDefaultConfigPath) ||
-             std::filesystem::exists(std::string(vlcp::daemon::kDefaultConfigPath) + ".d")) {
+    config = std::filesystem::is_directory(path, ec) ? Config::load(path) : Config::load_with_dropins(path);
+  } else if (std::error_code ec;
+             std::filesystem::exists(vlcp::daemon::kDefaultConfigPath, ec) ||
+             std::filesystem::exists(std::string(vlcp::daemon::kDefaultConfigPath) + ".d", ec)) {
     path = vlcp::daemon::kDefaultConfigPath;
     config = Config::load_with_dropins(path);
   }

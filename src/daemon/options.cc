@@ -61,7 +61,7 @@ std::string show_config(const Config& config) {
     std::string lower = key;
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool secret = false;
-    for (const char* word : {"token", "password", "secret", "digest"})
+    for (const char* word : {"token", "password", "secret", "digest", "auth"})
       secret = secret || lower.find(word) != std::string::npos;
     out += key + " = " + (secret ? std::string("'***'") : config.find(key)->dump()) + "  # " +
            config.where(key) + "\n";

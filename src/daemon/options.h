@@ -39,7 +39,7 @@ Result<Options> parse_options(const std::vector<std::string>& args);
 std::string usage_text();
 // The configuration as vlcpd reads it (the packaged file and its drop-ins merged): one
 // "key = value  # file:line" per key, sorted; the values of secrets (keys naming a token,
-// password, secret or digest) shown as '***'.
+// password, secret, digest or auth — module.zookeeperdb.auth is "user:password") shown as '***'.
 std::string show_config(const Config& config);
 std::string version_text();
 

@@ -31,6 +31,9 @@ printf 'server.syslog = "yes"\n' >"$tmp/type.conf"
 check_output "type error names key and expected type" "$tmp/type.conf:1: server.syslog: expected a boolean" \
   "$vlcpd" -c "$tmp/type.conf" --check-config
 check_status "missing config file exits 1" 1 "$vlcpd" -c "$tmp/absent.conf" --check-config
+long=$tmp/$(head -c 5000 /dev/zero | tr '\0' a).conf
+check_status "a path the file system refuses (too long) exits 1, not an abort" 1 "$vlcpd" -c "$long" --check-config
+check_output "  and says why" "cannot open config file" "$vlcpd" -c "$long" --check-config
 
 # Unknown keys are errors at their file:line: under a known module (a typo), under a module
 # nobody declares, in a known section. An explicit opt-out turns them into warnings.
@@ -75,9 +78,9 @@ check_output "  named with both files' lines" \
 # one's — how first boot and perf profiles configure without touching the packaged conffile.
 mkdir "$tmp/vlcp.conf.d"
 printf 'server.loglevel = "info"\nmodule.l2switch.learning = False\n' >"$tmp/vlcp.conf"
-printf 'server.loglevel = "debug"\nmodule.httpserver.token = "s3cret-token"\n' >"$tmp/vlcp.conf.d/50-firstboot.conf"
+printf 'server.loglevel = "debug"\nmodule.httpserver.token = "s3cret-token"\nmodule.zookeeperdb.auth = "vlcp:s3cret-pw"\nmodule.metrics.password = "s3cret-m"\n' >"$tmp/vlcp.conf.d/50-firstboot.conf"
 printf '# profile\nserver.loglevel = "warn"\n' >"$tmp/vlcp.conf.d/60-perf-profile.conf"
-check_output "-c FILE reads FILE.d's drop-ins too" "configuration OK (3 keys from 3 files)" \
+check_output "-c FILE reads FILE.d's drop-ins too" "configuration OK (5 keys from 3 files)" \
   "$vlcpd" -c "$tmp/vlcp.conf" --check-config
 check_output "--show-config: the last drop-in's value, with its file:line" \
   "server.loglevel = \"warn\"  # $tmp/vlcp.conf.d/60-perf-profile.conf:2" "$vlcpd" -c "$tmp/vlcp.conf" --show-config
@@ -85,7 +88,10 @@ check_output "  the packaged file's other keys stay" \
   "module.l2switch.learning = false  # $tmp/vlcp.conf:2" "$vlcpd" -c "$tmp/vlcp.conf" --show-config
 check_output "  a secret is masked" "module.httpserver.token = '***'  # $tmp/vlcp.conf.d/50-firstboot.conf:2" \
   "$vlcpd" -c "$tmp/vlcp.conf" --show-config
-check_fails "  and never printed" bash -c "'$vlcpd' -c '$tmp/vlcp.conf' --show-config | grep -q s3cret"
+check_output "  so is ZooKeeper's user:password" "module.zookeeperdb.auth = '***'" \
+  "$vlcpd" -c "$tmp/vlcp.conf" --show-config
+check_output "  and the metrics password" "module.metrics.password = '***'" "$vlcpd" -c "$tmp/vlcp.conf" --show-config
+check_fails "  no secret is ever printed" bash -c "'$vlcpd' -c '$tmp/vlcp.conf' --show-config | grep -q s3cret"
 printf 'server.loglevel = "warn"\nserver.loglevel = "info"\n' >"$tmp/vlcp.conf.d/70-twice.conf"
 check_output "a key twice within one drop-in is still an error" \
   "$tmp/vlcp.conf.d/70-twice.conf:2: server.loglevel: given twice" "$vlcpd" -c "$tmp/vlcp.conf" --check-config
