@@ -29,6 +29,13 @@ security=${IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 root=$out/rootfs
 work=$out/work
 
+# A seed on the command line belongs on the disk's entry only (seed-image.sh): first boot removes
+# it from there, but this line is also /etc/kernel/cmdline, which every kernel upgrade copies back.
+case " ${IMAGE_CMDLINE:-} " in
+*" vlcp."*)
+  img_die "IMAGE_CMDLINE holds vlcp.* seed words: seed the disk with appliance/image/seed-image.sh instead"
+  ;;
+esac
 [ "$(id -u)" -eq 0 ] || img_die "needs root (mmdebstrap, chroot, mounts)"
 command -v mmdebstrap >/dev/null || img_die "mmdebstrap is not installed (apt-get install mmdebstrap)"
 command -v mke2fs >/dev/null || img_die "mke2fs is not installed (e2fsprogs)"

@@ -196,4 +196,16 @@ else
   bad "refused by vlcpd: $(cat "$t/out"; ls -A "$r/etc/vlcp/vlcp.conf.d")"
 fi
 
+# The image recipe refuses seed words in IMAGE_CMDLINE (they would become /etc/kernel/cmdline,
+# copied back onto the ESP at every kernel upgrade), before anything else — here as non-root, so
+# a recipe that went past the check would stop at "needs root" instead of building.
+if env IMAGE_CMDLINE="quiet vlcp.token=abc" VLCP_IMAGE_DIR="$t/img" \
+  bash -c 'id() { echo 1000; }; export -f id; exec "$0"' "$(dirname "$0")/build.sh" >"$t/out" 2>&1; then
+  bad "build.sh accepted vlcp.* in IMAGE_CMDLINE"
+elif grep -q "IMAGE_CMDLINE holds vlcp.\* seed words" "$t/out" && [ ! -e "$t/img" ]; then
+  ok "build.sh refuses vlcp.* seed words in IMAGE_CMDLINE, creating nothing"
+else
+  bad "build.sh's refusal: $(cat "$t/out")"
+fi
+
 exit $fail
