@@ -203,6 +203,37 @@ std::map<std::string, std::string> managed_only(const std::map<std::string, std:
     if (is_managed_arg(k)) out[k] = v;
   return out;
 }
+// What update-grub gives the kernel, `skip` (a grub.d file, or "") left out: GRUB_CMDLINE_LINUX
+// and _DEFAULT as /etc/default/grub and then grub.d/*.cfg set them (in that order, as
+// grub-mkconfig sources them; "$NAME" and "${NAME}" of the two expanded).
+std::string grub_cmdline(const Machine& m, const std::string& skip) {
+  std::vector<std::string> files = {m.path("/etc/default/grub")}, cfgs;
+  std::error_code ec;
+  for (fs::directory_iterator it(m.path("/etc/default/grub.d"), ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".cfg" && it->path().string() != m.path(skip))
+      cfgs.push_back(it->path().string());
+  std::sort(cfgs.begin(), cfgs.end());
+  files.insert(files.end(), cfgs.begin(), cfgs.end());
+  std::map<std::string, std::string> vars;
+  const std::string names[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};  // (longer first)
+  for (const auto& file : files)
+    for (auto line : split(read_or_empty(file), '\n')) {
+      line = trim(line);
+      for (const auto& name : names) {
+        if (line.rfind(name + "=", 0) != 0) continue;
+        std::string value = line.substr(name.size() + 1);
+        if (value.size() >= 2 && (value[0] == '"' || value[0] == '\'') && value.back() == value[0])
+          value = value.substr(1, value.size() - 2);
+        for (const auto& var : names)
+          for (const auto& ref : {"${" + var + "}", "$" + var})
+            for (size_t at = 0; (at = value.find(ref, at)) != std::string::npos; at += vars[var].size())
+              value.replace(at, ref.size(), vars[var]);
+        vars[name] = value;
+        break;
+      }
+    }
+  return vars["GRUB_CMDLINE_LINUX"] + " " + vars["GRUB_CMDLINE_LINUX_DEFAULT"];
+}
 NextBoot next_boot(const Machine& m) {
   NextBoot nb;
   BootLoader boot = detect_boot_loader(m);
@@ -216,37 +247,8 @@ NextBoot next_boot(const Machine& m) {
                            boot.entries[0] + " and " + boot.entries[i] + " (the checks use the first)");
   } else if (boot.kind == BootLoader::kGrub) {
     nb.known = true;
-    // What update-grub gives the kernel: GRUB_CMDLINE_LINUX and _DEFAULT as /etc/default/grub
-    // and then grub.d/*.cfg set them (in that order, as grub-mkconfig sources them; "$NAME"
-    // and "${NAME}" of the two expanded).
     nb.source = "grub (/etc/default/grub, /etc/default/grub.d/*.cfg)";
-    std::vector<std::string> files = {m.path("/etc/default/grub")}, cfgs;
-    std::error_code ec;
-    for (fs::directory_iterator it(m.path("/etc/default/grub.d"), ec), end; !ec && it != end;
-         it.increment(ec))
-      if (it->path().extension() == ".cfg") cfgs.push_back(it->path().string());
-    std::sort(cfgs.begin(), cfgs.end());
-    files.insert(files.end(), cfgs.begin(), cfgs.end());
-    std::map<std::string, std::string> vars;
-    const std::string names[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};  // (longer first)
-    for (const auto& file : files)
-      for (auto line : split(read_or_empty(file), '\n')) {
-        line = trim(line);
-        for (const auto& name : names) {
-          if (line.rfind(name + "=", 0) != 0) continue;
-          std::string value = line.substr(name.size() + 1);
-          if (value.size() >= 2 && (value[0] == '"' || value[0] == '\'') && value.back() == value[0])
-            value = value.substr(1, value.size() - 2);
-          for (const auto& var : names)
-            for (const auto& ref : {"${" + var + "}", "$" + var})
-              for (size_t at = 0; (at = value.find(ref, at)) != std::string::npos; at += vars[var].size())
-                value.replace(at, ref.size(), vars[var]);
-          vars[name] = value;
-          break;
-        }
-      }
-    nb.args =
-        managed_only(kernel_args(vars["GRUB_CMDLINE_LINUX"] + " " + vars["GRUB_CMDLINE_LINUX_DEFAULT"]));
+    nb.args = managed_only(kernel_args(grub_cmdline(m, "")));
   } else {
     nb.notes.push_back(
         "no boot loader found (systemd-boot entries or grub): the next boot's kernel "
@@ -415,6 +417,17 @@ Result<std::vector<FileChange>> file_changes(const Plan& plan, const Machine& m,
                      .kernel_cmdline = true});
     out.push_back({kGrubFile, "", true});
   } else if (boot.kind == BootLoader::kGrub) {
+    // grub's drop-in appends to the operator's arguments: one of the profile's already set
+    // elsewhere would stand beside (and before) the profile's, so the profile must own them.
+    std::string theirs;
+    for (const auto& [name, value] : managed_only(kernel_args(grub_cmdline(m, kGrubFile))))
+      if (!args.empty()) theirs += (theirs.empty() ? "" : " ") + name + (value.empty() ? "" : "=" + value);
+    if (!theirs.empty())
+      return make_error(
+          Errc::kUnsupported,
+          "grub's configuration already sets " + theirs +
+              " (in /etc/default/grub or another /etc/default/grub.d file): the perf profile "
+              "owns these kernel arguments; remove them there and apply again; nothing written");
     if (args.empty())
       out.push_back({kGrubFile, "", true});
     else
@@ -608,11 +621,18 @@ BootLoader detect_boot_loader(const Machine& m) {
       if (boots_linux) b.entries.push_back(path);
     }
   }
-  if (!b.entries.empty())
+  const bool grub = fs::exists(m.path("/etc/default/grub")) || fs::exists(m.path("/usr/sbin/update-grub")) ||
+                    fs::exists(m.path("/sbin/update-grub"));
+  // Both on one machine (a grub server that once had systemd-boot, a shared ESP): the one that
+  // booted it says so — systemd-boot sets its LoaderInfo EFI variable, grub does not.
+  const bool booted_by_systemd_boot =
+      fs::exists(m.path("/sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"));
+  if (!b.entries.empty() && (!grub || booted_by_systemd_boot)) {
     b.kind = BootLoader::kSystemdBoot;
-  else if (fs::exists(m.path("/etc/default/grub")) || fs::exists(m.path("/usr/sbin/update-grub")) ||
-           fs::exists(m.path("/sbin/update-grub")))
+  } else if (grub) {
     b.kind = BootLoader::kGrub;
+    b.entries.clear();
+  }
   return b;
 }
 

@@ -230,6 +230,43 @@ TEST(SystemdBoot, ADashDashInKernelCmdlineStaysAfterTheProfilesArguments) {
   EXPECT_EQ(read(r.root + "/etc/kernel/cmdline"), "root=/dev/vda2 -- emergency\n");
 }
 
+// grub and systemd-boot entries on one machine: the boot loader that booted it (systemd-boot
+// leaves its LoaderInfo EFI variable) is the one whose configuration is written.
+TEST(BothBootLoaders, TheOneThatBootedTheMachineIsUsed) {
+  Root r;
+  write(r.root + kEntry, kEntryText);
+  write(r.root + "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+  BootLoader grub = detect_boot_loader(r.machine());
+  EXPECT_EQ(grub.kind, BootLoader::kGrub) << grub.describe();
+  EXPECT_TRUE(grub.entries.empty());
+  write(r.root + "/sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f", "x");
+  BootLoader sdboot = detect_boot_loader(r.machine());
+  EXPECT_EQ(sdboot.kind, BootLoader::kSystemdBoot) << sdboot.describe();
+  EXPECT_EQ(sdboot.entries, std::vector<std::string>{kEntry});
+}
+
+// grub's drop-in appends: an operator's own isolcpus= in /etc/default/grub would stand before
+// the profile's (and check would read the profile's), so apply refuses, writing nothing.
+TEST(Grub, AnArgumentTheOperatorSetsInGrubIsRefusedNothingWritten) {
+  Root r;
+  write(r.root + "/etc/default/grub",
+        "GRUB_CMDLINE_LINUX=\"isolcpus=1-3\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+  Machine m = r.machine();
+  ASSERT_EQ(detect_boot_loader(m).kind, BootLoader::kGrub);
+  auto before = snapshot(r.root);
+  auto report = apply(r.plan("nfv-dedicated"), m, false);
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.error().message().find("grub's configuration already sets isolcpus=1-3"),
+            std::string::npos)
+      << report.error().message();
+  EXPECT_EQ(snapshot(r.root), before);
+  // Our own earlier drop-in is not "the operator's": applying again over it is fine.
+  write(r.root + "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
+  ASSERT_TRUE(apply(r.plan("nfv-dedicated"), r.machine(), false).ok());
+  auto again = apply(r.plan("nfv-dedicated"), r.machine(), false);
+  EXPECT_TRUE(again.ok()) << again.error().message();
+}
+
 TEST(Grub, TheGrubDropInWrittenAndRemovedByShared) {
   Root r;
   write(r.root + "/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n");
