@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "api/http.h"
 #include "base/version.h"
@@ -126,6 +127,20 @@ class Collector final : public prometheus::Collectable {
     auto total = family("vlcp_switches_connected", "Datapaths connected now.", MetricType::Gauge);
     total.metric.push_back(sample(connected, MetricType::Gauge));
     add(std::move(total));
+    if (s_.managed_bridges) {
+      // A bridge vlcpd controls whose datapath is not connected — also one that never came back
+      // after a vlcpd restart (it has no vlcp_switch_connected series) — or has no id yet.
+      std::set<uint64_t> up;
+      for (auto& s : snap->switches)
+        if (s.connected) up.insert(s.dpid);
+      double missing = 0;
+      for (const auto& dpid : s_.managed_bridges()) missing += !dpid || !up.count(*dpid);
+      auto m = family("vlcp_switches_missing",
+                      "Bridges vlcpd controls (OVSDB) whose datapath is not connected to it now.",
+                      MetricType::Gauge);
+      m.metric.push_back(sample(missing, MetricType::Gauge));
+      add(std::move(m));
+    }
     add(std::move(up));
     add(std::move(conns));
     add(std::move(ports));

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ struct MetricSources {
   const io::ControlLoop* loop = nullptr;
   std::function<sched::Placement()> placement;                         // the current plan
   std::function<std::vector<std::pair<std::string, double>>()> ovsdb;  // name -> value gauges
+  // The datapath ids of the bridges vlcpd controls (nullopt: not reported by OVS yet).
+  std::function<std::vector<std::optional<uint64_t>>()> managed_bridges;
   const MetricBoard* board = nullptr;
 };
 

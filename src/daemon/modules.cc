@@ -151,7 +151,10 @@ class MetricsModule final : public io::Module {
     sources.switches = rt_.switches.get();
     sources.loop = &rt_.loop;
     sources.placement = [rt = &rt_] { return rt->current_placement(); };
-    sources.ovsdb = [c = rt_.ovsdb.get()] { return c->metrics(); };
+    if (rt_.ovsdb) {
+      sources.ovsdb = [c = rt_.ovsdb.get()] { return c->metrics(); };
+      sources.managed_bridges = [c = rt_.ovsdb.get()] { return c->managed_bridges(); };
+    }
     sources.board = &rt_.board;
     VLCP_ASSIGN_OR_RETURN(rt_.metrics, api::Metrics::start(rt_.settings.metrics, sources));
     if (rt_.metrics->port()) {

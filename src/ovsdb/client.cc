@@ -444,11 +444,13 @@ PortBatchStats OvsdbClient::port_batch_stats() const {
 void OvsdbClient::take_over_bridges() {
   if (settings_.controller.empty()) return;
   uint64_t managed = 0;
+  std::vector<std::optional<uint64_t>> dpids;
   for (auto& [name, b] : replica_->bridges) {
     if (!settings_.bridges.empty() &&
         std::find(settings_.bridges.begin(), settings_.bridges.end(), name) == settings_.bridges.end())
       continue;
     ++managed;
+    dpids.push_back(b.datapath_id);
     bool ours = b.controllers.size() == 1 && b.controllers[0].target == settings_.controller;
     bool mode_ok = !settings_.fail_mode_secure || b.fail_mode == "secure";
     if ((ours && mode_ok) || taking_over_[name]) continue;
@@ -463,6 +465,13 @@ void OvsdbClient::take_over_bridges() {
     });
   }
   bridges_managed_ = managed;
+  std::lock_guard<std::mutex> lock(managed_mu_);
+  managed_dpids_ = std::move(dpids);
+}
+
+std::vector<std::optional<uint64_t>> OvsdbClient::managed_bridges() const {
+  std::lock_guard<std::mutex> lock(managed_mu_);
+  return managed_dpids_;
 }
 
 std::vector<std::pair<std::string, double>> OvsdbClient::metrics() const {

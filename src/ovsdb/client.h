@@ -13,6 +13,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +126,9 @@ class OvsdbClient {
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
   uint64_t transactions() const { return transactions_.load(std::memory_order_relaxed); }
   uint64_t transaction_failures() const { return transaction_failures_.load(std::memory_order_relaxed); }
+  // The datapath ids of the bridges vlcpd controls (nullopt for one OVS has not given an id
+  // yet): the metrics count those without a connected switch. Any thread.
+  std::vector<std::optional<uint64_t>> managed_bridges() const;
   std::vector<std::pair<std::string, double>> metrics() const;
   PortBatchStats port_batch_stats() const;
 
@@ -166,6 +171,8 @@ class OvsdbClient {
   // The bridges vlcpd controls (module.ovsdbmanager.bridges, or all, when a controller is set):
   // each should have a connected switch (the VlcpSwitchMissing alert compares the two).
   std::atomic<uint64_t> bridges_managed_{0};
+  mutable std::mutex managed_mu_;
+  std::vector<std::optional<uint64_t>> managed_dpids_;  // (under managed_mu_) nullopt: not reported yet
   std::array<std::atomic<uint64_t>, PortBatchStats::kBuckets> port_batch_sizes_{};
 };
 

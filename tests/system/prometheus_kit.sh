@@ -78,6 +78,8 @@ check_output "its flow owner is in sync" 'vlcp_flow_owner_in_sync{dpid="00000000
   sb_wait_output 30 scrape 'vlcp_flow_owner_in_sync{dpid="0000000000000001",bridge="br-int"} 1'
 check_output "the bridge vlcpd controls is counted" 'vlcp_ovsdb_bridges_managed 1' \
   sb_wait_output 10 scrape 'vlcp_ovsdb_bridges_managed 1'
+check_output "  and its switch is connected: none missing" 'vlcp_switches_missing 0' \
+  sb_wait_output 10 scrape 'vlcp_switches_missing 0'
 # WebAPI requests (their counters appear with the first), one of them a 404.
 curl -sf --max-time 5 "http://127.0.0.1:$http/introspect/switches" >/dev/null
 curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$http/nosuch"
@@ -137,7 +139,8 @@ vswitchd=$(cat "$(sb_ovs_dir hv1)/run/ovs-vswitchd.pid")
 kill -STOP "$vswitchd"  # the inactivity probe drops it after 2 s
 check_output "a stopped switch: VlcpSwitchDisconnected pending" "VlcpSwitchDisconnected:pending" \
   sb_wait_output 20 alerts "VlcpSwitchDisconnected:pending"
-check_output "  and VlcpSwitchMissing (1 bridge managed, 0 switches connected) pending" \
+check_output "  vlcp_switches_missing 1" 'vlcp_switches_missing 1' sb_wait_output 20 scrape 'vlcp_switches_missing 1'
+check_output "  and VlcpSwitchMissing pending" \
   "VlcpSwitchMissing:pending" sb_wait_output 20 alerts "VlcpSwitchMissing:pending"
 kill -CONT "$vswitchd"
 no_alerts() { [ -z "$(alerts)" ]; }
