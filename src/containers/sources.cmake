@@ -1,5 +1,9 @@
-# The containers layer (issue 19, docs/CONTAINERS_DESIGN.md §2, §3, §6.1): Docker's libnetwork
-# remote protocol (pure: the method table, decoding, answers, the §2.6 status table, VLCP's names);
-# the plug machine, the Docker and CNI servers and the reconcile join it as they are built.
-add_library(vlcp_containers STATIC containers/docker_protocol.cc containers/plug.cc)
-target_link_libraries(vlcp_containers PUBLIC vlcp_base vlcp_link)
+# The containers layer (issue 19, docs/CONTAINERS_DESIGN.md §2, §3, §6.1). Docker's libnetwork
+# remote protocol is pure (the method table, decoding, answers, the §2.6 status table, VLCP's
+# names) and its own library, base only, so that its fuzz target builds in the libFuzzer tree
+# (clang) without the I/O layers; the plug machine, the Docker and CNI servers and the reconcile
+# join vlcp_containers as they are built.
+add_library(vlcp_docker_protocol STATIC containers/docker_protocol.cc)
+target_link_libraries(vlcp_docker_protocol PUBLIC vlcp_base)
+add_library(vlcp_containers STATIC containers/plug.cc)
+target_link_libraries(vlcp_containers PUBLIC vlcp_docker_protocol vlcp_link)
