@@ -2,6 +2,7 @@
 // Untrusted bodies: every access checks its type first and nlohmann parses without exceptions;
 // a catch-all at the two entries turns anything unforeseen into a 500 instead of a crash.
 #include "containers/docker_protocol.h"
+#include "schema/container_ids.h"
 
 #include <arpa/inet.h>
 
@@ -674,13 +675,13 @@ bool is_pool_id(std::string_view id) {
 }
 
 std::string lognet_id(std::string_view network_id) {
-  return "docker-" + std::string(network_id) + "-lognet";
+  return schema::docker_lognet_id(network_id);
 }
 std::string subnet_id(std::string_view network_id) {
-  return "docker-" + std::string(network_id) + "-subnet";
+  return schema::docker_subnet_id(network_id);
 }
 std::string port_id(std::string_view endpoint_id) {
-  return "docker-" + std::string(endpoint_id);
+  return schema::docker_port_id(endpoint_id);
 }
 std::string owner_mark(std::string_view endpoint_id) {
   return "docker:" + std::string(endpoint_id);

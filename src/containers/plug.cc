@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "containers/docker_protocol.h"
+#include "schema/container_ids.h"
 
 namespace vlcp::containers {
 
@@ -103,7 +104,7 @@ Result<EndpointNames> endpoint_names(const EndpointIdentity& e, std::string_view
   if (!valid_container_id(e.id)) return make_error(Errc::kInvalidArgument, "container id of the wrong form");
   std::string ifname = e.ifname.empty() ? "eth0" : e.ifname;
   if (!valid_ifname(ifname)) return make_error(Errc::kInvalidArgument, "interface name of the wrong form");
-  n.port_id = "k8s-" + e.id + (ifname == "eth0" ? "" : "-" + ifname);
+  n.port_id = schema::cni_port_id(e.id, ifname);
   n.owner = "cni:" + e.id + ":" + ifname;
   n.alias = "vlcp:" + n.owner;
   char hex[17];

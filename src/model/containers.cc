@@ -1,6 +1,7 @@
 // Containers on VLCP networks, the model side: IPAM pools and reservations, Docker network
 // mappings, endpoint ports with their infos (model/containers.h).
 #include "model/containers.h"
+#include "schema/container_ids.h"
 
 #include <algorithm>
 
@@ -74,16 +75,16 @@ std::string mac_of(uint64_t v) {
 // ---- ids and keys --------------------------------------------------------------------------------------
 
 std::string docker_lognet_id(const std::string& network_id) {
-  return "docker-" + network_id + "-lognet";
+  return schema::docker_lognet_id(network_id);
 }
 std::string docker_subnet_id(const std::string& network_id) {
-  return "docker-" + network_id + "-subnet";
+  return schema::docker_subnet_id(network_id);
 }
 std::string docker_port_id(const std::string& endpoint_id) {
-  return "docker-" + endpoint_id;
+  return schema::docker_port_id(endpoint_id);
 }
 std::string cni_port_id(const std::string& container_id, const std::string& ifname) {
-  return ifname.empty() || ifname == "eth0" ? "k8s-" + container_id : "k8s-" + container_id + "-" + ifname;
+  return schema::cni_port_id(container_id, ifname);
 }
 std::string new_pool_id() {
   return "vlcp-" + new_id();
