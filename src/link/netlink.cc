@@ -228,6 +228,9 @@ Status decode_link_body(ByteSpan bytes, LinkBody* body, int depth) {
   X(EAGAIN, kUnavailable)            \
   X(ETIMEDOUT, kTimeout)
 
+// The kernel's errors are -errno, never below -MAX_ERRNO (include/linux/err.h).
+constexpr int kMaxErrno = 4095;
+
 Errc errc_of(int err) {
   switch (err) {
 #define VLCP_LINK_ERRNO_CASE(e, code) \
@@ -360,7 +363,8 @@ Result<NlError> decode_error(const NlFrame& frame) {
   e.request.flags = load_ne16(fixed.data() + 10);
   e.request.seq = load_ne32(fixed.data() + 12);
   e.request.pid = load_ne32(fixed.data() + 16);
-  if (e.error > 0) return make_error(Errc::kMalformed, "NLMSG_ERROR with a positive error");
+  if (e.error > 0 || e.error < -kMaxErrno)
+    return make_error(Errc::kMalformed, "NLMSG_ERROR's error is not a negated errno");
   // Without NLM_F_CAPPED the request's payload follows; then, with NLM_F_ACK_TLVS, attributes.
   if (!(frame.header.flags & NLM_F_CAPPED)) {
     if (request_len < kNlHeaderSize || !r.skip(request_len - kNlHeaderSize))
@@ -383,11 +387,13 @@ Result<int> decode_done(const NlFrame& frame) {
   if (frame.header.type != NLMSG_DONE) return make_error(Errc::kMalformed, "not an NLMSG_DONE");
   if (frame.payload.size() < 4) return make_error(Errc::kMalformed, "NLMSG_DONE truncated");
   int err = static_cast<int32_t>(load_ne32(frame.payload.data()));
-  if (err > 0) return make_error(Errc::kMalformed, "NLMSG_DONE with a positive status");
+  if (err > 0 || err < -kMaxErrno)
+    return make_error(Errc::kMalformed, "NLMSG_DONE's status is not a negated errno");
   return err;
 }
 
 Status errno_status(int err, std::string_view what, std::string_view kernel_text) {
+  if (err < -kMaxErrno || err > kMaxErrno) err = EIO;  // not an errno: never negate INT_MIN
   if (err < 0) err = -err;
   std::string msg(what);
   msg += ": ";

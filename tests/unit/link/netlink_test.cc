@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -364,6 +365,15 @@ TEST(NetlinkErrors, ErrnosMapToTypedCodes) {
   EXPECT_EQ(errno_status(-EINVAL, "x").code(), Errc::kInvalidArgument);
   EXPECT_EQ(errno_status(-EBUSY, "x").code(), Errc::kConflict);
   EXPECT_EQ(errno_status(-EIO, "x").code(), Errc::kIo);
+}
+
+// Found by netlink_parse_fuzz: an error of INT_MIN was negated (undefined behaviour).
+TEST(NetlinkErrors, AnErrorThatIsNoErrnoIsMalformed) {
+  for (int err : {std::numeric_limits<int>::min(), -4096, 1}) {
+    EXPECT_EQ(decode_error(only_frame(error_message(err, ""))).status().code(), Errc::kMalformed) << err;
+  }
+  EXPECT_TRUE(decode_error(only_frame(error_message(-4095, ""))).ok());
+  EXPECT_EQ(errno_status(std::numeric_limits<int>::min(), "x").code(), Errc::kIo);
 }
 
 TEST(NetlinkErrors, ATruncatedErrorIsMalformed) {
