@@ -7,3 +7,9 @@ add_library(vlcp_docker_protocol STATIC containers/docker_protocol.cc)
 target_link_libraries(vlcp_docker_protocol PUBLIC vlcp_base)
 add_library(vlcp_containers STATIC containers/plug.cc)
 target_link_libraries(vlcp_containers PUBLIC vlcp_docker_protocol vlcp_link)
+# The Docker plugin module and the seams' adapters over the daemon's parts (OvsdbPorts over the
+# OVSDB client, ModelEndpoints over model::Containers; the CNI server uses them too). vlcpd links
+# it through vlcp_daemon (declared after this fragment: the link is deferred to the end of src/).
+add_library(vlcp_containers_daemon STATIC containers/adapters.cc)
+target_link_libraries(vlcp_containers_daemon PUBLIC vlcp_containers vlcp_ovsdb vlcp_model vlcp_api vlcp_io)
+cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_containers_daemon)
