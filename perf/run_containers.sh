@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The Docker plugin's churn benchmark (issue 19, docs/CONTAINERS_DESIGN.md §9, section "plugin"):
+# two servers (each an OVS in its own namespace with a vlcpd beside it serving the dockerplugin
+# socket; ZooKeeper between them; VXLAN), one Docker network created on server 1 and attached on
+# server 2 (-o logicalnetwork=), an anchor container on each server, then perf/container_churn on
+# both servers at once for SECONDS: each worker creates an endpoint as dockerd does (RequestAddress,
+# CreateEndpoint, Join, the sandbox: eth0 in a namespace made beforehand, address, default route,
+# ProgramExternalConnectivity, EndpointOperInfo), pings the OTHER server's anchor from inside until
+# the first reply (create -> ping, from the RequestAddress send), then deletes it (Revoke, Leave,
+# DeleteEndpoint, ReleaseAddress). Reported per server: pairs per minute, create -> ping
+# p50/p99/max, vlcpd's time per method, failures; then the leak table (veths with a vlcp: alias,
+# OVSDB interfaces with vlcp-owner, model ports docker-*, vlcpd RSS and fds before and after).
+# Usage: perf/run_containers.sh [BUILD_DIR] [WORKERS] [SECONDS]
+set -uo pipefail
+build=$(cd "${1:-build/release}" && pwd)
+workers=${2:-4}
+seconds=${3:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/sandbox/lib.sh"
+vlcpctl=$build/src/vlcpctl
+churn=$build/perf/container_churn
+export VLCP_VLCPD=$build/src/vlcpd
+for b in "$churn" "$vlcpctl" "$VLCP_VLCPD"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
+sb_init || exit 1
+trap sb_down EXIT
+echo "machine: nproc $(nproc), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "vlcpd: $VLCP_VLCPD; $(ovs-vswitchd --version | head -1); workers $workers per server, $seconds s"
+
+sb_zk_start 1 && sb_ovs_start hv1 && sb_ovs_start hv2 || exit 1
+for hv in 1 2; do
+  sb_vsctl hv$hv set Open_vSwitch . external_ids:system-id=hv$hv
+  sb_mgmt_attach hv$hv 1$hv || exit 1
+done
+sb_underlay hv1 192.168.99.1/24 hv2 192.168.99.2/24 || exit 1
+for hv in 1 2; do
+  sb_bridge hv$hv br-int 000000000000000$hv && sb_vxlan_port hv$hv br-int vxlan0 flow || exit 1
+done
+sock() { echo "$SB_DIR/hv$1-docker.sock"; }
+for hv in 1 2; do
+  sb_vlcpd_server_conf "$SB_DIR/hv$hv.conf" hv$hv "server.loglevel = 'warning'" \
+    "module.dockerplugin.url = 'unix://$(sock $hv)'" "module.dockerplugin.ovsbridge = 'br-int'"
+  sb_vlcpd_start hv$hv "$SB_DIR/hv$hv.conf" hv$hv
+done
+ctl() {
+  local hv=$1
+  shift
+  sb_exec "$hv" "$vlcpctl" --api http://127.0.0.1:8081 "$@"
+}
+db_up() { ctl "$1" call viperflow listphysicalnetworks >/dev/null 2>&1; }
+for hv in 1 2; do
+  sb_wait 60 db_up hv$hv || { echo "vlcpd hv$hv: no API"; sb_vlcpd_log hv$hv | tail; exit 1; }
+  sb_wait 60 test -S "$(sock $hv)" || { echo "vlcpd hv$hv: no plugin socket"; sb_vlcpd_log hv$hv | tail; exit 1; }
+done
+ctl hv1 call viperflow createphysicalnetwork id=vx type=vxlan 'vnirange=[[10000,10100]]' >/dev/null &&
+  ctl hv1 call viperflow createphysicalport name=vxlan0 physicalnetwork=vx >/dev/null || exit 1
+
+cc() {  # cc HV ARGS...: container_churn in server HV's namespace
+  local hv=$1
+  shift
+  sb_exec "$hv" "$churn" "$@"
+}
+nid1=$(printf 'a%.0s' {1..64})
+nid2=$(printf 'b%.0s' {1..64})
+read -r pool1 gw < <(cc hv1 network "$(sock 1)" "$nid1" physicalnetwork=vx mtu=1450 subnet=10.1.0.0/16 gateway=10.1.0.1) ||
+  { echo "network on hv1 failed"; exit 1; }
+read -r pool2 _ < <(cc hv2 network "$(sock 2)" "$nid2" "logicalnetwork=docker-$nid1-lognet" subnet=10.1.0.0/16 gateway=10.1.0.1) ||
+  { echo "attach on hv2 failed"; exit 1; }
+echo "network: docker-$nid1-lognet, pools $pool1 (hv1) $pool2 (hv2)"
+sb_netns a1 && sb_netns a2 || exit 1
+read -r eid1 src1 < <(cc hv1 anchor "$(sock 1)" "$nid1" "$pool1" 10.1.0.2 "$(sb_ns a1)") || exit 1
+read -r eid2 src2 < <(cc hv2 anchor "$(sock 2)" "$nid2" "$pool2" 10.1.0.3 "$(sb_ns a2)") || exit 1
+ping_anchor() { sb_exec a1 ping -c1 -W1 10.1.0.3 >/dev/null; }
+sb_wait 30 ping_anchor || { echo "anchors cannot ping each other"; exit 1; }
+echo "anchors: 10.1.0.2 on hv1, 10.1.0.3 on hv2, ping across ok"
+for hv in 1 2; do
+  for ((w = 0; w < workers; w++)); do sb_netns "c$hv-$w" || exit 1; done
+done
+
+leaks() {  # leaks LABEL: one line per server
+  local hv pid
+  for hv in 1 2; do
+    pid=$(sb_vlcpd_pid hv$hv)
+    printf '%-8s hv%s: veths(vlcp:) %s  ovsdb(vlcp-owner) %s  ports(docker-) %s  rss_kb %s  fds %s\n' "$1" "$hv" \
+      "$(ip -n "$(sb_ns hv$hv)" -d link show | grep -c 'alias vlcp:')" \
+      "$(sb_vsctl hv$hv --bare --columns=external_ids list interface | grep -c vlcp-owner)" \
+      "$(ctl hv1 call viperflow listlogicalports 2>/dev/null | grep -o '"id": *"docker-[0-9a-f]*"' | sort -u | wc -l)" \
+      "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" "$(ls "/proc/$pid/fd" | wc -l)"
+  done
+}
+leaks before
+warm=$((seconds / 6 + 5))
+echo "warm-up: ${warm} s"
+cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$warm" >/dev/null 2>&1 &
+cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$warm" >/dev/null 2>&1
+wait
+leaks warm
+cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$seconds" >"$SB_DIR/churn1.json" 2>"$SB_DIR/churn1.err" &
+cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$seconds" >"$SB_DIR/churn2.json" 2>"$SB_DIR/churn2.err"
+rc2=$?
+wait %1
+rc1=$?
+sleep 2
+leaks after
+for hv in 1 2; do
+  python3 - "$SB_DIR/churn$hv.json" "hv$hv" <<'PY'
+import json, sys
+try:
+    r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+except Exception as e:
+    print(sys.argv[2], 'no result', e)
+    sys.exit(0)
+c = r['create_to_ping_ms']
+print('%s: %d pairs in %d s = %.0f pairs/min; create -> first ping across servers p50 %.1f ms, p99 %.1f ms, max %.1f ms; failures %d'
+      % (sys.argv[2], r['pairs'], r['seconds'], r['pairs_per_min'], c['p50'], c['p99'], c['max'], r['failures']))
+for m, t in sorted(r.get('method_ms', {}).items()):
+    print('   %-42s p50 %7.2f ms  p99 %7.2f ms  n %d' % (m, t['p50'], t['p99'], t['n']))
+PY
+  head -5 "$SB_DIR/churn$hv.err"
+done
+cc hv1 unanchor "$(sock 1)" "$nid1" "$pool1" 10.1.0.2 "$eid1" "$src1" "$(sb_ns a1)"
+cc hv2 unanchor "$(sock 2)" "$nid2" "$pool2" 10.1.0.3 "$eid2" "$src2" "$(sb_ns a2)"
+cc hv2 network-rm "$(sock 2)" "$nid2" "$pool2" "$gw"
+cc hv1 network-rm "$(sock 1)" "$nid1" "$pool1" "$gw"
+leaks final
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ]
