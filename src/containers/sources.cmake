@@ -13,3 +13,7 @@ target_link_libraries(vlcp_containers PUBLIC vlcp_docker_protocol vlcp_link)
 add_library(vlcp_containers_daemon STATIC containers/adapters.cc)
 target_link_libraries(vlcp_containers_daemon PUBLIC vlcp_containers vlcp_ovsdb vlcp_model vlcp_api vlcp_io)
 cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_containers_daemon)
+# The CNI server (requests -> the plug machine, answers in the CNI spec's shapes; tested with
+# fakes) and the cniserver module (its unix socket over the daemon's ObjectDB and OVSDB client).
+add_library(vlcp_cni_server STATIC containers/cni_server.cc)
+target_link_libraries(vlcp_cni_server PUBLIC vlcp_containers vlcp_cni vlcp_model)
