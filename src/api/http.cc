@@ -154,6 +154,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return reply_error(400, "the request target is not UTF-8 (raw or %-encoded)", keep);
     }
     HttpRequest r{std::string(req.method_string()), std::string(target), std::move(req.body())};
+    for (const auto& field : req)
+      r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     auto self = this->shared_from_this();
     auto answered = std::make_shared<bool>(false);
     timer_.expires_after(kHandlerTimeout);

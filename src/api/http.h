@@ -144,6 +144,8 @@ struct HttpRequest {
   std::string method;
   std::string target;  // path and query
   std::string body;
+  // The request's header fields, as sent (the CNI server reads vlcp-cni's X-CNI-* fields).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 struct HttpResponse {
   int status = 200;
