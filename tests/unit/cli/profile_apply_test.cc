@@ -15,22 +15,12 @@
 #include "base/config.h"
 #include "cli/profile.h"
 #include "cli/profile_apply.h"
+#include "fake_machine.h"
 
 namespace vlcp::cli::profile {
 namespace {
 namespace fs = std::filesystem;
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
-}
+using namespace testing;
 
 // Every file under `root` (path -> content, links as "-> target"): what a refusal must not change.
 std::map<std::string, std::string> snapshot(const std::string& root) {
@@ -48,33 +38,22 @@ std::map<std::string, std::string> snapshot(const std::string& root) {
 
 // An 8-CPU, one-node, 16 GB machine offering 1G pages (the image-test's qemu guest), no OVS
 // database (its settings wait for the first boot: not this test's subject).
-class Root {
+class Root : public FakeMachine {
  public:
-  Root() {
-    char tmpl[] = "/tmp/vlcp-profile-apply.XXXXXX";
-    root = mkdtemp(tmpl);
-    write(root + "/sys/devices/system/cpu/online", "0-7\n");
-    write(root + "/sys/devices/system/cpu/isolated", "\n");
-    write(root + "/proc/meminfo", "MemTotal:       16777216 kB\n");
-    for (int c = 0; c < 8; ++c)
-      write(root + "/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/thread_siblings_list",
-            std::to_string(c) + "\n");
-    write(root + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0\n");
-    write(root + "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0\n");
-    for (const char* k :
-         {"vm/stat_interval", "kernel/nmi_watchdog", "kernel/numa_balancing", "vm/nr_hugepages"})
-      write(root + "/proc/sys/" + k, "1\n");
-    write(root + "/proc/irq/default_smp_affinity", "ff\n");
-    write(root + "/proc/mounts", "sysfs /sys sysfs rw 0 0\n");
+  Root() : FakeMachine(spec()) {
     write(root + "/etc/vlcp/vlcp.conf",
           "# vlcpd\nserver.loglevel = 'info'\nmodule.httpserver.token = 'sekrit-token-1234'\n"
           "module.sched.workers = 1\nmodule.sched.memory_mb = 64\n");
   }
-  ~Root() { fs::remove_all(root); }
-  Machine machine() const {
-    auto m = read_machine(root);
-    EXPECT_TRUE(m.ok()) << m.error().message();
-    return *m;
+  static FakeSpec spec() {
+    FakeSpec s;
+    s.cpus = 8;
+    s.memory_gb = 16;
+    s.numa_sysfs = false;
+    s.grub = false;
+    s.booted = false;
+    s.irq_affinity = "ff";
+    return s;
   }
   Plan plan(const std::string& name) const {
     std::vector<std::string> dirs = {VLCP_SOURCE_DIR "/perf/profiles"};
@@ -88,7 +67,6 @@ class Root {
   }
   // The root boots: the kernel takes `cmdline`.
   void boot_with(const std::string& cmdline) const { write(root + "/proc/cmdline", cmdline + "\n"); }
-  std::string root;
 };
 
 // The plan's kernel arguments, as the profile's own words (in the order apply writes them).
