@@ -13,6 +13,11 @@ target_link_libraries(vlcp_containers PUBLIC vlcp_docker_protocol vlcp_link)
 add_library(vlcp_containers_daemon STATIC containers/adapters.cc)
 target_link_libraries(vlcp_containers_daemon PUBLIC vlcp_containers vlcp_ovsdb vlcp_model vlcp_api vlcp_io)
 cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_containers_daemon)
+# The reconcile (design §4): the planner over snapshots and Docker's Engine API view (paths and
+# total decoders), pure and base only, so that docker_engine_fuzz builds in the libFuzzer tree.
+add_library(vlcp_containers_reconcile STATIC containers/reconcile.cc containers/docker_engine.cc)
+target_link_libraries(vlcp_containers_reconcile PUBLIC vlcp_docker_protocol vlcp_base)
+target_link_libraries(vlcp_containers PUBLIC vlcp_containers_reconcile)
 # The CNI server (requests -> the plug machine, answers in the CNI spec's shapes; tested with
 # fakes) and the cniserver module (its unix socket over the daemon's ObjectDB and OVSDB client).
 add_library(vlcp_cni_server STATIC containers/cni_server.cc)
