@@ -10,7 +10,7 @@ target_link_libraries(vlcp_containers PUBLIC vlcp_docker_protocol vlcp_link)
 # The Docker plugin module and the seams' adapters over the daemon's parts (OvsdbPorts over the
 # OVSDB client, ModelEndpoints over model::Containers; the CNI server uses them too). vlcpd links
 # it through vlcp_daemon (declared after this fragment: the link is deferred to the end of src/).
-add_library(vlcp_containers_daemon STATIC containers/adapters.cc)
+add_library(vlcp_containers_daemon STATIC containers/adapters.cc containers/docker_driver.cc containers/docker_module.cc)
 target_link_libraries(vlcp_containers_daemon PUBLIC vlcp_containers vlcp_ovsdb vlcp_model vlcp_api vlcp_io)
 cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_containers_daemon)
 # The reconcile (design §4): the planner over snapshots and Docker's Engine API view (paths and
@@ -22,3 +22,6 @@ target_link_libraries(vlcp_containers PUBLIC vlcp_containers_reconcile)
 # fakes) and the cniserver module (its unix socket over the daemon's ObjectDB and OVSDB client).
 add_library(vlcp_cni_server STATIC containers/cni_server.cc)
 target_link_libraries(vlcp_cni_server PUBLIC vlcp_containers vlcp_cni vlcp_model)
+add_library(vlcp_cni_module STATIC containers/cni_module.cc)
+target_link_libraries(vlcp_cni_module PUBLIC vlcp_cni_server vlcp_containers_daemon vlcp_api)
+cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_cni_module)
