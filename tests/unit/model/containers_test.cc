@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "db/embedded.h"
 #include "model/common.h"
+#include "store_fixture.h"
 
 namespace vlcp::model {
 namespace {
@@ -31,44 +32,18 @@ PoolRequest pr(std::string cidr, std::string range = "10.0.0.0/8", std::string s
   return r;
 }
 
-class ContainersTest : public ::testing::Test {
+class ContainersTest : public testing::StoreTest {
  protected:
+  ContainersTest() : StoreTest("containers") {}
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vlcp-containers-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto s = db::EmbeddedStore::open(loop_, db::EmbeddedOptions{(dir_ / "db").string(), 64, true});
-    ASSERT_TRUE(s.ok()) << s.status().to_string();
-    store_ = std::move(*s);
-    db_ = std::make_unique<db::ObjectDb>(loop_, *store_);
-    db2_ = std::make_unique<db::ObjectDb>(loop_, *store_);
-    declare_indices(*db_);
-    declare_indices(*db2_);
+    StoreTest::SetUp();
     a_ = std::make_unique<Containers>(*db_);
     b_ = std::make_unique<Containers>(*db2_);
   }
   void TearDown() override {
     a_.reset();
     b_.reset();
-    db2_.reset();
-    db_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void spin(const std::function<bool()>& until) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!until() && std::chrono::steady_clock::now() < deadline)
-      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
-    ASSERT_TRUE(until()) << "no answer";
-  }
-  // Runs one call to completion.
-  template <class T>
-  Result<T> wait(const std::function<void(std::function<void(Result<T>)>)>& fn) {
-    std::optional<Result<T>> r;
-    fn([&](Result<T> x) { r = std::move(x); });
-    spin([&] { return r.has_value(); });
-    return r ? std::move(*r) : Result<T>(make_error(Errc::kTimeout, "no answer"));
+    StoreTest::TearDown();
   }
   Result<Json> vf(std::function<void(ViperFlow&, Done)> fn) {
     ViperFlow v(*db_);
@@ -144,11 +119,6 @@ class ContainersTest : public ::testing::Test {
     return p->pool_id;
   }
 
-  std::filesystem::path dir_;
-  RealClock clock_;
-  io::ControlLoop loop_{clock_};
-  std::unique_ptr<db::EmbeddedStore> store_;
-  std::unique_ptr<db::ObjectDb> db_, db2_;
   std::unique_ptr<Containers> a_, b_;  // two servers' views (two ObjectDb clients)
 };
 
@@ -519,7 +489,7 @@ TEST_F(ContainersTest, TwoConcurrentCreatesForTheLastFreeAddressOneWins) {
   std::vector<Result<Json>> got;
   a_->create_endpoint(docker_endpoint("n1", "e1", "10.1.0.7"), [&](Result<Json> r) { got.push_back(r); });
   b_->create_endpoint(docker_endpoint("n1", "e2", "10.1.0.7"), [&](Result<Json> r) { got.push_back(r); });
-  spin([&] { return got.size() == 2; });
+  ASSERT_TRUE(spin([&] { return got.size() == 2; })) << "no answer";
   ASSERT_EQ(got.size(), 2u);
   EXPECT_NE(got[0].ok(), got[1].ok());
   for (auto& r : got)
@@ -546,7 +516,7 @@ TEST_F(ContainersTest, TwoConcurrentCreatesForTheLastFreeAddressOneWins) {
     e.systemid = "node" + std::to_string(i);
     (i ? *b_ : *a_).create_endpoint(e, [&](Result<Json> r) { got.push_back(r); });
   }
-  spin([&] { return got.size() == 2; });
+  ASSERT_TRUE(spin([&] { return got.size() == 2; })) << "no answer";
   ASSERT_EQ(got.size(), 2u);
   EXPECT_NE(got[0].ok(), got[1].ok());
   for (auto& r : got) {

@@ -12,42 +12,20 @@
 #include "api/webapi.h"
 #include "base/clock.h"
 #include "db/embedded.h"
+#include "store_fixture.h"
 
 namespace vlcp::model {
 namespace {
 
 using namespace std::chrono_literals;
 
-class ViperFlowTest : public ::testing::Test {
+class ViperFlowTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vlcp-viperflow-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto s = db::EmbeddedStore::open(loop_, db::EmbeddedOptions{(dir_ / "db").string(), 64, true});
-    ASSERT_TRUE(s.ok()) << s.status().to_string();
-    store_ = std::move(*s);
-    db_ = std::make_unique<db::ObjectDb>(loop_, *store_);
-    db2_ = std::make_unique<db::ObjectDb>(loop_, *store_);
-    declare_indices(*db_);
-    declare_indices(*db2_);
-  }
-  void TearDown() override {
-    db2_.reset();
-    db_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  ViperFlowTest() : StoreTest("viperflow") {}
   // Runs one call to completion.
   Result<Json> call(std::function<void(ViperFlow&, Done)> fn, db::ObjectDb* db = nullptr) {
-    std::optional<Result<Json>> r;
     ViperFlow vf(db ? *db : *db_);
-    fn(vf, [&](Result<Json> x) { r = std::move(x); });
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!r && std::chrono::steady_clock::now() < deadline)
-      if (!loop_.run_pending()) std::this_thread::sleep_for(100us);
-    return r ? std::move(*r) : Result<Json>(make_error(Errc::kTimeout, "no answer"));
+    return wait<Json>([&](Done d) { fn(vf, std::move(d)); }, std::chrono::seconds(20));
   }
   Result<Json> create_phys(Json spec) {
     return call(
@@ -66,12 +44,6 @@ class ViperFlowTest : public ::testing::Test {
     ASSERT_TRUE(
         call([spec](ViperFlow& v, Done d) { v.create_subnets(Json::array({spec}), std::move(d)); }).ok());
   }
-
-  std::filesystem::path dir_;
-  RealClock clock_;
-  io::ControlLoop loop_{clock_};
-  std::unique_ptr<db::EmbeddedStore> store_;
-  std::unique_ptr<db::ObjectDb> db_, db2_;
 };
 
 TEST_F(ViperFlowTest, PhysicalNetworksAreValidatedAndDumpedAsVlcpDoes) {
