@@ -22,3 +22,6 @@ target_link_libraries(vlcp_containers PUBLIC vlcp_containers_reconcile)
 # fakes) and the cniserver module (its unix socket over the daemon's ObjectDB and OVSDB client).
 add_library(vlcp_cni_server STATIC containers/cni_server.cc)
 target_link_libraries(vlcp_cni_server PUBLIC vlcp_containers vlcp_cni vlcp_model)
+add_library(vlcp_cni_module STATIC containers/cni_module.cc)
+target_link_libraries(vlcp_cni_module PUBLIC vlcp_cni_server vlcp_containers_daemon vlcp_api)
+cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_cni_module)
