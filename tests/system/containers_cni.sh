@@ -7,7 +7,9 @@
 # across the bridge (OVS's NORMAL action: no flow app runs here); ADD again answers the same,
 # differently is code 100; CHECK passes, then 103 once the pod's eth0 is deleted; DEL twice, DEL
 # after the netns is gone; GC removes the pods not listed; STATUS 0, then 50 and ADD 11 with
-# vlcpd stopped; VERSION; and nothing left: veths, OVSDB ports, model ports and CNI infos.
+# vlcpd stopped; VERSION; and nothing left: veths, OVSDB ports, model ports and CNI infos. With go
+# and Debian's libcni, a second pass through libcni (tests/tools/cnirun.go: ADD, CHECK with its
+# cached prevResult, DEL twice).
 tool=${VLCP_CNI_SERVER_TOOL:?set VLCP_CNI_SERVER_TOOL to the cni_server_tool binary}
 cni=${VLCP_CNI:?set VLCP_CNI to the vlcp-cni binary}
 . "$(dirname "$0")/../lib/system.sh"
@@ -132,6 +134,35 @@ check "GC kept pod3's port" quiet sb_vsctl srv port-to-br "$HOST3"
 check_fails "GC removed pod4's port" sb_vsctl srv port-to-br "$HOST4"
 check_fails "GC removed pod4's veth" ip -n "$SRV" link show "$HOST4"
 check "DEL pod3" cni_run DEL "$C3" pod3 1.0.0
+
+# --- libcni (containerd's and CRI-O's runtime library), when Debian's copy and go are there ------
+gocode=/usr/share/gocode
+if command -v go >/dev/null && [ -d "$gocode/src/github.com/containernetworking/cni/libcni" ]; then
+  work=$SB_DIR/libcni
+  mkdir -p "$work/src/cnirun" "$work/cache"
+  cp "$(dirname "$0")/../tools/cnirun.go" "$work/src/cnirun/main.go"
+  if (cd "$work/src/cnirun" && GO111MODULE=off GOPATH="$work:$gocode" GOCACHE="${GOCACHE:-$work/gocache}" \
+    GOFLAGS='' go build -o "$work/cnirun" .); then
+    printf '{"cniVersion":"1.0.0","name":"blue","plugins":[{"type":"vlcp-cni","socket":"%s"}]}' "$SOCK" \
+      >"$work/blue.conflist"
+    L() { "$work/cnirun" "$1" "$work/blue.conflist" "$(dirname "$(realpath "$cni")")" "$work/cache" "$2" \
+      "$(ns_path "$3")" eth0; }
+    LC=lc$SB_ID
+    out=$(L ADD "$LC" pod1)
+    check "libcni ADD (conflist, 1.0.0) exits 0" test $? -eq 0
+    check_output "libcni reads the result: an address in 10.1.0.0/24" '"10.1.0.' echo "$out"
+    check "libcni CHECK with its cached prevResult" quiet L CHECK "$LC" pod1
+    ip -n "$(sb_ns pod1)" link del eth0
+    check_output "libcni CHECK after the pod's eth0 is deleted fails: interface missing (103)" \
+      "interface missing; interface eth0 not found in" L CHECK "$LC" pod1
+    check "libcni DEL" quiet L DEL "$LC" pod1
+    check "libcni DEL again" quiet L DEL "$LC" pod1
+  else
+    fail "building the libcni driver (tests/tools/cnirun.go)"
+  fi
+else
+  echo "skipped the libcni pass: needs golang-go and golang-github-appc-cni-dev"
+fi
 
 # --- leaks, then vlcpd stopped -------------------------------------------------------------------
 check_output "no link marked vlcp:cni: in the server namespace" "0" \
