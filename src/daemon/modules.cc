@@ -212,6 +212,9 @@ class MetricsModule final : public io::Module {
                  "WebAPI requests being answered.",
                  {},
                  static_cast<double>(rt_.api_counters.in_flight)});
+    for (const auto& [module, source] : rt_.board_sources)
+      if (rt_.modules.running(module))
+        for (auto& b : source()) v.push_back(std::move(b));
     if (auto* host = rt_.host.get())  // every app's figures (declared beside it) and each flow owner's
       for (auto& m : host->metrics())
         v.push_back({std::move(m.name), std::move(m.help), std::move(m.labels), m.value});
@@ -394,6 +397,21 @@ void make_modules(Runtime& rt) {
     return r->host->status();
   });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
+  // Docker's plugin: only when asked for (a vlcpd without Docker must not take Docker's socket).
+  const auto& startup = rt.settings.server.startup;
+  if (rt.settings.dockerplugin.requested ||
+      std::find(startup.begin(), startup.end(), "dockerplugin") != startup.end()) {
+    containers::DockerPluginDeps deps;
+    deps.objectdb = [r = &rt] { return r->objectdb; };
+    deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
+    auto module = std::make_unique<containers::DockerPluginModule>(rt.loop, rt.settings.dockerplugin, deps);
+    rt.dockerplugin = module.get();
+    rt.modules.declare(std::move(module));
+    rt.board_sources["dockerplugin"] = [r = &rt] { return r->dockerplugin->metrics(); };
+  }
+  containers::add_dockerplugin_api(rt.webapi, [r = &rt]() -> containers::DockerPluginModule* {
+    return r->dockerplugin && r->modules.running("dockerplugin") ? r->dockerplugin : nullptr;
+  });
 }
 
 namespace {

@@ -5,6 +5,9 @@
 //   metrics         /metrics                                     <- openflowserver, ovsdbmanager
 //   objectdb        the object database: the embedded store or a ZooKeeper ensemble
 //   httpserver      the WebAPI: introspection, /objectdb and /manager (load, unload)
+//   dockerplugin    Docker's remote network + IPAM driver on a unix socket <- objectdb, ovsdbmanager
+//                   (declared only when server.startup names it or a module.dockerplugin.* key
+//                   is set: its default socket is Docker's host-wide directory)
 // They share the Runtime; a module's absent parts read as null (introspection says so).
 #pragma once
 
@@ -18,6 +21,7 @@
 #include "api/webapi.h"
 #include "apps/host.h"
 #include "apps/registry.h"
+#include "containers/docker_module.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
 #include "io/control_loop.h"
@@ -59,6 +63,11 @@ struct Runtime {
   } api_counters;
   // What the control thread publishes for /metrics each second (ObjectDB, the WebAPI).
   api::MetricBoard board;
+  // More figures for the board, by the module that has them (the container servers).
+  std::map<std::string, std::function<std::vector<api::BoardValue>()>> board_sources;
+
+  // dockerplugin (owned by rt.modules; null when not declared)
+  containers::DockerPluginModule* dockerplugin = nullptr;
 
   // objectdb (the API holds the database weakly: unloading it is safe mid-request)
   std::unique_ptr<db::Store> store;

@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "containers/docker_module.h"
 #include "db/settings.h"
 #include "ovsdb/client.h"
 #include "pipeline/tables.h"
@@ -70,7 +71,8 @@ std::string version_text();
   VLCP_HTTP_KEYS(X)         \
   VLCP_OVSDB_KEYS(X)        \
   VLCP_OBJECTDB_KEYS(X)     \
-  VLCP_PIPELINE_KEYS(X)
+  VLCP_PIPELINE_KEYS(X)      \
+  VLCP_DOCKERPLUGIN_KEYS(X)
 // clang-format on
 
 // Every declared key's name.
@@ -100,6 +102,7 @@ struct Settings {
   ovsdb::OvsdbSettings ovsdb;
   db::DbSettings db;
   pipeline::PipelineSettings pipeline;
+  containers::DockerPluginSettings dockerplugin;
   std::vector<apps::ConfiguredApp> apps;  // every registered app (its spec when the pipeline runs it)
 };
 // Every key must be declared (VLCP_DAEMON_KEYS); unknown keys fail the check, each named with
