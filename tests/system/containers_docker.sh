@@ -62,9 +62,14 @@ check_output "the model's port has c1's MAC" "$mac1" \
   pyres "/viperflow/listlogicalports?ip_address=10.1.0.7" "r[0]['mac_address']"
 check "c1 pings c2" sb_wait 15 d exec c1 ping -c 1 -W 1 "$ip2"
 check "c2 pings c1 (3 of 3)" d exec c2 ping -c 3 -W 2 10.1.0.7
-check "c2 serves HTTP (busybox httpd)" d exec -d c2 httpd -p 8080 -h /etc
-check_output "c1 fetches a file from c2 over TCP" "root:x:0:0" \
-  sb_wait_output 10 d exec c1 wget -q -T 3 -O - "http://$ip2:8080/passwd" "root:x:0:0"
+# TCP: busybox httpd in c2, a small and a 200 KiB file fetched from c1 (a wrong TX checksum on
+# the veths would drop these segments, not the pings).
+check "c2 serves HTTP (busybox httpd)" d exec c2 sh -c \
+  'mkdir -p /www && echo hello-vlcp >/www/index.html && head -c 204800 /dev/zero | tr "\0" x >/www/big && httpd -p 8080 -h /www'
+get() { d exec c1 sh -c "printf 'GET /$1 HTTP/1.0\r\n\r\n' | nc -w 5 $ip2 8080"; }
+check_output "c1 fetches a page from c2 over TCP" "hello-vlcp" sb_wait_output 10 get index.html hello-vlcp
+body_size() { get "$1" | sed '1,/^\r$/d' | wc -c; }
+check_output "and 200 KiB of it, whole" "204800" body_size big
 owned() { sb_vsctl hv1 --bare --columns=external_ids list Interface | grep -o 'vlcp-owner="*docker:' | wc -l; }
 check "two OVS interfaces with the vlcp owner" test "$(owned)" -eq 2
 eid1=$(d inspect -f '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}' c1)
