@@ -31,6 +31,7 @@
 #include "model/address.h"
 #include "ofp/oxm_fields.h"
 #include "pipeline/flowset.h"
+#include "pipeline/registers.h"
 #include "pipeline/tables.h"
 
 namespace vlcp::apps {
@@ -40,12 +41,13 @@ using model::detail::Mac;
 using model::detail::parse_ip;  // IPv4 text -> host order
 using model::detail::parse_mac;
 
-inline constexpr ofp::Field kRegInNet = ofp::Field::kReg4;
-inline constexpr ofp::Field kRegOutNet = ofp::Field::kReg5;
-inline constexpr ofp::Field kRegOutPort = ofp::Field::kReg6;
-inline constexpr ofp::Field kRegFlags = ofp::Field::kReg7;
-inline constexpr uint32_t kFlagFromLogical = 0x4000;
-inline constexpr uint32_t kFlagHairpin = 0x8000;
+// The registers are declared once (flowtables/registers.def, pipeline/registers.h).
+inline constexpr ofp::Field kRegInNet = pipeline::reg::in_network;
+inline constexpr ofp::Field kRegOutNet = pipeline::reg::out_network;
+inline constexpr ofp::Field kRegOutPort = pipeline::reg::out_port;
+inline constexpr ofp::Field kRegFlags = pipeline::reg::flags;
+inline constexpr uint32_t kFlagFromLogical = pipeline::reg_flag::from_logical_port;
+inline constexpr uint32_t kFlagHairpin = pipeline::reg_flag::hairpin;
 inline constexpr uint32_t kGroupFromOutside = 0x1000000;
 inline constexpr uint32_t kGroupTunnels = 0x2000000;
 // The cookie layout is flows/cookie.h's: the L2 apps' flows carry app << 48 | netid (VLCP's

@@ -51,6 +51,7 @@
 #include "db/objectdb.h"
 #include "ofp/message.h"
 #include "pipeline/flowset.h"
+#include "pipeline/registers.h"
 #include "pipeline/tables.h"
 
 namespace vlcp::apps {
@@ -63,8 +64,9 @@ struct L3Stats {
            kept_dropped = 0, publish_writes = 0, publish_failures = 0;
 };
 
-// REG3: the nexthop a route sends a packet through (0: its IP destination), for l3output.
-inline constexpr ofp::Field kRegNextHop = ofp::Field::kReg3;
+// REG3: the nexthop a route sends a packet through (0: its IP destination), for l3output
+// (declared in flowtables/registers.def).
+inline constexpr ofp::Field kRegNextHop = pipeline::reg::nexthop;
 
 class L3Router final : public FlowApp {
  public:

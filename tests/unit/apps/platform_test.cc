@@ -13,8 +13,11 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <regex>
 
 #include "app_node_fixture.h"
+#include "ofp/print.h"
+#include "pipeline/registers.h"
 
 namespace vlcp::apps {
 namespace {
@@ -48,6 +51,37 @@ class EveryApp : public apps::testing::EveryAppFixture {
     for (const auto& [id, ofport] : bound_) v.ports.push_back({"tap" + id, "", id, "", ofport});
     std::sort(v.ports.begin(), v.ports.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return v;
+  }
+
+  // Every register a flow or group bucket of the app writes (set_field, load, move, and the
+  // loads of a learn) is declared in flowtables/registers.def, and none is REG2, the tracer's.
+  void expect_declared_registers(const std::string& step) {
+    static const std::regex write(R"(->(?:reg|NXM_NX_REG)(\d+))");
+    auto check = [&](const std::string& text) {
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), write); it != std::sregex_iterator();
+           ++it) {
+        std::string ovs_name = "reg" + (*it)[1].str();
+        const auto* r = pipeline::find_register_by_ovs_name(ovs_name);
+        EXPECT_TRUE(r != nullptr) << step << ": " << app_->name() << " writes " << ovs_name
+                                  << ", which flowtables/registers.def does not declare: " << text;
+        if (r) {
+          EXPECT_NE(r->name, "trace") << step << ": " << app_->name() << " writes the tracer's register";
+        }
+      }
+    };
+    flows::Desired d = host_->flow_owner(1)->desired(app_->name());
+    for (const auto& [key, body] : d.flows) {
+      std::string text;
+      ofp::format_instructions(text, ByteSpan(reinterpret_cast<const uint8_t*>(body.instructions.data()),
+                                              body.instructions.size()));
+      check(text);
+    }
+    for (const auto& [id, g] : d.groups)
+      for (const auto& b : g.buckets) {
+        std::string text;
+        ofp::format_actions(text, b.actions.bytes());
+        check(text);
+      }
   }
 
   SwitchView base_view_{"br-int", {{"vxlan0", "vxlan", "", "192.168.0.1", 1}, {"eth1", "", "", "", 2}}};
@@ -203,6 +237,7 @@ TEST_P(EveryApp, IncrementalUpdatesEqualAFullRecomputeThroughARandomHistory) {
     }
     host_->update_switch(1, switch_view());
     expect_recompute_baseline("step " + std::to_string(step) + ": " + what);
+    expect_declared_registers("step " + std::to_string(step) + ": " + what);
     if (HasFailure()) return;
   }
   EXPECT_GT(host_->counters(*app_).incremental + host_->counters(*app_).recompute, 0u);
