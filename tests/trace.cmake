@@ -1,3 +1,12 @@
 # vlcpctl trace (issue 21, docs/TRACE_DESIGN.md §13.1): its unit tests, included by
 # tests/CMakeLists.txt.
 vlcp_unit_test(registers_test SOURCES unit/pipeline/registers_test.cc LIBS vlcp_pipeline)
+# ovs-vswitchd's control socket: framing, replies, socket discovery, a fake server.
+vlcp_unit_test(unixctl_test SOURCES unit/ovsdb/unixctl_test.cc LIBS vlcp_ovsdb)
+# vlcpd's unixctl client as a command, and its system test against a real ovs-vswitchd.
+add_executable(unixctl_call tools/unixctl_call.cc)
+target_link_libraries(unixctl_call PRIVATE vlcp_ovsdb vlcp_options)
+add_test(NAME system_trace_unixctl COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/system/trace_unixctl.sh)
+set_tests_properties(system_trace_unixctl PROPERTIES LABELS system TIMEOUT 120
+  ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_UNIXCTL_CALL=$<TARGET_FILE:unixctl_call>"
+  FIXTURES_REQUIRED sandbox_suite)

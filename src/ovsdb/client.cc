@@ -48,6 +48,7 @@ Result<OvsdbSettings> read_ovsdb_settings(const Config& config) {
   if (keys.probe_interval < 0 || keys.probe_interval > 3600)
     return config.error_at("module.ovsdbmanager.probe_interval", "must be 0..3600 seconds");
   s.probe_interval_ms = static_cast<int>(keys.probe_interval * 1000);
+  s.vswitchd_ctl = keys.vswitchd_ctl;
   return s;
 }
 

@@ -28,16 +28,19 @@
 namespace vlcp::ovsdb {
 
 // X(field, key, C++ type, default, help)
-#define VLCP_OVSDB_KEYS(X)                                                              \
-  X(url, "module.ovsdbmanager.url", std::string, "unix:///var/run/openvswitch/db.sock", \
-    "the OVSDB server: unix:///PATH or tcp://IP:PORT (empty string: no OVSDB client)")  \
-  X(controller, "module.ovsdbmanager.controller", std::string, "",                      \
-    "when set, the controller target vlcpd gives its bridges, e.g. tcp:127.0.0.1:6653") \
-  X(bridges, "module.ovsdbmanager.bridges", std::vector<std::string>, {},               \
-    "the bridges vlcpd takes over (default: all)")                                      \
-  X(fail_mode_secure, "module.ovsdbmanager.fail_mode_secure", bool, true,               \
-    "set fail_mode=secure on the bridges it takes over")                                \
-  X(probe_interval, "module.ovsdbmanager.probe_interval", double, 5.0, "seconds between OVSDB echo probes")
+#define VLCP_OVSDB_KEYS(X)                                                                                  \
+  X(url, "module.ovsdbmanager.url", std::string, "unix:///var/run/openvswitch/db.sock",                     \
+    "the OVSDB server: unix:///PATH or tcp://IP:PORT (empty string: no OVSDB client)")                      \
+  X(controller, "module.ovsdbmanager.controller", std::string, "",                                          \
+    "when set, the controller target vlcpd gives its bridges, e.g. tcp:127.0.0.1:6653")                     \
+  X(bridges, "module.ovsdbmanager.bridges", std::vector<std::string>, {},                                   \
+    "the bridges vlcpd takes over (default: all)")                                                          \
+  X(fail_mode_secure, "module.ovsdbmanager.fail_mode_secure", bool, true,                                   \
+    "set fail_mode=secure on the bridges it takes over")                                                    \
+  X(probe_interval, "module.ovsdbmanager.probe_interval", double, 5.0, "seconds between OVSDB echo probes") \
+  X(vswitchd_ctl, "module.ovsdbmanager.vswitchd_ctl", std::string, "",                                      \
+    "ovs-vswitchd's control socket (unixctl, for vlcpctl trace); empty: found in the run directory of "     \
+    "module.ovsdbmanager.url's socket (ovs-vswitchd.<pid>.ctl, else ovs-vswitchd.ctl)")
 
 struct OvsdbSettings {
   std::string remote;  // in OVS syntax ("unix:PATH", "tcp:IP:PORT"); empty: disabled
@@ -45,6 +48,7 @@ struct OvsdbSettings {
   std::vector<std::string> bridges;
   bool fail_mode_secure = true;
   int probe_interval_ms = 5000;
+  std::string vswitchd_ctl;  // empty: ovsdb::find_vswitchd_ctl looks beside the OVSDB socket
 };
 Result<OvsdbSettings> read_ovsdb_settings(const Config& config);
 
