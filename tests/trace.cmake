@@ -10,3 +10,5 @@ add_test(NAME system_trace_unixctl COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/system/tr
 set_tests_properties(system_trace_unixctl PROPERTIES LABELS system TIMEOUT 120
   ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_UNIXCTL_CALL=$<TARGET_FILE:unixctl_call>"
   FIXTURES_REQUIRED sandbox_suite)
+# The trace's packet: br_flow and frame per protocol, differential against OVS's flow_extract.
+vlcp_unit_test(packet_spec_test SOURCES unit/trace/packet_spec_test.cc LIBS vlcp_trace_core ovs_oracle)

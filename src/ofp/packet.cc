@@ -202,10 +202,11 @@ std::optional<ByteSpan> find_dhcp_option(ByteSpan options, DhcpOption code) {
 
 namespace {
 
-void put_ipv4(Buffer& out, Ipv4 src, Ipv4 dst, uint8_t proto, size_t payload_len, uint8_t ttl) {
+void put_ipv4(Buffer& out, Ipv4 src, Ipv4 dst, uint8_t proto, size_t payload_len, uint8_t ttl, uint8_t tos) {
   size_t at = out.size();
   Ipv4Header ip;
   ip.version_ihl = 0x45;
+  ip.tos = tos;
   ip.total_length = static_cast<uint16_t>(Ipv4Header::kSize + payload_len);
   ip.flags_frag = 0x4000;  // don't fragment
   ip.ttl = ttl;
@@ -226,10 +227,10 @@ void build_arp(Buffer& out, uint16_t op, const Mac& sha, Ipv4 spa, const Mac& th
 }
 
 void build_udp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint16_t src_port,
-               uint16_t dst_port, ByteSpan payload, uint8_t ttl) {
+               uint16_t dst_port, ByteSpan payload, uint8_t ttl, uint8_t tos) {
   Ethernet{dst_mac, src_mac, kEthTypeIpv4}.encode(out);
   size_t udp_len = Udp::kSize + payload.size();
-  put_ipv4(out, src, dst, kIpProtoUdp, udp_len, ttl);
+  put_ipv4(out, src, dst, kIpProtoUdp, udp_len, ttl, tos);
   size_t at = out.size();
   Udp{src_port, dst_port, static_cast<uint16_t>(udp_len), 0}.encode(out);
   out.append(payload);
@@ -239,14 +240,36 @@ void build_udp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ip
 }
 
 void build_icmp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint8_t type,
-                uint8_t code, uint32_t rest, ByteSpan payload, uint8_t ttl) {
+                uint8_t code, uint32_t rest, ByteSpan payload, uint8_t ttl, uint8_t tos) {
   Ethernet{dst_mac, src_mac, kEthTypeIpv4}.encode(out);
   size_t icmp_len = Icmp::kSize + payload.size();
-  put_ipv4(out, src, dst, kIpProtoIcmp, icmp_len, ttl);
+  put_ipv4(out, src, dst, kIpProtoIcmp, icmp_len, ttl, tos);
   size_t at = out.size();
   Icmp{type, code, 0, rest}.encode(out);
   out.append(payload);
   out.patch_be16(at + 2, internet_checksum(ByteSpan(out.data() + at, icmp_len)));
+}
+
+void build_tcp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint16_t src_port,
+               uint16_t dst_port, uint32_t seq, uint8_t flags, ByteSpan payload, uint8_t ttl, uint8_t tos) {
+  Ethernet{dst_mac, src_mac, kEthTypeIpv4}.encode(out);
+  size_t tcp_len = Tcp::kSize + payload.size();
+  put_ipv4(out, src, dst, kIpProtoTcp, tcp_len, ttl, tos);
+  size_t at = out.size();
+  Tcp{src_port, dst_port, seq, 0, static_cast<uint8_t>((Tcp::kSize / 4) << 4), flags, 65535, 0, 0}.encode(
+      out);
+  out.append(payload);
+  out.patch_be16(at + 16, internet_checksum(ByteSpan(out.data() + at, tcp_len),
+                                            pseudo_header_sum(src, dst, kIpProtoTcp, tcp_len)));
+}
+
+void push_vlan(Buffer& out, uint16_t tci, size_t frame_start) {
+  size_t at = frame_start + 12;  // after dst and src
+  size_t tail = out.size() - at;
+  out.extend(4);
+  std::memmove(out.data() + at + 4, out.data() + at, tail);
+  out.patch_be16(at, kEthTypeVlan);
+  out.patch_be16(at + 2, tci);
 }
 
 DhcpBuilder::DhcpBuilder(const Dhcp& fixed) {

@@ -184,12 +184,20 @@ uint16_t internet_checksum(ByteSpan bytes, uint32_t initial = 0);
 // Frame builders (Ethernet II, no VLAN: OVS pushes tags). Each appends one frame to `out`.
 void build_arp(Buffer& out, uint16_t op, const Mac& sha, Ipv4 spa, const Mac& tha, Ipv4 tpa,
                const Mac& eth_dst);
-// An IPv4/UDP frame with correct IP and UDP checksums.
+// An IPv4/UDP frame with correct IP and UDP checksums. `tos`: the IPv4 TOS byte (DSCP << 2 | ECN).
 void build_udp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint16_t src_port,
-               uint16_t dst_port, ByteSpan payload, uint8_t ttl = 64);
+               uint16_t dst_port, ByteSpan payload, uint8_t ttl = 64, uint8_t tos = 0);
 // An ICMP message (echo reply, unreachable...) in IPv4.
 void build_icmp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint8_t type,
-                uint8_t code, uint32_t rest, ByteSpan payload, uint8_t ttl = 64);
+                uint8_t code, uint32_t rest, ByteSpan payload, uint8_t ttl = 64, uint8_t tos = 0);
+// An IPv4/TCP segment without options (a SYN: flags kTcpSyn), with correct checksums.
+inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08, kTcpAck = 0x10;
+void build_tcp(Buffer& out, const Mac& src_mac, const Mac& dst_mac, Ipv4 src, Ipv4 dst, uint16_t src_port,
+               uint16_t dst_port, uint32_t seq, uint8_t flags, ByteSpan payload, uint8_t ttl = 64,
+               uint8_t tos = 0);
+// Inserts an 802.1Q tag (TPID 0x8100, `tci`) after the MAC addresses of the Ethernet II frame
+// that starts at `frame_start` in `out` (a physical FROM on a VLAN network, vlcpctl trace).
+void push_vlan(Buffer& out, uint16_t tci, size_t frame_start = 0);
 
 // DHCP message body (BOOTP + magic + options) builder.
 class DhcpBuilder {

@@ -20,11 +20,27 @@
 #include "openvswitch/ofpbuf.h"
 #include "openvswitch/meta-flow.h"
 #include "nx-match.h"
+#include "dp-packet.h"
+#include "flow.h"
+#include "packets.h"
 
 /* Verbosity 2: what `ovs-ofctl ofp-print` uses. */
 char *ovs_oracle_print(const void *msg, size_t len) { return ofp_to_string(msg, len, NULL, NULL, 2); }
 
 char *ovs_oracle_packet(const void *frame, size_t len) { return ofp_packet_to_string(frame, len, htonl(0)); }
+
+char *ovs_oracle_flow_of_frame(const void *frame, size_t len, uint32_t in_port) {
+    struct dp_packet packet;
+    dp_packet_use_const(&packet, frame, len);
+    pkt_metadata_init(&packet.md, u32_to_odp(in_port));
+    struct flow flow;
+    memset(&flow, 0, sizeof flow);
+    flow_extract(&packet, &flow);
+    struct ds s = DS_EMPTY_INITIALIZER;
+    flow_format(&s, &flow, NULL);
+    dp_packet_uninit(&packet);
+    return ds_steal_cstr(&s);
+}
 
 static int report(enum ofperr error, char **error_name) {
     if (!error) {

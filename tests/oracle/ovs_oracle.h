@@ -27,6 +27,11 @@ uint8_t* ovs_oracle_encode_flow(const char* flow, int command, size_t* len, char
  * "arp,vlan_tci=0x0000,dl_src=...,arp_op=1,..." (malloc'd). */
 char* ovs_oracle_packet(const void* frame, size_t len);
 
+/* OVS's flow of an Ethernet frame arriving on `in_port`: flow_extract() and flow_format(), the
+ * syntax of ofproto/trace's "Flow:" line ("icmp,in_port=1,vlan_tci=0x0000,dl_src=...")
+ * (malloc'd; free it). */
+char* ovs_oracle_flow_of_frame(const void* frame, size_t len, uint32_t in_port);
+
 /* One field header OVS decodes (in a match, a set_field or an NX action), as found by asking
  * OVS's own header lookup about every class, field number and length. */
 struct ovs_oracle_field {
