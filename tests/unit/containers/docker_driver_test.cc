@@ -449,5 +449,69 @@ TEST_F(DockerDriverTest, NoGatewayAndHostRoutes) {
   EXPECT_EQ(joined["StaticRoutes"][1]["RouteType"], 1);
 }
 
+// The adapter's translations alone: PlugRequest::model's keys (the CNI server's too) and the
+// record from a dumped port.
+TEST(ModelEndpointsAdapter, ReadsTheDocumentedKeys) {
+  PlugRequest p;
+  p.endpoint = {EndpointKind::kCni, "c0ffee", "eth0"};
+  p.model = Json{{"lognet", "n1"},
+                 {"subnet", "s1"},
+                 {"ip", "10.3.0.2/24"},
+                 {"mac_candidates", {"02:77:00:00:00:01"}},
+                 {"info", {{"k8s_pod", "p"}}},
+                 {"port", {{"k8s_hostname", "pod1"}}},
+                 {"systemid", "node1"},
+                 {"replace_stale", true}};
+  EndpointNames names;
+  names.port_id = "k8s-c0ffee";
+  auto r = endpoint_request(p, names);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->port_id, "k8s-c0ffee");
+  EXPECT_EQ(r->lognet, "n1");
+  EXPECT_EQ(r->subnet, "s1");
+  EXPECT_EQ(r->ip, "10.3.0.2/24");
+  EXPECT_EQ(r->info_kind, schema::Kind::kCniInfo);  // by the endpoint's kind
+  EXPECT_EQ(r->mac_candidates, std::vector<std::string>{"02:77:00:00:00:01"});
+  EXPECT_EQ(r->port["k8s_hostname"], "pod1");
+  EXPECT_TRUE(r->replace_stale);
+  p.model["info_kind"] = "docker";
+  EXPECT_EQ(endpoint_request(p, names)->info_kind, schema::Kind::kDockerInfo);
+  for (auto [key, bad] :
+       {std::pair{"ip", Json(7)}, std::pair{"info_kind", Json("k8s")}, std::pair{"info", Json(1)},
+        std::pair{"mac_candidates", Json("02:00:00:00:00:01")}, std::pair{"replace_stale", Json("yes")}}) {
+    PlugRequest q = p;
+    q.model[key] = bad;
+    EXPECT_EQ(endpoint_request(q, names).status().code(), Errc::kInvalidArgument) << key;
+  }
+  PlugRequest none = p;
+  none.model.erase("lognet");
+  EXPECT_EQ(endpoint_request(none, names).status().code(), Errc::kInvalidArgument);
+}
+
+TEST(ModelEndpointsAdapter, RecordFromTheDumpedPort) {
+  Json answer =
+      Json::parse(R"({"port": {"id": "k8s-c", "ip_address": "10.3.0.2", "mac_address": "02:77:00:00:00:01",
+    "network": {"id": "n1", "mtu": 1450},
+    "subnet": {"id": "s1", "cidr": "10.3.0.0/24", "gateway": "10.3.0.1",
+               "host_routes": [["10.9.0.0/16", "10.3.0.254"], ["10.8.0.0/16", "0.0.0.0"]]}}, "info": {}})");
+  auto r = endpoint_record(answer);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->mac, (link::Mac{0x02, 0x77, 0, 0, 0, 1}));
+  ASSERT_TRUE(r->address);
+  EXPECT_EQ(r->address->address, (link::Ipv4{10, 3, 0, 2}));
+  EXPECT_EQ(r->address->length, 24);
+  EXPECT_EQ(r->gateway, (link::Ipv4{10, 3, 0, 1}));
+  ASSERT_EQ(r->routes.size(), 2u);
+  EXPECT_EQ(r->routes[0].destination.length, 16);
+  EXPECT_EQ(r->routes[0].gateway, (link::Ipv4{10, 3, 0, 254}));
+  EXPECT_FALSE(r->routes[1].gateway);
+  EXPECT_EQ(r->mtu, 1450u);  // the network's (the subnet has none)
+  answer["port"]["subnet"]["mtu"] = 1400;
+  answer["port"]["subnet"]["disablegateway"] = true;
+  EXPECT_EQ(endpoint_record(answer)->mtu, 1400u);
+  EXPECT_FALSE(endpoint_record(answer)->gateway);
+  EXPECT_EQ(endpoint_record(Json::object()).status().code(), Errc::kInternal);
+}
+
 }  // namespace
 }  // namespace vlcp::containers
