@@ -12,3 +12,6 @@ set_tests_properties(system_trace_unixctl PROPERTIES LABELS system TIMEOUT 120
   FIXTURES_REQUIRED sandbox_suite)
 # The trace's packet: br_flow and frame per protocol, differential against OVS's flow_extract.
 vlcp_unit_test(packet_spec_test SOURCES unit/trace/packet_spec_test.cc LIBS vlcp_trace_core ovs_oracle)
+# The parser of ofproto/trace over real OVS 3.1 output (golden/, tests/system/trace_goldens.sh).
+vlcp_unit_test(trace_parse_test SOURCES unit/trace/parse_test.cc LIBS vlcp_trace_core)
+target_compile_definitions(trace_parse_test PRIVATE VLCP_TRACE_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/trace/golden")

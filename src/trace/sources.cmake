@@ -4,7 +4,7 @@
 target_include_directories(vlcp_pipeline PUBLIC ${CMAKE_SOURCE_DIR})
 # ovs-vswitchd's control socket (src/ovsdb/unixctl, §4.1): part of the OVSDB layer's library.
 target_sources(vlcp_ovsdb PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../ovsdb/unixctl.cc)
-# The trace's pure core (§4.2, §5): the packet spec (the parser of ofproto/trace's text joins it);
-# base and ofp only, so that a fuzz target builds in the libFuzzer tree (clang) without the I/O layers.
-add_library(vlcp_trace_core STATIC trace/packet_spec.cc)
+# The trace's pure core (§4.2, §5): the packet spec and the parser of ofproto/trace's text; base
+# and ofp only, so that trace_parse_fuzz builds in the libFuzzer tree (clang) without the I/O layers.
+add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc)
 target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
