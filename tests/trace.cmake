@@ -15,3 +15,6 @@ vlcp_unit_test(packet_spec_test SOURCES unit/trace/packet_spec_test.cc LIBS vlcp
 # The parser of ofproto/trace over real OVS 3.1 output (golden/, tests/system/trace_goldens.sh).
 vlcp_unit_test(trace_parse_test SOURCES unit/trace/parse_test.cc LIBS vlcp_trace_core)
 target_compile_definitions(trace_parse_test PRIVATE VLCP_TRACE_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/trace/golden")
+# The annotation over a real trace: table names, owners by cookie and match text, registers.
+vlcp_unit_test(annotate_test SOURCES unit/trace/annotate_test.cc LIBS vlcp_trace)
+target_compile_definitions(annotate_test PRIVATE VLCP_TRACE_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/trace/golden")

@@ -85,6 +85,23 @@ Status FlowOwner::add_app(const std::string& app, std::set<AppId> ids) {
   return {};
 }
 
+std::vector<FlowOwner::OwnedFlow> FlowOwner::find(uint8_t table, uint16_t priority, uint64_t cookie) const {
+  std::map<pipeline::FlowKey, OwnedFlow> found;
+  for (const auto& [name, d] : installed_) {
+    for (auto it = d.flows.lower_bound(pipeline::FlowKey{table, priority, ""});
+         it != d.flows.end() && it->first.table == table && it->first.priority == priority; ++it) {
+      if (it->second.cookie != cookie) continue;
+      OwnedFlow& f = found[it->first];
+      f.key = it->first;
+      f.body = it->second;
+      f.partitions.push_back(name);
+    }
+  }
+  std::vector<OwnedFlow> out;
+  for (auto& [k, f] : found) out.push_back(std::move(f));
+  return out;
+}
+
 std::string FlowOwner::app_of(AppId id) const {
   auto it = id_owner_.find(id);
   return it == id_owner_.end() ? std::string() : it->second;

@@ -136,6 +136,15 @@ class FlowOwner {
   Desired desired(const std::string& app) const;
   // The app that owns an app id, or "" for none.
   std::string app_of(AppId id) const;
+  // The flows the switch has (installed partitions) at (table, priority) with this cookie, each
+  // with the partitions (namespaced, "l2/<network>") that state it: the trace's owner lookup
+  // (docs/TRACE_DESIGN.md §6.2). Several when only the match tells them apart. Read-only.
+  struct OwnedFlow {
+    pipeline::FlowKey key;
+    pipeline::FlowBody body;
+    std::vector<std::string> partitions;
+  };
+  std::vector<OwnedFlow> find(uint8_t table, uint16_t priority, uint64_t cookie) const;
 
  private:
   Status check(const std::string& app, const std::string& partition, const Desired& d) const;

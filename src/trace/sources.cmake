@@ -8,3 +8,6 @@ target_sources(vlcp_ovsdb PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../ovsdb/unixctl.cc)
 # and ofp only, so that trace_parse_fuzz builds in the libFuzzer tree (clang) without the I/O layers.
 add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc)
 target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
+# The annotation of a hop's steps (§6): tables, owners (the flow owner's records), registers.
+add_library(vlcp_trace STATIC trace/annotate.cc)
+target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows)

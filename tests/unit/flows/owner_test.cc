@@ -418,6 +418,43 @@ TEST_F(TwoAppsTest, WithinOneAppAFlowMovesBetweenPartitionsAsOneFlow) {
   EXPECT_NE(st.message().find("l2/a"), std::string::npos) << st.message();
 }
 
+// The trace's owner lookup (docs/TRACE_DESIGN.md §6.2): by (table, priority, cookie) among the
+// flows the switch has, with the partitions that state each; only the match tells apart flows
+// of one app at one priority.
+TEST_F(FlowOwnerTest, FindGivesTheInstalledFlowsOfATablePriorityAndCookieWithTheirPartitions) {
+  ASSERT_TRUE(inst.set("t", "a", partition(10, 3)).ok());
+  ASSERT_TRUE(inst.set("t", "b", partition(50, 2)).ok());
+  EXPECT_TRUE(inst.find(0, 100, 1).empty()) << "nothing installed before the switch confirms";
+  inst.attach(&sw);
+  sw.deliver();
+  sw.deliver();
+  auto all = inst.find(0, 100, 1);
+  ASSERT_EQ(all.size(), 5u);
+  std::map<std::string, int> by_partition;
+  for (const auto& f : all) {
+    EXPECT_EQ(f.key.table, 0);
+    EXPECT_EQ(f.key.priority, 100);
+    EXPECT_EQ(f.body.cookie, 1u);
+    ASSERT_EQ(f.partitions.size(), 1u);
+    ++by_partition[f.partitions[0]];
+  }
+  EXPECT_EQ(by_partition, (std::map<std::string, int>{{"t/a", 3}, {"t/b", 2}}));
+  EXPECT_TRUE(inst.find(0, 100, 2).empty()) << "another cookie";
+  EXPECT_TRUE(inst.find(0, 99, 1).empty()) << "another priority";
+  EXPECT_TRUE(inst.find(1, 100, 1).empty()) << "another table";
+  // The flow moves to another partition: found under it.
+  Desired moved;
+  pipeline::put_flow(moved.flows, flow(0, 10, 110));
+  ASSERT_TRUE(inst.set("t", "c", std::move(moved)).ok());
+  ASSERT_TRUE(inst.set("t", "a", partition(11, 2)).ok());
+  sw.deliver();
+  sw.deliver();
+  int in_c = 0;
+  for (const auto& f : inst.find(0, 100, 1))
+    for (const auto& p : f.partitions) in_c += p == "t/c";
+  EXPECT_EQ(in_c, 1);
+}
+
 TEST_F(TwoAppsTest, ReconcileDeletesUnownedAndUndesiredFlowsAndSparesLearnedOnes) {
   Desired base = part(2, 0, 10, 3), r1 = part(4, 2, 30, 2);
   ASSERT_TRUE(owner.set("l2", "base", base).ok());
