@@ -25,3 +25,9 @@ target_link_libraries(vlcp_cni_server PUBLIC vlcp_containers vlcp_cni vlcp_model
 add_library(vlcp_cni_module STATIC containers/cni_module.cc)
 target_link_libraries(vlcp_cni_module PUBLIC vlcp_cni_server vlcp_containers_daemon vlcp_api)
 cmake_language(DEFER CALL target_link_libraries vlcp_daemon PUBLIC vlcp_cni_module)
+# The reconcile run (design §4, step 8): snapshots in reconcile.h's order, plan_reconcile, the
+# plan's actions through the plug machine, LinkOps, PortOps and the model; Docker's view over the
+# HTTP client (DockerEngine: tests use a fake).
+add_library(vlcp_docker_reconciler STATIC containers/docker_reconciler.cc)
+target_link_libraries(vlcp_docker_reconciler PUBLIC vlcp_containers vlcp_ovsdb vlcp_model vlcp_api vlcp_io)
+target_link_libraries(vlcp_containers_daemon PUBLIC vlcp_docker_reconciler)
