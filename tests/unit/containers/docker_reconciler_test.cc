@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "api/http.h"
 #include "base/clock.h"
 #include "containers/adapters.h"
 #include "containers/docker_driver.h"
@@ -419,6 +420,67 @@ TEST_F(DockerReconcilerTest, StartRunsOnceThenEveryInterval) {
   for (const auto& [name, value] : reconciler_->metrics())
     if (name == "vlcp_container_reconcile_runs_total{result=\"ok\"}") has_runs = value == 2;
   EXPECT_TRUE(has_runs);
+}
+
+// HttpDockerEngine against a fake dockerd on a unix socket: the list (with the driver filter),
+// one network inspected, one gone meanwhile (404: dropped), one failing (500: uninspected).
+TEST_F(DockerReconcilerTest, TheHttpEngineReadsDockersView) {
+  const std::string kNid2 = "0ee0000000000000000000000000000000000000000000000000000000000002";
+  const std::string kNid3 = "0ee0000000000000000000000000000000000000000000000000000000000003";
+  std::filesystem::create_directories(dir_);
+  std::string sock = (dir_ / "docker.sock").string();
+  std::vector<std::string> targets;
+  api::HttpSettings hs;
+  hs.unix_path = sock;
+  auto server =
+      api::HttpServer::start(loop_.context(), hs, [&](const api::HttpRequest& r, api::HttpResponder respond) {
+        targets.push_back(r.target);
+        if (r.target.rfind("/v1.41/networks?", 0) == 0)
+          return respond(api::HttpResponse{200,
+                                           R"([{"Name":"a","Id":")" + kNid +
+                                               R"(","Driver":"vlcp"},{"Name":"b","Id":")" + kNid2 +
+                                               R"(","Driver":"vlcp"},{"Name":"c","Id":")" + kNid3 +
+                                               R"(","Driver":"vlcp"},{"Name":"bridge","Id":")" +
+                                               std::string(64, 'f') + R"(","Driver":"bridge"}])",
+                                           "application/json"});
+        if (r.target == "/v1.41/networks/" + kNid)
+          return respond(api::HttpResponse{200,
+                                           R"({"Name":"a","Id":")" + kNid +
+                                               R"(","Driver":"vlcp","Containers":{"ab12":{"EndpointID":")" +
+                                               kEid + R"("}}})",
+                                           "application/json"});
+        if (r.target == "/v1.41/networks/" + kNid2)
+          return respond(api::HttpResponse{404, R"({"message":"network not found"})", "application/json"});
+        respond(api::HttpResponse{500, R"({"message":"boom"})", "application/json"});
+      });
+  ASSERT_TRUE(server.ok()) << server.error().to_string();
+  auto engine = HttpDockerEngine::make(loop_, "unix://" + sock);
+  ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+  std::optional<std::pair<docker::DockerView, std::vector<std::string>>> got;
+  (*engine)->fetch_view([&](docker::DockerView v, std::vector<std::string> log) { got.emplace(v, log); });
+  spin([&] { return got.has_value(); });
+  ASSERT_TRUE(got);
+  const auto& v = got->first;
+  EXPECT_TRUE(v.reachable);
+  EXPECT_TRUE(v.knows_endpoint(kEid));
+  EXPECT_TRUE(v.network_known(kNid));
+  EXPECT_FALSE(v.lists_network(kNid2));  // 404: gone meanwhile
+  EXPECT_TRUE(v.lists_network(kNid3));
+  EXPECT_FALSE(v.network_known(kNid3));  // 500: its endpoints unknown
+  EXPECT_FALSE(v.complete());
+  EXPECT_EQ(v.networks.size(), 2u);
+  EXPECT_EQ(got->second.size(), 1u);  // the 500 logged
+  EXPECT_EQ(targets.size(), 4u);
+
+  // Nobody on the socket: unreachable, with why.
+  server->reset();
+  got.reset();
+  (*engine)->fetch_view([&](docker::DockerView v, std::vector<std::string> log) { got.emplace(v, log); });
+  spin([&] { return got.has_value(); });
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->first.reachable);
+  ASSERT_EQ(got->second.size(), 1u);
+  EXPECT_FALSE(HttpDockerEngine::make(loop_, "docker.example:2375").ok());
 }
 
 TEST(DockerReconcilerViews, OvsdbViewIsTheBridgesInterfacesWithTheirOwner) {
