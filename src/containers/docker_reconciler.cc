@@ -81,8 +81,13 @@ void HttpDockerEngine::fetch_view(std::function<void(docker::DockerView, std::ve
                       *next = [impl, alive, state, ids, next, done](size_t i) {
                         if (i == ids->size()) {
                           auto out = std::move(*state);
-                          *next = nullptr;  // the cycle
-                          return done(std::move(out.first), std::move(out.second));
+                          // Clearing *next (the cycle) destroys this closure and its captures:
+                          // keep what is used after it in locals, and the function object alive
+                          // while it is cleared.
+                          auto deliver = done;
+                          auto keep = next;
+                          *next = nullptr;
+                          return deliver(std::move(out.first), std::move(out.second));
                         }
                         auto path = docker::network_path((*ids)[i]);
                         if (!path.ok()) {
