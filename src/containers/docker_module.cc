@@ -1,6 +1,8 @@
 // The dockerplugin module (see docker_module.h).
 #include "containers/docker_module.h"
 
+#include "api/http_client.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -68,6 +70,22 @@ Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config) {
         "module.dockerplugin.ovsbridge",
         "module.dockerplugin.ovsbridge: expected a bridge name (1-15 bytes), got '" + keys.ovsbridge + "'");
   s.driver.bridge = keys.ovsbridge;
+  // The reconcile (design §4).
+  if (auto u = api::parse_http_url(keys.dockerurl); !u.ok())
+    return config.error_at("module.dockerplugin.dockerurl",
+                           "module.dockerplugin.dockerurl: " + u.error().message());
+  s.docker_url = keys.dockerurl;
+  if (!(keys.reconcileinterval >= 0))
+    return config.error_at("module.dockerplugin.reconcileinterval",
+                           "module.dockerplugin.reconcileinterval: expected seconds >= 0 (0: at start only)");
+  if (!(keys.reconcilegrace >= 0))
+    return config.error_at("module.dockerplugin.reconcilegrace",
+                           "module.dockerplugin.reconcilegrace: expected seconds >= 0");
+  s.reconcile.bridge = keys.ovsbridge;
+  s.reconcile.veth_prefix = keys.vethprefix;
+  s.reconcile.interval = std::chrono::seconds(static_cast<int64_t>(keys.reconcileinterval));
+  s.reconcile.grace = std::chrono::seconds(static_cast<int64_t>(keys.reconcilegrace));
+  s.reconcile.foreign_grace_us = static_cast<int64_t>(keys.iptimeout * 1e6);
   if (!docker::valid_veth_prefix(keys.vethprefix))
     return config.error_at(
         "module.dockerplugin.vethprefix",
@@ -149,6 +167,14 @@ Status DockerPluginModule::start() {
   }
   links_ = std::move(*links);
   plugger_ = std::make_unique<Plugger>(loop_, *endpoints_, *links_, *ports_, settings_.plug);
+  // Docker's view for the reconcile; the driver name is the socket's base name (Docker's).
+  auto engine = HttpDockerEngine::make(loop_, settings_.docker_url,
+                                       std::filesystem::path(settings_.unix_path).stem().string());
+  if (!engine.ok()) {
+    stop();
+    return engine.error();
+  }
+  engine_ = std::move(*engine);
   attempts_ = 0;
   try_listen();
   return {};
@@ -157,6 +183,8 @@ Status DockerPluginModule::start() {
 void DockerPluginModule::stop() {
   if (timer_) loop_.cancel(timer_);
   timer_ = 0;
+  reconciler_.reset();  // before the parts it runs on
+  engine_.reset();
   server_.reset();  // (removes the socket file: Docker sees nobody, and retries)
   driver_.reset();
   plugger_.reset();
@@ -195,6 +223,25 @@ void DockerPluginModule::try_listen() {
     }
     driver_ = std::make_unique<DockerDriver>(loop_, *db_, *containers_, *plugger_, std::move(ds));
   }
+  if (!reconciler_) {
+    ReconcilerSettings rs = settings_.reconcile;
+    rs.systemid = driver_->settings().systemid;
+    reconciler_ = std::make_unique<DockerReconciler>(
+        ReconcilerParts{loop_,
+                        *db_,
+                        *containers_,
+                        *plugger_,
+                        *ports_,
+                        *links_,
+                        *engine_,
+                        [this]() -> std::shared_ptr<const ovsdb::Replica> {
+                          ovsdb::OvsdbClient* c = deps_.ovsdb ? deps_.ovsdb() : nullptr;
+                          return c && c->connected() ? c->replica_ptr() : nullptr;
+                        },
+                        [this] { return in_flight_.snapshot(); },
+                        {}},
+        std::move(rs));
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(settings_.unix_path).parent_path(), ec);
   api::HttpSettings hs;
@@ -204,9 +251,9 @@ void DockerPluginModule::try_listen() {
       loop_.context(), hs, [this](const api::HttpRequest& r, api::HttpResponder respond) {
         if (!driver_) return respond(api::HttpResponse{503, R"({"Err":"the Docker plugin is stopping"})"});
         std::string path = r.target.substr(0, r.target.find('?'));
-        driver_->handle(path, r.body, [respond](docker::Reply reply) {
+        driver_->handle(path, r.body, in_flight_.track(path, r.body, [respond](docker::Reply reply) {
           respond(api::HttpResponse{reply.status, std::move(reply.body), "application/json"});
-        });
+        }));
       });
   if (!server.ok()) return again(server.error().message());
   server_ = std::move(*server);
@@ -214,6 +261,7 @@ void DockerPluginModule::try_listen() {
   VLCP_LOG(kInfo, "docker") << "Docker plugin on unix://" << settings_.unix_path << " (bridge "
                             << settings_.driver.bridge << ", system id " << driver_->settings().systemid
                             << ")";
+  reconciler_->start();  // the first reconcile now, then every reconcileinterval
 }
 
 Json DockerPluginModule::status() const {
@@ -221,6 +269,7 @@ Json DockerPluginModule::status() const {
   j["socket"] = settings_.unix_path;
   j["listening"] = server_ != nullptr;
   if (!waiting_for.empty()) j["waiting_for"] = waiting_for;
+  if (reconciler_) j["reconcile"] = reconciler_->status();
   if (plugger_) {
     Json plug = Json::object();
     for (const auto& [name, value] : plugger_->metrics()) plug[name] = value;
@@ -260,6 +309,25 @@ std::vector<api::BoardValue> DockerPluginModule::metrics() const {
                  "Container endpoints this node has plugged, by kind.",
                  {{"kind", "docker"}},
                  static_cast<double>(driver_->endpoints())});
+  }
+  if (reconciler_) {
+    const auto& rc = reconciler_->counters();
+    for (size_t i = 0; i < kReconcileResultCount; ++i)
+      v.push_back({"vlcp_container_reconcile_runs_total",
+                   "Reconciles against Docker's view, by result.",
+                   {{"result", std::string(reconcile_result_label(static_cast<ReconcileResult>(i)))}},
+                   static_cast<double>(rc.runs[i])});
+    for (size_t i = 0; i < kReconcileWhatCount; ++i) {
+      std::string what(reconcile_what_label(static_cast<ReconcileWhat>(i)));
+      v.push_back({"vlcp_container_reconcile_removed_total",
+                   "What the reconcile removed (actions that succeeded), by what.",
+                   {{"what", what}},
+                   static_cast<double>(rc.removed[i])});
+      v.push_back({"vlcp_container_reconcile_repaired_total",
+                   "What the reconcile made again (actions that succeeded), by what.",
+                   {{"what", what}},
+                   static_cast<double>(rc.repaired[i])});
+    }
   }
   if (plugger_)
     for (const auto& [name, value] : plugger_->metrics())
@@ -317,6 +385,18 @@ void add_dockerplugin_api(api::WebApi& api, std::function<DockerPluginModule*()>
             DockerPluginModule* m = module();
             if (!m) return done(make_error(Errc::kUnavailable, "module dockerplugin is not loaded"));
             done(m->status());
+          });
+  api.add("dockerplugin", "reconcile",
+          "runs the reconcile against Docker's view now (after the one running, if any) and answers "
+          "its summary: result, the plan, what was removed and repaired, failures",
+          [module](const Json&, api::ApiDone done) {
+            DockerPluginModule* m = module();
+            if (!m) return done(make_error(Errc::kUnavailable, "module dockerplugin is not loaded"));
+            DockerReconciler* r = m->reconciler();
+            if (!r)
+              return done(make_error(Errc::kUnavailable,
+                                     "the Docker plugin is not ready (OVSDB connected, the bridge present)"));
+            r->run_now([done](const Json& summary) { done(summary); });
           });
 }
 

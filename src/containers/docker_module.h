@@ -29,6 +29,7 @@
 #include "base/result.h"
 #include "containers/adapters.h"
 #include "containers/docker_driver.h"
+#include "containers/docker_reconciler.h"
 #include "containers/plug.h"
 #include "db/objectdb.h"
 #include "io/control_loop.h"
@@ -76,7 +77,13 @@ namespace vlcp::containers {
   X(ipcommand, "module.dockerplugin.ipcommand", nlohmann::json, nullptr,                            \
     "VLCP's; accepted and ignored (vlcpd uses rtnetlink, never ip)")                                \
   X(ovscommand, "module.dockerplugin.ovscommand", nlohmann::json, nullptr,                          \
-    "VLCP's; accepted and ignored (vlcpd uses its OVSDB client, never ovs-vsctl)")
+    "VLCP's; accepted and ignored (vlcpd uses its OVSDB client, never ovs-vsctl)")                \
+  X(dockerurl, "module.dockerplugin.dockerurl", std::string, "unix:///var/run/docker.sock",         \
+    "Docker's Engine API, read by the reconcile: unix:///PATH, tcp://IP:PORT or http://IP[:PORT]")  \
+  X(reconcileinterval, "module.dockerplugin.reconcileinterval", double, 300.0,                      \
+    "seconds between two reconciles against Docker's view (0: at start only)")                     \
+  X(reconcilegrace, "module.dockerplugin.reconcilegrace", double, 30.0,                             \
+    "seconds an endpoint's artifacts must be old before the reconcile may remove or repair them")
 // clang-format on
 
 struct DockerPluginSettings {
@@ -85,6 +92,8 @@ struct DockerPluginSettings {
   unsigned socket_mode = 0660;
   DockerDriverSettings driver;
   PlugSettings plug;
+  std::string docker_url = "unix:///var/run/docker.sock";  // dockerurl
+  ReconcilerSettings reconcile;
   std::vector<std::string> ignored;  // VLCP's keys that were set (warned about at start)
 };
 Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config);
@@ -108,6 +117,8 @@ class DockerPluginModule final : public io::Module {
   // Running and its socket bound.
   bool listening() const { return server_ != nullptr; }
   DockerDriver* driver() { return driver_.get(); }
+  // Null until the module is ready (OVSDB connected, the bridge there).
+  DockerReconciler* reconciler() { return reconciler_.get(); }
   nlohmann::json status() const;
   std::vector<api::BoardValue> metrics() const;
   // The DockerInfo of each logical port id (dumped), for getdockerinfo.
@@ -129,6 +140,9 @@ class DockerPluginModule final : public io::Module {
   std::unique_ptr<Plugger> plugger_;
   std::unique_ptr<DockerDriver> driver_;
   std::unique_ptr<api::HttpServer> server_;
+  std::unique_ptr<HttpDockerEngine> engine_;
+  std::unique_ptr<DockerReconciler> reconciler_;
+  InFlightTracker in_flight_;
   io::TimerId timer_ = 0;
   std::string waiting_for;  // why the socket is not there yet ("" once listening)
   int attempts_ = 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <type_traits>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "containers/docker_protocol.h"
 #include "schema/container_ids.h"
@@ -343,6 +344,7 @@ void Plugger::run_plug(std::shared_ptr<Op> op) {
           return;
         }
         op->journal.push("model", undo_model(op->names.port_id));
+        fault::hit(fault::Point::kContainersAfterModel);
         op->result.names = op->names;
         op->result.record = std::move(r).value();
         op->result.mtu = op->result.record.mtu ? op->result.record.mtu : op->request.mtu;
@@ -375,6 +377,7 @@ void Plugger::step_veth(std::shared_ptr<Op> op, bool retried) {
           return;
         }
         op->journal.push("veth", undo_veth(op->names));
+        fault::hit(fault::Point::kContainersAfterVeth);
         if (op->request.endpoint.kind == EndpointKind::kCni) {
           step_netns(op);
         } else {
@@ -531,6 +534,7 @@ void Plugger::step_ovsdb(std::shared_ptr<Op> op) {
           return;
         }
         op->journal.push("ovsdb", undo);
+        fault::hit(fault::Point::kContainersAfterOvsdb);
         step_ofport(op);
       });
 }
@@ -607,6 +611,7 @@ void Plugger::unplug(UnplugRequest request, std::function<void(Status)> done) {
                   finished = std::move(finished)](Status s3) mutable {
                    if (!*alive) return;
                    note("ovsdb", s3);
+                   fault::hit(fault::Point::kContainersDeleteAfterOvsdb);
                    with_retries(
                        loop_, settings_.undo,
                        [this, names](std::function<void(Status)> cb) {

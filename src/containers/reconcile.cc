@@ -314,7 +314,7 @@ ReconcilePlan plan_reconcile(const docker::DockerView& docker, const ModelView& 
   return plan;
 }
 
-CniPlan plan_cni_startup(const std::vector<CniAttachment>& attachments, const LinkView& links,
+CniPlan plan_cni_startup(const std::vector<CniStartupAttachment>& attachments, const LinkView& links,
                          const OvsdbView& ovsdb, const std::map<std::string, bool>& netns_exists,
                          const ReconcileTimes& times, const std::set<std::string>& in_flight_ports) {
   CniPlan plan;

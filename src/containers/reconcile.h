@@ -281,17 +281,17 @@ std::optional<std::string> endpoint_of_owner(std::string_view owner);
 // ---- CNI at start-up (§4's last paragraph) -----------------------------------------------------
 
 // A CNI attachment of this node (its port and viperflow.cniplugin.portinfo).
-struct CniAttachment {
+struct CniStartupAttachment {
   std::string port_id;  // k8s-<containerid>[-<ifname>]
   std::string alias;    // endpoint_names({kCni, containerid, ifname}, prefix).alias
   std::string owner;    // endpoint_names(...).owner (the OVSDB mark)
   std::string netns;    // the CNI_NETNS it was made in ("" unknown)
   int64_t created_us = 0;
-  friend bool operator==(const CniAttachment&, const CniAttachment&) = default;
+  friend bool operator==(const CniStartupAttachment&, const CniStartupAttachment&) = default;
 };
 
 struct CniAction {
-  CniAttachment attachment;
+  CniStartupAttachment attachment;
   std::string veth;   // found with its mark ("" none)
   std::string ovsdb;  // found with its mark ("" none)
   ReconcileReason reason = ReconcileReason::kNetnsGone;
@@ -307,7 +307,7 @@ struct CniPlan {
 // CNI has no runtime view: an attachment older than grace and not in flight (by port id) is
 // unplugged when its netns path no longer exists (netns_exists[path] == false; a path missing
 // from the table counts as existing) or no veth carries its mark.
-CniPlan plan_cni_startup(const std::vector<CniAttachment>& attachments, const LinkView& links,
+CniPlan plan_cni_startup(const std::vector<CniStartupAttachment>& attachments, const LinkView& links,
                          const OvsdbView& ovsdb, const std::map<std::string, bool>& netns_exists,
                          const ReconcileTimes& times, const std::set<std::string>& in_flight_ports);
 

@@ -409,6 +409,18 @@ void make_modules(Runtime& rt) {
     rt.modules.declare(std::move(module));
     rt.board_sources["dockerplugin"] = [r = &rt] { return r->dockerplugin->metrics(); };
   }
+  // The CNI server: only when asked for, as the Docker plugin (its default socket is VLCP's
+  // host-wide /var/run/vlcp-k8s-cni).
+  if (rt.settings.cniserver.requested ||
+      std::find(startup.begin(), startup.end(), "cniserver") != startup.end()) {
+    containers::CniServerDeps deps;
+    deps.objectdb = [r = &rt] { return r->objectdb; };
+    deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
+    auto module = std::make_unique<containers::CniServerModule>(rt.loop, rt.settings.cniserver, deps);
+    rt.cniserver = module.get();
+    rt.modules.declare(std::move(module));
+    rt.board_sources["cniserver"] = [r = &rt] { return r->cniserver->metrics(); };
+  }
   containers::add_dockerplugin_api(rt.webapi, [r = &rt]() -> containers::DockerPluginModule* {
     return r->dockerplugin && r->modules.running("dockerplugin") ? r->dockerplugin : nullptr;
   });

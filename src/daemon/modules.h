@@ -21,6 +21,7 @@
 #include "api/webapi.h"
 #include "apps/host.h"
 #include "apps/registry.h"
+#include "containers/cni_module.h"
 #include "containers/docker_module.h"
 #include "daemon/options.h"
 #include "db/objectdb.h"
@@ -68,6 +69,8 @@ struct Runtime {
 
   // dockerplugin (owned by rt.modules; null when not declared)
   containers::DockerPluginModule* dockerplugin = nullptr;
+  // cniserver (owned by rt.modules; null when not declared)
+  containers::CniServerModule* cniserver = nullptr;
 
   // objectdb (the API holds the database weakly: unloading it is safe mid-request)
   std::unique_ptr<db::Store> store;

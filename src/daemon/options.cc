@@ -182,6 +182,7 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.dockerplugin, containers::read_dockerplugin_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.cniserver, containers::read_cniserver_settings(config));
   VLCP_RETURN_IF_ERROR(check_tls_keys(config));
   // Every registered app's keys (apps/registry.h), checked against the pipeline it would run in.
   VLCP_ASSIGN_OR_RETURN(s.apps, apps::configure_apps(config, s.pipeline));

@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "containers/cni_module.h"
 #include "containers/docker_module.h"
 #include "db/settings.h"
 #include "ovsdb/client.h"
@@ -72,7 +73,8 @@ std::string version_text();
   VLCP_OVSDB_KEYS(X)        \
   VLCP_OBJECTDB_KEYS(X)     \
   VLCP_PIPELINE_KEYS(X)      \
-  VLCP_DOCKERPLUGIN_KEYS(X)
+  VLCP_DOCKERPLUGIN_KEYS(X) \
+  VLCP_CNISERVER_KEYS(X)
 // clang-format on
 
 // Every declared key's name.
@@ -103,6 +105,7 @@ struct Settings {
   db::DbSettings db;
   pipeline::PipelineSettings pipeline;
   containers::DockerPluginSettings dockerplugin;
+  containers::CniModuleSettings cniserver;
   std::vector<apps::ConfiguredApp> apps;  // every registered app (its spec when the pipeline runs it)
 };
 // Every key must be declared (VLCP_DAEMON_KEYS); unknown keys fail the check, each named with

@@ -739,10 +739,10 @@ TEST_P(CniStartup, PlansWhatTheTableSays) {
   auto names = endpoint_names({EndpointKind::kCni, "c0ffee0123", "eth0"}, "vlcp");
   ASSERT_TRUE(names.ok());
   const std::string netns = "/var/run/netns/pod1";
-  CniAttachment att{names->port_id, names->alias, names->owner, netns, kNow - row.age_s * kS};
+  CniStartupAttachment att{names->port_id, names->alias, names->owner, netns, kNow - row.age_s * kS};
   // Another attachment, healthy, beside it.
   auto other = endpoint_names({EndpointKind::kCni, "beef01", "eth0"}, "vlcp");
-  CniAttachment ok{other->port_id, other->alias, other->owner, "/var/run/netns/pod2", kNow - 600 * kS};
+  CniStartupAttachment ok{other->port_id, other->alias, other->owner, "/var/run/netns/pod2", kNow - 600 * kS};
   LinkView links;
   links.links.push_back({other->host_veth, other->alias, std::nullopt});
   if (row.veth) links.links.push_back({names->host_veth, names->alias, std::nullopt});

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
+#include "io/control_loop.h"
 #include "ovsdb/client.h"
 
 namespace vlcp::ovsdb {
@@ -96,6 +98,23 @@ TEST(OvsdbClient, WithoutAServerTransactionsFailCleanly) {
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->code(), Errc::kUnavailable);
   EXPECT_FALSE(client.connected());
+}
+
+}  // namespace
+}  // namespace vlcp::ovsdb
+
+namespace vlcp::ovsdb {
+namespace {
+
+// Before the first snapshot (not started, or connected but nothing read yet) the client's
+// replica is an empty one, never null: introspection and the plugins read it at start-up.
+TEST(Replica, EmptyBeforeTheFirstSnapshot) {
+  RealClock clock;
+  io::ControlLoop loop(clock);
+  OvsdbClient client(loop, OvsdbSettings{});
+  ASSERT_NE(client.replica_ptr(), nullptr);
+  EXPECT_TRUE(client.replica().bridges.empty());
+  EXPECT_TRUE(replica_to_json(client.replica()).is_object());
 }
 
 }  // namespace
