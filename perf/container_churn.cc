@@ -72,7 +72,13 @@ class Plugin {
   bool call(const std::string& method, const json& body, json* answer, std::string* error) {
     auto t0 = Clock::now();
     try {
-      if (!socket_.is_open()) socket_.connect(asio::local::stream_protocol::endpoint(path_));
+      if (!socket_.is_open()) {
+        socket_.connect(asio::local::stream_protocol::endpoint(path_));
+        // A request that vlcpd never answers fails after 15 s instead of hanging the run.
+        timeval tv{15, 0};
+        setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      }
       http::request<http::string_body> req(http::verb::post, "/" + method, 11);
       req.set(http::field::host, "vlcp");
       req.set(http::field::content_type, "application/vnd.docker.plugins.v1.2+json");
