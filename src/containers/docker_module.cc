@@ -75,6 +75,7 @@ Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config) {
     return config.error_at("module.dockerplugin.dockerurl",
                            "module.dockerplugin.dockerurl: " + u.error().message());
   s.docker_url = keys.dockerurl;
+  s.driver_name = keys.drivername;
   if (!(keys.reconcileinterval >= 0))
     return config.error_at("module.dockerplugin.reconcileinterval",
                            "module.dockerplugin.reconcileinterval: expected seconds >= 0 (0: at start only)");
@@ -167,9 +168,13 @@ Status DockerPluginModule::start() {
   }
   links_ = std::move(*links);
   plugger_ = std::make_unique<Plugger>(loop_, *endpoints_, *links_, *ports_, settings_.plug);
-  // Docker's view for the reconcile; the driver name is the socket's base name (Docker's).
-  auto engine = HttpDockerEngine::make(loop_, settings_.docker_url,
-                                       std::filesystem::path(settings_.unix_path).stem().string());
+  // Docker's view for the reconcile, listed by the plugin's name in Docker: drivername, else the
+  // socket's base name (Docker's name for a socket in /run/docker/plugins). A wrong name makes
+  // Docker list no network and the reconcile remove every endpoint: the tests set it.
+  std::string driver = settings_.driver_name.empty()
+                           ? std::filesystem::path(settings_.unix_path).stem().string()
+                           : settings_.driver_name;
+  auto engine = HttpDockerEngine::make(loop_, settings_.docker_url, driver);
   if (!engine.ok()) {
     stop();
     return engine.error();

@@ -83,7 +83,11 @@ namespace vlcp::containers {
   X(reconcileinterval, "module.dockerplugin.reconcileinterval", double, 300.0,                      \
     "seconds between two reconciles against Docker's view (0: at start only)")                     \
   X(reconcilegrace, "module.dockerplugin.reconcilegrace", double, 30.0,                             \
-    "seconds an endpoint's artifacts must be old before the reconcile may remove or repair them")
+    "seconds an endpoint's artifacts must be old before the reconcile may remove or repair them") \
+  X(drivername, "module.dockerplugin.drivername", std::string, "",                                  \
+    "the plugin's name in Docker (docker network create -d NAME), which the reconcile lists "      \
+    "networks by: the spec file's base name when Docker finds the socket through one; '' = the "    \
+    "socket's base name")
 // clang-format on
 
 struct DockerPluginSettings {
@@ -93,6 +97,7 @@ struct DockerPluginSettings {
   DockerDriverSettings driver;
   PlugSettings plug;
   std::string docker_url = "unix:///var/run/docker.sock";  // dockerurl
+  std::string driver_name;                                 // drivername ('' = the socket's stem)
   ReconcilerSettings reconcile;
   std::vector<std::string> ignored;  // VLCP's keys that were set (warned about at start)
 };

@@ -30,7 +30,8 @@ check "OVS with bridge dockerbr0" setup || { finish; exit 1; }
 sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" \
   "module.ovsdbmanager.bridges = ['dockerbr0']" "module.objectdb.backend = 'embedded'" \
   "module.zookeeperdb.url = ''" "module.dockerplugin.url = 'unix://$sock'" \
-  "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.ipcommand = 'ip'"
+  "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.ipcommand = 'ip'" \
+  "module.dockerplugin.drivername = 'vlcp'"
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
 check "vlcpd binds the plugin socket once OVSDB and the bridge are there" sb_wait 30 test -S "$sock"
 check "VLCP's ipcommand is accepted and warned about" sb_wait 5 grep -q "ipcommand is VLCP's and is ignored" \

@@ -37,7 +37,7 @@ check "the busybox image" sb_docker_image hv1
 sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" \
   "module.ovsdbmanager.bridges = ['dockerbr0']" "module.objectdb.backend = 'embedded'" \
   "module.zookeeperdb.url = ''" "module.dockerplugin.url = 'unix://$sock'" \
-  "module.dockerplugin.ovsbridge = 'dockerbr0'" \
+  "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.drivername = 'vlcp'" \
   "module.dockerplugin.dockerurl = 'unix://$(sb_docker_sock hv1)'" \
   "module.dockerplugin.reconcilegrace = 0" "module.dockerplugin.reconcileinterval = 0"
 

@@ -30,7 +30,7 @@ check "ZooKeeper, two servers with dockerbr0 and a VXLAN underlay" setup || { fi
 for hv in hv1 hv2; do
   sb_vlcpd_server_conf "$SB_DIR/$hv.conf" "$hv" "server.loglevel = 'info'" \
     "module.ovsdbmanager.bridges = ['dockerbr0']" "module.dockerplugin.url = 'unix://$SB_DIR/$hv-docker.sock'" \
-    "module.dockerplugin.ovsbridge = 'dockerbr0'"
+    "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.drivername = 'vlcp'"
   sb_vlcpd_start "$hv" "$SB_DIR/$hv.conf" "$hv"
 done
 for hv in hv1 hv2; do
