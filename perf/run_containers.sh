@@ -90,14 +90,18 @@ leaks() {  # leaks LABEL: one line per server
 leaks before
 warm=$((seconds / 6 + 5))
 echo "warm-up: ${warm} s"
-cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$warm" >/dev/null 2>&1 &
-cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$warm" >/dev/null 2>&1
-wait
+# (wait by PID: a bare `wait` would also wait for the daemons the sandbox started in this shell)
+cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$warm" >/dev/null 2>"$SB_DIR/warm1.err" &
+pid1=$!
+cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$warm" >/dev/null 2>"$SB_DIR/warm2.err"
+wait "$pid1"
+head -3 "$SB_DIR/warm1.err" "$SB_DIR/warm2.err"
 leaks warm
 cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$seconds" >"$SB_DIR/churn1.json" 2>"$SB_DIR/churn1.err" &
+pid1=$!
 cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$seconds" >"$SB_DIR/churn2.json" 2>"$SB_DIR/churn2.err"
 rc2=$?
-wait %1
+wait "$pid1"
 rc1=$?
 sleep 2
 leaks after
