@@ -34,7 +34,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3 perf-packet-in deb deb-test image image-test
+        perf-objectdb perf-api perf-l2 perf-l3 perf-containers perf-packet-in deb deb-test image image-test
 
 all: libovs build
 
@@ -102,6 +102,11 @@ perf-api: all
 
 perf-l2: all
 	@perf/run_l2.sh $(BUILD_DIR) 100 1000 3
+
+# The Docker plugin's churn (issue 19): libnetwork's calls against two vlcpd (ZooKeeper, VXLAN),
+# create -> first ping across servers, pairs per minute, leaks (perf/run_containers.sh).
+perf-containers: all
+	@perf/run_containers.sh $(BUILD_DIR) 4 300
 
 # The packet-in path (issue 17): ofp_swarm's learnpo mode against ovs-testcontroller, os-ken and
 # vlcpd's profiles, same work (FLOW_MOD + PACKET_OUT, or vlcpd's two FLOW_MODs), medians of 3.
