@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "containers/docker_protocol.h"
 
 namespace vlcp::containers::docker {
@@ -13,33 +14,10 @@ Status malformed(std::string message) {
   return make_error(Errc::kMalformed, "Docker Engine API: " + std::move(message));
 }
 
-// Nesting depth of a JSON text, strings skipped: refused before parsing so that no recursion
-// (parse, destroy) ever sees a deep value.
-bool depth_within(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 Result<Json> parse(std::string_view body) {
   if (body.size() > kMaxEngineBodyBytes)
     return malformed("answer larger than " + std::to_string(kMaxEngineBodyBytes) + " bytes");
-  if (!depth_within(body, kMaxEngineJsonDepth))
+  if (!json_depth_within(body, kMaxEngineJsonDepth))
     return malformed("answer nested deeper than " + std::to_string(kMaxEngineJsonDepth));
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return malformed("answer is not JSON");

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "base/literal.h"
+#include "base/text.h"
 
 namespace vlcp::containers::docker {
 
@@ -54,29 +55,6 @@ std::string_view short_name(Method m) {
   std::string_view n = method_name(m);
   size_t dot = n.find('.');
   return dot == std::string_view::npos ? n : n.substr(dot + 1);
-}
-
-// Nesting depth of a JSON text, strings skipped: refused before parsing so that no recursion
-// (parse, destroy, dump) ever sees a deep value.
-bool depth_within(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
 }
 
 bool is_blank(std::string_view s) {
@@ -473,7 +451,7 @@ Result<Call> decode_unguarded(Method m, std::string_view text) {
                      std::to_string(kMaxBodyBytes) + ")");
   Json body;  // null for an empty body (Activate and GetCapabilities come without one)
   if (!is_blank(text)) {
-    if (!depth_within(text, kMaxJsonDepth))
+    if (!json_depth_within(text, kMaxJsonDepth))
       return malformed("body nested deeper than " + std::to_string(kMaxJsonDepth));
     body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return malformed("body is not JSON");
