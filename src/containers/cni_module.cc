@@ -42,6 +42,9 @@ Result<CniModuleSettings> read_cniserver_settings(const Config& config) {
   }
   if (keys.socketmode < 0 || keys.socketmode > 0777)
     return config.error_at("module.cniserver.socketmode", "expected a file mode 0..0777");
+  if (keys.socketmode & 07)  // whoever connects plugs and unplugs ports
+    return config.error_at("module.cniserver.socketmode",
+                           "refused: the socket would be open to every user (o+rwx)");
   s.socket_mode = static_cast<unsigned>(keys.socketmode);
   if (keys.bridge.empty()) return config.error_at("module.cniserver.bridge", "expected a bridge name");
   if (keys.mtu < 68 || keys.mtu > 65535)

@@ -56,6 +56,10 @@ Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config) {
       return config.error_at(
           "module.dockerplugin.socketmode",
           "module.dockerplugin.socketmode: expected an octal mode like '0660', got '" + m + "'");
+    if (mode & 07)  // whoever connects plugs and unplugs ports
+      return config.error_at(
+          "module.dockerplugin.socketmode",
+          "module.dockerplugin.socketmode: refused, the socket would be open to every user (o+rwx)");
     s.socket_mode = mode;
   }
   if (keys.scope != "local" && keys.scope != "global")
@@ -169,11 +173,25 @@ Status DockerPluginModule::start() {
   links_ = std::move(*links);
   plugger_ = std::make_unique<Plugger>(loop_, *endpoints_, *links_, *ports_, settings_.plug);
   // Docker's view for the reconcile, listed by the plugin's name in Docker: drivername, else the
-  // socket's base name (Docker's name for a socket in /run/docker/plugins). A wrong name makes
-  // Docker list no network and the reconcile remove every endpoint: the tests set it.
-  std::string driver = settings_.driver_name.empty()
-                           ? std::filesystem::path(settings_.unix_path).stem().string()
-                           : settings_.driver_name;
+  // socket's base name — but only where that IS Docker's name (a socket in /run/docker/plugins).
+  // A wrong name makes Docker list no network and the reconcile would remove every endpoint, so
+  // with a socket elsewhere (Docker finds it through a spec file we cannot see) and no
+  // drivername, the reconcile stays off and says why.
+  std::filesystem::path sock(settings_.unix_path);
+  std::string driver = settings_.driver_name;
+  reconcile_off.clear();
+  if (driver.empty()) {
+    if (sock.parent_path() == "/run/docker/plugins" || sock.parent_path() == "/var/run/docker/plugins")
+      driver = sock.stem().string();
+    else
+      reconcile_off =
+          "module.dockerplugin.drivername is not set and the socket is not in /run/docker/plugins: "
+          "Docker's name for the plugin is unknown";
+  }
+  if (!reconcile_off.empty()) {
+    VLCP_LOG(kWarn, "docker") << "reconcile off: " << reconcile_off;
+    driver = "vlcp";  // the engine is made but never used
+  }
   auto engine = HttpDockerEngine::make(loop_, settings_.docker_url, driver);
   if (!engine.ok()) {
     stop();
@@ -190,7 +208,8 @@ void DockerPluginModule::stop() {
   timer_ = 0;
   reconciler_.reset();  // before the parts it runs on
   engine_.reset();
-  server_.reset();  // (removes the socket file: Docker sees nobody, and retries)
+  in_flight_ = InFlightTracker{};  // callbacks of a stopped driver never release theirs
+  server_.reset();                 // (removes the socket file: Docker sees nobody, and retries)
   driver_.reset();
   plugger_.reset();
   links_.reset();
@@ -228,7 +247,7 @@ void DockerPluginModule::try_listen() {
     }
     driver_ = std::make_unique<DockerDriver>(loop_, *db_, *containers_, *plugger_, std::move(ds));
   }
-  if (!reconciler_) {
+  if (!reconciler_ && reconcile_off.empty()) {
     ReconcilerSettings rs = settings_.reconcile;
     rs.systemid = driver_->settings().systemid;
     reconciler_ = std::make_unique<DockerReconciler>(
@@ -266,7 +285,7 @@ void DockerPluginModule::try_listen() {
   VLCP_LOG(kInfo, "docker") << "Docker plugin on unix://" << settings_.unix_path << " (bridge "
                             << settings_.driver.bridge << ", system id " << driver_->settings().systemid
                             << ")";
-  reconciler_->start();  // the first reconcile now, then every reconcileinterval
+  if (reconciler_) reconciler_->start();  // the first reconcile now, then every reconcileinterval
 }
 
 Json DockerPluginModule::status() const {
@@ -275,6 +294,7 @@ Json DockerPluginModule::status() const {
   j["listening"] = server_ != nullptr;
   if (!waiting_for.empty()) j["waiting_for"] = waiting_for;
   if (reconciler_) j["reconcile"] = reconciler_->status();
+  if (!reconcile_off.empty()) j["reconcile_off"] = reconcile_off;
   if (plugger_) {
     Json plug = Json::object();
     for (const auto& [name, value] : plugger_->metrics()) plug[name] = value;
@@ -391,18 +411,21 @@ void add_dockerplugin_api(api::WebApi& api, std::function<DockerPluginModule*()>
             if (!m) return done(make_error(Errc::kUnavailable, "module dockerplugin is not loaded"));
             done(m->status());
           });
-  api.add("dockerplugin", "reconcile",
-          "runs the reconcile against Docker's view now (after the one running, if any) and answers "
-          "its summary: result, the plan, what was removed and repaired, failures",
-          [module](const Json&, api::ApiDone done) {
-            DockerPluginModule* m = module();
-            if (!m) return done(make_error(Errc::kUnavailable, "module dockerplugin is not loaded"));
-            DockerReconciler* r = m->reconciler();
-            if (!r)
-              return done(make_error(Errc::kUnavailable,
-                                     "the Docker plugin is not ready (OVSDB connected, the bridge present)"));
-            r->run_now([done](const Json& summary) { done(summary); });
-          });
+  api.add(
+      "dockerplugin", "reconcile",
+      "runs the reconcile against Docker's view now (after the one running, if any) and answers "
+      "its summary: result, the plan, what was removed and repaired, failures",
+      [module](const Json&, api::ApiDone done) {
+        DockerPluginModule* m = module();
+        if (!m) return done(make_error(Errc::kUnavailable, "module dockerplugin is not loaded"));
+        DockerReconciler* r = m->reconciler();
+        if (!r)
+          return done(make_error(Errc::kUnavailable,
+                                 m->reconcile_off_reason().empty()
+                                     ? "the Docker plugin is not ready (OVSDB connected, the bridge present)"
+                                     : "reconcile off: " + m->reconcile_off_reason()));
+        r->run_now([done](const Json& summary) { done(summary); });
+      });
 }
 
 }  // namespace vlcp::containers

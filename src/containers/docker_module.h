@@ -124,6 +124,7 @@ class DockerPluginModule final : public io::Module {
   DockerDriver* driver() { return driver_.get(); }
   // Null until the module is ready (OVSDB connected, the bridge there).
   DockerReconciler* reconciler() { return reconciler_.get(); }
+  const std::string& reconcile_off_reason() const { return reconcile_off; }
   nlohmann::json status() const;
   std::vector<api::BoardValue> metrics() const;
   // The DockerInfo of each logical port id (dumped), for getdockerinfo.
@@ -150,6 +151,8 @@ class DockerPluginModule final : public io::Module {
   InFlightTracker in_flight_;
   io::TimerId timer_ = 0;
   std::string waiting_for;  // why the socket is not there yet ("" once listening)
+  // Why the reconcile does not run ("" when it does): Docker's name for the plugin is unknown.
+  std::string reconcile_off;
   int attempts_ = 0;
 };
 

@@ -62,6 +62,7 @@ TEST(CniModuleSettings, EachWrongValueIsRefusedAtItsKey) {
       {"url", "'unix://relative'"},
       {"socketmode", "0o1777"},
       {"socketmode", "'rw'"},
+      {"socketmode", "0o666"},  // open to every user
       {"bridge", "''"},
       {"mtu", "67"},
       {"mtu", "70000"},

@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "containers/adapters.h"
+#include "containers/docker_module.h"
 #include "db/embedded.h"
 #include "model/viperflow.h"
 
@@ -511,6 +512,26 @@ TEST(ModelEndpointsAdapter, RecordFromTheDumpedPort) {
   EXPECT_EQ(endpoint_record(answer)->mtu, 1400u);
   EXPECT_FALSE(endpoint_record(answer)->gateway);
   EXPECT_EQ(endpoint_record(Json::object()).status().code(), Errc::kInternal);
+}
+
+// Security by default: the plugin socket is never open to every user (whoever connects plugs
+// and unplugs ports); the reconcile's driver name is kept as given.
+TEST(DockerPluginSettings, AWorldWritableSocketIsRefused) {
+  auto ok = Config::parse(
+      "module.dockerplugin.url = 'unix:///run/x/vlcp.sock'\n"
+      "module.dockerplugin.socketmode = '0660'\n"
+      "module.dockerplugin.drivername = 'vlcp'\n",
+      "t.conf");
+  ASSERT_TRUE(ok.ok());
+  auto s = read_dockerplugin_settings(*ok);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->socket_mode, 0660u);
+  EXPECT_EQ(s->driver_name, "vlcp");
+  for (const char* mode : {"0666", "0662", "0777", "0661"}) {
+    auto bad = Config::parse(std::string("module.dockerplugin.socketmode = '") + mode + "'\n", "t.conf");
+    ASSERT_TRUE(bad.ok());
+    EXPECT_FALSE(read_dockerplugin_settings(*bad).ok()) << mode;
+  }
 }
 
 }  // namespace
