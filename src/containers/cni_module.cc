@@ -165,6 +165,7 @@ void DaemonCniLookups::attachments(const std::string& lognet,
         a.ifname = str_of(info, "ifname");
         a.lognet_id = lognet;
         a.netns = str_of(info, "netns");
+        a.cni_network = str_of(info, "cni_network");
         if (a.container_id.empty()) continue;
         a.port_id = schema::cni_port_id(a.container_id, a.ifname);
         out.push_back(std::move(a));

@@ -499,6 +499,9 @@ void CniServer::run_gc(std::shared_ptr<Call> call) {
       fail(call, cni::make_error(ErrorCode::kTryAgainLater, details));
     };
     for (const auto& a : *found) {
+      // GC's valid list speaks for this configuration only: another configuration's attachments
+      // on the same logical network are not its to remove.
+      if (!a.cni_network.empty() && a.cni_network != call->conf.name) continue;
       std::string ifname = a.ifname.empty() ? "eth0" : a.ifname;
       bool valid = false;
       for (const auto& v : call->conf.valid_attachments)

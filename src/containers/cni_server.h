@@ -59,6 +59,7 @@ struct CniAttachment {
   std::string ifname;
   std::string lognet_id;
   std::string netns;
+  std::string cni_network;  // the CNI configuration's name it was added under ("" unknown)
 };
 
 // An OVSDB interface, as the replica shows it.

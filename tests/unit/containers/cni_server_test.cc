@@ -221,7 +221,7 @@ class FakeLookups final : public CniLookups {
     for (const auto& [id, p] : w_.ports) {
       if (p.info.value("network", "") != lognet || p.info.value("systemid", "") != "node-1") continue;
       out.push_back({id, p.info.value("container_id", ""), p.info.value("ifname", ""), lognet,
-                     p.info.value("netns", "")});
+                     p.info.value("netns", ""), p.info.value("cni_network", "")});
     }
     done(out);
   }
@@ -477,6 +477,11 @@ TEST_F(CniServerTest, StatusIsOkOr50) {
 TEST_F(CniServerTest, GcRemovesTheAttachmentsNotListed) {
   ASSERT_EQ(add(kCid1, kPod1).status, 200);
   ASSERT_EQ(add(kCid2, kPod2).status, 200);
+  // Another configuration on the same logical network: its (empty) list is not about blue's pods.
+  json green = {{"name", "green"}, {"logicalnetwork", "blue"}, {"cni.dev/valid-attachments", json::array()}};
+  EXPECT_EQ(call("/gc", "", "", conf("1.1.0", green)).status, 200);
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid1));
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid2));
   json valid = {{"cni.dev/valid-attachments", {{{"containerID", kCid1}, {"ifname", "eth0"}}}}};
   EXPECT_EQ(call("/gc", "", "", conf("1.1.0", valid)).status, 200);
   EXPECT_TRUE(w.ports.count("k8s-" + kCid1));
