@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <utility>
 
@@ -80,16 +81,19 @@ Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config) {
                            "module.dockerplugin.dockerurl: " + u.error().message());
   s.docker_url = keys.dockerurl;
   s.driver_name = keys.drivername;
-  if (!(keys.reconcileinterval >= 0))
-    return config.error_at("module.dockerplugin.reconcileinterval",
-                           "module.dockerplugin.reconcileinterval: expected seconds >= 0 (0: at start only)");
-  if (!(keys.reconcilegrace >= 0))
+  constexpr double kWeek = 7 * 86400.0;  // also keeps the conversions below defined (no inf, nan)
+  if (!(keys.reconcileinterval >= 0 && keys.reconcileinterval <= kWeek))
+    return config.error_at(
+        "module.dockerplugin.reconcileinterval",
+        "module.dockerplugin.reconcileinterval: expected seconds 0..604800 (0: at start only)");
+  if (!(keys.reconcilegrace >= 0 && keys.reconcilegrace <= kWeek))
     return config.error_at("module.dockerplugin.reconcilegrace",
-                           "module.dockerplugin.reconcilegrace: expected seconds >= 0");
+                           "module.dockerplugin.reconcilegrace: expected seconds 0..604800");
   s.reconcile.bridge = keys.ovsbridge;
   s.reconcile.veth_prefix = keys.vethprefix;
-  s.reconcile.interval = std::chrono::seconds(static_cast<int64_t>(keys.reconcileinterval));
-  s.reconcile.grace = std::chrono::seconds(static_cast<int64_t>(keys.reconcilegrace));
+  // Rounded up: 0.5 s is 1 s, never 0 ("at start only", "no grace").
+  s.reconcile.interval = std::chrono::seconds(static_cast<int64_t>(std::ceil(keys.reconcileinterval)));
+  s.reconcile.grace = std::chrono::seconds(static_cast<int64_t>(std::ceil(keys.reconcilegrace)));
   s.reconcile.foreign_grace_us = static_cast<int64_t>(keys.iptimeout * 1e6);
   if (!docker::valid_veth_prefix(keys.vethprefix))
     return config.error_at(

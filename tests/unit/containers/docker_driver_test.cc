@@ -527,6 +527,16 @@ TEST(DockerPluginSettings, AWorldWritableSocketIsRefused) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   EXPECT_EQ(s->socket_mode, 0660u);
   EXPECT_EQ(s->driver_name, "vlcp");
+  for (const char* line :
+       {"module.dockerplugin.reconcileinterval = 1e30", "module.dockerplugin.reconcilegrace = -1"}) {
+    auto bad = Config::parse(std::string(line) + "\n", "t.conf");
+    ASSERT_TRUE(bad.ok());
+    EXPECT_FALSE(read_dockerplugin_settings(*bad).ok()) << line;
+  }
+  auto half = Config::parse("module.dockerplugin.reconcileinterval = 0.5\n", "t.conf");
+  ASSERT_TRUE(half.ok());
+  ASSERT_TRUE(read_dockerplugin_settings(*half).ok());
+  EXPECT_EQ(read_dockerplugin_settings(*half)->reconcile.interval, std::chrono::seconds(1));
   for (const char* mode : {"0666", "0662", "0777", "0661"}) {
     auto bad = Config::parse(std::string("module.dockerplugin.socketmode = '") + mode + "'\n", "t.conf");
     ASSERT_TRUE(bad.ok());
