@@ -16,6 +16,7 @@
 #include "containers/adapters.h"
 #include "containers/docker_module.h"
 #include "db/embedded.h"
+#include "fakes.h"
 #include "model/viperflow.h"
 
 namespace vlcp::containers {
@@ -30,86 +31,8 @@ const std::string kEid = "d89700000000000000000000000000000000000000000000000000
 const std::string kEid2 = "a1b2000000000000000000000000000000000000000000000000000000000002";
 const std::string kEid3 = "c3d4000000000000000000000000000000000000000000000000000000000003";
 
-// Links as the kernel would keep them: host end -> peer, MTU, MAC, alias.
-class FakeLinks final : public link::LinkOps {
- public:
-  explicit FakeLinks(io::ControlLoop& loop) : loop_(loop) {}
-  struct Veth {
-    std::string peer, alias;
-    uint32_t mtu = 0;
-    std::optional<link::Mac> mac;
-  };
-  std::map<std::string, Veth> veths;
-  Status fail_create;
-  void create_veth(link::VethRequest r, Done done) override {
-    Status s = fail_create;
-    if (s.ok()) {
-      if (veths.count(r.host_name))
-        s = make_error(Errc::kAlreadyExists, "exists");
-      else
-        veths[r.host_name] = {r.peer_name, r.alias, r.mtu, r.peer_mac};
-    }
-    later([done, s] { done(s); });
-  }
-  void delete_link(std::string name, std::string, Done done) override {
-    bool had = veths.erase(name) > 0;
-    for (auto it = veths.begin(); !had && it != veths.end(); ++it)
-      if (it->second.peer == name) {
-        veths.erase(it);
-        had = true;
-        break;
-      }
-    later([done, had] { done(had ? Status() : make_error(Errc::kNotFound, "no such link")); });
-  }
-  void set_link(link::LinkChange, Done done) override {
-    later([done] { done(Status()); });
-  }
-  void setup_netns(link::NetnsSetup, Done done) override {
-    later([done] { done(Status()); });
-  }
-  void list_links(std::string, std::function<void(Result<std::vector<link::LinkInfo>>)> done) override {
-    std::vector<link::LinkInfo> out;
-    for (const auto& [name, v] : veths) {
-      link::LinkInfo i;
-      i.name = name;
-      i.alias = v.alias;
-      i.kind = "veth";
-      out.push_back(i);
-    }
-    later([done, out] { done(out); });
-  }
-
- private:
-  void later(std::function<void()> fn) { loop_.after(0ns, std::move(fn)); }
-  io::ControlLoop& loop_;
-};
-
-class FakePorts final : public PortOps {
- public:
-  explicit FakePorts(io::ControlLoop& loop) : loop_(loop) {}
-  std::map<std::string, OvsPortSpec> ports;
-  Status fail_plug;
-  int64_t next_ofport = 1;
-  void plug_port(const std::string&, OvsPortSpec spec, std::function<void(Status)> done) override {
-    Status s = fail_plug;
-    if (s.ok()) ports[spec.name] = spec;
-    loop_.after(0ns, [done, s] { done(s); });
-  }
-  void unplug_port(const std::string&, const std::string& name, const std::string&,
-                   std::function<void(Status)> done) override {
-    ports.erase(name);
-    loop_.after(0ns, [done] { done(Status()); });
-  }
-  void wait_ofport(const std::string& iface, std::chrono::nanoseconds,
-                   std::function<void(Result<int64_t>)> done) override {
-    Result<int64_t> r = ports.count(iface) ? Result<int64_t>(next_ofport++)
-                                           : Result<int64_t>(make_error(Errc::kTimeout, "no ofport"));
-    loop_.after(0ns, [done, r] { done(r); });
-  }
-
- private:
-  io::ControlLoop& loop_;
-};
+using fakes::FakeLinks;
+using fakes::FakePorts;
 
 class DockerDriverTest : public ::testing::Test {
  protected:
