@@ -6,7 +6,8 @@
 #           build/image/cache/ under the hash of that list and the mirror: re-runs reuse it.
 #   rootfs  the base unpacked into build/image/rootfs (what `systemd-nspawn --boot` boots), our
 #           .debs installed with dpkg (apt fetches a dependency the base lacks), the overlay/
-#           files (first boot, networkd, the ESP hook), fstab, services enabled.
+#           files (first boot, networkd, the ESP hook, sshd's keys-only drop-ins), fstab,
+#           services enabled, the base's SSH host keys removed (each appliance makes its own).
 #   disk    build/image/vlcp-appliance.raw (GPT: a 256 MiB ESP with systemd-boot, the kernel
 #           and initrd, then the ext4 root made with mke2fs -d, no loop device or mount) and
 #           build/image/vlcp-appliance.qcow2 from it. Boots under qemu with OVMF (UEFI).
@@ -110,10 +111,15 @@ img_in_root "$root" "$work" '
   apt-get clean
   rm -rf /var/lib/apt/lists/*
   systemctl enable vlcpd.service vlcp-firstboot.service systemd-networkd.service \
-    openvswitch-switch.service
+    openvswitch-switch.service ssh.service
   systemctl set-default multi-user.target
 '
 rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
+# No SSH host keys in the image (openssh-server made them in the base; every appliance would
+# share them): vlcp-ssh-hostkeys makes each appliance's own at the first boot where sshd runs
+# (ssh.service runs only where the seed gave a key: ssh.service.d/10-vlcp.conf).
+rm -f "$root"/etc/ssh/ssh_host_*
+! compgen -G "$root/etc/ssh/ssh_host_*" >/dev/null || img_die "SSH host keys remain in the root"
 rmdir "$root/mnt/work"
 echo vlcp >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tvlcp\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"

@@ -5,8 +5,12 @@
 # outside through the container's namespaces (nsenter): vlcp-firstboot applied the seed, OVS and
 # vlcpd are active under systemd, /metrics is served, the WebAPI answers (with the seeded token
 # only), and the integration bridge is taken over: fail_mode=secure, controller vlcpd's socket,
-# connected, the seeded system-id and tunnel port, the switch in vlcpd's API. Then the container
-# is powered off cleanly (SIGTERM to nspawn: its systemd shuts down).
+# connected, the seeded system-id and tunnel port, the switch in vlcpd's API; SSH: the seed's key
+# in root's authorized_keys (0600), sshd running keys only (sshd -T), host keys made at this boot
+# (the image root has none) and the one sshd serves, a login with the test's key (the host's ssh
+# client in the container's network namespace) and none without it, and sshd not started once
+# authorized_keys is gone. Then the container is powered off cleanly (SIGTERM to nspawn: its
+# systemd shuts down).
 #
 # The root is build/image/rootfs (`make image`, or appliance/image/build.sh --rootfs-only). When
 # it is missing or older than the packages in build/deb (VLCP_DEB_DIR) or the recipe, it is
@@ -59,14 +63,19 @@ fi
 machine=vlcp-appl-$SB_ID
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 seed=$SB_DIR/vlcp-seed.conf
+ssh-keygen -q -t ed25519 -N '' -C nspawn-test -f "$SB_DIR/id"
 cat >"$seed" <<EOF
 # the nspawn test's seed (a file: /boot/vlcp-seed.conf)
 system_id = nspawn-$SB_ID
 tunnel_ip = 192.0.2.17
 token = $token
 datapath_type = netdev
+ssh_authorized_keys = $(cat "$SB_DIR/id.pub")
 EOF
+no_host_keys() { ! compgen -G "$rootfs/etc/ssh/ssh_host_*" >/dev/null; }
+check "the image's root ships no SSH host keys" no_host_keys
 t_boot=$SECONDS
+t_boot_epoch=$(date +%s)
 # No host systemd or D-Bus here (PID 1 is not systemd): --register=no --keep-unit (no machined,
 # no scope unit). nspawn keeps state in /run/systemd/nspawn and removes it only from a tmpfs: a
 # tmpfs there in a private mount namespace (unshare and sh exec, so $! is nspawn's PID).
@@ -142,6 +151,42 @@ dpid=$(vsctl get bridge br-int datapath_id | tr -d '"')
 in_switches() { api /introspect/switches | grep -q "$dpid"; }
 check "vlcpd's API lists br-int's datapath ($dpid)" sb_wait 20 in_switches
 check_output "vlcpd knows the seeded system id" "nspawn-$SB_ID" api /ovsdbmanager/getsystemids
+
+# SSH: the seed's key, sshd keys only, this boot's host keys.
+check_output "root's authorized_keys holds the seed's key, 0600 root" "600 root $(cut -d' ' -f1-2 "$SB_DIR/id.pub")" \
+  in_ct sh -c 'echo $(stat -c "%a %U" /root/.ssh/authorized_keys) $(grep -v "^#" /root/.ssh/authorized_keys | cut -d" " -f1-2)'
+sshd_ready() { in_ct systemctl is-active --quiet ssh.service; }
+check "sshd is active (the seed gave a key)" sb_wait 30 sshd_ready
+check_output "sshd -T: no password, no keyboard-interactive, root by key only, public keys only" \
+  "authenticationmethods publickey kbdinteractiveauthentication no passwordauthentication no permitrootlogin without-password" \
+  bash -c 'echo $(nsenter --target '"$leader"' --mount --pid -- sshd -T |
+    grep -E "^(passwordauthentication|kbdinteractiveauthentication|permitrootlogin|authenticationmethods) " | sort)'
+host_keys_new() {
+  local t n=0
+  for t in $(in_ct stat -c %Y /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ed25519_key); do
+    [ "$t" -ge "$t_boot_epoch" ] && n=$((n + 1))
+  done
+  [ $n = 3 ]
+}
+check "RSA, ECDSA and Ed25519 host keys made at this boot (none from the image)" host_keys_new
+hostfp=$(in_ct ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
+check_output "  their fingerprints in vlcp-ssh-hostkeys' output (the console)" "SSH host key 256 $hostfp" \
+  in_ct journalctl -u vlcp-ssh-hostkeys.service --no-pager -o cat
+echo "127.0.0.1 $(in_ct cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1-2)" >"$SB_DIR/known_hosts"
+to_ct() {
+  in_net ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=10 -o UserKnownHostsFile="$SB_DIR/known_hosts" \
+    -o StrictHostKeyChecking=yes -o LogLevel=ERROR "$@"
+}
+check_output "ssh root@ with the test's key (the host key checked): vlcpd active" "active" \
+  to_ct -o IdentitiesOnly=yes -i "$SB_DIR/id" root@127.0.0.1 systemctl is-active vlcpd
+check_output "a login without the key is refused: public keys only" "Permission denied (publickey)." \
+  to_ct -o PubkeyAuthentication=no root@127.0.0.1 true
+# Without authorized_keys sshd does not start (ssh.service.d/10-vlcp.conf's condition).
+in_ct mv /root/.ssh/authorized_keys /root/.ssh/authorized_keys.off
+in_ct systemctl restart ssh.service >/dev/null 2>&1
+check_output "without authorized_keys sshd does not start (its condition fails)" "ActiveState=inactive ConditionResult=no" \
+  bash -c 'echo $(nsenter --target '"$leader"' --mount --pid -- systemctl show -p ActiveState -p ConditionResult ssh.service | sort)'
+in_ct mv /root/.ssh/authorized_keys.off /root/.ssh/authorized_keys
 
 # vlcpd stays up past its systemd watchdog (WatchdogSec: it pings from its control loop): still
 # active and never restarted once a whole watchdog period (and 5 s) has passed since it started.
