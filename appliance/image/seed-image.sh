@@ -10,7 +10,7 @@
 #                                            second disk (it stays read-only; remove it after the
 #                                            first boot, it holds the seed's secrets)
 # DISK is raw or qcow2 (a qcow2 — an overlay of the shipped vlcp-appliance.qcow2, say — is edited
-# through qemu-img dd and qemu-io: the ESP read out, changed, and only the changed blocks written
+# through qemu-img convert and qemu-io: the ESP read out, changed, and only the changed blocks written
 # back). --file and --cmdline may both be given. The files a seed file names (tls_cert_file,
 # tls_key_file: relative to it) are copied beside it, at the same relative paths. The file is
 # the place for secrets (token, passwords): the kernel command line is readable by every process
@@ -118,7 +118,11 @@ fi
 # The ESP: in place in a raw disk (mtools at its offset); read out of a qcow2 and written back.
 if [ "$format" = qcow2 ]; then
   command -v qemu-io >/dev/null || img_die "qemu-io is not installed (qemu-utils)"
-  qemu-img dd -f qcow2 -O raw bs=1M skip="$IMG_ESP_START_MB" count="$IMG_ESP_MB" if="$disk" of="$work/esp.raw"
+  # (the ESP's byte range of the disk, as a raw node over the qcow2; qemu-img dd's skip= would
+  # shorten its count= by as much)
+  esp_node=$(printf '{"driver": "raw", "offset": %d, "size": %d, "file": {"driver": "qcow2", "file": {"driver": "file", "filename": "%s"}}}' \
+    "$IMG_ESP_OFFSET" "$((IMG_ESP_MB * 1024 * 1024))" "$disk")
+  qemu-img convert -O raw "json:$esp_node" "$work/esp.raw"
   cp --sparse=always "$work/esp.raw" "$work/esp.orig"
   esp=esp.raw
 else
