@@ -558,9 +558,10 @@ void DockerReconciler::finish(std::shared_ptr<Run> run, ReconcileResult result, 
   last_ = j;
   running_ = false;
 
-  // The next run: Docker unreachable, again with backoff; else the interval (0: no more).
+  // The next run: after one that did not succeed, again with backoff (a failed first run with
+  // interval 0 would otherwise never be retried); else the interval (0: no more).
   std::chrono::nanoseconds next{0};
-  if (result == ReconcileResult::kDockerUnreachable) {
+  if (result != ReconcileResult::kOk) {
     backoff_ = backoff_.count() == 0 ? std::chrono::nanoseconds(settings_.backoff_first) : backoff_ * 2;
     std::chrono::nanoseconds cap = settings_.backoff_max;
     if (settings_.interval.count() > 0) cap = std::min(cap, std::chrono::nanoseconds(settings_.interval));

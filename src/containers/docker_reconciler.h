@@ -5,8 +5,9 @@
 // its order: endpoints unplugged through the plug machine, orphan veths through LinkOps, orphan
 // OVSDB rows through PortOps, mappings / pools / reservations through model::Containers, repairs
 // (a missing veth re-made, a missing OVSDB row re-plugged with the port's MAC). It runs at start,
-// every `reconcileinterval` (0: start only) and on demand; while Docker cannot be reached it
-// removes nothing and tries again with backoff (5 s doubling, at most the interval or 300 s).
+// every `reconcileinterval` (0: start only — until one run succeeds) and on demand; while Docker
+// cannot be reached it removes nothing; a run that did not succeed (Docker unreachable, a snapshot
+// or an action failed) is tried again with backoff (5 s doubling, at most the interval or 300 s).
 //
 // Seams: DockerEngine (Docker's view; HttpDockerEngine over api/http_client, tests use a fake),
 // the plug machine's PortOps and link::LinkOps, a replica provider (the OVSDB client's, asked at
@@ -132,8 +133,11 @@ struct ReconcilerSettings {
   std::chrono::seconds interval{300};     // reconcileinterval; 0: at start only
   std::chrono::seconds grace{30};         // reconcilegrace
   int64_t foreign_grace_us = 60'000'000;  // iptimeout
-  std::chrono::seconds backoff_first{5};  // Docker unreachable: the first retry
-  std::chrono::seconds backoff_max{300};  // ... doubling up to this (and the interval, if set)
+  // A run that did not succeed (Docker unreachable, a snapshot or an action failed) is retried
+  // after backoff_first, doubling up to backoff_max (and the interval, if set), until one does —
+  // with interval 0 too, where "at start only" means one run that succeeded.
+  std::chrono::milliseconds backoff_first{std::chrono::seconds(5)};
+  std::chrono::milliseconds backoff_max{std::chrono::seconds(300)};
 };
 
 struct ReconcilerParts {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -18,6 +19,7 @@
 #include "containers/adapters.h"
 #include "containers/docker_driver.h"
 #include "db/embedded.h"
+#include "fakes.h"
 #include "model/viperflow.h"
 #include "schema/kinds.h"
 
@@ -31,94 +33,8 @@ const std::string kNid = "0ee000000000000000000000000000000000000000000000000000
 const std::string kEid = "d897000000000000000000000000000000000000000000000000000000000001";
 const std::string kEid3 = "c3d4000000000000000000000000000000000000000000000000000000000003";
 
-class FakeLinks final : public link::LinkOps {
- public:
-  explicit FakeLinks(io::ControlLoop& loop) : loop_(loop) {}
-  struct Veth {
-    std::string peer, alias;
-  };
-  std::map<std::string, Veth> veths;
-  Status fail_list;
-  void create_veth(link::VethRequest r, Done done) override {
-    Status s;
-    if (veths.count(r.host_name))
-      s = make_error(Errc::kAlreadyExists, "exists");
-    else
-      veths[r.host_name] = {r.peer_name, r.alias};
-    later([done, s] { done(s); });
-  }
-  void delete_link(std::string name, std::string, Done done) override {
-    bool had = veths.erase(name) > 0;
-    later([done, had] { done(had ? Status() : make_error(Errc::kNotFound, "no such link")); });
-  }
-  void set_link(link::LinkChange, Done done) override {
-    later([done] { done(Status()); });
-  }
-  void setup_netns(link::NetnsSetup, Done done) override {
-    later([done] { done(Status()); });
-  }
-  void list_links(std::string, std::function<void(Result<std::vector<link::LinkInfo>>)> done) override {
-    if (!fail_list.ok()) return later([done, s = fail_list] { done(s); });
-    std::vector<link::LinkInfo> out;
-    for (const auto& [name, v] : veths) {
-      link::LinkInfo i;
-      i.name = name;
-      i.alias = v.alias;
-      i.kind = "veth";
-      out.push_back(i);
-    }
-    later([done, out] { done(out); });
-  }
-
- private:
-  void later(std::function<void()> fn) { loop_.after(0ns, std::move(fn)); }
-  io::ControlLoop& loop_;
-};
-
-class FakePorts final : public PortOps {
- public:
-  explicit FakePorts(io::ControlLoop& loop) : loop_(loop) {}
-  std::map<std::string, OvsPortSpec> ports;
-  void plug_port(const std::string&, OvsPortSpec spec, std::function<void(Status)> done) override {
-    ports[spec.name] = spec;
-    loop_.after(0ns, [done] { done(Status()); });
-  }
-  void unplug_port(const std::string&, const std::string& name, const std::string& owner,
-                   std::function<void(Status)> done) override {
-    Status s;
-    auto it = ports.find(name);
-    if (it != ports.end() && it->second.owner != owner)
-      s = make_error(Errc::kConflict, "another owner");
-    else
-      ports.erase(name);
-    loop_.after(0ns, [done, s] { done(s); });
-  }
-  void wait_ofport(const std::string& iface, std::chrono::nanoseconds,
-                   std::function<void(Result<int64_t>)> done) override {
-    Result<int64_t> r = ports.count(iface) ? Result<int64_t>(int64_t{7})
-                                           : Result<int64_t>(make_error(Errc::kTimeout, "no ofport"));
-    loop_.after(0ns, [done, r] { done(r); });
-  }
-  // The replica OVSDB would show: the bridge with these ports, one interface each.
-  std::shared_ptr<const ovsdb::Replica> replica(const std::string& bridge) const {
-    auto r = std::make_shared<ovsdb::Replica>();
-    auto& b = r->bridges[bridge];
-    b.name = bridge;
-    for (const auto& [name, spec] : ports) {
-      b.ports.push_back(name);
-      r->ports[name] = ovsdb::Port{name, {name}, {}, -1};
-      ovsdb::Interface i;
-      i.name = name;
-      i.external_ids = spec.external_ids;
-      i.external_ids["vlcp-owner"] = spec.owner;
-      r->interfaces[name] = i;
-    }
-    return r;
-  }
-
- private:
-  io::ControlLoop& loop_;
-};
+using fakes::FakeLinks;
+using fakes::FakePorts;
 
 // Docker's view as the test sets it: unreachable, or the network with these endpoints.
 class FakeEngine final : public DockerEngine {
@@ -189,13 +105,15 @@ class DockerReconcilerTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void make_reconciler(std::chrono::seconds interval = 0s) {
+  // backoff: the first retry of a run that did not succeed (by default none inside a test).
+  void make_reconciler(std::chrono::seconds interval = 0s, std::chrono::milliseconds backoff = 3600s) {
     ReconcilerSettings rs;
     rs.systemid = "node1";
     rs.bridge = "dockerbr0";
     rs.interval = interval;
     rs.grace = 30s;
-    rs.backoff_first = 3600s;  // no retry inside a test
+    rs.backoff_first = backoff;
+    rs.backoff_max = std::max<std::chrono::milliseconds>(backoff * 4, 3600s);
     ReconcilerParts parts{loop_, *db_, *containers_, *plugger_, ports_, links_, engine_,
                           [this] { return ports_.replica("dockerbr0"); }, [this] { return in_flight_; },
                           // Past the grace of everything the test made.
@@ -420,6 +338,27 @@ TEST_F(DockerReconcilerTest, StartRunsOnceThenEveryInterval) {
   for (const auto& [name, value] : reconciler_->metrics())
     if (name == "vlcp_container_reconcile_runs_total{result=\"ok\"}") has_runs = value == 2;
   EXPECT_TRUE(has_runs);
+}
+
+// reconcileinterval 0 is "at start only": a first run that failed (the link dump) is retried with
+// backoff until one succeeds, and then there is none.
+TEST_F(DockerReconcilerTest, AFailedFirstRunIsRetriedUntilOneSucceeds) {
+  container(kEid, "10.1.0.7");
+  engine_.networks[kNid] = {kEid};
+  links_.fail_list = make_error(Errc::kUnavailable, "netlink down");
+  make_reconciler(0s, 20ms);
+  reconciler_->start();
+  auto runs = [&](ReconcileResult r) { return reconciler_->counters().run_of(r); };
+  spin([&] { return runs(ReconcileResult::kFailed) >= 2; });
+  EXPECT_EQ(runs(ReconcileResult::kOk), 0u);
+  links_.fail_list = Status();
+  spin([&] { return runs(ReconcileResult::kOk) == 1; });
+  uint64_t failed = runs(ReconcileResult::kFailed);
+  auto until = std::chrono::steady_clock::now() + 500ms;
+  spin([&] { return std::chrono::steady_clock::now() >= until; });
+  EXPECT_EQ(runs(ReconcileResult::kOk), 1u);  // interval 0: no run after the one that succeeded
+  EXPECT_EQ(runs(ReconcileResult::kFailed), failed);
+  EXPECT_TRUE(links_.veths.count(host_veth(kEid)));  // Docker knows it: kept
 }
 
 // HttpDockerEngine against a fake dockerd on a unix socket: the list (with the driver filter),

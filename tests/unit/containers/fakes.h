@@ -24,7 +24,7 @@ class FakeLinks final : public link::LinkOps {
   struct Veth {
     std::string peer, alias;
     uint32_t mtu = 0;
-    std::optional<link::Mac> mac;
+    std::optional<link::Mac> mac = std::nullopt;
   };
   std::map<std::string, Veth> veths;
   Status fail_create;
