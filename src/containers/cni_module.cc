@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "containers/adapters.h"
 #include "containers/docker_protocol.h"
+#include "containers/docker_reconciler.h"
 #include "model/viperflow.h"
 #include "schema/container_ids.h"
 #include "schema/kinds.h"
@@ -27,6 +28,21 @@ std::string str_of(const Json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A CNI info as the server reads it (nullopt: not one of ours, no container id).
+std::optional<CniAttachment> attachment_of(const Json& info) {
+  CniAttachment a;
+  a.container_id = str_of(info, "container_id");
+  if (a.container_id.empty()) return std::nullopt;
+  a.ifname = str_of(info, "ifname");
+  a.lognet_id = str_of(info, "network");
+  a.netns = str_of(info, "netns");
+  a.cni_network = str_of(info, "cni_network");
+  if (auto it = info.find("created"); it != info.end() && it->is_number_integer())
+    a.created_us = it->get<int64_t>();
+  a.port_id = schema::cni_port_id(a.container_id, a.ifname);
+  return a;
 }
 
 }  // namespace
@@ -159,19 +175,36 @@ void DaemonCniLookups::attachments(const std::string& lognet,
     std::vector<CniAttachment> out;
     if (infos->is_object())
       for (const auto& [key, info] : infos->items()) {
-        if (str_of(info, "systemid") != me || str_of(info, "network") != lognet) continue;
-        CniAttachment a;
-        a.container_id = str_of(info, "container_id");
-        a.ifname = str_of(info, "ifname");
-        a.lognet_id = lognet;
-        a.netns = str_of(info, "netns");
-        a.cni_network = str_of(info, "cni_network");
-        if (a.container_id.empty()) continue;
-        a.port_id = schema::cni_port_id(a.container_id, a.ifname);
-        out.push_back(std::move(a));
+        if (str_of(info, "systemid") != me || (!lognet.empty() && str_of(info, "network") != lognet))
+          continue;
+        if (auto a = attachment_of(info)) out.push_back(std::move(*a));
       }
     done(std::move(out));
   });
+}
+
+void DaemonCniLookups::attachment(const std::string& port_id,
+                                  std::function<void(Result<std::optional<CniAttachment>>)> done) {
+  std::shared_ptr<db::ObjectDb> db = objectdb_();
+  if (!db) return done(make_error(Errc::kUnavailable, "module objectdb is not running"));
+  std::string key = model::cni_info_key(port_id);
+  db->get({key}, [db, key, done](Result<std::map<std::string, db::Record>> got) {
+    if (!got.ok()) return done(got.error());
+    auto it = got->find(key);
+    if (it == got->end() || !it->second.value) return done(std::optional<CniAttachment>());
+    done(attachment_of(*it->second.value));
+  });
+}
+
+std::optional<OvsdbView> DaemonCniLookups::ovsdb_view(const std::string& bridge) {
+  ovsdb::OvsdbClient* client = ovsdb_();
+  if (!client || !client->connected() || !client->replica_ptr()) return std::nullopt;
+  return ovsdb_view_of(*client->replica_ptr(), bridge);
+}
+
+bool DaemonCniLookups::netns_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 || errno != ENOENT;
 }
 
 std::optional<CniOvsInterface> DaemonCniLookups::ovs_interface(const std::string& bridge,
@@ -263,10 +296,54 @@ Status CniServerModule::start() {
   }
   http_ = std::move(http).value();
   VLCP_LOG(kInfo, "cni") << "CNI server on unix://" << s.socket_path << ", bridge " << s.server.bridge;
+  cleaned_ = false;
+  cleanup_backoff_ = std::chrono::nanoseconds(0);
+  clean_up(std::chrono::nanoseconds(0));
   return {};
 }
 
+void CniServerModule::clean_up(std::chrono::nanoseconds delay) {
+  cleanup_timer_ = loop_.after(delay, [this] {
+    cleanup_timer_ = 0;
+    if (!server_ || cleaned_) return;
+    if (Status ready = lookups_->ready(settings_.server.bridge); !ready.ok()) {
+      if (cleanup_waiting_ != ready.message()) {
+        VLCP_LOG(kInfo, "cni") << "start-up clean-up waits: " << ready.message();
+      }
+      cleanup_waiting_ = ready.message();
+      return clean_up(std::chrono::milliseconds(500));
+    }
+    cleanup_waiting_.clear();
+    server_->clean_up_at_start(
+        std::chrono::duration_cast<std::chrono::microseconds>(loop_.clock().wall().time_since_epoch())
+            .count(),
+        std::chrono::duration_cast<std::chrono::microseconds>(settings_.grace).count(),
+        [this, server = server_.get()](const Json& summary) {
+          if (server != server_.get()) return;  // stopped (and maybe started) since
+          if (summary.value("result", "") == "ok") {
+            cleaned_ = true;
+            VLCP_LOG(kInfo, "cni") << "start-up clean-up: " << summary["plan"].size()
+                                   << " attachment(s) removed of " << summary["attachments"] << " ("
+                                   << summary["removed"].dump() << ")";
+            return;
+          }
+          // Again with backoff: 1 s doubling up to a minute, until one succeeds.
+          cleanup_backoff_ =
+              cleanup_backoff_.count() == 0
+                  ? std::chrono::nanoseconds(std::chrono::seconds(1))
+                  : std::min<std::chrono::nanoseconds>(cleanup_backoff_ * 2, std::chrono::minutes(1));
+          VLCP_LOG(kWarn, "cni") << "start-up clean-up failed (" << summary.value("error", "")
+                                 << "); again in "
+                                 << std::chrono::duration_cast<std::chrono::seconds>(cleanup_backoff_).count()
+                                 << " s";
+          clean_up(cleanup_backoff_);
+        });
+  });
+}
+
 void CniServerModule::stop() {
+  if (cleanup_timer_) loop_.cancel(cleanup_timer_);
+  cleanup_timer_ = 0;
   http_.reset();
   server_.reset();
   plugger_.reset();
@@ -287,12 +364,27 @@ Json CniServerModule::status() const {
             {"bridge", settings_.server.bridge},
             {"running", server_ != nullptr}};
   if (!server_) return j;
-  j["attachments"] = server_->attachments();
+  Json list = server_->attachments();
+  j["attachments"] = {{"count", list.size()}, {"list", std::move(list)}};
+  j["last_gc"] = server_->last_gc();
+  j["cleanup"] = server_->last_cleanup();
+  if (!cleanup_waiting_.empty()) j["cleanup"]["waiting_for"] = cleanup_waiting_;
   Json requests = Json::object();
   for (const auto& [key, n] : server_->counters().requests)
     requests[key.first][std::to_string(key.second)] = n;
   j["requests"] = std::move(requests);
   return j;
+}
+
+void add_cniserver_api(api::WebApi& api, std::function<CniServerModule*()> module) {
+  api.add("cniserver", "status",
+          "the CNI server's socket and bridge, this process's attachments (count, list), the last GC, "
+          "the start-up clean-up, and requests by command and CNI code",
+          [module](const Json&, api::ApiDone done) {
+            CniServerModule* m = module();
+            if (!m) return done(make_error(Errc::kUnavailable, "module cniserver is not loaded"));
+            done(m->status());
+          });
 }
 
 }  // namespace vlcp::containers

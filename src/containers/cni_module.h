@@ -3,6 +3,11 @@
 // (containers/cni_server.h), which plugs through the plug machine over the daemon's ObjectDB,
 // OVSDB client and its own link thread. The daemon declares CniServerModule
 // and reads its keys with read_cniserver_settings; metrics() gives its vlcp_cni_* figures.
+// Once the model and OVSDB (with the bridge) are ready it runs the start-up clean-up
+// (CniServer::clean_up_at_start, module.cniserver.grace), retried with backoff until it succeeds.
+//
+// WebAPI: cniserver/status (socket, bridge, attachments: count and list, the last GC, the
+// start-up clean-up, requests by command and code).
 //
 // Threads: the control thread (metrics() and status() too: the daemon's publish runs there).
 #pragma once
@@ -16,6 +21,7 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
+#include "api/webapi.h"
 #include "base/config.h"
 #include "base/result.h"
 #include "containers/cni_server.h"
@@ -84,6 +90,10 @@ class DaemonCniLookups final : public CniLookups {
   void get_port(const std::string& port_id, std::function<void(Result<std::optional<Json>>)> done) override;
   void attachments(const std::string& lognet,
                    std::function<void(Result<std::vector<CniAttachment>>)> done) override;
+  void attachment(const std::string& port_id,
+                  std::function<void(Result<std::optional<CniAttachment>>)> done) override;
+  std::optional<OvsdbView> ovsdb_view(const std::string& bridge) override;
+  bool netns_exists(const std::string& path) override;
   std::optional<CniOvsInterface> ovs_interface(const std::string& bridge, const std::string& name) override;
   Status ready(const std::string& bridge) override;
   // This node's name: Open_vSwitch external_ids:system-id, else the host name (as the L2 app).
@@ -115,11 +125,16 @@ class CniServerModule final : public io::Module {
 
   // For /metrics (cni_board_values of the running server; empty when stopped).
   std::vector<api::BoardValue> metrics() const;
-  // {"socket", "bridge", "attachments": this process's, "requests": by command and code}.
+  // {"socket", "bridge", "running", "attachments": {"count", "list": this process's}, "last_gc",
+  // "cleanup": the start-up clean-up's last summary (or "waiting_for"), "requests": by command
+  // and code}.
   Json status() const;
   CniServer* server() { return server_.get(); }
 
  private:
+  // The start-up clean-up once the lookups are ready; again with backoff until it succeeds.
+  void clean_up(std::chrono::nanoseconds delay);
+
   io::ControlLoop& loop_;
   const CniModuleSettings& settings_;
   CniServerDeps deps_;
@@ -131,6 +146,13 @@ class CniServerModule final : public io::Module {
   std::unique_ptr<Plugger> plugger_;
   std::unique_ptr<CniServer> server_;
   std::unique_ptr<api::HttpServer> http_;
+  io::TimerId cleanup_timer_ = 0;
+  std::chrono::nanoseconds cleanup_backoff_{0};
+  bool cleaned_ = false;
+  std::string cleanup_waiting_;  // why the clean-up has not run yet
 };
+
+// cniserver/status on whichever module instance `module` gives (null: not loaded, unavailable).
+void add_cniserver_api(api::WebApi& api, std::function<CniServerModule*()> module);
 
 }  // namespace vlcp::containers

@@ -1,9 +1,12 @@
 #include "containers/cni_server.h"
 
+#include <chrono>
 #include <cstdio>
 #include <random>
+#include <set>
 
 #include "model/containers.h"
+#include "schema/container_ids.h"
 
 namespace vlcp::containers {
 
@@ -374,11 +377,34 @@ void CniServer::run_del(std::shared_ptr<Call> call, std::function<void()> finish
   const auto& env = call->request.env;
   std::string owner = owner_of(env.container_id, env.ifname);
   std::string network = network_of(*call);
-  if (auto it = attached_.find(owner); it != attached_.end() && it->second.params.lognet != network) {
+  if (auto it = attached_.find(owner); it != attached_.end()) {
+    if (it->second.params.lognet == network) return unplug_for_del(call, std::move(finished));
     // Attached to another network: this network has nothing of it (and the other's stays).
     finish(call, cni::answer_ok(), 0);
     return finished();
   }
+  // Not made by this process (a restart since): the attachment's network from its CNI info.
+  auto alive = alive_;
+  lookups_.attachment(
+      schema::cni_port_id(env.container_id, env.ifname.empty() ? "eth0" : env.ifname),
+      [this, alive, call, network,
+       finished = std::move(finished)](Result<std::optional<CniAttachment>> found) mutable {
+        if (!*alive) return;
+        if (!found.ok()) {
+          fail(call, cni::make_error(cni_code_of(found.error()), "DEL: " + found.error().to_string()));
+          return finished();
+        }
+        if (*found && !(*found)->lognet_id.empty() && (*found)->lognet_id != network) {
+          finish(call, cni::answer_ok(), 0);
+          return finished();
+        }
+        unplug_for_del(call, std::move(finished));
+      });
+}
+
+void CniServer::unplug_for_del(std::shared_ptr<Call> call, std::function<void()> finished) {
+  const auto& env = call->request.env;
+  std::string owner = owner_of(env.container_id, env.ifname);
   UnplugRequest req;
   req.endpoint = EndpointIdentity{EndpointKind::kCni, env.container_id, env.ifname};
   req.bridge = settings_.bridge;
@@ -487,11 +513,19 @@ void CniServer::run_gc(std::shared_ptr<Call> call) {
       return fail(call, cni::make_error(cni_code_of(found.error()), "GC: " + found.error().to_string()));
     struct State {
       size_t pending = 1;  // released after the loop below
+      size_t removed = 0;
       std::vector<std::string> failed;
     };
     auto st = std::make_shared<State>();
-    auto done_one = [this, alive, call, st] {
+    auto done_one = [this, alive, call, st, network] {
       if (!*alive || --st->pending != 0) return;
+      last_gc_ = {{"at_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                loop_.clock().wall().time_since_epoch())
+                                .count()},
+                  {"network", network},
+                  {"config", call->conf.name},
+                  {"removed", st->removed},
+                  {"failures", st->failed}};
       if (st->failed.empty()) return finish(call, cni::answer_ok(), 0);
       std::string details = "could not remove:";
       for (const auto& f : st->failed) details += " " + f + ";";
@@ -519,6 +553,7 @@ void CniServer::run_gc(std::shared_ptr<Call> call) {
           if (!*alive) return;
           if (s.ok()) {
             attached_.erase(owner_of(a.container_id, ifname));
+            ++st->removed;
           } else {
             st->failed.push_back(a.container_id + "/" + ifname + ": " + s.to_string());
           }
@@ -540,6 +575,117 @@ Json CniServer::attachments() const {
                   {"result", cni::render_result(a.result, cni::kNewestVersion)}};
   }
   return out;
+}
+
+// ---- the start-up clean-up -----------------------------------------------------------------------
+
+void CniServer::clean_up_at_start(int64_t now_us, int64_t grace_us, std::function<void(const Json&)> done) {
+  struct Run {
+    int64_t now_us = 0, grace_us = 0;
+    LinkView links;
+    OvsdbView ovsdb;
+    std::map<std::string, CniAttachment> by_port;  // port id -> attachment
+    CniPlan plan;
+    size_t pending = 1;
+    Json failures = Json::array();
+    std::array<uint64_t, kReconcileWhatCount> removed{};
+    std::function<void(const Json&)> done;
+  };
+  auto run = std::make_shared<Run>();
+  run->now_us = now_us;
+  run->grace_us = grace_us;
+  run->done = std::move(done);
+  auto alive = alive_;
+  auto end = [this, run](const std::string& error) {
+    Json removed = Json::object();
+    for (size_t i = 0; i < kReconcileWhatCount; ++i)
+      removed[std::string(reconcile_what_label(static_cast<ReconcileWhat>(i)))] = run->removed[i];
+    Json plan = Json::array();
+    for (const auto& a : run->plan.unplug) {
+      Json j = {{"port", a.attachment.port_id},
+                {"netns", a.attachment.netns},
+                {"reason", reconcile_reason_label(a.reason)}};
+      if (!a.veth.empty()) j["veth"] = a.veth;
+      if (!a.ovsdb.empty()) j["ovsdb"] = a.ovsdb;
+      plan.push_back(std::move(j));
+    }
+    bool ok = error.empty() && run->failures.empty();
+    last_cleanup_ = {
+        {"started_us", run->now_us},
+        {"result", ok ? "ok" : "failed"},
+        {"error", !error.empty()          ? error
+                  : run->failures.empty() ? std::string()
+                                          : std::to_string(run->failures.size()) + " unplug(s) failed"},
+        {"attachments", run->by_port.size()},
+        {"plan", std::move(plan)},
+        {"removed", std::move(removed)},
+        {"failures", run->failures}};
+    if (run->done) run->done(last_cleanup_);
+  };
+  // reconcile.h's order: now (given), the link dump, the OVSDB interfaces, then the model.
+  links_.list_links("", [this, alive, run, end](Result<std::vector<link::LinkInfo>> links) {
+    if (!*alive) return;
+    if (!links.ok()) return end("link dump: " + links.error().to_string());
+    for (const auto& l : *links)
+      if (!l.alias.empty()) run->links.links.push_back({l.name, l.alias, std::nullopt});
+    auto view = lookups_.ovsdb_view(settings_.bridge);
+    if (!view) return end("OVSDB is not connected");
+    run->ovsdb = std::move(*view);
+    lookups_.attachments("", [this, alive, run, end](Result<std::vector<CniAttachment>> found) {
+      if (!*alive) return;
+      if (!found.ok()) return end("model: " + found.error().to_string());
+      std::vector<CniStartupAttachment> atts;
+      std::map<std::string, bool> netns_exists;
+      std::set<std::string> busy;
+      for (const auto& a : *found) {
+        auto names = endpoint_names({EndpointKind::kCni, a.container_id, a.ifname}, "vlcp");
+        if (!names.ok()) continue;
+        run->by_port[a.port_id] = a;
+        atts.push_back({a.port_id, names->alias, names->owner, a.netns, a.created_us});
+        if (!a.netns.empty()) netns_exists[a.netns] = lookups_.netns_exists(a.netns);
+        if (attached_.count(names->owner) || plugger_.busy(*names)) busy.insert(a.port_id);
+      }
+      ReconcileTimes times;
+      times.now_us = run->now_us;
+      times.grace_us = run->grace_us;
+      run->plan = plan_cni_startup(atts, run->links, run->ovsdb, netns_exists, times, busy);
+      auto one_done = [end, run] {
+        if (--run->pending == 0) end("");
+      };
+      for (const auto& action : run->plan.unplug) {
+        const CniAttachment a = run->by_port[action.attachment.port_id];
+        std::string ifname = a.ifname.empty() ? "eth0" : a.ifname;
+        std::array<uint64_t, kReconcileWhatCount> counts{};
+        counts[static_cast<size_t>(ReconcileWhat::kPort)] = 1;
+        if (!action.veth.empty()) counts[static_cast<size_t>(ReconcileWhat::kVeth)] = 1;
+        if (!action.ovsdb.empty()) counts[static_cast<size_t>(ReconcileWhat::kOvsdb)] = 1;
+        ++run->pending;
+        enqueue(a.lognet_id + "|" + a.container_id + "|" + ifname,
+                [this, alive, run, a, ifname, counts, one_done](std::function<void()> finished) {
+                  // Made again by a request since the plan: not the clean-up's any more.
+                  if (attached_.count(owner_of(a.container_id, ifname))) {
+                    one_done();
+                    return finished();
+                  }
+                  UnplugRequest req;
+                  req.endpoint = EndpointIdentity{EndpointKind::kCni, a.container_id, ifname};
+                  req.bridge = settings_.bridge;
+                  req.netns = a.netns;
+                  plugger_.unplug(std::move(req), [alive, run, a, counts, one_done, finished](Status s) {
+                    if (!*alive) return;
+                    if (s.ok()) {
+                      for (size_t i = 0; i < kReconcileWhatCount; ++i) run->removed[i] += counts[i];
+                    } else {
+                      run->failures.push_back({{"port", a.port_id}, {"error", s.to_string()}});
+                    }
+                    one_done();
+                    finished();
+                  });
+                });
+      }
+      one_done();
+    });
+  });
 }
 
 }  // namespace vlcp::containers

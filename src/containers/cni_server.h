@@ -14,7 +14,14 @@
 //   CHECK  the model port (105), the OVSDB interface (104), the interface in the netns (103).
 //   STATUS 0, or 50 with the reason.
 //   GC     this node's attachments on the network not in cni.dev/valid-attachments removed.
-// Requests for one (network, containerid, ifname) run one after the other.
+// Requests for one (network, containerid, ifname) run one after the other. Which network an
+// attachment is on comes from its CNI info in the model (it survives a restart), so a DEL naming
+// another network leaves it alone after a restart too.
+//
+// At start (clean_up_at_start, design §4's last paragraph): CNI has no runtime to ask, so this
+// node's attachments older than the grace whose network namespace is gone, or that no veth
+// carries, are unplugged (plan_cni_startup over the link dump, the bridge's OVSDB interfaces and
+// the model's CNI infos, in reconcile.h's snapshot order).
 //
 // Threads: the control thread only; every seam answers through its callback on that thread.
 #pragma once
@@ -38,6 +45,7 @@
 #include "cni/spec.h"
 #include "cni/wire.h"
 #include "containers/plug.h"
+#include "containers/reconcile.h"
 #include "io/control_loop.h"
 #include "link/executor.h"
 
@@ -60,6 +68,7 @@ struct CniAttachment {
   std::string lognet_id;
   std::string netns;
   std::string cni_network;  // the CNI configuration's name it was added under ("" unknown)
+  int64_t created_us = 0;   // the info's "created" (µs, the model's clock; 0 unknown)
 };
 
 // An OVSDB interface, as the replica shows it.
@@ -81,9 +90,16 @@ class CniLookups {
   // The logical port as dumped (ip_address, mac_address, ...), or nullopt when there is none.
   virtual void get_port(const std::string& port_id,
                         std::function<void(Result<std::optional<Json>>)> done) = 0;
-  // This node's CNI attachments on `lognet`.
+  // This node's CNI attachments on `lognet` ("": on every network).
   virtual void attachments(const std::string& lognet,
                            std::function<void(Result<std::vector<CniAttachment>>)> done) = 0;
+  // The attachment whose port is `port_id` (any node's CNI info), or nullopt when there is none.
+  virtual void attachment(const std::string& port_id,
+                          std::function<void(Result<std::optional<CniAttachment>>)> done) = 0;
+  // The interfaces on `bridge` with their owner marks now; nullopt while OVSDB is not connected.
+  virtual std::optional<OvsdbView> ovsdb_view(const std::string& bridge) = 0;
+  // False only when the path is known not to exist (a namespace deleted).
+  virtual bool netns_exists(const std::string& path) = 0;
   // The interface `name` on `bridge` now, or nullopt.
   virtual std::optional<CniOvsInterface> ovs_interface(const std::string& bridge,
                                                        const std::string& name) = 0;
@@ -136,6 +152,16 @@ class CniServer {
   // The attachments this process made and has not removed, {owner: {network, netns, ...}}.
   Json attachments() const;
 
+  // The start-up clean-up: snapshots (now_us first, then the link dump, the OVSDB view, the
+  // model's infos), plan_cni_startup (grace_us; attachments with a request running or made by
+  // this process are left alone), then each unplug in its attachment's queue. `done` gets the
+  // summary {started_us, result ("ok" | "failed"), error, attachments, plan [...], removed {what:
+  // n}, failures [...]}, also kept as last_cleanup().
+  void clean_up_at_start(int64_t now_us, int64_t grace_us, std::function<void(const Json&)> done);
+  const Json& last_cleanup() const { return last_cleanup_; }
+  // The last GC request: {at_us, network, config, removed, failures} ({} before the first).
+  const Json& last_gc() const { return last_gc_; }
+
  private:
   struct Call;
   struct AddParams {
@@ -156,6 +182,7 @@ class CniServer {
   void run_check(std::shared_ptr<Call> call, std::function<void()> finished);
   void run_status(std::shared_ptr<Call> call);
   void run_gc(std::shared_ptr<Call> call);
+  void unplug_for_del(std::shared_ptr<Call> call, std::function<void()> finished);
   std::string network_of(const Call& call) const;
   std::string subnet_of(const Call& call) const;
 
@@ -167,6 +194,8 @@ class CniServer {
   CniCounters counters_;
   std::map<std::string, std::deque<Task>> queues_;  // by network|containerid|ifname
   std::map<std::string, Attached> attached_;        // by the endpoint's owner mark
+  Json last_cleanup_ = Json::object();
+  Json last_gc_ = Json::object();
   uint64_t mac_seed_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

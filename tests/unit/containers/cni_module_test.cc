@@ -1,13 +1,21 @@
 // The cniserver module's keys (src/containers/cni_module.h, design §6.2): defaults as declared,
-// each key given a wrong value is refused with an error placed at that key, and the module's
-// figures for /metrics from a server's counters (design §6.3).
+// each key given a wrong value is refused with an error placed at that key, the module's
+// figures for /metrics from a server's counters (design §6.3), and its WebAPI cniserver/status
+// from a running module (an embedded ObjectDB, no OVSDB client: the start-up clean-up waits).
 #include "containers/cni_module.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "base/clock.h"
+#include "db/embedded.h"
 
 namespace vlcp::containers {
 namespace {
@@ -100,6 +108,68 @@ TEST(CniModuleMetrics, RequestsByCommandAndCodeAndTheirTime) {
   EXPECT_EQ(find("vlcp_cni_requests_total", {{"command", "ADD"}, {"code", "100"}}), 1);
   EXPECT_EQ(find("vlcp_cni_request_seconds_total", {{"command", "ADD"}}), 0.25);
   EXPECT_EQ(find("vlcp_cni_requests_in_flight", {}), 0);
+}
+
+TEST(CniServerApi, StatusOfTheRunningModule) {
+  using namespace std::chrono_literals;
+  auto dir = std::filesystem::temp_directory_path() / ("vlcp-cni-module-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  RealClock clock;
+  io::ControlLoop loop(clock);
+  auto store = db::EmbeddedStore::open(loop, db::EmbeddedOptions{(dir / "db").string(), 64, true});
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto objectdb = std::make_shared<db::ObjectDb>(loop, **store);
+  const std::string sock = (dir / "cni.sock").string();
+  auto settings = read("module.cniserver.url = 'unix://" + sock + "'\nmodule.cniserver.socketmode = 0o600\n");
+  ASSERT_TRUE(settings.ok()) << settings.status().to_string();
+
+  CniServerModule* loaded = nullptr;
+  api::WebApi webapi;
+  add_cniserver_api(webapi, [&loaded] { return loaded; });
+  auto spin = [&](const std::function<bool()>& until) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!until() && std::chrono::steady_clock::now() < deadline) {
+      if (loop.context().stopped()) loop.context().restart();
+      loop.context().poll();
+      if (!loop.run_pending()) std::this_thread::sleep_for(1ms);
+    }
+  };
+  auto status = [&]() -> std::pair<int, Json> {
+    std::optional<api::HttpResponse> got;
+    webapi.handle(api::HttpRequest{"GET", "/cniserver/status", ""}, [&got](api::HttpResponse r) { got = r; });
+    spin([&] { return got.has_value(); });
+    if (!got) return {0, Json()};
+    return {got->status, Json::parse(got->body, nullptr, false)};
+  };
+  EXPECT_EQ(status().first, 503);  // not loaded
+
+  CniServerDeps deps{[&objectdb] { return objectdb; }, []() -> ovsdb::OvsdbClient* { return nullptr; }};
+  CniServerModule module(loop, *settings, deps);
+  ASSERT_TRUE(module.start().ok());
+  loaded = &module;
+  auto waiting = [&] {
+    auto [code, j] = status();
+    return j.is_object() && j["result"]["cleanup"].value("waiting_for", "") != "";
+  };
+  spin(waiting);
+  auto [code, j] = status();
+  ASSERT_EQ(code, 200) << j;
+  const Json& r = j["result"];
+  EXPECT_EQ(r["socket"], sock);
+  EXPECT_EQ(r["bridge"], "br0");
+  EXPECT_EQ(r["running"], true);
+  EXPECT_EQ(r["attachments"]["count"], 0);
+  EXPECT_EQ(r["attachments"]["list"], Json::object());
+  EXPECT_EQ(r["last_gc"], Json::object());
+  EXPECT_EQ(r["cleanup"]["waiting_for"], "module ovsdbmanager is not running") << r;
+  EXPECT_TRUE(std::filesystem::exists(sock));
+  module.stop();
+  loaded = nullptr;
+  EXPECT_FALSE(std::filesystem::exists(sock));
+  objectdb.reset();
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "containers/cni_server.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +53,8 @@ struct World {
   std::map<std::string, std::vector<std::string>> networks = {{"blue", {"blue-s"}},
                                                               {"two", {"two-a", "two-b"}}};
   Status ready;
+  bool ovsdb_connected = true;
+  int64_t now_us = 1'000'000'000;  // the infos' "created" (the model's clock)
   int next_ip = 7, next_ofport = 1;
 
   void remove_link(const std::string& key) {
@@ -89,6 +92,7 @@ class FakeStore final : public EndpointStore {
     std::string mac = m.value("mac", "02:77:00:00:00:07");
     Port p{ip, mac, m.value("lognet", ""), m.value("subnet", ""), m.value("info", json::object())};
     p.info["systemid"] = m.value("systemid", "");
+    p.info["created"] = w_.now_us;
     w_.ports[names.port_id] = p;
     EndpointRecord r;
     int a = 0, b = 0, c = 0, d = 0;
@@ -215,16 +219,38 @@ class FakeLookups final : public CniLookups {
     done(std::optional<json>(
         json{{"id", port_id}, {"ip_address", it->second.ip}, {"mac_address", it->second.mac}}));
   }
+  static CniAttachment attachment_of(const std::string& id, const Port& p) {
+    return {id,
+            p.info.value("container_id", ""),
+            p.info.value("ifname", ""),
+            p.info.value("network", ""),
+            p.info.value("netns", ""),
+            p.info.value("cni_network", ""),
+            p.info.value("created", int64_t{0})};
+  }
   void attachments(const std::string& lognet,
                    std::function<void(Result<std::vector<CniAttachment>>)> done) override {
     std::vector<CniAttachment> out;
     for (const auto& [id, p] : w_.ports) {
-      if (p.info.value("network", "") != lognet || p.info.value("systemid", "") != "node-1") continue;
-      out.push_back({id, p.info.value("container_id", ""), p.info.value("ifname", ""), lognet,
-                     p.info.value("netns", ""), p.info.value("cni_network", "")});
+      if (!lognet.empty() && p.info.value("network", "") != lognet) continue;
+      if (p.info.value("systemid", "") != "node-1") continue;
+      out.push_back(attachment_of(id, p));
     }
     done(out);
   }
+  void attachment(const std::string& port_id,
+                  std::function<void(Result<std::optional<CniAttachment>>)> done) override {
+    auto it = w_.ports.find(port_id);
+    if (it == w_.ports.end()) return done(std::optional<CniAttachment>());
+    done(std::optional<CniAttachment>(attachment_of(it->first, it->second)));
+  }
+  std::optional<OvsdbView> ovsdb_view(const std::string&) override {
+    if (!w_.ovsdb_connected) return std::nullopt;
+    OvsdbView v;
+    for (const auto& [name, spec] : w_.ovsdb) v.interfaces.push_back({name, spec.owner, std::nullopt});
+    return v;
+  }
+  bool netns_exists(const std::string& path) override { return w_.netns.count(path) != 0; }
   std::optional<CniOvsInterface> ovs_interface(const std::string&, const std::string& name) override {
     auto it = w_.ovsdb.find(name);
     if (it == w_.ovsdb.end()) return std::nullopt;
@@ -250,14 +276,22 @@ struct Answer {
 
 class CniServerTest : public ::testing::Test {
  protected:
-  CniServerTest()
-      : loop(clock),
-        store(w),
-        links(w),
-        ports(w),
-        lookups(w),
-        plugger(loop, store, links, ports, PlugSettings{}),
-        server(loop, plugger, links, lookups, CniServerSettings{}) {}
+  CniServerTest() : loop(clock), store(w), links(w), ports(w), lookups(w) { restart(); }
+  // vlcpd killed and started again: a new plug machine and server over the same world (what the
+  // model, the kernel and OVSDB keep).
+  void restart() {
+    server.reset();
+    plugger.reset();
+    plugger = std::make_unique<Plugger>(loop, store, links, ports, PlugSettings{});
+    server = std::make_unique<CniServer>(loop, *plugger, links, lookups, CniServerSettings{});
+  }
+  json clean_up(int64_t grace_us = 0) {
+    std::optional<json> got;
+    server->clean_up_at_start(w.now_us + 1, grace_us, [&got](const json& j) { got = j; });
+    loop.run_pending();
+    EXPECT_TRUE(got.has_value()) << "the clean-up did not finish";
+    return got.value_or(json());
+  }
 
   Answer call(const std::string& path, const std::string& cid, const std::string& netns,
               const std::string& body, const std::string& args = "", const std::string& ifname = "eth0") {
@@ -274,7 +308,7 @@ class CniServerTest : public ::testing::Test {
       return it->second;
     };
     std::optional<cni::Answer> got;
-    server.handle("POST", path, lookup, body, [&got](cni::Answer a) { got = std::move(a); });
+    server->handle("POST", path, lookup, body, [&got](cni::Answer a) { got = std::move(a); });
     loop.run_pending();
     EXPECT_TRUE(got.has_value()) << path << " was not answered";
     Answer a;
@@ -303,8 +337,8 @@ class CniServerTest : public ::testing::Test {
   FakeLinks links;
   FakePorts ports;
   FakeLookups lookups;
-  Plugger plugger;
-  CniServer server;
+  std::unique_ptr<Plugger> plugger;
+  std::unique_ptr<CniServer> server;
 };
 
 // ---- ADD -----------------------------------------------------------------------------------------
@@ -436,6 +470,81 @@ TEST_F(CniServerTest, DelAfterTheNetnsIsGoneSucceedsAndLeavesNothing) {
   EXPECT_EQ(call("/del", kCid1, "", conf("1.1.0")).status, 200);  // no CNI_NETNS at all
 }
 
+// A DEL naming another network than the attachment's leaves it alone — after a restart too, when
+// only the model says which network it is on.
+TEST_F(CniServerTest, DelOnAnotherNetworkLeavesTheAttachmentAfterARestartToo) {
+  ASSERT_EQ(add(kCid1, kPod1).status, 200);  // on blue
+  const std::string other = conf("1.1.0", {{"logicalnetwork", "two"}});
+  auto intact = [&] {
+    return w.ports.count("k8s-" + kCid1) && w.ovsdb.count(host_veth(kCid1)) && w.links.count(kPod1 + "|eth0");
+  };
+  EXPECT_EQ(call("/del", kCid1, kPod1, other).status, 200);
+  EXPECT_TRUE(intact());
+  restart();
+  EXPECT_EQ(call("/del", kCid1, kPod1, other).status, 200);
+  EXPECT_TRUE(intact());
+  EXPECT_EQ(call("/del", kCid1, kPod1, conf("1.1.0")).status, 200);  // its own network's DEL
+  EXPECT_EQ(w.leaks(), 0u);
+  EXPECT_EQ(call("/del", kCid1, kPod1, other).status, 200);  // and nothing there: still fine
+}
+
+// ---- the start-up clean-up -----------------------------------------------------------------------
+
+TEST_F(CniServerTest, TheStartUpCleanUpRemovesAttachmentsWhoseNetnsIsGone) {
+  ASSERT_EQ(add(kCid1, kPod1).status, 200);
+  ASSERT_EQ(add(kCid2, kPod2).status, 200);
+  restart();
+  w.delete_netns(kPod1);  // the pod went while vlcpd was down: its veth with it
+  json summary = clean_up();
+  EXPECT_EQ(summary["result"], "ok") << summary;
+  EXPECT_EQ(summary["attachments"], 2);
+  ASSERT_EQ(summary["plan"].size(), 1u) << summary;
+  EXPECT_EQ(summary["plan"][0]["port"], "k8s-" + kCid1);
+  EXPECT_EQ(summary["plan"][0]["reason"], "netns_gone");
+  EXPECT_EQ(summary["removed"]["port"], 1);
+  EXPECT_EQ(summary["removed"]["ovsdb"], 1);
+  EXPECT_FALSE(w.ports.count("k8s-" + kCid1));
+  EXPECT_FALSE(w.ovsdb.count(host_veth(kCid1)));
+  // The pod still there is untouched.
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid2));
+  EXPECT_TRUE(w.ovsdb.count(host_veth(kCid2)));
+  EXPECT_TRUE(w.links.count(kPod2 + "|eth0"));
+  EXPECT_EQ(server->last_cleanup(), summary);
+}
+
+TEST_F(CniServerTest, TheStartUpCleanUpRemovesAnAttachmentNoVethCarries) {
+  ASSERT_EQ(add(kCid1, kPod1).status, 200);
+  restart();
+  w.remove_link("|" + host_veth(kCid1));  // (ip link del: both ends)
+  json summary = clean_up();
+  ASSERT_EQ(summary["plan"].size(), 1u) << summary;
+  EXPECT_EQ(summary["plan"][0]["reason"], "no_veth");
+  EXPECT_EQ(w.leaks(), 0u);
+}
+
+TEST_F(CniServerTest, TheStartUpCleanUpSparesTheYoungTheLiveAndWaitsForOvsdb) {
+  ASSERT_EQ(add(kCid1, kPod1).status, 200);
+  ASSERT_EQ(add(kCid2, kPod2).status, 200);
+  restart();
+  w.delete_netns(kPod1);
+  // Younger than the grace: left.
+  EXPECT_EQ(clean_up(60'000'000)["plan"].size(), 0u);
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid1));
+  // OVSDB away: fails, removes nothing (the module tries again).
+  w.ovsdb_connected = false;
+  json failed = clean_up();
+  EXPECT_EQ(failed["result"], "failed");
+  EXPECT_EQ(failed["error"], "OVSDB is not connected");
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid1));
+  w.ovsdb_connected = true;
+  // Made again by this process since the restart (an ADD): not the clean-up's.
+  w.netns.insert(kPod1);
+  ASSERT_EQ(add(kCid1, kPod1).status, 200);
+  w.delete_netns(kPod1);
+  EXPECT_EQ(clean_up()["plan"].size(), 0u);
+  EXPECT_TRUE(w.ports.count("k8s-" + kCid1));
+}
+
 // ---- CHECK ---------------------------------------------------------------------------------------
 
 TEST_F(CniServerTest, CheckCodes) {
@@ -490,6 +599,8 @@ TEST_F(CniServerTest, GcRemovesTheAttachmentsNotListed) {
   EXPECT_FALSE(w.ovsdb.count(host_veth(kCid2)));
   EXPECT_TRUE(w.ovsdb.count(host_veth(kCid1)));
   // An empty list removes the rest.
+  EXPECT_EQ(server->last_gc()["removed"], 1);
+  EXPECT_EQ(server->last_gc()["network"], "blue");
   EXPECT_EQ(call("/gc", "", "", conf("1.1.0", {{"cni.dev/valid-attachments", json::array()}})).status, 200);
   EXPECT_EQ(w.leaks(), 0u);
 }
@@ -520,7 +631,7 @@ TEST_F(CniServerTest, CountsRequestsByCommandAndCode) {
   ASSERT_EQ(add(kCid1, kPod1).status, 200);
   add(kCid1, kPod1, "1.1.0", "IP=10.1.0.99");
   call("/del", kCid1, kPod1, conf("1.1.0"));
-  const auto& c = server.counters();
+  const auto& c = server->counters();
   EXPECT_EQ(c.requests.at({"ADD", 0}), 1u);
   EXPECT_EQ(c.requests.at({"ADD", 100}), 1u);
   EXPECT_EQ(c.requests.at({"DEL", 0}), 1u);
