@@ -131,7 +131,7 @@ qemu=$!
 api() { curl -sf --max-time 10 --cacert "$work/seed/site.crt" -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port$1"; }
 # wait_for SECONDS WHAT cmd...: polls every 2 s while qemu runs.
 wait_for() {
-  local deadline=$((SECONDS + $1)) what=$2
+  local secs=$1 deadline=$((SECONDS + $1)) what=$2
   shift 2
   until "$@" >/dev/null 2>&1; do
     if ! kill -0 "$qemu" 2>/dev/null; then
@@ -139,7 +139,7 @@ wait_for() {
       return 1
     fi
     if [ $SECONDS -ge $deadline ]; then
-      fail "$what (not within $1 s)"
+      fail "$what (not within $secs s)"
       return 1
     fi
     sleep 2
