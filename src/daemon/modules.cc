@@ -424,6 +424,9 @@ void make_modules(Runtime& rt) {
   containers::add_dockerplugin_api(rt.webapi, [r = &rt]() -> containers::DockerPluginModule* {
     return r->dockerplugin && r->modules.running("dockerplugin") ? r->dockerplugin : nullptr;
   });
+  containers::add_cniserver_api(rt.webapi, [r = &rt]() -> containers::CniServerModule* {
+    return r->cniserver && r->modules.running("cniserver") ? r->cniserver : nullptr;
+  });
 }
 
 namespace {
