@@ -60,6 +60,23 @@ MDB_val val(std::string_view s) {
 }
 
 constexpr std::string_view kRevisionKey = "revision";
+// Every version a forgotten (deleted) key had is at most the floor: an absent key reads as the
+// floor, and a key written again starts above it.
+constexpr std::string_view kFloorKey = "floor";
+
+uint64_t read_floor(MDB_txn* txn, MDB_dbi meta) {
+  MDB_val key = val(kFloorKey), data;
+  if (mdb_get(txn, meta, &key, &data) == 0 && data.mv_size == 8)
+    return get64(static_cast<const unsigned char*>(data.mv_data));
+  return 0;
+}
+
+int write_floor(MDB_txn* txn, MDB_dbi meta, uint64_t floor) {
+  std::string bytes;
+  put64(bytes, floor);
+  MDB_val key = val(kFloorKey), data = val(bytes);
+  return mdb_put(txn, meta, &key, &data, 0);
+}
 
 }  // namespace
 
@@ -101,6 +118,12 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(io::ControlLoop& loop
   MDB_val key = val(kRevisionKey), data;
   if (mdb_get(txn, l.meta, &key, &data) == 0 && data.mv_size == 8)
     s->revision_.store(get64(static_cast<const unsigned char*>(data.mv_data)));
+  // Deleted keys a store from before compaction kept as records go now.
+  auto swept = s->sweep(txn);
+  if (!swept.ok()) {
+    mdb_txn_abort(txn);
+    return swept.error();
+  }
   rc = mdb_txn_commit(txn);
   if (rc) return lmdb_error(rc, "initialising " + path);
 
@@ -147,11 +170,12 @@ void EmbeddedStore::read(std::vector<std::string> keys, bool with_time,
     int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
     if (rc) return lmdb_error(rc, "starting a read");
     Snapshot snap;
+    const uint64_t floor = read_floor(txn, lmdb_->meta);
     for (const auto& k : keys) {
       MDB_val key = val(k), data;
       rc = mdb_get(txn, lmdb_->kv, &key, &data);
       if (rc == MDB_NOTFOUND) {
-        snap.records[k] = Record{};
+        snap.records[k] = Record::absent(floor);
         continue;
       }
       Result<Record> r = rc ? Result<Record>(lmdb_error(rc, "reading " + k)) : decode_record(data);
@@ -206,6 +230,8 @@ void EmbeddedStore::commit_batch() {
   int rc = mdb_txn_begin(lmdb_->env, nullptr, 0, &txn);
   if (rc) failed = lmdb_error(rc, "starting a commit");
   uint64_t revision = revision_.load();
+  const uint64_t floor_before = txn ? read_floor(txn, lmdb_->meta) : 0;
+  uint64_t floor = floor_before;
   for (size_t i = 0; i < batch.size() && failed.ok(); ++i) {
     Commit& c = batch[i].commit;
     Result<Committed> result = [&]() -> Result<Committed> {
@@ -213,7 +239,7 @@ void EmbeddedStore::commit_batch() {
       for (const auto& [k, seen] : c.read) {
         MDB_val key = val(k), data;
         rc = mdb_get(txn, lmdb_->kv, &key, &data);
-        Record r;
+        Record r = Record::absent(floor);
         if (rc == 0) {
           auto decoded = decode_record(data);
           if (!decoded.ok()) return decoded.error();
@@ -222,7 +248,10 @@ void EmbeddedStore::commit_batch() {
           failed = lmdb_error(rc, "reading " + k);
           return failed;
         }
-        if (r.version != seen.version)
+        // Absent then and absent now is unchanged, whatever the floor did meanwhile; otherwise
+        // the versions decide (a key written again after it was forgotten starts above the
+        // floor, so above any version a reader can have seen it at: no ABA).
+        if (r.version != seen.version && (r.exists() || seen.exists()))
           return make_error(Errc::kConflict, "key " + k + " changed since it was read");
         current[k] = std::move(r);
       }
@@ -234,14 +263,24 @@ void EmbeddedStore::commit_batch() {
       for (auto& [k, value] : c.writes) {
         Record& r = current[k];
         Record next;
-        next.version = r.version + 1;
+        next.version = r.version + 1;  // an absent key reads as the floor
         next.created_us = value && r.value ? r.created_us : (value ? ts : 0);
         next.updated_us = ts;
         next.value = std::move(value);
-        std::string bytes = encode_record(next);
-        MDB_val key = val(k), data = val(bytes);
-        rc = mdb_put(txn, lmdb_->kv, &key, &data, 0);
-        if (rc) {  // the transaction is spoilt: the whole batch fails
+        MDB_val key = val(k);
+        if (next.value) {
+          std::string bytes = encode_record(next);
+          MDB_val data = val(bytes);
+          rc = mdb_put(txn, lmdb_->kv, &key, &data, 0);
+        } else if (r.exists()) {
+          // A deleted key is forgotten at once; the floor keeps its version.
+          rc = mdb_del(txn, lmdb_->kv, &key, nullptr);
+          floor = std::max(floor, next.version);
+        } else {  // deleting what is not there changes nothing
+          next = Record::absent(r.version);
+          rc = 0;
+        }
+        if (rc && rc != MDB_NOTFOUND) {  // the transaction is spoilt: the whole batch fails
           failed = lmdb_error(rc, "writing " + k);
           return failed;
         }
@@ -258,6 +297,7 @@ void EmbeddedStore::commit_batch() {
     put64(rev, revision);
     MDB_val rk = val(kRevisionKey), rd = val(rev);
     rc = mdb_put(txn, lmdb_->meta, &rk, &rd, 0);
+    if (!rc && floor != floor_before) rc = write_floor(txn, lmdb_->meta, floor);
     if (rc) failed = lmdb_error(rc, "writing the revision");
   }
   if (failed.ok()) {
@@ -278,6 +318,58 @@ void EmbeddedStore::commit_batch() {
       if (ok) deliver(change);
     });
   }
+}
+
+Result<size_t> EmbeddedStore::sweep(MDB_txn* txn) {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn, lmdb_->kv, &cur);
+  if (rc) return lmdb_error(rc, "opening a cursor");
+  uint64_t floor = read_floor(txn, lmdb_->meta), before = floor;
+  size_t n = 0;
+  MDB_val key, data;
+  for (rc = mdb_cursor_get(cur, &key, &data, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &key, &data, MDB_NEXT)) {
+    auto* p = static_cast<const unsigned char*>(data.mv_data);
+    if (data.mv_size < kRecordHeader || p[24]) continue;
+    floor = std::max(floor, get64(p));
+    if ((rc = mdb_cursor_del(cur, 0))) break;
+    ++n;
+  }
+  mdb_cursor_close(cur);
+  if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "forgetting deleted keys");
+  if (floor != before && (rc = write_floor(txn, lmdb_->meta, floor)))
+    return lmdb_error(rc, "writing the floor");
+  return n;
+}
+
+Result<size_t> EmbeddedStore::records() const {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(lmdb_->env, nullptr, MDB_RDONLY, &txn);
+  if (rc) return lmdb_error(rc, "starting a read");
+  MDB_stat st{};
+  rc = mdb_stat(txn, lmdb_->kv, &st);
+  mdb_txn_abort(txn);
+  if (rc) return lmdb_error(rc, "reading the store's size");
+  return static_cast<size_t>(st.ms_entries);
+}
+
+void EmbeddedStore::compact(std::function<void(Result<size_t>)> done) {
+  to_db([this, done = std::move(done)]() mutable {
+    if (!batch_.empty()) commit_batch();
+    Result<size_t> result = [&]() -> Result<size_t> {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(lmdb_->env, nullptr, 0, &txn);
+      if (rc) return lmdb_error(rc, "starting a compaction");
+      auto n = sweep(txn);
+      if (!n.ok()) {
+        mdb_txn_abort(txn);
+        return n;
+      }
+      if ((rc = mdb_txn_commit(txn))) return lmdb_error(rc, "committing a compaction");
+      return n;
+    }();
+    to_loop([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  });
 }
 
 void EmbeddedStore::list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) {

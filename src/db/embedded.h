@@ -3,6 +3,12 @@
 // together share one write transaction and one fsync (group commit). Its own thread
 // does every LMDB call, so an fsync never stalls the control loop; results and the change feed
 // come back through a ring, in commit order.
+//
+// A deleted key is forgotten at once: its record goes, and the store's "floor" (kept beside the
+// revision) rises to its version. An absent key reads as the floor and a key written again
+// starts above it, so versions never repeat (no ABA) and the file holds only what exists. A
+// commit that read a key absent still passes while it is absent (the floor moving meanwhile
+// changes nothing it read).
 #pragma once
 
 #include <atomic>
@@ -16,6 +22,8 @@
 #include "io/control_loop.h"
 #include "sched/task_ring.h"
 #include "sched/waker.h"
+
+struct MDB_txn;
 
 namespace vlcp::db {
 
@@ -38,12 +46,19 @@ class EmbeddedStore final : public Store {
   void unwatch(uint64_t id) override;
   bool connected() const override { return true; }
   std::string describe() const override { return "embedded:" + options_.path; }
+  // Deleted keys are forgotten when deleted (the floor keeps versions monotonic): this only
+  // sweeps what a store from before that kept.
+  void compact(std::function<void(Result<size_t>)> done) override;
 
   uint64_t revision() const { return revision_.load(std::memory_order_relaxed); }
+  // How many records the file holds (deleted keys hold none).
+  Result<size_t> records() const;
 
  private:
   struct Lmdb;
   EmbeddedStore(io::ControlLoop& loop, EmbeddedOptions options);
+  // Removes deleted keys' records in this write transaction, raising the floor past them.
+  Result<size_t> sweep(MDB_txn* txn);
   void thread_main();
   void commit_batch();
   void to_db(std::function<void()> fn) { to_db_->post(std::move(fn)); }

@@ -366,6 +366,7 @@ void ObjectDb::attempt(std::shared_ptr<Txn> txn) {
     c.read = snap->records;
     c.writes = std::move(ctx.writes);
     c.timestamp_us = snap->timestamp_us;
+    c.guards = std::move(snap->guards);
     store_.commit(std::move(c), [this, txn, alive](Result<Committed> r) {
       if (!*alive) return;
       if (r.ok()) {

@@ -37,6 +37,10 @@ Result<DbSettings> read_db_settings(const Config& config) {
   if (keys.sessiontimeout < 1 || keys.sessiontimeout > 600)
     return config.error_at("module.zookeeperdb.sessiontimeout", "must be 1..600 seconds");
   s.zk.session_timeout_ms = static_cast<int>(keys.sessiontimeout * 1000);
+  if (!(keys.compactafter >= 0 && keys.compactafter <= 7 * 86400))
+    return config.error_at("module.zookeeperdb.compactafter", "must be 0..604800 seconds");
+  s.zk.compact_after_ms = static_cast<int64_t>(keys.compactafter * 1000);
+  if (keys.compactafter > 0 && s.zk.compact_after_ms < 1) s.zk.compact_after_ms = 1;
   return s;
 }
 

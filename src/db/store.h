@@ -21,21 +21,34 @@ namespace vlcp::db {
 
 using Json = nlohmann::json;
 
-// One key as a snapshot saw it. `version` counts the key's writes and never goes back, across
-// deletions too; 0 means the key has never been written. A deleted key has no value and a
-// version above 0.
+// One key as a snapshot saw it. `version` grows with every write of the key and never goes back,
+// across deletions and the store forgetting deleted keys (compaction) too: a key written again
+// after it was forgotten starts above every version it had. 0 means the key has never been
+// written (or the store has forgotten it and compacted nothing near it); an absent key may have
+// any version.
 struct Record {
   std::optional<Json> value;
   uint64_t version = 0;
   int64_t created_us = 0;  // server time of the write that created the current value
   int64_t updated_us = 0;  // server time of the last write
   bool exists() const { return value.has_value(); }
+  static Record absent(uint64_t version) {
+    Record r;
+    r.version = version;
+    return r;
+  }
   bool operator==(const Record&) const = default;
 };
+
+// What else a commit must find unchanged besides its keys' versions, in the backend's terms (on
+// ZooKeeper: the generation of each key's parent node, which compaction advances). Opaque to
+// ObjectDB: a commit carries the guards of the snapshot it read.
+using Guards = std::map<std::string, int64_t>;
 
 struct Snapshot {
   std::map<std::string, Record> records;  // every key asked for, absent ones included
   int64_t timestamp_us = 0;               // server time of the read (when asked for)
+  Guards guards;
 };
 
 // A transaction to commit: it applies only if every key it read still has the version it read.
@@ -44,6 +57,7 @@ struct Commit {
   std::map<std::string, Record> read;                 // key -> what the transaction read
   std::map<std::string, std::optional<Json>> writes;  // nullopt deletes
   int64_t timestamp_us = 0;                           // the server time the transaction used
+  Guards guards;                                      // the read snapshot's
 };
 
 struct Committed {
@@ -80,6 +94,10 @@ class Store {
 
   virtual bool connected() const = 0;
   virtual std::string describe() const = 0;
+
+  // Forgets deleted keys now, whatever their age (for tests: the stores do it on their own):
+  // done gets how many were forgotten.
+  virtual void compact(std::function<void(Result<size_t>)> done) { done(size_t{0}); }
 };
 
 // Keys: non-empty, at most kMaxKeyBytes, printable ASCII without spaces or '/', not "." or "..".

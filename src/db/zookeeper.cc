@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
+#include <limits>
 
 #include "base/log.h"
 
@@ -21,21 +22,46 @@ bool in_doubt(int rc) {
   return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED || rc == ZCLOSING;
 }
 
-std::string envelope(const Json& value, int64_t created, int64_t updated) {
-  return Json{{"v", value}, {"c", created}, {"u", updated}}.dump();
+// A key's version: its node's generation (the parent's when the node was created) above its
+// data version + 1; a key without a node has its parent's generation and 0 below.
+uint64_t make_version(int64_t generation, int64_t count) {
+  return static_cast<uint64_t>(generation) << 32 | static_cast<uint64_t>(count);
+}
+int64_t generation_of(uint64_t version) {
+  return static_cast<int64_t>(version >> 32);
+}
+int64_t count_of(uint64_t version) {
+  return static_cast<int64_t>(version & 0xffffffffu);
+}
+
+// A value's node data; a deleted key's is empty, or {"g": generation} above generation 0.
+std::string envelope(const std::optional<Json>& value, int64_t created, int64_t updated, int64_t generation) {
+  if (!value) return generation ? Json{{"g", generation}}.dump() : std::string();
+  Json j{{"v", *value}, {"c", created}, {"u", updated}};
+  if (generation) j["g"] = generation;
+  return j.dump();
 }
 
 Result<Record> decode_node(const std::string& data, int32_t data_version) {
   Record r;
-  r.version = static_cast<uint64_t>(data_version) + 1;
+  r.version = make_version(0, static_cast<int64_t>(data_version) + 1);
   if (data.empty()) return r;  // a deleted key
   auto j = Json::parse(data, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("v"))
+  if (j.is_discarded() || !j.is_object() || !(j.contains("v") || j.contains("g")))
     return make_error(Errc::kMalformed, "a stored value is not an ObjectDB record");
+  r.version = make_version(j.value("g", int64_t{0}), static_cast<int64_t>(data_version) + 1);
+  if (!j.contains("v")) return r;  // a deleted key of a later generation
   r.value = j["v"];
   r.created_us = j.value("c", int64_t{0});
   r.updated_us = j.value("u", int64_t{0});
   return r;
+}
+
+// A tombstone marker's name in its bucket directory: tomb/<second>/<txid>.
+std::string bucket_name(int64_t ts_us) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%012lld", static_cast<long long>(ts_us / 1'000'000));
+  return name;
 }
 
 // "c-<10-digit sequence>" -> sequence
@@ -52,6 +78,10 @@ std::string log_name(int64_t seq) {
   std::snprintf(name, sizeof name, "c-%010lld", static_cast<long long>(seq));
   return name;
 }
+
+// Compaction: markers per pass (a full pass runs the next at once), and per multi.
+constexpr size_t kPassMarkers = 2000, kBatchMarkers = 200;
+constexpr size_t kBatchBytes = 384 * 1024;  // markers' text per multi (its ops are about as big)
 
 // Records ride in a log entry up to this size; bigger commits send keys only.
 constexpr size_t kRecordsInLog = 64 * 1024;
@@ -168,6 +198,13 @@ struct ZkCallbacks {
       z->scan_log();
     });
   }
+  static void lease_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
+    if (type == ZOO_SESSION_EVENT) return;
+    auto* s = static_cast<ZkStore::Session*>(ctx);
+    s->ring->post([s] {
+      if (s == s->store->session_.get()) s->store->claim_compaction(s);
+    });
+  }
   static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
     if (type == ZOO_SESSION_EVENT) return;
     auto* s = static_cast<ZkStore::Session*>(ctx);
@@ -268,14 +305,22 @@ std::string ZkStore::path(const std::string& key) const {
   return options_.root + "/kv/" + parent + "/" + leaf;
 }
 
+std::string ZkStore::parent_path(const std::string& key) const {
+  return options_.root + "/kv/" + split_key(key).first;
+}
+
 void ZkStore::ensure_parents(std::vector<std::string> parents, std::function<void(int rc)> then) {
-  while (!parents.empty() && parents_.count(parents.back())) parents.pop_back();
+  while (!parents.empty() && (parents_.count(parents.back()) || parents.back() == bucket_))
+    parents.pop_back();
   if (parents.empty()) return then(ZOK);
   std::string p = parents.back();
   parents.pop_back();
   Call* c = new_call([this, p, parents = std::move(parents), then = std::move(then)](Call& c) mutable {
     if (c.rc != ZOK && c.rc != ZNODEEXISTS) return then(c.rc);
-    parents_.insert(p);
+    if (p.compare(0, options_.root.size() + 6, options_.root + "/tomb/") == 0)
+      bucket_ = p;  // markers' directories come and go: only the current one is remembered
+    else
+      parents_.insert(p);
     ensure_parents(std::move(parents), std::move(then));
   });
   issue(c, zoo_acreate(session_->zh, p.c_str(), "", 0, acl(), 0, Call::on_string, c));
@@ -305,6 +350,7 @@ void ZkStore::on_session_event(Session* s, int state) {
   } else if (state == ZOO_EXPIRED_SESSION_STATE) {
     // The session is gone (its watches too): a new one starts, and watchers resync.
     last_error_ = "session expired";
+    lease_ = false;  // the ephemeral lease went with the session
     VLCP_LOG(kWarn, "db") << "ZooKeeper session expired; starting a new one";
     zookeeper_close(session_->zh);
     session_->zh = nullptr;
@@ -322,7 +368,7 @@ void ZkStore::prepare_layout(Session* s) {
   std::vector<std::string> nodes;
   for (size_t i = 1; i <= options_.root.size(); ++i)
     if (i == options_.root.size() || options_.root[i] == '/') nodes.push_back(options_.root.substr(0, i));
-  for (const char* child : {"/kv", "/rev", "/log", "/txn"}) nodes.push_back(options_.root + child);
+  for (const char* child : {"/kv", "/rev", "/log", "/txn", "/tomb"}) nodes.push_back(options_.root + child);
   auto pending = std::make_shared<size_t>(nodes.size() + 1);
   auto failed = std::make_shared<int>(ZOK);
   auto step = [this, s, pending, failed](int rc) {
@@ -374,6 +420,7 @@ void ZkStore::prepare_layout(Session* s) {
         in_doubt_.clear();
         for (auto& op : doubts) resolve(op);
         scan_log();
+        claim_compaction(s);
       });
       issue(list, zoo_aget_children2(s->zh, log_dir(epoch->first).c_str(), 0, Call::on_children, list));
     });
@@ -420,13 +467,18 @@ void ZkStore::read(std::vector<std::string> keys, bool with_time,
 }
 
 // A consistent snapshot without a multi-read: rev first (its mzxid is the last commit's, Z),
-// then the keys. Nodes are never deleted, so a key whose mzxid is at most Z had that value at
-// Z; if every key passes, the read is the state at Z. A key changed after Z means a commit
-// raced the read: read again.
+// then the keys, then their parents (one session's requests are answered in order). A key node
+// whose mzxid is at most Z had that value at Z. Nodes go only by compaction, which advances
+// their parent's generation (its data version) and sets rev in the same multi: so a parent
+// whose generation moved after Z (mzxid > Z) means a key may have gone under the read; else a
+// key without a node had none at Z. If every key and parent passes, the read is the state at
+// Z; otherwise a commit or a compaction raced it: read again.
 void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
   if (!ready_) return op->done(unavailable());
   zhandle_t* zh = session_->zh;
-  op->pending = static_cast<int>(op->keys.size()) + 1;
+  std::set<std::string> parents;
+  for (const auto& k : op->keys) parents.insert(parent_path(k));
+  op->pending = static_cast<int>(op->keys.size() + parents.size()) + 1;
   op->failed_rc = ZOK;
   op->bad = Status{};
   op->snap = Snapshot{};
@@ -440,6 +492,10 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
       if (++op->attempts < 100) return read_attempt(op);
       return op->done(make_error(Errc::kUnavailable, "no consistent snapshot after 100 reads"));
     }
+    // A key without a node reads at its parent's generation (above any version it had before
+    // compaction forgot it).
+    for (auto& [k, r] : op->snap.records)
+      if (count_of(r.version) == 0) r.version = make_version(op->snap.guards[parent_path(k)], 0);
     // The store's time: this node's clock, but never earlier than the last commit's server time
     // (rev's mtime) nor than any time this node handed out: a hybrid clock that orders every
     // transaction after what it read, without a ZooKeeper write to ask the time.
@@ -477,6 +533,20 @@ void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
     });
     issue(c, zoo_aget(zh, path(k).c_str(), 0, Call::on_data, c));
   }
+  for (const auto& p : parents) {
+    Call* c = new_call([op, finish, p, z](Call& c) {
+      if (c.rc == ZOK) {
+        if (c.stat.version > 0 && c.stat.mzxid > *z) op->raced = true;
+        op->snap.guards[p] = c.stat.version;
+      } else if (c.rc == ZNONODE) {
+        op->snap.guards[p] = 0;
+      } else {
+        op->failed_rc = c.rc;
+      }
+      finish();
+    });
+    issue(c, zoo_aexists(zh, p.c_str(), 0, Call::on_stat, c));
+  }
 }
 
 void ZkStore::refresh_epoch() {
@@ -497,6 +567,9 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     if (!commit.read.count(k))
       return done(make_error(Errc::kInvalidArgument, "key " + k + " is written without having been read"));
   }
+  for (const auto& [k, seen] : commit.read)
+    if (!commit.guards.count(parent_path(k)))
+      return done(make_error(Errc::kInvalidArgument, "a commit without the guards of the snapshot it read"));
   if (!ready_) return done(unavailable());
   auto op = std::make_shared<CommitOp>();
   op->done = std::move(done);
@@ -509,54 +582,80 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   last_ts_us_ = ts;
 
   // Paths and data first (the ops point into them), then the ops.
+  enum Kind { kCheck, kCreate, kSet, kSequence, kDelete };
   struct Planned {
-    int kind;  // 0 check, 1 create, 2 set
+    Kind kind;
     size_t path, data;
     int version;
   };
   std::vector<Planned> plan;
-  auto add = [&](int kind, std::string p, std::string d, int version) {
+  auto add = [&](Kind kind, std::string p, std::string d, int version) {
     op->paths.push_back(std::move(p));
     op->datas.push_back(std::move(d));
     plan.push_back(Planned{kind, op->paths.size() - 1, op->datas.size() - 1, version});
   };
   size_t bytes = 0;
   Json written = Json::array();
+  std::set<std::string> guarded;  // parents whose generation the commit depends on
+  Json tombstones = Json::array();
+  std::vector<std::string> need_parents;
   for (const auto& [k, seen] : commit.read) {
     auto w = commit.writes.find(k);
-    if (w == commit.writes.end()) {
-      if (seen.version > 0)
-        add(0, path(k), "", static_cast<int>(seen.version - 1));
-      else
-        add(1, path(k), "", 0);  // read absent: a tombstone, which fails if someone created it
+    const bool node = count_of(seen.version) > 0;
+    const int data_version = static_cast<int>(count_of(seen.version) - 1);
+    const std::string pp = parent_path(k);
+    if (!node) need_parents.push_back(pp);
+    if (w != commit.writes.end()) written.push_back(k);
+    if ((w == commit.writes.end() || !w->second) && !node) {
+      // Absent, no node, and left absent: create and delete it again, which fails if someone
+      // created it meanwhile. No node remains.
+      add(kCreate, path(k), "", 0);
+      add(kDelete, path(k), "", 0);
+      if (w != commit.writes.end()) op->out.records[k] = Record::absent(seen.version);
       continue;
     }
-    written.push_back(k);
+    guarded.insert(pp);
+    if (w == commit.writes.end()) {
+      add(kCheck, path(k), "", data_version);
+      continue;
+    }
     Record next;
-    next.version = seen.version + 1;
+    next.version = seen.version + 1;  // a new node: (generation, 1)
     next.updated_us = ts;
-    std::string data;
     if (w->second) {
       next.created_us = seen.exists() ? seen.created_us : ts;
       next.value = w->second;
-      data = envelope(*w->second, next.created_us, ts);
-      if (data.size() > kZkMaxRequestBytes)
-        return op->done(
-            make_error(Errc::kInvalidArgument, "the value of " + k + " is " + std::to_string(data.size()) +
-                                                   " bytes: over ZooKeeper's request limit (about 1 MiB)"));
     }
+    std::string data = envelope(next.value, next.created_us, ts, generation_of(seen.version));
+    if (data.size() > kZkMaxRequestBytes)
+      return op->done(
+          make_error(Errc::kInvalidArgument, "the value of " + k + " is " + std::to_string(data.size()) +
+                                                 " bytes: over ZooKeeper's request limit (about 1 MiB)"));
     bytes += data.size() + k.size() + 64;
+    if (!next.value) tombstones.push_back(Json::array({path(k), data_version + 1}));
     op->out.records[k] = next;
-    if (seen.version > 0)
-      add(2, path(k), std::move(data), static_cast<int>(seen.version - 1));
+    if (node)
+      add(kSet, path(k), std::move(data), data_version);
     else
-      add(1, path(k), std::move(data), 0);
+      add(kCreate, path(k), std::move(data), 0);
   }
-  add(2, options_.root + "/rev", "", -1);
+  // The generations read: compaction advances them when it removes a node, so nothing read
+  // before can match a node created after (no ABA).
+  for (const auto& pp : guarded) add(kCheck, pp, "", static_cast<int>(commit.guards.at(pp)));
+  add(kSet, options_.root + "/rev", "", -1);
   size_t rev_op = plan.size() - 1;
   op->epoch = epoch_;
-  add(0, options_.root + "/logepoch", "", epoch_version_);
-  add(1, txn_dir(op->epoch) + "/" + op->txid, "", 0);
+  add(kCheck, options_.root + "/logepoch", "", epoch_version_);
+  add(kCreate, txn_dir(op->epoch) + "/" + op->txid, "", 0);
+  // Every tombstone left is named in a marker, in the directory of its second: compaction finds
+  // them there once they are old enough (tomb/<second>/<txid>: [[node, data version]...]).
+  std::string bucket;
+  if (!tombstones.empty()) {
+    bucket = options_.root + "/tomb/" + bucket_name(ts);
+    need_parents.push_back(bucket);
+    add(kCreate, bucket + "/" + op->txid, tombstones.dump(), 0);
+    bytes += op->datas.back().size() + 64;
+  }
   // The entry carries what was written (when small), so other nodes need not read it back.
   Json entry{{"keys", written}};
   Json records = Json::object();
@@ -566,7 +665,8 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     records[k] = std::move(rec);
   }
   std::string with_records = Json{{"keys", written}, {"records", records}}.dump();
-  add(3, log_dir(op->epoch) + "/c-", with_records.size() <= kRecordsInLog ? with_records : entry.dump(), 0);
+  add(kSequence, log_dir(op->epoch) + "/c-",
+      with_records.size() <= kRecordsInLog ? with_records : entry.dump(), 0);
   bytes += op->datas.back().size();
   if (bytes > kZkMaxRequestBytes)
     return op->done(
@@ -579,24 +679,27 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     const char* path_c = op->paths[p.path].c_str();
     const std::string& d = op->datas[p.data];
     switch (p.kind) {
-      case 0:
+      case kCheck:
         zoo_check_op_init(&op->ops[i], path_c, p.version);
         break;
-      case 1:
+      case kCreate:
         zoo_create_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), acl(), 0, nullptr, 0);
         break;
-      case 2:
+      case kSet:
         zoo_set_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), p.version,
                         i == rev_op ? &op->rev_stat : nullptr);
         break;
-      case 3:
+      case kSequence:
         zoo_create_op_init(&op->ops[i], path_c, d.data(), static_cast<int>(d.size()), acl(), ZOO_SEQUENCE,
                            op->log_path, sizeof op->log_path);
+        break;
+      case kDelete:
+        zoo_delete_op_init(&op->ops[i], path_c, p.version);
         break;
     }
   }
   op->commit = std::move(commit);
-  auto on_answer = [this, op](Call& c) {
+  auto on_answer = [this, op, bucket](Call& c) {
     if (c.rc == ZOK) {
       op->out.revision = static_cast<uint64_t>(op->rev_stat.version);
       std::string created(op->log_path);
@@ -612,6 +715,8 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
           break;
         }
       if (where == options_.root + "/logepoch") refresh_epoch();  // the log moved to a new epoch
+      if (!bucket.empty() && where.compare(0, bucket.size(), bucket) == 0 && bucket_ == bucket)
+        bucket_.clear();  // compacted already: this commit's time was that old
       return op->done(make_error(Errc::kConflict, where + " changed since it was read"));
     }
     if (in_doubt(c.rc)) {  // the answer was lost, not necessarily the commit: find out which
@@ -626,17 +731,11 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
     op->done(make_error(c.rc == ZINVALIDSTATE ? Errc::kUnavailable : Errc::kInternal,
                         "committing to ZooKeeper: " + zk_text(c.rc)));
   };
-  // Keys that get their first node need their parent first (outside the multi: creating an
-  // existing parent would fail it).
-  std::vector<std::string> parents;
-  for (size_t i = 0; i < rev_op; ++i)  // the keys' ops come before rev's
-    if (plan[i].kind == 1) {
-      const std::string& node = op->paths[plan[i].path];
-      std::string pp = node.substr(0, node.rfind('/'));
-      if (!parents_.count(pp) && std::find(parents.begin(), parents.end(), pp) == parents.end())
-        parents.push_back(pp);
-    }
-  ensure_parents(std::move(parents), [this, op, on_answer = std::move(on_answer)](int rc) {
+  // Keys that get a node need their parent first (outside the multi: creating an existing
+  // parent would fail it), and a marker its second's directory.
+  std::sort(need_parents.begin(), need_parents.end());
+  need_parents.erase(std::unique(need_parents.begin(), need_parents.end()), need_parents.end());
+  ensure_parents(std::move(need_parents), [this, op, on_answer = std::move(on_answer)](int rc) {
     if (rc == ZOK && !ready_) rc = ZCONNECTIONLOSS;
     if (rc != ZOK)  // nothing of the commit was sent
       return op->done(make_error(in_doubt(rc) || rc == ZINVALIDSTATE ? Errc::kUnavailable : Errc::kInternal,
@@ -920,6 +1019,286 @@ void ZkStore::drop_epoch(int64_t epoch) {
     });
     issue(c, zoo_aget_children2(session_->zh, dir.c_str(), 0, Call::on_children, c));
   }
+}
+
+// ---- compaction --------------------------------------------------------------------------------------
+
+// One node at a time compacts: the one holding the ephemeral node `compactor` (the lease goes
+// with its session, and the others, watching it, race to take it over).
+void ZkStore::claim_compaction(Session* s) {
+  if (options_.compact_after_ms <= 0 || s != session_.get() || !ready_) return;
+  std::string lease = options_.root + "/compactor";
+  Call* c = new_call([this, s, lease](Call& c) {
+    if (s != session_.get()) return;
+    const clientid_t* me = zoo_client_id(s->zh);
+    if (c.rc == ZOK) {
+      if (!lease_) {
+        VLCP_LOG(kInfo, "db") << "this node compacts the store's deleted keys";
+      }
+      lease_ = true;
+      return schedule_compaction(std::chrono::milliseconds(0));
+    }
+    if (c.rc != ZNODEEXISTS) return;  // connection trouble: the next session claims again
+    Call* w = new_call([this, s, me](Call& w) {
+      if (s != session_.get()) return;
+      if (w.rc == ZNONODE) return claim_compaction(s);  // gone meanwhile
+      if (w.rc == ZOK && me && w.stat.ephemeralOwner == me->client_id && !lease_) {
+        lease_ = true;  // ours, from before a reconnect
+        schedule_compaction(std::chrono::milliseconds(0));
+      }
+    });
+    issue(w, zoo_awexists(s->zh, lease.c_str(), ZkCallbacks::lease_watcher, s, Call::on_stat, w));
+  });
+  issue(c, zoo_acreate(s->zh, lease.c_str(), "", 0, acl(), ZOO_EPHEMERAL, Call::on_string, c));
+}
+
+void ZkStore::schedule_compaction(std::chrono::milliseconds after) {
+  if (pass_scheduled_) return;
+  pass_scheduled_ = true;
+  loop_.after(after, [this, alive = alive_] {
+    if (!*alive) return;
+    pass_scheduled_ = false;
+    if (!lease_ || !ready_ || passing_) return;  // (a running pass schedules the next)
+    passing_ = true;
+    // A pass removes at most kPassMarkers markers' tombstones; a full one runs the next at once.
+    run_pass(compact_cutoff(), kPassMarkers, [this](Result<size_t> n) {
+      passing_ = false;
+      auto interval = std::chrono::milliseconds(std::max<int64_t>(250, options_.compact_after_ms / 4));
+      if (n.ok() && *n > 0) {
+        VLCP_LOG(kDebug, "db") << "compaction forgot " << *n << " deleted keys";
+      }
+      schedule_compaction(last_pass_full_ ? std::chrono::milliseconds(0) : interval);
+    });
+  });
+}
+
+int64_t ZkStore::compact_cutoff() const {
+  int64_t now = std::max(wall_clock_us(), last_ts_us_);
+  return (now - options_.compact_after_ms * 1000) / 1'000'000;
+}
+
+void ZkStore::compact(std::function<void(Result<size_t>)> done) {
+  run_pass(std::numeric_limits<int64_t>::max(), std::numeric_limits<size_t>::max(), std::move(done));
+}
+
+struct ZkStore::Pass {
+  int64_t cutoff = 0;  // buckets (seconds) below this one
+  size_t budget = 0;   // markers at most
+  size_t removed = 0;
+  std::vector<std::string> buckets;
+  size_t next = 0;
+  std::function<void(Result<size_t>)> done;
+};
+
+// The markers' tombstones, removed in multis of up to kBatchMarkers markers: each deletes the
+// tombstones still at the data version the marker names (a key written since is skipped),
+// advances their parents' generations, sets rev (so a read that overlapped it reads again) and
+// deletes the markers.
+struct ZkStore::Batch {
+  std::vector<std::string> markers;
+  std::map<std::string, int> nodes;  // tombstone -> its data version
+  size_t bytes = 0;
+  std::vector<std::string> paths;
+  std::vector<zoo_op_t> ops;
+  std::vector<zoo_op_result_t> results;
+  int attempts = 0;
+};
+
+void ZkStore::run_pass(int64_t cutoff, size_t budget, std::function<void(Result<size_t>)> done) {
+  if (!ready_) return done(unavailable());
+  auto p = std::make_shared<Pass>();
+  p->cutoff = cutoff;
+  p->budget = budget;
+  p->done = std::move(done);
+  Call* c = new_call([this, p](Call& c) {
+    if (c.rc != ZOK) return p->done(make_error(Errc::kUnavailable, "listing tombstones: " + zk_text(c.rc)));
+    for (const auto& name : c.children) {
+      char* end = nullptr;
+      long long second = std::strtoll(name.c_str(), &end, 10);
+      if (!*end && second < p->cutoff) p->buckets.push_back(name);
+    }
+    std::sort(p->buckets.begin(), p->buckets.end());
+    last_pass_full_ = false;
+    next_bucket(p);
+  });
+  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/tomb").c_str(), 0, Call::on_children, c));
+}
+
+void ZkStore::next_bucket(std::shared_ptr<Pass> p) {
+  if (!ready_) return p->done(unavailable());
+  if (p->budget == 0) last_pass_full_ = true;
+  if (p->next >= p->buckets.size() || p->budget == 0) {
+    compacted_ += p->removed;
+    return p->done(p->removed);
+  }
+  std::string dir = options_.root + "/tomb/" + p->buckets[p->next];
+  Call* c = new_call([this, p, dir](Call& c) {
+    if (c.rc == ZNONODE) {
+      ++p->next;
+      return next_bucket(p);
+    }
+    if (c.rc != ZOK) return p->done(make_error(Errc::kUnavailable, "listing tombstones: " + zk_text(c.rc)));
+    if (c.children.empty()) {  // done with this second (a commit that late fails and retries)
+      Call* d = new_call([this, p](Call&) {
+        ++p->next;
+        next_bucket(p);
+      });
+      issue(d, zoo_adelete(session_->zh, dir.c_str(), -1, Call::on_void, d));
+      return;
+    }
+    auto b = std::make_shared<Batch>();
+    size_t n = std::min({c.children.size(), kBatchMarkers, p->budget});
+    auto pending = std::make_shared<size_t>(n);
+    auto failed = std::make_shared<int>(ZOK);
+    const std::string kv = options_.root + "/kv/";
+    for (size_t i = 0; i < n; ++i) {
+      std::string marker = dir + "/" + c.children[i];
+      Call* g = new_call([this, p, b, marker, pending, failed, kv](Call& g) {
+        if (g.rc == ZOK && !b->markers.empty() && b->bytes + g.data.size() > kBatchBytes) {
+          // left for the next multi: this one is big enough
+        } else if (g.rc == ZOK) {
+          b->bytes += g.data.size() + marker.size();
+          b->markers.push_back(marker);
+          auto j = Json::parse(g.data, nullptr, false);
+          if (j.is_array())
+            for (const auto& t : j)
+              if (t.is_array() && t.size() == 2 && t[0].is_string() && t[1].is_number_integer() &&
+                  t[0].get<std::string>().compare(0, kv.size(), kv) == 0) {
+                int& v = b->nodes.try_emplace(t[0].get<std::string>(), -1).first->second;
+                v = std::max(v, t[1].get<int>());  // named twice: only the later can still be there
+              }
+        } else if (g.rc != ZNONODE) {
+          *failed = g.rc;
+        }
+        if (--*pending) return;
+        if (*failed != ZOK)
+          return p->done(make_error(Errc::kUnavailable, "reading tombstones: " + zk_text(*failed)));
+        p->budget -= std::min(p->budget, b->markers.size());
+        if (b->markers.empty()) return next_bucket(p);  // another pass took them: list again
+        apply_batch(p, b);
+      });
+      issue(g, zoo_aget(session_->zh, marker.c_str(), 0, Call::on_data, g));
+    }
+  });
+  issue(c, zoo_aget_children2(session_->zh, dir.c_str(), 0, Call::on_children, c));
+}
+
+void ZkStore::apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b) {
+  if (!ready_) return p->done(unavailable());
+  b->paths.clear();
+  std::vector<int> versions;
+  std::set<std::string> parents;
+  for (const auto& [node, version] : b->nodes) {
+    b->paths.push_back(node);
+    versions.push_back(version);
+    parents.insert(node.substr(0, node.rfind('/')));
+  }
+  size_t kv = b->paths.size();
+  if (kv) {
+    for (const auto& parent : parents) b->paths.push_back(parent);
+    b->paths.push_back(options_.root + "/rev");
+  }
+  size_t first_marker = b->paths.size();
+  for (const auto& m : b->markers) b->paths.push_back(m);
+  b->ops.assign(b->paths.size(), zoo_op_t{});
+  b->results.assign(b->paths.size(), zoo_op_result_t{});
+  for (size_t i = 0; i < b->paths.size(); ++i) {
+    const char* path = b->paths[i].c_str();
+    if (i < kv)
+      zoo_delete_op_init(&b->ops[i], path, versions[i]);
+    else if (i < first_marker)
+      zoo_set_op_init(&b->ops[i], path, "", 0, -1, nullptr);  // the next generation; rev
+    else
+      zoo_delete_op_init(&b->ops[i], path, -1);
+  }
+  Call* c = new_call([this, p, b, kv, first_marker](Call& c) {
+    if (c.rc == ZOK) {
+      p->removed += kv;
+      return next_bucket(p);
+    }
+    if ((c.rc == ZBADVERSION || c.rc == ZNONODE || c.rc == ZNOTEMPTY) && ++b->attempts < 1000) {
+      // A tombstone written since (or removed by another pass), or a marker gone: without it.
+      for (size_t i = 0; i < b->results.size(); ++i) {
+        if (b->results[i].err == ZOK || b->results[i].err == ZRUNTIMEINCONSISTENCY) continue;
+        if (i < kv)
+          b->nodes.erase(b->paths[i]);
+        else if (i >= first_marker)
+          b->markers.erase(std::find(b->markers.begin(), b->markers.end(), b->paths[i]));
+        else
+          break;  // a parent or rev gone: cannot be
+        if (b->markers.empty()) return next_bucket(p);
+        return apply_batch(p, b);
+      }
+    }
+    p->done(make_error(Errc::kUnavailable, "compacting: " + zk_text(c.rc)));
+  });
+  issue(c, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
+                      Call::on_void, c));
+}
+
+// Counts the store's nodes by kind: for tests and the measurements in perf/RESULTS.md.
+void ZkStore::census(std::function<void(Result<std::map<std::string, size_t>>)> done) {
+  if (!ready_) return done(unavailable());
+  struct State {
+    std::map<std::string, size_t> counts;
+    int pending = 0, failed = ZOK;
+    std::function<void(Result<std::map<std::string, size_t>>)> done;
+  };
+  auto st = std::make_shared<State>();
+  st->done = std::move(done);
+  auto settle = [st] {
+    if (--st->pending) return;
+    auto done = std::move(st->done);  // (which holds the walk: let it go)
+    st->done = nullptr;
+    if (st->failed != ZOK)
+      return done(make_error(Errc::kUnavailable, "counting nodes: " + zk_text(st->failed)));
+    done(st->counts);
+  };
+  // visit(path, area): counts the node, and its children by area.
+  auto visit = std::make_shared<std::function<void(std::string, std::string)>>();
+  std::weak_ptr<std::function<void(std::string, std::string)>> weak = visit;
+  *visit = [this, st, settle, weak](std::string path, std::string area) {
+    ++st->pending;
+    Call* c = new_call([this, st, settle, weak, path, area](Call& c) {
+      auto visit = weak.lock();
+      if (c.rc != ZOK && c.rc != ZNONODE && st->failed == ZOK) st->failed = c.rc;
+      if (c.rc == ZOK) {
+        if (area == "key") {
+          ++st->counts[c.data.empty() || c.data[0] != '{' || c.data.find("\"v\"") == std::string::npos
+                           ? "kv.tombstones"
+                           : "kv.keys"];
+        } else {
+          ++st->counts[area];
+          for (const auto& child : c.children) {
+            std::string sub = path + "/" + child, next = "other";
+            if (area == "kv") next = "kv.parents";
+            if (area == "kv.parents") next = "key";
+            if (area == "log" || area == "txn" || area == "tomb") next = area + ".dirs";
+            if (area == "log.dirs") next = "log.entries";
+            if (area == "txn.dirs") next = "txn.fences";
+            if (area == "tomb.dirs") next = "tomb.markers";
+            if (area == "other" && path == options_.root)
+              next = child == "kv" || child == "log" || child == "txn" || child == "tomb" ? child
+                                                                                          : "other.leaves";
+            if (next == "log.entries" || next == "txn.fences" || next == "tomb.markers" ||
+                next == "other.leaves")
+              ++st->counts[next];  // leaves: counted, not read
+            else if (visit)
+              (*visit)(sub, next);
+          }
+        }
+      }
+      settle();
+    });
+    if (area == "key")
+      issue(c, zoo_aget(session_->zh, path.c_str(), 0, Call::on_data, c));
+    else
+      issue(c, zoo_aget_children2(session_->zh, path.c_str(), 0, Call::on_children, c));
+  };
+  st->done = [visit, done = std::move(st->done)](auto r) { done(std::move(r)); };  // holds the walk
+  ++st->pending;
+  (*visit)(options_.root, "other");
+  settle();
 }
 
 }  // namespace vlcp::db

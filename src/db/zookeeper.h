@@ -1,18 +1,31 @@
 // The cluster store: ObjectDB on a ZooKeeper ensemble (the C client, multi-threaded build).
 //
 // Layout under the root (default /vlcp):
-//   kv/<parent>/<leaf>  one node per key, data = {"v": value, "c": created µs, "u": updated µs};
-//                       empty data is a deleted key. Nodes are never removed, so a key's
-//                       version (the node's data version + 1) never goes back (no ABA). A key
+//   kv/<parent>/<leaf>  one node per key, data = {"v": value, "c": created µs, "u": updated µs,
+//                       "g": generation}; a deleted key's node (a tombstone) has no "v". A key
 //                       splits at its last dot (viperflow.logicalport/p1): siblings share a
 //                       parent, so listing a class or an index entry reads one parent's
 //                       children, and no node has more children than one class has objects
 //                       (ZooKeeper answers are bounded by its ~1 MiB packet limit). Parents are
 //                       created before the first commit that needs them and never removed.
-//   rev                 every commit sets it: its data version is the store's revision, its
-//                       mzxid the last commit's. A read gets rev, then its keys: a key whose
-//                       mzxid is no later than rev's held that value then (nodes are never
-//                       deleted), so if all pass the read is one snapshot; else it reads again.
+//                       A key's version is (generation << 32 | data version + 1); a key without
+//                       a node has its parent's generation and 0 below.
+//   kv/<parent> data    none; its data version is the parent's generation: compaction removes
+//                       tombstones and advances their parents' generations in one multi, and
+//                       every commit checks the generations of the parents of the keys it read.
+//                       So a commit that read a key before its tombstone went cannot pass a
+//                       check against a node created after (no ABA), and a key created again
+//                       starts at a higher generation: versions never go back.
+//   tomb/<second>/<txid> a commit that leaves tombstones names them ([[node, data version]]),
+//                       in the directory of its second. The node holding the lease `compactor`
+//                       (ephemeral) removes the tombstones of seconds older than the horizon
+//                       that still have the version named (a key written since is skipped).
+//   rev                 every commit and every compaction sets it: its data version is the
+//                       store's revision, its mzxid the last commit's. A read gets rev, then its
+//                       keys, then their parents: a key node whose mzxid is no later than rev's
+//                       held that value then, and a key without a node had none if its parent's
+//                       generation has not moved since; if all pass the read is one snapshot;
+//                       else it reads again.
 //   log/<epoch>/c-<seq> one sequential node per commit, data = {"keys": [...], "records": {...}}
 //                       (the records when under 64 KiB): the change feed,
 //                       in commit order. Within an epoch the sequence has no gaps (nothing is
@@ -26,11 +39,14 @@
 //                       committed; created: it can never commit).
 // Timestamps come from a hybrid clock: this node's clock, never earlier than the last commit's
 // server time (rev's mtime) it read, nor than a time it handed out before.
-// A commit is one multi: check (or create, for keys read absent) every key read, set every key
-// written, bump rev, create the fence and the log entry. It applies whole or not at all.
+// A commit is one multi: check every key read (a key read without a node: create and delete it,
+// which fails if it appeared), set or create every key written, check the parents'
+// generations, bump rev, create the fence, the tombstones' marker and the log entry. It applies
+// whole or not at all.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -51,6 +67,9 @@ struct ZkOptions {
   int session_timeout_ms = 6000;
   std::string auth;        // "user:password" for digest auth; nodes then get creator-only ACLs
   size_t log_keep = 1000;  // change-log entries kept
+  // Deleted keys' nodes (tombstones) are removed once older than this, by the one node that
+  // holds the compaction lease; 0: only when asked (compact()).
+  int64_t compact_after_ms = 60'000;
 };
 
 // ZooKeeper's limit on one request (jute.maxbuffer, 1 MiB by default), with room for headers.
@@ -73,13 +92,30 @@ class ZkStore final : public Store {
 
   uint64_t sessions() const { return sessions_started_; }
 
+  // Removes every tombstone now, whatever its age (the lease holder does it on its own).
+  void compact(std::function<void(Result<size_t>)> done) override;
+  bool compacting() const { return lease_; }         // this node holds the compaction lease
+  uint64_t compacted() const { return compacted_; }  // tombstones this node removed
+  // The store's nodes by kind: kv.keys, kv.tombstones, kv.parents, log.entries, txn.fences,
+  // tomb.markers, and the directories and fixed nodes (the rest).
+  void census(std::function<void(Result<std::map<std::string, size_t>>)> done);
+
  private:
   friend struct ZkCallbacks;
   struct Session;
   struct Call;
   struct ReadOp;
   struct CommitOp;
+  struct Pass;
+  struct Batch;
   explicit ZkStore(io::ControlLoop& loop, ZkOptions options);
+  void claim_compaction(Session* s);
+  void schedule_compaction(std::chrono::milliseconds after);
+  int64_t compact_cutoff() const;
+  void run_pass(int64_t cutoff, size_t budget, std::function<void(Result<size_t>)> done);
+  void next_bucket(std::shared_ptr<Pass> p);
+  void apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b);
+  std::string parent_path(const std::string& key) const;  // the node of a key's parent
 
   Status open_session();
   Call* new_call(std::function<void(Call&)> fn);
@@ -126,6 +162,9 @@ class ZkStore final : public Store {
   uint64_t txn_counter_ = 0;
   uint64_t commits_ = 0;
   std::set<std::string> parents_;  // kv parents known to exist
+  std::string bucket_;             // the markers' directory known to exist
+  bool lease_ = false, pass_scheduled_ = false, passing_ = false, last_pass_full_ = false;
+  uint64_t compacted_ = 0;
   std::deque<std::shared_ptr<CommitOp>> in_doubt_;
   uint64_t next_watch_ = 0;
   std::map<uint64_t, std::function<void(const Change&)>> watchers_;

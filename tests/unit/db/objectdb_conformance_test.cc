@@ -67,6 +67,7 @@ class Shared final : public Store {  // a second client's handle on the first cl
   void unwatch(uint64_t id) override { s_.unwatch(id); }
   bool connected() const override { return s_.connected(); }
   std::string describe() const override { return s_.describe(); }
+  void compact(std::function<void(Result<size_t>)> d) override { s_.compact(std::move(d)); }
 
  private:
   Store& s_;
@@ -138,6 +139,29 @@ class ObjectDbConformance : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
     EXPECT_TRUE(r && r->ok()) << (r ? r->status().to_string() : "");
     return r && r->ok() ? **r : std::vector<std::string>{};
+  }
+
+  Status compact() {
+    std::optional<Result<size_t>> r;
+    stores_[0]->compact([&](Result<size_t> x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    return !r ? make_error(Errc::kTimeout, "no answer") : r->ok() ? Status{} : r->status();
+  }
+  // The records the store holds, deleted keys' included (none should be after compaction): the
+  // embedded store's entries, ZooKeeper's key nodes (fails if any tombstone or marker is left).
+  Result<size_t> store_size() {
+    if (auto* e = dynamic_cast<EmbeddedStore*>(stores_[0].get())) return e->records();
+    auto* z = dynamic_cast<ZkStore*>(stores_[0].get());
+    if (!z) return make_error(Errc::kInternal, "an unknown store");
+    std::optional<Result<std::map<std::string, size_t>>> r;
+    z->census([&](auto x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    if (!r || !r->ok()) return make_error(Errc::kUnavailable, "no census");
+    auto& c = **r;
+    if (c["kv.tombstones"] || c["tomb.markers"])
+      return make_error(Errc::kInternal, std::to_string(c["kv.tombstones"]) + " tombstones and " +
+                                             std::to_string(c["tomb.markers"]) + " markers left");
+    return c["kv.keys"];
   }
 
   RealClock clock_;
@@ -592,6 +616,100 @@ TEST_P(ObjectDbConformance, APrefixWatchMirrorsWhatExistsAfterChurn) {
   EXPECT_EQ(b().mirror_size(), 0u);
 }
 
+// Compaction forgets deleted keys; versions never go back across it: a key read after is absent
+// at a version no lower than its tombstone's, and a key written again starts above every
+// version it had, so a watch that kept the tombstone hears the new value.
+TEST_P(ObjectDbConformance, CompactionForgetsDeletedKeysAndVersionsOnlyGrow) {
+  std::vector<Record> heard;
+  WatchId w = b().open_watch([&](const KeyUpdate& u) { heard.push_back(u.record); });
+  b().watch_keys(w, {"test.gone"});
+  ASSERT_TRUE(run_until(loop_, [&] { return b().mirrored("test.gone") != nullptr; }));
+  ASSERT_TRUE(put(a(), "test.gone", Json(1)).ok());
+  ASSERT_TRUE(put(a(), "test.gone", Json(2)).ok());
+  auto deleted = put(a(), "test.gone", std::nullopt);
+  ASSERT_TRUE(deleted.ok());
+  uint64_t tombstone = (*deleted).written["test.gone"].version;
+  ASSERT_TRUE(run_until(loop_, [&] { return !heard.empty() && heard.back().version == tombstone; }));
+  ASSERT_TRUE(compact().ok());
+  auto after = get(a(), {"test.gone"})["test.gone"];
+  EXPECT_FALSE(after.exists());
+  EXPECT_GE(after.version, tombstone);
+  auto again = put(b(), "test.gone", Json("again"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT((*again).written["test.gone"].version, tombstone);
+  EXPECT_TRUE(run_until(
+      loop_, [&] { return heard.back().value == Json("again"); }, 10s));
+  for (size_t i = 1; i < heard.size(); ++i) EXPECT_LT(heard[i - 1].version, heard[i].version);
+  b().close_watch(w);
+}
+
+// ABA: a transaction read a key (existing, or deleted), then the key was deleted, forgotten by
+// compaction and written again as often as before (on ZooKeeper its new node reaches the data
+// version the old read saw): the old read's commit is refused, not applied.
+TEST_P(ObjectDbConformance, AnOldReadCannotCommitAfterCompactionAndRecreation) {
+  for (bool read_deleted : {false, true}) {
+    SCOPED_TRACE(read_deleted ? "read as deleted" : "read as existing");
+    std::string key = read_deleted ? "test.aba.deleted" : "test.aba.live";
+    ASSERT_TRUE(put(a(), key, Json("old")).ok());
+    if (read_deleted) {
+      ASSERT_TRUE(put(a(), key, std::nullopt).ok());
+    }
+    std::optional<Result<Snapshot>> snap;
+    stores_[0]->read({key}, true, [&](Result<Snapshot> r) { snap = std::move(r); });
+    ASSERT_TRUE(run_until(loop_, [&] { return snap.has_value(); }));
+    ASSERT_TRUE(snap->ok());
+    Snapshot old = std::move(**snap);
+    if (!read_deleted) {
+      ASSERT_TRUE(put(b(), key, std::nullopt).ok());
+    }
+    ASSERT_TRUE(compact().ok());
+    uint64_t writes = old.records[key].version & 0xffffffffu;
+    Record now;
+    for (uint64_t i = 0; i < std::max<uint64_t>(writes, 1); ++i) {
+      auto r = put(b(), key, Json("new"));
+      ASSERT_TRUE(r.ok()) << r.status().to_string();
+      now = (*r).written[key];
+    }
+    EXPECT_GT(now.version, old.records[key].version);
+    Commit stale;
+    stale.read = old.records;
+    stale.writes[key] = Json("stale");
+    stale.timestamp_us = old.timestamp_us;
+    stale.guards = old.guards;
+    std::optional<Result<Committed>> r;
+    stores_[0]->commit(stale, [&](Result<Committed> x) { r = std::move(x); });
+    ASSERT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    EXPECT_EQ(r->status().code(), Errc::kConflict) << r->status().to_string();
+    EXPECT_EQ(get(a(), {key})[key].value, Json("new"));
+  }
+}
+
+// Churn of indexed objects: after compaction the store holds the objects that exist and their
+// index entries, nothing for the ones deleted.
+TEST_P(ObjectDbConformance, DeletedKeysLeaveNothingAfterCompaction) {
+  for (ObjectDb* db : {&a(), &b()}) {
+    db->add_index(IndexRule{"test.obj", "mac", {"net", "mac"}, true});
+    db->add_index(IndexRule{"test.obj", "net", {"net"}, false});
+  }
+  auto before = store_size();
+  ASSERT_TRUE(before.ok()) << before.status().to_string();
+  constexpr int kCycles = 60, kLive = 3;
+  for (int i = 0; i < kCycles; ++i) {
+    std::string k = "test.obj.o" + std::to_string(i);
+    ASSERT_TRUE(put(i % 2 ? a() : b(), k, Json{{"net", "n1"}, {"mac", "m" + std::to_string(i)}}).ok());
+    if (i >= kLive) {
+      ASSERT_TRUE(put(i % 3 ? b() : a(), k, std::nullopt).ok());
+    }
+  }
+  ASSERT_TRUE(compact().ok());
+  auto after = store_size();
+  ASSERT_TRUE(after.ok()) << after.status().to_string();
+  // Each live object: itself, its unique index entry, its multi index member.
+  EXPECT_EQ(*after, *before + 3 * kLive);
+  EXPECT_EQ(members(a(), "indices.test.obj.net.n1"),
+            (std::vector<std::string>{"test.obj.o0", "test.obj.o1", "test.obj.o2"}));
+}
+
 TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
   ASSERT_TRUE(put(a(), "test.list.b", Json(2)).ok());
   ASSERT_TRUE(put(a(), "test.list.a", Json(1)).ok());
@@ -644,6 +762,11 @@ class ZkOnly : public ::testing::Test {
           loop_, [&] { return (*s)->connected(); }, 20s));
     }
     return std::move(*s);
+  }
+  // Two clients (two sessions) on one root.
+  std::pair<std::unique_ptr<ZkStore>, std::unique_ptr<ZkStore>> two_clients(const ZkOptions& o) {
+    auto first = connect(o);
+    return {std::move(first), connect(o)};
   }
   Result<TxnResult> put(ObjectDb& db, const std::string& key, Json value) {
     return put_key(loop_, db, key, value);
@@ -714,13 +837,9 @@ TEST_F(ZkOnly, ValuesOverZooKeepersLimitAreRefusedClearly) {
 // The change log moves to a new epoch every log_keep commits and drops old ones; a watcher
 // keeps up across the moves without a resync, and commits racing a move are retried.
 TEST_F(ZkOnly, TheChangeLogRollsOverEpochs) {
-  std::string root = "/epochs-" + ns_;
-  auto small = [&] {
-    ZkOptions o = zk(hosts_, root);
-    o.log_keep = 4;
-    return o;
-  };
-  auto sa = connect(small()), sb = connect(small());
+  ZkOptions o = zk(hosts_, "/epochs-" + ns_);
+  o.log_keep = 4;
+  auto [sa, sb] = two_clients(o);
   ASSERT_TRUE(sa && sb);
   ObjectDb a(loop_, *sa), b(loop_, *sb);
   std::vector<Json> seen;
@@ -731,6 +850,40 @@ TEST_F(ZkOnly, TheChangeLogRollsOverEpochs) {
   ASSERT_TRUE(run_until(loop_, [&] { return !seen.empty() && seen.back() == Json(25); }));
   for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].get<int>(), seen[i].get<int>());
   EXPECT_EQ(b.stats().restores, 0u);
+}
+
+// The node holding the compaction lease (one of the two) removes old tombstones on its own.
+TEST_F(ZkOnly, TheLeaseHolderCompactsOldTombstonesOnItsOwn) {
+  ZkOptions o = zk(hosts_, "/compactor-" + ns_);
+  o.compact_after_ms = 1000;
+  auto [sa, sb] = two_clients(o);
+  ASSERT_TRUE(sa && sb);
+  ObjectDb a(loop_, *sa), b(loop_, *sb);
+  for (int i = 0; i < 20; ++i) {
+    std::string k = "test.tmp.k" + std::to_string(i);
+    ASSERT_TRUE(put(i % 2 ? a : b, k, Json(i)).ok());
+    ASSERT_TRUE(put_key(loop_, i % 3 ? a : b, k, std::nullopt).ok());
+  }
+  ASSERT_TRUE(put(a, "test.tmp.kept", Json("here")).ok());
+  std::map<std::string, size_t> counts;
+  EXPECT_TRUE(run_until(
+      loop_,
+      [&] {
+        std::optional<Result<std::map<std::string, size_t>>> r;
+        sa->census([&](auto x) { r = std::move(x); });
+        if (!run_until(loop_, [&] { return r.has_value(); }) || !r->ok()) return false;
+        counts = **r;
+        if (counts["kv.tombstones"] == 0 && counts["tomb.markers"] == 0) return true;
+        run_until(
+            loop_, [] { return false; }, 1s);
+        return false;
+      },
+      20s))
+      << counts["kv.tombstones"] << " tombstones, " << counts["tomb.markers"] << " markers left";
+  EXPECT_EQ(counts["kv.keys"], 1u);
+  EXPECT_NE(sa->compacting(), sb->compacting()) << "one node, and only one, holds the lease";
+  EXPECT_EQ(sa->compacted() + sb->compacted(), 20u);
+  EXPECT_EQ(value(b, "test.tmp.kept"), Json("here"));
 }
 
 // The embedded store keeps what it acknowledged across a restart (the kill -9 case is the
