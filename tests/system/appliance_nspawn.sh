@@ -177,8 +177,8 @@ to_ct() {
   in_net ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=10 -o UserKnownHostsFile="$SB_DIR/known_hosts" \
     -o StrictHostKeyChecking=yes -o LogLevel=ERROR "$@"
 }
-check_output "ssh root@ with the test's key (the host key checked): vlcpd active" "active" \
-  to_ct -o IdentitiesOnly=yes -i "$SB_DIR/id" root@127.0.0.1 systemctl is-active vlcpd
+check_output "ssh root@ with the test's key (the host key checked): vlcpd active" "over ssh: vlcpd active" \
+  to_ct -o IdentitiesOnly=yes -i "$SB_DIR/id" root@127.0.0.1 'echo over ssh: vlcpd $(systemctl is-active vlcpd)'
 check_output "a login without the key is refused: public keys only" "Permission denied (publickey)." \
   to_ct -o PubkeyAuthentication=no root@127.0.0.1 true
 # Without authorized_keys sshd does not start (ssh.service.d/10-vlcp.conf's condition).
