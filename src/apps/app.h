@@ -68,6 +68,20 @@ struct AppMetric {
   double value = 0;
 };
 
+// A model object behind a flow (the trace's explanation, apps/explain.h).
+struct ObjectRef {
+  // "logicalport", "logicalnetwork", "subnet", "router", "routerinterface", "physicalport",
+  // "physicalnetwork", "node"; "interface": a switch's, no model object's; "rule": the app's own
+  // policy, which no object is behind (its detail says what it does).
+  std::string kind;
+  std::string id;           // as the user named it
+  std::string role = {};    // how the flow names it: "in_port", "out_port", "dl_dst", ... ("" none)
+  std::string detail = {};  // "10.2.0.0/24", "router MAC", ... ("" none)
+  bool in_model = true;
+  bool operator==(const ObjectRef&) const = default;
+};
+struct FlowFacts;  // apps/explain.h
+
 class FlowApp {
  public:
   virtual ~FlowApp() = default;
@@ -104,6 +118,17 @@ class FlowApp {
   }
   // Its own figures for /metrics (the platform adds every app's generic ones).
   virtual std::vector<AppMetric> metrics() const { return {}; }
+
+  // The trace (docs/TRACE_DESIGN.md §6.3). The model objects behind one of its flows beyond what
+  // the generic resolver (apps/explain.h) finds; and the MAC a host of `network` (a logical
+  // network's key) sends routed traffic to (the router MAC), when this app routes it.
+  virtual std::vector<ObjectRef> explain(const ModelView&, const SwitchContext&, const FlowFacts&) const {
+    return {};
+  }
+  virtual std::optional<model::detail::Mac> gateway_mac(const ModelView&,
+                                                        const std::string& /*network*/) const {
+    return std::nullopt;
+  }
 };
 
 }  // namespace vlcp::apps

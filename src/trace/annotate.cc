@@ -1,9 +1,9 @@
 #include "trace/annotate.h"
 
-#include <charconv>
 #include <map>
 #include <set>
 
+#include "apps/explain.h"
 #include "flows/cookie.h"
 #include "ofp/print.h"
 #include "pipeline/registers.h"
@@ -29,60 +29,14 @@ std::string match_text(const pipeline::FlowKey& key) {
 
 namespace {
 
-std::optional<uint64_t> value_of(std::string_view s) {
-  int base = 10;
-  if (s.substr(0, 2) == "0x") {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// set_field:V->regN, load:V->NXM_NX_REGN[...] into a declared register: the write, given the
-// register's value before it (`regs`, updated).
+// set_field / load into declared registers (apps/explain.h), with each register's value after the
+// write (`regs`: before, updated).
 void register_writes(const Step& step, std::vector<RegisterWrite>& out,
                      std::map<std::string, uint32_t>& regs) {
-  for (const std::string& a : step.actions) {
-    std::string_view t = a;
-    std::string ovs;
-    std::optional<uint64_t> v;
-    int lo = 0, hi = 31;
-    if (t.substr(0, 10) == "set_field:") {
-      size_t arrow = t.rfind("->");
-      if (arrow == std::string_view::npos) continue;
-      ovs = std::string(t.substr(arrow + 2));
-      v = value_of(t.substr(10, arrow - 10));
-    } else if (t.substr(0, 5) == "load:") {
-      size_t arrow = t.find("->");
-      if (arrow == std::string_view::npos) continue;
-      v = value_of(t.substr(5, arrow - 5));
-      std::string_view dst = t.substr(arrow + 2);
-      if (dst.substr(0, 10) != "NXM_NX_REG") continue;
-      size_t lb = dst.find('[');
-      ovs = "reg" + std::string(dst.substr(10, lb - 10));
-      std::string_view range = lb == std::string_view::npos ? "" : dst.substr(lb + 1, dst.size() - lb - 2);
-      if (!range.empty()) {
-        size_t dots = range.find("..");
-        auto a_ = value_of(range.substr(0, dots));
-        auto b_ = dots == std::string_view::npos ? a_ : value_of(range.substr(dots + 2));
-        if (!a_ || !b_ || *a_ > *b_ || *b_ > 31) continue;
-        lo = static_cast<int>(*a_);
-        hi = static_cast<int>(*b_);
-      }
-    } else {
-      continue;
-    }
-    const pipeline::RegisterDecl* r = pipeline::find_register_by_ovs_name(ovs);
-    if (!r || !v) continue;
-    uint32_t width_mask = hi - lo == 31 ? 0xffffffffu : ((1u << (hi - lo + 1)) - 1);
-    uint32_t mask = width_mask << lo;
-    uint32_t value = (regs[ovs] & ~mask) | ((static_cast<uint32_t>(*v) << lo) & mask);
-    regs[ovs] = value;
-    out.push_back({std::string(r->name), ovs, value, pipeline::describe_register(*r, value)});
-  }
+  for (const std::string& a : step.actions)
+    for (const auto& w : apps::register_writes(a, regs))
+      out.push_back(
+          {std::string(w.reg->name), w.ovs_name, w.value, pipeline::describe_register(*w.reg, w.value)});
 }
 
 }  // namespace

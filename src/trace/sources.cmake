@@ -4,10 +4,12 @@
 target_include_directories(vlcp_pipeline PUBLIC ${CMAKE_SOURCE_DIR})
 # ovs-vswitchd's control socket (src/ovsdb/unixctl, §4.1): part of the OVSDB layer's library.
 target_sources(vlcp_ovsdb PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../ovsdb/unixctl.cc)
+# The model objects behind a flow (§6.3): the platform's generic resolver, in the apps' library.
+target_sources(vlcp_apps PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../apps/explain.cc)
 # The trace's pure core (§4.2, §5): the packet spec and the parser of ofproto/trace's text; base
 # and ofp only, so that trace_parse_fuzz builds in the libFuzzer tree (clang) without the I/O layers.
 add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc)
 target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
 # The annotation of a hop's steps (§6): tables, owners (the flow owner's records), registers.
 add_library(vlcp_trace STATIC trace/annotate.cc)
-target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows)
+target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows vlcp_apps)

@@ -1,5 +1,6 @@
 #include "apps/l2/l2app.h"
 
+#include "apps/explain.h"
 #include "apps/l2/l2_learning.h"
 #include "apps/registry.h"
 
@@ -444,5 +445,26 @@ Result<std::shared_ptr<const AppSpec>> configure(const Config& config,
 
 VLCP_REGISTER_APP(AppRegistration{
     L2App::kAppName, {"ioprocessing", "l2switch", "vxlancast"}, {VLCP_L2_KEYS(VLCP_APP_KEY)}, configure});
+
+std::vector<ObjectRef> L2App::explain(const ModelView&, const SwitchContext&, const FlowFacts& f) const {
+  if (f.partition != std::string(kAppName) + "/" + kBasePartition) return {};
+  auto matches = [&](const char* field) {
+    for (const auto& [k, v] : f.match)
+      if (k == field) return true;
+    return false;
+  };
+  auto rule = [](const char* id, const char* detail) {
+    return std::vector<ObjectRef>{{"rule", id, "", detail, false}};
+  };
+  if (f.table == "l2input" && matches("dl_src"))
+    return rule("multicast-source", "a frame from a multicast source is invalid: dropped");
+  if (f.table == "l2input" && matches("dl_dst"))
+    return rule("link-local", "802.1D link-local frames (STP, pause, LACP) stay local: dropped");
+  if (f.table == "l2input") return rule("learning", "each source is learned (by OVS or by vlcpd), then on");
+  if (f.table == "l2output" && matches("dl_dst"))
+    return rule("flood", "broadcast and multicast are flooded in the network (out_port stays 0)");
+  if (f.table == "l2output") return rule("lookup", "a unicast destination is looked up in what was learned");
+  return {};
+}
 
 }  // namespace vlcp::apps

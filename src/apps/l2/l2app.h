@@ -70,6 +70,9 @@ class L2App final : public FlowApp {
   nlohmann::json status(const ModelView& model) const override;
   nlohmann::json switch_status(const ModelView& model, const SwitchContext& sw) const override;
   std::vector<AppMetric> metrics() const override;
+  // Its base rules, which no model object is behind (the trace, docs/TRACE_DESIGN.md §6.3).
+  std::vector<ObjectRef> explain(const ModelView& model, const SwitchContext& sw,
+                                 const FlowFacts& facts) const override;
 
   // --- L2's own -----------------------------------------------------------------------------------
   // A first packet to a remote MAC (first-packet upload): the FLOW_MOD and PACKET_OUT that answer

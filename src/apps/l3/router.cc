@@ -1031,4 +1031,12 @@ Result<std::shared_ptr<const AppSpec>> configure(const Config& config, const pip
 
 VLCP_REGISTER_APP(AppRegistration{L3Router::kAppName, {"l3router"}, {VLCP_L3_KEYS(VLCP_APP_KEY)}, configure});
 
+std::optional<model::detail::Mac> L3Router::gateway_mac(const ModelView& model,
+                                                        const std::string& network) const {
+  for (const auto& key : model.subnets_of(network))
+    if (auto s = model.subnets().find(key); s != model.subnets().end() && !s->second.router.empty())
+      return settings_.router_mac;
+  return std::nullopt;
+}
+
 }  // namespace vlcp::apps

@@ -89,6 +89,9 @@ class L3Router final : public FlowApp {
   nlohmann::json status(const ModelView& model) const override;
   nlohmann::json switch_status(const ModelView& model, const SwitchContext& sw) const override;
   std::vector<AppMetric> metrics() const override;
+  // The router MAC, for a network with a router interface (the trace, docs/TRACE_DESIGN.md §6.3).
+  std::optional<model::detail::Mac> gateway_mac(const ModelView& model,
+                                                const std::string& network) const override;
 
   // What a switch's routing is computed from (public for tests).
   struct Host {
