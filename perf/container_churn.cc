@@ -17,14 +17,18 @@
 //                                          worker i uses namespace NETNS_PREFIX<i> (made beforehand)
 //   container_churn network-rm SOCK NID POOL GATEWAY                 ReleaseAddress .. DeleteNetwork
 //
-// churn prints one JSON line: pairs, pairs_per_min, create_to_ping_ms {p50,p99,max}, per method
-// p50/p99 (ms), failures (with the first errors on stderr). Root.
+// churn prints one JSON line: pairs, pairs_per_min, create_to_ping_ms {p50,p99,max,over_1s},
+// ping_wait_ms {p50,p99,max} (from the end of the create sequence to the first reply), per method
+// p50/p99 (ms), failures (with the first errors on stderr), cpu_ms (its own user+system CPU,
+// the sandbox steps' kernel work included). Root. Diagnosis: CHURN_PING_DELAY_MS=N sleeps N ms
+// between the create and the first echo (the figures then include the sleep).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -413,10 +418,14 @@ int unanchor(const std::string& sock, const std::string& nid, const std::string&
 int churn(const std::string& sock, const std::string& nid, const std::string& pool, const std::string& target,
           const std::string& prefix, int workers, int seconds) {
   std::mutex mu;
-  std::vector<double> create_to_ping;
+  std::vector<double> create_to_ping, ping_wait;  // t0 -> reply; the sandbox ready -> reply
   std::map<std::string, std::vector<double>> times;
   std::atomic<long> pairs{0}, failures{0}, printed{0};
   auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  // Diagnosis: CHURN_PING_DELAY_MS waits that long after the create before the first echo (the
+  // container's first ARP then finds the port's flows in place).
+  const char* delay_env = std::getenv("CHURN_PING_DELAY_MS");
+  const int ping_delay_ms = delay_env ? std::atoi(delay_env) : 0;
   auto t_start = Clock::now();
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
@@ -431,16 +440,21 @@ int churn(const std::string& sock, const std::string& nid, const std::string& po
       if (!c.open(prefix + std::to_string(w), &err)) return fail(err);
       link::Fd icmp = icmp_socket_in(c.netns);
       if (!icmp) return fail("no ICMP socket in the namespace");
-      std::vector<double> mine;
+      std::vector<double> mine, mine_ping;
       while (Clock::now() < deadline) {
         Endpoint ep;
         auto t0 = Clock::now();
         bool ok = create(p, nid, pool, "", *c.host_sock, c.netns, *c.inside, &ep, &err);
+        auto t_created = Clock::now();
+        if (ping_delay_ms > 0 && ok) std::this_thread::sleep_for(std::chrono::milliseconds(ping_delay_ms));
         if (ok && !ping_until_reply(icmp.get(), target, static_cast<uint16_t>(w * 977 + pairs), 5000)) {
           ok = false;
           err = "no reply from " + target + " within 5 s (" + ep.cidr + ")";
         }
-        if (ok) mine.push_back(ms_since(t0));
+        if (ok) {
+          mine.push_back(ms_since(t0));
+          mine_ping.push_back(ms_since(t_created));
+        }
         if (!ok) fail(err);
         std::string derr;
         if (!ep.eid.empty() && !destroy(p, nid, pool, *c.inside, c.host_ns, ep, &derr)) fail(derr);
@@ -448,19 +462,28 @@ int churn(const std::string& sock, const std::string& nid, const std::string& po
       }
       std::lock_guard<std::mutex> lock(mu);
       create_to_ping.insert(create_to_ping.end(), mine.begin(), mine.end());
+      ping_wait.insert(ping_wait.end(), mine_ping.begin(), mine_ping.end());
       for (auto& [m, v] : p.times()) times[m].insert(times[m].end(), v.begin(), v.end());
     });
   for (auto& t : threads) t.join();
   double elapsed_min = ms_since(t_start) / 60000.0;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv_ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
   json out = {{"workers", workers},
               {"seconds", seconds},
               {"pairs", pairs.load()},
               {"pairs_per_min", pairs.load() / elapsed_min},
               {"failures", failures.load()},
+              {"cpu_ms", tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime)},
               {"create_to_ping_ms",
                {{"p50", pct(create_to_ping, 0.5)},
                 {"p99", pct(create_to_ping, 0.99)},
-                {"max", pct(create_to_ping, 1)}}}};
+                {"max", pct(create_to_ping, 1)},
+                {"over_1s", std::count_if(create_to_ping.begin(), create_to_ping.end(),
+                                          [](double ms) { return ms >= 1000; })}}},
+              {"ping_wait_ms",
+               {{"p50", pct(ping_wait, 0.5)}, {"p99", pct(ping_wait, 0.99)}, {"max", pct(ping_wait, 1)}}}};
   for (auto& [m, v] : times)
     out["method_ms"][m] = {{"p50", pct(v, 0.5)}, {"p99", pct(v, 0.99)}, {"n", v.size()}};
   std::printf("%s\n", out.dump().c_str());

@@ -10,7 +10,13 @@
 # DeleteEndpoint, ReleaseAddress). Reported per server: pairs per minute, create -> ping
 # p50/p99/max, vlcpd's time per method, failures; then the leak table (veths with a vlcp: alias,
 # OVSDB interfaces with vlcp-owner, model ports docker-*, vlcpd RSS and fds before and after).
+# CPU: every sandbox process (vlcpd, ovs-vswitchd, ovsdb-server, ZooKeeper: utime+stime from
+# /proc/PID/stat before and after the measured run) and the churn clients (their own rusage) as
+# CPU ms per pair (pairs of both servers), plus the machine's busy time from /proc/stat (which
+# includes other users of the machine and kernel threads).
 # Usage: perf/run_containers.sh [BUILD_DIR] [WORKERS] [SECONDS]
+#   PERF_RECORD=DIR: `perf record -g` on vlcpd and ovs-vswitchd of hv1 during the measured run,
+#   into DIR/vlcpd.data and DIR/vswitchd.data (diagnosis).
 set -uo pipefail
 build=$(cd "${1:-build/release}" && pwd)
 workers=${2:-4}
@@ -87,6 +93,18 @@ leaks() {  # leaks LABEL: one line per server
       "$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" "$(ls "/proc/$pid/fd" | wc -l)"
   done
 }
+# cpu_snapshot: "LABEL TICKS" for every process the sandbox started (all its threads), and
+# "machine BUSY_TICKS" from /proc/stat.
+cpu_snapshot() {
+  local kind pid start label
+  while read -r kind pid start label; do
+    [ "$kind" = pid ] && [ -r "/proc/$pid/stat" ] || continue
+    [ "$(awk '{print $22}' "/proc/$pid/stat")" = "$start" ] || continue
+    # (the command name may hold spaces: count fields from the end of "(comm)")
+    echo "$label $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')"
+  done <"$SB_DIR/resources"
+  awk '/^cpu / {print "machine", $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
 leaks before
 warm=$((seconds / 6 + 5))
 echo "warm-up: ${warm} s"
@@ -97,12 +115,25 @@ cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$w
 wait "$pid1"
 head -3 "$SB_DIR/warm1.err" "$SB_DIR/warm2.err"
 leaks warm
+cpu_snapshot >"$SB_DIR/cpu.before"
+perf_pids=()
+if [ -n "${PERF_RECORD:-}" ]; then
+  mkdir -p "$PERF_RECORD"
+  perf record -g -o "$PERF_RECORD/vlcpd.data" -p "$(sb_vlcpd_pid hv1)" >/dev/null 2>&1 &
+  perf_pids+=($!)
+  perf record -g -o "$PERF_RECORD/vswitchd.data" -p "$(cat "$(sb_ovs_dir hv1)/run/ovs-vswitchd.pid")" \
+    >/dev/null 2>&1 &
+  perf_pids+=($!)
+fi
 cc hv1 churn "$(sock 1)" "$nid1" "$pool1" 10.1.0.3 "$(sb_ns c1-)" "$workers" "$seconds" >"$SB_DIR/churn1.json" 2>"$SB_DIR/churn1.err" &
 pid1=$!
 cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$seconds" >"$SB_DIR/churn2.json" 2>"$SB_DIR/churn2.err"
 rc2=$?
 wait "$pid1"
 rc1=$?
+cpu_snapshot >"$SB_DIR/cpu.after"
+for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${perf_pids[@]}"; do wait "$p"; done
 sleep 2
 leaks after
 for hv in 1 2; do
@@ -116,10 +147,61 @@ except Exception as e:
 c = r['create_to_ping_ms']
 print('%s: %d pairs in %d s = %.0f pairs/min; create -> first ping across servers p50 %.1f ms, p99 %.1f ms, max %.1f ms; failures %d'
       % (sys.argv[2], r['pairs'], r['seconds'], r['pairs_per_min'], c['p50'], c['p99'], c['max'], r['failures']))
+w = r.get('ping_wait_ms')
+if w:
+    print('   of which the ping (sandbox ready -> first reply) p50 %.1f ms, p99 %.1f ms, max %.1f ms; pairs over 1 s: %d'
+          % (w['p50'], w['p99'], w['max'], c.get('over_1s', 0)))
 for m, t in sorted(r.get('method_ms', {}).items()):
     print('   %-42s p50 %7.2f ms  p99 %7.2f ms  n %d' % (m, t['p50'], t['p99'], t['n']))
 PY
   head -5 "$SB_DIR/churn$hv.err"
+done
+python3 - "$SB_DIR" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+d, hz = sys.argv[1], float(sys.argv[2])
+def snap(name):
+    out = {}
+    for line in open(d + '/' + name):
+        label, ticks = line.rsplit(' ', 1)
+        out[label] = out.get(label, 0) + int(ticks)
+    return out
+before, after = snap('cpu.before'), snap('cpu.after')
+pairs, client_ms = 0, 0.0
+for hv in (1, 2):
+    try:
+        r = json.loads(open('%s/churn%d.json' % (d, hv)).read().strip().splitlines()[-1])
+    except Exception:
+        continue
+    pairs += r['pairs']
+    client_ms += r.get('cpu_ms', 0)
+if not pairs:
+    print('cpu: no pairs'); sys.exit(0)
+print('CPU ms per pair (%d pairs, both servers; ms of one core):' % pairs)
+total = 0.0
+for label in sorted(after):
+    if label not in before or label == 'machine':
+        continue
+    ms = (after[label] - before[label]) * 1000.0 / hz / pairs
+    total += ms
+    print('   %-24s %7.2f' % (label, ms))
+print('   %-24s %7.2f' % ('churn clients', client_ms / pairs))
+total += client_ms / pairs
+print('   %-24s %7.2f' % ('sum of the above', total))
+print('   %-24s %7.2f   (/proc/stat busy time: includes the kernel threads and the machine\'s other users)'
+      % ('machine', (after['machine'] - before['machine']) * 1000.0 / hz / pairs))
+PY
+# vlcpd's own account of the ports' bring-up (OVSDB change -> the barrier confirming their flows),
+# mean per stage over the whole run, each server.
+for hv in 1 2; do
+  sb_exec hv$hv curl -sf http://127.0.0.1:9464/metrics | python3 -c '
+import re, sys
+sums, counts = {}, {}
+for line in sys.stdin:
+    m = re.match(r"vlcp_bringup_stage_seconds_(sum|count)\{stage=\"([a-z_]+)\"\} (\S+)", line)
+    if m:
+        (sums if m.group(1) == "sum" else counts)[m.group(2)] = float(m.group(3))
+print("'hv$hv' bring-up (mean ms): " + ", ".join(
+    "%s %.1f" % (k, 1000 * sums[k] / counts[k]) for k in sums if counts.get(k)) or "none")'
 done
 cc hv1 unanchor "$(sock 1)" "$nid1" "$pool1" 10.1.0.2 "$eid1" "$src1" "$(sb_ns a1)"
 cc hv2 unanchor "$(sock 2)" "$nid2" "$pool2" 10.1.0.3 "$eid2" "$src2" "$(sb_ns a2)"
