@@ -18,3 +18,10 @@ target_compile_definitions(trace_parse_test PRIVATE VLCP_TRACE_GOLDEN_DIR="${CMA
 # The annotation over a real trace: table names, owners by cookie and match text, registers.
 vlcp_unit_test(annotate_test SOURCES unit/trace/annotate_test.cc LIBS vlcp_trace)
 target_compile_definitions(annotate_test PRIVATE VLCP_TRACE_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/trace/golden")
+# The verdict rules, one case per code of trace/verdicts.def.
+vlcp_unit_test(verdict_test SOURCES unit/trace/verdict_test.cc LIBS vlcp_trace_core)
+# vlcpctl trace on the real sandbox (§13.2), the single-node cases 1, 5, 6, 7, 9.
+add_test(NAME system_trace COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/system/trace.sh)
+set_tests_properties(system_trace PROPERTIES LABELS system TIMEOUT 300
+  ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_VLCPCTL=$<TARGET_FILE:vlcpctl>;VLCP_VLCPD=$<TARGET_FILE:vlcpd>"
+  FIXTURES_REQUIRED sandbox_suite)

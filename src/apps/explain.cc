@@ -40,8 +40,11 @@ class Resolver {
   Resolver(const ModelView& m, const SwitchContext& sw, const std::vector<const FlowApp*>& apps)
       : m_(m), sw_(sw), apps_(apps) {}
 
+  // Once per object (the first role that named it stays).
   void add(ObjectRef r) {
-    if (std::find(refs.begin(), refs.end(), r) == refs.end()) refs.push_back(std::move(r));
+    for (const auto& o : refs)
+      if (o.kind == r.kind && o.id == r.id) return;
+    refs.push_back(std::move(r));
   }
 
   void network_key(const std::string& key, const std::string& role) {

@@ -45,7 +45,7 @@ struct FlowFacts {
   bool table_default = false;                              // a table's priority-0 default
 };
 
-// The objects behind a flow, most general first, without duplicates: the generic resolver's,
+// The objects behind a flow, most general first, each once (by kind and id): the generic resolver's,
 // then `owner`'s own (FlowApp::explain; may be null). `apps` answer gateway_mac (router MAC).
 std::vector<ObjectRef> explain_flow(const ModelView& model, const SwitchContext& sw, const FlowFacts& facts,
                                     const FlowApp* owner, const std::vector<const FlowApp*>& apps = {});

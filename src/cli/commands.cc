@@ -110,6 +110,23 @@ std::vector<CommandDecl> build() {
   out.push_back({"ovsdb systemids", "", "the system-ids the OVSDB connection sees", "", {}, "", true});
   out.push_back({"ovsdb bridges", "", "the bridges the OVSDB connection sees", "", {}, "", true});
   out.push_back({"tables", "", "the pipeline's flow tables: number, name, path", "", {}, "", true});
+  out.push_back(
+      {"trace",
+       "FROM [TO] [--proto P] [--dport N] [--sport N] [--ttl N] [--raw] [--verbose]",
+       "why can't FROM reach TO: the packet's path through the flow tables and one verdict",
+       "FROM is a logical port; TO a logical port, an IPv4 address or a MAC (none with --proto dhcp). "
+       "vlcpd builds the packet from the model and runs ofproto/trace on FROM's bridge without a "
+       "packet (no side effects); each step is named by table, app and model object. The last "
+       "line is the verdict; --json prints the result with verdict.code. Exit 0 when delivered, "
+       "answered or taken by vlcpd (DHCP), 1 for any other verdict.",
+       {{"--proto", "P", "icmp (default), tcp, udp, arp or dhcp", "icmp tcp udp arp dhcp"},
+        {"--dport", "N", "the TCP or UDP destination port"},
+        {"--sport", "N", "the TCP or UDP source port (default 49152)"},
+        {"--ttl", "N", "the IP TTL (default 64)"},
+        {"--raw", "", "append OVS's ofproto/trace text"},
+        {"--verbose", "", "show the tables' default gotos and the cookies"}},
+       "",
+       true});
 
   out.push_back(
       {"db get", "KEY...", "each key's value and version", "--json: the records as JSON.", {}, "", true});

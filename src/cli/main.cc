@@ -19,6 +19,7 @@
 #include "cli/pcap.h"
 #include "cli/profile_apply.h"
 #include "cli/switch_client.h"
+#include "cli/trace_verb.h"
 #include "ofp/message.h"
 #include "ofp/print.h"
 
@@ -220,6 +221,7 @@ int main(int argc, char** argv) {
     rest.insert(rest.end(), args.begin() + verb + 1, args.end());
     if (args[verb] == "dump-flows") return dump_flows(rest);
     if (args[verb] == "db") return vlcp::cli::db_verb(rest);
+    if (args[verb] == "trace") return vlcp::cli::trace_verb(rest);
     if (vlcp::cli::is_model_verb(args[verb])) {
       rest.insert(rest.begin(), args[verb]);
       return vlcp::cli::model_verb(rest);

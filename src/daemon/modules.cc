@@ -10,6 +10,7 @@
 #include "db/settings.h"
 #include "model/viperflow.h"
 #include "ofp/errors.h"
+#include "trace/service.h"
 
 #include <unistd.h>
 
@@ -397,6 +398,19 @@ void make_modules(Runtime& rt) {
     return r->host->status();
   });
   rt.modules.declare(std::make_unique<HttpModule>(rt));
+  // vlcpctl trace (issue 21): module trace, and its WebAPI methods beside it (src/trace).
+  trace::TraceDeps trace_deps;
+  trace_deps.objectdb = [r = &rt] { return r->objectdb; };
+  trace_deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
+  trace_deps.host = [r = &rt]() -> const apps::AppHost* { return r->host.get(); };
+  trace_deps.switches = [r = &rt]() -> const sw::SwitchManager* { return r->switches.get(); };
+  trace_deps.tables = &rt.settings.pipeline.tables;
+  trace_deps.ovsdb_settings = rt.settings.ovsdb;
+  auto trace_module = std::make_unique<trace::TraceModule>(rt.loop, std::move(trace_deps));
+  trace::add_trace_api(rt.webapi, [r = &rt, t = trace_module.get()]() -> trace::TraceModule* {
+    return r->modules.running("trace") ? t : nullptr;
+  });
+  rt.modules.declare(std::move(trace_module));
   // Docker's plugin: only when asked for (a vlcpd without Docker must not take Docker's socket).
   const auto& startup = rt.settings.server.startup;
   if (rt.settings.dockerplugin.requested ||

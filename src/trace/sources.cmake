@@ -6,10 +6,12 @@ target_include_directories(vlcp_pipeline PUBLIC ${CMAKE_SOURCE_DIR})
 target_sources(vlcp_ovsdb PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../ovsdb/unixctl.cc)
 # The model objects behind a flow (§6.3): the platform's generic resolver, in the apps' library.
 target_sources(vlcp_apps PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../apps/explain.cc)
-# The trace's pure core (§4.2, §5): the packet spec and the parser of ofproto/trace's text; base
-# and ofp only, so that trace_parse_fuzz builds in the libFuzzer tree (clang) without the I/O layers.
-add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc)
+# The trace's pure core (§4.2, §5, §8): the packet spec, the parser of ofproto/trace's text and the
+# verdict rules; base and ofp only, so that trace_parse_fuzz builds in the libFuzzer tree (clang)
+# without the I/O layers.
+add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc trace/verdict.cc)
 target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
-# The annotation of a hop's steps (§6): tables, owners (the flow owner's records), registers.
-add_library(vlcp_trace STATIC trace/annotate.cc)
-target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows vlcp_apps)
+# The annotation of a hop's steps (§6): tables, owners (the flow owner's records), registers and
+# the model objects (apps/explain); and vlcpd's module `trace` with its WebAPI methods (§10).
+add_library(vlcp_trace STATIC trace/annotate.cc trace/service.cc)
+target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows vlcp_apps vlcp_api)

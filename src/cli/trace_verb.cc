@@ -1,0 +1,137 @@
+#include "cli/trace_verb.h"
+
+#include <cstdio>
+
+#include "cli/api_client.h"
+#include "cli/commands.h"
+
+namespace vlcp::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+std::string pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+std::string trace_text(const json& r, bool verbose) {
+  std::string out;
+  const json& p = r.value("packet", json::object());
+  const json& from = r.value("from", json::object());
+  const json& to = r.value("to", json::object());
+  std::string to_name =
+      to.is_object() ? (str(to, "id").empty() ? str(to, "ip") + str(to, "mac") : str(to, "id")) : "";
+  out += "trace " + str(from, "id") + (to_name.empty() ? "" : " -> " + to_name) + ": " + str(p, "proto") +
+         " " + str(p, "ip_src") + " > " + str(p, "ip_dst") + ", " + str(p, "eth_src") + " > " +
+         str(p, "eth_dst") + "\n";
+  for (const auto& hop : r.value("hops", json::array())) {
+    const json& arr = hop.value("arrival", json::object());
+    out += "\n" + str(hop, "server") + " " + str(hop, "bridge") + ", from port " + str(arr, "port") +
+           " (in_port " + std::to_string(arr.value("ofport", 0)) + ")\n";
+    std::vector<std::string> folded;
+    auto flush = [&] {
+      if (folded.empty()) return;
+      std::string t;
+      for (const auto& f : folded) t += (t.empty() ? "" : ", ") + f;
+      out += "                  (tables " + t + ": default goto)\n";
+      folded.clear();
+    };
+    for (const auto& s : hop.value("steps", json::array())) {
+      std::string table = std::to_string(s.value("table", -1)) + " " + str(s, "table_name");
+      if (s.value("default", false) && !verbose && s.value("actions", json::array()).size() <= 1 &&
+          !s.value("actions", json::array()).empty() &&
+          s["actions"][0].get<std::string>().rfind("goto_table:", 0) == 0) {
+        folded.push_back(table);
+        continue;
+      }
+      flush();
+      std::string match = s.value("no_match", false) ? "(no match)" : str(s, "match");
+      if (match.empty())
+        match = "priority " + std::to_string(s.value("priority", 0));
+      else if (s.value("priority", 0) >= 0 && s.value("priority", 0) != 32768)
+        match += " p=" + std::to_string(s.value("priority", 0));
+      if (verbose) match += " cookie=" + str(s, "cookie");
+      std::string owner = s.value("default", false) ? "(table default)" : str(s, "explained");
+      std::string indent(static_cast<size_t>(s.value("depth", 0)) * 2, ' ');
+      out += "  " + indent + pad(table, 14) + " " + pad(match, 46) + " " + owner + "\n";
+      std::string did;
+      for (const auto& reg : s.value("registers", json::array()))
+        did += (did.empty() ? "" : ", ") + str(reg, "name") + " := " + str(reg, "means");
+      for (const auto& a : s.value("actions", json::array())) {
+        std::string t = a.get<std::string>();
+        if (t.rfind("set_field:", 0) == 0 && t.find("->reg") == std::string::npos)
+          did += (did.empty() ? "" : ", ") + t.substr(t.find("->") + 2) +
+                 " := " + t.substr(10, t.find("->") - 10);
+        else if (t == "dec_ttl" || t.rfind("output:", 0) == 0 || t == "IN_PORT" ||
+                 t.rfind("CONTROLLER", 0) == 0 || t.rfind("controller", 0) == 0 || t == "drop")
+          did += (did.empty() ? "" : ", ") + t;
+      }
+      for (const auto& w : s.value("warnings", json::array()))
+        did += (did.empty() ? "" : ", ") + ("!! " + w.get<std::string>());
+      if (!did.empty()) out += "  " + indent + "                → " + did + "\n";
+    }
+    flush();
+    for (const auto& o : hop.value("outputs", json::array())) {
+      std::string where = str(o, "port").empty() ? str(o, "iface") : "port " + str(o, "port");
+      out += "  output: " + str(o, "action") + (where.empty() ? "" : " (" + where + ")") +
+             (o.value("effective", true) ? "" : " [not effective]") + "\n";
+    }
+    if (!hop.value("raw", json()).is_null()) out += "\n" + hop["raw"].get<std::string>();
+  }
+  for (const auto& n : r.value("notes", json::array())) out += "note: " + n.get<std::string>() + "\n";
+  out += "verdict: " + str(r.value("verdict", json::object()), "text") + "\n";
+  return out;
+}
+
+int trace_verb(const std::vector<std::string>& all) {
+  auto cli = parse_cli(all);
+  if (!cli.ok()) {
+    std::fprintf(stderr, "vlcpctl: %s\n", cli.error().message().c_str());
+    return kExitUsage;
+  }
+  std::vector<std::string> pos;
+  std::string query;
+  bool verbose = false;
+  auto usage = [] {
+    std::fprintf(stderr, "Usage:\n%s", usage_of("trace").c_str());
+    return kExitUsage;
+  };
+  for (size_t i = 0; i < cli->args.size(); ++i) {
+    const std::string& a = cli->args[i];
+    if (a == "--verbose") {
+      verbose = true;
+    } else if (a == "--raw") {
+      query += "&raw=true";
+    } else if (a == "--proto" || a == "--dport" || a == "--sport" || a == "--ttl") {
+      if (i + 1 >= cli->args.size()) return usage();
+      query += "&" + a.substr(2) + "=" + url_encode(cli->args[++i]);
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "vlcpctl: trace: unknown option %s\n", a.c_str());
+      return usage();
+    } else {
+      pos.push_back(a);
+    }
+  }
+  if (pos.empty() || pos.size() > 2) return usage();
+  std::string target = "/trace/packet?from=" + url_encode(pos[0]);
+  if (pos.size() == 2) target += "&to=" + url_encode(pos[1]);
+  target += query;
+  Outcome o = call_result(cli->at, "GET", target, "", std::chrono::seconds(60));
+  if (!o.ok()) return o.exit_code;
+  if (cli->as_json)
+    std::printf("%s\n", o.result.dump(2).c_str());
+  else
+    std::printf("%s", trace_text(o.result, verbose).c_str());
+  std::string outcome = str(o.result.value("verdict", json::object()), "outcome");
+  return outcome == "delivered" || outcome == "answered" || outcome == "to_controller" ? 0 : kExitRefused;
+}
+
+}  // namespace vlcp::cli
