@@ -431,19 +431,21 @@ void ZkStore::prepare_layout(Session* s) {
     issue(c, zoo_acreate(s->zh, n.c_str(), "", 0, acl(), 0, Call::on_string, c));
   }
   struct First {
-    std::string epoch, log, txn;
-    zoo_op_t ops[3];
-    zoo_op_result_t results[3];
+    std::string epoch, log, txn, swept;
+    zoo_op_t ops[4];
+    zoo_op_result_t results[4];
   };
   auto first = std::make_shared<First>();
   first->epoch = options_.root + "/logepoch";
   first->log = log_dir(0);
   first->txn = txn_dir(0);
+  first->swept = options_.root + "/swept";  // a new store has no tombstone from before markers
   zoo_create_op_init(&first->ops[0], first->epoch.c_str(), "0", 1, acl(), 0, nullptr, 0);
   zoo_create_op_init(&first->ops[1], first->log.c_str(), "", 0, acl(), 0, nullptr, 0);
   zoo_create_op_init(&first->ops[2], first->txn.c_str(), "", 0, acl(), 0, nullptr, 0);
+  zoo_create_op_init(&first->ops[3], first->swept.c_str(), "", 0, acl(), 0, nullptr, 0);
   Call* m = new_call([step, first](Call& c) { step(c.rc); });
-  issue(m, zoo_amulti(s->zh, 3, first->ops, first->results, Call::on_void, m));
+  issue(m, zoo_amulti(s->zh, 4, first->ops, first->results, Call::on_void, m));
 }
 
 std::string ZkStore::log_dir(int64_t epoch) const {
@@ -1036,6 +1038,7 @@ void ZkStore::claim_compaction(Session* s) {
         VLCP_LOG(kInfo, "db") << "this node compacts the store's deleted keys";
       }
       lease_ = true;
+      sweep_once();
       return schedule_compaction(std::chrono::milliseconds(0));
     }
     if (c.rc != ZNODEEXISTS) return;  // connection trouble: the next session claims again
@@ -1044,6 +1047,7 @@ void ZkStore::claim_compaction(Session* s) {
       if (w.rc == ZNONODE) return claim_compaction(s);  // gone meanwhile
       if (w.rc == ZOK && me && w.stat.ephemeralOwner == me->client_id && !lease_) {
         lease_ = true;  // ours, from before a reconnect
+        sweep_once();
         schedule_compaction(std::chrono::milliseconds(0));
       }
     });
@@ -1175,7 +1179,11 @@ void ZkStore::next_bucket(std::shared_ptr<Pass> p) {
           return p->done(make_error(Errc::kUnavailable, "reading tombstones: " + zk_text(*failed)));
         p->budget -= std::min(p->budget, b->markers.size());
         if (b->markers.empty()) return next_bucket(p);  // another pass took them: list again
-        apply_batch(p, b);
+        apply_batch(b, [this, p](Result<size_t> r) {
+          if (!r.ok()) return p->done(r.error());
+          p->removed += *r;
+          next_bucket(p);
+        });
       });
       issue(g, zoo_aget(session_->zh, marker.c_str(), 0, Call::on_data, g));
     }
@@ -1183,8 +1191,9 @@ void ZkStore::next_bucket(std::shared_ptr<Pass> p) {
   issue(c, zoo_aget_children2(session_->zh, dir.c_str(), 0, Call::on_children, c));
 }
 
-void ZkStore::apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b) {
-  if (!ready_) return p->done(unavailable());
+void ZkStore::apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<size_t>)> then) {
+  if (!ready_) return then(unavailable());
+  if (b->nodes.empty() && b->markers.empty()) return then(size_t{0});
   b->paths.clear();
   std::vector<int> versions;
   std::set<std::string> parents;
@@ -1211,11 +1220,8 @@ void ZkStore::apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b) {
     else
       zoo_delete_op_init(&b->ops[i], path, -1);
   }
-  Call* c = new_call([this, p, b, kv, first_marker](Call& c) {
-    if (c.rc == ZOK) {
-      p->removed += kv;
-      return next_bucket(p);
-    }
+  Call* c = new_call([this, b, kv, first_marker, then](Call& c) {
+    if (c.rc == ZOK) return then(kv);
     if ((c.rc == ZBADVERSION || c.rc == ZNONODE || c.rc == ZNOTEMPTY) && ++b->attempts < 1000) {
       // A tombstone written since (or removed by another pass), or a marker gone: without it.
       for (size_t i = 0; i < b->results.size(); ++i) {
@@ -1226,14 +1232,87 @@ void ZkStore::apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b) {
           b->markers.erase(std::find(b->markers.begin(), b->markers.end(), b->paths[i]));
         else
           break;  // a parent or rev gone: cannot be
-        if (b->markers.empty()) return next_bucket(p);
-        return apply_batch(p, b);
+        return apply_batch(b, then);
       }
     }
-    p->done(make_error(Errc::kUnavailable, "compacting: " + zk_text(c.rc)));
+    then(make_error(Errc::kUnavailable, "compacting: " + zk_text(c.rc)));
   });
   issue(c, zoo_amulti(session_->zh, static_cast<int>(b->ops.size()), b->ops.data(), b->results.data(),
                       Call::on_void, c));
+}
+
+// A store from before markers has tombstones no marker names (and empty nodes for keys its
+// commits read absent): the lease holder sweeps them once, a parent at a time, 500 nodes a
+// multi, those last written before the horizon; then `swept` records it (a new store has it
+// from the start).
+void ZkStore::sweep_once() {
+  std::string swept = options_.root + "/swept";
+  Call* c = new_call([this, swept](Call& c) {
+    if (c.rc != ZNONODE || !lease_) return;
+    VLCP_LOG(kInfo, "db") << "sweeping the tombstones of a store from before compaction";
+    sweep(compact_cutoff() * 1000, [this, swept](Result<size_t> n) {
+      if (!n.ok()) return;  // the next lease holder sweeps
+      VLCP_LOG(kInfo, "db") << "swept " << *n << " tombstones";
+      Call* done = new_call([](Call&) {});
+      issue(done, zoo_acreate(session_->zh, swept.c_str(), "", 0, acl(), 0, Call::on_string, done));
+    });
+  });
+  issue(c, zoo_aexists(session_->zh, swept.c_str(), 0, Call::on_stat, c));
+}
+
+struct ZkStore::Sweep {
+  int64_t cutoff_ms = 0;
+  std::vector<std::string> parents, leaves;
+  size_t parent = 0, leaf = 0, removed = 0;
+  std::function<void(Result<size_t>)> done;
+};
+
+void ZkStore::sweep(int64_t cutoff_ms, std::function<void(Result<size_t>)> done) {
+  if (!ready_) return done(unavailable());
+  auto w = std::make_shared<Sweep>();
+  w->cutoff_ms = cutoff_ms;
+  w->done = std::move(done);
+  Call* c = new_call([this, w](Call& c) {
+    if (c.rc != ZOK) return w->done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
+    for (const auto& p : c.children) w->parents.push_back(options_.root + "/kv/" + p);
+    sweep_step(w);
+  });
+  issue(c, zoo_aget_children2(session_->zh, (options_.root + "/kv").c_str(), 0, Call::on_children, c));
+}
+
+void ZkStore::sweep_step(std::shared_ptr<Sweep> w) {
+  if (!ready_) return w->done(unavailable());
+  if (w->leaf >= w->leaves.size()) {  // the next parent
+    if (w->parent >= w->parents.size()) return w->done(w->removed);
+    std::string parent = w->parents[w->parent++];
+    Call* c = new_call([this, w, parent](Call& c) {
+      if (c.rc != ZOK && c.rc != ZNONODE)
+        return w->done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
+      w->leaves.clear();
+      for (const auto& leaf : c.children) w->leaves.push_back(parent + "/" + leaf);
+      w->leaf = 0;
+      sweep_step(w);
+    });
+    issue(c, zoo_aget_children2(session_->zh, parent.c_str(), 0, Call::on_children, c));
+    return;
+  }
+  auto b = std::make_shared<Batch>();
+  size_t n = std::min<size_t>(500, w->leaves.size() - w->leaf);
+  auto pending = std::make_shared<size_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string node = w->leaves[w->leaf++];
+    Call* g = new_call([this, w, b, node, pending](Call& g) {
+      bool tombstone = g.rc == ZOK && (g.data.empty() || g.data.find("\"v\"") == std::string::npos);
+      if (tombstone && g.stat.mtime < w->cutoff_ms) b->nodes[node] = g.stat.version;
+      if (--*pending) return;
+      apply_batch(b, [this, w](Result<size_t> r) {
+        if (!r.ok()) return w->done(r.error());
+        w->removed += *r;
+        sweep_step(w);
+      });
+    });
+    issue(g, zoo_aget(session_->zh, node.c_str(), 0, Call::on_data, g));
+  }
 }
 
 // Counts the store's nodes by kind: for tests and the measurements in perf/RESULTS.md.

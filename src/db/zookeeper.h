@@ -94,6 +94,9 @@ class ZkStore final : public Store {
 
   // Removes every tombstone now, whatever its age (the lease holder does it on its own).
   void compact(std::function<void(Result<size_t>)> done) override;
+  // Removes tombstones no marker names (a store from before markers) last written before
+  // `cutoff_ms` (server time): the lease holder does it once per store.
+  void sweep(int64_t cutoff_ms, std::function<void(Result<size_t>)> done);
   bool compacting() const { return lease_; }         // this node holds the compaction lease
   uint64_t compacted() const { return compacted_; }  // tombstones this node removed
   // The store's nodes by kind: kv.keys, kv.tombstones, kv.parents, log.entries, txn.fences,
@@ -114,7 +117,10 @@ class ZkStore final : public Store {
   int64_t compact_cutoff() const;
   void run_pass(int64_t cutoff, size_t budget, std::function<void(Result<size_t>)> done);
   void next_bucket(std::shared_ptr<Pass> p);
-  void apply_batch(std::shared_ptr<Pass> p, std::shared_ptr<Batch> b);
+  void apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<size_t>)> then);
+  struct Sweep;
+  void sweep_once();
+  void sweep_step(std::shared_ptr<Sweep> w);
   std::string parent_path(const std::string& key) const;  // the node of a key's parent
 
   Status open_session();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "base/clock.h"
@@ -884,6 +885,47 @@ TEST_F(ZkOnly, TheLeaseHolderCompactsOldTombstonesOnItsOwn) {
   EXPECT_NE(sa->compacting(), sb->compacting()) << "one node, and only one, holds the lease";
   EXPECT_EQ(sa->compacted() + sb->compacted(), 20u);
   EXPECT_EQ(value(b, "test.tmp.kept"), Json("here"));
+}
+
+// A store from before markers has tombstones none names: the sweep (the lease holder runs it
+// once per store) removes them, the markers left name nothing any more, and a key written
+// again is above its old versions.
+TEST_F(ZkOnly, TombstonesNoMarkerNamesAreSwept) {
+  auto store = connect(zk(hosts_, "/sweep-" + ns_));  // compaction only when asked
+  ASSERT_TRUE(store);
+  ObjectDb db(loop_, *store);
+  uint64_t old_version = 0;
+  for (int i = 0; i < 10; ++i) {
+    std::string k = "test.old.k" + std::to_string(i);
+    ASSERT_TRUE(put(db, k, Json(i)).ok());
+    auto r = put_key(loop_, db, k, std::nullopt);
+    ASSERT_TRUE(r.ok());
+    old_version = (*r).written[k].version;
+  }
+  auto census = [&] {
+    std::optional<Result<std::map<std::string, size_t>>> r;
+    store->census([&](auto x) { r = std::move(x); });
+    EXPECT_TRUE(run_until(loop_, [&] { return r.has_value(); }));
+    return r && r->ok() ? **r : std::map<std::string, size_t>{};
+  };
+  EXPECT_EQ(census()["kv.tombstones"], 10u);
+  std::optional<Result<size_t>> swept;
+  store->sweep(std::numeric_limits<int64_t>::max(), [&](Result<size_t> n) { swept = std::move(n); });
+  ASSERT_TRUE(run_until(loop_, [&] { return swept.has_value(); }));
+  ASSERT_TRUE(swept->ok()) << swept->status().to_string();
+  EXPECT_EQ(**swept, 10u);
+  auto after = census();
+  EXPECT_EQ(after["kv.tombstones"], 0u);
+  EXPECT_EQ(after["tomb.markers"], 10u);
+  std::optional<Result<size_t>> compacted;
+  store->compact([&](Result<size_t> n) { compacted = std::move(n); });
+  ASSERT_TRUE(run_until(loop_, [&] { return compacted.has_value(); }));
+  ASSERT_TRUE(compacted->ok());
+  EXPECT_EQ(**compacted, 0u);
+  EXPECT_EQ(census()["tomb.markers"], 0u);
+  auto again = put(db, "test.old.k9", Json("again"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT((*again).written["test.old.k9"].version, old_version);
 }
 
 // The embedded store keeps what it acknowledged across a restart (the kill -9 case is the
