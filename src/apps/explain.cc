@@ -123,15 +123,9 @@ class Resolver {
         for (const auto& [k, n] : m_.logical_networks()) nets.insert(k);
       for (const auto& net : nets)
         if (auto g = app->gateway_mac(m_, net); g && *g == *mac) {
-          for (const auto& sid : m_.subnets_of(net)) {
-            const SubnetObj& s = m_.subnets().at(sid);
-            if (s.router.empty()) continue;
-            if (auto ri = m_.router_interfaces().find(s.router); ri != m_.router_interfaces().end())
-              if (auto r = m_.routers().find(ri->second.router); r != m_.routers().end()) {
-                add({"router", object_id(r->first, r->second.value), role, "router MAC"});
-                return;
-              }
-          }
+          std::string router = router_of_network(m_, net);
+          if (!router.empty())
+            return add({"router", object_id(router, m_.routers().at(router).value), role, "router MAC"});
           add({"logicalnetwork", object_id(net, m_.logical_networks().at(net).value), role, "router MAC"});
           return;
         }
@@ -170,15 +164,10 @@ class Resolver {
         add({"logicalport", p.id, role, addr});
         return;
       }
-    for (const auto& [k, ri] : m_.router_interfaces()) {
-      std::optional<uint32_t> own = ri.ip;
-      auto s = m_.subnets().find(ri.subnet);
-      if (!own && s != m_.subnets().end()) own = s->second.gateway;
-      if (own != ip) continue;
-      if (auto r = m_.routers().find(ri.router); r != m_.routers().end())
+    if (const RouterInterfaceObj* ri = interface_at(m_, *ip)) {
+      if (auto r = m_.routers().find(ri->router); r != m_.routers().end())
         add({"router", object_id(r->first, r->second.value), role, addr});
-      if (s != m_.subnets().end()) subnet(s->first, role);
-      return;
+      if (m_.subnets().count(ri->subnet)) subnet(ri->subnet, role);
     }
   }
 
@@ -281,6 +270,27 @@ std::vector<std::pair<std::string, std::string>> match_fields(std::string_view t
       out.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
   }
   return out;
+}
+
+const RouterInterfaceObj* interface_at(const ModelView& model, uint32_t ip) {
+  for (const auto& [k, ri] : model.router_interfaces()) {
+    std::optional<uint32_t> own = ri.ip;
+    if (!own)
+      if (auto s = model.subnets().find(ri.subnet); s != model.subnets().end()) own = s->second.gateway;
+    if (own == ip) return &ri;
+  }
+  return nullptr;
+}
+
+std::string router_of_network(const ModelView& model, const std::string& network) {
+  for (const auto& sid : model.subnets_of(network)) {
+    const SubnetObj& s = model.subnets().at(sid);
+    if (s.router.empty()) continue;
+    auto ri = model.router_interfaces().find(s.router);
+    if (ri != model.router_interfaces().end() && model.routers().count(ri->second.router))
+      return ri->second.router;
+  }
+  return "";
 }
 
 std::string network_of_netid(const ModelView& model, uint32_t netid) {

@@ -53,6 +53,11 @@ std::vector<ObjectRef> explain_flow(const ModelView& model, const SwitchContext&
 // "l3 / router r1 / subnet sb (10.2.0.0/24)": the app and the objects, as the trace prints them.
 std::string explain_text(const std::string& app, const std::vector<ObjectRef>& refs);
 
+// The router interface whose address (its own, else its subnet's gateway) is `ip`, or null.
+const RouterInterfaceObj* interface_at(const ModelView& model, uint32_t ip);
+// The router (its key) that a logical network's subnets attach to ("" none).
+std::string router_of_network(const ModelView& model, const std::string& network);
+
 // The logical network with this netid ("" none).
 std::string network_of_netid(const ModelView& model, uint32_t netid);
 // An object's id as the user named it (its stored "id"), else the key's last part.

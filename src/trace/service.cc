@@ -75,17 +75,10 @@ std::string network_id(const apps::ModelView& m, const std::string& key) {
   return it == m.logical_networks().end() ? key : apps::object_id(key, it->second.value);
 }
 
-// The router of a network (through its subnets' router interfaces), "" none.
+// The router of a network (through its subnets' router interfaces) by its id, "" none.
 std::string router_of(const apps::ModelView& m, const std::string& network) {
-  for (const auto& sid : m.subnets_of(network)) {
-    const auto& s = m.subnets().at(sid);
-    if (s.router.empty()) continue;
-    auto ri = m.router_interfaces().find(s.router);
-    if (ri == m.router_interfaces().end()) continue;
-    auto r = m.routers().find(ri->second.router);
-    if (r != m.routers().end()) return apps::object_id(r->first, r->second.value);
-  }
-  return "";
+  std::string key = apps::router_of_network(m, network);
+  return key.empty() ? "" : apps::object_id(key, m.routers().at(key).value);
 }
 
 struct Binding {
@@ -277,14 +270,9 @@ void TraceModule::packet(const Json& params, api::ApiDone done) {
       to_port(*by_ip);
     } else {
       std::string router;
-      for (const auto& [k, ri] : m.router_interfaces()) {
-        std::optional<uint32_t> own = ri.ip;
-        auto s = m.subnets().find(ri.subnet);
-        if (!own && s != m.subnets().end()) own = s->second.gateway;
-        if (own != ip) continue;
-        if (auto r = m.routers().find(ri.router); r != m.routers().end())
+      if (const apps::RouterInterfaceObj* ri = apps::interface_at(m, *ip))
+        if (auto r = m.routers().find(ri->router); r != m.routers().end())
           router = apps::object_id(r->first, r->second.value);
-      }
       if (!router.empty()) {
         to_json = {{"kind", "routerinterface"}, {"router", router}, {"ip", to}};
         if (gateway) dst_mac = *gateway;
