@@ -707,6 +707,37 @@ sb_docker_image() {
   sb_docker "$1" import - "$SB_DOCKER_IMAGE" <"$tar" >/dev/null
 }
 
+# Two simulated servers, hv1 and hv2, on the sandbox's ZooKeeper (one member, reached through the
+# management network): each an OVS (system-id hvN) with bridge BRIDGE and its VXLAN port vxlan0
+# over an underlay 192.168.99.0/24 (hv1 .1, hv2 .2). sb_overlay_servers BRIDGE
+sb_overlay_servers() {
+  local br=$1
+  sb_zk_start 1 && sb_ovs_start hv1 && sb_ovs_start hv2 &&
+    sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
+    sb_vsctl hv2 set Open_vSwitch . external_ids:system-id=hv2 &&
+    sb_mgmt_attach hv1 11 && sb_mgmt_attach hv2 12 &&
+    sb_underlay hv1 192.168.99.1/24 hv2 192.168.99.2/24 &&
+    sb_bridge hv1 "$br" 0000000000000001 && sb_vxlan_port hv1 "$br" vxlan0 flow &&
+    sb_bridge hv2 "$br" 0000000000000002 && sb_vxlan_port hv2 "$br" vxlan0 flow
+}
+
+# A simulated server for the Docker plugin (containers_docker*.sh): OVS NAME (system-id NAME)
+# with bridge dockerbr0, and $SB_DIR/NAME.conf for a vlcpd beside it (sb_vlcpd_server_conf's,
+# with the embedded model and the dockerplugin module on $SB_DIR/NAME-docker.sock, the socket
+# sb_dockerd_start's plugin spec names, over dockerbr0 as Docker's driver `vlcp`; each LINE adds
+# another key). Start it with sb_vlcpd_start NAME "$SB_DIR/NAME.conf" NAME.
+# sb_docker_plugin_server NAME [LINE...]
+sb_docker_plugin_server() {
+  local name=$1
+  shift
+  sb_ovs_start "$name" && sb_vsctl "$name" set Open_vSwitch . external_ids:system-id="$name" &&
+    sb_bridge "$name" dockerbr0 0000000000000001 || return 1
+  sb_vlcpd_server_conf "$SB_DIR/$name.conf" "$name" "server.loglevel = 'info'" \
+    "module.ovsdbmanager.bridges = ['dockerbr0']" "module.objectdb.backend = 'embedded'" \
+    "module.zookeeperdb.url = ''" "module.dockerplugin.url = 'unix://$SB_DIR/$name-docker.sock'" \
+    "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.drivername = 'vlcp'" "$@"
+}
+
 # Stops dockerd NAME and everything it started: every container removed (while it still
 # answers), dockerd by PID (SIGTERM, SIGKILL after 10 s), then whatever still names this
 # daemon's directory on its command line (containerd, a shim that outlived a kill -9: found

@@ -22,16 +22,8 @@ pyres() {
   api "$1" | python3 -c "import json, sys; r = json.load(sys.stdin)['result']; print($2)"
 }
 
-setup() {
-  sb_ovs_start hv1 && sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_bridge hv1 dockerbr0 0000000000000001
-}
-check "OVS with bridge dockerbr0" setup || { finish; exit 1; }
-sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" \
-  "module.ovsdbmanager.bridges = ['dockerbr0']" "module.objectdb.backend = 'embedded'" \
-  "module.zookeeperdb.url = ''" "module.dockerplugin.url = 'unix://$sock'" \
-  "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.ipcommand = 'ip'" \
-  "module.dockerplugin.drivername = 'vlcp'"
+check "OVS with bridge dockerbr0, vlcpd's configuration" \
+  sb_docker_plugin_server hv1 "module.dockerplugin.ipcommand = 'ip'" || { finish; exit 1; }
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
 check "vlcpd binds the plugin socket once OVSDB and the bridge are there" sb_wait 30 test -S "$sock"
 check "VLCP's ipcommand is accepted and warned about" sb_wait 5 grep -q "ipcommand is VLCP's and is ignored" \

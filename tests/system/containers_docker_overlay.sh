@@ -17,16 +17,7 @@ post() { sb_exec "$1" curl -sf --max-time 10 -X POST -d "$3" "http://127.0.0.1:8
 pyres() { api "$1" "$2" | python3 -c "import json, sys; r = json.load(sys.stdin)['result']; print($3)"; }
 ip_of() { sb_docker "$1" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$2"; }
 
-setup() {
-  sb_zk_start 1 && sb_ovs_start hv1 && sb_ovs_start hv2 &&
-    sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_vsctl hv2 set Open_vSwitch . external_ids:system-id=hv2 &&
-    sb_mgmt_attach hv1 11 && sb_mgmt_attach hv2 12 &&
-    sb_underlay hv1 192.168.99.1/24 hv2 192.168.99.2/24 &&
-    sb_bridge hv1 dockerbr0 0000000000000001 && sb_vxlan_port hv1 dockerbr0 vxlan0 flow &&
-    sb_bridge hv2 dockerbr0 0000000000000002 && sb_vxlan_port hv2 dockerbr0 vxlan0 flow
-}
-check "ZooKeeper, two servers with dockerbr0 and a VXLAN underlay" setup || { finish; exit 1; }
+check "ZooKeeper, two servers with dockerbr0 and a VXLAN underlay" sb_overlay_servers dockerbr0 || { finish; exit 1; }
 for hv in hv1 hv2; do
   sb_vlcpd_server_conf "$SB_DIR/$hv.conf" "$hv" "server.loglevel = 'info'" \
     "module.ovsdbmanager.bridges = ['dockerbr0']" "module.dockerplugin.url = 'unix://$SB_DIR/$hv-docker.sock'" \
