@@ -50,10 +50,16 @@ std::vector<docker::StaticRoute> static_routes(const Json& host_routes) {
 
 DockerDriver::DockerDriver(io::ControlLoop& loop, db::ObjectDb& db, model::Containers& containers,
                            Plugger& plugger, DockerDriverSettings settings)
-    : loop_(loop), db_(db), containers_(containers), plugger_(plugger), settings_(std::move(settings)) {}
+    : loop_(loop), db_(db), containers_(containers), plugger_(plugger), settings_(std::move(settings)) {
+  // An endpoint unplugged by anyone (the reconcile too) leaves the status and OperInfo view.
+  unplug_watch_ = plugger_.watch_unplugs([this](const EndpointIdentity& e) {
+    if (e.kind == EndpointKind::kDocker) endpoints_.erase(e.id);
+  });
+}
 
 DockerDriver::~DockerDriver() {
   *alive_ = false;
+  plugger_.unwatch_unplugs(unplug_watch_);
 }
 
 void DockerDriver::handle(std::string_view path, std::string_view body, std::function<void(Reply)> done) {
@@ -307,9 +313,9 @@ void DockerDriver::delete_endpoint(const docker::EndpointRequest& r, Answer done
   UnplugRequest u;
   u.endpoint = {EndpointKind::kDocker, r.endpoint_id, ""};
   u.bridge = settings_.bridge;
-  plugger_.unplug(std::move(u), [this, alive = alive_, id = r.endpoint_id, done = std::move(done)](Status s) {
+  // (the unplug watcher drops the endpoint from endpoints_)
+  plugger_.unplug(std::move(u), [alive = alive_, done = std::move(done)](Status s) {
     if (!*alive) return;
-    endpoints_.erase(id);
     if (!s.ok()) return done(docker::error_reply(s));
     done(docker::ok_reply(docker::EmptyAnswer{}));
   });

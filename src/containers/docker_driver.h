@@ -110,8 +110,9 @@ class DockerDriver {
   Plugger& plugger_;
   DockerDriverSettings settings_;
   DockerDriverCounters counters_;
-  std::map<std::string, Endpoint> endpoints_;       // by EndpointID
+  std::map<std::string, Endpoint> endpoints_;       // by EndpointID (dropped by any unplug)
   std::map<std::string, nlohmann::json> mappings_;  // by NetworkID
+  uint64_t unplug_watch_ = 0;                       // plugger_.watch_unplugs
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

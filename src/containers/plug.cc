@@ -595,6 +595,12 @@ void Plugger::unplug(UnplugRequest request, std::function<void(Status)> done) {
     return;
   }
   std::string key = names->owner;
+  // The watchers first (on the loop, before the answer: the plug machine is still alive then).
+  done = [this, endpoint = request.endpoint, done = std::move(done)](Status s) {
+    auto watchers = unplug_watchers_;  // (one may unwatch)
+    for (auto& [id, fn] : watchers) fn(endpoint);
+    done(std::move(s));
+  };
   enqueue(key, [this, names = std::move(names).value(), request = std::move(request),
                 done = std::move(done)](std::function<void()> finished) mutable {
     plugged_.erase(names.owner);
@@ -633,6 +639,11 @@ void Plugger::unplug(UnplugRequest request, std::function<void(Status)> done) {
                        });
                  });
   });
+}
+
+uint64_t Plugger::watch_unplugs(std::function<void(const EndpointIdentity&)> fn) {
+  unplug_watchers_[++next_watcher_] = std::move(fn);
+  return next_watcher_;
 }
 
 std::vector<std::pair<std::string, double>> Plugger::metrics() const {

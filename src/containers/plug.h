@@ -240,6 +240,12 @@ class Plugger {
   // Steps 3, 2, 1, each retried, going on past a failure; answers the model step's status.
   void unplug(UnplugRequest request, std::function<void(Status)> done);
 
+  // `fn` runs after every unplug (whoever asked: a driver's delete, the reconcile), with the
+  // endpoint, before its answer: a caller keeping its own view of endpoints drops it there.
+  // The id is for unwatch_unplugs (which the watcher calls before it goes).
+  uint64_t watch_unplugs(std::function<void(const EndpointIdentity&)> fn);
+  void unwatch_unplugs(uint64_t id) { unplug_watchers_.erase(id); }
+
   // True while a request for the endpoint runs or waits (the reconcile leaves it alone).
   bool busy(const EndpointNames& names) const { return queues_.count(names.owner) != 0; }
   size_t endpoints_busy() const { return queues_.size(); }
@@ -279,6 +285,8 @@ class Plugger {
   std::map<std::string, std::deque<Task>> queues_;
   // Per endpoint: its last successful plug (replays), dropped by an unplug.
   std::map<std::string, std::pair<PlugRequest, PlugResult>> plugged_;
+  std::map<uint64_t, std::function<void(const EndpointIdentity&)>> unplug_watchers_;
+  uint64_t next_watcher_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -373,6 +373,40 @@ TEST_F(DockerDriverTest, NoGatewayAndHostRoutes) {
   EXPECT_EQ(joined["StaticRoutes"][1]["RouteType"], 1);
 }
 
+// An endpoint the reconcile unplugs (through the plug machine, not DeleteEndpoint) leaves the
+// driver's view too: status() and EndpointOperInfo no longer show it.
+TEST_F(DockerDriverTest, AnEndpointUnpluggedByTheReconcileLeavesTheStatus) {
+  std::string p = probe_network(kNid, "10.1.0.0/24", "10.1.0.1");
+  ASSERT_EQ(address(p, "10.1.0.7").first, 200);
+  ASSERT_EQ(address(p, "10.1.0.8").first, 200);
+  ASSERT_EQ(endpoint(kNid, kEid, "10.1.0.7/24").first, 200);
+  ASSERT_EQ(endpoint(kNid, kEid2, "10.1.0.8/24").first, 200);
+  ASSERT_TRUE(driver_->endpoint(kEid));
+  EXPECT_EQ(driver_->status()["endpoints"].size(), 2u);
+  std::optional<Status> unplugged;
+  plugger_->unplug(UnplugRequest{{EndpointKind::kDocker, kEid, ""}, "dockerbr0", ""},
+                   [&](Status s) { unplugged = s; });
+  spin([&] { return unplugged.has_value(); });
+  ASSERT_TRUE(unplugged->ok()) << unplugged->to_string();
+  EXPECT_FALSE(driver_->endpoint(kEid));
+  EXPECT_TRUE(driver_->endpoint(kEid2));
+  EXPECT_EQ(driver_->status()["endpoints"].size(), 1u);
+  EXPECT_EQ(driver_->endpoints(), 1u);
+  // A CNI attachment of the same id is not the Docker endpoint's.
+  unplugged.reset();
+  plugger_->unplug(UnplugRequest{{EndpointKind::kCni, kEid2, "eth0"}, "dockerbr0", ""},
+                   [&](Status s) { unplugged = s; });
+  spin([&] { return unplugged.has_value(); });
+  EXPECT_TRUE(driver_->endpoint(kEid2));
+  // A driver gone stops watching: the plug machine runs on without it.
+  driver_.reset();
+  unplugged.reset();
+  plugger_->unplug(UnplugRequest{{EndpointKind::kDocker, kEid2, ""}, "dockerbr0", ""},
+                   [&](Status s) { unplugged = s; });
+  spin([&] { return unplugged.has_value(); });
+  EXPECT_TRUE(unplugged->ok());
+}
+
 // The adapter's translations alone: PlugRequest::model's keys (the CNI server's too) and the
 // record from a dumped port.
 TEST(ModelEndpointsAdapter, ReadsTheDocumentedKeys) {
