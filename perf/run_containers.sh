@@ -115,6 +115,12 @@ cc hv2 churn "$(sock 2)" "$nid2" "$pool2" 10.1.0.2 "$(sb_ns c2-)" "$workers" "$w
 wait "$pid1"
 head -3 "$SB_DIR/warm1.err" "$SB_DIR/warm2.err"
 leaks warm
+# coverage HV: ovs-vswitchd's counters that say why it worked (revalidations by cause, upcalls,
+# bridge reconfigurations, flow mods), "NAME TOTAL" per line.
+coverage() {
+  sb_appctl "$1" coverage/show | awk '$1 ~ /^(rev_|upcall_|bridge_reconfigure|ofproto_flush|ofproto_recv_openflow|xlate_actions$|dpif_port_add|dpif_port_del|netdev_set_mtu)/ {print $1, $NF}' | sort
+}
+coverage hv1 >"$SB_DIR/cov.before"
 cpu_snapshot >"$SB_DIR/cpu.before"
 perf_pids=()
 if [ -n "${PERF_RECORD:-}" ]; then
@@ -132,6 +138,7 @@ rc2=$?
 wait "$pid1"
 rc1=$?
 cpu_snapshot >"$SB_DIR/cpu.after"
+coverage hv1 >"$SB_DIR/cov.after"
 for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${perf_pids[@]}"; do wait "$p"; done
 sleep 2
@@ -190,6 +197,10 @@ print('   %-24s %7.2f' % ('sum of the above', total))
 print('   %-24s %7.2f   (/proc/stat busy time: includes the kernel threads and the machine\'s other users)'
       % ('machine', (after['machine'] - before['machine']) * 1000.0 / hz / pairs))
 PY
+# (coverage/show's last column is the total since start)
+echo "ovs-vswitchd hv1 per pair of hv1 (coverage counters):" $(join "$SB_DIR/cov.before" "$SB_DIR/cov.after" 2>/dev/null |
+  awk -v n="$(python3 -c "import json; print(json.loads(open('$SB_DIR/churn1.json').read().strip().splitlines()[-1])['pairs'])" 2>/dev/null || echo 0)" \
+    'n > 0 && $3 - $2 > 0 {printf "%s %.1f, ", $1, ($3 - $2) / n}')
 # vlcpd's own account of the ports' bring-up (OVSDB change -> the barrier confirming their flows),
 # mean per stage over the whole run, each server.
 for hv in 1 2; do
