@@ -8,9 +8,10 @@
 # nothing of that container: no veth with a vlcp: alias, no OVSDB interface with a vlcp-owner, no
 # docker-* logical port or DockerInfo but the running containers'; the address is free (the next
 # `docker run --ip` of it works). The same for DeleteEndpoint dying after its OVSDB step under
-# `docker rm -f`. Then dockerd is killed with -9 with a container running and started again: its
-# own cleanup plus the reconcile leave nothing. A container kept running throughout is never
-# touched by any reconcile.
+# `docker rm -f`. vlcpd down ~10 s while `docker run` waits on the plugin: the container runs
+# connected or the run fails cleanly, and nothing is left half-made. Then dockerd is killed with
+# -9 with a container running and started again: its own cleanup plus the reconcile leave
+# nothing. A container kept running throughout is never touched by any reconcile.
 . "$(dirname "$0")/../lib/system.sh"
 
 [ -x "$SB_DOCKERD" ] || { fail "$SB_DOCKERD missing (package docker.io)"; finish; exit; }
@@ -27,19 +28,11 @@ pyres() {
   api "$1" | python3 -c "import json, sys; r = json.load(sys.stdin)['result']; print($2)"
 }
 
-setup() {
-  sb_ovs_start hv1 && sb_vsctl hv1 set Open_vSwitch . external_ids:system-id=hv1 &&
-    sb_bridge hv1 dockerbr0 0000000000000001
-}
-check "OVS with bridge dockerbr0" setup || { finish; exit 1; }
+check "OVS with bridge dockerbr0, vlcpd's configuration (the reconcile reads hv1's dockerd, grace 0)" \
+  sb_docker_plugin_server hv1 "module.dockerplugin.dockerurl = 'unix://$(sb_docker_sock hv1)'" \
+  "module.dockerplugin.reconcilegrace = 0" "module.dockerplugin.reconcileinterval = 0" || { finish; exit 1; }
 check "dockerd in hv1" sb_dockerd_start hv1 hv1 || { finish; exit 1; }
 check "the busybox image" sb_docker_image hv1
-sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" \
-  "module.ovsdbmanager.bridges = ['dockerbr0']" "module.objectdb.backend = 'embedded'" \
-  "module.zookeeperdb.url = ''" "module.dockerplugin.url = 'unix://$sock'" \
-  "module.dockerplugin.ovsbridge = 'dockerbr0'" "module.dockerplugin.drivername = 'vlcp'" \
-  "module.dockerplugin.dockerurl = 'unix://$(sb_docker_sock hv1)'" \
-  "module.dockerplugin.reconcilegrace = 0" "module.dockerplugin.reconcileinterval = 0"
 
 # vlcpd_up [FAULT]: starts vlcpd hv1 (with VLCP_FAULT=FAULT in its environment when given) and
 # waits until its plugin listens.
@@ -159,6 +152,36 @@ kept delete_after_ovsdb
 check "delete_after_ovsdb: the address is free: docker run --ip 10.1.0.24 works" \
   d run -d --name f4-again --network blue --ip 10.1.0.24 "$SB_DOCKER_IMAGE" sleep 600
 check "delete_after_ovsdb: rm -f it" d rm -f f4-again
+
+# vlcpd down ~10 s while `docker run` waits on the plugin (Docker retries the socket for about
+# 15 s): either the container runs connected (vlcpd came back in time) or the run fails cleanly;
+# either way the reconcile leaves nothing half-made and the address can be taken again.
+vlcpd_down
+dt run -d --name w1 --network blue --ip 10.1.0.26 "$SB_DOCKER_IMAGE" sleep 600 >"$SB_DIR/run-w1.out" 2>&1 &
+runpid=$!
+sleep 10
+if kill -0 "$runpid" 2>/dev/null; then echo "down 10 s: docker run waits on the plugin"; else
+  echo "down 10 s: docker run ended while vlcpd was down"; fi
+check "down 10 s: vlcpd again" vlcpd_up
+rc=0
+wait "$runpid" || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "down 10 s: docker run succeeded once vlcpd was back"
+  check_output "down 10 s: it has 10.1.0.26" "10.1.0.26" ip_of w1
+  check "down 10 s: it pings the kept container" sb_wait 15 d exec w1 ping -c 1 -W 1 10.1.0.10
+  check_output "down 10 s: the reconcile says ok" "ok" reconcile
+  no_leaks "down 10 s, running"
+  check "down 10 s: rm -f it" d rm -f w1
+else
+  pass "down 10 s: docker run failed (exit $rc): $(tail -1 "$SB_DIR/run-w1.out")"
+  d rm -f w1 >/dev/null 2>&1
+  check_output "down 10 s: the reconcile says ok" "ok" reconcile
+fi
+no_leaks "down 10 s"
+kept "down 10 s"
+check "down 10 s: the address is free: docker run --ip 10.1.0.26 works" \
+  d run -d --name w2 --network blue --ip 10.1.0.26 "$SB_DOCKER_IMAGE" sleep 600
+check "down 10 s: rm -f it" d rm -f w2
 
 # dockerd killed with -9, a container running (besides the kept one), started again.
 check "a container running when dockerd dies (10.1.0.25)" \
