@@ -25,3 +25,5 @@ add_test(NAME system_trace COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/system/trace.sh)
 set_tests_properties(system_trace PROPERTIES LABELS system TIMEOUT 300
   ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_VLCPCTL=$<TARGET_FILE:vlcpctl>;VLCP_VLCPD=$<TARGET_FILE:vlcpd>"
   FIXTURES_REQUIRED sandbox_suite)
+# A trace's continuation across servers without the transport: arrivals, entries, the next packet.
+vlcp_unit_test(hop_test SOURCES unit/trace/hop_test.cc LIBS vlcp_trace)

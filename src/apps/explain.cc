@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 
+#include "db/store.h"
 #include "model/address.h"
+#include "model/viperflow.h"
 
 namespace vlcp::apps {
 
@@ -79,20 +81,21 @@ class Resolver {
     for (const auto& p : sw_.view->ports) {
       if (p.ofport < 0 || static_cast<uint64_t>(p.ofport) != v) continue;
       if (!p.iface_id.empty())
-        for (const auto& [k, port] : m_.logical_ports())
-          if (port.id == p.iface_id) {
-            network_key(port.network, "");
-            add({"logicalport", port.id, role, p.name});
-            return;
-          }
-      for (const auto& [k, pp] : m_.physical_ports()) {
-        size_t dot = k.rfind('.');
-        if (dot != std::string::npos && k.substr(dot + 1) == p.name) {
-          add({"physicalport", p.name, role, p.type.empty() ? "uplink" : p.type});
-          if (auto pn = m_.physical_networks().find(pp.physnet); pn != m_.physical_networks().end())
-            add({"physicalnetwork", object_id(pn->first, pn->second.value), role});
+        if (auto it = m_.logical_ports().find(db::escape_key_part(p.iface_id));
+            it != m_.logical_ports().end()) {
+          network_key(it->second.network, "");
+          add({"logicalport", it->second.id, role, p.name});
           return;
         }
+      // The physical port rule naming it on this node's bridge (the most specific rule first).
+      std::string system_id = sw_.system_id ? *sw_.system_id : "";
+      for (const auto& cand : model::physical_port_candidates("", system_id, sw_.view->bridge, p.name)) {
+        auto pp = m_.physical_ports().find(cand);
+        if (pp == m_.physical_ports().end()) continue;
+        add({"physicalport", p.name, role, p.type.empty() ? "uplink" : p.type});
+        if (auto pn = m_.physical_networks().find(pp->second.physnet); pn != m_.physical_networks().end())
+          add({"physicalnetwork", object_id(pn->first, pn->second.value), role});
+        return;
       }
       add({"interface", p.name, role, p.iface_id.empty() ? "unbound" : "iface-id " + p.iface_id, false});
       return;

@@ -6,6 +6,7 @@
 #include "apps/explain.h"
 #include "apps/switch_view.h"
 #include "base/log.h"
+#include "db/store.h"
 #include "model/address.h"
 #include "trace/annotate.h"
 #include "trace/packet_spec.h"
@@ -65,9 +66,8 @@ std::string random_id() {
 }
 
 const apps::LogicalPortObj* port_by_id(const apps::ModelView& m, const std::string& id) {
-  for (const auto& [k, p] : m.logical_ports())
-    if (p.id == id) return &p;
-  return nullptr;
+  auto it = m.logical_ports().find(db::escape_key_part(id));  // (keyed by the id's key part)
+  return it == m.logical_ports().end() ? nullptr : &it->second;
 }
 
 std::string network_id(const apps::ModelView& m, const std::string& key) {
