@@ -126,6 +126,9 @@ Status TraceModule::start() {
       std::set<Kind>{Kind::kPhysicalNetwork, Kind::kLogicalNetwork, Kind::kPhysicalPort, Kind::kSubnet,
                      Kind::kLogicalPort, Kind::kRouter, Kind::kRouterInterface, Kind::kLocation});
   model_->start();
+  if (const apps::AppHost* host = deps_.host ? deps_.host() : nullptr)
+    for (const apps::FlowApp* a : host->apps())
+      for (auto id : a->cookie_ids()) app_names_[id] = a->name();
   unixctl_ = std::make_unique<ovsdb::UnixctlClient>(loop_.context(), [s = deps_.ovsdb_settings] {
     return ovsdb::find_vswitchd_ctl(s.vswitchd_ctl, s.remote);
   });
@@ -355,16 +358,16 @@ void TraceModule::finish(const std::shared_ptr<Run>& run, Result<std::string> te
   const apps::ModelView& m = *model_;
   const apps::AppHost* host = deps_.host ? deps_.host() : nullptr;
   const flows::FlowOwner* owner = host ? host->flow_owner(run->from.dpid) : nullptr;
-  std::map<uint8_t, std::string> app_names;
   std::vector<const apps::FlowApp*> apps_list;
   if (host)
     for (const apps::FlowApp* a : host->apps()) {
       apps_list.push_back(a);
-      for (auto id : a->cookie_ids()) app_names[id] = a->name();
+      for (auto id : a->cookie_ids()) app_names_[id] = a->name();
     }
-  auto app_name = [&](uint8_t id) {
-    auto it = app_names.find(id);
-    return it == app_names.end() ? std::string() : it->second;
+  // (the apps' names by cookie id as last seen: with ioprocessing unloaded, a flow still names its app)
+  auto app_name = [this](uint8_t id) {
+    auto it = app_names_.find(id);
+    return it == app_names_.end() ? std::string() : it->second;
   };
   apps::SwitchContext ctx;
   ctx.dpid = run->from.dpid;

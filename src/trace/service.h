@@ -68,6 +68,7 @@ class TraceModule final : public io::Module {
   int running_ = 0;
   std::map<std::string, uint64_t> verdicts_;  // by code
   uint64_t unixctl_errors_ = 0;
+  std::map<uint8_t, std::string> app_names_;  // by cookie app id, as the host last had them
 };
 
 // The WebAPI methods of module `trace`; `module` gives it at call time (null: not running -> 503).

@@ -93,6 +93,20 @@ show unbound
 check "case 9: trace a1 a4: port-not-bound, exit 1" code_is unbound port-not-bound 1
 check_output "  the exact text" "port a4 is not bound on any server" field unbound "r['verdict']['text']"
 
+# 12 (on one node): the controller not connected. openflowserver unloaded (and ioprocessing with
+# it): the flows stay in OVS, the DHCP punt has nobody to answer it; loaded again, it has.
+mods() { ctl hv1 module "$1" "$2" >/dev/null; }
+check "module unload openflowserver on hv1" mods unload openflowserver
+run noctl a1 --proto dhcp
+show noctl
+check "case 12: trace a1 --proto dhcp: controller-not-connected, exit 1" code_is noctl controller-not-connected 1
+check_output "  names dhcp's flow and the bridge" "sent to the controller by dhcp's flow in l3input, but br-int on hv1 is not connected" \
+  field noctl "r['verdict']['text']"
+check "module load openflowserver again (and what its unload stopped)" mods load openflowserver
+check "  hv1's switch in sync again" sb_wait 30 synced hv1
+run reconnected a1 --proto dhcp
+check "  then to-controller-dhcp again" code_is reconnected to-controller-dhcp 0
+
 # Before any trace: FROM that is no port.
 run unknown p9 a1
 check "trace p9 a1: source-unknown, exit 1" code_is unknown source-unknown 1
