@@ -93,6 +93,14 @@ show unbound
 check "case 9: trace a1 a4: port-not-bound, exit 1" code_is unbound port-not-bound 1
 check_output "  the exact text" "port a4 is not bound on any server" field unbound "r['verdict']['text']"
 
+# 10's second half: a MAC and an address of na's subnet that no port has
+run unknown_mac a1 02:00:00:0a:00:99
+show unknown_mac
+check "case 10: trace a1 02:00:00:0a:00:99: unknown-destination, exit 1" code_is unknown_mac unknown-destination 1
+check_output "  the text" "no logical port of network na has this MAC" field unknown_mac "r['verdict']['text']"
+run unknown_ip a1 10.1.0.99
+check "  trace a1 10.1.0.99 (in sa, no port): unknown-destination" code_is unknown_ip unknown-destination 1
+
 # 12 (on one node): the controller not connected. openflowserver unloaded (and ioprocessing with
 # it): the flows stay in OVS, the DHCP punt has nobody to answer it; loaded again, it has.
 mods() { ctl hv1 module "$1" "$2" >/dev/null; }
