@@ -34,9 +34,10 @@ int64_t count_of(uint64_t version) {
   return static_cast<int64_t>(version & 0xffffffffu);
 }
 
-// A value's node data; a deleted key's is empty, or {"g": generation} above generation 0.
+// A value's node data; a deleted key's is {"g": generation} (empty data is a tombstone from
+// before compaction, which no marker names: the sweep finds those).
 std::string envelope(const std::optional<Json>& value, int64_t created, int64_t updated, int64_t generation) {
-  if (!value) return generation ? Json{{"g", generation}}.dump() : std::string();
+  if (!value) return Json{{"g", generation}}.dump();
   Json j{{"v", *value}, {"c", created}, {"u", updated}};
   if (generation) j["g"] = generation;
   return j.dump();
@@ -1241,20 +1242,27 @@ void ZkStore::apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<si
                       Call::on_void, c));
 }
 
-// A store from before markers has tombstones no marker names (and empty nodes for keys its
-// commits read absent): the lease holder sweeps them once, a parent at a time, 500 nodes a
-// multi, those last written before the horizon; then `swept` records it (a new store has it
-// from the start).
+// A store from before markers has tombstones no marker names (empty nodes: deleted keys, and
+// keys its commits read absent): the lease holder sweeps them, a parent at a time, 500 nodes a
+// multi, and again while a sweep finds any (clients not yet upgraded may still leave them);
+// then `swept` records that none is left (a new store has it from the start).
 void ZkStore::sweep_once() {
   std::string swept = options_.root + "/swept";
   Call* c = new_call([this, swept](Call& c) {
     if (c.rc != ZNONODE || !lease_) return;
-    VLCP_LOG(kInfo, "db") << "sweeping the tombstones of a store from before compaction";
-    sweep(compact_cutoff() * 1000, [this, swept](Result<size_t> n) {
-      if (!n.ok()) return;  // the next lease holder sweeps
-      VLCP_LOG(kInfo, "db") << "swept " << *n << " tombstones";
-      Call* done = new_call([](Call&) {});
-      issue(done, zoo_acreate(session_->zh, swept.c_str(), "", 0, acl(), 0, Call::on_string, done));
+    sweep(std::numeric_limits<int64_t>::max(), [this, swept](Result<size_t> n) {
+      if (n.ok() && *n == 0) {
+        Call* done = new_call([](Call&) {});
+        issue(done, zoo_acreate(session_->zh, swept.c_str(), "", 0, acl(), 0, Call::on_string, done));
+        return;
+      }
+      if (n.ok()) {
+        VLCP_LOG(kInfo, "db") << "swept " << *n << " tombstones of a store from before compaction";
+      }
+      auto again = std::chrono::milliseconds(std::max<int64_t>(1000, options_.compact_after_ms));
+      loop_.after(again, [this, alive = alive_] {
+        if (*alive && lease_ && ready_) sweep_once();
+      });
     });
   });
   issue(c, zoo_aexists(session_->zh, swept.c_str(), 0, Call::on_stat, c));
@@ -1302,8 +1310,7 @@ void ZkStore::sweep_step(std::shared_ptr<Sweep> w) {
   for (size_t i = 0; i < n; ++i) {
     std::string node = w->leaves[w->leaf++];
     Call* g = new_call([this, w, b, node, pending](Call& g) {
-      bool tombstone = g.rc == ZOK && (g.data.empty() || g.data.find("\"v\"") == std::string::npos);
-      if (tombstone && g.stat.mtime < w->cutoff_ms) b->nodes[node] = g.stat.version;
+      if (g.rc == ZOK && g.data.empty() && g.stat.mtime < w->cutoff_ms) b->nodes[node] = g.stat.version;
       if (--*pending) return;
       apply_batch(b, [this, w](Result<size_t> r) {
         if (!r.ok()) return w->done(r.error());

@@ -2,7 +2,8 @@
 //
 // Layout under the root (default /vlcp):
 //   kv/<parent>/<leaf>  one node per key, data = {"v": value, "c": created µs, "u": updated µs,
-//                       "g": generation}; a deleted key's node (a tombstone) has no "v". A key
+//                       "g": generation}; a deleted key's node (a tombstone) has no "v" (an
+//                       empty one is from before markers: swept, see sweep()). A key
 //                       splits at its last dot (viperflow.logicalport/p1): siblings share a
 //                       parent, so listing a class or an index entry reads one parent's
 //                       children, and no node has more children than one class has objects
@@ -94,8 +95,8 @@ class ZkStore final : public Store {
 
   // Removes every tombstone now, whatever its age (the lease holder does it on its own).
   void compact(std::function<void(Result<size_t>)> done) override;
-  // Removes tombstones no marker names (a store from before markers) last written before
-  // `cutoff_ms` (server time): the lease holder does it once per store.
+  // Removes the tombstones no marker names (empty nodes, from before markers) last written
+  // before `cutoff_ms` (server time): the lease holder does it until none is left.
   void sweep(int64_t cutoff_ms, std::function<void(Result<size_t>)> done);
   bool compacting() const { return lease_; }         // this node holds the compaction lease
   uint64_t compacted() const { return compacted_; }  // tombstones this node removed
