@@ -662,6 +662,14 @@ sb_dockerd_start() {
   echo "unix://$SB_DIR/$name-docker.sock" >"$d/etc/plugins/vlcp.spec"
   # A dockerd killed with -9 leaves its pidfile, and the next start refuses ("pid file found").
   rm -f "$d/docker.pid"
+  # ... and its containerd's, naming a containerd stopped since that may still be a zombie (init
+  # reaps late here): dockerd takes it for a live one ("containerd is still running"), waits on its
+  # socket, which is gone, and gives up ("timeout waiting for containerd to start").
+  local cpid
+  cpid=$(cat "$d/exec/containerd/containerd.pid" 2>/dev/null)
+  if [ -n "$cpid" ] && [[ " $(sb_docker_procs "$name" | tr '\n' ' ') " != *" $cpid "* ]]; then
+    rm -f "$d/exec/containerd/containerd.pid"
+  fi
   ip netns exec "$(sb_ns "$ns")" bash -c "$(declare -f sb_dockerd_exec); SB_DOCKERD='$SB_DOCKERD'; \
     sb_dockerd_exec \"\$@\"" sb_dockerd_exec "$d" "$(sb_docker_cgroup "$name")" "$@" >>"$d/dockerd.log" 2>&1 &
   local pid=$!
