@@ -767,6 +767,26 @@ class ZkOnly : public ::testing::Test {
     }
     return std::move(*s);
   }
+  // Waits until the store holds no tombstone and no marker (the lease holder compacts on its
+  // own); returns its census.
+  std::map<std::string, size_t> compacted(ZkStore& store) {
+    std::map<std::string, size_t> counts;
+    EXPECT_TRUE(run_until(
+        loop_,
+        [&] {
+          std::optional<Result<std::map<std::string, size_t>>> r;
+          store.census([&](auto x) { r = std::move(x); });
+          if (!run_until(loop_, [&] { return r.has_value(); }) || !r->ok()) return false;
+          counts = **r;
+          if (counts["kv.tombstones"] == 0 && counts["tomb.markers"] == 0) return true;
+          run_until(
+              loop_, [] { return false; }, 1s);
+          return false;
+        },
+        20s))
+        << counts["kv.tombstones"] << " tombstones, " << counts["tomb.markers"] << " markers left";
+    return counts;
+  }
   // Two clients (two sessions) on one root.
   std::pair<std::unique_ptr<ZkStore>, std::unique_ptr<ZkStore>> two_clients(const ZkOptions& o) {
     auto first = connect(o);
@@ -869,25 +889,34 @@ TEST_F(ZkOnly, TheLeaseHolderCompactsOldTombstonesOnItsOwn) {
     ASSERT_TRUE(put_key(loop_, i % 3 ? a : b, k, std::nullopt).ok());
   }
   ASSERT_TRUE(put(a, "test.tmp.kept", Json("here")).ok());
-  std::map<std::string, size_t> counts;
-  EXPECT_TRUE(run_until(
-      loop_,
-      [&] {
-        std::optional<Result<std::map<std::string, size_t>>> r;
-        sa->census([&](auto x) { r = std::move(x); });
-        if (!run_until(loop_, [&] { return r.has_value(); }) || !r->ok()) return false;
-        counts = **r;
-        if (counts["kv.tombstones"] == 0 && counts["tomb.markers"] == 0) return true;
-        run_until(
-            loop_, [] { return false; }, 1s);
-        return false;
-      },
-      20s))
-      << counts["kv.tombstones"] << " tombstones, " << counts["tomb.markers"] << " markers left";
+  auto counts = compacted(*sa);
   EXPECT_EQ(counts["kv.keys"], 1u);
   EXPECT_NE(sa->compacting(), sb->compacting()) << "one node, and only one, holds the lease";
   EXPECT_EQ(sa->compacted() + sb->compacted(), 20u);
   EXPECT_EQ(value(b, "test.tmp.kept"), Json("here"));
+}
+
+// The lease goes with its holder's session: the other node takes it over and compacts.
+TEST_F(ZkOnly, TheLeaseMovesWhenItsHolderGoes) {
+  ZkOptions o = zk(hosts_, "/lease-" + ns_);
+  o.compact_after_ms = 1000;
+  auto [sa, sb] = two_clients(o);
+  ASSERT_TRUE(sa && sb);
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return sa->compacting() || sb->compacting(); }, 10s));
+  auto& holder = sa->compacting() ? sa : sb;
+  auto& other = sa->compacting() ? sb : sa;
+  holder.reset();  // its session closes, and the ephemeral lease node with it
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return other->compacting(); }, 20s));
+  ObjectDb db(loop_, *other);
+  for (int i = 0; i < 5; ++i) {
+    std::string k = "test.lease.k" + std::to_string(i);
+    ASSERT_TRUE(put(db, k, Json(i)).ok());
+    ASSERT_TRUE(put_key(loop_, db, k, std::nullopt).ok());
+  }
+  EXPECT_EQ(compacted(*other)["kv.keys"], 0u);
+  EXPECT_EQ(other->compacted(), 5u);
 }
 
 // A store from before markers: empty nodes (deleted keys, keys read absent) that no marker
