@@ -18,16 +18,7 @@ using model::detail::Mac;
 using model::detail::mac_text;
 
 std::optional<uint64_t> number(std::string_view s) {
-  int base = 10;
-  if (s.substr(0, 2) == "0x") {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  if (s.empty()) return std::nullopt;
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
+  return parse_number(s);
 }
 
 // A value without its mask ("0x1/0xffff" -> "0x1"), and whether it had one.
@@ -254,6 +245,19 @@ std::vector<RegisterWriteValue> register_writes(std::string_view t, std::map<std
     out.push_back({r, ovs, value});
   }
   return out;
+}
+
+std::optional<uint64_t> parse_number(std::string_view s) {
+  int base = 10;
+  if (s.substr(0, 2) == "0x") {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 std::vector<std::pair<std::string, std::string>> match_fields(std::string_view text) {

@@ -31,6 +31,9 @@ struct RegisterWriteValue {
 };
 std::vector<RegisterWriteValue> register_writes(std::string_view text, std::map<std::string, uint32_t>& regs);
 
+// A number as OVS prints one: decimal, or hexadecimal after "0x"; nullopt for anything else.
+std::optional<uint64_t> parse_number(std::string_view text);
+
 // The fields of a match as OVS prints it ("ip,reg4=0x1,nw_dst=10.2.0.0/24"): key=value pairs in
 // order, a bare word (a protocol: "ip", "arp") with an empty value.
 std::vector<std::pair<std::string, std::string>> match_fields(std::string_view match_text);

@@ -1,7 +1,5 @@
 #include "trace/hop.h"
 
-#include <charconv>
-
 #include "apps/explain.h"
 #include "model/address.h"
 #include "model/viperflow.h"
@@ -13,16 +11,7 @@ namespace {
 using Json = nlohmann::json;
 
 std::optional<uint64_t> number(std::string_view s) {
-  int base = 10;
-  if (s.substr(0, 2) == "0x") {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  if (s.empty()) return std::nullopt;
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
+  return apps::parse_number(s);
 }
 
 std::string field(const std::map<std::string, std::string>& f, const char* name) {
