@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <limits>
+#include <random>
 
 #include "base/log.h"
 
@@ -203,7 +204,14 @@ struct ZkCallbacks {
     if (type == ZOO_SESSION_EVENT) return;
     auto* s = static_cast<ZkStore::Session*>(ctx);
     s->ring->post([s] {
-      if (s == s->store->session_.get()) s->store->claim_compaction(s);
+      ZkStore* z = s->store;
+      if (s != z->session_.get()) return;
+      // The holder went: every node watching races for the lease, spread over a second so a
+      // thousand nodes do not all ask at once.
+      static thread_local std::minstd_rand rng{std::random_device{}()};
+      z->loop_.after(std::chrono::milliseconds(rng() % 1000), [z, s, alive = z->alive_] {
+        if (*alive && s == z->session_.get()) z->claim_compaction(s);
+      });
     });
   }
   static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
@@ -1244,8 +1252,8 @@ void ZkStore::apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<si
 
 // A store from before markers has tombstones no marker names (empty nodes: deleted keys, and
 // keys its commits read absent): the lease holder sweeps them, a parent at a time, 500 nodes a
-// multi, and again while a sweep finds any (clients not yet upgraded may still leave them);
-// then `swept` records that none is left (a new store has it from the start).
+// multi, and again every horizon while a sweep finds any; then `swept` records that none is
+// left (a new store has it from the start).
 void ZkStore::sweep_once() {
   std::string swept = options_.root + "/swept";
   Call* c = new_call([this, swept](Call& c) {
