@@ -45,6 +45,7 @@ std::string trace_text(const json& r, bool verbose) {
       folded.clear();
     };
     for (const auto& s : hop.value("steps", json::array())) {
+      if (s.value("underlay", false) && !verbose) continue;  // the tunnel's underlay bridge: in --raw
       std::string table = std::to_string(s.value("table", -1)) + " " + str(s, "table_name");
       if (s.value("default", false) && !verbose && s.value("actions", json::array()).size() <= 1 &&
           !s.value("actions", json::array()).empty() &&
@@ -83,6 +84,15 @@ std::string trace_text(const json& r, bool verbose) {
       std::string where = str(o, "port").empty() ? str(o, "iface") : "port " + str(o, "port");
       out += "  output: " + str(o, "action") + (where.empty() ? "" : " (" + where + ")") +
              (o.value("effective", true) ? "" : " [not effective]") + "\n";
+      if (o.contains("arrival") && o["arrival"].is_object()) {
+        const json& a = o["arrival"];
+        std::string how =
+            str(a, "via") == "vxlan"
+                ? "VXLAN VNI " + std::to_string(a.value("vni", 0)) + " to " + str(a, "tun_dst")
+                : (str(a, "via") == "vlan" ? "VLAN " + std::to_string(a.value("vlan", 0)) : "native");
+        out += "          → leaves by " + how + " (physical network " + str(a, "physicalnetwork") +
+               "); the next server's hop is not followed yet\n";
+      }
     }
     if (!hop.value("raw", json()).is_null()) out += "\n" + hop["raw"].get<std::string>();
   }

@@ -9,6 +9,7 @@
 #include "db/store.h"
 #include "model/address.h"
 #include "trace/annotate.h"
+#include "trace/hop.h"
 #include "trace/packet_spec.h"
 #include "trace/parse.h"
 #include "trace/verdict.h"
@@ -463,6 +464,12 @@ void TraceModule::finish(const std::shared_ptr<Run>& run, Result<std::string> te
     if (!ov.port.empty()) j["port"] = ov.port;
     if (!ov.iface.empty()) j["iface"] = ov.iface;
     if (!ov.iface_type.empty()) j["iface_type"] = ov.iface_type;
+    // Out through a tunnel or an uplink: how it arrives on the next server (§7.3; not followed yet).
+    if (view && o.effective)
+      if (auto a = arrival_of(m, *view, run->system_id, o)) {
+        j["arrival"] = arrival_to_json(*a);
+        j["followed"] = false;
+      }
     outputs.push_back(std::move(j));
   }
   hop["outputs"] = std::move(outputs);

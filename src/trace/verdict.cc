@@ -108,6 +108,10 @@ std::optional<Values> holds(VerdictCode code, const VerdictInput& in) {
     }
     case VerdictCode::kPortNotBound: {
       if (in.to_port.empty() || in.to_ofport) return std::nullopt;
+      // Out through a tunnel or an uplink: TO may be bound where it goes (a server not asked).
+      for (const auto& o : in.outputs)
+        if (o.effective && o.kind == OutputKind::kPort && o.port.empty() && !o.iface.empty())
+          return std::nullopt;
       // An ARP or ICMP answered by flows never needed TO's port (the responders answer for it).
       if (const OutputView* o = output_of(in, OutputKind::kInPort))
         if (app_step(in, "arp", o->step) || app_step(in, "icmp", o->step)) return std::nullopt;

@@ -115,6 +115,20 @@ check "  hv1's switch in sync again" sb_wait 30 synced hv1
 run reconnected a1 --proto dhcp
 check "  then to-controller-dhcp again" code_is reconnected to-controller-dhcp 0
 
+# 2 on one node: a3 bound on hv2, which hv1 does not ask yet: the packet leaves hv1 by VXLAN
+# with na's VNI to hv2's VTEP (the arrival the next hop would take), verdict left.
+check "host a3 on hv2" l3_host a3 hv2 10.1.0.13 02:00:00:0a:00:0d a3 10.1.0.1
+check "hv2's switch in sync" sb_wait 30 synced hv2
+vni=$(ctl hv1 call viperflow listlogicalnetworks id=na | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["vni"])')
+left_by_vxlan() {
+  run vxlan a1 a3
+  code_is vxlan left 1
+}
+check "case 2 (one node): trace a1 a3: left hv1, exit 1" sb_wait 20 left_by_vxlan
+show vxlan
+check_output "  out by vxlan0 with na's VNI ($vni) to hv2's VTEP" "vxlan vx $vni 192.168.99.1 192.168.99.2" field vxlan \
+  "' '.join(str(o['arrival'][k]) for o in r['hops'][0]['outputs'] if 'arrival' in o for k in ('via', 'physicalnetwork', 'vni', 'tun_src', 'tun_dst'))"
+
 # Before any trace: FROM that is no port.
 run unknown p9 a1
 check "trace p9 a1: source-unknown, exit 1" code_is unknown source-unknown 1

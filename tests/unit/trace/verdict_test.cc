@@ -255,6 +255,20 @@ TEST(Verdict, AnArpAnsweredByFlowsIsNotAnUnboundPort) {
   EXPECT_EQ(decide(in).code_name, "answered-arp");
 }
 
+TEST(Verdict, AnUnboundPortReachedThroughATunnelIsLeftNotUnbound) {
+  // trace a1 a3 with a3 bound on hv2, which this node did not ask: the packet leaves by VXLAN.
+  VerdictInput in = base();
+  in.to = in.to_port = "a3";
+  in.to_ofport.reset();
+  auto o = out(OutputKind::kPort, 100, 0, "", "vxlan0");
+  o.iface_type = "vxlan";
+  o.packet = {{"tun_dst", "192.168.99.2"}};
+  in.outputs = {o};
+  Verdict v = decide(in);
+  EXPECT_EQ(v.code_name, "left");
+  EXPECT_EQ(v.text, "left hv1 through vxlan0 (vxlan) to 192.168.99.2 toward port a3");
+}
+
 TEST(Verdict, TemplatesKeepUnknownNames) {
   EXPECT_EQ(fill("a {x} b {y}", {{"x", "1"}}), "a 1 b {y}");
   EXPECT_EQ(fill("{", {}), "{");
