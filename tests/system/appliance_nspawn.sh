@@ -63,14 +63,14 @@ fi
 machine=vlcp-appl-$SB_ID
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 seed=$SB_DIR/vlcp-seed.conf
-ssh-keygen -q -t ed25519 -N '' -C nspawn-test -f "$SB_DIR/id"
+ssh-keygen -q -t ed25519 -N '' -C nspawn-test -f "$SB_DIR/ssh_id"
 cat >"$seed" <<EOF
 # the nspawn test's seed (a file: /boot/vlcp-seed.conf)
 system_id = nspawn-$SB_ID
 tunnel_ip = 192.0.2.17
 token = $token
 datapath_type = netdev
-ssh_authorized_keys = $(cat "$SB_DIR/id.pub")
+ssh_authorized_keys = $(cat "$SB_DIR/ssh_id.pub")
 EOF
 no_host_keys() { ! compgen -G "$rootfs/etc/ssh/ssh_host_*" >/dev/null; }
 check "the image's root ships no SSH host keys" no_host_keys
@@ -153,7 +153,7 @@ check "vlcpd's API lists br-int's datapath ($dpid)" sb_wait 20 in_switches
 check_output "vlcpd knows the seeded system id" "nspawn-$SB_ID" api /ovsdbmanager/getsystemids
 
 # SSH: the seed's key, sshd keys only, this boot's host keys.
-check_output "root's authorized_keys holds the seed's key, 0600 root" "600 root $(cut -d' ' -f1-2 "$SB_DIR/id.pub")" \
+check_output "root's authorized_keys holds the seed's key, 0600 root" "600 root $(cut -d' ' -f1-2 "$SB_DIR/ssh_id.pub")" \
   in_ct sh -c 'echo $(stat -c "%a %U" /root/.ssh/authorized_keys) $(grep -v "^#" /root/.ssh/authorized_keys | cut -d" " -f1-2)'
 sshd_ready() { in_ct systemctl is-active --quiet ssh.service; }
 check "sshd is active (the seed gave a key)" sb_wait 30 sshd_ready
@@ -178,7 +178,7 @@ to_ct() {
     -o StrictHostKeyChecking=yes -o LogLevel=ERROR "$@"
 }
 check_output "ssh root@ with the test's key (the host key checked): vlcpd active" "over ssh: vlcpd active" \
-  to_ct -o IdentitiesOnly=yes -i "$SB_DIR/id" root@127.0.0.1 'echo over ssh: vlcpd $(systemctl is-active vlcpd)'
+  to_ct -o IdentitiesOnly=yes -i "$SB_DIR/ssh_id" root@127.0.0.1 'echo over ssh: vlcpd $(systemctl is-active vlcpd)'
 check_output "a login without the key is refused: public keys only" "Permission denied (publickey)." \
   to_ct -o PubkeyAuthentication=no root@127.0.0.1 true
 # Without authorized_keys sshd does not start (ssh.service.d/10-vlcp.conf's condition).
