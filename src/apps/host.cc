@@ -299,6 +299,40 @@ void AppHost::bound(Switch& sw, const PendingBind& b, Clock::Monotonic started, 
   if (r.ofport_wait) observe("ofport_wait", *r.ofport_wait);
   if (sw.recent.size() >= kRecentBinds) sw.recent.pop_front();
   sw.recent.push_back(std::move(r));
+  // The waits for this port: taken out first (a waiter may wait again or cancel others).
+  std::vector<std::function<void(bool)>> ready;
+  for (auto it = bound_waits_.begin(); it != bound_waits_.end();) {
+    if (it->second.name == b.port) {
+      ready.push_back(std::move(it->second.done));
+      it = bound_waits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& done : ready) done(true);
+}
+
+uint64_t AppHost::when_bound(const std::string& name, std::function<void(bool)> done) {
+  uint64_t id = ++next_bound_wait_;
+  bool pending = false, bound_now = false;
+  for (const auto& [dpid, sw] : switches_) {
+    for (const PendingBind& b : sw.binds) pending = pending || b.port == name;
+    if (!sw.attached || !sw.have_view || !sw.owner) continue;
+    for (const SwitchPortInfo& p : sw.view.ports)
+      if (p.name == name && bound_port(p)) bound_now = true;
+  }
+  // Bound in a view with no bind pending: its bind was confirmed already (or it was bound before
+  // the switch attached, and the attach's reconcile confirmed it).
+  if (bound_now && !pending) {
+    done(true);
+    return id;
+  }
+  bound_waits_.emplace(id, BoundWait{name, std::move(done)});
+  return id;
+}
+
+void AppHost::cancel_bound_wait(uint64_t id) {
+  bound_waits_.erase(id);
 }
 
 std::vector<BindStages> AppHost::recent_binds(uint64_t dpid) const {

@@ -83,6 +83,14 @@ class AppHost {
   // The last port bring-ups on a switch, oldest first (at most kRecentBinds).
   static constexpr size_t kRecentBinds = 64;
   std::vector<BindStages> recent_binds(uint64_t dpid) const;
+  // `done(true)` once the port named `name` (an OVS interface with an iface-id) is bound on a
+  // switch and the flows of the round that bound it are confirmed by the switch — at once when it
+  // already is. A port whose bind is never confirmed never answers: callers bound the wait and
+  // cancel it (the container plug machine answers Docker and CNI only once the first packets of a
+  // new endpoint meet its flows). Returns the id for cancel_bound_wait.
+  uint64_t when_bound(const std::string& name, std::function<void(bool)> done);
+  void cancel_bound_wait(uint64_t id);
+  size_t bound_waits() const { return bound_waits_.size(); }
   // The switch's OpenFlow connection is up (reconcile) / down.
   void attach(uint64_t dpid, flows::SwitchLink* link);
   void detach(uint64_t dpid);
@@ -169,6 +177,12 @@ class AppHost {
   bool scheduled_ = false;
   uint64_t rounds_ = 0;
   std::map<std::string, Histogram> stages_;  // by stage name
+  struct BoundWait {
+    std::string name;
+    std::function<void(bool)> done;
+  };
+  std::map<uint64_t, BoundWait> bound_waits_;  // when_bound's, by id
+  uint64_t next_bound_wait_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -262,6 +262,7 @@ Status CniServerModule::start() {
   VLCP_ASSIGN_OR_RETURN(links_, link::LinkExecutor::start(loop_));
   lookups_ = std::make_unique<DaemonCniLookups>(deps_.objectdb, deps_.ovsdb);
   plugger_ = std::make_unique<Plugger>(loop_, *store_, *links_, *ports_, s.plug);
+  if (deps_.flows) plugger_->set_flows_wait(deps_.flows());
   server_ = std::make_unique<CniServer>(loop_, *plugger_, *links_, *lookups_, s.server);
   // The socket's directory (VLCP's /var/run/vlcp-k8s-cni) is ours to make.
   std::string dir = s.socket_path.substr(0, s.socket_path.rfind('/'));

@@ -109,6 +109,7 @@ class DaemonCniLookups final : public CniLookups {
 struct CniServerDeps {
   std::function<std::shared_ptr<db::ObjectDb>()> objectdb;
   std::function<ovsdb::OvsdbClient*()> ovsdb;
+  std::function<FlowsWait*()> flows;  // the plug machine's step 5 (unset or null: none)
 };
 
 // The module `cniserver`, after objectdb and ovsdbmanager. Unloading it closes the socket

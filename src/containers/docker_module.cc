@@ -176,6 +176,7 @@ Status DockerPluginModule::start() {
   }
   links_ = std::move(*links);
   plugger_ = std::make_unique<Plugger>(loop_, *endpoints_, *links_, *ports_, settings_.plug);
+  if (deps_.flows) plugger_->set_flows_wait(deps_.flows());
   // Docker's view for the reconcile, listed by the plugin's name in Docker: drivername, else the
   // socket's base name — but only where that IS Docker's name (a socket in /run/docker/plugins).
   // A wrong name makes Docker list no network and the reconcile would remove every endpoint, so

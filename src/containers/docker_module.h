@@ -107,6 +107,7 @@ Result<DockerPluginSettings> read_dockerplugin_settings(const Config& config);
 struct DockerPluginDeps {
   std::function<std::shared_ptr<db::ObjectDb>()> objectdb;
   std::function<ovsdb::OvsdbClient*()> ovsdb;
+  std::function<FlowsWait*()> flows;  // the plug machine's step 5 (unset or null: none)
 };
 
 class DockerPluginModule final : public io::Module {

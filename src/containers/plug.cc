@@ -198,6 +198,10 @@ Plugger::Plugger(io::ControlLoop& loop, EndpointStore& store, link::LinkOps& lin
 
 Plugger::~Plugger() {
   *alive_ = false;
+  for (const auto& [id, timer] : flow_waits_) {
+    loop_.cancel(timer);
+    if (flows_) flows_->cancel(id);
+  }
 }
 
 void Plugger::enqueue(const std::string& key, Task task) {
@@ -552,8 +556,37 @@ void Plugger::step_ofport(std::shared_ptr<Op> op) {
           return;
         }
         op->result.ofport = *r;
-        succeed(op);
+        step_flows(op);
       });
+}
+
+void Plugger::step_flows(std::shared_ptr<Op> op) {
+  if (!flows_) {
+    succeed(op);
+    return;
+  }
+  // The answer may come at once (flows confirmed already), later, or never (the timer's).
+  auto alive = alive_;
+  auto id = std::make_shared<std::optional<uint64_t>>();
+  auto answered = std::make_shared<bool>(false);
+  auto answer = [this, alive, op, id, answered](bool confirmed, bool timed_out) {
+    if (!*alive || *answered) return;
+    *answered = true;
+    if (*id) {
+      if (auto it = flow_waits_.find(**id); it != flow_waits_.end()) {
+        if (!timed_out) loop_.cancel(it->second);
+        flow_waits_.erase(it);
+      }
+      if (timed_out && flows_) flows_->cancel(**id);
+    }
+    if (confirmed) ++counters_.flows_confirmed;
+    if (timed_out) ++counters_.flows_wait_timeouts;
+    succeed(op);
+  };
+  uint64_t wait = flows_->wait_flows(op->names.host_veth, [answer](bool ok) { answer(ok, false); });
+  if (*answered) return;
+  *id = wait;
+  flow_waits_[wait] = loop_.after(settings_.flows_wait, [answer] { answer(false, true); });
 }
 
 void Plugger::succeed(std::shared_ptr<Op> op) {
@@ -659,6 +692,8 @@ std::vector<std::pair<std::string, double>> Plugger::metrics() const {
       {"vlcp_plug_late_answers_total", static_cast<double>(c.late_answers)},
       {"vlcp_plug_undos_total", static_cast<double>(c.undos)},
       {"vlcp_plug_undo_failures_total", static_cast<double>(c.undo_failures)},
+      {"vlcp_plug_flows_confirmed_total", static_cast<double>(c.flows_confirmed)},
+      {"vlcp_plug_flows_wait_timeouts_total", static_cast<double>(c.flows_wait_timeouts)},
       {"vlcp_plug_endpoints_busy", static_cast<double>(queues_.size())},
   };
   for (size_t i = 0; i < kPlugStepCount; ++i) {

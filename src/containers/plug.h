@@ -5,6 +5,7 @@
 //     routes, MTU inside it)
 //   3 OVSDB port on the bridge with iface-id / attached-mac / owner   (PortOps)
 //   4 the interface's ofport, within ofport_wait                      (PortOps)
+//   5 the port's flows confirmed by its switch, within flows_wait     (FlowsWait, optional)
 // A step that succeeded pushes its undo on the request's StepJournal; a failure, or a step past
 // its deadline, runs the undos last-first and answers the error. Unplug runs 3, 2, 1, best
 // effort. Requests for one endpoint are serialised by a keyed queue; different endpoints run
@@ -143,6 +144,19 @@ class PortOps {
                            std::function<void(Result<int64_t>)> done) = 0;
 };
 
+// Step 5: the flows of a port confirmed by its switch (the daemon adapts the app host's
+// when_bound). Answering Docker or CNI before them lets the container's first packet (its ARP)
+// meet no flow: the kernel retries an ARP only after 1 s. Never fails a plug: past flows_wait the
+// plug answers anyway (counted), the flows follow.
+class FlowsWait {
+ public:
+  virtual ~FlowsWait() = default;
+  // `done(true)` once the interface's flows are confirmed; `done(false)` when this node cannot
+  // tell (no app host): the plug answers at once. Returns an id for cancel.
+  virtual uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) = 0;
+  virtual void cancel(uint64_t id) = 0;
+};
+
 // ---- the journal -------------------------------------------------------------------------------
 
 struct RetryPolicy {
@@ -205,6 +219,7 @@ struct PlugSettings {
   std::string veth_prefix = "vlcp";
   std::chrono::nanoseconds step_deadline = std::chrono::seconds(10);  // stepdeadline
   std::chrono::nanoseconds ofport_wait = std::chrono::seconds(2);     // ofportwait
+  std::chrono::nanoseconds flows_wait = std::chrono::seconds(1);      // step 5's bound
   bool tx_checksum_off = true;  // txchecksum (the module resolves 'auto' by the bridge's datapath)
   RetryPolicy undo;
 };
@@ -220,6 +235,8 @@ struct PlugCounters {
   uint64_t late_answers = 0;          // a step answering after its deadline (its undo runs again)
   uint64_t undos = 0;                 // undos that ran to success
   uint64_t undo_failures = 0;         // undos that still failed (left for the reconcile)
+  uint64_t flows_confirmed = 0;       // plugs answered after their flows were confirmed
+  uint64_t flows_wait_timeouts = 0;   // plugs answered past flows_wait, flows not confirmed yet
   std::array<uint64_t, kPlugStepCount> step_failures{};  // plug failures by step
 };
 
@@ -239,6 +256,9 @@ class Plugger {
   void plug(PlugRequest request, std::function<void(Result<PlugResult>)> done);
   // Steps 3, 2, 1, each retried, going on past a failure; answers the model step's status.
   void unplug(UnplugRequest request, std::function<void(Status)> done);
+
+  // Step 5's seam (null: plugs answer after step 4). Not owned; cleared before it goes.
+  void set_flows_wait(FlowsWait* wait) { flows_ = wait; }
 
   // `fn` runs after every unplug (whoever asked: a driver's delete, the reconcile), with the
   // endpoint, before its answer: a caller keeping its own view of endpoints drops it there.
@@ -263,6 +283,7 @@ class Plugger {
   void step_netns(std::shared_ptr<Op> op);
   void step_ovsdb(std::shared_ptr<Op> op);
   void step_ofport(std::shared_ptr<Op> op);
+  void step_flows(std::shared_ptr<Op> op);
   void fail(std::shared_ptr<Op> op, PlugStep step, Status status);
   void succeed(std::shared_ptr<Op> op);
   // Runs `start` with a deadline: `answer` gets the seam's answer, or nothing when the deadline
@@ -279,6 +300,8 @@ class Plugger {
   EndpointStore& store_;
   link::LinkOps& links_;
   PortOps& ports_;
+  FlowsWait* flows_ = nullptr;
+  std::map<uint64_t, io::TimerId> flow_waits_;  // step 5's waits still open: their timers
   PlugSettings settings_;
   PlugCounters counters_;
   // Per endpoint (owner mark): the tasks waiting behind the running one.

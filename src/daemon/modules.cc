@@ -411,6 +411,24 @@ void make_modules(Runtime& rt) {
     return r->modules.running("trace") ? t : nullptr;
   });
   rt.modules.declare(std::move(trace_module));
+  // A container endpoint answers Docker or CNI once its port's flows are confirmed (the host's
+  // when_bound; no host running: at once). Ids are the host's: a wait outliving a host reload is
+  // answered by the plug machine's bound.
+  struct HostFlowsWait final : containers::FlowsWait {
+    Runtime& rt;
+    explicit HostFlowsWait(Runtime& r) : rt(r) {}
+    uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) override {
+      if (!rt.host) {
+        done(false);
+        return 0;
+      }
+      return rt.host->when_bound(iface, std::move(done));
+    }
+    void cancel(uint64_t id) override {
+      if (rt.host) rt.host->cancel_bound_wait(id);
+    }
+  };
+  rt.flows_wait = std::make_unique<HostFlowsWait>(rt);
   // Docker's plugin: only when asked for (a vlcpd without Docker must not take Docker's socket).
   const auto& startup = rt.settings.server.startup;
   if (rt.settings.dockerplugin.requested ||
@@ -418,6 +436,7 @@ void make_modules(Runtime& rt) {
     containers::DockerPluginDeps deps;
     deps.objectdb = [r = &rt] { return r->objectdb; };
     deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
+    deps.flows = [r = &rt] { return r->flows_wait.get(); };
     auto module = std::make_unique<containers::DockerPluginModule>(rt.loop, rt.settings.dockerplugin, deps);
     rt.dockerplugin = module.get();
     rt.modules.declare(std::move(module));
@@ -430,6 +449,7 @@ void make_modules(Runtime& rt) {
     containers::CniServerDeps deps;
     deps.objectdb = [r = &rt] { return r->objectdb; };
     deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
+    deps.flows = [r = &rt] { return r->flows_wait.get(); };
     auto module = std::make_unique<containers::CniServerModule>(rt.loop, rt.settings.cniserver, deps);
     rt.cniserver = module.get();
     rt.modules.declare(std::move(module));

@@ -81,6 +81,9 @@ struct Runtime {
   std::vector<std::unique_ptr<apps::FlowApp>> apps;
   std::unique_ptr<apps::AppHost> host;  // the app platform: every flow app, each switch's flow owner
   std::map<uint64_t, std::unique_ptr<flows::SwitchLink>> links;
+
+  // The container plug machines' step 5 (containers::FlowsWait) over whichever host runs now.
+  std::unique_ptr<containers::FlowsWait> flows_wait;
 };
 
 // Declares every module into rt.modules.

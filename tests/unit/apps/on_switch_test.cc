@@ -283,5 +283,52 @@ TEST_F(BindingNetworks, EachBindIsTimedStageByStageToItsBarrier) {
   EXPECT_EQ(host_->recent_binds(1).size(), 3u);
 }
 
+// when_bound: a container's endpoint is answered once its port's flows are confirmed by the
+// switch (its first ARP must meet them) — not when the port is seen, and at once when it was
+// confirmed already; a cancelled wait is never answered.
+TEST_F(BindingNetworks, WhenBoundAnswersOnceThePortsFlowsAreConfirmed) {
+  auto ok = [](const Result<Json>& r) { return r.ok(); };
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_networks(Json::parse(R"([{"id":"vx","type":"vxlan","vnirange":[[100,200]]}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_networks(Json::parse(R"([{"id":"na","physicalnetwork":"vx"}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"id":"pa","logicalnetwork":"na","mac_address":"02:00:00:00:0a:01"},
+      {"id":"pb","logicalnetwork":"na","mac_address":"02:00:00:00:0a:02"}])"),
+        d);
+  })));
+  start_node();
+  SwitchView view{"br-int", {port("vxlan0", "", 1, "vxlan")}};
+  host_->update_switch(1, view);
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return model_->loaded(); }));
+  ASSERT_NO_FATAL_FAILURE(settle("start"));
+
+  std::vector<std::string> answered;
+  auto wait = [&](const std::string& name) {
+    return host_->when_bound(name,
+                             [&answered, name](bool ok) { answered.push_back(name + (ok ? "" : "!")); });
+  };
+  wait("tapa");  // before OVSDB shows the port at all
+  uint64_t cancelled = wait("tapb");
+  host_->cancel_bound_wait(cancelled);
+  view.ports.push_back(port("tapa", "pa", 7));
+  view.ports.push_back(port("tapb", "pb", 8));
+  host_->update_switch(1, view);
+  wait("tapa");  // seen bound, its flows not yet confirmed
+  EXPECT_TRUE(answered.empty()) << "answered before the switch confirmed the port's flows";
+  EXPECT_EQ(host_->bound_waits(), 2u);
+  ASSERT_NO_FATAL_FAILURE(settle("pa and pb bound"));
+  EXPECT_EQ(answered, (std::vector<std::string>{"tapa", "tapa"}));
+  EXPECT_EQ(host_->bound_waits(), 0u) << "the cancelled wait is gone, not answered";
+  wait("tapb");  // confirmed already: at once
+  EXPECT_EQ(answered.back(), "tapb");
+  wait("tapz");  // never bound: waits (its caller bounds it)
+  EXPECT_EQ(host_->bound_waits(), 1u);
+}
+
 }  // namespace
 }  // namespace vlcp::apps

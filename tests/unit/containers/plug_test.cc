@@ -782,6 +782,106 @@ TEST_F(PlugTest, AReplayAfterARestartReplacesOurOwnArtifacts) {
   EXPECT_EQ(w.setups.size(), 2u);  // the pod's interface configured again
 }
 
+// Step 5: the switch's confirmation of the port's flows (the app host's when_bound, adapted by
+// the daemon). The fake answers when the test says, at once, or never.
+struct FakeFlowsWait : FlowsWait {
+  std::map<uint64_t, std::pair<std::string, std::function<void(bool)>>> waits;
+  std::vector<uint64_t> cancelled;
+  std::optional<bool> at_once;  // answer inside wait_flows
+  uint64_t next = 0;
+  uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) override {
+    uint64_t id = ++next;
+    if (at_once) {
+      done(*at_once);
+      return id;
+    }
+    waits.emplace(id, std::make_pair(iface, std::move(done)));
+    return id;
+  }
+  void cancel(uint64_t id) override {
+    cancelled.push_back(id);
+    waits.erase(id);
+  }
+  void confirm(const std::string& iface) {
+    for (auto it = waits.begin(); it != waits.end();) {
+      if (it->second.first != iface) {
+        ++it;
+        continue;
+      }
+      auto done = std::move(it->second.second);
+      it = waits.erase(it);
+      done(true);
+    }
+  }
+};
+
+TEST_F(PlugTest, APlugAnswersOnlyOnceItsFlowsAreConfirmed) {
+  FakeFlowsWait flows;
+  plugger->set_flows_wait(&flows);
+  auto a = plug(docker());
+  settle();
+  EXPECT_FALSE(a->answered);  // ofport known, flows not confirmed: the container's ARP would be lost
+  ASSERT_EQ(flows.waits.size(), 1u);
+  EXPECT_EQ(flows.waits.begin()->second.first, host_of(docker()));
+  flows.confirm(host_of(docker()));
+  settle();
+  ASSERT_TRUE(a->answered);
+  EXPECT_TRUE(a->status.ok()) << a->status.to_string();
+  EXPECT_EQ(a->result->ofport, 7);
+  EXPECT_EQ(plugger->counters().flows_confirmed, 1u);
+  EXPECT_EQ(plugger->counters().flows_wait_timeouts, 0u);
+  EXPECT_EQ(loop.timers(), 0u);  // the bound's timer cancelled
+  EXPECT_TRUE(flows.cancelled.empty());
+}
+
+TEST_F(PlugTest, FlowsNotConfirmedWithinTheBoundAnswerAnywayAndTheWaitIsCancelled) {
+  FakeFlowsWait flows;
+  plugger->set_flows_wait(&flows);
+  auto a = plug(docker());
+  settle();
+  EXPECT_FALSE(a->answered);
+  clock.advance(settings.flows_wait + 1ms);
+  settle();
+  ASSERT_TRUE(a->answered);
+  EXPECT_TRUE(a->status.ok()) << a->status.to_string();  // plugged: the flows follow
+  EXPECT_EQ(plugger->counters().flows_wait_timeouts, 1u);
+  EXPECT_EQ(flows.cancelled.size(), 1u);
+  EXPECT_TRUE(flows.waits.empty());
+  EXPECT_EQ(w.ovsdb.count(host_of(docker())), 1u);  // nothing undone
+  flows.confirm(host_of(docker()));                 // (a late confirmation reaches nobody)
+  EXPECT_EQ(plugger->counters().plugs, 1u);
+}
+
+TEST_F(PlugTest, FlowsConfirmedAlreadyOrNoHostAnswerAtOnce) {
+  FakeFlowsWait flows;
+  plugger->set_flows_wait(&flows);
+  flows.at_once = true;
+  auto a = plug(docker());
+  settle();
+  ASSERT_TRUE(a->answered);
+  EXPECT_TRUE(a->status.ok());
+  EXPECT_EQ(plugger->counters().flows_confirmed, 1u);
+  flows.at_once = false;  // no app host on this node
+  auto b = plug(docker(kEid2));
+  settle();
+  ASSERT_TRUE(b->answered);
+  EXPECT_TRUE(b->status.ok());
+  EXPECT_EQ(plugger->counters().flows_confirmed, 1u);
+  EXPECT_EQ(plugger->counters().flows_wait_timeouts, 0u);
+  EXPECT_EQ(loop.timers(), 0u);
+}
+
+TEST_F(PlugTest, APluggerGoingAwayCancelsItsFlowWaits) {
+  FakeFlowsWait flows;
+  plugger->set_flows_wait(&flows);
+  plug(docker());
+  settle();
+  ASSERT_EQ(flows.waits.size(), 1u);
+  plugger.reset();
+  EXPECT_TRUE(flows.waits.empty());
+  EXPECT_EQ(flows.cancelled.size(), 1u);
+}
+
 TEST_F(PlugTest, MetricsNameEveryCounter) {
   w.inject["plug_port"] = Injection{make_error(Errc::kInvalidArgument, "refused"), false, 1};
   plug(docker());
@@ -793,6 +893,8 @@ TEST_F(PlugTest, MetricsNameEveryCounter) {
   EXPECT_EQ(m.at("vlcp_plug_undos_total"), 2);
   EXPECT_EQ(m.at("vlcp_plug_undo_failures_total"), 0);
   EXPECT_EQ(m.count("vlcp_plug_unplugs_total"), 1u);
+  EXPECT_EQ(m.count("vlcp_plug_flows_confirmed_total"), 1u);
+  EXPECT_EQ(m.count("vlcp_plug_flows_wait_timeouts_total"), 1u);
 }
 
 }  // namespace
