@@ -404,6 +404,7 @@ void make_modules(Runtime& rt) {
   trace_deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
   trace_deps.host = [r = &rt]() -> const apps::AppHost* { return r->host.get(); };
   trace_deps.switches = [r = &rt]() -> const sw::SwitchManager* { return r->switches.get(); };
+  trace_deps.model = [r = &rt]() -> const apps::ModelView* { return r->model.get(); };
   trace_deps.tables = &rt.settings.pipeline.tables;
   trace_deps.ovsdb_settings = rt.settings.ovsdb;
   auto trace_module = std::make_unique<trace::TraceModule>(rt.loop, std::move(trace_deps));

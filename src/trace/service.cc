@@ -1,5 +1,6 @@
 #include "trace/service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -115,18 +116,9 @@ TraceModule::~TraceModule() {
 }
 
 Status TraceModule::start() {
-  auto db = deps_.objectdb ? deps_.objectdb() : nullptr;
-  if (!db) return make_error(Errc::kUnavailable, "module trace needs module objectdb");
+  if (!(deps_.objectdb ? deps_.objectdb() : nullptr))
+    return make_error(Errc::kUnavailable, "module trace needs module objectdb");
   alive_ = std::make_shared<bool>(true);
-  auto after = [loop = &loop_](std::chrono::milliseconds d, std::function<void()> fn) {
-    loop->after(d, std::move(fn));
-  };
-  using schema::Kind;
-  model_ = std::make_unique<apps::ModelView>(
-      *db, after,
-      std::set<Kind>{Kind::kPhysicalNetwork, Kind::kLogicalNetwork, Kind::kPhysicalPort, Kind::kSubnet,
-                     Kind::kLogicalPort, Kind::kRouter, Kind::kRouterInterface, Kind::kLocation});
-  model_->start();
   if (const apps::AppHost* host = deps_.host ? deps_.host() : nullptr)
     for (const apps::FlowApp* a : host->apps())
       for (auto id : a->cookie_ids()) app_names_[id] = a->name();
@@ -147,17 +139,66 @@ Json TraceModule::status() const {
   Json by_code = Json::object();
   for (const auto& [code, n] : verdicts_) by_code[code] = n;
   return {{"running", running_},
-          {"model_loaded", model_ && model_->loaded()},
+          {"own_model_view", model_ != nullptr},
           {"verdicts", by_code},
           {"unixctl_errors", unixctl_errors_}};
 }
 
+namespace {
+const std::set<schema::Kind>& model_kinds() {
+  using schema::Kind;
+  static const std::set<Kind> kinds{Kind::kPhysicalNetwork, Kind::kLogicalNetwork, Kind::kPhysicalPort,
+                                    Kind::kSubnet,          Kind::kLogicalPort,    Kind::kRouter,
+                                    Kind::kRouterInterface, Kind::kLocation};
+  return kinds;
+}
+}  // namespace
+
+const apps::ModelView* TraceModule::model_now() {
+  // The apps' model view when ioprocessing runs it with every kind the trace reads (no second set
+  // of watches on a node that routes), else the module's own, made on first use.
+  if (const apps::ModelView* m = deps_.model ? deps_.model() : nullptr)
+    if (m->loaded() &&
+        std::includes(m->kinds().begin(), m->kinds().end(), model_kinds().begin(), model_kinds().end()))
+      return m;
+  if (!model_) {
+    auto db = deps_.objectdb ? deps_.objectdb() : nullptr;
+    if (!db) return nullptr;
+    model_ = std::make_unique<apps::ModelView>(
+        *db,
+        [loop = &loop_](std::chrono::milliseconds d, std::function<void()> fn) {
+          loop->after(d, std::move(fn));
+        },
+        model_kinds());
+    model_->start();
+  }
+  return model_->loaded() ? model_.get() : nullptr;
+}
+
 void TraceModule::packet(const Json& params, api::ApiDone done) {
-  if (!model_ || !model_->loaded())
-    return done(make_error(Errc::kUnavailable, "the trace's model view is loading"));
+  when_model(
+      std::chrono::steady_clock::now() + std::chrono::seconds(10),
+      [this, params, done = std::move(done)](const apps::ModelView* m) mutable {
+        if (!m)
+          return done(make_error(Errc::kUnavailable, "the trace's model view did not load within 10 s"));
+        packet(*m, params, std::move(done));
+      });
+}
+
+void TraceModule::when_model(std::chrono::steady_clock::time_point deadline,
+                             std::function<void(const apps::ModelView*)> fn) {
+  if (const apps::ModelView* m = model_now()) return fn(m);
+  if (std::chrono::steady_clock::now() > deadline) return fn(nullptr);
+  loop_.after(std::chrono::milliseconds(100), [this, alive = std::weak_ptr<bool>(alive_), deadline, fn] {
+    auto a = alive.lock();
+    if (!a || !*a) return fn(nullptr);
+    when_model(deadline, fn);
+  });
+}
+
+void TraceModule::packet(const apps::ModelView& m, const Json& params, api::ApiDone done) {
   if (running_ >= kMaxRunning)
     return done(make_error(Errc::kUnavailable, "busy: " + std::to_string(running_) + " traces running"));
-  const apps::ModelView& m = *model_;
   std::string from = text_param(params, "from"), to = text_param(params, "to");
   std::string proto_text = text_param(params, "proto");
   if (proto_text.empty()) proto_text = "icmp";
@@ -356,7 +397,9 @@ void TraceModule::finish(const std::shared_ptr<Run>& run, Result<std::string> te
     return run->done(
         make_error(Errc::kInternal, "ofproto/trace's answer did not parse: " + parsed.error().message()));
   Walk walk = walk_trace(*parsed);
-  const apps::ModelView& m = *model_;
+  const apps::ModelView* mp = model_now();  // (the apps' view may have gone while the trace ran)
+  if (!mp) return run->done(make_error(Errc::kUnavailable, "the model view went away during the trace"));
+  const apps::ModelView& m = *mp;
   const apps::AppHost* host = deps_.host ? deps_.host() : nullptr;
   const flows::FlowOwner* owner = host ? host->flow_owner(run->from.dpid) : nullptr;
   std::vector<const apps::FlowApp*> apps_list;

@@ -8,6 +8,7 @@
 // step 7).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,7 @@ struct TraceDeps {
   std::function<const ovsdb::OvsdbClient*()> ovsdb;
   std::function<const apps::AppHost*()> host;  // ioprocessing: the flow owners and the apps
   std::function<const sw::SwitchManager*()> switches;
+  std::function<const apps::ModelView*()> model;  // ioprocessing's (the apps')
   const pipeline::TableMap* tables = nullptr;
   ovsdb::OvsdbSettings ovsdb_settings;  // the control socket's key and the OVSDB socket's directory
 };
@@ -57,12 +59,16 @@ class TraceModule final : public io::Module {
 
  private:
   struct Run;
+  const apps::ModelView* model_now();  // a loaded model view, or null
+  void when_model(std::chrono::steady_clock::time_point deadline,
+                  std::function<void(const apps::ModelView*)> fn);
+  void packet(const apps::ModelView& model, const nlohmann::json& params, api::ApiDone done);
   void finish(const std::shared_ptr<Run>& run, Result<std::string> text);
   void answer(const std::shared_ptr<Run>& run);  // the verdict, and the result to the caller
 
   io::ControlLoop& loop_;
   TraceDeps deps_;
-  std::unique_ptr<apps::ModelView> model_;
+  std::unique_ptr<apps::ModelView> model_;  // its own, only while ioprocessing's is not there
   std::unique_ptr<ovsdb::UnixctlClient> unixctl_;
   std::shared_ptr<bool> alive_;
   int running_ = 0;

@@ -60,6 +60,9 @@ check_output "  an l2output step owned by l2, naming network na and port a2" Tru
   "any(s['table_name'] == 'l2output' and s['owner']['app'] == 'l2' and 'network na' in s['explained'] and 'port a2' in s['explained'] for s in r['hops'][0]['steps'])"
 check_output "  the text ends with the verdict line" "verdict: delivered to port a2 on server hv1" tail -n1 "$OUT/same.txt"
 
+own_view() { api hv1 /trace/status | python3 -c "import json, sys; print(json.load(sys.stdin)['result']['own_model_view'])"; }
+check_output "  the trace read the apps' model view (no second set of model watches)" False own_view
+
 # 5. ARP answered by flows: the gateway, and a3 (bound nowhere that answered: the responder
 # answers from the model)
 run arp_gw a1 10.1.0.1 --proto arp
@@ -110,6 +113,7 @@ show noctl
 check "case 12: trace a1 --proto dhcp: controller-not-connected, exit 1" code_is noctl controller-not-connected 1
 check_output "  names dhcp's flow and the bridge" "sent to the controller by dhcp's flow in l3input, but br-int on hv1 is not connected" \
   field noctl "r['verdict']['text']"
+check_output "  with ioprocessing unloaded, it read its own model view" True own_view
 check "module load openflowserver again (and what its unload stopped)" mods load openflowserver
 check "  hv1's switch in sync again" sb_wait 30 synced hv1
 run reconnected a1 --proto dhcp
