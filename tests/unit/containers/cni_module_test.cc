@@ -144,7 +144,8 @@ TEST(CniServerApi, StatusOfTheRunningModule) {
   };
   EXPECT_EQ(status().first, 503);  // not loaded
 
-  CniServerDeps deps{[&objectdb] { return objectdb; }, []() -> ovsdb::OvsdbClient* { return nullptr; }};
+  CniServerDeps deps{[&objectdb] { return objectdb; }, []() -> ovsdb::OvsdbClient* { return nullptr; },
+                     nullptr};
   CniServerModule module(loop, *settings, deps);
   ASSERT_TRUE(module.start().ok());
   loaded = &module;
