@@ -15,6 +15,8 @@
 # CPU ms per pair (pairs of both servers), plus the machine's busy time from /proc/stat (which
 # includes other users of the machine and kernel threads).
 # Usage: perf/run_containers.sh [BUILD_DIR] [WORKERS] [SECONDS]
+#   CHURN_APPS="'ioprocessing', 'l2switch', 'vxlancast', 'arpresponder'": vlcpd's apps (default:
+#   vlcpd's default set, without the ARP responder)
 #   PERF_RECORD=DIR: `perf record -g` on vlcpd and ovs-vswitchd of hv1 during the measured run,
 #   into DIR/vlcpd.data and DIR/vswitchd.data (diagnosis).
 set -uo pipefail
@@ -44,7 +46,8 @@ done
 sock() { echo "$SB_DIR/hv$1-docker.sock"; }
 for hv in 1 2; do
   sb_vlcpd_server_conf "$SB_DIR/hv$hv.conf" hv$hv "server.loglevel = 'warning'" \
-    "module.dockerplugin.url = 'unix://$(sock $hv)'" "module.dockerplugin.ovsbridge = 'br-int'"
+    "module.dockerplugin.url = 'unix://$(sock $hv)'" "module.dockerplugin.ovsbridge = 'br-int'" \
+    ${CHURN_APPS:+"module.openflowmanager.apps = [$CHURN_APPS]"}
   sb_vlcpd_start hv$hv "$SB_DIR/hv$hv.conf" hv$hv
 done
 ctl() {
