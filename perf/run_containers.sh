@@ -19,6 +19,13 @@
 #   vlcpd's default set, without the ARP responder)
 #   PERF_RECORD=DIR: `perf record -g` on vlcpd and ovs-vswitchd of hv1 during the measured run,
 #   into DIR/vlcpd.data and DIR/vswitchd.data (diagnosis).
+#   CHURN_CAPTURE=DIR: tcpdump (ARP, ICMP) in the anchors' and the churn namespaces and on the
+#   underlay (VXLAN and ICMP) during the measured run, with the servers' ICMP rate limit lifted so
+#   that every tunnelled packet a server's kernel refuses is answered by a port unreachable on the
+#   wire; then perf/churn_losses.py DIR says, for each pair over 1 s, which ARP was lost where
+#   (diagnosis; see RESULTS.md, "Which packet the pairs over 1 s lose").
+# Always printed: per server, the tunnelled packets its own kernel refused during the measured run
+# (Udp NoPorts in its namespace: OVS handed a VXLAN packet to the kernel instead of decapsulating it).
 set -uo pipefail
 build=$(cd "${1:-build/release}" && pwd)
 workers=${2:-4}
@@ -124,6 +131,30 @@ coverage() {
   sb_appctl "$1" coverage/show | awk '$1 ~ /^(rev_|upcall_|bridge_reconfigure|ofproto_flush|ofproto_recv_openflow|xlate_actions$|dpif_port_add|dpif_port_del|netdev_set_mtu)/ {print $1, $NF}' | sort
 }
 coverage hv1 >"$SB_DIR/cov.before"
+udp_noports() { sb_exec "$1" awk '/^Udp:/ && ++n == 2 {print $3}' /proc/net/snmp; }
+for hv in 1 2; do udp_noports hv$hv >"$SB_DIR/noports$hv.before"; done
+cap_pids=()
+if [ -n "${CHURN_CAPTURE:-}" ]; then
+  # (tcpdump started by `ip netns exec` itself, not through a shell function: $! is then tcpdump)
+  mkdir -p "$CHURN_CAPTURE"
+  for hv in 1 2; do
+    sb_exec hv$hv sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000
+  done
+  for n in a1 a2; do
+    ip netns exec "$(sb_ns $n)" tcpdump -U -n -i eth0 -w "$CHURN_CAPTURE/$n.pcap" 'arp or icmp' 2>/dev/null &
+    cap_pids+=($!)
+  done
+  for hv in 1 2; do
+    for ((w = 0; w < workers; w++)); do
+      ip netns exec "$(sb_ns "c$hv-$w")" tcpdump -U -n -i any -w "$CHURN_CAPTURE/c$hv-$w.pcap" 'arp or icmp' 2>/dev/null &
+      cap_pids+=($!)
+    done
+  done
+  ip netns exec "$(sb_ns hv1)" tcpdump -U -n -i "$(sb_ifname ulhv1)" -w "$CHURN_CAPTURE/ul.pcap" 'udp port 4789 or icmp' \
+    2>/dev/null &
+  cap_pids+=($!)
+  sleep 1
+fi
 cpu_snapshot >"$SB_DIR/cpu.before"
 perf_pids=()
 if [ -n "${PERF_RECORD:-}" ]; then
@@ -141,6 +172,12 @@ rc2=$?
 wait "$pid1"
 rc1=$?
 cpu_snapshot >"$SB_DIR/cpu.after"
+for hv in 1 2; do udp_noports hv$hv >"$SB_DIR/noports$hv.after"; done
+if [ ${#cap_pids[@]} -gt 0 ]; then
+  sleep 0.5
+  for p in "${cap_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+  for p in "${cap_pids[@]}"; do wait "$p"; done
+fi
 coverage hv1 >"$SB_DIR/cov.after"
 for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${perf_pids[@]}"; do wait "$p"; done
@@ -217,6 +254,10 @@ for line in sys.stdin:
 print("'hv$hv' bring-up (mean ms): " + ", ".join(
     "%s %.1f" % (k, 1000 * sums[k] / counts[k]) for k in sums if counts.get(k)) or "none")'
 done
+for hv in 1 2; do
+  echo "hv$hv: tunnelled packets its kernel refused (Udp NoPorts: not decapsulated by OVS): $(($(cat "$SB_DIR/noports$hv.after") - $(cat "$SB_DIR/noports$hv.before")))"
+done
+[ -n "${CHURN_CAPTURE:-}" ] && python3 "$here/churn_losses.py" "$CHURN_CAPTURE" "$workers"
 cc hv1 unanchor "$(sock 1)" "$nid1" "$pool1" 10.1.0.2 "$eid1" "$src1" "$(sb_ns a1)"
 cc hv2 unanchor "$(sock 2)" "$nid2" "$pool2" 10.1.0.3 "$eid2" "$src2" "$(sb_ns a2)"
 cc hv2 network-rm "$(sock 2)" "$nid2" "$pool2" "$gw"
