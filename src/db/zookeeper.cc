@@ -51,6 +51,10 @@ Result<Record> decode_node(const std::string& data, int32_t data_version) {
   auto j = Json::parse(data, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !(j.contains("v") || j.contains("g")))
     return make_error(Errc::kMalformed, "a stored value is not an ObjectDB record");
+  for (const char* f : {"g", "c", "u"})  // (never trust the store: a wrong type is malformed, not thrown)
+    if (j.contains(f) && !(j[f].is_number_integer() && j[f].get<int64_t>() >= 0 &&
+                           (f[0] != 'g' || j[f].get<int64_t>() < (int64_t{1} << 31))))
+      return make_error(Errc::kMalformed, std::string("a stored record's '") + f + "' is not a valid number");
   r.version = make_version(j.value("g", int64_t{0}), static_cast<int64_t>(data_version) + 1);
   if (!j.contains("v")) return r;  // a deleted key of a later generation
   r.value = j["v"];
@@ -1182,7 +1186,7 @@ void ZkStore::next_bucket(std::shared_ptr<Pass> p) {
               if (t.is_array() && t.size() == 2 && t[0].is_string() && t[1].is_number_integer() &&
                   t[0].get<std::string>().compare(0, kv.size(), kv) == 0) {
                 int& v = b->nodes.try_emplace(t[0].get<std::string>(), -1).first->second;
-                v = std::max(v, t[1].get<int>());  // named twice: only the later can still be there
+                v = std::max(v, t[1].get<int>());  // (replaced by the version read: verify_tombstones)
               }
         } else if (g.rc != ZNONODE) {
           *failed = g.rc;
@@ -1192,16 +1196,63 @@ void ZkStore::next_bucket(std::shared_ptr<Pass> p) {
           return p->done(make_error(Errc::kUnavailable, "reading tombstones: " + zk_text(*failed)));
         p->budget -= std::min(p->budget, b->markers.size());
         if (b->markers.empty()) return next_bucket(p);  // another pass took them: list again
-        apply_batch(b, [this, p](Result<size_t> r) {
-          if (!r.ok()) return p->done(r.error());
-          p->removed += *r;
-          next_bucket(p);
+        verify_tombstones(b, [this, p, b](Status st) {
+          if (!st.ok()) return p->done(st);
+          apply_batch(b, [this, p](Result<size_t> r) {
+            if (!r.ok()) return p->done(r.error());
+            p->removed += *r;
+            next_bucket(p);
+          });
         });
       });
       issue(g, zoo_aget(session_->zh, marker.c_str(), 0, Call::on_data, g));
     }
   });
   issue(c, zoo_aget_children2(session_->zh, dir.c_str(), 0, Call::on_children, c));
+}
+
+// A marker only names a node: what is there now decides. Each named node is read; only a key's
+// node (kv/<parent>/<leaf>) that holds a tombstone now stays in the batch, to be deleted at the
+// data version just read (a write since fails the multi's version check). A marker's own
+// version is never trusted: markers are filed by the committing node's clock, and an older
+// marker processed after a newer one (skew, an interrupted pass) would name a version the key
+// has reached again, alive, after being created anew.
+void ZkStore::verify_tombstones(std::shared_ptr<Batch> b, std::function<void(Status)> then) {
+  if (b->nodes.empty()) return then(Status{});
+  if (!ready_) return then(unavailable());
+  const std::string kv = options_.root + "/kv/";
+  for (auto it = b->nodes.begin(); it != b->nodes.end();) {
+    std::string rest = it->first.compare(0, kv.size(), kv) == 0 ? it->first.substr(kv.size()) : "";
+    size_t slash = rest.find('/');
+    bool key_node = slash != std::string::npos && slash > 0 && slash + 1 < rest.size() &&
+                    rest.find('/', slash + 1) == std::string::npos;
+    it = key_node ? std::next(it) : b->nodes.erase(it);
+  }
+  if (b->nodes.empty()) return then(Status{});
+  auto pending = std::make_shared<size_t>(b->nodes.size());
+  auto failed = std::make_shared<int>(ZOK);
+  std::vector<std::string> names;
+  for (const auto& [node, version] : b->nodes) names.push_back(node);
+  for (const auto& node : names) {
+    Call* g = new_call([b, node, pending, failed, then](Call& g) {
+      if (g.rc == ZOK && g.has_stat) {
+        auto r = decode_node(g.data, g.stat.version);
+        if (r.ok() && !r->value)
+          b->nodes[node] = g.stat.version;
+        else
+          b->nodes.erase(node);  // alive again (or not ours to judge): kept
+      } else if (g.rc == ZNONODE) {
+        b->nodes.erase(node);
+      } else {
+        *failed = g.rc;
+      }
+      if (--*pending) return;
+      if (*failed != ZOK)
+        return then(make_error(Errc::kUnavailable, "reading tombstones: " + zk_text(*failed)));
+      then(Status{});
+    });
+    issue(g, zoo_aget(session_->zh, node.c_str(), 0, Call::on_data, g));
+  }
 }
 
 void ZkStore::apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<size_t>)> then) {

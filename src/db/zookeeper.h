@@ -118,6 +118,7 @@ class ZkStore final : public Store {
   int64_t compact_cutoff() const;
   void run_pass(int64_t cutoff, size_t budget, std::function<void(Result<size_t>)> done);
   void next_bucket(std::shared_ptr<Pass> p);
+  void verify_tombstones(std::shared_ptr<Batch> b, std::function<void(Status)> then);
   void apply_batch(std::shared_ptr<Batch> b, std::function<void(Result<size_t>)> then);
   struct Sweep;
   void sweep_once();
