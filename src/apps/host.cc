@@ -201,6 +201,7 @@ void AppHost::note_binds(Switch& sw, const SwitchChange& change, const ViewStamp
       continue;
     PendingBind b;
     b.port = p.name;
+    b.iface_id = p.iface_id;
     b.ofport = p.ofport;
     b.stamps = st;
     b.viewed = now;
@@ -309,13 +310,24 @@ void AppHost::bound(Switch& sw, const PendingBind& b, Clock::Monotonic started, 
       ++it;
     }
   }
-  for (auto& done : ready) done(true);
+  // Answered from the loop, not from inside the caller's walk over the switch's binds (nor a
+  // round's over the switches): a waiter may wait again, or change what those walks hold.
+  if (ready.empty()) return;
+  after_(std::chrono::milliseconds(0),
+         [alive = std::weak_ptr<bool>(alive_), ready = std::move(ready)]() mutable {
+           auto a = alive.lock();
+           if (!a || !*a) return;
+           for (auto& done : ready) done(true);
+         });
 }
 
-uint64_t AppHost::when_bound(const std::string& name, std::function<void(bool)> done) {
-  uint64_t id = ++next_bound_wait_;
-  bool pending = false, bound_now = false;
+uint64_t AppHost::when_bound(const std::string& bridge, const std::string& name,
+                             std::function<void(bool)> done) {
+  static uint64_t next_id = 0;  // (control thread; unique across hosts, so a cancel never hits another's)
+  uint64_t id = ++next_id;
+  bool pending = false, bound_now = false, confirmable = bridge.empty();
   for (const auto& [dpid, sw] : switches_) {
+    if (sw.attached && sw.have_view && sw.owner && sw.view.bridge == bridge) confirmable = true;
     for (const PendingBind& b : sw.binds) pending = pending || b.port == name;
     if (!sw.attached || !sw.have_view || !sw.owner) continue;
     for (const SwitchPortInfo& p : sw.view.ports)
@@ -323,6 +335,10 @@ uint64_t AppHost::when_bound(const std::string& name, std::function<void(bool)> 
   }
   // Bound in a view with no bind pending: its bind was confirmed already (or it was bound before
   // the switch attached, and the attach's reconcile confirmed it).
+  if (!confirmable) {
+    done(false);
+    return id;
+  }
   if (bound_now && !pending) {
     done(true);
     return id;
@@ -442,8 +458,10 @@ void AppHost::round() {
     sw.all_dirty.clear();
     Clock::Monotonic end = clock_.now();
     bool timed = false;
+    // A bind whose logical port the model does not have yet (OVSDB was faster than the model's
+    // push) got no flow from this round: the round after the model's change covers it.
     for (auto& b : sw.binds)
-      if (!b.in_round) {
+      if (!b.in_round && model_.logical_ports().count(db::escape_key_part(b.iface_id))) {
         b.in_round = timed = true;
         b.round_start = start;
         b.round_end = end;

@@ -88,7 +88,9 @@ class AppHost {
   // already is. A port whose bind is never confirmed never answers: callers bound the wait and
   // cancel it (the container plug machine answers Docker and CNI only once the first packets of a
   // new endpoint meet its flows). Returns the id for cancel_bound_wait.
-  uint64_t when_bound(const std::string& name, std::function<void(bool)> done);
+  // `done(false)` at once when no switch of bridge `bridge` is attached (nothing here can confirm
+  // its flows; "" = any bridge). Ids are unique in the process (hosts are replaced on reload).
+  uint64_t when_bound(const std::string& bridge, const std::string& name, std::function<void(bool)> done);
   void cancel_bound_wait(uint64_t id);
   size_t bound_waits() const { return bound_waits_.size(); }
   // The switch's OpenFlow connection is up (reconcile) / down.
@@ -127,6 +129,7 @@ class AppHost {
  private:
   struct PendingBind {
     std::string port;
+    std::string iface_id;  // its logical port: a round covers the bind only once the model has it
     int64_t ofport = -1;
     ViewStamps stamps;
     Clock::Monotonic viewed{}, round_start{}, round_end{};
@@ -182,7 +185,6 @@ class AppHost {
     std::function<void(bool)> done;
   };
   std::map<uint64_t, BoundWait> bound_waits_;  // when_bound's, by id
-  uint64_t next_bound_wait_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,5 +1,6 @@
 #include "cli/trace_verb.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/api_client.h"
@@ -61,7 +62,7 @@ std::string trace_text(const json& r, bool verbose) {
         match += " p=" + std::to_string(s.value("priority", 0));
       if (verbose) match += " cookie=" + str(s, "cookie");
       std::string owner = s.value("default", false) ? "(table default)" : str(s, "explained");
-      std::string indent(static_cast<size_t>(s.value("depth", 0)) * 2, ' ');
+      std::string indent(static_cast<size_t>(std::clamp(s.value("depth", 0), 0, 32)) * 2, ' ');
       out += "  " + indent + pad(table, 14) + " " + pad(match, 46) + " " + owner + "\n";
       std::string did;
       for (const auto& reg : s.value("registers", json::array()))
@@ -136,11 +137,21 @@ int trace_verb(const std::vector<std::string>& all) {
   target += query;
   Outcome o = call_result(cli->at, "GET", target, "", std::chrono::seconds(60));
   if (!o.ok()) return o.exit_code;
-  if (cli->as_json)
+  if (cli->as_json) {
     std::printf("%s\n", o.result.dump(2).c_str());
-  else
-    std::printf("%s", trace_text(o.result, verbose).c_str());
-  std::string outcome = str(o.result.value("verdict", json::object()), "outcome");
+  } else {
+    // The answer comes from a vlcpd that may be older or newer than this vlcpctl: a field of
+    // another type than expected shows the JSON, never aborts.
+    try {
+      std::printf("%s", trace_text(o.result, verbose).c_str());
+    } catch (const json::exception& e) {
+      std::fprintf(stderr, "vlcpctl: trace: the answer is not in the expected form (%s); as JSON:\n",
+                   e.what());
+      std::printf("%s\n", o.result.dump(2).c_str());
+    }
+  }
+  std::string outcome =
+      o.result.is_object() && o.result.contains("verdict") ? str(o.result["verdict"], "outcome") : "";
   return outcome == "delivered" || outcome == "answered" || outcome == "to_controller" ? 0 : kExitRefused;
 }
 

@@ -583,7 +583,8 @@ void Plugger::step_flows(std::shared_ptr<Op> op) {
     if (timed_out) ++counters_.flows_wait_timeouts;
     succeed(op);
   };
-  uint64_t wait = flows_->wait_flows(op->names.host_veth, [answer](bool ok) { answer(ok, false); });
+  uint64_t wait =
+      flows_->wait_flows(op->request.bridge, op->names.host_veth, [answer](bool ok) { answer(ok, false); });
   if (*answered) return;
   *id = wait;
   flow_waits_[wait] = loop_.after(settings_.flows_wait, [answer] { answer(false, true); });

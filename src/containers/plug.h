@@ -152,8 +152,10 @@ class FlowsWait {
  public:
   virtual ~FlowsWait() = default;
   // `done(true)` once the interface's flows are confirmed; `done(false)` when this node cannot
-  // tell (no app host): the plug answers at once. Returns an id for cancel.
-  virtual uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) = 0;
+  // tell (no app host, or no switch of `bridge` connected to it): the plug answers at once.
+  // Returns an id for cancel.
+  virtual uint64_t wait_flows(const std::string& bridge, const std::string& iface,
+                              std::function<void(bool)> done) = 0;
   virtual void cancel(uint64_t id) = 0;
 };
 

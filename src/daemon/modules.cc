@@ -413,17 +413,18 @@ void make_modules(Runtime& rt) {
   });
   rt.modules.declare(std::move(trace_module));
   // A container endpoint answers Docker or CNI once its port's flows are confirmed (the host's
-  // when_bound; no host running: at once). Ids are the host's: a wait outliving a host reload is
-  // answered by the plug machine's bound.
+  // when_bound; no host running, or its bridge not connected to it: at once). A wait outliving a
+  // host reload is answered by the plug machine's bound (ids are unique in the process).
   struct HostFlowsWait final : containers::FlowsWait {
     Runtime& rt;
     explicit HostFlowsWait(Runtime& r) : rt(r) {}
-    uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) override {
+    uint64_t wait_flows(const std::string& bridge, const std::string& iface,
+                        std::function<void(bool)> done) override {
       if (!rt.host) {
         done(false);
         return 0;
       }
-      return rt.host->when_bound(iface, std::move(done));
+      return rt.host->when_bound(bridge, iface, std::move(done));
     }
     void cancel(uint64_t id) override {
       if (rt.host) rt.host->cancel_bound_wait(id);

@@ -119,6 +119,7 @@ Status TraceModule::start() {
   if (!(deps_.objectdb ? deps_.objectdb() : nullptr))
     return make_error(Errc::kUnavailable, "module trace needs module objectdb");
   alive_ = std::make_shared<bool>(true);
+  running_ = 0;  // (a trace the last stop cut short never counted itself out)
   if (const apps::AppHost* host = deps_.host ? deps_.host() : nullptr)
     for (const apps::FlowApp* a : host->apps())
       for (auto id : a->cookie_ids()) app_names_[id] = a->name();
@@ -354,10 +355,11 @@ void TraceModule::packet(const apps::ModelView& m, const Json& params, api::ApiD
 
   PacketSpec spec = default_packet(*proto, fp->mac ? *fp->mac : Mac{}, fp->ip.value_or(0), dst_mac, dst_ip);
   spec.in_port = fb->ofport;
-  if (**ttl) spec.ttl = static_cast<uint8_t>(**ttl);
-  if (**dport && (*proto == Proto::kTcp || *proto == Proto::kUdp))
+  // (each a Result of an optional: given or not; a given 0 is honoured)
+  if (*ttl) spec.ttl = static_cast<uint8_t>(**ttl);
+  if (*dport && (*proto == Proto::kTcp || *proto == Proto::kUdp))
     spec.tp_dst = static_cast<uint16_t>(**dport);
-  if (**sport && (*proto == Proto::kTcp || *proto == Proto::kUdp))
+  if (*sport && (*proto == Proto::kTcp || *proto == Proto::kUdp))
     spec.tp_src = static_cast<uint16_t>(**sport);
   vi.ttl = spec.ttl;
   vi.dst_mac = format_mac(spec.eth_dst);

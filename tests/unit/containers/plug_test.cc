@@ -789,7 +789,10 @@ struct FakeFlowsWait : FlowsWait {
   std::vector<uint64_t> cancelled;
   std::optional<bool> at_once;  // answer inside wait_flows
   uint64_t next = 0;
-  uint64_t wait_flows(const std::string& iface, std::function<void(bool)> done) override {
+  std::string bridge;  // the last wait's
+  uint64_t wait_flows(const std::string& br, const std::string& iface,
+                      std::function<void(bool)> done) override {
+    bridge = br;
     uint64_t id = ++next;
     if (at_once) {
       done(*at_once);
@@ -823,6 +826,7 @@ TEST_F(PlugTest, APlugAnswersOnlyOnceItsFlowsAreConfirmed) {
   EXPECT_FALSE(a->answered);  // ofport known, flows not confirmed: the container's ARP would be lost
   ASSERT_EQ(flows.waits.size(), 1u);
   EXPECT_EQ(flows.waits.begin()->second.first, host_of(docker()));
+  EXPECT_EQ(flows.bridge, "dockerbr0");
   flows.confirm(host_of(docker()));
   settle();
   ASSERT_TRUE(a->answered);
