@@ -50,9 +50,16 @@ std::vector<std::pair<std::string, std::string>> query_params(const std::string&
   return out;
 }
 
+// An absent key's version moves with unrelated deletes (the store's floor, a compaction's
+// generation: db/store.h) without any change to the key: the API says 0 for every absent key, so
+// a watch waiting for a key to appear wakes when it does, not when another key is deleted.
+uint64_t api_version(const db::Record& r) {
+  return r.exists() ? r.version : 0;
+}
+
 json record_json(const db::Record& r) {
   return json{{"value", r.value ? *r.value : json()},
-              {"version", r.version},
+              {"version", api_version(r)},
               {"created", r.created_us},
               {"updated", r.updated_us}};
 }
@@ -207,7 +214,7 @@ void handle_objectdb(const std::shared_ptr<db::ObjectDb>& shared, io::ControlLoo
     };
     poll->watch = db->open_watch([poll, answer](const db::KeyUpdate& u) {
       auto it = poll->known.find(u.key);
-      if (it != poll->known.end() && u.record.version != it->second)
+      if (it != poll->known.end() && api_version(u.record) != it->second)
         answer(json{{u.key, record_json(u.record)}});
     });
     db->watch_keys(poll->watch, keys);
@@ -220,7 +227,7 @@ void handle_objectdb(const std::shared_ptr<db::ObjectDb>& shared, io::ControlLoo
               if (!r.ok()) return;  // the timer answers
               json changed = json::object();
               for (const auto& [k, rec] : *r)
-                if (rec.version != poll->known[k]) changed[k] = record_json(rec);
+                if (api_version(rec) != poll->known[k]) changed[k] = record_json(rec);
               if (!changed.empty()) answer(changed);
             }));
   });
