@@ -736,6 +736,12 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
       if (where == options_.root + "/logepoch") refresh_epoch();  // the log moved to a new epoch
       if (!bucket.empty() && where.compare(0, bucket.size(), bucket) == 0 && bucket_ == bucket)
         bucket_.clear();  // compacted already: this commit's time was that old
+      // A parent gone (an operator, a foreign tool): forgotten, so the next attempt makes it again
+      // (else every create under it would fail until a restart).
+      if (c.rc == ZNONODE && where.compare(0, options_.root.size() + 4, options_.root + "/kv/") == 0) {
+        parents_.erase(where);
+        parents_.erase(where.substr(0, where.rfind('/')));
+      }
       return op->done(make_error(Errc::kConflict, where + " changed since it was read"));
     }
     if (in_doubt(c.rc)) {  // the answer was lost, not necessarily the commit: find out which
@@ -1087,6 +1093,10 @@ void ZkStore::schedule_compaction(std::chrono::milliseconds after) {
       auto interval = std::chrono::milliseconds(std::max<int64_t>(250, options_.compact_after_ms / 4));
       if (n.ok() && *n > 0) {
         VLCP_LOG(kDebug, "db") << "compaction forgot " << *n << " deleted keys";
+      } else if (!n.ok() && wall_clock_us() - last_compact_warning_us_ > 60'000'000) {
+        // (at most once a minute: a compaction that keeps failing lets the store grow)
+        last_compact_warning_us_ = wall_clock_us();
+        VLCP_LOG(kWarn, "db") << "compaction failed: " << n.status().to_string();
       }
       schedule_compaction(last_pass_full_ ? std::chrono::milliseconds(0) : interval);
     });

@@ -172,6 +172,7 @@ class ZkStore final : public Store {
   std::set<std::string> parents_;  // kv parents known to exist
   std::string bucket_;             // the markers' directory known to exist
   bool lease_ = false, pass_scheduled_ = false, passing_ = false, last_pass_full_ = false;
+  int64_t last_compact_warning_us_ = 0;  // compaction failures are logged once a minute
   uint64_t compacted_ = 0;
   std::deque<std::shared_ptr<CommitOp>> in_doubt_;
   uint64_t next_watch_ = 0;

@@ -966,6 +966,25 @@ TEST_F(ZkOnly, MarkersNeverDeleteALiveKeyAParentOrAMalformedRecordsReader) {
   zookeeper_close(zh);
 }
 
+// A parent node removed behind the store's back (an operator, a foreign tool) is made again by
+// the next commit that needs it, not refused until a restart.
+TEST_F(ZkOnly, AParentRemovedBehindTheStoresBackIsMadeAgain) {
+  std::string root = "/parents-" + ns_;
+  auto store = connect(zk(hosts_, root));
+  ASSERT_TRUE(store);
+  ObjectDb db(loop_, *store);
+  ASSERT_TRUE(put(db, "test.q.k", Json(1)).ok());
+  zhandle_t* zh = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  ASSERT_NE(zh, nullptr);
+  for (int i = 0; i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(zoo_delete(zh, (root + "/kv/test.q/k").c_str(), -1), ZOK);
+  ASSERT_EQ(zoo_delete(zh, (root + "/kv/test.q").c_str(), -1), ZOK);
+  zookeeper_close(zh);
+  auto again = put(db, "test.q.k2", Json(2));
+  EXPECT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(value(db, "test.q.k2"), Json(2));
+}
+
 // A store from before markers: empty nodes (deleted keys, keys read absent) that no marker
 // names, made here with ZooKeeper's own client, and no `swept`. A node that takes the
 // compaction lease sweeps them, records `swept`, and a key written again is above its old
