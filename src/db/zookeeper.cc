@@ -1380,11 +1380,16 @@ void ZkStore::sweep_step(std::shared_ptr<Sweep> w) {
   auto b = std::make_shared<Batch>();
   size_t n = std::min<size_t>(500, w->leaves.size() - w->leaf);
   auto pending = std::make_shared<size_t>(n);
+  auto failed = std::make_shared<int>(ZOK);
   for (size_t i = 0; i < n; ++i) {
     std::string node = w->leaves[w->leaf++];
-    Call* g = new_call([this, w, b, node, pending](Call& g) {
+    Call* g = new_call([this, w, b, node, pending, failed](Call& g) {
       if (g.rc == ZOK && g.data.empty() && g.stat.mtime < w->cutoff_ms) b->nodes[node] = g.stat.version;
+      if (g.rc != ZOK && g.rc != ZNONODE) *failed = g.rc;
       if (--*pending) return;
+      // A read that failed is no "nothing to sweep": the sweep fails and runs again (else `swept`
+      // would be recorded over tombstones it never saw).
+      if (*failed != ZOK) return w->done(make_error(Errc::kUnavailable, "reading keys: " + zk_text(*failed)));
       apply_batch(b, [this, w](Result<size_t> r) {
         if (!r.ok()) return w->done(r.error());
         w->removed += *r;
