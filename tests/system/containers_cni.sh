@@ -245,8 +245,12 @@ for hv in hv1 hv2; do
 done
 is "no model port left" "" k8s_ports
 is "no CNI info left" "0" pyres hv1 "/objectdb/list?prefix=viperflow.cniplugin.portinfo." "len(r)"
-check_output "hv1 publishes vlcp_cni_requests_total" 'vlcp_cni_requests_total{command="ADD",code="0"}' \
-  sb_exec hv1 curl -sf --max-time 10 http://127.0.0.1:9464/metrics
+# (the metrics board is refreshed on a timer: wait for it rather than scrape once)
+cni_metric() {
+  sb_exec hv1 curl -sf --max-time 10 http://127.0.0.1:9464/metrics |
+    grep -qF 'vlcp_cni_requests_total{command="ADD",code="0"}'
+}
+check "hv1 publishes vlcp_cni_requests_total" sb_wait 15 cni_metric
 sb_stop_pid "$(sb_vlcpd_pid hv1)"
 out=$(cni_run STATUS "" "" 1.1.0)
 check_output "STATUS with vlcpd stopped: code 50" 50 code_of <<<"$out"
