@@ -804,6 +804,14 @@ class ZkOnly : public ::testing::Test {
     if (!r || !r->ok()) return std::nullopt;
     return (**r)[key].value;
   }
+  // ZooKeeper's own client on the same ensemble (to change nodes behind the store's back),
+  // connected or given up on after 10 s; the caller closes it.
+  zhandle_t* raw_client() {
+    zhandle_t* zh = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+    for (int i = 0; zh && i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i)
+      std::this_thread::sleep_for(100ms);
+    return zh;
+  }
   static ZkOptions zk(std::string hosts, std::string root, std::string auth = "") {
     ZkOptions o;
     o.hosts = std::move(hosts);
@@ -934,9 +942,8 @@ TEST_F(ZkOnly, MarkersNeverDeleteALiveKeyAParentOrAMalformedRecordsReader) {
   ASSERT_TRUE(put(db, "test.m.k", Json("live2")).ok());  // data version 1
   ASSERT_TRUE(put(db, "test.m.gone", Json(1)).ok());
   ASSERT_TRUE(put_key(loop_, db, "test.m.gone", std::nullopt).ok());  // a real tombstone
-  zhandle_t* zh = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  zhandle_t* zh = raw_client();
   ASSERT_NE(zh, nullptr);
-  for (int i = 0; i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(100ms);
   std::string bucket = root + "/tomb/000000000001";
   ASSERT_EQ(zoo_create(zh, bucket.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
   std::string names = "[[\"" + root + "/kv/test.m/k\",1],[\"" + root + "/kv/test.m/k\",-7],[\"" + root +
@@ -974,9 +981,8 @@ TEST_F(ZkOnly, AParentRemovedBehindTheStoresBackIsMadeAgain) {
   ASSERT_TRUE(store);
   ObjectDb db(loop_, *store);
   ASSERT_TRUE(put(db, "test.q.k", Json(1)).ok());
-  zhandle_t* zh = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  zhandle_t* zh = raw_client();
   ASSERT_NE(zh, nullptr);
-  for (int i = 0; i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(100ms);
   ASSERT_EQ(zoo_delete(zh, (root + "/kv/test.q/k").c_str(), -1), ZOK);
   ASSERT_EQ(zoo_delete(zh, (root + "/kv/test.q").c_str(), -1), ZOK);
   zookeeper_close(zh);
@@ -997,9 +1003,8 @@ TEST_F(ZkOnly, TombstonesFromBeforeMarkersAreSwept) {
     ObjectDb db(loop_, *store);
     ASSERT_TRUE(put(db, "test.old.keep", Json(1)).ok());
   }
-  zhandle_t* zh = zookeeper_init(hosts_.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  zhandle_t* zh = raw_client();
   ASSERT_NE(zh, nullptr);
-  for (int i = 0; i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i) std::this_thread::sleep_for(100ms);
   for (int i = 0; i < 10; ++i) {
     std::string node = root + "/kv/test.old/k" + std::to_string(i);
     ASSERT_EQ(zoo_create(zh, node.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
