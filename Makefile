@@ -34,7 +34,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3 perf-containers perf-packet-in deb deb-test image image-test
+        perf-objectdb perf-api perf-l2 perf-l3 perf-containers perf-packet-in scale deb deb-test image image-test
 
 all: libovs build
 
@@ -120,6 +120,11 @@ perf-l3: all
 	@perf/run_l3.sh $(BUILD_DIR) 9 30 5
 	@perf/run_dhcp_workers.sh $(BUILD_DIR) 8 8 5 3
 	@perf/run_dhcp_lease.sh $(BUILD_DIR) 100 20
+
+# The scale simulator (issue 20, perf/scale/README.md): models of 1k, 10k and 100k ports in a
+# loopback ZooKeeper, the measured node, 1,000 simulated nodes; its wall time at the end.
+scale: all
+	@start=$$(date +%s); perf/scale/run_scale.sh $(BUILD_DIR); echo "make scale: wall time $$(( $$(date +%s) - start )) s"
 
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
