@@ -14,7 +14,9 @@
 # $WORK/*.jsonl.
 # Usage: perf/scale/run_scale.sh [BUILD_DIR] [SIZES...]
 #   env: SYNC=all|interest FEED=log|watch NODES=1000 PROBES=50 CHURN=50 REAL=0|1
-#        OUT=perf/scale/results.jsonl NODE_PAIRS_MAX=2000000 (sync all: nodes x ports held at most)
+#        OUT=perf/scale/results.jsonl
+# With sync all every simulated node mirrors the whole model (~8 MB at 1k ports, ~100 MB at 10k):
+# step 3 then runs at most 1,000 nodes at 1k ports, 50 at 10k, 5 at 100k.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-build/release}" && pwd)
@@ -27,7 +29,6 @@ nodes=${NODES:-1000}
 probes=${PROBES:-50}
 churn=${CHURN:-50}
 out=${OUT:-$here/results.jsonl}
-pairs_max=${NODE_PAIRS_MAX:-2000000}
 bin=$build/perf
 [ -x "$bin/scale_build" ] && [ -x "$bin/scale_nodes" ] || { echo "build scale_build and scale_nodes in $build first"; exit 1; }
 
@@ -192,7 +193,11 @@ print(json.dumps({'node_ready_ms': r['ready_ms_p50'], 'node_rss_mb': r['rss_mb']
 
   # 3. NODES simulated nodes, then probes.
   local m=$nodes
-  if [ "$sync" = all ] && [ $((m * size)) -gt "$pairs_max" ]; then m=$((pairs_max / size)); fi
+  if [ "$sync" = all ]; then  # each node mirrors the whole model: as many as memory holds
+    local cap
+    case $size in 1000) cap=1000 ;; 10000) cap=50 ;; *) cap=$((5000000 / size)) ;; esac
+    [ "$m" -gt "$cap" ] && m=$cap
+  fi
   if [ "$m" -ge 1 ]; then
     f=$WORK/nodes-$tag.jsonl
     "$bin/scale_nodes" "${common[@]}" --nodes "$m" --first-server 0 --start-rate 200 --hold \

@@ -5,6 +5,7 @@
 //
 //   scale_build --zk HOST:PORT [--root /vlcp] [--ports 1000] [--servers P/100]
 //               [--ports-per-network 100] [--measured-share 100] [--router-networks 0] [--inflight 4]
+//   scale_build [layout flags] --list-ports S   the ids of the ports server S hosts, one a line
 //   scale_build --zk ... --churn K --network N   K creates and deletes of a port in network N, one at
 //               a time, each create followed by the port's location (the remote server's vlcpd)
 #include <algorithm>
@@ -229,6 +230,11 @@ int main(int argc, char** argv) {
   Args a(argc, argv);
   Layout l = layout_from(a);
   if (auto why = l.problem(); !why.empty()) die("scale_build: " + why);
+  if (!a.str("list-ports").empty()) {  // the ports a server hosts, one id a line (no ZooKeeper)
+    for (const auto& [net, ids] : l.ports_on(a.num("list-ports", 0)))
+      for (const auto& id : ids) std::printf("%s\n", id.c_str());
+    return 0;
+  }
   Env env;
   Db d = open_db(env.loop, a);
   if (!env.wait([&] { return d.store->connected(); }, std::chrono::seconds(30)))
