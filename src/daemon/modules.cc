@@ -194,6 +194,26 @@ class MetricsModule final : public io::Module {
                 "as internal errors).",
                 s.caller_exceptions}})
         v.push_back({name, help, {}, static_cast<double>(value)});
+      v.push_back(
+          {"vlcp_objectdb_mirrored_keys",
+           "Keys this node mirrors (what its watches hold: with interest-based sync, what its ports need).",
+           {},
+           static_cast<double>(db->mirror_size())});
+      if (auto* zk = dynamic_cast<db::ZkStore*>(rt_.store.get()); zk && zk->follows()) {
+        db::ZkFollowStats f = zk->follow_stats();
+        v.push_back({"vlcp_zookeeper_followed_keys",
+                     "Keys this node holds a ZooKeeper watch on.",
+                     {},
+                     static_cast<double>(f.keys)});
+        v.push_back({"vlcp_zookeeper_followed_parents",
+                     "Parent nodes whose children this node watches (its prefix watches).",
+                     {},
+                     static_cast<double>(f.parents)});
+        v.push_back({"vlcp_zookeeper_watch_events_total",
+                     "ZooKeeper watch notifications this node received.",
+                     {},
+                     static_cast<double>(f.events)});
+      }
       v.push_back({"vlcp_objectdb_store_connected",
                    "1 when the store is reachable.",
                    {{"store", rt_.store->describe()}},

@@ -418,7 +418,7 @@ void ObjectDb::add_watched(WatchId id, const std::string& key, const Record* kno
   if (w == watches_.end()) return;
   w->second.keys.insert(key);
   w->second.by_prefix.erase(key);  // watched by name now: kept when deleted
-  watchers_[key].insert(id);
+  hold(key).insert(id);
   auto m = mirror_.find(key);
   if (m == mirror_.end()) {
     if (known)
@@ -440,24 +440,45 @@ void ObjectDb::unwatch_keys(WatchId id, const std::vector<std::string>& keys) {
     if (it == watchers_.end()) continue;
     it->second.erase(id);
     if (it->second.empty()) {
-      watchers_.erase(it);
       mirror_.erase(k);
+      release(it);
     }
   }
 }
 
-void ObjectDb::watch_prefix(WatchId id, const std::string& prefix) {
+std::set<WatchId>& ObjectDb::hold(const std::string& key) {
+  auto [it, added] = watchers_.try_emplace(key);
+  if (added && store_.follows()) store_.follow({key});  // before the key's first read
+  return it->second;
+}
+
+void ObjectDb::release(std::map<std::string, std::set<WatchId>>::iterator it) {
+  if (store_.follows()) store_.unfollow({it->first});
+  watchers_.erase(it);
+}
+
+void ObjectDb::watch_prefix(WatchId id, const std::string& prefix, bool children) {
   auto w = watches_.find(id);
-  if (w == watches_.end() || !w->second.prefixes.insert(prefix).second) return;
+  if (w == watches_.end() || !w->second.prefixes.emplace(prefix, children).second) return;
   prefix_watchers_[prefix].insert(id);
+  if (++followed_prefixes_[{prefix, children}] == 1 && store_.follows())
+    store_.follow_prefix(prefix, children);  // before the listing
   list_prefix(id, prefix);
 }
+
+namespace {
+// A key under a prefix watched for its children only: the prefix and one part without a dot.
+bool child_of(const std::string& key, const std::string& prefix) {
+  return key.size() > prefix.size() && key.find('.', prefix.size()) == std::string::npos;
+}
+}  // namespace
 
 void ObjectDb::list_prefix(WatchId id, const std::string& prefix) {
   store_.list(prefix, [this, id, prefix, alive = alive_](Result<std::vector<std::string>> keys) {
     if (!*alive) return;
     auto w = watches_.find(id);
     if (w == watches_.end() || !w->second.prefixes.count(prefix)) return;
+    bool children = w->second.prefixes.at(prefix);
     if (!keys.ok()) {  // the store's reconnect reports a restore, which lists again; and we retry
       loop_.after(std::chrono::milliseconds(200), [this, id, prefix, alive] {
         if (*alive) list_prefix(id, prefix);
@@ -465,7 +486,7 @@ void ObjectDb::list_prefix(WatchId id, const std::string& prefix) {
       return;
     }
     for (const auto& k : *keys) {
-      if (w->second.keys.count(k)) continue;
+      if (w->second.keys.count(k) || (children && !child_of(k, prefix))) continue;
       add_prefixed(id, k);
       auto m = mirror_.find(k);
       if (m == mirror_.end()) {
@@ -489,8 +510,15 @@ std::vector<WatchId> ObjectDb::prefix_watches_missing(const std::string& key) co
   for (const auto& [prefix, ids] : prefix_watchers_) {
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     auto it = watchers_.find(key);
-    for (WatchId id : ids)
-      if (it == watchers_.end() || !it->second.count(id)) out.push_back(id);
+    for (WatchId id : ids) {
+      if (it != watchers_.end() && it->second.count(id)) continue;
+      auto w = watches_.find(id);
+      if (w == watches_.end()) continue;
+      if (auto p = w->second.prefixes.find(prefix);
+          p != w->second.prefixes.end() && p->second && !child_of(key, prefix))
+        continue;
+      out.push_back(id);
+    }
   }
   return out;
 }
@@ -499,7 +527,7 @@ void ObjectDb::add_prefixed(WatchId id, const std::string& key) {
   Watch& w = watches_[id];
   w.keys.insert(key);
   w.by_prefix.insert(key);
-  watchers_[key].insert(id);
+  hold(key).insert(id);
 }
 
 void ObjectDb::forget_deleted(const std::string& key) {
@@ -515,15 +543,20 @@ void ObjectDb::forget_deleted(const std::string& key) {
     }
   }
   if (it->second.empty()) {
-    watchers_.erase(it);
     mirror_.erase(key);
+    release(it);
   }
 }
 
 void ObjectDb::close_watch(WatchId id) {
   auto w = watches_.find(id);
   if (w == watches_.end()) return;
-  for (const auto& prefix : w->second.prefixes) {
+  for (const auto& [prefix, children] : w->second.prefixes) {
+    auto f = followed_prefixes_.find({prefix, children});
+    if (f != followed_prefixes_.end() && !--f->second) {
+      followed_prefixes_.erase(f);
+      if (store_.follows()) store_.unfollow_prefix(prefix, children);
+    }
     auto p = prefix_watchers_.find(prefix);
     if (p == prefix_watchers_.end()) continue;
     p->second.erase(id);
@@ -553,8 +586,14 @@ void ObjectDb::on_change(const Change& change) {
       if (!watchers_.count(k)) continue;
       auto rec = change.records.find(k);
       auto m = mirror_.find(k);
-      if (m != mirror_.end() && !added.empty() &&
-          (rec == change.records.end() || rec->second.version <= m->second.version)) {
+      if (m != mirror_.end() && !added.empty() && rec == change.records.end()) {
+        // A feed without records (a store that follows) may bring the key before this node's
+        // own commit has updated the mirror: the new prefix watches hear of it from the read.
+        announce_[k].insert(added.begin(), added.end());
+        pending_.insert(k);
+        continue;
+      }
+      if (m != mirror_.end() && !added.empty() && rec->second.version <= m->second.version) {
         // Another watch mirrors the key already, at this version (this node's own commit
         // updated it before the feed brought it): the prefix watch starts from the mirror, or
         // it would never hear of the key.
@@ -584,6 +623,8 @@ void ObjectDb::refresh() {
   if (refreshing_ || (pending_.empty() && pending_init_.empty())) return;
   refreshing_ = true;
   auto keys = std::make_shared<std::set<std::string>>(std::move(pending_));
+  auto announce = std::make_shared<std::map<std::string, std::set<WatchId>>>(std::move(announce_));
+  announce_.clear();
   auto init = std::make_shared<std::set<std::string>>(std::move(pending_init_));
   pending_.clear();
   pending_init_.clear();
@@ -591,39 +632,57 @@ void ObjectDb::refresh() {
   pending_restore_ = false;
   std::vector<std::string> all(keys->begin(), keys->end());
   all.insert(all.end(), init->begin(), init->end());
-  store_.read(std::move(all), false, [this, keys, init, restore, alive = alive_](Result<Snapshot> snap) {
-    if (!*alive) return;
-    refreshing_ = false;
-    if (!snap.ok()) {
-      // Try again soon: the store's reconnect will also report a restore.
-      pending_.insert(keys->begin(), keys->end());
-      pending_init_.insert(init->begin(), init->end());
-      pending_restore_ = pending_restore_ || restore;
-      loop_.after(std::chrono::milliseconds(200), [this, alive] {
-        if (*alive) refresh();
-      });
-      return;
-    }
-    for (const auto& [k, rec] : snap->records) {
-      if (!watchers_.count(k)) continue;
-      auto m = mirror_.find(k);
-      if (m == mirror_.end()) {
-        if (init->count(k) && !keys->count(k)) {
-          mirror_[k] = rec;  // the state the watch starts from
-          continue;
-        }
-        // Dropped (deleted) and found again while this read was in flight: the read queued
-        // since then reports it, this one may predate the deletion.
-        if (pending_.count(k)) continue;
-        mirror_update(k, rec, restore ? KeyUpdate::kRestored : KeyUpdate::kUpdated);
-      } else if (restore && keys->count(k)) {
-        mirror_update(k, rec, KeyUpdate::kRestored);
-      } else if (rec.version > m->second.version) {
-        mirror_update(k, rec, KeyUpdate::kUpdated);
-      }
-    }
-    refresh();
-  });
+  store_.read(std::move(all), false,
+              [this, keys, init, restore, announce, alive = alive_](Result<Snapshot> snap) {
+                if (!*alive) return;
+                refreshing_ = false;
+                if (!snap.ok()) {
+                  // Try again soon: the store's reconnect will also report a restore.
+                  pending_.insert(keys->begin(), keys->end());
+                  pending_init_.insert(init->begin(), init->end());
+                  for (auto& [k, ids] : *announce) announce_[k].insert(ids.begin(), ids.end());
+                  pending_restore_ = pending_restore_ || restore;
+                  loop_.after(std::chrono::milliseconds(200), [this, alive] {
+                    if (*alive) refresh();
+                  });
+                  return;
+                }
+                for (const auto& [k, rec] : snap->records) {
+                  if (!watchers_.count(k)) continue;
+                  auto m = mirror_.find(k);
+                  if (m == mirror_.end()) {
+                    if (init->count(k) && !keys->count(k)) {
+                      mirror_[k] = rec;  // the state the watch starts from
+                      continue;
+                    }
+                    // Dropped (deleted) and found again while this read was in flight: the read queued
+                    // since then reports it, this one may predate the deletion.
+                    if (pending_.count(k)) continue;
+                    mirror_update(k, rec, restore ? KeyUpdate::kRestored : KeyUpdate::kUpdated);
+                  } else if (restore && keys->count(k)) {
+                    mirror_update(k, rec, KeyUpdate::kRestored);
+                  } else if (rec.version > m->second.version) {
+                    if (!rec.exists() && !m->second.exists())
+                      m->second = rec;  // absent still (a followed key's tombstone compacted): nothing to say
+                    else
+                      mirror_update(k, rec, KeyUpdate::kUpdated);
+                    announce->erase(k);  // (every watch holding it heard it)
+                  }
+                }
+                // Prefix watches that met a key the mirror already held: they start from what it is now.
+                for (const auto& [k, ids] : *announce) {
+                  auto m = mirror_.find(k);
+                  if (m == mirror_.end()) continue;
+                  Record now = m->second;
+                  for (WatchId id : ids) {
+                    auto w = watches_.find(id);
+                    if (w != watches_.end() && w->second.keys.count(k))
+                      notify(w->second, KeyUpdate{k, now, KeyUpdate::kUpdated});
+                  }
+                  if (!now.exists()) forget_deleted(k);
+                }
+                refresh();
+              });
 }
 
 void ObjectDb::mirror_update(const std::string& key, const Record& record, KeyUpdate::Reason reason) {

@@ -143,7 +143,10 @@ class ObjectDb {
   // found). An app's view of a class of objects (its ports, its networks) without set objects.
   // A key the watch holds only through its prefix is dropped once reported deleted (the mirror
   // stays the size of what exists); if it comes back, it is a new key again.
-  void watch_prefix(WatchId id, const std::string& prefix);
+  // `children`: only keys that are the prefix and one part without a dot (a class's objects, an
+  // index entry's members): on a store that follows (ZooKeeper), one parent's watches, where a
+  // whole subtree also needs a watch on the list of every parent.
+  void watch_prefix(WatchId id, const std::string& prefix, bool children = false);
   void close_watch(WatchId id);
   // This node's copy of a watched key.
   const Record* mirrored(const std::string& key) const;
@@ -166,8 +169,8 @@ class ObjectDb {
   struct Watch {
     std::function<void(const KeyUpdate&)> on_update;
     std::set<std::string> keys;
-    std::set<std::string> prefixes;
-    std::set<std::string> by_prefix;  // keys it holds only through a prefix (dropped when deleted)
+    std::map<std::string, bool> prefixes;  // prefix -> children only
+    std::set<std::string> by_prefix;       // keys it holds only through a prefix (dropped when deleted)
   };
   void attempt(std::shared_ptr<Txn> txn);
   // Runs callers' code on stored data (a transaction body, a walker, a watch callback). What is
@@ -188,6 +191,10 @@ class ObjectDb {
   // A deleted key: the watches that hold it only by prefix let it go (and the mirror, if none
   // is left).
   void forget_deleted(const std::string& key);
+  // A key joins / leaves watchers_: a store that follows is told when the first watch holds it
+  // and when the last lets it go.
+  std::set<WatchId>& hold(const std::string& key);
+  void release(std::map<std::string, std::set<WatchId>>::iterator it);
 
   io::ControlLoop& loop_;
   Store& store_;
@@ -196,11 +203,14 @@ class ObjectDb {
   std::vector<CascadeRule> cascades_;
   WatchId next_watch_ = 0;
   std::map<WatchId, Watch> watches_;
-  std::map<std::string, std::set<WatchId>> watchers_;         // key -> watches
-  std::map<std::string, std::set<WatchId>> prefix_watchers_;  // prefix -> watches
-  std::map<std::string, Record> mirror_;                      // watched keys as this node last saw them
-  std::set<std::string> pending_;                             // watched keys to re-read
-  std::set<std::string> pending_init_;                        // newly watched keys to read first
+  std::map<std::string, std::set<WatchId>> watchers_;                 // key -> watches
+  std::map<std::string, std::set<WatchId>> prefix_watchers_;          // prefix -> watches
+  std::map<std::pair<std::string, bool>, size_t> followed_prefixes_;  // (prefix, children) -> watches
+  std::map<std::string, Record> mirror_;  // watched keys as this node last saw them
+  std::set<std::string> pending_;         // watched keys to re-read
+  std::set<std::string> pending_init_;    // newly watched keys to read first
+  // Keys that prefix watches met in the mirror on a feed without records: told after the read.
+  std::map<std::string, std::set<WatchId>> announce_;
   bool pending_restore_ = false, refreshing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   ObjectDbStats stats_;

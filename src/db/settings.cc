@@ -41,6 +41,9 @@ Result<DbSettings> read_db_settings(const Config& config) {
     return config.error_at("module.zookeeperdb.compactafter", "must be 0..604800 seconds");
   s.zk.compact_after_ms = static_cast<int64_t>(keys.compactafter * 1000);
   if (keys.compactafter > 0 && s.zk.compact_after_ms < 1) s.zk.compact_after_ms = 1;
+  if (keys.feed != "watch" && keys.feed != "log")
+    return config.error_at("module.zookeeperdb.feed", "expected watch or log, got '" + keys.feed + "'");
+  s.zk.follow = keys.feed == "watch";
   return s;
 }
 

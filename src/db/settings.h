@@ -23,7 +23,9 @@ namespace vlcp::db {
     "user:password for ZooKeeper digest auth (nodes are then readable by those credentials only)")          \
   X(sessiontimeout, "module.zookeeperdb.sessiontimeout", double, 6.0, "ZooKeeper session timeout, seconds") \
   X(compactafter, "module.zookeeperdb.compactafter", double, 60.0,                                          \
-    "deleted keys' nodes are removed once this old, seconds (0: never on their own)")
+    "deleted keys' nodes are removed once this old, seconds (0: never on their own)")                       \
+  X(feed, "module.zookeeperdb.feed", std::string, "watch",                                                  \
+    "how a node hears of changes: watch (ZooKeeper watches on what it follows) or log (every commit)")
 
 struct DbSettings {
   bool zookeeper = false;

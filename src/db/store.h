@@ -89,8 +89,23 @@ class Store {
   virtual void list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) = 0;
 
   // The change feed: every commit of every client, in commit order. Returns an id for unwatch.
+  // A store that follows() feeds only what it was asked to follow instead (below).
   virtual uint64_t watch(std::function<void(const Change&)> on_change) = 0;
   virtual void unwatch(uint64_t id) = 0;
+
+  // A targeted feed (ZooKeeper's own watches): when follows(), the change feed carries only the
+  // keys followed — each change of one as a Change naming it (records not carried: read it) —
+  // keys that appear under a followed prefix, and `restored` when something may have been
+  // missed; a node then pays nothing for commits that touch nothing it follows. A follow is in
+  // force for everything that happens after the call: a read issued after it sees what it
+  // missed. `children`: only keys that are the prefix and one part without a dot (one parent's
+  // children on ZooKeeper: no watch on the list of parents). Follows are not counted: the
+  // caller follows a key once and unfollows it once.
+  virtual bool follows() const { return false; }
+  virtual void follow(const std::vector<std::string>& /*keys*/) {}
+  virtual void unfollow(const std::vector<std::string>& /*keys*/) {}
+  virtual void follow_prefix(const std::string& /*prefix*/, bool /*children*/) {}
+  virtual void unfollow_prefix(const std::string& /*prefix*/, bool /*children*/) {}
 
   virtual bool connected() const = 0;
   virtual std::string describe() const = 0;

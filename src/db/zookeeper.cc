@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <utility>
 
 #include "base/log.h"
 
@@ -217,6 +218,11 @@ struct ZkCallbacks {
         if (*alive && s == z->session_.get()) z->claim_compaction(s);
       });
     });
+  }
+  static void follow_watcher(zhandle_t*, int type, int, const char* path, void* ctx) {
+    if (type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT || !path) return;
+    auto* s = static_cast<ZkStore::Session*>(ctx);
+    s->ring->post([s, type, p = std::string(path)] { s->store->on_follow_event(s, type, p); });
   }
   static void log_watcher(zhandle_t*, int type, int, const char*, void* ctx) {
     if (type == ZOO_SESSION_EVENT) return;
@@ -432,11 +438,12 @@ void ZkStore::prepare_layout(Session* s) {
         ready_ = true;
         VLCP_LOG(kInfo, "db") << "ZooKeeper " << options_.hosts << options_.root
                               << (resync ? " back" : " ready");
+        if (options_.follow) arm_all(s);  // (before the restore: what is read after it is followed)
         if (resync) deliver(Change{{}, 0, true, {}});
         auto doubts = std::move(in_doubt_);
         in_doubt_.clear();
         for (auto& op : doubts) resolve(op);
-        scan_log();
+        if (!options_.follow) scan_log();
         claim_compaction(s);
       });
       issue(list, zoo_aget_children2(s->zh, log_dir(epoch->first).c_str(), 0, Call::on_children, list));
@@ -863,6 +870,196 @@ void ZkStore::deliver(const Change& change) {
   for (const auto& [id, fn] : watchers_) ids.push_back(id);
   for (uint64_t id : ids)
     if (auto it = watchers_.find(id); it != watchers_.end()) it->second(change);
+}
+
+// ---- the targeted feed ------------------------------------------------------------------------------
+
+namespace {
+// The node name of the parent holding the children of a children-only prefix (keys: the prefix
+// and a part without a dot), and the start of their leaves.
+std::pair<std::string, std::string> prefix_parent(const std::string& prefix) {
+  size_t dot = prefix.rfind('.');
+  if (dot == std::string::npos) return {" ", prefix};
+  return {node_name(prefix.substr(0, dot)), prefix.substr(dot + 1)};
+}
+// The key of a node under kv, from its parent's and its own names.
+std::string node_key(const std::string& parent, const std::string& leaf) {
+  return parent == " " ? key_name(leaf) : key_name(parent) + "." + key_name(leaf);
+}
+}  // namespace
+
+void ZkStore::follow(const std::vector<std::string>& keys) {
+  for (const auto& k : keys)
+    if (followed_.insert(k).second && ready_) arm_key(session_.get(), k);
+}
+
+void ZkStore::unfollow(const std::vector<std::string>& keys) {
+  for (const auto& k : keys) {
+    // A followed prefix's child stays followed while its node is there: a deleted key's node
+    // (a tombstone) written again changes no listing, only its data.
+    if (!followed_.erase(k) || !ready_ || under_prefix(k)) continue;
+    // The server forgets the watch (else it fires once more, and is ignored then).
+    // (The C client's header declares the completion as a pointer to one; the client calls what
+    // it is given as the completion itself.)
+    Call* c = new_call([](Call&) {});
+    void_completion_t done = Call::on_void;
+    issue(c, zoo_aremove_watches(session_->zh, path(k).c_str(), ZWATCHTYPE_DATA, ZkCallbacks::follow_watcher,
+                                 session_.get(), 0,
+                                 reinterpret_cast<void_completion_t*>(reinterpret_cast<void*>(done)), c));
+  }
+}
+
+void ZkStore::follow_prefix(const std::string& prefix, bool children) {
+  if (!followed_prefixes_.emplace(prefix, children).second || !ready_) return;
+  // Seeded without reporting: the caller lists the prefix after this call.
+  if (!children) return list_kv(session_.get(), false);
+  std::string parent = prefix_parent(prefix).first;
+  if (children_.emplace(parent, std::set<std::string>{}).second) list_parent(session_.get(), parent, false);
+}
+
+void ZkStore::unfollow_prefix(const std::string& prefix, bool children) {
+  if (!followed_prefixes_.erase({prefix, children})) return;
+  for (auto it = children_.begin(); it != children_.end();)
+    it = wants_parent(it->first) ? std::next(it) : children_.erase(it);
+}
+
+ZkFollowStats ZkStore::follow_stats() const {
+  ZkFollowStats out = follow_stats_;
+  out.keys = followed_.size();
+  out.prefixes = followed_prefixes_.size();
+  out.parents = children_.size();
+  return out;
+}
+
+bool ZkStore::wants_parent(const std::string& parent) const {
+  std::string under = parent == " " ? "" : key_name(parent) + ".";
+  for (const auto& [prefix, children] : followed_prefixes_) {
+    if (children ? prefix_parent(prefix).first == parent
+                 : (parent == " " ? prefix.find('.') == std::string::npos
+                                  : under.compare(0, std::min(under.size(), prefix.size()), prefix, 0,
+                                                  std::min(under.size(), prefix.size())) == 0))
+      return true;
+  }
+  return false;
+}
+
+bool ZkStore::under_prefix(const std::string& key) const {
+  if (!children_.count(split_key(key).first)) return false;
+  for (const auto& [prefix, children] : followed_prefixes_)
+    if (key.compare(0, prefix.size(), prefix) == 0 &&
+        (!children || key.find('.', prefix.size()) == std::string::npos))
+      return true;
+  return false;
+}
+
+void ZkStore::arm_key(Session* s, const std::string& key) {
+  Call* c = new_call([](Call&) {});  // (a lost connection re-arms every follow when it is back)
+  issue(c, zoo_awexists(s->zh, path(key).c_str(), ZkCallbacks::follow_watcher, s, Call::on_stat, c));
+}
+
+void ZkStore::arm_all(Session* s) {
+  for (const auto& k : followed_) arm_key(s, k);
+  bool subtree = false;
+  for (const auto& [prefix, children] : followed_prefixes_) {
+    if (!children)
+      subtree = true;
+    else
+      children_.emplace(prefix_parent(prefix).first, std::set<std::string>{});
+  }
+  // The caller hears `restored` (or lists afterwards, the first time): seeded without reporting,
+  // every child armed again.
+  for (auto& [parent, known] : children_) {
+    known.clear();
+    list_parent(s, parent, false);
+  }
+  if (subtree) list_kv(s, false);
+}
+
+void ZkStore::list_kv(Session* s, bool report) {
+  if (kv_listing_) {
+    kv_relist_ = true;
+    return;
+  }
+  kv_listing_ = true;
+  ++follow_stats_.listings;
+  Call* c = new_call([this, s, report](Call& c) {
+    kv_listing_ = false;
+    if (s != session_.get()) return;
+    bool again = std::exchange(kv_relist_, false);
+    if (c.rc == ZOK)
+      for (const auto& parent : c.children)
+        if (wants_parent(parent) && children_.emplace(parent, std::set<std::string>{}).second)
+          list_parent(s, parent, report);  // a parent that appeared: its children are new
+    if (again) list_kv(s, true);
+  });
+  issue(c, zoo_awget_children2(s->zh, (options_.root + "/kv").c_str(), ZkCallbacks::follow_watcher, s,
+                               Call::on_children, c));
+}
+
+void ZkStore::list_parent(Session* s, const std::string& parent, bool report) {
+  if (!parent_listing_.insert(parent).second) {
+    if (report) parent_relist_.insert(parent);
+    return;
+  }
+  ++follow_stats_.listings;
+  std::string where = options_.root + "/kv/" + parent;
+  Call* c = new_call([this, s, parent, report, where](Call& c) {
+    parent_listing_.erase(parent);
+    if (s != session_.get()) return;
+    bool again = parent_relist_.erase(parent) > 0;
+    auto known = children_.find(parent);
+    if (known == children_.end()) return;  // no longer followed
+    if (c.rc == ZNONODE) {                 // not there yet: its creation fires the watch
+      Call* x = new_call([this, s, parent](Call& x) {
+        if (s == session_.get() && x.rc == ZOK) list_parent(s, parent, true);  // (created meanwhile)
+      });
+      issue(x, zoo_awexists(s->zh, where.c_str(), ZkCallbacks::follow_watcher, s, Call::on_stat, x));
+      return;
+    }
+    if (c.rc != ZOK) return;  // connection trouble: a reconnect re-arms every follow
+    std::set<std::string> now(c.children.begin(), c.children.end());
+    Change ch;
+    for (const auto& leaf : now) {
+      if (known->second.count(leaf)) continue;
+      std::string key = node_key(parent, leaf);
+      if (!under_prefix(key)) continue;
+      if (!followed_.count(key)) arm_key(s, key);  // (its tombstone written again: no listing changes)
+      if (report) ch.keys.push_back(std::move(key));
+    }
+    known->second = std::move(now);
+    if (again) list_parent(s, parent, true);
+    if (ch.keys.empty()) return;
+    follow_stats_.reported += ch.keys.size();
+    deliver(ch);
+  });
+  issue(c, zoo_awget_children2(s->zh, where.c_str(), ZkCallbacks::follow_watcher, s, Call::on_children, c));
+}
+
+void ZkStore::on_follow_event(Session* s, int type, const std::string& where) {
+  if (s != session_.get()) return;
+  ++follow_stats_.events;
+  std::string kv = options_.root + "/kv";
+  if (where == kv) {
+    bool subtree = std::any_of(followed_prefixes_.begin(), followed_prefixes_.end(),
+                               [](const auto& p) { return !p.second; });
+    if (type == ZOO_CHILD_EVENT && subtree) list_kv(s, true);
+    return;
+  }
+  if (where.compare(0, kv.size() + 1, kv + "/") != 0) return;
+  std::string rest = where.substr(kv.size() + 1);
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos) {  // a parent: its children changed, or it appeared
+    if (children_.count(rest)) list_parent(s, rest, true);
+    return;
+  }
+  std::string key = node_key(rest.substr(0, slash), rest.substr(slash + 1));
+  bool named = followed_.count(key) > 0;
+  if (!named && !under_prefix(key)) return;
+  // A prefix's child whose node went (compacted): its parent's listing hears if it comes back.
+  if (!named && type == ZOO_DELETED_EVENT) return;
+  arm_key(s, key);  // first: a change after this fires again
+  ++follow_stats_.reported;
+  deliver(Change{{key}, 0, false, {}});
 }
 
 // Follows the log from (feed_epoch_, feed_seq_): entries within an epoch are numbered without

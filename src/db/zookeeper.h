@@ -71,6 +71,17 @@ struct ZkOptions {
   // Deleted keys' nodes (tombstones) are removed once older than this, by the one node that
   // holds the compaction lease; 0: only when asked (compact()).
   int64_t compact_after_ms = 60'000;
+  // The change feed: ZooKeeper's own watches on what ObjectDB follows (a node hears only of the
+  // keys it mirrors and the parents it lists), or, false, the cluster-wide log (every commit).
+  bool follow = true;
+};
+
+// What the targeted feed holds and has heard (for metrics and the scale tools).
+struct ZkFollowStats {
+  size_t keys = 0, prefixes = 0, parents = 0;  // followed; parents whose children are watched
+  uint64_t events = 0;                         // watch notifications received
+  uint64_t reported = 0;                       // keys reported to ObjectDB
+  uint64_t listings = 0;                       // children listings (kv's and parents')
 };
 
 // ZooKeeper's limit on one request (jute.maxbuffer, 1 MiB by default), with room for headers.
@@ -92,6 +103,13 @@ class ZkStore final : public Store {
   std::string describe() const override { return "zookeeper:" + options_.hosts + options_.root; }
 
   uint64_t sessions() const { return sessions_started_; }
+
+  bool follows() const override { return options_.follow; }
+  void follow(const std::vector<std::string>& keys) override;
+  void unfollow(const std::vector<std::string>& keys) override;
+  void follow_prefix(const std::string& prefix, bool children) override;
+  void unfollow_prefix(const std::string& prefix, bool children) override;
+  ZkFollowStats follow_stats() const;
 
   // Removes every tombstone now, whatever its age (the lease holder does it on its own).
   void compact(std::function<void(Result<size_t>)> done) override;
@@ -142,6 +160,15 @@ class ZkStore final : public Store {
   std::string log_dir(int64_t epoch) const;
   std::string txn_dir(int64_t epoch) const;
   void deliver(const Change& c);
+  // The targeted feed: a followed key's node has an exists watch; a followed prefix watches its
+  // parent's children (and, for a whole subtree, kv's children: the parents that can hold it).
+  void arm_key(Session* s, const std::string& key);
+  void arm_all(Session* s);               // every follow, in a (new) session
+  void list_kv(Session* s, bool report);  // report: the children of parents found are new
+  void list_parent(Session* s, const std::string& parent, bool report);
+  void on_follow_event(Session* s, int type, const std::string& path);
+  bool wants_parent(const std::string& parent) const;  // a followed prefix can hold its children
+  bool under_prefix(const std::string& key) const;     // a child of a followed prefix's parent
   Status unavailable() const;
   std::string path(const std::string& key) const;
   // Creates the parents of these keys' nodes that may not exist yet, then continues (with the
@@ -177,6 +204,12 @@ class ZkStore final : public Store {
   std::deque<std::shared_ptr<CommitOp>> in_doubt_;
   uint64_t next_watch_ = 0;
   std::map<uint64_t, std::function<void(const Change&)>> watchers_;
+  std::set<std::string> followed_;                            // keys
+  std::set<std::pair<std::string, bool>> followed_prefixes_;  // (prefix, children only)
+  std::map<std::string, std::set<std::string>> children_;     // parents watched -> children as listed
+  bool kv_listing_ = false, kv_relist_ = false;
+  std::set<std::string> parent_listing_, parent_relist_;  // one listing of a parent at a time
+  ZkFollowStats follow_stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -103,6 +103,17 @@ std::vector<Backend> backends() {
                             EXPECT_TRUE(s.ok()) << s.status().to_string();
                             return s.ok() ? std::move(*s) : nullptr;
                           }});
+    // The same contract with the change feed read from the cluster-wide log.
+    out.push_back(Backend{"zookeeper_log",
+                          [h](io::ControlLoop& loop, const std::string& ns, int) -> std::unique_ptr<Store> {
+                            ZkOptions o;
+                            o.hosts = h;
+                            o.root = "/vlcp-test-" + ns;
+                            o.follow = false;
+                            auto s = ZkStore::connect(loop, o);
+                            EXPECT_TRUE(s.ok()) << s.status().to_string();
+                            return s.ok() ? std::move(*s) : nullptr;
+                          }});
   }
   return out;
 }
@@ -117,7 +128,7 @@ class ObjectDbConformance : public ::testing::TestWithParam<Backend> {
       ASSERT_TRUE(stores_[i]);
       dbs_[i] = std::make_unique<ObjectDb>(loop_, *stores_[i]);
     }
-    if (GetParam().name == "zookeeper") {
+    if (GetParam().name.rfind("zookeeper", 0) == 0) {
       ASSERT_TRUE(run_until(loop_, [&] { return stores_[0]->connected() && stores_[1]->connected(); }));
     }
   }
@@ -597,7 +608,8 @@ TEST_P(ObjectDbConformance, APrefixWatchMirrorsWhatExistsAfterChurn) {
   ASSERT_TRUE(put(b(), "test.churn.k5", Json("back")).ok());
   ASSERT_TRUE(run_until(
       loop_, [&] { return seen["test.churn.left"] == Json("a") && seen["test.churn.k5"] == Json("back"); },
-      10s));
+      10s))
+      << "left: " << seen["test.churn.left"].value_or("(none)") << ", k5: " << seen["test.churn.k5"].value_or("(none)");
   for (int i = 0; i < kKeys; ++i) {
     std::string k = "test.churn.k" + std::to_string(i);
     if (i == 5) continue;
@@ -873,6 +885,7 @@ TEST_F(ZkOnly, ValuesOverZooKeepersLimitAreRefusedClearly) {
 TEST_F(ZkOnly, TheChangeLogRollsOverEpochs) {
   ZkOptions o = zk(hosts_, "/epochs-" + ns_);
   o.log_keep = 4;
+  o.follow = false;  // (the log's reader is what rolls over)
   auto [sa, sb] = two_clients(o);
   ASSERT_TRUE(sa && sb);
   ObjectDb a(loop_, *sa), b(loop_, *sb);
@@ -1059,6 +1072,56 @@ TEST(EmbeddedStore, ReopensWithItsDataAndVersions) {
     EXPECT_EQ((*r)->revision, static_cast<uint64_t>(round + 1));
   }
   std::filesystem::remove_all(dir);
+}
+
+// The targeted feed: a node hears of the keys it follows and of keys appearing under its
+// prefixes — a key by name, a parent's children, a whole subtree — and of nothing else: a
+// thousand commits elsewhere cost it no notification.
+TEST_F(ZkOnly, TheTargetedFeedHearsOnlyWhatANodeFollows) {
+  auto [sa, sb] = two_clients(zk(hosts_, "/follow-" + ns_));
+  ASSERT_TRUE(sa && sb);
+  ASSERT_TRUE(sb->follows());
+  ObjectDb a(loop_, *sa), b(loop_, *sb);
+  ASSERT_TRUE(put(a, "test.net1.p0", Json("old")).ok());
+  ASSERT_TRUE(put(a, "test.deep.x.y", Json("old")).ok());
+  std::map<std::string, std::optional<Json>> seen;
+  WatchId w = b.open_watch([&](const KeyUpdate& u) { seen[u.key] = u.record.value; });
+  b.watch_keys(w, {"test.mine"});
+  b.watch_prefix(w, "test.net1.", true);  // one parent's children
+  b.watch_prefix(w, "test.deep.");        // a subtree: every parent under it
+  ASSERT_TRUE(run_until(loop_, [&] { return seen.count("test.net1.p0") && seen.count("test.deep.x.y"); }));
+  ASSERT_TRUE(run_until(loop_, [&] { return b.mirrored("test.mine") != nullptr; }));
+  uint64_t events = sb->follow_stats().events;
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(put(a, "test.other.k" + std::to_string(i), Json(i)).ok());
+  ASSERT_TRUE(put(a, "test.net2.p1", Json(1)).ok());   // a sibling parent of a children-only prefix
+  ASSERT_TRUE(put(a, "test.net1.p1.z", Json(1)).ok());  // below the children: not one of them
+  ASSERT_TRUE(put(a, "test.mine", Json("hello")).ok());
+  ASSERT_TRUE(put(a, "test.net1.p1", Json("new")).ok());
+  ASSERT_TRUE(put(a, "test.deep.n.m", Json("new")).ok());  // a parent that did not exist
+  ASSERT_TRUE(put_key(loop_, a, "test.net1.p0", std::nullopt).ok());
+  ASSERT_TRUE(run_until(loop_, [&] {
+    return seen["test.mine"] == Json("hello") && seen["test.net1.p1"] == Json("new") &&
+           seen["test.deep.n.m"] == Json("new") && seen.count("test.net1.p0") && !seen["test.net1.p0"];
+  }));
+  EXPECT_FALSE(seen.count("test.net2.p1"));
+  EXPECT_FALSE(seen.count("test.net1.p1.z"));
+  EXPECT_FALSE(seen.count("test.other.k0"));
+  // What it heard: the key, the parents' children (twice for net1: p1.z's parent is another
+  // node), kv's children (twice: deep.n and other's parents), the deletion — not 200 commits.
+  uint64_t heard = sb->follow_stats().events - events;
+  EXPECT_LE(heard, 12u) << heard;
+  EXPECT_GE(heard, 4u) << heard;
+  // A key let go is forgotten by the server too: writing it costs this node nothing.
+  b.close_watch(w);
+  EXPECT_EQ(sb->follow_stats().keys, 0u);
+  ASSERT_TRUE(run_until(loop_, [&] { return sb->follow_stats().events >= events + heard; }));
+  uint64_t after = sb->follow_stats().events;
+  ASSERT_TRUE(put(a, "test.mine", Json("again")).ok());
+  ASSERT_TRUE(put(a, "test.net1.p1", Json("again")).ok());
+  EXPECT_EQ(value(b, "test.mine"), Json("again"));
+  run_until(
+      loop_, [] { return false; }, 1s);
+  EXPECT_LE(sb->follow_stats().events, after + 1);  // (the parent's children watch fires once more)
 }
 
 }  // namespace
