@@ -74,6 +74,9 @@ void AppHost::start() {
     for (size_t a = 0; a < apps_.size(); ++a) all_dirty(a);
     schedule();
   });
+  model_.on_ready.push_back([this, alive = alive_] {
+    if (*alive) schedule();  // (a round attaches the switches the model is now ready for)
+  });
   if (model_.loaded()) schedule();
 }
 
@@ -165,14 +168,25 @@ void AppHost::update_switch(uint64_t dpid, SwitchView view, const ViewStamps& st
       dirty_[a].insert(d.partitions.begin(), d.partitions.end());
     }
   }
+  want_ports();
   maybe_attach(dpid, sw);
   schedule();
+}
+
+void AppHost::want_ports() {
+  std::set<std::string> ids;
+  for (const auto& [dpid, sw] : switches_)
+    if (sw.have_view)
+      for (const SwitchPortInfo& p : sw.view.ports)
+        if (!p.iface_id.empty()) ids.insert(p.iface_id);
+  model_.want_ports("switches", std::move(ids));
 }
 
 void AppHost::remove_switch(uint64_t dpid) {
   auto it = switches_.find(dpid);
   if (it == switches_.end()) return;
   it->second.have_view = false;
+  want_ports();
   schedule();  // (apps publish from the switches whose view is known: this one no longer is)
 }
 
@@ -379,6 +393,12 @@ void AppHost::set_all(size_t a, uint64_t dpid, Switch& sw) {
 
 void AppHost::maybe_attach(uint64_t dpid, Switch& sw) {
   if (sw.attached || !sw.link || !sw.have_view || !model_.loaded()) return;
+  // Every port bound on it known absent or in a network read whole: a reconcile never deletes
+  // the flows of a port whose network is still loading.
+  std::set<std::string> ids;
+  for (const SwitchPortInfo& p : sw.view.ports)
+    if (!p.iface_id.empty()) ids.insert(p.iface_id);
+  if (!model_.ready_for(ids)) return;
   for (size_t a = 0; a < apps_.size(); ++a) set_all(a, dpid, sw);
   sw.all_dirty.clear();
   sw.attached = true;
@@ -496,6 +516,18 @@ Json AppHost::status() const {
   out["system_id"] = system_id_;
   out["model_loaded"] = model_.loaded();
   out["versions_kept"] = model_.versions_kept();
+  if (model_.sync() == ModelSync::kInterest) {
+    InterestStats st = model_.interest_stats();
+    out["model_interest"] = {{"ports_bound", st.ports_bound},
+                             {"networks_wanted", st.networks_wanted},
+                             {"networks_lingering", st.networks_lingering},
+                             {"networks_ready", st.networks_ready},
+                             {"networks_published", st.networks_published},
+                             {"ports_published", st.ports_published},
+                             {"keys_watched", st.keys_watched},
+                             {"prefixes_watched", st.prefixes_watched}};
+  }
+  out["model_sync"] = model_.sync() == ModelSync::kInterest ? "interest" : "all";
   out["rounds"] = rounds_;
   Json apps = Json::object();
   for (size_t a = 0; a < apps_.size(); ++a) {

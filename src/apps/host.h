@@ -2,7 +2,9 @@
 // node's model view and each switch's view (from OVSDB), keeps one flow owner per switch (every
 // app registered with it by name and cookie app ids), and once per loop turn recomputes what
 // changed: for each app the partitions its changes named, or the whole switch when it asked.
-// A switch is reconciled only once the model is loaded and its view is known. Counters per app
+// A switch is reconciled only once the model is loaded, its view is known and the model view is
+// ready for every port bound on it (the interest model: their networks read whole); the model
+// view is told which ports the switches bind (ModelView::want_ports). Counters per app
 // (changes handled incrementally or by recompute, partitions recomputed, time spent) are kept
 // here for every app alike.
 #pragma once
@@ -160,6 +162,7 @@ class AppHost {
   void on_change(const ModelChange& c);
   void all_dirty(size_t app);  // on every switch
   void maybe_attach(uint64_t dpid, Switch& sw);
+  void want_ports();  // the iface-ids of every known switch's interfaces, to the model view
   void schedule();
   void round();
   void set_all(size_t app, uint64_t dpid, Switch& sw);

@@ -1,7 +1,10 @@
-// The network model as the apps on this node see it: ONE set of ObjectDB prefix watches shared
-// by every app (the kinds they read, from schema/kinds.h), typed objects, loaded once at one
-// snapshot before any switch is reconciled (a partial view would delete flows that traffic
-// uses), then updated by version; every change is reported, by kind, to every subscriber.
+// The network model as the apps on this node see it: ONE set of ObjectDB watches shared by every
+// app (the kinds they read, from schema/kinds.h), typed objects, loaded before any switch is
+// reconciled (a partial view would delete flows that traffic uses), then updated by version;
+// every change is reported, by kind, to every subscriber. Either the whole model (ModelSync::kAll)
+// or what this node's bound ports need (kInterest, docs/SCALE_DESIGN.md §2): the physical kinds
+// whole, logical networks with their members, subnets and routers by interest, a network's ports
+// published only once all of it (and its router neighbours) has been read.
 #pragma once
 
 #include <chrono>
@@ -15,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/config.h"
 #include "db/objectdb.h"
 #include "model/common.h"
 #include "schema/kinds.h"
@@ -76,10 +80,41 @@ struct ModelChange {
   std::set<std::string> parents;
 };
 
+// How much of the model a node follows: all of it, or what its bound ports need.
+enum class ModelSync { kAll, kInterest };
+
+// X(field, key, C++ type, default, help): how much of the model the node's view follows.
+#define VLCP_MODEL_VIEW_KEYS(X)                                                                            \
+  X(modelsync, "module.ioprocessing.modelsync", std::string, "interest",                                   \
+    "how much of the network model this node follows: interest (the networks of its bound ports and "      \
+    "their router neighbours) or all (every object; a forwarding node, "                                   \
+    "module.l3router.enable_router_forward, follows all)")                                                 \
+  X(interestlinger, "module.ioprocessing.interestlinger", double, 10.0,                                    \
+    "seconds a network no longer wanted (no bound port, not a router neighbour) is kept before it is let " \
+    "go")
+struct ModelViewSettings {
+  ModelSync sync = ModelSync::kInterest;
+  std::chrono::milliseconds linger{10000};
+};
+Result<ModelViewSettings> read_model_view_settings(const Config& config);
+
+// What the interest model holds (ModelView::interest_stats, ioprocessing/status).
+struct InterestStats {
+  size_t ports_bound = 0;         // iface-ids wanted (want_ports, every source)
+  size_t networks_wanted = 0;     // primary and neighbour networks
+  size_t networks_lingering = 0;  // no longer wanted, not dropped yet
+  size_t networks_ready = 0;      // read once whole
+  size_t networks_published = 0;  // their ports visible to the apps
+  size_t ports_published = 0;     // logical_ports()
+  size_t keys_watched = 0;        // by name (ports, locations, networks, subnets, routers, ...)
+  size_t prefixes_watched = 0;    // the global kinds' and one member index per network
+};
+
 class ModelView {
  public:
   using After = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
-  ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds = {});
+  ModelView(db::ObjectDb& db, After after, std::set<schema::Kind> kinds = {},
+            ModelSync sync = ModelSync::kAll);
   ~ModelView();
   ModelView(const ModelView&) = delete;
   ModelView& operator=(const ModelView&) = delete;
@@ -116,10 +151,57 @@ class ModelView {
   const std::map<std::string, nlohmann::json>& others() const { return others_; }
   size_t versions_kept() const { return versions_.size(); }
 
+  // ---- the interest model (ModelSync::kInterest; with kAll these ask nothing and hold nothing)
+  ModelSync sync() const { return sync_; }
+  // How long a network no longer wanted stays (a port that flaps does not reload its network).
+  void set_linger(std::chrono::milliseconds linger) { linger_ = linger; }
+  // The logical ports (OVSDB iface-ids) bound on this node, per source (the host: "switches");
+  // replaces what `source` wanted before. Their networks and router neighbours are followed.
+  void want_ports(const std::string& source, std::set<std::string> iface_ids);
+  // Every id's logical port is known absent, or published with its network (kAll: the model is
+  // loaded). A switch is reconciled only then: flows of a network still loading are not deleted.
+  bool ready_for(const std::set<std::string>& iface_ids) const;
+  // After ready_for may have become true for more ids (a network published, bound ports read).
+  std::vector<std::function<void()>> on_ready;
+  InterestStats interest_stats() const;
+
  private:
+  // A logical network followed by interest: one ObjectDB watch holds its member index prefix and
+  // every key its closure names (closed together when it is dropped).
+  struct Interest {
+    db::WatchId watch = 0;
+    std::set<std::string> keys;                  // watched by name
+    std::set<std::string> unread;                // watched, first read not back yet
+    std::map<std::string, std::string> members;  // member index entry key -> port key part
+    std::set<std::string> gone;                  // entries deleted before the listing came
+    bool listed = false, published = false;
+    uint64_t linger = 0;  // not wanted since the timer of this generation (0: wanted)
+    bool ready() const { return listed && unread.empty(); }
+  };
+  bool interest() const { return sync_ == ModelSync::kInterest; }
   void load();
   void on_update(const db::KeyUpdate& u);
+  bool apply(const db::KeyUpdate& u);  // false: older than what was applied
   void report(const ModelChange& c);
+  // Interest: the visible port (and location) follow the one read and its network's publication.
+  bool published(const std::string& network) const;
+  // `updated`: the object read changed (reported even when its visibility did not); `later`:
+  // the changes are collected there instead of reported.
+  void show_port(const std::string& pid, bool updated, std::vector<ModelChange>* later = nullptr);
+  void show_location(const std::string& pid, bool updated, std::vector<ModelChange>* later = nullptr);
+  void on_net_update(const std::string& net, const db::KeyUpdate& u);
+  void list_members(const std::string& net);
+  void read_keys(std::vector<std::string> keys, const std::string& net);  // net "": bound ports
+  bool unread(const std::string& key, const std::string& net) const;
+  void schedule_reconcile();
+  void reconcile();  // wanted networks, each one's closure, publication
+  void expand(const std::string& net, Interest& in);
+  void publish();
+  void drop(const std::string& net);
+  void release(const std::string& key, const std::string& holder);
+  void forget(const std::string& key);  // a key no longer held: its object goes (reported)
+
+  ModelSync sync_;
 
   db::ObjectDb& db_;
   After after_;
@@ -141,6 +223,18 @@ class ModelView {
   std::map<std::string, RouterInterfaceObj> interfaces_;
   std::map<std::string, nlohmann::json> others_;
   std::map<std::string, uint64_t> versions_;  // key -> version applied
+  // Interest: what was read (the maps above hold what is published), what is followed.
+  std::map<std::string, LogicalPortObj> raw_ports_;
+  std::map<std::string, nlohmann::json> raw_locations_;
+  std::map<std::string, std::vector<std::string>> net_subnets_;  // network -> its map's subnets
+  std::map<std::string, std::set<std::string>> want_by_source_;
+  std::set<std::string> bound_, bound_unread_;  // port key parts wanted; not read yet
+  std::map<std::string, Interest> nets_;
+  std::set<std::string> primary_;                         // networks of bound ports
+  std::map<std::string, std::set<std::string>> holders_;  // key -> networks holding it ("": bound)
+  std::chrono::milliseconds linger_{10000};
+  uint64_t next_linger_ = 0;
+  bool reconcile_scheduled_ = false, readiness_changed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

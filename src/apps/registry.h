@@ -57,6 +57,9 @@ class AppSpec {
   virtual ~AppSpec() = default;
   virtual std::vector<PacketInDecl> packet_ins() const { return {}; }
   virtual std::unique_ptr<FlowApp> make(const AppEnv& env) const = 0;
+  // The app serves every network on this node (an L3 forwarding node): the node's model view
+  // follows the whole model (ModelSync::kAll), whatever module.ioprocessing.modelsync says.
+  virtual bool whole_model() const { return false; }
 };
 
 struct AppRegistration {

@@ -337,8 +337,13 @@ class IoProcessingModule final : public io::Module {
       loop->after(d, std::move(fn));
     };
     // Every app the pipeline runs (apps/registry.h), on one model view that watches what they
-    // read (the host adds their kinds).
-    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after);
+    // read (the host adds their kinds): by interest unless configured otherwise or an app serves
+    // every network.
+    apps::ModelSync sync = rt_.settings.modelview.sync;
+    for (const auto& app : rt_.settings.apps)
+      if (app.spec && app.spec->whole_model()) sync = apps::ModelSync::kAll;
+    rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, std::set<schema::Kind>{}, sync);
+    rt_.model->set_linger(rt_.settings.modelview.linger);
     apps::AppEnv env{*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables, after};
     std::vector<apps::FlowApp*> running;
     for (const auto& app : rt_.settings.apps)

@@ -181,6 +181,7 @@ Result<Settings> read_settings(const Config& config, std::vector<std::string>* w
   VLCP_ASSIGN_OR_RETURN(s.ovsdb, ovsdb::read_ovsdb_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.db, db::read_db_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.pipeline, pipeline::read_pipeline_settings(config));
+  VLCP_ASSIGN_OR_RETURN(s.modelview, apps::read_model_view_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.dockerplugin, containers::read_dockerplugin_settings(config));
   VLCP_ASSIGN_OR_RETURN(s.cniserver, containers::read_cniserver_settings(config));
   VLCP_RETURN_IF_ERROR(check_tls_keys(config));

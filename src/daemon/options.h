@@ -73,6 +73,7 @@ std::string version_text();
   VLCP_OVSDB_KEYS(X)        \
   VLCP_OBJECTDB_KEYS(X)     \
   VLCP_PIPELINE_KEYS(X)      \
+  VLCP_MODEL_VIEW_KEYS(X)   \
   VLCP_DOCKERPLUGIN_KEYS(X) \
   VLCP_CNISERVER_KEYS(X)
 // clang-format on
@@ -104,6 +105,7 @@ struct Settings {
   ovsdb::OvsdbSettings ovsdb;
   db::DbSettings db;
   pipeline::PipelineSettings pipeline;
+  apps::ModelViewSettings modelview;
   containers::DockerPluginSettings dockerplugin;
   containers::CniModuleSettings cniserver;
   std::vector<apps::ConfiguredApp> apps;  // every registered app (its spec when the pipeline runs it)

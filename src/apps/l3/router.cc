@@ -1017,6 +1017,7 @@ class L3Spec final : public AppSpec {
   std::unique_ptr<FlowApp> make(const AppEnv& env) const override {
     return std::make_unique<L3Router>(env.model, env.db, env.tables, settings_, env.after);
   }
+  bool whole_model() const override { return settings_.router_forward; }  // (it serves every network)
 
  private:
   L3Settings settings_;
