@@ -28,7 +28,10 @@ setup() {
       options:local_ip=192.168.99.1 options:key=flow
 }
 check "ZooKeeper and a server" setup || { finish; exit 1; }
-sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'"
+# The whole model (not the interest default): the end compares vlcpd's mirror with every key of
+# the apps' kinds in ZooKeeper, which a node following its networks by interest does not hold
+# (and holds the network's member index entries beside).
+sb_vlcpd_server_conf "$SB_DIR/hv1.conf" hv1 "server.loglevel = 'info'" "module.ioprocessing.modelsync = 'all'"
 sb_vlcpd_api_conf "$SB_DIR/api2.conf" 8082 "module.objectdb.backend = 'zookeeper'" \
   "module.zookeeperdb.url = 'tcp://$(sb_zk_hosts)'" "server.loglevel = 'info'"
 sb_vlcpd_start hv1 "$SB_DIR/hv1.conf" hv1
