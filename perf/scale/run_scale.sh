@@ -13,8 +13,8 @@
 # One JSON summary per size is appended to OUT (plot.py draws them); the tools' own lines go to
 # $WORK/*.jsonl.
 # Usage: perf/scale/run_scale.sh [BUILD_DIR] [SIZES...]
-#   env: SYNC=all|interest FEED=log|watch NODES=1000 PROBES=50 CHURN=50 REAL=0|1
-#        OUT=perf/scale/results.jsonl
+#   env: SYNC=all|interest FEED=log|watch NODES=1000 START_RATE=5 PROBES=50 CHURN=50 REAL=0|1
+#        OUT=perf/scale/results.jsonl CODE=<commit of the binaries>
 # With sync all every simulated node mirrors the whole model (~8 MB at 1k ports, ~100 MB at 10k):
 # step 3 then runs at most 1,000 nodes at 1k ports, 50 at 10k, 5 at 100k.
 set -uo pipefail
@@ -28,6 +28,8 @@ feed=${FEED:-log}
 nodes=${NODES:-1000}
 probes=${PROBES:-50}
 churn=${CHURN:-50}
+code=${CODE:-}  # the commit the binaries were built from (recorded in the summaries)
+start_rate=${START_RATE:-5}  # nodes started per second (each loads its view: ~0.5 s CPU at 1k ports)
 out=${OUT:-$here/results.jsonl}
 bin=$build/perf
 [ -x "$bin/scale_build" ] && [ -x "$bin/scale_nodes" ] || { echo "build scale_build and scale_nodes in $build first"; exit 1; }
@@ -50,6 +52,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -139,7 +142,7 @@ run_size() {
   add "$(python3 -c "
 import json, sys
 b = json.loads(sys.argv[1]); m = json.loads(sys.argv[2])
-print(json.dumps({'size': $size, 'servers': $servers, 'sync': '$sync', 'feed': '$feed',
+print(json.dumps({'size': $size, 'servers': $servers, 'sync': '$sync', 'feed': '$feed', 'code': '$code',
   'build_s': b['seconds'], 'keys': b['keys'], 'keys_per_s': b['keys_per_s'], 'census': b['census'],
   'znodes': m.get('zk_znode_count'), 'znodes_per_port': m.get('zk_znode_count', 0) / $size,
   'zk_data_mb': m.get('zk_approximate_data_size', 0) / 1e6}))" "$built" "$m0")"
@@ -200,7 +203,7 @@ print(json.dumps({'node_ready_ms': r['ready_ms_p50'], 'node_rss_mb': r['rss_mb']
   fi
   if [ "$m" -ge 1 ]; then
     f=$WORK/nodes-$tag.jsonl
-    "$bin/scale_nodes" "${common[@]}" --nodes "$m" --first-server 0 --start-rate 200 --hold \
+    "$bin/scale_nodes" "${common[@]}" --nodes "$m" --first-server 0 --start-rate "$start_rate" --hold \
       --probe-on-signal --probes "$probes" --probe-network 0 >"$f" 2>"$WORK/nodes-$tag.err" &
     node_pid=$!
     if wait_event "$f" ready 900 "$node_pid"; then

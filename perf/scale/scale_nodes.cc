@@ -33,7 +33,36 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0, g_stats = 0, g_probe = 0;
 
-// The interest-based view (issue 20), where this build's ModelView has it.
+// The interest-based view (issue 20), where this build's ModelView has it: made with a sync mode
+// (the type of V::sync()), told its bound ports, asked whether they are ready.
+template <class V>
+std::unique_ptr<V> make_view(db::ObjectDb& db, typename V::After after, bool interest) {
+  if constexpr (requires(V & v) { v.sync(); }) {
+    using Sync = decltype(std::declval<V&>().sync());
+    return std::make_unique<V>(db, std::move(after), apps::L2App::kinds(),
+                               interest ? Sync::kInterest : Sync::kAll);
+  } else {
+    if (interest) die("--sync interest: this build's ModelView has no interest mode");
+    return std::make_unique<V>(db, std::move(after), apps::L2App::kinds());
+  }
+}
+template <class V>
+void on_ready(V& view, std::function<void()> fn) {
+  if constexpr (requires { view.on_ready.push_back(fn); }) view.on_ready.push_back(std::move(fn));
+}
+template <class V>
+Json interest_stats(const V& view) {
+  if constexpr (requires { view.interest_stats(); }) {
+    auto i = view.interest_stats();
+    return Json{{"networks_wanted", i.networks_wanted},
+                {"networks_published", i.networks_published},
+                {"ports_published", i.ports_published},
+                {"keys_watched", i.keys_watched},
+                {"prefixes_watched", i.prefixes_watched}};
+  } else {
+    return nullptr;
+  }
+}
 template <class V>
 bool want_ports(V& view, const std::set<std::string>& ids) {
   if constexpr (requires { view.want_ports(std::string("ovsdb"), ids); }) {
@@ -55,7 +84,8 @@ struct Node {
   int server = 0;
   Db db;
   std::unique_ptr<apps::ModelView> view;
-  std::set<std::string> bound;  // key parts of the ports bound here
+  std::set<std::string> bound;      // key parts of the ports bound here
+  std::set<std::string> iface_ids;  // the same as OVSDB names them
   SteadyClock::time_point started;
   std::optional<double> ready_ms;
 };
@@ -80,12 +110,18 @@ class Sim {
     auto after = [loop = &env_.loop](std::chrono::milliseconds d, std::function<void()> fn) {
       loop->after(d, std::move(fn));
     };
-    n.view = std::make_unique<apps::ModelView>(*n.db.db, after, apps::L2App::kinds());
-    for (const auto& [net, ids] : l_.ports_on(n.server))
-      for (const auto& id : ids) n.bound.insert(db::escape_key_part(id));
-    if (sync_ == "interest" && !want_ports(*n.view, n.bound))
+    n.view = make_view<apps::ModelView>(*n.db.db, after, sync_ == "interest");
+    std::set<std::string> ids;  // as OVSDB reports them (iface-ids)
+    for (const auto& [net, on_net] : l_.ports_on(n.server))
+      for (const auto& id : on_net) {
+        ids.insert(id);
+        n.bound.insert(db::escape_key_part(id));
+      }
+    n.iface_ids = ids;
+    if (sync_ == "interest" && !want_ports(*n.view, ids))
       die("--sync interest: this build's ModelView has no want_ports");
     n.view->on_loaded.push_back([this, i] { check(i); });
+    on_ready(*n.view, [this, i] { check(i); });
     n.view->subscribe([this, i](const apps::ModelChange& c) {
       check(i);
       if (probe_ && c.kind == schema::Kind::kLogicalPort && c.key == probe_->key) seen(i);
@@ -94,8 +130,9 @@ class Sim {
   }
 
   bool ready(const Node& n) const {
-    if (auto r = view_ready_for(*n.view, n.bound)) return *r;
-    if (!n.view->loaded()) return false;
+    // The view's own verdict where it has one (interest: every bound port published with its
+    // network), the model loaded where not; and in both, every bound port in the view.
+    if (auto r = view_ready_for(*n.view, n.iface_ids); r ? !*r : !n.view->loaded()) return false;
     for (const auto& p : n.bound)
       if (!n.view->logical_ports().count(p)) return false;
     return true;
@@ -111,7 +148,9 @@ class Sim {
               {"ready_ms", *n.ready_ms},
               {"mirror", n.db.db->mirror_size()},
               {"ports", n.view->logical_ports().size()},
-              {"bound", n.bound.size()}});
+              {"bound", n.bound.size()},
+              {"interest", interest_stats(*n.view)},
+              {"follows", follow_stats(*n.db.store)}});
   }
 
   int run() {
@@ -278,5 +317,9 @@ int main(int argc, char** argv) {
   std::signal(SIGUSR2, [](int) { g_probe = 1; });
   Env env;
   Sim sim(env, a, l);
-  return sim.run();
+  int rc = sim.run();
+  // Without closing a thousand sessions one by one (each waits for its threads): ZooKeeper
+  // expires them, and the driver stops it next.
+  std::fflush(stdout);
+  std::_Exit(rc);
 }
