@@ -606,7 +606,9 @@ void ModelView::reconcile() {
     in.linger = 0;
     if (!added) continue;
     in.watch = db_.open_watch([this, net](const db::KeyUpdate& u) { on_net_update(net, u); });
-    db_.watch_prefix(in.watch, member_entry(net) + ".");
+    // (children only: the entry's members are one ZooKeeper parent's children, no watch on the
+    // list of every parent)
+    db_.watch_prefix(in.watch, member_entry(net) + ".", true);
     list_members(net);
   }
   for (auto& [net, in] : nets_) {
