@@ -174,7 +174,8 @@ import json, sys
 r = json.loads(sys.argv[1]); b = json.loads(sys.argv[2]); a = json.loads(sys.argv[3]); n = json.loads(sys.argv[4])
 mb = json.loads(sys.argv[5]); ma = json.loads(sys.argv[6])
 k = 2 * $churn  # changes: each create and each delete (the create's location write included)
-print(json.dumps({'node_ready_ms': r['ready_ms_p50'], 'node_rss_mb': r['rss_mb'], 'node_mirror': r['mirror_per_node'],
+print(json.dumps({'node_ready_ms': r['ready_ms_p50'], 'node_rss_mb': r['rss_mb'], 'node_mirror_at_ready': r['mirror_per_node'],
+  'node_mirror': n['mirror'],
   'node_threads': r['threads'],
   'node_cpu_ms_per_far_change': (a['cpu_ms'] - b['cpu_ms']) / k,
   'node_notifications_per_far_change': (a['notifications'] - b['notifications']) / k,

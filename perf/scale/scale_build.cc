@@ -153,8 +153,9 @@ int build(Env& env, Db& d, const Layout& l, int inflight) {
       vf.create_logical_ports(std::move(specs), [&, where, done](Result<Json> r) {
         if (r.ok())
           p.jobs.push_back([&, where](std::function<void(Status)> d2) {
-            write_locations(*d.db, where, [&, d2](Status s) {
-              ports_done += where.size();
+            // (the count by value: `where` belongs to this job, gone when the answer comes)
+            write_locations(*d.db, where, [&, d2, count = where.size()](Status s) {
+              ports_done += count;
               if (ms_since(last) > 5000) {
                 last = std::chrono::steady_clock::now();
                 emit(Json{{"event", "progress"}, {"ports", ports_done}, {"seconds", ms_since(t0) / 1000}});

@@ -199,12 +199,13 @@ class Sim {
     if (!all) return 1;
     if (a_.num("probes", 0) > 0) {
       // (--probe-on-signal: after SIGUSR2, so the driver can read ZooKeeper's counters first)
-      if (a_.num("probe-on-signal", 0)) env_.wait([] { return g_probe || g_stop; }, std::chrono::hours(24));
+      if (a_.num("probe-on-signal", 0))
+        env_.wait([] { return g_probe || g_stop; }, std::chrono::hours(24), std::chrono::milliseconds(100));
       if (!g_stop) probes(a_.num("probes", 0), a_.num("probe-network", 0));
     }
     if (a_.num("hold", 0)) {
       while (!g_stop) {
-        env_.wait([] { return g_stop || g_stats; }, std::chrono::hours(24));
+        env_.wait([] { return g_stop || g_stats; }, std::chrono::hours(24), std::chrono::milliseconds(100));
         if (g_stats) {
           g_stats = 0;
           stats("stats");

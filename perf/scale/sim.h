@@ -79,26 +79,43 @@ inline double ms_since(std::chrono::steady_clock::time_point t0) {
 struct Env {
   RealClock clock;
   io::ControlLoop loop{clock};
-  // Runs the loop until done() or `limit` passes; false on timeout.
-  bool wait(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  // Runs the loop (asleep in it while nothing happens, as vlcpd's does: an idle node costs no
+  // CPU) until done() or `limit` passes, checking every `every`; false on timeout.
+  bool wait(const std::function<bool()>& done, std::chrono::milliseconds limit,
+            std::chrono::milliseconds every = std::chrono::milliseconds(1)) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (!loop.run_pending()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    return true;
+    std::function<void()> check = [&] {
+      if (done() || std::chrono::steady_clock::now() > deadline)
+        loop.stop();  // (the last check: no timer is left behind holding these references)
+      else
+        loop.after(every, check);
+    };
+    check();
+    if (!done() && std::chrono::steady_clock::now() <= deadline) loop.run();
+    return done();
   }
 };
 
-// ZooKeeper's feed, when this build's store has the option (ZkOptions::feed, issue 20); false
-// when it has not.
+// ZooKeeper's feed (log: the cluster-wide change log; watch: ZooKeeper watches on what ObjectDB
+// follows, issue 20) where this build's store has the choice; false when it cannot have `feed`.
 template <class O>
 bool set_feed(O& options, const std::string& feed) {
-  if constexpr (requires { options.feed = feed; }) {
-    options.feed = feed;
+  if (feed != "log" && feed != "watch") return false;
+  if constexpr (requires { options.follow = true; }) {
+    options.follow = feed == "watch";
     return true;
   } else {
     return feed == "log";  // the only feed a store without the option has
+  }
+}
+// What the store's targeted feed follows (keys, prefixes, parents, events), where it has one.
+template <class S>
+Json follow_stats(const S& store) {
+  if constexpr (requires { store.follow_stats(); }) {
+    auto f = store.follow_stats();
+    return Json{{"keys", f.keys}, {"prefixes", f.prefixes}, {"parents", f.parents}, {"events", f.events}};
+  } else {
+    return nullptr;
   }
 }
 
