@@ -46,6 +46,7 @@ real_vlcpd() {
     return 1
   fi
   real_http=$(sb_free_port)
+  echo 0 >"$SB_DIR/zk-members"  # the sandbox runs no ZooKeeper of its own (run_scale.sh's is on loopback)
   local extra=()
   [ "$sync" != all ] && extra+=("module.ioprocessing.modelsync = '$sync'")
   [ "$feed" != log ] && extra+=("module.zookeeperdb.feed = '$feed'")
