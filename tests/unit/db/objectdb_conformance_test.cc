@@ -609,7 +609,8 @@ TEST_P(ObjectDbConformance, APrefixWatchMirrorsWhatExistsAfterChurn) {
   ASSERT_TRUE(run_until(
       loop_, [&] { return seen["test.churn.left"] == Json("a") && seen["test.churn.k5"] == Json("back"); },
       10s))
-      << "left: " << seen["test.churn.left"].value_or("(none)") << ", k5: " << seen["test.churn.k5"].value_or("(none)");
+      << "left: " << seen["test.churn.left"].value_or("(none)")
+      << ", k5: " << seen["test.churn.k5"].value_or("(none)");
   for (int i = 0; i < kKeys; ++i) {
     std::string k = "test.churn.k" + std::to_string(i);
     if (i == 5) continue;
@@ -1093,7 +1094,7 @@ TEST_F(ZkOnly, TheTargetedFeedHearsOnlyWhatANodeFollows) {
   ASSERT_TRUE(run_until(loop_, [&] { return b.mirrored("test.mine") != nullptr; }));
   uint64_t events = sb->follow_stats().events;
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(put(a, "test.other.k" + std::to_string(i), Json(i)).ok());
-  ASSERT_TRUE(put(a, "test.net2.p1", Json(1)).ok());   // a sibling parent of a children-only prefix
+  ASSERT_TRUE(put(a, "test.net2.p1", Json(1)).ok());    // a sibling parent of a children-only prefix
   ASSERT_TRUE(put(a, "test.net1.p1.z", Json(1)).ok());  // below the children: not one of them
   ASSERT_TRUE(put(a, "test.mine", Json("hello")).ok());
   ASSERT_TRUE(put(a, "test.net1.p1", Json("new")).ok());
