@@ -16,6 +16,17 @@ l3_two_servers() {
     sb_bridge hv1 br-int 0000000000000001 && sb_vxlan_port hv1 br-int vxlan0 flow &&
     sb_bridge hv2 br-int 0000000000000002 && sb_vxlan_port hv2 br-int vxlan0 flow
 }
+# The two servers up (or the test ends there), with the shared "physical" switch phys and each
+# server's uplink to it: $phys1, $phys2.
+l3_servers_up() {
+  check "ZooKeeper, two servers, an underlay" l3_two_servers || {
+    finish
+    exit 1
+  }
+  sb_physwitch phys
+  phys1=$(sb_physport hv1 br-int phys)
+  phys2=$(sb_physport hv2 br-int phys)
+}
 # l3_conf SERVER [LINE...]: its vlcpd configuration, the full L3 pipeline and these lines.
 l3_conf() {
   local hv=$1

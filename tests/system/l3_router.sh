@@ -16,10 +16,7 @@
 strategy=${L3_STRATEGY:-learning}
 rmac=1a:23:67:59:63:33
 
-check "ZooKeeper, two servers, an underlay" l3_two_servers || { finish; exit 1; }
-sb_physwitch phys
-phys1=$(sb_physport hv1 br-int phys)
-phys2=$(sb_physport hv2 br-int phys)
+l3_servers_up
 
 conf() {
   local lines=()

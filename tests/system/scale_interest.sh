@@ -10,10 +10,7 @@
 . "$(dirname "$0")/../lib/system.sh"
 . "$(dirname "$0")/../lib/l3_servers.sh"
 
-check "ZooKeeper, two servers, an underlay" l3_two_servers || { finish; exit 1; }
-sb_physwitch phys
-phys1=$(sb_physport hv1 br-int phys)
-phys2=$(sb_physport hv2 br-int phys)
+l3_servers_up
 l3_conf hv1 "module.ioprocessing.interestlinger = 1"
 l3_conf hv2 "module.ioprocessing.interestlinger = 1"
 l3_start_vlcpd
