@@ -661,12 +661,16 @@ void ObjectDb::refresh() {
                     mirror_update(k, rec, restore ? KeyUpdate::kRestored : KeyUpdate::kUpdated);
                   } else if (restore && keys->count(k)) {
                     mirror_update(k, rec, KeyUpdate::kRestored);
-                  } else if (rec.version > m->second.version) {
-                    if (!rec.exists() && !m->second.exists())
-                      m->second = rec;  // absent still (a followed key's tombstone compacted): nothing to say
-                    else
-                      mirror_update(k, rec, KeyUpdate::kUpdated);
                     announce->erase(k);  // (every watch holding it heard it)
+                  } else if (rec.version > m->second.version) {
+                    if (!rec.exists() && !m->second.exists()) {
+                      // Absent still (a followed key's tombstone compacted): nothing to say, but
+                      // to a prefix watch that just met it (below: it lets it go).
+                      m->second = rec;
+                    } else {
+                      mirror_update(k, rec, KeyUpdate::kUpdated);
+                      announce->erase(k);  // (every watch holding it heard it)
+                    }
                   }
                 }
                 // Prefix watches that met a key the mirror already held: they start from what it is now.
