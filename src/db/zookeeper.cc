@@ -321,6 +321,23 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
   if (dot == std::string::npos) return {" ", node_name(key)};  // " ": the parent of dotless keys
   return {node_name(key.substr(0, dot)), node_name(key.substr(dot + 1))};
 }
+// The key of a node under kv, from its parent's and its own names.
+std::string node_key(const std::string& parent, const std::string& leaf) {
+  return parent == " " ? key_name(leaf) : key_name(parent) + "." + key_name(leaf);
+}
+// Whether a parent's children (parent.leaf) can start with the prefix.
+bool parent_may_hold(const std::string& parent, const std::string& prefix) {
+  if (parent == " ") return prefix.find('.') == std::string::npos;
+  std::string under = key_name(parent) + ".";
+  size_t common = std::min(under.size(), prefix.size());
+  return under.compare(0, common, prefix, 0, common) == 0;
+}
+// The node name of the parent holding a children-only prefix's keys (the prefix and a part
+// without a dot).
+std::string prefix_parent(const std::string& prefix) {
+  size_t dot = prefix.rfind('.');
+  return dot == std::string::npos ? " " : node_name(prefix.substr(0, dot));
+}
 }  // namespace
 
 std::string ZkStore::path(const std::string& key) const {
@@ -814,12 +831,8 @@ void ZkStore::list(std::string prefix, std::function<void(Result<std::vector<std
     if (c.rc != ZOK) return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
     // The parents whose keys (parent.leaf) can start with the prefix.
     std::vector<std::string> parents;
-    for (auto& n : c.children) {
-      std::string k = n == " " ? "" : key_name(n) + ".";
-      size_t common = std::min(k.size(), prefix.size());
-      if (n == " " ? prefix.find('.') == std::string::npos : k.compare(0, common, prefix, 0, common) == 0)
-        parents.push_back(n);
-    }
+    for (auto& n : c.children)
+      if (parent_may_hold(n, prefix)) parents.push_back(n);
     list_parents(std::move(parents), prefix, std::make_shared<std::vector<std::string>>(), done);
   });
   issue(c, zoo_aget_children2(session_->zh, (options_.root + "/kv").c_str(), 0, Call::on_children, c));
@@ -845,7 +858,7 @@ void ZkStore::list_parents(std::vector<std::string> parents, std::string prefix,
     if (c.rc != ZOK && c.rc != ZNONODE)
       return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));
     for (auto& leaf : c.children) {
-      std::string k = parent == " " ? key_name(leaf) : key_name(parent) + "." + key_name(leaf);
+      std::string k = node_key(parent, leaf);
       if (k.compare(0, prefix.size(), prefix) == 0) keys->push_back(k);
     }
     list_parents(std::move(parents), prefix, keys, done);
@@ -874,20 +887,6 @@ void ZkStore::deliver(const Change& change) {
 
 // ---- the targeted feed ------------------------------------------------------------------------------
 
-namespace {
-// The node name of the parent holding the children of a children-only prefix (keys: the prefix
-// and a part without a dot), and the start of their leaves.
-std::pair<std::string, std::string> prefix_parent(const std::string& prefix) {
-  size_t dot = prefix.rfind('.');
-  if (dot == std::string::npos) return {" ", prefix};
-  return {node_name(prefix.substr(0, dot)), prefix.substr(dot + 1)};
-}
-// The key of a node under kv, from its parent's and its own names.
-std::string node_key(const std::string& parent, const std::string& leaf) {
-  return parent == " " ? key_name(leaf) : key_name(parent) + "." + key_name(leaf);
-}
-}  // namespace
-
 void ZkStore::follow(const std::vector<std::string>& keys) {
   for (const auto& k : keys)
     if (followed_.insert(k).second && ready_) arm_key(session_.get(), k);
@@ -913,7 +912,7 @@ void ZkStore::follow_prefix(const std::string& prefix, bool children) {
   if (!followed_prefixes_.emplace(prefix, children).second || !ready_) return;
   // Seeded without reporting: the caller lists the prefix after this call.
   if (!children) return list_kv(session_.get(), false);
-  std::string parent = prefix_parent(prefix).first;
+  std::string parent = prefix_parent(prefix);
   if (children_.emplace(parent, std::set<std::string>{}).second) list_parent(session_.get(), parent, false);
 }
 
@@ -932,14 +931,8 @@ ZkFollowStats ZkStore::follow_stats() const {
 }
 
 bool ZkStore::wants_parent(const std::string& parent) const {
-  std::string under = parent == " " ? "" : key_name(parent) + ".";
-  for (const auto& [prefix, children] : followed_prefixes_) {
-    if (children ? prefix_parent(prefix).first == parent
-                 : (parent == " " ? prefix.find('.') == std::string::npos
-                                  : under.compare(0, std::min(under.size(), prefix.size()), prefix, 0,
-                                                  std::min(under.size(), prefix.size())) == 0))
-      return true;
-  }
+  for (const auto& [prefix, children] : followed_prefixes_)
+    if (children ? prefix_parent(prefix) == parent : parent_may_hold(parent, prefix)) return true;
   return false;
 }
 
@@ -964,7 +957,7 @@ void ZkStore::arm_all(Session* s) {
     if (!children)
       subtree = true;
     else
-      children_.emplace(prefix_parent(prefix).first, std::set<std::string>{});
+      children_.emplace(prefix_parent(prefix), std::set<std::string>{});
   }
   // The caller hears `restored` (or lists afterwards, the first time): seeded without reporting,
   // every child armed again.
