@@ -94,6 +94,12 @@ struct IndexInfo {
 // while its members are listed (model/common.h).
 inline constexpr std::string_view kNamespace = "viperflow.";
 inline constexpr std::string_view kFencePrefix = "viperflow.fence.";
+// vlcpctl trace across servers (docs/TRACE_DESIGN.md §7): a node record per live vlcpd
+// (<prefix><systemid>), and the trace mailbox's bounded slots: requests
+// (<prefix><requester>.<slot>) and answers (<prefix><requester>.<slot>.<answerer>).
+inline constexpr std::string_view kNodePrefix = "viperflow.vlcpnode.";
+inline constexpr std::string_view kTraceRequestPrefix = "viperflow.tracerequest.";
+inline constexpr std::string_view kTraceAnswerPrefix = "viperflow.traceanswer.";
 
 inline constexpr KindInfo kKinds[] = {
     {.kind = Kind::kPhysicalNetwork,
