@@ -5,7 +5,10 @@
 # on a hypervisor that restarts its controller. vlcpd runs in the root namespace (OVS through its
 # unix sockets, ZooKeeper on loopback). Measured: start -> in sync (its switch attached and
 # synced, and a flow matching every bound port's in_port in table 0), RSS, flows, CPU per remote
-# change.
+# change. It stays up for run_scale.sh's step 3 (sb_down there) with PROBES more internal ports
+# plugged (iface-ids probe0..: the probe ports, not yet in the model) and their ofports in
+# $real_probe_ofports; real_monitor_start/stop record its switch's flow changes (ovs-ofctl
+# monitor, CLOCK_REALTIME stamps) for aggregate.py.
 # shellcheck shell=bash
 . "$here/../../tests/sandbox/lib.sh"
 
@@ -80,5 +83,28 @@ real_vlcpd() {
     \"real_cpu_ms_per_far_change\": $(python3 -c "print(($c1 - $c0) / (2 * $churn))"),
     \"real_cpu_ms_per_near_change\": $(python3 -c "print(($c2 - $c1) / (2 * $churn))")}"
   echo "   real vlcpd: in sync after $ready_ms ms, RSS $rss MB, $flows flows"
-  sb_down
+  real_probe_ports "$probes"
 }
+
+# Plugs K internal ports pr0.. with iface-ids probe0.. (the probes' ids) on br-int; their
+# "iface-id ofport" lines in $real_probe_ofports.
+real_probe_ports() {
+  local k args=()
+  for ((k = 0; k < $1; k++)); do
+    args+=(-- add-port br-int "pr$k" -- set interface "pr$k" type=internal "external_ids:iface-id=probe$k")
+  done
+  real_probe_ofports=$WORK/probe-ofports
+  : >"$real_probe_ofports"
+  [ "$1" -gt 0 ] && sb_vsctl hv "${args[@]:1}" >/dev/null || return 0
+  for ((k = 0; k < $1; k++)); do echo "probe$k $(sb_ofport hv "pr$k")" >>"$real_probe_ofports"; done
+}
+# Flow additions and removals on br-int as they happen, each message stamped on arrival (UTC).
+real_monitor_start() {
+  local d
+  d=$(sb_ovs_dir hv)
+  OVS_RUNDIR=$d/run OVS_DBDIR=$d/db OVS_LOGDIR=$d/log OVS_SYSCONFDIR=$d/etc \
+    stdbuf -oL ovs-ofctl -O OpenFlow13 --timestamp monitor br-int 'watch:!initial' >"$1" 2>&1 &
+  real_monitor_pid=$!
+  sleep 0.5
+}
+real_monitor_stop() { stop_pid "${real_monitor_pid:-}"; }

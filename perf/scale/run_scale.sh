@@ -7,13 +7,16 @@
 #      creates and deletes in a network it does not host, then in one it does);
 #   2. with REAL=1, a real vlcpd as server 0 beside its own OVS (tests/sandbox): start -> its
 #      switch in sync with its 100 ports bound, RSS, CPU per remote change;
-#   3. NODES simulated nodes in one process (servers 0..NODES-1): start -> ready, then PROBES
-#      ports created through the API's calls in network 0: create -> each interested node's view
-#      reports it, p50/p99; ZooKeeper packets and watches around them (mntr, wchs).
+#   3. NODES simulated nodes in PROCS processes (servers 0..NODES-1): start -> ready, then PROBES
+#      ports created through the API's calls in network 0 (from a process of their own): create ->
+#      each interested node's view reports it, p50/p99 (CLOCK_REALTIME across the processes), and
+#      with REAL=1 create -> the real vlcpd's first table-0 flow for it (the port plugged on its
+#      switch beforehand; ovs-ofctl monitor); ZooKeeper packets and watches around them (mntr, wchs).
 # One JSON summary per size is appended to OUT (plot.py draws them); the tools' own lines go to
 # $WORK/*.jsonl.
 # Usage: perf/scale/run_scale.sh [BUILD_DIR] [SIZES...]
-#   env: SYNC=all|interest FEED=log|watch NODES=100 START_RATE=5 PROBES=50 CHURN=50 REAL=0|1
+#   env: SYNC=all|interest FEED=log|watch NODES=100 PROCS=1 START_RATE=5 (nodes/s, all processes)
+#        PROBES=50 PROBE_HOLD_MS=1000 CHURN=50 REAL=0|1 READY_TIMEOUT_S=900
 #        OUT=perf/scale/results.jsonl CODE=<commit of the binaries>
 # With sync all every simulated node mirrors the whole model (~8 MB at 1k ports, ~100 MB at 10k):
 # step 3 then runs at most 1,000 nodes at 1k ports, 50 at 10k, 5 at 100k.
@@ -25,7 +28,10 @@ sizes=("${@:-1000 10000 100000}")
 read -r -a sizes <<<"${sizes[*]}"
 sync=${SYNC:-all}
 feed=${FEED:-log}
-nodes=${NODES:-100}  # (1,000 in one process does not get ready on 2 cores: perf/RESULTS.md)
+nodes=${NODES:-100}  # in PROCS processes (1,000 in one did not get ready on 2 cores: perf/RESULTS.md)
+procs=${PROCS:-1}
+ready_timeout=${READY_TIMEOUT_S:-900}
+probe_hold_ms=${PROBE_HOLD_MS:-1000}
 probes=${PROBES:-50}
 churn=${CHURN:-50}
 code=${CODE:-}  # the commit the binaries were built from (recorded in the summaries)
@@ -37,6 +43,7 @@ bin=$build/perf
 WORK=$(mktemp -d /tmp/vlcp-scale.XXXX)
 zk_pid=""
 node_pid=""
+node_pids=()
 stop_pid() {  # by PID: TERM, then KILL after 10 s
   local pid=$1 i
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -47,6 +54,8 @@ stop_pid() {  # by PID: TERM, then KILL after 10 s
 }
 cleanup() {
   stop_pid "$node_pid"
+  local p
+  for p in "${node_pids[@]}"; do stop_pid "$p"; done
   [ -n "${SB_DIR:-}" ] && sb_down
   stop_pid "$zk_pid"
   rm -rf "$WORK"
@@ -119,6 +128,79 @@ wait_event() {
 # CPU (user + system) of PID so far, ms.
 proc_cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) * 1000 / t}' "/proc/$1/stat"; }
 proc_rss_mb() { awk '/^VmRSS:/ {print $2 / 1024}' "/proc/$1/status"; }
+
+# 3. M simulated nodes in PROCS processes (servers 0..M-1; process k plays M/PROCS of them from
+# server k*M/PROCS, its starts interleaved with the others' at START_RATE nodes/s in all), then
+# PROBES creates through the API's calls from a process of their own (scale_nodes --nodes 0), each
+# port living PROBE_HOLD_MS before its delete; with REAL=1 the real vlcpd is still up, a probe
+# port plugged on its switch (real_probe_ports). aggregate.py matches probes to sightings.
+nodes_step() {
+  local m=$1 tag=$2 k per first files=() pids=() t0 i
+  per=$(((m + procs - 1) / procs))
+  local interval=$((procs * 1000 / start_rate))
+  node_pids=()
+  for ((k = 0; k * per < m; k++)); do
+    first=$((k * per))
+    local n=$((m - first < per ? m - first : per))
+    local f=$WORK/nodes-$tag-$k.jsonl
+    files+=("$f")
+    "$bin/scale_nodes" "${common[@]}" --nodes "$n" --first-server "$first" --start-interval-ms "$interval" \
+      --start-delay-ms $((k * 1000 / start_rate)) --ready-timeout-s "$ready_timeout" --hold \
+      >"$f" 2>"$WORK/nodes-$tag-$k.err" &
+    node_pids+=($!)
+  done
+  t0=$(date +%s%N)
+  local c0 z0
+  z0=$(proc_cpu_ms "$zk_pid")
+  # Every 10 s: seconds, nodes ready, ZooKeeper's connections, ZooKeeper's and the nodes' CPU.
+  local done_procs=0 last=-1
+  while :; do
+    done_procs=0
+    for f in "${files[@]}"; do [ "$(events "$f" ready)" -gt 0 ] && done_procs=$((done_procs + 1)); done
+    local secs=$((($(date +%s%N) - t0) / 1000000000))
+    if [ $((secs / 10)) -ne "$last" ] || [ "$done_procs" -eq "${#files[@]}" ]; then
+      last=$((secs / 10))
+      local cpu=0 p
+      for p in "${node_pids[@]}"; do cpu=$(python3 -c "print($cpu + $(proc_cpu_ms "$p" 2>/dev/null || echo 0))"); done
+      echo "   t=${secs}s ready $(cat "${files[@]}" | grep -c '"event":"node"')/$m," \
+        "zk connections $(zk_4lw mntr | awk '$1 == "zk_num_alive_connections" {print $2}')," \
+        "zk cpu $((($(proc_cpu_ms "$zk_pid" | cut -d. -f1) - ${z0%.*}) / 1000)) s, nodes cpu ${cpu%.*} ms," \
+        "load $(cut -d' ' -f1 /proc/loadavg)"
+    fi
+    [ "$done_procs" -eq "${#files[@]}" ] && break
+    sleep 1
+  done
+  local connect_s zcpu
+  connect_s=$(python3 -c "print(($(date +%s%N) - $t0) / 1e9)")
+  zcpu=$(python3 -c "print(($(proc_cpu_ms "$zk_pid") - $z0) / 1000)")
+  sleep 2
+  local w0 p0 p1 pf=$WORK/probes-$tag.jsonl mon=() monf=$WORK/ofmon-$tag.log
+  w0=$(zk_watches)
+  p0=$(zk_mntr)
+  if [ "${REAL:-0}" = 1 ] && [ -n "${real_probe_ofports:-}" ]; then
+    real_monitor_start "$monf"
+    mon=(--ofmon "$monf" --ofports "$real_probe_ofports")
+  fi
+  "$bin/scale_nodes" "${common[@]}" --nodes 0 --probes "$probes" --probe-network 0 \
+    --probe-hold-ms "$probe_hold_ms" >"$pf" 2>"$WORK/probes-$tag.err"
+  p1=$(zk_mntr)
+  sleep 1
+  [ "${REAL:-0}" = 1 ] && real_monitor_stop
+  local agg
+  agg=$("$here/aggregate.py" "$pf" "${files[@]}" "${mon[@]}")
+  add "$agg"
+  add "$(python3 -c "
+import json, sys
+a = json.loads(sys.argv[1]); b = json.loads(sys.argv[2]); n = max(1, json.loads(sys.argv[3])['probes'])
+print(json.dumps({'nodes_connect_s': $connect_s, 'zk_cpu_s_connect': $zcpu, 'watches': float(sys.argv[4] or 0),
+  'zk_connections': a.get('zk_num_alive_connections'),
+  'start_rate': $start_rate, 'procs': ${#files[@]},
+  'zk_received_per_probe': (b['zk_packets_received'] - a['zk_packets_received']) / n,
+  'zk_sent_per_probe': (b['zk_packets_sent'] - a['zk_packets_sent']) / n}))" "$p0" "$p1" "$agg" "$w0")"
+  echo "   $m nodes in ${#files[@]} processes, connected in ${connect_s%.*} s (ZooKeeper CPU ${zcpu%.*} s): $agg"
+  for i in "${!node_pids[@]}"; do stop_pid "${node_pids[$i]}"; done
+  node_pids=()
+}
 
 common=()
 run_size() {
@@ -203,38 +285,9 @@ print(json.dumps({'node_ready_ms': r['ready_ms_p50'], 'node_rss_mb': r['rss_mb']
     [ "$m" -gt "$cap" ] && m=$cap
   fi
   if [ "$m" -ge 1 ]; then
-    f=$WORK/nodes-$tag.jsonl
-    "$bin/scale_nodes" "${common[@]}" --nodes "$m" --first-server 0 --start-rate "$start_rate" --hold \
-      --probe-on-signal --probes "$probes" --probe-network 0 >"$f" 2>"$WORK/nodes-$tag.err" &
-    node_pid=$!
-    if wait_event "$f" ready 900 "$node_pid"; then
-      local w0 p0 p1
-      sleep 2
-      w0=$(zk_watches)
-      p0=$(zk_mntr)
-      kill -USR2 "$node_pid"
-      wait_event "$f" probes 600 "$node_pid"
-      p1=$(zk_mntr)
-      add "$(python3 -c "
-import json, sys
-r = json.loads(sys.argv[1]); p = json.loads(sys.argv[2]); a = json.loads(sys.argv[3]); b = json.loads(sys.argv[4])
-print(json.dumps({'nodes': r['nodes'], 'nodes_ready': r['ready'], 'nodes_ready_ms_p50': r['ready_ms_p50'],
-  'nodes_ready_ms_p99': r['ready_ms_p99'], 'nodes_wall_ms': r['wall_ms'], 'nodes_rss_mb': r['rss_mb'],
-  'nodes_threads': r['threads'], 'watches': float(sys.argv[5] or 0),
-  'probe_interested': p['interested_per_probe'], 'probe_seen_ms_p50': p['seen_ms_p50'],
-  'probe_seen_ms_p99': p['seen_ms_p99'], 'probe_missed': p['missed'], 'probe_commit_ms_p50': p['commit_ms_p50'],
-  'zk_received_per_probe': (b['zk_packets_received'] - a['zk_packets_received']) / p['probes'],
-  'zk_sent_per_probe': (b['zk_packets_sent'] - a['zk_packets_sent']) / p['probes']}))" \
-        "$(event "$f" ready)" "$(event "$f" probes)" "$p0" "$p1" "$w0")"
-      echo "   $m nodes: $(event "$f" ready)"
-      echo "   probes: $(event "$f" probes)"
-    else
-      echo "   $m nodes never all ready: $(event "$f" ready); stderr:"
-      tail -5 "$WORK/nodes-$tag.err"
-    fi
-    stop_pid "$node_pid"
-    node_pid=""
+    nodes_step "$m" "$tag"
   fi
+  [ "${REAL:-0}" = 1 ] && sb_down
   stop_pid "$zk_pid"
   zk_pid=""
   python3 -c "import json; d = json.load(open('$res')); print(json.dumps(d))" >>"$out"

@@ -8,13 +8,22 @@
 //   ready    all ready: p50/p99/max, process RSS, threads, CPU
 //   probes   (--probes K) K ports created through a separate session, one at a time, in network
 //            --probe-network: ms from the create call to each interested node's view reporting
-//            it, p50/p99, and how many never did
+//            it, p50/p99, and how many never did (this process's nodes only)
+//   probe    per probe: its key, the create call's time and the commit's (t_us, commit_us:
+//            CLOCK_REALTIME, µs) and the servers of its network
+//   seen     per probe port a node's view first shows (key "probe..."): node, server, t_us
+//            (CLOCK_REALTIME, µs): with several processes the driver matches them to the probes
 //   stats    on SIGUSR1 and at exit (SIGTERM/SIGINT, with --hold): CPU, RSS, notifications
 //
 //   scale_nodes --zk HOST:PORT [--root /vlcp] [layout flags as scale_build] [--nodes 1]
 //               [--first-server 0] [--sync all|interest] [--feed log|watch] [--start-rate 0]
-//               [--probes 0] [--probe-network 0] [--probe-on-signal] [--hold] [--ready-timeout-s 600]
+//               [--start-interval-ms 0] [--start-delay-ms 0] [--probes 0] [--probe-network 0]
+//               [--probe-hold-ms 0] [--probe-on-signal] [--hold] [--ready-timeout-s 600]
 // --probe-on-signal: the probes start on SIGUSR2; --hold: run until SIGTERM (stats on SIGUSR1).
+// --start-interval-ms (or 1000 / --start-rate) between node starts, the first after
+// --start-delay-ms. --probe-hold-ms: a probe port lives at least this long before its delete (for
+// nodes in other processes, which this one does not wait for). --nodes 0 --probes K: a process that
+// only creates the probes.
 #include <algorithm>
 #include <csignal>
 #include <optional>
@@ -88,7 +97,16 @@ struct Node {
   std::set<std::string> iface_ids;  // the same as OVSDB names them
   SteadyClock::time_point started;
   std::optional<double> ready_ms;
+  std::set<std::string> probes_seen;
 };
+
+// CLOCK_REALTIME in µs: comparable across the simulator's processes (and with ovs-ofctl's
+// timestamps).
+int64_t realtime_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -124,7 +142,7 @@ class Sim {
     on_ready(*n.view, [this, i] { check(i); });
     n.view->subscribe([this, i](const apps::ModelChange& c) {
       check(i);
-      if (probe_ && c.kind == schema::Kind::kLogicalPort && c.key == probe_->key) seen(i);
+      if (c.kind == schema::Kind::kLogicalPort && c.key.rfind("probe", 0) == 0) seen(i, c.key);
     });
     n.view->start();
   }
@@ -160,9 +178,11 @@ class Sim {
       nodes_.back()->server = (first + i) % l_.server_count();
     }
     auto t0 = SteadyClock::now();
+    int interval = a_.num("start-interval-ms", rate > 0 ? 1000 / rate : 0),
+        delay = a_.num("start-delay-ms", 0);
     for (int i = 0; i < m; ++i) {
-      if (rate > 0)
-        env_.loop.after(std::chrono::milliseconds(i * 1000 / rate), [this, i] { start_node(i); });
+      if (interval > 0 || delay > 0)
+        env_.loop.after(std::chrono::milliseconds(delay + i * interval), [this, i] { start_node(i); });
       else
         start_node(i);
     }
@@ -196,7 +216,7 @@ class Sim {
               {"rss_mb", proc_status("VmRSS") / 1024.0},
               {"threads", proc_status("Threads")},
               {"cpu_ms", cpu_ms()}});
-    if (!all) return 1;
+    if (!all && !a_.num("hold", 0)) return 1;
     if (a_.num("probes", 0) > 0) {
       // (--probe-on-signal: after SIGUSR2, so the driver can read ZooKeeper's counters first)
       if (a_.num("probe-on-signal", 0))
@@ -224,9 +244,12 @@ class Sim {
     std::vector<double> seen_ms;
   };
 
-  void seen(int i) {
-    if (!nodes_[i]->view->logical_ports().count(probe_->key) || !probe_->waiting.erase(i)) return;
-    probe_->seen_ms.push_back(ms_since(probe_->t0));
+  void seen(int i, const std::string& key) {
+    auto& n = *nodes_[i];
+    if (!n.view->logical_ports().count(key) || !n.probes_seen.insert(key).second) return;
+    emit(Json{{"event", "seen"}, {"key", key}, {"node", i}, {"server", n.server}, {"t_us", realtime_us()}});
+    if (probe_ && key == probe_->key && probe_->waiting.erase(i))
+      probe_->seen_ms.push_back(ms_since(probe_->t0));
   }
 
   // Nodes whose view should show a port of network `net`.
@@ -246,8 +269,10 @@ class Sim {
     std::vector<double> seen, commit;
     size_t missed = 0, interested_total = 0;
     double cpu0 = cpu_ms();
+    auto hold = std::chrono::milliseconds(a_.num("probe-hold-ms", 0));
     for (int k = 0; k < count; ++k) {
       std::string id = "probe" + std::to_string(k);
+      int64_t t_us = realtime_us();
       probe_.emplace(Probe{db::escape_key_part(id), SteadyClock::now(), interested(net), {}});
       interested_total += probe_->waiting.size();
       auto r = call(env_, [&](model::Done done) {
@@ -258,7 +283,16 @@ class Sim {
       });
       if (!r.ok()) die("probe create: " + r.status().to_string());
       commit.push_back(ms_since(probe_->t0));
+      emit(Json{{"event", "probe"},
+                {"key", probe_->key},
+                {"t_us", t_us},
+                {"commit_us", realtime_us()},
+                {"network", net},
+                {"servers", l_.servers_of(net)}});
       env_.wait([&] { return probe_->waiting.empty(); }, std::chrono::seconds(10));
+      auto held = SteadyClock::now() - probe_->t0;
+      if (held < hold)
+        env_.wait([] { return false; }, std::chrono::duration_cast<std::chrono::milliseconds>(hold - held));
       missed += probe_->waiting.size();
       seen.insert(seen.end(), probe_->seen_ms.begin(), probe_->seen_ms.end());
       probe_.reset();
