@@ -99,15 +99,41 @@ void AppHost::on_change(const ModelChange& c) {
       Timer t(counters_[a].seconds);
       d = apps_[a]->on_model(model_, c);
     }
-    if (d.all) {
-      ++counters_[a].recompute;
-      all_dirty(a);
-    } else if (!d.partitions.empty()) {
-      ++counters_[a].incremental;
-      dirty_[a].insert(d.partitions.begin(), d.partitions.end());
-    }
+    apply(a, d);
   }
   schedule();
+}
+
+void AppHost::apply(size_t a, const Dirty& d) {
+  if (d.all) {
+    ++counters_[a].recompute;
+    all_dirty(a);
+  } else if (!d.partitions.empty()) {
+    ++counters_[a].incremental;
+    dirty_[a].insert(d.partitions.begin(), d.partitions.end());
+  }
+}
+
+void AppHost::dirty(const FlowApp& app, const Dirty& d) {
+  for (size_t a = 0; a < apps_.size(); ++a)
+    if (apps_[a] == &app) apply(a, d);
+  schedule();
+}
+
+void AppHost::when_confirmed(uint64_t dpid, std::function<void()> fn) {
+  auto it = switches_.find(dpid);
+  if (it == switches_.end() || !it->second.owner) return;
+  Switch& sw = it->second;
+  const flows::FlowOwner& o = *sw.owner;
+  if (sw.attached && o.confirmed_generation() >= o.generation()) {
+    after_(std::chrono::milliseconds(0), [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)] {
+      if (auto a = alive.lock(); a && *a) fn();
+    });
+    return;
+  }
+  // (Not attached: the next batch is the reconcile's, which confirms everything.)
+  if (sw.confirm_waits.size() >= kConfirmWaits) sw.confirm_waits.erase(sw.confirm_waits.begin());
+  sw.confirm_waits.emplace(o.generation(), std::move(fn));
 }
 
 void AppHost::set_system_id(const std::string& id) {
@@ -274,6 +300,18 @@ void AppHost::batch_done(uint64_t dpid, const flows::BatchDone& batch) {
   auto it = switches_.find(dpid);
   if (it == switches_.end()) return;
   Switch& sw = it->second;
+  std::vector<std::function<void()>> confirmed;  // (run from the loop, as bound()'s waits)
+  while (!sw.confirm_waits.empty() && sw.confirm_waits.begin()->first <= batch.generation) {
+    confirmed.push_back(std::move(sw.confirm_waits.begin()->second));
+    sw.confirm_waits.erase(sw.confirm_waits.begin());
+  }
+  if (!confirmed.empty())
+    after_(std::chrono::milliseconds(0),
+           [alive = std::weak_ptr<bool>(alive_), confirmed = std::move(confirmed)] {
+             auto a = alive.lock();
+             if (!a || !*a) return;
+             for (const auto& fn : confirmed) fn();
+           });
   std::vector<PendingBind> left;
   for (auto& b : sw.binds) {
     if (b.in_round && b.generation <= batch.generation)

@@ -95,6 +95,14 @@ class AppHost {
   uint64_t when_bound(const std::string& bridge, const std::string& name, std::function<void(bool)> done);
   void cancel_bound_wait(uint64_t id);
   size_t bound_waits() const { return bound_waits_.size(); }
+  // `fn` runs (from the loop) once every change stated so far on switch `dpid` is confirmed by
+  // its flow owner's barrier: at once when it is; when the switch is not attached, after its
+  // reconcile. A switch never seen: never (at most kConfirmWaits per switch, the oldest dropped).
+  static constexpr size_t kConfirmWaits = 64;
+  void when_confirmed(uint64_t dpid, std::function<void()> fn);
+  // What an app's own source of change (not the model view's kinds: the tracer's live sessions
+  // in ObjectDB) dirties, on every switch, in the next round.
+  void dirty(const FlowApp& app, const Dirty& d);
   // The switch's OpenFlow connection is up (reconcile) / down.
   void attach(uint64_t dpid, flows::SwitchLink* link);
   void detach(uint64_t dpid);
@@ -156,11 +164,13 @@ class AppHost {
     flows::SwitchLink* link = nullptr;
     bool attached = false;       // reconciles only once the model and the view are known
     std::set<size_t> all_dirty;  // apps (by index) to recompute on this switch
+    std::multimap<uint64_t, std::function<void()>> confirm_waits;  // when_confirmed's, by generation
   };
   Switch& switch_of(uint64_t dpid);
   SwitchContext context_of(uint64_t dpid, const Switch& sw) const;
   void on_change(const ModelChange& c);
-  void all_dirty(size_t app);  // on every switch
+  void apply(size_t app, const Dirty& d);  // what a change dirties, on every switch
+  void all_dirty(size_t app);              // on every switch
   void maybe_attach(uint64_t dpid, Switch& sw);
   void want_ports();  // the iface-ids of every known switch's interfaces, to the model view
   void schedule();

@@ -33,12 +33,17 @@ struct AppKey {
 // An app's key table (the X-macro beside it) as AppKeys.
 #define VLCP_APP_KEY(field, key, type, fallback, help) ::vlcp::apps::AppKey{key, #fallback, help},
 
+class AppHost;
+
 // What the node gives an app to run.
 struct AppEnv {
   const ModelView& model;  // the node's model view (the app's reads() are watched before it starts)
   db::ObjectDb& db;        // for what the app publishes about this node
   const pipeline::TableMap& tables;
   std::function<void(std::chrono::milliseconds, std::function<void()>)> after;
+  // The platform driving it, once there (made after the apps; null before, and in tests without
+  // one): for an app with its own source of change (AppHost::dirty, when_confirmed).
+  std::function<AppHost*()> host = {};
 };
 
 // A packet-in handler an app declares (by its cookie app id, flows/cookie.h): on the worker

@@ -344,7 +344,8 @@ class IoProcessingModule final : public io::Module {
       if (app.spec && app.spec->whole_model()) sync = apps::ModelSync::kAll;
     rt_.model = std::make_unique<apps::ModelView>(*rt_.objectdb, after, std::set<schema::Kind>{}, sync);
     rt_.model->set_linger(rt_.settings.modelview.linger);
-    apps::AppEnv env{*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables, after};
+    apps::AppEnv env{*rt_.model, *rt_.objectdb, rt_.settings.pipeline.tables, after,
+                     [rt = &rt_] { return rt->host.get(); }};
     std::vector<apps::FlowApp*> running;
     for (const auto& app : rt_.settings.apps)
       if (app.spec) running.push_back(rt_.apps.emplace_back(app.spec->make(env)).get());
