@@ -10,11 +10,12 @@ import json
 import math
 import sys
 
-PANELS = [  # (title, unit, simulated node's field, real vlcpd's field)
-    ("start \u2192 in sync", "ms", "node_ready_ms", "real_ready_ms"),
-    ("RSS", "MB", "node_rss_mb", "real_rss_mb"),
-    ("CPU per remote change", "ms", "node_cpu_ms_per_far_change", "real_cpu_ms_per_far_change"),
-    ("create \u2192 seen by interested nodes, p99", "ms", "probe_seen_ms_p99", None),
+PANELS = [  # (title, unit, simulated node's field, real vlcpd's field, field labelling each point)
+    ("start \u2192 in sync", "ms", "node_ready_ms", "real_ready_ms", None),
+    ("RSS", "MB", "node_rss_mb", "real_rss_mb", None),
+    ("CPU per remote change", "ms", "node_cpu_ms_per_far_change", "real_cpu_ms_per_far_change", None),
+    # (the simulated nodes connected meanwhile: their number labels each point)
+    ("create \u2192 views / flows, p99", "ms", "probe_seen_ms_p99", "real_flows_ms_p99", "nodes"),
 ]
 COLOURS = ["#1f5fa8", "#c0392b", "#27864a", "#8e44ad", "#d68910"]
 W, H, M = 300, 220, 46  # panel size and margin
@@ -48,7 +49,7 @@ def esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;")
 
 
-def panel(x0, title, unit, node_field, real_field, series, sizes):
+def panel(x0, title, unit, node_field, real_field, label_field, series, sizes):
     out = [f'<g transform="translate({x0},30)">',
            f'<text x="{W / 2}" y="-12" text-anchor="middle" font-weight="bold">{esc(title)} ({unit})</text>']
     values = [r[f] for rs in series.values() for r in rs for f in (node_field, real_field) if f and r.get(f) is not None]
@@ -82,6 +83,13 @@ def panel(x0, title, unit, node_field, real_field, series, sizes):
             out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
             for x, y in pts:
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
+            if label_field and not dash:
+                for r in rs:
+                    if r.get(field) is not None and r.get(label_field) is not None:
+                        x, left = px(r["size"]), px(r["size"]) > W / 2  # (right half: the label to its left)
+                        out.append(f'<text x="{x - 5 if left else x + 5:.1f}" y="{py(r[field]) - 5:.1f}" font-size="9" '
+                                   f'text-anchor="{"end" if left else "start"}" fill="{colour}">'
+                                   f'{r[label_field]} nodes</text>')
     out.append("</g>")
     return out
 
@@ -96,8 +104,8 @@ def main():
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>']
-    for i, (title, unit, nf, rf) in enumerate(PANELS):
-        svg += panel(10 + i * W, title, unit, nf, rf, series, sizes)
+    for i, (title, unit, nf, rf, lf) in enumerate(PANELS):
+        svg += panel(10 + i * W, title, unit, nf, rf, lf, series, sizes)
     y = H + 55
     x = 20
     for i, name in enumerate(series):

@@ -160,8 +160,8 @@ nodes_step() {
     local secs=$((($(date +%s%N) - t0) / 1000000000))
     if [ $((secs / 10)) -ne "$last" ] || [ "$done_procs" -eq "${#files[@]}" ]; then
       last=$((secs / 10))
-      local cpu=0 p
-      for p in "${node_pids[@]}"; do cpu=$(python3 -c "print($cpu + $(proc_cpu_ms "$p" 2>/dev/null || echo 0))"); done
+      local cpu p  # (awk, not a python per process: the driver's own CPU stays small)
+      cpu=$(for p in "${node_pids[@]}"; do proc_cpu_ms "$p" 2>/dev/null; done | awk '{s += $1} END {printf "%d", s}')
       echo "   t=${secs}s ready $(cat "${files[@]}" | grep -c '"event":"node"')/$m," \
         "zk connections $(zk_4lw mntr | awk '$1 == "zk_num_alive_connections" {print $2}')," \
         "zk cpu $((($(proc_cpu_ms "$zk_pid" | cut -d. -f1) - ${z0%.*}) / 1000)) s, nodes cpu ${cpu%.*} ms," \
