@@ -15,3 +15,9 @@ target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
 # the model objects (apps/explain); and vlcpd's module `trace` with its WebAPI methods (§10).
 add_library(vlcp_trace STATIC trace/annotate.cc trace/hop.cc trace/service.cc)
 target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows vlcp_apps vlcp_api)
+# --live (§9): the session, nonce and observation records the requester and the tracer app share
+# (apps/trace_live), in the apps' library; the requester's sequence and live verdicts (trace/live).
+target_sources(vlcp_apps PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../apps/trace_live.cc)
+add_library(vlcp_trace_live STATIC trace/live.cc)
+target_link_libraries(vlcp_trace_live PUBLIC vlcp_trace_core vlcp_apps)
+target_link_libraries(vlcp_trace PUBLIC vlcp_trace_live)
