@@ -27,3 +27,5 @@ set_tests_properties(system_trace PROPERTIES LABELS system TIMEOUT 300
   FIXTURES_REQUIRED sandbox_suite)
 # A trace's continuation across servers without the transport: arrivals, entries, the next packet.
 vlcp_unit_test(hop_test SOURCES unit/trace/hop_test.cc LIBS vlcp_trace)
+# The ObjectDB mailbox between nodes (§7): records, rounds, stale answers, deadlines, slots, sweeper.
+vlcp_unit_test(trace_mailbox_test SOURCES unit/trace/mailbox_test.cc LIBS vlcp_trace)

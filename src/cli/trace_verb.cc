@@ -21,6 +21,19 @@ std::string pad(std::string s, size_t width) {
   return s;
 }
 
+// How a hop's packet arrived: "from port a1", "by VXLAN VNI 10001 from 192.168.99.1 (physical
+// network vx)", "by VLAN 101 (physical network pv)".
+std::string arrival_text(const json& a) {
+  std::string via = str(a, "via");
+  if (via == "port") return "from port " + str(a, "port");
+  std::string net = " (physical network " + str(a, "physicalnetwork") + ")";
+  if (via == "vxlan")
+    return "by VXLAN VNI " + std::to_string(a.value("vni", 0)) + " from " + str(a, "tun_src") + " to " +
+           str(a, "tun_dst") + net;
+  if (via == "vlan") return "by VLAN " + std::to_string(a.value("vlan", 0)) + net;
+  return "by the untagged uplink" + net;
+}
+
 }  // namespace
 
 std::string trace_text(const json& r, bool verbose) {
@@ -35,8 +48,8 @@ std::string trace_text(const json& r, bool verbose) {
          str(p, "eth_dst") + "\n";
   for (const auto& hop : r.value("hops", json::array())) {
     const json& arr = hop.value("arrival", json::object());
-    out += "\n" + str(hop, "server") + " " + str(hop, "bridge") + ", from port " + str(arr, "port") +
-           " (in_port " + std::to_string(arr.value("ofport", 0)) + ")\n";
+    out += "\n" + str(hop, "server") + " " + str(hop, "bridge") + ", " + arrival_text(arr) + " (in_port " +
+           std::to_string(arr.value("ofport", 0)) + ")\n";
     std::vector<std::string> folded;
     auto flush = [&] {
       if (folded.empty()) return;
@@ -86,13 +99,10 @@ std::string trace_text(const json& r, bool verbose) {
       out += "  output: " + str(o, "action") + (where.empty() ? "" : " (" + where + ")") +
              (o.value("effective", true) ? "" : " [not effective]") + "\n";
       if (o.contains("arrival") && o["arrival"].is_object()) {
-        const json& a = o["arrival"];
-        std::string how =
-            str(a, "via") == "vxlan"
-                ? "VXLAN VNI " + std::to_string(a.value("vni", 0)) + " to " + str(a, "tun_dst")
-                : (str(a, "via") == "vlan" ? "VLAN " + std::to_string(a.value("vlan", 0)) : "native");
-        out += "          → leaves by " + how + " (physical network " + str(a, "physicalnetwork") +
-               "); the next server's hop is not followed yet\n";
+        std::string next = str(o, "next");
+        out += "          → leaves " + arrival_text(o["arrival"]).substr(3) +
+               (next.empty() ? "" : ", to " + next) +
+               (o.value("followed", false) ? " (followed: the next hop)" : " (not followed)") + "\n";
       }
     }
     if (!hop.value("raw", json()).is_null()) out += "\n" + hop["raw"].get<std::string>();
@@ -111,6 +121,7 @@ int trace_verb(const std::vector<std::string>& all) {
   std::vector<std::string> pos;
   std::string query;
   bool verbose = false;
+  std::chrono::seconds timeout(60);
   auto usage = [] {
     std::fprintf(stderr, "Usage:\n%s", usage_of("trace").c_str());
     return kExitUsage;
@@ -121,8 +132,11 @@ int trace_verb(const std::vector<std::string>& all) {
       verbose = true;
     } else if (a == "--raw") {
       query += "&raw=true";
-    } else if (a == "--proto" || a == "--dport" || a == "--sport" || a == "--ttl") {
+    } else if (a == "--proto" || a == "--dport" || a == "--sport" || a == "--ttl" || a == "--server" ||
+               a == "--timeout") {
       if (i + 1 >= cli->args.size()) return usage();
+      if (a == "--timeout")
+        timeout = std::chrono::seconds(std::clamp(std::atoi(cli->args[i + 1].c_str()), 1, 70) + 5);
       query += "&" + a.substr(2) + "=" + url_encode(cli->args[++i]);
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "vlcpctl: trace: unknown option %s\n", a.c_str());
@@ -135,7 +149,7 @@ int trace_verb(const std::vector<std::string>& all) {
   std::string target = "/trace/packet?from=" + url_encode(pos[0]);
   if (pos.size() == 2) target += "&to=" + url_encode(pos[1]);
   target += query;
-  Outcome o = call_result(cli->at, "GET", target, "", std::chrono::seconds(60));
+  Outcome o = call_result(cli->at, "GET", target, "", timeout);
   if (!o.ok()) return o.exit_code;
   if (cli->as_json) {
     std::printf("%s\n", o.result.dump(2).c_str());

@@ -3,9 +3,11 @@
 // answers with module ioprocessing unloaded), builds the packet (trace/packet_spec), runs
 // `ofproto/trace BRIDGE FLOW` through ovs-vswitchd's control socket (ovsdb/unixctl: no packet, no
 // side effects), parses and annotates every step (trace/parse, trace/annotate, apps/explain) and
-// gives one verdict (trace/verdict). Single node so far (§15 step 6): a hop that leaves this
-// server by a tunnel or uplink is not followed yet (node records and the ObjectDB mailbox are
-// step 7).
+// gives one verdict (trace/verdict). Across servers (§7, step 7): round 0 asks every live node
+// (trace/mailbox: node records and bounded slots in ObjectDB) where FROM and TO are bound; each
+// hop runs on the server the packet is on (this one, or a peer asked through the mailbox, which
+// answers with its own annotated hop), following tunnel and uplink outputs toward TO (hop limit
+// 4, loop detection, 5 s per hop, --timeout in all).
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,9 @@
 #include "ovsdb/unixctl.h"
 #include "pipeline/tables.h"
 #include "switch/manager.h"
+#include "trace/hop.h"
+#include "trace/mailbox.h"
+#include "trace/verdict.h"
 
 namespace vlcp::trace {
 
@@ -52,30 +57,64 @@ class TraceModule final : public io::Module {
   Status start() override;
   void stop() override;
 
-  // /trace/packet (§10): params from, to, proto, dport, sport, ttl, raw.
+  // /trace/packet (§10): params from, to, proto, dport, sport, ttl, server, timeout, raw.
   void packet(const nlohmann::json& params, api::ApiDone done);
-  // /trace/status: the traces answered and running.
+  // /trace/status: the traces answered and running, the mailbox's counters.
   nlohmann::json status() const;
+  // /trace/nodes: the node records, each with `live`.
+  nlohmann::json nodes() const;
 
  private:
   struct Run;
-  const apps::ModelView* model_now();  // a loaded model view, or null
-  void when_model(std::chrono::steady_clock::time_point deadline,
+  struct Hop {  // one hop run on this node
+    std::string system_id;
+    std::map<uint64_t, apps::SwitchView> views;
+    Entry entry;
+    uint32_t in_port = 0;
+    bool raw = false;
+    nlohmann::json json;
+  };
+  std::string system_id() const;
+  void start_mailbox();
+  nlohmann::json node_record() const;
+  void with_model(const std::string& source, std::set<std::string> ids,
+                  std::chrono::steady_clock::time_point deadline,
                   std::function<void(const apps::ModelView*)> fn);
-  void packet(const apps::ModelView& model, const nlohmann::json& params, api::ApiDone done);
-  void finish(const std::shared_ptr<Run>& run, Result<std::string> text);
+  void wait_model(std::set<std::string> ids, std::chrono::steady_clock::time_point deadline,
+                  std::function<void(const apps::ModelView*)> fn);
+  void release_model(const std::string& source);
+  void resolve(const std::shared_ptr<Run>& run, const apps::ModelView& m, const nlohmann::json& params);
+  void physical_from(const std::shared_ptr<Run>& run, const std::string& server, const std::string& iface);
+  void round0(const std::shared_ptr<Run>& run, std::vector<std::string> ports,
+              std::optional<std::pair<std::string, std::string>> iface);
+  nlohmann::json bindings(const nlohmann::json& req) const;
+  void after_round0(const std::shared_ptr<Run>& run);
+  void after_iface(const std::shared_ptr<Run>& run);
+  void hop(const std::shared_ptr<Run>& run, const std::string& server, nlohmann::json req);
+  void next(const std::shared_ptr<Run>& run, nlohmann::json hop);
+  std::string node_with_vtep(const std::string& vtep) const;
+  void serve(const std::string& requester, const nlohmann::json& req, Mailbox::Reply reply);
+  void run_hop(const nlohmann::json& req, std::function<void(nlohmann::json)> done);
+  void annotate(Hop& hop, const std::string& text);
+  void fail(const std::shared_ptr<Run>& run, Status error);
   void answer(const std::shared_ptr<Run>& run);  // the verdict, and the result to the caller
 
   io::ControlLoop& loop_;
   TraceDeps deps_;
-  std::unique_ptr<apps::ModelView> model_;  // its own, only while ioprocessing's is not there
+  // Its own (interest-based) view: for ports the apps' view does not follow, or no apps' view.
+  std::unique_ptr<apps::ModelView> model_;
   std::unique_ptr<ovsdb::UnixctlClient> unixctl_;
+  std::unique_ptr<Mailbox> mailbox_;
   std::shared_ptr<bool> alive_;
   int running_ = 0;
   std::map<std::string, uint64_t> verdicts_;  // by code
-  uint64_t unixctl_errors_ = 0;
+  uint64_t unixctl_errors_ = 0, peer_timeouts_ = 0;
   std::map<uint8_t, std::string> app_names_;  // by cookie app id, as the host last had them
 };
+
+// The facts the verdict rules read from a hop as answered (by this node or a peer): its server,
+// bridge, OpenFlow health, steps, outputs and drop.
+void hop_facts(const nlohmann::json& hop, VerdictInput& vi);
 
 // The WebAPI methods of module `trace`; `module` gives it at call time (null: not running -> 503).
 void add_trace_api(api::WebApi& api, std::function<TraceModule*()> module);

@@ -13,7 +13,7 @@ add_library(vlcp_trace_core STATIC trace/packet_spec.cc trace/parse.cc trace/ver
 target_link_libraries(vlcp_trace_core PUBLIC vlcp_ofp)
 # The annotation of a hop's steps (§6): tables, owners (the flow owner's records), registers and
 # the model objects (apps/explain); and vlcpd's module `trace` with its WebAPI methods (§10).
-add_library(vlcp_trace STATIC trace/annotate.cc trace/hop.cc trace/service.cc)
+add_library(vlcp_trace STATIC trace/annotate.cc trace/hop.cc trace/mailbox.cc trace/service.cc)
 target_link_libraries(vlcp_trace PUBLIC vlcp_trace_core vlcp_flows vlcp_apps vlcp_api)
 # --live (§9): the session, nonce and observation records the requester and the tracer app share
 # (apps/trace_live), in the apps' library; the requester's sequence and live verdicts (trace/live).

@@ -71,6 +71,26 @@ std::optional<Values> holds(VerdictCode code, const VerdictInput& in) {
     case VerdictCode::kSourceNotBound:
       if (in.from_bound) return std::nullopt;
       return v;
+    case VerdictCode::kSourceIfaceOrphan:
+      if (in.orphan_iface.empty() || in.orphan_iface_id.empty()) return std::nullopt;
+      v["iface"] = in.orphan_iface;
+      v["iface_id"] = in.orphan_iface_id;
+      return v;
+    case VerdictCode::kPeerNoAnswer:
+      if (in.peer_no_answer.empty()) return std::nullopt;
+      v["peer"] = in.peer_no_answer;
+      v["waited"] = in.peer_waited.empty() ? "the deadline" : in.peer_waited;
+      v["record"] = in.peer_record.empty() ? "is still live" : in.peer_record;
+      return v;
+    case VerdictCode::kPeerUnknown:
+      if (in.peer_unknown.empty()) return std::nullopt;
+      v["vtep"] = in.peer_unknown;
+      return v;
+    case VerdictCode::kLoop:
+      if (in.loop.empty()) return std::nullopt;
+      v["peer"] = in.loop;
+      v["via"] = in.loop_via.empty() ? "?" : in.loop_via;
+      return v;
     case VerdictCode::kControllerNotConnected: {
       if (in.openflow_connected) return std::nullopt;
       const OutputView* o = output_of(in, OutputKind::kController);
@@ -107,11 +127,12 @@ std::optional<Values> holds(VerdictCode code, const VerdictInput& in) {
       return v;
     }
     case VerdictCode::kPortNotBound: {
-      if (in.to_port.empty() || in.to_ofport) return std::nullopt;
+      if (in.to_port.empty() || in.to_ofport || in.to_bound) return std::nullopt;
       // Out through a tunnel or an uplink: TO may be bound where it goes (a server not asked).
-      for (const auto& o : in.outputs)
-        if (o.effective && o.kind == OutputKind::kPort && o.port.empty() && !o.iface.empty())
-          return std::nullopt;
+      if (!in.all_answered)
+        for (const auto& o : in.outputs)
+          if (o.effective && o.kind == OutputKind::kPort && o.port.empty() && !o.iface.empty())
+            return std::nullopt;
       // An ARP or ICMP answered by flows never needed TO's port (the responders answer for it).
       if (const OutputView* o = output_of(in, OutputKind::kInPort))
         if (app_step(in, "arp", o->step) || app_step(in, "icmp", o->step)) return std::nullopt;
@@ -127,15 +148,22 @@ std::optional<Values> holds(VerdictCode code, const VerdictInput& in) {
       v["value"] = in.to_value;
       v["network"] = in.from_network;
       return v;
-    case VerdictCode::kNoTunnel:
+    case VerdictCode::kNoTunnel: {
+      if (!in.peer_no_entry.empty()) {
+        v["what"] = in.peer_no_entry;
+        return v;
+      }
+      std::string ofport;
       for (const auto& o : in.outputs)
         if (o.kind == OutputKind::kPort && o.iface.empty()) {
-          v["ofport"] = std::to_string(o.ofport);
-          return v;
+          ofport = std::to_string(o.ofport);
+          break;
         }
-      if (!has_warning(in, "Nonexistent output port")) return std::nullopt;
-      v["ofport"] = "?";
+      if (ofport.empty() && !has_warning(in, "Nonexistent output port")) return std::nullopt;
+      v["what"] = "output to port " + (ofport.empty() ? "?" : ofport) + " on " + in.server + ", which " +
+                  in.bridge + " does not have";
       return v;
+    }
     case VerdictCode::kUnderlayNoRoute:
       for (const auto& o : in.outputs)
         for (const auto& d : o.details)
@@ -183,8 +211,10 @@ std::optional<Values> holds(VerdictCode code, const VerdictInput& in) {
         std::string how;
         auto ttl = o.packet.find("nw_ttl");
         if (ttl != o.packet.end() && ttl->second != std::to_string(in.ttl))
-          how = " (routed" + (in.router.empty() ? "" : " by " + in.router) + ", TTL " +
-                std::to_string(in.ttl) + " → " + ttl->second + ")";
+          how = "routed" + (in.router.empty() ? "" : " by " + in.router) + ", TTL " + std::to_string(in.ttl) +
+                " → " + ttl->second;
+        if (!in.hops_note.empty()) how += (how.empty() ? "" : "; ") + in.hops_note;
+        if (!how.empty()) how = " (" + how + ")";
         v["how"] = how;
         return v;
       }

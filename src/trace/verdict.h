@@ -68,11 +68,22 @@ struct OutputView {
   std::string iface_type;
   std::vector<std::string> details, warnings;
   std::map<std::string, std::string> packet;  // the packet state's fields at the output
+  bool followed = false;                      // to the next server (a hop of its own)
 };
 
 struct VerdictInput {
   std::string server, bridge;              // this node's system id, FROM's bridge
   std::vector<std::string> servers_asked;  // the servers whose bindings are known
+  bool all_answered = false;               // every live node answered round 0 (false: one node only)
+  // Across servers (§7): a peer that did not answer a hop (and how long it was waited for, what its
+  // node record says), a VXLAN output to an address no node has, a peer without the tunnel or
+  // uplink an arrival names (its text), a hop seen twice (the server and how it came back).
+  std::string peer_no_answer, peer_waited, peer_record;
+  std::string peer_unknown;
+  std::string peer_no_entry;
+  std::string loop, loop_via;
+  std::string orphan_iface, orphan_iface_id;  // a physical FROM whose iface-id names no port
+  std::string hops_note;                      // "1 VXLAN hop": how the packet crossed servers
   // FROM
   std::string from;
   bool from_exists = true, from_bound = true;
@@ -82,6 +93,7 @@ struct VerdictInput {
   std::string to;
   std::string to_port;                // the logical port TO is or names ("" none)
   std::optional<uint32_t> to_ofport;  // where TO's port is bound on this server
+  bool to_bound = false;              // TO's port is bound on some server that answered
   bool to_unknown = false;            // TO's MAC or IP names no port or interface
   std::string to_what, to_value;      // "MAC"/"IP" and the value, when to_unknown
   std::string dst_mac, dst_ip;        // the packet's

@@ -62,6 +62,43 @@ std::vector<Case> cases() {
   }
   {
     auto in = base();
+    in.server = "hv2";
+    in.from = "hv2/vd1";
+    in.orphan_iface = "vd1";
+    in.orphan_iface_id = "d1";
+    c.push_back({VerdictCode::kSourceIfaceOrphan, in,
+                 "interface vd1 on hv2 has iface-id d1, which is no logical port (it, or its network, was "
+                 "deleted): ingress drops everything it sends"});
+  }
+  {
+    auto in = base();
+    in.to = in.to_port = "a3";
+    in.to_ofport.reset();
+    in.peer_no_answer = "hv2";
+    in.peer_waited = "5.0 s";
+    in.peer_record = "expired 40 s ago";
+    c.push_back(
+        {VerdictCode::kPeerNoAnswer, in,
+         "server hv2's vlcpd did not answer within 5.0 s (is it running? its node record expired 40 s "
+         "ago); the trace stops at hv1's output to it"});
+  }
+  {
+    auto in = base();
+    in.to = in.to_port = "a3";
+    in.to_ofport.reset();
+    in.peer_unknown = "192.168.99.7";
+    c.push_back({VerdictCode::kPeerUnknown, in,
+                 "VXLAN from hv1 to 192.168.99.7: no live vlcpd node has that tunnel address"});
+  }
+  {
+    auto in = base();
+    in.server = "hv2";
+    in.loop = "hv1";
+    in.loop_via = "vxlan";
+    c.push_back({VerdictCode::kLoop, in, "loop: the packet came back to hv1 by vxlan from hv2"});
+  }
+  {
+    auto in = base();
     in.openflow_connected = false;
     in.steps.push_back({4, "l3input", "dhcp", "dhcp / network na", false, {}});
     in.outputs = {out(OutputKind::kController, 0, 1)};
@@ -267,6 +304,56 @@ TEST(Verdict, AnUnboundPortReachedThroughATunnelIsLeftNotUnbound) {
   Verdict v = decide(in);
   EXPECT_EQ(v.code_name, "left");
   EXPECT_EQ(v.text, "left hv1 through vxlan0 (vxlan) to 192.168.99.2 toward port a3");
+}
+
+// Across servers (§7): the cases a coordinator meets once every live node answered round 0.
+TEST(Verdict, AcrossServers) {
+  // Delivered on the remote server (the last hop's), after one VXLAN hop.
+  VerdictInput in = base();
+  in.server = "hv2";
+  in.servers_asked = {"hv1", "hv2"};
+  in.all_answered = true;
+  in.to = in.to_port = "a3";
+  in.to_ofport = 5;
+  in.to_bound = true;
+  in.hops_note = "1 VXLAN hop";
+  in.outputs = {out(OutputKind::kPort, 5, 0, "a3", "tap-a3")};
+  Verdict v = decide(in);
+  EXPECT_EQ(v.code_name, "delivered");
+  EXPECT_EQ(v.text, "delivered to port a3 on server hv2 (1 VXLAN hop)");
+  // TO bound nowhere, every live node asked: flooded to a tunnel is still port-not-bound.
+  VerdictInput unbound = base();
+  unbound.servers_asked = {"hv1", "hv2"};
+  unbound.all_answered = true;
+  unbound.to = unbound.to_port = "a4";
+  unbound.to_ofport.reset();
+  auto o = out(OutputKind::kPort, 100, 0, "", "vxlan0");
+  o.iface_type = "vxlan";
+  unbound.outputs = {o};
+  v = decide(unbound);
+  EXPECT_EQ(v.code_name, "port-not-bound");
+  EXPECT_NE(v.text.find("port a4 is not bound on any server that answered (hv1, hv2)"), std::string::npos);
+  // TO bound on a server the packet did not reach: not port-not-bound.
+  unbound.to_bound = true;
+  EXPECT_EQ(decide(unbound).code_name, "left");
+  // The peer has no tunnel for the arrival.
+  VerdictInput tunnel = base();
+  tunnel.server = "hv2";
+  tunnel.to_ofport.reset();
+  tunnel.to_bound = true;  // (on hv2: its arrival has no tunnel)
+  tunnel.peer_no_entry = "hv2 has no tunnel for physical network vx";
+  v = decide(tunnel);
+  EXPECT_EQ(v.code_name, "no-tunnel");
+  EXPECT_EQ(v.text, "hv2 has no tunnel for physical network vx (a tunnel or uplink deleted?)");
+  // The controller not connected on the remote server that runs the hop.
+  VerdictInput noctl = base();
+  noctl.server = "hv2";
+  noctl.openflow_connected = false;
+  noctl.steps.push_back({4, "l3input", "dhcp", "", false, {}});
+  noctl.outputs = {out(OutputKind::kController, 0, 1)};
+  v = decide(noctl);
+  EXPECT_EQ(v.code_name, "controller-not-connected");
+  EXPECT_NE(v.text.find("br-int on hv2 is not connected"), std::string::npos);
 }
 
 TEST(Verdict, TemplatesKeepUnknownNames) {
