@@ -47,9 +47,10 @@ Result<TableMap> allocate(const std::vector<TableRequest>& requests);
 // X(field, key, C++ type, default, help)
 #define VLCP_PIPELINE_KEYS(X)                                                                          \
   X(apps, "module.openflowmanager.apps", std::vector<std::string>,                                     \
-    (std::vector<std::string>{"ioprocessing", "l2switch", "vxlancast"}),                               \
+    (std::vector<std::string>{"ioprocessing", "l2switch", "vxlancast", "tracer"}),                     \
     "the apps whose tables make the pipeline, in order (flowtables/vlcp.def: ioprocessing, l2switch, " \
-    "vxlancast, arpresponder, dhcpserver, icmpresponder, l3router)")
+    "vxlancast, arpresponder, dhcpserver, icmpresponder, l3router, tracer: trace --live's "            \
+    "observation flows)")
 struct PipelineSettings {
   std::vector<std::string> apps;
   TableMap tables;  // numbered from the apps

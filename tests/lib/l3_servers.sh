@@ -4,7 +4,7 @@
 #   . "$(dirname "$0")/../lib/l3_servers.sh"
 # shellcheck shell=bash
 vlcpctl=${VLCP_VLCPCTL:?set VLCP_VLCPCTL}
-L3_APPS="module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'arpresponder', 'dhcpserver', 'icmpresponder', 'l3router']"
+L3_APPS="module.openflowmanager.apps = ['ioprocessing', 'l2switch', 'vxlancast', 'arpresponder', 'dhcpserver', 'icmpresponder', 'l3router', 'tracer']"
 
 l3_two_servers() {
   sb_zk_start 1 &&
