@@ -177,6 +177,7 @@ void Mailbox::write_next(const std::string& key) {
       [key, value, only_id](db::TxnContext& t) -> Status {
         auto cur = t.get(key);
         if (!value && (!cur.fetched || !cur.value())) return {};  // (already empty)
+        if (!only_id.empty() && !cur.value()) return {};          // (nothing to end)
         // Emptying a slot's key: only the use it was written for.
         if (!only_id.empty() && cur.value() && str_field(*cur.value(), "id") != only_id) return {};
         t.write(key, value);
@@ -267,21 +268,23 @@ void Mailbox::finish(int slot) {
 void Mailbox::close(int slot) {
   Slot& s = slots_.at(static_cast<size_t>(slot));
   if (s.timer) loop_.cancel(s.timer);
-  if (s.written && *alive_) write(request_key(self_, slot), std::nullopt, s.id);
+  // Ended, not deleted: on ZooKeeper a deleted key is a tombstone node, and a prefix watch was
+  // seen to miss the key written again (the next use of the slot): the keys stay, small.
+  if (s.written && *alive_) write(request_key(self_, slot), Json{{"id", s.id}, {"ended", true}}, s.id);
   s = Slot{};
 }
 
 void Mailbox::sweep() {
   for (auto it = my_answers_.begin(); it != my_answers_.end();) {
     const db::Record* req = db_.mirrored(it->second.first);
-    bool current =
-        req && req->value && (it->second.second.empty() || str_field(*req->value, "id") == it->second.second);
+    bool current = req && req->value && !req->value->contains("ended") &&
+                   (it->second.second.empty() || str_field(*req->value, "id") == it->second.second);
     if (current) {
       ++it;
       continue;
     }
     ++stats_.swept;
-    write(it->first, std::nullopt, it->second.second);
+    write(it->first, Json{{"id", it->second.second}, {"swept", true}}, it->second.second);
     it = my_answers_.erase(it);
   }
 }
@@ -314,6 +317,10 @@ void Mailbox::on_request(const std::string& key, const db::Record& r) {
     return;
   }
   const Json& v = *r.value;
+  if (v.contains("ended")) {
+    served_.erase(key);
+    return;
+  }
   std::string id = str_field(v, "id"), target = str_field(v, "target");
   int round = static_cast<int>(int_field(v, "round"));
   if (id.empty() || (target != "*" && target != system_id_)) return;
