@@ -42,6 +42,13 @@ bool is_ingress(const live::Observation& o) {
   return o.table == "ingress";
 }
 
+// An egress copy leaving by a tunnel: by the simulated hop's tunnel port when the server is on
+// the path (a copy that came in by a tunnel still carries its arrival's tun_dst), else by tun_dst.
+bool leaves_by_tunnel(const Expected& e, const live::Observation& o) {
+  if (const ExpectedHop* h = hop_of(e, o.server)) return h->out_kind == "tunnel" && o.reg6 == h->out_ofport;
+  return o.tun_dst != 0;
+}
+
 // "hv1 ingress -> hv1 egress (VXLAN 192.168.99.2) -> hv2 ingress -> hv2 egress (a3)"
 std::string path_text(const Expected& e, const PacketPath& p) {
   std::string out;
@@ -49,10 +56,10 @@ std::string path_text(const Expected& e, const PacketPath& p) {
     if (!out.empty()) out += " \xe2\x86\x92 ";
     out += o.server + " " + o.table;
     if (is_ingress(o)) continue;
-    if (o.tun_dst)
-      out += " (VXLAN " + ip(o.tun_dst) + ")";
-    else if (o.server == e.to_server && o.reg6 == e.to_ofport && !e.to_port.empty())
+    if (o.server == e.to_server && o.reg6 == e.to_ofport && !e.to_port.empty())
       out += " (" + e.to_port + ")";
+    else if (leaves_by_tunnel(e, o))
+      out += " (VXLAN " + ip(o.tun_dst) + ")";
     else
       out += " (port " + std::to_string(o.reg6) + ")";
   }
@@ -108,10 +115,19 @@ LiveResult live_verdict(const Expected& e, const std::map<std::string, live::See
     for (const auto& [server, s] : seen)
       for (const auto& o : s.observations)
         if (o.packet_no == n) p.observations.push_back(o);
-    // In time order; at one instant (one server's clock tick) ingress before egress.
-    std::stable_sort(p.observations.begin(), p.observations.end(), [](const auto& a, const auto& b) {
-      if (a.time != b.time) return a.time < b.time;
-      return is_ingress(a) && !is_ingress(b);
+    // In the simulated path's order of servers (each node stamps with its own clock, when its
+    // vlcpd handled the copy: times of two servers do not order them), then in time on each,
+    // ingress first at one instant.
+    auto rank = [&](const std::string& server) {
+      for (size_t i = 0; i < e.hops.size(); ++i)
+        if (e.hops[i].server == server) return i;
+      return e.hops.size();
+    };
+    std::stable_sort(p.observations.begin(), p.observations.end(), [&](const auto& a, const auto& b) {
+      if (rank(a.server) != rank(b.server)) return rank(a.server) < rank(b.server);
+      if (a.server != b.server) return a.time < b.time;
+      if (is_ingress(a) != is_ingress(b)) return is_ingress(a);
+      return a.time < b.time;
     });
     for (const auto& o : p.observations)
       if (!is_ingress(o) && o.server == e.to_server && o.reg6 == e.to_ofport && !e.to_server.empty())
@@ -194,7 +210,7 @@ LiveResult live_verdict(const Expected& e, const std::map<std::string, live::See
                  last.server};
     return r;
   }
-  if (last.tun_dst || (h && (h->out_kind == "tunnel" || h->out_kind == "uplink"))) {
+  if (h ? (h->out_kind == "tunnel" || h->out_kind == "uplink") : last.tun_dst != 0) {
     std::string next = next_of(e, last.server, last.tun_dst);
     std::string how = last.tun_dst
                           ? "by VXLAN to " + ip(last.tun_dst) + (next.empty() ? "" : " (" + next + ")")

@@ -77,6 +77,21 @@ TEST(LiveVerdict, DeliveredAsSimulated) {
   EXPECT_EQ(j["packets"][0]["observations"].size(), 4u);
 }
 
+// Each node stamps its observations with its own clock when its vlcpd handled them: hv1's may be
+// later than hv2's. The path follows the simulated servers; an arrival's tun_dst is no tunnel
+// output.
+TEST(LiveVerdict, OrderedByThePathNotByTheNodesClocks) {
+  auto a = answers(4);
+  for (auto& o : a["hv1"].observations) o.time += 0.5;
+  for (auto& o : a["hv2"].observations) o.tun_dst = kVtep2;  // (came in by VXLAN)
+  LiveResult r = live_verdict(two_servers(), a, 3);
+  EXPECT_EQ(live_code_name(r.verdict.code), "live-delivered");
+  EXPECT_NE(r.verdict.text.find("path as simulated: hv1 ingress \xe2\x86\x92 hv1 egress (VXLAN 192.168.99.2) "
+                                "\xe2\x86\x92 hv2 ingress \xe2\x86\x92 hv2 egress (a3)"),
+            std::string::npos)
+      << r.verdict.text;
+}
+
 TEST(LiveVerdict, UnderlayLost) {
   LiveResult r = live_verdict(two_servers(), answers(2), 3);
   EXPECT_EQ(live_code_name(r.verdict.code), "underlay-lost");
