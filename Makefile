@@ -34,7 +34,7 @@ FUZZ_SECONDS ?= 300
 
 .PHONY: all demo deps packages libovs build test unit-test system-test tsan asan format format-check \
         check-layers check-link-deps fresh-check clean distclean fuzz-build fuzz perf perf-runtime \
-        perf-objectdb perf-api perf-l2 perf-l3 perf-containers perf-packet-in scale deb deb-test image image-test
+        perf-objectdb perf-api perf-l2 perf-l3 perf-containers perf-packet-in scale scale-sustained deb deb-test image image-test
 
 all: libovs build
 
@@ -125,6 +125,9 @@ perf-l3: all
 # loopback ZooKeeper, the measured node, 1,000 simulated nodes; its wall time at the end.
 scale: all
 	@start=$$(date +%s); perf/scale/run_scale.sh $(BUILD_DIR); echo "make scale: wall time $$(( $$(date +%s) - start )) s"
+# Sustained churn on N real vlcpd + OVS (root; N=20 R=200 T=10 from the environment).
+scale-sustained: all
+	@perf/scale/run_sustained.sh $(BUILD_DIR)
 
 perf: all
 	@$(BUILD_DIR)/perf/ofp_bench --benchmark_repetitions=$(PERF_REPS) --benchmark_report_aggregates_only=true
