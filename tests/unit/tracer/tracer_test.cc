@@ -223,6 +223,44 @@ TEST_F(TracerTest, PacketInsNonceMatchedForeignAndIgnored) {
   EXPECT_LT(tracer().counters().writes, 10u);
 }
 
+// AppHost::when_confirmed: at once (from the loop) when the switch has everything stated; after
+// the barrier of the batch carrying what was stated; on a detached switch, after its reconcile.
+TEST_F(TracerTest, WhenConfirmedWaitsForTheBarrier) {
+  int calls = 0;
+  host_->when_confirmed(1, [&] { ++calls; });
+  ASSERT_TRUE(run_until([&] { return calls == 1; }));
+
+  // A session: a round states its flows; the batch goes, its barrier is not answered yet (the
+  // loop turns without the switch answering).
+  live::Session s = session("w1");
+  std::string key = live::session_key(s.requester, s.slot);
+  Json value = live::to_json(s);
+  db_->transact(
+      {key},
+      [&](const auto&, const auto&, int64_t) {
+        return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{key, value}});
+      },
+      [](Result<db::TxnResult>) {});
+  for (int i = 0; i < 20000 && sw_.queued.empty(); ++i)
+    if (!loop_.run_pending()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  ASSERT_FALSE(sw_.queued.empty());
+  host_->when_confirmed(1, [&] { ++calls; });
+  loop_.run_pending();
+  EXPECT_EQ(calls, 1);
+  sw_.deliver();
+  ASSERT_TRUE(run_until([&] { return calls == 2; }));
+
+  host_->detach(1);
+  host_->when_confirmed(1, [&] { ++calls; });
+  for (int i = 0; i < 20; ++i) loop_.run_pending();
+  EXPECT_EQ(calls, 2);
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return calls == 3; }));
+  host_->when_confirmed(99, [&] { ++calls; });  // (no such switch: never)
+  for (int i = 0; i < 20; ++i) loop_.run_pending();
+  EXPECT_EQ(calls, 3);
+}
+
 TEST(TracerPipeline, AppendingTracerChangesNoTableNumber) {
   const std::vector<std::vector<std::string>> lists = {
       {"ioprocessing", "l2switch", "vxlancast"},
