@@ -31,16 +31,26 @@ Json location(const std::string& port_id, int s, int64_t ts_us) {
                                               {"updated_time", static_cast<double>(ts_us) / 1e6}}})}};
 }
 
-// Writes locations (port id -> server) in one transaction.
+// Server s's entry for a port in the hosted-ports index (schema::kHostedPrefix).
+std::string hosted_key(const std::string& port_id, int s) {
+  return std::string(schema::kHostedPrefix) + db::escape_key_part(Layout::system_id(s)) + "." +
+         db::escape_key_part(port_id);
+}
+
+// Writes locations (port id -> server) in one transaction, each with its server's entry in the
+// hosted-ports index, as the L2 app does.
 void write_locations(db::ObjectDb& db, std::vector<std::pair<std::string, int>> where,
                      std::function<void(Status)> done) {
   std::vector<std::string> keys;
   for (const auto& [id, s] : where) keys.push_back(model::key_of(Kind::kLocation, id));
+  for (const auto& [id, s] : where) keys.push_back(hosted_key(id, s));
   db.writewalk(
       keys,
       [where, keys](db::TxnContext& ctx) {
-        for (size_t i = 0; i < where.size(); ++i)
+        for (size_t i = 0; i < where.size(); ++i) {
           ctx.write(keys[i], location(where[i].first, where[i].second, ctx.timestamp_us()));
+          ctx.write(keys[where.size() + i], Json{{"bridge", "br-int"}});
+        }
         return Status{};
       },
       [done](Result<db::TxnResult> r) { done(r.status()); });
@@ -209,6 +219,16 @@ int churn(Env& env, Db& d, const Layout& l, int count, int net) {
     t = std::chrono::steady_clock::now();
     r = call(env, [&](model::Done done) { vf.delete_logical_ports(Json::array({Json{{"id", id}}}), done); });
     if (!r.ok()) die("churn delete: " + r.status().to_string());
+    // The port unplugged on its server: its L2 app drops the index entry.
+    std::optional<Status> gone;
+    d.db->writewalk(
+        {hosted_key(id, s)},
+        [key = hosted_key(id, s)](db::TxnContext& ctx) {
+          ctx.write(key, std::nullopt);
+          return Status{};
+        },
+        [&](Result<db::TxnResult> w) { gone = w.status(); });
+    env.wait([&] { return gone.has_value(); }, std::chrono::minutes(1));
     delete_ms.push_back(ms_since(t));
   }
   auto median = [](std::vector<double> v) {

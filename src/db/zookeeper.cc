@@ -246,7 +246,25 @@ Result<std::unique_ptr<ZkStore>> ZkStore::connect(io::ControlLoop& loop, ZkOptio
   std::unique_ptr<ZkStore> s(new ZkStore(loop, std::move(options)));
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
   VLCP_RETURN_IF_ERROR(s->open_session());
+  ZkStore* self = s.get();
+  loop.after(std::chrono::milliseconds(s->options_.first_wait_ms), [self, alive = s->alive_] {
+    if (!*alive) return;
+    self->first_wait_over_ = true;
+    self->run_deferred();
+  });
   return s;
+}
+
+bool ZkStore::defer(std::function<void()> again) {
+  if (had_session_ || first_wait_over_) return false;
+  deferred_.push_back(std::move(again));
+  return true;
+}
+
+void ZkStore::run_deferred() {
+  auto calls = std::move(deferred_);
+  deferred_.clear();
+  for (auto& call : calls) call();
 }
 
 ZkStore::~ZkStore() {
@@ -462,6 +480,7 @@ void ZkStore::prepare_layout(Session* s) {
         for (auto& op : doubts) resolve(op);
         if (!options_.follow) scan_log();
         claim_compaction(s);
+        run_deferred();
       });
       issue(list, zoo_aget_children2(s->zh, log_dir(epoch->first).c_str(), 0, Call::on_children, list));
     });
@@ -517,6 +536,7 @@ void ZkStore::read(std::vector<std::string> keys, bool with_time,
 // key without a node had none at Z. If every key and parent passes, the read is the state at
 // Z; otherwise a commit or a compaction raced it: read again.
 void ZkStore::read_attempt(std::shared_ptr<ReadOp> op) {
+  if (!ready_ && defer([this, op] { read_attempt(op); })) return;
   if (!ready_) return op->done(unavailable());
   zhandle_t* zh = session_->zh;
   std::set<std::string> parents;
@@ -613,7 +633,12 @@ void ZkStore::commit(Commit commit, std::function<void(Result<Committed>)> done)
   for (const auto& [k, seen] : commit.read)
     if (!commit.guards.count(parent_path(k)))
       return done(make_error(Errc::kInvalidArgument, "a commit without the guards of the snapshot it read"));
-  if (!ready_) return done(unavailable());
+  if (!ready_) {
+    auto held = std::make_shared<std::pair<Commit, std::function<void(Result<Committed>)>>>(std::move(commit),
+                                                                                            std::move(done));
+    if (defer([this, held] { this->commit(std::move(held->first), std::move(held->second)); })) return;
+    return held->second(unavailable());
+  }
   auto op = std::make_shared<CommitOp>();
   op->done = std::move(done);
   const clientid_t* id = zoo_client_id(session_->zh);
@@ -826,6 +851,7 @@ void ZkStore::resolve(std::shared_ptr<CommitOp> op) {
 // ---- listing ---------------------------------------------------------------------------------------
 
 void ZkStore::list(std::string prefix, std::function<void(Result<std::vector<std::string>>)> done) {
+  if (!ready_ && defer([this, prefix, done] { list(prefix, done); })) return;
   if (!ready_) return done(unavailable());
   Call* c = new_call([this, prefix, done](Call& c) {
     if (c.rc != ZOK) return done(make_error(Errc::kUnavailable, "listing keys: " + zk_text(c.rc)));

@@ -74,6 +74,11 @@ struct ZkOptions {
   // The change feed: ZooKeeper's own watches on what ObjectDB follows (a node hears only of the
   // keys it mirrors and the parents it lists), or, false, the cluster-wide log (every commit).
   bool follow = true;
+  // While the first session is being set up (vlcpd starting beside its store), reads, commits and
+  // listings wait for it, at most this long, rather than failing at once: every caller would
+  // otherwise lose its retry period on each start. After that, and after any later loss, they
+  // fail at once (the callers retry or report).
+  int first_wait_ms = 3000;
 };
 
 // What the targeted feed holds and has heard (for metrics and the scale tools).
@@ -185,6 +190,12 @@ class ZkStore final : public Store {
   bool ready_ = false;
   std::string last_error_;
   bool had_session_ = false;
+  // Calls made before the first session was ready, run again when it is (or when first_wait_ms
+  // has passed: they then fail).
+  bool defer(std::function<void()> again);
+  void run_deferred();
+  std::vector<std::function<void()>> deferred_;
+  bool first_wait_over_ = false;
   uint64_t sessions_started_ = 0;
   int64_t epoch_ = 0;                      // the log's epoch as last read, and its node's version: commits
   int32_t epoch_version_ = 0;              // go into this epoch and check it has not moved on

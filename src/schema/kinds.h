@@ -94,6 +94,11 @@ struct IndexInfo {
 // while its members are listed (model/common.h).
 inline constexpr std::string_view kNamespace = "viperflow.";
 inline constexpr std::string_view kFencePrefix = "viperflow.fence.";
+// The ports whose location names a node, by node (<prefix><escaped systemid>.<escaped port id>,
+// {"bridge"}): written in the location's own transaction by the L2 app of that node, so that a
+// node following only part of the model (ARCHITECTURE §16) finds, after a restart, the locations
+// it published for ports that were unbound or moved while it was down.
+inline constexpr std::string_view kHostedPrefix = "viperflow.hostedport.";
 // vlcpctl trace across servers (docs/TRACE_DESIGN.md §7): a node record per live vlcpd
 // (<prefix><systemid>), and the trace mailbox's bounded slots: requests
 // (<prefix><requester>.<slot>) and answers (<prefix><requester>.<slot>.<answerer>).

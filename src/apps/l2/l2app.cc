@@ -215,9 +215,17 @@ Inputs L2App::inputs(const SwitchContext& sw) const {
 
 // This node's VXLAN ports' locations: an endpoint for each bound port (with the tunnel
 // address), removed when the port is no longer bound here. Only from switches whose OVSDB view
-// is known, so a restarting node never withdraws what it has not looked at.
+// is known, so a restarting node never withdraws what it has not looked at. The hosted-ports
+// index finds the endpoints this node published for ports its view does not hold (a port
+// unbound or moved while vlcpd was down, in a network this node no longer follows).
 void L2App::write_locations() {
   if (system_id_.empty()) return;
+  if (hosted_for_ != system_id_) {  // first round, or OVS's system-id changed
+    hosted_.clear();
+    hosted_for_ = system_id_;
+    hosted_listed_ = hosted_listing_ = false;
+  }
+  if (!hosted_listed_) list_hosted();
   std::map<std::string, Json> want;  // port id (escaped) -> endpoint
   std::set<std::string> bridges;     // bridges whose view is known
   for (const auto& [dpid, view] : views_) {
@@ -254,19 +262,64 @@ void L2App::write_locations() {
         break;
       }
   }
+  if (!hosted_listed_) return;
+  std::set<std::string> bound;  // ports bound on the known switches, whether read yet or not
+  for (const auto& [dpid, view] : views_)
+    for (const auto& p : view.ports)
+      if (!p.iface_id.empty()) bound.insert(db::escape_key_part(p.iface_id));
+  std::vector<std::string> stale;
+  for (const auto& [pid, bridge] : hosted_)
+    if (!want.count(pid) && !bound.count(pid) && bridges.count(bridge)) stale.push_back(pid);
+  for (const auto& pid : stale) write_location(pid, std::nullopt);
+}
+
+std::string L2App::hosted_key(const std::string& pid) const {
+  return std::string(schema::kHostedPrefix) + db::escape_key_part(system_id_) + "." + pid;
+}
+
+void L2App::list_hosted() {
+  if (hosted_listing_) return;
+  hosted_listing_ = true;
+  std::string prefix = hosted_key("");
+  auto retry = [this, alive = alive_] {
+    hosted_listing_ = false;
+    after_(std::chrono::seconds(1), [this, alive] {
+      if (*alive) write_locations();
+    });
+  };
+  db_.list(
+      prefix, [this, prefix, retry, sid = system_id_, alive = alive_](Result<std::vector<std::string>> keys) {
+        if (!*alive || sid != hosted_for_) return;
+        if (!keys.ok()) return retry();
+        db_.get(*keys, [this, prefix, retry, sid, alive](Result<std::map<std::string, db::Record>> recs) {
+          if (!*alive || sid != hosted_for_) return;
+          if (!recs.ok()) return retry();
+          for (const auto& [key, rec] : *recs)
+            if (rec.value && key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0)
+              hosted_.emplace(key.substr(prefix.size()), text_field(*rec.value, "bridge"));
+          hosted_listed_ = true;
+          write_locations();
+        });
+      });
 }
 
 void L2App::write_location(const std::string& pid, std::optional<Json> endpoint) {
   if (!writing_.insert(pid).second) return;
   std::string key = std::string(kLocation) + pid, port_key = std::string(kPort) + pid;
-  std::string sid = system_id_;
+  std::string sid = system_id_, hosted = hosted_key(pid);
   ++stats_.location_writes;
   db_.transact(
-      {key, port_key},
-      [key, sid, endpoint](const std::vector<std::string>&, const std::vector<std::optional<Json>>& v,
-                           int64_t ts) -> Result<std::vector<std::pair<std::string, std::optional<Json>>>> {
+      {key, port_key, hosted},
+      [key, sid, hosted, endpoint](
+          const std::vector<std::string>&, const std::vector<std::optional<Json>>& v,
+          int64_t ts) -> Result<std::vector<std::pair<std::string, std::optional<Json>>>> {
         std::vector<std::pair<std::string, std::optional<Json>>> w;
-        if (!v[1]) return w;  // the port is gone (its deletion removed the location too)
+        // The index entry goes with this node's endpoint (with the port: its deletion removed the
+        // location too).
+        std::optional<Json> entry;
+        if (v[1] && endpoint) entry = Json{{"bridge", text_field(*endpoint, "bridge")}};
+        if (entry != v[2]) w.emplace_back(hosted, entry);
+        if (!v[1]) return w;
         Json eps = Json::array();
         if (v[0])
           for (const Json* e : endpoints(*v[0]))
@@ -284,9 +337,16 @@ void L2App::write_location(const std::string& pid, std::optional<Json> endpoint)
           w.emplace_back(key, Json{{"id", text_field(*v[1], "id")}, {"endpoints", eps}});
         return w;
       },
-      [this, pid, alive = alive_](Result<db::TxnResult> r) {
+      [this, pid, hosted, sid, endpoint, alive = alive_](Result<db::TxnResult> r) {
         if (!*alive) return;
         writing_.erase(pid);
+        if (r.ok() && sid == hosted_for_) {
+          auto w = r->written.find(hosted);
+          if (w != r->written.end() ? w->second.value.has_value() : endpoint.has_value())
+            hosted_[pid] = text_field(*endpoint, "bridge");
+          else
+            hosted_.erase(pid);
+        }
         if (!r.ok()) {
           ++stats_.location_failures;
           VLCP_LOG_RL(kWarn, "l2", 20, 5)

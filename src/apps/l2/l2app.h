@@ -86,6 +86,10 @@ class L2App final : public FlowApp {
  private:
   void write_locations();
   void write_location(const std::string& port_id, std::optional<nlohmann::json> endpoint);
+  // This node's entries of the hosted-ports index (schema::kHostedPrefix), read once its system id
+  // is known: what it published, even in networks its view no longer follows.
+  void list_hosted();
+  std::string hosted_key(const std::string& port_id) const;
   std::optional<Network> network_of(const std::string& key) const;
   // The switch's physical ports by physical network, bound by the model's physical port rules:
   // the uplink of a VLAN or native network, the tunnel of a VXLAN one.
@@ -103,6 +107,11 @@ class L2App final : public FlowApp {
   std::vector<std::pair<uint64_t, SwitchView>> views_;
   // Location writes in flight (port id).
   std::set<std::string> writing_;
+  // The index entries naming this node (port id -> bridge), as listed at start and kept by every
+  // location write since; `hosted_for_` is the system id they were listed for.
+  std::map<std::string, std::string> hosted_;
+  std::string hosted_for_;
+  bool hosted_listing_ = false, hosted_listed_ = false;
   L2AppStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

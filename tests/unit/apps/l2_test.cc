@@ -421,9 +421,9 @@ class L2AppTest : public apps::testing::ModelFixture {
                 }).ok());
   }
   // A node: its model view, the L2 app and the platform driving it (a restart: a new node).
-  void start_app() {
+  void start_app(ModelSync sync = ModelSync::kAll) {
     release();
-    model_ = std::make_unique<ModelView>(*db_, after(), L2App::kinds());
+    model_ = std::make_unique<ModelView>(*db_, after(), L2App::kinds(), sync);
     app_ = std::make_unique<L2App>(*model_, *db_, tables_, L2Settings{}, after());
     host_ = std::make_unique<AppHost>(*model_, std::vector<FlowApp*>{app_.get()}, clock_, after());
     host_->set_system_id("me");
@@ -556,6 +556,66 @@ TEST_F(L2AppTest, TheTunnelIsThePhysicalPortTheModelNames) {
   expect_recompute_baseline("wrong kinds");
   EXPECT_EQ(tunnel_flows(), 0u);
   EXPECT_TRUE(app_->inputs(*host_->context(1)).uplinks.empty());
+}
+
+// Issue 20: a node whose view follows only its ports' networks (interest) still finds, after a
+// restart, the endpoint it published for a port unplugged while it was down, in a network it no
+// longer follows, and withdraws it (the hosted-ports index); the index holds only what is
+// published (a port deleted while plugged: its entry goes when it is unplugged).
+TEST_F(L2AppTest, ARestartWithdrawsWhatItPublishedForPortsUnpluggedWhileDown) {
+  auto ok = [](const Result<Json>& r) { return r.ok(); };
+  ASSERT_NO_FATAL_FAILURE(physical_networks());
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_physical_ports(Json::parse(R"([{"name":"vxlan0","physicalnetwork":"vx"}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_networks(
+        Json::parse(R"([{"id":"n","physicalnetwork":"vx"},{"id":"m","physicalnetwork":"vx"}])"), d);
+  })));
+  ASSERT_TRUE(ok(call([](auto& v, auto d) {
+    v.create_logical_ports(
+        Json::parse(R"([{"id":"p","logicalnetwork":"n"},{"id":"q","logicalnetwork":"m"}])"), d);
+  })));
+  auto value = [&](const std::string& key) {
+    std::optional<std::optional<Json>> v;
+    db_->get({key}, [&](Result<std::map<std::string, db::Record>> r) {
+      v = r.ok() && r->count(key) ? r->at(key).value : std::nullopt;
+    });
+    run_until([&] { return v.has_value(); });
+    return v.value_or(std::nullopt);
+  };
+  auto located_here = [&](const std::string& pid) {
+    auto loc = value("viperflow.logicalportvxlaninfo." + pid);
+    if (!loc || !loc->contains("endpoints")) return false;
+    for (const auto& e : (*loc)["endpoints"])
+      if (e.value("systemid", "") == "me") return true;
+    return false;
+  };
+  auto indexed = [&](const std::string& pid) {
+    return value(std::string(schema::kHostedPrefix) + "me." + pid).has_value();
+  };
+  SwitchPortInfo tunnel{"vxlan0", "vxlan", "", "192.168.0.1", 1}, tap_p{"tapp", "", "p", "", 10},
+      tap_q{"tapq", "", "q", "", 11};
+  start_app(ModelSync::kInterest);
+  host_->update_switch(1, SwitchView{"br-int", {tap_p, tap_q, tunnel}});
+  host_->attach(1, &sw_);
+  ASSERT_TRUE(run_until([&] { return located_here("p") && located_here("q"); }));
+  EXPECT_TRUE(indexed("p"));
+  EXPECT_TRUE(indexed("q"));
+  // vlcpd stops; q is unplugged meanwhile; vlcpd starts again: its view never reads network m.
+  start_app(ModelSync::kInterest);
+  host_->update_switch(1, SwitchView{"br-int", {tap_p, tunnel}});
+  host_->attach(1, &sw_);
+  EXPECT_TRUE(run_until([&] { return !located_here("q"); })) << "q's location still names this node";
+  EXPECT_FALSE(indexed("q"));
+  EXPECT_TRUE(located_here("p"));
+  EXPECT_TRUE(indexed("p"));
+  EXPECT_EQ(model_->logical_ports().count("q"), 0u) << "the view followed a network no bound port is in";
+  // p deleted while plugged: its location goes with it, its index entry once it is unplugged.
+  ASSERT_TRUE(ok(call([](auto& v, auto d) { v.delete_logical_ports(Json::parse(R"([{"id":"p"}])"), d); })));
+  EXPECT_TRUE(run_until([&] { return !located_here("p"); }));
+  host_->update_switch(1, SwitchView{"br-int", {tunnel}});
+  EXPECT_TRUE(run_until([&] { return !indexed("p"); })) << "the index kept an entry for a deleted port";
 }
 
 // A location record every node reads, written wrongly (by hand, from a dump): skipped, never

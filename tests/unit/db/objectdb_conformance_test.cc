@@ -847,6 +847,30 @@ TEST_F(ZkOnly, AChrootedStoreIsTheSameDataUnderTheChroot) {
   EXPECT_EQ(value(b, "test.chroot"), Json("inside"));
 }
 
+// A node starting beside its store: what it asks before its first session is up waits for it
+// (a vlcpd start would otherwise cost each caller its retry period); a store that never comes
+// up answers "not reachable" once first_wait_ms has passed.
+TEST_F(ZkOnly, CallsMadeBeforeTheFirstSessionWaitForIt) {
+  auto store = connect(zk(hosts_, "/first-" + ns_), false);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->connected());
+  ObjectDb db(loop_, *store);
+  auto w = put(db, "test.first", Json(1));  // its read and its commit, asked before the session
+  EXPECT_TRUE(w.ok()) << w.status().to_string();
+  EXPECT_EQ(value(db, "test.first"), Json(1));
+  ZkOptions nowhere = zk("127.0.0.1:1", "/vlcp");
+  nowhere.first_wait_ms = 200;
+  auto none = connect(nowhere, false);
+  ASSERT_TRUE(none);
+  ObjectDb lost(loop_, *none);
+  std::optional<Result<std::vector<std::string>>> listed;
+  lost.list("test.", [&](auto r) { listed = std::move(r); });
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return listed.has_value(); }, 10s));
+  ASSERT_FALSE(listed->ok());
+  EXPECT_EQ(listed->status().code(), Errc::kUnavailable);
+}
+
 TEST_F(ZkOnly, DigestAuthKeepsOthersOut) {
   std::string root = "/auth-" + ns_;
   auto owner = connect(zk(hosts_, root, "alice:secret"));
