@@ -39,21 +39,13 @@ M=$(((2 * N + 4) / 5))
 
 zk_pid="" sampler_pid=""
 loop_pids=() mon_pids=()
-stop_pid() {  # by PID: TERM, then KILL after 10 s
-  local pid=$1 i
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
 cleanup() {
   local p
-  stop_pid "$sampler_pid"
-  for p in "${loop_pids[@]}"; do stop_pid "$p"; done
-  for p in "${mon_pids[@]}"; do stop_pid "$p"; done
+  sb_stop_pid "$sampler_pid"
+  for p in "${loop_pids[@]}"; do sb_stop_pid "$p"; done
+  for p in "${mon_pids[@]}"; do sb_stop_pid "$p"; done
   [ -n "${SB_DIR:-}" ] && sb_down
-  stop_pid "$zk_pid"
+  sb_stop_pid "$zk_pid"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -212,7 +204,7 @@ pair() {
   if sb_vsctl "h$k" add-port br-int "$p" -- set interface "$p" type=internal "external_ids:iface-id=$id" \
     "ofport_request=$ofp" >/dev/null 2>>"$WORK/errors-$k.log"; then
     tp=${EPOCHREALTIME/./}
-    deadline=$((tc + 15000000))
+    deadline=$((tp + 15000000))  # 15 s from the plug
     until tail -c +$((off + 1)) "$mon" | grep -qE "event=ADDED table=0 .*in_port=$ofp([^0-9]|$)"; do
       [ "${EPOCHREALTIME/./}" -ge "$deadline" ] && { st=no_flow; break; }
       sleep 0.05
@@ -264,7 +256,7 @@ census start
 sample start
 (
   s=""
-  trap 'stop_pid "$s"; exit 0' TERM
+  trap 'sb_stop_pid "$s"; exit 0' TERM
   while :; do
     sleep "$sample_s" &
     s=$!
@@ -284,7 +276,7 @@ sample end
 census end
 echo "churn over: $(date -u +%H:%M:%S) UTC; waiting for the compaction horizon ($compact_s s) and the store to settle"
 sleep $((2 * compact_s + 15))
-stop_pid "$sampler_pid"
+sb_stop_pid "$sampler_pid"
 sampler_pid=""
 sample after
 census after
