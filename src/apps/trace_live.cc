@@ -104,6 +104,13 @@ Result<Session> session_from_json(const Json& j) {
   return s;
 }
 
+Json ended(const std::string& id) {
+  return {{"id", id}, {"ended", true}};
+}
+bool is_ended(const Json& j) {
+  return j.is_object() && j.value("ended", false) == true;
+}
+
 void put_nonce(const Nonce& n, Buffer& out) {
   uint8_t b[kNonceSize];
   std::memcpy(b, kMagic, sizeof kMagic);

@@ -4,7 +4,7 @@
 // each node writes back. Pure; no I/O.
 //
 //   viperflow.tracelive.<requester>.<slot>             the session (the requester writes it, then
-//                                                       empties it)
+//                                                       {id, ended})
 //   viperflow.traceseen.<requester>.<slot>.<observer>  {id, armed, observations} (each observer)
 //
 // <requester> and <observer> are escaped system ids (db::escape_key_part).
@@ -53,6 +53,10 @@ struct Session {
 nlohmann::json to_json(const Session& s);
 // Validated field by field (a record another node wrote: addresses, protocol, ports, slot).
 Result<Session> session_from_json(const nlohmann::json& j);
+// What the requester writes over a session when it ends ({id, ended: true}): no session. The key
+// is never deleted (ZooKeeper: a prefix watch may miss a deleted key written again).
+nlohmann::json ended(const std::string& id);
+bool is_ended(const nlohmann::json& j);
 
 // The 16 bytes after the L4 header of an injected packet: "VLCPTRC1", the slot (16 bits), the
 // packet number (16 bits) and the session's nonce (32 bits), big-endian.

@@ -324,7 +324,7 @@ class LiveRun : public std::enable_shared_from_this<LiveRun> {
   }
 
  private:
-  void write_session(std::optional<Json> value, std::function<void(Status)> then) {
+  void write_session(Json value, std::function<void(Status)> then) {
     std::string key = live::session_key(env_.self, req_.slot);
     env_.db->transact(
         {key},
@@ -386,8 +386,10 @@ class LiveRun : public std::enable_shared_from_this<LiveRun> {
     env_.db->close_watch(watch_);  // (a timer may keep the run a while: it holds nothing then)
     watch_ = 0;
     auto self = shared_from_this();
-    // The session emptied: every node's partition empties, the flows go with the next round.
-    write_session(std::nullopt, [self, st](Status) {
+    // The session ended: every node's partition empties, the flows go with the next round. (The
+    // key is overwritten, never deleted: on ZooKeeper a prefix watch may miss a deleted key that
+    // is written again, and the slot is reused.)
+    write_session(live::ended(id_), [self, st](Status) {
       if (!st.ok()) return self->done_(st);
       LiveResult r = live_verdict(self->req_.expected, self->seen_, self->sent_);
       if (!self->cannot_inject_.empty()) {

@@ -38,7 +38,8 @@ echo "ofports: a1 $a1of on hv1, a3 $a3of on hv2, vxlan0 $vx1of on hv1"
 
 OUT=$SB_DIR/trace_live
 mkdir -p "$OUT"
-# live NAME [SLOT]: a live trace a1 -> a3 from hv1 (as requester "hv1"), its JSON in $OUT/NAME.json.
+# live NAME [SLOT]: a live trace a1 -> a3 from hv1 (as requester "hv1"), its JSON in $OUT/NAME.json
+# (every case on slot 0: a slot is reused).
 live() {
   sb_exec hv1 "$RUNNER" --zk "$(sb_zk_hosts)" --self hv1 --slot "${2:-0}" \
     --ofctl "ovs-ofctl -O OpenFlow13 packet-out $(mgmt hv1)" --in-port "$a1of" \
@@ -92,13 +93,13 @@ check_output "  observed on hv1 and hv2: the 3 live packets at ingress and egres
 # 15. hv2's underlay down: lost between the servers
 ulhv2=$(sb_ifname ulhv2)
 ip -n "$(sb_ns hv2)" link set "$ulhv2" down
-live underlay 1
+live underlay
 check "case 15: underlay-lost with hv2's underlay down" live_code underlay underlay-lost
 check_output "  seen last leaving hv1 by VXLAN to hv2" "seen last leaving hv1 by VXLAN to 192.168.99.2 (hv2)" \
   field underlay "r['verdict']['text'][r['verdict']['text'].index('seen'):].split(';')[0]"
 ip -n "$(sb_ns hv2)" link set "$ulhv2" up
 check "  the underlay back" sb_wait 20 sb_ping a1 a3 1
-live again 2
+live again
 check "case 15: live-delivered again with the link up" live_code again live-delivered
 check "  no observation flow left" sb_wait 10 no_tracer_flows
 finish

@@ -58,7 +58,7 @@ void TracerApp::on_update(const db::KeyUpdate& u) {
   if (u.key.compare(0, prefix.size(), prefix) != 0) return;
   std::string partition = kPartitionPrefix + u.key.substr(prefix.size());
   const Json* v = u.record.value ? &*u.record.value : nullptr;
-  if (!v || v->is_null() || (v->is_object() && v->empty())) {
+  if (!v || v->is_null() || (v->is_object() && v->empty()) || live::is_ended(*v)) {
     sessions_.erase(partition);
   } else if (auto s = live::session_from_json(*v);
              !s.ok() || live::session_key(s->requester, s->slot) != u.key) {

@@ -156,8 +156,8 @@ TEST_F(TracerTest, ASessionIsTwoFlowsPerSwitchArmedOnceConfirmed) {
   EXPECT_EQ(seen(s)->id, "a1");
   EXPECT_TRUE(seen(s)->observations.empty());
 
-  // Emptied by its requester: the flows go on both switches.
-  put(live::session_key(s.requester, s.slot), std::nullopt);
+  // Ended by its requester: the flows go on both switches.
+  put(live::session_key(s.requester, s.slot), live::ended(s.id));
   settle("session removed");
   ASSERT_TRUE(run_until([&] { return sw2_.flows.empty(); }));
   EXPECT_TRUE(sw_.flows.empty());
