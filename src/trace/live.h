@@ -4,7 +4,7 @@
 // observation flows and says so once its switches confirmed them), injects --count marked
 // packets 200 ms apart as PACKET_OUTs on FROM's switch (DSCP 1, the nonce after the L4 header),
 // collects the observations until each packet left at TO's port or 2 s after the last one,
-// empties the session key and compares what was seen with the simulation (§9.3):
+// ends the session ({id, ended} over its key) and compares what was seen with the simulation (§9.3):
 //
 //   live-delivered    every packet left at TO's port on TO's server
 //   underlay-lost     seen last leaving a server by a tunnel, never entering the next one
