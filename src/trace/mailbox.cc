@@ -125,6 +125,22 @@ void Mailbox::refresh() {
   sweep();
 }
 
+// The records as they are now, read (a trace's round 0 asks this first): on ZooKeeper's watch
+// feed the records' prefix watch was seen to miss refreshes, so a live node looked expired.
+void Mailbox::reload(std::function<void()> done) {
+  db_.list(std::string(schema::kNodePrefix),
+           [this, done, alive = std::weak_ptr<bool>(alive_)](Result<std::vector<std::string>> keys) {
+             if (alive.expired()) return;
+             if (!keys.ok() || keys->empty()) return done();
+             db_.get(*keys, [this, done, alive](Result<std::map<std::string, db::Record>> r) {
+               if (alive.expired()) return;
+               if (r.ok())
+                 for (const auto& [k, rec] : *r) on_update(db::KeyUpdate{k, rec, db::KeyUpdate::kUpdated});
+               done();
+             });
+           });
+}
+
 int64_t Mailbox::server_now_us() const {
   if (!anchor_us_) return 0;
   return anchor_us_ +
@@ -240,6 +256,7 @@ void Mailbox::ask(int slot, const std::string& target, Json request, std::chrono
                                        {"target", target},
                                        {"expires_us", server_now_us() + deadline_us},
                                        {"request", std::move(request)}});
+  poll(slot, s.id, s.round);
   s.timer = loop_.after(deadline, [this, slot, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;
     Slot& s = slots_[slot];
@@ -250,6 +267,26 @@ void Mailbox::ask(int slot, const std::string& target, Json request, std::chrono
         ++stats_.timeouts;
       }
     finish(slot);
+  });
+}
+
+// The answers still awaited, read every 250 ms besides the watch: on ZooKeeper's watch feed a
+// prefix watch was seen to miss an answer key's new value (the answer was there, unheard).
+void Mailbox::poll(int slot, const std::string& id, int round) {
+  loop_.after(std::chrono::milliseconds(250), [this, slot, id, round, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    Slot& s = slots_[slot];
+    if (!s.done || s.id != id || s.round != round) return;
+    std::vector<std::string> keys;
+    for (const auto& n : s.expected)
+      if (!s.answers.by_node.count(n))
+        keys.push_back(std::string(schema::kTraceAnswerPrefix) + self_ + "." + std::to_string(slot) + "." +
+                       db::escape_key_part(n));
+    db_.get(keys, [this, alive](Result<std::map<std::string, db::Record>> r) {
+      if (alive.expired() || !r.ok()) return;
+      for (const auto& [k, rec] : *r) on_answer(k, rec, /*polled=*/true);
+    });
+    poll(slot, id, round);
   });
 }
 
@@ -347,7 +384,7 @@ void Mailbox::on_request(const std::string& key, const db::Record& r) {
            });
 }
 
-void Mailbox::on_answer(const std::string& key, const db::Record& r) {
+void Mailbox::on_answer(const std::string& key, const db::Record& r, bool polled) {
   auto p = parts_after(key, schema::kTraceAnswerPrefix);
   if (p.size() != 3 || p[0] != self_ || !r.value) return;
   int slot = std::atoi(p[1].c_str());
@@ -356,10 +393,11 @@ void Mailbox::on_answer(const std::string& key, const db::Record& r) {
   Slot& s = slots_[slot];
   const Json& v = *r.value;
   if (!s.used || !s.done || str_field(v, "id") != s.id || int_field(v, "round") != s.round ||
-      !s.expected.count(answerer)) {
-    ++stats_.stale;
+      !s.expected.count(answerer) || s.answers.by_node.count(answerer)) {
+    if (!polled) ++stats_.stale;  // (a poll reads the last use's answers until the new ones come)
     return;
   }
+  if (polled) ++stats_.polled;
   ++stats_.answered;
   s.answers.by_node[answerer] = v.contains("answer") ? v["answer"] : Json();
   if (s.answers.by_node.size() >= s.expected.size()) finish(slot);

@@ -47,7 +47,7 @@ struct Answers {
 
 struct MailboxStats {
   uint64_t asked = 0, answered = 0, stale = 0, timeouts = 0, busy = 0, served = 0, swept = 0, refreshes = 0,
-           oversize = 0;
+           oversize = 0, polled = 0;  // polled: answers found by the poll, not the watch
 };
 
 class Mailbox {
@@ -70,6 +70,8 @@ class Mailbox {
   // Every record seen (live or not), by system id; this node's own included.
   std::vector<NodeRecord> nodes() const;
   std::optional<NodeRecord> node(const std::string& system_id) const;
+  // Reads every node record again, then `done` (a trace's round 0 calls it first).
+  void reload(std::function<void()> done);
   // The other nodes whose record is live.
   std::vector<std::string> live_peers() const;
   // Server time (µs) as this node estimates it: its own record's last commit time plus the time
@@ -106,7 +108,8 @@ class Mailbox {
   };
   void on_update(const db::KeyUpdate& u);
   void on_request(const std::string& key, const db::Record& r);
-  void on_answer(const std::string& key, const db::Record& r);
+  void on_answer(const std::string& key, const db::Record& r, bool polled = false);
+  void poll(int slot, const std::string& id, int round);
   void finish(int slot);
   std::string request_key(const std::string& requester, int slot) const;
   // `only_id`: write only while the key holds that use's id (or nothing).

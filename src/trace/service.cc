@@ -230,7 +230,8 @@ Json TraceModule::status() const {
                       {"timeouts", s.timeouts},
                       {"busy", s.busy},
                       {"served", s.served},
-                      {"swept", s.swept}};
+                      {"swept", s.swept},
+                      {"polled", s.polled}};
   }
   return out;
 }
@@ -511,12 +512,21 @@ void TraceModule::round0(const std::shared_ptr<Run>& run, std::vector<std::strin
     if (ans.contains("iface") && ans["iface"].is_object()) run->result["from"]["found"] = ans["iface"];
   };
   merge(run->system_id, bindings(req));
-  if (!mailbox_ || mailbox_->live_peers().empty()) {
-    if (!mailbox_)
-      run->result["notes"].push_back(
-          "no node record yet (the system id is not known): other servers are not asked");
+  if (!mailbox_) {
+    run->result["notes"].push_back(
+        "no node record yet (the system id is not known): other servers are not asked");
     return after_round0(run);
   }
+  mailbox_->reload([this, run, req, merge, alive = std::weak_ptr<bool>(alive_)] {
+    auto live = alive.lock();
+    if (!live || !*live) return run->done(make_error(Errc::kUnavailable, "module trace stopped"));
+    ask_round0(run, req, merge);
+  });
+}
+
+void TraceModule::ask_round0(const std::shared_ptr<Run>& run, const Json& req,
+                             const std::function<void(const std::string&, const Json&)>& merge) {
+  if (mailbox_->live_peers().empty()) return after_round0(run);
   auto slot = mailbox_->open();
   if (!slot.ok()) return fail(run, slot.error());
   run->slot = *slot;

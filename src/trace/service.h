@@ -87,6 +87,8 @@ class TraceModule final : public io::Module {
   void physical_from(const std::shared_ptr<Run>& run, const std::string& server, const std::string& iface);
   void round0(const std::shared_ptr<Run>& run, std::vector<std::string> ports,
               std::optional<std::pair<std::string, std::string>> iface);
+  void ask_round0(const std::shared_ptr<Run>& run, const nlohmann::json& req,
+                  const std::function<void(const std::string&, const nlohmann::json&)>& merge);
   nlohmann::json bindings(const nlohmann::json& req) const;
   void after_round0(const std::shared_ptr<Run>& run);
   void after_iface(const std::shared_ptr<Run>& run);
