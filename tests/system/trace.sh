@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# vlcpctl trace (issue 21, docs/TRACE_DESIGN.md §13.2), the cases a single node answers (§15 step
-# 6: 1, 5, 6, 7, 9; hv2's ports are absent, other servers are not asked yet): two simulated
-# servers with the full L3 pipeline on one ObjectDB (ZooKeeper), the three-network model with
-# router r1; hosts a1, a2 on hv1. Each case checks vlcpctl's exit code and verdict.code in
-# --json, and where it matters the step that decided: behaviour, not flow text. The trace runs
-# ofproto/trace without a packet: a traced DHCP DISCOVER never reaches the port's namespace.
+# vlcpctl trace (issue 21, docs/TRACE_DESIGN.md §13.2): two simulated servers with the full L3
+# pipeline on one ObjectDB (ZooKeeper), the three-network model with router r1. First the cases
+# hv1 answers with hv2 hosting nothing (1, 5, 6, 7, 9, 12 on one node), then across servers (2,
+# 3, 4, 8, 10, 11, 12, 13): hv2 hosts a3, b1 and c2, each hop runs on its own server and the
+# servers reach each other through ObjectDB only. Each case checks vlcpctl's exit code and
+# verdict.code in --json, and where it matters the hops' servers and the step that decided:
+# behaviour, not flow text. The trace runs ofproto/trace without a packet: a traced DHCP DISCOVER
+# never reaches the port's namespace.
 . "$(dirname "$0")/../lib/system.sh"
 . "$(dirname "$0")/../lib/l3_servers.sh"
 
@@ -16,9 +18,10 @@ l3_start_vlcpd
 model() {
   l3_three_networks "a1 na sa 02:00:00:0a:00:0b 10.1.0.11" "a2 na sa 02:00:00:0a:00:0c 10.1.0.12" \
     "a3 na sa 02:00:00:0a:00:0d 10.1.0.13" "a4 na sa 02:00:00:0a:00:0e 10.1.0.14" \
-    "b1 nb sb 02:00:00:0b:00:0b 10.2.0.11"
+    "b1 nb sb 02:00:00:0b:00:0b 10.2.0.11" "c1 nc sc 02:00:00:0c:00:0b 10.3.0.11" \
+    "c2 nc sc 02:00:00:0c:00:0c 10.3.0.12"
 }
-check "three networks, subnets, ports a1-a4 and b1, router r1 with three interfaces" model
+check "three networks, subnets, ports a1-a4, b1, c1, c2, router r1 with three interfaces" model
 check "hosts a1 and a2 on hv1" l3_host a1 hv1 10.1.0.11 02:00:00:0a:00:0b a1 10.1.0.1 &&
   l3_host a2 hv1 10.1.0.12 02:00:00:0a:00:0c a2 10.1.0.1
 check "hv1's switch reconciled and in sync" sb_wait 30 synced hv1
@@ -26,15 +29,16 @@ check "module trace answers /trace/status" sb_wait 10 api hv1 /trace/status
 
 OUT=$SB_DIR/trace
 mkdir -p "$OUT"
-# run NAME ARGS...: vlcpctl trace ARGS on hv1, --json into $OUT/NAME.json and its exit code into
-# $OUT/NAME.rc; the text form into $OUT/NAME.txt.
-run() {
-  local name=$1
-  shift
-  ctl hv1 --json trace "$@" >"$OUT/$name.json" 2>"$OUT/$name.err"
+# run NAME ARGS...: vlcpctl trace ARGS on hv1 (run_on SERVER NAME ARGS...: on SERVER), --json into
+# $OUT/NAME.json and its exit code into $OUT/NAME.rc; the text form into $OUT/NAME.txt.
+run_on() {
+  local hv=$1 name=$2
+  shift 2
+  ctl "$hv" --json trace "$@" >"$OUT/$name.json" 2>"$OUT/$name.err"
   echo $? >"$OUT/$name.rc"
-  ctl hv1 trace "$@" >"$OUT/$name.txt" 2>&1
+  ctl "$hv" trace "$@" >"$OUT/$name.txt" 2>&1
 }
+run() { run_on hv1 "$@"; }
 # field NAME EXPR: a Python expression on the result `r`.
 field() {
   python3 -c "
@@ -113,19 +117,125 @@ check "  hv1's switch in sync again" sb_wait 30 synced hv1
 run reconnected a1 --proto dhcp
 check "  then to-controller-dhcp again" code_is reconnected to-controller-dhcp 0
 
-# 2 on one node: a3 bound on hv2, which hv1 does not ask yet: the packet leaves hv1 by VXLAN
-# with na's VNI to hv2's VTEP (the arrival the next hop would take), verdict left.
-check "host a3 on hv2" l3_host a3 hv2 10.1.0.13 02:00:00:0a:00:0d a3 10.1.0.1
-check "hv2's switch in sync" sb_wait 30 synced hv2
-vni=$(ctl hv1 call viperflow listlogicalnetworks id=na | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["vni"])')
-left_by_vxlan() {
+# Across servers. hv2 hosts a3 (na, VXLAN), b1 (nb) and c2 (nc, VLAN); hv1 hosts c1 too.
+check "hosts a3, b1, c2 on hv2 and c1 on hv1" l3_host a3 hv2 10.1.0.13 02:00:00:0a:00:0d a3 10.1.0.1 &&
+  l3_host b1 hv2 10.2.0.11 02:00:00:0b:00:0b b1 10.2.0.1 && l3_host c2 hv2 10.3.0.12 02:00:00:0c:00:0c c2 10.3.0.1 &&
+  l3_host c1 hv1 10.3.0.11 02:00:00:0c:00:0b c1 10.3.0.1
+check "both switches in sync" sb_wait 30 synced hv1 && sb_wait 30 synced hv2
+nodes() { api hv1 /trace/nodes | python3 -c "import json, sys; print(sorted(n['systemid'] for n in json.load(sys.stdin)['result'] if n['live']))"; }
+both_live() { [ "$(nodes)" = "['hv1', 'hv2']" ]; }
+check "hv1 sees both node records live (/trace/nodes)" sb_wait 40 both_live
+net() { ctl hv1 call viperflow listlogicalnetworks id="$1" | python3 -c "import json, sys; print(json.load(sys.stdin)[0]['$2'])"; }
+vni=$(net na vni)
+vlan=$(net nc vlanid)
+servers() { field "$1" "' '.join(h['server'] for h in r['hops'])"; }
+
+# 2. VXLAN: delivered on hv2, two hops, hop 2 arriving by VXLAN with na's VNI
+delivered_vxlan() {
   run vxlan a1 a3
-  code_is vxlan left 1
+  code_is vxlan delivered 0
 }
-check "case 2 (one node): trace a1 a3: left hv1, exit 1" sb_wait 20 left_by_vxlan
+check "case 2: trace a1 a3: delivered on hv2, exit 0" sb_wait 20 delivered_vxlan
 show vxlan
-check_output "  out by vxlan0 with na's VNI ($vni) to hv2's VTEP" "vxlan vx $vni 192.168.99.1 192.168.99.2" field vxlan \
-  "' '.join(str(o['arrival'][k]) for o in r['hops'][0]['outputs'] if 'arrival' in o for k in ('via', 'physicalnetwork', 'vni', 'tun_src', 'tun_dst'))"
+check_output "  hops hv1 hv2" "hv1 hv2" servers vxlan
+check_output "  hop 2 arrives by vxlan, VNI $vni, from hv1's VTEP to hv2's" "vxlan $vni 192.168.99.1 192.168.99.2" field vxlan \
+  "' '.join(str(r['hops'][1]['arrival'][k]) for k in ('via', 'vni', 'tun_src', 'tun_dst'))"
+check_output "  the verdict names hv2" "hv2" field vxlan "r['verdict']['server']"
+
+# 3. VLAN: c1 -> c2 over the uplinks
+run vlan c1 c2
+show vlan
+check "case 3: trace c1 c2: delivered on hv2, exit 0" code_is vlan delivered 0
+check_output "  hops hv1 hv2, hop 2 by vlan $vlan" "hv1 hv2 vlan $vlan" field vlan \
+  "' '.join([h['server'] for h in r['hops']] + [r['hops'][1]['arrival']['via'], str(r['hops'][1]['arrival'].get('vlan'))])"
+
+# 4. routed: a1 -> 10.2.0.11 (b1 on hv2), TTL 63 in hop 2's flow, routed by r1 on hv1. l3output
+# places a remote host on its first packet (to-controller-first-packet): a real ping first.
+sb_exec a1 ping -c 2 -W 2 10.2.0.11 >/dev/null
+routed() {
+  run routed a1 10.2.0.11 --raw
+  code_is routed delivered 0
+}
+check "case 4: trace a1 10.2.0.11 (after a ping placed b1): delivered to b1 on hv2, exit 0" sb_wait 10 routed
+show routed
+check_output "  to port b1, hops hv1 hv2" "b1 hv1 hv2" field routed "r['to']['id'] + ' ' + ' '.join(h['server'] for h in r['hops'])"
+check_output "  hop 2's flow has TTL 63" True field routed "'nw_ttl=63' in r['hops'][1]['flow']"
+check_output "  an l3router step on hv1 owned by l3, naming router r1" True field routed \
+  "any(s['table_name'] == 'l3router' and s['owner']['app'] == 'l3' and 'router r1' in s['explained'] for s in r['hops'][0]['steps'])"
+field routed "r['hops'][0]['raw']" >"$OUT/routed-hv1.raw"
+field routed "r['hops'][1]['raw']" >"$OUT/routed-hv2.raw"
+
+# 8. the same trace from hv2's CLI: hv2 asks hv1 for hop 1 through ObjectDB
+run_on hv2 from_hv2 a1 a3
+show from_hv2
+check "case 8: trace a1 a3 run on hv2: delivered, exit 0" code_is from_hv2 delivered 0
+check_output "  hops hv1 hv2" "hv1 hv2" servers from_hv2
+
+# 9 again, every node asked: a4 is bound nowhere
+run unbound2 a1 a4
+check "case 9 with hv2 asked: port-not-bound naming both servers" code_is unbound2 port-not-bound 1
+check_output "  the text" "port a4 is not bound on any server that answered (hv1, hv2)" field unbound2 "r['verdict']['text']"
+
+# 10. a deleted network: vd1 on hv2 keeps iface-id d1, whose port, subnet and network are gone
+mk_nd() {
+  ctl hv1 call viperflow createlogicalnetwork id=nd physicalnetwork=vx >/dev/null &&
+    ctl hv1 call viperflow createsubnet id=sd logicalnetwork=nd cidr=10.4.0.0/24 gateway=10.4.0.1 >/dev/null &&
+    ctl hv1 call viperflow createlogicalport id=d1 logicalnetwork=nd subnet=sd mac_address=02:00:00:0d:00:0b \
+      ip_address=10.4.0.11 >/dev/null
+}
+rm_nd() {
+  ctl hv1 call viperflow deletelogicalport id=d1 >/dev/null && ctl hv1 call viperflow deletesubnet id=sd >/dev/null &&
+    ctl hv1 call viperflow deletelogicalnetwork id=nd >/dev/null
+}
+check "network nd, port d1, host vd1 on hv2; then d1, sd and nd deleted" mk_nd &&
+  sb_host vd1 hv2 br-int 10.4.0.11/24 mac=02:00:00:0d:00:0b iface_id=d1 && rm_nd
+run orphan "hv2/$(sb_ifname vd1)" a1
+show orphan
+check "case 10: trace hv2/<vd1's interface> a1: source-iface-orphan, exit 1" code_is orphan source-iface-orphan 1
+check_output "  names d1 and hv2" "has iface-id d1, which is no logical port" field orphan "r['verdict']['text']"
+echo "--- mailbox: hv1 $(api hv1 /trace/status)"
+echo "--- mailbox: hv2 $(api hv2 /trace/status)"
+ctl hv1 db get viperflow.tracerequest.hv1.0 viperflow.traceanswer.hv1.0.hv2 viperflow.vlcpnode.hv1 viperflow.vlcpnode.hv2
+run oldmac a1 02:00:00:0d:00:0b
+check "  trace a1 <d1's old MAC>: unknown-destination" code_is oldmac unknown-destination 1
+
+# 12. the controller not connected on the remote server: hv2 runs the hop and says so
+check "module unload openflowserver on hv2" ctl hv2 module unload openflowserver
+run noctl2 b1 --proto dhcp
+show noctl2
+check "case 12: trace b1 --proto dhcp: controller-not-connected on hv2, exit 1" code_is noctl2 controller-not-connected 1
+check_output "  names br-int on hv2" "br-int on hv2 is not connected" field noctl2 "r['verdict']['text']"
+check "module load openflowserver on hv2 again" ctl hv2 module load openflowserver
+check "  hv2's switch in sync again" sb_wait 30 synced hv2
+dhcp_hv2() {
+  run dhcp2 b1 --proto dhcp
+  code_is dhcp2 to-controller-dhcp 0
+}
+check "  then to-controller-dhcp on hv2" sb_wait 10 dhcp_hv2
+
+# 13. hv2's vlcpd stopped: the trace ends peer-no-answer within its timeout
+pid2=$(sb_vlcpd_pid hv2)
+kill -STOP "$pid2"
+t0=$(date +%s)
+run stopped a1 a3 --timeout 8
+t1=$(date +%s)
+kill -CONT "$pid2"
+show stopped
+check "case 13: hv2 stopped: trace a1 a3 --timeout 8: peer-no-answer, exit 1" code_is stopped peer-no-answer 1
+check_output "  names hv2" "server hv2's vlcpd did not answer" field stopped "r['verdict']['text']"
+# (run traces twice: --json and the text form)
+check "  each within 8 s" [ $((t1 - t0)) -le 16 ]
+
+# 11. a router interface removed: r1 has no route to b1's subnet
+rri() { ctl hv1 call vrouterapi "$1" router=r1 subnet="$2" >/dev/null; }
+check "remove r1's interface on sb" rri removerouterinterface sb
+noroute() {
+  run noroute a1 10.2.0.11
+  code_is noroute no-route 1
+}
+check "case 11: trace a1 10.2.0.11: no-route" sb_wait 10 noroute
+show noroute
+check "re-add r1's interface on sb" rri addrouterinterface sb
 
 # Before any trace: FROM that is no port.
 run unknown p9 a1
