@@ -3,11 +3,8 @@
 vlcp_unit_test(tracer_test SOURCES unit/tracer/tracer_test.cc LIBS vlcp_app_set)
 # The live verdicts (§9.3), the marked packet, and the sequence on one node with the tracer app.
 vlcp_unit_test(trace_live_test SOURCES unit/trace/live_test.cc LIBS vlcp_trace_live vlcp_app_set)
-# trace --live's requester from outside vlcpd (until the trace service calls trace/live), and its
-# system test on the two-server sandbox: cases 14-16 of §13.2.
-add_executable(trace_live_run tools/trace_live_run.cc)
-target_link_libraries(trace_live_run PRIVATE vlcp_trace_live vlcp_db vlcp_options)
+# vlcpctl trace --live on the two-server sandbox: cases 14-16 of §13.2.
 add_test(NAME system_trace_live COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/system/trace_live.sh)
 set_tests_properties(system_trace_live PROPERTIES LABELS system TIMEOUT 300
-  ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_VLCPCTL=$<TARGET_FILE:vlcpctl>;VLCP_VLCPD=$<TARGET_FILE:vlcpd>;VLCP_TRACE_LIVE_RUN=$<TARGET_FILE:trace_live_run>"
+  ENVIRONMENT "VLCP_SANDBOX_LEDGER=${CMAKE_BINARY_DIR}/sandbox-ledger;VLCP_VLCPCTL=$<TARGET_FILE:vlcpctl>;VLCP_VLCPD=$<TARGET_FILE:vlcpd>"
   FIXTURES_REQUIRED sandbox_suite)

@@ -112,20 +112,26 @@ std::vector<CommandDecl> build() {
   out.push_back({"tables", "", "the pipeline's flow tables: number, name, path", "", {}, "", true});
   out.push_back(
       {"trace",
-       "FROM [TO] [--proto P] [--dport N] [--sport N] [--ttl N] [--server S] [--timeout S] [--raw] [--verbose]",
+       "FROM [TO] [--proto P] [--dport N] [--sport N] [--ttl N] [--server S] [--timeout S] [--live] [--count "
+       "N] "
+       "[--raw] [--verbose]",
        "why can't FROM reach TO: the packet's path through the flow tables and one verdict",
        "FROM is a logical port (or SERVER/INTERFACE); TO a logical port, an IPv4 address or a MAC (none "
        "with --proto dhcp). Servers are followed through ObjectDB: each hop runs on its own server. "
        "vlcpd builds the packet from the model and runs ofproto/trace on FROM's bridge without a "
        "packet (no side effects); each step is named by table, app and model object. The last "
-       "line is the verdict; --json prints the result with verdict.code. Exit 0 when delivered, "
-       "answered or taken by vlcpd (DHCP), 1 for any other verdict.",
+       "line is the verdict; --json prints the result with verdict.code. --live then injects marked "
+       "packets (DSCP 1, a nonce) on FROM's switch and reports where every server's observation flows saw "
+       "them (run it on FROM's server; icmp, tcp, udp); the live verdict decides the exit code. Exit 0 when "
+       "delivered, answered or taken by vlcpd (DHCP), 1 for any other verdict.",
        {{"--proto", "P", "icmp (default), tcp, udp, arp or dhcp", "icmp tcp udp arp dhcp"},
         {"--dport", "N", "the TCP or UDP destination port"},
         {"--sport", "N", "the TCP or UDP source port (default 49152)"},
         {"--ttl", "N", "the IP TTL (default 64)"},
         {"--server", "S", "FROM's server when FROM is bound on two (a move)"},
         {"--timeout", "S", "the whole trace's deadline in seconds (default 15)"},
+        {"--live", "", "inject marked packets and report the path they really took"},
+        {"--count", "N", "--live: packets to inject, 1-10 (default 3)"},
         {"--raw", "", "append OVS's ofproto/trace text"},
         {"--verbose", "", "show the tables' default gotos and the cookies"}},
        "",

@@ -108,7 +108,23 @@ std::string trace_text(const json& r, bool verbose) {
     if (!hop.value("raw", json()).is_null()) out += "\n" + hop["raw"].get<std::string>();
   }
   for (const auto& n : r.value("notes", json::array())) out += "note: " + n.get<std::string>() + "\n";
-  out += "verdict: " + str(r.value("verdict", json::object()), "text") + "\n";
+  bool live = r.contains("live") && r["live"].is_object();
+  if (live)
+    out += "simulated verdict: " + str(r.value("simulated_verdict", json::object()), "text") + "\n";
+  else
+    out += "verdict: " + str(r.value("verdict", json::object()), "text") + "\n";
+  if (live) {
+    const json& l = r["live"];
+    out += "live: " + std::to_string(l.value("sent", 0)) + " marked packets sent\n";
+    for (const auto& p : l.value("packets", json::array())) {
+      out += "  packet " + std::to_string(p.value("no", 0)) + ":";
+      for (const auto& ob : p.value("observations", json::array()))
+        out += " " + str(ob, "server") + " " + str(ob, "table") + " →";
+      out += p.value("delivered", false) ? " delivered\n" : " (not delivered)\n";
+    }
+    for (const auto& n : l.value("notes", json::array())) out += "  note: " + n.get<std::string>() + "\n";
+    out += "live verdict: " + str(l.value("verdict", json::object()), "text") + "\n";
+  }
   return out;
 }
 
@@ -132,8 +148,10 @@ int trace_verb(const std::vector<std::string>& all) {
       verbose = true;
     } else if (a == "--raw") {
       query += "&raw=true";
+    } else if (a == "--live") {
+      query += "&live=true";
     } else if (a == "--proto" || a == "--dport" || a == "--sport" || a == "--ttl" || a == "--server" ||
-               a == "--timeout") {
+               a == "--timeout" || a == "--count") {
       if (i + 1 >= cli->args.size()) return usage();
       if (a == "--timeout")
         timeout = std::chrono::seconds(std::clamp(std::atoi(cli->args[i + 1].c_str()), 1, 70) + 5);
@@ -164,6 +182,7 @@ int trace_verb(const std::vector<std::string>& all) {
       std::printf("%s\n", o.result.dump(2).c_str());
     }
   }
+  // (With --live the verdict is the live one: a path the simulation delivers can be lost.)
   std::string outcome =
       o.result.is_object() && o.result.contains("verdict") ? str(o.result["verdict"], "outcome") : "";
   return outcome == "delivered" || outcome == "answered" || outcome == "to_controller" ? 0 : kExitRefused;

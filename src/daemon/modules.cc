@@ -430,6 +430,10 @@ void make_modules(Runtime& rt) {
   trace_deps.ovsdb = [r = &rt] { return r->ovsdb.get(); };
   trace_deps.host = [r = &rt]() -> const apps::AppHost* { return r->host.get(); };
   trace_deps.switches = [r = &rt]() -> const sw::SwitchManager* { return r->switches.get(); };
+  trace_deps.send = [r = &rt](uint64_t dpid, std::vector<uint8_t> message) -> Status {
+    if (!r->switches) return make_error(Errc::kUnavailable, "module openflowserver is not loaded");
+    return r->switches->send(dpid, std::move(message));
+  };
   trace_deps.model = [r = &rt]() -> const apps::ModelView* { return r->model.get(); };
   trace_deps.tables = &rt.settings.pipeline.tables;
   trace_deps.ovsdb_settings = rt.settings.ovsdb;

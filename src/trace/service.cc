@@ -11,6 +11,7 @@
 #include "model/address.h"
 #include "trace/annotate.h"
 #include "trace/hop.h"
+#include "trace/live.h"
 #include "trace/packet_spec.h"
 #include "trace/parse.h"
 #include "trace/verdict.h"
@@ -138,6 +139,10 @@ struct TraceModule::Run {
   std::set<std::string> seen;  // server + arrival + packet of each hop (loop detection)
   int hops = 0;
   std::vector<std::string> vias;  // how each hop after the first arrived ("VXLAN", "VLAN 101")
+  // --live (§9): after the simulation, marked packets injected on FROM's switch.
+  bool live = false;
+  int live_count = 3;
+  Json from_binding;  // FROM's chosen binding {server, bridge, dpid, ofport}
 };
 
 TraceModule::~TraceModule() {
@@ -323,6 +328,16 @@ void TraceModule::packet(const Json& params, api::ApiDone done) {
                            "to: a port, IPv4 address or MAC is missing (only --proto dhcp takes none)"));
   auto timeout = number_param(params, "timeout", 70);
   if (!timeout.ok()) return done(timeout.error());
+  bool want_live = bool_param(params, "live");
+  auto count = number_param(params, "count", kMaxCount);
+  if (!count.ok()) return done(count.error());
+  if (want_live && (*proto == Proto::kArp || *proto == Proto::kDhcp))
+    return done(
+        make_error(Errc::kInvalidArgument,
+                   "live: " + proto_text +
+                       " is answered by flows or by vlcpd, not forwarded: the simulated trace shows it"));
+  if (want_live && count->value_or(3) < 1)
+    return done(make_error(Errc::kInvalidArgument, "count: at least one packet"));
   // The ids FROM and TO may be (an address is no port id).
   std::set<std::string> ids{from};
   if (!to.empty() && !model::detail::parse_ip(to) && !model::detail::parse_mac(to)) ids.insert(to);
@@ -331,6 +346,8 @@ void TraceModule::packet(const Json& params, api::ApiDone done) {
   run->id = random_id();
   run->want = "trace/" + run->id;
   run->deadline = loop_.clock().now() + std::chrono::seconds(timeout->value_or(15));
+  run->live = want_live;
+  run->live_count = static_cast<int>(count->value_or(3));
   ++running_;
   with_model(
       run->want, ids, std::chrono::steady_clock::now() + std::chrono::seconds(10),
@@ -607,6 +624,7 @@ void TraceModule::after_round0(const std::shared_ptr<Run>& run) {
     return answer(run);
   }
   std::string server = pick->value("server", "");
+  run->from_binding = *pick;
   run->result["from"]["server"] = server;
   run->result["from"]["bridge"] = pick->value("bridge", "");
   run->result["from"]["ofport"] = pick->value("ofport", 0);
@@ -1018,11 +1036,15 @@ void TraceModule::fail(const std::shared_ptr<Run>& run, Status error) {
   run->done(std::move(error));
 }
 
-void TraceModule::answer(const std::shared_ptr<Run>& run) {
+void TraceModule::release(const std::shared_ptr<Run>& run) {
   --running_;
   if (mailbox_ && run->slot >= 0) mailbox_->close(run->slot);
   run->slot = -1;
   release_model(run->want);
+}
+
+void TraceModule::answer(const std::shared_ptr<Run>& run) {
+  if (!run->live) release(run);
   VerdictInput& vi = run->verdict;
   // The verdict reads the last hop: where the packet went last.
   Json& hops = run->result["hops"];
@@ -1046,7 +1068,143 @@ void TraceModule::answer(const std::shared_ptr<Run>& run) {
   ++verdicts_[v.code_name];
   run->result["verdict"] = {
       {"outcome", v.outcome}, {"code", v.code_name}, {"server", vi.server}, {"text", v.text}};
+  if (run->live) return live(run);
   run->done(run->result);
+}
+
+namespace {
+
+// A field of a record that may come from a peer: the wrong type reads as absent.
+uint64_t unsigned_field(const Json& j, const char* name) {
+  auto it = j.is_object() ? j.find(name) : j.end();
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+std::string string_field(const Json& j, const char* name) {
+  auto it = j.is_object() ? j.find(name) : j.end();
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool bool_field(const Json& j, const char* name, bool fallback) {
+  auto it = j.is_object() ? j.find(name) : j.end();
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+// What the simulation says per server, for the live comparison (trace/live.h Expected): each
+// hop's followed output, else its output to TO's port, else its first effective one.
+Expected expected_of(const Json& result, const std::string& to_port, const std::string& to_server,
+                     uint32_t to_ofport) {
+  Expected e;
+  e.to_port = to_port;
+  e.to_server = to_server;
+  e.to_ofport = to_ofport;
+  if (result.contains("verdict")) {
+    e.simulated_code = string_field(result["verdict"], "code");
+    e.simulated_text = string_field(result["verdict"], "text");
+  }
+  if (!result.contains("hops") || !result["hops"].is_array()) return e;
+  for (const auto& h : result["hops"]) {
+    ExpectedHop eh;
+    eh.server = string_field(h, "server");
+    const Json* pick = nullptr;
+    if (h.is_object() && h.contains("outputs") && h["outputs"].is_array())
+      for (const auto& o : h["outputs"]) {
+        if (!bool_field(o, "effective", true)) continue;
+        if (bool_field(o, "followed", false)) {
+          pick = &o;
+          break;
+        }
+        if (!pick || (!to_port.empty() && string_field(o, "port") == to_port)) pick = &o;
+      }
+    if (pick) {
+      const Json& o = *pick;
+      eh.out_ofport = static_cast<uint32_t>(unsigned_field(o, "ofport"));
+      eh.out_name = string_field(o, "port");
+      if (eh.out_name.empty()) eh.out_name = string_field(o, "iface");
+      eh.next_server = string_field(o, "next");
+      if (o.contains("arrival") && o["arrival"].is_object()) {
+        eh.out_kind = string_field(o["arrival"], "via") == "vxlan" ? "tunnel" : "uplink";
+        if (auto ip = model::detail::parse_ip(string_field(o["arrival"], "tun_dst"))) eh.tun_dst = *ip;
+      } else {
+        eh.out_kind = "port";
+      }
+    }
+    e.hops.push_back(std::move(eh));
+  }
+  return e;
+}
+
+}  // namespace
+
+// --live (§9.2): the simulated trace is done (its verdict in the result); inject the marked
+// packets on FROM's switch, which must be this node's (a PACKET_OUT goes through the vlcpd that
+// holds the switch's connection), and add what was seen as result["live"].
+void TraceModule::live(const std::shared_ptr<Run>& run) {
+  // §10: the live verdict is the answer's; the simulation's moves to simulated_verdict.
+  auto finish_live = [this, run](Json live) {
+    release(run);
+    run->result["mode"] = "live";
+    run->result["simulated_verdict"] = run->result["verdict"];
+    if (live.contains("verdict")) run->result["verdict"] = live["verdict"];
+    run->result["live"] = std::move(live);
+    run->done(run->result);
+  };
+  auto refused = [&](const std::string& code, const std::string& outcome, const std::string& text) {
+    finish_live(
+        {{"verdict", {{"outcome", outcome}, {"code", code}, {"server", run->system_id}, {"text", text}}},
+         {"packets", Json::array()},
+         {"sent", 0}});
+  };
+  const Json& fb = run->from_binding;
+  if (!fb.is_object() || run->packet.proto == Proto::kArp || run->packet.proto == Proto::kDhcp)
+    return refused(
+        "live-cannot-inject", "not_started",
+        "FROM is not a logical port bound on a server: nothing to inject (a live trace starts at a "
+        "logical port)");
+  if (string_field(fb, "server") != run->system_id)
+    return refused("live-cannot-inject", "not_started",
+                   "port " + run->from + " is bound on " + string_field(fb, "server") + ", not on " +
+                       run->system_id +
+                       ": run the live trace there (its vlcpd injects the packets on its own switch)");
+  auto db = deps_.objectdb ? deps_.objectdb() : nullptr;
+  if (!db || !deps_.send)
+    return refused("live-cannot-inject", "not_started", "ObjectDB or OpenFlow is not loaded");
+  if (run->slot < 0 && mailbox_) {
+    auto slot = mailbox_->open();
+    if (!slot.ok()) return refused("live-cannot-inject", "not_started", slot.error().message());
+    run->slot = *slot;
+  }
+  uint32_t to_ofport = 0;
+  for (const auto& b : run->bound[run->to_port])
+    if (string_field(b, "server") == run->to_server)
+      to_ofport = static_cast<uint32_t>(unsigned_field(b, "ofport"));
+  LiveRequest req;
+  req.slot = std::max(run->slot, 0);
+  req.packet = run->packet;
+  req.packet.in_port = static_cast<uint32_t>(unsigned_field(fb, "ofport"));
+  req.dpid = unsigned_field(fb, "dpid");
+  req.expected = expected_of(run->result, run->to_port, run->to_server, to_ofport);
+  req.options.count = run->live_count;
+  LiveEnv env;
+  env.db = db.get();
+  env.self = run->system_id;
+  env.after = [loop = &loop_](std::chrono::milliseconds d, std::function<void()> fn) {
+    loop->after(d, std::move(fn));
+  };
+  env.send = deps_.send;
+  run_live(std::move(env), std::move(req),
+           [this, run, db, finish_live, alive = std::weak_ptr<bool>(alive_)](Result<LiveResult> r) {
+             if (!alive.lock()) return;
+             if (!r.ok()) {
+               Json j = {{"verdict",
+                          {{"outcome", "not_started"},
+                           {"code", "live-cannot-inject"},
+                           {"server", run->system_id},
+                           {"text", r.error().message()}}},
+                         {"packets", Json::array()},
+                         {"sent", 0}};
+               return finish_live(std::move(j));
+             }
+             finish_live(to_json(*r));
+           });
 }
 
 // The facts the verdict rules read, from a hop as it was answered (here or by a peer).

@@ -42,6 +42,8 @@ struct TraceDeps {
   std::function<const ovsdb::OvsdbClient*()> ovsdb;
   std::function<const apps::AppHost*()> host;  // ioprocessing: the flow owners and the apps
   std::function<const sw::SwitchManager*()> switches;
+  // --live (§9): one encoded OpenFlow message to a switch of this node (SwitchManager::send).
+  std::function<Status(uint64_t dpid, std::vector<uint8_t> message)> send;
   std::function<const apps::ModelView*()> model;  // ioprocessing's (the apps')
   const pipeline::TableMap* tables = nullptr;
   ovsdb::OvsdbSettings ovsdb_settings;  // the control socket's key and the OVSDB socket's directory
@@ -99,7 +101,10 @@ class TraceModule final : public io::Module {
   void run_hop(const nlohmann::json& req, std::function<void(nlohmann::json)> done);
   void annotate(Hop& hop, const std::string& text);
   void fail(const std::shared_ptr<Run>& run, Status error);
-  void answer(const std::shared_ptr<Run>& run);  // the verdict, and the result to the caller
+  void answer(const std::shared_ptr<Run>& run);
+  void live(const std::shared_ptr<Run>& run);     // --live after the simulation (§9.2)
+  void release(const std::shared_ptr<Run>& run);  // the run's slot, model interest and count  // the verdict,
+                                                  // and the result to the caller
 
   io::ControlLoop& loop_;
   TraceDeps deps_;

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# trace --live (issue 21, docs/TRACE_DESIGN.md §9, §13.2 cases 14-16) on two servers with the full
-# L3 pipeline and the tracer app on one ObjectDB (ZooKeeper): a1, a2 on hv1, a3 on hv2 (network
-# na over VXLAN). The requester is trace_live_run (tests/tools: src/trace/live.h's sequence, the
-# packets injected by ovs-ofctl packet-out on hv1's br-int) until the trace service calls it.
+# vlcpctl trace --live (issue 21, docs/TRACE_DESIGN.md §9, §13.2 cases 14-16) on two servers with
+# the full L3 pipeline and the tracer app on one ObjectDB (ZooKeeper): a1, a2 on hv1, a3 on hv2
+# (network na over VXLAN). `vlcpctl trace a1 a3 --live --json` on hv1: hv1's vlcpd runs the
+# simulated trace across both servers, then injects the marked packets on its br-int and collects
+# what every node's tracer app observed.
 #   14 working path: live-delivered 3/3, observed at hv1 ingress, hv1 egress, hv2 ingress, hv2
-#      egress; afterwards no observation flow (cookie 8<<48) on either bridge, the session empty
-#   15 hv2's underlay veth down: underlay-lost, seen last leaving hv1 by VXLAN to hv2; link up,
-#      live-delivered again
+#      egress; afterwards no observation flow (cookie 8<<48) on either bridge
+#   15 hv2's underlay veth down: the simulation still delivers, live says underlay-lost, seen last
+#      leaving hv1 by VXLAN to hv2; link up, live-delivered again
 #   16 a ping a2 -> a3 every 10 ms during a live run loses nothing; a ping of the same addresses
 #      with DSCP 0 (a1 -> a3) gives no observation
+#   and: --live from hv2 (a1 is bound on hv1) is refused with live-cannot-inject; --proto arp --live
+#   is a bad request
 . "$(dirname "$0")/../lib/system.sh"
 . "$(dirname "$0")/../lib/l3_servers.sh"
-
-RUNNER=${VLCP_TRACE_LIVE_RUN:?set VLCP_TRACE_LIVE_RUN to the trace_live_run binary}
 
 l3_servers_up
 l3_conf hv1
@@ -38,18 +39,23 @@ echo "ofports: a1 $a1of on hv1, a3 $a3of on hv2, vxlan0 $vx1of on hv1"
 
 OUT=$SB_DIR/trace_live
 mkdir -p "$OUT"
-# live NAME [SLOT]: a live trace a1 -> a3 from hv1 (as requester "hv1"), its JSON in $OUT/NAME.json
-# (every case on slot 0: a slot is reused).
+# live NAME [ON]: vlcpctl trace a1 a3 --live --json on ON (hv1), the whole result in
+# $OUT/NAME.full.json, its live part in $OUT/NAME.json; returns vlcpctl's exit code.
 live() {
-  sb_exec hv1 "$RUNNER" --zk "$(sb_zk_hosts)" --self hv1 --slot "${2:-0}" \
-    --ofctl "ovs-ofctl -O OpenFlow13 packet-out $(mgmt hv1)" --in-port "$a1of" \
-    --src-mac 02:00:00:0a:00:0b --src-ip 10.1.0.11 --dst-mac 02:00:00:0a:00:0d --dst-ip 10.1.0.13 \
-    --to-port a3 --to-server hv2 --to-ofport "$a3of" \
-    --hop "hv1,tunnel,$vx1of,vxlan0,192.168.99.2,hv2" --hop "hv2,port,$a3of,a3,," >"$OUT/$1.json" 2>"$OUT/$1.err"
+  ctl "${2:-hv1}" --json trace a1 a3 --live --timeout 30 >"$OUT/$1.full.json" 2>"$OUT/$1.err"
   local rc=$?
+  python3 -c "import json, sys; json.dump(json.load(open(sys.argv[1])).get('live', {}), open(sys.argv[2], 'w'))" \
+    "$OUT/$1.full.json" "$OUT/$1.json"
   echo "--- $1 (exit $rc)"
   cat "$OUT/$1.json" "$OUT/$1.err"
+  echo
   return $rc
+}
+expect_rc() {
+  local want=$1
+  shift
+  "$@"
+  [ $? -eq "$want" ]
 }
 field() {
   python3 -c "
@@ -72,7 +78,7 @@ pinger=$!
 # and a1 -> a3 itself (the session's addresses and protocol, DSCP 0) every 50 ms
 sb_exec a1 ping -q -c 100 -i 0.05 -W 1 10.1.0.13 >"$OUT/ping_same.txt" 2>&1 &
 pinger_same=$!
-check "case 14: live a1 -> a3 answers" live working
+check "case 14: vlcpctl trace a1 a3 --live exits 0" live working
 check "case 14: live-delivered" live_code working live-delivered
 check_output "  3/3 delivered" "3/3" field working "r['verdict']['text'].split(' ')[0]"
 check_output "  packet 1 seen at hv1 ingress, hv1 egress, hv2 ingress, hv2 egress" \
@@ -93,13 +99,19 @@ check_output "  observed on hv1 and hv2: the 3 live packets at ingress and egres
 # 15. hv2's underlay down: lost between the servers
 ulhv2=$(sb_ifname ulhv2)
 ip -n "$(sb_ns hv2)" link set "$ulhv2" down
-live underlay
-check "case 15: underlay-lost with hv2's underlay down" live_code underlay underlay-lost
+check "case 15: with hv2's underlay down vlcpctl trace --live exits 1" expect_rc 1 live underlay
+check "case 15: underlay-lost" live_code underlay underlay-lost
+check_output "  while the simulation delivers" "delivered" python3 -c \
+  "import json; print(json.load(open('$OUT/underlay.full.json'))['simulated_verdict']['code'])"
 check_output "  seen last leaving hv1 by VXLAN to hv2" "seen last leaving hv1 by VXLAN to 192.168.99.2 (hv2)" \
   field underlay "r['verdict']['text'][r['verdict']['text'].index('seen'):].split(';')[0]"
 ip -n "$(sb_ns hv2)" link set "$ulhv2" up
 check "  the underlay back" sb_wait 20 sb_ping a1 a3 1
-live again
-check "case 15: live-delivered again with the link up" live_code again live-delivered
+check "case 15: live again with the link up" live again
+check "  live-delivered" live_code again live-delivered
 check "  no observation flow left" sb_wait 10 no_tracer_flows
+check "--live from hv2, where a1 is not bound, exits 1" expect_rc 1 live elsewhere hv2
+check "  live-cannot-inject naming hv1" field elsewhere "'bound on hv1' in r['verdict']['text'] or sys.exit(1)"
+check_output "  --live --proto arp is a bad request" "400" sb_exec hv1 curl -s -o /dev/null -w '%{http_code}' \
+  'http://127.0.0.1:8081/trace/packet?from=a1&to=10.1.0.1&proto=arp&live=true'
 finish
