@@ -342,7 +342,15 @@ class LiveRun : public std::enable_shared_from_this<LiveRun> {
         db::unescape_key_part(u.key.substr(live::seen_prefix(env_.self, req_.slot).size()));
     seen_[observer] = std::move(*s);
     if (!injecting_ && all_armed()) inject();
-    if (sent_ == req_.options.count && all_delivered()) finish({});
+    if (sent_ == req_.options.count && all_delivered()) settle();
+  }
+
+  // Every packet reached TO: the other observers' last copies (each writes at most every 50 ms)
+  // are still on their way, so the path is read a moment later.
+  void settle() {
+    if (settling_ || finished_) return;
+    settling_ = true;
+    env_.after(req_.options.settle, [self = shared_from_this()] { self->finish({}); });
   }
 
   bool all_armed() const {
@@ -376,7 +384,7 @@ class LiveRun : public std::enable_shared_from_this<LiveRun> {
       env_.after(req_.options.interval, [self] { self->send_next(); });
       return;
     }
-    if (all_delivered()) return finish({});
+    if (all_delivered()) return settle();
     env_.after(req_.options.collect_after, [self] { self->finish({}); });
   }
 
@@ -412,7 +420,7 @@ class LiveRun : public std::enable_shared_from_this<LiveRun> {
   std::map<std::string, live::Seen> seen_;
   db::WatchId watch_ = 0;
   int sent_ = 0;
-  bool injecting_ = false, finished_ = false;
+  bool injecting_ = false, finished_ = false, settling_ = false;
   std::string cannot_inject_;
 };
 

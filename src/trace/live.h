@@ -105,7 +105,8 @@ LiveResult live_verdict(const Expected& expected, const std::map<std::string, ap
 struct LiveOptions {
   int count = 3;  // at most kMaxCount
   std::chrono::milliseconds interval{200}, arm_wait{3000}, collect_after{2000};
-  double session_seconds = 20;  // the session's expires, from now
+  std::chrono::milliseconds settle{250};  // after every packet reached TO: the last copies written
+  double session_seconds = 20;            // the session's expires, from now
 };
 inline constexpr int kMaxCount = 10;
 

@@ -84,6 +84,8 @@ check_output "  3/3 delivered" "3/3" field working "r['verdict']['text'].split('
 check_output "  packet 1 seen at hv1 ingress, hv1 egress, hv2 ingress, hv2 egress" \
   "hv1 ingress,hv1 egress,hv2 ingress,hv2 egress" field working \
   "','.join(o['server'] + ' ' + o['table'] for o in r['packets'][0]['observations'])"
+check_output "  every packet seen at the four points (the last copies waited for)" "4,4,4" field working \
+  "','.join(str(len(p['observations'])) for p in r['packets'])"
 check_output "  hv1's egress toward hv2's VTEP, hv2's to a3's port" "192.168.99.2 $a3of" field working \
   "r['packets'][0]['observations'][1].get('tun_dst'), r['packets'][0]['observations'][3]['reg6']"
 check_output "  the path as simulated" "path as simulated: hv1 ingress → hv1 egress (VXLAN 192.168.99.2) → hv2 ingress → hv2 egress (a3)" \
@@ -110,6 +112,11 @@ check "  the underlay back" sb_wait 20 sb_ping a1 a3 1
 check "case 15: live again with the link up" live again
 check "  live-delivered" live_code again live-delivered
 check "  no observation flow left" sb_wait 10 no_tracer_flows
+# The text form (the README's example), once more on the working path.
+ctl hv1 trace a1 a3 --live >"$OUT/text.txt" 2>&1
+cat "$OUT/text.txt"
+check_output "the text form ends with the live verdict" "live verdict: 3/3 packets delivered" \
+  bash -c "tail -1 '$OUT/text.txt' | cut -d' ' -f1-6"
 check "--live from hv2, where a1 is not bound, exits 1" expect_rc 1 live elsewhere hv2
 check "  live-cannot-inject naming hv1" field elsewhere "'bound on hv1' in r['verdict']['text'] or sys.exit(1)"
 check_output "  --live --proto arp is a bad request" "400" sb_exec hv1 curl -s -o /dev/null -w '%{http_code}' \
