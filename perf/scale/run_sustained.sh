@@ -197,6 +197,8 @@ pair() {
   off=$(stat -c %s "$mon")
   tc=${EPOCHREALTIME/./}
   if ! http_post "$k" /viperflow/createlogicalport "{\"id\": \"$id\", \"logicalnetwork\": \"$net\", \"subnet\": \"$net-s\"}"; then
+    # (a create that timed out here may still commit: delete it, or the model keeps it)
+    http_post "$k" /viperflow/deletelogicalport "{\"id\": \"$id\"}" 2>>"$WORK/errors-$k.log"
     echo "$id $ofp $tc 0 0 0 ${EPOCHREALTIME/./} create_failed" >>"$WORK/pairs-$k.log"
     return
   fi
