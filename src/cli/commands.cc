@@ -114,7 +114,7 @@ std::vector<CommandDecl> build() {
       {"trace",
        "FROM [TO] [--proto P] [--dport N] [--sport N] [--ttl N] [--server S] [--timeout S] [--live] [--count "
        "N] "
-       "[--raw] [--verbose]",
+       "[--raw] [--verbose] [--network ID --src-mac MAC --src-ip IP [--tun-src IP]]",
        "why can't FROM reach TO: the packet's path through the flow tables and one verdict",
        "FROM is a logical port (or SERVER/INTERFACE); TO a logical port, an IPv4 address or a MAC (none "
        "with --proto dhcp). Servers are followed through ObjectDB: each hop runs on its own server. "
@@ -133,7 +133,12 @@ std::vector<CommandDecl> build() {
         {"--live", "", "inject marked packets and report the path they really took"},
         {"--count", "N", "--live: packets to inject, 1-10 (default 3)"},
         {"--raw", "", "append OVS's ofproto/trace text"},
-        {"--verbose", "", "show the tables' default gotos and the cookies"}},
+        {"--verbose", "", "show the tables' default gotos and the cookies"},
+        {"--network", "ID",
+         "FROM SERVER/INTERFACE (an uplink or tunnel): the network whose packet it brings in"},
+        {"--src-mac", "MAC", "with --network: the sender's MAC"},
+        {"--src-ip", "IP", "with --network: the sender's IPv4 address"},
+        {"--tun-src", "IP", "with --network on a VXLAN network: the sending VTEP (default another node's)"}},
        "",
        true});
 

@@ -43,9 +43,11 @@ std::string trace_text(const json& r, bool verbose) {
   const json& to = r.value("to", json::object());
   std::string to_name =
       to.is_object() ? (str(to, "id").empty() ? str(to, "ip") + str(to, "mac") : str(to, "id")) : "";
-  out += "trace " + str(from, "id") + (to_name.empty() ? "" : " -> " + to_name) + ": " + str(p, "proto") +
-         " " + str(p, "ip_src") + " > " + str(p, "ip_dst") + ", " + str(p, "eth_src") + " > " +
-         str(p, "eth_dst") + "\n";
+  std::string from_name =
+      str(from, "id").empty() ? str(from, "server") + "/" + str(from, "iface") : str(from, "id");
+  out += "trace " + from_name + (to_name.empty() ? "" : " -> " + to_name) + ": " + str(p, "proto") + " " +
+         str(p, "ip_src") + " > " + str(p, "ip_dst") + ", " + str(p, "eth_src") + " > " + str(p, "eth_dst") +
+         "\n";
   for (const auto& hop : r.value("hops", json::array())) {
     const json& arr = hop.value("arrival", json::object());
     out += "\n" + str(hop, "server") + " " + str(hop, "bridge") + ", " + arrival_text(arr) + " (in_port " +
@@ -151,11 +153,14 @@ int trace_verb(const std::vector<std::string>& all) {
     } else if (a == "--live") {
       query += "&live=true";
     } else if (a == "--proto" || a == "--dport" || a == "--sport" || a == "--ttl" || a == "--server" ||
-               a == "--timeout" || a == "--count") {
+               a == "--timeout" || a == "--count" || a == "--network" || a == "--src-mac" ||
+               a == "--src-ip" || a == "--tun-src") {
       if (i + 1 >= cli->args.size()) return usage();
       if (a == "--timeout")
         timeout = std::chrono::seconds(std::clamp(std::atoi(cli->args[i + 1].c_str()), 1, 70) + 5);
-      query += "&" + a.substr(2) + "=" + url_encode(cli->args[++i]);
+      std::string name = a.substr(2);
+      std::replace(name.begin(), name.end(), '-', '_');  // (--src-mac: src_mac)
+      query += "&" + name + "=" + url_encode(cli->args[++i]);
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "vlcpctl: trace: unknown option %s\n", a.c_str());
       return usage();

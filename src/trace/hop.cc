@@ -33,6 +33,31 @@ std::string physnet_id(const apps::ModelView& model, const std::string& key) {
   return it == model.physical_networks().end() ? key : apps::object_id(key, it->second.value);
 }
 
+// What interface `name` on this server is, when it is not the arrival's tunnel or uplink.
+std::string what_iface(const apps::ModelView& model, const std::map<uint64_t, apps::SwitchView>& views,
+                       const std::string& system_id, const Arrival& arrival, const std::string& name) {
+  bool vxlan = arrival.via == "vxlan";
+  std::string want = std::string(vxlan ? "the VXLAN tunnel" : "an uplink") + " of physical network " +
+                     arrival.physicalnetwork;
+  for (const auto& [dpid, view] : views)
+    for (const auto& p : view.ports) {
+      if (p.name != name) continue;
+      std::string it = name + " on " + system_id + " (" + view.bridge + ")";
+      if (p.ofport <= 0 || p.ofport >= 0xff00) return it + " has no OpenFlow port number: it is not " + want;
+      if (!p.iface_id.empty()) return it + " is the interface of iface-id " + p.iface_id + ", not " + want;
+      std::string key = physnet_of(model, system_id, view.bridge, name);
+      std::string kind = p.type == "vxlan" ? "a VXLAN tunnel"
+                                           : (p.type.empty() ? "an interface" : "a " + p.type + " interface");
+      if (key.empty()) return it + " is " + kind + " that no physical port names, not " + want;
+      std::string net = physnet_id(model, key);
+      if (net != arrival.physicalnetwork || (p.type == "vxlan") != vxlan)
+        return it + " is " + kind + " of physical network " + net + ", not " + want;
+      return it + " has local_ip " + p.local_ip + ", not the tunnel destination " +
+             format_ipv4(arrival.tun_dst);
+    }
+  return system_id + " has no interface " + name;
+}
+
 }  // namespace
 
 Json arrival_to_json(const Arrival& a) {
@@ -107,10 +132,11 @@ std::optional<Arrival> arrival_of(const apps::ModelView& model, const apps::Swit
 }
 
 Result<Entry> find_entry(const apps::ModelView& model, const std::map<uint64_t, apps::SwitchView>& views,
-                         const std::string& system_id, const Arrival& arrival) {
+                         const std::string& system_id, const Arrival& arrival, const std::string& iface) {
   bool vxlan = arrival.via == "vxlan";
   for (const auto& [dpid, view] : views)
     for (const auto& p : view.ports) {
+      if (!iface.empty() && p.name != iface) continue;
       if (p.ofport <= 0 || p.ofport >= 0xff00 || !p.iface_id.empty() || (p.type == "vxlan") != vxlan)
         continue;
       std::string key = physnet_of(model, system_id, view.bridge, p.name);
@@ -118,6 +144,9 @@ Result<Entry> find_entry(const apps::ModelView& model, const std::map<uint64_t, 
       if (vxlan && !p.local_ip.empty() && model::detail::parse_ip(p.local_ip) != arrival.tun_dst) continue;
       return Entry{dpid, view.bridge, p.name, static_cast<uint32_t>(p.ofport)};
     }
+  if (!iface.empty())
+    return make_error(Errc::kInvalidArgument,
+                      "not-entry: " + what_iface(model, views, system_id, arrival, iface));
   return make_error(Errc::kNotFound, std::string(vxlan ? "no-tunnel" : "no-uplink") + ": " + system_id +
                                          " has no " + (vxlan ? "tunnel" : "uplink") +
                                          " for physical network " + arrival.physicalnetwork);

@@ -43,13 +43,15 @@ std::optional<Arrival> arrival_of(const apps::ModelView& model, const apps::Swit
 // Where an arrival enters this server: the bridge and its in_port (a VXLAN arrival: the tunnel
 // interface of that physical network whose local_ip is tun_dst, or has none; VLAN or native: the
 // uplink of that physical network). An error `no-tunnel` or `no-uplink` (kNotFound) otherwise.
+// With `iface` (a physical FROM, SERVER/INTERFACE): only that interface, and when it is not the
+// arrival's tunnel or uplink an error `not-entry` (kInvalidArgument) that says what it is.
 struct Entry {
   uint64_t dpid = 0;
   std::string bridge, iface;
   uint32_t in_port = 0;
 };
 Result<Entry> find_entry(const apps::ModelView& model, const std::map<uint64_t, apps::SwitchView>& views,
-                         const std::string& system_id, const Arrival& arrival);
+                         const std::string& system_id, const Arrival& arrival, const std::string& iface = "");
 
 // The packet as it left (the packet state at an output) as the next hop's PacketSpec, with the
 // arrival's metadata (in_port, tunnel fields, VLAN).

@@ -143,6 +143,9 @@ struct TraceModule::Run {
   bool live = false;
   int live_count = 3;
   Json from_binding;  // FROM's chosen binding {server, bridge, dpid, ofport}
+  // A physical FROM with --network: how network N's packet arrives on the interface (tun_dst is
+  // the interface's local_ip, known after round 0).
+  std::optional<Arrival> arrival;
 };
 
 TraceModule::~TraceModule() {
@@ -339,7 +342,9 @@ void TraceModule::packet(const Json& params, api::ApiDone done) {
   if (want_live && count->value_or(3) < 1)
     return done(make_error(Errc::kInvalidArgument, "count: at least one packet"));
   // The ids FROM and TO may be (an address is no port id).
-  std::set<std::string> ids{from};
+  // (A physical FROM with --network names no port: the apps' view serves when it has TO.)
+  std::set<std::string> ids;
+  if (text_param(params, "network").empty()) ids.insert(from);
   if (!to.empty() && !model::detail::parse_ip(to) && !model::detail::parse_mac(to)) ids.insert(to);
   auto run = std::make_shared<Run>();
   run->done = std::move(done);
@@ -360,6 +365,57 @@ void TraceModule::packet(const Json& params, api::ApiDone done) {
         resolve(run, *m, params);
       });
 }
+
+namespace {
+
+// A physical FROM with --network (§1): network N's key and how its packet arrives from outside
+// on N's physical network (vlan: N's VLAN id; native: untagged; vxlan: N's VNI, and tun_src as
+// given; tun_dst is the interface's, known after round 0). src_mac and src_ip are checked here.
+Result<std::pair<std::string, Arrival>> outside_arrival(const apps::ModelView& m, const Json& params) {
+  auto bad = [](std::string text) { return make_error(Errc::kInvalidArgument, std::move(text)); };
+  std::string network = text_param(params, "network");
+  for (const char* p : {"src_mac", "src_ip"})
+    if (text_param(params, p).empty())
+      return bad(std::string(p) + ": a physical FROM sends as no logical port: give its source " +
+                 (p[4] == 'm' ? "MAC" : "IPv4 address"));
+  if (!model::detail::parse_mac(text_param(params, "src_mac")))
+    return bad("src_mac: '" + text_param(params, "src_mac") + "' is not a MAC address");
+  if (!model::detail::parse_ip(text_param(params, "src_ip")))
+    return bad("src_ip: '" + text_param(params, "src_ip") + "' is not an IPv4 address");
+  std::string key;
+  for (const auto& [k, n] : m.logical_networks())
+    if (network_id(m, k) == network) key = k;
+  if (key.empty())
+    return bad("network: no logical network '" + network +
+               "' (this node's model view holds the networks of its ports and of the ports a trace "
+               "names: name TO as a port of it if it exists)");
+  const apps::LogicalNetworkObj& n = m.logical_networks().at(key);
+  auto pn = m.physical_networks().find(n.physnet);
+  if (pn == m.physical_networks().end())
+    return bad("network: " + network + "'s physical network " + n.physnet + " is not in the model");
+  Arrival a;
+  a.physicalnetwork = apps::object_id(pn->first, pn->second.value);
+  a.via = pn->second.type == "vxlan" ? "vxlan" : pn->second.type == "vlan" ? "vlan" : "native";
+  if (pn->second.type != "vxlan" && pn->second.type != "vlan" && pn->second.type != "native")
+    return bad("network: " + network + " is on " + pn->second.type + " physical network " +
+               a.physicalnetwork + ": no uplink or tunnel brings its packets in");
+  if (a.via == "vlan" && (n.segment == 0 || n.segment > 4095))
+    return bad("network: " + network + " has no VLAN id");
+  if (a.via == "vxlan") a.vni = n.segment;
+  if (a.via == "vlan") a.vlan = static_cast<uint16_t>(n.segment);
+  std::string tun_src = text_param(params, "tun_src");
+  if (!tun_src.empty()) {
+    if (a.via != "vxlan")
+      return bad("tun_src: network " + network + " is on " + pn->second.type + " physical network " +
+                 a.physicalnetwork + ", not a VXLAN one");
+    auto ip = model::detail::parse_ip(tun_src);
+    if (!ip) return bad("tun_src: '" + tun_src + "' is not an IPv4 address");
+    a.tun_src = *ip;
+  }
+  return std::pair{key, a};
+}
+
+}  // namespace
 
 void TraceModule::resolve(const std::shared_ptr<Run>& run, const apps::ModelView& m, const Json& params) {
   std::string from = text_param(params, "from"), to = text_param(params, "to");
@@ -384,32 +440,70 @@ void TraceModule::resolve(const std::shared_ptr<Run>& run, const apps::ModelView
   Json& out = run->result;
   out = {{"id", run->id}, {"mode", "simulated"}, {"hops", Json::array()}, {"notes", Json::array()}};
 
-  // FROM: a logical port, or SERVER/INTERFACE (an interface whose iface-id names nothing).
+  // FROM: a logical port, or SERVER/INTERFACE (an interface whose iface-id names nothing, or, with
+  // --network, an uplink or tunnel that brings in network N's packet from outside).
   const apps::LogicalPortObj* fp = port_by_id(m, from);
-  if (!fp) {
-    auto slash = from.find('/');
-    if (slash != std::string::npos && slash > 0 && slash + 1 < from.size()) {
-      out["from"] = {
-          {"kind", "interface"}, {"server", from.substr(0, slash)}, {"iface", from.substr(slash + 1)}};
-      return physical_from(run, from.substr(0, slash), from.substr(slash + 1));
+  auto slash = from.find('/');
+  bool iface_from = !fp && slash != std::string::npos && slash > 0 && slash + 1 < from.size();
+  std::string server = iface_from ? from.substr(0, slash) : "",
+              iface = iface_from ? from.substr(slash + 1) : "";
+  std::string network = text_param(params, "network");
+  if (network.empty()) {
+    for (const char* p : {"src_mac", "src_ip", "tun_src"})
+      if (!text_param(params, p).empty())
+        return fail(run, make_error(Errc::kInvalidArgument,
+                                    std::string(p) + ": only with network (a physical FROM, "
+                                                     "SERVER/INTERFACE, and the network it brings in)"));
+    if (iface_from) {
+      out["from"] = {{"kind", "interface"}, {"server", server}, {"iface", iface}};
+      return physical_from(run, server, iface);
     }
-    vi.from_exists = false;
-    out["from"] = {{"kind", "logicalport"}, {"id", from}, {"exists", false}};
-    return answer(run);
+    if (!fp) {
+      vi.from_exists = false;
+      out["from"] = {{"kind", "logicalport"}, {"id", from}, {"exists", false}};
+      return answer(run);
+    }
+  } else if (!iface_from) {
+    return fail(run, make_error(Errc::kInvalidArgument,
+                                "network: only with FROM = SERVER/INTERFACE (an uplink or tunnel); " +
+                                    (fp ? "logical port " + from + " sends in its own network"
+                                        : "'" + from + "' is no SERVER/INTERFACE")));
   }
-  std::string net_key = fp->network;
-  vi.from_network = network_id(m, net_key);
-  out["from"] = {{"kind", "logicalport"}, {"id", from}, {"network", vi.from_network}};
-  if (fp->mac) out["from"]["mac"] = mac_text(*fp->mac);
-  if (fp->ip) out["from"]["ip"] = ip_text(*fp->ip);
-  if (!fp->mac)
-    out["notes"].push_back("port " + from +
-                           " has no MAC address: the packet's source MAC is 00:00:00:00:00:00");
+  std::string net_key;
   const apps::SubnetObj* fsub = nullptr;
-  if (auto s = m.subnets().find(fp->subnet); s != m.subnets().end()) fsub = &s->second;
-  if (fp->ip && fsub && fsub->cidr)
-    vi.offer = ip_text(*fp->ip) + "/" + std::to_string(fsub->cidr->prefix) +
-               (fsub->gateway ? ", router " + ip_text(*fsub->gateway) : "");
+  Mac src_mac{};
+  Ipv4 src_ip = 0;
+  if (fp) {
+    net_key = fp->network;
+    vi.from_network = network_id(m, net_key);
+    out["from"] = {{"kind", "logicalport"}, {"id", from}, {"network", vi.from_network}};
+    if (fp->mac) out["from"]["mac"] = mac_text(*fp->mac);
+    if (fp->ip) out["from"]["ip"] = ip_text(*fp->ip);
+    if (!fp->mac)
+      out["notes"].push_back("port " + from +
+                             " has no MAC address: the packet's source MAC is 00:00:00:00:00:00");
+    if (auto s = m.subnets().find(fp->subnet); s != m.subnets().end()) fsub = &s->second;
+    if (fp->ip && fsub && fsub->cidr)
+      vi.offer = ip_text(*fp->ip) + "/" + std::to_string(fsub->cidr->prefix) +
+                 (fsub->gateway ? ", router " + ip_text(*fsub->gateway) : "");
+    src_mac = fp->mac.value_or(Mac{});
+    src_ip = fp->ip.value_or(0);
+  } else {
+    auto arrival = outside_arrival(m, params);
+    if (!arrival.ok()) return fail(run, arrival.error());
+    net_key = arrival->first;
+    src_mac = *model::detail::parse_mac(text_param(params, "src_mac"));
+    src_ip = *model::detail::parse_ip(text_param(params, "src_ip"));
+    run->arrival = arrival->second;
+    run->from.clear();
+    vi.from_network = network;
+    out["from"] = {{"kind", "interface"}, {"server", server},         {"iface", iface},
+                   {"network", network},  {"mac", mac_text(src_mac)}, {"ip", ip_text(src_ip)}};
+    for (const auto& sk : m.subnets_of(net_key))
+      if (auto s = m.subnets().find(sk);
+          s != m.subnets().end() && s->second.cidr && s->second.cidr->contains(src_ip))
+        fsub = &s->second;
+  }
   vi.router = router_of(m, net_key);
   vi.network_routed = !vi.router.empty();
 
@@ -487,7 +581,7 @@ void TraceModule::resolve(const std::shared_ptr<Run>& run, const apps::ModelView
   out["to"] = to_json;
   vi.dst_router_mac = gateway && dst_mac == *gateway;
 
-  PacketSpec spec = default_packet(proto, fp->mac ? *fp->mac : Mac{}, fp->ip.value_or(0), dst_mac, dst_ip);
+  PacketSpec spec = default_packet(proto, src_mac, src_ip, dst_mac, dst_ip);
   // (each a Result of an optional: given or not; a given 0 is honoured)
   if (*ttl) spec.ttl = static_cast<uint8_t>(**ttl);
   if (*dport && (proto == Proto::kTcp || proto == Proto::kUdp)) spec.tp_dst = static_cast<uint16_t>(**dport);
@@ -508,6 +602,7 @@ void TraceModule::resolve(const std::shared_ptr<Run>& run, const apps::ModelView
                               : "";
         break;
       }
+  if (run->arrival) return round0(run, {run->to_port}, std::pair{server, iface});
   round0(run, {from, run->to_port}, std::nullopt);
 }
 
@@ -578,11 +673,9 @@ Json TraceModule::bindings(const Json& req) const {
     for (const auto& [dpid, v] : views)
       for (const auto& p : v.ports)
         if (p.name == name)
-          out["iface"] = {{"server", system_id()},
-                          {"bridge", v.bridge},
-                          {"name", p.name},
-                          {"iface_id", p.iface_id},
-                          {"ofport", p.ofport}};
+          out["iface"] = {{"server", system_id()},  {"bridge", v.bridge}, {"name", p.name},
+                          {"iface_id", p.iface_id}, {"ofport", p.ofport}, {"type", p.type},
+                          {"local_ip", p.local_ip}};
   }
   const sw::SwitchManager* switches = deps_.switches ? deps_.switches() : nullptr;
   Json health = Json::array();
@@ -600,7 +693,11 @@ Json TraceModule::bindings(const Json& req) const {
 void TraceModule::after_round0(const std::shared_ptr<Run>& run) {
   VerdictInput& vi = run->verdict;
   for (const auto& s : run->answered) vi.servers_asked.push_back(s);
-  if (run->result["from"].value("kind", "") == "interface") return after_iface(run);
+  const Json& from = run->result["from"];
+  bool iface = from.value("kind", "") == "interface";
+  // (an interface with an iface-id, or none found: the orphan pre-check, §8 rule 3)
+  if (iface && !(run->arrival && from.contains("found") && from["found"].value("iface_id", "").empty()))
+    return after_iface(run);
   vi.all_answered = run->missing.empty();
   run->result["round0"] = {{"answered", vi.servers_asked}, {"missing", run->missing}};
   if (!run->missing.empty())
@@ -612,6 +709,7 @@ void TraceModule::after_round0(const std::shared_ptr<Run>& run) {
     run->result["to"]["bound"] = list;
     if (!list.empty()) run->to_server = list[0].value("server", "");
   }
+  if (iface) return hop(run, from["found"].value("server", ""), outside_hop(run));
   // FROM's server: --server's binding, else this node's, else the first that answered.
   const auto& fb = run->bound[run->from];
   const Json* pick = nullptr;
@@ -645,6 +743,37 @@ void TraceModule::physical_from(const std::shared_ptr<Run>& run, const std::stri
   round0(run, {}, std::pair{server, iface});
 }
 
+// Hop 1 of a physical FROM with --network: network N's packet arriving on SERVER's interface as
+// the physical network brings it (SERVER finds that interface as its entry, or says what it is).
+// VXLAN: tun_dst is the interface's local_ip; tun_src, unless given, a VTEP of another live node
+// (this node's when it is not SERVER), else 0.0.0.0 (no VLCP flow matches it: learning reads it).
+Json TraceModule::outside_hop(const std::shared_ptr<Run>& run) {
+  const Json& found = run->result["from"]["found"];
+  std::string server = found.value("server", "");
+  Arrival a = *run->arrival;
+  if (a.via == "vxlan") {
+    a.tun_dst = model::detail::parse_ip(found.value("local_ip", "")).value_or(0);
+    if (!a.tun_src && mailbox_) {
+      std::vector<std::pair<bool, std::string>> vteps;  // (not this node, the address): this node's first
+      for (const auto& n : mailbox_->nodes()) {
+        const Json& ips = n.value.contains("tunnel_ips") ? n.value["tunnel_ips"] : Json();
+        if (n.live && n.system_id != server && ips.is_array() && !ips.empty() && ips[0].is_string())
+          vteps.emplace_back(n.system_id != run->system_id, ips[0].get<std::string>());
+      }
+      std::sort(vteps.begin(), vteps.end());
+      if (!vteps.empty()) a.tun_src = model::detail::parse_ip(vteps[0].second).value_or(0);
+    }
+  }
+  run->verdict.server = server;
+  return Json{{"kind", "hop"},
+              {"hop", 1},
+              {"arrival", arrival_to_json(a)},
+              {"iface", found.value("name", "")},
+              {"packet", packet_spec_to_json(run->packet)},
+              {"to_port", run->to_port},
+              {"raw", run->raw}};
+}
+
 void TraceModule::after_iface(const std::shared_ptr<Run>& run) {
   VerdictInput& vi = run->verdict;
   const Json& f = run->result["from"];
@@ -657,8 +786,8 @@ void TraceModule::after_iface(const std::shared_ptr<Run>& run) {
   if (iface_id.empty())
     return fail(run, make_error(Errc::kInvalidArgument,
                                 "from: interface " + vi.from +
-                                    " has no iface-id (an uplink or an unbound interface): tracing from it "
-                                    "(--network, --src-mac, --src-ip) is not built yet"));
+                                    " has no iface-id (an uplink or a tunnel): say which network's packet "
+                                    "it brings in and from whom (--network, --src-mac, --src-ip)"));
   // Whether the iface-id names a port: read from ObjectDB through the trace's interest.
   with_model(run->want, {iface_id}, std::chrono::steady_clock::now() + std::chrono::seconds(5),
              [this, run, iface_id](const apps::ModelView* m) {
@@ -684,6 +813,9 @@ void TraceModule::hop(const std::shared_ptr<Run>& run, const std::string& server
     if (ans.contains("error")) {
       std::string error = ans["error"].is_string() ? ans["error"].get<std::string>() : "error";
       std::string text = ans.value("text", error);
+      if (error == "not-entry")
+        return fail(run, make_error(Errc::kInvalidArgument,
+                                    "from: " + text + " (network " + run->verdict.from_network + ")"));
       if (error != "no-tunnel" && error != "no-uplink")
         return fail(run, make_error(Errc::kUnavailable, server + ": " + text));
       run->verdict.peer_no_entry = text + ": nothing receives what " + run->verdict.server + " sends there";
@@ -860,7 +992,10 @@ void TraceModule::run_hop(const Json& req, std::function<void(Json)> done) {
                    release_model(source);
                    return bad("malformed", a.error().message());
                  }
-                 auto e = find_entry(*m, hop->views, hop->system_id, *a);
+                 // (a physical FROM names its interface: that one, or not-entry naming what it is)
+                 std::string iface =
+                     req.contains("iface") && req["iface"].is_string() ? req["iface"].get<std::string>() : "";
+                 auto e = find_entry(*m, hop->views, hop->system_id, *a, iface);
                  if (!e.ok()) {
                    release_model(source);
                    std::string msg = e.error().message();
@@ -1263,7 +1398,9 @@ void add_trace_api(api::WebApi& api, std::function<TraceModule*()> module) {
   api.add(
       "trace", "packet",
       "why can't A reach B: from=PORT|SERVER/IFACE to=PORT|IP|MAC [proto=icmp|tcp|udp|arp|dhcp] [dport=N] "
-      "[sport=N] [ttl=N] [server=SYSTEMID] [timeout=S] [raw=true]: the packet's path through the flow tables "
+      "[sport=N] [ttl=N] [server=SYSTEMID] [timeout=S] [raw=true] [network=ID src_mac=MAC src_ip=IP "
+      "[tun_src=IP]: FROM an uplink or tunnel, network ID's packet from outside]: the packet's path through "
+      "the flow tables "
       "of every server it crosses (the others asked through ObjectDB), each step named by table, app and "
       "model object, and one verdict",
       [get](const Json& params, api::ApiDone done) {

@@ -59,7 +59,8 @@ class TraceModule final : public io::Module {
   Status start() override;
   void stop() override;
 
-  // /trace/packet (§10): params from, to, proto, dport, sport, ttl, server, timeout, raw.
+  // /trace/packet (§10): params from, to, proto, dport, sport, ttl, server, timeout, raw; for a
+  // physical FROM (SERVER/INTERFACE, an uplink or tunnel) network, src_mac, src_ip, tun_src.
   void packet(const nlohmann::json& params, api::ApiDone done);
   // /trace/status: the traces answered and running, the mailbox's counters.
   nlohmann::json status() const;
@@ -94,6 +95,7 @@ class TraceModule final : public io::Module {
   nlohmann::json bindings(const nlohmann::json& req) const;
   void after_round0(const std::shared_ptr<Run>& run);
   void after_iface(const std::shared_ptr<Run>& run);
+  nlohmann::json outside_hop(const std::shared_ptr<Run>& run);
   void hop(const std::shared_ptr<Run>& run, const std::string& server, nlohmann::json req);
   void next(const std::shared_ptr<Run>& run, nlohmann::json hop);
   std::string node_with_vtep(const std::string& vtep) const;

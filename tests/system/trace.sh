@@ -2,7 +2,7 @@
 # vlcpctl trace (issue 21, docs/TRACE_DESIGN.md §13.2): two simulated servers with the full L3
 # pipeline on one ObjectDB (ZooKeeper), the three-network model with router r1. First the cases
 # hv1 answers with hv2 hosting nothing (1, 5, 6, 7, 9, 12 on one node), then across servers (2,
-# 3, 4, 8, 10, 11, 12, 13): hv2 hosts a3, b1 and c2, each hop runs on its own server and the
+# 3, 4, 8, 10, 11, 12, 13, 14): hv2 hosts a3, b1 and c2, each hop runs on its own server and the
 # servers reach each other through ObjectDB only. Each case checks vlcpctl's exit code and
 # verdict.code in --json, and where it matters the hops' servers and the step that decided:
 # behaviour, not flow text. The trace runs ofproto/trace without a packet: a traced DHCP DISCOVER
@@ -170,6 +170,33 @@ run_on hv2 from_hv2 a1 a3
 show from_hv2
 check "case 8: trace a1 a3 run on hv2: delivered, exit 0" code_is from_hv2 delivered 0
 check_output "  hops hv1 hv2" "hv1 hv2" servers from_hv2
+
+# 14. from outside (§1, a physical FROM with --network): nc's packet coming in on hv2's uplink
+# with nc's VLAN tag, and na's on hv2's VXLAN tunnel with na's VNI; hop 1 runs on hv2 (asked by hv1).
+run outside_vlan "hv2/$phys2" c2 --network nc --src-mac 02:00:00:0c:00:99 --src-ip 10.3.0.99
+show outside_vlan
+check "case 14: trace hv2/$phys2 c2 --network nc: delivered, exit 0" code_is outside_vlan delivered 0
+check_output "  one hop on hv2, arriving on $phys2 by vlan $vlan" "1 hv2 $phys2 vlan $vlan" field outside_vlan \
+  "' '.join([str(len(r['hops'])), r['hops'][0]['server']] + [str(r['hops'][0]['arrival'].get(k)) for k in ('iface', 'via', 'vlan')])"
+run outside_vxlan hv2/vxlan0 a3 --network na --src-mac 02:00:00:0a:00:99 --src-ip 10.1.0.99
+show outside_vxlan
+check "case 14: trace hv2/vxlan0 a3 --network na: delivered, exit 0" code_is outside_vxlan delivered 0
+check_output "  on hv2 by vxlan, VNI $vni, to hv2's VTEP" "hv2 vxlan $vni 192.168.99.2" field outside_vxlan \
+  "' '.join([r['hops'][0]['server']] + [str(r['hops'][0]['arrival'][k]) for k in ('via', 'vni', 'tun_dst')])"
+refused() {  # refused PATTERN ARGS...: vlcpctl trace ARGS on hv1 exits 1 with PATTERN in its output
+  local pattern=$1 out rc
+  shift
+  out=$(ctl hv1 trace "$@" 2>&1)
+  rc=$?
+  echo "$out"
+  [ $rc -eq 1 ] && [[ $out == *"$pattern"* ]]
+}
+check "  hv2/vxlan0 is no uplink of nc's physical network: refused, naming what it is" \
+  refused "vxlan0 on hv2 (br-int) is a VXLAN tunnel of physical network vx, not an uplink of physical network pv" \
+  hv2/vxlan0 c2 --network nc --src-mac 02:00:00:0c:00:99 --src-ip 10.3.0.99
+check "  an unknown network: 400" refused "no logical network 'nz'" hv2/vxlan0 a3 --network nz --src-mac 02:00:00:0a:00:99 --src-ip 10.1.0.99
+check "  a bad MAC: 400" refused "src_mac: '02:00'" hv2/vxlan0 a3 --network na --src-mac 02:00 --src-ip 10.1.0.99
+check "  --network with a logical FROM: 400" refused "network: only with FROM = SERVER/INTERFACE" a1 a2 --network na --src-mac 02:00:00:0a:00:99 --src-ip 10.1.0.99
 
 # 9 again, every node asked: a4 is bound nowhere
 run unbound2 a1 a4

@@ -96,6 +96,37 @@ TEST_F(Hop, AnUplinkOutputArrivesByItsVlanOrNative) {
   EXPECT_NE(none.error().message().find("no-uplink"), std::string::npos);
 }
 
+// A physical FROM names its interface: that one is the entry, or the error says what it is.
+TEST_F(Hop, ANamedInterfaceIsTheEntryOrSaysWhatItIs) {
+  Arrival vlan{"vlan", "pv", 0, 101, 0, 0};
+  auto e = find_entry(*model_, {{2, hv2_}}, "hv2", vlan, "eth1");
+  ASSERT_TRUE(e.ok()) << e.error().message();
+  EXPECT_EQ(e->in_port, 7u);
+  Arrival vxlan{"vxlan", "vx", 5002, std::nullopt, 0, *model::detail::parse_ip("192.168.99.2")};
+  auto tunnel = find_entry(*model_, {{2, hv2_}}, "hv2", vxlan, "vxlan0");
+  ASSERT_TRUE(tunnel.ok()) << tunnel.error().message();
+  EXPECT_EQ(tunnel->in_port, 100u);
+
+  auto wrong = find_entry(*model_, {{2, hv2_}}, "hv2", vlan, "vxlan0");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(wrong.error().message(),
+            "not-entry: vxlan0 on hv2 (br-int) is a VXLAN tunnel of physical network vx, not an uplink of "
+            "physical network pv");
+  auto port = find_entry(*model_, {{1, hv1_}}, "hv1", vlan, "tap-a1");
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.error().message().find("is the interface of iface-id a1"), std::string::npos);
+  apps::SwitchView extra{"br-int", {{"eth9", "", "", "", 9}}};
+  auto unnamed = find_entry(*model_, {{2, extra}}, "hv2", vlan, "eth9");
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_NE(
+      unnamed.error().message().find("eth9 on hv2 (br-int) is an interface that no physical port names"),
+      std::string::npos);
+  auto none = find_entry(*model_, {{2, hv2_}}, "hv2", vlan, "eth7");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("hv2 has no interface eth7"), std::string::npos);
+}
+
 TEST_F(Hop, ALogicalPortOrAnUnknownInterfaceIsNoArrival) {
   EXPECT_FALSE(arrival_of(*model_, hv1_, "hv1", out(1, {})).has_value());
   EXPECT_FALSE(arrival_of(*model_, hv1_, "hv1", out(55, {})).has_value());
