@@ -531,6 +531,10 @@ void ObjectDb::add_prefixed(WatchId id, const std::string& key) {
 }
 
 void ObjectDb::forget_deleted(const std::string& key) {
+  // A change of the key came after what reported it deleted (on a feed without records: written
+  // again, say): kept until the read queued for it tells (dropped now, the read would find the
+  // key unwatched and the new value would never be reported). refresh() lets it go if still absent.
+  if (pending_.count(key)) return;
   auto it = watchers_.find(key);
   if (it == watchers_.end()) return;
   for (auto id = it->second.begin(); id != it->second.end();) {
@@ -685,6 +689,9 @@ void ObjectDb::refresh() {
                   }
                   if (!now.exists()) forget_deleted(k);
                 }
+                // Keys read deleted that prefixes hold (kept above while a change was queued): let go.
+                for (const auto& [k, rec] : snap->records)
+                  if (auto m = mirror_.find(k); m != mirror_.end() && !m->second.exists()) forget_deleted(k);
                 refresh();
               });
 }
