@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <thread>
 
 #include "base/clock.h"
@@ -767,6 +768,63 @@ TEST_P(ObjectDbConformance, ListsKeysByPrefix) {
   EXPECT_EQ(get(b(), {"test.e."})["test.e."].value, Json(1));
 }
 
+// A prefix watch hears every write of every key under it, whoever writes it: a key that existed
+// before the watch rewritten (with a new value and with the same value again, as a node record's
+// refresh does), a key that appears after the listing and is rewritten, and a key deleted and
+// written again — for a class's children and for a whole subtree whose parents do not exist yet
+// (on ZooKeeper's watch feed: each key's own exists watch, the parent's children, kv's children).
+TEST_P(ObjectDbConformance, APrefixWatchHearsEveryWriteOfItsKeys) {
+  for (bool children : {true, false}) {
+    SCOPED_TRACE(children ? "children only" : "whole subtree");
+    const std::string p = children ? "test.node." : "test.answer.A.";
+    const std::string old_key = p + (children ? "old" : "0.old");
+    const std::string new_key = p + (children ? "new" : "1.new");
+    ASSERT_TRUE(put(a(), old_key, Json{{"n", 0}}).ok());
+    std::map<std::string, std::vector<Record>> heard;
+    WatchId w = b().open_watch([&](const KeyUpdate& u) { heard[u.key].push_back(u.record); });
+    b().watch_prefix(w, p, children);
+    auto hears = [&](const std::string& k, const std::optional<Json>& v, uint64_t version) {
+      return run_until(
+          loop_,
+          [&] {
+            auto& h = heard[k];
+            return !h.empty() && h.back().value == v && h.back().version == version;
+          },
+          10s);
+    };
+    auto write = [&](ObjectDb& db, const std::string& k, std::optional<Json> v) {
+      auto r = put(db, k, v);
+      EXPECT_TRUE(r.ok()) << r.status().to_string();
+      return r.ok() ? (*r).written[k].version : 0;
+    };
+    ASSERT_TRUE(run_until(loop_, [&] { return heard.count(old_key); }));
+    // An existing key: new values, the same value again (a refresh), from either client.
+    for (int i = 1; i <= 3; ++i) {
+      Json v{{"n", i / 2}};
+      uint64_t version = write(i == 2 ? b() : a(), old_key, v);
+      EXPECT_TRUE(hears(old_key, v, version)) << old_key << " write " << i;
+    }
+    // A key that appears after the listing, then rewritten.
+    for (int i = 1; i <= 3; ++i) {
+      uint64_t version = write(a(), new_key, Json(i));
+      EXPECT_TRUE(hears(new_key, Json(i), version)) << new_key << " write " << i;
+    }
+    // Deleted and written again, then rewritten, twice.
+    for (int round = 0; round < 2; ++round) {
+      uint64_t version = write(a(), new_key, std::nullopt);
+      EXPECT_TRUE(hears(new_key, std::nullopt, version)) << "deletion " << round;
+      EXPECT_EQ(b().mirrored(new_key), nullptr) << "deleted, held only by the prefix: dropped";
+      for (int i = 1; i <= 2; ++i) {
+        version = write(a(), new_key, Json(10 * round + i));
+        EXPECT_TRUE(hears(new_key, Json(10 * round + i), version)) << "round " << round << " write " << i;
+      }
+    }
+    for (const auto& [k, h] : heard)
+      for (size_t i = 1; i < h.size(); ++i) EXPECT_LT(h[i - 1].version, h[i].version) << k;
+    b().close_watch(w);
+  }
+}
+
 // A store whose reads answer late (a busy link): the read runs at once, its answer comes
 // `delay` later.
 class SlowReads final : public Shared {
@@ -816,6 +874,130 @@ TEST_P(ObjectDbConformance, APrefixWatchHearsAKeyWrittenAgainWhileItsDeletionIsR
     }
     for (size_t i = 1; i < heard.size(); ++i) EXPECT_LT(heard[i - 1].version, heard[i].version);
     watcher.close_watch(w);
+  }
+}
+
+// Random writes, rewrites (the same value too), deletions and re-creations under a children-only
+// and a subtree prefix, by the other client and by the watcher itself, while the watcher's reads
+// answer late: at the end the watch's view (each key's last update) is exactly what the store
+// holds, and the mirror holds nothing deleted.
+TEST_P(ObjectDbConformance, APrefixWatchEndsWithWhatTheStoreHoldsUnderChurnAndSlowReads) {
+  SlowReads slow(loop_, *stores_[1], 40ms);
+  ObjectDb watcher(loop_, slow);
+  std::map<std::string, Record> view;
+  WatchId w = watcher.open_watch([&](const KeyUpdate& u) {
+    auto& r = view[u.key];
+    // (a deletion of a key already absent may be reported again at the same version)
+    if (u.record.exists() || r.exists())
+      EXPECT_GT(u.record.version, r.version) << u.key;
+    else
+      EXPECT_GE(u.record.version, r.version) << u.key;
+    r = u.record;
+  });
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4; ++i) {
+    keys.push_back("test.sn." + std::to_string(i));
+    keys.push_back("test.ss.A." + std::to_string(i % 2) + "." + std::to_string(i));
+  }
+  ASSERT_TRUE(put(a(), keys[0], Json("before")).ok());
+  ASSERT_TRUE(put(a(), keys[1], Json("before")).ok());
+  watcher.watch_prefix(w, "test.sn.", true);
+  watcher.watch_prefix(w, "test.ss.A.");
+  std::minstd_rand rng(7);
+  int acked = 0, sent = 0;
+  for (int step = 0; step < 120; ++step) {
+    const std::string& k = keys[rng() % keys.size()];
+    int op = static_cast<int>(rng() % 4);
+    std::optional<Json> v = op == 0   ? std::nullopt
+                            : op == 1 ? std::optional<Json>(Json("same"))
+                                      : std::optional<Json>(Json(step));
+    ObjectDb& db = rng() % 3 ? a() : watcher;
+    ++sent;
+    db.writewalk(
+        {k},
+        [k, v](TxnContext& t) {
+          t.write(k, v);
+          return Status{};
+        },
+        [&](Result<TxnResult> r) {
+          EXPECT_TRUE(r.ok()) << r.status().to_string();
+          ++acked;
+        },
+        TxnOptions{200});
+    if (rng() % 3 == 0) run_until(loop_, [&] { return acked == sent; });
+  }
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return acked == sent; }, 60s));
+  auto now = get(a(), keys);
+  auto same = [&] {
+    for (const auto& k : keys) {
+      auto it = view.find(k);
+      bool heard_exists = it != view.end() && it->second.exists();
+      if (now[k].exists() != heard_exists) return false;
+      if (heard_exists && (it->second.value != now[k].value || it->second.version != now[k].version))
+        return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(run_until(loop_, same, 10s));
+  for (const auto& k : keys) {
+    EXPECT_EQ(now[k].value, view.count(k) ? view[k].value : std::nullopt) << k;
+    if (!now[k].exists()) {
+      EXPECT_EQ(watcher.mirrored(k), nullptr) << k << ": deleted, still mirrored";
+    }
+  }
+  watcher.close_watch(w);
+}
+
+// Transactions on one key started together from one client, and from two (on the embedded
+// store, two ObjectDbs on one store): each sees the other's write or conflicts and retries, so
+// every increment counts. And the trace mailbox's pattern (a slot's key emptied for its old use
+// and written for the next at once): whichever commits first, the new use's value stays.
+TEST_P(ObjectDbConformance, ConcurrentTransactionsOnOneKeyFromOneClientAllCount) {
+  auto increment = [](const auto&, const std::vector<std::optional<Json>>& v, int64_t) {
+    int n = v[0] ? v[0]->get<int>() : 0;
+    return Result<std::vector<std::pair<std::string, std::optional<Json>>>>({{"test.one", Json(n + 1)}});
+  };
+  constexpr int kRounds = 10, kTogether = 4;
+  int done = 0, failed = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    int before = done;
+    for (int i = 0; i < kTogether; ++i)
+      (i == kTogether - 1 && round % 2 ? b() : a())
+          .transact(
+              {"test.one"}, increment,
+              [&](Result<TxnResult> r) {
+                ++done;
+                if (!r.ok()) ++failed;
+              },
+              TxnOptions{200});
+    ASSERT_TRUE(run_until(
+        loop_, [&] { return done == before + kTogether; }, 60s));
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(get(a(), {"test.one"})["test.one"].value, Json(kRounds * kTogether));
+  EXPECT_GT(a().stats().conflicts, 0u) << "the transactions never contended";
+
+  for (int use = 1; use <= 10; ++use) {
+    std::string old_id = "use" + std::to_string(use - 1), new_id = "use" + std::to_string(use);
+    int finished = 0;
+    a().writewalk(
+        {"test.slot"},
+        [&, old_id](TxnContext& t) {
+          const Json* cur = t.get("test.slot").value();
+          if (cur && cur->value("id", "") == old_id) t.write("test.slot", std::nullopt);
+          return Status{};
+        },
+        [&](Result<TxnResult> r) { finished += r.ok(); });
+    a().writewalk(
+        {"test.slot"},
+        [&, new_id](TxnContext& t) {
+          t.write("test.slot", Json{{"id", new_id}});
+          return Status{};
+        },
+        [&](Result<TxnResult> r) { finished += r.ok(); });
+    ASSERT_TRUE(run_until(loop_, [&] { return finished == 2; }));
+    EXPECT_EQ(get(b(), {"test.slot"})["test.slot"].value, (Json{{"id", new_id}})) << "use " << use;
   }
 }
 
