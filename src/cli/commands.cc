@@ -112,9 +112,7 @@ std::vector<CommandDecl> build() {
   out.push_back({"tables", "", "the pipeline's flow tables: number, name, path", "", {}, "", true});
   out.push_back(
       {"trace",
-       "FROM [TO] [--proto P] [--dport N] [--sport N] [--ttl N] [--server S] [--timeout S] [--live] [--count "
-       "N] "
-       "[--raw] [--verbose] [--network ID --src-mac MAC --src-ip IP [--tun-src IP]]",
+       "FROM [TO] [--proto P] [--dport N] [--live] [OPTION...]",
        "why can't FROM reach TO: the packet's path through the flow tables and one verdict",
        "FROM is a logical port (or SERVER/INTERFACE); TO a logical port, an IPv4 address or a MAC (none "
        "with --proto dhcp). Servers are followed through ObjectDB: each hop runs on its own server. "
