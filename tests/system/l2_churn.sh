@@ -228,9 +228,10 @@ same_ports() { [ "$(stored_ports)" = "$(model_ports)" ]; }
 check "vlcpd's ports equal ZooKeeper's ($(stored_ports | wc -l) ports)" sb_wait 10 same_ports
 stored_keys() {
   local p
-  # (the kinds the node's apps read: the L2 app follows subnets and routers too, for routing)
+  # (the kinds the node's apps read: the L2 app follows subnets and routers too, for routing; and
+  # the node records module trace follows, docs/TRACE_DESIGN.md §7)
   for p in logicnetwork. logicnetworkmap. physicalnetwork. physicalnetworkmap. logicalport. physicalport. \
-    logicalportvxlaninfo. subnet. subnetmap. vrouter. routerport.; do
+    logicalportvxlaninfo. subnet. subnetmap. vrouter. routerport. vlcpnode.; do
     ctl 8082 db list "viperflow.$p"
   done | wc -l
 }
