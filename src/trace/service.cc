@@ -1209,14 +1209,11 @@ void TraceModule::answer(const std::shared_ptr<Run>& run) {
 
 namespace {
 
-// A field of a record that may come from a peer: the wrong type reads as absent.
+// A field of a record that may come from a peer: the wrong type reads as absent (text:
+// apps::text_field).
 uint64_t unsigned_field(const Json& j, const char* name) {
   auto it = j.is_object() ? j.find(name) : j.end();
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-std::string string_field(const Json& j, const char* name) {
-  auto it = j.is_object() ? j.find(name) : j.end();
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 bool bool_field(const Json& j, const char* name, bool fallback) {
   auto it = j.is_object() ? j.find(name) : j.end();
@@ -1232,13 +1229,13 @@ Expected expected_of(const Json& result, const std::string& to_port, const std::
   e.to_server = to_server;
   e.to_ofport = to_ofport;
   if (result.contains("verdict")) {
-    e.simulated_code = string_field(result["verdict"], "code");
-    e.simulated_text = string_field(result["verdict"], "text");
+    e.simulated_code = apps::text_field(result["verdict"], "code");
+    e.simulated_text = apps::text_field(result["verdict"], "text");
   }
   if (!result.contains("hops") || !result["hops"].is_array()) return e;
   for (const auto& h : result["hops"]) {
     ExpectedHop eh;
-    eh.server = string_field(h, "server");
+    eh.server = apps::text_field(h, "server");
     const Json* pick = nullptr;
     if (h.is_object() && h.contains("outputs") && h["outputs"].is_array())
       for (const auto& o : h["outputs"]) {
@@ -1247,17 +1244,17 @@ Expected expected_of(const Json& result, const std::string& to_port, const std::
           pick = &o;
           break;
         }
-        if (!pick || (!to_port.empty() && string_field(o, "port") == to_port)) pick = &o;
+        if (!pick || (!to_port.empty() && apps::text_field(o, "port") == to_port)) pick = &o;
       }
     if (pick) {
       const Json& o = *pick;
       eh.out_ofport = static_cast<uint32_t>(unsigned_field(o, "ofport"));
-      eh.out_name = string_field(o, "port");
-      if (eh.out_name.empty()) eh.out_name = string_field(o, "iface");
-      eh.next_server = string_field(o, "next");
+      eh.out_name = apps::text_field(o, "port");
+      if (eh.out_name.empty()) eh.out_name = apps::text_field(o, "iface");
+      eh.next_server = apps::text_field(o, "next");
       if (o.contains("arrival") && o["arrival"].is_object()) {
-        eh.out_kind = string_field(o["arrival"], "via") == "vxlan" ? "tunnel" : "uplink";
-        if (auto ip = model::detail::parse_ip(string_field(o["arrival"], "tun_dst"))) eh.tun_dst = *ip;
+        eh.out_kind = apps::text_field(o["arrival"], "via") == "vxlan" ? "tunnel" : "uplink";
+        if (auto ip = model::detail::parse_ip(apps::text_field(o["arrival"], "tun_dst"))) eh.tun_dst = *ip;
       } else {
         eh.out_kind = "port";
       }
@@ -1294,9 +1291,9 @@ void TraceModule::live(const std::shared_ptr<Run>& run) {
         "live-cannot-inject", "not_started",
         "FROM is not a logical port bound on a server: nothing to inject (a live trace starts at a "
         "logical port)");
-  if (string_field(fb, "server") != run->system_id)
+  if (apps::text_field(fb, "server") != run->system_id)
     return refused("live-cannot-inject", "not_started",
-                   "port " + run->from + " is bound on " + string_field(fb, "server") + ", not on " +
+                   "port " + run->from + " is bound on " + apps::text_field(fb, "server") + ", not on " +
                        run->system_id +
                        ": run the live trace there (its vlcpd injects the packets on its own switch)");
   auto db = deps_.objectdb ? deps_.objectdb() : nullptr;
@@ -1309,7 +1306,7 @@ void TraceModule::live(const std::shared_ptr<Run>& run) {
   }
   uint32_t to_ofport = 0;
   for (const auto& b : run->bound[run->to_port])
-    if (string_field(b, "server") == run->to_server)
+    if (apps::text_field(b, "server") == run->to_server)
       to_ofport = static_cast<uint32_t>(unsigned_field(b, "ofport"));
   LiveRequest req;
   req.slot = std::max(run->slot, 0);
