@@ -11,10 +11,10 @@ lines of the probe ports plugged there: create -> the first table-0 flow with th
 Every t_us is CLOCK_REALTIME (one machine), so probes and sightings compare across processes.
 Prints one JSON object.
 """
-import datetime
 import json
-import re
 import sys
+
+from sustained_report import first_flows
 
 
 def lines(path, event):
@@ -82,17 +82,8 @@ def main(argv):
             for line in f:
                 key, ofport = line.split()
                 port[key] = ofport
-        first = {}  # in_port -> first table-0 ADDED, epoch ms
-        t = None
-        with open(ofmon) as f:
-            for line in f:
-                m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}): ", line)
-                if m:
-                    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(
-                        tzinfo=datetime.timezone.utc).timestamp() * 1000
-                m = re.search(r"event=ADDED table=0 .*in_port=(\d+)", line)
-                if m and t is not None:
-                    first.setdefault(m.group(1), t)
+        # in_port -> first table-0 ADDED, epoch ms (the monitor's parser is sustained_report's)
+        first = {str(k): us / 1000 for k, us in first_flows(ofmon).items()}
         flows, flows_missed = [], 0
         for p in probes:
             t = first.get(port.get(p["key"], ""))
